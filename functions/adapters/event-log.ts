@@ -1,0 +1,66 @@
+/**
+ * The history of an environment (`GET /v1/environments/{name}/events`): one item per event
+ * under the environment's partition, sort key `EVT#<at>#<seq>` so a backwards Query returns
+ * newest first, ties in write order.
+ */
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { awsClients } from './aws-clients.ts';
+import { envKey, eventSortKey, tableName } from './table-keys.ts';
+
+export interface EnvironmentEvent {
+  at: string;
+  type: string;
+  message: string;
+  operationId?: string;
+  actor: string;
+  /** structured facts (resource ARNs of a receipt, skipped spec versions...) */
+  details?: Record<string, unknown>;
+}
+
+/** Event items to put in a transaction or a batch; `seq` orders events written in the same ms. */
+export function eventItems(name: string, events: EnvironmentEvent[], purgeAt?: number) {
+  return events.map((event, seq) => ({
+    ...envKey(name),
+    sk: eventSortKey(event.at, seq),
+    kind: 'EVENT',
+    ...event,
+    ...(purgeAt ? { purgeAt } : {}),
+  }));
+}
+
+export async function appendEvents(name: string, events: EnvironmentEvent[]): Promise<void> {
+  const items = eventItems(name, events);
+  for (let i = 0; i < items.length; i += 25) {
+    let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = {
+      [tableName()]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+    };
+    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+      if (attempt > 8) throw new Error('could not write events: DynamoDB kept returning unprocessed items');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 25 * Math.random()));
+      const result = await awsClients().dynamodb.send(new BatchWriteCommand({ RequestItems: request }));
+      request = result.UnprocessedItems as typeof request;
+    }
+  }
+}
+
+export interface EventPage {
+  items: EnvironmentEvent[];
+  lastKey?: Record<string, unknown>;
+}
+
+export async function listEvents(name: string, limit: number, startKey?: Record<string, unknown>): Promise<EventPage> {
+  const result = await awsClients().dynamodb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
+      ExpressionAttributeValues: { ':pk': envKey(name).pk, ':evt': 'EVT#' },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    }),
+  );
+  const items = (result.Items ?? []).map(({ at, type, message, operationId, actor, details }) => ({
+    at, type, message, operationId, actor, ...(details ? { details } : {}),
+  })) as EnvironmentEvent[];
+  return { items, lastKey: result.LastEvaluatedKey };
+}

@@ -1,0 +1,12 @@
+/** Key shapes of the single table (docs/design.md). One place, so no module spells them twice. */
+export const envKey = (name: string) => ({ pk: `ENV#${name}`, sk: 'ENV' });
+export const eventSortKey = (at: string, seq: number) => `EVT#${at}#${String(seq).padStart(4, '0')}`;
+export const idempotencyKey = (key: string) => ({ pk: `IDEM#${key}`, sk: 'IDEM' });
+export const priorityKey = (priority: number) => ({ pk: `PRIORITY#${priority}`, sk: 'PRIORITY' });
+export const liveCounterKey = { pk: 'COUNTER#live', sk: 'COUNTER' } as const;
+
+export function tableName(): string {
+  const name = process.env.TABLE_NAME;
+  if (!name) throw new Error('TABLE_NAME is not set');
+  return name;
+}

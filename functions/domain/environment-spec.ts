@@ -1,0 +1,136 @@
+/**
+ * The environment resource of SPEC §2: one zod schema gives the TypeScript types, the
+ * request validation and (later) the OpenAPI document.
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './durations.ts';
+import { FARGATE_CPU_VALUES, FARGATE_MEMORY_BY_CPU, isValidFargatePair } from './fargate-sizes.ts';
+
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+export const environmentName = z
+  .string()
+  .regex(NAME_PATTERN, 'must be a DNS label of 1-32 lowercase letters, digits and hyphens, not starting or ending with a hyphen')
+  .refine((name) => !name.startsWith('internal-'), 'must not start with "internal-" (reserved by Elastic Load Balancing)');
+
+/**
+ * OCI image reference: [registry[:port]/]repository[:tag][@sha256:digest]
+ * (the grammar of distribution/reference, lowercase repository components).
+ */
+const IMAGE_PATTERN =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export const imageReference = z
+  .string()
+  .max(1024)
+  .regex(IMAGE_PATTERN, 'must be an OCI image reference: registry/repository[:tag][@sha256:digest]');
+
+const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter\/.+)$/;
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$/;
+const MAX_ENVIRONMENT_BYTES = 32 * 1024;
+
+export const environmentVariables = z
+  .record(z.string().regex(ENV_VAR_NAME, 'environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$'), z.string())
+  .refine((vars) => Object.keys(vars).length <= 100, 'at most 100 environment variables')
+  .refine(
+    (vars) => Buffer.byteLength(JSON.stringify(vars), 'utf8') <= MAX_ENVIRONMENT_BYTES,
+    'environment variables must total at most 32 KiB',
+  );
+
+export const secretReferences = z
+  .record(
+    z.string().regex(ENV_VAR_NAME, 'secret names must match ^[A-Za-z_][A-Za-z0-9_]*$'),
+    z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN or an SSM parameter ARN'),
+  )
+  .refine((secrets) => Object.keys(secrets).length <= 100, 'at most 100 secrets');
+
+export const healthCheckSettings = z.strictObject({
+  path: z.string().startsWith('/', 'must start with /').max(1024).default('/'),
+  // Preview environments favour fast feedback over noise: a 10 s interval and 2 healthy
+  // checks put a new task in service in ~20 s instead of the ALB default of 150 s.
+  intervalSeconds: z.int().min(5).max(300).default(10),
+  timeoutSeconds: z.int().min(2).max(120).default(5),
+  healthyThreshold: z.int().min(2).max(10).default(2),
+  unhealthyThreshold: z.int().min(2).max(10).default(3),
+});
+
+export const autoscalingSettings = z
+  .strictObject({
+    minCount: z.int().min(1).max(10),
+    maxCount: z.int().min(1).max(10),
+    targetCpuPercent: z.int().min(10).max(90).default(60),
+  })
+  .refine((a) => a.minCount <= a.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] });
+
+export const labelMap = z
+  .record(z.string().regex(LABEL_KEY, 'label keys are 1-63 letters, digits and _.:/-'), z.string().max(256))
+  .refine((labels) => Object.keys(labels).length <= 50, 'at most 50 labels');
+
+export interface SpecLimits {
+  /** longest ttl an operator allows, in ms (SPEC: default 30d) */
+  maxTtlMs: number;
+}
+
+export const DEFAULT_TTL = '72h';
+
+/** The full spec as a client sends it (PUT / POST), with defaults applied on parse. */
+export function environmentSpecSchema(limits: SpecLimits) {
+  return z
+    .strictObject({
+      image: imageReference,
+      port: z.int().min(1).max(65535).default(8080),
+      cpu: z.union(FARGATE_CPU_VALUES.map((cpu) => z.literal(cpu))).default(256),
+      memory: z.int().positive().default(512),
+      desiredCount: z.int().min(0).max(10).default(1),
+      autoscaling: autoscalingSettings.optional(),
+      environment: environmentVariables.default({}),
+      secrets: secretReferences.default({}),
+      healthCheck: healthCheckSettings.default({
+        path: '/',
+        intervalSeconds: 10,
+        timeoutSeconds: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+      }),
+      ttl: z
+        .string()
+        .regex(DURATION_PATTERN, 'must be a duration like "90m", "72h" or "7d" (at least 1m)')
+        .refine((ttl) => (parseDuration(ttl) ?? Infinity) <= limits.maxTtlMs, 'exceeds the maximum ttl this installation allows')
+        .default(DEFAULT_TTL),
+      labels: labelMap.default({}),
+    })
+    .superRefine((spec, ctx) => {
+      if (!isValidFargatePair(spec.cpu, spec.memory)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['memory'],
+          message: `memory ${spec.memory} is not valid with cpu ${spec.cpu}; allowed: ${FARGATE_MEMORY_BY_CPU[spec.cpu]?.join(', ')}`,
+        });
+      }
+      if (spec.healthCheck.timeoutSeconds >= spec.healthCheck.intervalSeconds) {
+        ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeoutSeconds'], message: 'must be less than intervalSeconds' });
+      }
+      if (spec.autoscaling && spec.desiredCount > 0 && (spec.desiredCount < spec.autoscaling.minCount || spec.desiredCount > spec.autoscaling.maxCount)) {
+        ctx.addIssue({ code: 'custom', path: ['desiredCount'], message: 'must lie within autoscaling minCount..maxCount' });
+      }
+    });
+}
+
+export type EnvironmentSpec = z.output<ReturnType<typeof environmentSpecSchema>>;
+export type EnvironmentSpecInput = z.input<ReturnType<typeof environmentSpecSchema>>;
+
+/** A PATCH body: any subset of the spec's fields; maps merge key by key (RFC 7396, null deletes). */
+export const environmentPatchSchema = z.strictObject({
+  image: z.string().optional(),
+  port: z.unknown().optional(),
+  cpu: z.unknown().optional(),
+  memory: z.unknown().optional(),
+  desiredCount: z.unknown().optional(),
+  autoscaling: z.unknown().optional(),
+  environment: z.record(z.string(), z.string().nullable()).optional(),
+  secrets: z.record(z.string(), z.string().nullable()).optional(),
+  healthCheck: z.record(z.string(), z.unknown()).optional(),
+  ttl: z.unknown().optional(),
+  labels: z.record(z.string(), z.string().nullable()).optional(),
+});
