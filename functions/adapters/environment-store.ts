@@ -1,0 +1,272 @@
+/**
+ * Environments in DynamoDB. Every state change is a conditional write (optimistic
+ * concurrency on `version`); lists Query an index, never Scan; cursors are opaque and
+ * checked, so a tampered cursor is a 400 rather than a read of somebody else's partition.
+ */
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { EnvironmentRecord } from '#domain/environment.ts';
+import { Conflict, QuotaExceeded, ValidationFailed } from '#domain/errors.ts';
+import type { Status } from '#domain/lifecycle.ts';
+import { tableDefinition, type IndexName } from '#infra/table-definition.ts';
+import { awsClients } from './aws-clients.ts';
+import { eventItems, type EnvironmentEvent } from './event-log.ts';
+import { envKey, liveCounterKey, tableName } from './table-keys.ts';
+
+/** Index attributes derived from the record: written with every version of the item. */
+export function indexAttributes(record: Pick<EnvironmentRecord, 'status' | 'spec'>) {
+  const repository = record.spec.labels.repository;
+  const expiring = record.status !== 'DELETED' && record.status !== 'DELETING';
+  return {
+    gsiAllPk: 'ENV',
+    gsiStatusPk: `STATUS#${record.status}`,
+    ...(repository ? { gsiRepoPk: `REPO#${repository}` } : {}),
+    ...(expiring ? { gsiExpiryPk: 'EXPIRY' } : {}),
+  };
+}
+
+function itemOf(record: EnvironmentRecord, extra: Record<string, unknown> = {}) {
+  return { ...envKey(record.name), kind: 'ENVIRONMENT', ...record, ...indexAttributes(record), ...extra };
+}
+
+const KNOWN_ATTRIBUTES = new Set([
+  'name', 'spec', 'specVersion', 'appliedSpecVersion', 'status', 'version', 'url', 'runningCount', 'createdAt', 'updatedAt',
+  'expiresAt', 'operation', 'lastHealthyImage', 'healthyImages', 'listenerPriority',
+]);
+
+function recordOf(item: Record<string, unknown>): EnvironmentRecord {
+  return Object.fromEntries(Object.entries(item).filter(([key]) => KNOWN_ATTRIBUTES.has(key))) as unknown as EnvironmentRecord;
+}
+
+export async function getEnvironment(name: string): Promise<EnvironmentRecord | undefined> {
+  const { Item } = await awsClients().dynamodb.send(
+    new GetCommand({ TableName: tableName(), Key: envKey(name), ConsistentRead: true }),
+  );
+  return Item ? recordOf(Item) : undefined;
+}
+
+function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
+  if ((error as Error).name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return reasons?.map((reason) => reason.Code);
+}
+
+export interface QuotaLimits {
+  global: number;
+  perRepository: number;
+}
+
+async function liveCounts(): Promise<Record<string, number>> {
+  const { Item } = await awsClients().dynamodb.send(
+    new GetCommand({ TableName: tableName(), Key: liveCounterKey, ConsistentRead: true }),
+  );
+  return (Item ?? {}) as Record<string, number>;
+}
+
+const repositoryCounter = (repository: string) => `repo#${repository}`;
+
+/**
+ * Creates the environment (or re-creates a DELETED one, replacing exactly the version read)
+ * together with its first events, counting it against the quotas in the same transaction.
+ */
+export async function insertEnvironment(
+  record: EnvironmentRecord,
+  events: EnvironmentEvent[],
+  quota: QuotaLimits,
+  replacesDeletedVersion?: number,
+): Promise<void> {
+  const repository = record.spec.labels.repository;
+  const counterNames: Record<string, string> = { '#total': 'total' };
+  const counterValues: Record<string, number> = { ':one': 1, ':zero': 0, ':maxGlobal': quota.global };
+  let update = 'SET #total = if_not_exists(#total, :zero) + :one';
+  let condition = 'attribute_not_exists(#total) OR #total < :maxGlobal';
+  if (repository) {
+    counterNames['#repo'] = repositoryCounter(repository);
+    counterValues[':maxRepo'] = quota.perRepository;
+    update += ', #repo = if_not_exists(#repo, :zero) + :one';
+    condition = `(${condition}) AND (attribute_not_exists(#repo) OR #repo < :maxRepo)`;
+  }
+  const envCondition =
+    replacesDeletedVersion === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : {
+          ConditionExpression: '#status = :deleted AND #version = :expected',
+          ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: { ':deleted': 'DELETED', ':expected': replacesDeletedVersion },
+        };
+  try {
+    await awsClients().dynamodb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: tableName(), Item: itemOf(record), ...envCondition } },
+          {
+            Update: {
+              TableName: tableName(),
+              Key: liveCounterKey,
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: counterNames,
+              ExpressionAttributeValues: counterValues,
+            },
+          },
+          ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+        ],
+      }),
+    );
+  } catch (error) {
+    const codes = cancellationCodes(error);
+    if (!codes) throw error;
+    if (codes[0] === 'ConditionalCheckFailed') {
+      throw new Conflict(`environment "${record.name}" was created or changed by another request; read it and retry`);
+    }
+    if (codes[1] === 'ConditionalCheckFailed') {
+      const counts = await liveCounts();
+      const total = counts.total ?? 0;
+      if (total >= quota.global) throw new QuotaExceeded('global', quota.global, total);
+      const repoCount = repository ? (counts[repositoryCounter(repository)] ?? 0) : 0;
+      throw new QuotaExceeded('repository', quota.perRepository, repoCount, repository);
+    }
+    throw error;
+  }
+}
+
+/** Replaces the environment if it is still at `expectedVersion`; 409 when another write won. */
+export async function replaceEnvironment(record: EnvironmentRecord, expectedVersion: number, events: EnvironmentEvent[]): Promise<void> {
+  try {
+    await awsClients().dynamodb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName(),
+              Item: itemOf(record),
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': expectedVersion },
+            },
+          },
+          ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+        ],
+      }),
+    );
+  } catch (error) {
+    if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+      throw new Conflict(`environment "${record.name}" changed while this request ran (version ${expectedVersion} is stale); read it and retry`);
+    }
+    throw error;
+  }
+}
+
+// ---- listing ---------------------------------------------------------------------------
+
+export interface ListQuery {
+  repository?: string;
+  branch?: string;
+  status?: Status;
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+interface CursorPayload {
+  /** which query the cursor continues: a cursor is only valid for the same filters */
+  q: string;
+  k: Record<string, unknown>;
+}
+
+export function encodeCursor(queryId: string, lastKey: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify({ q: queryId, k: lastKey } satisfies CursorPayload)).toString('base64url');
+}
+
+/** Decodes a cursor made by `encodeCursor` for the same query; anything else is a 400. */
+export function decodeCursor(cursor: string, queryId: string, keyNames: readonly string[]): Record<string, unknown> {
+  const invalid = () => new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+  let payload: CursorPayload;
+  try {
+    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPayload;
+  } catch {
+    throw invalid();
+  }
+  if (typeof payload !== 'object' || payload === null || payload.q !== queryId || typeof payload.k !== 'object' || payload.k === null) {
+    throw invalid();
+  }
+  const names = Object.keys(payload.k).sort();
+  const expected = [...new Set(keyNames)].sort();
+  if (names.length !== expected.length || names.some((n, i) => n !== expected[i])) throw invalid();
+  if (Object.values(payload.k).some((value) => typeof value !== 'string')) throw invalid();
+  return payload.k;
+}
+
+function indexPlan(query: ListQuery): { index: IndexName; partition: string; filters: Record<string, string> } {
+  const filters: Record<string, string> = {};
+  if (query.repository !== undefined) {
+    if (query.branch !== undefined) filters['branch'] = query.branch;
+    if (query.status !== undefined) filters['status'] = query.status;
+    return { index: 'byRepository', partition: `REPO#${query.repository}`, filters };
+  }
+  if (query.status !== undefined) {
+    if (query.branch !== undefined) filters['branch'] = query.branch;
+    return { index: 'byStatus', partition: `STATUS#${query.status}`, filters };
+  }
+  if (query.branch !== undefined) filters['branch'] = query.branch;
+  return { index: 'all', partition: 'ENV', filters };
+}
+
+export async function listEnvironments(query: ListQuery): Promise<Page<EnvironmentRecord>> {
+  const plan = indexPlan(query);
+  const index = tableDefinition.indexes[plan.index];
+  const queryId = JSON.stringify([plan.index, plan.partition, plan.filters]);
+  const keyNames = [tableDefinition.partitionKey, tableDefinition.sortKey, index.partitionKey, index.sortKey];
+  let startKey = query.cursor ? decodeCursor(query.cursor, queryId, keyNames) : undefined;
+  if (startKey && startKey[index.partitionKey] !== plan.partition) {
+    throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+  }
+
+  const names: Record<string, string> = { '#pk': index.partitionKey };
+  const values: Record<string, unknown> = { ':pk': plan.partition };
+  const filterParts: string[] = [];
+  if (plan.filters.branch !== undefined) {
+    names['#labels'] = 'spec';
+    names['#lbl'] = 'labels';
+    names['#branch'] = 'branch';
+    values[':branch'] = plan.filters.branch;
+    filterParts.push('#labels.#lbl.#branch = :branch');
+  }
+  if (plan.filters.status !== undefined) {
+    names['#status'] = 'status';
+    values[':status'] = plan.filters.status;
+    filterParts.push('#status = :status');
+  }
+  if (query.status === undefined) {
+    // Deleted records stay readable one by one, but lists show live environments unless asked.
+    names['#status'] = 'status';
+    values[':deleted'] = 'DELETED';
+    filterParts.push('#status <> :deleted');
+  }
+
+  const items: EnvironmentRecord[] = [];
+  // A filter can leave a page short: keep reading until the page is full or the index ends.
+  do {
+    const result = await awsClients().dynamodb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: plan.index,
+        KeyConditionExpression: '#pk = :pk',
+        FilterExpression: filterParts.length ? filterParts.join(' AND ') : undefined,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        Limit: query.limit - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(result.Items ?? []).map(recordOf));
+    startKey = result.LastEvaluatedKey;
+  } while (startKey && items.length < query.limit);
+
+  return { items, nextCursor: startKey ? encodeCursor(queryId, startKey) : null };
+}
+
+export const eventCursorKeyNames = [tableDefinition.partitionKey, tableDefinition.sortKey] as const;

@@ -1,0 +1,13 @@
+/** PATCH /v1/environments/{name} — partial update (RFC 7396 merge patch of the spec). */
+import { httpHandler } from '#commons/http-handler.ts';
+import { patchEnvironment } from '#domain/environment-commands.ts';
+import { applyPatch, parseName } from '#domain/spec-validation.ts';
+import { commandResponse } from './responses.ts';
+
+export const handler = httpHandler(
+  async (request) => {
+    const name = parseName(request.pathName);
+    return commandResponse(await patchEnvironment(name, (current) => applyPatch(current, request.body), request, request.ifMatch));
+  },
+  { requiresBody: true, idempotent: true },
+);

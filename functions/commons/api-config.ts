@@ -1,0 +1,38 @@
+/** Operator settings the API reads from its Lambda environment (same defaults locally and on AWS). */
+import { parseDuration } from '#domain/durations.ts';
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+export interface ApiConfig {
+  maxTtlMs: number;
+  quotaGlobal: number;
+  quotaPerRepository: number;
+  version: string;
+}
+
+let config: ApiConfig | undefined;
+
+export function apiConfig(): ApiConfig {
+  if (config) return config;
+  const maxTtl = process.env.FLEDGE_MAX_TTL ?? '30d';
+  const maxTtlMs = parseDuration(maxTtl);
+  if (maxTtlMs === undefined) throw new Error(`FLEDGE_MAX_TTL must be a duration like "30d", got "${maxTtl}"`);
+  config = {
+    maxTtlMs,
+    quotaGlobal: positiveInt('FLEDGE_QUOTA_GLOBAL', 100),
+    quotaPerRepository: positiveInt('FLEDGE_QUOTA_PER_REPOSITORY', 20),
+    version: process.env.FLEDGE_VERSION ?? '0.1.0',
+  };
+  return config;
+}
+
+/** For tests and local mode, after changing the environment. */
+export function resetApiConfig(): void {
+  config = undefined;
+}

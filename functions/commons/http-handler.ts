@@ -1,0 +1,175 @@
+/**
+ * One wrapper gives every route the same middleware stack (read top to bottom):
+ *   Powertools logger context -> metrics flush -> request id -> body parsing (413/415/400)
+ *   -> idempotency (replay / 422) -> the route's function -> domain errors as RFC 9457 problems.
+ * A route file is then a few lines of intent.
+ */
+import { createHash } from 'node:crypto';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
+import { findStoredAnswer, storeAnswer, type StoredAnswer } from '#adapters/idempotency-store.ts';
+import { logger, metrics } from './powertools.ts';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface HttpRequest {
+  event: APIGatewayProxyEventV2;
+  requestId: string;
+  /** the authenticated caller (IAM principal ARN or OIDC subject), `local` in local mode */
+  actor: string;
+  /** parsed JSON body (undefined when the request has none) */
+  body: unknown;
+  pathName: string | undefined;
+  query: Record<string, string | undefined>;
+  /** the version an `If-Match: "<n>"` header asks for */
+  ifMatch: string | undefined;
+}
+
+export interface HttpResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HttpHandlerOptions {
+  /** PUT/POST/PATCH: a JSON body is required */
+  requiresBody?: boolean;
+  /** mutating routes honour Idempotency-Key */
+  idempotent?: boolean;
+}
+
+type RouteFunction = (request: HttpRequest) => Promise<HttpResponse>;
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  return event.headers?.[name] ?? event.headers?.[name.toLowerCase()];
+}
+
+function actorOf(event: APIGatewayProxyEventV2): string {
+  const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } })
+    .authorizer;
+  const arn = authorizer?.iam?.userArn;
+  if (arn) return arn;
+  const subject = authorizer?.jwt?.claims?.sub;
+  if (typeof subject === 'string') return subject;
+  return process.env.FLEDGE_LOCAL_MODE === 'true' ? 'local' : 'anonymous';
+}
+
+function requestIdOf(event: APIGatewayProxyEventV2): string {
+  const given = header(event, 'x-request-id');
+  if (given && /^[A-Za-z0-9._:-]{1,128}$/.test(given)) return given;
+  return event.requestContext?.requestId ?? crypto.randomUUID();
+}
+
+function parseBody(event: APIGatewayProxyEventV2, required: boolean): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') {
+    if (required) throw new ValidationFailed('a JSON request body is required', [{ path: '', message: 'required' }]);
+    return undefined;
+  }
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (raw.byteLength > MAX_BODY_BYTES) throw new PayloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes; got ${raw.byteLength}`);
+  const contentType = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/json' && !/^application\/[a-z0-9.+-]*\+json$/.test(contentType)) {
+    throw new UnsupportedMediaType(`request bodies must be application/json; got "${contentType || 'no content type'}"`);
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new ValidationFailed('the request body is not valid JSON', [{ path: '', message: (error as Error).message }]);
+  }
+}
+
+function parseIfMatch(event: APIGatewayProxyEventV2): string | undefined {
+  const value = header(event, 'if-match');
+  if (value === undefined) return undefined;
+  const match = /^(?:W\/)?"?([^"]*)"?$/.exec(value.trim());
+  return match?.[1] ?? value;
+}
+
+function requestFingerprint(event: APIGatewayProxyEventV2, body: unknown): string {
+  const canonical = JSON.stringify([event.requestContext?.http?.method, event.rawPath, body ?? null]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResultV2 {
+  const hasBody = response.body !== undefined;
+  return {
+    statusCode: response.status,
+    headers: {
+      ...(hasBody ? { 'content-type': 'application/json' } : {}),
+      ...response.headers,
+      'x-request-id': requestId,
+    },
+    body: hasBody ? JSON.stringify(response.body) : '',
+  };
+}
+
+function problemResult(error: unknown, requestId: string): APIGatewayProxyResultV2 {
+  if (error instanceof DomainError) {
+    return {
+      statusCode: error.status,
+      headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
+      body: problemBody(error.status, error.title, error.message, error.extensions),
+    };
+  }
+  logger.error('unhandled error', { error: error as Error });
+  metrics.addMetric('UnhandledErrors', MetricUnit.Count, 1);
+  return {
+    statusCode: 500,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
+    body: problemBody(500, 'Internal error', `the request failed unexpectedly; quote request id ${requestId} when reporting it`),
+  };
+}
+
+async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: boolean): Promise<HttpResponse> {
+  const key = header(request.event, 'idempotency-key');
+  if (!idempotent || !key) return fn(request);
+  if (!/^[A-Za-z0-9._:-]{1,255}$/.test(key)) {
+    throw new ValidationFailed('Idempotency-Key must be 1-255 characters of letters, digits and ._:-', [
+      { path: 'header:Idempotency-Key', message: 'invalid' },
+    ]);
+  }
+  const scopedKey = `${request.actor}#${key}`;
+  const fingerprint = requestFingerprint(request.event, request.body);
+  const stored = await findStoredAnswer(scopedKey, fingerprint);
+  if (stored) return { ...stored, headers: { ...stored.headers, 'idempotent-replayed': 'true' } };
+  const response = await fn(request);
+  if (response.status < 300) {
+    const answer: StoredAnswer = { status: response.status, body: response.body, headers: response.headers ?? {} };
+    const winner = await storeAnswer(scopedKey, fingerprint, answer);
+    if (winner !== answer) return { ...winner, headers: { ...winner.headers, 'idempotent-replayed': 'true' } };
+  }
+  return response;
+}
+
+export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {}) {
+  const core = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyResultV2> => {
+    const requestId = requestIdOf(event);
+    logger.appendKeys({ requestId, environment: event.pathParameters?.name });
+    try {
+      const body = parseBody(event, options.requiresBody ?? false);
+      const request: HttpRequest = {
+        event,
+        requestId,
+        actor: actorOf(event),
+        body,
+        pathName: event.pathParameters?.name,
+        query: event.queryStringParameters ?? {},
+        ifMatch: parseIfMatch(event),
+      };
+      const response = await replayOrRun(request, fn, options.idempotent ?? false);
+      return toResult(response, requestId);
+    } catch (error) {
+      return problemResult(error, requestId);
+    } finally {
+      logger.removeKeys(['requestId', 'environment']);
+    }
+  };
+  return middy(core)
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics));
+}

@@ -1,0 +1,177 @@
+/**
+ * What each mutating request does to an environment (SPEC §2-§3): decide from the current
+ * record, write conditionally, then start (or stop) the workflow. Handlers call these and
+ * map the outcome to HTTP; the rules live here, once.
+ */
+import { apiConfig } from '#commons/api-config.ts';
+import type { EnvironmentEvent } from '#adapters/event-log.ts';
+import { getEnvironment, insertEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
+import { startWorkflow, stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
+import {
+  executionNameFor, expiresAtFor, newOperationId, sameSpec,
+  type EnvironmentRecord, type Operation, type OperationType,
+} from './environment.ts';
+import type { EnvironmentSpec } from './environment-spec.ts';
+import { Conflict, EnvironmentNotFound, PreconditionFailed } from './errors.ts';
+import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
+
+export interface Caller {
+  actor: string;
+  requestId: string;
+}
+
+/** created = 201, started/recorded = 202 (accepted), unchanged = 200 */
+export type Outcome = 'created' | 'started' | 'recorded' | 'unchanged';
+
+export interface CommandResult {
+  outcome: Outcome;
+  record: EnvironmentRecord;
+}
+
+export function checkIfMatch(ifMatch: string | undefined, record: EnvironmentRecord | undefined): void {
+  if (ifMatch === undefined || ifMatch === '*' && record) return;
+  if (!record || String(record.version) !== ifMatch) throw new PreconditionFailed(`"${ifMatch}"`, record?.version);
+}
+
+function event(type: string, message: string, caller: Caller, operationId?: string, details?: Record<string, unknown>): EnvironmentEvent {
+  return { at: new Date().toISOString(), type, message, actor: caller.actor, operationId, ...(details ? { details } : {}) };
+}
+
+function newOperation(type: OperationType, workflow: WorkflowKind, name: string, version: number, now: string): Operation {
+  const id = newOperationId(version);
+  return { id, type, status: 'RUNNING', startedAt: now, executionName: executionNameFor(name, id), workflow };
+}
+
+/** Starts the operation's workflow; if Step Functions refuses, the environment is marked FAILED (nothing runs). */
+async function launch(record: EnvironmentRecord, caller: Caller): Promise<EnvironmentRecord> {
+  const operation = record.operation!;
+  const input = { name: record.name, operationId: operation.id, specVersion: record.specVersion, spec: record.spec, actor: caller.actor };
+  try {
+    await startWorkflow(operation.workflow!, operation.executionName!, input);
+    return record;
+  } catch (error) {
+    const now = new Date().toISOString();
+    const failed: EnvironmentRecord = {
+      ...record,
+      status: operation.workflow === 'teardown' ? record.status : 'FAILED',
+      version: record.version + 1,
+      updatedAt: now,
+      operation: { ...operation, status: 'FAILED', finishedAt: now, error: { code: 'INTERNAL', message: `the workflow could not be started: ${(error as Error).message}` } },
+    };
+    await replaceEnvironment(failed, record.version, [
+      event('operation-failed', `could not start the ${operation.workflow} workflow`, caller, operation.id),
+    ]).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function create(name: string, spec: EnvironmentSpec, caller: Caller, deleted?: EnvironmentRecord): Promise<CommandResult> {
+  const config = apiConfig();
+  const now = new Date();
+  const version = (deleted?.version ?? 0) + 1;
+  const operation = newOperation('create', 'create', name, version, now.toISOString());
+  const record: EnvironmentRecord = {
+    name,
+    spec,
+    specVersion: 1,
+    status: 'CREATING',
+    version,
+    runningCount: 0,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: expiresAtFor(spec, now),
+    operation,
+  };
+  await insertEnvironment(
+    record,
+    [event('create-requested', `create requested: image ${spec.image}`, caller, operation.id)],
+    { global: config.quotaGlobal, perRepository: config.quotaPerRepository },
+    deleted?.version,
+  );
+  return { outcome: 'created', record: await launch(record, caller) };
+}
+
+/** Accepts a new desired spec for an existing live environment (SPEC §2, "latest accepted spec wins"). */
+async function changeSpec(current: EnvironmentRecord, spec: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
+  if (!acceptsSpecChanges(current.status)) {
+    throw new Conflict(`environment "${current.name}" is ${current.status}; its spec can no longer change`);
+  }
+  const unchanged = sameSpec(current.spec, spec);
+  if (unchanged && !retriesOnSameSpec(current.status)) return { outcome: 'unchanged', record: current };
+
+  const now = new Date();
+  const specVersion = unchanged ? current.specVersion : current.specVersion + 1;
+  const base = { ...current, spec, specVersion, version: current.version + 1, updatedAt: now.toISOString(), expiresAt: expiresAtFor(spec, now) };
+
+  if (hasOperationInFlight(current.status)) {
+    const record: EnvironmentRecord = base;
+    await replaceEnvironment(record, current.version, [
+      event('spec-recorded', `spec v${specVersion} recorded (image ${spec.image}); the running ${current.operation?.type ?? ''} operation will converge to it`, caller, current.operation?.id),
+    ]);
+    return { outcome: 'recorded', record };
+  }
+
+  // An environment whose create failed has nothing left to update: it is built again.
+  const workflow: WorkflowKind = current.appliedSpecVersion === undefined ? 'create' : 'update';
+  const operation = newOperation('update', workflow, current.name, base.version, now.toISOString());
+  const record: EnvironmentRecord = { ...base, status: 'UPDATING', operation };
+  const type = unchanged ? 'retry-requested' : 'update-requested';
+  const message = unchanged ? `retry requested from ${current.status} with the same spec` : `update requested: image ${spec.image}`;
+  await replaceEnvironment(record, current.version, [event(type, message, caller, operation.id)]);
+  return { outcome: 'started', record: await launch(record, caller) };
+}
+
+/** PUT /v1/environments/{name}: create-or-update to the given spec. */
+export async function putEnvironment(name: string, spec: EnvironmentSpec, caller: Caller, ifMatch?: string): Promise<CommandResult> {
+  const current = await getEnvironment(name);
+  checkIfMatch(ifMatch, current);
+  if (!current || current.status === 'DELETED') return create(name, spec, caller, current);
+  return changeSpec(current, spec, caller);
+}
+
+/** POST /v1/environments: create only. */
+export async function createEnvironment(name: string, spec: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
+  const current = await getEnvironment(name);
+  if (current && current.status !== 'DELETED') {
+    throw new Conflict(`an environment named "${name}" already exists (status ${current.status}); use PUT to change it`);
+  }
+  return create(name, spec, caller, current);
+}
+
+/** PATCH /v1/environments/{name}: `patch` turns the current spec into the new one. */
+export async function patchEnvironment(
+  name: string,
+  patch: (current: EnvironmentSpec) => EnvironmentSpec,
+  caller: Caller,
+  ifMatch?: string,
+): Promise<CommandResult> {
+  const current = await getEnvironment(name);
+  if (!current) throw new EnvironmentNotFound(name);
+  checkIfMatch(ifMatch, current);
+  if (current.status === 'DELETED') throw new Conflict(`environment "${name}" is deleted; PUT it to create it anew`);
+  return changeSpec(current, patch(current.spec), caller);
+}
+
+/** DELETE /v1/environments/{name}: stops whatever runs and tears the environment down. */
+export async function deleteEnvironment(name: string, caller: Caller, ifMatch?: string): Promise<CommandResult> {
+  const current = await getEnvironment(name);
+  if (!current) throw new EnvironmentNotFound(name);
+  checkIfMatch(ifMatch, current);
+  if (current.status === 'DELETED') return { outcome: 'unchanged', record: current };
+  if (current.status === 'DELETING') return { outcome: 'recorded', record: current };
+
+  const now = new Date().toISOString();
+  const running = hasOperationInFlight(current.status) ? current.operation : undefined;
+  const version = current.version + 1;
+  const operation = newOperation('teardown', 'teardown', name, version, now);
+  const record: EnvironmentRecord = { ...current, status: 'DELETING', version, updatedAt: now, operation };
+  const events = [event('delete-requested', 'teardown requested', caller, operation.id)];
+  if (running) {
+    events.unshift(event('operation-superseded', `the running ${running.type} operation is stopped by a delete`, caller, running.id));
+  }
+  await replaceEnvironment(record, current.version, events);
+  if (running?.workflow && running.executionName) {
+    await stopWorkflow(running.workflow, running.executionName, `superseded by teardown ${operation.id}`);
+  }
+  return { outcome: 'started', record: await launch(record, caller) };
+}

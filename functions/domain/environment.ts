@@ -1,0 +1,96 @@
+/** The stored environment record, its operations, and the representation the API returns. */
+import { isDeepStrictEqual } from 'node:util';
+import type { EnvironmentSpec } from './environment-spec.ts';
+import type { Status } from './lifecycle.ts';
+import { parseDuration } from './durations.ts';
+
+export type OperationType = 'create' | 'update' | 'scale' | 'heal' | 'teardown';
+export type OperationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
+
+export const ERROR_CODES = [
+  'IMAGE_PULL_FAILED', 'TASK_EXITED', 'OUT_OF_MEMORY', 'HEALTH_CHECK_FAILED', 'QUOTA_EXCEEDED', 'AWS_LIMIT', 'TIMEOUT', 'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface OperationError {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface Operation {
+  id: string;
+  type: OperationType;
+  status: OperationStatus;
+  startedAt: string;
+  finishedAt?: string;
+  error?: OperationError;
+  /** the Step Functions execution name (deterministic: `<name>--<id>`) */
+  executionName?: string;
+  /** the workflow definition running it */
+  workflow?: 'create' | 'update' | 'teardown';
+}
+
+export interface EnvironmentRecord {
+  name: string;
+  spec: EnvironmentSpec;
+  specVersion: number;
+  appliedSpecVersion?: number;
+  status: Status;
+  version: number;
+  url?: string;
+  runningCount: number;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  operation?: Operation;
+  lastHealthyImage?: string;
+  healthyImages?: string[];
+  listenerPriority?: number;
+}
+
+/** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */
+export function toRepresentation(record: EnvironmentRecord) {
+  const { operation } = record;
+  return {
+    name: record.name,
+    ...record.spec,
+    status: record.status,
+    url: record.url ?? null,
+    runningCount: record.runningCount,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    expiresAt: record.expiresAt,
+    version: record.version,
+    operation: operation
+      ? {
+          id: operation.id,
+          type: operation.type,
+          status: operation.status,
+          startedAt: operation.startedAt,
+          finishedAt: operation.finishedAt ?? null,
+          error: operation.error ?? null,
+        }
+      : null,
+    lastHealthyImage: record.lastHealthyImage ?? null,
+  };
+}
+
+export type EnvironmentRepresentation = ReturnType<typeof toRepresentation>;
+
+export function sameSpec(a: EnvironmentSpec, b: EnvironmentSpec): boolean {
+  return isDeepStrictEqual(a, b);
+}
+
+export function expiresAtFor(spec: EnvironmentSpec, from: Date): string {
+  const ttlMs = parseDuration(spec.ttl);
+  if (ttlMs === undefined) throw new Error(`invalid ttl "${spec.ttl}" in a validated spec`);
+  return new Date(from.getTime() + ttlMs).toISOString();
+}
+
+export function newOperationId(version: number): string {
+  return `op-${version}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function executionNameFor(name: string, operationId: string): string {
+  return `${name}--${operationId}`;
+}

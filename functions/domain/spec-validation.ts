@@ -1,0 +1,42 @@
+/** Turns request bodies into validated specs, and zod issues into SPEC §3 `errors[]`. */
+import type { z } from 'zod';
+import { apiConfig } from '#commons/api-config.ts';
+import { environmentName, environmentPatchSchema, environmentSpecSchema, type EnvironmentSpec } from './environment-spec.ts';
+import { ValidationFailed, type FieldError } from './errors.ts';
+import { mergePatch } from './merge-patch.ts';
+
+function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join('.'),
+    message: issue.message,
+  }));
+}
+
+let specSchema: ReturnType<typeof environmentSpecSchema> | undefined;
+
+function schema() {
+  specSchema ??= environmentSpecSchema({ maxTtlMs: apiConfig().maxTtlMs });
+  return specSchema;
+}
+
+export function parseName(name: unknown): string {
+  const result = environmentName.safeParse(name);
+  if (!result.success) throw new ValidationFailed('invalid environment name', fieldErrors(result.error, ['name']));
+  return result.data;
+}
+
+export function parseSpec(body: unknown): EnvironmentSpec {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationFailed('the request body must be a JSON object', [{ path: '', message: 'expected an object' }]);
+  }
+  const result = schema().safeParse(body);
+  if (!result.success) throw new ValidationFailed('the environment spec is invalid', fieldErrors(result.error));
+  return result.data;
+}
+
+/** Applies a PATCH body (RFC 7396 merge patch over the current spec) and validates the result. */
+export function applyPatch(current: EnvironmentSpec, body: unknown): EnvironmentSpec {
+  const patch = environmentPatchSchema.safeParse(body);
+  if (!patch.success) throw new ValidationFailed('the patch is invalid', fieldErrors(patch.error));
+  return parseSpec(mergePatch(current, patch.data));
+}
