@@ -17,8 +17,13 @@ export const environmentName = z
  * OCI image reference: [registry[:port]/]repository[:tag][@sha256:digest]
  * (the grammar of distribution/reference, lowercase repository components).
  */
-const IMAGE_PATTERN =
-  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)';
+/** a registry is only recognised as such when it has a dot or a port, or is localhost (as docker parses it) */
+const REGISTRY = `(?:localhost(?::[0-9]+)?|${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})+(?::[0-9]+)?|${DOMAIN_COMPONENT}:[0-9]+)`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
+const IMAGE_PATTERN = new RegExp(
+  `^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
 
 export const imageReference = z
   .string()
@@ -111,7 +116,7 @@ export function environmentSpecSchema(limits: SpecLimits) {
       if (spec.healthCheck.timeoutSeconds >= spec.healthCheck.intervalSeconds) {
         ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeoutSeconds'], message: 'must be less than intervalSeconds' });
       }
-      if (spec.autoscaling && spec.desiredCount > 0 && (spec.desiredCount < spec.autoscaling.minCount || spec.desiredCount > spec.autoscaling.maxCount)) {
+      if (spec.autoscaling && spec.autoscaling.minCount <= spec.autoscaling.maxCount && spec.desiredCount > 0 && (spec.desiredCount < spec.autoscaling.minCount || spec.desiredCount > spec.autoscaling.maxCount)) {
         ctx.addIssue({ code: 'custom', path: ['desiredCount'], message: 'must lie within autoscaling minCount..maxCount' });
       }
     });

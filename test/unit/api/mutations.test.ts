@@ -1,0 +1,318 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { handler as putHandler } from '../../../functions/api/put-environment.ts';
+import { handler as postHandler } from '../../../functions/api/create-environment.ts';
+import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
+import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
+import { resetClients } from '../../../functions/adapters/aws-clients.ts';
+import { resetApiConfig } from '../../../functions/commons/api-config.ts';
+import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
+import { call } from '../../support/api-events.ts';
+import { item, record, spec } from '../../support/records.ts';
+
+const dynamodb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+const CREATE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-create';
+const UPDATE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-update';
+const TEARDOWN_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-teardown';
+const CI = 'arn:aws:iam::123456789012:role/ci';
+
+function stored(r: EnvironmentRecord | undefined) {
+  dynamodb.on(GetCommand, { Key: { pk: `ENV#${r?.name ?? 'pr-1'}`, sk: 'ENV' } }).resolves({ Item: r && item(r) });
+}
+
+const put = (body: unknown, headers: Record<string, string> = {}, name = 'pr-1') =>
+  call(putHandler, { method: 'PUT', path: `/v1/environments/${name}`, pathParameters: { name }, body, headers });
+
+const transactItems = (i = 0) => dynamodb.commandCalls(TransactWriteCommand)[i]!.args[0].input.TransactItems!;
+
+beforeEach(() => {
+  dynamodb.reset();
+  sfn.reset();
+  resetClients();
+  resetApiConfig();
+  process.env.TABLE_NAME = 'fledge';
+  process.env.FLEDGE_CREATE_STATE_MACHINE_ARN = CREATE_ARN;
+  process.env.FLEDGE_UPDATE_STATE_MACHINE_ARN = UPDATE_ARN;
+  process.env.FLEDGE_TEARDOWN_STATE_MACHINE_ARN = TEARDOWN_ARN;
+  dynamodb.on(GetCommand).resolves({});
+  dynamodb.on(TransactWriteCommand).resolves({});
+  dynamodb.on(PutCommand).resolves({});
+  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
+});
+
+describe('PUT /v1/environments/{name}', () => {
+  it('creates a new environment: 201, CREATING, quota counted, create workflow started once by a deterministic name', async () => {
+    const response = await put({ image: 'ghcr.io/acme/web:pr-1', labels: { repository: 'acme/web' } });
+
+    expect(response.status).toBe(201);
+    expect(response.headers).toMatchObject({ etag: '"1"', location: '/v1/environments/pr-1' });
+    expect(response.headers['x-request-id']).toBeTruthy();
+    expect(response.body).toMatchObject({ name: 'pr-1', image: 'ghcr.io/acme/web:pr-1', status: 'CREATING', version: 1, cpu: 256, memory: 512 });
+    expect(response.body.operation).toMatchObject({ type: 'create', status: 'RUNNING' });
+
+    const [envPut, counter, event] = transactItems();
+    expect(envPut!.Put).toMatchObject({
+      TableName: 'fledge',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: 'ENV#pr-1', sk: 'ENV', status: 'CREATING', gsiStatusPk: 'STATUS#CREATING', gsiRepoPk: 'REPO#acme/web', gsiExpiryPk: 'EXPIRY' },
+    });
+    expect(counter!.Update).toMatchObject({
+      Key: { pk: 'COUNTER#live', sk: 'COUNTER' },
+      ExpressionAttributeNames: { '#total': 'total', '#repo': 'repo#acme/web' },
+      ExpressionAttributeValues: { ':maxGlobal': 100, ':maxRepo': 20 },
+    });
+    expect(event!.Put!.Item).toMatchObject({ pk: 'ENV#pr-1', type: 'create-requested', actor: CI });
+
+    const starts = sfn.commandCalls(StartExecutionCommand);
+    expect(starts).toHaveLength(1);
+    const start = starts[0]!.args[0].input;
+    expect(start.stateMachineArn).toBe(CREATE_ARN);
+    expect(start.name).toBe(`pr-1--${response.body.operation.id}`);
+    expect(JSON.parse(start.input!)).toMatchObject({ name: 'pr-1', operationId: response.body.operation.id, specVersion: 1, actor: CI, spec: { image: 'ghcr.io/acme/web:pr-1' } });
+  });
+
+  it('answers 200 and starts nothing when the spec equals the desired spec', async () => {
+    stored(record());
+    const response = await put({ image: 'ghcr.io/acme/web:1.0', labels: { repository: 'acme/web', branch: 'main' } });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'RUNNING', version: 4 });
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('rolls a running environment forward: 202 UPDATING and the update workflow', async () => {
+    stored(record());
+    const response = await put({ image: 'ghcr.io/acme/web:2.0', labels: { repository: 'acme/web', branch: 'main' } });
+    expect(response.status).toBe(202);
+    expect(response.body).toMatchObject({ status: 'UPDATING', image: 'ghcr.io/acme/web:2.0', version: 5 });
+    expect(transactItems()[0]!.Put).toMatchObject({ ConditionExpression: '#version = :expected', ExpressionAttributeValues: { ':expected': 4 } });
+    expect(transactItems()[0]!.Put!.Item).toMatchObject({ specVersion: 2, status: 'UPDATING' });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.stateMachineArn).toBe(UPDATE_ARN);
+  });
+
+  it('records a new spec during a create without starting a second workflow (latest wins)', async () => {
+    stored(record({ status: 'CREATING', appliedSpecVersion: undefined, operation: { id: 'op-1-x', type: 'create', status: 'RUNNING', startedAt: 'now', workflow: 'create', executionName: 'pr-1--op-1-x' } }));
+    const response = await put({ image: 'ghcr.io/acme/web:3.0' });
+    expect(response.status).toBe(202);
+    expect(response.body).toMatchObject({ status: 'CREATING', image: 'ghcr.io/acme/web:3.0' });
+    expect(transactItems()[0]!.Put!.Item).toMatchObject({ specVersion: 2, status: 'CREATING' });
+    expect(transactItems()[1]!.Put!.Item).toMatchObject({ type: 'spec-recorded' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('retries a FAILED environment on the same spec (202); one that never ran is built again by the create workflow', async () => {
+    stored(record({ status: 'FAILED', appliedSpecVersion: undefined }));
+    const response = await put({ image: 'ghcr.io/acme/web:1.0', labels: { repository: 'acme/web', branch: 'main' } });
+    expect(response.status).toBe(202);
+    expect(response.body.status).toBe('UPDATING');
+    expect(transactItems()[1]!.Put!.Item).toMatchObject({ type: 'retry-requested' });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.stateMachineArn).toBe(CREATE_ARN);
+  });
+
+  it('is 409 while the environment is being deleted, and changes nothing', async () => {
+    stored(record({ status: 'DELETING' }));
+    const response = await put({ image: 'ghcr.io/acme/web:2.0' });
+    expect(response.status).toBe(409);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.body).toMatchObject({ status: 409, title: 'Conflict' });
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('creates a DELETED name anew (201), replacing exactly the deleted version', async () => {
+    stored(record({ status: 'DELETED', version: 9 }));
+    const response = await put({ image: 'ghcr.io/acme/web:1.0' });
+    expect(response.status).toBe(201);
+    expect(response.body.version).toBe(10);
+    expect(transactItems()[0]!.Put).toMatchObject({ ConditionExpression: '#status = :deleted AND #version = :expected', ExpressionAttributeValues: { ':expected': 9 } });
+  });
+
+  it('rejects an invalid spec with 400 and errors[], touching nothing', async () => {
+    const response = await put({ image: 'Not An Image', cpu: 256, memory: 4096, port: 0 });
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['image', 'memory', 'port']);
+    expect(dynamodb.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('rejects a bad name with 400', async () => {
+    const response = await put({ image: 'web' }, {}, 'Bad_Name');
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].path).toBe('name');
+  });
+
+  it('rejects bodies over 64 KiB (413), non-JSON bodies (415), malformed JSON and a missing body (400)', async () => {
+    const big = await put({ image: 'web', environment: { X: 'x'.repeat(70 * 1024) } });
+    expect(big.status).toBe(413);
+    const text = await call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, rawBody: 'image=web', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    const broken = await call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, rawBody: '{"image":' });
+    expect(broken.status).toBe(400);
+    const empty = await call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' } });
+    expect(empty.status).toBe(400);
+    expect(dynamodb.calls()).toHaveLength(0);
+  });
+
+  it('is 412 when If-Match does not match the current version (or nothing exists)', async () => {
+    stored(record({ version: 4 }));
+    const stale = await put({ image: 'web:2' }, { 'if-match': '"3"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body.currentVersion).toBe(4);
+    const fresh = await put({ image: 'web:2' }, { 'if-match': '"4"' });
+    expect(fresh.status).toBe(202);
+    const missing = await put({ image: 'web:2' }, { 'if-match': '"1"' }, 'pr-2');
+    expect(missing.status).toBe(412);
+  });
+
+  it('turns a lost race into a clear 409, never an overwrite', async () => {
+    stored(record());
+    dynamodb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }] }),
+    );
+    const response = await put({ image: 'web:2' });
+    expect(response.status).toBe(409);
+    expect(response.body.detail).toMatch(/changed while this request ran/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('is 429 naming the limit and the current count when a quota is full', async () => {
+    dynamodb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }] }),
+    );
+    dynamodb.on(GetCommand, { Key: { pk: 'COUNTER#live', sk: 'COUNTER' } }).resolves({ Item: { total: 37, 'repo#acme/web': 20 } });
+    const response = await put({ image: 'web', labels: { repository: 'acme/web' } });
+    expect(response.status).toBe(429);
+    expect(response.body).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 'repository', max: 20, current: 20, repository: 'acme/web' });
+    expect(response.body.detail).toBe('at most 20 live environments are allowed for repository "acme/web"; 20 exist');
+  });
+
+  it('marks the environment FAILED when Step Functions refuses to start, and answers 500', async () => {
+    sfn.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
+    const response = await put({ image: 'web' });
+    expect(response.status).toBe(500);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    const failed = transactItems(1)[0]!.Put!.Item!;
+    expect(failed).toMatchObject({ status: 'FAILED', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('replays the first answer for the same key and body, without doing anything again', async () => {
+    const first = await put({ image: 'web' }, { 'idempotency-key': 'build-77' });
+    expect(first.status).toBe(201);
+    const storedAnswer = dynamodb.commandCalls(PutCommand)[0]!.args[0].input.Item!;
+    expect(storedAnswer).toMatchObject({ pk: `IDEM#${CI}#build-77`, answer: { status: 201 } });
+
+    dynamodb.on(GetCommand, { Key: { pk: `IDEM#${CI}#build-77`, sk: 'IDEM' } }).resolves({ Item: storedAnswer });
+    const again = await put({ image: 'web' }, { 'idempotency-key': 'build-77' });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('is 422 when the same key comes with another body', async () => {
+    dynamodb.on(GetCommand, { Key: { pk: `IDEM#${CI}#build-77`, sk: 'IDEM' } }).resolves({
+      Item: { fingerprint: 'something-else', answer: { status: 201, body: {}, headers: {} }, purgeAt: Math.floor(Date.now() / 1000) + 60 },
+    });
+    const response = await put({ image: 'web:other' }, { 'idempotency-key': 'build-77' });
+    expect(response.status).toBe(422);
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/environments', () => {
+  const post = (body: unknown) => call(postHandler, { method: 'POST', path: '/v1/environments', body });
+
+  it('creates with the name from the body (201)', async () => {
+    const response = await post({ name: 'pr-7', image: 'web' });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ name: 'pr-7', status: 'CREATING' });
+  });
+
+  it('is 409 when a live environment has that name', async () => {
+    stored(record({ name: 'pr-7' }));
+    const response = await post({ name: 'pr-7', image: 'web' });
+    expect(response.status).toBe(409);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('is 400 without a valid name', async () => {
+    expect((await post({ image: 'web' })).status).toBe(400);
+    expect((await post([1, 2])).status).toBe(400);
+  });
+});
+
+describe('PATCH /v1/environments/{name}', () => {
+  const patch = (body: unknown, name = 'pr-1', headers: Record<string, string> = {}) =>
+    call(patchHandler, { method: 'PATCH', path: `/v1/environments/${name}`, pathParameters: { name }, body, headers });
+
+  it('merges the change into the desired spec and starts an update (202)', async () => {
+    stored(record({ spec: spec({ environment: { A: '1', B: '2' } }) }));
+    const response = await patch({ environment: { B: null, C: '3' }, ttl: '7d' });
+    expect(response.status).toBe(202);
+    expect(response.body.environment).toEqual({ A: '1', C: '3' });
+    expect(response.body.ttl).toBe('7d');
+    expect(response.body.image).toBe('ghcr.io/acme/web:1.0');
+  });
+
+  it('treats a patch that changes nothing like a PUT of the same spec (200)', async () => {
+    stored(record());
+    const response = await patch({ image: 'ghcr.io/acme/web:1.0' });
+    expect(response.status).toBe(200);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('validates the merged spec and unknown fields (400), unknown names (404), deleting (409)', async () => {
+    stored(record());
+    expect((await patch({ memory: 4096 })).status).toBe(400);
+    expect((await patch({ status: 'RUNNING' })).status).toBe(400);
+    expect((await patch({ image: 'web' }, 'nope')).status).toBe(404);
+    stored(record({ status: 'DELETING' }));
+    expect((await patch({ image: 'web:3' })).status).toBe(409);
+  });
+});
+
+describe('DELETE /v1/environments/{name}', () => {
+  const del = (name = 'pr-1', headers: Record<string, string> = {}) =>
+    call(deleteHandler, { method: 'DELETE', path: `/v1/environments/${name}`, pathParameters: { name }, headers });
+
+  it('tears a running environment down: 202 DELETING and the teardown workflow', async () => {
+    stored(record());
+    const response = await del();
+    expect(response.status).toBe(202);
+    expect(response.body).toMatchObject({ status: 'DELETING', operation: { type: 'teardown', status: 'RUNNING' } });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.stateMachineArn).toBe(TEARDOWN_ARN);
+    expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
+  });
+
+  it('stops the running create first, then tears down', async () => {
+    stored(record({ status: 'CREATING', operation: { id: 'op-1-x', type: 'create', status: 'RUNNING', startedAt: 'now', workflow: 'create', executionName: 'pr-1--op-1-x' } }));
+    const response = await del();
+    expect(response.status).toBe(202);
+    expect(sfn.commandCalls(StopExecutionCommand)[0]!.args[0].input.executionArn).toBe(
+      'arn:aws:states:eu-west-1:123456789012:execution:fledge-create:pr-1--op-1-x',
+    );
+    const types = transactItems().slice(1).map((t) => t.Put!.Item!.type);
+    expect(types).toEqual(['operation-superseded', 'delete-requested']);
+  });
+
+  it('answers 202 again while DELETING without starting another teardown', async () => {
+    stored(record({ status: 'DELETING' }));
+    const response = await del();
+    expect(response.status).toBe(202);
+    expect(sfn.calls()).toHaveLength(0);
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('is 404 for unknown names and 412 on a stale If-Match', async () => {
+    expect((await del('nope')).status).toBe(404);
+    stored(record({ version: 4 }));
+    expect((await del('pr-1', { 'if-match': '"2"' })).status).toBe(412);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
