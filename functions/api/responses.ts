@@ -1,5 +1,7 @@
 /** How command outcomes and records become HTTP answers (status, ETag, Location). */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { HttpResponse } from '#commons/http-handler.ts';
+import { metrics } from '#commons/powertools.ts';
 import type { CommandResult, Outcome } from '#domain/environment-commands.ts';
 import { toRepresentation, type EnvironmentRecord } from '#domain/environment.ts';
 
@@ -11,6 +13,8 @@ export function environmentResponse(record: EnvironmentRecord, status = 200, hea
 
 export function commandResponse(result: CommandResult): HttpResponse {
   const status = STATUS_BY_OUTCOME[result.outcome];
+  const operation = result.record.operation;
+  if (result.outcome !== 'unchanged' && operation) metrics.addMetric(`Accepted_${operation.type}`, MetricUnit.Count, 1);
   const headers: Record<string, string> = status === 201 ? { location: `/v1/environments/${result.record.name}` } : {};
   return environmentResponse(result.record, status, headers);
 }

@@ -110,6 +110,7 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyRes
 
 function problemResult(error: unknown, requestId: string): APIGatewayProxyResultV2 {
   if (error instanceof DomainError) {
+    metrics.addMetric(`Http${Math.floor(error.status / 100)}xx`, MetricUnit.Count, 1);
     return {
       statusCode: error.status,
       headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
@@ -162,6 +163,7 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
         ifMatch: parseIfMatch(event),
       };
       const response = await replayOrRun(request, fn, options.idempotent ?? false);
+      metrics.addMetric(`Http${Math.floor(response.status / 100)}xx`, MetricUnit.Count, 1);
       return toResult(response, requestId);
     } catch (error) {
       return problemResult(error, requestId);
