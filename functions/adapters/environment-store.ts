@@ -270,3 +270,28 @@ export async function listEnvironments(query: ListQuery): Promise<Page<Environme
 }
 
 export const eventCursorKeyNames = [tableDefinition.partitionKey, tableDefinition.sortKey] as const;
+
+/**
+ * The counter update that stops counting an environment against the quotas; put it in the
+ * same transaction as the write that makes the record DELETED, so the count cannot drift.
+ */
+export function liveCountRelease(repository: string | undefined) {
+  const names: Record<string, string> = { '#total': 'total' };
+  let update = 'SET #total = #total - :one';
+  let condition = '#total > :zero';
+  if (repository) {
+    names['#repo'] = repositoryCounter(repository);
+    update += ', #repo = #repo - :one';
+    condition += ' AND #repo > :zero';
+  }
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: liveCounterKey,
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+    },
+  };
+}
