@@ -1,0 +1,441 @@
+/**
+ * The workflows' writes to the environment item: listener priorities, the task token of the
+ * step waiting for steady state, and the end of an operation (RUNNING, FAILED, DELETED).
+ *
+ * Every write is an UpdateItem of the attributes it owns (never a whole-item Put, so it
+ * cannot erase what the API wrote meanwhile), conditioned on the operation still being the
+ * one this execution runs: a DELETE that superseded the operation, or a retried step whose
+ * first attempt already finished, makes the condition fail and the write a no-op.
+ * Status changes bump `version` and keep the index attributes (`gsiStatusPk`, `gsiExpiryPk`)
+ * in step; the task-token bookkeeping does not, as no reader of the API can see it.
+ */
+import {
+  GetCommand,
+  PutCommand,
+  DeleteCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
+import type { Status } from '#domain/lifecycle.ts';
+import { awsClients } from './aws-clients.ts';
+import { eventItems, type EnvironmentEvent } from './event-log.ts';
+import { envKey, liveCounterKey, priorityKey, tableName } from './table-keys.ts';
+
+/** The environment item as the workflows read it: the record plus workflow bookkeeping. */
+export interface EnvironmentItem extends EnvironmentRecord {
+  waitToken?: string;
+  waitPhase?: 'create' | 'update';
+  waitTaskDefinitionArn?: string;
+  purgeAt?: number;
+}
+
+export const MAX_HEALTHY_IMAGES = 5;
+/** ALB listener rule priorities are 1..50000. */
+export const MAX_LISTENER_PRIORITY = 50_000;
+
+export async function getEnvironmentItem(name: string): Promise<EnvironmentItem | undefined> {
+  const { Item } = await awsClients().dynamodb.send(
+    new GetCommand({ TableName: tableName(), Key: envKey(name), ConsistentRead: true }),
+  );
+  return Item as EnvironmentItem | undefined;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  const name = (error as Error).name;
+  if (name === 'ConditionalCheckFailedException') return true;
+  if (name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.some((reason) => reason.Code === 'ConditionalCheckFailed');
+}
+
+// ---- listener priorities -----------------------------------------------------------------
+
+/** Where an environment starts probing: spread by name so concurrent creates rarely collide. */
+export function firstCandidatePriority(name: string): number {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return (hash % MAX_LISTENER_PRIORITY) + 1;
+}
+
+/**
+ * The listener priority of `name`: the one it already holds (a retried step, a retried
+ * create), or the first free one from its hash, taken by a conditional put of
+ * `PRIORITY#<n>` so two environments can never hold the same priority.
+ */
+export async function allocateListenerPriority(name: string, operationId: string, maxProbes = 200): Promise<number> {
+  const item = await getEnvironmentItem(name);
+  if (!item) throw new Error(`environment "${name}" does not exist`);
+  if (item.listenerPriority !== undefined) {
+    const held = await awsClients().dynamodb.send(
+      new GetCommand({ TableName: tableName(), Key: priorityKey(item.listenerPriority), ConsistentRead: true }),
+    );
+    if (!held.Item || held.Item.name === name) {
+      await claimPriority(name, item.listenerPriority);
+      return item.listenerPriority;
+    }
+  }
+  const start = firstCandidatePriority(name);
+  for (let probe = 0; probe < maxProbes; probe++) {
+    const candidate = ((start - 1 + probe) % MAX_LISTENER_PRIORITY) + 1;
+    if (await claimPriority(name, candidate)) {
+      try {
+        await awsClients().dynamodb.send(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: envKey(name),
+            UpdateExpression: 'SET listenerPriority = :p',
+            ConditionExpression: '#op.#id = :op',
+            ExpressionAttributeNames: { '#op': 'operation', '#id': 'id' },
+            ExpressionAttributeValues: { ':p': candidate, ':op': operationId },
+          }),
+        );
+      } catch (error) {
+        await releasePriorityItem(name, candidate);
+        if (isConditionFailure(error)) throw new Error(`operation ${operationId} of "${name}" is no longer current`);
+        throw error;
+      }
+      return candidate;
+    }
+  }
+  throw Object.assign(new Error(`no free listener priority found after ${maxProbes} probes`), { name: 'TooManyRulesException' });
+}
+
+/** Takes `PRIORITY#<n>` for `name`; true when it is (now) held by `name`. */
+async function claimPriority(name: string, priority: number): Promise<boolean> {
+  try {
+    await awsClients().dynamodb.send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...priorityKey(priority), kind: 'PRIORITY', name, priority },
+        ConditionExpression: 'attribute_not_exists(pk) OR #name = :name',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':name': name },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function releasePriorityItem(name: string, priority: number): Promise<void> {
+  try {
+    await awsClients().dynamodb.send(
+      new DeleteCommand({
+        TableName: tableName(),
+        Key: priorityKey(priority),
+        ConditionExpression: '#name = :name',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':name': name },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+/** A transaction item that frees `PRIORITY#<n>` if `name` holds it (and is fine if nobody does). */
+function releasePriorityTransactItem(name: string, priority: number) {
+  return {
+    Delete: {
+      TableName: tableName(),
+      Key: priorityKey(priority),
+      ConditionExpression: 'attribute_not_exists(pk) OR #name = :name',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name },
+    },
+  };
+}
+
+// ---- task tokens -------------------------------------------------------------------------
+
+/** Records the token of the step waiting for steady state; false if the operation is no longer current. */
+export async function storeWaitToken(
+  name: string,
+  operationId: string,
+  token: string,
+  phase: 'create' | 'update',
+  taskDefinitionArn: string | undefined,
+): Promise<boolean> {
+  try {
+    await awsClients().dynamodb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: envKey(name),
+        UpdateExpression: taskDefinitionArn
+          ? 'SET waitToken = :token, waitPhase = :phase, waitTaskDefinitionArn = :td'
+          : 'SET waitToken = :token, waitPhase = :phase REMOVE waitTaskDefinitionArn',
+        ConditionExpression: '#op.#id = :op AND #op.#status = :running',
+        ExpressionAttributeNames: { '#op': 'operation', '#id': 'id', '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':token': token,
+          ':phase': phase,
+          ':op': operationId,
+          ':running': 'RUNNING',
+          ...(taskDefinitionArn ? { ':td': taskDefinitionArn } : {}),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Forgets the token if it is still the one given (a newer wait's token is left alone). */
+export async function clearWaitToken(name: string, token: string): Promise<void> {
+  try {
+    await awsClients().dynamodb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: envKey(name),
+        UpdateExpression: 'REMOVE waitToken, waitPhase, waitTaskDefinitionArn',
+        ConditionExpression: 'waitToken = :token',
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+// ---- the end of an operation ---------------------------------------------------------------
+
+interface EnvironmentUpdate {
+  set: Record<string, unknown>;
+  remove?: string[];
+  /** extra condition on top of "the operation is still ours and running" */
+  condition?: { expression: string; values: Record<string, unknown> };
+}
+
+/**
+ * One conditional transaction: the environment item's update (with version bump and
+ * operation fields), its events, and whatever else must change with it.
+ */
+async function finishWrite(
+  name: string,
+  operationId: string,
+  update: EnvironmentUpdate,
+  events: EnvironmentEvent[],
+  extra: Record<string, unknown>[] = [],
+  eventPurgeAt?: number,
+): Promise<boolean> {
+  const names: Record<string, string> = { '#op': 'operation', '#opid': 'id', '#opstatus': 'status', '#version': 'version' };
+  const values: Record<string, unknown> = { ':op': operationId, ':running': 'RUNNING', ':one': 1 };
+  const sets = ['#version = #version + :one'];
+  let i = 0;
+  for (const [path, value] of Object.entries(update.set)) {
+    const parts = path.split('.').map((part) => {
+      const placeholder = `#a${i++}`;
+      names[placeholder] = part;
+      return placeholder;
+    });
+    const valueName = `:v${i++}`;
+    values[valueName] = value;
+    sets.push(`${parts.join('.')} = ${valueName}`);
+  }
+  const removes = (update.remove ?? []).map((attr) => {
+    const placeholder = `#r${i++}`;
+    names[placeholder] = attr;
+    return placeholder;
+  });
+  let condition = '#op.#opid = :op AND #op.#opstatus = :running';
+  if (update.condition) {
+    condition += ` AND ${update.condition.expression}`;
+    Object.assign(values, update.condition.values);
+    if (update.condition.expression.includes('#specVersion')) names['#specVersion'] = 'specVersion';
+  }
+  try {
+    await awsClients().dynamodb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: envKey(name),
+              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            },
+          },
+          ...extra,
+          ...eventItems(name, events, eventPurgeAt).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+function statusAttributes(status: Status) {
+  return { status, gsiStatusPk: `STATUS#${status}` };
+}
+
+/** Newest first, without repeats, at most MAX_HEALTHY_IMAGES. */
+export function pushHealthyImage(history: string[] | undefined, image: string): string[] {
+  return [image, ...(history ?? []).filter((i) => i !== image)].slice(0, MAX_HEALTHY_IMAGES);
+}
+
+export interface Completion {
+  name: string;
+  operationId: string;
+  specVersion: number;
+  status: 'RUNNING' | 'SLEEPING';
+  url: string;
+  runningCount: number;
+  /** the image that ran healthy (undefined when nothing ran: desiredCount 0, or a rollback) */
+  healthyImage?: string;
+  previousHealthyImages?: string[];
+  /** set when the deployment was rolled back: the operation fails, the environment runs on */
+  error?: OperationError;
+  now: string;
+  events: EnvironmentEvent[];
+}
+
+/** RUNNING (or SLEEPING), if the operation is still ours and the desired spec did not move. */
+export async function completeOperation(c: Completion): Promise<boolean> {
+  return finishWrite(
+    c.name,
+    c.operationId,
+    {
+      set: {
+        ...statusAttributes(c.status),
+        appliedSpecVersion: c.specVersion,
+        url: c.url,
+        runningCount: c.runningCount,
+        updatedAt: c.now,
+        'operation.status': c.error ? 'FAILED' : 'SUCCEEDED',
+        'operation.finishedAt': c.now,
+        ...(c.error ? { 'operation.error': c.error } : {}),
+        ...(c.healthyImage
+          ? { lastHealthyImage: c.healthyImage, healthyImages: pushHealthyImage(c.previousHealthyImages, c.healthyImage) }
+          : {}),
+      },
+      remove: ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'],
+      condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },
+    },
+    c.events,
+  );
+}
+
+/** Records that `specVersion` reached steady state while the desired spec moved on; the operation goes on. */
+export async function recordConvergence(c: Omit<Completion, 'status' | 'error' | 'url'>): Promise<boolean> {
+  return finishWrite(
+    c.name,
+    c.operationId,
+    {
+      set: {
+        appliedSpecVersion: c.specVersion,
+        runningCount: c.runningCount,
+        updatedAt: c.now,
+        ...(c.healthyImage
+          ? { lastHealthyImage: c.healthyImage, healthyImages: pushHealthyImage(c.previousHealthyImages, c.healthyImage) }
+          : {}),
+      },
+      remove: ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'],
+    },
+    c.events,
+  );
+}
+
+/** Only the events (a convergence after a failed pass changes nothing else), if the operation is ours. */
+export async function recordOperationEvents(name: string, operationId: string, now: string, events: EnvironmentEvent[]): Promise<boolean> {
+  return finishWrite(name, operationId, { set: { updatedAt: now } }, events);
+}
+
+export interface Failure {
+  name: string;
+  operationId: string;
+  /** FAILED for create and update; a failed teardown stays DELETING (a DELETE may retry it) */
+  status: 'FAILED' | 'DELETING';
+  error: OperationError;
+  /** the listener priority to give back (a create whose resources compensation removed) */
+  releasePriority?: number;
+  now: string;
+  events: EnvironmentEvent[];
+}
+
+export async function failOperation(f: Failure): Promise<boolean> {
+  return finishWrite(
+    f.name,
+    f.operationId,
+    {
+      set: {
+        ...statusAttributes(f.status),
+        updatedAt: f.now,
+        'operation.status': 'FAILED',
+        'operation.finishedAt': f.now,
+        'operation.error': f.error,
+        ...(f.releasePriority !== undefined ? { runningCount: 0 } : {}),
+      },
+      remove: [
+        'waitToken', 'waitPhase', 'waitTaskDefinitionArn',
+        ...(f.releasePriority !== undefined ? ['listenerPriority'] : []),
+      ],
+    },
+    f.events,
+    f.releasePriority !== undefined ? [releasePriorityTransactItem(f.name, f.releasePriority)] : [],
+  );
+}
+
+export interface Deletion {
+  name: string;
+  operationId: string;
+  repository?: string;
+  listenerPriority?: number;
+  now: string;
+  purgeAt: number;
+  events: EnvironmentEvent[];
+}
+
+/**
+ * DELETED: read-only from now on, purged by DynamoDB TTL at `purgeAt`; the listener
+ * priority is freed and the environment stops counting against the live quotas.
+ */
+export async function markDeleted(d: Deletion): Promise<boolean> {
+  const counterNames: Record<string, string> = { '#total': 'total' };
+  let counterUpdate = 'SET #total = #total - :one';
+  if (d.repository) {
+    counterNames['#repo'] = `repo#${d.repository}`;
+    counterUpdate += ', #repo = #repo - :one';
+  }
+  const extra: Record<string, unknown>[] = [
+    {
+      Update: {
+        TableName: tableName(),
+        Key: liveCounterKey,
+        UpdateExpression: counterUpdate,
+        ConditionExpression: d.repository ? '#total > :zero AND #repo > :zero' : '#total > :zero',
+        ExpressionAttributeNames: counterNames,
+        ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+      },
+    },
+  ];
+  if (d.listenerPriority !== undefined) extra.push(releasePriorityTransactItem(d.name, d.listenerPriority));
+  const update: EnvironmentUpdate = {
+    set: {
+      ...statusAttributes('DELETED'),
+      runningCount: 0,
+      updatedAt: d.now,
+      purgeAt: d.purgeAt,
+      'operation.status': 'SUCCEEDED',
+      'operation.finishedAt': d.now,
+    },
+    remove: ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'listenerPriority', 'gsiExpiryPk'],
+  };
+  const done = await finishWrite(d.name, d.operationId, update, d.events, extra, d.purgeAt);
+  if (done) return true;
+  // The counters may be missing or already at zero (an environment written before counting
+  // existed, a test fixture): never let a bookkeeping counter block a teardown.
+  const item = await getEnvironmentItem(d.name);
+  if (item?.operation?.id !== d.operationId || item.operation.status !== 'RUNNING') return false;
+  const fallbackExtra = d.listenerPriority !== undefined ? [releasePriorityTransactItem(d.name, d.listenerPriority)] : [];
+  return finishWrite(d.name, d.operationId, update, d.events, fallbackExtra, d.purgeAt);
+}

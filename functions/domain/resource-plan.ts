@@ -1,0 +1,167 @@
+/**
+ * Renders the request inputs of the workflow's AWS steps from an environment spec. Pure.
+ *
+ * The workflows call ECS and Elastic Load Balancing through Step Functions' AWS SDK
+ * integrations, whose parameters are PascalCase whatever the service's own casing
+ * (ECS `containerDefinitions` is `ContainerDefinitions` there), so everything rendered here
+ * is in that shape. The ASL names each top-level parameter itself and takes the nested,
+ * spec-dependent values (container definitions, network configuration...) from this plan.
+ */
+import { createHash } from 'node:crypto';
+import type { EnvironmentSpec } from './environment-spec.ts';
+
+/** The one container of every environment's task definition (docs/design.md). */
+export const CONTAINER_NAME = 'app';
+
+export const taskFamily = (name: string) => `fledge-${name}`;
+
+/**
+ * Deregistration delay of a preview's target group. The ALB default (300 s) lets in-flight
+ * requests drain for five minutes before a replaced task stops; previews carry no
+ * long-lived connections worth protecting, and those 300 s would be added to every deploy,
+ * rollback and teardown. 5 s keeps a rollout snappy while still finishing quick requests.
+ */
+export const DEREGISTRATION_DELAY_SECONDS = 5;
+
+export interface PlanSettings {
+  clusterArn: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  assignPublicIp: 'ENABLED' | 'DISABLED';
+  executionRoleArn: string;
+  taskRoleArn: string;
+  logGroup: string;
+  region: string;
+  baseDomain: string;
+}
+
+export interface KeyValue {
+  Key: string;
+  Value: string;
+}
+
+export interface ContainerDefinition {
+  Name: string;
+  Image: string;
+  Essential: boolean;
+  PortMappings: { ContainerPort: number; Protocol: 'tcp'; Name: string }[];
+  Environment: { Name: string; Value: string }[];
+  Secrets: { Name: string; ValueFrom: string }[];
+  LogConfiguration: { LogDriver: 'awslogs'; Options: Record<string, string> };
+  StopTimeout: number;
+}
+
+export interface ResourcePlan {
+  /** the host the listener rule matches (`<name>.<baseDomain>`) */
+  hostHeaders: string[];
+  taskDefinition: {
+    Family: string;
+    Cpu: string;
+    Memory: string;
+    ExecutionRoleArn: string;
+    TaskRoleArn: string;
+    ContainerDefinitions: ContainerDefinition[];
+  };
+  targetGroup: {
+    Port: number;
+    HealthCheckPath: string;
+    HealthCheckIntervalSeconds: number;
+    HealthCheckTimeoutSeconds: number;
+    HealthyThresholdCount: number;
+    UnhealthyThresholdCount: number;
+  };
+  service: {
+    DesiredCount: number;
+    ContainerPort: number;
+    NetworkConfiguration: {
+      AwsvpcConfiguration: { Subnets: string[]; SecurityGroups: string[]; AssignPublicIp: 'ENABLED' | 'DISABLED' };
+    };
+    /** time a new task may fail ALB health checks before ECS replaces it */
+    HealthCheckGracePeriodSeconds: number;
+    /** idempotency token of CreateService (same operation and spec version = same token) */
+    ClientToken: string;
+  };
+  /** the image this plan deploys (for events and the healthy-image history) */
+  image: string;
+}
+
+export function renderEnvironment(variables: Record<string, string>): { Name: string; Value: string }[] {
+  return Object.entries(variables)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([Name, Value]) => ({ Name, Value }));
+}
+
+export function renderSecrets(secrets: Record<string, string>): { Name: string; ValueFrom: string }[] {
+  return Object.entries(secrets)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([Name, ValueFrom]) => ({ Name, ValueFrom }));
+}
+
+/** Deterministic, at most 36 ASCII characters (the ECS ClientToken limit). */
+export function clientToken(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+export function renderPlan(
+  name: string,
+  spec: EnvironmentSpec,
+  settings: PlanSettings,
+  operationId: string,
+  specVersion: number,
+): ResourcePlan {
+  const hc = spec.healthCheck;
+  return {
+    hostHeaders: [`${name}.${settings.baseDomain}`],
+    image: spec.image,
+    taskDefinition: {
+      Family: taskFamily(name),
+      Cpu: String(spec.cpu),
+      Memory: String(spec.memory),
+      ExecutionRoleArn: settings.executionRoleArn,
+      TaskRoleArn: settings.taskRoleArn,
+      ContainerDefinitions: [
+        {
+          Name: CONTAINER_NAME,
+          Image: spec.image,
+          Essential: true,
+          PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
+          Environment: renderEnvironment(spec.environment),
+          Secrets: renderSecrets(spec.secrets),
+          LogConfiguration: {
+            LogDriver: 'awslogs',
+            Options: {
+              'awslogs-group': settings.logGroup,
+              'awslogs-region': settings.region,
+              'awslogs-stream-prefix': name,
+            },
+          },
+          // previews need no long graceful shutdown; ECS' default is 30 s
+          StopTimeout: 10,
+        },
+      ],
+    },
+    targetGroup: {
+      Port: spec.port,
+      HealthCheckPath: hc.path,
+      HealthCheckIntervalSeconds: hc.intervalSeconds,
+      HealthCheckTimeoutSeconds: hc.timeoutSeconds,
+      HealthyThresholdCount: hc.healthyThreshold,
+      UnhealthyThresholdCount: hc.unhealthyThreshold,
+    },
+    service: {
+      DesiredCount: spec.desiredCount,
+      ContainerPort: spec.port,
+      NetworkConfiguration: {
+        AwsvpcConfiguration: {
+          Subnets: settings.subnetIds,
+          SecurityGroups: settings.securityGroupIds,
+          AssignPublicIp: settings.assignPublicIp,
+        },
+      },
+      // enough for the first healthy checks of a quickly starting app, short enough that
+      // a task that never answers is replaced (and trips the circuit breaker) soon
+      HealthCheckGracePeriodSeconds: Math.max(30, hc.intervalSeconds * hc.healthyThreshold * 2),
+      ClientToken: clientToken(name, operationId, specVersion),
+    },
+  };
+}

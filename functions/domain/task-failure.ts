@@ -1,0 +1,123 @@
+/**
+ * Why did an operation fail? Turns what a workflow knows — the Step Functions error that
+ * ended it and the service's stopped tasks — into the `{code, message}` of SPEC §2, so a
+ * pipeline can act on `IMAGE_PULL_FAILED` without parsing prose. Pure.
+ */
+import type { ErrorCode, OperationError } from './environment.ts';
+
+/** The facts of a stopped ECS task that tell why it stopped (DescribeTasks). */
+export interface StoppedTask {
+  taskArn?: string;
+  taskDefinitionArn?: string;
+  stopCode?: string;
+  stoppedReason?: string;
+  stoppedAt?: string | Date;
+  containers?: { name?: string; exitCode?: number; reason?: string }[];
+}
+
+/** The error a workflow caught (`{Error, Cause}` of a Catch). */
+export interface WorkflowError {
+  Error?: string;
+  Cause?: string;
+}
+
+const PULL = /CannotPullContainer|pull image|pulling image|manifest (?:for .* )?(?:not found|unknown)|ImagePull|repository does not exist|ErrImagePull/i;
+const OOM = /OutOfMemory|out of memory|OOMKilled|killed due to memory/i;
+const HEALTH = /health ?check/i;
+const SECRET = /ResourceInitializationError|unable to (?:retrieve|pull) secrets|AccessDenied.*secret/i;
+
+function containerText(task: StoppedTask): string {
+  return (task.containers ?? []).map((c) => c.reason ?? '').join(' ');
+}
+
+/** Classifies one stopped task, or undefined when it stopped for no fault of its own. */
+export function classifyStoppedTask(task: StoppedTask): OperationError | undefined {
+  const reason = task.stoppedReason ?? '';
+  const containers = containerText(task);
+  const text = `${reason} ${containers}`;
+  if (PULL.test(text)) {
+    return { code: 'IMAGE_PULL_FAILED', message: `the image could not be pulled: ${firstLine(containers || reason)}` };
+  }
+  if (OOM.test(text) || (task.containers ?? []).some((c) => c.exitCode === 137 && OOM.test(c.reason ?? ''))) {
+    return { code: 'OUT_OF_MEMORY', message: `the container was killed for exceeding its memory: ${firstLine(containers || reason)}` };
+  }
+  if (HEALTH.test(reason)) {
+    return { code: 'HEALTH_CHECK_FAILED', message: `the task failed its health checks: ${firstLine(reason)}` };
+  }
+  const exited = (task.containers ?? []).find((c) => typeof c.exitCode === 'number' && c.exitCode !== 0);
+  if (exited) {
+    return {
+      code: 'TASK_EXITED',
+      message: `the container exited with exit code ${exited.exitCode}${exited.reason ? ` (${firstLine(exited.reason)})` : ''}`,
+    };
+  }
+  if (task.stopCode === 'EssentialContainerExited') {
+    const code = (task.containers ?? []).find((c) => typeof c.exitCode === 'number')?.exitCode;
+    return { code: 'TASK_EXITED', message: `the container exited${code === undefined ? '' : ` with exit code ${code}`}: ${firstLine(reason)}` };
+  }
+  if (SECRET.test(text) || task.stopCode === 'TaskFailedToStart') {
+    return { code: 'TASK_EXITED', message: `the task failed to start: ${firstLine(reason || containers)}` };
+  }
+  return undefined;
+}
+
+const LIMIT_ERRORS = /Throttl|TooMany|LimitExceeded|RequestLimitExceeded|Rate exceeded|ProvisionedThroughputExceeded/i;
+
+/** Classifies an error from the workflow alone (no task evidence). */
+export function classifyWorkflowError(error: WorkflowError | undefined): OperationError {
+  const name = error?.Error ?? '';
+  const cause = causeMessage(error?.Cause);
+  if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') {
+    return { code: 'TIMEOUT', message: 'the environment did not become steady before the workflow timed out' };
+  }
+  if (LIMIT_ERRORS.test(name) || LIMIT_ERRORS.test(cause)) {
+    return { code: 'AWS_LIMIT', message: `an AWS limit was hit and retries did not get past it: ${name}${cause ? `: ${cause}` : ''}` };
+  }
+  if (name === 'DeploymentFailed' || name === 'DeploymentRolledBack' || name === 'TaskStartImpaired') {
+    return { code: 'INTERNAL', message: `the deployment failed: ${cause || name}` };
+  }
+  return { code: 'INTERNAL', message: `${name || 'error'}${cause ? `: ${cause}` : ''}` };
+}
+
+/** Task evidence first (it says what the app did), then the workflow's own error. */
+export function classifyFailure(error: WorkflowError | undefined, stoppedTasks: StoppedTask[]): OperationError {
+  const newestFirst = [...stoppedTasks].sort((a, b) => time(b.stoppedAt) - time(a.stoppedAt));
+  const counts = new Map<ErrorCode, { count: number; error: OperationError }>();
+  for (const task of newestFirst) {
+    const classified = classifyStoppedTask(task);
+    if (!classified) continue;
+    const entry = counts.get(classified.code);
+    if (entry) entry.count++;
+    else counts.set(classified.code, { count: 1, error: classified });
+  }
+  if (counts.size > 0) {
+    // the most frequent reason among the failed tasks; ties go to the newest
+    let best: { count: number; error: OperationError } | undefined;
+    for (const entry of counts.values()) if (!best || entry.count > best.count) best = entry;
+    return best!.error;
+  }
+  return classifyWorkflowError(error);
+}
+
+/** A Lambda error's Cause is JSON (`{"errorMessage": ...}`); an AWS error's is prose. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // prose
+  }
+  return firstLine(cause);
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
+}
+
+function time(value: string | Date | undefined): number {
+  if (!value) return 0;
+  const ms = new Date(value).getTime();
+  return Number.isNaN(ms) ? 0 : ms;
+}

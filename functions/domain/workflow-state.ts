@@ -1,0 +1,71 @@
+/**
+ * The data a create / update / teardown execution carries from state to state (the JSON
+ * of the state machine, docs/design.md "Workflows"), and what the task Lambdas receive.
+ */
+import type { EnvironmentSpec } from './environment-spec.ts';
+import type { ResourcePlan } from './resource-plan.ts';
+
+export type WorkflowKind = 'create' | 'update' | 'teardown';
+
+/** Input of every workflow execution. */
+export interface WorkflowInput {
+  name: string;
+  operationId: string;
+  specVersion: number;
+  spec: EnvironmentSpec;
+  actor: string;
+}
+
+/** A step's result in the state (`ResultSelector: {"arn.$": ...}`). */
+export interface ArnRef {
+  arn: string;
+}
+
+/** `{Error, Cause}` as a Catch puts it in the state. */
+export interface CaughtError {
+  Error?: string;
+  Cause?: string;
+}
+
+export interface SteadyState {
+  runningCount?: number;
+  desiredCount?: number;
+  taskDefinitionArn?: string;
+}
+
+export interface WorkflowState extends WorkflowInput {
+  /** request inputs of the AWS steps (PlanResources, or a convergence) */
+  plan?: ResourcePlan;
+  listenerPriority?: number;
+  /** how WaitForSteadyState reads a failed deployment: `update` has a previous one to roll back to */
+  phase?: 'create' | 'update';
+  /** what this execution created (or, for an update, uses), set by each step as it succeeds */
+  taskDefinition?: ArnRef;
+  targetGroup?: ArnRef;
+  rule?: ArnRef;
+  service?: ArnRef;
+  /** what WaitForSteadyState reported */
+  steadyState?: SteadyState;
+  /** set by the Catch of WaitForSteadyState when the circuit breaker rolled the deployment back */
+  rollback?: CaughtError;
+  /** set by the Catch of a failed step */
+  error?: CaughtError;
+  /** set by CompleteOperation / FailOperation: the desired spec moved, go again with it */
+  converge?: boolean;
+  /** set by CompleteOperation / FailOperation / FinishTeardown */
+  outcome?: 'succeeded' | 'rolled-back' | 'failed' | 'superseded';
+  [key: string]: unknown;
+}
+
+/** The payload the ASL sends to a task Lambda. */
+export interface TaskPayload {
+  workflow: WorkflowKind;
+  executionArn?: string;
+  state: WorkflowState;
+}
+
+/** Drops what belongs to one pass of the workflow before it goes round again. */
+export function forNextPass(state: WorkflowState): WorkflowState {
+  const { error: _error, rollback: _rollback, steadyState: _steady, converge: _converge, outcome: _outcome, ...rest } = state;
+  return rest;
+}

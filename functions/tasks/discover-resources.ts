@@ -1,0 +1,23 @@
+/**
+ * DiscoverResources (teardown): finds everything Fledge made for the environment by name
+ * and tag — not by what the record remembers — so a half-built or already half-deleted
+ * environment is torn down completely, and a second teardown finds nothing left to do.
+ */
+import { logger } from '#commons/powertools.ts';
+import { runtimeConfig } from '#commons/runtime-config.ts';
+import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
+import { discoverResources } from '#adapters/fargate-resources.ts';
+
+export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+  const { state } = payload;
+  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  const config = runtimeConfig();
+  const resources = await discoverResources(config.clusterArn, config.listenerArn, state.name, `${state.name}.${config.baseDomain}`);
+  logger.info('discovered resources', {
+    service: resources.serviceArn,
+    targetGroups: resources.targetGroupArns.length,
+    rules: resources.ruleArns.length,
+    taskDefinitions: resources.taskDefinitionBatches.flat().length,
+  });
+  return { ...state, resources };
+}

@@ -1,0 +1,105 @@
+/**
+ * FailOperation (every workflow, after compensation): says why the operation failed in the
+ * SPEC §2 vocabulary (from the service's stopped tasks, then the error the workflow caught),
+ * gives back a create's listener priority and records FAILED with the error and an event
+ * naming what compensation removed. If the desired spec moved meanwhile, the workflow is
+ * handed the newest spec instead (the latest accepted spec wins, SPEC §2).
+ * A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
+ */
+import { logger } from '#commons/powertools.ts';
+import { runtimeConfig } from '#commons/runtime-config.ts';
+import type { OperationError } from '#domain/environment.ts';
+import { renderPlan } from '#domain/resource-plan.ts';
+import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
+import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
+import type { EnvironmentEvent } from '#adapters/event-log.ts';
+import { stoppedTasks } from '#adapters/fargate-resources.ts';
+import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
+
+/** The compensation steps' Catch results (ResultPath) by the resource they failed to remove. */
+const UNDO_ERRORS = {
+  serviceUndoError: 'service',
+  ruleUndoError: 'rule',
+  targetGroupUndoError: 'targetGroup',
+  taskDefinitionUndoError: 'taskDefinition',
+} as const;
+
+export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+  const { workflow, state } = payload;
+  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  const config = runtimeConfig();
+  const item = await getEnvironmentItem(state.name);
+  if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
+    logger.warn('operation is no longer current; nothing to record', { error: state.error?.Error });
+    return { ...state, converge: false, outcome: 'superseded' };
+  }
+  let tasks: StoppedTask[] = [];
+  if (workflow !== 'teardown') {
+    try {
+      tasks = await stoppedTasks(config.clusterArn, state.name, state.taskDefinition?.arn);
+    } catch (error) {
+      logger.warn('could not read the stopped tasks', { error: (error as Error).message });
+    }
+  }
+  const error = classifyFailure(state.error, tasks);
+  const now = new Date().toISOString();
+  const { removed, leftOver } = compensation(state, workflow);
+  const event = (type: string, message: string, details?: Record<string, unknown>): EnvironmentEvent => ({
+    at: now, type, message, operationId: state.operationId, actor: state.actor, ...(details ? { details } : {}),
+  });
+  const failedEvent = event('failed', `${workflow} failed: ${error.code}: ${error.message}`, {
+    error, workflowError: state.error?.Error ?? null, specVersion: state.specVersion,
+    ...(workflow === 'create' ? { removed, leftOver } : {}),
+  });
+  logger.warn('operation failed', { code: error.code, workflowError: state.error?.Error });
+
+  if (workflow !== 'teardown' && item.specVersion > state.specVersion) {
+    const events = [
+      failedEvent,
+      event('converging', `converging to the desired spec version ${item.specVersion} (${item.spec.image})`, {
+        from: state.specVersion, to: item.specVersion,
+      }),
+    ];
+    if (!(await recordOperationEvents(state.name, state.operationId, now, events))) {
+      return { ...state, converge: false, outcome: 'superseded' };
+    }
+    const next: WorkflowState = {
+      ...forNextPass(state),
+      spec: item.spec,
+      specVersion: item.specVersion,
+      plan: renderPlan(state.name, item.spec, config, state.operationId, item.specVersion),
+      converge: true,
+    };
+    if (workflow === 'create') {
+      // compensation removed everything: the create starts over (PlanResources reuses the priority)
+      for (const key of ['taskDefinition', 'targetGroup', 'rule', 'service', ...Object.keys(UNDO_ERRORS)]) delete next[key];
+    }
+    return next;
+  }
+
+  const recorded = await failOperation({
+    name: state.name,
+    operationId: state.operationId,
+    status: workflow === 'teardown' ? 'DELETING' : 'FAILED',
+    error,
+    releasePriority: workflow === 'create' && leftOver.length === 0 ? item.listenerPriority : undefined,
+    now,
+    events: [failedEvent],
+  });
+  return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: error satisfies OperationError };
+}
+
+/** What the compensation states removed, and what they could not (their Catch recorded an error). */
+function compensation(state: WorkflowState, workflow: string): { removed: string[]; leftOver: { arn: string; error: string }[] } {
+  const removed: string[] = [];
+  const leftOver: { arn: string; error: string }[] = [];
+  if (workflow !== 'create') return { removed, leftOver };
+  for (const [errorKey, refKey] of Object.entries(UNDO_ERRORS)) {
+    const arn = (state[refKey] as { arn?: string } | undefined)?.arn;
+    if (typeof arn !== 'string') continue;
+    const undoError = state[errorKey] as { Error?: string } | undefined;
+    if (undoError) leftOver.push({ arn, error: undoError.Error ?? 'unknown' });
+    else removed.push(arn);
+  }
+  return { removed, leftOver };
+}

@@ -1,0 +1,68 @@
+/**
+ * FinishTeardown: every resource found is gone. DELETED, read-only, purged by DynamoDB TTL
+ * after FLEDGE_DELETED_RETENTION (default 30d); the listener priority is free again; the
+ * last event is a receipt naming every resource found and removed, by ARN.
+ */
+import { logger } from '#commons/powertools.ts';
+import { runtimeConfig } from '#commons/runtime-config.ts';
+import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
+import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
+import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
+
+export interface ReceiptEntry {
+  type: 'ecs-service' | 'listener-rule' | 'target-group' | 'task-definition';
+  arn: string;
+}
+
+interface DeleteTaskDefinitionsOutput {
+  Failures?: { Arn?: string; Reason?: string; Detail?: string }[];
+}
+
+export function receipt(resources: DiscoveredResources | undefined, deleted: unknown): { removed: ReceiptEntry[]; failures: unknown[] } {
+  const removed: ReceiptEntry[] = [];
+  if (!resources) return { removed, failures: [] };
+  if (resources.serviceArn) removed.push({ type: 'ecs-service', arn: resources.serviceArn });
+  for (const arn of resources.ruleArns) removed.push({ type: 'listener-rule', arn });
+  for (const arn of resources.targetGroupArns) removed.push({ type: 'target-group', arn });
+  const failures = (Array.isArray(deleted) ? (deleted as DeleteTaskDefinitionsOutput[]) : []).flatMap((out) => out?.Failures ?? []);
+  const failed = new Set(failures.map((f) => f.Arn));
+  for (const arn of resources.taskDefinitionBatches.flat()) if (!failed.has(arn)) removed.push({ type: 'task-definition', arn });
+  return { removed, failures };
+}
+
+export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+  const { state } = payload;
+  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  const config = runtimeConfig();
+  const item = await getEnvironmentItem(state.name);
+  if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
+    logger.warn('operation is no longer current; nothing to record');
+    return { ...state, outcome: 'superseded' };
+  }
+  const now = new Date();
+  const { removed, failures } = receipt(state.resources as DiscoveredResources | undefined, state.deletedTaskDefinitions);
+  const purgeAt = Math.floor((now.getTime() + config.deletedRetentionMs) / 1000);
+  const done = await markDeleted({
+    name: state.name,
+    operationId: state.operationId,
+    repository: item.spec?.labels?.repository,
+    listenerPriority: item.listenerPriority,
+    now: now.toISOString(),
+    purgeAt,
+    events: [
+      {
+        at: now.toISOString(),
+        type: 'deleted',
+        message:
+          removed.length === 0
+            ? 'environment deleted; no resources were left to remove'
+            : `environment deleted; removed ${removed.length} resource${removed.length === 1 ? '' : 's'}: ${removed.map((r) => r.arn).join(', ')}`,
+        operationId: state.operationId,
+        actor: state.actor,
+        details: { removed, ...(failures.length ? { failures } : {}) },
+      },
+    ],
+  });
+  logger.info('environment deleted', { removed: removed.length });
+  return { ...state, outcome: done ? 'succeeded' : 'superseded' };
+}

@@ -1,0 +1,159 @@
+/**
+ * Operator settings of the AWS deployment, read from CDK context (`cdk.json`, `cdk.context.json`
+ * or `cdk synth -c key=value`). Every key is optional; the defaults are documented in cdk.json
+ * (`//` keys) and README. Nothing here contacts AWS: synth works offline.
+ */
+import { parseDuration } from '#domain/durations.ts';
+
+export interface FledgeConfig {
+  /** Deploy into this account/region (both optional; without them the stack is environment-agnostic). */
+  account?: string;
+  region?: string;
+  /** An existing VPC. Without it the stack creates one (2 AZs). */
+  vpcId?: string;
+  /** With `vpcId`: the subnets of the shared ALB (public) and of the tasks (private). */
+  publicSubnetIds: string[];
+  privateSubnetIds: string[];
+  /** With `vpcId` and explicit subnet ids: their availability zones, in the same order (optional). */
+  availabilityZones: string[];
+  /** New VPC only: NAT gateways. 1 (default): tasks in private subnets behind one NAT; 0: tasks in public subnets with public IPs. */
+  natGateways: number;
+  /** ACM certificate for the HTTPS listener; without it the ALB listens on plain HTTP (with a synth warning). */
+  certificateArn?: string;
+  /** Environments answer at `<scheme>://<name>.<baseDomain>`. */
+  baseDomain: string;
+  /** True when `baseDomain` was not configured (the default is a placeholder). */
+  baseDomainIsDefault: boolean;
+  /** Maximum environment ttl, as a duration string ("30d"). */
+  maxTtl: string;
+  quotaGlobal: number;
+  quotaPerRepository: number;
+  /** Retention of every log group the stack creates (days; a value CloudWatch Logs accepts). */
+  logRetentionDays: number;
+  /** ARN prefixes (may end in `*`) of the secrets environments may reference; the task execution role can read only these. */
+  secretArnPrefixes: string[];
+  /** DynamoDB encryption: a customer managed KMS key ARN, or AWS-managed (`aws/dynamodb`) when absent. */
+  tableKmsKeyArn?: string;
+  /** Stage throttling of the HTTP API. */
+  apiThrottleRateLimit: number;
+  apiThrottleBurstLimit: number;
+  /** E-mail address subscribed to the alarm topic (optional). */
+  alarmEmail?: string;
+  /** Where the ALB may be reached from. */
+  albIngressCidrs: string[];
+}
+
+export const DEFAULT_BASE_DOMAIN = 'preview.example.com';
+
+/** CloudWatch Logs accepts only these retention periods. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Reads a context value: anything `tryGetContext` returns (strings from `-c`, JSON from cdk.json). */
+export type ContextReader = (key: string) => unknown;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function str(read: ContextReader, key: string): string | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new ConfigError(`context ${key} must be a string`);
+  return value.trim() || undefined;
+}
+
+function int(read: ContextReader, key: string, fallback: number, min: number, max: number): number {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`context ${key} must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** A list: JSON array (cdk.json) or a comma-separated string (`-c key=a,b`). */
+function list(read: ContextReader, key: string): string[] | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  let items: unknown = value;
+  if (typeof value === 'string') {
+    items = value.trim().startsWith('[') ? JSON.parse(value) : value.split(',');
+  }
+  if (!Array.isArray(items) || !items.every((item) => typeof item === 'string')) {
+    throw new ConfigError(`context ${key} must be a list of strings`);
+  }
+  return items.map((item: string) => item.trim()).filter(Boolean);
+}
+
+export function readConfig(read: ContextReader): FledgeConfig {
+  const vpcId = str(read, 'vpcId');
+  const publicSubnetIds = list(read, 'publicSubnetIds') ?? [];
+  const privateSubnetIds = list(read, 'privateSubnetIds') ?? [];
+  const availabilityZones = list(read, 'availabilityZones') ?? [];
+  if (!vpcId && (publicSubnetIds.length || privateSubnetIds.length)) {
+    throw new ConfigError('context publicSubnetIds/privateSubnetIds need vpcId');
+  }
+  if (vpcId && privateSubnetIds.length && !publicSubnetIds.length) {
+    throw new ConfigError('context privateSubnetIds needs publicSubnetIds (the ALB is internet-facing)');
+  }
+  if (publicSubnetIds.length === 1) {
+    throw new ConfigError('context publicSubnetIds needs at least 2 subnets in different AZs (an ALB spans 2 or more)');
+  }
+
+  const baseDomainRaw = str(read, 'baseDomain');
+  const baseDomain = (baseDomainRaw ?? DEFAULT_BASE_DOMAIN).toLowerCase().replace(/\.$/, '');
+  if (!/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(baseDomain)) {
+    throw new ConfigError(`context baseDomain is not a DNS name: ${baseDomain}`);
+  }
+
+  const maxTtl = str(read, 'maxTtl') ?? '30d';
+  if (parseDuration(maxTtl) === undefined) {
+    throw new ConfigError(`context maxTtl must be a duration like "30d" or "72h", got ${maxTtl}`);
+  }
+
+  const logRetentionDays = int(read, 'logRetentionDays', 30, 1, 3653);
+  if (!RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new ConfigError(`context logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}`);
+  }
+
+  const certificateArn = str(read, 'certificateArn');
+  if (certificateArn && !/^arn:aws[a-z-]*:acm:/.test(certificateArn)) {
+    throw new ConfigError('context certificateArn must be an ACM certificate ARN');
+  }
+  const tableKmsKeyArn = str(read, 'tableKmsKeyArn');
+  if (tableKmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(tableKmsKeyArn)) {
+    throw new ConfigError('context tableKmsKeyArn must be a KMS key ARN');
+  }
+
+  const secretArnPrefixes = list(read, 'secretArnPrefixes');
+  for (const prefix of secretArnPrefixes ?? []) {
+    if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(prefix)) {
+      throw new ConfigError(`context secretArnPrefixes: ${prefix} is not a Secrets Manager or SSM ARN prefix`);
+    }
+  }
+
+  return {
+    account: str(read, 'account'),
+    region: str(read, 'region'),
+    vpcId,
+    publicSubnetIds,
+    privateSubnetIds,
+    availabilityZones,
+    natGateways: int(read, 'natGateways', 1, 0, 2),
+    certificateArn,
+    baseDomain,
+    baseDomainIsDefault: baseDomainRaw === undefined,
+    maxTtl,
+    quotaGlobal: int(read, 'quotaGlobal', 100, 1, 10_000),
+    quotaPerRepository: int(read, 'quotaPerRepository', 20, 1, 10_000),
+    logRetentionDays,
+    // Empty means "the defaults of the stack's account and region": secrets and parameters under fledge/.
+    secretArnPrefixes: secretArnPrefixes ?? [],
+    tableKmsKeyArn,
+    apiThrottleRateLimit: int(read, 'apiThrottleRateLimit', 50, 1, 10_000),
+    apiThrottleBurstLimit: int(read, 'apiThrottleBurstLimit', 100, 1, 5_000),
+    alarmEmail: str(read, 'alarmEmail'),
+    albIngressCidrs: list(read, 'albIngressCidrs') ?? ['0.0.0.0/0'],
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The HTTP API (API Gateway v2): one route and one Lambda per entry of `infra/routes.ts`,
+ * every route behind IAM (SigV4) authorization, access logs and stage throttling.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { routes, type RouteDefinition } from '../routes.ts';
+import { FledgeFunction } from './lambda-function.ts';
+
+export interface HttpApiProps {
+  table: dynamodb.ITable;
+  stateMachines: sfn.IStateMachine[];
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  throttle: { rateLimit: number; burstLimit: number };
+  sourceRoot?: string;
+}
+
+/** PascalCase construct id of a handler file name: `put-environment` -> `PutEnvironment`. */
+export function handlerId(handler: string): string {
+  return handler.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase());
+}
+
+export class FledgeHttpApi extends Construct {
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** One function per route, in the order of `routes`. */
+  readonly functions: { route: RouteDefinition; fn: FledgeFunction }[] = [];
+
+  constructor(scope: Construct, id: string, props: HttpApiProps) {
+    super(scope, id);
+
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'Fledge control plane API (v1): preview environments on ECS Fargate',
+      createDefaultStage: false,
+      // IAM (SigV4) everywhere; each route also names it explicitly below.
+      defaultAuthorizer: new HttpIamAuthorizer(),
+    });
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            caller: '$context.identity.caller',
+            user: '$context.identity.userArn',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+          }),
+        ),
+      },
+    });
+
+    const authorizer = new HttpIamAuthorizer();
+    for (const route of routes) {
+      const name = handlerId(route.handler);
+      const fn = new FledgeFunction(this, name, {
+        entry: `functions/api/${route.handler}.ts`,
+        description: `Fledge API: ${route.method} ${route.path}`,
+        environment: props.environment,
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.logRemovalPolicy,
+        timeout: Duration.seconds(29),
+        sourceRoot: props.sourceRoot,
+      });
+      if (route.mutates) {
+        props.table.grantReadWriteData(fn.role);
+        for (const machine of props.stateMachines) {
+          machine.grantStartExecution(fn.role);
+          // DELETE supersedes a running operation; a PUT may restart one.
+          machine.grantExecution(fn.role, 'states:StopExecution', 'states:DescribeExecution');
+        }
+      } else {
+        props.table.grantReadData(fn.role);
+      }
+      new apigwv2.HttpRoute(this, `${name}Route`, {
+        httpApi: this.api,
+        routeKey: apigwv2.HttpRouteKey.with(route.path, route.method as apigwv2.HttpMethod),
+        integration: new HttpLambdaIntegration(`${name}Integration`, fn.function, {
+          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+        }),
+        authorizer,
+      });
+      this.functions.push({ route, fn });
+    }
+  }
+
+  /** `https://<api-id>.execute-api.<region>.amazonaws.com/` */
+  get url(): string {
+    return this.stage.url;
+  }
+}

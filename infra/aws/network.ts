@@ -1,0 +1,282 @@
+/**
+ * Where environments run: the VPC, the ECS cluster, the shared ALB and its listener, the
+ * security groups, the roles every environment's tasks use and their log group.
+ *
+ * Fledge creates per-environment resources (target groups, listener rules, services, task
+ * definitions) at run time from Step Functions; this construct holds only what they share.
+ */
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { FledgeConfig } from './config.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
+
+export interface NetworkProps {
+  config: FledgeConfig;
+  logRetention: logs.RetentionDays;
+}
+
+export class Network extends Construct {
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the environments' tasks. */
+  readonly taskSubnets: ec2.ISubnet[];
+  /** Whether tasks need a public IP to reach registries (they run in public subnets). */
+  readonly assignPublicIp: boolean;
+  readonly cluster: ecs.Cluster;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly albSecurityGroup: ec2.SecurityGroup;
+  readonly taskSecurityGroup: ec2.SecurityGroup;
+  /** The listener that holds every environment's host-header rule. */
+  readonly listener: elbv2.ApplicationListener;
+  readonly urlScheme: 'http' | 'https';
+  readonly executionRole: iam.Role;
+  readonly taskRole: iam.Role;
+  readonly environmentLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkProps) {
+    super(scope, id);
+    const { config } = props;
+    const stack = Stack.of(this);
+
+    // ---------------------------------------------------------------- VPC
+    let publicSubnets: ec2.SubnetSelection;
+    if (config.vpcId && config.publicSubnetIds.length > 0) {
+      // Existing VPC described in context: no lookup, synth stays offline.
+      const azs = config.availabilityZones;
+      const subnet = (kind: string, subnetId: string, index: number) =>
+        ec2.Subnet.fromSubnetAttributes(this, `${kind}Subnet${index}`, {
+          subnetId,
+          availabilityZone: azs.length ? azs[index % azs.length] : undefined,
+        });
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: config.vpcId,
+        availabilityZones: azs.length ? azs : config.publicSubnetIds.map((_, i) => `${stack.region}-az${i}`),
+      });
+      const pub = config.publicSubnetIds.map((sid, i) => subnet('Public', sid, i));
+      const priv = config.privateSubnetIds.map((sid, i) => subnet('Private', sid, i));
+      publicSubnets = { subnets: pub };
+      this.taskSubnets = priv.length ? priv : pub;
+      this.assignPublicIp = priv.length === 0;
+    } else if (config.vpcId) {
+      // Existing VPC without subnet ids: CDK looks it up (needs credentials and region at synth;
+      // the answer is cached in cdk.context.json, commit it).
+      this.vpc = ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: config.vpcId });
+      publicSubnets = { subnetType: ec2.SubnetType.PUBLIC };
+      const priv = this.vpc.privateSubnets;
+      this.taskSubnets = priv.length ? priv : this.vpc.publicSubnets;
+      this.assignPublicIp = priv.length === 0;
+    } else {
+      // New VPC: 2 AZs (the ALB needs two), one NAT gateway by default. Tasks run in private
+      // subnets and only the ALB is reachable from the internet; one NAT (not one per AZ) is the
+      // cost/availability trade-off that suits preview environments. natGateways=0 saves the NAT
+      // (~32 USD/month + data): tasks then run in public subnets with public IPs, still only
+      // reachable through their security group (from the ALB).
+      const withNat = config.natGateways > 0;
+      const vpc = new ec2.Vpc(this, 'Vpc', {
+        maxAzs: 2,
+        natGateways: config.natGateways,
+        subnetConfiguration: [
+          { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 22 },
+          ...(withNat ? [{ name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 }] : []),
+        ],
+      });
+      const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
+        trafficType: ec2.FlowLogTrafficType.REJECT,
+      });
+      this.vpc = vpc;
+      publicSubnets = { subnetType: ec2.SubnetType.PUBLIC };
+      this.taskSubnets = withNat ? vpc.privateSubnets : vpc.publicSubnets;
+      this.assignPublicIp = !withNat;
+    }
+
+    // ---------------------------------------------------------------- cluster
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+    });
+
+    // ---------------------------------------------------------------- security groups
+    this.albSecurityGroup = new ec2.SecurityGroup(this, 'AlbSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Fledge shared ALB: HTTP(S) from the internet, to environment tasks only',
+      allowAllOutbound: false,
+    });
+    this.taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Fledge environment tasks: inbound from the shared ALB only',
+      // Tasks pull images and call whatever their application calls.
+      allowAllOutbound: true,
+    });
+    // Environments choose their container port (1-65535), so the ALB may reach the whole range,
+    // but only on tasks in this security group.
+    this.taskSecurityGroup.addIngressRule(this.albSecurityGroup, ec2.Port.tcpRange(1, 65535), 'ALB to environment containers');
+    this.albSecurityGroup.addEgressRule(this.taskSecurityGroup, ec2.Port.tcpRange(1, 65535), 'ALB to environment containers');
+
+    const listenerPort = config.certificateArn ? 443 : 80;
+    for (const cidr of config.albIngressCidrs) {
+      this.albSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(listenerPort), `preview URLs from ${cidr}`);
+      if (config.certificateArn) {
+        this.albSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(80), `redirect to HTTPS from ${cidr}`);
+      }
+    }
+
+    // ---------------------------------------------------------------- ALB + listener
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      internetFacing: true,
+      vpcSubnets: publicSubnets,
+      securityGroup: this.albSecurityGroup,
+      dropInvalidHeaderFields: true,
+      idleTimeout: Duration.seconds(60),
+    });
+    if (!Token.isUnresolved(stack.region)) {
+      const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        lifecycleRules: [{ expiration: Duration.days(config.logRetentionDays) }],
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.loadBalancer.logAccessLogs(accessLogs, 'alb');
+      acknowledge(accessLogs, 'AwsSolutions-S1', 'This bucket receives the ALB access logs; logging access to the log bucket itself would recurse.');
+    } else {
+      acknowledge(
+        this.loadBalancer,
+        'AwsSolutions-ELB2',
+        'ALB access logs need the region at synth time (the ELB log-delivery principal differs per region) and this stack is environment-agnostic. Set context "region" (and "account") to enable them.',
+      );
+    }
+
+    const notFound = elbv2.ListenerAction.fixedResponse(404, {
+      contentType: 'text/plain',
+      messageBody: 'No preview environment answers at this address.',
+    });
+    if (config.certificateArn) {
+      this.urlScheme = 'https';
+      this.listener = this.loadBalancer.addListener('Https', {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromArn(config.certificateArn)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        defaultAction: notFound,
+        open: false,
+      });
+      this.loadBalancer.addListener('HttpRedirect', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }),
+        open: false,
+      });
+    } else {
+      this.urlScheme = 'http';
+      this.listener = this.loadBalancer.addListener('Http', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        defaultAction: notFound,
+        open: false,
+      });
+      Annotations.of(this).addWarningV2(
+        'fledge:http-only',
+        'No certificateArn in context: the shared ALB listens on plain HTTP and environment URLs are http://. Set -c certificateArn=<ACM ARN for *.<baseDomain>> for HTTPS.',
+      );
+    }
+
+    // ---------------------------------------------------------------- task roles + logs
+    this.environmentLogGroup = new logs.LogGroup(this, 'EnvironmentLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const partition = stack.partition;
+    const secretArnPrefixes = config.secretArnPrefixes.length
+      ? config.secretArnPrefixes
+      : [
+          `arn:${partition}:secretsmanager:${stack.region}:${stack.account}:secret:fledge/`,
+          `arn:${partition}:ssm:${stack.region}:${stack.account}:parameter/fledge/`,
+        ];
+    const secretArns = secretArnPrefixes.map((prefix) => (prefix.endsWith('*') ? prefix : `${prefix}*`));
+
+    this.executionRole = new iam.Role(this, 'TaskExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Fledge environments: ECS pulls images, writes logs and reads the referenced secrets',
+    });
+    const ecrRepositories = `arn:${partition}:ecr:${stack.region}:${stack.account}:repository/*`;
+    this.executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrAuth',
+        // ecr:GetAuthorizationToken has no resource type: AWS only accepts "*".
+        actions: ['ecr:GetAuthorizationToken'],
+        resources: ['*'],
+      }),
+    );
+    this.executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrPull',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        resources: [ecrRepositories],
+      }),
+    );
+    this.environmentLogGroup.grantWrite(this.executionRole);
+    const secretsManager = secretArns.filter((arn) => arn.includes(':secretsmanager:'));
+    const ssm = secretArns.filter((arn) => arn.includes(':ssm:'));
+    if (secretsManager.length) {
+      this.executionRole.addToPolicy(
+        new iam.PolicyStatement({ sid: 'ReadSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secretsManager }),
+      );
+    }
+    if (ssm.length) {
+      this.executionRole.addToPolicy(new iam.PolicyStatement({ sid: 'ReadParameters', actions: ['ssm:GetParameters'], resources: ssm }));
+    }
+
+    // The applications' own role: empty by default. Operators attach what their previews may call.
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Fledge environments: the role of the application containers (no permissions by default)',
+    });
+
+    acknowledgeWildcards(
+      this.executionRole,
+      [
+        { match: /^\*$/, why: 'ecr:GetAuthorizationToken has no resource type.' },
+        {
+          match: /:ecr:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):repository\/\*$/,
+          why: 'Environments may deploy any image from the account\'s ECR repositories (images of other registries need no ECR permission).',
+        },
+        {
+          match: /:(secretsmanager|ssm):/,
+          why: 'Only the secrets and parameters under the configured prefixes (context secretArnPrefixes, default fledge/), which environments reference by ARN.',
+        },
+      ],
+      ['ecr:GetAuthorizationToken'],
+    );
+    acknowledge(
+      this.albSecurityGroup,
+      'AwsSolutions-EC23',
+      'The shared ALB serves the preview URLs, which reviewers open from anywhere by default; restrict with context albIngressCidrs.',
+    );
+
+  }
+
+  /** Service ARNs of the cluster: `arn:aws:ecs:<region>:<account>:service/<cluster>/*`. */
+  serviceArnPattern(): string {
+    const stack = Stack.of(this);
+    return `arn:${stack.partition}:ecs:${stack.region}:${stack.account}:service/${this.cluster.clusterName}/*`;
+  }
+
+  /** Prefix of the cluster's service ARNs (EventBridge `resources` prefix match). */
+  serviceArnPrefix(): string {
+    const stack = Stack.of(this);
+    return `arn:${stack.partition}:ecs:${stack.region}:${stack.account}:service/${this.cluster.clusterName}/`;
+  }
+}

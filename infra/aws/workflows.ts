@@ -1,0 +1,533 @@
+/**
+ * The workflows: the task Lambdas the state machines invoke, the three Standard state
+ * machines (create, update, teardown) loaded from `statemachines/*.asl.json`, and the
+ * EventBridge rule that feeds ECS service events to `functions/events/ecs-service-events.ts`
+ * (which completes the `waitForTaskToken` step of `await-steady-state`).
+ *
+ * Each state machine's role is derived from its own ASL: every `aws-sdk:<service>:<action>`
+ * and optimised integration it calls is looked up in `ACTION_SCOPES` below, which says how
+ * AWS lets that action be scoped. An action the table does not know fails the synth, so a
+ * new ASL call cannot ship without a deliberate IAM decision.
+ *
+ * Dependency direction (no cycles): state machines -> task Lambdas; API Lambdas and the event
+ * Lambda -> state machines. Task Lambdas never reference a state machine in their environment;
+ * the one that answers task tokens gets `states:SendTask*` from a separate policy the
+ * function does not depend on.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
+import type { Network } from './network.ts';
+
+/** Task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
+export const TASK_FUNCTIONS = {
+  'plan-resources': 'PlanResourcesFunctionArn',
+  'await-steady-state': 'AwaitSteadyStateFunctionArn',
+  'complete-operation': 'CompleteOperationFunctionArn',
+  'fail-operation': 'FailOperationFunctionArn',
+  'discover-resources': 'DiscoverResourcesFunctionArn',
+  'finish-teardown': 'FinishTeardownFunctionArn',
+} as const;
+export type TaskFunctionName = keyof typeof TASK_FUNCTIONS;
+
+/**
+ * What each task Lambda touches (from the adapters it imports): the table, and read access to
+ * the ECS/ELB resources of environments (`grantObserveEnvironments`).
+ */
+const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: boolean }> = {
+  'plan-resources': { table: true, observe: false }, // allocates the listener priority, records the plan
+  'await-steady-state': { table: true, observe: true }, // stores the wait token, describes the service
+  'complete-operation': { table: true, observe: true }, // describes the service and stopped tasks
+  'fail-operation': { table: true, observe: true }, // stopped tasks give the failure reason
+  'discover-resources': { table: false, observe: true }, // finds what teardown must remove
+  'finish-teardown': { table: true, observe: false }, // marks the record DELETED
+};
+
+/** Task Lambdas that answer Step Functions task tokens themselves (an already-steady service). */
+const TOKEN_ANSWERING_TASKS: readonly TaskFunctionName[] = ['await-steady-state'];
+
+export const WORKFLOWS = ['create', 'update', 'teardown'] as const;
+export type WorkflowName = (typeof WORKFLOWS)[number];
+
+export const ECS_EVENT_DETAIL_TYPES = ['ECS Service Action', 'ECS Deployment State Change'];
+
+/**
+ * IAM actions AWS only accepts with `Resource: "*"` (no resource-level permissions), used by
+ * Fledge's roles. Tests allow `*` for exactly these and nothing else.
+ */
+export const UNSCOPABLE_ACTIONS = [
+  'ecs:RegisterTaskDefinition',
+  'ecs:DeregisterTaskDefinition',
+  'ecs:DeleteTaskDefinitions',
+  'ecs:DescribeTaskDefinition',
+  'ecs:ListTaskDefinitions',
+  'ecs:ListServices', // scoped to the cluster by the ecs:cluster condition
+  'ecs:ListTasks', // scoped to the cluster by the ecs:cluster condition
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTags',
+  'elasticloadbalancing:DescribeTargetGroupAttributes',
+  'application-autoscaling:RegisterScalableTarget',
+  'application-autoscaling:DeregisterScalableTarget',
+  'application-autoscaling:PutScalingPolicy',
+  'application-autoscaling:DeleteScalingPolicy',
+  'application-autoscaling:DescribeScalableTargets',
+  'application-autoscaling:DescribeScalingPolicies',
+  'cloudwatch:DescribeAlarms',
+  'ecr:GetAuthorizationToken',
+  // Step Functions: vended log delivery and X-Ray (added by CDK for logging and tracing).
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+] as const;
+
+interface Scope {
+  /** resource ARNs; `*` only for actions in UNSCOPABLE_ACTIONS */
+  resources: string[];
+  conditions?: Record<string, Record<string, unknown>>;
+}
+
+/** Everything ACTION_SCOPES needs to know about the deployment. */
+interface ScopeContext {
+  partition: string;
+  region: string;
+  account: string;
+  clusterArn: string;
+  servicePattern: string;
+  taskPattern: string;
+  taskDefinitionPattern: string;
+  listenerArn: string;
+  listenerRulePattern: string;
+  targetGroupPattern: string;
+  alarmPattern: string;
+  tableArns: string[];
+  passRoleArns: string[];
+}
+
+const UNSCOPED: Scope = { resources: ['*'] };
+
+/** IAM action -> how Fledge's state machines may use it. */
+function actionScopes(c: ScopeContext): Record<string, Scope> {
+  const inCluster: Scope = { resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': c.clusterArn } } };
+  const services: Scope = { resources: [c.servicePattern] };
+  const targetGroups: Scope = { resources: [c.targetGroupPattern] };
+  const rules: Scope = { resources: [c.listenerRulePattern] };
+  const table: Scope = { resources: c.tableArns };
+  return {
+    'ecs:RegisterTaskDefinition': UNSCOPED,
+    'ecs:DeregisterTaskDefinition': UNSCOPED,
+    'ecs:DeleteTaskDefinitions': UNSCOPED,
+    'ecs:DescribeTaskDefinition': UNSCOPED,
+    'ecs:ListTaskDefinitions': UNSCOPED,
+    'ecs:CreateService': services,
+    'ecs:UpdateService': services,
+    'ecs:DeleteService': services,
+    'ecs:DescribeServices': services,
+    'ecs:ListServices': inCluster,
+    'ecs:ListTasks': inCluster,
+    'ecs:DescribeTasks': { resources: [c.taskPattern] },
+    'ecs:StopTask': { resources: [c.taskPattern] },
+    'ecs:TagResource': { resources: [c.servicePattern, c.taskDefinitionPattern] },
+    'ecs:ListTagsForResource': { resources: [c.servicePattern, c.taskDefinitionPattern] },
+    'elasticloadbalancing:CreateTargetGroup': targetGroups,
+    'elasticloadbalancing:DeleteTargetGroup': targetGroups,
+    'elasticloadbalancing:ModifyTargetGroup': targetGroups,
+    'elasticloadbalancing:ModifyTargetGroupAttributes': targetGroups,
+    'elasticloadbalancing:CreateRule': { resources: [c.listenerArn] },
+    'elasticloadbalancing:DeleteRule': rules,
+    'elasticloadbalancing:ModifyRule': rules,
+    'elasticloadbalancing:SetRulePriorities': rules,
+    'elasticloadbalancing:AddTags': { resources: [c.targetGroupPattern, c.listenerRulePattern] },
+    'elasticloadbalancing:DescribeTargetGroups': UNSCOPED,
+    'elasticloadbalancing:DescribeTargetHealth': UNSCOPED,
+    'elasticloadbalancing:DescribeRules': UNSCOPED,
+    'elasticloadbalancing:DescribeListeners': UNSCOPED,
+    'elasticloadbalancing:DescribeTags': UNSCOPED,
+    'elasticloadbalancing:DescribeTargetGroupAttributes': UNSCOPED,
+    'application-autoscaling:RegisterScalableTarget': UNSCOPED,
+    'application-autoscaling:DeregisterScalableTarget': UNSCOPED,
+    'application-autoscaling:PutScalingPolicy': UNSCOPED,
+    'application-autoscaling:DeleteScalingPolicy': UNSCOPED,
+    'application-autoscaling:DescribeScalableTargets': UNSCOPED,
+    'application-autoscaling:DescribeScalingPolicies': UNSCOPED,
+    'cloudwatch:PutMetricAlarm': { resources: [c.alarmPattern] },
+    'cloudwatch:DeleteAlarms': { resources: [c.alarmPattern] },
+    'cloudwatch:TagResource': { resources: [c.alarmPattern] },
+    'cloudwatch:DescribeAlarms': UNSCOPED,
+    'dynamodb:GetItem': table,
+    'dynamodb:PutItem': table,
+    'dynamodb:UpdateItem': table,
+    'dynamodb:DeleteItem': table,
+    'dynamodb:Query': table,
+  };
+}
+
+/** Actions a call implies (tagging on create, passing the task roles). */
+const IMPLIED_ACTIONS: Record<string, string[]> = {
+  'ecs:RegisterTaskDefinition': ['ecs:TagResource', 'iam:PassRole'],
+  'ecs:CreateService': ['ecs:TagResource'],
+  'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
+  'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags'],
+  'cloudwatch:PutMetricAlarm': ['cloudwatch:TagResource'],
+};
+
+/** `aws-sdk:<service>` integration names -> IAM service prefixes. */
+const SDK_SERVICE_PREFIX: Record<string, string> = {
+  ecs: 'ecs',
+  elasticloadbalancingv2: 'elasticloadbalancing',
+  applicationautoscaling: 'application-autoscaling',
+  cloudwatch: 'cloudwatch',
+  dynamodb: 'dynamodb',
+};
+
+/** Optimised DynamoDB integrations (`arn:aws:states:::dynamodb:<action>`). */
+const DYNAMODB_INTEGRATIONS: Record<string, string> = {
+  getItem: 'dynamodb:GetItem',
+  putItem: 'dynamodb:PutItem',
+  updateItem: 'dynamodb:UpdateItem',
+  deleteItem: 'dynamodb:DeleteItem',
+};
+
+export interface AslCalls {
+  /** IAM actions the ASL's service integrations need, e.g. `ecs:CreateService` */
+  actions: string[];
+  /** substitution names (`PlanResourcesFunctionArn`) of the Lambdas it invokes */
+  functions: string[];
+}
+
+/** What a state machine definition calls: walks every state, branch and map iterator. */
+export function aslCalls(definition: unknown): AslCalls {
+  const actions = new Set<string>();
+  const functions = new Set<string>();
+  const substitution = (value: unknown) => {
+    const match = typeof value === 'string' ? /^\$\{(\w+FunctionArn)\}/.exec(value) : null;
+    if (match?.[1]) functions.add(match[1]);
+    return Boolean(match);
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const state = node as Record<string, unknown>;
+    if (state.Type === 'Task' && typeof state.Resource === 'string') {
+      const resource = state.Resource.replace(/\.(waitForTaskToken|sync(:2)?)$/, '');
+      const parameters = (state.Parameters ?? state.Arguments ?? {}) as Record<string, unknown>;
+      const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([a-zA-Z0-9]+)$/.exec(resource);
+      const optimised = /^arn:aws:states:::([a-z]+):([a-zA-Z]+)$/.exec(resource);
+      if (substitution(resource)) {
+        // a Lambda ARN as the Resource
+      } else if (sdk) {
+        const [, service = '', action = ''] = sdk;
+        const prefix = SDK_SERVICE_PREFIX[service];
+        if (!prefix) throw new Error(`ASL calls aws-sdk:${service}:${action}; infra/aws/workflows.ts does not know the service`);
+        actions.add(`${prefix}:${action.charAt(0).toUpperCase()}${action.slice(1)}`);
+      } else if (optimised?.[1] === 'lambda' && optimised[2] === 'invoke') {
+        const fn = parameters.FunctionName ?? parameters['FunctionName.$'];
+        if (!substitution(fn)) throw new Error(`ASL lambda:invoke of ${String(fn)}: use a \${<Task>FunctionArn} substitution`);
+      } else if (optimised?.[1] === 'dynamodb' && optimised[2] && DYNAMODB_INTEGRATIONS[optimised[2]]) {
+        actions.add(DYNAMODB_INTEGRATIONS[optimised[2]]!);
+      } else {
+        throw new Error(`ASL Task resource ${state.Resource} is not supported by infra/aws/workflows.ts`);
+      }
+    }
+    for (const value of Object.values(state)) visit(value);
+  };
+  visit(definition);
+  return { actions: [...actions].sort(), functions: [...functions].sort() };
+}
+
+export interface WorkflowsProps {
+  network: Network;
+  table: dynamodb.ITable;
+  /** environment of every task Lambda (never a state machine ARN: see the header) */
+  taskEnvironment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  /** The directory that holds `functions/` and `statemachines/`; default: the repository root. */
+  sourceRoot?: string;
+}
+
+export class Workflows extends Construct {
+  readonly taskFunctions = {} as Record<TaskFunctionName, FledgeFunction>;
+  readonly stateMachines = {} as Record<WorkflowName, sfn.StateMachine>;
+  readonly stateMachineLogs: logs.LogGroup;
+  /** Per machine, the IAM actions its ASL needs (for tests and the report). */
+  readonly calls = {} as Record<WorkflowName, AslCalls>;
+
+  constructor(scope: Construct, id: string, props: WorkflowsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const root = props.sourceRoot ?? REPO_ROOT;
+    const { network, table } = props;
+
+    // ------------------------------------------------------------ task Lambdas
+    for (const name of Object.keys(TASK_FUNCTIONS) as TaskFunctionName[]) {
+      const fn = new FledgeFunction(this, pascal(name), {
+        entry: `functions/tasks/${name}.ts`,
+        description: `Fledge workflow task: ${name}`,
+        environment: props.taskEnvironment,
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.logRemovalPolicy,
+        timeout: Duration.seconds(60),
+        sourceRoot: root,
+      });
+      if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
+      if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
+      this.taskFunctions[name] = fn;
+    }
+
+    // ------------------------------------------------------------ state machines
+    this.stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      // Vended logs of Step Functions must go to a group under /aws/vendedlogs/ (resource policy size).
+      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-workflows`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    const listenerArn = network.listener.listenerArn;
+    const substitutions: Record<string, string> = {
+      TableName: table.tableName,
+      ClusterArn: network.cluster.clusterArn,
+      ListenerArn: listenerArn,
+      VpcId: network.vpc.vpcId,
+    };
+    for (const [name, key] of Object.entries(TASK_FUNCTIONS)) {
+      substitutions[key] = this.taskFunctions[name as TaskFunctionName].function.functionArn;
+    }
+
+    const p = stack.partition;
+    const arn = (service: string, resource: string) => `arn:${p}:${service}:${stack.region}:${stack.account}:${resource}`;
+    const scopes = actionScopes({
+      partition: p,
+      region: stack.region,
+      account: stack.account,
+      clusterArn: network.cluster.clusterArn,
+      servicePattern: network.serviceArnPattern(),
+      taskPattern: arn('ecs', `task/${network.cluster.clusterName}/*`),
+      taskDefinitionPattern: arn('ecs', 'task-definition/fledge-*:*'),
+      listenerArn,
+      listenerRulePattern: listenerRulePattern(listenerArn),
+      targetGroupPattern: arn('elasticloadbalancing', 'targetgroup/*/*'),
+      alarmPattern: arn('cloudwatch', 'alarm:fledge-*'),
+      tableArns: [table.tableArn, `${table.tableArn}/index/*`],
+      passRoleArns: [network.executionRole.roleArn, network.taskRole.roleArn],
+    });
+
+    for (const workflow of WORKFLOWS) {
+      const file = join(root, 'statemachines', `${workflow}.asl.json`);
+      const calls = aslCalls(JSON.parse(readFileSync(file, 'utf8')));
+      this.calls[workflow] = calls;
+
+      const role = new iam.Role(this, `${pascal(workflow)}Role`, {
+        assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+        description: `Fledge ${workflow} workflow`,
+      });
+      const machine = new sfn.StateMachine(this, `${pascal(workflow)}StateMachine`, {
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        definitionBody: sfn.DefinitionBody.fromFile(file),
+        definitionSubstitutions: substitutions,
+        role,
+        comment: `Fledge ${workflow} workflow (statemachines/${workflow}.asl.json)`,
+        tracingEnabled: true,
+        logs: {
+          destination: this.stateMachineLogs,
+          level: sfn.LogLevel.ALL,
+          // Execution data holds the spec (environment variables): kept in the execution history, not copied to logs.
+          includeExecutionData: false,
+        },
+        timeout: Duration.hours(2),
+      });
+      this.stateMachines[workflow] = machine;
+
+      // The Lambdas this machine invokes (and nothing else).
+      const invoked = calls.functions.map((key) => {
+        const entry = Object.entries(TASK_FUNCTIONS).find(([, k]) => k === key);
+        if (!entry) throw new Error(`statemachines/${workflow}.asl.json references unknown \${${key}}`);
+        return this.taskFunctions[entry[0] as TaskFunctionName].function;
+      });
+      if (invoked.length) {
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'InvokeTasks',
+            actions: ['lambda:InvokeFunction'],
+            resources: invoked.flatMap((fn) => [fn.functionArn, `${fn.functionArn}:*`]),
+          }),
+        );
+      }
+
+      // Its service integrations, grouped by identical scope.
+      const needed = new Set<string>();
+      for (const action of calls.actions) {
+        needed.add(action);
+        for (const implied of IMPLIED_ACTIONS[action] ?? []) needed.add(implied);
+      }
+      if (needed.delete('iam:PassRole')) {
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'PassTaskRoles',
+            actions: ['iam:PassRole'],
+            resources: [network.executionRole.roleArn, network.taskRole.roleArn],
+            conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          }),
+        );
+      }
+      const groups = new Map<string, { scope: Scope; actions: string[] }>();
+      for (const action of [...needed].sort()) {
+        const scope = scopes[action];
+        if (!scope) {
+          throw new Error(
+            `statemachines/${workflow}.asl.json calls ${action}; add it to actionScopes() in infra/aws/workflows.ts with its narrowest resource scope`,
+          );
+        }
+        const key = stack.toJsonString(scope);
+        const group = groups.get(key) ?? { scope, actions: [] };
+        group.actions.push(action);
+        groups.set(key, group);
+      }
+      for (const { scope, actions } of groups.values()) {
+        role.addToPolicy(new iam.PolicyStatement({ actions, resources: scope.resources, conditions: scope.conditions }));
+      }
+    }
+
+    // Task Lambdas that answer a task token themselves. A separate policy, which the function
+    // does not depend on: state machine -> function -> policy -> state machine would be a cycle.
+    for (const name of TOKEN_ANSWERING_TASKS) {
+      const fn = this.taskFunctions[name];
+      const policy = new iam.Policy(this, `${pascal(name)}TaskTokens`, {
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+            resources: Object.values(this.stateMachines).map((m) => m.stateMachineArn),
+          }),
+        ],
+      });
+      policy.attachToRole(fn.role);
+    }
+  }
+}
+
+/** The listener's rules: `...:listener/app/<lb>/<id>/<listener>` -> `...:listener-rule/app/<lb>/<id>/<listener>/*`. */
+export function listenerRulePattern(listenerArn: string): string {
+  // The ARN is a token at synth time: split it in CloudFormation.
+  const parts = () => Fn.split(':listener/', listenerArn);
+  return `${Fn.select(0, parts())}:listener-rule/${Fn.select(1, parts())}/*`;
+}
+
+/**
+ * Read access to what environments consist of, for task and event Lambdas: ECS services and
+ * tasks of the cluster, task definitions, and the ALB's target groups and rules.
+ */
+export function grantObserveEnvironments(role: iam.IRole, network: Network): void {
+  const stack = Stack.of(network);
+  const taskArns = `arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${network.cluster.clusterName}/*`;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DescribeEnvironmentServices',
+      actions: ['ecs:DescribeServices', 'ecs:ListTagsForResource'],
+      resources: [network.serviceArnPattern()],
+    }),
+  );
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeEnvironmentTasks', actions: ['ecs:DescribeTasks'], resources: [taskArns] }));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ListClusterResources',
+      // ListServices and ListTasks have no resource type; the ecs:cluster condition scopes them.
+      actions: ['ecs:ListServices', 'ecs:ListTasks'],
+      resources: ['*'],
+      conditions: { ArnEquals: { 'ecs:cluster': network.cluster.clusterArn } },
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DescribeUnscopable',
+      // No resource-level permissions exist for these (AWS accepts only "*").
+      actions: [
+        'ecs:DescribeTaskDefinition',
+        'ecs:ListTaskDefinitions',
+        'elasticloadbalancing:DescribeTargetGroups',
+        'elasticloadbalancing:DescribeTargetHealth',
+        'elasticloadbalancing:DescribeRules',
+        'elasticloadbalancing:DescribeTags',
+      ],
+      resources: ['*'],
+    }),
+  );
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase());
+}
+
+/** The ECS event rule and its target, the ecs-service-events Lambda. */
+export interface EcsEventsProps {
+  network: Network;
+  table: dynamodb.ITable;
+  stateMachines: sfn.IStateMachine[];
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  sourceRoot?: string;
+}
+
+export class EcsServiceEvents extends Construct {
+  readonly handler: FledgeFunction;
+  readonly rule: events.Rule;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: EcsEventsProps) {
+    super(scope, id);
+    this.handler = new FledgeFunction(this, 'Handler', {
+      entry: 'functions/events/ecs-service-events.ts',
+      description: 'Fledge: ECS service events -> steady-state task tokens, environment status',
+      environment: props.environment,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      timeout: Duration.seconds(30),
+      sourceRoot: props.sourceRoot,
+    });
+    props.table.grantReadWriteData(this.handler.role);
+    grantObserveEnvironments(this.handler.role, props.network);
+    for (const machine of props.stateMachines) machine.grantTaskResponse(this.handler.role);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'Fledge: ECS service actions and deployment state changes of the cluster',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ECS_EVENT_DETAIL_TYPES,
+        resources: events.Match.prefix(props.network.serviceArnPrefix()),
+      },
+    });
+    this.rule.addTarget(
+      new targets.LambdaFunction(this.handler.function, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(1),
+      }),
+    );
+  }
+}

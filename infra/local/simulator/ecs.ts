@@ -1,0 +1,1133 @@
+/**
+ * Simulated Amazon ECS on Fargate: task definitions, services with the replica scheduler,
+ * rolling deployments with the deployment circuit breaker, tasks with a lifecycle, and the
+ * EventBridge events ECS emits. Inputs and outputs are SDK v3 shapes (camelCase).
+ */
+import type { TimerHandle } from './clock.ts';
+import { awsError, type SimulatedAwsError } from './errors.ts';
+import { digits, ecsTagList, ENV_TAG, hex, tagsFromList, type SimContext } from './context.ts';
+import { isValidFargatePair } from '../../../functions/domain/fargate-sizes.ts';
+
+type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const ecsError = (code: string, message: string): SimulatedAwsError => awsError('ecs', code, message);
+
+export interface TaskDefinitionRecord {
+  arn: string;
+  family: string;
+  revision: number;
+  status: 'ACTIVE' | 'INACTIVE' | 'DELETE_IN_PROGRESS';
+  body: Input;
+  registeredAt: Date;
+  deregisteredAt?: Date;
+  tags: Map<string, string>;
+}
+
+export type FailureMode = 'pull' | 'start' | 'oom' | 'health' | undefined;
+
+export interface TaskRecord {
+  taskArn: string;
+  id: string;
+  serviceArn: string;
+  serviceName: string;
+  deploymentId: string;
+  taskDefinitionArn: string;
+  containerName: string;
+  image: string;
+  ip: string;
+  lastStatus: string;
+  desiredStatus: 'RUNNING' | 'STOPPED';
+  healthStatus: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY';
+  createdAt: Date;
+  pullStartedAt?: Date;
+  pullStoppedAt?: Date;
+  startedAt?: Date;
+  stoppingAt?: Date;
+  stoppedAt?: Date;
+  connectivityAt?: Date;
+  stoppedReason?: string;
+  stopCode?: string;
+  exitCode?: number;
+  containerReason?: string;
+  /** passed its load-balancer health checks at least once (or has no load balancer) */
+  everHealthy: boolean;
+  /** the target groups it is registered with */
+  registeredIn: { targetGroupArn: string; port: number }[];
+  cpu: string;
+  memory: string;
+  version: number;
+  tags: Map<string, string>;
+  timers: TimerHandle[];
+}
+
+export interface DeploymentRecord {
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE' | 'INACTIVE';
+  taskDefinition: string;
+  desiredCount: number;
+  failedTasks: number;
+  createdAt: Date;
+  updatedAt: Date;
+  rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  rolloutStateReason: string;
+  /** the breaker tripped and there was nothing to roll back to: launch nothing more */
+  halted: boolean;
+}
+
+export interface ServiceRecord {
+  arn: string;
+  name: string;
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  desiredCount: number;
+  taskDefinition: string;
+  loadBalancers: { targetGroupArn: string; containerName: string; containerPort: number }[];
+  request: Input;
+  deployments: DeploymentRecord[];
+  events: { id: string; createdAt: Date; message: string }[];
+  createdAt: Date;
+  tags: Map<string, string>;
+  steady: boolean;
+  lastCompleted?: { deploymentId: string; taskDefinition: string };
+  consecutiveFailures: number;
+  impairedReported: boolean;
+  nextLaunchAt: number;
+  launchTimer?: TimerHandle;
+  reconcileTimer?: TimerHandle;
+  inactiveSince?: number;
+}
+
+/** What ECS needs from the load balancer. */
+export interface LoadBalancerPort {
+  targetGroupExists(arn: string): boolean;
+  targetGroupAttached(arn: string): boolean;
+  registerTarget(targetGroupArn: string, ip: string, port: number): void;
+  deregisterTarget(targetGroupArn: string, ip: string, port: number): void;
+  targetState(targetGroupArn: string, ip: string, port: number): string | undefined;
+}
+
+/** What faults ECS consults when a task starts or is probed. */
+export interface FaultPort {
+  failsAtStart(environment: string | undefined, image: string): boolean;
+  failsHealthChecks(environment: string | undefined): boolean;
+}
+
+/** The image tag (or digest-less reference) tells the simulator how a task will fail (SPEC §8). */
+export function failureModeOf(image: string): FailureMode {
+  const withoutDigest = image.split('@')[0] ?? image;
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', lastSlash + 1);
+  const tag = colon >= 0 ? withoutDigest.slice(colon + 1) : '';
+  if (tag.startsWith('fail-pull')) return 'pull';
+  if (tag.startsWith('fail-start')) return 'start';
+  if (tag.startsWith('fail-oom')) return 'oom';
+  if (tag.startsWith('fail-health')) return 'health';
+  return undefined;
+}
+
+export class EcsSimulator {
+  readonly clusterArn: string;
+  readonly taskDefinitions = new Map<string, TaskDefinitionRecord>();
+  readonly services = new Map<string, ServiceRecord>();
+  readonly tasks = new Map<string, TaskRecord>();
+  private readonly revisions = new Map<string, number>();
+  private ipSeq = 10;
+  lb!: LoadBalancerPort;
+  faults!: FaultPort;
+
+  constructor(private readonly ctx: SimContext) {
+    this.clusterArn = ctx.arn('ecs', `cluster/${ctx.config.clusterName}`);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private checkCluster(cluster: string | undefined): void {
+    if (cluster === undefined || cluster === this.ctx.config.clusterName || cluster === this.clusterArn) return;
+    throw ecsError('ClusterNotFoundException', 'Cluster not found.');
+  }
+
+  private serviceKey(nameOrArn: string): string {
+    const match = /^arn:aws:ecs:[^:]+:\d+:service\/(?:[^/]+\/)?([^/]+)$/.exec(nameOrArn);
+    return match ? match[1]! : nameOrArn;
+  }
+
+  private findService(nameOrArn: string): ServiceRecord | undefined {
+    return this.services.get(this.serviceKey(nameOrArn));
+  }
+
+  private liveService(input: Input, field = 'service'): ServiceRecord {
+    this.checkCluster(input.cluster);
+    const service = this.findService(String(input[field]));
+    if (!service || service.status === 'INACTIVE') throw ecsError('ServiceNotFoundException', 'Service not found.');
+    return service;
+  }
+
+  resolveTaskDefinition(ref: string): TaskDefinitionRecord | undefined {
+    if (ref.startsWith('arn:')) return this.taskDefinitions.get(ref);
+    const [family, revision] = ref.split(':');
+    if (revision !== undefined) {
+      return [...this.taskDefinitions.values()].find((td) => td.family === family && td.revision === Number(revision));
+    }
+    // family only: the latest ACTIVE revision
+    return [...this.taskDefinitions.values()]
+      .filter((td) => td.family === family && td.status === 'ACTIVE')
+      .sort((a, b) => b.revision - a.revision)[0];
+  }
+
+  environmentOf(service: ServiceRecord): string {
+    return service.tags.get(ENV_TAG) ?? service.name;
+  }
+
+  private serviceEvent(service: ServiceRecord, message: string): void {
+    service.events.unshift({ id: crypto.randomUUID(), createdAt: new Date(this.ctx.clock.now()), message: `(service ${service.name}) ${message}` });
+    service.events.length = Math.min(service.events.length, 100);
+  }
+
+  private primary(service: ServiceRecord): DeploymentRecord | undefined {
+    return service.deployments.find((d) => d.status === 'PRIMARY');
+  }
+
+  private tasksOf(service: ServiceRecord, predicate: (task: TaskRecord) => boolean = () => true): TaskRecord[] {
+    return [...this.tasks.values()].filter((task) => task.serviceArn === service.arn && predicate(task));
+  }
+
+  private isHealthy(service: ServiceRecord, task: TaskRecord): boolean {
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return false;
+    if (service.loadBalancers.length === 0) return true;
+    return task.registeredIn.length > 0 && task.registeredIn.every((r) => this.lb.targetState(r.targetGroupArn, task.ip, r.port) === 'healthy');
+  }
+
+  private counts(service: ServiceRecord, deploymentId?: string) {
+    const tasks = this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && (!deploymentId || t.deploymentId === deploymentId));
+    return {
+      running: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+      pending: tasks.filter((t) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(t.lastStatus)).length,
+    };
+  }
+
+  // ---------------------------------------------------------------- output shapes
+
+  private serviceOutput(service: ServiceRecord): Input {
+    const counts = this.counts(service);
+    const req = service.request;
+    return {
+      serviceArn: service.arn,
+      serviceName: service.name,
+      clusterArn: this.clusterArn,
+      loadBalancers: service.loadBalancers,
+      serviceRegistries: [],
+      status: service.status,
+      desiredCount: service.desiredCount,
+      runningCount: counts.running,
+      pendingCount: counts.pending,
+      launchType: 'FARGATE',
+      platformVersion: req.platformVersion ?? 'LATEST',
+      platformFamily: 'Linux',
+      taskDefinition: service.taskDefinition,
+      deploymentConfiguration: req.deploymentConfiguration ?? {
+        deploymentCircuitBreaker: { enable: false, rollback: false },
+        maximumPercent: 200,
+        minimumHealthyPercent: 100,
+      },
+      deployments: service.deployments.map((d) => {
+        const c = this.counts(service, d.id);
+        return {
+          id: d.id,
+          status: d.status,
+          taskDefinition: d.taskDefinition,
+          desiredCount: d.desiredCount,
+          pendingCount: c.pending,
+          runningCount: c.running,
+          failedTasks: d.failedTasks,
+          createdAt: d.createdAt,
+          updatedAt: d.updatedAt,
+          launchType: 'FARGATE',
+          platformVersion: '1.4.0',
+          platformFamily: 'Linux',
+          networkConfiguration: req.networkConfiguration,
+          rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutStateReason,
+        };
+      }),
+      roleArn: this.ctx.arn('ecs', '').replace(/^arn:aws:ecs:[^:]+:(\d+):$/, 'arn:aws:iam::$1:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS'),
+      events: service.events.slice(0, 100),
+      createdAt: service.createdAt,
+      placementConstraints: [],
+      placementStrategy: [],
+      networkConfiguration: req.networkConfiguration,
+      healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds,
+      schedulingStrategy: 'REPLICA',
+      deploymentController: { type: 'ECS' },
+      tags: ecsTagList(service.tags),
+      createdBy: 'arn:aws:iam::' + this.ctx.config.accountId + ':role/fledge-local',
+      enableECSManagedTags: req.enableECSManagedTags ?? false,
+      propagateTags: req.propagateTags ?? 'NONE',
+      enableExecuteCommand: false,
+      availabilityZoneRebalancing: 'ENABLED',
+    };
+  }
+
+  private taskOutput(task: TaskRecord, includeTags: boolean): Input {
+    return {
+      attachments: [
+        {
+          id: task.id.slice(0, 8) + '-eni',
+          type: 'ElasticNetworkInterface',
+          status: task.lastStatus === 'STOPPED' ? 'DELETED' : 'ATTACHED',
+          details: [
+            { name: 'subnetId', value: 'subnet-0local' },
+            { name: 'networkInterfaceId', value: 'eni-' + task.id.slice(0, 17) },
+            { name: 'privateIPv4Address', value: task.ip },
+          ],
+        },
+      ],
+      availabilityZone: `${this.ctx.config.region}a`,
+      clusterArn: this.clusterArn,
+      connectivity: task.connectivityAt ? 'CONNECTED' : undefined,
+      connectivityAt: task.connectivityAt,
+      containers: [
+        {
+          containerArn: this.ctx.arn('ecs', `container/${this.ctx.config.clusterName}/${task.id}/${task.id.slice(0, 8)}`),
+          taskArn: task.taskArn,
+          name: task.containerName,
+          image: task.image,
+          lastStatus: task.lastStatus === 'STOPPED' || task.lastStatus === 'DEPROVISIONING' ? 'STOPPED' : task.lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING',
+          exitCode: task.exitCode,
+          reason: task.containerReason,
+          networkInterfaces: [{ attachmentId: task.id.slice(0, 8) + '-eni', privateIpv4Address: task.ip }],
+          healthStatus: task.healthStatus,
+          cpu: '0',
+        },
+      ],
+      cpu: task.cpu,
+      memory: task.memory,
+      createdAt: task.createdAt,
+      desiredStatus: task.desiredStatus,
+      enableExecuteCommand: false,
+      group: `service:${task.serviceName}`,
+      healthStatus: task.healthStatus,
+      lastStatus: task.lastStatus,
+      launchType: 'FARGATE',
+      platformVersion: '1.4.0',
+      platformFamily: 'Linux',
+      pullStartedAt: task.pullStartedAt,
+      pullStoppedAt: task.pullStoppedAt,
+      startedAt: task.startedAt,
+      startedBy: task.deploymentId,
+      stopCode: task.stopCode,
+      stoppedAt: task.stoppedAt,
+      stoppedReason: task.stoppedReason,
+      stoppingAt: task.stoppingAt,
+      taskArn: task.taskArn,
+      taskDefinitionArn: task.taskDefinitionArn,
+      version: task.version,
+      ephemeralStorage: { sizeInGiB: 20 },
+      overrides: { containerOverrides: [{ name: task.containerName }], inferenceAcceleratorOverrides: [] },
+      tags: includeTags ? ecsTagList(task.tags) : undefined,
+    };
+  }
+
+  private taskDefinitionOutput(td: TaskDefinitionRecord): Input {
+    const body = td.body;
+    return {
+      taskDefinitionArn: td.arn,
+      containerDefinitions: body.containerDefinitions,
+      family: td.family,
+      taskRoleArn: body.taskRoleArn,
+      executionRoleArn: body.executionRoleArn,
+      networkMode: body.networkMode ?? 'bridge',
+      revision: td.revision,
+      volumes: body.volumes ?? [],
+      status: td.status,
+      requiresAttributes: [],
+      placementConstraints: [],
+      compatibilities: ['EC2', 'FARGATE'],
+      requiresCompatibilities: body.requiresCompatibilities,
+      cpu: body.cpu,
+      memory: body.memory,
+      runtimePlatform: body.runtimePlatform,
+      registeredAt: td.registeredAt,
+      deregisteredAt: td.deregisteredAt,
+      registeredBy: 'arn:aws:iam::' + this.ctx.config.accountId + ':role/fledge-local',
+    };
+  }
+
+  // ---------------------------------------------------------------- API
+
+  readonly actions: Record<string, (input: Input) => Input | Promise<Input>> = {
+    DescribeClusters: (input) => {
+      const wanted: string[] = input.clusters ?? ['default'];
+      const clusters = [];
+      const failures = [];
+      for (const c of wanted) {
+        if (c === this.ctx.config.clusterName || c === this.clusterArn) {
+          const active = [...this.services.values()].filter((s) => s.status === 'ACTIVE');
+          clusters.push({
+            clusterArn: this.clusterArn,
+            clusterName: this.ctx.config.clusterName,
+            status: 'ACTIVE',
+            runningTasksCount: [...this.tasks.values()].filter((t) => t.lastStatus === 'RUNNING').length,
+            pendingTasksCount: [...this.tasks.values()].filter((t) => ['PROVISIONING', 'PENDING'].includes(t.lastStatus)).length,
+            activeServicesCount: active.length,
+            registeredContainerInstancesCount: 0,
+            capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+          });
+        } else {
+          failures.push({ arn: c.startsWith('arn:') ? c : this.ctx.arn('ecs', `cluster/${c}`), reason: 'MISSING' });
+        }
+      }
+      return { clusters, failures };
+    },
+    ListClusters: () => ({ clusterArns: [this.clusterArn] }),
+
+    RegisterTaskDefinition: (input) => {
+      const family = String(input.family);
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(family)) {
+        throw ecsError('ClientException', 'Family contains invalid characters. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.');
+      }
+      const containers: Input[] = input.containerDefinitions;
+      if (containers.length === 0) throw ecsError('ClientException', 'Container list cannot be empty.');
+      for (const container of containers) {
+        if (!container.name) throw ecsError('ClientException', 'Container.name should not be null or empty.');
+        if (!container.image) throw ecsError('ClientException', 'Container.image should not be null or empty.');
+      }
+      const fargate = (input.requiresCompatibilities ?? []).includes('FARGATE');
+      if (fargate) {
+        if (input.networkMode !== 'awsvpc') throw ecsError('ClientException', 'Fargate only supports network mode ‘awsvpc’.');
+        if (!input.cpu || !input.memory) throw ecsError('ClientException', "Fargate requires that 'cpu' and 'memory' be defined at the task level.");
+        if (!isValidFargatePair(Number(input.cpu), Number(input.memory))) {
+          throw ecsError(
+            'ClientException',
+            `No Fargate configuration exists for given values: ${input.cpu} CPU, ${input.memory} memory. See the Amazon ECS documentation for the valid values.`,
+          );
+        }
+        const usesSecretsOrLogs = containers.some((c) => (c.secrets ?? []).length > 0 || c.logConfiguration?.logDriver === 'awslogs');
+        if (usesSecretsOrLogs && !input.executionRoleArn) {
+          throw ecsError('ClientException', 'Fargate requires task definition to have execution role ARN to support log driver awslogs.');
+        }
+      }
+      const revision = (this.revisions.get(family) ?? 0) + 1;
+      this.revisions.set(family, revision);
+      const arn = this.ctx.arn('ecs', `task-definition/${family}:${revision}`);
+      const { tags, ...body } = input;
+      const td: TaskDefinitionRecord = {
+        arn,
+        family,
+        revision,
+        status: 'ACTIVE',
+        body,
+        registeredAt: new Date(this.ctx.clock.now()),
+        tags: tagsFromList(tags),
+      };
+      this.taskDefinitions.set(arn, td);
+      return { taskDefinition: this.taskDefinitionOutput(td), tags: ecsTagList(td.tags) };
+    },
+
+    DescribeTaskDefinition: (input) => {
+      const td = this.resolveTaskDefinition(String(input.taskDefinition));
+      if (!td || td.status === 'DELETE_IN_PROGRESS') throw ecsError('ClientException', 'Unable to describe task definition.');
+      return { taskDefinition: this.taskDefinitionOutput(td), tags: (input.include ?? []).includes('TAGS') ? ecsTagList(td.tags) : undefined };
+    },
+
+    DeregisterTaskDefinition: (input) => {
+      const ref = String(input.taskDefinition);
+      if (!ref.startsWith('arn:') && !ref.includes(':')) {
+        throw ecsError('ClientException', 'Invalid revision number. Number: ' + ref);
+      }
+      const td = this.resolveTaskDefinition(ref);
+      if (!td || td.status === 'DELETE_IN_PROGRESS') throw ecsError('ClientException', 'The specified task definition does not exist.');
+      if (td.status === 'ACTIVE') {
+        td.status = 'INACTIVE';
+        td.deregisteredAt = new Date(this.ctx.clock.now());
+      }
+      return { taskDefinition: this.taskDefinitionOutput(td) };
+    },
+
+    DeleteTaskDefinitions: (input) => {
+      const taskDefinitions = [];
+      const failures = [];
+      for (const ref of input.taskDefinitions as string[]) {
+        const td = this.resolveTaskDefinition(ref);
+        if (!td) {
+          failures.push({ arn: ref, reason: 'The specified task definition does not exist.' });
+        } else if (td.status === 'ACTIVE') {
+          failures.push({ arn: td.arn, reason: 'The specified task definition is still in ACTIVE status. Please deregister the target and try again.' });
+        } else {
+          td.status = 'DELETE_IN_PROGRESS';
+          taskDefinitions.push(this.taskDefinitionOutput(td));
+          // ECS removes it once no task uses it any more
+          this.ctx.clock.setTimer(this.ctx.config.taskStopMs, () => {
+            const inUse = [...this.tasks.values()].some((t) => t.taskDefinitionArn === td.arn && t.lastStatus !== 'STOPPED');
+            if (!inUse) this.taskDefinitions.delete(td.arn);
+          });
+        }
+      }
+      return { taskDefinitions, failures };
+    },
+
+    ListTaskDefinitions: (input) => {
+      const status = input.status ?? 'ACTIVE';
+      let list = [...this.taskDefinitions.values()].filter((td) => td.status === status);
+      if (input.familyPrefix) list = list.filter((td) => td.family.startsWith(input.familyPrefix));
+      list.sort((a, b) => (a.family === b.family ? a.revision - b.revision : a.family.localeCompare(b.family)));
+      if (input.sort === 'DESC') list.reverse();
+      return this.paginate(list.map((td) => td.arn), input, 'taskDefinitionArns');
+    },
+
+    ListTaskDefinitionFamilies: (input) => {
+      const families = new Set(
+        [...this.taskDefinitions.values()]
+          .filter((td) => (input.status ?? 'ACTIVE') === 'ALL' || td.status === (input.status ?? 'ACTIVE'))
+          .filter((td) => !input.familyPrefix || td.family.startsWith(input.familyPrefix))
+          .map((td) => td.family),
+      );
+      return this.paginate([...families].sort(), input, 'families');
+    },
+
+    CreateService: (input) => {
+      this.checkCluster(input.cluster);
+      const name = String(input.serviceName);
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) {
+        throw ecsError('InvalidParameterException', 'Service name can have up to 255 characters: letters, numbers, hyphens and underscores.');
+      }
+      if (!input.taskDefinition) throw ecsError('InvalidParameterException', 'TaskDefinition can not be blank.');
+      const td = this.resolveTaskDefinition(String(input.taskDefinition));
+      if (!td || td.status !== 'ACTIVE') {
+        throw ecsError('ClientException', td ? 'TaskDefinition is inactive' : 'Unable to describe task definition.');
+      }
+      if (input.launchType && input.launchType !== 'FARGATE') {
+        throw ecsError('InvalidParameterException', 'The simulated cluster only has Fargate capacity.');
+      }
+      if (!input.networkConfiguration?.awsvpcConfiguration) {
+        throw ecsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.');
+      }
+      if ((input.networkConfiguration.awsvpcConfiguration.subnets ?? []).length === 0) {
+        throw ecsError('InvalidParameterException', 'subnets can not be empty.');
+      }
+      const desiredCount = input.desiredCount ?? (input.schedulingStrategy === 'DAEMON' ? 0 : undefined);
+      if (desiredCount === undefined) throw ecsError('InvalidParameterException', 'desiredCount must be specified for services with the REPLICA scheduling strategy.');
+      if (desiredCount < 0) throw ecsError('InvalidParameterException', 'desiredCount must not be negative.');
+      const loadBalancers = (input.loadBalancers ?? []) as ServiceRecord['loadBalancers'];
+      for (const lb of loadBalancers) this.checkLoadBalancer(lb, td);
+
+      const existing = this.services.get(name);
+      if (existing && existing.status === 'ACTIVE') {
+        const same = existing.request.taskDefinition === input.taskDefinition && existing.desiredCount === desiredCount;
+        if (same) return { service: this.serviceOutput(existing) };
+        throw ecsError('InvalidParameterException', 'Creation of service was not idempotent.');
+      }
+      if (existing && existing.status === 'DRAINING') {
+        throw ecsError('InvalidParameterException', 'Unable to Start a service that is still Draining.');
+      }
+      if (existing) this.forgetService(existing);
+
+      const now = new Date(this.ctx.clock.now());
+      const service: ServiceRecord = {
+        arn: this.ctx.arn('ecs', `service/${this.ctx.config.clusterName}/${name}`),
+        name,
+        status: 'ACTIVE',
+        desiredCount,
+        taskDefinition: td.arn,
+        loadBalancers,
+        request: { ...input, tags: undefined },
+        deployments: [],
+        events: [],
+        createdAt: now,
+        tags: tagsFromList(input.tags),
+        steady: false,
+        consecutiveFailures: 0,
+        impairedReported: false,
+        nextLaunchAt: 0,
+      };
+      this.services.set(name, service);
+      this.startDeployment(service, td.arn, undefined);
+      return { service: this.serviceOutput(service) };
+    },
+
+    UpdateService: (input) => {
+      const service = this.liveService(input);
+      if (service.status !== 'ACTIVE') throw ecsError('ServiceNotActiveException', 'Service was not ACTIVE.');
+      let taskDefinitionArn = service.taskDefinition;
+      if (input.taskDefinition) {
+        const td = this.resolveTaskDefinition(String(input.taskDefinition));
+        if (!td || td.status !== 'ACTIVE') throw ecsError('ClientException', td ? 'TaskDefinition is inactive' : 'Unable to describe task definition.');
+        taskDefinitionArn = td.arn;
+        for (const lb of input.loadBalancers ?? service.loadBalancers) this.checkLoadBalancer(lb, td);
+      }
+      if (input.desiredCount !== undefined && input.desiredCount < 0) throw ecsError('InvalidParameterException', 'desiredCount must not be negative.');
+      if (input.loadBalancers) service.loadBalancers = input.loadBalancers;
+      for (const key of ['deploymentConfiguration', 'networkConfiguration', 'healthCheckGracePeriodSeconds', 'propagateTags', 'enableECSManagedTags', 'platformVersion']) {
+        if (input[key] !== undefined) service.request[key] = input[key];
+      }
+      if (input.desiredCount !== undefined) {
+        if (input.desiredCount !== service.desiredCount) service.steady = false;
+        service.desiredCount = input.desiredCount;
+        const primary = this.primary(service);
+        if (primary) primary.desiredCount = input.desiredCount;
+      }
+      if (taskDefinitionArn !== service.taskDefinition || input.forceNewDeployment) {
+        this.startDeployment(service, taskDefinitionArn, undefined);
+      } else {
+        service.consecutiveFailures = 0;
+        service.nextLaunchAt = 0;
+        const primary = this.primary(service);
+        if (primary?.halted) primary.halted = false;
+        this.scheduleReconcile(service);
+      }
+      return { service: this.serviceOutput(service) };
+    },
+
+    DeleteService: (input) => {
+      this.checkCluster(input.cluster);
+      const service = this.findService(String(input.service));
+      if (!service || service.status === 'INACTIVE') throw ecsError('ServiceNotFoundException', 'Service not found.');
+      if (service.status === 'ACTIVE') {
+        if (service.desiredCount > 0 && !input.force) {
+          throw ecsError('InvalidParameterException', 'The service cannot be stopped while it is scaled above 0.');
+        }
+        this.drain(service, 'Service is being deleted');
+      }
+      return { service: this.serviceOutput(service) };
+    },
+
+    DescribeServices: (input) => {
+      this.checkCluster(input.cluster);
+      const names = input.services as string[];
+      if (names.length > 10) throw ecsError('InvalidParameterException', 'services can have at most 10 items.');
+      const services = [];
+      const failures = [];
+      for (const ref of names) {
+        const service = this.findService(ref);
+        if (service) services.push(this.serviceOutput(service));
+        else failures.push({ arn: ref.startsWith('arn:') ? ref : this.ctx.arn('ecs', `service/${this.ctx.config.clusterName}/${ref}`), reason: 'MISSING' });
+      }
+      return { services, failures };
+    },
+
+    ListServices: (input) => {
+      this.checkCluster(input.cluster);
+      const arns = [...this.services.values()].filter((s) => s.status !== 'INACTIVE').map((s) => s.arn);
+      return this.paginate(arns, input, 'serviceArns');
+    },
+
+    ListTasks: (input) => {
+      this.checkCluster(input.cluster);
+      let list = [...this.tasks.values()];
+      if (input.serviceName) {
+        const service = this.findService(String(input.serviceName));
+        if (!service || service.status === 'INACTIVE') throw ecsError('ServiceNotFoundException', 'Service not found.');
+        list = list.filter((t) => t.serviceArn === service.arn);
+      }
+      if (input.family) list = list.filter((t) => this.taskDefinitions.get(t.taskDefinitionArn)?.family === input.family);
+      if (input.startedBy) list = list.filter((t) => t.deploymentId === input.startedBy);
+      const desired = input.desiredStatus ?? 'RUNNING';
+      list = list.filter((t) => t.desiredStatus === desired);
+      return this.paginate(list.map((t) => t.taskArn), input, 'taskArns');
+    },
+
+    DescribeTasks: (input) => {
+      this.checkCluster(input.cluster);
+      const refs = input.tasks as string[];
+      if (refs.length > 100) throw ecsError('InvalidParameterException', 'Tasks cannot be longer than 100.');
+      const tasks = [];
+      const failures = [];
+      for (const ref of refs) {
+        const task = this.tasks.get(ref) ?? [...this.tasks.values()].find((t) => t.id === ref);
+        if (task) tasks.push(this.taskOutput(task, (input.include ?? []).includes('TAGS')));
+        else failures.push({ arn: ref, reason: 'MISSING' });
+      }
+      return { tasks, failures };
+    },
+
+    StopTask: (input) => {
+      this.checkCluster(input.cluster);
+      const ref = String(input.task);
+      const task = this.tasks.get(ref) ?? [...this.tasks.values()].find((t) => t.id === ref);
+      if (!task) throw ecsError('InvalidParameterException', 'The referenced task was not found.');
+      if (task.desiredStatus === 'RUNNING') {
+        this.stopTask(task, { reason: input.reason ?? 'Task stopped by user', stopCode: 'UserInitiated', exitCode: 0, failure: false });
+      }
+      return { task: this.taskOutput(task, false) };
+    },
+
+    TagResource: (input) => {
+      const tags = this.tagsFor(String(input.resourceArn));
+      for (const [k, v] of tagsFromList(input.tags)) tags.set(k, v);
+      return {};
+    },
+    UntagResource: (input) => {
+      const tags = this.tagsFor(String(input.resourceArn));
+      for (const key of input.tagKeys as string[]) tags.delete(key);
+      return {};
+    },
+    ListTagsForResource: (input) => ({ tags: ecsTagList(this.tagsFor(String(input.resourceArn))) }),
+  };
+
+  private paginate(items: string[], input: Input, key: string): Input {
+    const max = Math.min(Number(input.maxResults ?? 100), 100);
+    const start = input.nextToken ? Number(Buffer.from(String(input.nextToken), 'base64').toString()) : 0;
+    const page = items.slice(start, start + max);
+    const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
+    return { [key]: page, nextToken: next };
+  }
+
+  private tagsFor(arn: string): Map<string, string> {
+    const service = [...this.services.values()].find((s) => s.arn === arn && s.status !== 'INACTIVE');
+    if (service) return service.tags;
+    const td = this.taskDefinitions.get(arn);
+    if (td) return td.tags;
+    const task = this.tasks.get(arn);
+    if (task) return task.tags;
+    if (arn === this.clusterArn) return new Map();
+    throw ecsError('InvalidParameterException', 'The specified resource could not be found.');
+  }
+
+  private checkLoadBalancer(lb: { targetGroupArn?: string; containerName?: string; containerPort?: number }, td: TaskDefinitionRecord): void {
+    if (!lb.targetGroupArn) throw ecsError('InvalidParameterException', 'targetGroupArn must be specified for Application Load Balancers.');
+    if (!this.lb.targetGroupExists(lb.targetGroupArn)) {
+      throw ecsError('InvalidParameterException', `Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions. (target group ${lb.targetGroupArn} not found)`);
+    }
+    if (!this.lb.targetGroupAttached(lb.targetGroupArn)) {
+      throw ecsError('InvalidParameterException', `The target group with targetGroupArn ${lb.targetGroupArn} does not have an associated load balancer.`);
+    }
+    const container = (td.body.containerDefinitions as Input[]).find((c) => c.name === lb.containerName);
+    if (!container) {
+      throw ecsError('InvalidParameterException', `The container ${lb.containerName} does not exist in the task definition.`);
+    }
+    const ports = (container.portMappings ?? []).map((p: Input) => p.containerPort);
+    if (!ports.includes(lb.containerPort)) {
+      throw ecsError('InvalidParameterException', `The container ${lb.containerName} did not have a container port ${lb.containerPort} defined.`);
+    }
+  }
+
+  // ---------------------------------------------------------------- scheduler
+
+  private startDeployment(service: ServiceRecord, taskDefinition: string, rollbackFrom: DeploymentRecord | undefined): DeploymentRecord {
+    const now = new Date(this.ctx.clock.now());
+    for (const d of service.deployments) if (d.status === 'PRIMARY') d.status = 'ACTIVE';
+    const deployment: DeploymentRecord = {
+      id: `ecs-svc/${digits(19)}`,
+      status: 'PRIMARY',
+      taskDefinition,
+      desiredCount: service.desiredCount,
+      failedTasks: 0,
+      createdAt: now,
+      updatedAt: now,
+      rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: rollbackFrom
+        ? `ECS deployment circuit breaker: rolling back to deploymentId ${service.lastCompleted?.deploymentId}.`
+        : 'ECS deployment ecs-svc/pending in progress.',
+      halted: false,
+    };
+    if (!rollbackFrom) deployment.rolloutStateReason = `ECS deployment ${deployment.id} in progress.`;
+    service.deployments.unshift(deployment);
+    service.taskDefinition = taskDefinition;
+    service.steady = false;
+    service.consecutiveFailures = 0;
+    service.impairedReported = false;
+    service.nextLaunchAt = 0;
+    if (rollbackFrom) {
+      // running tasks of the deployment we roll back to carry on under the rollback deployment
+      for (const task of this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && t.taskDefinitionArn === taskDefinition)) {
+        task.deploymentId = deployment.id;
+      }
+    }
+    this.emitDeployment(service, 'SERVICE_DEPLOYMENT_IN_PROGRESS', 'INFO', deployment, deployment.rolloutStateReason);
+    this.scheduleReconcile(service);
+    return deployment;
+  }
+
+  private emitDeployment(service: ServiceRecord, eventName: string, eventType: string, deployment: DeploymentRecord, reason: string): void {
+    this.ctx.emit('ECS Deployment State Change', 'aws.ecs', [service.arn], {
+      eventType,
+      eventName,
+      clusterArn: this.clusterArn,
+      deploymentId: deployment.id,
+      updatedAt: this.ctx.isoNow(),
+      reason,
+    });
+  }
+
+  private emitServiceAction(service: ServiceRecord, eventName: string, eventType: string, extra: Record<string, unknown> = {}): void {
+    this.ctx.emit('ECS Service Action', 'aws.ecs', [service.arn], {
+      eventType,
+      eventName,
+      clusterArn: this.clusterArn,
+      createdAt: this.ctx.isoNow(),
+      ...extra,
+    });
+  }
+
+  private emitTask(task: TaskRecord): void {
+    task.version += 1;
+    const detail = this.taskOutput(task, false);
+    this.ctx.emit('ECS Task State Change', 'aws.ecs', [task.taskArn], {
+      ...JSON.parse(JSON.stringify(detail)),
+      updatedAt: this.ctx.isoNow(),
+    });
+  }
+
+  scheduleReconcile(service: ServiceRecord, delayMs = 0): void {
+    if (service.reconcileTimer) return;
+    service.reconcileTimer = this.ctx.clock.setTimer(delayMs, () => {
+      service.reconcileTimer = undefined;
+      try {
+        this.reconcile(service);
+      } catch (error) {
+        this.ctx.log.error('simulator: ECS scheduler failed', { service: service.name, error: String(error) });
+      }
+    });
+  }
+
+  private reconcile(service: ServiceRecord): void {
+    if (this.ctx.stopped) return;
+    if (service.status === 'DRAINING') {
+      for (const task of this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING')) {
+        this.stopTask(task, { reason: 'Service is being deleted', stopCode: 'ServiceSchedulerInitiated', exitCode: 0, failure: false });
+      }
+      if (this.tasksOf(service, (t) => t.lastStatus !== 'STOPPED').length === 0) {
+        service.status = 'INACTIVE';
+        service.inactiveSince = this.ctx.clock.now();
+        for (const d of service.deployments) d.status = 'INACTIVE';
+        service.deployments = [];
+        this.serviceEvent(service, 'has been deleted.');
+        this.ctx.clock.setTimer(this.ctx.config.inactiveServiceRetentionMs, () => {
+          if (service.status === 'INACTIVE' && this.services.get(service.name) === service) this.forgetService(service);
+        });
+      }
+      return;
+    }
+    if (service.status !== 'ACTIVE') return;
+    const primary = this.primary(service);
+    if (!primary) return;
+    const now = this.ctx.clock.now();
+
+    // 1. keep the primary deployment at its desired count
+    const active = this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && t.deploymentId === primary.id);
+    const missing = primary.desiredCount - active.length;
+    if (missing > 0 && !primary.halted) {
+      if (now >= service.nextLaunchAt) {
+        for (let i = 0; i < missing; i++) this.launchTask(service, primary);
+      } else if (!service.launchTimer) {
+        service.launchTimer = this.ctx.clock.setTimer(service.nextLaunchAt - now, () => {
+          service.launchTimer = undefined;
+          this.scheduleReconcile(service);
+        });
+      }
+    } else if (missing < 0) {
+      const order = (t: TaskRecord) => (t.lastStatus === 'RUNNING' ? 1 : 0);
+      const excess = active.sort((a, b) => order(a) - order(b) || b.createdAt.getTime() - a.createdAt.getTime()).slice(0, -missing);
+      for (const task of excess) {
+        this.stopTask(task, { reason: `Scaling activity initiated by (deployment ${primary.id})`, stopCode: 'ServiceSchedulerInitiated', exitCode: 0, failure: false });
+      }
+    }
+
+    // 2. once the primary is healthy, retire the older deployments
+    const healthy = active.filter((t) => this.isHealthy(service, t)).length;
+    const primaryHealthy = healthy >= primary.desiredCount;
+    if (primaryHealthy) {
+      for (const old of service.deployments.filter((d) => d !== primary)) {
+        for (const task of this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && t.deploymentId === old.id)) {
+          this.stopTask(task, { reason: `Scaling activity initiated by (deployment ${primary.id})`, stopCode: 'ServiceSchedulerInitiated', exitCode: 0, failure: false });
+        }
+      }
+    }
+    service.deployments = service.deployments.filter(
+      (d) => d === primary || this.tasksOf(service, (t) => t.deploymentId === d.id && t.lastStatus !== 'STOPPED').length > 0,
+    );
+
+    // 3. rollout completion and steady state
+    const settled = service.deployments.length === 1 && primaryHealthy && active.length === primary.desiredCount;
+    if (primary.rolloutState === 'IN_PROGRESS' && settled) {
+      primary.rolloutState = 'COMPLETED';
+      primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
+      primary.updatedAt = new Date(now);
+      service.lastCompleted = { deploymentId: primary.id, taskDefinition: primary.taskDefinition };
+      this.serviceEvent(service, `(deployment ${primary.id}) deployment completed.`);
+      this.emitDeployment(service, 'SERVICE_DEPLOYMENT_COMPLETED', 'INFO', primary, primary.rolloutStateReason);
+    }
+    const steady = settled && primary.rolloutState === 'COMPLETED' && this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'RUNNING').length === 0;
+    if (steady && !service.steady) {
+      service.steady = true;
+      this.serviceEvent(service, 'has reached a steady state.');
+      this.emitServiceAction(service, 'SERVICE_STEADY_STATE', 'INFO');
+    } else if (!steady) {
+      service.steady = false;
+    }
+  }
+
+  private launchTask(service: ServiceRecord, deployment: DeploymentRecord): void {
+    const td = this.taskDefinitions.get(deployment.taskDefinition);
+    if (!td) return;
+    const container = (td.body.containerDefinitions as Input[]).find((c) => c.essential !== false) ?? (td.body.containerDefinitions as Input[])[0]!;
+    const id = hex(16);
+    const n = this.ipSeq++;
+    const task: TaskRecord = {
+      taskArn: this.ctx.arn('ecs', `task/${this.ctx.config.clusterName}/${id}`),
+      id,
+      serviceArn: service.arn,
+      serviceName: service.name,
+      deploymentId: deployment.id,
+      taskDefinitionArn: td.arn,
+      containerName: String(container.name),
+      image: String(container.image),
+      ip: `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`,
+      lastStatus: 'PROVISIONING',
+      desiredStatus: 'RUNNING',
+      healthStatus: 'UNKNOWN',
+      createdAt: new Date(this.ctx.clock.now()),
+      everHealthy: false,
+      registeredIn: [],
+      cpu: String(td.body.cpu ?? '256'),
+      memory: String(td.body.memory ?? '512'),
+      version: 0,
+      tags: service.request.propagateTags === 'SERVICE' ? new Map(service.tags) : service.request.propagateTags === 'TASK_DEFINITION' ? new Map(td.tags) : new Map(),
+      timers: [],
+    };
+    this.tasks.set(task.taskArn, task);
+    this.serviceEvent(service, `has started 1 tasks: (task ${id}).`);
+    this.emitTask(task);
+    const start = this.ctx.config.taskStartMs;
+    // a failing container dies before the load balancer could ever call it healthy
+    const hc = this.ctx.config.healthCheckIntervalMs;
+    const env = this.environmentOf(service);
+    const mode = failureModeOf(task.image);
+    this.at(task, Math.round(start * 0.25), () => {
+      task.lastStatus = 'PENDING';
+      task.pullStartedAt = new Date(this.ctx.clock.now());
+      this.emitTask(task);
+    });
+    if (mode === 'pull') {
+      this.at(task, Math.round(start * 0.6), () => {
+        const message = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref ${normalizeImageRef(task.image)}: not found`;
+        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: true });
+      });
+      return;
+    }
+    this.at(task, start, () => {
+      task.pullStoppedAt = new Date(this.ctx.clock.now());
+      task.startedAt = new Date(this.ctx.clock.now());
+      task.connectivityAt = task.startedAt;
+      task.lastStatus = 'RUNNING';
+      if (service.loadBalancers.length === 0) task.everHealthy = true;
+      for (const lb of service.loadBalancers) {
+        if (this.lb.targetGroupExists(lb.targetGroupArn)) {
+          this.lb.registerTarget(lb.targetGroupArn, task.ip, lb.containerPort);
+          task.registeredIn.push({ targetGroupArn: lb.targetGroupArn, port: lb.containerPort });
+        }
+      }
+      this.emitTask(task);
+      this.scheduleReconcile(service);
+      const crashes = mode === 'start' || this.faults.failsAtStart(env, task.image);
+      if (crashes) {
+        this.at(task, Math.max(1, Math.round(Math.min(start * 0.2, hc / 2))), () =>
+          this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1, failure: true }),
+        );
+      } else if (mode === 'oom') {
+        this.at(task, Math.max(1, Math.round(Math.min(start * 0.3, hc))), () =>
+          this.stopTask(task, {
+            reason: 'Essential container in task exited',
+            containerReason: 'OutOfMemoryError: Container killed due to memory usage',
+            stopCode: 'EssentialContainerExited',
+            exitCode: 137,
+            failure: true,
+          }),
+        );
+      }
+    });
+  }
+
+  private at(task: TaskRecord, delayMs: number, fn: () => void): void {
+    const handle = this.ctx.clock.setTimer(delayMs, () => {
+      task.timers = task.timers.filter((t) => t !== handle);
+      if (task.desiredStatus !== 'RUNNING' || this.ctx.stopped) return;
+      fn();
+    });
+    task.timers.push(handle);
+  }
+
+  /** Stop a task; `failure` counts it against the deployment (circuit breaker) and the launch backoff. */
+  stopTask(
+    task: TaskRecord,
+    how: { reason: string; stopCode: string; exitCode?: number; containerReason?: string; failure: boolean },
+  ): void {
+    if (task.desiredStatus === 'STOPPED') return;
+    for (const timer of task.timers) this.ctx.clock.clearTimer(timer);
+    task.timers = [];
+    const wasRunning = task.lastStatus === 'RUNNING';
+    task.desiredStatus = 'STOPPED';
+    task.stoppedReason = how.reason;
+    task.stopCode = how.stopCode;
+    task.containerReason = how.containerReason;
+    task.stoppingAt = new Date(this.ctx.clock.now());
+    if (wasRunning) task.exitCode = how.exitCode ?? 0;
+    task.lastStatus = task.registeredIn.length > 0 ? 'DEACTIVATING' : wasRunning ? 'STOPPING' : 'DEPROVISIONING';
+    for (const r of task.registeredIn) this.lb.deregisterTarget(r.targetGroupArn, task.ip, r.port);
+    this.emitTask(task);
+    const service = [...this.services.values()].find((s) => s.arn === task.serviceArn);
+    if (service) {
+      service.steady = false;
+      this.serviceEvent(service, `has stopped 1 running tasks: (task ${task.id}).`);
+      if (how.failure) this.recordFailure(service, task);
+      this.scheduleReconcile(service);
+    }
+    this.ctx.clock.setTimer(this.ctx.config.taskStopMs, () => {
+      task.lastStatus = 'STOPPED';
+      task.stoppedAt = new Date(this.ctx.clock.now());
+      task.registeredIn = [];
+      this.emitTask(task);
+      if (service) this.scheduleReconcile(service);
+      this.ctx.clock.setTimer(this.ctx.config.stoppedTaskRetentionMs, () => this.tasks.delete(task.taskArn));
+    });
+    this.pruneStoppedTasks(task.serviceArn);
+  }
+
+  /** Keep at most 100 stopped tasks per service (the rest age out after the retention time). */
+  private pruneStoppedTasks(serviceArn: string): void {
+    const stopped = [...this.tasks.values()].filter((t) => t.serviceArn === serviceArn && t.lastStatus === 'STOPPED');
+    if (stopped.length <= 100) return;
+    stopped.sort((a, b) => (a.stoppedAt?.getTime() ?? 0) - (b.stoppedAt?.getTime() ?? 0));
+    for (const task of stopped.slice(0, stopped.length - 100)) this.tasks.delete(task.taskArn);
+  }
+
+  private recordFailure(service: ServiceRecord, task: TaskRecord): void {
+    const deployment = service.deployments.find((d) => d.id === task.deploymentId);
+    service.consecutiveFailures += 1;
+    // ECS backs off launching after repeated failures (capped here at 30 s)
+    if (service.consecutiveFailures >= 3) {
+      const backoff = Math.min(this.ctx.config.taskStartMs * 2 ** (service.consecutiveFailures - 3), 30_000);
+      service.nextLaunchAt = this.ctx.clock.now() + backoff;
+    }
+    if (deployment && deployment.status === 'PRIMARY' && deployment.rolloutState === 'IN_PROGRESS' && !task.everHealthy) {
+      deployment.failedTasks += 1;
+      deployment.updatedAt = new Date(this.ctx.clock.now());
+      const breaker = (service.request.deploymentConfiguration?.deploymentCircuitBreaker ?? {}) as { enable?: boolean; rollback?: boolean };
+      const threshold = Math.min(Math.max(3, Math.ceil(deployment.desiredCount * 0.5)), 200);
+      if (breaker.enable && deployment.failedTasks >= threshold) {
+        this.tripCircuitBreaker(service, deployment, Boolean(breaker.rollback));
+        return;
+      }
+    }
+    if (service.consecutiveFailures >= 3 && !service.impairedReported) {
+      service.impairedReported = true;
+      this.serviceEvent(service, 'is unable to consistently start tasks successfully.');
+      this.emitServiceAction(service, 'SERVICE_TASK_START_IMPAIRED', 'WARN');
+    }
+  }
+
+  private tripCircuitBreaker(service: ServiceRecord, failed: DeploymentRecord, rollback: boolean): void {
+    failed.rolloutState = 'FAILED';
+    failed.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
+    failed.updatedAt = new Date(this.ctx.clock.now());
+    this.serviceEvent(service, `(deployment ${failed.id}) deployment failed: tasks failed to start.`);
+    this.emitDeployment(service, 'SERVICE_DEPLOYMENT_FAILED', 'ERROR', failed, failed.rolloutStateReason);
+    const target = service.lastCompleted;
+    if (rollback && target && target.taskDefinition !== failed.taskDefinition && this.taskDefinitions.has(target.taskDefinition)) {
+      for (const task of this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && t.deploymentId === failed.id)) {
+        this.stopTask(task, { reason: `Scaling activity initiated by (deployment ${failed.id})`, stopCode: 'ServiceSchedulerInitiated', exitCode: 0, failure: false });
+      }
+      this.serviceEvent(service, `(deployment ${failed.id}) rolling back to deployment ${target.deploymentId}.`);
+      this.startDeployment(service, target.taskDefinition, failed);
+    } else {
+      failed.halted = true;
+    }
+  }
+
+  /** The load balancer's verdict on a target (called by the ELB health checker). */
+  onTargetHealth(targetGroupArn: string, ip: string, state: 'healthy' | 'unhealthy'): void {
+    const task = [...this.tasks.values()].find((t) => t.ip === ip && t.desiredStatus === 'RUNNING');
+    if (!task) return;
+    const service = [...this.services.values()].find((s) => s.arn === task.serviceArn);
+    if (state === 'healthy') {
+      task.everHealthy = true;
+      if (service) {
+        service.consecutiveFailures = 0;
+        service.impairedReported = false;
+        service.nextLaunchAt = 0;
+        this.scheduleReconcile(service);
+      }
+      return;
+    }
+    this.stopTask(task, {
+      reason: `Task failed ELB health checks in (target-group ${targetGroupArn})`,
+      stopCode: 'ServiceSchedulerInitiated',
+      exitCode: 137,
+      failure: true,
+    });
+  }
+
+  /** Does the container answer the load balancer's health check? */
+  probe(ip: string): boolean {
+    const task = [...this.tasks.values()].find((t) => t.ip === ip && t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING');
+    if (!task) return false;
+    if (failureModeOf(task.image) === 'health') return false;
+    const service = [...this.services.values()].find((s) => s.arn === task.serviceArn);
+    return !this.faults.failsHealthChecks(service ? this.environmentOf(service) : undefined);
+  }
+
+  private drain(service: ServiceRecord, _reason: string): void {
+    service.status = 'DRAINING';
+    service.desiredCount = 0;
+    service.steady = false;
+    this.ctx.clock.clearTimer(service.launchTimer);
+    service.launchTimer = undefined;
+    this.scheduleReconcile(service);
+  }
+
+  private forgetService(service: ServiceRecord): void {
+    this.services.delete(service.name);
+    for (const task of this.tasksOf(service)) if (task.lastStatus === 'STOPPED') this.tasks.delete(task.taskArn);
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  serviceOfEnvironment(environment: string): ServiceRecord | undefined {
+    const live = [...this.services.values()].filter((s) => s.status !== 'INACTIVE');
+    return live.find((s) => s.tags.get(ENV_TAG) === environment) ?? live.find((s) => s.name === environment);
+  }
+
+  /** The running tasks of a service exit on their own (crash / crashloop faults). */
+  crashTasks(service: ServiceRecord, image?: string): number {
+    const victims = this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && (!image || t.image === image));
+    for (const task of victims) {
+      this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1, failure: true });
+    }
+    return victims.length;
+  }
+
+  currentImage(service: ServiceRecord): string | undefined {
+    const td = this.taskDefinitions.get(service.taskDefinition);
+    const containers = (td?.body.containerDefinitions ?? []) as Input[];
+    return (containers.find((c) => c.essential !== false) ?? containers[0])?.image as string | undefined;
+  }
+
+  /** delete-service fault: the service disappears out of band (as a forced delete would do). */
+  deleteOutOfBand(service: ServiceRecord): void {
+    this.drain(service, 'Service deleted out of band');
+  }
+
+  /** drift-scale fault: someone changed the desired count behind Fledge's back. */
+  driftDesiredCount(service: ServiceRecord, count: number): void {
+    if (count !== service.desiredCount) service.steady = false;
+    service.desiredCount = count;
+    const primary = this.primary(service);
+    if (primary) primary.desiredCount = count;
+    this.serviceEvent(service, `desired count changed out of band to ${count}.`);
+    this.scheduleReconcile(service);
+  }
+
+  stopAll(): void {
+    for (const service of this.services.values()) {
+      this.ctx.clock.clearTimer(service.launchTimer);
+      this.ctx.clock.clearTimer(service.reconcileTimer);
+    }
+    for (const task of this.tasks.values()) for (const timer of task.timers) this.ctx.clock.clearTimer(timer);
+  }
+}
+
+/** `nginx:fail-pull` -> `docker.io/library/nginx:fail-pull`, as the container agent reports it. */
+function normalizeImageRef(image: string): string {
+  const first = image.split('/')[0] ?? '';
+  const hasRegistry = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasRegistry) return image;
+  return image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+}

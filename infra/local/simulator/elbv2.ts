@@ -1,0 +1,602 @@
+/**
+ * Simulated Elastic Load Balancing v2: one Application Load Balancer with one listener
+ * (created with the simulator), target groups of type `ip`/`lambda`, listener rules with
+ * host-header conditions, target registration and health checks. Inputs and outputs are
+ * SDK v3 shapes (PascalCase).
+ */
+import { awsError, type SimulatedAwsError } from './errors.ts';
+import { ENV_TAG, hex, pascalTagList, tagsFromList, type SimContext } from './context.ts';
+import type { LoadBalancerPort } from './ecs.ts';
+
+type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const elbError = (code: string, message: string): SimulatedAwsError => awsError('elasticloadbalancingv2', code, message);
+
+export interface TargetRecord {
+  id: string;
+  port: number;
+  state: 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
+  reason?: string;
+  description?: string;
+  passes: number;
+  fails: number;
+  registeredAt: number;
+}
+
+export interface TargetGroupRecord {
+  arn: string;
+  name: string;
+  settings: Input;
+  attributes: Map<string, string>;
+  targets: Map<string, TargetRecord>;
+  tags: Map<string, string>;
+  createdAt: number;
+}
+
+export interface RuleRecord {
+  arn: string;
+  priority: number | 'default';
+  conditions: Input[];
+  actions: Input[];
+  tags: Map<string, string>;
+}
+
+/** Called when a target's health verdict changes (ECS replaces unhealthy tasks). */
+export type TargetHealthListener = (targetGroupArn: string, ip: string, state: 'healthy' | 'unhealthy') => void;
+/** Does the thing behind this IP answer its health check? */
+export type Prober = (ip: string, port: number, path: string) => boolean;
+
+const TG_DEFAULTS = {
+  HealthCheckProtocol: 'HTTP',
+  HealthCheckPort: 'traffic-port',
+  HealthCheckEnabled: true,
+  HealthCheckPath: '/',
+  HealthCheckIntervalSeconds: 30,
+  HealthCheckTimeoutSeconds: 5,
+  HealthyThresholdCount: 5,
+  UnhealthyThresholdCount: 2,
+  Matcher: { HttpCode: '200' },
+  TargetType: 'instance',
+  IpAddressType: 'ipv4',
+  ProtocolVersion: 'HTTP1',
+};
+
+export class ElbSimulator implements LoadBalancerPort {
+  readonly loadBalancerArn: string;
+  readonly listenerArn: string;
+  readonly targetGroups = new Map<string, TargetGroupRecord>();
+  readonly rules = new Map<string, RuleRecord>();
+  private readonly lbId = hex(8);
+  private readonly listenerId = hex(8);
+  private healthTimer: ReturnType<SimContext['clock']['setTimer']> | undefined;
+  onTargetHealth: TargetHealthListener = () => {};
+  probe: Prober = () => false;
+
+  constructor(private readonly ctx: SimContext) {
+    const lb = ctx.config.loadBalancerName;
+    this.loadBalancerArn = ctx.arn('elasticloadbalancing', `loadbalancer/app/${lb}/${this.lbId}`);
+    this.listenerArn = ctx.arn('elasticloadbalancing', `listener/app/${lb}/${this.lbId}/${this.listenerId}`);
+    const defaultRule = ctx.arn('elasticloadbalancing', `listener-rule/app/${lb}/${this.lbId}/${this.listenerId}/${hex(8)}`);
+    this.rules.set(defaultRule, {
+      arn: defaultRule,
+      priority: 'default',
+      conditions: [],
+      actions: [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'No environment here' } }],
+      tags: new Map(),
+    });
+    this.scheduleHealthChecks();
+  }
+
+  // ---------------------------------------------------------------- LoadBalancerPort (for ECS)
+
+  targetGroupExists(arn: string): boolean {
+    return this.targetGroups.has(arn);
+  }
+
+  targetGroupAttached(arn: string): boolean {
+    return [...this.rules.values()].some((rule) => forwardTargets(rule.actions).includes(arn));
+  }
+
+  registerTarget(targetGroupArn: string, id: string, port: number): void {
+    const tg = this.targetGroups.get(targetGroupArn);
+    if (!tg) return;
+    const attached = this.targetGroupAttached(targetGroupArn);
+    tg.targets.set(`${id}:${port}`, {
+      id,
+      port,
+      state: attached ? 'initial' : 'unused',
+      reason: attached ? 'Elb.RegistrationInProgress' : 'Target.NotInUse',
+      description: attached ? 'Target registration is in progress' : 'Target group is not configured to receive traffic from the load balancer',
+      passes: 0,
+      fails: 0,
+      registeredAt: this.ctx.clock.now(),
+    });
+  }
+
+  deregisterTarget(targetGroupArn: string, id: string, port: number): void {
+    const tg = this.targetGroups.get(targetGroupArn);
+    const target = tg?.targets.get(`${id}:${port}`);
+    if (!tg || !target) return;
+    target.state = 'draining';
+    target.reason = 'Target.DeregistrationInProgress';
+    target.description = 'Target deregistration is in progress';
+    this.ctx.clock.setTimer(this.ctx.config.taskStopMs, () => {
+      if (tg.targets.get(`${id}:${port}`) === target) tg.targets.delete(`${id}:${port}`);
+    });
+  }
+
+  targetState(targetGroupArn: string, id: string, port: number): string | undefined {
+    return this.targetGroups.get(targetGroupArn)?.targets.get(`${id}:${port}`)?.state;
+  }
+
+  // ---------------------------------------------------------------- health checks
+
+  private scheduleHealthChecks(): void {
+    this.healthTimer = this.ctx.clock.setTimer(this.ctx.config.healthCheckIntervalMs, () => {
+      if (this.ctx.stopped) return;
+      try {
+        this.runHealthChecks();
+      } catch (error) {
+        this.ctx.log.error('simulator: health checks failed', { error: String(error) });
+      }
+      this.scheduleHealthChecks();
+    });
+  }
+
+  runHealthChecks(): void {
+    for (const tg of this.targetGroups.values()) {
+      const attached = this.targetGroupAttached(tg.arn);
+      const s = tg.settings;
+      for (const target of tg.targets.values()) {
+        if (target.state === 'draining') continue;
+        if (!attached) {
+          Object.assign(target, { state: 'unused', reason: 'Target.NotInUse', description: 'Target group is not configured to receive traffic from the load balancer' });
+          continue;
+        }
+        if (target.state === 'unused') Object.assign(target, { state: 'initial', reason: 'Elb.RegistrationInProgress', passes: 0, fails: 0 });
+        // the first check comes one interval after registration
+        if (this.ctx.clock.now() - target.registeredAt < this.ctx.config.healthCheckIntervalMs) continue;
+        const ok = s.HealthCheckEnabled === false || this.probe(target.id, target.port, String(s.HealthCheckPath ?? '/'));
+        if (ok) {
+          target.passes += 1;
+          target.fails = 0;
+          if (target.state !== 'healthy' && target.passes >= Number(s.HealthyThresholdCount)) {
+            Object.assign(target, { state: 'healthy', reason: undefined, description: undefined });
+            this.onTargetHealth(tg.arn, target.id, 'healthy');
+          }
+        } else {
+          target.fails += 1;
+          target.passes = 0;
+          if (target.state !== 'unhealthy' && target.fails >= Number(s.UnhealthyThresholdCount)) {
+            Object.assign(target, { state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed' });
+            this.onTargetHealth(tg.arn, target.id, 'unhealthy');
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- output shapes
+
+  private targetGroupOutput(tg: TargetGroupRecord): Input {
+    const lbs = this.targetGroupAttached(tg.arn) ? [this.loadBalancerArn] : [];
+    return { TargetGroupArn: tg.arn, TargetGroupName: tg.name, ...tg.settings, LoadBalancerArns: lbs };
+  }
+
+  private ruleOutput(rule: RuleRecord): Input {
+    return {
+      RuleArn: rule.arn,
+      Priority: String(rule.priority),
+      Conditions: rule.conditions,
+      Actions: rule.actions,
+      IsDefault: rule.priority === 'default',
+    };
+  }
+
+  private loadBalancerOutput(): Input {
+    return {
+      LoadBalancerArn: this.loadBalancerArn,
+      DNSName: `${this.ctx.config.loadBalancerName}-1234567890.${this.ctx.config.region}.elb.amazonaws.com`,
+      CanonicalHostedZoneId: 'Z32O12XQLNTSW2',
+      CreatedTime: new Date(0),
+      LoadBalancerName: this.ctx.config.loadBalancerName,
+      Scheme: 'internet-facing',
+      VpcId: this.ctx.config.vpcId,
+      State: { Code: 'active' },
+      Type: 'application',
+      AvailabilityZones: [],
+      SecurityGroups: ['sg-0local'],
+      IpAddressType: 'ipv4',
+    };
+  }
+
+  // ---------------------------------------------------------------- API
+
+  readonly actions: Record<string, (input: Input) => Input> = {
+    DescribeLoadBalancers: (input) => {
+      const wanted: string[] = input.LoadBalancerArns ?? [];
+      const names: string[] = input.Names ?? [];
+      const match = (wanted.length === 0 || wanted.includes(this.loadBalancerArn)) && (names.length === 0 || names.includes(this.ctx.config.loadBalancerName));
+      if (!match) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+      return { LoadBalancers: [this.loadBalancerOutput()] };
+    },
+
+    DescribeListeners: (input) => {
+      if (input.LoadBalancerArn && input.LoadBalancerArn !== this.loadBalancerArn) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+      if (input.ListenerArns && (input.ListenerArns as string[]).some((arn) => arn !== this.listenerArn)) throw elbError('ListenerNotFound', 'One or more listeners not found');
+      return {
+        Listeners: [
+          {
+            ListenerArn: this.listenerArn,
+            LoadBalancerArn: this.loadBalancerArn,
+            Port: 80,
+            Protocol: 'HTTP',
+            DefaultActions: this.defaultRule().actions,
+          },
+        ],
+      };
+    },
+
+    CreateTargetGroup: (input) => {
+      const name = String(input.Name);
+      validateTargetGroupName(name);
+      const targetType = input.TargetType ?? 'instance';
+      if (!['instance', 'ip', 'lambda', 'alb'].includes(targetType)) {
+        throw elbError('ValidationError', `1 validation error detected: Value '${targetType}' at 'targetType' failed to satisfy constraint: Member must satisfy enum value set: [instance, alb, ip, lambda]`);
+      }
+      if (targetType !== 'lambda') {
+        if (!input.Protocol) throw elbError('ValidationError', 'A protocol must be specified');
+        if (input.Port === undefined) throw elbError('ValidationError', 'A port must be specified');
+        if (input.Port < 1 || input.Port > 65535) throw elbError('ValidationError', 'Port must be between 1 and 65535');
+        if (!input.VpcId) throw elbError('ValidationError', 'A VPC ID must be specified');
+        if (input.VpcId !== this.ctx.config.vpcId) throw elbError('ValidationError', `The VPC ID '${input.VpcId}' is not found`);
+      }
+      const interval = input.HealthCheckIntervalSeconds ?? (targetType === 'lambda' ? 35 : 30);
+      const timeout = input.HealthCheckTimeoutSeconds ?? (targetType === 'lambda' ? 30 : 5);
+      if (interval < 5 || interval > 300) throw elbError('ValidationError', 'Health check interval must be between 5 and 300 seconds');
+      if (timeout < 2 || timeout > 120) throw elbError('ValidationError', 'Health check timeout must be between 2 and 120 seconds');
+      if (timeout >= interval) throw elbError('ValidationError', 'Health check interval must be greater than the timeout.');
+      for (const key of ['HealthyThresholdCount', 'UnhealthyThresholdCount'] as const) {
+        if (input[key] !== undefined && (input[key] < 2 || input[key] > 10)) throw elbError('ValidationError', `${key} must be between 2 and 10`);
+      }
+      const { Name: _name, Tags: tags, ...rest } = input;
+      const settings: Input = { ...TG_DEFAULTS, ...rest, TargetType: targetType, HealthCheckIntervalSeconds: interval, HealthCheckTimeoutSeconds: timeout };
+      if (targetType === 'lambda') {
+        delete settings.Protocol;
+        delete settings.Port;
+        delete settings.VpcId;
+        settings.HealthCheckEnabled = input.HealthCheckEnabled ?? false;
+      }
+      const existing = [...this.targetGroups.values()].find((tg) => tg.name === name);
+      if (existing) {
+        if (JSON.stringify(existing.settings) === JSON.stringify(settings)) return { TargetGroups: [this.targetGroupOutput(existing)] };
+        throw elbError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
+      }
+      if (this.targetGroups.size >= this.ctx.config.maxTargetGroups) {
+        throw elbError('TooManyTargetGroups', 'You have reached the maximum number of target groups allowed for your account.');
+      }
+      const arn = this.ctx.arn('elasticloadbalancing', `targetgroup/${name}/${hex(8)}`);
+      const tg: TargetGroupRecord = { arn, name, settings, attributes: defaultAttributes(targetType), targets: new Map(), tags: tagsFromList(tags), createdAt: this.ctx.clock.now() };
+      this.targetGroups.set(arn, tg);
+      return { TargetGroups: [this.targetGroupOutput(tg)] };
+    },
+
+    DescribeTargetGroups: (input) => {
+      let list = [...this.targetGroups.values()];
+      if (input.TargetGroupArns) {
+        const arns = input.TargetGroupArns as string[];
+        if (arns.some((arn) => !this.targetGroups.has(arn))) throw elbError('TargetGroupNotFound', 'One or more target groups not found');
+        list = list.filter((tg) => arns.includes(tg.arn));
+      }
+      if (input.Names) {
+        const names = input.Names as string[];
+        if (names.some((name) => !list.some((tg) => tg.name === name))) throw elbError('TargetGroupNotFound', 'One or more target groups not found');
+        list = list.filter((tg) => names.includes(tg.name));
+      }
+      if (input.LoadBalancerArn) {
+        if (input.LoadBalancerArn !== this.loadBalancerArn) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+        list = list.filter((tg) => this.targetGroupAttached(tg.arn));
+      }
+      return this.paginate(list.map((tg) => this.targetGroupOutput(tg)), input, 'TargetGroups');
+    },
+
+    ModifyTargetGroup: (input) => {
+      const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      const { TargetGroupArn: _arn, ...changes } = input;
+      Object.assign(tg.settings, changes);
+      return { TargetGroups: [this.targetGroupOutput(tg)] };
+    },
+
+    DescribeTargetGroupAttributes: (input) => {
+      const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      return { Attributes: [...tg.attributes].map(([Key, Value]) => ({ Key, Value })) };
+    },
+
+    ModifyTargetGroupAttributes: (input) => {
+      const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      for (const { Key, Value } of input.Attributes as { Key?: string; Value?: string }[]) {
+        if (!Key || !tg.attributes.has(Key)) throw elbError('ValidationError', `Target group attribute key '${Key}' is not recognized`);
+        if (Key === 'deregistration_delay.timeout_seconds' && !(Number(Value) >= 0 && Number(Value) <= 3600 && /^\d+$/.test(String(Value)))) {
+          throw elbError('ValidationError', `'${Value}' must be an integer between 0 and 3600`);
+        }
+        tg.attributes.set(Key, String(Value ?? ''));
+      }
+      return { Attributes: [...tg.attributes].map(([Key, Value]) => ({ Key, Value })) };
+    },
+
+    DeleteTargetGroup: (input) => {
+      const arn = String(input.TargetGroupArn);
+      if (!/^arn:aws:elasticloadbalancing:[^:]+:\d{12}:targetgroup\/[^/]+\/[0-9a-f]+$/.test(arn)) {
+        throw elbError('ValidationError', `'${arn}' is not a valid target group ARN`);
+      }
+      if (!this.targetGroups.has(arn)) return {}; // deleting a target group that is gone succeeds
+      if (this.targetGroupAttached(arn)) throw elbError('ResourceInUse', `Target group '${arn}' is currently in use by a listener or a rule`);
+      this.targetGroups.delete(arn);
+      return {};
+    },
+
+    RegisterTargets: (input) => {
+      const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      for (const target of input.Targets as Input[]) {
+        const port = target.Port ?? tg.settings.Port;
+        this.registerTarget(tg.arn, String(target.Id), Number(port));
+      }
+      return {};
+    },
+
+    DeregisterTargets: (input) => {
+      const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      for (const target of input.Targets as Input[]) {
+        const port = target.Port ?? tg.settings.Port;
+        if (!tg.targets.has(`${target.Id}:${port}`)) {
+          throw elbError('InvalidTarget', `The following targets are not registered in target group '${tg.arn}': '${target.Id}'`);
+        }
+        this.deregisterTarget(tg.arn, String(target.Id), Number(port));
+      }
+      return {};
+    },
+
+    DescribeTargetHealth: (input) => {
+      const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      return {
+        TargetHealthDescriptions: [...tg.targets.values()].map((t) => ({
+          Target: { Id: t.id, Port: t.port, AvailabilityZone: `${this.ctx.config.region}a` },
+          HealthCheckPort: String(t.port),
+          TargetHealth: { State: t.state, Reason: t.reason, Description: t.description },
+        })),
+      };
+    },
+
+    CreateRule: (input) => {
+      this.requireListener(String(input.ListenerArn));
+      const priority = Number(input.Priority);
+      if (!Number.isInteger(priority) || priority < 1 || priority > 50000) throw elbError('ValidationError', 'Priority must be between 1 and 50000');
+      const conditions = validateConditions(input.Conditions as Input[]);
+      const actions = this.validateActions(input.Actions as Input[]);
+      if ([...this.rules.values()].some((rule) => rule.priority === priority)) throw elbError('PriorityInUse', `Priority '${priority}' is currently in use`);
+      if (this.rules.size - 1 >= this.ctx.config.maxRules) throw elbError('TooManyRules', 'The maximum number of rules has been reached for this load balancer');
+      this.checkUniqueTargetGroups(actions, undefined);
+      const lb = this.ctx.config.loadBalancerName;
+      const arn = this.ctx.arn('elasticloadbalancing', `listener-rule/app/${lb}/${this.lbId}/${this.listenerId}/${hex(8)}`);
+      const rule: RuleRecord = { arn, priority, conditions, actions, tags: tagsFromList(input.Tags) };
+      this.rules.set(arn, rule);
+      return { Rules: [this.ruleOutput(rule)] };
+    },
+
+    ModifyRule: (input) => {
+      const rule = this.requireRule(String(input.RuleArn));
+      if (input.Conditions) {
+        if (rule.priority === 'default') throw elbError('OperationNotPermitted', 'Conditions cannot be set on a default rule');
+        rule.conditions = validateConditions(input.Conditions as Input[]);
+      }
+      if (input.Actions) {
+        const actions = this.validateActions(input.Actions as Input[]);
+        this.checkUniqueTargetGroups(actions, rule);
+        rule.actions = actions;
+      }
+      return { Rules: [this.ruleOutput(rule)] };
+    },
+
+    SetRulePriorities: (input) => {
+      const changes = (input.RulePriorities as Input[]).map((rp) => ({ rule: this.requireRule(String(rp.RuleArn)), priority: Number(rp.Priority) }));
+      for (const { rule, priority } of changes) {
+        if (rule.priority === 'default') throw elbError('OperationNotPermitted', 'Default rule priority cannot be modified');
+        const other = [...this.rules.values()].find((r) => r.priority === priority && !changes.some((c) => c.rule === r));
+        if (other) throw elbError('PriorityInUse', `Priority '${priority}' is currently in use`);
+      }
+      for (const { rule, priority } of changes) rule.priority = priority;
+      return { Rules: changes.map(({ rule }) => this.ruleOutput(rule)) };
+    },
+
+    DeleteRule: (input) => {
+      const rule = this.requireRule(String(input.RuleArn));
+      if (rule.priority === 'default') throw elbError('OperationNotPermitted', 'Default rule cannot be deleted');
+      this.rules.delete(rule.arn);
+      return {};
+    },
+
+    DescribeRules: (input) => {
+      let list = [...this.rules.values()];
+      if (input.ListenerArn) this.requireListener(String(input.ListenerArn));
+      if (input.RuleArns) {
+        const arns = input.RuleArns as string[];
+        if (arns.some((arn) => !this.rules.has(arn))) throw elbError('RuleNotFound', 'One or more rules not found');
+        list = list.filter((rule) => arns.includes(rule.arn));
+      }
+      if (!input.ListenerArn && !input.RuleArns) throw elbError('ValidationError', 'A listener ARN or a set of rule ARNs must be specified');
+      list.sort((a, b) => (a.priority === 'default' ? 1 : b.priority === 'default' ? -1 : a.priority - b.priority));
+      return this.paginate(list.map((rule) => this.ruleOutput(rule)), input, 'Rules');
+    },
+
+    AddTags: (input) => {
+      for (const arn of input.ResourceArns as string[]) {
+        const tags = this.tagsFor(arn);
+        for (const [k, v] of tagsFromList(input.Tags)) tags.set(k, v);
+        if (tags.size > 50) throw elbError('TooManyTags', 'You have reached the limit on the number of tags you can assign to a resource');
+      }
+      return {};
+    },
+
+    RemoveTags: (input) => {
+      for (const arn of input.ResourceArns as string[]) {
+        const tags = this.tagsFor(arn);
+        for (const key of input.TagKeys as string[]) tags.delete(key);
+      }
+      return {};
+    },
+
+    DescribeTags: (input) => ({
+      TagDescriptions: (input.ResourceArns as string[]).map((arn) => ({ ResourceArn: arn, Tags: pascalTagList(this.tagsFor(arn)) })),
+    }),
+  };
+
+  private paginate(items: Input[], input: Input, key: string): Input {
+    const size = Math.min(Number(input.PageSize ?? 400), 400);
+    const start = input.Marker ? Number(Buffer.from(String(input.Marker), 'base64').toString()) : 0;
+    const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64') : undefined;
+    return { [key]: items.slice(start, start + size), NextMarker: next };
+  }
+
+  private defaultRule(): RuleRecord {
+    return [...this.rules.values()].find((rule) => rule.priority === 'default')!;
+  }
+
+  private requireListener(arn: string): void {
+    if (arn !== this.listenerArn) throw elbError('ListenerNotFound', 'One or more listeners not found');
+  }
+
+  private requireRule(arn: string): RuleRecord {
+    const rule = this.rules.get(arn);
+    if (!rule) throw elbError('RuleNotFound', 'One or more rules not found');
+    return rule;
+  }
+
+  private requireTargetGroup(arn: string): TargetGroupRecord {
+    const tg = this.targetGroups.get(arn);
+    if (!tg) throw elbError('TargetGroupNotFound', `Target groups '${arn}' not found`);
+    return tg;
+  }
+
+  private tagsFor(arn: string): Map<string, string> {
+    const found = this.targetGroups.get(arn)?.tags ?? this.rules.get(arn)?.tags;
+    if (found) return found;
+    if (arn === this.loadBalancerArn || arn === this.listenerArn) return new Map();
+    if (arn.includes(':targetgroup/')) throw elbError('TargetGroupNotFound', `Target groups '${arn}' not found`);
+    if (arn.includes(':listener-rule/')) throw elbError('RuleNotFound', 'One or more rules not found');
+    throw elbError('ValidationError', `'${arn}' is not a valid resource ARN`);
+  }
+
+  private validateActions(actions: Input[]): Input[] {
+    if (actions.length === 0) throw elbError('ValidationError', 'At least one action must be specified');
+    return actions.map((action, i) => {
+      const type = action.Type;
+      if (type === 'forward') {
+        const arns = forwardTargets([action]);
+        if (arns.length === 0) throw elbError('ValidationError', 'A target group ARN must be specified');
+        for (const arn of arns) if (!this.targetGroups.has(arn)) throw elbError('TargetGroupNotFound', `Target groups '${arn}' not found`);
+        const out: Input = { ...action, Order: action.Order ?? i + 1 };
+        if (!out.ForwardConfig) out.ForwardConfig = { TargetGroups: arns.map((TargetGroupArn) => ({ TargetGroupArn, Weight: 1 })) };
+        return out;
+      }
+      if (type === 'fixed-response') {
+        if (!action.FixedResponseConfig?.StatusCode) throw elbError('ValidationError', 'A fixed response status code must be specified');
+        return { ...action, Order: action.Order ?? i + 1 };
+      }
+      if (type === 'redirect') return { ...action, Order: action.Order ?? i + 1 };
+      throw elbError('InvalidLoadBalancerAction', `Action type '${type}' is not supported by the simulated load balancer`);
+    });
+  }
+
+  private checkUniqueTargetGroups(actions: Input[], replacing: RuleRecord | undefined): void {
+    const used = new Set<string>();
+    for (const rule of this.rules.values()) if (rule !== replacing) for (const arn of forwardTargets(rule.actions)) used.add(arn);
+    for (const arn of forwardTargets(actions)) used.add(arn);
+    if (used.size > this.ctx.config.maxTargetGroups) {
+      throw elbError(
+        'TooManyUniqueTargetGroupsPerLoadBalancer',
+        `You have reached the limit on the number of unique target groups per load balancer across all listeners (${this.ctx.config.maxTargetGroups})`,
+      );
+    }
+  }
+
+  /** The rule an ALB would pick for this Host header (lowest priority first, default last). */
+  match(host: string): RuleRecord {
+    const hostname = host.replace(/:\d+$/, '').toLowerCase();
+    const ordered = [...this.rules.values()]
+      .filter((rule) => rule.priority !== 'default')
+      .sort((a, b) => (a.priority as number) - (b.priority as number));
+    for (const rule of ordered) {
+      const hostValues = rule.conditions
+        .filter((c) => c.Field === 'host-header')
+        .flatMap((c) => (c.HostHeaderConfig?.Values ?? c.Values ?? []) as string[]);
+      if (hostValues.length === 0) continue;
+      if (hostValues.some((pattern) => hostMatches(pattern, hostname, host))) return rule;
+    }
+    return this.defaultRule();
+  }
+
+  environmentOf(tags: Map<string, string>): string | undefined {
+    return tags.get(ENV_TAG);
+  }
+
+  stop(): void {
+    this.ctx.clock.clearTimer(this.healthTimer);
+  }
+}
+
+export function forwardTargets(actions: Input[]): string[] {
+  const arns: string[] = [];
+  for (const action of actions) {
+    if (action.Type !== 'forward') continue;
+    if (action.TargetGroupArn) arns.push(String(action.TargetGroupArn));
+    for (const tg of (action.ForwardConfig?.TargetGroups ?? []) as Input[]) if (tg.TargetGroupArn && !arns.includes(tg.TargetGroupArn)) arns.push(String(tg.TargetGroupArn));
+  }
+  return arns;
+}
+
+function hostMatches(pattern: string, hostname: string, hostWithPort: string): boolean {
+  const regex = new RegExp('^' + pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return regex.test(hostname) || regex.test(hostWithPort.toLowerCase());
+}
+
+function defaultAttributes(targetType: string): Map<string, string> {
+  if (targetType === 'lambda') return new Map([['lambda.multi_value_headers.enabled', 'false']]);
+  return new Map([
+    ['deregistration_delay.timeout_seconds', '300'],
+    ['stickiness.enabled', 'false'],
+    ['stickiness.type', 'lb_cookie'],
+    ['stickiness.lb_cookie.duration_seconds', '86400'],
+    ['slow_start.duration_seconds', '0'],
+    ['load_balancing.algorithm.type', 'round_robin'],
+    ['load_balancing.cross_zone.enabled', 'use_load_balancer_configuration'],
+  ]);
+}
+
+function validateTargetGroupName(name: string): void {
+  if (name.length > 32) throw elbError('ValidationError', `Target group name '${name}' cannot be longer than '32' characters`);
+  if (!/^[A-Za-z0-9-]+$/.test(name)) {
+    throw elbError('ValidationError', `Target group name '${name}' can only contain characters that are alphanumeric characters or hyphens(-)`);
+  }
+  if (name.startsWith('-') || name.endsWith('-')) throw elbError('ValidationError', `Target group name '${name}' cannot begin or end with '-'`);
+  if (name.toLowerCase().startsWith('internal-')) throw elbError('ValidationError', `Target group name '${name}' cannot begin with 'internal-'`);
+}
+
+function validateConditions(conditions: Input[]): Input[] {
+  if (conditions.length === 0) throw elbError('ValidationError', 'A condition must be specified');
+  return conditions.map((condition) => {
+    const field = condition.Field;
+    if (!['host-header', 'path-pattern', 'http-header', 'http-request-method', 'query-string', 'source-ip'].includes(field)) {
+      throw elbError('ValidationError', `Condition field '${field}' must be one of '[http-header, http-request-method, host-header, path-pattern, query-string, source-ip]'`);
+    }
+    if (field === 'host-header') {
+      const values = (condition.HostHeaderConfig?.Values ?? condition.Values ?? []) as string[];
+      if (values.length === 0) throw elbError('ValidationError', 'A host-header condition must have at least one value');
+      for (const value of values) {
+        if (value.length > 128) throw elbError('ValidationError', `Condition value '${value}' must be 128 characters or fewer`);
+        if (!/^[A-Za-z0-9.*?:_-]+$/.test(value)) throw elbError('ValidationError', `Condition value '${value}' contains a character that is not valid`);
+      }
+      return { Field: field, Values: values, HostHeaderConfig: { Values: values } };
+    }
+    return condition;
+  });
+}

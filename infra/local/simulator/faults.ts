@@ -1,0 +1,99 @@
+/** Fault injection (SPEC §8 `POST /_local/faults`): what is broken, per environment and globally. */
+export const FAULTS = ['crash', 'crashloop', 'unhealthy', 'delete-service', 'drift-scale', 'throttle', 'clear'] as const;
+export type FaultName = (typeof FAULTS)[number];
+
+export interface FaultRequest {
+  environment?: string;
+  fault: FaultName;
+  /** throttle: how many calls to throttle; drift-scale: the desired count to set */
+  count?: number;
+}
+
+export interface FaultResult {
+  fault: FaultName;
+  environment?: string;
+  /** what happened, for the operator */
+  message: string;
+  /** calls still to be throttled (throttle/clear) */
+  throttledCallsRemaining: number;
+}
+
+/** The environment the fault names has nothing to break (HTTP 404). */
+export class FaultTargetNotFound extends Error {
+  override readonly name = 'FaultTargetNotFound';
+}
+
+/** The fault request itself is wrong (HTTP 400). */
+export class InvalidFaultRequest extends Error {
+  override readonly name = 'InvalidFaultRequest';
+}
+
+interface EnvironmentFaults {
+  crashloopImages: Set<string>;
+  unhealthy: boolean;
+}
+
+export class FaultState {
+  throttleRemaining = 0;
+  private readonly byEnvironment = new Map<string, EnvironmentFaults>();
+
+  forEnvironment(environment: string): EnvironmentFaults {
+    let faults = this.byEnvironment.get(environment);
+    if (!faults) {
+      faults = { crashloopImages: new Set(), unhealthy: false };
+      this.byEnvironment.set(environment, faults);
+    }
+    return faults;
+  }
+
+  clear(environment?: string): void {
+    if (environment === undefined) {
+      this.byEnvironment.clear();
+      this.throttleRemaining = 0;
+    } else {
+      this.byEnvironment.delete(environment);
+    }
+  }
+
+  /** Consume one throttled call; true when this call must be throttled. */
+  takeThrottle(): boolean {
+    if (this.throttleRemaining <= 0) return false;
+    this.throttleRemaining -= 1;
+    return true;
+  }
+
+  failsAtStart(environment: string | undefined, image: string): boolean {
+    return environment !== undefined && (this.byEnvironment.get(environment)?.crashloopImages.has(image) ?? false);
+  }
+
+  failsHealthChecks(environment: string | undefined): boolean {
+    return environment !== undefined && (this.byEnvironment.get(environment)?.unhealthy ?? false);
+  }
+
+  active(): Record<string, { crashloopImages: string[]; unhealthy: boolean }> {
+    return Object.fromEntries(
+      [...this.byEnvironment].map(([env, f]) => [env, { crashloopImages: [...f.crashloopImages], unhealthy: f.unhealthy }]),
+    );
+  }
+}
+
+/** Validate a fault request body (the HTTP front answers 400 with these messages). */
+export function parseFaultRequest(body: unknown): FaultRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidFaultRequest('the body must be a JSON object');
+  const { environment, fault, count, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new InvalidFaultRequest(`unknown field(s): ${unknown.join(', ')}`);
+  if (typeof fault !== 'string' || !(FAULTS as readonly string[]).includes(fault)) {
+    throw new InvalidFaultRequest(`fault must be one of ${FAULTS.join(', ')}`);
+  }
+  if (environment !== undefined && (typeof environment !== 'string' || environment.length === 0)) {
+    throw new InvalidFaultRequest('environment must be a non-empty string');
+  }
+  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 100_000)) {
+    throw new InvalidFaultRequest('count must be an integer between 0 and 100000');
+  }
+  if (fault === 'throttle' && (count === undefined || count < 1)) throw new InvalidFaultRequest('throttle needs "count": the number of calls to throttle (at least 1)');
+  if (fault === 'drift-scale' && count !== undefined && count > 10) throw new InvalidFaultRequest('drift-scale count must be between 0 and 10');
+  if (fault !== 'throttle' && fault !== 'clear' && environment === undefined) throw new InvalidFaultRequest(`${fault} needs "environment"`);
+  return { fault: fault as FaultName, environment: environment as string | undefined, count: count as number | undefined };
+}

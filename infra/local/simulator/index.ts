@@ -1,0 +1,487 @@
+/**
+ * The simulated AWS of local mode: ECS (Fargate), ELBv2, CloudWatch alarms, Application
+ * Auto Scaling and the EventBridge events they emit, behind two doors:
+ *  - `call(service, action, input)`: Step Functions aws-sdk integration style (service
+ *    names as in `arn:aws:states:::aws-sdk:<service>:<action>`, PascalCase in and out);
+ *  - `client(service).send(command)`: an SDK v3 client stand-in (`useClients`), dispatching
+ *    on `command.constructor.name` with `command.input`, SDK v3 shapes in and out.
+ * Both validate against AWS's service models, meter calls with AWS-like token buckets and
+ * throw errors shaped like the SDK's.
+ */
+import { systemClock, type Clock } from './clock.ts';
+import { awsError, throttlingError, type SimService } from './errors.ts';
+import { silentLogger, uuid, ENV_TAG, type SimConfig, type SimContext, type SimEvent, type SimLogger } from './context.ts';
+import { normalizeInput, toSfnOutput, type NameStyle } from './model.ts';
+import { RateLimiter, AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
+import { EcsSimulator, type ServiceRecord } from './ecs.ts';
+import { ElbSimulator, forwardTargets } from './elbv2.ts';
+import { CloudWatchSimulator } from './cloudwatch.ts';
+import { AutoScalingSimulator } from './autoscaling.ts';
+import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest, type FaultResult } from './faults.ts';
+
+export { ManualClock, systemClock, type Clock } from './clock.ts';
+export { SimulatedAwsError } from './errors.ts';
+export { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, FAULTS, type FaultRequest, type FaultResult } from './faults.ts';
+export type { SimEvent, SimLogger, SimConfig } from './context.ts';
+export { AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
+
+export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling'];
+
+const SERVICE_ALIASES: Record<string, SimService> = {
+  ecs: 'ecs',
+  elasticloadbalancingv2: 'elasticloadbalancingv2',
+  elbv2: 'elasticloadbalancingv2',
+  elasticloadbalancing: 'elasticloadbalancingv2',
+  cloudwatch: 'cloudwatch',
+  monitoring: 'cloudwatch',
+  applicationautoscaling: 'applicationautoscaling',
+  'application-autoscaling': 'applicationautoscaling',
+};
+
+export interface SimulatorOptions extends Partial<SimConfig> {
+  clock?: Clock;
+  logger?: SimLogger;
+  /** token buckets per action; `false` switches throttling off (unit tests) */
+  rateLimits?: RateLimitTable | false;
+}
+
+/** Configuration from FLEDGE_SIM_* variables (documented in docs/local-mode.md). */
+export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimulatorOptions {
+  const num = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+    return value;
+  };
+  return {
+    taskStartMs: num('FLEDGE_SIM_TASK_START_MS'),
+    taskStopMs: num('FLEDGE_SIM_TASK_STOP_MS'),
+    healthCheckIntervalMs: num('FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS'),
+    alarmPeriodMs: num('FLEDGE_SIM_ALARM_PERIOD_MS'),
+    stoppedTaskRetentionMs: num('FLEDGE_SIM_STOPPED_TASK_RETENTION_MS'),
+    rateLimits: env.FLEDGE_SIM_RATE_LIMITS === 'off' ? false : undefined,
+    region: env.AWS_REGION,
+  };
+}
+
+export interface PageData {
+  host: string;
+  /** the listener rule the ALB picked (undefined: the default rule, i.e. no environment here) */
+  rule?: { arn: string; priority: number };
+  environment?: string;
+  /** ALB-like outcome: a task answers, no target at all (503), a Lambda target, or the default 404 */
+  outcome: 'task' | 'no-targets' | 'lambda' | 'fixed-response';
+  lambdaFunctionArn?: string;
+  targetGroup?: { arn: string; name: string; healthy: number; total: number };
+  service?: { name: string; status: string; desiredCount: number; runningCount: number; pendingCount: number; image?: string; taskDefinition: string };
+  task?: { id: string; image: string; ip: string; startedAt?: string };
+}
+
+export interface Simulator {
+  readonly config: SimConfig;
+  readonly clusterArn: string;
+  readonly loadBalancerArn: string;
+  readonly listenerArn: string;
+  call(service: string, action: string, input?: unknown): Promise<unknown>;
+  client(service: string): { send(command: { input?: unknown; constructor: { name: string } }): Promise<any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  onEvent(listener: (event: SimEvent) => void | Promise<void>): () => void;
+  injectFault(request: FaultRequest): FaultResult;
+  resources(): ResourceSnapshot;
+  servePage(host: string): PageData;
+  stop(): void;
+  /** internals, for tests and the HTTP front */
+  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; faults: FaultState };
+}
+
+export interface ResourceSnapshot {
+  services: {
+    name: string;
+    arn: string;
+    environment: string;
+    status: string;
+    desiredCount: number;
+    runningCount: number;
+    pendingCount: number;
+    taskDefinition: string;
+    image?: string;
+    deployments: { id: string; status: string; rolloutState: string; taskDefinition: string; desiredCount: number; failedTasks: number }[];
+    tasks: { arn: string; lastStatus: string; desiredStatus: string; image: string; ip: string; targetHealth?: string; stoppedReason?: string }[];
+    tags: Record<string, string>;
+  }[];
+  taskDefinitions: { arn: string; family: string; revision: number; status: string; image?: string; environment?: string; tags: Record<string, string> }[];
+  targetGroups: { name: string; arn: string; environment?: string; port?: number; targets: { id: string; port: number; state: string }[]; tags: Record<string, string> }[];
+  listenerRules: { arn: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
+  alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
+  scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
+  faults: { throttledCallsRemaining: number; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
+}
+
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  const clock = options.clock ?? systemClock();
+  const log = options.logger ?? silentLogger;
+  const taskStartMs = options.taskStartMs ?? 1500;
+  const config: SimConfig = {
+    region: options.region ?? 'eu-west-1',
+    accountId: options.accountId ?? '000000000000',
+    clusterName: options.clusterName ?? 'fledge-local',
+    loadBalancerName: options.loadBalancerName ?? 'fledge-local',
+    vpcId: options.vpcId ?? 'vpc-0fledge0local0000',
+    taskStartMs,
+    taskStopMs: options.taskStopMs ?? Math.max(1, Math.round(taskStartMs / 3)),
+    healthCheckIntervalMs: options.healthCheckIntervalMs ?? Math.max(50, Math.round(taskStartMs / 3)),
+    alarmPeriodMs: options.alarmPeriodMs ?? 1000,
+    stoppedTaskRetentionMs: options.stoppedTaskRetentionMs ?? 3_600_000,
+    inactiveServiceRetentionMs: options.inactiveServiceRetentionMs ?? 3_600_000,
+    maxTargetGroups: options.maxTargetGroups ?? 100,
+    maxRules: options.maxRules ?? 100,
+  };
+  const listeners = new Set<(event: SimEvent) => void | Promise<void>>();
+  const ctx: SimContext = {
+    config,
+    clock,
+    log,
+    stopped: false,
+    isoNow: () => new Date(clock.now()).toISOString(),
+    arn: (service, resource) => {
+      if (service === 'cloudwatch') return `arn:aws:cloudwatch:${config.region}:${config.accountId}:${resource}`;
+      if (service === 'application-autoscaling') return `arn:aws:application-autoscaling:${config.region}:${config.accountId}:${resource}`;
+      return `arn:aws:${service}:${config.region}:${config.accountId}:${resource}`;
+    },
+    emit(detailType, source, resources, detail) {
+      const event: SimEvent = {
+        version: '0',
+        id: uuid(),
+        'detail-type': detailType,
+        source,
+        account: config.accountId,
+        time: new Date(clock.now()).toISOString(),
+        region: config.region,
+        resources,
+        detail,
+      };
+      log.debug('simulator: event', { detailType, resources, eventName: detail.eventName, lastStatus: detail.lastStatus });
+      setImmediate(() => {
+        if (ctx.stopped) return;
+        for (const listener of listeners) {
+          Promise.resolve()
+            .then(() => listener(event))
+            .catch((error: unknown) => log.error('simulator: event listener failed', { detailType, error: String(error) }));
+        }
+      });
+    },
+  };
+
+  const faults = new FaultState();
+  const ecs = new EcsSimulator(ctx);
+  const elb = new ElbSimulator(ctx);
+  const cloudwatch = new CloudWatchSimulator(ctx);
+  const autoscaling = new AutoScalingSimulator(ctx);
+  ecs.lb = elb;
+  ecs.faults = faults;
+  elb.onTargetHealth = (tg, ip, state) => ecs.onTargetHealth(tg, ip, state);
+  elb.probe = (ip) => ecs.probe(ip);
+  const serviceByResource = (cluster: string, name: string): ServiceRecord | undefined => {
+    if (cluster !== config.clusterName) return undefined;
+    const service = ecs.services.get(name);
+    return service && service.status === 'ACTIVE' ? service : undefined;
+  };
+  autoscaling.capacity = {
+    exists: (cluster, name) => Boolean(serviceByResource(cluster, name)),
+    desiredCount: (cluster, name) => serviceByResource(cluster, name)?.desiredCount,
+    setDesiredCount: (cluster, name, count) => {
+      const service = serviceByResource(cluster, name);
+      if (service) ecs.driftDesiredCount(service, count);
+    },
+  };
+  cloudwatch.metrics = (namespace, metric, dims) => metricValue(namespace, metric, dims);
+
+  function metricValue(namespace: string, metric: string, dims: Record<string, string>): number | undefined {
+    if (namespace === 'AWS/ApplicationELB' && dims.TargetGroup) {
+      const tg = [...elb.targetGroups.values()].find((t) => t.arn.endsWith(`:${dims.TargetGroup}`));
+      if (!tg || !elb.targetGroupAttached(tg.arn)) return undefined;
+      const targets = [...tg.targets.values()];
+      if (metric === 'HealthyHostCount') return targets.filter((t) => t.state === 'healthy').length;
+      if (metric === 'UnHealthyHostCount') return targets.filter((t) => t.state === 'unhealthy').length;
+      if (metric === 'RequestCount') return 0;
+      return undefined;
+    }
+    if ((namespace === 'AWS/ECS' || namespace === 'ECS/ContainerInsights') && dims.ServiceName) {
+      if (dims.ClusterName && dims.ClusterName !== config.clusterName) return undefined;
+      const service = ecs.services.get(dims.ServiceName);
+      if (!service || service.status !== 'ACTIVE') return undefined;
+      const live = [...ecs.tasks.values()].filter((t) => t.serviceArn === service.arn && t.desiredStatus === 'RUNNING');
+      const running = live.filter((t) => t.lastStatus === 'RUNNING').length;
+      switch (metric) {
+        case 'RunningTaskCount':
+          return running;
+        case 'DesiredTaskCount':
+          return service.desiredCount;
+        case 'PendingTaskCount':
+          return live.length - running;
+        case 'CPUUtilization':
+          return running > 0 ? 5 : undefined;
+        case 'MemoryUtilization':
+          return running > 0 ? 12 : undefined;
+        default:
+          return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  const limiter = new RateLimiter(clock, options.rateLimits === undefined ? AWS_RATE_LIMITS : options.rateLimits);
+  const handlers: Record<SimService, Record<string, (input: Record<string, unknown>) => unknown>> = {
+    ecs: ecs.actions,
+    elasticloadbalancingv2: elb.actions,
+    cloudwatch: cloudwatch.actions,
+    applicationautoscaling: autoscaling.actions,
+  };
+
+  function resolveService(name: string): SimService {
+    const service = SERVICE_ALIASES[name.toLowerCase()];
+    if (!service) throw new Error(`the simulator does not simulate AWS service "${name}" (it has ${SIM_SERVICES.join(', ')})`);
+    return service;
+  }
+
+  async function dispatch(serviceName: string, rawAction: string, input: unknown, style: NameStyle): Promise<Record<string, unknown>> {
+    if (ctx.stopped) throw new Error('the simulator has been stopped');
+    const service = resolveService(serviceName);
+    const action = rawAction.charAt(0).toUpperCase() + rawAction.slice(1);
+    if (faults.takeThrottle() || !limiter.take(service, action)) {
+      log.info('simulator: throttled', { service, action });
+      throw throttlingError(service);
+    }
+    const normalized = normalizeInput(service, action, input, style);
+    const handler = handlers[service][action];
+    if (!handler) throw awsError(service, 'UnsupportedOperation', `The simulator does not implement ${service}:${action}.`);
+    try {
+      const output = (await handler(normalized)) as Record<string, unknown>;
+      log.debug('simulator: call', { service, action });
+      return output;
+    } catch (error) {
+      log.debug('simulator: call failed', { service, action, error: (error as Error).name, message: (error as Error).message });
+      throw error;
+    }
+  }
+
+  const tagsObject = (tags: Map<string, string>) => Object.fromEntries(tags);
+
+  const simulator: Simulator = {
+    config,
+    clusterArn: ecs.clusterArn,
+    loadBalancerArn: elb.loadBalancerArn,
+    listenerArn: elb.listenerArn,
+    internals: { ecs, elb, cloudwatch, autoscaling, faults },
+
+    async call(service, action, input) {
+      const output = await dispatch(service, action, input ?? {}, 'sfn');
+      return toSfnOutput(resolveService(service), action.charAt(0).toUpperCase() + action.slice(1), output);
+    },
+
+    client(service) {
+      resolveService(service);
+      return {
+        async send(command) {
+          const action = command.constructor.name.replace(/Command$/, '');
+          const output = await dispatch(service, action, command.input ?? {}, 'sdk');
+          return { ...output, $metadata: { httpStatusCode: 200, requestId: uuid(), attempts: 1, totalRetryDelay: 0 } };
+        },
+      };
+    },
+
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    injectFault(request) {
+      const { fault, environment } = request;
+      const result = (message: string): FaultResult => {
+        log.info('simulator: fault injected', { fault, environment, message });
+        return { fault, environment, message, throttledCallsRemaining: faults.throttleRemaining };
+      };
+      if (fault === 'throttle') {
+        const count = request.count ?? 1;
+        if (count < 1) throw new InvalidFaultRequest('throttle needs a count of at least 1');
+        faults.throttleRemaining += count;
+        return result(`the next ${faults.throttleRemaining} calls to the simulated AWS are throttled`);
+      }
+      if (fault === 'clear') {
+        faults.clear(environment);
+        return result(environment ? `faults of ${environment} cleared` : 'all faults cleared');
+      }
+      if (!environment) throw new InvalidFaultRequest(`${fault} needs an environment`);
+      const service = ecs.serviceOfEnvironment(environment);
+      if (!service) throw new FaultTargetNotFound(`environment ${environment} has no simulated ECS service`);
+      switch (fault) {
+        case 'crash':
+          return result(`${ecs.crashTasks(service)} running task(s) of ${environment} exited`);
+        case 'crashloop': {
+          const image = ecs.currentImage(service);
+          if (image) faults.forEnvironment(environment).crashloopImages.add(image);
+          const crashed = ecs.crashTasks(service, image);
+          return result(`${crashed} task(s) of ${environment} exited; every new task of ${image} fails at start until cleared`);
+        }
+        case 'unhealthy':
+          faults.forEnvironment(environment).unhealthy = true;
+          return result(`tasks of ${environment} fail their health checks until cleared`);
+        case 'delete-service':
+          ecs.deleteOutOfBand(service);
+          return result(`service ${service.name} deleted out of band`);
+        case 'drift-scale': {
+          const count = request.count ?? (service.desiredCount > 0 ? 0 : 1);
+          ecs.driftDesiredCount(service, count);
+          return result(`desired count of ${service.name} changed out of band to ${count}`);
+        }
+      }
+      throw new InvalidFaultRequest(`unknown fault ${String(fault)}`);
+    },
+
+    resources() {
+      const envOf = (tags: Map<string, string>) => tags.get(ENV_TAG);
+      const imageOf = (taskDefinitionArn: string) => {
+        const td = ecs.taskDefinitions.get(taskDefinitionArn);
+        const containers = (td?.body.containerDefinitions ?? []) as { image?: string; essential?: boolean }[];
+        return (containers.find((c) => c.essential !== false) ?? containers[0])?.image;
+      };
+      return {
+        services: [...ecs.services.values()]
+          .filter((s) => s.status !== 'INACTIVE')
+          .map((s) => {
+            const live = [...ecs.tasks.values()].filter((t) => t.serviceArn === s.arn && t.lastStatus !== 'STOPPED');
+            return {
+              name: s.name,
+              arn: s.arn,
+              environment: ecs.environmentOf(s),
+              status: s.status,
+              desiredCount: s.desiredCount,
+              runningCount: live.filter((t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING').length,
+              pendingCount: live.filter((t) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(t.lastStatus)).length,
+              taskDefinition: s.taskDefinition,
+              image: imageOf(s.taskDefinition),
+              deployments: s.deployments.map((d) => ({
+                id: d.id,
+                status: d.status,
+                rolloutState: d.rolloutState,
+                taskDefinition: d.taskDefinition,
+                desiredCount: d.desiredCount,
+                failedTasks: d.failedTasks,
+              })),
+              tasks: live.map((t) => ({
+                arn: t.taskArn,
+                lastStatus: t.lastStatus,
+                desiredStatus: t.desiredStatus,
+                image: t.image,
+                ip: t.ip,
+                targetHealth: t.registeredIn[0] ? elb.targetState(t.registeredIn[0].targetGroupArn, t.ip, t.registeredIn[0].port) : undefined,
+                stoppedReason: t.stoppedReason,
+              })),
+              tags: tagsObject(s.tags),
+            };
+          }),
+        taskDefinitions: [...ecs.taskDefinitions.values()]
+          .filter((td) => td.status === 'ACTIVE')
+          .map((td) => ({
+            arn: td.arn,
+            family: td.family,
+            revision: td.revision,
+            status: td.status,
+            image: imageOf(td.arn),
+            environment: envOf(td.tags),
+            tags: tagsObject(td.tags),
+          })),
+        targetGroups: [...elb.targetGroups.values()].map((tg) => ({
+          name: tg.name,
+          arn: tg.arn,
+          environment: envOf(tg.tags),
+          port: tg.settings.Port as number | undefined,
+          targets: [...tg.targets.values()].map((t) => ({ id: t.id, port: t.port, state: t.state })),
+          tags: tagsObject(tg.tags),
+        })),
+        listenerRules: [...elb.rules.values()]
+          .filter((rule) => rule.priority !== 'default')
+          .map((rule) => ({
+            arn: rule.arn,
+            priority: rule.priority as number,
+            hosts: rule.conditions.filter((c) => c.Field === 'host-header').flatMap((c) => (c.Values ?? []) as string[]),
+            targetGroupArns: forwardTargets(rule.actions),
+            environment: envOf(rule.tags),
+            tags: tagsObject(rule.tags),
+          }))
+          .sort((a, b) => a.priority - b.priority),
+        alarms: [...cloudwatch.alarms.values()].map((alarm) => ({
+          name: alarm.name,
+          arn: alarm.arn,
+          state: alarm.state,
+          metric: alarm.settings.MetricName ? `${alarm.settings.Namespace}/${alarm.settings.MetricName}` : undefined,
+          environment: envOf(alarm.tags),
+          tags: tagsObject(alarm.tags),
+        })),
+        scalableTargets: [...autoscaling.targets.values()].map((t) => ({
+          resourceId: t.resourceId,
+          arn: t.arn,
+          minCapacity: Number(t.settings.MinCapacity),
+          maxCapacity: Number(t.settings.MaxCapacity),
+          environment: t.tags[ENV_TAG],
+          policies: [...autoscaling.policies.values()].filter((p) => p.resourceId === t.resourceId).map((p) => p.name),
+          tags: { ...t.tags },
+        })),
+        faults: { throttledCallsRemaining: faults.throttleRemaining, environments: faults.active() },
+      };
+    },
+
+    servePage(host) {
+      const rule = elb.match(host);
+      if (rule.priority === 'default') return { host, outcome: 'fixed-response' };
+      const tgArn = forwardTargets(rule.actions)[0];
+      const tg = tgArn ? elb.targetGroups.get(tgArn) : undefined;
+      const page: PageData = { host, rule: { arn: rule.arn, priority: rule.priority }, environment: rule.tags.get(ENV_TAG), outcome: 'no-targets' };
+      if (!tg) return page;
+      const targets = [...tg.targets.values()];
+      page.targetGroup = { arn: tg.arn, name: tg.name, healthy: targets.filter((t) => t.state === 'healthy').length, total: targets.length };
+      page.environment ??= tg.tags.get(ENV_TAG);
+      if (tg.settings.TargetType === 'lambda') {
+        page.outcome = 'lambda';
+        page.lambdaFunctionArn = targets[0]?.id;
+        return page;
+      }
+      const service = [...ecs.services.values()].find((s) => s.status !== 'INACTIVE' && s.loadBalancers.some((lb) => lb.targetGroupArn === tg.arn));
+      if (service) {
+        const live = [...ecs.tasks.values()].filter((t) => t.serviceArn === service.arn && t.desiredStatus === 'RUNNING');
+        const td = ecs.taskDefinitions.get(service.taskDefinition);
+        const containers = (td?.body.containerDefinitions ?? []) as { image?: string }[];
+        page.environment ??= ecs.environmentOf(service);
+        page.service = {
+          name: service.name,
+          status: service.status,
+          desiredCount: service.desiredCount,
+          runningCount: live.filter((t) => t.lastStatus === 'RUNNING').length,
+          pendingCount: live.filter((t) => t.lastStatus !== 'RUNNING').length,
+          image: containers[0]?.image,
+          taskDefinition: service.taskDefinition,
+        };
+      }
+      // an ALB routes to healthy targets; with none healthy it fails open to all registered ones
+      const candidates = targets.filter((t) => t.state === 'healthy');
+      const pool = candidates.length > 0 ? candidates : targets.filter((t) => t.state === 'unhealthy' || t.state === 'initial');
+      const target = pool[Math.floor(Math.random() * pool.length)];
+      const task = target ? [...ecs.tasks.values()].find((t) => t.ip === target.id && t.desiredStatus === 'RUNNING') : undefined;
+      if (task && target && ecs.probe(task.ip)) {
+        page.outcome = 'task';
+        page.task = { id: task.id, image: task.image, ip: task.ip, startedAt: task.startedAt?.toISOString() };
+      }
+      return page;
+    },
+
+    stop() {
+      if (ctx.stopped) return;
+      ctx.stopped = true;
+      ecs.stopAll();
+      elb.stop();
+      cloudwatch.stop();
+      listeners.clear();
+    },
+  };
+  return simulator;
+}

@@ -1,0 +1,68 @@
+/**
+ * Token buckets per API action, account-wide, as AWS meters its control-plane APIs: a
+ * bucket holds `burst` tokens and refills `perSecond` tokens a second; a call with no
+ * token left is throttled.
+ * ECS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
+ */
+import type { Clock } from './clock.ts';
+import type { SimService } from './errors.ts';
+
+export interface BucketLimit {
+  burst: number;
+  perSecond: number;
+}
+
+export type RateLimitTable = Record<string, BucketLimit>;
+
+/** `<service>:<Action>` -> limit; `<service>:*` is the service's default, `*` the last resort. */
+export const AWS_RATE_LIMITS: RateLimitTable = {
+  'ecs:CreateService': { burst: 50, perSecond: 5 },
+  'ecs:UpdateService': { burst: 50, perSecond: 5 },
+  'ecs:DeleteService': { burst: 50, perSecond: 5 },
+  'ecs:RegisterTaskDefinition': { burst: 20, perSecond: 1 },
+  'ecs:DeregisterTaskDefinition': { burst: 20, perSecond: 1 },
+  'ecs:DescribeServices': { burst: 100, perSecond: 20 },
+  'ecs:DescribeTasks': { burst: 100, perSecond: 20 },
+  'ecs:ListTasks': { burst: 100, perSecond: 20 },
+  'ecs:*': { burst: 100, perSecond: 20 },
+  'elasticloadbalancingv2:*': { burst: 100, perSecond: 25 },
+  'cloudwatch:*': { burst: 100, perSecond: 20 },
+  'applicationautoscaling:*': { burst: 100, perSecond: 20 },
+  '*': { burst: 100, perSecond: 20 },
+};
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; updated: number; limit: BucketLimit }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly table: RateLimitTable | false = AWS_RATE_LIMITS,
+  ) {}
+
+  private limitFor(service: SimService, action: string): { key: string; limit: BucketLimit } | undefined {
+    if (!this.table) return undefined;
+    for (const key of [`${service}:${action}`, `${service}:*`, '*']) {
+      const limit = this.table[key];
+      if (limit) return { key: key.endsWith('*') ? `${service}:${action}` : key, limit };
+    }
+    return undefined;
+  }
+
+  /** Take one token; false when the call must be throttled. */
+  take(service: SimService, action: string): boolean {
+    const found = this.limitFor(service, action);
+    if (!found) return true;
+    const now = this.clock.now();
+    let bucket = this.buckets.get(found.key);
+    if (!bucket) {
+      bucket = { tokens: found.limit.burst, updated: now, limit: found.limit };
+      this.buckets.set(found.key, bucket);
+    }
+    const refill = ((now - bucket.updated) / 1000) * bucket.limit.perSecond;
+    bucket.tokens = Math.min(bucket.limit.burst, bucket.tokens + refill);
+    bucket.updated = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeAwsError } from './support/fake-aws.ts';
+import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
+
+const h = new Harness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+
+describe('create workflow', () => {
+  it('creates the task definition, target group, rule and service, and ends RUNNING with its url', async () => {
+    const record = await h.created('web-happy', spec({ environment: { B: '2', A: '1' }, secrets: { DB_PASSWORD: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf' } }));
+    const { fake } = h.world;
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.stateTransitions).toBeLessThanOrEqual(25);
+    expect(record.statesEntered).toEqual([
+      'PlanResources', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
+      'CreateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+    ]);
+
+    const [td] = fake.taskDefinitions.values();
+    expect(td).toMatchObject({
+      Family: 'fledge-web-happy', Cpu: '256', Memory: '512', NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'],
+      Tags: [{ Key: 'fledge:environment', Value: 'web-happy' }, { Key: 'fledge:managed-by', Value: 'fledge' }],
+    });
+    expect(td!.ContainerDefinitions[0]).toMatchObject({
+      Name: 'app', Image: 'ghcr.io/acme/web:1.0',
+      Environment: [{ Name: 'A', Value: '1' }, { Name: 'B', Value: '2' }],
+      Secrets: [{ Name: 'DB_PASSWORD', ValueFrom: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf' }],
+      LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': '/fledge/environments', 'awslogs-stream-prefix': 'web-happy' } },
+    });
+    const [tg] = fake.targetGroups.values();
+    expect(tg).toMatchObject({ Name: 'web-happy', TargetType: 'ip', Port: 8080, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, VpcId: 'vpc-0123' });
+    expect(tg!.Attributes).toEqual({ 'deregistration_delay.timeout_seconds': '5' });
+    const [rule] = fake.rules.values();
+    expect(rule!.Conditions).toEqual([{ Field: 'host-header', HostHeaderConfig: { Values: [`web-happy.${BASE_DOMAIN}`] } }]);
+    expect(rule!.Actions).toEqual([{ Type: 'forward', TargetGroupArn: tg!.TargetGroupArn }]);
+    const create = fake.callsOf('CreateService')[0]!.params;
+    expect(create).toMatchObject({
+      ServiceName: 'web-happy', DesiredCount: 1, LaunchType: 'FARGATE', PropagateTags: 'SERVICE',
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
+      NetworkConfiguration: { AwsvpcConfiguration: { Subnets: ['subnet-a', 'subnet-b'], SecurityGroups: ['sg-1'], AssignPublicIp: 'DISABLED' } },
+      LoadBalancers: [{ TargetGroupArn: tg!.TargetGroupArn, ContainerName: 'app', ContainerPort: 8080 }],
+    });
+    expect(create.ClientToken).toMatch(/^[0-9a-f]{32}$/);
+
+    const item = await h.item('web-happy');
+    expect(item).toMatchObject({
+      status: 'RUNNING', gsiStatusPk: 'STATUS#RUNNING', url: `https://web-happy.${BASE_DOMAIN}`, runningCount: 1,
+      appliedSpecVersion: 1, lastHealthyImage: 'ghcr.io/acme/web:1.0', healthyImages: ['ghcr.io/acme/web:1.0'],
+      operation: { status: 'SUCCEEDED' },
+    });
+    expect(item!.waitToken).toBeUndefined();
+    expect(await h.priorityHolder(item!.listenerPriority)).toBe('web-happy');
+    expect(Number(rule!.Priority)).toBe(item!.listenerPriority);
+    const events = await h.events('web-happy');
+    expect(events[0]).toMatchObject({ type: 'created' });
+    expect(h.world.runner.pendingTaskTokens()).toEqual([]);
+  });
+
+  it('gives two environments different listener priorities', async () => {
+    await h.created('prio-a');
+    await h.created('prio-b');
+    const a = await h.item('prio-a');
+    const b = await h.item('prio-b');
+    expect(a!.listenerPriority).not.toBe(b!.listenerPriority);
+  });
+
+  const steps = [
+    { step: 'RegisterTaskDefinition', error: () => new FakeAwsError('ClientException', 'invalid container definition'), code: 'INTERNAL', left: [] as string[] },
+    { step: 'CreateTargetGroup', error: () => new FakeAwsError('TooManyTargetGroupsException', 'too many target groups'), code: 'AWS_LIMIT', left: ['DeregisterTaskDefinition'] },
+    { step: 'ModifyTargetGroupAttributes', error: () => new FakeAwsError('InvalidConfigurationRequestException', 'bad attribute'), code: 'INTERNAL', left: ['DeleteTargetGroup', 'DeregisterTaskDefinition'] },
+    { step: 'CreateRule', error: () => new FakeAwsError('TooManyRulesException', 'too many rules'), code: 'AWS_LIMIT', left: ['DeleteTargetGroup', 'DeregisterTaskDefinition'] },
+    { step: 'CreateService', error: () => new FakeAwsError('InvalidParameterException', 'subnet not found'), code: 'INTERNAL', left: ['DeleteRule', 'DeleteTargetGroup', 'DeregisterTaskDefinition'] },
+  ];
+  for (const { step, error, code, left } of steps) {
+    it(`undoes everything made before a failure at ${step}, then records FAILED (${code})`, async () => {
+      const name = `fault-${step.toLowerCase().slice(0, 20)}`;
+      const { fake } = h.world;
+      fake.failOn(step, error);
+      const input = await h.seedEnvironment(name, spec());
+      const record = await h.run('create', input);
+
+      expect(record.status).toBe('FAILED');
+      expect(record.error).toBe('CreateFailed');
+      expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+      const compensation = fake.calls.filter((c) => c.via === 'workflow' && /^(Delete|Deregister)/.test(c.action)).map((c) => c.action);
+      expect(compensation).toEqual(left);
+      expect(record.statesEntered).toContain('FailOperation');
+      const item = await h.item(name);
+      expect(item).toMatchObject({ status: 'FAILED', gsiStatusPk: 'STATUS#FAILED', operation: { status: 'FAILED', error: { code } } });
+      expect(item!.listenerPriority).toBeUndefined();
+      const priorityPlanned = (await h.events(name)).find((e) => e.type === 'provisioning')?.details?.listenerPriority as number;
+      expect(await h.priorityHolder(priorityPlanned)).toBeUndefined();
+      expect((await h.events(name))[0]).toMatchObject({ type: 'failed' });
+    });
+  }
+
+  const images = [
+    { tag: 'fail-pull', code: 'IMAGE_PULL_FAILED', message: /pulled/ },
+    { tag: 'fail-start', code: 'TASK_EXITED', message: /exit code 1/ },
+    { tag: 'fail-oom', code: 'OUT_OF_MEMORY', message: /memory/ },
+    { tag: 'fail-health', code: 'HEALTH_CHECK_FAILED', message: /health/ },
+  ];
+  for (const { tag, code, message } of images) {
+    it(`a deployment that fails (${tag}) is torn back down and reported as ${code}`, async () => {
+      const name = `img-${tag}`;
+      const input = await h.seedEnvironment(name, spec({ image: `ghcr.io/acme/web:${tag}` }));
+      const record = await h.run('create', input);
+      expect(record.status).toBe('FAILED');
+      expect(h.world.fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+      const item = await h.item(name);
+      expect(item!.status).toBe('FAILED');
+      expect(item!.operation.error.code).toBe(code);
+      expect(item!.operation.error.message).toMatch(message);
+    });
+  }
+
+  it('a service that never becomes steady times out as TIMEOUT and is removed', async () => {
+    const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.3 } });
+    world.fake.onEvent = async () => undefined; // ECS never reports
+    const input = await h.seedEnvironment('never-steady', spec());
+    const record = await h.run('create', input);
+    expect(record.status).toBe('FAILED');
+    expect(world.fake.leftovers().services).toEqual([]);
+    const item = await h.item('never-steady');
+    expect(item!.operation.error.code).toBe('TIMEOUT');
+    expect(item!.waitToken).toBeUndefined();
+  });
+
+  it('gets through 10 throttled calls in a row at an ECS and an ELB step', async () => {
+    const { fake } = h.world;
+    fake.throttle('CreateService', 10);
+    fake.throttle('CreateRule', 10);
+    const record = await h.created('throttled');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(fake.callsOf('CreateService')).toHaveLength(11);
+    expect(fake.callsOf('CreateRule')).toHaveLength(11);
+    expect(record.stateTransitions).toBeGreaterThanOrEqual(30);
+  });
+
+  it('converges to a spec accepted while it was waiting, recording the skipped version', async () => {
+    const { fake } = h.world;
+    fake.beforeSettle = async () => {
+      await h.acceptNewSpec('converge', spec({ image: 'ghcr.io/acme/web:2.0' }));
+      await h.acceptNewSpec('converge', spec({ image: 'ghcr.io/acme/web:3.0' }));
+    };
+    const input = await h.seedEnvironment('converge', spec());
+    const record = await h.run('create', input);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual([
+      'PlanResources', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
+      'CreateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
+      'RegisterConvergedTaskDefinition', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+    ]);
+    expect(record.stateTransitions).toBeLessThanOrEqual(25);
+    const item = await h.item('converge');
+    expect(item).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 3, lastHealthyImage: 'ghcr.io/acme/web:3.0' });
+    expect(item!.healthyImages).toEqual(['ghcr.io/acme/web:3.0', 'ghcr.io/acme/web:1.0']);
+    const types = (await h.events('converge')).map((e) => e.type);
+    expect(types).toContain('spec-skipped');
+    expect(types).toContain('converging');
+    const skipped = (await h.events('converge')).find((e) => e.type === 'spec-skipped');
+    expect(skipped!.details).toEqual({ specVersion: 2 });
+    expect(fake.callsOf('UpdateService')[0]!.params).toMatchObject({ Service: 'converge', ForceNewDeployment: false });
+  });
+
+  it('a retried create of a FAILED environment reuses nothing stale and succeeds', async () => {
+    const { fake } = h.world;
+    fake.failOn('CreateService', () => new FakeAwsError('InvalidParameterException', 'boom'));
+    const first = await h.run('create', await h.seedEnvironment('retry-me', spec()));
+    expect(first.status).toBe('FAILED');
+    const second = await h.run('create', await h.seedEnvironment('retry-me', spec(), { status: 'UPDATING', specVersion: 1 }));
+    expect(second.status).toBe('SUCCEEDED');
+    expect((await h.item('retry-me'))!.status).toBe('RUNNING');
+  });
+});

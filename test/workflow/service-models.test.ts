@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { checkAgainstShape, inputShape, serviceModel } from '../support/service-models.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const KINDS = ['create', 'update', 'teardown'] as const;
+
+type State = { Type: string; Resource?: string; Parameters?: Record<string, unknown>; ItemProcessor?: Definition; Iterator?: Definition };
+type Definition = { States: Record<string, State> };
+
+function definition(kind: string): { text: string; json: Definition } {
+  const text = readFileSync(join(ROOT, 'statemachines', `${kind}.asl.json`), 'utf8');
+  return { text, json: JSON.parse(text) as Definition };
+}
+
+function tasks(def: Definition): [string, State][] {
+  return Object.entries(def.States).flatMap(([name, state]) => {
+    const inner = state.ItemProcessor ?? state.Iterator;
+    return [[name, state] as [string, State], ...(inner ? tasks(inner) : [])];
+  });
+}
+
+const SUBSTITUTIONS = new Set([
+  'TableName', 'ClusterArn', 'ListenerArn', 'VpcId', 'PlanResourcesFunctionArn', 'AwaitSteadyStateFunctionArn',
+  'CompleteOperationFunctionArn', 'FailOperationFunctionArn', 'DiscoverResourcesFunctionArn', 'FinishTeardownFunctionArn',
+]);
+
+describe.each(KINDS)('statemachines/%s.asl.json', (kind) => {
+  const { text, json } = definition(kind);
+  const sdkTasks = tasks(json).filter(([, s]) => s.Type === 'Task' && s.Resource?.startsWith('arn:aws:states:::aws-sdk:'));
+
+  it('is valid Amazon States Language (asl-validator), before and after substitution', () => {
+    const raw = aslValidator(json, { checkArn: true, checkPaths: true });
+    expect(raw.errors).toEqual([]);
+    const substituted = JSON.parse(text.replace(/\$\{(\w+)\}/g, (_, n: string) => (n.endsWith('Arn') ? `arn:aws:lambda:eu-west-1:000000000000:function:${n}` : n)));
+    expect(aslValidator(substituted, { checkArn: true, checkPaths: true }).errors).toEqual([]);
+  });
+
+  it('uses only the documented substitutions', () => {
+    const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]!));
+    expect([...used].filter((n) => !SUBSTITUTIONS.has(n))).toEqual([]);
+  });
+
+  it('never names a wildcard resource', () => {
+    expect(text).not.toMatch(/"Resource":\s*"\*"/);
+  });
+
+  it.each(sdkTasks.map(([name, state]) => [name, state] as const))('%s calls an existing action with parameters of its input shape', (_name, state) => {
+    const [, , , , , , service, action] = /^(arn):(aws):(states):::(aws-sdk):(([a-z0-9]+)):([A-Za-z0-9]+)$/.exec(state.Resource!)!.slice(0) as string[];
+    const operation = action!.charAt(0).toUpperCase() + action!.slice(1);
+    expect(Object.keys(serviceModel(service!).operations)).toContain(operation);
+    expect(checkAgainstShape(serviceModel(service!), inputShape(service!, operation), state.Parameters ?? {}, operation)).toEqual([]);
+  });
+
+  it('retries throttling on every AWS step with backoff, full jitter, a capped delay and at least 10 attempts', () => {
+    for (const [name, state] of tasks(json).filter(([, s]) => s.Type === 'Task')) {
+      const retry = (state as { Retry?: { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; JitterStrategy?: string; MaxDelaySeconds?: number }[] }).Retry ?? [];
+      const throttling = retry.find((r) => r.ErrorEquals.some((e) => /Throttling|TooManyRequests|Lambda\.ServiceException/.test(e)));
+      expect(throttling, name).toBeDefined();
+      expect(throttling!.MaxAttempts, name).toBeGreaterThanOrEqual(10);
+      expect(throttling!.BackoffRate, name).toBe(2);
+      expect(throttling!.JitterStrategy, name).toBe('FULL');
+      expect(throttling!.MaxDelaySeconds, name).toBeLessThanOrEqual(60);
+    }
+  });
+});
+
+describe('the service model check', () => {
+  it('rejects an unknown member, a missing required member and a wrongly typed nested literal', () => {
+    const model = serviceModel('ecs');
+    const problems = checkAgainstShape(model, inputShape('ecs', 'CreateService'), { Servicename: 'x', DesiredCount: '1', DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: 'yes' } } }, 'CreateService');
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^CreateService\.Servicename: not a member/),
+      'CreateService.DesiredCount: expected a number',
+      'CreateService.DeploymentConfiguration.DeploymentCircuitBreaker.Enable: expected a boolean',
+      'CreateService.DeploymentConfiguration.DeploymentCircuitBreaker.Rollback: required member missing',
+      'CreateService.ServiceName: required member missing',
+    ]));
+  });
+});

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeAwsError } from './support/fake-aws.ts';
+import { Harness, spec } from './support/harness.ts';
+
+const h = new Harness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+
+const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
+
+describe('update workflow', () => {
+  it('rolls the service forward to a new task definition revision and ends RUNNING on the new image', async () => {
+    await h.created('upd-happy');
+    const input = await h.seedEnvironment('upd-happy', spec({ image: image('2.0'), desiredCount: 2 }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    const { fake } = h.world;
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual([
+      'PlanResources', 'RegisterTaskDefinition', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+    ]);
+    const update = fake.callsOf('UpdateService')[0]!.params;
+    expect(update).toMatchObject({ Service: 'upd-happy', TaskDefinition: expect.stringMatching(/fledge-upd-happy:2$/), DesiredCount: 2, ForceNewDeployment: false });
+    expect(fake.callsOf('CreateTargetGroup')).toHaveLength(1);
+    const item = await h.item('upd-happy');
+    expect(item).toMatchObject({
+      status: 'RUNNING', appliedSpecVersion: 2, runningCount: 2, lastHealthyImage: image('2.0'),
+      healthyImages: [image('2.0'), image('1.0')], operation: { status: 'SUCCEEDED', type: 'update' },
+    });
+    expect((await h.events('upd-happy'))[0]).toMatchObject({ type: 'updated' });
+  });
+
+  it('a deployment the circuit breaker rolls back ends RUNNING on the previous image, the operation FAILED with the reason', async () => {
+    await h.created('upd-rollback');
+    const input = await h.seedEnvironment('upd-rollback', spec({ image: image('fail-health') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).not.toContain('FailOperation');
+    const item = await h.item('upd-rollback');
+    expect(item).toMatchObject({
+      status: 'RUNNING', lastHealthyImage: image('1.0'), healthyImages: [image('1.0')],
+      operation: { status: 'FAILED', error: { code: 'HEALTH_CHECK_FAILED' } },
+    });
+    const events = await h.events('upd-rollback');
+    expect(events[0]).toMatchObject({ type: 'rolled-back' });
+    expect(events[0]!.message).toContain(image('1.0'));
+    const service = h.world.fake.services.get('upd-rollback')!;
+    expect(service.TaskDefinition).toMatch(/fledge-upd-rollback:1$/);
+  });
+
+  it('other failures record FAILED with the reason', async () => {
+    await h.created('upd-fail');
+    h.world.fake.failOn('UpdateService', () => new FakeAwsError('ServiceNotActiveException', 'Service was not ACTIVE.'));
+    const input = await h.seedEnvironment('upd-fail', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('UpdateFailed');
+    const item = await h.item('upd-fail');
+    expect(item).toMatchObject({ status: 'FAILED', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(item!.operation.error.message).toContain('ServiceNotActiveException');
+    expect(item!.listenerPriority).toBeDefined();
+  });
+
+  it('converges when the desired spec moves during the update', async () => {
+    await h.created('upd-converge');
+    h.world.fake.beforeSettle = async () => {
+      await h.acceptNewSpec('upd-converge', spec({ image: image('3.0') }));
+    };
+    const input = await h.seedEnvironment('upd-converge', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.filter((s) => s === 'RegisterTaskDefinition')).toHaveLength(2);
+    const item = await h.item('upd-converge');
+    expect(item).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 3, lastHealthyImage: image('3.0') });
+    expect(item!.healthyImages).toEqual([image('3.0'), image('2.0'), image('1.0')]);
+  });
+
+  it('converges to a newer spec after a rolled-back pass', async () => {
+    await h.created('upd-fix');
+    h.world.fake.beforeSettle = async () => {
+      await h.acceptNewSpec('upd-fix', spec({ image: image('2.1') }));
+    };
+    const input = await h.seedEnvironment('upd-fix', spec({ image: image('fail-start') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    expect(record.status).toBe('SUCCEEDED');
+    const item = await h.item('upd-fix');
+    expect(item).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 3, lastHealthyImage: image('2.1'), operation: { status: 'SUCCEEDED' } });
+    expect((await h.events('upd-fix')).map((e) => e.type)).toContain('rolled-back');
+  });
+
+  it('keeps at most 5 healthy images, newest first', async () => {
+    await h.created('upd-history');
+    for (let v = 2; v <= 7; v++) {
+      const input = await h.seedEnvironment('upd-history', spec({ image: image(`${v}.0`) }), { status: 'UPDATING', specVersion: v, workflow: 'update' });
+      expect((await h.run('update', input)).status).toBe('SUCCEEDED');
+    }
+    expect((await h.item('upd-history'))!.healthyImages).toEqual(['7.0', '6.0', '5.0', '4.0', '3.0'].map(image));
+  });
+});
