@@ -5,7 +5,7 @@
  */
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord } from '#domain/environment.ts';
-import { Conflict, QuotaExceeded, ValidationFailed } from '#domain/errors.ts';
+import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { tableDefinition, type IndexName } from '#infra/table-definition.ts';
 import { awsClients } from './aws-clients.ts';
@@ -28,13 +28,11 @@ function itemOf(record: EnvironmentRecord, extra: Record<string, unknown> = {}) 
   return { ...envKey(record.name), kind: 'ENVIRONMENT', ...record, ...indexAttributes(record), ...extra };
 }
 
-const KNOWN_ATTRIBUTES = new Set([
-  'name', 'spec', 'specVersion', 'appliedSpecVersion', 'status', 'version', 'url', 'runningCount', 'createdAt', 'updatedAt',
-  'expiresAt', 'operation', 'lastHealthyImage', 'healthyImages', 'listenerPriority',
-]);
+/** Keys and index attributes are derived on every write; everything else (workflow bookkeeping included) is kept. */
+const DERIVED_ATTRIBUTES = new Set(['pk', 'sk', 'kind', 'gsiAllPk', 'gsiStatusPk', 'gsiRepoPk', 'gsiExpiryPk']);
 
 function recordOf(item: Record<string, unknown>): EnvironmentRecord {
-  return Object.fromEntries(Object.entries(item).filter(([key]) => KNOWN_ATTRIBUTES.has(key))) as unknown as EnvironmentRecord;
+  return Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED_ATTRIBUTES.has(key))) as unknown as EnvironmentRecord;
 }
 
 export async function getEnvironment(name: string): Promise<EnvironmentRecord | undefined> {
@@ -116,7 +114,7 @@ export async function insertEnvironment(
     const codes = cancellationCodes(error);
     if (!codes) throw error;
     if (codes[0] === 'ConditionalCheckFailed') {
-      throw new Conflict(`environment "${record.name}" was created or changed by another request; read it and retry`);
+      throw new VersionConflict(`environment "${record.name}" was created or changed by another request; read it and retry`);
     }
     if (codes[1] === 'ConditionalCheckFailed') {
       const counts = await liveCounts();
@@ -150,7 +148,7 @@ export async function replaceEnvironment(record: EnvironmentRecord, expectedVers
     );
   } catch (error) {
     if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
-      throw new Conflict(`environment "${record.name}" changed while this request ran (version ${expectedVersion} is stale); read it and retry`);
+      throw new VersionConflict(`environment "${record.name}" changed while this request ran (version ${expectedVersion} is stale); read it and retry`);
     }
     throw error;
   }

@@ -20,7 +20,8 @@ import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { awsClients } from './aws-clients.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
-import { envKey, liveCounterKey, priorityKey, tableName } from './table-keys.ts';
+import { liveCountRelease } from './environment-store.ts';
+import { envKey, priorityKey, tableName } from './table-keys.ts';
 
 /** The environment item as the workflows read it: the record plus workflow bookkeeping. */
 export interface EnvironmentItem extends EnvironmentRecord {
@@ -92,7 +93,7 @@ export async function allocateListenerPriority(name: string, operationId: string
         );
       } catch (error) {
         await releasePriorityItem(name, candidate);
-        if (isConditionFailure(error)) throw new Error(`operation ${operationId} of "${name}" is no longer current`);
+        if (isConditionFailure(error)) throw new Error(`operation ${operationId} of "${name}" is no longer current`, { cause: error });
         throw error;
       }
       return candidate;
@@ -400,24 +401,7 @@ export interface Deletion {
  * priority is freed and the environment stops counting against the live quotas.
  */
 export async function markDeleted(d: Deletion): Promise<boolean> {
-  const counterNames: Record<string, string> = { '#total': 'total' };
-  let counterUpdate = 'SET #total = #total - :one';
-  if (d.repository) {
-    counterNames['#repo'] = `repo#${d.repository}`;
-    counterUpdate += ', #repo = #repo - :one';
-  }
-  const extra: Record<string, unknown>[] = [
-    {
-      Update: {
-        TableName: tableName(),
-        Key: liveCounterKey,
-        UpdateExpression: counterUpdate,
-        ConditionExpression: d.repository ? '#total > :zero AND #repo > :zero' : '#total > :zero',
-        ExpressionAttributeNames: counterNames,
-        ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
-      },
-    },
-  ];
+  const extra: Record<string, unknown>[] = [liveCountRelease(d.repository)];
   if (d.listenerPriority !== undefined) extra.push(releasePriorityTransactItem(d.name, d.listenerPriority));
   const update: EnvironmentUpdate = {
     set: {

@@ -12,7 +12,7 @@ import {
   type EnvironmentRecord, type Operation, type OperationType,
 } from './environment.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
-import { Conflict, EnvironmentNotFound, PreconditionFailed } from './errors.ts';
+import { Conflict, EnvironmentNotFound, PreconditionFailed, VersionConflict } from './errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
 
 export interface Caller {
@@ -121,8 +121,30 @@ async function changeSpec(current: EnvironmentRecord, spec: EnvironmentSpec, cal
   return { outcome: 'started', record: await launch(record, caller) };
 }
 
+const RACE_ATTEMPTS = 4;
+
+/**
+ * Workflow steps bump `version` while a request is being decided. Without `If-Match` the
+ * caller asked for "the latest accepted spec wins", so a lost race is decided again on a
+ * fresh read (a few times) instead of answering 409; with `If-Match` the caller named a
+ * version, so the race is theirs to see.
+ */
+async function decidedOnFreshRead(ifMatch: string | undefined, decide: () => Promise<CommandResult>): Promise<CommandResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decide();
+    } catch (error) {
+      if (!(error instanceof VersionConflict) || ifMatch !== undefined || attempt >= RACE_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /** PUT /v1/environments/{name}: create-or-update to the given spec. */
 export async function putEnvironment(name: string, spec: EnvironmentSpec, caller: Caller, ifMatch?: string): Promise<CommandResult> {
+  return decidedOnFreshRead(ifMatch, () => decidePut(name, spec, caller, ifMatch));
+}
+
+async function decidePut(name: string, spec: EnvironmentSpec, caller: Caller, ifMatch?: string): Promise<CommandResult> {
   const current = await getEnvironment(name);
   checkIfMatch(ifMatch, current);
   if (!current || current.status === 'DELETED') return create(name, spec, caller, current);
@@ -145,6 +167,15 @@ export async function patchEnvironment(
   caller: Caller,
   ifMatch?: string,
 ): Promise<CommandResult> {
+  return decidedOnFreshRead(ifMatch, () => decidePatch(name, patch, caller, ifMatch));
+}
+
+async function decidePatch(
+  name: string,
+  patch: (current: EnvironmentSpec) => EnvironmentSpec,
+  caller: Caller,
+  ifMatch?: string,
+): Promise<CommandResult> {
   const current = await getEnvironment(name);
   if (!current) throw new EnvironmentNotFound(name);
   checkIfMatch(ifMatch, current);
@@ -154,6 +185,10 @@ export async function patchEnvironment(
 
 /** DELETE /v1/environments/{name}: stops whatever runs and tears the environment down. */
 export async function deleteEnvironment(name: string, caller: Caller, ifMatch?: string): Promise<CommandResult> {
+  return decidedOnFreshRead(ifMatch, () => decideDelete(name, caller, ifMatch));
+}
+
+async function decideDelete(name: string, caller: Caller, ifMatch?: string): Promise<CommandResult> {
   const current = await getEnvironment(name);
   if (!current) throw new EnvironmentNotFound(name);
   checkIfMatch(ifMatch, current);

@@ -35,6 +35,9 @@ export class Conflict extends DomainError {
   readonly title = 'Conflict';
 }
 
+/** A conditional write lost to a concurrent one: the request can be decided again on a fresh read. */
+export class VersionConflict extends Conflict {}
+
 export class PreconditionFailed extends DomainError {
   readonly status = 412;
   readonly title = 'Precondition failed';

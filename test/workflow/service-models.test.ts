@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import aslValidator from 'asl-validator';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { checkAgainstShape, inputShape, serviceModel } from '../support/service-models.ts';
+
+type AslValidator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errors: unknown[] };
+const required = createRequire(import.meta.url)('asl-validator') as AslValidator | { default: AslValidator };
+const aslValidator: AslValidator = typeof required === 'function' ? required : required.default;
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const KINDS = ['create', 'update', 'teardown'] as const;

@@ -23,6 +23,10 @@ describe('teardown workflow', () => {
     const first = await h.run('teardown', await h.seedEnvironment('td-twice', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(first.status).toBe('SUCCEEDED');
     expect(first.stateTransitions).toBeLessThanOrEqual(20);
+    expect(first.statesEntered).toEqual([
+      'DiscoverResources', 'DeleteService', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
+      'DeregisterTaskDefinitions', 'DeregisterTaskDefinition', 'DeleteTaskDefinitions', 'DeleteTaskDefinitionBatch', 'FinishTeardown',
+    ]);
     expect(fake.leftovers()).toEqual(empty);
     expect(fake.taskDefinitions.size).toBe(0);
     const item = await h.item('td-twice');
@@ -56,7 +60,7 @@ describe('teardown workflow', () => {
     const tg = fake.doCreateTargetGroup({ Name: 'td-half', Tags: [{ Key: 'fledge:environment', Value: 'td-half' }] }).TargetGroups[0];
     const record = await h.run('teardown', await h.seedEnvironment('td-half', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.targetGroups.has(tg.TargetGroupArn)).toBe(false);
+    expect(fake.targetGroups.has(tg!.TargetGroupArn)).toBe(false);
     expect(fake.taskDefinitions.has(td.TaskDefinitionArn)).toBe(false);
     // another environment's family that merely shares the prefix is left alone
     expect([...fake.taskDefinitions.values()].map((t) => t.Family)).toEqual(['fledge-td-half-other']);

@@ -20,7 +20,7 @@ const DEFINITION = {
       Type: 'Task',
       Resource: 'arn:aws:states:::aws-sdk:ecs:describeServices',
       Parameters: { Cluster: '${ClusterArn}', 'Services.$': '$.services' },
-      ResultSelector: { 'count.$': '$.Services.length()' },
+      ResultSelector: { 'count.$': 'States.ArrayLength($.Services)' },
       ResultPath: '$.described',
       Retry: [{ ErrorEquals: ['Ecs.ThrottlingException'], MaxAttempts: 3, IntervalSeconds: 1 }],
       Catch: [{ ErrorEquals: ['Ecs.ServiceNotFoundException'], ResultPath: '$.error', Next: 'NotFound' }],

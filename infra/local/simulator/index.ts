@@ -45,7 +45,7 @@ export interface SimulatorOptions extends Partial<SimConfig> {
   rateLimits?: RateLimitTable | false;
 }
 
-/** Configuration from FLEDGE_SIM_* variables (documented in docs/local-mode.md). */
+/** Configuration from FLEDGE_SIM_* variables (documented in infra/local/README.md). */
 export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimulatorOptions {
   const num = (name: string): number | undefined => {
     const raw = env[name];

@@ -168,14 +168,27 @@ describe('PUT /v1/environments/{name}', () => {
     expect(missing.status).toBe(412);
   });
 
-  it('turns a lost race into a clear 409, never an overwrite', async () => {
+  const lostRace = () =>
+    new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }] });
+
+  it('decides again on a fresh read when a workflow step wrote meanwhile (no If-Match: latest wins)', async () => {
     stored(record());
-    dynamodb.on(TransactWriteCommand).rejects(
-      new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }] }),
-    );
+    dynamodb.on(TransactWriteCommand).rejectsOnce(lostRace()).resolves({});
     const response = await put({ image: 'web:2' });
-    expect(response.status).toBe(409);
-    expect(response.body.detail).toMatch(/changed while this request ran/);
+    expect(response.status).toBe(202);
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(2);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('turns a lost race into a clear 409 when the caller named a version, or when races persist; never an overwrite', async () => {
+    stored(record());
+    dynamodb.on(TransactWriteCommand).rejects(lostRace());
+    const named = await put({ image: 'web:2' }, { 'if-match': '"4"' });
+    expect(named.status).toBe(409);
+    expect(named.body.detail).toMatch(/changed while this request ran/);
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    const persistent = await put({ image: 'web:2' });
+    expect(persistent.status).toBe(409);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 

@@ -1,0 +1,457 @@
+/**
+ * `npm start`: the whole control plane on this machine, no AWS account (SPEC §8).
+ *
+ *   DynamoDB Local (child process, data under .fledge/ or in memory)
+ *   + the simulated ECS/ELB/CloudWatch/Auto Scaling (infra/local/simulator)
+ *   + the local Step Functions runner (infra/local/workflow-runner.ts, the same ASL files)
+ *   + a local EventBridge (simulator events -> functions/events/*)
+ *   + the cleanup schedule
+ *   + the HTTP front on 127.0.0.1 (API Gateway v2 events -> functions/api/*)
+ *
+ * Flags: --in-memory, --port <n> (default $PORT or 4000), --data-dir <dir> (default
+ * $FLEDGE_DATA_DIR or .fledge). Ctrl-C / SIGTERM stops everything, DynamoDB Local included.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { awsClients, resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
+import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
+import { startHttpFront, fakeLambdaContext } from './http-front.ts';
+import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ACCOUNT_ID = '000000000000';
+
+// ------------------------------------------------------------------ options
+
+interface Options {
+  inMemory: boolean;
+  port: number;
+  dataDir: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'in-memory': { type: 'boolean', default: false },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm start -- [--in-memory] [--port <n>] [--data-dir <dir>]\n' +
+        '  --in-memory     keep DynamoDB Local in memory (nothing survives a restart)\n' +
+        '  --port <n>      HTTP port on 127.0.0.1 (default $PORT or 4000)\n' +
+        '  --data-dir <d>  where DynamoDB Local keeps its data (default $FLEDGE_DATA_DIR or .fledge)\n',
+    );
+    process.exit(0);
+  }
+  const rawPort = values.port ?? process.env.PORT ?? '4000';
+  const port = Number(rawPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LocalStartupError(`--port must be a port number (1-65535), got "${rawPort}"`);
+  return { inMemory: values['in-memory'] ?? false, port, dataDir: resolve(values['data-dir'] ?? process.env.FLEDGE_DATA_DIR ?? '.fledge') };
+}
+
+/** `30s`, `2m`, `1h`, `500ms` or a plain number of milliseconds. */
+export function parseInterval(raw: string | undefined, fallbackMs: number, name: string): number {
+  if (raw === undefined || raw.trim() === '') return fallbackMs;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!match) throw new LocalStartupError(`${name} must look like "30s", "2m" or a number of milliseconds, got "${raw}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms']!;
+  return Number(match[1]) * unit;
+}
+
+// ------------------------------------------------------------------ Lambda-like invocation
+
+type AnyHandler = (event: unknown, context: unknown) => Promise<unknown>;
+const handlerCache = new Map<string, Promise<AnyHandler>>();
+
+function loadModuleHandler(file: string): Promise<AnyHandler> {
+  let loaded = handlerCache.get(file);
+  if (!loaded) {
+    loaded = import(pathToFileURL(file).href).then((module: { handler?: AnyHandler }) => {
+      if (typeof module.handler !== 'function') throw new Error(`${file} does not export a handler`);
+      return module.handler;
+    });
+    loaded.catch(() => handlerCache.delete(file));
+    handlerCache.set(file, loaded);
+  }
+  return loaded;
+}
+
+const pascal = (kebab: string) => kebab.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+
+/** `${PlanResourcesFunctionArn}` -> functions/tasks/plan-resources.ts, for every task module. */
+function taskFunctions(region: string): Map<string, { arn: string; file: string; substitution: string }> {
+  const dir = join(REPO_ROOT, 'functions', 'tasks');
+  const out = new Map<string, { arn: string; file: string; substitution: string }>();
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir)) {
+    if (!entry.endsWith('.ts') || entry.endsWith('.test.ts')) continue;
+    const kebab = entry.slice(0, -3);
+    const arn = `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:fledge-local-${kebab}`;
+    out.set(arn, { arn, file: join(dir, entry), substitution: `${pascal(kebab)}FunctionArn` });
+  }
+  return out;
+}
+
+/** Every `${Name}` the state machines use. */
+function substitutionsUsed(): Set<string> {
+  const dir = join(REPO_ROOT, 'statemachines');
+  const names = new Set<string>();
+  if (!existsSync(dir)) return names;
+  for (const entry of readdirSync(dir)) {
+    if (!entry.endsWith('.asl.json')) continue;
+    for (const match of readFileSync(join(dir, entry), 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) names.add(match[1]!);
+  }
+  return names;
+}
+
+// ------------------------------------------------------------------ local EventBridge
+
+interface LocalRule {
+  name: string;
+  module: string;
+  matches(event: SimEvent): boolean;
+}
+
+/** The EventBridge rules of the CDK stack, locally: which handler gets which event. */
+const EVENT_RULES: LocalRule[] = [
+  {
+    name: 'ecs-service-events',
+    module: 'functions/events/ecs-service-events.ts',
+    matches: (e) => e.source === 'aws.ecs' && (e['detail-type'] === 'ECS Service Action' || e['detail-type'] === 'ECS Deployment State Change'),
+  },
+  {
+    name: 'alarm-state-change',
+    module: 'functions/events/alarm-state-change.ts',
+    matches: (e) => e.source === 'aws.cloudwatch' && e['detail-type'] === 'CloudWatch Alarm State Change',
+  },
+];
+
+function startEventBus(simulator: Simulator, log: LocalLogger, region: string): void {
+  const missingReported = new Set<string>();
+  simulator.onEvent(async (event) => {
+    for (const rule of EVENT_RULES) {
+      if (!rule.matches(event)) continue;
+      const file = join(REPO_ROOT, rule.module);
+      if (!existsSync(file)) {
+        if (!missingReported.has(rule.name)) {
+          missingReported.add(rule.name);
+          log.warn('local EventBridge: no handler for this rule yet, its events are dropped', { rule: rule.name, module: rule.module });
+        }
+        continue;
+      }
+      // EventBridge retries a failed delivery; three attempts with backoff are enough locally
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          const handler = await loadModuleHandler(file);
+          const result = await handler(event, fakeLambdaContext(`fledge-local-${rule.name}`, region, ACCOUNT_ID, 60_000));
+          log.debug('local EventBridge: delivered', { rule: rule.name, detailType: event['detail-type'], eventName: event.detail.eventName, result });
+          break;
+        } catch (error) {
+          log.warn('local EventBridge: delivery failed', { rule: rule.name, attempt, error: error instanceof Error ? error.message : String(error) });
+          if (attempt < 3) await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+        }
+      }
+    }
+  });
+}
+
+// ------------------------------------------------------------------ restart: rebuild what AWS would still hold
+
+const LIVE_WITH_RESOURCES = ['RUNNING', 'SCALING', 'SLEEPING', 'HEALING', 'DEGRADED', 'UPDATING'];
+const IN_FLIGHT = ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING'];
+
+/**
+ * The simulator is in memory, the table is not. After a restart with the same data
+ * directory, the ECS/ELB resources a real account would still hold are rebuilt from the
+ * recorded environments (running again on their recorded image), so the environments
+ * answer again. Workflow executions are not persisted: an operation that was in flight is
+ * reported, and a PUT (retry) or DELETE moves it on.
+ */
+async function rebuildSimulatedResources(simulator: Simulator, tableName: string, log: LocalLogger): Promise<void> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await awsClients().dynamodb.send(
+      new ScanCommand({ TableName: tableName, FilterExpression: 'sk = :env', ExpressionAttributeValues: { ':env': 'ENV' }, ExclusiveStartKey: startKey }),
+    );
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (startKey);
+  const live = items.filter((item) => item.status !== 'DELETED');
+  if (live.length === 0) return;
+  const { renderPlan } = await import('../../functions/domain/resource-plan.ts');
+  const { runtimeConfig } = await import('../../functions/commons/runtime-config.ts');
+  const cfg = runtimeConfig();
+  let rebuilt = 0;
+  for (const item of live) {
+    const name = String(item.name);
+    const status = String(item.status);
+    if (IN_FLIGHT.includes(status)) {
+      log.warn('restart: this environment had an operation in flight when local mode stopped; it is not resumed (PUT the spec again to retry, or DELETE it)', { environment: name, status });
+    }
+    if (!LIVE_WITH_RESOURCES.includes(status) || typeof item.listenerPriority !== 'number') continue;
+    try {
+      const spec = item.spec as Parameters<typeof renderPlan>[1];
+      const plan = renderPlan(name, spec, cfg, 'restart', Number(item.appliedSpecVersion ?? item.specVersion ?? 1));
+      const tags = [{ Key: 'fledge:environment', Value: name }, { Key: 'fledge:managed-by', Value: 'fledge' }];
+      const td = (await simulator.call('ecs', 'RegisterTaskDefinition', {
+        ...plan.taskDefinition,
+        NetworkMode: 'awsvpc',
+        RequiresCompatibilities: ['FARGATE'],
+        Tags: tags,
+      })) as { TaskDefinition: { TaskDefinitionArn: string } };
+      const tg = (await simulator.call('elasticloadbalancingv2', 'CreateTargetGroup', {
+        Name: name,
+        Protocol: 'HTTP',
+        Port: plan.targetGroup.Port,
+        VpcId: simulator.config.vpcId,
+        TargetType: 'ip',
+        HealthCheckPath: plan.targetGroup.HealthCheckPath,
+        HealthCheckIntervalSeconds: plan.targetGroup.HealthCheckIntervalSeconds,
+        HealthCheckTimeoutSeconds: plan.targetGroup.HealthCheckTimeoutSeconds,
+        HealthyThresholdCount: plan.targetGroup.HealthyThresholdCount,
+        UnhealthyThresholdCount: plan.targetGroup.UnhealthyThresholdCount,
+        Tags: tags,
+      })) as { TargetGroups: { TargetGroupArn: string }[] };
+      const targetGroupArn = tg.TargetGroups[0]!.TargetGroupArn;
+      await simulator.call('elasticloadbalancingv2', 'CreateRule', {
+        ListenerArn: simulator.listenerArn,
+        Priority: item.listenerPriority,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: plan.hostHeaders } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
+        Tags: tags,
+      });
+      await simulator.call('ecs', 'CreateService', {
+        Cluster: simulator.clusterArn,
+        ServiceName: name,
+        TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+        DesiredCount: status === 'SLEEPING' ? 0 : plan.service.DesiredCount,
+        LaunchType: 'FARGATE',
+        NetworkConfiguration: plan.service.NetworkConfiguration,
+        LoadBalancers: [{ TargetGroupArn: targetGroupArn, ContainerName: 'app', ContainerPort: plan.service.ContainerPort }],
+        DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MaximumPercent: 200, MinimumHealthyPercent: 100 },
+        Tags: tags.map(({ Key, Value }) => ({ Key, Value })),
+        PropagateTags: 'SERVICE',
+      });
+      rebuilt += 1;
+    } catch (error) {
+      log.warn('restart: could not rebuild the simulated resources of an environment', { environment: name, error: String(error) });
+    }
+  }
+  log.info('restart: simulated AWS resources rebuilt from the table', { environments: rebuilt, live: live.length });
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const options = parseOptions(process.argv.slice(2));
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'fledge';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const logger = new Logger({ serviceName: 'fledge-local', logLevel: (process.env.FLEDGE_LOG_LEVEL ?? 'INFO') as 'INFO' });
+  const log: LocalLogger = {
+    debug: (m, f) => logger.debug(m, f ?? {}),
+    info: (m, f) => logger.info(m, f ?? {}),
+    warn: (m, f) => logger.warn(m, f ?? {}),
+    error: (m, f) => logger.error(m, f ?? {}),
+  };
+
+  await reservePort(options.port, 'HTTP API');
+
+  // fake credentials and region: nothing in local mode may reach a real AWS account
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-1';
+  Object.assign(process.env, {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+
+  const tableName = process.env.FLEDGE_TABLE_NAME ?? 'fledge-local';
+  const dynamo = await startDynamoDbLocal({ tableName, inMemory: options.inMemory, dataDir: options.dataDir, logger: log });
+  const closers: (() => Promise<void> | void)[] = [() => dynamo.stop()];
+
+  try {
+    const simulator = createSimulator({ ...simulatorOptionsFromEnv(), region, accountId: ACCOUNT_ID, logger: log });
+    closers.unshift(() => simulator.stop());
+
+    const tasks = taskFunctions(region);
+    const baseEnv: Record<string, string> = {
+      FLEDGE_LOCAL_MODE: 'true',
+      TABLE_NAME: tableName,
+      FLEDGE_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      FLEDGE_BASE_DOMAIN: `localhost:${options.port}`,
+      FLEDGE_URL_SCHEME: 'http',
+      FLEDGE_CLUSTER_ARN: simulator.clusterArn,
+      FLEDGE_LISTENER_ARN: simulator.listenerArn,
+      FLEDGE_VPC_ID: simulator.config.vpcId,
+      FLEDGE_SUBNET_IDS: 'subnet-0fledgelocal0001,subnet-0fledgelocal0002',
+      FLEDGE_SECURITY_GROUP_IDS: 'sg-0fledgelocal000001',
+      FLEDGE_EXECUTION_ROLE_ARN: `arn:aws:iam::${ACCOUNT_ID}:role/fledge-local-task-execution`,
+      FLEDGE_TASK_ROLE_ARN: `arn:aws:iam::${ACCOUNT_ID}:role/fledge-local-task`,
+      FLEDGE_LOG_GROUP: '/fledge/local/environments',
+      FLEDGE_ASSIGN_PUBLIC_IP: 'DISABLED',
+    };
+    for (const [key, value] of Object.entries(baseEnv)) process.env[key] = value;
+    // operator settings keep their AWS defaults unless set (SPEC: same defaults locally)
+    process.env.FLEDGE_HEAL_MAX_PER_HOUR ??= '3';
+
+    const substitutions: Record<string, string> = {
+      TableName: tableName,
+      ClusterArn: simulator.clusterArn,
+      ListenerArn: simulator.listenerArn,
+      VpcId: simulator.config.vpcId,
+    };
+    for (const task of tasks.values()) substitutions[task.substitution] = task.arn;
+    for (const name of substitutionsUsed()) {
+      if (!(name in substitutions)) {
+        const kebab = name.replace(/FunctionArn$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+        substitutions[name] = `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:fledge-local-${kebab}`;
+        log.warn('a state machine refers to a function that does not exist yet', { substitution: name, expected: `functions/tasks/${kebab}.ts` });
+      }
+    }
+
+    const invokeLambda = async (functionArn: string, payload: unknown): Promise<unknown> => {
+      const task = tasks.get(functionArn);
+      if (!task) {
+        const error = new Error(`Function not found: ${functionArn}`);
+        error.name = 'ResourceNotFoundException';
+        throw error;
+      }
+      const handler = await loadModuleHandler(task.file);
+      return handler(payload, fakeLambdaContext(functionArn.split(':').at(-1)!, region, ACCOUNT_ID, 900_000));
+    };
+
+    const runnerFile = join(REPO_ROOT, 'infra', 'local', 'workflow-runner.ts');
+    let sfn: { send(command: unknown): Promise<unknown> } | undefined;
+    if (existsSync(runnerFile)) {
+      const { createWorkflowRunner, WORKFLOW_KINDS } = (await import(pathToFileURL(runnerFile).href)) as typeof import('./workflow-runner.ts');
+      const runner = createWorkflowRunner({
+        substitutions,
+        callAws: (service, action, params) => simulator.call(service, action, params),
+        invokeLambda,
+        logger: log,
+        region,
+        accountId: ACCOUNT_ID,
+      });
+      closers.unshift(() => runner.close());
+      sfn = runner.sfnClient;
+      for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);
+    } else {
+      log.warn('infra/local/workflow-runner.ts is missing: workflows cannot run (mutating routes will fail)');
+    }
+
+    resetClients();
+    useClients({
+      ecs: simulator.client('ecs'),
+      elbv2: simulator.client('elasticloadbalancingv2'),
+      cloudwatch: simulator.client('cloudwatch'),
+      ...(sfn ? { sfn } : {}),
+    });
+
+    startEventBus(simulator, log, region);
+    if (!options.inMemory) await rebuildSimulatedResources(simulator, tableName, log);
+
+    // the cleanup schedule (EventBridge Scheduler on AWS)
+    const cleanupEveryMs = parseInterval(process.env.FLEDGE_CLEANUP_INTERVAL, 30_000, 'FLEDGE_CLEANUP_INTERVAL');
+    const cleanupFile = join(REPO_ROOT, 'statemachines', 'cleanup.asl.json');
+    let cleanupWarned = false;
+    const cleanupTimer = setInterval(() => {
+      if (!existsSync(cleanupFile)) {
+        if (!cleanupWarned) log.warn('cleanup schedule: no cleanup workflow exists yet (statemachines/cleanup.asl.json); this tick does nothing', { everyMs: cleanupEveryMs });
+        else log.debug('cleanup schedule: no cleanup workflow yet, nothing done');
+        cleanupWarned = true;
+        return;
+      }
+      log.warn('cleanup schedule: statemachines/cleanup.asl.json exists but local mode does not start it yet (infra/local/main.ts)');
+    }, cleanupEveryMs);
+    cleanupTimer.unref();
+    closers.unshift(() => clearInterval(cleanupTimer));
+
+    const front = await startHttpFront({
+      port: options.port,
+      simulator,
+      logger: log,
+      region,
+      accountId: ACCOUNT_ID,
+      readEnvironment: async (name) => {
+        const result = await awsClients().dynamodb.send(new GetCommand({ TableName: tableName, Key: { pk: `ENV#${name}`, sk: 'ENV' } }));
+        return result.Item as Record<string, unknown> | undefined;
+      },
+      invokeLambda,
+    });
+    closers.unshift(() => front.close());
+
+    const url = `http://localhost:${options.port}`;
+    log.info('Fledge local mode is ready', { url, dataDir: dynamo.dataDir ?? 'in memory', dynamodb: dynamo.endpoint, startupMs: Date.now() - startedAt });
+    process.stdout.write(
+      [
+        '',
+        `  Fledge (local mode) is listening on ${url}  (127.0.0.1 only)`,
+        `  data: ${dynamo.dataDir ?? 'in memory (--in-memory): nothing is kept'}`,
+        `  resources: ${url}/_local/resources`,
+        '',
+        '  Create an environment:',
+        `    curl -sS -X PUT ${url}/v1/environments/hello -H 'content-type: application/json' -d '{"image":"nginx:1.27","port":80}'`,
+        `  then open http://hello.localhost:${options.port}/`,
+        '',
+      ].join('\n') + '\n',
+    );
+  } catch (error) {
+    await shutdown(closers, log, 1, error);
+    return;
+  }
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn('second signal: exiting at once', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.info('shutting down', { signal });
+    void shutdown(closers, log, 0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function shutdown(closers: (() => Promise<void> | void)[], log: LocalLogger, code: number, cause?: unknown): Promise<void> {
+  if (cause) reportFailure(cause, log);
+  for (const close of closers) {
+    try {
+      await close();
+    } catch (error) {
+      log.warn('shutdown step failed', { error: String(error) });
+    }
+  }
+  process.exit(code);
+}
+
+function reportFailure(error: unknown, log?: LocalLogger): void {
+  if (error instanceof LocalStartupError) {
+    process.stderr.write(`fledge: ${error.message}\n`);
+  } else if (log) {
+    log.error('local mode failed to start', { error: error instanceof Error ? error.stack : String(error) });
+  } else {
+    process.stderr.write(`fledge: ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  reportFailure(error);
+  process.exit(1);
+});

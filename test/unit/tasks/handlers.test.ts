@@ -1,0 +1,331 @@
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTaskDefinitionsCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resetClients } from '../../../functions/adapters/aws-clients.ts';
+import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
+import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
+import type { WorkflowState } from '../../../functions/domain/workflow-state.ts';
+import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
+import { handler as awaitSteadyState } from '../../../functions/tasks/await-steady-state.ts';
+import { handler as completeOperation } from '../../../functions/tasks/complete-operation.ts';
+import { handler as discoverResources } from '../../../functions/tasks/discover-resources.ts';
+import { handler as failOperation } from '../../../functions/tasks/fail-operation.ts';
+import { handler as finishTeardown } from '../../../functions/tasks/finish-teardown.ts';
+import { handler as planResources } from '../../../functions/tasks/plan-resources.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const ecs = mockClient(ECSClient);
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const sfn = mockClient(SFNClient);
+
+const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
+const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def';
+const TD1 = 'arn:aws:ecs:eu-west-1:000000000000:task-definition/fledge-pr-1:1';
+const TD2 = 'arn:aws:ecs:eu-west-1:000000000000:task-definition/fledge-pr-1:2';
+const SERVICE = 'arn:aws:ecs:eu-west-1:000000000000:service/fledge/pr-1';
+const TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/123';
+
+const spec = (image = 'ghcr.io/acme/web:1.0') =>
+  environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ image, labels: { repository: 'acme/web' } });
+
+const state = (overrides: Partial<WorkflowState> = {}): WorkflowState => ({
+  name: 'pr-1', operationId: 'op-1', specVersion: 2, spec: spec('ghcr.io/acme/web:2.0'), actor: 'ci', ...overrides,
+});
+
+const item = (overrides: Record<string, unknown> = {}) => ({
+  pk: 'ENV#pr-1', sk: 'ENV', name: 'pr-1', spec: spec('ghcr.io/acme/web:2.0'), specVersion: 2, status: 'UPDATING', version: 7,
+  runningCount: 1, operation: { id: 'op-1', type: 'update', status: 'RUNNING', startedAt: '2026-01-01T00:00:00Z' },
+  listenerPriority: 1234, lastHealthyImage: 'ghcr.io/acme/web:1.0', healthyImages: ['ghcr.io/acme/web:1.0'],
+  ...overrides,
+});
+
+beforeAll(() => {
+  Object.assign(process.env, {
+    TABLE_NAME: 'fledge', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
+    FLEDGE_SECURITY_GROUP_IDS: 'sg-1', FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/exec',
+    FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/task', FLEDGE_LOG_GROUP: '/fledge', FLEDGE_BASE_DOMAIN: 'preview.example.com',
+  });
+  delete process.env.FLEDGE_DYNAMODB_ENDPOINT;
+});
+beforeEach(() => {
+  resetClients();
+  resetRuntimeConfig();
+  ddb.reset();
+  ecs.reset();
+  elb.reset();
+  sfn.reset();
+  ddb.on(BatchWriteCommand).resolves({});
+});
+afterEach(() => resetClients());
+
+describe('PlanResources', () => {
+  it('takes the first free listener priority with a conditional put and records it on the environment', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
+    ddb.on(PutCommand).rejectsOnce(Object.assign(new Error('taken'), { name: 'ConditionalCheckFailedException' })).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+
+    const out = await planResources({ workflow: 'create', state: state() });
+
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(2);
+    expect(puts[0]).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk) OR #name = :name', Item: { name: 'pr-1', kind: 'PRIORITY' } });
+    const first = puts[0]!.Item!.priority as number;
+    expect(puts[1]!.Item!.priority).toBe(first + 1);
+    expect(out.listenerPriority).toBe(first + 1);
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+      UpdateExpression: 'SET listenerPriority = :p', ConditionExpression: '#op.#id = :op', ExpressionAttributeValues: { ':p': first + 1, ':op': 'op-1' },
+    });
+    expect(out.plan!.taskDefinition.ContainerDefinitions[0]!.Image).toBe('ghcr.io/acme/web:2.0');
+    expect(out.phase).toBe('create');
+  });
+
+  it('reuses the priority the environment already holds', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item() });
+    ddb.on(GetCommand, { Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } }).resolves({ Item: { name: 'pr-1' } });
+    ddb.on(PutCommand).resolves({});
+    const out = await planResources({ workflow: 'create', state: state() });
+    expect(out.listenerPriority).toBe(1234);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('for an update, finds the target group and takes no priority', async () => {
+    elb.on(DescribeTargetGroupsCommand, { Names: ['pr-1'] }).resolves({ TargetGroups: [{ TargetGroupArn: TG }] });
+    const out = await planResources({ workflow: 'update', state: state() });
+    expect(out.targetGroup).toEqual({ arn: TG });
+    expect(out.phase).toBe('update');
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+});
+
+describe('AwaitSteadyState', () => {
+  it('stores the task token on the environment, then waits while the deployment runs', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 0, deployments: [{ status: 'PRIMARY', taskDefinition: TD2, rolloutState: 'IN_PROGRESS' }] }],
+    });
+    const out = await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'update', taskDefinitionArn: TD2 });
+    expect(out).toEqual({ waiting: true });
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+      UpdateExpression: 'SET waitToken = :token, waitPhase = :phase, waitTaskDefinitionArn = :td',
+      ConditionExpression: '#op.#id = :op AND #op.#status = :running',
+      ExpressionAttributeValues: { ':token': 'tok', ':phase': 'update', ':td': TD2, ':op': 'op-1', ':running': 'RUNNING' },
+    });
+    expect(ecs.commandCalls(DescribeServicesCommand)[0]!.args[0].input).toEqual({ cluster: CLUSTER, services: ['pr-1'] });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('answers at once when the service is already steady on the awaited revision', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, deployments: [{ status: 'PRIMARY', taskDefinition: TD2, rolloutState: 'COMPLETED', runningCount: 1 }] }],
+    });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    expect(await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'update', taskDefinitionArn: TD2 })).toEqual({ waiting: false });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input).toEqual({
+      taskToken: 'tok', output: JSON.stringify({ runningCount: 1, desiredCount: 1, taskDefinitionArn: TD2 }),
+    });
+    expect(ddb.commandCalls(UpdateCommand)[1]!.args[0].input).toMatchObject({ UpdateExpression: 'REMOVE waitToken, waitPhase, waitTaskDefinitionArn', ConditionExpression: 'waitToken = :token' });
+  });
+
+  it('fails the step when the operation was superseded', async () => {
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' }));
+    sfn.on(SendTaskFailureCommand).resolves({});
+    await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'create' });
+    expect(sfn.commandCalls(SendTaskFailureCommand)[0]!.args[0].input).toMatchObject({ taskToken: 'tok', error: 'OperationSuperseded' });
+  });
+});
+
+describe('CompleteOperation', () => {
+  it('records RUNNING with the url, the healthy image first in the history, conditioned on the operation and spec version', async () => {
+    ddb.on(GetCommand).resolves({ Item: item() });
+    ddb.on(TransactWriteCommand).resolves({});
+    const out = await completeOperation({ workflow: 'update', state: state({ steadyState: { runningCount: 1 } }) });
+    expect(out).toMatchObject({ converge: false, outcome: 'succeeded' });
+    const [update, ...events] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    const u = update!.Update!;
+    expect(u.ConditionExpression).toBe('#op.#opid = :op AND #op.#opstatus = :running AND #specVersion = :sv');
+    expect(u.ExpressionAttributeValues).toMatchObject({ ':op': 'op-1', ':running': 'RUNNING', ':sv': 2 });
+    const values = Object.values(u.ExpressionAttributeValues!);
+    expect(values).toContain('RUNNING');
+    expect(values).toContain('STATUS#RUNNING');
+    expect(values).toContain('https://pr-1.preview.example.com');
+    expect(values).toContainEqual(['ghcr.io/acme/web:2.0', 'ghcr.io/acme/web:1.0']);
+    expect(u.UpdateExpression).toMatch(/^SET #version = #version \+ :one, /);
+    expect(u.UpdateExpression).toMatch(/REMOVE #r\d+, #r\d+, #r\d+$/);
+    expect(events.map((e) => e.Put!.Item!.type)).toEqual(['updated']);
+  });
+
+  it('hands back the newest desired spec when it moved, recording the skipped versions', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ specVersion: 5, spec: spec('ghcr.io/acme/web:5.0') }) });
+    ddb.on(TransactWriteCommand).resolves({});
+    const out = await completeOperation({ workflow: 'create', state: state({ steadyState: { runningCount: 1 } }) });
+    expect(out).toMatchObject({ converge: true, specVersion: 5, phase: 'update', spec: { image: 'ghcr.io/acme/web:5.0' } });
+    expect(out.plan!.taskDefinition.ContainerDefinitions[0]!.Image).toBe('ghcr.io/acme/web:5.0');
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(items[0]!.Update!.ConditionExpression).toBe('#op.#opid = :op AND #op.#opstatus = :running');
+    expect(items.slice(1).map((e) => [e.Put!.Item!.type, e.Put!.Item!.details])).toEqual([
+      ['steady', { specVersion: 2 }],
+      ['spec-skipped', { specVersion: 3 }],
+      ['spec-skipped', { specVersion: 4 }],
+      ['converging', { from: 2, to: 5 }],
+    ]);
+  });
+
+  it('does nothing for an operation that is no longer current', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ operation: { id: 'op-9', status: 'RUNNING' } }) });
+    expect(await completeOperation({ workflow: 'update', state: state() })).toMatchObject({ outcome: 'superseded', converge: false });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+});
+
+describe('FailOperation', () => {
+  it('classifies from the stopped tasks of the new revision, gives back a create\'s priority and records FAILED', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ status: 'CREATING', operation: { id: 'op-1', type: 'create', status: 'RUNNING' } }) });
+    ddb.on(TransactWriteCommand).resolves({});
+    ecs.on(ListTasksCommand).resolves({ taskArns: ['t1', 't2'] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 't1', taskDefinitionArn: TD2, stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: manifest unknown' },
+        { taskArn: 't2', taskDefinitionArn: TD1, stoppedReason: 'Essential container in task exited', containers: [{ exitCode: 1 }] },
+      ],
+    });
+    const out = await failOperation({
+      workflow: 'create',
+      state: state({ taskDefinition: { arn: TD2 }, targetGroup: { arn: TG }, error: { Error: 'DeploymentFailed', Cause: 'circuit breaker' } }),
+    });
+    expect(out).toMatchObject({ outcome: 'failed', converge: false, failure: { code: 'IMAGE_PULL_FAILED' } });
+    expect(ecs.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: CLUSTER, family: 'fledge-pr-1', desiredStatus: 'STOPPED', maxResults: 100 });
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(items[1]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' }, ConditionExpression: 'attribute_not_exists(pk) OR #name = :name' });
+    expect(items[2]!.Put!.Item).toMatchObject({ type: 'failed', details: { error: { code: 'IMAGE_PULL_FAILED' }, removed: [TG, TD2], leftOver: [] } });
+    expect(Object.values(items[0]!.Update!.ExpressionAttributeValues!)).toContain('STATUS#FAILED');
+  });
+
+  it('a failed teardown stays DELETING', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
+    ddb.on(TransactWriteCommand).resolves({});
+    await failOperation({ workflow: 'teardown', state: state({ error: { Error: 'ElasticLoadBalancingV2.OperationNotPermittedException', Cause: 'no' } }) });
+    expect(ecs.calls()).toHaveLength(0);
+    const update = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Update!;
+    expect(Object.values(update.ExpressionAttributeValues!)).toContain('STATUS#DELETING');
+  });
+});
+
+describe('DiscoverResources and FinishTeardown', () => {
+  it('finds the service, the tagged target group, its rules and exactly its task definition family', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE' }] });
+    ecs.on(ListTaskDefinitionsCommand, { familyPrefix: 'fledge-pr-1', status: 'ACTIVE' }).resolves({ taskDefinitionArns: [TD2, 'arn:aws:ecs:eu-west-1:000000000000:task-definition/fledge-pr-10:1'] });
+    ecs.on(ListTaskDefinitionsCommand, { familyPrefix: 'fledge-pr-1', status: 'INACTIVE' }).resolves({ taskDefinitionArns: [TD1] });
+    elb.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: TG }] });
+    elb.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: TG, Tags: [{ Key: 'fledge:environment', Value: 'pr-1' }] }] });
+    elb.on(DescribeRulesCommand).resolves({
+      Rules: [
+        { RuleArn: 'rule-1', Actions: [{ Type: 'forward', TargetGroupArn: TG }] },
+        { RuleArn: 'rule-2', Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['pr-1.preview.example.com'] } }], Actions: [] },
+        { RuleArn: 'rule-other', Actions: [{ Type: 'forward', TargetGroupArn: 'other' }] },
+        { RuleArn: 'default', IsDefault: true, Actions: [{ Type: 'forward', TargetGroupArn: TG }] },
+      ],
+    });
+    const out = await discoverResources({ workflow: 'teardown', state: state() });
+    expect(out.resources).toEqual({
+      serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1', 'rule-2'],
+      activeTaskDefinitionArns: [TD2], taskDefinitionBatches: [[TD2, TD1]],
+    });
+    expect(elb.commandCalls(DescribeRulesCommand)[0]!.args[0].input).toMatchObject({ ListenerArn: LISTENER });
+  });
+
+  it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
+    ddb.on(TransactWriteCommand).resolves({});
+    const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1'], activeTaskDefinitionArns: [TD2], taskDefinitionBatches: [[TD2]] };
+    const before = Date.now();
+    await finishTeardown({ workflow: 'teardown', state: state({ resources }) });
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    const values = items[0]!.Update!.ExpressionAttributeValues!;
+    expect(Object.values(values)).toContain('STATUS#DELETED');
+    const purgeAt = Object.values(values).find((v) => typeof v === 'number' && v > 1e9) as number;
+    expect(purgeAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 30 * 86_400 - 1);
+    expect(items[1]!.Update).toMatchObject({ Key: { pk: 'COUNTER#live', sk: 'COUNTER' }, UpdateExpression: 'SET #total = #total - :one, #repo = #repo - :one' });
+    expect(items[2]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } });
+    expect(items[3]!.Put!.Item).toMatchObject({
+      type: 'deleted', purgeAt,
+      details: { removed: [
+        { type: 'ecs-service', arn: SERVICE }, { type: 'listener-rule', arn: 'rule-1' }, { type: 'target-group', arn: TG }, { type: 'task-definition', arn: TD2 },
+      ] },
+    });
+  });
+});
+
+describe('ECS service events', () => {
+  const event = (eventName: string, detailType = 'ECS Deployment State Change') => ({
+    version: '0', id: 'e1', 'detail-type': detailType, source: 'aws.ecs', account: '000000000000', time: '2026-01-01T00:00:00Z',
+    region: 'eu-west-1', resources: [SERVICE], detail: { eventType: 'INFO', eventName, reason: 'tasks failed to start' },
+  });
+
+  it('completes the waiting step when our deployment completed, and clears the token', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ waitToken: 'tok', waitPhase: 'update', waitTaskDefinitionArn: TD2 }) });
+    ddb.on(UpdateCommand).resolves({});
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, deployments: [{ status: 'PRIMARY', taskDefinition: TD2, rolloutState: 'COMPLETED', runningCount: 1 }] }],
+    });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    expect(await ecsServiceEvents(event('SERVICE_DEPLOYMENT_COMPLETED'))).toEqual({ outcomes: ['succeeded'] });
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.Key).toEqual({ pk: 'ENV#pr-1', sk: 'ENV' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.taskToken).toBe('tok');
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ ConditionExpression: 'waitToken = :token', ExpressionAttributeValues: { ':token': 'tok' } });
+  });
+
+  it('ignores a steady state of an earlier revision', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ waitToken: 'tok', waitPhase: 'update', waitTaskDefinitionArn: TD2 }) });
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, deployments: [{ status: 'PRIMARY', taskDefinition: TD1, rolloutState: 'COMPLETED', runningCount: 1 }] }],
+    });
+    expect(await ecsServiceEvents(event('SERVICE_STEADY_STATE', 'ECS Service Action'))).toEqual({ outcomes: ['not-steady'] });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('reports a failed update deployment as DeploymentRolledBack and a failed create as DeploymentFailed', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    sfn.on(SendTaskFailureCommand).resolves({});
+    ddb.on(GetCommand).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'update' }) }).resolvesOnce({ Item: item({ waitToken: 'tok2', waitPhase: 'create' }) });
+    await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'));
+    await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'));
+    expect(sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: 'tok', error: 'DeploymentRolledBack', cause: 'tasks failed to start' },
+      { taskToken: 'tok2', error: 'DeploymentFailed', cause: 'tasks failed to start' },
+    ]);
+  });
+
+  it('a duplicate event is harmless: a closed token is already done, no token means nobody waits', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+    ddb.on(GetCommand).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'update' }) }).resolvesOnce({ Item: item() });
+    expect(await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'))).toEqual({ outcomes: ['already-done'] });
+    expect(await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'))).toEqual({ outcomes: ['no-waiter'] });
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('fails a create fast when ECS cannot start its tasks, but lets the circuit breaker decide for an update', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    sfn.on(SendTaskFailureCommand).resolves({});
+    ddb.on(GetCommand).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'create' }) }).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'update' }) });
+    expect(await ecsServiceEvents(event('SERVICE_TASK_START_IMPAIRED', 'ECS Service Action'))).toEqual({ outcomes: ['failed'] });
+    expect(await ecsServiceEvents(event('SERVICE_TASK_START_IMPAIRED', 'ECS Service Action'))).toEqual({ outcomes: ['ignored'] });
+    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(1);
+  });
+});
