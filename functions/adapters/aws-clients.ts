@@ -1,17 +1,14 @@
 /**
- * AWS SDK clients, created once at module scope and reused across warm invocations.
+ * The one seam between Fledge's code and AWS. Each SDK client lives in its own module under
+ * `clients/` (created once, at module scope on first use, reused across warm invocations), so
+ * a Lambda bundles only the clients it actually calls: the health check carries no SDK, an
+ * API route only DynamoDB and Step Functions.
  *
- * The domain never imports an SDK client; it goes through the adapters in this folder,
- * which take their clients from here. Local mode (infra/local) replaces the ECS, ELBv2 and
- * CloudWatch clients with the simulator (`useClients`) and points DynamoDB at DynamoDB Local
+ * Local mode (infra/local) and tests replace clients here with `useClients` — the simulator's
+ * and the local workflow runner's `send(command)` — and DynamoDB is pointed at DynamoDB Local
  * through FLEDGE_DYNAMODB_ENDPOINT, so the same adapter code runs on AWS and locally.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The part of an SDK v3 client the adapters use: `send(command)`. */
 export interface CommandSender {
@@ -25,38 +22,37 @@ export interface AwsClients {
   elbv2: CommandSender;
   cloudwatch: CommandSender;
   sfn: CommandSender;
+  applicationautoscaling: CommandSender;
+  sns: CommandSender;
 }
 
-function createDefaultClients(): AwsClients {
-  const endpoint = process.env.FLEDGE_DYNAMODB_ENDPOINT;
-  const dynamodb = DynamoDBDocumentClient.from(
-    new DynamoDBClient(endpoint ? { endpoint, maxAttempts: 5 } : { maxAttempts: 5 }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
-  return {
-    dynamodb,
-    ecs: new ECSClient({}),
-    elbv2: new ElasticLoadBalancingV2Client({}),
-    cloudwatch: new CloudWatchClient({}),
-    sfn: new SFNClient({}),
-  };
+type ClientName = keyof AwsClients;
+
+const overrides: Partial<AwsClients> = {};
+const created: Partial<AwsClients> = {};
+let generation = 0;
+
+/** The override for `name`, else the client made once by `create`. */
+export function clientFor<K extends ClientName>(name: K, create: () => AwsClients[K]): AwsClients[K] {
+  const override = overrides[name];
+  if (override) return override;
+  return (created[name] ??= create());
 }
 
-let clients: AwsClients | undefined;
-
-export function awsClients(): AwsClients {
-  clients ??= createDefaultClients();
-  return clients;
+/** Replace some clients (local mode's simulator, tests). */
+export function useClients(replacements: Partial<AwsClients>): void {
+  Object.assign(overrides, replacements);
+  generation++;
 }
 
-/** Replace some clients (local mode's simulator, tests). Returns the previous set. */
-export function useClients(overrides: Partial<AwsClients>): AwsClients {
-  const previous = awsClients();
-  clients = { ...previous, ...overrides };
-  return previous;
-}
-
-/** Forget the clients so the next call builds them again from the environment. */
+/** Forget overrides and created clients, so the next use builds them again from the environment. */
 export function resetClients(): void {
-  clients = undefined;
+  for (const key of Object.keys(overrides) as ClientName[]) delete overrides[key];
+  for (const key of Object.keys(created) as ClientName[]) delete created[key];
+  generation++;
+}
+
+/** Changes whenever clients are replaced (for caches that hold a client). */
+export function clientGeneration(): number {
+  return generation;
 }

@@ -8,7 +8,7 @@ import type { EnvironmentRecord } from '#domain/environment.ts';
 import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { tableDefinition, type IndexName } from '#infra/table-definition.ts';
-import { awsClients } from './aws-clients.ts';
+import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
 import { envKey, liveCounterKey, tableName } from './table-keys.ts';
 
@@ -36,7 +36,7 @@ function recordOf(item: Record<string, unknown>): EnvironmentRecord {
 }
 
 export async function getEnvironment(name: string): Promise<EnvironmentRecord | undefined> {
-  const { Item } = await awsClients().dynamodb.send(
+  const { Item } = await dynamodbClient().send(
     new GetCommand({ TableName: tableName(), Key: envKey(name), ConsistentRead: true }),
   );
   return Item ? recordOf(Item) : undefined;
@@ -54,7 +54,7 @@ export interface QuotaLimits {
 }
 
 async function liveCounts(): Promise<Record<string, number>> {
-  const { Item } = await awsClients().dynamodb.send(
+  const { Item } = await dynamodbClient().send(
     new GetCommand({ TableName: tableName(), Key: liveCounterKey, ConsistentRead: true }),
   );
   return (Item ?? {}) as Record<string, number>;
@@ -92,7 +92,7 @@ export async function insertEnvironment(
           ExpressionAttributeValues: { ':deleted': 'DELETED', ':expected': replacesDeletedVersion },
         };
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new TransactWriteCommand({
         TransactItems: [
           { Put: { TableName: tableName(), Item: itemOf(record), ...envCondition } },
@@ -130,7 +130,7 @@ export async function insertEnvironment(
 /** Replaces the environment if it is still at `expectedVersion`; 409 when another write won. */
 export async function replaceEnvironment(record: EnvironmentRecord, expectedVersion: number, events: EnvironmentEvent[]): Promise<void> {
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new TransactWriteCommand({
         TransactItems: [
           {
@@ -248,7 +248,7 @@ export async function listEnvironments(query: ListQuery): Promise<Page<Environme
   const items: EnvironmentRecord[] = [];
   // A filter can leave a page short: keep reading until the page is full or the index ends.
   do {
-    const result = await awsClients().dynamodb.send(
+    const result = await dynamodbClient().send(
       new QueryCommand({
         TableName: tableName(),
         IndexName: plan.index,

@@ -4,7 +4,7 @@
  * newest first, ties in write order.
  */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { awsClients } from './aws-clients.ts';
+import { dynamodbClient } from './clients/dynamodb.ts';
 import { envKey, eventSortKey, tableName } from './table-keys.ts';
 
 export interface EnvironmentEvent {
@@ -37,7 +37,7 @@ export async function appendEvents(name: string, events: EnvironmentEvent[]): Pr
     for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
       if (attempt > 8) throw new Error('could not write events: DynamoDB kept returning unprocessed items');
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 25 * Math.random()));
-      const result = await awsClients().dynamodb.send(new BatchWriteCommand({ RequestItems: request }));
+      const result = await dynamodbClient().send(new BatchWriteCommand({ RequestItems: request }));
       request = result.UnprocessedItems as typeof request;
     }
   }
@@ -49,7 +49,7 @@ export interface EventPage {
 }
 
 export async function listEvents(name: string, limit: number, startKey?: Record<string, unknown>): Promise<EventPage> {
-  const result = await awsClients().dynamodb.send(
+  const result = await dynamodbClient().send(
     new QueryCommand({
       TableName: tableName(),
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',

@@ -19,7 +19,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { taskFamily } from '#domain/resource-plan.ts';
 import type { StoppedTask } from '#domain/task-failure.ts';
-import { awsClients } from './aws-clients.ts';
+import { ecsClient } from './clients/ecs.ts';
+import { elbv2Client } from './clients/elbv2.ts';
 
 export interface ServiceState {
   serviceArn: string;
@@ -50,7 +51,7 @@ export function serviceState(service: Service): ServiceState {
 
 /** The environment's service, or undefined when it does not exist (or is INACTIVE). */
 export async function describeService(clusterArn: string, name: string): Promise<ServiceState | undefined> {
-  const result = await awsClients().ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }));
+  const result = await ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }));
   const service = (result.services as Service[] | undefined)?.find((s) => s.serviceName === name || s.serviceArn?.endsWith(`/${name}`));
   if (!service || service.status === 'INACTIVE') return undefined;
   return serviceState(service);
@@ -59,12 +60,12 @@ export async function describeService(clusterArn: string, name: string): Promise
 /** Stopped tasks of the environment's family (optionally of one revision), newest first. */
 export async function stoppedTasks(clusterArn: string, name: string, taskDefinitionArn?: string): Promise<StoppedTask[]> {
   // By family rather than service name: compensation may already have deleted the service.
-  const listed = await awsClients().ecs.send(
+  const listed = await ecsClient().send(
     new ListTasksCommand({ cluster: clusterArn, family: taskFamily(name), desiredStatus: 'STOPPED', maxResults: 100 }),
   );
   const arns = (listed.taskArns as string[] | undefined) ?? [];
   if (arns.length === 0) return [];
-  const described = await awsClients().ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: arns.slice(0, 100) }));
+  const described = await ecsClient().send(new DescribeTasksCommand({ cluster: clusterArn, tasks: arns.slice(0, 100) }));
   const tasks = ((described.tasks as StoppedTask[] | undefined) ?? []).filter(
     (task) => !taskDefinitionArn || task.taskDefinitionArn === taskDefinitionArn,
   );
@@ -102,7 +103,7 @@ async function taskDefinitions(name: string, status: 'ACTIVE' | 'INACTIVE'): Pro
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await awsClients().ecs.send(
+    const page = await ecsClient().send(
       new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken, maxResults: 100 }),
     );
     // familyPrefix is a prefix: fledge-pr-4 would also list fledge-pr-42
@@ -115,7 +116,7 @@ async function taskDefinitions(name: string, status: 'ACTIVE' | 'INACTIVE'): Pro
 /** The target group named after the environment, if it exists. */
 export async function targetGroupArnOf(name: string): Promise<string | undefined> {
   try {
-    const result = await awsClients().elbv2.send(new DescribeTargetGroupsCommand({ Names: [name] }));
+    const result = await elbv2Client().send(new DescribeTargetGroupsCommand({ Names: [name] }));
     return (result.TargetGroups as { TargetGroupArn?: string }[] | undefined)?.[0]?.TargetGroupArn;
   } catch (error) {
     if ((error as Error).name === 'TargetGroupNotFoundException') return undefined;
@@ -127,7 +128,7 @@ async function fledgeTargetGroup(name: string): Promise<string | undefined> {
   const arn = await targetGroupArnOf(name);
   if (!arn) return undefined;
   // a target group of that name that Fledge did not tag for this environment is not ours to delete
-  const tags = await awsClients().elbv2.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
+  const tags = await elbv2Client().send(new DescribeTagsCommand({ ResourceArns: [arn] }));
   const owned = (tags.TagDescriptions ?? []).some((d: { Tags?: { Key?: string; Value?: string }[] }) =>
     (d.Tags ?? []).some((t) => t.Key === 'fledge:environment' && t.Value === name),
   );
@@ -154,7 +155,7 @@ async function listenerRules(listenerArn: string, targetGroupArn: string | undef
   const arns: string[] = [];
   let marker: string | undefined;
   do {
-    const page = await awsClients().elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }));
+    const page = await elbv2Client().send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }));
     for (const rule of (page.Rules as Rule[] | undefined) ?? []) {
       if (rule.IsDefault || !rule.RuleArn) continue;
       if (forwardsTo(rule, targetGroupArn) || matchesHost(rule, host)) arns.push(rule.RuleArn);
@@ -178,7 +179,7 @@ export async function discoverResources(
   host: string,
 ): Promise<DiscoveredResources> {
   const [serviceResult, targetGroupArn, active, inactive] = await Promise.all([
-    awsClients().ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })),
+    ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })),
     fledgeTargetGroup(name),
     taskDefinitions(name, 'ACTIVE'),
     taskDefinitions(name, 'INACTIVE'),

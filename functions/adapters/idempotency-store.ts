@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { IdempotencyKeyReused } from '#domain/errors.ts';
-import { awsClients } from './aws-clients.ts';
+import { dynamodbClient } from './clients/dynamodb.ts';
 import { idempotencyKey, tableName } from './table-keys.ts';
 
 export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
@@ -26,7 +26,7 @@ interface IdempotencyItem {
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 async function read(key: string): Promise<IdempotencyItem | undefined> {
-  const { Item } = await awsClients().dynamodb.send(
+  const { Item } = await dynamodbClient().send(
     new GetCommand({ TableName: tableName(), Key: idempotencyKey(key), ConsistentRead: true }),
   );
   const item = Item as IdempotencyItem | undefined;
@@ -46,7 +46,7 @@ export async function findStoredAnswer(key: string, fingerprint: string): Promis
 /** Stores the answer unless another request stored one first; returns the answer that holds. */
 export async function storeAnswer(key: string, fingerprint: string, answer: StoredAnswer): Promise<StoredAnswer> {
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new PutCommand({
         TableName: tableName(),
         Item: { ...idempotencyKey(key), kind: 'IDEMPOTENCY', fingerprint, answer, purgeAt: nowSeconds() + IDEMPOTENCY_WINDOW_SECONDS },

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
 import type { Status } from '#domain/lifecycle.ts';
-import { awsClients } from './aws-clients.ts';
+import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
 import { liveCountRelease } from './environment-store.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
@@ -36,7 +36,7 @@ export const MAX_HEALTHY_IMAGES = 5;
 export const MAX_LISTENER_PRIORITY = 50_000;
 
 export async function getEnvironmentItem(name: string): Promise<EnvironmentItem | undefined> {
-  const { Item } = await awsClients().dynamodb.send(
+  const { Item } = await dynamodbClient().send(
     new GetCommand({ TableName: tableName(), Key: envKey(name), ConsistentRead: true }),
   );
   return Item as EnvironmentItem | undefined;
@@ -68,7 +68,7 @@ export async function allocateListenerPriority(name: string, operationId: string
   const item = await getEnvironmentItem(name);
   if (!item) throw new Error(`environment "${name}" does not exist`);
   if (item.listenerPriority !== undefined) {
-    const held = await awsClients().dynamodb.send(
+    const held = await dynamodbClient().send(
       new GetCommand({ TableName: tableName(), Key: priorityKey(item.listenerPriority), ConsistentRead: true }),
     );
     if (!held.Item || held.Item.name === name) {
@@ -81,7 +81,7 @@ export async function allocateListenerPriority(name: string, operationId: string
     const candidate = ((start - 1 + probe) % MAX_LISTENER_PRIORITY) + 1;
     if (await claimPriority(name, candidate)) {
       try {
-        await awsClients().dynamodb.send(
+        await dynamodbClient().send(
           new UpdateCommand({
             TableName: tableName(),
             Key: envKey(name),
@@ -105,7 +105,7 @@ export async function allocateListenerPriority(name: string, operationId: string
 /** Takes `PRIORITY#<n>` for `name`; true when it is (now) held by `name`. */
 async function claimPriority(name: string, priority: number): Promise<boolean> {
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new PutCommand({
         TableName: tableName(),
         Item: { ...priorityKey(priority), kind: 'PRIORITY', name, priority },
@@ -123,7 +123,7 @@ async function claimPriority(name: string, priority: number): Promise<boolean> {
 
 async function releasePriorityItem(name: string, priority: number): Promise<void> {
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new DeleteCommand({
         TableName: tableName(),
         Key: priorityKey(priority),
@@ -161,7 +161,7 @@ export async function storeWaitToken(
   taskDefinitionArn: string | undefined,
 ): Promise<boolean> {
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: envKey(name),
@@ -189,7 +189,7 @@ export async function storeWaitToken(
 /** Forgets the token if it is still the one given (a newer wait's token is left alone). */
 export async function clearWaitToken(name: string, token: string): Promise<void> {
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: envKey(name),
@@ -250,7 +250,7 @@ async function finishWrite(
     if (update.condition.expression.includes('#specVersion')) names['#specVersion'] = 'specVersion';
   }
   try {
-    await awsClients().dynamodb.send(
+    await dynamodbClient().send(
       new TransactWriteCommand({
         TransactItems: [
           {

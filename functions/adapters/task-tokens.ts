@@ -5,14 +5,14 @@
  * duplicate event that is the expected outcome, so it is reported, not thrown.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { awsClients } from './aws-clients.ts';
+import { sfnClient } from './clients/sfn.ts';
 
 const CLOSED_TOKEN_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 
 /** true when the step was completed now; false when the token was already closed */
 export async function sendTaskSuccess(taskToken: string, output: unknown): Promise<boolean> {
   try {
-    await awsClients().sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) }));
+    await sfnClient().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) }));
     return true;
   } catch (error) {
     if (CLOSED_TOKEN_ERRORS.has((error as Error).name)) return false;
@@ -23,7 +23,7 @@ export async function sendTaskSuccess(taskToken: string, output: unknown): Promi
 /** `error` is what the workflow's Retry/Catch match on; `cause` is for people (max 32 KiB). */
 export async function sendTaskFailure(taskToken: string, error: string, cause: string): Promise<boolean> {
   try {
-    await awsClients().sfn.send(
+    await sfnClient().send(
       new SendTaskFailureCommand({ taskToken, error: error.slice(0, 256), cause: cause.slice(0, 32_000) }),
     );
     return true;

@@ -5,7 +5,7 @@
  * execution it already has.
  */
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { awsClients } from './aws-clients.ts';
+import { sfnClient } from './clients/sfn.ts';
 
 export type WorkflowKind = 'create' | 'update' | 'teardown';
 
@@ -26,7 +26,7 @@ export function executionArnFor(kind: WorkflowKind, executionName: string): stri
 }
 
 export async function startWorkflow(kind: WorkflowKind, executionName: string, input: unknown): Promise<string> {
-  const result = await awsClients().sfn.send(
+  const result = await sfnClient().send(
     new StartExecutionCommand({ stateMachineArn: stateMachineArn(kind), name: executionName, input: JSON.stringify(input) }),
   );
   return result.executionArn as string;
@@ -35,7 +35,7 @@ export async function startWorkflow(kind: WorkflowKind, executionName: string, i
 /** Stops an execution; one that already ended (or never started) is fine. */
 export async function stopWorkflow(kind: WorkflowKind, executionName: string, cause: string): Promise<void> {
   try {
-    await awsClients().sfn.send(
+    await sfnClient().send(
       new StopExecutionCommand({ executionArn: executionArnFor(kind, executionName), error: 'Superseded', cause }),
     );
   } catch (error) {

@@ -2,7 +2,7 @@
  * The environment resource of SPEC §2: one zod schema gives the TypeScript types, the
  * request validation and (later) the OpenAPI document.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DURATION_PATTERN, parseDuration } from './durations.ts';
 import { FARGATE_CPU_VALUES, FARGATE_MEMORY_BY_CPU, isValidFargatePair } from './fargate-sizes.ts';
 

@@ -17,7 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { awsClients, resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
+import { resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
+import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
@@ -181,7 +182,7 @@ async function rebuildSimulatedResources(simulator: Simulator, tableName: string
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await awsClients().dynamodb.send(
+    const page = await dynamodbClient().send(
       new ScanCommand({ TableName: tableName, FilterExpression: 'sk = :env', ExpressionAttributeValues: { ':env': 'ENV' }, ExclusiveStartKey: startKey }),
     );
     items.push(...((page.Items ?? []) as Record<string, unknown>[]));
@@ -388,7 +389,7 @@ async function main(): Promise<void> {
       region,
       accountId: ACCOUNT_ID,
       readEnvironment: async (name) => {
-        const result = await awsClients().dynamodb.send(new GetCommand({ TableName: tableName, Key: { pk: `ENV#${name}`, sk: 'ENV' } }));
+        const result = await dynamodbClient().send(new GetCommand({ TableName: tableName, Key: { pk: `ENV#${name}`, sk: 'ENV' } }));
         return result.Item as Record<string, unknown> | undefined;
       },
       invokeLambda,

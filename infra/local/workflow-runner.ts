@@ -96,7 +96,7 @@ interface Execution {
   abort(): void;
 }
 
-/** The SFN client surface the handlers use (`awsClients().sfn`). */
+/** The SFN client surface the handlers use (`sfnClient()`). */
 export interface SfnCompatibleClient {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   send(command: any): Promise<any>;

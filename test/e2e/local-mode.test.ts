@@ -75,6 +75,16 @@ async function page(name: string): Promise<{ status: number; text: string }> {
   });
 }
 
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 150));
+    value = await read();
+  }
+  return value;
+}
+
 async function resourcesMentioning(name: string): Promise<unknown[]> {
   const answer = await api('GET', '/_local/resources');
   expect(answer.status).toBe(200);
@@ -124,7 +134,8 @@ describe('local mode over HTTP', () => {
     expect(deleted.status).toBe(202);
     expect((await api('DELETE', '/v1/environments/e2e-life')).status).toBeLessThan(300);
     await waitFor('e2e-life', isStatus('DELETED'));
-    expect(await resourcesMentioning('e2e-life')).toEqual([]);
+    // as on AWS, a deleted service drains (DRAINING) until its tasks have stopped
+    expect(await eventually(() => resourcesMentioning('e2e-life'), (left) => left.length === 0, 15_000)).toEqual([]);
     expect((await page('e2e-life')).status).toBe(404);
   });
 
@@ -209,9 +220,9 @@ describe('local mode over HTTP', () => {
     expect(fault.status).toBe(200);
     const created = await api('PUT', '/v1/environments/e2e-throttle', { body: { image: 'nginx:1' } });
     expect(created.status).toBe(201);
-    expect((await waitFor('e2e-throttle', isStatus('RUNNING', 'FAILED'), 120_000)).status).toBe('RUNNING');
+    expect((await waitFor('e2e-throttle', isStatus('RUNNING', 'FAILED'), 220_000)).status).toBe('RUNNING');
     expect((await api('GET', '/_local/resources')).body.faults.throttledCallsRemaining).toBe(0);
-  }, 150_000);
+  }, 240_000);
 
   it('absorbs a crash: ECS replaces the tasks and the environment stays served', async () => {
     expect((await api('PUT', '/v1/environments/e2e-crash', { body: { image: 'nginx:1', desiredCount: 2 } })).status).toBe(201);
@@ -236,8 +247,7 @@ describe('local mode over HTTP', () => {
     const failed = await waitFor('e2e-pull', isStatus('FAILED', 'RUNNING'), 90_000);
     expect(failed.status).toBe('FAILED');
     expect(failed.operation.error.code).toBe('IMAGE_PULL_FAILED');
-    const left = (await resourcesMentioning('e2e-pull')) as { arn?: string }[];
-    expect(left).toEqual([]);
+    expect(await eventually(() => resourcesMentioning('e2e-pull'), (left) => left.length === 0, 15_000)).toEqual([]);
   }, 120_000);
 
   it('rolls an update to a crashing image back to the running one', async () => {

@@ -4,7 +4,8 @@
  * handlers wired to them exactly as local mode wires them (awsClients() seam).
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { awsClients, resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
+import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
+import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
 import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
@@ -145,9 +146,9 @@ export class Harness {
       ...(status === 'DELETING' ? {} : { gsiExpiryPk: 'EXPIRY' }),
     };
     if (status === 'DELETING') delete (item as Record<string, unknown>).gsiExpiryPk;
-    await awsClients().dynamodb.send(new PutCommand({ TableName: process.env.TABLE_NAME, Item: item }));
+    await dynamodbClient().send(new PutCommand({ TableName: process.env.TABLE_NAME, Item: item }));
     if (!existing && options.count !== false) {
-      await awsClients().dynamodb.send(
+      await dynamodbClient().send(
         new UpdateCommand({
           TableName: process.env.TABLE_NAME,
           Key: { pk: 'COUNTER#live', sk: 'COUNTER' },
@@ -162,7 +163,7 @@ export class Harness {
 
   /** What a PUT with a new spec does while an operation runs: a new desired spec, same operation. */
   async acceptNewSpec(name: string, s: EnvironmentSpec): Promise<number> {
-    const result = await awsClients().dynamodb.send(
+    const result = await dynamodbClient().send(
       new UpdateCommand({
         TableName: process.env.TABLE_NAME,
         Key: { pk: `ENV#${name}`, sk: 'ENV' },
@@ -176,21 +177,21 @@ export class Harness {
   }
 
   async item(name: string): Promise<Record<string, any> | undefined> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const { Item } = await awsClients().dynamodb.send(
+    const { Item } = await dynamodbClient().send(
       new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `ENV#${name}`, sk: 'ENV' }, ConsistentRead: true }),
     );
     return Item;
   }
 
   async priorityHolder(priority: number): Promise<string | undefined> {
-    const { Item } = await awsClients().dynamodb.send(
+    const { Item } = await dynamodbClient().send(
       new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `PRIORITY#${priority}`, sk: 'PRIORITY' }, ConsistentRead: true }),
     );
     return Item?.name as string | undefined;
   }
 
   async counters(): Promise<Record<string, number>> {
-    const { Item } = await awsClients().dynamodb.send(
+    const { Item } = await dynamodbClient().send(
       new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: 'COUNTER#live', sk: 'COUNTER' }, ConsistentRead: true }),
     );
     return (Item ?? {}) as Record<string, number>;
@@ -198,7 +199,7 @@ export class Harness {
 
   /** newest first */
   async events(name: string): Promise<{ type: string; message: string; details?: Record<string, unknown> }[]> {
-    const { Items } = await awsClients().dynamodb.send(
+    const { Items } = await dynamodbClient().send(
       new QueryCommand({
         TableName: process.env.TABLE_NAME,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
