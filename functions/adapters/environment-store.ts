@@ -7,6 +7,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dyn
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
 import type { Status } from '#domain/lifecycle.ts';
+import { isPinned } from '#domain/pinning.ts';
 import { tableDefinition, type IndexName } from '#infra/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
@@ -15,7 +16,8 @@ import { envKey, liveCounterKey, tableName } from './table-keys.ts';
 /** Index attributes derived from the record: written with every version of the item. */
 export function indexAttributes(record: Pick<EnvironmentRecord, 'status' | 'spec'>) {
   const repository = record.spec.labels.repository;
-  const expiring = record.status !== 'DELETED' && record.status !== 'DELETING';
+  // pinned environments stay out of the expiry index: the cleanup never sees them
+  const expiring = record.status !== 'DELETED' && record.status !== 'DELETING' && !isPinned(record.spec);
   return {
     gsiAllPk: 'ENV',
     gsiStatusPk: `STATUS#${record.status}`,
@@ -39,7 +41,17 @@ export async function getEnvironment(name: string): Promise<EnvironmentRecord | 
   const { Item } = await dynamodbClient().send(
     new GetCommand({ TableName: tableName(), Key: envKey(name), ConsistentRead: true }),
   );
-  return Item ? recordOf(Item) : undefined;
+  return Item && !purged(Item) ? recordOf(Item) : undefined;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * DynamoDB TTL deletes an item some time (up to days) after its `purgeAt`; until then reads
+ * treat it as gone, so a purged record is never shown and its name can be created anew.
+ */
+export function purged(item: Record<string, unknown>, now = nowSeconds()): boolean {
+  return typeof item.purgeAt === 'number' && item.purgeAt <= now;
 }
 
 function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
@@ -85,7 +97,12 @@ export async function insertEnvironment(
   }
   const envCondition =
     replacesDeletedVersion === undefined
-      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      ? {
+          // a record past its purgeAt is gone for every reader, DynamoDB just has not deleted it yet
+          ConditionExpression: 'attribute_not_exists(pk) OR #purgeAt <= :now',
+          ExpressionAttributeNames: { '#purgeAt': 'purgeAt' },
+          ExpressionAttributeValues: { ':now': nowSeconds() },
+        }
       : {
           ConditionExpression: '#status = :deleted AND #version = :expected',
           ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
@@ -238,6 +255,10 @@ export async function listEnvironments(query: ListQuery): Promise<Page<Environme
     values[':status'] = plan.filters.status;
     filterParts.push('#status = :status');
   }
+  // records past their DynamoDB TTL are gone for readers, even before DynamoDB deletes them
+  names['#purgeAt'] = 'purgeAt';
+  values[':now'] = nowSeconds();
+  filterParts.push('(attribute_not_exists(#purgeAt) OR #purgeAt > :now)');
   if (query.status === undefined) {
     // Deleted records stay readable one by one, but lists show live environments unless asked.
     names['#status'] = 'status';

@@ -28,8 +28,11 @@ export function eventItems(name: string, events: EnvironmentEvent[], purgeAt?: n
   }));
 }
 
-export async function appendEvents(name: string, events: EnvironmentEvent[]): Promise<void> {
-  const items = eventItems(name, events);
+export async function appendEvents(name: string, events: EnvironmentEvent[], purgeAt?: number): Promise<void> {
+  await batchPut(eventItems(name, events, purgeAt));
+}
+
+async function batchPut(items: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < items.length; i += 25) {
     let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = {
       [tableName()]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
@@ -53,7 +56,9 @@ export async function listEvents(name: string, limit: number, startKey?: Record<
     new QueryCommand({
       TableName: tableName(),
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
-      ExpressionAttributeValues: { ':pk': envKey(name).pk, ':evt': 'EVT#' },
+      // events past their DynamoDB TTL (the history of a purged record) are gone for readers
+      FilterExpression: 'attribute_not_exists(purgeAt) OR purgeAt > :now',
+      ExpressionAttributeValues: { ':pk': envKey(name).pk, ':evt': 'EVT#', ':now': Math.floor(Date.now() / 1000) },
       ScanIndexForward: false,
       Limit: limit,
       ExclusiveStartKey: startKey,
@@ -63,4 +68,30 @@ export async function listEvents(name: string, limit: number, startKey?: Record<
     at, type, message, operationId, actor, ...(details ? { details } : {}),
   })) as EnvironmentEvent[];
   return { items, lastKey: result.LastEvaluatedKey };
+}
+
+/**
+ * Gives the history written up to `until` (ISO time) the `purgeAt` of the DELETED record, so
+ * DynamoDB TTL purges the record and its history together. Events are immutable, so putting
+ * them again with `purgeAt` is safe to repeat; returns how many were stamped.
+ */
+export async function schedulePurge(name: string, until: string, purgeAt: number): Promise<number> {
+  let stamped = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamodbClient().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+        FilterExpression: 'attribute_not_exists(purgeAt)',
+        ExpressionAttributeValues: { ':pk': envKey(name).pk, ':first': 'EVT#', ':last': `EVT#${until}#\uffff` },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const items = (page.Items ?? []).map((item) => ({ ...item, purgeAt }));
+    await batchPut(items);
+    stamped += items.length;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return stamped;
 }

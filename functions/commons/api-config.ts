@@ -9,10 +9,20 @@ function positiveInt(name: string, fallback: number): number {
   return value;
 }
 
+function flag(name: string, fallback: boolean): boolean {
+  const raw = process.env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`${name} must be true or false, got "${process.env[name]}"`);
+}
+
 export interface ApiConfig {
   maxTtlMs: number;
   quotaGlobal: number;
   quotaPerRepository: number;
+  /** whether the `fledge.dev/pin` label may keep an environment from expiring (FLEDGE_ALLOW_PINNING, default true) */
+  allowPinning: boolean;
   version: string;
 }
 
@@ -27,6 +37,7 @@ export function apiConfig(): ApiConfig {
     maxTtlMs,
     quotaGlobal: positiveInt('FLEDGE_QUOTA_GLOBAL', 100),
     quotaPerRepository: positiveInt('FLEDGE_QUOTA_PER_REPOSITORY', 20),
+    allowPinning: flag('FLEDGE_ALLOW_PINNING', true),
     version: process.env.FLEDGE_VERSION ?? '0.1.0',
   };
   return config;

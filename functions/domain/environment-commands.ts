@@ -14,6 +14,7 @@ import {
 import type { EnvironmentSpec } from './environment-spec.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed, VersionConflict } from './errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
+import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from './scaling.ts';
 
 export interface Caller {
   actor: string;
@@ -33,11 +34,11 @@ export function checkIfMatch(ifMatch: string | undefined, record: EnvironmentRec
   if (!record || String(record.version) !== ifMatch) throw new PreconditionFailed(`"${ifMatch}"`, record?.version);
 }
 
-function event(type: string, message: string, caller: Caller, operationId?: string, details?: Record<string, unknown>): EnvironmentEvent {
+export function event(type: string, message: string, caller: Caller, operationId?: string, details?: Record<string, unknown>): EnvironmentEvent {
   return { at: new Date().toISOString(), type, message, actor: caller.actor, operationId, ...(details ? { details } : {}) };
 }
 
-function newOperation(type: OperationType, workflow: WorkflowKind, name: string, version: number, now: string): Operation {
+export function newOperation(type: OperationType, workflow: WorkflowKind, name: string, version: number, now: string): Operation {
   const id = newOperationId(version);
   return { id, type, status: 'RUNNING', startedAt: now, executionName: executionNameFor(name, id), workflow };
 }
@@ -92,16 +93,21 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
 }
 
 /** Accepts a new desired spec for an existing live environment (SPEC §2, "latest accepted spec wins"). */
-async function changeSpec(current: EnvironmentRecord, spec: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
+async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
   if (!acceptsSpecChanges(current.status)) {
     throw new Conflict(`environment "${current.name}" is ${current.status}; its spec can no longer change`);
   }
-  const unchanged = sameSpec(current.spec, spec);
+  const unchanged = sameSpec(current.spec, requested);
   if (unchanged && !retriesOnSameSpec(current.status)) return { outcome: 'unchanged', record: current };
+  // a spec change wakes a sleeping environment, back to its previous count (SPEC §2)
+  const spec = unchanged ? requested : wokenSpec(current, requested);
 
   const now = new Date();
   const specVersion = unchanged ? current.specVersion : current.specVersion + 1;
-  const base = { ...current, spec, specVersion, version: current.version + 1, updatedAt: now.toISOString(), expiresAt: expiresAtFor(spec, now) };
+  const base = {
+    ...current, spec, specVersion, version: current.version + 1, updatedAt: now.toISOString(), expiresAt: expiresAtFor(spec, now),
+    sleptFromCount: sleptFromCountFor(current, spec),
+  };
 
   if (hasOperationInFlight(current.status)) {
     const record: EnvironmentRecord = base;
@@ -112,7 +118,8 @@ async function changeSpec(current: EnvironmentRecord, spec: EnvironmentSpec, cal
   }
 
   // An environment whose create failed has nothing left to update: it is built again.
-  const workflow: WorkflowKind = current.appliedSpecVersion === undefined ? 'create' : 'update';
+  // Sleep, wake and autoscaling changes need the scale workflow (listener rule, scaling target).
+  const workflow: WorkflowKind = current.appliedSpecVersion === undefined ? 'create' : needsScaleWorkflow(current, spec) ? 'scale' : 'update';
   const operation = newOperation('update', workflow, current.name, base.version, now.toISOString());
   const record: EnvironmentRecord = { ...base, status: 'UPDATING', operation };
   const type = unchanged ? 'retry-requested' : 'update-requested';
@@ -129,7 +136,7 @@ const RACE_ATTEMPTS = 4;
  * fresh read (a few times) instead of answering 409; with `If-Match` the caller named a
  * version, so the race is theirs to see.
  */
-async function decidedOnFreshRead(ifMatch: string | undefined, decide: () => Promise<CommandResult>): Promise<CommandResult> {
+export async function decidedOnFreshRead(ifMatch: string | undefined, decide: () => Promise<CommandResult>): Promise<CommandResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await decide();
@@ -183,24 +190,30 @@ async function decidePatch(
   return changeSpec(current, patch(current.spec), caller);
 }
 
-/** DELETE /v1/environments/{name}: stops whatever runs and tears the environment down. */
-export async function deleteEnvironment(name: string, caller: Caller, ifMatch?: string): Promise<CommandResult> {
-  return decidedOnFreshRead(ifMatch, () => decideDelete(name, caller, ifMatch));
+/**
+ * DELETE /v1/environments/{name}: stops whatever runs and tears the environment down. A
+ * teardown that failed (the environment stays DELETING) is started again. `reason` is added
+ * to the event (the scheduled cleanup says why it tears an environment down).
+ */
+export async function deleteEnvironment(name: string, caller: Caller, ifMatch?: string, reason?: string): Promise<CommandResult> {
+  return decidedOnFreshRead(ifMatch, () => decideDelete(name, caller, ifMatch, reason));
 }
 
-async function decideDelete(name: string, caller: Caller, ifMatch?: string): Promise<CommandResult> {
+async function decideDelete(name: string, caller: Caller, ifMatch?: string, reason?: string): Promise<CommandResult> {
   const current = await getEnvironment(name);
   if (!current) throw new EnvironmentNotFound(name);
   checkIfMatch(ifMatch, current);
   if (current.status === 'DELETED') return { outcome: 'unchanged', record: current };
-  if (current.status === 'DELETING') return { outcome: 'recorded', record: current };
+  const failedTeardown = current.operation?.type === 'teardown' && current.operation.status === 'FAILED';
+  if (current.status === 'DELETING' && !failedTeardown) return { outcome: 'recorded', record: current };
 
   const now = new Date().toISOString();
-  const running = hasOperationInFlight(current.status) ? current.operation : undefined;
+  const running = hasOperationInFlight(current.status) && current.operation?.status === 'RUNNING' ? current.operation : undefined;
   const version = current.version + 1;
   const operation = newOperation('teardown', 'teardown', name, version, now);
   const record: EnvironmentRecord = { ...current, status: 'DELETING', version, updatedAt: now, operation };
-  const events = [event('delete-requested', 'teardown requested', caller, operation.id)];
+  const what = current.status === 'DELETING' ? 'teardown retried after a failed one' : 'teardown requested';
+  const events = [event('delete-requested', reason ? `${what}: ${reason}` : what, caller, operation.id)];
   if (running) {
     events.unshift(event('operation-superseded', `the running ${running.type} operation is stopped by a delete`, caller, running.id));
   }

@@ -27,7 +27,7 @@ export interface Operation {
   /** the Step Functions execution name (deterministic: `<name>--<id>`) */
   executionName?: string;
   /** the workflow definition running it */
-  workflow?: 'create' | 'update' | 'teardown';
+  workflow?: 'create' | 'update' | 'teardown' | 'scale';
 }
 
 export interface EnvironmentRecord {
@@ -46,6 +46,8 @@ export interface EnvironmentRecord {
   lastHealthyImage?: string;
   healthyImages?: string[];
   listenerPriority?: number;
+  /** while the environment sleeps (desired count 0): the count it slept from, which a wake restores */
+  sleptFromCount?: number;
 }
 
 /** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */

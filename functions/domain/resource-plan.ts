@@ -8,6 +8,7 @@
  * spec-dependent values (container definitions, network configuration...) from this plan.
  */
 import { createHash } from 'node:crypto';
+import { renderAlarmPlan, type AlarmPlan } from './alarms.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 
 /** The one container of every environment's task definition (docs/design.md). */
@@ -33,6 +34,8 @@ export interface PlanSettings {
   logGroup: string;
   region: string;
   baseDomain: string;
+  /** the shared listener (its load balancer is a dimension of the environment's alarms) */
+  listenerArn?: string;
 }
 
 export interface KeyValue {
@@ -83,6 +86,8 @@ export interface ResourcePlan {
   };
   /** the image this plan deploys (for events and the healthy-image history) */
   image: string;
+  /** names, thresholds and dimensions of the per-environment alarms (functions/domain/alarms.ts) */
+  alarms: AlarmPlan;
 }
 
 export function renderEnvironment(variables: Record<string, string>): { Name: string; Value: string }[] {
@@ -113,6 +118,7 @@ export function renderPlan(
   return {
     hostHeaders: [`${name}.${settings.baseDomain}`],
     image: spec.image,
+    alarms: renderAlarmPlan(name, spec, settings),
     taskDefinition: {
       Family: taskFamily(name),
       Cpu: String(spec.cpu),

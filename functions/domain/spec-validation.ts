@@ -4,6 +4,7 @@ import { apiConfig } from '#commons/api-config.ts';
 import { environmentName, environmentPatchSchema, environmentSpecSchema, type EnvironmentSpec } from './environment-spec.ts';
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
+import { isPinned, PIN_LABEL } from './pinning.ts';
 
 function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
   return error.issues.map((issue) => ({
@@ -31,6 +32,11 @@ export function parseSpec(body: unknown): EnvironmentSpec {
   }
   const result = schema().safeParse(body);
   if (!result.success) throw new ValidationFailed('the environment spec is invalid', fieldErrors(result.error));
+  if (isPinned(result.data) && !apiConfig().allowPinning) {
+    throw new ValidationFailed('pinning is not allowed by this installation', [
+      { path: `labels.${PIN_LABEL}`, message: 'this installation does not allow pinning environments (FLEDGE_ALLOW_PINNING=false); remove the label' },
+    ]);
+  }
   return result.data;
 }
 

@@ -5,7 +5,7 @@
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { ResourcePlan } from './resource-plan.ts';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown';
+export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale';
 
 /** Input of every workflow execution. */
 export interface WorkflowInput {

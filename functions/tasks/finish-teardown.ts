@@ -7,6 +7,7 @@ import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
+import { schedulePurge } from '#adapters/event-log.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 
 export interface ReceiptEntry {
@@ -35,6 +36,11 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
   const item = await getEnvironmentItem(state.name);
+  if (item?.status === 'DELETED' && item.operation?.id === state.operationId && item.purgeAt !== undefined) {
+    // a retried step whose first attempt recorded DELETED: make sure the history is purged with the record
+    await schedulePurge(state.name, item.updatedAt, item.purgeAt);
+    return { ...state, outcome: 'succeeded' };
+  }
   if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
     logger.warn('operation is no longer current; nothing to record');
     return { ...state, outcome: 'superseded' };
@@ -63,6 +69,8 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
       },
     ],
   });
-  logger.info('environment deleted', { removed: removed.length });
+  // the history goes with the record: DynamoDB TTL purges both at purgeAt
+  const stamped = done ? await schedulePurge(state.name, now.toISOString(), purgeAt) : 0;
+  logger.info('environment deleted', { removed: removed.length, historyPurgeScheduled: stamped });
   return { ...state, outcome: done ? 'succeeded' : 'superseded' };
 }

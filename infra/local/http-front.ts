@@ -32,6 +32,8 @@ export interface HttpFrontOptions {
   loadHandler?: (handler: string) => Promise<ApiHandler>;
   /** the environment item from the table, for the environment page and fault checks */
   readEnvironment?: (name: string) => Promise<Record<string, unknown> | undefined>;
+  /** workflow executions for `GET /_local/executions` (name, kind, status, transitions) */
+  listExecutions?: () => unknown[];
   /** ALB -> Lambda target groups (e.g. a waker while an environment sleeps) */
   invokeLambda?: (functionArn: string, event: unknown) => Promise<unknown>;
   region?: string;
@@ -339,6 +341,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (path === '/_local/resources') {
       if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };
       return json(200, options.simulator.resources(), requestId);
+    }
+    if (path === '/_local/executions' && req.method === 'GET') {
+      return json(200, { items: options.listExecutions?.() ?? [] }, requestId);
     }
     if (path === '/_local/faults') {
       if (req.method !== 'POST') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'POST', 'x-request-id': requestId } };

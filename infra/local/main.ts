@@ -338,6 +338,7 @@ async function main(): Promise<void> {
 
     const runnerFile = join(REPO_ROOT, 'infra', 'local', 'workflow-runner.ts');
     let sfn: { send(command: unknown): Promise<unknown> } | undefined;
+    let listExecutions: (() => unknown[]) | undefined;
     if (existsSync(runnerFile)) {
       const { createWorkflowRunner, WORKFLOW_KINDS } = (await import(pathToFileURL(runnerFile).href)) as typeof import('./workflow-runner.ts');
       const runner = createWorkflowRunner({
@@ -350,6 +351,11 @@ async function main(): Promise<void> {
       });
       closers.unshift(() => runner.close());
       sfn = runner.sfnClient;
+      listExecutions = () =>
+        runner.listExecutions().map((e) => ({
+          name: e.name, kind: e.kind, status: e.status, startDate: e.startDate.toISOString(),
+          stopDate: e.stopDate?.toISOString() ?? null, stateTransitions: e.stateTransitions, error: e.error ?? null, cause: e.cause ?? null,
+        }));
       for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);
     } else {
       log.warn('infra/local/workflow-runner.ts is missing: workflows cannot run (mutating routes will fail)');
@@ -393,6 +399,7 @@ async function main(): Promise<void> {
         return result.Item as Record<string, unknown> | undefined;
       },
       invokeLambda,
+      listExecutions,
     });
     closers.unshift(() => front.close());
 

@@ -32,8 +32,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown';
-export const WORKFLOW_KINDS: readonly WorkflowKind[] = ['create', 'update', 'teardown'];
+export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale';
+export const WORKFLOW_KINDS: readonly WorkflowKind[] = ['create', 'update', 'teardown', 'scale'];
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 

@@ -87,6 +87,8 @@ export interface ServiceRecord {
   createdAt: Date;
   tags: Map<string, string>;
   steady: boolean;
+  /** when the service last reached a steady state (ms, simulator clock) */
+  steadyAt?: number;
   lastCompleted?: { deploymentId: string; taskDefinition: string };
   consecutiveFailures: number;
   impairedReported: boolean;
@@ -848,6 +850,7 @@ export class EcsSimulator {
     const steady = settled && primary.rolloutState === 'COMPLETED' && this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'RUNNING').length === 0;
     if (steady && !service.steady) {
       service.steady = true;
+      service.steadyAt = now;
       this.serviceEvent(service, 'has reached a steady state.');
       this.emitServiceAction(service, 'SERVICE_STEADY_STATE', 'INFO');
     } else if (!steady) {

@@ -360,6 +360,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
               pendingCount: live.filter((t) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(t.lastStatus)).length,
               taskDefinition: s.taskDefinition,
               image: imageOf(s.taskDefinition),
+              steadyAt: s.steadyAt === undefined ? null : new Date(s.steadyAt).toISOString(),
               deployments: s.deployments.map((d) => ({
                 id: d.id,
                 status: d.status,

@@ -1,0 +1,68 @@
+/** A CI-like client of a local Fledge, over HTTP only. */
+import type { LocalServer } from '../test/e2e/local-server.ts';
+
+export interface Answer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  ms: number;
+}
+
+export class LocalClient {
+  constructor(private readonly server: LocalServer) {}
+
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    const started = performance.now();
+    const response = await fetch(`${this.server.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const ms = performance.now() - started;
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, ms };
+  }
+
+  put(name: string, spec: Record<string, unknown>) {
+    return this.request('PUT', `/v1/environments/${name}`, spec);
+  }
+
+  get(name: string) {
+    return this.request('GET', `/v1/environments/${name}`);
+  }
+
+  /** polls until the environment reads one of `statuses`; returns when it was first seen */
+  async waitFor(name: string, statuses: string[], timeoutMs = 120_000, everyMs = 2): Promise<{ status: string; seenAt: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const answer = await this.get(name);
+      const status = answer.body?.status as string | undefined;
+      if (status && statuses.includes(status)) return { status, seenAt: Date.now() };
+      if (status === 'FAILED' && !statuses.includes('FAILED')) throw new Error(`${name} FAILED: ${JSON.stringify(answer.body.operation?.error)}`);
+      if (Date.now() > deadline) throw new Error(`${name} did not reach ${statuses.join('|')} in ${timeoutMs} ms (last ${status})`);
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  }
+
+  async resources(): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return (await this.request('GET', '/_local/resources')).body;
+  }
+
+  async executions(): Promise<{ name: string; kind: string; status: string; stateTransitions: number }[]> {
+    return (await this.request('GET', '/_local/executions')).body.items;
+  }
+}
+
+/** runs `work` over `items` with at most `concurrency` in flight */
+export async function inParallel<T, R>(items: T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
+  return results;
+}

@@ -1,0 +1,165 @@
+/**
+ * `npm run bench`: what the control plane costs and how close it gets to AWS's limits,
+ * measured against local mode (started here, in memory). Prints one JSON object and writes
+ * it to bench/results.json (or FLEDGE_BENCH_OUTPUT). FLEDGE_BENCH_SMOKE=1 runs every section at a tiny scale (the
+ * smoke test uses it so the benchmark cannot rot); figures are never asserted anywhere.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLocalServer, type LocalServer } from '../test/e2e/local-server.ts';
+import { routes } from '../infra/routes.ts';
+import { LocalClient, inParallel } from './local-client.ts';
+import { measureBundles } from './bundles.ts';
+import { round, summary } from './stats.ts';
+
+const SMOKE = process.env.FLEDGE_BENCH_SMOKE === '1';
+const SCALE = SMOKE
+  ? { creates: 3, concurrent: 6, listSize: 30, samples: 20, transitionsRuns: 1 }
+  : { creates: 20, concurrent: 200, listSize: 1000, samples: 300, transitionsRuns: 3 };
+const PRICE_PER_TRANSITION = 0.025 / 1000;
+const spec = (image = 'ghcr.io/acme/web:1.0', repository = 'acme/web') => ({ image, labels: { repository } });
+const hasRoute = (handler: string) => routes.some((r) => r.handler === handler);
+
+async function withServer<T>(env: Record<string, string>, work: (client: LocalClient, server: LocalServer) => Promise<T>): Promise<T> {
+  const server = await startLocalServer({ POWERTOOLS_LOG_LEVEL: 'ERROR', FLEDGE_LOG_LEVEL: 'ERROR', ...env }, 120_000);
+  try {
+    return await work(new LocalClient(server), server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** create overhead: simulated service steady -> RUNNING visible through the API */
+async function measureCreates(client: LocalClient) {
+  const overhead: number[] = [];
+  const total: number[] = [];
+  for (let i = 0; i < SCALE.creates; i++) {
+    const name = `overhead-${i}`;
+    const started = Date.now();
+    const answer = await client.put(name, spec());
+    if (answer.status !== 201) throw new Error(`create ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const { seenAt } = await client.waitFor(name, ['RUNNING']);
+    const service = (await client.resources()).services.find((s: { name: string }) => s.name === name);
+    if (!service?.steadyAt) throw new Error(`the simulator recorded no steady state for ${name}`);
+    overhead.push(seenAt - Date.parse(service.steadyAt));
+    total.push(seenAt - started);
+  }
+  return { createOverheadMs: summary(overhead), createTotalMs: summary(total) };
+}
+
+/** state transitions per workflow run, from the local executor's own count */
+async function measureTransitions(client: LocalClient) {
+  const names = Array.from({ length: SCALE.transitionsRuns }, (_, i) => `transitions-${i}`);
+  for (const name of names) {
+    await client.put(name, spec());
+    await client.waitFor(name, ['RUNNING']);
+  }
+  for (const name of names) {
+    await client.put(name, spec('ghcr.io/acme/web:2.0'));
+    await client.waitFor(name, ['RUNNING']);
+  }
+  if (hasRoute('scale-environment')) {
+    for (const name of names) {
+      await client.request('POST', `/v1/environments/${name}/scale`, { desiredCount: 2 });
+      await client.waitFor(name, ['RUNNING']);
+    }
+  }
+  if (hasRoute('heal-environment')) {
+    for (const name of names) {
+      await client.request('POST', `/v1/environments/${name}/heal`, {});
+      await client.waitFor(name, ['RUNNING']);
+    }
+  }
+  for (const name of names) {
+    await client.request('DELETE', `/v1/environments/${name}`);
+    await client.waitFor(name, ['DELETED']);
+  }
+  const executions = (await client.executions()).filter((e) => names.some((n) => e.name.startsWith(`${n}--`)) && e.status === 'SUCCEEDED');
+  const byKind: Record<string, { runs: number; perRun: number; max: number; costPerMillionRunsUsd: number }> = {};
+  for (const kind of ['create', 'update', 'scale', 'heal', 'teardown']) {
+    const counts = executions.filter((e) => e.kind === kind).map((e) => e.stateTransitions);
+    if (counts.length === 0) continue;
+    const perRun = counts.reduce((a, b) => a + b, 0) / counts.length;
+    byKind[kind] = { runs: counts.length, perRun: round(perRun), max: Math.max(...counts), costPerMillionRunsUsd: round(perRun * PRICE_PER_TRANSITION * 1e6, 2) };
+  }
+  return { ...byKind, pricePerTransitionUsd: PRICE_PER_TRANSITION, notMeasured: ['scale', 'heal'].filter((k) => !byKind[k]) };
+}
+
+/** API latency from a loopback client with SCALE.listSize environments present */
+async function measureApi(client: LocalClient) {
+  const seeded = Array.from({ length: SCALE.listSize }, (_, i) => `api-${String(i).padStart(4, '0')}`);
+  const createMs = await inParallel(seeded, 16, async (name) => {
+    const answer = await client.put(name, spec('ghcr.io/acme/web:1.0', `acme/repo-${name.slice(-1)}`));
+    if (answer.status !== 201) throw new Error(`seed ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.ms;
+  });
+  const sample = (i: number) => seeded[(i * 7919) % seeded.length]!;
+  const getMs: number[] = [];
+  const listMs: number[] = [];
+  const list100Ms: number[] = [];
+  const putMs: number[] = [];
+  for (let i = 0; i < SCALE.samples; i++) getMs.push((await client.get(sample(i))).ms);
+  for (let i = 0; i < SCALE.samples; i++) listMs.push((await client.request('GET', '/v1/environments')).ms);
+  for (let i = 0; i < SCALE.samples; i++) list100Ms.push((await client.request('GET', '/v1/environments?limit=100')).ms);
+  for (let i = 0; i < SCALE.samples; i++) {
+    const name = sample(i);
+    putMs.push((await client.put(name, spec('ghcr.io/acme/web:1.0', `acme/repo-${name.slice(-1)}`))).ms);
+  }
+  return {
+    environmentsPresent: seeded.length,
+    getOneMs: summary(getMs),
+    listMs: summary(listMs),
+    listLimit100Ms: summary(list100Ms),
+    putUnchangedMs: summary(putMs),
+    putCreateMs: summary(createMs),
+  };
+}
+
+/** N creates at once with the simulator's AWS rate limits on */
+async function measureConcurrentCreates(client: LocalClient) {
+  const names = Array.from({ length: SCALE.concurrent }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
+  const started = Date.now();
+  const answers = await Promise.all(names.map((name) => client.put(name, spec('ghcr.io/acme/web:1.0', `acme/repo-${name.slice(-2)}`))));
+  const rejected = answers.filter((a) => a.status !== 201).length;
+  const outcomes = await Promise.all(names.map((name) => client.waitFor(name, ['RUNNING', 'FAILED'], 900_000, 250)));
+  const wallMs = Math.max(...outcomes.map((o) => o.seenAt)) - started;
+  const failures = rejected + outcomes.filter((o) => o.status === 'FAILED').length;
+  const rules = ((await client.resources()).listenerRules ?? []) as { priority: number | string }[];
+  const priorities = rules.map((r) => String(r.priority)).filter((p) => p !== 'default');
+  // ECS CreateService: a bucket of 50, refilled at 5 a second.
+  const createServiceBoundMs = Math.max(0, (names.length - 50) / 5) * 1000;
+  // ECS RegisterTaskDefinition: a bucket of 20, refilled at 1 a second (one registration per create).
+  const registerBoundMs = Math.max(0, (names.length - 20) / 1) * 1000;
+  return {
+    environments: names.length,
+    wallMs,
+    createServiceBoundMs,
+    ratioToCreateServiceBound: createServiceBoundMs ? round(wallMs / createServiceBoundMs, 2) : null,
+    registerTaskDefinitionBoundMs: registerBoundMs,
+    failures,
+    duplicateListenerPriorities: priorities.length - new Set(priorities).size,
+  };
+}
+
+async function main() {
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), smoke: SMOKE, node: process.version };
+  const fast = { FLEDGE_SIM_TASK_START_MS: '0', FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS: '50', FLEDGE_SIM_RATE_LIMITS: 'off', FLEDGE_QUOTA_GLOBAL: '5000', FLEDGE_QUOTA_PER_REPOSITORY: '5000' };
+  await withServer(fast, async (client, server) => {
+    results.startupMs = server.startupMs;
+    Object.assign(results, await measureCreates(client));
+    results.transitions = await measureTransitions(client);
+    results.api = await measureApi(client);
+  });
+  await withServer({ ...fast, FLEDGE_SIM_RATE_LIMITS: 'on' }, async (client) => {
+    results.concurrentCreates = await measureConcurrentCreates(client);
+  });
+  results.bundles = await measureBundles({ smoke: SMOKE });
+  const text = JSON.stringify(results, null, 2);
+  writeFileSync(process.env.FLEDGE_BENCH_OUTPUT ?? join(import.meta.dirname, 'results.json'), `${text}\n`);
+  console.log(text);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,134 @@
+/**
+ * The reads the scheduled cleanup plans with. Neither scans the table:
+ * - expired environments come from the sparse `byExpiry` index (only live, unpinned,
+ *   not-DELETING environments carry `gsiExpiryPk`), with the key condition
+ *   `expiresAt < asOf`, so DynamoDB reads only the expired items, oldest first;
+ * - environments whose operation may be lost come from `byStatus`, one partition per
+ *   transitional status (normally a handful of items).
+ * Both report how many items DynamoDB read (`ScannedCount`), the cost of a run.
+ */
+import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Operation } from '#domain/environment.ts';
+import { tableDefinition } from '#infra/table-definition.ts';
+import { dynamodbClient } from './clients/dynamodb.ts';
+import { envKey, tableName } from './table-keys.ts';
+
+export interface ExpiredEnvironment {
+  name: string;
+  expiresAt: string;
+}
+
+export interface QueryCost {
+  /** items DynamoDB read (before any filter) */
+  itemsRead: number;
+  requests: number;
+}
+
+/** Expired environments, oldest first, at most `limit`; `more` when others wait for the next run. */
+export async function findExpired(asOf: string, limit: number): Promise<{ items: ExpiredEnvironment[]; more: boolean; cost: QueryCost }> {
+  const index = tableDefinition.indexes.byExpiry;
+  const items: ExpiredEnvironment[] = [];
+  const cost: QueryCost = { itemsRead: 0, requests: 0 };
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamodbClient().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'byExpiry',
+        KeyConditionExpression: '#pk = :expiry AND #expiresAt < :asOf',
+        ExpressionAttributeNames: { '#pk': index.partitionKey, '#expiresAt': index.sortKey, '#name': 'name' },
+        ExpressionAttributeValues: { ':expiry': 'EXPIRY', ':asOf': asOf },
+        ProjectionExpression: '#name, #expiresAt',
+        // one more than needed tells whether the run leaves work for the next one
+        Limit: limit + 1 - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    cost.requests += 1;
+    cost.itemsRead += page.ScannedCount ?? page.Items?.length ?? 0;
+    items.push(...((page.Items ?? []) as ExpiredEnvironment[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && items.length <= limit);
+  return { items: items.slice(0, limit), more: items.length > limit, cost };
+}
+
+/** Statuses with a workflow in flight that the cleanup can check for a lost execution. */
+export const RECOVERABLE_STATUSES = ['CREATING', 'UPDATING', 'DELETING'] as const;
+export type RecoverableStatus = (typeof RECOVERABLE_STATUSES)[number];
+
+export interface UnsettledEnvironment {
+  name: string;
+  status: RecoverableStatus;
+  updatedAt: string;
+  operation?: Pick<Operation, 'id' | 'type' | 'status' | 'workflow' | 'executionName' | 'startedAt'>;
+}
+
+/**
+ * Environments in a transitional status that has not moved since `updatedBefore`, and every
+ * DELETING one whose teardown failed (retried on each run).
+ */
+export async function findUnsettled(updatedBefore: string, limit: number): Promise<{ items: UnsettledEnvironment[]; cost: QueryCost }> {
+  const index = tableDefinition.indexes.byStatus;
+  const items: UnsettledEnvironment[] = [];
+  const cost: QueryCost = { itemsRead: 0, requests: 0 };
+  for (const status of RECOVERABLE_STATUSES) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamodbClient().send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: 'byStatus',
+          KeyConditionExpression: '#pk = :status',
+          FilterExpression: '#updatedAt < :before OR #op.#opStatus = :failed',
+          ExpressionAttributeNames: {
+            '#pk': index.partitionKey, '#updatedAt': 'updatedAt', '#op': 'operation', '#opStatus': 'status',
+            '#name': 'name', '#status': 'status',
+          },
+          ExpressionAttributeValues: { ':status': `STATUS#${status}`, ':before': updatedBefore, ':failed': 'FAILED' },
+          ProjectionExpression: '#name, #status, #updatedAt, #op',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      cost.requests += 1;
+      cost.itemsRead += page.ScannedCount ?? page.Items?.length ?? 0;
+      items.push(...((page.Items ?? []) as UnsettledEnvironment[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    if (items.length >= limit) break;
+  }
+  return { items: items.slice(0, limit), cost };
+}
+
+export interface RecordState {
+  name: string;
+  status: string;
+  updatedAt?: string;
+  purgeAt?: number;
+}
+
+/** The records of `names` (consistent reads, 100 per request); names without a record are absent. */
+export async function recordStates(names: string[]): Promise<Map<string, RecordState>> {
+  const found = new Map<string, RecordState>();
+  for (let i = 0; i < names.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = names.slice(i, i + 100).map((name) => envKey(name));
+    for (let attempt = 0; keys && keys.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('could not read environment records: DynamoDB kept returning unprocessed keys');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 25 * Math.random()));
+      const result = await dynamodbClient().send(
+        new BatchGetCommand({
+          RequestItems: {
+            [tableName()]: {
+              Keys: keys,
+              ConsistentRead: true,
+              ProjectionExpression: '#name, #status, updatedAt, purgeAt',
+              ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
+            },
+          },
+        }),
+      );
+      for (const item of (result.Responses?.[tableName()] ?? []) as RecordState[]) found.set(item.name, item);
+      keys = result.UnprocessedKeys?.[tableName()]?.Keys as Record<string, unknown>[] | undefined;
+    }
+  }
+  return found;
+}

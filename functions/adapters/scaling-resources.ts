@@ -1,0 +1,139 @@
+/**
+ * Reads the scale workflow and the waker need: the environment's listener rule and where it
+ * forwards (its service's target group, or the waker's while it sleeps), the task definition
+ * the service runs (does a converged spec need a new revision?), and ALB request counts per
+ * target group (idle sleep). Writes are the workflow's own AWS SDK integration steps.
+ */
+import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { TaskDefinitionShape } from '#domain/scale-plan.ts';
+import { cloudwatchClient } from './clients/cloudwatch.ts';
+import { ecsClient } from './clients/ecs.ts';
+import { elbv2Client } from './clients/elbv2.ts';
+
+export interface ListenerRuleState {
+  ruleArn: string;
+  /** target groups the rule forwards to */
+  targetGroupArns: string[];
+}
+
+function forwardTargets(rule: Rule): string[] {
+  const arns = new Set<string>();
+  for (const action of rule.Actions ?? []) {
+    if (action.Type !== 'forward') continue;
+    if (action.TargetGroupArn) arns.add(action.TargetGroupArn);
+    for (const tg of action.ForwardConfig?.TargetGroups ?? []) if (tg.TargetGroupArn) arns.add(tg.TargetGroupArn);
+  }
+  return [...arns];
+}
+
+function matchesHost(rule: Rule, host: string): boolean {
+  return (rule.Conditions ?? []).some(
+    (c) => (c.Field === 'host-header' && (c.Values ?? []).includes(host)) || (c.HostHeaderConfig?.Values ?? []).includes(host),
+  );
+}
+
+/** The rule of the shared listener that routes `host` (the environment's URL), if there is one. */
+export async function findListenerRule(listenerArn: string, host: string): Promise<ListenerRuleState | undefined> {
+  let marker: string | undefined;
+  do {
+    const page = await elbv2Client().send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }));
+    for (const rule of (page.Rules as Rule[] | undefined) ?? []) {
+      if (rule.IsDefault || !rule.RuleArn || !matchesHost(rule, host)) continue;
+      return { ruleArn: rule.RuleArn, targetGroupArns: forwardTargets(rule) };
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  return undefined;
+}
+
+/** The parts of the task definition a spec decides (to compare with a rendered plan); undefined when it is gone. */
+export async function describeTaskDefinitionShape(taskDefinitionArn: string): Promise<TaskDefinitionShape | undefined> {
+  try {
+    const result = await ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+    const td = result.taskDefinition as TaskDefinition | undefined;
+    if (!td) return undefined;
+    const container = (td.containerDefinitions ?? []).find((c) => c.essential !== false) ?? td.containerDefinitions?.[0];
+    return {
+      cpu: td.cpu,
+      memory: td.memory,
+      image: container?.image,
+      containerPort: container?.portMappings?.[0]?.containerPort,
+      environment: Object.fromEntries((container?.environment ?? []).map((e) => [e.name ?? '', e.value ?? ''])),
+      secrets: Object.fromEntries((container?.secrets ?? []).map((e) => [e.name ?? '', e.valueFrom ?? ''])),
+    };
+  } catch (error) {
+    if ((error as Error).name === 'ClientException') return undefined;
+    throw error;
+  }
+}
+
+/** `arn:...:listener/app/<lb>/<id>/<listener>` -> `app/<lb>/<id>` (the LoadBalancer metric dimension). */
+export function loadBalancerDimension(listenerArn: string): string | undefined {
+  const match = /:listener\/((?:app|net)\/[^/]+\/[^/]+)\/[^/]+$/.exec(listenerArn);
+  return match?.[1];
+}
+
+/** `arn:...:targetgroup/<name>/<id>` -> `targetgroup/<name>/<id>` (the TargetGroup metric dimension). */
+export function targetGroupDimension(targetGroupArn: string): string | undefined {
+  const match = /:(targetgroup\/[^/]+\/[^/]+)$/.exec(targetGroupArn);
+  return match?.[1];
+}
+
+/**
+ * ALB requests per target group between `start` and `end` (CloudWatch `AWS/ApplicationELB`
+ * RequestCount, Sum; an ALB publishes no datapoint for a minute without requests, so none = 0).
+ * Up to 500 target groups per GetMetricData call.
+ */
+export async function requestCounts(
+  listenerArn: string,
+  targetGroupArns: string[],
+  start: Date,
+  end: Date,
+): Promise<Map<string, number>> {
+  const loadBalancer = loadBalancerDimension(listenerArn);
+  const counts = new Map<string, number>();
+  const periodSeconds = Math.max(60, Math.ceil((end.getTime() - start.getTime()) / 1000 / 60) * 60);
+  for (let offset = 0; offset < targetGroupArns.length; offset += 500) {
+    const batch = targetGroupArns.slice(offset, offset + 500);
+    const queries: MetricDataQuery[] = [];
+    batch.forEach((arn, i) => {
+      const targetGroup = targetGroupDimension(arn);
+      if (!targetGroup) return;
+      queries.push({
+        Id: `tg${i}`,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/ApplicationELB',
+            MetricName: 'RequestCount',
+            Dimensions: [
+              { Name: 'TargetGroup', Value: targetGroup },
+              ...(loadBalancer ? [{ Name: 'LoadBalancer', Value: loadBalancer }] : []),
+            ],
+          },
+          Period: periodSeconds,
+          Stat: 'Sum',
+        },
+        ReturnData: true,
+      });
+      counts.set(arn, 0);
+    });
+    if (queries.length === 0) continue;
+    let nextToken: string | undefined;
+    do {
+      const result = await cloudwatchClient().send(
+        new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: start, EndTime: end, NextToken: nextToken }),
+      );
+      for (const series of result.MetricDataResults ?? []) {
+        const index = Number(String(series.Id).slice(2));
+        const arn = batch[index];
+        if (arn === undefined) continue;
+        const sum = ((series.Values as number[] | undefined) ?? []).reduce((a, b) => a + b, 0);
+        counts.set(arn, (counts.get(arn) ?? 0) + sum);
+      }
+      nextToken = result.NextToken;
+    } while (nextToken);
+  }
+  return counts;
+}

@@ -1,0 +1,210 @@
+/**
+ * The per-environment CloudWatch alarms (SPEC §4 "per-env alarms"), pure.
+ *
+ * Three alarms per environment, named `fledge-<name>-<kind>` and tagged
+ * `fledge:environment=<name>`; their state changes (EventBridge "CloudWatch Alarm State
+ * Change") start a heal (functions/events/heal-trigger.ts):
+ *  - `tasks`: fewer tasks running than the spec wants (Container Insights RunningTaskCount
+ *    below the desired count, or below autoscaling's minCount) for 3 periods in a row. Missing
+ *    data is breaching: a service deleted out of band publishes nothing.
+ *  - `unhealthy`: any unhealthy target in the environment's target group (UnHealthyHostCount).
+ *    One period is enough: a target is only unhealthy after failing UnhealthyThresholdCount
+ *    consecutive checks, which is already a sustained failure.
+ *  - `5xx`: the share of 5xx answers from the application, as metric math
+ *    `IF(requests >= 10, 100 * errors / requests, 0)` over HTTPCode_Target_5XX_Count and
+ *    RequestCount, at least 10 % for 3 periods; fewer than 10 requests a minute never alarm.
+ *
+ * The ASL files (create, heal) name the metrics, periods and comparisons literally and take
+ * names, thresholds and dimensions from `ResourcePlan.alarms`; `alarmDefinitions` renders the
+ * very same PutMetricAlarm requests for the heal's comparison of what exists with what should
+ * (a workflow test holds the two together).
+ */
+import type { EnvironmentSpec } from './environment-spec.ts';
+
+export const ALARM_KINDS = ['tasks', 'unhealthy', '5xx'] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
+
+export const ALARM_PERIOD_SECONDS = 60;
+/** the share of 5xx answers (percent) that counts as failing */
+export const ERROR_RATE_PERCENT = 10;
+/** fewer requests than this in a period never count as a 5xx rate */
+export const ERROR_RATE_MIN_REQUESTS = 10;
+export const ERROR_RATE_EXPRESSION = `IF(requests >= ${ERROR_RATE_MIN_REQUESTS}, 100 * errors / requests, 0)`;
+
+export const alarmName = (name: string, kind: AlarmKind) => `fledge-${name}-${kind}`;
+
+const NAME_PATTERN = new RegExp(`^fledge-(.+)-(${ALARM_KINDS.join('|')})$`);
+
+/** `fledge-pr-42-tasks` -> `{environment: 'pr-42', kind: 'tasks'}`; anything else -> undefined. */
+export function parseAlarmName(alarm: string): { environment: string; kind: AlarmKind } | undefined {
+  const match = NAME_PATTERN.exec(alarm);
+  if (!match) return undefined;
+  return { environment: match[1]!, kind: match[2] as AlarmKind };
+}
+
+/** The fewest tasks the environment should run: the desired count, or autoscaling's floor. */
+export function minimumRunningTasks(spec: Pick<EnvironmentSpec, 'desiredCount' | 'autoscaling'>): number {
+  if (spec.desiredCount === 0) return 0;
+  return spec.autoscaling ? spec.autoscaling.minCount : spec.desiredCount;
+}
+
+/** `arn:...:cluster/<name>` -> `<name>` */
+const lastSegment = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+
+/** The ALB's CloudWatch dimension (`app/<name>/<id>`) from its listener's ARN (`...:listener/app/<name>/<id>/<listener>`). */
+export function loadBalancerDimension(listenerArn: string): string {
+  const path = listenerArn.slice(listenerArn.indexOf(':listener/') + ':listener/'.length);
+  return path.split('/').slice(0, 3).join('/');
+}
+
+/** A target group's CloudWatch dimension (`targetgroup/<name>/<id>`): what follows the last `:` of its ARN. */
+export function targetGroupDimension(targetGroupArn: string): string {
+  return targetGroupArn.slice(targetGroupArn.lastIndexOf(':') + 1);
+}
+
+export interface AlarmPlan {
+  names: string[];
+  tasks: { AlarmName: string; AlarmDescription: string; Threshold: number; ClusterName: string };
+  unhealthy: { AlarmName: string; AlarmDescription: string; LoadBalancer: string };
+  errors: { AlarmName: string; AlarmDescription: string; LoadBalancer: string };
+}
+
+export function renderAlarmPlan(
+  name: string,
+  spec: Pick<EnvironmentSpec, 'desiredCount' | 'autoscaling'>,
+  settings: { clusterArn: string; listenerArn?: string },
+): AlarmPlan {
+  const loadBalancer = settings.listenerArn ? loadBalancerDimension(settings.listenerArn) : '';
+  const minimum = minimumRunningTasks(spec);
+  return {
+    names: ALARM_KINDS.map((kind) => alarmName(name, kind)),
+    tasks: {
+      AlarmName: alarmName(name, 'tasks'),
+      AlarmDescription: `Fledge environment ${name}: fewer than ${minimum} task(s) running for 3 minutes (starts a heal)`,
+      Threshold: minimum,
+      ClusterName: lastSegment(settings.clusterArn),
+    },
+    unhealthy: {
+      AlarmName: alarmName(name, 'unhealthy'),
+      AlarmDescription: `Fledge environment ${name}: a target of its target group failed its health checks (starts a heal)`,
+      LoadBalancer: loadBalancer,
+    },
+    errors: {
+      AlarmName: alarmName(name, '5xx'),
+      AlarmDescription: `Fledge environment ${name}: at least ${ERROR_RATE_PERCENT} % of requests answered 5xx for 3 minutes (starts a heal)`,
+      LoadBalancer: loadBalancer,
+    },
+  };
+}
+
+const tags = (name: string) => [
+  { Key: 'fledge:environment', Value: name },
+  { Key: 'fledge:managed-by', Value: 'fledge' },
+];
+
+export type PutMetricAlarmInput = Record<string, unknown> & { AlarmName: string };
+
+/**
+ * The PutMetricAlarm requests (Step Functions' PascalCase) the workflows send for `name`, in
+ * ALARM_KINDS order. Must match the PutMetricAlarm states of create.asl.json and heal.asl.json.
+ */
+export function alarmDefinitions(name: string, plan: AlarmPlan, targetGroupArn: string): Record<AlarmKind, PutMetricAlarmInput> {
+  const tg = targetGroupDimension(targetGroupArn);
+  const albDimensions = (loadBalancer: string) => [
+    { Name: 'TargetGroup', Value: tg },
+    { Name: 'LoadBalancer', Value: loadBalancer },
+  ];
+  return {
+    tasks: {
+      AlarmName: plan.tasks.AlarmName,
+      AlarmDescription: plan.tasks.AlarmDescription,
+      Namespace: 'ECS/ContainerInsights',
+      MetricName: 'RunningTaskCount',
+      Dimensions: [
+        { Name: 'ClusterName', Value: plan.tasks.ClusterName },
+        { Name: 'ServiceName', Value: name },
+      ],
+      Statistic: 'Maximum',
+      Period: ALARM_PERIOD_SECONDS,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: plan.tasks.Threshold,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      Tags: tags(name),
+    },
+    unhealthy: {
+      AlarmName: plan.unhealthy.AlarmName,
+      AlarmDescription: plan.unhealthy.AlarmDescription,
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'UnHealthyHostCount',
+      Dimensions: albDimensions(plan.unhealthy.LoadBalancer),
+      Statistic: 'Maximum',
+      Period: ALARM_PERIOD_SECONDS,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      Tags: tags(name),
+    },
+    '5xx': {
+      AlarmName: plan.errors.AlarmName,
+      AlarmDescription: plan.errors.AlarmDescription,
+      Metrics: [
+        {
+          Id: 'errors',
+          MetricStat: {
+            Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: albDimensions(plan.errors.LoadBalancer) },
+            Period: ALARM_PERIOD_SECONDS,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+        {
+          Id: 'requests',
+          MetricStat: {
+            Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: albDimensions(plan.errors.LoadBalancer) },
+            Period: ALARM_PERIOD_SECONDS,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+        { Id: 'rate', Expression: ERROR_RATE_EXPRESSION, Label: '5xx answers (%)', ReturnData: true },
+      ],
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: ERROR_RATE_PERCENT,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      Tags: tags(name),
+    },
+  };
+}
+
+/** What of an alarm the heal compares (DescribeAlarms answers more, and answers Tags not at all). */
+export function alarmFingerprint(alarm: Record<string, unknown>): string {
+  const pick = (value: Record<string, unknown> | undefined) => value ?? {};
+  const dims = (list: unknown) =>
+    ((list as { Name?: string; Value?: string }[] | undefined) ?? [])
+      .map((d) => `${d.Name}=${d.Value}`)
+      .sort()
+      .join(',');
+  const metrics = ((alarm.Metrics as Record<string, unknown>[] | undefined) ?? []).map((m) => {
+    const stat = pick(m.MetricStat as Record<string, unknown>);
+    const metric = pick(stat.Metric as Record<string, unknown>);
+    return [m.Id, m.Expression ?? '', metric.Namespace ?? '', metric.MetricName ?? '', dims(metric.Dimensions), stat.Period ?? '', stat.Stat ?? '', m.ReturnData ?? ''].join('|');
+  });
+  return JSON.stringify([
+    alarm.Namespace ?? '',
+    alarm.MetricName ?? '',
+    dims(alarm.Dimensions),
+    alarm.Statistic ?? '',
+    alarm.Period ?? '',
+    alarm.EvaluationPeriods,
+    alarm.DatapointsToAlarm ?? alarm.EvaluationPeriods,
+    Number(alarm.Threshold),
+    alarm.ComparisonOperator,
+    alarm.TreatMissingData ?? 'missing',
+    metrics,
+  ]);
+}

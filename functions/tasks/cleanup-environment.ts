@@ -1,0 +1,113 @@
+/**
+ * CleanupEnvironment (cleanup workflow, one Map item): acts on one environment the plan
+ * named, through the same domain path as the API, as actor `system`:
+ * - `expire`: read the record again (the index is eventually consistent, and a PATCH may have
+ *   extended the ttl); if it is still expired, unpinned and live, DELETE it with If-Match on
+ *   the version just read, so a concurrent change wins and the next run decides again;
+ * - `retry-teardown`: a DELETING environment whose teardown failed is torn down again;
+ * - `recover`: an operation whose status has not moved for FLEDGE_CLEANUP_STUCK_AFTER is
+ *   checked against Step Functions; if its execution no longer runs, the operation is lost:
+ *   a create/update is marked FAILED (TIMEOUT), a teardown is started again.
+ * Every write is the domain's conditional write; the events say `system` did it and why.
+ * Errors other than "it changed meanwhile" are thrown: the workflow retries transient ones,
+ * then records the failure and goes on with the other environments.
+ */
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { cleanupConfig } from '#commons/cleanup-config.ts';
+import { logger } from '#commons/powertools.ts';
+import type { CleanupItem, CleanupItemResult } from '#domain/cleanup.ts';
+import type { EnvironmentRecord } from '#domain/environment.ts';
+import { deleteEnvironment, type Caller } from '#domain/environment-commands.ts';
+import { Conflict, EnvironmentNotFound, PreconditionFailed } from '#domain/errors.ts';
+import { isPinned } from '#domain/pinning.ts';
+import { getEnvironment } from '#adapters/environment-store.ts';
+import { failOperation } from '#adapters/operation-store.ts';
+import { sfnClient } from '#adapters/clients/sfn.ts';
+import { executionArnFor } from '#adapters/workflow-starter.ts';
+
+export const SYSTEM_ACTOR = 'system';
+
+export async function handler(item: CleanupItem): Promise<CleanupItemResult> {
+  logger.appendKeys({ environment: item.name, executionName: item.executionName, action: item.action });
+  const caller: Caller = { actor: SYSTEM_ACTOR, requestId: item.executionName };
+  const result = (outcome: CleanupItemResult['outcome'], detail?: string, operationId?: string): CleanupItemResult => {
+    logger.info('cleanup step', { outcome, detail });
+    return { name: item.name, action: item.action, outcome, ...(detail ? { detail } : {}), ...(operationId ? { operationId } : {}) };
+  };
+  const record = await getEnvironment(item.name);
+  if (!record) return result('skipped', 'the environment no longer exists');
+
+  /** DELETE through the domain, If-Match on the version this step judged. */
+  const teardown = async (reason: string, outcome: 'teardown-started' | 'teardown-restarted', version = record.version) => {
+    try {
+      const done = await deleteEnvironment(item.name, caller, String(version), reason);
+      if (done.outcome !== 'started') return result('skipped', `the environment is ${done.record.status}`);
+      return result(outcome, reason, done.record.operation?.id);
+    } catch (error) {
+      if (error instanceof PreconditionFailed || error instanceof Conflict || error instanceof EnvironmentNotFound) {
+        return result('skipped', 'the environment changed while the cleanup decided; the next run looks again');
+      }
+      throw error;
+    }
+  };
+
+  switch (item.action) {
+    case 'expire': {
+      if (record.status === 'DELETED' || record.status === 'DELETING') return result('skipped', `the environment is ${record.status}`);
+      if (isPinned(record.spec)) return result('skipped', 'the environment is pinned');
+      if (record.expiresAt >= item.asOf) return result('skipped', `its ttl was extended to ${record.expiresAt}`);
+      return teardown(`expired at ${record.expiresAt} (ttl ${record.spec.ttl}); removed by the scheduled cleanup`, 'teardown-started');
+    }
+    case 'retry-teardown': {
+      if (record.status !== 'DELETING' || record.operation?.type !== 'teardown' || record.operation.status !== 'FAILED') {
+        return result('skipped', `the environment is ${record.status} (operation ${record.operation?.status ?? 'none'})`);
+      }
+      return teardown('the previous teardown failed; retried by the scheduled cleanup', 'teardown-restarted');
+    }
+    case 'recover':
+      return recover(item, record, result, teardown);
+  }
+}
+
+type Result = (outcome: CleanupItemResult['outcome'], detail?: string, operationId?: string) => CleanupItemResult;
+type Teardown = (reason: string, outcome: 'teardown-started' | 'teardown-restarted', version?: number) => Promise<CleanupItemResult>;
+
+/** The status of the operation's execution, or `MISSING` when Step Functions does not know it. */
+async function executionStatus(record: EnvironmentRecord): Promise<string> {
+  const { workflow, executionName } = record.operation ?? {};
+  if (!workflow || !executionName) return 'MISSING';
+  try {
+    const described = await sfnClient().send(new DescribeExecutionCommand({ executionArn: executionArnFor(workflow, executionName) }));
+    return String(described.status ?? 'UNKNOWN');
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionDoesNotExist') return 'MISSING';
+    throw error;
+  }
+}
+
+async function recover(item: CleanupItem, record: EnvironmentRecord, result: Result, teardown: Teardown): Promise<CleanupItemResult> {
+  const operation = record.operation;
+  const transitional = record.status === 'CREATING' || record.status === 'UPDATING' || record.status === 'DELETING';
+  if (!transitional || !operation || operation.status !== 'RUNNING') {
+    return result('skipped', `the environment is ${record.status} (operation ${operation?.status ?? 'none'})`);
+  }
+  const stuckBefore = new Date(Date.parse(item.asOf) - cleanupConfig().stuckAfterMs).toISOString();
+  if (record.updatedAt >= stuckBefore) return result('skipped', 'the environment moved meanwhile');
+  const status = await executionStatus(record);
+  if (status === 'RUNNING') return result('skipped', `its ${operation.type} execution is still running`);
+
+  const now = new Date().toISOString();
+  const message = `the ${operation.type} operation ${operation.id} has not moved since ${record.updatedAt} and its workflow execution is ${status === 'MISSING' ? 'unknown to Step Functions' : status}: the operation is lost`;
+  const recorded = await failOperation({
+    name: record.name,
+    operationId: operation.id,
+    status: record.status === 'DELETING' ? 'DELETING' : 'FAILED',
+    error: { code: 'TIMEOUT', message },
+    now,
+    events: [{ at: now, type: 'operation-lost', message, operationId: operation.id, actor: SYSTEM_ACTOR, details: { executionStatus: status } }],
+  });
+  if (!recorded) return result('skipped', 'the operation finished or changed meanwhile');
+  if (record.status !== 'DELETING') return result('operation-failed', message, operation.id);
+  // failOperation bumped the version by one: the teardown is started on exactly that version
+  return teardown('the previous teardown was lost; re-driven by the scheduled cleanup', 'teardown-restarted', record.version + 1);
+}

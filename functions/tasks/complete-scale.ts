@@ -1,0 +1,146 @@
+/**
+ * CompleteScale (scale): the end of a pass of the scale workflow — steady, rolled back (a
+ * deployment the pass made), or failed (`$.error`, after the Catch of any step).
+ *
+ * If the desired spec moved meanwhile (a PUT/PATCH accepted while the scale ran), the pass is
+ * recorded and the workflow goes round again with the newest spec. Otherwise the operation
+ * ends: SLEEPING at 0 tasks, RUNNING otherwise. A scale never leaves an environment FAILED:
+ * after a failure it is recorded as it really is (the service's count: RUNNING, or SLEEPING
+ * at 0) with the operation FAILED and the reason, so alarms and heal can take it from there.
+ * Every outcome is an event with the actor of the request (a user, `schedule`, `request`).
+ */
+import { logger } from '#commons/powertools.ts';
+import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
+import type { OperationError } from '#domain/environment.ts';
+import type { ScalePlan } from '#domain/scale-plan.ts';
+import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
+import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
+import type { EnvironmentEvent } from '#adapters/event-log.ts';
+import { describeService, stoppedTasks, type ServiceState } from '#adapters/fargate-resources.ts';
+import { completeOperation, getEnvironmentItem, recordConvergence, recordOperationEvents } from '#adapters/operation-store.ts';
+
+const plural = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
+
+export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+  const { state } = payload;
+  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  // a lost race with a PUT (the desired spec moved between our read and our write) goes round again
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const result = await finish(state);
+    if (result) return result;
+  }
+  throw new Error(`could not record the end of operation ${state.operationId}: the environment kept changing`);
+}
+
+async function finish(state: WorkflowState): Promise<WorkflowState | undefined> {
+  const config = runtimeConfig();
+  const item = await getEnvironmentItem(state.name);
+  if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
+    logger.warn('operation is no longer current; nothing to record', { error: state.error?.Error });
+    return { ...state, converge: false, outcome: 'superseded' };
+  }
+  const scaling = state.scaling as ScalePlan | undefined;
+  const failed = state.error !== undefined;
+  const rolledBack = !failed && state.rollback !== undefined;
+  const now = new Date().toISOString();
+  const url = environmentUrl(state.name, config);
+  const event = (type: string, message: string, details?: Record<string, unknown>): EnvironmentEvent => ({
+    at: now, type, message, operationId: state.operationId, actor: state.actor, ...(details ? { details } : {}),
+  });
+
+  let service: ServiceState | undefined;
+  let error: OperationError | undefined;
+  const events: EnvironmentEvent[] = [];
+  if (failed || rolledBack) {
+    service = await describeService(config.clusterArn, state.name).catch(() => undefined);
+    let tasks: StoppedTask[] = [];
+    try {
+      tasks = await stoppedTasks(config.clusterArn, state.name, scaling?.deploy ? state.taskDefinition?.arn : undefined);
+    } catch (failure) {
+      logger.warn('could not read the stopped tasks', { error: (failure as Error).message });
+    }
+    error = classifyFailure(failed ? state.error : state.rollback, tasks);
+    events.push(
+      failed
+        ? event('failed', `scale failed: ${error.code}: ${error.message}`, { error, workflowError: state.error?.Error ?? null, specVersion: state.specVersion })
+        : event('rolled-back', `deployment of ${state.plan?.image ?? state.spec.image} failed (${error.code}: ${error.message}); the service was rolled back to ${item.lastHealthyImage ?? 'the previous deployment'}`, {
+            error, image: state.plan?.image ?? null, restoredImage: item.lastHealthyImage ?? null,
+          }),
+    );
+  }
+
+  if (item.specVersion > state.specVersion) {
+    const skipped: EnvironmentEvent[] = [];
+    for (let v = state.specVersion + 1; v < item.specVersion; v++) {
+      skipped.push(event('spec-skipped', `spec version ${v} was skipped: a newer spec (version ${item.specVersion}) arrived first`, { specVersion: v }));
+    }
+    const done = failed || rolledBack;
+    if (!done) events.push(event('steady', `spec version ${state.specVersion} reached steady state (${plural(state.steadyState?.runningCount ?? state.spec.desiredCount)})`, { specVersion: state.specVersion }));
+    events.push(...skipped, event('converging', `converging to the desired spec version ${item.specVersion} (${plural(item.spec.desiredCount)}, ${item.spec.image})`, {
+      from: state.specVersion, to: item.specVersion,
+    }));
+    const recorded = done
+      ? await recordOperationEvents(state.name, state.operationId, now, events)
+      : await recordConvergence({
+          name: state.name, operationId: state.operationId, specVersion: state.specVersion,
+          runningCount: state.steadyState?.runningCount ?? state.spec.desiredCount, now, events,
+        });
+    if (!recorded) return undefined;
+    logger.info('desired spec moved; converging', { from: state.specVersion, to: item.specVersion });
+    return { ...forNextPass(state), spec: item.spec, specVersion: item.specVersion, converge: true };
+  }
+
+  const desiredCount = failed ? (service?.desiredCount ?? scaling?.fromCount ?? state.spec.desiredCount) : state.spec.desiredCount;
+  const status = desiredCount === 0 ? 'SLEEPING' : 'RUNNING';
+  const runningCount = failed || rolledBack ? (service?.runningCount ?? 0) : (state.steadyState?.runningCount ?? desiredCount);
+  const deployed = !failed && !rolledBack && scaling?.deploy === true;
+  if (!failed && !rolledBack) events.push(outcomeEvent(state, scaling, runningCount, url, item.operation.startedAt, now, event));
+  const done = await completeOperation({
+    name: state.name,
+    operationId: state.operationId,
+    specVersion: state.specVersion,
+    status,
+    url,
+    runningCount,
+    healthyImage: deployed && desiredCount > 0 ? (state.plan?.image ?? state.spec.image) : undefined,
+    previousHealthyImages: item.healthyImages,
+    error,
+    now,
+    events,
+  });
+  if (!done) return undefined;
+  logger.info('scale complete', { status, runningCount, failed, rolledBack });
+  return { ...state, converge: false, outcome: failed ? 'failed' : rolledBack ? 'rolled-back' : 'succeeded' };
+}
+
+function outcomeEvent(
+  state: WorkflowState,
+  scaling: ScalePlan | undefined,
+  runningCount: number,
+  url: string,
+  startedAt: string,
+  now: string,
+  event: (type: string, message: string, details?: Record<string, unknown>) => EnvironmentEvent,
+): EnvironmentEvent {
+  const from = scaling?.fromCount ?? 0;
+  const to = state.spec.desiredCount;
+  const tookMs = Date.parse(now) - Date.parse(startedAt);
+  const autoscaling = state.spec.autoscaling;
+  const details = {
+    from, to, runningCount, specVersion: state.specVersion, tookMs,
+    autoscaling: autoscaling ?? null,
+    rule: to === 0 ? 'waker' : 'service',
+    ...(scaling?.deploy ? { image: state.plan?.image ?? state.spec.image } : {}),
+  };
+  const deployed = scaling?.deploy ? `; ${state.plan?.image ?? state.spec.image} deployed` : '';
+  if (to === 0) {
+    return event(scaling?.deploy ? 'updated' : from > 0 ? 'slept' : 'scaled',
+      `${from > 0 ? `asleep (was ${plural(from)})` : 'still asleep'}: requests to ${url} wake it${deployed}`, details);
+  }
+  const scalingText = autoscaling ? `, autoscaling ${autoscaling.minCount}-${autoscaling.maxCount} tasks at ${autoscaling.targetCpuPercent}% CPU` : '';
+  if (from === 0) {
+    return event(scaling?.deploy ? 'updated' : 'woken',
+      `awake: ${plural(runningCount)} running at ${url}, ${(tookMs / 1000).toFixed(1)} s after the wake began${scalingText}${deployed}`, details);
+  }
+  return event(scaling?.deploy ? 'updated' : 'scaled', `scaled ${from} -> ${plural(to)} (${runningCount} running)${scalingText}${deployed}`, details);
+}

@@ -1,0 +1,75 @@
+/**
+ * PlanScale (scale): reads what exists — the service (its count and task definition), the
+ * environment's target group and listener rule — and renders the inputs of the scale
+ * workflow's AWS steps from the desired spec: the count, the autoscaling target and policy
+ * (or their removal), whether the rule must move (to the waker while the environment sleeps,
+ * back to the service when it wakes), and whether the spec also needs a new task definition
+ * revision (a PUT/PATCH that reached a sleeping environment, or a spec that moved while the
+ * scale ran: the scale workflow deploys it too).
+ */
+import { logger } from '#commons/powertools.ts';
+import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
+import { renderPlan } from '#domain/resource-plan.ts';
+import { autoscalingPlan, needsNewRevision, type ScalePlan } from '#domain/scale-plan.ts';
+import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
+import { appendEvents } from '#adapters/event-log.ts';
+import { describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
+import { describeTaskDefinitionShape, findListenerRule } from '#adapters/scaling-resources.ts';
+
+function missing(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}
+
+export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+  const { state } = payload;
+  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  const config = runtimeConfig();
+  const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
+
+  const [service, targetGroupArn, rule] = await Promise.all([
+    describeService(config.clusterArn, state.name),
+    targetGroupArnOf(state.name),
+    findListenerRule(config.listenerArn, plan.hostHeaders[0]!),
+  ]);
+  if (!service) throw missing('ServiceNotFound', `the ECS service "${state.name}" does not exist: a heal or a PUT re-creates it`);
+  if (!targetGroupArn) throw missing('TargetGroupNotFound', `the target group "${state.name}" does not exist: a heal or a PUT re-creates it`);
+  const current = service.taskDefinitionArn ? await describeTaskDefinitionShape(service.taskDefinitionArn) : undefined;
+  const deploy = needsNewRevision(plan, current);
+
+  const desiredCount = state.spec.desiredCount;
+  const scaling: ScalePlan = {
+    desiredCount,
+    fromCount: service.desiredCount,
+    sleeping: desiredCount === 0,
+    resourceId: `service/${clusterName(config.clusterArn)}/${state.name}`,
+    deploy,
+    ...(rule ? { ruleArn: rule.ruleArn, ruleAtService: rule.targetGroupArns.includes(targetGroupArn) } : { ruleAtService: false }),
+    ...(state.spec.autoscaling && desiredCount > 0 ? { autoscaling: autoscalingPlan(state.name, state.spec.autoscaling) } : {}),
+  };
+
+  const what = scaling.sleeping
+    ? `going to sleep: ${service.desiredCount} -> 0 tasks, requests to its URL wake it`
+    : service.desiredCount === 0
+      ? `waking up: 0 -> ${desiredCount} task${desiredCount === 1 ? '' : 's'}`
+      : `scaling ${service.desiredCount} -> ${desiredCount} task${desiredCount === 1 ? '' : 's'}`;
+  await appendEvents(state.name, [
+    {
+      at: new Date().toISOString(),
+      type: 'scaling',
+      message: `${what}${deploy ? `, deploying ${plan.image}` : ''}${rule ? '' : ' (no listener rule found: the URL is not routed until a heal re-creates it)'}`,
+      operationId: state.operationId,
+      actor: state.actor,
+      details: { from: service.desiredCount, to: desiredCount, deploy, specVersion: state.specVersion, autoscaling: scaling.autoscaling ?? null },
+    },
+  ]);
+  logger.info('planned scale', { from: service.desiredCount, to: desiredCount, deploy, rule: Boolean(rule) });
+  return {
+    ...forNextPass(state),
+    plan,
+    phase: 'update',
+    targetGroup: { arn: targetGroupArn },
+    // the revision the service runs; RegisterTaskDefinition replaces it when the spec needs a new one
+    taskDefinition: { arn: service.taskDefinitionArn ?? '' },
+    scaling,
+  };
+}
