@@ -23,6 +23,7 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'DELETE', path: '/v1/environments/{name}', handler: 'delete-environment', mutates: true },
   { method: 'GET', path: '/v1/environments/{name}/events', handler: 'list-events', mutates: false },
   { method: 'POST', path: '/v1/environments/{name}/scale', handler: 'scale-environment', mutates: true },
+  { method: 'POST', path: '/v1/environments/{name}/heal', handler: 'heal-environment', mutates: true },
 ];
 
 /** `PUT /v1/environments/{name}` — the routeKey API Gateway v2 puts in its events. */

@@ -106,8 +106,11 @@ export interface RecordState {
   purgeAt?: number;
 }
 
-/** The records of `names` (consistent reads, 100 per request); names without a record are absent. */
-export async function recordStates(names: string[]): Promise<Map<string, RecordState>> {
+/**
+ * The records of `names` (100 per request); names without a record are absent. Eventually
+ * consistent reads cost half; decisions that act read again with `consistent`.
+ */
+export async function recordStates(names: string[], consistent = false): Promise<Map<string, RecordState>> {
   const found = new Map<string, RecordState>();
   for (let i = 0; i < names.length; i += 100) {
     let keys: Record<string, unknown>[] | undefined = names.slice(i, i + 100).map((name) => envKey(name));
@@ -119,7 +122,7 @@ export async function recordStates(names: string[]): Promise<Map<string, RecordS
           RequestItems: {
             [tableName()]: {
               Keys: keys,
-              ConsistentRead: true,
+              ConsistentRead: consistent,
               ProjectionExpression: '#name, #status, updatedAt, purgeAt',
               ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
             },

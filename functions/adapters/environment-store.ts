@@ -95,7 +95,7 @@ export async function insertEnvironment(
     update += ', #repo = if_not_exists(#repo, :zero) + :one';
     condition = `(${condition}) AND (attribute_not_exists(#repo) OR #repo < :maxRepo)`;
   }
-  const envCondition =
+  const envCondition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } =
     replacesDeletedVersion === undefined
       ? {
           // a record past its purgeAt is gone for every reader, DynamoDB just has not deleted it yet

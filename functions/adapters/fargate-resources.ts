@@ -17,8 +17,11 @@ import {
   DescribeTargetGroupsCommand,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { ALARM_KINDS, alarmName } from '#domain/alarms.ts';
 import { taskFamily } from '#domain/resource-plan.ts';
 import type { StoppedTask } from '#domain/task-failure.ts';
+import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
 
@@ -89,6 +92,16 @@ export interface DiscoveredResources {
   activeTaskDefinitionArns: string[];
   /** every ACTIVE and INACTIVE revision, in batches of 10 (DeleteTaskDefinitions' limit) */
   taskDefinitionBatches: string[][];
+  /** the environment's alarms that exist (`fledge-<name>-<kind>`) */
+  alarmArns: string[];
+}
+
+/** The ARNs of the environment's alarms that exist. */
+async function environmentAlarms(name: string): Promise<string[]> {
+  const result = await cloudwatchClient().send(
+    new DescribeAlarmsCommand({ AlarmNames: ALARM_KINDS.map((kind) => alarmName(name, kind)), AlarmTypes: ['MetricAlarm'] }),
+  );
+  return ((result.MetricAlarms ?? []) as { AlarmArn?: string }[]).map((alarm) => alarm.AlarmArn).filter((arn): arn is string => Boolean(arn));
 }
 
 /** Family of a task definition ARN (`...:task-definition/<family>:<revision>`). */
@@ -178,11 +191,12 @@ export async function discoverResources(
   name: string,
   host: string,
 ): Promise<DiscoveredResources> {
-  const [serviceResult, targetGroupArn, active, inactive] = await Promise.all([
+  const [serviceResult, targetGroupArn, active, inactive, alarmArns] = await Promise.all([
     ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })),
     fledgeTargetGroup(name),
     taskDefinitions(name, 'ACTIVE'),
     taskDefinitions(name, 'INACTIVE'),
+    environmentAlarms(name),
   ]);
   const service = (serviceResult.services as Service[] | undefined)?.find((s) => s.status && s.status !== 'INACTIVE');
   const ruleArns = await listenerRules(listenerArn, targetGroupArn, host);
@@ -193,5 +207,6 @@ export async function discoverResources(
     ruleArns,
     activeTaskDefinitionArns: active,
     taskDefinitionBatches: chunks([...active, ...inactive], 10),
+    alarmArns,
   };
 }

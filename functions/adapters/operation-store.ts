@@ -205,7 +205,7 @@ export async function clearWaitToken(name: string, token: string): Promise<void>
 
 // ---- the end of an operation ---------------------------------------------------------------
 
-interface EnvironmentUpdate {
+export interface EnvironmentUpdate {
   set: Record<string, unknown>;
   remove?: string[];
   /** extra condition on top of "the operation is still ours and running" */
@@ -216,7 +216,7 @@ interface EnvironmentUpdate {
  * One conditional transaction: the environment item's update (with version bump and
  * operation fields), its events, and whatever else must change with it.
  */
-async function finishWrite(
+export async function finishWrite(
   name: string,
   operationId: string,
   update: EnvironmentUpdate,
@@ -275,7 +275,7 @@ async function finishWrite(
   }
 }
 
-function statusAttributes(status: Status) {
+export function statusAttributes(status: Status) {
   return { status, gsiStatusPk: `STATUS#${status}` };
 }
 

@@ -14,18 +14,26 @@ import { elbv2Client } from './clients/elbv2.ts';
 
 export interface ListenerRuleState {
   ruleArn: string;
-  /** target groups the rule forwards to */
+  /** target groups the rule sends requests to (weight above 0) */
   targetGroupArns: string[];
+  /** every target group in its forward action, weight 0 included (kept in use by the listener) */
+  allTargetGroupArns: string[];
 }
 
-function forwardTargets(rule: Rule): string[] {
-  const arns = new Set<string>();
+function forwardTargets(rule: Rule): { serving: string[]; all: string[] } {
+  const serving = new Set<string>();
+  const all = new Set<string>();
   for (const action of rule.Actions ?? []) {
     if (action.Type !== 'forward') continue;
-    if (action.TargetGroupArn) arns.add(action.TargetGroupArn);
-    for (const tg of action.ForwardConfig?.TargetGroups ?? []) if (tg.TargetGroupArn) arns.add(tg.TargetGroupArn);
+    const weighted = action.ForwardConfig?.TargetGroups ?? [];
+    if (weighted.length === 0 && action.TargetGroupArn) weighted.push({ TargetGroupArn: action.TargetGroupArn, Weight: 1 });
+    for (const tg of weighted) {
+      if (!tg.TargetGroupArn) continue;
+      all.add(tg.TargetGroupArn);
+      if ((tg.Weight ?? 1) > 0) serving.add(tg.TargetGroupArn);
+    }
   }
-  return [...arns];
+  return { serving: [...serving], all: [...all] };
 }
 
 function matchesHost(rule: Rule, host: string): boolean {
@@ -41,7 +49,8 @@ export async function findListenerRule(listenerArn: string, host: string): Promi
     const page = await elbv2Client().send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }));
     for (const rule of (page.Rules as Rule[] | undefined) ?? []) {
       if (rule.IsDefault || !rule.RuleArn || !matchesHost(rule, host)) continue;
-      return { ruleArn: rule.RuleArn, targetGroupArns: forwardTargets(rule) };
+      const { serving, all } = forwardTargets(rule);
+      return { ruleArn: rule.RuleArn, targetGroupArns: serving, allTargetGroupArns: all };
     }
     marker = page.NextMarker;
   } while (marker);

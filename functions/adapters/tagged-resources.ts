@@ -170,7 +170,6 @@ export interface FledgeAlarm {
   arn: string;
   /** the environment its dimensions point at (ServiceName, or the target group's name); a hint, not proof */
   hint?: string;
-  updatedAt?: string;
 }
 
 /** Alarms named `fledge-*` whose dimensions point at this installation's cluster or load balancer. */
@@ -194,7 +193,7 @@ export async function fledgeAlarms(scope: InstallationScope, counter = new CallC
     if (!ours) continue;
     const targetGroup = /^targetgroup\/([^/]+)\//.exec(dimensions.get('TargetGroup') ?? '')?.[1];
     const hint = dimensions.get('ServiceName') || targetGroup;
-    found.push({ name: alarm.AlarmName, arn: alarm.AlarmArn, ...(hint ? { hint } : {}), updatedAt: iso(alarm.AlarmConfigurationUpdatedTimestamp) });
+    found.push({ name: alarm.AlarmName, arn: alarm.AlarmArn, ...(hint ? { hint } : {}) });
   }
   return found;
 }

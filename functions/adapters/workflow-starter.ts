@@ -7,13 +7,14 @@
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { sfnClient } from './clients/sfn.ts';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale';
+export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
 
 const ARN_VARIABLES: Record<WorkflowKind, string> = {
   create: 'FLEDGE_CREATE_STATE_MACHINE_ARN',
   update: 'FLEDGE_UPDATE_STATE_MACHINE_ARN',
   teardown: 'FLEDGE_TEARDOWN_STATE_MACHINE_ARN',
   scale: 'FLEDGE_SCALE_STATE_MACHINE_ARN',
+  heal: 'FLEDGE_HEAL_STATE_MACHINE_ARN',
 };
 
 export function stateMachineArn(kind: WorkflowKind): string {

@@ -28,7 +28,8 @@ export type CleanupOutcome =
 
 export interface CleanupItemResult {
   name: string;
-  action: CleanupAction;
+  /** `reconcile-orphans` when the orphan step itself failed */
+  action: CleanupAction | 'reconcile-orphans';
   outcome: CleanupOutcome;
   detail?: string;
   operationId?: string;
@@ -57,8 +58,10 @@ export interface OrphanReport {
   environments: OrphanEnvironmentReport[];
   removed: number;
   pending: number;
-  /** AWS calls made to find and remove them */
+  /** AWS calls made to find them (list, describe, tags) */
   awsCalls: number;
+  /** environment records read (the owners named by tags; eventually consistent, once more before acting) */
+  recordsRead: number;
   /** more orphaned environments than one run handles */
   more: boolean;
 }

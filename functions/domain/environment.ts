@@ -27,7 +27,7 @@ export interface Operation {
   /** the Step Functions execution name (deterministic: `<name>--<id>`) */
   executionName?: string;
   /** the workflow definition running it */
-  workflow?: 'create' | 'update' | 'teardown' | 'scale';
+  workflow?: 'create' | 'update' | 'teardown' | 'scale' | 'heal';
 }
 
 export interface EnvironmentRecord {
@@ -48,6 +48,8 @@ export interface EnvironmentRecord {
   listenerPriority?: number;
   /** while the environment sleeps (desired count 0): the count it slept from, which a wake restores */
   sleptFromCount?: number;
+  /** times (ISO) of the heal attempts of the last hour that count toward the bound (functions/domain/healing.ts) */
+  healAttempts?: string[];
 }
 
 /** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */

@@ -14,7 +14,41 @@ import type { EnvironmentSpec } from './environment-spec.ts';
 /** The one container of every environment's task definition (docs/design.md). */
 export const CONTAINER_NAME = 'app';
 
-export const taskFamily = (name: string) => `fledge-${name}`;
+/**
+ * Task definitions are content-addressed and shared (docs/design.md "Shared task
+ * definitions"): the family is `fledge-td-<hash of the rendered definition>`, so every
+ * environment whose definition renders identically uses the same family, and a create finds
+ * it already registered instead of spending a RegisterTaskDefinition call (AWS: a bucket of
+ * 20, refilled at 1 a second, account-wide). The hash is 32 hex digits, so a family never
+ * collides with the per-environment `fledge-<name>` families of earlier versions (names are
+ * at most 32 characters).
+ */
+export const TASK_DEFINITION_FAMILY_PREFIX = 'fledge-td-';
+
+/** The tag that carries the content hash on every task definition revision Fledge registers. */
+export const TASK_DEFINITION_HASH_TAG = 'fledge:task-definition-hash';
+
+/**
+ * The awslogs stream prefix of every environment: fixed, because anything environment-specific
+ * in the definition would make it unshareable. A stream is `fledge/app/<task id>`; the task id
+ * leads to the environment through ECS (the task's `group` is `service:<name>`, and its tags,
+ * propagated from the service, carry `fledge:environment`).
+ */
+export const LOG_STREAM_PREFIX = 'fledge';
+
+/**
+ * The parameters of RegisterTaskDefinition that the ASL states write literally (the same in
+ * every RegisterTaskDefinition state); part of the content hash so that changing them there
+ * (and here) yields new families. test/unit/tasks/resource-plan.test.ts checks the ASL against them.
+ */
+export const TASK_DEFINITION_CONSTANTS = {
+  NetworkMode: 'awsvpc',
+  RequiresCompatibilities: ['FARGATE'],
+  RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
+} as const;
+
+/** Bump when the rendering changes in a way the fields themselves do not show. */
+const TASK_DEFINITION_SCHEMA = 1;
 
 /**
  * Deregistration delay of a preview's target group. The ALB default (300 s) lets in-flight
@@ -57,6 +91,7 @@ export interface ContainerDefinition {
 export interface ResourcePlan {
   /** the host the listener rule matches (`<name>.<baseDomain>`) */
   hostHeaders: string[];
+  /** RegisterTaskDefinition's input (with TASK_DEFINITION_CONSTANTS): nothing environment-specific */
   taskDefinition: {
     Family: string;
     Cpu: string;
@@ -84,6 +119,8 @@ export interface ResourcePlan {
     /** idempotency token of CreateService (same operation and spec version = same token) */
     ClientToken: string;
   };
+  /** content hash of the task definition (its family is `fledge-td-<hash>`; also a tag) */
+  taskDefinitionHash: string;
   /** the image this plan deploys (for events and the healthy-image history) */
   image: string;
   /** names, thresholds and dimensions of the per-environment alarms (functions/domain/alarms.ts) */
@@ -102,6 +139,27 @@ export function renderSecrets(secrets: Record<string, string>): { Name: string; 
     .map(([Name, ValueFrom]) => ({ Name, ValueFrom }));
 }
 
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** 32 hex digits of SHA-256 over everything RegisterTaskDefinition receives. */
+export function taskDefinitionHash(taskDefinition: Omit<ResourcePlan['taskDefinition'], 'Family'>): string {
+  const { Cpu, Memory, ExecutionRoleArn, TaskRoleArn, ContainerDefinitions } = taskDefinition;
+  const content = { schema: TASK_DEFINITION_SCHEMA, ...TASK_DEFINITION_CONSTANTS, Cpu, Memory, ExecutionRoleArn, TaskRoleArn, ContainerDefinitions };
+  return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 32);
+}
+
+export const taskDefinitionFamily = (hash: string) => `${TASK_DEFINITION_FAMILY_PREFIX}${hash}`;
+
 /** Deterministic, at most 36 ASCII characters (the ECS ClientToken limit). */
 export function clientToken(...parts: (string | number)[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
@@ -115,37 +173,14 @@ export function renderPlan(
   specVersion: number,
 ): ResourcePlan {
   const hc = spec.healthCheck;
+  const definition = renderTaskDefinition(spec, settings);
+  const hash = taskDefinitionHash(definition);
   return {
     hostHeaders: [`${name}.${settings.baseDomain}`],
     image: spec.image,
     alarms: renderAlarmPlan(name, spec, settings),
-    taskDefinition: {
-      Family: taskFamily(name),
-      Cpu: String(spec.cpu),
-      Memory: String(spec.memory),
-      ExecutionRoleArn: settings.executionRoleArn,
-      TaskRoleArn: settings.taskRoleArn,
-      ContainerDefinitions: [
-        {
-          Name: CONTAINER_NAME,
-          Image: spec.image,
-          Essential: true,
-          PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
-          Environment: renderEnvironment(spec.environment),
-          Secrets: renderSecrets(spec.secrets),
-          LogConfiguration: {
-            LogDriver: 'awslogs',
-            Options: {
-              'awslogs-group': settings.logGroup,
-              'awslogs-region': settings.region,
-              'awslogs-stream-prefix': name,
-            },
-          },
-          // previews need no long graceful shutdown; ECS' default is 30 s
-          StopTimeout: 10,
-        },
-      ],
-    },
+    taskDefinition: { Family: taskDefinitionFamily(hash), ...definition },
+    taskDefinitionHash: hash,
     targetGroup: {
       Port: spec.port,
       HealthCheckPath: hc.path,
@@ -169,5 +204,35 @@ export function renderPlan(
       HealthCheckGracePeriodSeconds: Math.max(30, hc.intervalSeconds * hc.healthyThreshold * 2),
       ClientToken: clientToken(name, operationId, specVersion),
     },
+  };
+}
+
+/** The task definition of a spec: nothing in it names the environment (docs/design.md "Shared task definitions"). */
+export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettings): Omit<ResourcePlan['taskDefinition'], 'Family'> {
+  return {
+      Cpu: String(spec.cpu),
+      Memory: String(spec.memory),
+      ExecutionRoleArn: settings.executionRoleArn,
+      TaskRoleArn: settings.taskRoleArn,
+      ContainerDefinitions: [
+        {
+          Name: CONTAINER_NAME,
+          Image: spec.image,
+          Essential: true,
+          PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
+          Environment: renderEnvironment(spec.environment),
+          Secrets: renderSecrets(spec.secrets),
+          LogConfiguration: {
+            LogDriver: 'awslogs',
+            Options: {
+              'awslogs-group': settings.logGroup,
+              'awslogs-region': settings.region,
+              'awslogs-stream-prefix': LOG_STREAM_PREFIX,
+            },
+          },
+          // previews need no long graceful shutdown; ECS' default is 30 s
+          StopTimeout: 10,
+        },
+      ],
   };
 }

@@ -5,7 +5,7 @@
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { ResourcePlan } from './resource-plan.ts';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale';
+export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
 
 /** Input of every workflow execution. */
 export interface WorkflowInput {

@@ -53,9 +53,13 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
   const events: EnvironmentEvent[] = [];
   if (failed || rolledBack) {
     service = await describeService(config.clusterArn, state.name).catch(() => undefined);
+    // only tasks of the revision this pass ran that stopped during this operation say why it failed
+    const since = Date.parse(item.operation.startedAt);
     let tasks: StoppedTask[] = [];
     try {
-      tasks = await stoppedTasks(config.clusterArn, state.name, scaling?.deploy ? state.taskDefinition?.arn : undefined);
+      tasks = (await stoppedTasks(config.clusterArn, state.name, state.taskDefinition?.arn || undefined)).filter(
+        (task) => task.stoppedAt === undefined || new Date(task.stoppedAt).getTime() >= since,
+      );
     } catch (failure) {
       logger.warn('could not read the stopped tasks', { error: (failure as Error).message });
     }

@@ -18,6 +18,7 @@ import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapt
 
 /** The compensation steps' Catch results (ResultPath) by the resource they failed to remove. */
 const UNDO_ERRORS = {
+  scalableTargetUndoError: 'scalableTarget',
   serviceUndoError: 'service',
   ruleUndoError: 'rule',
   targetGroupUndoError: 'targetGroup',
@@ -72,7 +73,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     };
     if (workflow === 'create') {
       // compensation removed everything: the create starts over (PlanResources reuses the priority)
-      for (const key of ['taskDefinition', 'targetGroup', 'rule', 'service', ...Object.keys(UNDO_ERRORS)]) delete next[key];
+      for (const key of ['taskDefinition', 'targetGroup', 'rule', 'service', 'scalableTarget', ...Object.keys(UNDO_ERRORS)]) delete next[key];
     }
     return next;
   }

@@ -4,14 +4,14 @@
  * last event is a receipt naming every resource found and removed, by ARN.
  */
 import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 
 export interface ReceiptEntry {
-  type: 'ecs-service' | 'listener-rule' | 'target-group' | 'task-definition';
+  type: 'ecs-service' | 'listener-rule' | 'target-group' | 'task-definition' | 'scalable-target' | 'cloudwatch-alarm';
   arn: string;
 }
 
@@ -28,6 +28,7 @@ export function receipt(resources: DiscoveredResources | undefined, deleted: unk
   const failures = (Array.isArray(deleted) ? (deleted as DeleteTaskDefinitionsOutput[]) : []).flatMap((out) => out?.Failures ?? []);
   const failed = new Set(failures.map((f) => f.Arn));
   for (const arn of resources.taskDefinitionBatches.flat()) if (!failed.has(arn)) removed.push({ type: 'task-definition', arn });
+  for (const arn of resources.alarmArns ?? []) removed.push({ type: 'cloudwatch-alarm', arn });
   return { removed, failures };
 }
 
@@ -47,6 +48,8 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   }
   const now = new Date();
   const { removed, failures } = receipt(state.resources as DiscoveredResources | undefined, state.deletedTaskDefinitions);
+  // the Application Auto Scaling target (RemoveScalableTarget: present only when one was registered)
+  if (state.removedScalableTarget) removed.unshift({ type: 'scalable-target', arn: `service/${clusterName(config.clusterArn)}/${state.name}` });
   const purgeAt = Math.floor((now.getTime() + config.deletedRetentionMs) / 1000);
   const done = await markDeleted({
     name: state.name,

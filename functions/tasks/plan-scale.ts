@@ -43,7 +43,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     sleeping: desiredCount === 0,
     resourceId: `service/${clusterName(config.clusterArn)}/${state.name}`,
     deploy,
-    ...(rule ? { ruleArn: rule.ruleArn, ruleAtService: rule.targetGroupArns.includes(targetGroupArn) } : { ruleAtService: false }),
+    ...(rule ? { ruleArn: rule.ruleArn, ruleAtService: rule.targetGroupArns.length === 1 && rule.targetGroupArns[0] === targetGroupArn } : { ruleAtService: false }),
     ...(state.spec.autoscaling && desiredCount > 0 ? { autoscaling: autoscalingPlan(state.name, state.spec.autoscaling) } : {}),
   };
 

@@ -41,6 +41,17 @@ export interface FledgeConfig {
   alarmEmail?: string;
   /** Where the ALB may be reached from. */
   albIngressCidrs: string[];
+  /** Environments without requests for this long sleep (context `idleSleepAfter`, default "2h"; "off" for never). */
+  idleSleepAfter?: string;
+  idleSleepAfterMs?: number;
+  /** How often the cleanup runs, in minutes (context `cleanupRate`: "15m", "1h"; 1m to 24h). */
+  cleanupRateMinutes: number;
+  /** Whether the `fledge.dev/pin` label may keep an environment from expiring (FLEDGE_ALLOW_PINNING). */
+  allowPinning: boolean;
+  /** Heals per environment per hour before it goes DEGRADED (FLEDGE_HEAL_MAX_PER_HOUR). */
+  healMaxPerHour: number;
+  /** The wait after the first failed heal, doubled after each further one (FLEDGE_HEAL_BACKOFF, e.g. "30s"). */
+  healBackoff: string;
 }
 
 export const DEFAULT_BASE_DOMAIN = 'preview.example.com';
@@ -86,6 +97,17 @@ function list(read: ContextReader, key: string): string[] | undefined {
   return items.map((item: string) => item.trim()).filter(Boolean);
 }
 
+/** `idleSleepAfter`: "2h" by default, "off" for no idle sleep; at least 15 minutes (ALB metrics come by the minute). */
+function idleSleep(read: ContextReader): Pick<FledgeConfig, 'idleSleepAfter' | 'idleSleepAfterMs'> {
+  const raw = str(read, 'idleSleepAfter') ?? '2h';
+  if (['off', 'false', '0'].includes(raw.toLowerCase())) return {};
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 15 * 60_000) {
+    throw new ConfigError(`context idleSleepAfter must be a duration of at least 15m like "2h" or "90m", or "off", got ${raw}`);
+  }
+  return { idleSleepAfter: raw, idleSleepAfterMs: ms };
+}
+
 export function readConfig(read: ContextReader): FledgeConfig {
   const vpcId = str(read, 'vpcId');
   const publicSubnetIds = list(read, 'publicSubnetIds') ?? [];
@@ -126,6 +148,21 @@ export function readConfig(read: ContextReader): FledgeConfig {
     throw new ConfigError('context tableKmsKeyArn must be a KMS key ARN');
   }
 
+  const healBackoff = str(read, 'healBackoff') ?? '30s';
+  if (!/^\d+(s|m)$/.test(healBackoff) || parseInt(healBackoff, 10) < 1 || (healBackoff.endsWith('m') ? parseInt(healBackoff, 10) * 60 : parseInt(healBackoff, 10)) > 3600) {
+    throw new ConfigError(`context healBackoff must be a duration between 1s and 60m like "30s" or "2m", got ${healBackoff}`);
+  }
+
+  const cleanupRate = str(read, 'cleanupRate') ?? '15m';
+  const cleanupRateMs = parseDuration(cleanupRate);
+  if (cleanupRateMs === undefined || cleanupRateMs > 86_400_000) {
+    throw new ConfigError(`context cleanupRate must be a duration between 1m and 24h like "15m" or "1h", got ${cleanupRate}`);
+  }
+  const allowPinning = read('allowPinning');
+  if (allowPinning !== undefined && allowPinning !== null && allowPinning !== '' && !['true', 'false', true, false].includes(allowPinning as string | boolean)) {
+    throw new ConfigError(`context allowPinning must be true or false, got ${JSON.stringify(allowPinning)}`);
+  }
+
   const secretArnPrefixes = list(read, 'secretArnPrefixes');
   for (const prefix of secretArnPrefixes ?? []) {
     if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(prefix)) {
@@ -155,5 +192,10 @@ export function readConfig(read: ContextReader): FledgeConfig {
     apiThrottleBurstLimit: int(read, 'apiThrottleBurstLimit', 100, 1, 5_000),
     alarmEmail: str(read, 'alarmEmail'),
     albIngressCidrs: list(read, 'albIngressCidrs') ?? ['0.0.0.0/0'],
+    ...idleSleep(read),
+    cleanupRateMinutes: cleanupRateMs / 60_000,
+    allowPinning: allowPinning !== false && allowPinning !== 'false',
+    healMaxPerHour: int(read, 'healMaxPerHour', 3, 1, 60),
+    healBackoff,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -15,7 +15,10 @@ import { Network } from './network.ts';
 import { Observability } from './observability.ts';
 import { StateTable } from './state-table.ts';
 import { acknowledge, acknowledgeWildcards, type WildcardReason } from './nag.ts';
+import { Cleanup } from './cleanup.ts';
 import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows } from './workflows.ts';
+import { HealNotifications, HealTrigger } from './healing.ts';
+import { Scaling } from './scaling.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -29,7 +32,11 @@ export class FledgeStack extends Stack {
   readonly workflows: Workflows;
   readonly httpApi: FledgeHttpApi;
   readonly ecsEvents: EcsServiceEvents;
+  readonly cleanup: Cleanup;
   readonly observability: Observability;
+  readonly healNotifications: HealNotifications;
+  readonly healTrigger: HealTrigger;
+  readonly scaling: Scaling;
   /** The environment variables of each kind of function (documented in README/docs). */
   readonly functionEnvironment: { task: Record<string, string>; api: Record<string, string>; events: Record<string, string> };
 
@@ -69,16 +76,25 @@ export class FledgeStack extends Stack {
       FLEDGE_MAX_TTL: config.maxTtl,
       FLEDGE_QUOTA_GLOBAL: String(config.quotaGlobal),
       FLEDGE_QUOTA_PER_REPOSITORY: String(config.quotaPerRepository),
+      FLEDGE_ALLOW_PINNING: String(config.allowPinning),
       FLEDGE_VERSION: version,
       POWERTOOLS_SERVICE_NAME: 'fledge',
       POWERTOOLS_METRICS_NAMESPACE: 'Fledge',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      FLEDGE_HEAL_MAX_PER_HOUR: String(config.healMaxPerHour),
+      FLEDGE_HEAL_BACKOFF: config.healBackoff,
     };
 
+    this.healNotifications = new HealNotifications(this, 'HealNotifications', { alarmEmail: config.alarmEmail });
+    // the waker's target group goes into the workflows (a sleeping environment's rule points at it)
+    this.scaling = new Scaling(this, 'Scaling', { network, table, environment: taskEnvironment, logRetention, logRemovalPolicy, sourceRoot });
     this.workflows = new Workflows(this, 'Workflows', {
       network,
       table,
       taskEnvironment,
+      notificationTopic: this.healNotifications.topic,
+      extraSubstitutions: { WakerTargetGroupArn: this.scaling.wakerTargetGroup.targetGroupArn },
+      stateMachineNames: { scale: this.scaling.scaleStateMachineName },
       logRetention,
       logRemovalPolicy,
       sourceRoot,
@@ -89,7 +105,10 @@ export class FledgeStack extends Stack {
       FLEDGE_CREATE_STATE_MACHINE_ARN: machines.create.stateMachineArn,
       FLEDGE_UPDATE_STATE_MACHINE_ARN: machines.update.stateMachineArn,
       FLEDGE_TEARDOWN_STATE_MACHINE_ARN: machines.teardown.stateMachineArn,
+      FLEDGE_HEAL_STATE_MACHINE_ARN: machines.heal.stateMachineArn,
+      FLEDGE_SCALE_STATE_MACHINE_ARN: machines.scale.stateMachineArn,
     };
+    if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
     this.functionEnvironment = { task: taskEnvironment, api: withMachines, events: withMachines };
 
     this.httpApi = new FledgeHttpApi(this, 'Http', {
@@ -99,6 +118,18 @@ export class FledgeStack extends Stack {
       logRetention,
       logRemovalPolicy,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      sourceRoot,
+    });
+
+    this.cleanup = new Cleanup(this, 'Cleanup', {
+      network,
+      table,
+      stateMachines: machines,
+      environment: withMachines,
+      rate: Duration.minutes(config.cleanupRateMinutes),
+      logRetention,
+      logRemovalPolicy,
+      stateMachineLogs: this.workflows.stateMachineLogs,
       sourceRoot,
     });
 
@@ -112,6 +143,16 @@ export class FledgeStack extends Stack {
       sourceRoot,
     });
 
+    this.healTrigger = new HealTrigger(this, 'HealTrigger', {
+      table,
+      clusterArn: network.cluster.clusterArn,
+      healStateMachine: machines.heal,
+      environment: withMachines,
+      logRetention,
+      logRemovalPolicy,
+      sourceRoot,
+    });
+
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
       apiStage: this.httpApi.stage,
@@ -119,8 +160,12 @@ export class FledgeStack extends Stack {
         ...this.httpApi.functions.map(({ route, fn }) => ({ name: route.handler, fn: fn.function })),
         ...Object.entries(this.workflows.taskFunctions).map(([name, fn]) => ({ name, fn: fn.function })),
         { name: 'ecs-service-events', fn: this.ecsEvents.handler.function },
+        ...Object.entries(this.cleanup.functions).map(([name, fn]) => ({ name, fn: fn.function })),
+        { name: 'heal-trigger', fn: this.healTrigger.handler.function },
+        { name: 'waker', fn: this.scaling.waker.function },
+        ...(this.scaling.idleSleep ? [{ name: 'idle-sleep', fn: this.scaling.idleSleep.function }] : []),
       ],
-      stateMachines: Object.entries(machines).map(([name, machine]) => ({ name, machine })),
+      stateMachines: [...Object.entries(machines).map(([name, machine]) => ({ name, machine })), { name: 'cleanup', machine: this.cleanup.stateMachine }],
       table,
       deadLetterQueue: this.ecsEvents.deadLetterQueue,
       alarmEmail: config.alarmEmail,
@@ -133,6 +178,11 @@ export class FledgeStack extends Stack {
       description: `Point *.${config.baseDomain} (CNAME or alias) at this name`,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    this.healTrigger.watchDeadLetters(this.observability.topic);
+    new CfnOutput(this, 'EnvironmentNotificationsTopicArn', {
+      value: this.healNotifications.topic.topicArn,
+      description: 'Told when an environment could not heal itself (DEGRADED)',
+    });
 
     this.addNagSuppressions();
   }
@@ -154,7 +204,7 @@ export class FledgeStack extends Stack {
       why: 'Executions of the Fledge state machines only (execution names are per operation).',
     };
 
-    for (const fn of [...this.httpApi.functions.map(({ fn: f }) => f), ...Object.values(this.workflows.taskFunctions), this.ecsEvents.handler]) {
+    for (const fn of [...this.httpApi.functions.map(({ fn: f }) => f), ...Object.values(this.workflows.taskFunctions), this.ecsEvents.handler, this.healTrigger.handler, this.scaling.waker, ...(this.scaling.idleSleep ? [this.scaling.idleSleep] : [])]) {
       acknowledgeWildcards(fn.role, [unscopable, tableIndexes, services, tasks, executions], UNSCOPABLE_ACTIONS);
     }
     for (const machine of Object.values(this.workflows.stateMachines)) {
@@ -178,6 +228,14 @@ export class FledgeStack extends Stack {
           },
           { match: /:listener-rule\/.*\/\*$/, why: 'Rules of the shared Fledge listener only.' },
           { match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:fledge-\*$/, why: 'Per-environment alarms, all named fledge-*.' },
+          {
+            match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:TargetTracking-service\/\*$/,
+            why: 'The alarms Application Auto Scaling makes for the target-tracking policies of ECS services (TargetTracking-service/<cluster>/<service>-...); it checks that its caller may manage them.',
+          },
+          {
+            match: /:application-autoscaling:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):scalable-target\/\*$/,
+            why: 'Scalable targets get a generated id when registered (tagging them on registration).',
+          },
           { match: /^<Workflows.*Function.*\.Arn>:\*$/, why: 'Versions and aliases of the task Lambdas this state machine invokes.' },
         ],
         UNSCOPABLE_ACTIONS,
@@ -189,6 +247,11 @@ export class FledgeStack extends Stack {
       this.ecsEvents.deadLetterQueue,
       'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the EventBridge target (not an SQS redrive source); an alarm watches it.',
+    );
+    acknowledge(
+      this.healTrigger.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the heal trigger rules (not an SQS redrive source); an alarm watches it.',
     );
   }
 }

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -36,6 +37,11 @@ export const TASK_FUNCTIONS = {
   'fail-operation': 'FailOperationFunctionArn',
   'discover-resources': 'DiscoverResourcesFunctionArn',
   'finish-teardown': 'FinishTeardownFunctionArn',
+  'plan-scale': 'PlanScaleFunctionArn',
+  'complete-scale': 'CompleteScaleFunctionArn',
+  'inspect-environment': 'InspectEnvironmentFunctionArn',
+  'finish-heal': 'FinishHealFunctionArn',
+  'degrade-environment': 'DegradeEnvironmentFunctionArn',
 } as const;
 export type TaskFunctionName = keyof typeof TASK_FUNCTIONS;
 
@@ -50,12 +56,17 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
   'fail-operation': { table: true, observe: true }, // stopped tasks give the failure reason
   'discover-resources': { table: false, observe: true }, // finds what teardown must remove
   'finish-teardown': { table: true, observe: false }, // marks the record DELETED
+  'plan-scale': { table: true, observe: true }, // describes service, task definition, target group and rule; records the plan
+  'complete-scale': { table: true, observe: true }, // describes the service and stopped tasks; records RUNNING/SLEEPING
+  'inspect-environment': { table: true, observe: true }, // describes service, target group, rule, target health, alarms; records the attempt
+  'finish-heal': { table: true, observe: true }, // stopped tasks give the failure reason; records the end of the heal
+  'degrade-environment': { table: true, observe: true }, // stopped tasks give the reason; records DEGRADED
 };
 
 /** Task Lambdas that answer Step Functions task tokens themselves (an already-steady service). */
 const TOKEN_ANSWERING_TASKS: readonly TaskFunctionName[] = ['await-steady-state'];
 
-export const WORKFLOWS = ['create', 'update', 'teardown'] as const;
+export const WORKFLOWS = ['create', 'update', 'teardown', 'heal', 'scale'] as const;
 export type WorkflowName = (typeof WORKFLOWS)[number];
 
 export const ECS_EVENT_DETAIL_TYPES = ['ECS Service Action', 'ECS Deployment State Change'];
@@ -70,6 +81,7 @@ export const UNSCOPABLE_ACTIONS = [
   'ecs:DeleteTaskDefinitions',
   'ecs:DescribeTaskDefinition',
   'ecs:ListTaskDefinitions',
+  'ecs:ListTaskDefinitionFamilies', // the cleanup finds fledge-* families (a prefix only this call takes)
   'ecs:ListServices', // scoped to the cluster by the ecs:cluster condition
   'ecs:ListTasks', // scoped to the cluster by the ecs:cluster condition
   'elasticloadbalancing:DescribeTargetGroups',
@@ -86,6 +98,7 @@ export const UNSCOPABLE_ACTIONS = [
   'application-autoscaling:DescribeScalableTargets',
   'application-autoscaling:DescribeScalingPolicies',
   'cloudwatch:DescribeAlarms',
+  'cloudwatch:GetMetricData', // idle sleep reads ALB request counts
   'ecr:GetAuthorizationToken',
   // Step Functions: vended log delivery and X-Ray (added by CDK for logging and tracing).
   'logs:CreateLogDelivery',
@@ -121,11 +134,17 @@ interface ScopeContext {
   listenerRulePattern: string;
   targetGroupPattern: string;
   alarmPattern: string;
+  notificationTopicArns: string[];
   tableArns: string[];
   passRoleArns: string[];
 }
 
 const UNSCOPED: Scope = { resources: ['*'] };
+
+/** `TargetTracking-service/<cluster>/<service>-AlarmHigh-<id>`: the alarms of ECS target-tracking policies. */
+function targetTrackingAlarms(c: ScopeContext): string {
+  return `arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:TargetTracking-service/*`;
+}
 
 /** IAM action -> how Fledge's state machines may use it. */
 function actionScopes(c: ScopeContext): Record<string, Scope> {
@@ -171,10 +190,18 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'application-autoscaling:DeleteScalingPolicy': UNSCOPED,
     'application-autoscaling:DescribeScalableTargets': UNSCOPED,
     'application-autoscaling:DescribeScalingPolicies': UNSCOPED,
-    'cloudwatch:PutMetricAlarm': { resources: [c.alarmPattern] },
-    'cloudwatch:DeleteAlarms': { resources: [c.alarmPattern] },
+    'application-autoscaling:TagResource': { resources: [`arn:${c.partition}:application-autoscaling:${c.region}:${c.account}:scalable-target/*`] },
+    // the first RegisterScalableTarget of an account creates Application Auto Scaling's ECS service-linked role
+    'iam:CreateServiceLinkedRole': {
+      resources: [`arn:${c.partition}:iam::${c.account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService`],
+      conditions: { StringLike: { 'iam:AWSServiceName': 'ecs.application-autoscaling.amazonaws.com' } },
+    },
+    // per-environment alarms (fledge-*) and the target-tracking alarms Application Auto Scaling makes for ECS services
+    'cloudwatch:PutMetricAlarm': { resources: [c.alarmPattern, targetTrackingAlarms(c)] },
+    'cloudwatch:DeleteAlarms': { resources: [c.alarmPattern, targetTrackingAlarms(c)] },
     'cloudwatch:TagResource': { resources: [c.alarmPattern] },
     'cloudwatch:DescribeAlarms': UNSCOPED,
+    'sns:Publish': { resources: c.notificationTopicArns },
     'dynamodb:GetItem': table,
     'dynamodb:PutItem': table,
     'dynamodb:UpdateItem': table,
@@ -190,6 +217,10 @@ const IMPLIED_ACTIONS: Record<string, string[]> = {
   'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
   'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags'],
   'cloudwatch:PutMetricAlarm': ['cloudwatch:TagResource'],
+  // Application Auto Scaling checks that its caller may do what it will do on its behalf
+  'application-autoscaling:RegisterScalableTarget': ['iam:CreateServiceLinkedRole', 'application-autoscaling:TagResource', 'ecs:DescribeServices', 'ecs:UpdateService'],
+  'application-autoscaling:PutScalingPolicy': ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:DeleteAlarms'],
+  'application-autoscaling:DeregisterScalableTarget': ['cloudwatch:DeleteAlarms'],
 };
 
 /** `aws-sdk:<service>` integration names -> IAM service prefixes. */
@@ -199,6 +230,7 @@ const SDK_SERVICE_PREFIX: Record<string, string> = {
   applicationautoscaling: 'application-autoscaling',
   cloudwatch: 'cloudwatch',
   dynamodb: 'dynamodb',
+  sns: 'sns',
 };
 
 /** Optimised DynamoDB integrations (`arn:aws:states:::dynamodb:<action>`). */
@@ -261,10 +293,16 @@ export interface WorkflowsProps {
   table: dynamodb.ITable;
   /** environment of every task Lambda (never a state machine ARN: see the header) */
   taskEnvironment: Record<string, string>;
+  /** where the heal workflow tells operators that an environment went DEGRADED */
+  notificationTopic: sns.ITopic;
   logRetention: logs.RetentionDays;
   logRemovalPolicy: RemovalPolicy;
   /** The directory that holds `functions/` and `statemachines/`; default: the repository root. */
   sourceRoot?: string;
+  /** more ASL substitutions (the waker's target group: `WakerTargetGroupArn`) */
+  extraSubstitutions?: Record<string, string>;
+  /** fixed names of state machines something reaches by name (the scale machine: see infra/aws/scaling.ts) */
+  stateMachineNames?: Partial<Record<WorkflowName, string>>;
 }
 
 export class Workflows extends Construct {
@@ -310,10 +348,12 @@ export class Workflows extends Construct {
       ClusterArn: network.cluster.clusterArn,
       ListenerArn: listenerArn,
       VpcId: network.vpc.vpcId,
+      NotificationTopicArn: props.notificationTopic.topicArn,
     };
     for (const [name, key] of Object.entries(TASK_FUNCTIONS)) {
       substitutions[key] = this.taskFunctions[name as TaskFunctionName].function.functionArn;
     }
+    Object.assign(substitutions, props.extraSubstitutions ?? {});
 
     const p = stack.partition;
     const arn = (service: string, resource: string) => `arn:${p}:${service}:${stack.region}:${stack.account}:${resource}`;
@@ -331,6 +371,7 @@ export class Workflows extends Construct {
       alarmPattern: arn('cloudwatch', 'alarm:fledge-*'),
       tableArns: [table.tableArn, `${table.tableArn}/index/*`],
       passRoleArns: [network.executionRole.roleArn, network.taskRole.roleArn],
+      notificationTopicArns: [props.notificationTopic.topicArn],
     });
 
     for (const workflow of WORKFLOWS) {
@@ -348,6 +389,7 @@ export class Workflows extends Construct {
         definitionSubstitutions: substitutions,
         role,
         comment: `Fledge ${workflow} workflow (statemachines/${workflow}.asl.json)`,
+        stateMachineName: props.stateMachineNames?.[workflow],
         tracingEnabled: true,
         logs: {
           destination: this.stateMachineLogs,
@@ -468,6 +510,7 @@ export function grantObserveEnvironments(role: iam.IRole, network: Network): voi
         'elasticloadbalancing:DescribeTargetHealth',
         'elasticloadbalancing:DescribeRules',
         'elasticloadbalancing:DescribeTags',
+        'cloudwatch:DescribeAlarms',
       ],
       resources: ['*'],
     }),

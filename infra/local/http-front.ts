@@ -5,7 +5,8 @@
  *    handler modules the Lambdas run, fed API Gateway v2 events;
  *  - routes requests whose Host is `<name>.localhost[:port]` like the ALB listener rule
  *    would, to a small page about the environment (from the simulator and the table);
- *  - serves the local-only `POST /_local/faults` and `GET /_local/resources` (SPEC §8).
+ *  - serves the local-only `POST /_local/faults` and `GET /_local/resources` (SPEC §8), and
+ *    `POST /_local/aws` (a call to the simulated AWS account, as the AWS CLI would make one).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -36,6 +37,8 @@ export interface HttpFrontOptions {
   listExecutions?: () => unknown[];
   /** ALB -> Lambda target groups (e.g. a waker while an environment sleeps) */
   invokeLambda?: (functionArn: string, event: unknown) => Promise<unknown>;
+  /** the waker Lambda: it answers a SLEEPING environment's page even while its rule still forwards to its own target group */
+  wakerFunctionArn?: string;
   region?: string;
   accountId?: string;
 }
@@ -296,7 +299,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     const status = typeof item?.status === 'string' ? item.status : undefined;
     const spec = (item?.spec ?? {}) as { image?: string; desiredCount?: number };
-    if (page.outcome === 'lambda' && page.lambdaFunctionArn && options.invokeLambda) {
+    // a sleeping environment is woken by its page, as its waker rule does on AWS
+    const lambdaArn = page.outcome === 'lambda' ? page.lambdaFunctionArn : status === 'SLEEPING' && page.outcome !== 'task' ? options.wakerFunctionArn : undefined;
+    if (lambdaArn && options.invokeLambda) {
       const event = {
         requestContext: { elb: { targetGroupArn: page.targetGroup?.arn } },
         httpMethod: req.method,
@@ -306,7 +311,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         body: req.body.toString('utf8'),
         isBase64Encoded: false,
       };
-      const result = (await options.invokeLambda(page.lambdaFunctionArn, event)) as { statusCode?: number; headers?: Record<string, string>; body?: string };
+      const result = (await options.invokeLambda(lambdaArn, event)) as { statusCode?: number; headers?: Record<string, string>; body?: string };
       return { statusCode: result?.statusCode ?? 200, headers: { ...(result?.headers ?? {}) }, body: Buffer.from(result?.body ?? '') };
     }
     if (page.outcome === 'fixed-response' && (!item || status === 'DELETED')) {
@@ -344,6 +349,27 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     if (path === '/_local/executions' && req.method === 'GET') {
       return json(200, { items: options.listExecutions?.() ?? [] }, requestId);
+    }
+    if (path === '/_local/aws') {
+      // the simulated account, as the AWS CLI would reach a real one: demos and tests create
+      // resources Fledge does not track (e.g. an orphaned, Fledge-tagged service)
+      if (req.method !== 'POST') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'POST', 'x-request-id': requestId } };
+      if (!/^application\/(.+\+)?json/i.test(String(req.headers['content-type'] ?? ''))) return problem(415, 'Unsupported Media Type', 'send the call as application/json', requestId);
+      let call: { service?: unknown; action?: unknown; params?: unknown };
+      try {
+        call = JSON.parse(req.body.toString('utf8')) as typeof call;
+      } catch {
+        return problem(400, 'Bad Request', 'the body is not valid JSON', requestId, { errors: [{ path: '', message: 'invalid JSON' }] });
+      }
+      if (typeof call?.service !== 'string' || typeof call.action !== 'string') {
+        return problem(400, 'Bad Request', 'send {"service": "ecs", "action": "CreateService", "params": {...}} (Step Functions style: PascalCase)', requestId, { errors: [{ path: 'service', message: 'service and action are required strings' }] });
+      }
+      try {
+        return json(200, (await options.simulator.call(call.service, call.action, call.params ?? {})) ?? {}, requestId);
+      } catch (error) {
+        const e = error as Error & { Code?: string };
+        return problem(400, 'Bad Request', `${e.name}: ${e.message}`, requestId, { code: e.Code ?? e.name });
+      }
     }
     if (path === '/_local/faults') {
       if (req.method !== 'POST') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'POST', 'x-request-id': requestId } };

@@ -22,6 +22,8 @@ import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
+import { HEAL_EVENT_RULES, matchesPattern } from '../heal-events.ts';
+import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ACCOUNT_ID = '000000000000';
@@ -130,11 +132,12 @@ const EVENT_RULES: LocalRule[] = [
     module: 'functions/events/ecs-service-events.ts',
     matches: (e) => e.source === 'aws.ecs' && (e['detail-type'] === 'ECS Service Action' || e['detail-type'] === 'ECS Deployment State Change'),
   },
-  {
-    name: 'alarm-state-change',
-    module: 'functions/events/alarm-state-change.ts',
-    matches: (e) => e.source === 'aws.cloudwatch' && e['detail-type'] === 'CloudWatch Alarm State Change',
-  },
+  // alarm state changes and ECS failures start heals: the CDK stack's rules (infra/heal-events.ts)
+  ...HEAL_EVENT_RULES.map((rule) => ({
+    name: `heal-${rule.id}`,
+    module: 'functions/events/heal-trigger.ts',
+    matches: (e: SimEvent) => matchesPattern(rule.pattern(process.env.FLEDGE_CLUSTER_ARN ?? ''), e as unknown as Record<string, unknown>),
+  })),
 ];
 
 function startEventBus(simulator: Simulator, log: LocalLogger, region: string): void {
@@ -290,6 +293,9 @@ async function main(): Promise<void> {
     closers.unshift(() => simulator.stop());
 
     const tasks = taskFunctions(region);
+    // the waker: a Lambda target group on the simulated ALB, as on AWS (infra/local/scaling.ts)
+    const waker = await createLocalWaker(simulator, region, ACCOUNT_ID);
+    tasks.set(waker.functionArn, { arn: waker.functionArn, file: waker.module, substitution: 'WakerFunctionArn' });
     const baseEnv: Record<string, string> = {
       FLEDGE_LOCAL_MODE: 'true',
       TABLE_NAME: tableName,
@@ -309,12 +315,17 @@ async function main(): Promise<void> {
     for (const [key, value] of Object.entries(baseEnv)) process.env[key] = value;
     // operator settings keep their AWS defaults unless set (SPEC: same defaults locally)
     process.env.FLEDGE_HEAL_MAX_PER_HOUR ??= '3';
+    // SPEC §4: locally the heal backoff starts at 5 s (30 s on AWS)
+    process.env.FLEDGE_HEAL_BACKOFF ??= '5s';
 
     const substitutions: Record<string, string> = {
       TableName: tableName,
       ClusterArn: simulator.clusterArn,
       ListenerArn: simulator.listenerArn,
       VpcId: simulator.config.vpcId,
+      WakerTargetGroupArn: waker.targetGroupArn,
+      // the heal workflow's DEGRADED notifications: recorded by the simulated SNS (GET /_local/resources)
+      NotificationTopicArn: `arn:aws:sns:${region}:${ACCOUNT_ID}:fledge-local-environment-notifications`,
     };
     for (const task of tasks.values()) substitutions[task.substitution] = task.arn;
     for (const name of substitutionsUsed()) {
@@ -339,6 +350,7 @@ async function main(): Promise<void> {
     const runnerFile = join(REPO_ROOT, 'infra', 'local', 'workflow-runner.ts');
     let sfn: { send(command: unknown): Promise<unknown> } | undefined;
     let listExecutions: (() => unknown[]) | undefined;
+    let runCleanup: (() => void) | undefined;
     if (existsSync(runnerFile)) {
       const { createWorkflowRunner, WORKFLOW_KINDS } = (await import(pathToFileURL(runnerFile).href)) as typeof import('./workflow-runner.ts');
       const runner = createWorkflowRunner({
@@ -351,6 +363,17 @@ async function main(): Promise<void> {
       });
       closers.unshift(() => runner.close());
       sfn = runner.sfnClient;
+      // one cleanup run at a time: a tick while the previous run still goes is skipped
+      let cleanupRun: Promise<unknown> | undefined;
+      runCleanup = () => {
+        if (cleanupRun) return log.debug('cleanup schedule: the previous run is still going; tick skipped');
+        const name = `cleanup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        cleanupRun = runner
+          .startExecution('cleanup', name, {})
+          .then((started) => runner.waitForExecution(started.executionArn))
+          .catch((error: unknown) => log.warn('cleanup schedule: the run could not start', { error: String(error) }))
+          .finally(() => (cleanupRun = undefined));
+      };
       listExecutions = () =>
         runner.listExecutions().map((e) => ({
           name: e.name, kind: e.kind, status: e.status, startDate: e.startDate.toISOString(),
@@ -370,6 +393,12 @@ async function main(): Promise<void> {
     });
 
     startEventBus(simulator, log, region);
+    // idle sleep (EventBridge Scheduler on AWS): only when FLEDGE_IDLE_SLEEP_AFTER is set
+    const idleSleep = startIdleSleepSchedule(
+      async () => (await loadModuleHandler(IDLE_SLEEP_MODULE))({}, fakeLambdaContext('fledge-local-idle-sleep', region, ACCOUNT_ID, 60_000)),
+      log,
+    );
+    if (idleSleep) closers.unshift(() => idleSleep.stop());
     if (!options.inMemory) await rebuildSimulatedResources(simulator, tableName, log);
 
     // the cleanup schedule (EventBridge Scheduler on AWS)
@@ -383,7 +412,9 @@ async function main(): Promise<void> {
         cleanupWarned = true;
         return;
       }
-      log.warn('cleanup schedule: statemachines/cleanup.asl.json exists but local mode does not start it yet (infra/local/main.ts)');
+      if (runCleanup) runCleanup();
+      else if (!cleanupWarned) log.warn('cleanup schedule: no workflow runner, no cleanup');
+      cleanupWarned = true;
     }, cleanupEveryMs);
     cleanupTimer.unref();
     closers.unshift(() => clearInterval(cleanupTimer));
@@ -399,6 +430,7 @@ async function main(): Promise<void> {
         return result.Item as Record<string, unknown> | undefined;
       },
       invokeLambda,
+      wakerFunctionArn: waker.functionArn,
       listExecutions,
     });
     closers.unshift(() => front.close());

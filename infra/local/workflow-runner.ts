@@ -32,8 +32,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale';
-export const WORKFLOW_KINDS: readonly WorkflowKind[] = ['create', 'update', 'teardown', 'scale'];
+export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'cleanup' | 'heal';
+export const WORKFLOW_KINDS: readonly WorkflowKind[] = ['create', 'update', 'teardown', 'scale', 'cleanup', 'heal'];
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 

@@ -26,11 +26,14 @@ interface Model {
 
 const models = new Map<string, Model>();
 
+/** `aws-sdk:<service>` integration names whose model file is named otherwise. */
+const MODEL_FILE_PREFIX: Record<string, string> = { applicationautoscaling: 'application-autoscaling', cloudwatch: 'monitoring' };
+
 export function serviceModel(service: string): Model {
   let model = models.get(service);
   if (!model) {
     const file = readdirSync(APIS)
-      .filter((f) => f.startsWith(`${service}-`) && f.endsWith('.min.json'))
+      .filter((f) => f.startsWith(`${MODEL_FILE_PREFIX[service] ?? service}-`) && f.endsWith('.min.json'))
       .sort()
       .pop();
     if (!file) throw new Error(`no service model for ${service} in aws-sdk/apis`);

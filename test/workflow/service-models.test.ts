@@ -9,7 +9,7 @@ const required = createRequire(import.meta.url)('asl-validator') as AslValidator
 const aslValidator: AslValidator = typeof required === 'function' ? required : required.default;
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const KINDS = ['create', 'update', 'teardown'] as const;
+const KINDS = ['create', 'update', 'teardown', 'scale'] as const;
 
 type State = { Type: string; Resource?: string; Parameters?: Record<string, unknown>; ItemProcessor?: Definition; Iterator?: Definition };
 type Definition = { States: Record<string, State> };
@@ -29,6 +29,7 @@ function tasks(def: Definition): [string, State][] {
 const SUBSTITUTIONS = new Set([
   'TableName', 'ClusterArn', 'ListenerArn', 'VpcId', 'PlanResourcesFunctionArn', 'AwaitSteadyStateFunctionArn',
   'CompleteOperationFunctionArn', 'FailOperationFunctionArn', 'DiscoverResourcesFunctionArn', 'FinishTeardownFunctionArn',
+  'PlanScaleFunctionArn', 'CompleteScaleFunctionArn', 'WakerTargetGroupArn',
 ]);
 
 describe.each(KINDS)('statemachines/%s.asl.json', (kind) => {

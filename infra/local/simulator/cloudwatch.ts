@@ -7,6 +7,7 @@
  */
 import { awsError } from './errors.ts';
 import { pascalTagList, tagsFromList, type SimContext } from './context.ts';
+import { evaluateMetricMath, type MathValue } from './metric-math.ts';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -26,6 +27,10 @@ export interface AlarmRecord {
 
 /** Current value of a metric, or undefined when CloudWatch would have no datapoint. */
 export type MetricSource = (namespace: string, metricName: string, dimensions: Record<string, string>) => number | undefined;
+/** Times (ms) of the events a count metric sums (ALB requests of a target group), or undefined for other metrics. */
+export type MetricEventSource = (namespace: string, metricName: string, dimensions: Record<string, string>) => number[] | undefined;
+
+const toMs = (value: unknown): number => (value instanceof Date ? value.getTime() : typeof value === 'number' ? value * (value < 1e12 ? 1000 : 1) : Date.parse(String(value)));
 
 const COMPARATORS: Record<string, (value: number, threshold: number) => boolean> = {
   GreaterThanOrEqualToThreshold: (v, t) => v >= t,
@@ -40,6 +45,7 @@ export class CloudWatchSimulator {
   readonly alarms = new Map<string, AlarmRecord>();
   private timer: ReturnType<SimContext['clock']['setTimer']> | undefined;
   metrics: MetricSource = () => undefined;
+  metricEvents: MetricEventSource = () => undefined;
 
   constructor(private readonly ctx: SimContext) {
     this.schedule();
@@ -60,9 +66,20 @@ export class CloudWatchSimulator {
   evaluate(): void {
     for (const alarm of this.alarms.values()) {
       const s = alarm.settings;
-      if (!s.MetricName) continue; // metric-math alarms are stored but not evaluated locally
-      const dims = Object.fromEntries(((s.Dimensions ?? []) as Input[]).map((d) => [String(d.Name), String(d.Value)]));
-      alarm.datapoints.push(this.metrics(String(s.Namespace), String(s.MetricName), dims));
+      let value: MathValue;
+      if (s.MetricName) {
+        const dims = Object.fromEntries(((s.Dimensions ?? []) as Input[]).map((d) => [String(d.Name), String(d.Value)]));
+        value = this.metrics(String(s.Namespace), String(s.MetricName), dims);
+      } else {
+        try {
+          value = this.mathValue(s.Metrics as Input[]);
+        } catch (error) {
+          // an expression the simulator cannot evaluate: no datapoint (INSUFFICIENT_DATA)
+          this.ctx.log.debug('simulator: metric math not evaluated', { alarm: alarm.name, error: String(error) });
+          value = undefined;
+        }
+      }
+      alarm.datapoints.push(value);
       const periods = Number(s.EvaluationPeriods);
       while (alarm.datapoints.length > periods) alarm.datapoints.shift();
       const compare = COMPARATORS[String(s.ComparisonOperator)];
@@ -96,6 +113,32 @@ export class CloudWatchSimulator {
     }
   }
 
+  /**
+   * A metric-math alarm's datapoint: each MetricStat query's value over the last period (the
+   * events of a count metric the simulator records, or the gauge's current value), then the
+   * expression that returns data.
+   */
+  private mathValue(queries: Input[]): MathValue {
+    const values: Record<string, MathValue> = {};
+    const now = this.ctx.clock.now();
+    for (const query of queries) {
+      const stat = query.MetricStat as Input | undefined;
+      if (!stat) continue;
+      const metric = stat.Metric as Input;
+      const dims = Object.fromEntries(((metric.Dimensions ?? []) as Input[]).map((d) => [String(d.Name), String(d.Value)]));
+      const events = this.metricEvents(String(metric.Namespace), String(metric.MetricName), dims);
+      if (events) {
+        const count = events.filter((at) => now - at < this.ctx.config.alarmPeriodMs).length;
+        values[String(query.Id)] = count > 0 ? count : undefined; // no requests, no datapoint (as an ALB publishes)
+      } else {
+        values[String(query.Id)] = this.metrics(String(metric.Namespace), String(metric.MetricName), dims);
+      }
+    }
+    const expression = queries.find((q) => q.Expression && q.ReturnData !== false) ?? queries.find((q) => q.Expression);
+    if (!expression) throw new Error('no expression returns data');
+    return evaluateMetricMath(String(expression.Expression), values);
+  }
+
   private transition(alarm: AlarmRecord, state: AlarmState, reason: string): void {
     const previous = { value: alarm.state, reason: alarm.reason, timestamp: new Date(alarm.updatedAt).toISOString() };
     alarm.state = state;
@@ -107,7 +150,7 @@ export class CloudWatchSimulator {
       previousState: previous,
       configuration: {
         description: alarm.settings.AlarmDescription,
-        metrics: [
+        metrics: alarm.settings.Metrics ? eventMetrics(alarm.settings.Metrics as Input[]) : [
           {
             id: 'm1',
             metricStat: {
@@ -215,9 +258,10 @@ export class CloudWatchSimulator {
     DeleteAlarms: (input) => {
       const names = input.AlarmNames as string[];
       if (names.length > 100) throw cwError('InvalidParameterValue', 'The parameter AlarmNames must not have more than 100 members.');
+      // as CloudWatch: the names that exist are deleted, the others reported
       const missing = names.filter((name) => !this.alarms.has(name));
-      if (missing.length > 0) throw cwError('ResourceNotFound', `${missing.join(', ')} not found`);
       for (const name of names) this.alarms.delete(name);
+      if (missing.length > 0) throw cwError('ResourceNotFound', `${missing.join(', ')} not found`);
       return {};
     },
 
@@ -258,6 +302,41 @@ export class CloudWatchSimulator {
     },
 
     ListTagsForResource: (input) => ({ Tags: pascalTagList(this.byArn(String(input.ResourceARN)).tags) }),
+
+    // Count metrics the simulator records events of (ALB RequestCount per target group) are
+    // summed per Period from StartTime, one datapoint per period with events (as an ALB
+    // publishes nothing for a minute without requests); gauges give their current value.
+    GetMetricData: (input) => {
+      const start = toMs(input.StartTime);
+      const end = toMs(input.EndTime);
+      if (!(end > start)) throw cwError('InvalidParameterValue', 'The parameter StartTime must be less than the parameter EndTime.');
+      const queries = input.MetricDataQueries as Input[];
+      if (queries.length > 500) throw cwError('InvalidParameterValue', 'The collection MetricDataQueries must not have a size greater than 500.');
+      const results = queries.map((query) => {
+        const stat = query.MetricStat as Input | undefined;
+        if (!stat) {
+          return { Id: query.Id, Label: query.Label ?? query.Id, StatusCode: 'Complete', Timestamps: [], Values: [], Messages: [{ Code: 'Unsupported', Value: 'metric math is not evaluated by the simulator' }] };
+        }
+        const metric = stat.Metric as Input;
+        const dims = Object.fromEntries(((metric.Dimensions ?? []) as Input[]).map((d) => [String(d.Name), String(d.Value)]));
+        const periodMs = Number(stat.Period) * 1000;
+        const events = this.metricEvents(String(metric.Namespace), String(metric.MetricName), dims);
+        const buckets = new Map<number, number>();
+        if (events) {
+          for (const at of events) {
+            if (at < start || at >= end) continue;
+            const bucket = start + Math.floor((at - start) / periodMs) * periodMs;
+            buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+          }
+        } else {
+          const value = this.metrics(String(metric.Namespace), String(metric.MetricName), dims);
+          if (value !== undefined) buckets.set(start + Math.floor((end - 1 - start) / periodMs) * periodMs, value);
+        }
+        const points = [...buckets.entries()].sort((a, b) => b[0] - a[0]); // newest first (TimestampDescending)
+        return { Id: query.Id, Label: query.Label ?? metric.MetricName, StatusCode: 'Complete', Timestamps: points.map(([t]) => new Date(t)), Values: points.map(([, v]) => v) };
+      });
+      return { MetricDataResults: results, Messages: [] };
+    },
   };
 
   private byArn(arn: string): AlarmRecord {
@@ -269,6 +348,28 @@ export class CloudWatchSimulator {
   stop(): void {
     this.ctx.clock.clearTimer(this.timer);
   }
+}
+
+/** The `configuration.metrics` of an alarm state change event for a metric-math alarm. */
+function eventMetrics(queries: Input[]): Input[] {
+  return queries.map((q) => {
+    const stat = q.MetricStat as Input | undefined;
+    if (!stat) return { id: q.Id, expression: q.Expression, label: q.Label, returnData: q.ReturnData !== false };
+    const metric = stat.Metric as Input;
+    return {
+      id: q.Id,
+      metricStat: {
+        metric: {
+          namespace: metric.Namespace,
+          name: metric.MetricName,
+          dimensions: Object.fromEntries(((metric.Dimensions ?? []) as Input[]).map((d) => [d.Name, d.Value])),
+        },
+        period: stat.Period,
+        stat: stat.Stat,
+      },
+      returnData: q.ReturnData !== false,
+    };
+  });
 }
 
 function describeComparison(operator: string): string {

@@ -31,6 +31,8 @@ export interface TargetGroupRecord {
   targets: Map<string, TargetRecord>;
   tags: Map<string, string>;
   createdAt: number;
+  /** when each target last turned unhealthy (ms): CloudWatch's UnHealthyHostCount is a period's maximum */
+  unhealthyAt?: Map<string, number>;
 }
 
 export interface RuleRecord {
@@ -169,6 +171,7 @@ export class ElbSimulator implements LoadBalancerPort {
           target.passes = 0;
           if (target.state !== 'unhealthy' && target.fails >= Number(s.UnhealthyThresholdCount)) {
             Object.assign(target, { state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed' });
+            (tg.unhealthyAt ??= new Map()).set(target.id, this.ctx.clock.now());
             this.onTargetHealth(tg.arn, target.id, 'unhealthy');
           }
         }

@@ -8,13 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 
-export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling';
+export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling' | 'sns';
 
 export const SFN_SERVICE_PREFIX: Record<SimService, string> = {
   ecs: 'Ecs',
   elasticloadbalancingv2: 'ElasticLoadBalancingV2',
   cloudwatch: 'CloudWatch',
   applicationautoscaling: 'ApplicationAutoScaling',
+  sns: 'Sns',
 };
 
 /** Wire codes of the query-protocol services whose SDK v3 exception class has another name. */
@@ -42,6 +43,11 @@ const SDK_NAME_BY_CODE: Partial<Record<SimService, Record<string, string>>> = {
     MissingParameter: 'MissingRequiredParameterException',
     LimitExceeded: 'LimitExceededFault',
     ResourceNotFoundException: 'ResourceNotFoundException',
+  },
+  sns: {
+    Throttled: 'ThrottledException',
+    InvalidParameter: 'InvalidParameterException',
+    NotFound: 'NotFoundException',
   },
 };
 
@@ -71,7 +77,7 @@ export function awsError(service: SimService, code: string, message: string, htt
 
 /** The error each service answers when its request rate is exceeded. */
 export function throttlingError(service: SimService): SimulatedAwsError {
-  const code = service === 'elasticloadbalancingv2' || service === 'cloudwatch' ? 'Throttling' : 'ThrottlingException';
+  const code = service === 'elasticloadbalancingv2' || service === 'cloudwatch' ? 'Throttling' : service === 'sns' ? 'Throttled' : 'ThrottlingException';
   return awsError(service, code, 'Rate exceeded', 400);
 }
 
@@ -86,5 +92,7 @@ export function validationErrorCode(service: SimService): string {
       return 'InvalidParameterValue';
     case 'applicationautoscaling':
       return 'ValidationException';
+    case 'sns':
+      return 'InvalidParameter';
   }
 }

@@ -17,6 +17,7 @@ import { EcsSimulator, type ServiceRecord } from './ecs.ts';
 import { ElbSimulator, forwardTargets } from './elbv2.ts';
 import { CloudWatchSimulator } from './cloudwatch.ts';
 import { AutoScalingSimulator } from './autoscaling.ts';
+import { SnsSimulator } from './sns.ts';
 import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest, type FaultResult } from './faults.ts';
 
 export { ManualClock, systemClock, type Clock } from './clock.ts';
@@ -25,7 +26,7 @@ export { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, FAULTS, ty
 export type { SimEvent, SimLogger, SimConfig } from './context.ts';
 export { AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
 
-export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling'];
+export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling', 'sns'];
 
 const SERVICE_ALIASES: Record<string, SimService> = {
   ecs: 'ecs',
@@ -36,6 +37,7 @@ const SERVICE_ALIASES: Record<string, SimService> = {
   monitoring: 'cloudwatch',
   applicationautoscaling: 'applicationautoscaling',
   'application-autoscaling': 'applicationautoscaling',
+  sns: 'sns',
 };
 
 export interface SimulatorOptions extends Partial<SimConfig> {
@@ -91,7 +93,7 @@ export interface Simulator {
   servePage(host: string): PageData;
   stop(): void;
   /** internals, for tests and the HTTP front */
-  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; faults: FaultState };
+  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; sns: SnsSimulator; faults: FaultState };
 }
 
 export interface ResourceSnapshot {
@@ -115,6 +117,8 @@ export interface ResourceSnapshot {
   alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
   scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
   faults: { throttledCallsRemaining: number; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
+  /** SNS messages published (the heal's DEGRADED notifications), oldest first */
+  notifications: { topicArn: string; messageId: string; subject?: string; message: string; at: string }[];
 }
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
@@ -177,6 +181,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const elb = new ElbSimulator(ctx);
   const cloudwatch = new CloudWatchSimulator(ctx);
   const autoscaling = new AutoScalingSimulator(ctx);
+  const sns = new SnsSimulator(ctx);
   ecs.lb = elb;
   ecs.faults = faults;
   elb.onTargetHealth = (tg, ip, state) => ecs.onTargetHealth(tg, ip, state);
@@ -195,6 +200,20 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     },
   };
   cloudwatch.metrics = (namespace, metric, dims) => metricValue(namespace, metric, dims);
+  // ALB RequestCount per target group: every request the simulated ALB routes to one (servePage)
+  const requestLog = new Map<string, number[]>();
+  const REQUEST_LOG_MS = 86_400_000;
+  const recordRequest = (targetGroupArn: string) => {
+    const now = clock.now();
+    const log = (requestLog.get(targetGroupArn) ?? []).filter((at) => now - at < REQUEST_LOG_MS).slice(-10_000);
+    log.push(now);
+    requestLog.set(targetGroupArn, log);
+  };
+  cloudwatch.metricEvents = (namespace, metric, dims) => {
+    if (namespace !== 'AWS/ApplicationELB' || metric !== 'RequestCount' || !dims.TargetGroup) return undefined;
+    const tg = [...elb.targetGroups.values()].find((t) => t.arn.endsWith(`:${dims.TargetGroup}`));
+    return tg ? (requestLog.get(tg.arn) ?? []) : [];
+  };
 
   function metricValue(namespace: string, metric: string, dims: Record<string, string>): number | undefined {
     if (namespace === 'AWS/ApplicationELB' && dims.TargetGroup) {
@@ -202,7 +221,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       if (!tg || !elb.targetGroupAttached(tg.arn)) return undefined;
       const targets = [...tg.targets.values()];
       if (metric === 'HealthyHostCount') return targets.filter((t) => t.state === 'healthy').length;
-      if (metric === 'UnHealthyHostCount') return targets.filter((t) => t.state === 'unhealthy').length;
+      if (metric === 'UnHealthyHostCount') {
+        // the period's maximum: ECS replaces an unhealthy task at once, so count the targets
+        // that were unhealthy at any time during the last period, not only those still registered
+        const since = clock.now() - config.alarmPeriodMs;
+        const ids = new Set(targets.filter((t) => t.state === 'unhealthy').map((t) => t.id));
+        for (const [id, at] of tg.unhealthyAt ?? []) if (at >= since) ids.add(id);
+        return ids.size;
+      }
       if (metric === 'RequestCount') return 0;
       return undefined;
     }
@@ -236,6 +262,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     elasticloadbalancingv2: elb.actions,
     cloudwatch: cloudwatch.actions,
     applicationautoscaling: autoscaling.actions,
+    sns: sns.actions,
   };
 
   function resolveService(name: string): SimService {
@@ -272,7 +299,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     clusterArn: ecs.clusterArn,
     loadBalancerArn: elb.loadBalancerArn,
     listenerArn: elb.listenerArn,
-    internals: { ecs, elb, cloudwatch, autoscaling, faults },
+    internals: { ecs, elb, cloudwatch, autoscaling, sns, faults },
 
     async call(service, action, input) {
       const output = await dispatch(service, action, input ?? {}, 'sfn');
@@ -429,19 +456,23 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           tags: { ...t.tags },
         })),
         faults: { throttledCallsRemaining: faults.throttleRemaining, environments: faults.active() },
+        notifications: sns.notifications.map((n) => ({ ...n })),
       };
     },
 
     servePage(host) {
       const rule = elb.match(host);
       if (rule.priority === 'default') return { host, outcome: 'fixed-response' };
-      const tgArn = forwardTargets(rule.actions)[0];
+      // weighted forward: a target group at weight 0 stays in use (health-checked) but gets no requests
+      const weighted = rule.actions.flatMap((a) => ((a.ForwardConfig?.TargetGroups ?? []) as { TargetGroupArn?: string; Weight?: number }[]));
+      const tgArn = weighted.find((t) => t.TargetGroupArn && (t.Weight ?? 1) > 0)?.TargetGroupArn ?? forwardTargets(rule.actions)[0];
       const tg = tgArn ? elb.targetGroups.get(tgArn) : undefined;
       const page: PageData = { host, rule: { arn: rule.arn, priority: rule.priority }, environment: rule.tags.get(ENV_TAG), outcome: 'no-targets' };
       if (!tg) return page;
       const targets = [...tg.targets.values()];
       page.targetGroup = { arn: tg.arn, name: tg.name, healthy: targets.filter((t) => t.state === 'healthy').length, total: targets.length };
       page.environment ??= tg.tags.get(ENV_TAG);
+      recordRequest(tg.arn);
       if (tg.settings.TargetType === 'lambda') {
         page.outcome = 'lambda';
         page.lambdaFunctionArn = targets[0]?.id;

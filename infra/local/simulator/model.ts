@@ -31,6 +31,7 @@ const MODEL_FILES: Record<SimService, string> = {
   elasticloadbalancingv2: 'elasticloadbalancingv2-2015-12-01',
   cloudwatch: 'monitoring-2010-08-01',
   applicationautoscaling: 'application-autoscaling-2016-02-06',
+  sns: 'sns-2010-03-31',
 };
 
 const models = new Map<SimService, ServiceModel>();

@@ -57,7 +57,8 @@ describe('PUT /v1/environments/{name}', () => {
     const [envPut, counter, event] = transactItems();
     expect(envPut!.Put).toMatchObject({
       TableName: 'fledge',
-      ConditionExpression: 'attribute_not_exists(pk)',
+      // a record past its purgeAt (DynamoDB TTL pending) counts as absent
+      ConditionExpression: 'attribute_not_exists(pk) OR #purgeAt <= :now',
       Item: { pk: 'ENV#pr-1', sk: 'ENV', status: 'CREATING', gsiStatusPk: 'STATUS#CREATING', gsiRepoPk: 'REPO#acme/web', gsiExpiryPk: 'EXPIRY' },
     });
     expect(counter!.Update).toMatchObject({

@@ -11,6 +11,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -252,6 +253,8 @@ describe('DiscoverResources and FinishTeardown', () => {
   it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt', async () => {
     ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
     ddb.on(TransactWriteCommand).resolves({});
+    const history = [{ pk: 'ENV#pr-1', sk: 'EVT#2026-11-01T10:00:00.000Z#0000', type: 'create-requested' }];
+    ddb.on(QueryCommand).resolves({ Items: history });
     const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1'], activeTaskDefinitionArns: [TD2], taskDefinitionBatches: [[TD2]] };
     const before = Date.now();
     await finishTeardown({ workflow: 'teardown', state: state({ resources }) });
@@ -268,6 +271,10 @@ describe('DiscoverResources and FinishTeardown', () => {
         { type: 'ecs-service', arn: SERVICE }, { type: 'listener-rule', arn: 'rule-1' }, { type: 'target-group', arn: TG }, { type: 'task-definition', arn: TD2 },
       ] },
     });
+    // the history written before is purged with the record
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ FilterExpression: 'attribute_not_exists(purgeAt)' });
+    const stamped = ddb.commandCalls(BatchWriteCommand).flatMap((c) => Object.values(c.args[0].input.RequestItems!).flat());
+    expect(stamped).toEqual([{ PutRequest: { Item: { ...history[0], purgeAt } } }]);
   });
 });
 

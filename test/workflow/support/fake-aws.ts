@@ -94,6 +94,11 @@ export class FakeAws {
   private counter = 0;
   readonly clusterArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/fledge`;
   readonly listenerArn = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/fledge/abc/def`;
+  /** the shared Lambda target group of the waker (sleeping environments' rules forward to it) */
+  readonly wakerTargetGroupArn = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/FledgeWaker/0123456789abcdef`;
+  /** Application Auto Scaling: scalable targets by resource id, and their policies */
+  scalableTargets = new Map<string, Obj>();
+  scalingPolicies = new Map<string, Obj>();
 
   /** the next `times` calls of `action` throw */
   failOn(action: string, error: () => Error, times = 1): void {
@@ -126,6 +131,9 @@ export class FakeAws {
 
   ecs = { send: async (command: { input: Obj }) => this.sdkSend('ecs', command, true) };
   elbv2 = { send: async (command: { input: Obj }) => this.sdkSend('elasticloadbalancingv2', command, false) };
+  cloudwatch = { send: async (command: { input: Obj }) => this.sdkSend('cloudwatch', command, false) };
+  /** CloudWatch alarms by name (PutMetricAlarm input) */
+  alarms = new Map<string, Obj>();
 
   private async sdkSend(service: string, command: { input: Obj }, camelCase: boolean) {
     const action = command.constructor.name.replace(/Command$/, '');
@@ -136,6 +144,7 @@ export class FakeAws {
   }
 
   private serviceOf(action: string): string {
+    if (/Alarm/.test(action)) return 'cloudwatch';
     return /TargetGroup|Rule|Tags/.test(action) ? 'elasticloadbalancingv2' : 'ecs';
   }
 
@@ -313,6 +322,28 @@ export class FakeAws {
     };
   }
 
+  // ---- CloudWatch (the per-environment alarms) ---------------------------------------------
+  doPutMetricAlarm(p: Obj) {
+    this.alarms.set(p.AlarmName, { ...p, AlarmArn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${p.AlarmName}`, StateValue: 'INSUFFICIENT_DATA' });
+    return {};
+  }
+
+  doDescribeAlarms(p: Obj) {
+    const names = p.AlarmNames as string[] | undefined;
+    return {
+      MetricAlarms: [...this.alarms.values()].filter((a) => !names || names.includes(a.AlarmName)).map(({ Tags: _t, ...alarm }) => alarm),
+      CompositeAlarms: [],
+    };
+  }
+
+  /** as CloudWatch: the names that exist are deleted, a missing one is reported */
+  doDeleteAlarms(p: Obj) {
+    const missing = (p.AlarmNames as string[]).filter((name) => !this.alarms.has(name));
+    for (const name of p.AlarmNames as string[]) this.alarms.delete(name);
+    if (missing.length > 0) throw new FakeAwsError('ResourceNotFound', `${missing.join(', ')} not found`);
+    return {};
+  }
+
   // ---- ELBv2 ----------------------------------------------------------------------------
   doCreateTargetGroup(p: Obj) {
     const existing = [...this.targetGroups.values()].find((t) => t.TargetGroupName === p.Name);
@@ -371,5 +402,46 @@ export class FakeAws {
 
   doDescribeRules() {
     return { Rules: [...this.rules.values(), { RuleArn: `${this.listenerArn}/default`, Priority: 'default', IsDefault: true, Conditions: [], Actions: [] }] };
+  }
+
+  doModifyRule(p: Obj) {
+    const rule = this.rules.get(p.RuleArn);
+    if (!rule) throw new FakeAwsError('RuleNotFoundException', 'One or more rules not found');
+    if (p.Actions) rule.Actions = p.Actions;
+    return { Rules: [rule] };
+  }
+
+  doDescribeTaskDefinition(p: Obj) {
+    const td = this.taskDefinitions.get(p.TaskDefinition);
+    if (!td) throw new FakeAwsError('ClientException', 'Unable to describe task definition.');
+    return { TaskDefinition: td };
+  }
+
+  // ---- Application Auto Scaling ----------------------------------------------------------
+  doRegisterScalableTarget(p: Obj) {
+    const name = String(p.ResourceId).split('/').pop()!;
+    const service = this.services.get(name);
+    if (!service || service.Status !== 'ACTIVE') throw new FakeAwsError('ValidationException', `ECS service doesn't exist: ${p.ResourceId}`);
+    const existing = this.scalableTargets.get(p.ResourceId);
+    const target: Obj = { ...existing, ...p, ScalableTargetARN: existing?.ScalableTargetARN ?? `arn:aws:application-autoscaling:${REGION}:${ACCOUNT}:scalable-target/${this.id()}` };
+    this.scalableTargets.set(p.ResourceId, target);
+    // a desired count outside min..max is moved into it
+    service.DesiredCount = Math.min(Math.max(service.DesiredCount, target.MinCapacity), target.MaxCapacity);
+    return { ScalableTargetARN: target.ScalableTargetARN };
+  }
+
+  doDeregisterScalableTarget(p: Obj) {
+    if (!this.scalableTargets.delete(p.ResourceId)) {
+      throw new FakeAwsError('ObjectNotFoundException', `No scalable target registered for service namespace: ecs, resource ID: ${p.ResourceId}`);
+    }
+    for (const key of [...this.scalingPolicies.keys()]) if (key.startsWith(`${p.ResourceId}|`)) this.scalingPolicies.delete(key);
+    return {};
+  }
+
+  doPutScalingPolicy(p: Obj) {
+    if (!this.scalableTargets.has(p.ResourceId)) throw new FakeAwsError('ObjectNotFoundException', `No scalable target registered for ${p.ResourceId}`);
+    const arn = `arn:aws:autoscaling:${REGION}:${ACCOUNT}:scalingPolicy:${this.id()}:resource/ecs/${p.ResourceId}:policyName/${p.PolicyName}`;
+    this.scalingPolicies.set(`${p.ResourceId}|${p.PolicyName}`, { ...p, PolicyARN: arn });
+    return { PolicyARN: arn, Alarms: [] };
   }
 }

@@ -16,6 +16,8 @@ import { handler as discoverResources } from '../../../functions/tasks/discover-
 import { handler as failOperation } from '../../../functions/tasks/fail-operation.ts';
 import { handler as finishTeardown } from '../../../functions/tasks/finish-teardown.ts';
 import { handler as planResources } from '../../../functions/tasks/plan-resources.ts';
+import { handler as planScale } from '../../../functions/tasks/plan-scale.ts';
+import { handler as completeScale } from '../../../functions/tasks/complete-scale.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { FakeAws } from './fake-aws.ts';
@@ -30,6 +32,8 @@ const HANDLERS: Record<string, (payload: any) => Promise<unknown>> = {
   [FUNCTION('fail-operation')]: failOperation,
   [FUNCTION('discover-resources')]: discoverResources,
   [FUNCTION('finish-teardown')]: finishTeardown,
+  [FUNCTION('plan-scale')]: planScale,
+  [FUNCTION('complete-scale')]: completeScale,
 };
 
 export const BASE_DOMAIN = 'preview.example.com';
@@ -93,6 +97,9 @@ export class Harness {
         FailOperationFunctionArn: FUNCTION('fail-operation'),
         DiscoverResourcesFunctionArn: FUNCTION('discover-resources'),
         FinishTeardownFunctionArn: FUNCTION('finish-teardown'),
+        PlanScaleFunctionArn: FUNCTION('plan-scale'),
+        CompleteScaleFunctionArn: FUNCTION('complete-scale'),
+        WakerTargetGroupArn: fake.wakerTargetGroupArn,
       },
       callAws: fake.callAws,
       invokeLambda: async (functionArn, payload) => {
@@ -106,7 +113,7 @@ export class Harness {
       region: 'eu-west-1',
     });
     resetClients();
-    useClients({ ecs: fake.ecs, elbv2: fake.elbv2, sfn: runner.sfnClient });
+    useClients({ ecs: fake.ecs, elbv2: fake.elbv2, cloudwatch: fake.cloudwatch, sfn: runner.sfnClient });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     fake.onEvent = (event) => ecsServiceEvents(event as any);
     this.world = { fake, runner, lambdaCalls };

@@ -1,0 +1,76 @@
+/**
+ * The heal workflow's writes to the environment item (SPEC §4 heal): each attempt's time
+ * (what bounds heals per hour), the end of a heal (RUNNING, or DEGRADED). Like every
+ * workflow write (operation-store.ts), each is one conditional transaction on "the operation
+ * is still this heal and still running", so a DELETE that superseded the heal makes it a
+ * no-op: a heal never writes over an environment being deleted.
+ */
+import type { OperationError } from '#domain/environment.ts';
+import type { EnvironmentEvent } from './event-log.ts';
+import { finishWrite, statusAttributes } from './operation-store.ts';
+
+const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'];
+
+/** Records an attempt (the window's attempts, this one last) with its events; false if the heal is no longer current. */
+export async function recordHealAttempt(name: string, operationId: string, attempts: string[], now: string, events: EnvironmentEvent[]): Promise<boolean> {
+  return finishWrite(name, operationId, { set: { healAttempts: attempts, updatedAt: now } }, events);
+}
+
+export interface HealCompletion {
+  name: string;
+  operationId: string;
+  specVersion: number;
+  runningCount: number;
+  /** set when the heal changed what runs (a rollback, a recreated service) */
+  healthyImages?: { lastHealthyImage: string; healthyImages: string[] };
+  now: string;
+  events: EnvironmentEvent[];
+}
+
+/** HEALING -> RUNNING, if the heal is still current and the desired spec did not move. */
+export async function completeHeal(c: HealCompletion): Promise<boolean> {
+  return finishWrite(
+    c.name,
+    c.operationId,
+    {
+      set: {
+        ...statusAttributes('RUNNING'),
+        runningCount: c.runningCount,
+        updatedAt: c.now,
+        'operation.status': 'SUCCEEDED',
+        'operation.finishedAt': c.now,
+        ...(c.healthyImages ?? {}),
+      },
+      remove: WAIT_BOOKKEEPING,
+      condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },
+    },
+    c.events,
+  );
+}
+
+export interface Degradation {
+  name: string;
+  operationId: string;
+  error: OperationError;
+  now: string;
+  events: EnvironmentEvent[];
+}
+
+/** HEALING -> DEGRADED: the heal gave up; the operation FAILED with the reason. */
+export async function markDegraded(d: Degradation): Promise<boolean> {
+  return finishWrite(
+    d.name,
+    d.operationId,
+    {
+      set: {
+        ...statusAttributes('DEGRADED'),
+        updatedAt: d.now,
+        'operation.status': 'FAILED',
+        'operation.finishedAt': d.now,
+        'operation.error': d.error,
+      },
+      remove: WAIT_BOOKKEEPING,
+    },
+    d.events,
+  );
+}

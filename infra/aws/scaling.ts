@@ -1,0 +1,122 @@
+/**
+ * Sleep and wake on AWS (SPEC §4 scale; the local counterpart is infra/local/scaling.ts):
+ *  - the waker: functions/events/waker.ts behind one shared Lambda target group. The scale
+ *    workflow points a sleeping environment's listener rule at it (ASL substitution
+ *    `${WakerTargetGroupArn}`), so a request to the URL starts the wake and gets a page that
+ *    refreshes until the environment answers again. Elastic Load Balancing may invoke it only
+ *    from that target group (resource policy with the target group as source).
+ *  - idle sleep: functions/events/idle-sleep.ts on an EventBridge Scheduler schedule, when the
+ *    operator's `idleSleepAfter` is not `off`: RUNNING environments without ALB requests for
+ *    that long (CloudWatch GetMetricData, RequestCount per target group) are put to sleep.
+ *
+ * No dependency cycle: the scale state machine needs the waker's target group (substitution),
+ * the target group needs the waker function, and the waker starts the scale workflow — so the
+ * waker gets the machine's ARN built from its fixed name (`stateMachineArnByName`), not a
+ * reference to the machine.
+ */
+import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as elbv2Targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { FledgeFunction } from './lambda-function.ts';
+import type { Network } from './network.ts';
+import { grantObserveEnvironments } from './workflows.ts';
+
+/** The scale state machine's fixed name (the waker reaches it by name, see the header). */
+export function scaleStateMachineName(stack: Stack): string {
+  return `${stack.stackName}-scale`.slice(0, 80);
+}
+
+export function stateMachineArnByName(stack: Stack, name: string): string {
+  return stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+/** How often idle sleep looks: a quarter of the idle period, between 5 minutes and 1 hour. */
+export function idleCheckMinutes(idleSleepAfterMs: number): number {
+  return Math.min(60, Math.max(5, Math.round(idleSleepAfterMs / 60_000 / 4)));
+}
+
+export interface ScalingProps {
+  network: Network;
+  table: dynamodb.ITable;
+  /** the task Lambdas' environment (table, cluster, listener, base domain...) */
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  sourceRoot?: string;
+}
+
+export class Scaling extends Construct {
+  readonly waker: FledgeFunction;
+  readonly wakerTargetGroup: elbv2.ApplicationTargetGroup;
+  /** name of the scale state machine, which Workflows must give it */
+  readonly scaleStateMachineName: string;
+  idleSleep?: FledgeFunction;
+  idleSleepSchedule?: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, private readonly props: ScalingProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.scaleStateMachineName = scaleStateMachineName(stack);
+    const scaleMachineArn = stateMachineArnByName(stack, this.scaleStateMachineName);
+
+    this.waker = new FledgeFunction(this, 'Waker', {
+      entry: 'functions/events/waker.ts',
+      description: 'Fledge: answers the URL of a sleeping environment and wakes it (ALB Lambda target)',
+      environment: { ...props.environment, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn },
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      timeout: Duration.seconds(15),
+      sourceRoot: props.sourceRoot,
+    });
+    props.table.grantReadWriteData(this.waker.role);
+    // DescribeRules: is the rule of a RUNNING environment still at the waker?
+    grantObserveEnvironments(this.waker.role, props.network);
+    this.waker.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'StartWake', actions: ['states:StartExecution'], resources: [scaleMachineArn] }),
+    );
+
+    // One Lambda target group for every sleeping environment; the LambdaFunction target adds
+    // the resource policy that lets elasticloadbalancing.amazonaws.com invoke the waker from it.
+    this.wakerTargetGroup = new elbv2.ApplicationTargetGroup(this, 'WakerTargetGroup', {
+      targetType: elbv2.TargetType.LAMBDA,
+      targets: [new elbv2Targets.LambdaTarget(this.waker.function)],
+    });
+  }
+
+  /** Idle sleep: the idle-sleep Lambda on a schedule (not created when `idleSleepAfterMs` is undefined: off). */
+  addIdleSleep(scaleMachine: sfn.IStateMachine, idleSleepAfter: string, idleSleepAfterMs: number): void {
+    const props = this.props;
+    this.idleSleep = new FledgeFunction(this, 'IdleSleep', {
+      entry: 'functions/events/idle-sleep.ts',
+      description: `Fledge: puts environments without requests for ${idleSleepAfter} to sleep`,
+      environment: { ...props.environment, FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn },
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      timeout: Duration.minutes(5),
+      sourceRoot: props.sourceRoot,
+    });
+    props.table.grantReadWriteData(this.idleSleep.role);
+    scaleMachine.grantStartExecution(this.idleSleep.role);
+    this.idleSleep.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeTargetGroups',
+        // no resource-level permissions for these
+        actions: ['elasticloadbalancing:DescribeTargetGroups', 'cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    const minutes = idleCheckMinutes(idleSleepAfterMs);
+    this.idleSleepSchedule = new scheduler.Schedule(this, 'IdleSleepSchedule', {
+      description: `Fledge: idle sleep every ${minutes} minutes (environments idle for ${idleSleepAfter})`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(minutes)),
+      target: new schedulerTargets.LambdaInvoke(this.idleSleep.function, { retryAttempts: 2, maxEventAge: Duration.minutes(minutes) }),
+    });
+  }
+}

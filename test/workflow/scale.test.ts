@@ -1,0 +1,297 @@
+/**
+ * The scale workflow (statemachines/scale.asl.json) and the scaling steps of create and
+ * teardown, run by the local Step Functions runner against DynamoDB Local and the fake
+ * ECS/ELB/Application Auto Scaling, with faults injected.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeAwsError } from './support/fake-aws.ts';
+import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
+
+const h = new Harness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+
+const CI = 'arn:aws:iam::000000000000:user/ci';
+const autoscaling = (minCount: number, maxCount: number, targetCpuPercent = 60) => ({ minCount, maxCount, targetCpuPercent });
+
+/** What the API writes when it accepts a scale: the new desired spec, SCALING, the scale workflow. */
+async function scale(name: string, overrides: Record<string, unknown>, specVersion: number, actor?: string) {
+  const input = await h.seedEnvironment(name, spec(overrides), { status: 'SCALING', specVersion, type: 'scale', workflow: 'scale' });
+  h.world.fake.calls = [];
+  const record = await h.run('scale', actor ? { ...input, actor } : input);
+  return { record, item: await h.item(name) };
+}
+
+function ruleOf(name: string) {
+  const rule = [...h.world.fake.rules.values()].find((r) => JSON.stringify(r.Conditions).includes(`${name}.${BASE_DOMAIN}`));
+  if (!rule) throw new Error(`no rule for ${name}`);
+  return rule;
+}
+
+/** The target groups the rule sends requests to (weight > 0) and those it keeps at weight 0. */
+function routing(name: string): { serving: string[]; idle: string[] } {
+  const [action] = ruleOf(name).Actions as { TargetGroupArn?: string; ForwardConfig?: { TargetGroups: { TargetGroupArn: string; Weight: number }[] } }[];
+  const weighted = action!.ForwardConfig?.TargetGroups ?? [{ TargetGroupArn: action!.TargetGroupArn!, Weight: 1 }];
+  return {
+    serving: weighted.filter((t) => t.Weight > 0).map((t) => t.TargetGroupArn),
+    idle: weighted.filter((t) => t.Weight === 0).map((t) => t.TargetGroupArn),
+  };
+}
+
+const tgOf = (name: string) => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === name)!.TargetGroupArn as string;
+const workflowCalls = (action: string) => h.world.fake.callsOf(action).filter((c) => c.via === 'workflow');
+
+describe('scale workflow', () => {
+  it('scales a running environment up: only the desired count changes, no new deployment, RUNNING with the new count', async () => {
+    await h.created('sc-up');
+    const { record, item } = await scale('sc-up', { desiredCount: 3 }, 2);
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual([
+      'PlanScale', 'BeforeService', 'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady',
+      'RemoveAutoscaling', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+    ]);
+    expect(record.stateTransitions).toBeLessThanOrEqual(12);
+    expect(workflowCalls('UpdateService').map((c) => c.params)).toEqual([{ Cluster: h.world.fake.clusterArn, Service: 'sc-up', DesiredCount: 3 }]);
+    expect(workflowCalls('RegisterTaskDefinition')).toHaveLength(0);
+    expect(workflowCalls('ModifyRule')).toHaveLength(0);
+    expect(item).toMatchObject({ status: 'RUNNING', runningCount: 3, appliedSpecVersion: 2, operation: { type: 'scale', status: 'SUCCEEDED' } });
+    expect(item!.waitToken).toBeUndefined();
+    const [last] = await h.events('sc-up');
+    expect(last).toMatchObject({ type: 'scaled', actor: CI, details: { from: 1, to: 3, runningCount: 3 } });
+  });
+
+  it('scales down to fewer tasks', async () => {
+    await h.created('sc-down', spec({ desiredCount: 3 }));
+    const { record, item } = await scale('sc-down', { desiredCount: 1 }, 2);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(h.world.fake.services.get('sc-down')!.DesiredCount).toBe(1);
+    expect(item).toMatchObject({ status: 'RUNNING', runningCount: 1 });
+    expect((await h.events('sc-down'))[0]).toMatchObject({ type: 'scaled', details: { from: 3, to: 1 } });
+  });
+
+  it('to 0 it sleeps behind the waker, and back it wakes: the rule swaps both ways, in the order that never meets an empty target group', async () => {
+    await h.created('sc-sleep', spec({ desiredCount: 2 }));
+    const { fake } = h.world;
+    const own = tgOf('sc-sleep');
+    expect(routing('sc-sleep')).toEqual({ serving: [own], idle: [] });
+
+    const asleep = await scale('sc-sleep', { desiredCount: 0 }, 2, 'schedule');
+    expect(asleep.record.status).toBe('SUCCEEDED');
+    expect(asleep.record.statesEntered).toEqual([
+      'PlanScale', 'BeforeService', 'PointRuleAtWaker', 'SuspendAutoscaling', 'CheckDeployment', 'ScaleService',
+      'WaitForSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+    ]);
+    // the rule moved before the service scaled in; the own target group stays in use at weight 0
+    const order = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    expect(order.indexOf('ModifyRule')).toBeLessThan(order.indexOf('UpdateService'));
+    expect(routing('sc-sleep')).toEqual({ serving: [fake.wakerTargetGroupArn], idle: [own] });
+    expect(fake.services.get('sc-sleep')!.DesiredCount).toBe(0);
+    expect(asleep.item).toMatchObject({ status: 'SLEEPING', gsiStatusPk: 'STATUS#SLEEPING', runningCount: 0 });
+    expect((await h.events('sc-sleep'))[0]).toMatchObject({ type: 'slept', actor: 'schedule', details: { from: 2, to: 0, rule: 'waker' } });
+
+    fake.calls = [];
+    const awake = await scale('sc-sleep', { desiredCount: 2 }, 3, 'request');
+    expect(awake.record.status).toBe('SUCCEEDED');
+    expect(awake.record.statesEntered).toEqual([
+      'PlanScale', 'BeforeService', 'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady',
+      'PointRuleAtService', 'ApplyAutoscaling', 'RemoveAutoscaling', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+    ]);
+    // the rule comes back only once the tasks are steady
+    const wakeOrder = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    expect(wakeOrder.indexOf('UpdateService')).toBeLessThan(wakeOrder.indexOf('ModifyRule'));
+    expect(routing('sc-sleep')).toEqual({ serving: [own], idle: [] });
+    expect(awake.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
+    const [woken] = await h.events('sc-sleep');
+    expect(woken).toMatchObject({ type: 'woken', actor: 'request', details: { from: 0, to: 2, rule: 'service' } });
+    expect(woken!.details!.tookMs).toEqual(expect.any(Number));
+  });
+
+  it('turns autoscaling on (scalable target + CPU target tracking) and off again (target and policy removed)', async () => {
+    await h.created('sc-auto', spec({ desiredCount: 2 }));
+    const { fake } = h.world;
+    const on = await scale('sc-auto', { desiredCount: 2, autoscaling: autoscaling(2, 6, 45) }, 2);
+    expect(on.record.status).toBe('SUCCEEDED');
+    expect(on.record.statesEntered).toContain('PutScalingPolicy');
+    expect(workflowCalls('RegisterScalableTarget')[0]!.params).toEqual({
+      ServiceNamespace: 'ecs', ResourceId: 'service/fledge/sc-auto', ScalableDimension: 'ecs:service:DesiredCount',
+      MinCapacity: 2, MaxCapacity: 6, Tags: { 'fledge:environment': 'sc-auto', 'fledge:managed-by': 'fledge' },
+    });
+    expect(workflowCalls('PutScalingPolicy')[0]!.params).toMatchObject({
+      PolicyName: 'fledge-cpu', ResourceId: 'service/fledge/sc-auto', PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: { TargetValue: 45, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
+    });
+    expect([...fake.scalableTargets.keys()]).toEqual(['service/fledge/sc-auto']);
+    expect([...fake.scalingPolicies.keys()]).toEqual(['service/fledge/sc-auto|fledge-cpu']);
+    expect((await h.events('sc-auto'))[0]!.message).toContain('autoscaling 2-6 tasks at 45% CPU');
+
+    const off = await scale('sc-auto', { desiredCount: 2 }, 3);
+    expect(off.record.status).toBe('SUCCEEDED');
+    expect(off.record.statesEntered).toContain('RemoveAutoscaling');
+    expect(fake.scalableTargets.size).toBe(0);
+    expect(fake.scalingPolicies.size).toBe(0);
+    expect(off.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
+  });
+
+  it('an autoscaled environment drops its scalable target while it sleeps and gets it back when it wakes', async () => {
+    await h.created('sc-auto-sleep', spec({ desiredCount: 2, autoscaling: autoscaling(1, 4) }));
+    const { fake } = h.world;
+    expect(fake.scalableTargets.has('service/fledge/sc-auto-sleep')).toBe(true);
+    await scale('sc-auto-sleep', { desiredCount: 0, autoscaling: autoscaling(1, 4) }, 2);
+    expect(fake.scalableTargets.size).toBe(0);
+    expect(fake.services.get('sc-auto-sleep')!.DesiredCount).toBe(0);
+    const awake = await scale('sc-auto-sleep', { desiredCount: 2, autoscaling: autoscaling(1, 4) }, 3);
+    expect(awake.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
+    expect(fake.scalableTargets.get('service/fledge/sc-auto-sleep')).toMatchObject({ MinCapacity: 1, MaxCapacity: 4 });
+  });
+
+  it('gets through 10 throttled calls in a row at the ECS, ELB and Application Auto Scaling steps', async () => {
+    await h.created('sc-throttled');
+    const { fake } = h.world;
+    fake.throttle('UpdateService', 10);
+    fake.throttle('ModifyRule', 10);
+    fake.throttle('DeregisterScalableTarget', 10);
+    const asleep = await scale('sc-throttled', { desiredCount: 0 }, 2);
+    expect(asleep.record.status).toBe('SUCCEEDED');
+    expect(workflowCalls('UpdateService')).toHaveLength(11);
+    expect(workflowCalls('ModifyRule')).toHaveLength(11);
+    expect(workflowCalls('DeregisterScalableTarget')).toHaveLength(11);
+    expect(asleep.item!.status).toBe('SLEEPING');
+  });
+
+  it('a sleep whose rule swap fails leaves the environment RUNNING as it was, the operation FAILED with the reason', async () => {
+    await h.created('sc-rule-fails', spec({ desiredCount: 2 }));
+    const { fake } = h.world;
+    fake.failOn('ModifyRule', () => new FakeAwsError('AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule'));
+    const { record, item } = await scale('sc-rule-fails', { desiredCount: 0 }, 2);
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('ScaleFailed');
+    expect(workflowCalls('UpdateService')).toHaveLength(0);
+    expect(fake.services.get('sc-rule-fails')!.DesiredCount).toBe(2);
+    expect(routing('sc-rule-fails').serving).toEqual([tgOf('sc-rule-fails')]);
+    expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(item!.operation.error.message).toContain('ModifyRule');
+    expect((await h.events('sc-rule-fails'))[0]).toMatchObject({ type: 'failed' });
+  });
+
+  it('a wake whose rule swap keeps being throttled ends RUNNING with AWS_LIMIT, the service up (the waker moves the rule back later)', async () => {
+    await h.created('sc-wake-limit');
+    await scale('sc-wake-limit', { desiredCount: 0 }, 2);
+    const { fake } = h.world;
+    fake.throttle('ModifyRule', 20);
+    const { record, item } = await scale('sc-wake-limit', { desiredCount: 1 }, 3);
+    expect(record.status).toBe('FAILED');
+    expect(fake.services.get('sc-wake-limit')!.DesiredCount).toBe(1);
+    expect(item).toMatchObject({ status: 'RUNNING', operation: { status: 'FAILED', error: { code: 'AWS_LIMIT' } } });
+    expect(routing('sc-wake-limit').serving).toEqual([fake.wakerTargetGroupArn]);
+  });
+
+  it('a scalable target that cannot be registered fails the operation; the environment runs on at its new count', async () => {
+    await h.created('sc-aas-fails');
+    h.world.fake.failOn('RegisterScalableTarget', () => new FakeAwsError('ValidationException', 'Unable to assume IAM role'));
+    const { record, item } = await scale('sc-aas-fails', { desiredCount: 2, autoscaling: autoscaling(2, 3) }, 2);
+    expect(record.status).toBe('FAILED');
+    expect(item).toMatchObject({ status: 'RUNNING', runningCount: 2, operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(item!.operation.error.message).toContain('Unable to assume IAM role');
+  });
+
+  it('a service deleted out of band fails the scale before anything changes (a heal re-creates it)', async () => {
+    await h.created('sc-no-service');
+    h.world.fake.services.delete('sc-no-service');
+    const { record, item } = await scale('sc-no-service', { desiredCount: 2 }, 2);
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toEqual(['PlanScale', 'FailScale', 'CheckDesiredSpecAfterFailure', 'ScaleFailed']);
+    expect(item!.operation.error.message).toContain('does not exist');
+  });
+
+  it('a spec that moves while the scale runs is deployed by the same workflow (latest wins)', async () => {
+    await h.created('sc-converge');
+    const { fake } = h.world;
+    fake.beforeSettle = async () => {
+      await h.acceptNewSpec('sc-converge', spec({ image: 'ghcr.io/acme/web:2.0', desiredCount: 3 }));
+    };
+    const { record, item } = await scale('sc-converge', { desiredCount: 2 }, 2);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.filter((s) => s === 'PlanScale')).toHaveLength(2);
+    expect(record.statesEntered).toContain('RegisterTaskDefinition');
+    expect(workflowCalls('UpdateService').at(-1)!.params).toMatchObject({ TaskDefinition: expect.stringMatching(/fledge-sc-converge:2$/), DesiredCount: 3 });
+    expect(item).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 3, runningCount: 3, lastHealthyImage: 'ghcr.io/acme/web:2.0' });
+    expect((await h.events('sc-converge')).map((e) => e.type)).toEqual(expect.arrayContaining(['converging', 'updated']));
+  });
+
+  it('a new spec for a sleeping environment wakes it and deploys it in one go (a PUT/PATCH on SLEEPING)', async () => {
+    await h.created('sc-put-wakes', spec({ desiredCount: 2 }));
+    await scale('sc-put-wakes', { desiredCount: 0 }, 2);
+    const input = await h.seedEnvironment('sc-put-wakes', spec({ image: 'ghcr.io/acme/web:2.0', desiredCount: 2 }), { status: 'UPDATING', specVersion: 3, type: 'update', workflow: 'scale' });
+    const record = await h.run('scale', input);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RegisterTaskDefinition', 'DeployService', 'PointRuleAtService']));
+    expect(routing('sc-put-wakes').serving).toEqual([tgOf('sc-put-wakes')]);
+    const item = await h.item('sc-put-wakes');
+    expect(item).toMatchObject({ status: 'RUNNING', runningCount: 2, lastHealthyImage: 'ghcr.io/acme/web:2.0', operation: { type: 'update', status: 'SUCCEEDED' } });
+  });
+
+  it('a new image that fails while waking is rolled back; the environment runs the previous one, the operation FAILED', async () => {
+    await h.created('sc-rollback');
+    const { record, item } = await scale('sc-rollback', { image: 'ghcr.io/acme/web:fail-health', desiredCount: 1 }, 2);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(item).toMatchObject({ status: 'RUNNING', lastHealthyImage: 'ghcr.io/acme/web:1.0', operation: { status: 'FAILED', error: { code: 'HEALTH_CHECK_FAILED' } } });
+    expect((await h.events('sc-rollback'))[0]).toMatchObject({ type: 'rolled-back' });
+  });
+});
+
+describe('scaling in create and teardown', () => {
+  it('create registers the scalable target and policy when the spec has autoscaling', async () => {
+    const record = await h.created('cr-auto', spec({ desiredCount: 2, autoscaling: autoscaling(2, 5, 70) }));
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['ApplyInitialScaling', 'RegisterScalableTarget', 'PutScalingPolicy']));
+    const { fake } = h.world;
+    expect(fake.scalableTargets.get('service/fledge/cr-auto')).toMatchObject({ MinCapacity: 2, MaxCapacity: 5 });
+    expect(fake.scalingPolicies.get('service/fledge/cr-auto|fledge-cpu')).toMatchObject({
+      TargetTrackingScalingPolicyConfiguration: { TargetValue: 70 },
+    });
+    expect(await h.item('cr-auto')).toMatchObject({ status: 'RUNNING', runningCount: 2 });
+  });
+
+  it('create at 0 tasks starts asleep behind the waker', async () => {
+    const record = await h.created('cr-asleep', spec({ desiredCount: 0, autoscaling: autoscaling(1, 3) }));
+    expect(record.statesEntered).toContain('PointRuleAtWaker');
+    expect(record.statesEntered).not.toContain('RegisterScalableTarget');
+    expect(routing('cr-asleep')).toEqual({ serving: [h.world.fake.wakerTargetGroupArn], idle: [tgOf('cr-asleep')] });
+    expect(await h.item('cr-asleep')).toMatchObject({ status: 'SLEEPING', runningCount: 0 });
+  });
+
+  it('a create that fails after the scalable target was registered removes it with everything else', async () => {
+    const { fake } = h.world;
+    const input = await h.seedEnvironment('cr-auto-fails', spec({ image: 'ghcr.io/acme/web:fail-pull', autoscaling: autoscaling(1, 2) }));
+    const record = await h.run('create', input);
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toContain('DeregisterScalableTarget');
+    expect(fake.scalableTargets.size).toBe(0);
+    expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+    expect((await h.item('cr-auto-fails'))!.operation.error.code).toBe('IMAGE_PULL_FAILED');
+  });
+
+  it('teardown removes the scalable target first and names it in the receipt', async () => {
+    await h.created('td-auto', spec({ desiredCount: 2, autoscaling: autoscaling(2, 4) }));
+    const { fake } = h.world;
+    const record = await h.run('teardown', await h.seedEnvironment('td-auto', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(record.status).toBe('SUCCEEDED');
+    const order = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    expect(order.indexOf('DeregisterScalableTarget')).toBeLessThan(order.indexOf('DeleteService'));
+    expect(fake.scalableTargets.size).toBe(0);
+    const [receipt] = await h.events('td-auto');
+    expect(receipt).toMatchObject({ type: 'deleted' });
+    expect(receipt!.details!.removed).toEqual(expect.arrayContaining([{ type: 'scalable-target', arn: 'service/fledge/td-auto' }]));
+  });
+
+  it('teardown of a sleeping environment removes its rule (found by host, though it forwards to the waker) and leaves the waker alone', async () => {
+    await h.created('td-asleep');
+    await scale('td-asleep', { desiredCount: 0 }, 2);
+    const { fake } = h.world;
+    const record = await h.run('teardown', await h.seedEnvironment('td-asleep', spec({ desiredCount: 0 }), { status: 'DELETING', workflow: 'teardown' }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+    expect(fake.callsOf('DeleteTargetGroup').map((c) => c.params.TargetGroupArn)).not.toContain(fake.wakerTargetGroupArn);
+  });
+});
