@@ -17,7 +17,7 @@ import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwa
 import { ALARM_KINDS, alarmDefinitions, alarmFingerprint, type AlarmKind, type AlarmPlan } from '#domain/alarms.ts';
 import type { Findings, ServiceFinding } from '#domain/healing.ts';
 import { taskFailure } from '#domain/heal-signals.ts';
-import { CONTAINER_NAME, taskFamily } from '#domain/resource-plan.ts';
+import { CONTAINER_NAME } from '#domain/resource-plan.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
@@ -124,7 +124,8 @@ async function alarmStates(name: string, plan: AlarmPlan, targetGroupArn: string
 async function failures(clusterArn: string, name: string, taskDefinitionArn: string | undefined, since: number): Promise<Findings['failures']> {
   if (!taskDefinitionArn) return { count: 0, keepsFailing: false };
   const listed = await ecsClient().send(
-    new ListTasksCommand({ cluster: clusterArn, family: taskFamily(name), desiredStatus: 'STOPPED', maxResults: 100 }),
+    // by service: task definition families are shared between environments (docs/design.md "Shared task definitions")
+    new ListTasksCommand({ cluster: clusterArn, serviceName: name, desiredStatus: 'STOPPED', maxResults: 100 }),
   );
   const arns = (listed.taskArns as string[] | undefined) ?? [];
   if (arns.length === 0) return { count: 0, keepsFailing: false };

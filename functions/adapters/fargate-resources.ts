@@ -6,8 +6,8 @@
  */
 import {
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
-  ListTaskDefinitionsCommand,
   ListTasksCommand,
   type Service,
 } from '@aws-sdk/client-ecs';
@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmName } from '#domain/alarms.ts';
-import { taskFamily } from '#domain/resource-plan.ts';
+import { CONTAINER_NAME } from '#domain/resource-plan.ts';
 import type { StoppedTask } from '#domain/task-failure.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
@@ -60,17 +60,69 @@ export async function describeService(clusterArn: string, name: string): Promise
   return serviceState(service);
 }
 
-/** Stopped tasks of the environment's family (optionally of one revision), newest first. */
+/**
+ * The latest ACTIVE revision of a (content-addressed, shared) task definition family whose
+ * container runs `image`, or undefined when there is none. DescribeTaskDefinition with a bare
+ * family answers its latest ACTIVE revision, and a ClientException when the family has none.
+ * Describe* calls draw on a far larger bucket than RegisterTaskDefinition (20, then 1/s).
+ */
+export async function activeTaskDefinition(family: string, image: string): Promise<string | undefined> {
+  try {
+    const result = await ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: family }));
+    const td = result.taskDefinition as
+      | { taskDefinitionArn?: string; family?: string; status?: string; containerDefinitions?: { name?: string; image?: string }[] }
+      | undefined;
+    if (!td?.taskDefinitionArn || td.family !== family || td.status !== 'ACTIVE') return undefined;
+    // the family is the hash of the content; a revision someone registered by hand with other content is not reused
+    const container = (td.containerDefinitions ?? []).find((c) => c.name === CONTAINER_NAME);
+    return container?.image === image ? td.taskDefinitionArn : undefined;
+  } catch (error) {
+    if ((error as Error).name === 'ClientException') return undefined;
+    throw error;
+  }
+}
+
+/** How many pages of a shared family's stopped tasks are searched for an environment's own. */
+const FAMILY_PAGES = 5;
+
+async function listStoppedTasks(clusterArn: string, filter: { serviceName: string } | { family: string }, pages: number): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < pages; page++) {
+    const listed = await ecsClient().send(
+      new ListTasksCommand({ cluster: clusterArn, ...filter, desiredStatus: 'STOPPED', maxResults: 100, nextToken }),
+    );
+    arns.push(...((listed.taskArns as string[] | undefined) ?? []));
+    nextToken = listed.nextToken;
+    if (!nextToken) break;
+  }
+  return arns;
+}
+
+/**
+ * Stopped tasks of the environment's service (optionally of one revision), newest first.
+ * Task definition families are shared between environments, so the tasks are found through
+ * the service (ListTasks by service name); once compensation has deleted the service, through
+ * the family of `taskDefinitionArn`, keeping only tasks whose group is `service:<name>`.
+ */
 export async function stoppedTasks(clusterArn: string, name: string, taskDefinitionArn?: string): Promise<StoppedTask[]> {
-  // By family rather than service name: compensation may already have deleted the service.
-  const listed = await ecsClient().send(
-    new ListTasksCommand({ cluster: clusterArn, family: taskFamily(name), desiredStatus: 'STOPPED', maxResults: 100 }),
-  );
-  const arns = (listed.taskArns as string[] | undefined) ?? [];
+  let arns: string[] = [];
+  try {
+    arns = await listStoppedTasks(clusterArn, { serviceName: name }, 1);
+  } catch (error) {
+    const gone = (error as Error).name === 'ServiceNotFoundException' || (error as Error).name === 'ServiceNotActiveException';
+    if (!gone) throw error;
+  }
+  const byFamily = arns.length === 0 && taskDefinitionArn !== undefined;
+  if (byFamily) arns = await listStoppedTasks(clusterArn, { family: familyOf(taskDefinitionArn) }, FAMILY_PAGES);
   if (arns.length === 0) return [];
-  const described = await ecsClient().send(new DescribeTasksCommand({ cluster: clusterArn, tasks: arns.slice(0, 100) }));
-  const tasks = ((described.tasks as StoppedTask[] | undefined) ?? []).filter(
-    (task) => !taskDefinitionArn || task.taskDefinitionArn === taskDefinitionArn,
+  const described: (StoppedTask & { group?: string })[] = [];
+  for (const batch of chunks(arns, 100)) {
+    const result = await ecsClient().send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch }));
+    described.push(...((result.tasks as (StoppedTask & { group?: string })[] | undefined) ?? []));
+  }
+  const tasks = described.filter(
+    (task) => (!byFamily || task.group === `service:${name}`) && (!taskDefinitionArn || task.taskDefinitionArn === taskDefinitionArn),
   );
   return tasks.map((task) => ({
     taskArn: task.taskArn,
@@ -88,10 +140,11 @@ export interface DiscoveredResources {
   serviceStatus: string | null;
   targetGroupArns: string[];
   ruleArns: string[];
-  /** ACTIVE revisions of `fledge-<name>` (to deregister) */
-  activeTaskDefinitionArns: string[];
-  /** every ACTIVE and INACTIVE revision, in batches of 10 (DeleteTaskDefinitions' limit) */
-  taskDefinitionBatches: string[][];
+  /**
+   * The task definition revisions the service ran: shared with other environments, so a
+   * teardown keeps them (docs/design.md "Shared task definitions") and its receipt says so.
+   */
+  sharedTaskDefinitionArns: string[];
   /** the environment's alarms that exist (`fledge-<name>-<kind>`) */
   alarmArns: string[];
 }
@@ -109,21 +162,6 @@ export function familyOf(taskDefinitionArn: string): string {
   const tail = taskDefinitionArn.slice(taskDefinitionArn.lastIndexOf('/') + 1);
   const colon = tail.lastIndexOf(':');
   return colon < 0 ? tail : tail.slice(0, colon);
-}
-
-async function taskDefinitions(name: string, status: 'ACTIVE' | 'INACTIVE'): Promise<string[]> {
-  const family = taskFamily(name);
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecsClient().send(
-      new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken, maxResults: 100 }),
-    );
-    // familyPrefix is a prefix: fledge-pr-4 would also list fledge-pr-42
-    arns.push(...((page.taskDefinitionArns as string[] | undefined) ?? []).filter((arn) => familyOf(arn) === family));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return arns;
 }
 
 /** The target group named after the environment, if it exists. */
@@ -191,22 +229,20 @@ export async function discoverResources(
   name: string,
   host: string,
 ): Promise<DiscoveredResources> {
-  const [serviceResult, targetGroupArn, active, inactive, alarmArns] = await Promise.all([
+  const [serviceResult, targetGroupArn, alarmArns] = await Promise.all([
     ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })),
     fledgeTargetGroup(name),
-    taskDefinitions(name, 'ACTIVE'),
-    taskDefinitions(name, 'INACTIVE'),
     environmentAlarms(name),
   ]);
   const service = (serviceResult.services as Service[] | undefined)?.find((s) => s.status && s.status !== 'INACTIVE');
   const ruleArns = await listenerRules(listenerArn, targetGroupArn, host);
+  const revisions = [service?.taskDefinition, ...(service?.deployments ?? []).map((d) => d.taskDefinition)];
   return {
     serviceArn: service?.serviceArn ?? null,
     serviceStatus: service?.status ?? null,
     targetGroupArns: targetGroupArn ? [targetGroupArn] : [],
     ruleArns,
-    activeTaskDefinitionArns: active,
-    taskDefinitionBatches: chunks([...active, ...inactive], 10),
+    sharedTaskDefinitionArns: [...new Set(revisions.filter((arn): arn is string => Boolean(arn)))],
     alarmArns,
   };
 }

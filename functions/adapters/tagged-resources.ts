@@ -34,7 +34,6 @@ import { DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand,
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
-import { familyOf } from './fargate-resources.ts';
 
 export const ENVIRONMENT_TAG = 'fledge:environment';
 /** task definition families and alarm names Fledge uses */
@@ -75,6 +74,13 @@ function loadBalancerDimension(listenerArn: string): string {
 }
 
 const clusterNameOf = (clusterArn: string) => clusterArn.slice(clusterArn.lastIndexOf('/') + 1);
+
+/** Family of a task definition ARN (`...:task-definition/<family>:<revision>`). */
+function familyOf(taskDefinitionArn: string): string {
+  const tail = taskDefinitionArn.slice(taskDefinitionArn.lastIndexOf('/') + 1);
+  const colon = tail.lastIndexOf(':');
+  return colon < 0 ? tail : tail.slice(0, colon);
+}
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];

@@ -3,6 +3,9 @@
  * the per-environment step to do, what each step reports, and the run's summary.
  */
 
+/** The actor of everything the schedule does (SPEC §3). */
+export const SYSTEM_ACTOR = 'system';
+
 /**
  * - `expire`: the environment is past `expiresAt`: tear it down (the same path as a DELETE);
  * - `retry-teardown`: its teardown failed (it stays DELETING): start the teardown again;

@@ -224,9 +224,11 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
     const target = rollbackImage(desired, failing);
     const drifted = service.desiredCount !== todo.desiredCount;
     const detached = !found.targetGroupArn || !service.targetGroupArns.includes(found.targetGroupArn);
+    // without its rule a target group is unused: its targets' health says nothing until the rule is back
+    const judged = found.rule !== null && found.targetGroupArn !== null;
     const unhealthy =
       todo.desiredCount > 0 &&
-      (found.targets.healthy < service.desiredCount || service.runningCount < service.desiredCount || service.rolloutState === 'FAILED');
+      ((judged && found.targets.healthy < service.desiredCount) || service.runningCount < service.desiredCount || service.rolloutState === 'FAILED');
     if (target) {
       image = target;
       rollbackFrom = service.image;

@@ -210,29 +210,29 @@ export function renderPlan(
 /** The task definition of a spec: nothing in it names the environment (docs/design.md "Shared task definitions"). */
 export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettings): Omit<ResourcePlan['taskDefinition'], 'Family'> {
   return {
-      Cpu: String(spec.cpu),
-      Memory: String(spec.memory),
-      ExecutionRoleArn: settings.executionRoleArn,
-      TaskRoleArn: settings.taskRoleArn,
-      ContainerDefinitions: [
-        {
-          Name: CONTAINER_NAME,
-          Image: spec.image,
-          Essential: true,
-          PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
-          Environment: renderEnvironment(spec.environment),
-          Secrets: renderSecrets(spec.secrets),
-          LogConfiguration: {
-            LogDriver: 'awslogs',
-            Options: {
-              'awslogs-group': settings.logGroup,
-              'awslogs-region': settings.region,
-              'awslogs-stream-prefix': LOG_STREAM_PREFIX,
-            },
+    Cpu: String(spec.cpu),
+    Memory: String(spec.memory),
+    ExecutionRoleArn: settings.executionRoleArn,
+    TaskRoleArn: settings.taskRoleArn,
+    ContainerDefinitions: [
+      {
+        Name: CONTAINER_NAME,
+        Image: spec.image,
+        Essential: true,
+        PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
+        Environment: renderEnvironment(spec.environment),
+        Secrets: renderSecrets(spec.secrets),
+        LogConfiguration: {
+          LogDriver: 'awslogs',
+          Options: {
+            'awslogs-group': settings.logGroup,
+            'awslogs-region': settings.region,
+            'awslogs-stream-prefix': LOG_STREAM_PREFIX,
           },
-          // previews need no long graceful shutdown; ECS' default is 30 s
-          StopTimeout: 10,
         },
-      ],
+        // previews need no long graceful shutdown; ECS' default is 30 s
+        StopTimeout: 10,
+      },
+    ],
   };
 }

@@ -81,7 +81,7 @@ export async function handler(event: ALBEvent): Promise<ALBResult> {
     if (!name) return page(404, 'No preview environment here', [`${host ?? 'This host'} is not the address of a Fledge environment.`]);
     const record = await getEnvironment(name);
     if (!record || record.status === 'DELETED' || record.status === 'DELETING') {
-      return page(404, `No environment "${name}"`, [record?.status === 'DELETING' ? 'It is being deleted.' : 'It does not exist (any more).']);
+      return page(404, `No environment named ${name}`, [record?.status === 'DELETING' ? 'It is being deleted.' : 'It does not exist (any more).']);
     }
     const caller = { actor: 'request', requestId };
     if (record.status === 'SLEEPING') {

@@ -15,7 +15,7 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { cleanupConfig } from '#commons/cleanup-config.ts';
 import { logger } from '#commons/powertools.ts';
-import type { CleanupItem, CleanupItemResult } from '#domain/cleanup.ts';
+import { SYSTEM_ACTOR, type CleanupItem, type CleanupItemResult } from '#domain/cleanup.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { deleteEnvironment, type Caller } from '#domain/environment-commands.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed } from '#domain/errors.ts';
@@ -24,8 +24,6 @@ import { getEnvironment } from '#adapters/environment-store.ts';
 import { failOperation } from '#adapters/operation-store.ts';
 import { sfnClient } from '#adapters/clients/sfn.ts';
 import { executionArnFor } from '#adapters/workflow-starter.ts';
-
-export const SYSTEM_ACTOR = 'system';
 
 export async function handler(item: CleanupItem): Promise<CleanupItemResult> {
   logger.appendKeys({ environment: item.name, executionName: item.executionName, action: item.action });

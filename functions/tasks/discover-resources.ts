@@ -17,7 +17,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     service: resources.serviceArn,
     targetGroups: resources.targetGroupArns.length,
     rules: resources.ruleArns.length,
-    taskDefinitions: resources.taskDefinitionBatches.flat().length,
+    sharedTaskDefinitions: resources.sharedTaskDefinitionArns.length,
   });
   return { ...state, resources };
 }

@@ -16,13 +16,16 @@ import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
 
-/** The compensation steps' Catch results (ResultPath) by the resource they failed to remove. */
+/**
+ * The compensation steps' Catch results (ResultPath) by the resource they failed to remove.
+ * The task definition is not among them: it is shared (docs/design.md "Shared task
+ * definitions"), compensation keeps it, and the event names it under `kept`.
+ */
 const UNDO_ERRORS = {
   scalableTargetUndoError: 'scalableTarget',
   serviceUndoError: 'service',
   ruleUndoError: 'rule',
   targetGroupUndoError: 'targetGroup',
-  taskDefinitionUndoError: 'taskDefinition',
 } as const;
 
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
@@ -50,7 +53,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   });
   const failedEvent = event('failed', `${workflow} failed: ${error.code}: ${error.message}`, {
     error, workflowError: state.error?.Error ?? null, specVersion: state.specVersion,
-    ...(workflow === 'create' ? { removed, leftOver } : {}),
+    ...(workflow === 'create' ? { removed, leftOver, ...(state.taskDefinition?.arn ? { kept: [state.taskDefinition.arn] } : {}) } : {}),
   });
   logger.warn('operation failed', { code: error.code, workflowError: state.error?.Error });
 

@@ -1,7 +1,9 @@
 /**
  * FinishTeardown: every resource found is gone. DELETED, read-only, purged by DynamoDB TTL
  * after FLEDGE_DELETED_RETENTION (default 30d); the listener priority is free again; the
- * last event is a receipt naming every resource found and removed, by ARN.
+ * last event is a receipt naming every resource found and removed, by ARN, and the shared
+ * task definitions the service ran, which a teardown keeps (other environments may run
+ * them; the cleanup deregisters a family once no service uses it: docs/design.md).
  */
 import { logger } from '#commons/powertools.ts';
 import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
@@ -15,21 +17,34 @@ export interface ReceiptEntry {
   arn: string;
 }
 
-interface DeleteTaskDefinitionsOutput {
-  Failures?: { Arn?: string; Reason?: string; Detail?: string }[];
+/** What a teardown found but did not remove, and why. */
+export interface KeptEntry {
+  type: 'task-definition';
+  arn: string;
+  reason: string;
 }
 
-export function receipt(resources: DiscoveredResources | undefined, deleted: unknown): { removed: ReceiptEntry[]; failures: unknown[] } {
+export const SHARED_TASK_DEFINITION_REASON =
+  'shared by every environment with the same rendered task definition; the cleanup deregisters it once no service uses it';
+
+export function receipt(resources: DiscoveredResources | undefined): { removed: ReceiptEntry[]; kept: KeptEntry[] } {
   const removed: ReceiptEntry[] = [];
-  if (!resources) return { removed, failures: [] };
+  if (!resources) return { removed, kept: [] };
   if (resources.serviceArn) removed.push({ type: 'ecs-service', arn: resources.serviceArn });
   for (const arn of resources.ruleArns) removed.push({ type: 'listener-rule', arn });
   for (const arn of resources.targetGroupArns) removed.push({ type: 'target-group', arn });
-  const failures = (Array.isArray(deleted) ? (deleted as DeleteTaskDefinitionsOutput[]) : []).flatMap((out) => out?.Failures ?? []);
-  const failed = new Set(failures.map((f) => f.Arn));
-  for (const arn of resources.taskDefinitionBatches.flat()) if (!failed.has(arn)) removed.push({ type: 'task-definition', arn });
   for (const arn of resources.alarmArns ?? []) removed.push({ type: 'cloudwatch-alarm', arn });
-  return { removed, failures };
+  const kept = (resources.sharedTaskDefinitionArns ?? []).map((arn) => ({ type: 'task-definition' as const, arn, reason: SHARED_TASK_DEFINITION_REASON }));
+  return { removed, kept };
+}
+
+function receiptMessage(removed: ReceiptEntry[], kept: KeptEntry[]): string {
+  const removedText =
+    removed.length === 0
+      ? 'environment deleted; no resources were left to remove'
+      : `environment deleted; removed ${removed.length} resource${removed.length === 1 ? '' : 's'}: ${removed.map((r) => r.arn).join(', ')}`;
+  if (kept.length === 0) return removedText;
+  return `${removedText}; kept the shared task definition${kept.length === 1 ? '' : 's'} ${kept.map((k) => k.arn).join(', ')} (${SHARED_TASK_DEFINITION_REASON})`;
 }
 
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
@@ -47,7 +62,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     return { ...state, outcome: 'superseded' };
   }
   const now = new Date();
-  const { removed, failures } = receipt(state.resources as DiscoveredResources | undefined, state.deletedTaskDefinitions);
+  const { removed, kept } = receipt(state.resources as DiscoveredResources | undefined);
   // the Application Auto Scaling target (RemoveScalableTarget: present only when one was registered)
   if (state.removedScalableTarget) removed.unshift({ type: 'scalable-target', arn: `service/${clusterName(config.clusterArn)}/${state.name}` });
   const purgeAt = Math.floor((now.getTime() + config.deletedRetentionMs) / 1000);
@@ -62,13 +77,10 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
       {
         at: now.toISOString(),
         type: 'deleted',
-        message:
-          removed.length === 0
-            ? 'environment deleted; no resources were left to remove'
-            : `environment deleted; removed ${removed.length} resource${removed.length === 1 ? '' : 's'}: ${removed.map((r) => r.arn).join(', ')}`,
+        message: receiptMessage(removed, kept),
         operationId: state.operationId,
         actor: state.actor,
-        details: { removed, ...(failures.length ? { failures } : {}) },
+        details: { removed, ...(kept.length ? { kept } : {}) },
       },
     ],
   });

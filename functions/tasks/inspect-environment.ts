@@ -17,6 +17,7 @@ import { attemptsInWindow, planRepairs, remainingBackoff } from '#domain/healing
 import { clientToken, renderPlan } from '#domain/resource-plan.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
 import { inspectEnvironment } from '#adapters/environment-inspection.ts';
+import { activeTaskDefinition } from '#adapters/fargate-resources.ts';
 import { recordHealAttempt } from '#adapters/heal-store.ts';
 import { getEnvironmentItem } from '#adapters/operation-store.ts';
 
@@ -91,18 +92,22 @@ export async function handler(payload: TaskPayload): Promise<HealState> {
   // a service recreated twice by one heal needs a new idempotency token each time
   plan.service.ClientToken = clientToken(state.name, state.operationId, state.specVersion, 'heal', attempts.length, passes);
   const service = findings.service;
+  // task definitions are content-addressed and shared: an ACTIVE revision of the family is used as it is
+  const registered = repairs.todo.taskDefinition ? await activeTaskDefinition(plan.taskDefinition.Family, plan.image) : undefined;
+  const todo = registered ? { ...repairs.todo, taskDefinition: false } : repairs.todo;
+  const taskDefinitionArn = registered ?? (service && !repairs.todo.taskDefinition ? service.taskDefinitionArn : undefined);
   return {
     ...base,
     plan,
     listenerPriority: item.listenerPriority,
     found: findings,
-    todo: repairs.todo,
+    todo,
     actions: repairs.actions,
     ...(repairs.image ? { image: repairs.image } : {}),
     ...(repairs.rollbackFrom ? { rollbackFrom: repairs.rollbackFrom } : {}),
     ...(findings.targetGroupArn ? { targetGroup: { arn: findings.targetGroupArn } } : {}),
     ...(ruleArn ? { rule: { arn: ruleArn } } : {}),
-    ...(service && !repairs.todo.taskDefinition ? { taskDefinition: { arn: service.taskDefinitionArn } } : {}),
+    ...(taskDefinitionArn ? { taskDefinition: { arn: taskDefinitionArn } } : {}),
     ...(service ? { service: { arn: service.arn } } : {}),
     heal: { ...progress, passes, attempts: attempts.length, repaired: true },
     next: 'repair',

@@ -1,14 +1,31 @@
 /**
  * PlanResources (create, update): renders the request inputs of the workflow's AWS steps
- * from the spec and, for a create, takes the environment's listener-rule priority.
+ * from the spec and, for a create, takes the environment's listener-rule priority and looks
+ * for the (content-addressed, shared) task definition: when its family already has an ACTIVE
+ * revision, `taskDefinition` is set and the create skips RegisterTaskDefinition
+ * (docs/design.md "Shared task definitions").
  */
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { renderPlan } from '#domain/resource-plan.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import { appendEvents } from '#adapters/event-log.ts';
-import { targetGroupArnOf } from '#adapters/fargate-resources.ts';
+import { activeTaskDefinition, targetGroupArnOf } from '#adapters/fargate-resources.ts';
 import { allocateListenerPriority } from '#adapters/operation-store.ts';
+
+/**
+ * The family's latest ACTIVE revision, or undefined. Only an optimisation: when the lookup is
+ * throttled the create registers, and a throttled registration looks again (FindTaskDefinition).
+ */
+async function registeredTaskDefinition(family: string, image: string): Promise<string | undefined> {
+  try {
+    return await activeTaskDefinition(family, image);
+  } catch (error) {
+    if ((error as Error).name !== 'ThrottlingException') throw error;
+    logger.info('task definition lookup throttled; the create registers', { family });
+    return undefined;
+  }
+}
 
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const { workflow, state } = payload;
@@ -39,6 +56,15 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
       ...(next.listenerPriority !== undefined ? { details: { listenerPriority: next.listenerPriority } } : {}),
     },
   ]);
-  logger.info('planned resources', { workflow, specVersion: state.specVersion, listenerPriority: next.listenerPriority });
+  if (workflow === 'create') {
+    // last, as close to RegisterTaskDefinition as it gets: a burst of creates of one content then finds the first one's revision
+    const registered = await registeredTaskDefinition(plan.taskDefinition.Family, plan.image);
+    if (registered) next.taskDefinition = { arn: registered };
+    else delete next.taskDefinition;
+  }
+  logger.info('planned resources', {
+    workflow, specVersion: state.specVersion, listenerPriority: next.listenerPriority,
+    taskDefinitionFamily: plan.taskDefinition.Family, taskDefinitionRegistered: next.taskDefinition?.arn ?? null,
+  });
   return next;
 }

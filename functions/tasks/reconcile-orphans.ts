@@ -19,7 +19,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { cleanupConfig } from '#commons/cleanup-config.ts';
 import { logger, metrics } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
-import type { OrphanEnvironmentReport, OrphanReport } from '#domain/cleanup.ts';
+import { SYSTEM_ACTOR, type OrphanEnvironmentReport, type OrphanReport } from '#domain/cleanup.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { recordStates, type RecordState } from '#adapters/cleanup-store.ts';
 import {
@@ -27,7 +27,6 @@ import {
   familyRevisions, fledgeAlarms, fledgeRules, fledgeServices, fledgeTargetGroups, fledgeTaskDefinitionFamilies,
   FLEDGE_PREFIX, ownedTaskDefinition, type InstallationScope, type RemovalOutcome, type TaggedResource,
 } from '#adapters/tagged-resources.ts';
-import { SYSTEM_ACTOR } from './cleanup-environment.ts';
 
 export interface ReconcileOrphansPayload {
   asOf: string;

@@ -28,7 +28,7 @@ export function summarize({ state }: ReportCleanupPayload): CleanupSummary {
   const failures = results.filter((r) => r.outcome === 'failed');
   return {
     asOf: state.asOf,
-    planned: results.length,
+    planned: state.results?.length ?? 0,
     teardownsStarted: count('teardown-started'),
     teardownsRestarted: count('teardown-restarted'),
     operationsFailed: count('operation-failed'),

@@ -208,7 +208,7 @@ export class Cleanup extends Construct {
       { match: new RegExp(`:elasticloadbalancing:${region}:${account}:targetgroup\\/\\*\\/\\*$`), why: 'Target groups are named after environments, known at run time; only those tagged fledge:environment for an environment that no longer exists are deleted.' },
       { match: /:listener-rule\/.*\/\*$/, why: 'Rules of the shared Fledge listener only.' },
       { match: new RegExp(`:cloudwatch:${region}:${account}:alarm:fledge-\\*$`), why: 'Per-environment alarms, all named fledge-*.' },
-      { match: /:states:.*:execution:.*StateMachine.*:\*$/, why: 'Executions of the Fledge workflow state machines only (execution names are per operation).' },
+      { match: /:states:.*:execution:.+:\*$/, why: 'Executions of the Fledge workflow state machines only (execution names are per operation): a cleanup DELETE stops a running one, a lost one is described.' },
     ];
     void network;
     for (const f of Object.values(this.functions)) acknowledgeWildcards(f.role, common, UNSCOPABLE_ACTIONS);

@@ -17,7 +17,6 @@
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as elbv2Targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -26,7 +25,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { FledgeFunction } from './lambda-function.ts';
 import type { Network } from './network.ts';
-import { grantObserveEnvironments } from './workflows.ts';
+import { acknowledgeWildcards } from './nag.ts';
+import { grantObserveEnvironments, UNSCOPABLE_ACTIONS } from './workflows.ts';
 
 /** The scale state machine's fixed name (the waker reaches it by name, see the header). */
 export function scaleStateMachineName(stack: Stack): string {
@@ -82,11 +82,24 @@ export class Scaling extends Construct {
       new iam.PolicyStatement({ sid: 'StartWake', actions: ['states:StartExecution'], resources: [scaleMachineArn] }),
     );
 
-    // One Lambda target group for every sleeping environment; the LambdaFunction target adds
-    // the resource policy that lets elasticloadbalancing.amazonaws.com invoke the waker from it.
+    // One Lambda target group for every sleeping environment. Elastic Load Balancing may invoke
+    // the waker from load balancers of this account only (the target group's ARN cannot be the
+    // source: it does not exist until the permission does, which registering the target needs).
+    const wakerFunction = this.waker.function;
+    const wakerTarget: elbv2.IApplicationLoadBalancerTarget = {
+      attachToApplicationTargetGroup: (targetGroup) => {
+        wakerFunction.addPermission('InvokeFromLoadBalancer', {
+          principal: new iam.ServicePrincipal('elasticloadbalancing.amazonaws.com'),
+          action: 'lambda:InvokeFunction',
+          sourceAccount: stack.account,
+        });
+        targetGroup.node.addDependency(wakerFunction.node.findChild('InvokeFromLoadBalancer'));
+        return { targetType: elbv2.TargetType.LAMBDA, targetJson: { id: wakerFunction.functionArn } };
+      },
+    };
     this.wakerTargetGroup = new elbv2.ApplicationTargetGroup(this, 'WakerTargetGroup', {
       targetType: elbv2.TargetType.LAMBDA,
-      targets: [new elbv2Targets.LambdaTarget(this.waker.function)],
+      targets: [wakerTarget],
     });
   }
 
@@ -113,10 +126,16 @@ export class Scaling extends Construct {
       }),
     );
     const minutes = idleCheckMinutes(idleSleepAfterMs);
+    // its own role: it may invoke the idle-sleep Lambda (and its versions) and nothing else
+    const role = new iam.Role(this, 'IdleSleepScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'Fledge: the idle-sleep schedule invokes the idle-sleep Lambda',
+    });
     this.idleSleepSchedule = new scheduler.Schedule(this, 'IdleSleepSchedule', {
       description: `Fledge: idle sleep every ${minutes} minutes (environments idle for ${idleSleepAfter})`,
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(minutes)),
-      target: new schedulerTargets.LambdaInvoke(this.idleSleep.function, { retryAttempts: 2, maxEventAge: Duration.minutes(minutes) }),
+      target: new schedulerTargets.LambdaInvoke(this.idleSleep.function, { role, retryAttempts: 2, maxEventAge: Duration.minutes(minutes) }),
     });
+    acknowledgeWildcards(role, [{ match: /^<ScalingIdleSleepFunction[A-Za-z0-9]*\.Arn>:\*$/, why: 'Versions and aliases of the idle-sleep Lambda this schedule invokes.' }], UNSCOPABLE_ACTIONS);
   }
 }

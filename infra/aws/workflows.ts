@@ -50,7 +50,7 @@ export type TaskFunctionName = keyof typeof TASK_FUNCTIONS;
  * the ECS/ELB resources of environments (`grantObserveEnvironments`).
  */
 const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: boolean }> = {
-  'plan-resources': { table: true, observe: false }, // allocates the listener priority, records the plan
+  'plan-resources': { table: true, observe: true }, // allocates the listener priority, records the plan; describes the shared task definition (create) and the target group (update)
   'await-steady-state': { table: true, observe: true }, // stores the wait token, describes the service
   'complete-operation': { table: true, observe: true }, // describes the service and stopped tasks
   'fail-operation': { table: true, observe: true }, // stopped tasks give the failure reason

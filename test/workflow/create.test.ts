@@ -16,7 +16,7 @@ describe('create workflow', () => {
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     expect(record.statesEntered).toEqual([
       'PlanResources', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'CreateService', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
 
     const [td] = fake.taskDefinitions.values();
@@ -151,7 +151,7 @@ describe('create workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
       'PlanResources', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'CreateService', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
+      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
       'RegisterConvergedTaskDefinition', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
     expect(record.stateTransitions).toBeLessThanOrEqual(25);

@@ -9,7 +9,7 @@ const required = createRequire(import.meta.url)('asl-validator') as AslValidator
 const aslValidator: AslValidator = typeof required === 'function' ? required : required.default;
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const KINDS = ['create', 'update', 'teardown', 'scale'] as const;
+const KINDS = ['create', 'update', 'teardown', 'scale', 'cleanup'] as const;
 
 type State = { Type: string; Resource?: string; Parameters?: Record<string, unknown>; ItemProcessor?: Definition; Iterator?: Definition };
 type Definition = { States: Record<string, State> };
@@ -30,6 +30,7 @@ const SUBSTITUTIONS = new Set([
   'TableName', 'ClusterArn', 'ListenerArn', 'VpcId', 'PlanResourcesFunctionArn', 'AwaitSteadyStateFunctionArn',
   'CompleteOperationFunctionArn', 'FailOperationFunctionArn', 'DiscoverResourcesFunctionArn', 'FinishTeardownFunctionArn',
   'PlanScaleFunctionArn', 'CompleteScaleFunctionArn', 'WakerTargetGroupArn',
+  'PlanCleanupFunctionArn', 'CleanupEnvironmentFunctionArn', 'ReconcileOrphansFunctionArn', 'ReportCleanupFunctionArn',
 ]);
 
 describe.each(KINDS)('statemachines/%s.asl.json', (kind) => {

@@ -24,7 +24,7 @@ describe('teardown workflow', () => {
     expect(first.status).toBe('SUCCEEDED');
     expect(first.stateTransitions).toBeLessThanOrEqual(20);
     expect(first.statesEntered).toEqual([
-      'DiscoverResources', 'RemoveScalableTarget', 'DeleteService', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
+      'DiscoverResources', 'DeleteAlarms', 'RemoveScalableTarget', 'DeleteService', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
       'DeregisterTaskDefinitions', 'DeregisterTaskDefinition', 'DeleteTaskDefinitions', 'DeleteTaskDefinitionBatch', 'FinishTeardown',
     ]);
     expect(fake.leftovers()).toEqual(empty);

@@ -18,7 +18,7 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+      'PlanResources', 'RegisterTaskDefinition', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     const update = fake.callsOf('UpdateService')[0]!.params;
     expect(update).toMatchObject({ Service: 'upd-happy', TaskDefinition: expect.stringMatching(/fledge-upd-happy:2$/), DesiredCount: 2, ForceNewDeployment: false });

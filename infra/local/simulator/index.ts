@@ -62,6 +62,9 @@ export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     healthCheckIntervalMs: num('FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS'),
     alarmPeriodMs: num('FLEDGE_SIM_ALARM_PERIOD_MS'),
     stoppedTaskRetentionMs: num('FLEDGE_SIM_STOPPED_TASK_RETENTION_MS'),
+    // AWS: 100 target groups per ALB (not adjustable), 100 rules per ALB (adjustable); the benchmark raises them
+    maxTargetGroups: num('FLEDGE_SIM_MAX_TARGET_GROUPS'),
+    maxRules: num('FLEDGE_SIM_MAX_RULES'),
     rateLimits: env.FLEDGE_SIM_RATE_LIMITS === 'off' ? false : undefined,
     region: env.AWS_REGION,
   };

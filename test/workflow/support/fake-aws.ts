@@ -246,7 +246,13 @@ export class FakeAws {
 
   doListTasks(p: Obj) {
     const family = p.Family as string | undefined;
-    const tasks = this.stoppedTasks.filter((t) => !family || (t.TaskDefinitionArn as string).includes(`/${family}:`));
+    const serviceName = p.ServiceName as string | undefined;
+    if (serviceName !== undefined && this.services.get(serviceName)?.Status !== 'ACTIVE') {
+      throw new FakeAwsError('ServiceNotFoundException', 'Service not found.');
+    }
+    const tasks = this.stoppedTasks.filter(
+      (t) => (!family || (t.TaskDefinitionArn as string).includes(`/${family}:`)) && (!serviceName || t.Group === `service:${serviceName}`),
+    );
     return { TaskArns: tasks.map((t) => t.TaskArn) };
   }
 
@@ -293,6 +299,7 @@ export class FakeAws {
       this.stoppedTasks.push({
         TaskArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/fledge/${this.id()}`,
         TaskDefinitionArn: deployment.TaskDefinition,
+        Group: `service:${service.ServiceName}`,
         StopCode: outcome.stopCode,
         StoppedReason: outcome.stoppedReason,
         StoppedAt: new Date(Date.now() + i),
@@ -412,7 +419,11 @@ export class FakeAws {
   }
 
   doDescribeTaskDefinition(p: Obj) {
-    const td = this.taskDefinitions.get(p.TaskDefinition);
+    // an ARN names one revision; a bare family its latest ACTIVE revision (as ECS does)
+    const ref = p.TaskDefinition as string;
+    const td = ref.startsWith('arn:')
+      ? this.taskDefinitions.get(ref)
+      : [...this.taskDefinitions.values()].filter((t) => t.Family === ref && t.Status === 'ACTIVE').sort((a, b) => b.Revision - a.Revision)[0];
     if (!td) throw new FakeAwsError('ClientException', 'Unable to describe task definition.');
     return { TaskDefinition: td };
   }

@@ -1,0 +1,215 @@
+/**
+ * Scaling end to end in local mode (`npm start` as a child process, over HTTP only): manual
+ * scale, sleep at 0, wake on a request to the environment's page (the waker behind the
+ * simulated ALB), and idle sleep with a short idle setting. Environments of the scale tests
+ * carry `fledge.dev/no-sleep: "true"`, so idle sleep (3 s here) leaves them alone — which is
+ * itself part of what is shown.
+ *
+ * Wake latency is measured (request to the sleeping page -> RUNNING, and -> the page served
+ * by a task) and written to the test output; nothing asserts on durations.
+ */
+import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalServer, type LocalServer } from './local-server.ts';
+
+let server: LocalServer;
+
+beforeAll(async () => {
+  server = await startLocalServer({ FLEDGE_IDLE_SLEEP_AFTER: '3s', FLEDGE_IDLE_CHECK_INTERVAL: '500ms' });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') {
+    process.stderr.write(`\n--- local mode output (last 20 kB) ---\n${server?.output()}\n--- end ---\n`);
+  }
+});
+
+interface Answer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<Answer> {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text };
+}
+
+async function waitFor(name: string, done: (env: any) => boolean, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const deadline = Date.now() + timeoutMs;
+  let last: Answer | undefined;
+  while (Date.now() < deadline) {
+    last = await api('GET', `/v1/environments/${name}`);
+    if (last.status === 200 && done(last.body)) return last.body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`environment ${name} did not reach the expected state in ${timeoutMs} ms; last: ${last?.status} ${last?.text}`);
+}
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+
+/** GET http://<name>.localhost:<port>/ (fetch cannot set Host, node:http can). */
+function page(name: string): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: `${name}.localhost:${server.port}` } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface SimService {
+  name: string;
+  desiredCount: number;
+  tasks: { lastStatus: string; desiredStatus: string }[];
+}
+
+async function serviceOf(name: string): Promise<SimService | undefined> {
+  const resources = await api('GET', '/_local/resources');
+  return (resources.body.services as SimService[]).find((s) => s.name === name);
+}
+
+async function ruleTargets(name: string): Promise<string[]> {
+  const resources = (await api('GET', '/_local/resources')).body;
+  const rule = (resources.listenerRules as { environment?: string; targetGroupArns: string[] }[]).find((r) => r.environment === name)!;
+  const names = new Map((resources.targetGroups as { arn: string; name: string }[]).map((tg) => [tg.arn, tg.name]));
+  return rule.targetGroupArns.map((arn) => names.get(arn) ?? arn);
+}
+
+const awake = { 'fledge.dev/no-sleep': 'true' };
+const events = async (name: string) => (await api('GET', `/v1/environments/${name}/events?limit=100`)).body.items as { type: string; actor: string; message: string; details?: Record<string, unknown> }[];
+
+describe('scaling in local mode', () => {
+  it('scales to 3 tasks, sleeps at 0 behind the waker, and a request to its page wakes it back to 3', async () => {
+    const created = await api('PUT', '/v1/environments/e2e-scale', { image: 'nginx:1.27', port: 80, labels: { repository: 'org/e2e', ...awake } });
+    expect(created.status).toBe(201);
+    await waitFor('e2e-scale', (env) => env.status === 'RUNNING');
+
+    // scale to 3 -> 3 running tasks in /_local/resources
+    const up = await api('POST', '/v1/environments/e2e-scale/scale', { desiredCount: 3 });
+    expect(up.status).toBe(202);
+    expect(up.body).toMatchObject({ status: 'SCALING', desiredCount: 3, operation: { type: 'scale' } });
+    const three = await waitFor('e2e-scale', (env) => env.status === 'RUNNING' && env.runningCount === 3);
+    expect(three.operation).toMatchObject({ type: 'scale', status: 'SUCCEEDED' });
+    const service = await serviceOf('e2e-scale');
+    expect(service!.desiredCount).toBe(3);
+    expect(service!.tasks.filter((t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING')).toHaveLength(3);
+    expect((await page('e2e-scale')).status).toBe(200);
+
+    // a scale conflicts with nothing running; 0 -> SLEEPING, no tasks, the rule at the waker
+    const down = await api('POST', '/v1/environments/e2e-scale/scale', { desiredCount: 0 });
+    expect(down.status).toBe(202);
+    const conflicting = await api('POST', '/v1/environments/e2e-scale/scale', { desiredCount: 1 });
+    expect(conflicting.status).toBe(409);
+    const asleep = await waitFor('e2e-scale', (env) => env.status === 'SLEEPING');
+    expect(asleep).toMatchObject({ desiredCount: 0, runningCount: 0 });
+    const drained = await eventually(() => serviceOf('e2e-scale'), (s) => s!.tasks.length === 0);
+    expect(drained).toMatchObject({ desiredCount: 0, tasks: [] });
+    expect(await ruleTargets('e2e-scale')).toEqual(['FledgeWaker', 'e2e-scale']); // the waker serves, the own target group stays at weight 0
+
+    // a GET of the page wakes it: a page that refreshes itself, then RUNNING with its previous count
+    const t0 = Date.now();
+    const waking = await page('e2e-scale');
+    expect(waking.status).toBe(503);
+    expect(waking.text).toContain('Waking up e2e-scale');
+    expect(waking.text).toContain('http-equiv="refresh"');
+    expect(waking.headers['retry-after']).toBe('5');
+    const again = await page('e2e-scale'); // a second request while it wakes starts nothing new
+    expect(again.status).toBe(503);
+    const woken = await waitFor('e2e-scale', (env) => env.status === 'RUNNING' && env.runningCount === 3);
+    const runningAfterMs = Date.now() - t0;
+    const served = await eventually(() => page('e2e-scale'), (p) => p.status === 200);
+    const servedAfterMs = Date.now() - t0;
+    expect(served.text).toContain('nginx:1.27');
+    expect(woken).toMatchObject({ desiredCount: 3, operation: { type: 'scale', status: 'SUCCEEDED' } });
+    expect(await ruleTargets('e2e-scale')).toEqual(['e2e-scale']);
+
+    const history = await events('e2e-scale');
+    const wakes = history.filter((e) => e.type === 'wake-requested');
+    expect(wakes).toHaveLength(1);
+    expect(wakes[0]!.actor).toBe('request');
+    const wokenEvent = history.find((e) => e.type === 'woken')!;
+    expect(wokenEvent).toMatchObject({ actor: 'request', details: { from: 0, to: 3 } });
+    expect(history.find((e) => e.type === 'slept')).toMatchObject({ actor: 'local', details: { from: 3, to: 0 } });
+    expect(history.find((e) => e.type === 'scaled')).toMatchObject({ actor: 'local', details: { from: 1, to: 3 } });
+    process.stdout.write(
+      `\n[wake latency, local mode] request -> RUNNING: ${runningAfterMs} ms; request -> page served by a task: ${servedAfterMs} ms; ` +
+        `workflow (wake requested -> woken): ${String(wokenEvent.details?.tookMs)} ms\n`,
+    );
+  });
+
+  it('turns autoscaling on and off: the scalable target appears in /_local/resources and goes again', async () => {
+    await api('PUT', '/v1/environments/e2e-auto', { image: 'nginx:1.27', port: 80, labels: { repository: 'org/e2e', ...awake } });
+    await waitFor('e2e-auto', (env) => env.status === 'RUNNING');
+    expect((await api('POST', '/v1/environments/e2e-auto/scale', { autoscaling: { minCount: 2, maxCount: 4, targetCpuPercent: 50 } })).status).toBe(202);
+    const scaled = await waitFor('e2e-auto', (env) => env.status === 'RUNNING' && env.operation?.type === 'scale' && env.operation.status !== 'RUNNING');
+    expect(scaled).toMatchObject({ desiredCount: 2, runningCount: 2, autoscaling: { minCount: 2, maxCount: 4, targetCpuPercent: 50 } });
+    const targets = (await api('GET', '/_local/resources')).body.scalableTargets as { environment?: string; minCapacity: number; maxCapacity: number; policies: string[] }[];
+    expect(targets.find((t) => t.environment === 'e2e-auto')).toMatchObject({ minCapacity: 2, maxCapacity: 4, policies: ['fledge-cpu'] });
+
+    expect((await api('POST', '/v1/environments/e2e-auto/scale', { autoscaling: null })).status).toBe(202);
+    await waitFor('e2e-auto', (env) => env.status === 'RUNNING' && env.autoscaling === undefined && env.operation.status !== 'RUNNING');
+    const after = (await api('GET', '/_local/resources')).body.scalableTargets as { environment?: string }[];
+    expect(after.filter((t) => t.environment === 'e2e-auto')).toEqual([]);
+  });
+
+  it('puts an environment nobody requests to sleep (FLEDGE_IDLE_SLEEP_AFTER=3s), keeps a visited one and an opted-out one awake', async () => {
+    for (const [name, labels] of [['e2e-idle', {}], ['e2e-visited', {}], ['e2e-optout', awake]] as const) {
+      expect((await api('PUT', `/v1/environments/${name}`, { image: 'nginx:1.27', port: 80, labels: { repository: 'org/e2e', ...labels } })).status).toBe(201);
+    }
+    for (const name of ['e2e-idle', 'e2e-visited', 'e2e-optout']) await waitFor(name, (env) => env.status === 'RUNNING');
+
+    // visit one page twice a second until the idle one has been put to sleep
+    let visiting = true;
+    const visits = (async () => {
+      while (visiting) {
+        expect((await page('e2e-visited')).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const slept = await waitFor('e2e-idle', (env) => env.status === 'SLEEPING', 30_000);
+    const visited = (await api('GET', '/v1/environments/e2e-visited')).body;
+    const optedOut = (await api('GET', '/v1/environments/e2e-optout')).body;
+    visiting = false;
+    await visits;
+
+    expect(slept).toMatchObject({ desiredCount: 0, runningCount: 0 });
+    expect(visited.status).toBe('RUNNING');
+    expect(optedOut.status).toBe('RUNNING');
+    const sleep = (await events('e2e-idle')).find((e) => e.type === 'sleep-requested')!;
+    expect(sleep).toMatchObject({ actor: 'schedule' });
+    expect(sleep.message).toContain('no requests for 3s');
+    expect((await events('e2e-idle')).find((e) => e.type === 'slept')).toMatchObject({ actor: 'schedule' });
+
+    // and it wakes on its next request, back to 1 task
+    expect((await page('e2e-idle')).status).toBe(503);
+    const woken = await waitFor('e2e-idle', (env) => env.status === 'RUNNING' && env.runningCount === 1);
+    expect(woken.desiredCount).toBe(1);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { readCleanupConfig } from '../../../functions/commons/cleanup-config.ts';
+import { summarize } from '../../../functions/tasks/report-cleanup.ts';
+
+describe('cleanup settings', () => {
+  it('default as documented, the same on AWS and locally', () => {
+    expect(readCleanupConfig({})).toEqual({ maxPerRun: 100, stuckAfterMs: 3_600_000, orphanGraceMs: 300_000, maxOrphanEnvironmentsPerRun: 25, clockOffsetMs: 0 });
+  });
+
+  it('honour the clock offset in local mode only: on AWS the cleanup judges expiry by the real start time', () => {
+    expect(readCleanupConfig({ FLEDGE_LOCAL_MODE: 'true', FLEDGE_LOCAL_CLOCK_OFFSET: '50s' }).clockOffsetMs).toBe(50_000);
+    expect(readCleanupConfig({ FLEDGE_LOCAL_CLOCK_OFFSET: '50s' }).clockOffsetMs).toBe(0);
+  });
+
+  it('refuse values that are not durations or counts', () => {
+    expect(() => readCleanupConfig({ FLEDGE_CLEANUP_STUCK_AFTER: 'an hour' })).toThrow(/FLEDGE_CLEANUP_STUCK_AFTER/);
+    expect(() => readCleanupConfig({ FLEDGE_CLEANUP_ORPHAN_GRACE: '15' })).toThrow(/FLEDGE_CLEANUP_ORPHAN_GRACE/);
+    expect(() => readCleanupConfig({ FLEDGE_CLEANUP_MAX_PER_RUN: '0' })).toThrow(/FLEDGE_CLEANUP_MAX_PER_RUN/);
+    expect(readCleanupConfig({ FLEDGE_CLEANUP_ORPHAN_GRACE: '0' }).orphanGraceMs).toBe(0);
+  });
+});
+
+describe('the run summary', () => {
+  const state = {
+    asOf: '2026-11-01T10:00:00.000Z', executionName: 'x', items: [], more: false,
+    reads: { expiry: { itemsRead: 2, requests: 1 }, unsettled: { itemsRead: 1, requests: 3 } },
+  };
+
+  it('counts outcomes and reads; a failed orphan step counts as a failure', () => {
+    const summary = summarize({
+      state: {
+        ...state,
+        results: [
+          { name: 'a', action: 'expire', outcome: 'teardown-started' },
+          { name: 'b', action: 'expire', outcome: 'failed', detail: 'boom' },
+          { name: 'c', action: 'retry-teardown', outcome: 'teardown-restarted' },
+        ],
+        orphansError: { Error: 'Lambda.Unknown', Cause: 'timeout' },
+      },
+    });
+    expect(summary).toMatchObject({ planned: 3, teardownsStarted: 1, teardownsRestarted: 1, failed: 2, itemsRead: 3, orphanEnvironments: 0 });
+    expect(summary.failures.map((f) => f.name)).toEqual(['b', '*']);
+  });
+});

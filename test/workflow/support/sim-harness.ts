@@ -1,0 +1,326 @@
+/**
+ * A workflow-test world on local mode's simulated AWS (infra/local/simulator): DynamoDB Local,
+ * the simulator (ECS with its scheduler and circuit breaker, the ALB's health checks,
+ * CloudWatch alarms, SNS, the fault injection of `/_local/faults`), the local workflow runner
+ * running the real ASL files, and the real task and event handlers wired as local mode wires
+ * them. Used where a workflow must meet AWS behaving on its own (the heal: tasks that fail
+ * health checks, services deleted out of band, alarms), which the in-memory fake does not do.
+ *
+ * Every AWS call is recorded (`calls`), by the workflows and by the Lambdas alike, so a test
+ * can prove that something was not changed.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
+import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
+import { resetHealPolicy } from '../../../functions/commons/heal-config.ts';
+import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
+import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
+import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
+import { HEAL_EVENT_RULES, matchesPattern } from '../../../infra/heal-events.ts';
+import { createSimulator, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
+import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const REGION = 'eu-west-1';
+const ACCOUNT = '000000000000';
+export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:fledge-test-environment-notifications`;
+export const BASE_DOMAIN = 'preview.example.com';
+
+type Handler = (payload: unknown, context?: unknown) => Promise<unknown>;
+
+const pascal = (kebab: string) => kebab.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+const functionArn = (kebab: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:fledge-${kebab}`;
+const clone = <T>(value: T): T => (value === undefined ? value : JSON.parse(JSON.stringify(value)));
+
+const specSchema = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 });
+export function spec(overrides: Record<string, unknown> = {}): EnvironmentSpec {
+  return specSchema.parse({ image: 'ghcr.io/acme/web:1.0', labels: { repository: 'acme/web', branch: 'main' }, ...overrides });
+}
+
+export interface AwsCall {
+  service: string;
+  action: string;
+  params: Record<string, unknown>;
+  via: 'workflow' | 'lambda';
+}
+
+/** AWS actions that change something (everything but Describe*, List*, Get*). */
+export const isMutation = (call: AwsCall) => !/^(Describe|List|Get)/.test(call.action);
+
+export interface SimWorldOptions {
+  /** deliver alarm and ECS failure events to the heal trigger, as local mode does */
+  healTrigger?: boolean;
+  simulator?: SimulatorOptions;
+  /** replace the TimeoutSeconds of Task states, by state name */
+  timeoutOverrides?: Record<string, number>;
+}
+
+export class SimHarness {
+  private db!: DynamoDbLocal;
+  sim!: Simulator;
+  runner!: WorkflowRunner;
+  calls: AwsCall[] = [];
+  /** runs after a workflow's AWS call succeeded (a test's "meanwhile") */
+  afterCall: ((call: AwsCall) => Promise<void> | void) | undefined;
+  triggerResults: unknown[] = [];
+  private handlers = new Map<string, Handler>();
+  private counter = 0;
+
+  async start(): Promise<void> {
+    this.db = await startDynamoDbLocal();
+    for (const file of readdirSync(join(ROOT, 'functions', 'tasks')).filter((f) => f.endsWith('.ts'))) {
+      const module = (await import(pathToFileURL(join(ROOT, 'functions', 'tasks', file)).href)) as { handler: Handler };
+      this.handlers.set(functionArn(file.slice(0, -3)), module.handler);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.runner?.close();
+    this.sim?.stop();
+    resetClients();
+    await this.db?.stop();
+  }
+
+  /** A fresh simulator and runner (the table is shared: use a new environment name per test). */
+  async reset(options: SimWorldOptions = {}): Promise<void> {
+    await this.runner?.close();
+    this.sim?.stop();
+    this.calls = [];
+    this.afterCall = undefined;
+    this.triggerResults = [];
+    const sim = createSimulator({
+      rateLimits: false,
+      region: REGION,
+      accountId: ACCOUNT,
+      taskStartMs: 120,
+      healthCheckIntervalMs: 30,
+      alarmPeriodMs: 100,
+      ...options.simulator,
+    });
+    this.sim = sim;
+    Object.assign(process.env, {
+      TABLE_NAME: this.db.tableName,
+      FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint,
+      FLEDGE_CLUSTER_ARN: sim.clusterArn,
+      FLEDGE_LISTENER_ARN: sim.listenerArn,
+      FLEDGE_VPC_ID: sim.config.vpcId,
+      FLEDGE_SUBNET_IDS: 'subnet-a,subnet-b',
+      FLEDGE_SECURITY_GROUP_IDS: 'sg-1',
+      FLEDGE_EXECUTION_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/fledge-execution`,
+      FLEDGE_TASK_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/fledge-task`,
+      FLEDGE_LOG_GROUP: '/fledge/environments',
+      FLEDGE_BASE_DOMAIN: BASE_DOMAIN,
+      FLEDGE_HEAL_MAX_PER_HOUR: process.env.FLEDGE_HEAL_MAX_PER_HOUR ?? '3',
+      FLEDGE_HEAL_BACKOFF: process.env.FLEDGE_HEAL_BACKOFF ?? '1s',
+      AWS_REGION: REGION,
+    });
+    resetRuntimeConfig();
+    resetHealPolicy();
+
+    const substitutions: Record<string, string> = {
+      TableName: this.db.tableName,
+      ClusterArn: sim.clusterArn,
+      ListenerArn: sim.listenerArn,
+      VpcId: sim.config.vpcId,
+      NotificationTopicArn: TOPIC_ARN,
+      WakerTargetGroupArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/fledge-waker/0123456789abcdef`,
+    };
+    for (const arn of this.handlers.keys()) substitutions[`${pascal(arn.slice(arn.lastIndexOf(':fledge-') + 8))}FunctionArn`] = arn;
+    for (const file of readdirSync(join(ROOT, 'statemachines'))) {
+      for (const match of readFileSync(join(ROOT, 'statemachines', file), 'utf8').matchAll(/\$\{(\w+)\}/g)) {
+        if (!(match[1]! in substitutions)) substitutions[match[1]!] = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:unknown-${match[1]}`;
+      }
+    }
+
+    this.runner = createWorkflowRunner({
+      substitutions,
+      callAws: async (service, action, params) => {
+        const call: AwsCall = { service, action, params: clone(params), via: 'workflow' };
+        this.calls.push(call);
+        const result = await sim.call(service, action, params);
+        await this.afterCall?.(call);
+        return result;
+      },
+      invokeLambda: async (arn, payload) => {
+        const handler = this.handlers.get(arn);
+        if (!handler) throw new Error(`no handler for ${arn}`);
+        return clone(await handler(clone(payload)));
+      },
+      retryIntervalMs: 0,
+      timeoutOverrides: options.timeoutOverrides,
+      region: REGION,
+      accountId: ACCOUNT,
+    });
+    for (const kind of ['create', 'update', 'teardown', 'heal'] as const) {
+      process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = this.runner.stateMachineArn(kind);
+    }
+    const recorded = (service: string) => {
+      const client = sim.client(service);
+      return {
+        send: async (command: { input?: unknown; constructor: { name: string } }) => {
+          this.calls.push({ service, action: command.constructor.name.replace(/Command$/, ''), params: clone((command.input ?? {}) as Record<string, unknown>), via: 'lambda' });
+          return client.send(command);
+        },
+      };
+    };
+    resetClients();
+    useClients({ ecs: recorded('ecs'), elbv2: recorded('elasticloadbalancingv2'), cloudwatch: recorded('cloudwatch'), sfn: this.runner.sfnClient });
+
+    const { handler: ecsServiceEvents } = await import('../../../functions/events/ecs-service-events.ts');
+    const { handler: healTrigger } = await import('../../../functions/events/heal-trigger.ts');
+    sim.onEvent(async (event: SimEvent) => {
+      if (sim !== this.sim) return;
+      if (event.source === 'aws.ecs' && (event['detail-type'] === 'ECS Service Action' || event['detail-type'] === 'ECS Deployment State Change')) {
+        await ecsServiceEvents(event as never);
+      }
+      if (options.healTrigger && HEAL_EVENT_RULES.some((rule) => matchesPattern(rule.pattern(sim.clusterArn), event as unknown as Record<string, unknown>))) {
+        this.triggerResults.push(await healTrigger(event));
+      }
+    });
+  }
+
+  nextOperationId(): string {
+    return `op-${++this.counter}-${Math.random().toString(16).slice(2, 10)}`;
+  }
+
+  /** The environment item as the API writes it when it starts `workflow`. */
+  async seed(name: string, s: EnvironmentSpec, options: { status?: string; specVersion?: number; workflow?: WorkflowKind; type?: string } = {}): Promise<WorkflowInput> {
+    const now = new Date().toISOString();
+    const status = options.status ?? 'CREATING';
+    const workflow = options.workflow ?? 'create';
+    const operationId = this.nextOperationId();
+    const existing = await this.item(name);
+    const item = {
+      pk: `ENV#${name}`, sk: 'ENV', kind: 'ENVIRONMENT',
+      ...(existing ?? {}),
+      name, spec: s, specVersion: options.specVersion ?? 1, status,
+      version: ((existing?.version as number | undefined) ?? 0) + 1,
+      runningCount: (existing?.runningCount as number | undefined) ?? 0,
+      createdAt: (existing?.createdAt as string | undefined) ?? now, updatedAt: now,
+      expiresAt: new Date(Date.now() + 72 * 3_600_000).toISOString(),
+      operation: { id: operationId, type: options.type ?? workflow, status: 'RUNNING', startedAt: now, executionName: `${name}--${operationId}`, workflow },
+      gsiAllPk: 'ENV', gsiStatusPk: `STATUS#${status}`, gsiRepoPk: `REPO#${s.labels.repository}`, gsiExpiryPk: 'EXPIRY',
+    };
+    await dynamodbClient().send(new PutCommand({ TableName: process.env.TABLE_NAME, Item: item }));
+    return { name, operationId, specVersion: options.specVersion ?? 1, spec: s, actor: 'arn:aws:iam::000000000000:user/ci' };
+  }
+
+  async set(name: string, attributes: Record<string, unknown>): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(attributes).map(([key, value], i) => {
+      names[`#a${i}`] = key;
+      values[`:v${i}`] = value;
+      return `#a${i} = :v${i}`;
+    });
+    await dynamodbClient().send(
+      new UpdateCommand({
+        TableName: process.env.TABLE_NAME, Key: { pk: `ENV#${name}`, sk: 'ENV' },
+        UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** What a PUT with a new spec does while an operation runs: a new desired spec, same operation. */
+  async acceptNewSpec(name: string, s: EnvironmentSpec): Promise<number> {
+    const result = await dynamodbClient().send(
+      new UpdateCommand({
+        TableName: process.env.TABLE_NAME, Key: { pk: `ENV#${name}`, sk: 'ENV' },
+        UpdateExpression: 'SET #spec = :spec, specVersion = specVersion + :one, version = version + :one',
+        ExpressionAttributeNames: { '#spec': 'spec' }, ExpressionAttributeValues: { ':spec': s, ':one': 1 }, ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes!.specVersion as number;
+  }
+
+  async item(name: string): Promise<Record<string, any> | undefined> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { Item } = await dynamodbClient().send(
+      new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `ENV#${name}`, sk: 'ENV' }, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  /** newest first */
+  async events(name: string): Promise<{ type: string; message: string; actor: string; operationId?: string; details?: Record<string, any> }[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { Items } = await dynamodbClient().send(
+      new QueryCommand({
+        TableName: process.env.TABLE_NAME, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
+        ExpressionAttributeValues: { ':pk': `ENV#${name}`, ':evt': 'EVT#' }, ScanIndexForward: false,
+      }),
+    );
+    return (Items ?? []) as never;
+  }
+
+  async run(kind: WorkflowKind, input: WorkflowInput & Record<string, unknown>): Promise<ExecutionRecord> {
+    const started = await this.runner.startExecution(kind, `${input.name}--${input.operationId}`, input);
+    return this.runner.waitForExecution(started.executionArn);
+  }
+
+  /** create (and, with more images, update to each in turn) until RUNNING */
+  async created(name: string, s: EnvironmentSpec = spec(), ...updates: EnvironmentSpec[]): Promise<void> {
+    const record = await this.run('create', await this.seed(name, s));
+    if (record.status !== 'SUCCEEDED') throw new Error(`create of ${name} failed: ${record.error} ${record.cause}`);
+    let version = 1;
+    for (const next of updates) {
+      version += 1;
+      const updated = await this.run('update', await this.seed(name, next, { status: 'UPDATING', specVersion: version, workflow: 'update' }));
+      if (updated.status !== 'SUCCEEDED') throw new Error(`update of ${name} failed: ${updated.error} ${updated.cause}`);
+    }
+    await this.steady(name);
+  }
+
+  /** The heal execution started for the environment's current operation (by the API or a trigger), once it ended. */
+  async healExecution(name: string): Promise<ExecutionRecord> {
+    const item = await this.item(name);
+    const executionName = item?.operation?.executionName as string;
+    const execution = this.runner.listExecutions('heal').find((e) => e.name === executionName);
+    if (!execution) throw new Error(`no heal execution ${executionName} for ${name}`);
+    return this.runner.waitForExecution(execution.executionArn);
+  }
+
+  /**
+   * A heal of a RUNNING environment as the heal route starts it (its attempts of the hour
+   * reset), or — with `attempts` — as a trigger does after earlier heals; then its end.
+   */
+  async heal(name: string, options: { attempts?: string[] } = {}): Promise<ExecutionRecord> {
+    const item = await this.item(name);
+    const seeded = await this.seed(name, item!.spec as EnvironmentSpec, {
+      status: 'HEALING', specVersion: item!.specVersion as number, workflow: 'heal', type: 'heal',
+    });
+    await this.set(name, { healAttempts: options.attempts ?? [] });
+    return this.run('heal', { ...seeded, trigger: options.attempts ? { source: 'alarm', signal: `fledge-${name}-tasks` } : { source: 'api' } });
+  }
+
+  service(name: string) {
+    return this.sim.resources().services.find((s) => s.name === name);
+  }
+
+  /** until the service is steady with its desired count running healthy (or the time is up) */
+  async steady(name: string, timeoutMs = 15_000): Promise<boolean> {
+    return this.until(() => {
+      const service = this.service(name);
+      return Boolean(
+        service && service.deployments.length === 1 && service.deployments[0]!.rolloutState === 'COMPLETED' &&
+          service.runningCount === service.desiredCount && service.tasks.every((t) => t.targetHealth === 'healthy'),
+      );
+    }, timeoutMs);
+  }
+
+  async until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await condition()) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return condition();
+  }
+
+  /** workflow calls that changed something in AWS, as `Action` names */
+  mutations(from = 0): string[] {
+    return this.calls.slice(from).filter(isMutation).map((c) => c.action);
+  }
+}
