@@ -1,15 +1,11 @@
 /**
  * Reads the scale workflow and the waker need: the environment's listener rule and where it
- * forwards (its service's target group, or the waker's while it sleeps), the task definition
- * the service runs (does a converged spec need a new revision?), and ALB request counts per
- * target group (idle sleep). Writes are the workflow's own AWS SDK integration steps.
+ * forwards (its service's target group, or the waker's while it sleeps), and ALB request
+ * counts per target group (idle sleep). Writes are the workflow's own AWS SDK integration steps.
  */
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { TaskDefinitionShape } from '#domain/scale-plan.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
-import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
 
 export interface ListenerRuleState {
@@ -55,27 +51,6 @@ export async function findListenerRule(listenerArn: string, host: string): Promi
     marker = page.NextMarker;
   } while (marker);
   return undefined;
-}
-
-/** The parts of the task definition a spec decides (to compare with a rendered plan); undefined when it is gone. */
-export async function describeTaskDefinitionShape(taskDefinitionArn: string): Promise<TaskDefinitionShape | undefined> {
-  try {
-    const result = await ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
-    const td = result.taskDefinition as TaskDefinition | undefined;
-    if (!td) return undefined;
-    const container = (td.containerDefinitions ?? []).find((c) => c.essential !== false) ?? td.containerDefinitions?.[0];
-    return {
-      cpu: td.cpu,
-      memory: td.memory,
-      image: container?.image,
-      containerPort: container?.portMappings?.[0]?.containerPort,
-      environment: Object.fromEntries((container?.environment ?? []).map((e) => [e.name ?? '', e.value ?? ''])),
-      secrets: Object.fromEntries((container?.secrets ?? []).map((e) => [e.name ?? '', e.valueFrom ?? ''])),
-    };
-  } catch (error) {
-    if ((error as Error).name === 'ClientException') return undefined;
-    throw error;
-  }
 }
 
 /** `arn:...:listener/app/<lb>/<id>/<listener>` -> `app/<lb>/<id>` (the LoadBalancer metric dimension). */

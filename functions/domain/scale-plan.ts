@@ -2,7 +2,6 @@
  * The inputs of the scale workflow's AWS steps (statemachines/scale.asl.json, `$.scaling`),
  * and the autoscaling steps of create. Pure.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { ResourcePlan } from './resource-plan.ts';
 import type { AutoscalingSettings } from './scaling.ts';
 
@@ -29,8 +28,10 @@ export interface ScalePlan {
   sleeping: boolean;
   /** Application Auto Scaling resource id: `service/<cluster>/<name>` */
   resourceId: string;
-  /** the spec needs a new task definition revision (RegisterTaskDefinition + UpdateService with it) */
+  /** the spec runs another task definition than the service (UpdateService with it) */
   deploy: boolean;
+  /** ...whose family has no ACTIVE revision yet (RegisterTaskDefinition first) */
+  register: boolean;
   /** the environment's listener rule (absent when it was removed out of band: the swap is skipped) */
   ruleArn?: string;
   /** the rule forwards to the service's target group already */
@@ -50,30 +51,18 @@ export function autoscalingPlan(_name: string, settings: AutoscalingSettings): A
   };
 }
 
-/** What the service's task definition says, in the terms a spec decides. */
-export interface TaskDefinitionShape {
-  cpu?: string;
-  memory?: string;
-  image?: string;
-  containerPort?: number;
-  environment: Record<string, string>;
-  secrets: Record<string, string>;
+/** `arn:...:task-definition/<family>:<revision>` -> `<family>` */
+function familyOf(taskDefinitionArn: string): string {
+  const tail = taskDefinitionArn.slice(taskDefinitionArn.lastIndexOf('/') + 1);
+  const colon = tail.lastIndexOf(':');
+  return colon < 0 ? tail : tail.slice(0, colon);
 }
 
 /**
- * Whether the plan's task definition differs from the one the service runs (so the scale
- * workflow must register a revision and deploy it). An unreadable one counts as different.
+ * Whether the service must move to another task definition: families are content-addressed
+ * (`fledge-td-<hash>` of everything the spec puts in it, docs/design.md "Shared task
+ * definitions"), so the same family means the same container, whatever the count.
  */
-export function needsNewRevision(plan: ResourcePlan, running: TaskDefinitionShape | undefined): boolean {
-  if (!running) return true;
-  const container = plan.taskDefinition.ContainerDefinitions[0]!;
-  const wanted: TaskDefinitionShape = {
-    cpu: plan.taskDefinition.Cpu,
-    memory: plan.taskDefinition.Memory,
-    image: container.Image,
-    containerPort: container.PortMappings[0]?.ContainerPort,
-    environment: Object.fromEntries(container.Environment.map((e) => [e.Name, e.Value])),
-    secrets: Object.fromEntries(container.Secrets.map((s) => [s.Name, s.ValueFrom])),
-  };
-  return !isDeepStrictEqual(wanted, running);
+export function needsNewRevision(plan: ResourcePlan, runningTaskDefinitionArn: string | undefined): boolean {
+  return !runningTaskDefinitionArn || familyOf(runningTaskDefinitionArn) !== plan.taskDefinition.Family;
 }

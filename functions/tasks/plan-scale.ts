@@ -13,11 +13,21 @@ import { renderPlan } from '#domain/resource-plan.ts';
 import { autoscalingPlan, needsNewRevision, type ScalePlan } from '#domain/scale-plan.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import { appendEvents } from '#adapters/event-log.ts';
-import { describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
-import { describeTaskDefinitionShape, findListenerRule } from '#adapters/scaling-resources.ts';
+import { activeTaskDefinition, describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
+import { findListenerRule } from '#adapters/scaling-resources.ts';
 
 function missing(name: string, message: string): Error {
   return Object.assign(new Error(message), { name });
+}
+
+/** The family's ACTIVE revision; a throttled lookup just means "register" (that step retries for minutes). */
+async function registeredTaskDefinition(family: string, image: string): Promise<string | undefined> {
+  try {
+    return await activeTaskDefinition(family, image);
+  } catch (error) {
+    if ((error as Error).name !== 'ThrottlingException') throw error;
+    return undefined;
+  }
 }
 
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
@@ -33,8 +43,9 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   ]);
   if (!service) throw missing('ServiceNotFound', `the ECS service "${state.name}" does not exist: a heal or a PUT re-creates it`);
   if (!targetGroupArn) throw missing('TargetGroupNotFound', `the target group "${state.name}" does not exist: a heal or a PUT re-creates it`);
-  const current = service.taskDefinitionArn ? await describeTaskDefinitionShape(service.taskDefinitionArn) : undefined;
-  const deploy = needsNewRevision(plan, current);
+  const deploy = needsNewRevision(plan, service.taskDefinitionArn);
+  // the spec's (shared, content-addressed) family may be registered already: then no RegisterTaskDefinition
+  const registered = deploy ? await registeredTaskDefinition(plan.taskDefinition.Family, plan.image) : undefined;
 
   const desiredCount = state.spec.desiredCount;
   const scaling: ScalePlan = {
@@ -43,6 +54,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     sleeping: desiredCount === 0,
     resourceId: `service/${clusterName(config.clusterArn)}/${state.name}`,
     deploy,
+    register: deploy && !registered,
     ...(rule ? { ruleArn: rule.ruleArn, ruleAtService: rule.targetGroupArns.length === 1 && rule.targetGroupArns[0] === targetGroupArn } : { ruleAtService: false }),
     ...(state.spec.autoscaling && desiredCount > 0 ? { autoscaling: autoscalingPlan(state.name, state.spec.autoscaling) } : {}),
   };
@@ -68,8 +80,8 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     plan,
     phase: 'update',
     targetGroup: { arn: targetGroupArn },
-    // the revision the service runs; RegisterTaskDefinition replaces it when the spec needs a new one
-    taskDefinition: { arn: service.taskDefinitionArn ?? '' },
+    // the revision to run: the service's own, the spec's registered one, or (RegisterTaskDefinition) a new one
+    taskDefinition: { arn: registered ?? service.taskDefinitionArn ?? '' },
     scaling,
   };
 }

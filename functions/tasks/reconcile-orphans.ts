@@ -33,6 +33,9 @@ export interface ReconcileOrphansPayload {
   executionName: string;
 }
 
+/** Shared, content-addressed task definition families (functions/domain/resource-plan.ts): not per environment. */
+const SHARED_FAMILY_PREFIX = 'fledge-td-';
+
 /** Stop starting new environments after this long; the next run goes on (Lambda timeout: 5 min). */
 const TIME_BUDGET_MS = 150_000;
 /** ECS accepts about 5 service mutations a second per account; stay under it. */
@@ -83,7 +86,8 @@ export async function handler(payload: ReconcileOrphansPayload): Promise<OrphanR
     if (missing.length) for (const [name, state] of await recordStates(missing)) records.set(name, state);
   };
   const familyEnvironment = (family: string) => family.slice(FLEDGE_PREFIX.length);
-  await load([...byEnvironment.keys(), ...alarms.flatMap((a) => (a.hint ? [a.hint] : [])), ...families.map(familyEnvironment)]);
+  const perEnvironmentFamilies = families.filter((f) => !f.startsWith(SHARED_FAMILY_PREFIX));
+  await load([...byEnvironment.keys(), ...alarms.flatMap((a) => (a.hint ? [a.hint] : [])), ...perEnvironmentFamilies.map(familyEnvironment)]);
   const live = (name: string) => isLive(records.get(name), nowSeconds());
 
   // alarms and task definitions: their tag is read only when they may be orphans
@@ -96,7 +100,8 @@ export async function handler(payload: ReconcileOrphansPayload): Promise<OrphanR
     if (!live(environment)) add({ type: 'alarm', arn: alarm.arn, name: alarm.name, environment });
   }
   for (const family of families) {
-    if (live(familyEnvironment(family))) continue;
+    // content-addressed task definitions (fledge-td-<hash>) are shared and carry no environment tag
+    if (family.startsWith(SHARED_FAMILY_PREFIX) || live(familyEnvironment(family))) continue;
     for (const arn of await familyRevisions(family, counter)) {
       const owned = await ownedTaskDefinition(arn, scope, counter);
       if (!owned) continue;

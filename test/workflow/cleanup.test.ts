@@ -170,14 +170,14 @@ describe('lost operations', () => {
       expect([...held.keys()].sort()).toEqual([...names].sort());
     };
     world.awsHook = async (_service, action, params) => {
-      const family = String(params.Family ?? '');
-      if (action === 'RegisterTaskDefinition' && (family === 'fledge-lost-create' || family === 'fledge-slow-create')) await gate(family);
+      if (action === 'CreateTargetGroup' && (params.Name === 'lost-create' || params.Name === 'slow-create')) await gate(String(params.Name));
       if (action === 'DeleteService' && params.Service === 'lost-td') await gate('lost-td');
     };
+    try {
     await putEnvironment('lost-create', spec({ labels: { repository: 'acme/lost' } }), ci);
     await putEnvironment('slow-create', spec({ labels: { repository: 'acme/lost' } }), ci);
     await deleteEnvironment('lost-td', ci);
-    await reached(['fledge-lost-create', 'fledge-slow-create', 'lost-td']);
+    await reached(['lost-create', 'slow-create', 'lost-td']);
     // two executions are lost (stopped in the console, timed out...), one is merely slow
     for (const name of ['lost-create', 'lost-td']) {
       const item = await world.item(name);
@@ -185,7 +185,7 @@ describe('lost operations', () => {
       world.runner.stopExecution(`${world.runner.stateMachineArn(kind).replace(':stateMachine:', ':execution:')}:${item!.operation.executionName}`);
     }
     held.get('lost-td')?.();
-    held.get('fledge-lost-create')?.();
+    held.get('lost-create')?.();
 
     process.env.FLEDGE_CLEANUP_STUCK_AFTER = '1m';
     clockAhead('2m');
@@ -206,9 +206,12 @@ describe('lost operations', () => {
 
     expect((await world.item('slow-create'))?.status).toBe('CREATING');
     expect((await world.events('slow-create')).map((e) => e.type)).not.toContain('operation-lost');
-    held.get('fledge-slow-create')?.();
+    held.get('slow-create')?.();
     await world.settle('create');
     expect((await world.item('slow-create'))?.status).toBe('RUNNING');
+    } finally {
+      for (const release of held.values()) release(); // never leave a workflow hanging for the next test
+    }
   }, 120_000);
 });
 

@@ -15,20 +15,24 @@ describe('create workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
+      'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
       'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
 
+    // content-addressed and shared: nothing in it names the environment
     const [td] = fake.taskDefinitions.values();
+    const hash = /^fledge-td-([0-9a-f]{32})$/.exec(td!.Family)?.[1];
+    expect(hash).toBeDefined();
     expect(td).toMatchObject({
-      Family: 'fledge-web-happy', Cpu: '256', Memory: '512', NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'],
-      Tags: [{ Key: 'fledge:environment', Value: 'web-happy' }, { Key: 'fledge:managed-by', Value: 'fledge' }],
+      Cpu: '256', Memory: '512', NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'],
+      Tags: [{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:task-definition-hash', Value: hash }],
     });
+    expect(JSON.stringify(td)).not.toContain('web-happy');
     expect(td!.ContainerDefinitions[0]).toMatchObject({
       Name: 'app', Image: 'ghcr.io/acme/web:1.0',
       Environment: [{ Name: 'A', Value: '1' }, { Name: 'B', Value: '2' }],
       Secrets: [{ Name: 'DB_PASSWORD', ValueFrom: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf' }],
-      LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': '/fledge/environments', 'awslogs-stream-prefix': 'web-happy' } },
+      LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': '/fledge/environments', 'awslogs-stream-prefix': 'fledge' } },
     });
     const [tg] = fake.targetGroups.values();
     expect(tg).toMatchObject({ Name: 'web-happy', TargetType: 'ip', Port: 8080, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, VpcId: 'vpc-0123' });
@@ -42,6 +46,7 @@ describe('create workflow', () => {
       DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
       NetworkConfiguration: { AwsvpcConfiguration: { Subnets: ['subnet-a', 'subnet-b'], SecurityGroups: ['sg-1'], AssignPublicIp: 'DISABLED' } },
       LoadBalancers: [{ TargetGroupArn: tg!.TargetGroupArn, ContainerName: 'app', ContainerPort: 8080 }],
+      TaskDefinition: td!.TaskDefinitionArn,
     });
     expect(create.ClientToken).toMatch(/^[0-9a-f]{32}$/);
 
@@ -59,6 +64,47 @@ describe('create workflow', () => {
     expect(h.world.runner.pendingTaskTokens()).toEqual([]);
   });
 
+  it('a second environment with the same definition runs the first one\'s task definition and registers none', async () => {
+    const { fake } = h.world;
+    await h.created('twin-a', spec({ environment: { A: '1' } }));
+    const record = await h.created('twin-b', spec({ environment: { A: '1' } }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(0, 3)).toEqual(['PlanResources', 'TaskDefinitionRegistered', 'CreateTargetGroup']);
+    expect(fake.callsOf('RegisterTaskDefinition')).toHaveLength(1);
+    const [a, b] = fake.callsOf('CreateService').map((c) => c.params.TaskDefinition);
+    expect(b).toBe(a);
+    // another definition is another family
+    await h.created('other', spec({ environment: { A: '2' } }));
+    expect(fake.callsOf('RegisterTaskDefinition')).toHaveLength(2);
+    expect(fake.callsOf('CreateService')[2]!.params.TaskDefinition).not.toBe(a);
+  });
+
+  it('a throttled registration finds the revision another create of the same definition registered meanwhile', async () => {
+    const { fake } = h.world;
+    await h.created('first');
+    // this create's lookup and its registration are throttled (a burst of creates of one image)
+    fake.throttle('DescribeTaskDefinition', 1);
+    fake.throttle('RegisterTaskDefinition', 1);
+    const record = await h.created('burst');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(0, 5)).toEqual(['PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'CreateTargetGroup']);
+    expect(fake.taskDefinitions.size).toBe(1);
+    const [first, burst] = fake.callsOf('CreateService').map((c) => c.params.TaskDefinition);
+    expect(burst).toBe(first);
+  });
+
+  it('a throttled registration of a new definition waits for the bucket: it gets through 10 more throttled calls in a row', async () => {
+    const { fake } = h.world;
+    fake.throttle('RegisterTaskDefinition', 11);
+    const record = await h.created('patient');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(0, 6)).toEqual([
+      'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'RegisterTaskDefinitionAfterThrottling', 'CreateTargetGroup',
+    ]);
+    expect(fake.callsOf('RegisterTaskDefinition')).toHaveLength(12);
+    expect(fake.taskDefinitions.size).toBe(1);
+  });
+
   it('gives two environments different listener priorities', async () => {
     await h.created('prio-a');
     await h.created('prio-b');
@@ -69,10 +115,10 @@ describe('create workflow', () => {
 
   const steps = [
     { step: 'RegisterTaskDefinition', error: () => new FakeAwsError('ClientException', 'invalid container definition'), code: 'INTERNAL', left: [] as string[] },
-    { step: 'CreateTargetGroup', error: () => new FakeAwsError('TooManyTargetGroupsException', 'too many target groups'), code: 'AWS_LIMIT', left: ['DeregisterTaskDefinition'] },
-    { step: 'ModifyTargetGroupAttributes', error: () => new FakeAwsError('InvalidConfigurationRequestException', 'bad attribute'), code: 'INTERNAL', left: ['DeleteTargetGroup', 'DeregisterTaskDefinition'] },
-    { step: 'CreateRule', error: () => new FakeAwsError('TooManyRulesException', 'too many rules'), code: 'AWS_LIMIT', left: ['DeleteTargetGroup', 'DeregisterTaskDefinition'] },
-    { step: 'CreateService', error: () => new FakeAwsError('InvalidParameterException', 'subnet not found'), code: 'INTERNAL', left: ['DeleteRule', 'DeleteTargetGroup', 'DeregisterTaskDefinition'] },
+    { step: 'CreateTargetGroup', error: () => new FakeAwsError('TooManyTargetGroupsException', 'too many target groups'), code: 'AWS_LIMIT', left: [] },
+    { step: 'ModifyTargetGroupAttributes', error: () => new FakeAwsError('InvalidConfigurationRequestException', 'bad attribute'), code: 'INTERNAL', left: ['DeleteTargetGroup'] },
+    { step: 'CreateRule', error: () => new FakeAwsError('TooManyRulesException', 'too many rules'), code: 'AWS_LIMIT', left: ['DeleteTargetGroup'] },
+    { step: 'CreateService', error: () => new FakeAwsError('InvalidParameterException', 'subnet not found'), code: 'INTERNAL', left: ['DeleteRule', 'DeleteTargetGroup'] },
   ];
   for (const { step, error, code, left } of steps) {
     it(`undoes everything made before a failure at ${step}, then records FAILED (${code})`, async () => {
@@ -84,9 +130,14 @@ describe('create workflow', () => {
 
       expect(record.status).toBe('FAILED');
       expect(record.error).toBe('CreateFailed');
-      expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+      // the task definition is shared (other environments may run it): compensation keeps it, the failed event names it
+      const registered = fake.callsOf('RegisterTaskDefinition').length > 0 && step !== 'RegisterTaskDefinition';
+      const kept = registered ? [...fake.taskDefinitions.keys()] : [];
+      expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: kept });
       const compensation = fake.calls.filter((c) => c.via === 'workflow' && /^(Delete|Deregister)/.test(c.action)).map((c) => c.action);
       expect(compensation).toEqual(left);
+      const failed = (await h.events(name))[0]!;
+      expect(failed.details).toMatchObject(registered ? { kept } : {});
       expect(record.statesEntered).toContain('FailOperation');
       const item = await h.item(name);
       expect(item).toMatchObject({ status: 'FAILED', gsiStatusPk: 'STATUS#FAILED', operation: { status: 'FAILED', error: { code } } });
@@ -109,7 +160,8 @@ describe('create workflow', () => {
       const input = await h.seedEnvironment(name, spec({ image: `ghcr.io/acme/web:${tag}` }));
       const record = await h.run('create', input);
       expect(record.status).toBe('FAILED');
-      expect(h.world.fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+      expect(h.world.fake.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+      expect(h.world.fake.callsOf('DeregisterTaskDefinition')).toEqual([]);
       const item = await h.item(name);
       expect(item!.status).toBe('FAILED');
       expect(item!.operation.error.code).toBe(code);
@@ -150,7 +202,7 @@ describe('create workflow', () => {
     const record = await h.run('create', input);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
+      'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
       'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
       'RegisterConvergedTaskDefinition', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);

@@ -41,6 +41,11 @@ function routing(name: string): { serving: string[]; idle: string[] } {
 
 const tgOf = (name: string) => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === name)!.TargetGroupArn as string;
 const workflowCalls = (action: string) => h.world.fake.callsOf(action).filter((c) => c.via === 'workflow');
+/** what is left of an environment's own resources (task definitions are shared, content-addressed, and outlive it) */
+function ownLeftovers() {
+  const { activeTaskDefinitions: _shared, ...own } = h.world.fake.leftovers();
+  return own;
+}
 
 describe('scale workflow', () => {
   it('scales a running environment up: only the desired count changes, no new deployment, RUNNING with the new count', async () => {
@@ -208,6 +213,7 @@ describe('scale workflow', () => {
   it('a spec that moves while the scale runs is deployed by the same workflow (latest wins)', async () => {
     await h.created('sc-converge');
     const { fake } = h.world;
+    const before = fake.services.get('sc-converge')!.TaskDefinition as string;
     fake.beforeSettle = async () => {
       await h.acceptNewSpec('sc-converge', spec({ image: 'ghcr.io/acme/web:2.0', desiredCount: 3 }));
     };
@@ -215,7 +221,9 @@ describe('scale workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered.filter((s) => s === 'PlanScale')).toHaveLength(2);
     expect(record.statesEntered).toContain('RegisterTaskDefinition');
-    expect(workflowCalls('UpdateService').at(-1)!.params).toMatchObject({ TaskDefinition: expect.stringMatching(/fledge-sc-converge:2$/), DesiredCount: 3 });
+    const deployed = workflowCalls('UpdateService').at(-1)!.params;
+    expect(deployed).toMatchObject({ TaskDefinition: expect.stringContaining(':task-definition/fledge-td-'), DesiredCount: 3 });
+    expect(deployed.TaskDefinition).not.toBe(before); // the new spec's own (content-addressed) family
     expect(item).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 3, runningCount: 3, lastHealthyImage: 'ghcr.io/acme/web:2.0' });
     expect((await h.events('sc-converge')).map((e) => e.type)).toEqual(expect.arrayContaining(['converging', 'updated']));
   });
@@ -230,6 +238,16 @@ describe('scale workflow', () => {
     expect(routing('sc-put-wakes').serving).toEqual([tgOf('sc-put-wakes')]);
     const item = await h.item('sc-put-wakes');
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 2, lastHealthyImage: 'ghcr.io/acme/web:2.0', operation: { type: 'update', status: 'SUCCEEDED' } });
+  });
+
+  it('a new spec whose (shared) task definition another environment registered already is deployed without registering it again', async () => {
+    await h.created('sc-shared-a', spec({ image: 'ghcr.io/acme/web:2.0' }));
+    await h.created('sc-shared-b');
+    const { record } = await scale('sc-shared-b', { image: 'ghcr.io/acme/web:2.0', desiredCount: 2 }, 2);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toContain('DeployService');
+    expect(record.statesEntered).not.toContain('RegisterTaskDefinition');
+    expect(h.world.fake.services.get('sc-shared-b')!.TaskDefinition).toBe(h.world.fake.services.get('sc-shared-a')!.TaskDefinition);
   });
 
   it('a new image that fails while waking is rolled back; the environment runs the previous one, the operation FAILED', async () => {
@@ -268,7 +286,7 @@ describe('scaling in create and teardown', () => {
     expect(record.status).toBe('FAILED');
     expect(record.statesEntered).toContain('DeregisterScalableTarget');
     expect(fake.scalableTargets.size).toBe(0);
-    expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+    expect(ownLeftovers()).toEqual({ services: [], targetGroups: [], rules: [] });
     expect((await h.item('cr-auto-fails'))!.operation.error.code).toBe('IMAGE_PULL_FAILED');
   });
 
@@ -291,7 +309,7 @@ describe('scaling in create and teardown', () => {
     const { fake } = h.world;
     const record = await h.run('teardown', await h.seedEnvironment('td-asleep', spec({ desiredCount: 0 }), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] });
+    expect(ownLeftovers()).toEqual({ services: [], targetGroups: [], rules: [] });
     expect(fake.callsOf('DeleteTargetGroup').map((c) => c.params.TargetGroupArn)).not.toContain(fake.wakerTargetGroupArn);
   });
 });

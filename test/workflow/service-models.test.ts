@@ -9,7 +9,7 @@ const required = createRequire(import.meta.url)('asl-validator') as AslValidator
 const aslValidator: AslValidator = typeof required === 'function' ? required : required.default;
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const KINDS = ['create', 'update', 'teardown', 'scale', 'cleanup'] as const;
+const KINDS = ['create', 'update', 'teardown', 'scale', 'cleanup', 'heal'] as const;
 
 type State = { Type: string; Resource?: string; Parameters?: Record<string, unknown>; ItemProcessor?: Definition; Iterator?: Definition };
 type Definition = { States: Record<string, State> };
@@ -31,6 +31,7 @@ const SUBSTITUTIONS = new Set([
   'CompleteOperationFunctionArn', 'FailOperationFunctionArn', 'DiscoverResourcesFunctionArn', 'FinishTeardownFunctionArn',
   'PlanScaleFunctionArn', 'CompleteScaleFunctionArn', 'WakerTargetGroupArn',
   'PlanCleanupFunctionArn', 'CleanupEnvironmentFunctionArn', 'ReconcileOrphansFunctionArn', 'ReportCleanupFunctionArn',
+  'InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'NotificationTopicArn',
 ]);
 
 describe.each(KINDS)('statemachines/%s.asl.json', (kind) => {
@@ -61,9 +62,20 @@ describe.each(KINDS)('statemachines/%s.asl.json', (kind) => {
   });
 
   it('retries throttling on every AWS step with backoff, full jitter, a capped delay and at least 10 attempts', () => {
+    type Retrier = { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; JitterStrategy?: string; MaxDelaySeconds?: number };
+    type Catcher = { ErrorEquals: string[]; Next: string };
+    const THROTTLING = /Throttling|TooManyRequests|Lambda\.ServiceException/;
+    const all = new Map(tasks(json));
+    const throttlingRetry = (state: State | undefined) =>
+      ((state as { Retry?: Retrier[] } | undefined)?.Retry ?? []).find((r) => r.ErrorEquals.some((e) => THROTTLING.test(e)));
     for (const [name, state] of tasks(json).filter(([, s]) => s.Type === 'Task')) {
-      const retry = (state as { Retry?: { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; JitterStrategy?: string; MaxDelaySeconds?: number }[] }).Retry ?? [];
-      const throttling = retry.find((r) => r.ErrorEquals.some((e) => /Throttling|TooManyRequests|Lambda\.ServiceException/.test(e)));
+      let throttling = throttlingRetry(state);
+      if (!throttling) {
+        // or a throttle is caught and handed to a step that retries it (RegisterTaskDefinition -> FindTaskDefinition)
+        const caught = ((state as { Catch?: Catcher[] }).Catch ?? []).find((c) => c.ErrorEquals.some((e) => /Throttling/.test(e)));
+        expect(caught, `${name}: neither retries nor catches throttling`).toBeDefined();
+        throttling = throttlingRetry(all.get(caught!.Next));
+      }
       expect(throttling, name).toBeDefined();
       expect(throttling!.MaxAttempts, name).toBeGreaterThanOrEqual(10);
       expect(throttling!.BackoffRate, name).toBe(2);

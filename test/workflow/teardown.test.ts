@@ -7,10 +7,11 @@ beforeAll(() => h.start());
 afterAll(() => h.stop());
 beforeEach(() => h.reset());
 
-const empty = { services: [], targetGroups: [], rules: [], activeTaskDefinitions: [] };
+// task definitions are shared between environments (docs/design.md "Shared task definitions"): a teardown keeps them
+const empty = { services: [], targetGroups: [], rules: [] };
 
 describe('teardown workflow', () => {
-  it('removes every resource, frees the priority, ends DELETED with a receipt; a second teardown finds nothing and succeeds', async () => {
+  it('removes every resource but the shared task definition, frees the priority, ends DELETED with a receipt; a second teardown finds nothing and succeeds', async () => {
     await h.created('td-twice');
     const before = await h.item('td-twice');
     const counters = await h.counters();
@@ -25,10 +26,10 @@ describe('teardown workflow', () => {
     expect(first.stateTransitions).toBeLessThanOrEqual(20);
     expect(first.statesEntered).toEqual([
       'DiscoverResources', 'DeleteAlarms', 'RemoveScalableTarget', 'DeleteService', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
-      'DeregisterTaskDefinitions', 'DeregisterTaskDefinition', 'DeleteTaskDefinitions', 'DeleteTaskDefinitionBatch', 'FinishTeardown',
+      'FinishTeardown',
     ]);
-    expect(fake.leftovers()).toEqual(empty);
-    expect(fake.taskDefinitions.size).toBe(0);
+    expect(fake.leftovers()).toEqual({ ...empty, activeTaskDefinitions: [tdArn] });
+    expect(fake.calls.filter((c) => /TaskDefinition/.test(c.action) && c.action !== 'RegisterTaskDefinition' && c.action !== 'DescribeTaskDefinition')).toEqual([]);
     const item = await h.item('td-twice');
     expect(item).toMatchObject({ status: 'DELETED', gsiStatusPk: 'STATUS#DELETED', runningCount: 0, operation: { status: 'SUCCEEDED' } });
     expect(item!.gsiExpiryPk).toBeUndefined();
@@ -40,30 +41,48 @@ describe('teardown workflow', () => {
     expect((await h.counters()).total).toBe(counters.total! - 1);
     const receipt = (await h.events('td-twice'))[0]!;
     expect(receipt.type).toBe('deleted');
-    expect(receipt.details!.removed).toEqual([
+    const removed = receipt.details!.removed as { type: string; arn: string }[];
+    expect(removed.filter((r) => r.type !== 'cloudwatch-alarm')).toEqual([
       { type: 'ecs-service', arn: serviceArn },
       { type: 'listener-rule', arn: ruleArn },
       { type: 'target-group', arn: tgArn },
-      { type: 'task-definition', arn: tdArn },
     ]);
+    expect(removed.map((r) => r.type)).not.toContain('task-definition');
+    // honest about what it left: the shared task definition, and why
+    expect(receipt.details!.kept).toEqual([{ type: 'task-definition', arn: tdArn, reason: expect.stringMatching(/shared.*cleanup deregisters it once no service uses it/) }]);
+    expect(receipt.message).toContain(`kept the shared task definition ${tdArn}`);
 
     const second = await h.run('teardown', await h.seedEnvironment('td-twice', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(second.status).toBe('SUCCEEDED');
     expect((await h.item('td-twice'))!.status).toBe('DELETED');
-    expect((await h.events('td-twice'))[0]).toMatchObject({ type: 'deleted', details: { removed: [] } });
+    const again = (await h.events('td-twice'))[0]!;
+    expect(again).toMatchObject({ type: 'deleted', details: { removed: [] } });
+    expect(again.details!.kept).toBeUndefined();
   });
 
-  it('tears down a half-built environment (a target group and a task definition, no rule, no service)', async () => {
+  it('keeps the task definition another environment with the same definition still runs', async () => {
+    await h.created('td-one');
+    await h.created('td-two');
     const { fake } = h.world;
-    const td = fake.doRegisterTaskDefinition({ Family: 'fledge-td-half', ContainerDefinitions: [] }).TaskDefinition;
-    fake.doRegisterTaskDefinition({ Family: 'fledge-td-half-other', ContainerDefinitions: [] });
+    expect(fake.taskDefinitions.size).toBe(1);
+    const [tdArn] = fake.taskDefinitions.keys();
+    const record = await h.run('teardown', await h.seedEnvironment('td-one', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(fake.taskDefinitions.get(tdArn!)!.Status).toBe('ACTIVE');
+    expect(fake.services.get('td-two')).toMatchObject({ Status: 'ACTIVE', TaskDefinition: tdArn });
+    expect(fake.services.get('td-one')!.Status).toBe('INACTIVE');
+  });
+
+  it('tears down a half-built environment (a target group, no rule, no service) and leaves task definitions to the cleanup', async () => {
+    const { fake } = h.world;
+    const td = fake.doRegisterTaskDefinition({ Family: 'fledge-td-0123456789abcdef0123456789abcdef', ContainerDefinitions: [] }).TaskDefinition;
     const tg = fake.doCreateTargetGroup({ Name: 'td-half', Tags: [{ Key: 'fledge:environment', Value: 'td-half' }] }).TargetGroups[0];
     const record = await h.run('teardown', await h.seedEnvironment('td-half', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
     expect(fake.targetGroups.has(tg!.TargetGroupArn)).toBe(false);
-    expect(fake.taskDefinitions.has(td.TaskDefinitionArn)).toBe(false);
-    // another environment's family that merely shares the prefix is left alone
-    expect([...fake.taskDefinitions.values()].map((t) => t.Family)).toEqual(['fledge-td-half-other']);
+    expect(fake.taskDefinitions.get(td.TaskDefinitionArn)!.Status).toBe('ACTIVE');
+    const receipt = (await h.events('td-half'))[0]!;
+    expect(receipt.details).toEqual({ removed: [{ type: 'target-group', arn: tg!.TargetGroupArn }] });
     expect((await h.item('td-half'))!.status).toBe('DELETED');
   });
 
@@ -82,7 +101,7 @@ describe('teardown workflow', () => {
     fake.throttle('DeleteService', 10);
     const record = await h.run('teardown', await h.seedEnvironment('td-inuse', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.leftovers()).toEqual(empty);
+    expect(fake.leftovers()).toMatchObject(empty);
     expect(fake.callsOf('DeleteTargetGroup')).toHaveLength(4);
   });
 
@@ -95,6 +114,6 @@ describe('teardown workflow', () => {
     expect(await h.item('td-stuck')).toMatchObject({ status: 'DELETING', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
     const retry = await h.run('teardown', await h.seedEnvironment('td-stuck', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(retry.status).toBe('SUCCEEDED');
-    expect(h.world.fake.leftovers()).toEqual(empty);
+    expect(h.world.fake.leftovers()).toMatchObject(empty);
   });
 });

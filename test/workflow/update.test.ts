@@ -21,7 +21,12 @@ describe('update workflow', () => {
       'PlanResources', 'RegisterTaskDefinition', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     const update = fake.callsOf('UpdateService')[0]!.params;
-    expect(update).toMatchObject({ Service: 'upd-happy', TaskDefinition: expect.stringMatching(/fledge-upd-happy:2$/), DesiredCount: 2, ForceNewDeployment: false });
+    // a new image is new content: a revision of another (content-addressed, shared) family, tagged by hash, not by environment
+    const [created, updated] = fake.callsOf('RegisterTaskDefinition').map((c) => c.params);
+    expect(updated!.Family).toMatch(/^fledge-td-[0-9a-f]{32}$/);
+    expect(updated!.Family).not.toBe(created!.Family);
+    expect(updated!.Tags).toEqual([{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:task-definition-hash', Value: updated!.Family.slice('fledge-td-'.length) }]);
+    expect(update).toMatchObject({ Service: 'upd-happy', TaskDefinition: expect.stringMatching(new RegExp(`${updated!.Family}:1$`)), DesiredCount: 2, ForceNewDeployment: false });
     expect(fake.callsOf('CreateTargetGroup')).toHaveLength(1);
     const item = await h.item('upd-happy');
     expect(item).toMatchObject({
@@ -47,7 +52,7 @@ describe('update workflow', () => {
     expect(events[0]).toMatchObject({ type: 'rolled-back' });
     expect(events[0]!.message).toContain(image('1.0'));
     const service = h.world.fake.services.get('upd-rollback')!;
-    expect(service.TaskDefinition).toMatch(/fledge-upd-rollback:1$/);
+    expect(service.TaskDefinition).toBe(h.world.fake.callsOf('CreateService')[0]!.params.TaskDefinition);
   });
 
   it('other failures record FAILED with the reason', async () => {

@@ -1,4 +1,5 @@
-import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTaskDefinitionsCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeRulesCommand,
   DescribeTagsCommand,
@@ -33,11 +34,14 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const ecs = mockClient(ECSClient);
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const sfn = mockClient(SFNClient);
+const cloudwatch = mockClient(CloudWatchClient);
 
 const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
 const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def';
-const TD1 = 'arn:aws:ecs:eu-west-1:000000000000:task-definition/fledge-pr-1:1';
-const TD2 = 'arn:aws:ecs:eu-west-1:000000000000:task-definition/fledge-pr-1:2';
+// task definitions are content-addressed and shared between environments (docs/design.md "Shared task definitions")
+const FAMILY = 'fledge-td-0123456789abcdef0123456789abcdef';
+const TD1 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:1`;
+const TD2 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:2`;
 const SERVICE = 'arn:aws:ecs:eu-west-1:000000000000:service/fledge/pr-1';
 const TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/123';
 
@@ -70,12 +74,16 @@ beforeEach(() => {
   ecs.reset();
   elb.reset();
   sfn.reset();
+  cloudwatch.reset();
   ddb.on(BatchWriteCommand).resolves({});
 });
 afterEach(() => resetClients());
 
+const notRegistered = () => Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
+
 describe('PlanResources', () => {
   it('takes the first free listener priority with a conditional put and records it on the environment', async () => {
+    ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
     ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
     ddb.on(PutCommand).rejectsOnce(Object.assign(new Error('taken'), { name: 'ConditionalCheckFailedException' })).resolves({});
     ddb.on(UpdateCommand).resolves({});
@@ -93,9 +101,42 @@ describe('PlanResources', () => {
     });
     expect(out.plan!.taskDefinition.ContainerDefinitions[0]!.Image).toBe('ghcr.io/acme/web:2.0');
     expect(out.phase).toBe('create');
+    // no revision of the content-addressed family yet: the create registers one
+    expect(out.plan!.taskDefinition.Family).toBe(`fledge-td-${out.plan!.taskDefinitionHash}`);
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]!.args[0].input).toEqual({ taskDefinition: out.plan!.taskDefinition.Family });
+    expect(out.taskDefinition).toBeUndefined();
+  });
+
+  it('uses the ACTIVE revision of the family when another environment registered the same definition', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item() });
+    ddb.on(GetCommand, { Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } }).resolves({ Item: { name: 'pr-1' } });
+    ddb.on(PutCommand).resolves({});
+    ecs.on(DescribeTaskDefinitionCommand).callsFake(({ taskDefinition }: { taskDefinition: string }) => ({
+      taskDefinition: {
+        taskDefinitionArn: `arn:aws:ecs:eu-west-1:000000000000:task-definition/${taskDefinition}:3`, family: taskDefinition, status: 'ACTIVE',
+        containerDefinitions: [{ name: 'app', image: 'ghcr.io/acme/web:2.0' }],
+      },
+    }));
+    const out = await planResources({ workflow: 'create', state: state({ taskDefinition: { arn: 'stale' } }) });
+    expect(out.taskDefinition).toEqual({ arn: `arn:aws:ecs:eu-west-1:000000000000:task-definition/${out.plan!.taskDefinition.Family}:3` });
+  });
+
+  it('registers anew when the lookup is throttled, or the revision found runs another image', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item() });
+    ddb.on(GetCommand, { Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } }).resolves({ Item: { name: 'pr-1' } });
+    ddb.on(PutCommand).resolves({});
+    ecs.on(DescribeTaskDefinitionCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })).resolves({
+      taskDefinition: { taskDefinitionArn: TD1, family: FAMILY, status: 'ACTIVE', containerDefinitions: [{ name: 'app', image: 'somebody/else:1' }] },
+    });
+    expect((await planResources({ workflow: 'create', state: state() })).taskDefinition).toBeUndefined();
+    expect((await planResources({ workflow: 'create', state: state() })).taskDefinition).toBeUndefined();
+    // any other error of the lookup fails the step (its Retry and Catch decide)
+    ecs.on(DescribeTaskDefinitionCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
+    await expect(planResources({ workflow: 'create', state: state() })).rejects.toThrow('no');
   });
 
   it('reuses the priority the environment already holds', async () => {
+    ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
     ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item() });
     ddb.on(GetCommand, { Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } }).resolves({ Item: { name: 'pr-1' } });
     ddb.on(PutCommand).resolves({});
@@ -110,6 +151,7 @@ describe('PlanResources', () => {
     expect(out.targetGroup).toEqual({ arn: TG });
     expect(out.phase).toBe('update');
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(0);
   });
 });
 
@@ -210,11 +252,29 @@ describe('FailOperation', () => {
       state: state({ taskDefinition: { arn: TD2 }, targetGroup: { arn: TG }, error: { Error: 'DeploymentFailed', Cause: 'circuit breaker' } }),
     });
     expect(out).toMatchObject({ outcome: 'failed', converge: false, failure: { code: 'IMAGE_PULL_FAILED' } });
-    expect(ecs.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: CLUSTER, family: 'fledge-pr-1', desiredStatus: 'STOPPED', maxResults: 100 });
+    // the tasks of the environment's own service (families are shared)
+    expect(ecs.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: CLUSTER, serviceName: 'pr-1', desiredStatus: 'STOPPED', maxResults: 100 });
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(items[1]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' }, ConditionExpression: 'attribute_not_exists(pk) OR #name = :name' });
-    expect(items[2]!.Put!.Item).toMatchObject({ type: 'failed', details: { error: { code: 'IMAGE_PULL_FAILED' }, removed: [TG, TD2], leftOver: [] } });
+    // compensation removed the target group and kept the shared task definition
+    expect(items[2]!.Put!.Item).toMatchObject({ type: 'failed', details: { error: { code: 'IMAGE_PULL_FAILED' }, removed: [TG], leftOver: [], kept: [TD2] } });
     expect(Object.values(items[0]!.Update!.ExpressionAttributeValues!)).toContain('STATUS#FAILED');
+  });
+
+  it('finds the stopped tasks of a deleted service through the shared family, keeping only its own', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ status: 'CREATING', operation: { id: 'op-1', type: 'create', status: 'RUNNING' } }) });
+    ddb.on(TransactWriteCommand).resolves({});
+    ecs.on(ListTasksCommand, { serviceName: 'pr-1' }).rejects(Object.assign(new Error('Service not found.'), { name: 'ServiceNotFoundException' }));
+    ecs.on(ListTasksCommand, { family: FAMILY }).resolves({ taskArns: ['mine', 'theirs'] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 'theirs', group: 'service:pr-2', taskDefinitionArn: TD2, stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: manifest unknown' },
+        { taskArn: 'mine', group: 'service:pr-1', taskDefinitionArn: TD2, stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers: [{ exitCode: 1 }] },
+      ],
+    });
+    const out = await failOperation({ workflow: 'create', state: state({ taskDefinition: { arn: TD2 }, error: { Error: 'DeploymentFailed', Cause: 'circuit breaker' } }) });
+    expect(out).toMatchObject({ outcome: 'failed', failure: { code: 'TASK_EXITED' } });
+    expect(ecs.commandCalls(ListTasksCommand)[1]!.args[0].input).toEqual({ cluster: CLUSTER, family: FAMILY, desiredStatus: 'STOPPED', maxResults: 100 });
   });
 
   it('a failed teardown stays DELETING', async () => {
@@ -228,10 +288,11 @@ describe('FailOperation', () => {
 });
 
 describe('DiscoverResources and FinishTeardown', () => {
-  it('finds the service, the tagged target group, its rules and exactly its task definition family', async () => {
-    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE' }] });
-    ecs.on(ListTaskDefinitionsCommand, { familyPrefix: 'fledge-pr-1', status: 'ACTIVE' }).resolves({ taskDefinitionArns: [TD2, 'arn:aws:ecs:eu-west-1:000000000000:task-definition/fledge-pr-10:1'] });
-    ecs.on(ListTaskDefinitionsCommand, { familyPrefix: 'fledge-pr-1', status: 'INACTIVE' }).resolves({ taskDefinitionArns: [TD1] });
+  it('finds the service, the tagged target group, its rules and alarms, and the shared task definitions it ran (to keep)', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', taskDefinition: TD2, deployments: [{ taskDefinition: TD2 }, { taskDefinition: TD1 }] }],
+    });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'fledge-pr-1-tasks', AlarmArn: 'alarm-1' }] });
     elb.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: TG }] });
     elb.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: TG, Tags: [{ Key: 'fledge:environment', Value: 'pr-1' }] }] });
     elb.on(DescribeRulesCommand).resolves({
@@ -245,17 +306,19 @@ describe('DiscoverResources and FinishTeardown', () => {
     const out = await discoverResources({ workflow: 'teardown', state: state() });
     expect(out.resources).toEqual({
       serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1', 'rule-2'],
-      activeTaskDefinitionArns: [TD2], taskDefinitionBatches: [[TD2, TD1]],
+      sharedTaskDefinitionArns: [TD2, TD1], alarmArns: ['alarm-1'],
     });
+    // a teardown lists no task definition family: families are shared
+    expect(ecs.calls().map((c) => c.args[0].constructor.name)).toEqual(['DescribeServicesCommand']);
     expect(elb.commandCalls(DescribeRulesCommand)[0]!.args[0].input).toMatchObject({ ListenerArn: LISTENER });
   });
 
-  it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt', async () => {
+  it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt that names the shared task definition it kept', async () => {
     ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
     ddb.on(TransactWriteCommand).resolves({});
     const history = [{ pk: 'ENV#pr-1', sk: 'EVT#2026-11-01T10:00:00.000Z#0000', type: 'create-requested' }];
     ddb.on(QueryCommand).resolves({ Items: history });
-    const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1'], activeTaskDefinitionArns: [TD2], taskDefinitionBatches: [[TD2]] };
+    const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1'], sharedTaskDefinitionArns: [TD2], alarmArns: [] };
     const before = Date.now();
     await finishTeardown({ workflow: 'teardown', state: state({ resources }) });
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
@@ -267,10 +330,12 @@ describe('DiscoverResources and FinishTeardown', () => {
     expect(items[2]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } });
     expect(items[3]!.Put!.Item).toMatchObject({
       type: 'deleted', purgeAt,
-      details: { removed: [
-        { type: 'ecs-service', arn: SERVICE }, { type: 'listener-rule', arn: 'rule-1' }, { type: 'target-group', arn: TG }, { type: 'task-definition', arn: TD2 },
-      ] },
+      details: {
+        removed: [{ type: 'ecs-service', arn: SERVICE }, { type: 'listener-rule', arn: 'rule-1' }, { type: 'target-group', arn: TG }],
+        kept: [{ type: 'task-definition', arn: TD2, reason: expect.stringMatching(/shared/) }],
+      },
     });
+    expect(items[3]!.Put!.Item!.message).toMatch(new RegExp(`removed 3 resources: .*; kept the shared task definition ${TD2}`));
     // the history written before is purged with the record
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ FilterExpression: 'attribute_not_exists(purgeAt)' });
     const stamped = ddb.commandCalls(BatchWriteCommand).flatMap((c) => Object.values(c.args[0].input.RequestItems!).flat());

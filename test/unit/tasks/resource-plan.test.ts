@@ -1,6 +1,15 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
-import { DEREGISTRATION_DELAY_SECONDS, renderPlan, type PlanSettings } from '../../../functions/domain/resource-plan.ts';
+import {
+  DEREGISTRATION_DELAY_SECONDS,
+  LOG_STREAM_PREFIX,
+  renderPlan,
+  TASK_DEFINITION_CONSTANTS,
+  TASK_DEFINITION_HASH_TAG,
+  type PlanSettings,
+} from '../../../functions/domain/resource-plan.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../../support/service-models.ts';
 
 const settings: PlanSettings = {
@@ -29,18 +38,73 @@ describe('rendering the resource plan', () => {
     expect(container.Environment).toEqual([{ Name: 'A_FIRST', Value: 'a' }, { Name: 'Z_LAST', Value: 'z' }]);
     expect(container.Secrets).toEqual([{ Name: 'TOKEN', ValueFrom: 'arn:aws:ssm:eu-west-1:000000000000:parameter/token' }]);
     expect(container.PortMappings).toEqual([{ ContainerPort: 3000, Protocol: 'tcp', Name: 'http' }]);
-    expect(container.LogConfiguration.Options).toEqual({ 'awslogs-group': '/fledge/environments', 'awslogs-region': 'eu-west-1', 'awslogs-stream-prefix': 'pr-7' });
+    expect(container.LogConfiguration.Options).toEqual({ 'awslogs-group': '/fledge/environments', 'awslogs-region': 'eu-west-1', 'awslogs-stream-prefix': LOG_STREAM_PREFIX });
   });
 
   it('takes the health check, host, size and count from the spec', () => {
     expect(plan.hostHeaders).toEqual(['pr-7.preview.example.com']);
-    expect(plan.taskDefinition).toMatchObject({ Family: 'fledge-pr-7', Cpu: '512', Memory: '1024' });
+    expect(plan.taskDefinition).toMatchObject({ Family: `fledge-td-${plan.taskDefinitionHash}`, Cpu: '512', Memory: '1024' });
     expect(plan.targetGroup).toEqual({
       Port: 3000, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthCheckTimeoutSeconds: 5,
       HealthyThresholdCount: 3, UnhealthyThresholdCount: 2,
     });
     expect(plan.service.DesiredCount).toBe(2);
     expect(DEREGISTRATION_DELAY_SECONDS).toBeLessThanOrEqual(10);
+  });
+
+  it('names the task definition family after a hash of its content, so environments with the same definition share it', () => {
+    expect(plan.taskDefinitionHash).toMatch(/^[0-9a-f]{32}$/);
+    // longer than any environment name: never one of the per-environment fledge-<name> families of earlier versions
+    expect(plan.taskDefinition.Family.length).toBeGreaterThan('fledge-'.length + 32);
+    // another environment, operation and spec version: the same definition
+    const other = renderPlan('feature-x', spec, settings, 'op-9', 1);
+    expect(other.taskDefinition).toEqual(plan.taskDefinition);
+    expect(JSON.stringify(plan.taskDefinition)).not.toContain('pr-7');
+    // the labels, desired count, health check path and ttl are not part of it
+    const sameDefinition = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({
+      image: 'ghcr.io/acme/web:1.0', port: 3000, cpu: 512, memory: 1024, desiredCount: 5, ttl: '7d', labels: { repository: 'acme/other' },
+      environment: { A_FIRST: 'a', Z_LAST: 'z' }, secrets: { TOKEN: 'arn:aws:ssm:eu-west-1:000000000000:parameter/token' },
+    });
+    expect(renderPlan('pr-8', sameDefinition, settings, 'op-2', 1).taskDefinition.Family).toBe(plan.taskDefinition.Family);
+  });
+
+  it('gives every change of the rendered definition its own family', () => {
+    const variants = [
+      { image: 'ghcr.io/acme/web:1.1' }, { port: 3001 }, { cpu: 1024, memory: 2048 }, { environment: { A_FIRST: 'b', Z_LAST: 'z' } },
+      { secrets: { TOKEN: 'arn:aws:ssm:eu-west-1:000000000000:parameter/other' } },
+    ];
+    const families = new Set([plan.taskDefinition.Family]);
+    for (const change of variants) {
+      const changed = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ ...spec, ...change });
+      families.add(renderPlan('pr-7', changed, settings, 'op-1', 4).taskDefinition.Family);
+    }
+    for (const changed of [{ ...settings, taskRoleArn: 'arn:aws:iam::000000000000:role/other' }, { ...settings, logGroup: '/other' }]) {
+      families.add(renderPlan('pr-7', spec, changed, 'op-1', 4).taskDefinition.Family);
+    }
+    expect(families.size).toBe(variants.length + 3);
+  });
+
+  it('every RegisterTaskDefinition state writes the constant parameters the hash covers; create and update tag revisions by hash, not by environment', () => {
+    const dir = join(import.meta.dirname, '..', '..', '..', 'statemachines');
+    const registers: [string, string, Record<string, unknown>][] = [];
+    const visit = (file: string, node: unknown, name = ''): void => {
+      if (Array.isArray(node)) return node.forEach((n) => visit(file, n));
+      if (!node || typeof node !== 'object') return;
+      const state = node as Record<string, unknown>;
+      if (state.Resource === 'arn:aws:states:::aws-sdk:ecs:registerTaskDefinition') registers.push([file, name, state.Parameters as Record<string, unknown>]);
+      for (const [key, value] of Object.entries(state)) visit(file, value, key);
+    };
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.asl.json'))) visit(file, JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    expect(registers.length).toBeGreaterThanOrEqual(3);
+    for (const [file, name, parameters] of registers) {
+      expect({ NetworkMode: parameters.NetworkMode, RequiresCompatibilities: parameters.RequiresCompatibilities, RuntimePlatform: parameters.RuntimePlatform }, `${file} ${name}`)
+        .toEqual(TASK_DEFINITION_CONSTANTS);
+      if (file !== 'create.asl.json' && file !== 'update.asl.json') continue;
+      expect(parameters.Tags, `${file} ${name}`).toEqual([
+        { Key: 'fledge:managed-by', Value: 'fledge' },
+        { Key: TASK_DEFINITION_HASH_TAG, 'Value.$': '$.plan.taskDefinitionHash' },
+      ]);
+    }
   });
 
   it('gives CreateService a deterministic idempotency token per operation and spec version', () => {

@@ -255,7 +255,7 @@ export class SimHarness {
     return (Items ?? []) as never;
   }
 
-  async run(kind: WorkflowKind, input: WorkflowInput & Record<string, unknown>): Promise<ExecutionRecord> {
+  async run(kind: WorkflowKind, input: WorkflowInput & { trigger?: unknown }): Promise<ExecutionRecord> {
     const started = await this.runner.startExecution(kind, `${input.name}--${input.operationId}`, input);
     return this.runner.waitForExecution(started.executionArn);
   }
