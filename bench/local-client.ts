@@ -43,6 +43,35 @@ export class LocalClient {
     }
   }
 
+  /**
+   * Waits until every one of `names` reads one of `statuses`, watching through the API's LIST
+   * (`?status=`, all pages) every `everyMs`: one client's few requests a round instead of one
+   * GET per environment, so a burst of hundreds does not spend the machine's cores on polling.
+   */
+  async waitForAll(names: string[], statuses: string[], timeoutMs = 900_000, everyMs = 250): Promise<Map<string, { status: string; seenAt: number }>> {
+    const seen = new Map<string, { status: string; seenAt: number }>();
+    const wanted = new Set(names);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const status of statuses) {
+        let cursor: string | undefined;
+        do {
+          const query = `status=${encodeURIComponent(status)}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+          const answer = await this.request('GET', `/v1/environments?${query}`);
+          if (answer.status !== 200) throw new Error(`LIST ${query}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          const now = Date.now();
+          for (const item of answer.body.items as { name: string }[]) {
+            if (wanted.has(item.name) && !seen.has(item.name)) seen.set(item.name, { status, seenAt: now });
+          }
+          cursor = answer.body.nextCursor ?? undefined;
+        } while (cursor);
+      }
+      if (seen.size === wanted.size) return seen;
+      if (Date.now() > deadline) throw new Error(`${wanted.size - seen.size} environments did not reach ${statuses.join('|')} in ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  }
+
   async resources(): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
     return (await this.request('GET', '/_local/resources')).body;
   }

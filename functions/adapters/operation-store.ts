@@ -26,7 +26,7 @@ import { envKey, priorityKey, tableName } from './table-keys.ts';
 /** The environment item as the workflows read it: the record plus workflow bookkeeping. */
 export interface EnvironmentItem extends EnvironmentRecord {
   waitToken?: string;
-  waitPhase?: 'create' | 'update';
+  waitPhase?: 'create' | 'update' | 'scale';
   waitTaskDefinitionArn?: string;
   purgeAt?: number;
 }
@@ -157,7 +157,7 @@ export async function storeWaitToken(
   name: string,
   operationId: string,
   token: string,
-  phase: 'create' | 'update',
+  phase: 'create' | 'update' | 'scale',
   taskDefinitionArn: string | undefined,
 ): Promise<boolean> {
   try {

@@ -148,8 +148,12 @@ export interface Todo {
   forceNewDeployment: boolean;
   alarms: { tasks: boolean; unhealthy: boolean; errors: boolean };
   waitSteady: boolean;
-  /** how WaitForSteadyState reads a failed deployment */
-  phase: 'create' | 'update';
+  /**
+   * how WaitForSteadyState reads a failed deployment: `create` (a new service), `update` (a
+   * new deployment: the circuit breaker decides), `scale` (only the count: no deployment, so
+   * tasks failing to start end the wait at once)
+   */
+  phase: 'create' | 'update' | 'scale';
 }
 
 export interface RepairPlan {
@@ -271,6 +275,7 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
   }
 
   todo.waitSteady = todo.createService || todo.updateService;
+  if (todo.updateService && !todo.forceNewDeployment && !todo.taskDefinition) todo.phase = 'scale';
   return { todo, actions, mutates: actions.length > 0, ...(image ? { image } : {}), ...(rollbackFrom ? { rollbackFrom } : {}) };
 }
 

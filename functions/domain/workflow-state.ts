@@ -38,7 +38,7 @@ export interface WorkflowState extends WorkflowInput {
   plan?: ResourcePlan;
   listenerPriority?: number;
   /** how WaitForSteadyState reads a failed deployment: `update` has a previous one to roll back to */
-  phase?: 'create' | 'update';
+  phase?: 'create' | 'update' | 'scale';
   /** what this execution created (or, for an update, uses), set by each step as it succeeds */
   taskDefinition?: ArnRef;
   targetGroup?: ArnRef;

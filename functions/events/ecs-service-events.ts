@@ -75,12 +75,13 @@ async function handleServiceEvent(name: string, eventName: string, detail: EcsSe
     });
   } else if (eventName === 'SERVICE_DEPLOYMENT_FAILED') {
     // With a previous deployment the circuit breaker rolls back to it; a first deployment has none.
-    const error = phase === 'update' ? 'DeploymentRolledBack' : 'DeploymentFailed';
+    const error = phase === 'create' ? 'DeploymentFailed' : 'DeploymentRolledBack';
     sent = await sendTaskFailure(token, error, detail.reason ?? 'the ECS deployment circuit breaker stopped the deployment');
   } else {
     // SERVICE_TASK_START_IMPAIRED: on a create nothing works yet, so fail fast; on an
-    // update the circuit breaker decides (and rolls back), so keep waiting for it.
-    if (phase !== 'create') return 'ignored';
+    // update the circuit breaker decides (and rolls back), so keep waiting for it; a scale
+    // (more tasks of a deployment that completed) has no circuit breaker watching: fail fast.
+    if (phase === 'update') return 'ignored';
     sent = await sendTaskFailure(token, 'TaskStartImpaired', detail.reason ?? 'ECS is unable to consistently start tasks successfully');
   }
   await clearWaitToken(name, token);

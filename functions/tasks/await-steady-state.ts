@@ -14,8 +14,8 @@ export interface AwaitSteadyStatePayload {
   taskToken: string;
   name: string;
   operationId: string;
-  /** create: nothing to roll back to; update: the circuit breaker rolls back to the previous deployment */
-  phase: 'create' | 'update';
+  /** create: nothing to roll back to; update: the circuit breaker rolls back to the previous deployment; scale: only the count changes */
+  phase: 'create' | 'update' | 'scale';
   taskDefinitionArn?: string;
   executionArn?: string;
 }

@@ -78,7 +78,8 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   return {
     ...forNextPass(state),
     plan,
-    phase: 'update',
+    // a deployment (rolled back by the circuit breaker) or only more or fewer tasks (fail fast when they cannot start)
+    phase: deploy ? 'update' : 'scale',
     targetGroup: { arn: targetGroupArn },
     // the revision to run: the service's own, the spec's registered one, or (RegisterTaskDefinition) a new one
     taskDefinition: { arn: registered ?? service.taskDefinitionArn ?? '' },

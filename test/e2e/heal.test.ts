@@ -196,5 +196,5 @@ describe('self-healing in local mode', () => {
     expect((await events('heal-hopeless')).find((e) => e.type === 'heal-requested')).toMatchObject({ actor: 'local', details: { boundReset: true } });
     timings.push({ fault: 'unhealthy, never cleared', endMs: degradedMs, end: 'DEGRADED', note: '3 attempts, 1 s + 2 s + 4 s backoff' });
     timings.push({ fault: 'clear + POST /heal (from DEGRADED)', endMs: Date.now() - startedAt, end: 'RUNNING', note: 'from the POST' });
-  });
+  }, 120_000);
 });

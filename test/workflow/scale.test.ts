@@ -192,6 +192,30 @@ describe('scale workflow', () => {
     expect(routing('sc-wake-limit').serving).toEqual([fake.wakerTargetGroupArn]);
   });
 
+  it('a wake whose tasks cannot start fails at once on the ECS start-impaired event (no circuit breaker watches a scale), with the reason', async () => {
+    await h.created('sc-impaired');
+    await scale('sc-impaired', { desiredCount: 0 }, 2);
+    const { fake } = h.world;
+    const service = fake.services.get('sc-impaired')!;
+    fake.beforeSettle = async () => {
+      fake.stoppedTasks.push({
+        TaskArn: 'arn:aws:ecs:eu-west-1:000000000000:task/fledge/impaired1', TaskDefinitionArn: service.TaskDefinition, Group: 'service:sc-impaired',
+        StopCode: 'EssentialContainerExited', StoppedReason: 'Essential container in task exited', StoppedAt: new Date(),
+        Containers: [{ Name: 'app', ExitCode: 1 }],
+      });
+      await fake.onEvent({
+        'detail-type': 'ECS Service Action', source: 'aws.ecs', resources: [service.ServiceArn],
+        detail: { eventName: 'SERVICE_TASK_START_IMPAIRED', eventType: 'WARN', reason: 'is unable to consistently start tasks successfully' },
+      });
+    };
+    const { record, item } = await scale('sc-impaired', { desiredCount: 2 }, 3, 'request');
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['WaitForSteadyState', 'FailScale']));
+    expect(record.statesEntered).not.toContain('PointRuleAtService');
+    expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'TASK_EXITED' } } });
+    expect((await h.events('sc-impaired'))[0]).toMatchObject({ type: 'failed', actor: 'request' });
+  });
+
   it('a scalable target that cannot be registered fails the operation; the environment runs on at its new count', async () => {
     await h.created('sc-aas-fails');
     h.world.fake.failOn('RegisterScalableTarget', () => new FakeAwsError('ValidationException', 'Unable to assume IAM role'));

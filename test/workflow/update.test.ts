@@ -22,7 +22,7 @@ describe('update workflow', () => {
     ]);
     const update = fake.callsOf('UpdateService')[0]!.params;
     // a new image is new content: a revision of another (content-addressed, shared) family, tagged by hash, not by environment
-    const [created, updated] = fake.callsOf('RegisterTaskDefinition').map((c) => c.params);
+    const [created, updated] = fake.callsOf('RegisterTaskDefinition').map((c) => c.params as { Family: string; Tags: unknown });
     expect(updated!.Family).toMatch(/^fledge-td-[0-9a-f]{32}$/);
     expect(updated!.Family).not.toBe(created!.Family);
     expect(updated!.Tags).toEqual([{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:task-definition-hash', Value: updated!.Family.slice('fledge-td-'.length) }]);

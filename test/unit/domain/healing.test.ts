@@ -111,7 +111,7 @@ describe('what a heal repairs', () => {
     found.service!.runningCount = 0;
     found.targets.healthy = 0;
     const plan = planRepairs(found, desired);
-    expect(plan.todo).toMatchObject({ updateService: true, desiredCount: 2, forceNewDeployment: false });
+    expect(plan.todo).toMatchObject({ updateService: true, desiredCount: 2, forceNewDeployment: false, phase: 'scale' });
     expect(plan.actions).toEqual([{ repair: 'restore-desired-count', found: 'the desired count is 0, the spec wants 2', action: 'set it back to 2' }]);
   });
 
@@ -128,7 +128,7 @@ describe('what a heal repairs', () => {
 
   it('unhealthy tasks: a new deployment', () => {
     const plan = planRepairs(healthy({ targets: { healthy: 0, unhealthy: 2, other: 0 } }), desired);
-    expect(plan.todo).toMatchObject({ updateService: true, forceNewDeployment: true, taskDefinition: false });
+    expect(plan.todo).toMatchObject({ updateService: true, forceNewDeployment: true, taskDefinition: false, phase: 'update' });
     expect(plan.actions.map((a) => a.repair)).toEqual(['force-new-deployment']);
   });
 
