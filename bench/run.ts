@@ -74,7 +74,13 @@ async function measureTransitions(client: LocalClient) {
     await client.request('DELETE', `/v1/environments/${name}`);
     await client.waitFor(name, ['DELETED']);
   }
-  const executions = (await client.executions()).filter((e) => names.some((n) => e.name.startsWith(`${n}--`)) && e.status === 'SUCCEEDED');
+  // an environment reads DELETED before its teardown's last state (FinishTeardown) has returned
+  const ours = async () => (await client.executions()).filter((e) => names.some((n) => e.name.startsWith(`${n}--`)));
+  const settleBy = Date.now() + 30_000;
+  while ((await ours()).some((e) => e.status === 'RUNNING') && Date.now() < settleBy) await new Promise((resolve) => setTimeout(resolve, 100));
+  const all = await ours();
+  const executions = all.filter((e) => e.status === 'SUCCEEDED');
+  const unsuccessful = all.filter((e) => e.status !== 'SUCCEEDED').map((e) => `${e.kind} ${e.name}: ${e.status}`);
   const byKind: Record<string, { runs: number; perRun: number; max: number; costPerMillionRunsUsd: number }> = {};
   for (const kind of ['create', 'update', 'scale', 'heal', 'teardown']) {
     const counts = executions.filter((e) => e.kind === kind).map((e) => e.stateTransitions);
@@ -82,7 +88,12 @@ async function measureTransitions(client: LocalClient) {
     const perRun = counts.reduce((a, b) => a + b, 0) / counts.length;
     byKind[kind] = { runs: counts.length, perRun: round(perRun), max: Math.max(...counts), costPerMillionRunsUsd: round(perRun * PRICE_PER_TRANSITION * 1e6, 2) };
   }
-  return { ...byKind, pricePerTransitionUsd: PRICE_PER_TRANSITION, notMeasured: ['scale', 'heal'].filter((k) => !byKind[k]) };
+  return {
+    ...byKind,
+    pricePerTransitionUsd: PRICE_PER_TRANSITION,
+    notMeasured: ['create', 'update', 'scale', 'heal', 'teardown'].filter((k) => !byKind[k]),
+    ...(unsuccessful.length ? { unsuccessful } : {}),
+  };
 }
 
 /** API latency from a loopback client with SCALE.listSize environments present */
