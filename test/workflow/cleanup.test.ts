@@ -341,9 +341,16 @@ describe('quotas', () => {
       expect((refused as QuotaExceeded).extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 'repository', max: 3, current: 3 });
       expect(await world.item('q-3')).toBeUndefined();
 
+      // hold q-2's teardown at its first AWS call, so it is DELETING for certain
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      world.awsHook = () => released;
       await deleteEnvironment('q-2', ci);
       // DELETING still counts
+      expect((await world.item('q-2'))?.status).toBe('DELETING');
       expect(await putEnvironment('q-3', spec({ labels: { repository: 'acme/quota' } }), ci).catch((e: unknown) => e)).toBeInstanceOf(QuotaExceeded);
+      world.awsHook = undefined;
+      release();
       await world.settle('teardown');
       expect((await world.item('q-2'))?.status).toBe('DELETED');
       expect((await putEnvironment('q-3', spec({ labels: { repository: 'acme/quota' } }), ci)).outcome).toBe('created');
