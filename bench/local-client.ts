@@ -72,6 +72,22 @@ export class LocalClient {
     }
   }
 
+  /** waits until no workflow execution runs; returns the environments' statuses then */
+  async waitForNoRunningExecutions(timeoutMs = 600_000): Promise<Record<string, number>> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.executions()).some((e) => e.status === 'RUNNING')) {
+      if (Date.now() > deadline) throw new Error(`executions still running after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const counts: Record<string, number> = {};
+    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+      const page: Answer = await this.request('GET', `/v1/environments?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      for (const item of page.body.items as { status: string }[]) counts[item.status] = (counts[item.status] ?? 0) + 1;
+      cursor = page.body.nextCursor;
+    }
+    return counts;
+  }
+
   async resources(): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
     return (await this.request('GET', '/_local/resources')).body;
   }
