@@ -16,11 +16,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
+import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
@@ -186,7 +187,13 @@ async function rebuildSimulatedResources(simulator: Simulator, tableName: string
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await dynamodbClient().send(
-      new ScanCommand({ TableName: tableName, FilterExpression: 'sk = :env', ExpressionAttributeValues: { ':env': 'ENV' }, ExclusiveStartKey: startKey }),
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'all',
+        KeyConditionExpression: 'gsiAllPk = :env',
+        ExpressionAttributeValues: { ':env': 'ENV' },
+        ExclusiveStartKey: startKey,
+      }),
     );
     items.push(...((page.Items ?? []) as Record<string, unknown>[]));
     startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
@@ -347,49 +354,39 @@ async function main(): Promise<void> {
       return handler(payload, fakeLambdaContext(functionArn.split(':').at(-1)!, region, ACCOUNT_ID, 900_000));
     };
 
-    const runnerFile = join(REPO_ROOT, 'infra', 'local', 'workflow-runner.ts');
-    let sfn: { send(command: unknown): Promise<unknown> } | undefined;
-    let listExecutions: (() => unknown[]) | undefined;
-    let runCleanup: (() => void) | undefined;
-    if (existsSync(runnerFile)) {
-      const { createWorkflowRunner, WORKFLOW_KINDS } = (await import(pathToFileURL(runnerFile).href)) as typeof import('./workflow-runner.ts');
-      const runner = createWorkflowRunner({
-        substitutions,
-        callAws: (service, action, params) => simulator.call(service, action, params),
-        invokeLambda,
-        logger: log,
-        region,
-        accountId: ACCOUNT_ID,
-      });
-      closers.unshift(() => runner.close());
-      sfn = runner.sfnClient;
-      // one cleanup run at a time: a tick while the previous run still goes is skipped
-      let cleanupRun: Promise<unknown> | undefined;
-      runCleanup = () => {
-        if (cleanupRun) return log.debug('cleanup schedule: the previous run is still going; tick skipped');
-        const name = `cleanup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        cleanupRun = runner
-          .startExecution('cleanup', name, {})
-          .then((started) => runner.waitForExecution(started.executionArn))
-          .catch((error: unknown) => log.warn('cleanup schedule: the run could not start', { error: String(error) }))
-          .finally(() => (cleanupRun = undefined));
-      };
-      listExecutions = () =>
-        runner.listExecutions().map((e) => ({
-          name: e.name, kind: e.kind, status: e.status, startDate: e.startDate.toISOString(),
-          stopDate: e.stopDate?.toISOString() ?? null, stateTransitions: e.stateTransitions, error: e.error ?? null, cause: e.cause ?? null,
-        }));
-      for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);
-    } else {
-      log.warn('infra/local/workflow-runner.ts is missing: workflows cannot run (mutating routes will fail)');
-    }
+    const runner = createWorkflowRunner({
+      substitutions,
+      callAws: (service, action, params) => simulator.call(service, action, params),
+      invokeLambda,
+      logger: log,
+      region,
+      accountId: ACCOUNT_ID,
+    });
+    closers.unshift(() => runner.close());
+    for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);
+    // one cleanup run at a time: a tick while the previous run still goes is skipped
+    let cleanupRun: Promise<unknown> | undefined;
+    const runCleanup = () => {
+      if (cleanupRun) return log.debug('cleanup schedule: the previous run is still going; tick skipped');
+      const name = `cleanup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      cleanupRun = runner
+        .startExecution('cleanup', name, {})
+        .then((started) => runner.waitForExecution(started.executionArn))
+        .catch((error: unknown) => log.warn('cleanup schedule: the run could not start', { error: String(error) }))
+        .finally(() => (cleanupRun = undefined));
+    };
+    const listExecutions = () =>
+      runner.listExecutions().map((e) => ({
+        name: e.name, kind: e.kind, status: e.status, startDate: e.startDate.toISOString(),
+        stopDate: e.stopDate?.toISOString() ?? null, stateTransitions: e.stateTransitions, error: e.error ?? null, cause: e.cause ?? null,
+      }));
 
     resetClients();
     useClients({
       ecs: simulator.client('ecs'),
       elbv2: simulator.client('elasticloadbalancingv2'),
       cloudwatch: simulator.client('cloudwatch'),
-      ...(sfn ? { sfn } : {}),
+      sfn: runner.sfnClient,
     });
 
     startEventBus(simulator, log, region);
@@ -403,19 +400,7 @@ async function main(): Promise<void> {
 
     // the cleanup schedule (EventBridge Scheduler on AWS)
     const cleanupEveryMs = parseInterval(process.env.FLEDGE_CLEANUP_INTERVAL, 30_000, 'FLEDGE_CLEANUP_INTERVAL');
-    const cleanupFile = join(REPO_ROOT, 'statemachines', 'cleanup.asl.json');
-    let cleanupWarned = false;
-    const cleanupTimer = setInterval(() => {
-      if (!existsSync(cleanupFile)) {
-        if (!cleanupWarned) log.warn('cleanup schedule: no cleanup workflow exists yet (statemachines/cleanup.asl.json); this tick does nothing', { everyMs: cleanupEveryMs });
-        else log.debug('cleanup schedule: no cleanup workflow yet, nothing done');
-        cleanupWarned = true;
-        return;
-      }
-      if (runCleanup) runCleanup();
-      else if (!cleanupWarned) log.warn('cleanup schedule: no workflow runner, no cleanup');
-      cleanupWarned = true;
-    }, cleanupEveryMs);
+    const cleanupTimer = setInterval(() => runCleanup(), cleanupEveryMs);
     cleanupTimer.unref();
     closers.unshift(() => clearInterval(cleanupTimer));
 
