@@ -3,7 +3,7 @@
  * concurrency on `version`); lists Query an index, never Scan; cursors are opaque and
  * checked, so a tampered cursor is a 400 rather than a read of somebody else's partition.
  */
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
 import type { Status } from '#domain/lifecycle.ts';
@@ -60,6 +60,28 @@ function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
   return reasons?.map((reason) => reason.Code);
 }
 
+const TRANSACTION_ATTEMPTS = 6;
+
+/**
+ * Runs a transaction, retrying when DynamoDB cancels it only because another transaction
+ * held one of its items (`TransactionConflict`: every create touches the quota counter, so
+ * concurrent creates conflict on real DynamoDB). Full-jitter backoff; a condition failure is
+ * never retried — it is the caller's answer.
+ */
+async function transactWrite(input: TransactWriteCommandInput): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await dynamodbClient().send(new TransactWriteCommand(input));
+      return;
+    } catch (error) {
+      const codes = cancellationCodes(error) ?? [];
+      const onlyConflicts = codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+      if (!onlyConflicts || attempt >= TRANSACTION_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+    }
+  }
+}
+
 export interface QuotaLimits {
   global: number;
   perRepository: number;
@@ -109,24 +131,22 @@ export async function insertEnvironment(
           ExpressionAttributeValues: { ':deleted': 'DELETED', ':expected': replacesDeletedVersion },
         };
   try {
-    await dynamodbClient().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: tableName(), Item: itemOf(record), ...envCondition } },
-          {
-            Update: {
-              TableName: tableName(),
-              Key: liveCounterKey,
-              UpdateExpression: update,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: counterNames,
-              ExpressionAttributeValues: counterValues,
-            },
+    await transactWrite({
+      TransactItems: [
+        { Put: { TableName: tableName(), Item: itemOf(record), ...envCondition } },
+        {
+          Update: {
+            TableName: tableName(),
+            Key: liveCounterKey,
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: counterNames,
+            ExpressionAttributeValues: counterValues,
           },
-          ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
-        ],
-      }),
-    );
+        },
+        ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+      ],
+    });
   } catch (error) {
     const codes = cancellationCodes(error);
     if (!codes) throw error;
@@ -147,22 +167,20 @@ export async function insertEnvironment(
 /** Replaces the environment if it is still at `expectedVersion`; 409 when another write won. */
 export async function replaceEnvironment(record: EnvironmentRecord, expectedVersion: number, events: EnvironmentEvent[]): Promise<void> {
   try {
-    await dynamodbClient().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName(),
-              Item: itemOf(record),
-              ConditionExpression: '#version = :expected',
-              ExpressionAttributeNames: { '#version': 'version' },
-              ExpressionAttributeValues: { ':expected': expectedVersion },
-            },
+    await transactWrite({
+      TransactItems: [
+        {
+          Put: {
+            TableName: tableName(),
+            Item: itemOf(record),
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expectedVersion },
           },
-          ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
-        ],
-      }),
-    );
+        },
+        ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+      ],
+    });
   } catch (error) {
     if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
       throw new VersionConflict(`environment "${record.name}" changed while this request ran (version ${expectedVersion} is stale); read it and retry`);

@@ -193,6 +193,17 @@ describe('PUT /v1/environments/{name}', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it('retries a create that only collided with another transaction on the quota counter (TransactionConflict)', async () => {
+    const collided = new TransactionCanceledException({
+      message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }, { Code: 'None' }],
+    });
+    dynamodb.on(TransactWriteCommand).rejectsOnce(collided).resolves({});
+    const response = await put({ image: 'web', labels: { repository: 'acme/web' } });
+    expect(response.status).toBe(201);
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(2);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
   it('is 429 naming the limit and the current count when a quota is full', async () => {
     dynamodb.on(TransactWriteCommand).rejects(
       new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }] }),
