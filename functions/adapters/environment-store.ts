@@ -68,7 +68,7 @@ const TRANSACTION_ATTEMPTS = 6;
  * concurrent creates conflict on real DynamoDB). Full-jitter backoff; a condition failure is
  * never retried — it is the caller's answer.
  */
-async function transactWrite(input: TransactWriteCommandInput): Promise<void> {
+export async function transactWrite(input: TransactWriteCommandInput): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await dynamodbClient().send(new TransactWriteCommand(input));

@@ -13,14 +13,13 @@ import {
   GetCommand,
   PutCommand,
   DeleteCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
-import { liveCountRelease } from './environment-store.ts';
+import { liveCountRelease, transactWrite } from './environment-store.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
 
 /** The environment item as the workflows read it: the record plus workflow bookkeeping. */
@@ -250,24 +249,22 @@ export async function finishWrite(
     if (update.condition.expression.includes('#specVersion')) names['#specVersion'] = 'specVersion';
   }
   try {
-    await dynamodbClient().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: envKey(name),
-              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            },
+    await transactWrite({
+      TransactItems: [
+        {
+          Update: {
+            TableName: tableName(),
+            Key: envKey(name),
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
           },
-          ...extra,
-          ...eventItems(name, events, eventPurgeAt).map((Item) => ({ Put: { TableName: tableName(), Item } })),
-        ],
-      }),
-    );
+        },
+        ...extra,
+        ...eventItems(name, events, eventPurgeAt).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+      ],
+    });
     return true;
   } catch (error) {
     if (isConditionFailure(error)) return false;
