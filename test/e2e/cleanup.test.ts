@@ -5,63 +5,19 @@
  * only), so a 1-minute ttl passes ~10 s after a create instead of a minute. Quotas are low
  * (2 per repository) so the 429 is reachable.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalServer, type LocalServer } from './local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { reached, useLocalServer } from './local-api.ts';
 
-let server: LocalServer;
-
-beforeAll(async () => {
-  server = await startLocalServer({
-    FLEDGE_CLEANUP_INTERVAL: '2s',
-    FLEDGE_LOCAL_CLOCK_OFFSET: '50s',
-    FLEDGE_CLEANUP_ORPHAN_GRACE: '0s',
-    FLEDGE_QUOTA_PER_REPOSITORY: '2',
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
+const local = useLocalServer({
+  FLEDGE_CLEANUP_INTERVAL: '2s',
+  FLEDGE_LOCAL_CLOCK_OFFSET: '50s',
+  FLEDGE_CLEANUP_ORPHAN_GRACE: '0s',
+  FLEDGE_QUOTA_PER_REPOSITORY: '2',
 });
-
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') {
-    process.stderr.write(`\n--- local mode output (last 20 kB) ---\n${server?.output()}\n--- end ---\n`);
-  }
-});
-
-interface Answer {
-  status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, body: parsed, text };
-}
+const api = (method: string, path: string, body?: unknown) => local.api(method, path, { body });
 
 /** Reads until `done` holds; fails with the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms; last: ${JSON.stringify(value).slice(0, 2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await read();
-  }
-  return value;
-}
+const until = <T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000) => reached(read, done, timeoutMs, 200, what);
 
 const environment = (name: string) => api('GET', `/v1/environments/${name}`);
 const statusOf = async (name: string) => (await environment(name)).body?.status as string | undefined;

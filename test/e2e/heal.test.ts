@@ -8,19 +8,15 @@
  * The time from each fault to RUNNING again is measured and printed at the end (no test
  * asserts on it).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalServer, type LocalServer } from './local-server.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { reached, useLocalServer } from './local-api.ts';
 
-let server: LocalServer;
+// a 1 s backoff (local default 5 s) keeps the DEGRADED path short: 1 s, 2 s, 4 s between attempts
+const local = useLocalServer({ FLEDGE_HEAL_BACKOFF: '1s', FLEDGE_HEAL_MAX_PER_HOUR: '3' });
+const api = (method: string, path: string, body?: unknown) => local.api(method, path, { body });
 const timings: { fault: string; detectedMs?: number; endMs: number; end: string; note: string }[] = [];
 
-beforeAll(async () => {
-  // a 1 s backoff (local default 5 s) keeps the DEGRADED path short: 1 s, 2 s, 4 s between attempts
-  server = await startLocalServer({ FLEDGE_HEAL_BACKOFF: '1s', FLEDGE_HEAL_MAX_PER_HOUR: '3' });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
+afterAll(() => {
   if (timings.length) {
     const rows = timings.map(
       (t) => `  ${t.fault.padEnd(34)} ${t.detectedMs === undefined ? ''.padEnd(22) : `HEALING after ${String(t.detectedMs).padStart(5)} ms,`} ${t.end} after ${String(t.endMs).padStart(6)} ms  ${t.note}`,
@@ -29,44 +25,8 @@ afterAll(async () => {
   }
 });
 
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') {
-    process.stderr.write(`\n--- local mode output (last 20 kB) ---\n${server?.output()}\n--- end ---\n`);
-  }
-});
-
-interface Answer {
-  status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, body: parsed, text };
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  if (!ok(value)) throw new Error(`not reached within ${timeoutMs} ms; last: ${JSON.stringify(value).slice(0, 2000)}`);
-  return value;
-}
+/** polls every 50 ms until `ok` holds, and fails the test with the last value otherwise */
+const eventually = <T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000) => reached(read, ok, timeoutMs, 50);
 
 const environment = async (name: string) => (await api('GET', `/v1/environments/${name}`)).body;
 const untilStatus = (name: string, ...statuses: string[]) => eventually(() => environment(name), (env) => statuses.includes(env?.status), 90_000);
@@ -85,18 +45,7 @@ async function running(name: string, body: Record<string, unknown>): Promise<voi
   expect((await untilStatus(name, 'RUNNING', 'FAILED')).status).toBe('RUNNING');
 }
 
-async function page(name: string): Promise<{ status: number; text: string }> {
-  const { request } = await import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: `${name}.localhost:${server.port}` } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const { page } = local;
 
 /** HEALING, then RUNNING again: the times since `since` */
 async function healed(name: string, since: number): Promise<{ detectedMs: number; runningMs: number; trigger: string }> {

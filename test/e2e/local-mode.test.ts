@@ -3,87 +3,10 @@
  * only over HTTP — the API, the environment pages (Host header routing) and the local-only
  * routes (/_local/faults, /_local/resources).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalServer, type LocalServer } from './local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually, isStatus, useLocalServer, type Answer } from './local-api.ts';
 
-let server: LocalServer;
-
-beforeAll(async () => {
-  server = await startLocalServer();
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') {
-    process.stderr.write(`\n--- local mode output (last 20 kB) ---\n${server?.output()}\n--- end ---\n`);
-  }
-});
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-async function api(method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  let body: string | undefined = options.raw;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(`${server.url}${path}`, { method, headers, body });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, body: parsed, text };
-}
-
-/** GET the environment until `done(env)` holds; fails with the last state seen. */
-async function waitFor(name: string, done: (env: any) => boolean, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const deadline = Date.now() + timeoutMs;
-  let last: Answer | undefined;
-  while (Date.now() < deadline) {
-    last = await api('GET', `/v1/environments/${name}`);
-    if (last.status === 200 && done(last.body)) return last.body;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`environment ${name} did not reach the expected state in ${timeoutMs} ms; last: ${last?.status} ${last?.text}`);
-}
-
-const isStatus = (...statuses: string[]) => (env: { status: string }) => statuses.includes(env.status);
-
-async function page(name: string): Promise<{ status: number; text: string }> {
-  // fetch() forbids setting Host, so go through node:http
-  const { request } = await import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: `${name}.localhost:${server.port}` } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 150));
-    value = await read();
-  }
-  return value;
-}
+const { server: localServer, api, page, waitFor } = useLocalServer();
 
 async function resourcesMentioning(name: string): Promise<unknown[]> {
   const answer = await api('GET', '/_local/resources');
@@ -99,7 +22,7 @@ describe('local mode over HTTP', () => {
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', mode: 'local' });
     expect(health.headers.get('x-request-id')).toBeTruthy();
-    expect(server.startupMs).toBeGreaterThan(0);
+    expect(localServer().startupMs).toBeGreaterThan(0);
   });
 
   it('creates, serves, updates and deletes an environment, leaving nothing behind', async () => {
@@ -108,7 +31,7 @@ describe('local mode over HTTP', () => {
     expect(created.body.status).toBe('CREATING');
     const running = await waitFor('e2e-life', isStatus('RUNNING', 'FAILED'));
     expect(running.status).toBe('RUNNING');
-    expect(running.url).toMatch(new RegExp(`^http://e2e-life\\.localhost:${server.port}/?$`));
+    expect(running.url).toMatch(new RegExp(`^http://e2e-life\\.localhost:${localServer().port}/?$`));
     expect(running.runningCount).toBe(1);
 
     const served = await page('e2e-life');

@@ -8,81 +8,12 @@
  * Wake latency is measured (request to the sleeping page -> RUNNING, and -> the page served
  * by a task) and written to the test output; nothing asserts on durations.
  */
-import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalServer, type LocalServer } from './local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually, useLocalServer } from './local-api.ts';
 
-let server: LocalServer;
-
-beforeAll(async () => {
-  server = await startLocalServer({ FLEDGE_IDLE_SLEEP_AFTER: '3s', FLEDGE_IDLE_CHECK_INTERVAL: '500ms' });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') {
-    process.stderr.write(`\n--- local mode output (last 20 kB) ---\n${server?.output()}\n--- end ---\n`);
-  }
-});
-
-interface Answer {
-  status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, body: parsed, text };
-}
-
-async function waitFor(name: string, done: (env: any) => boolean, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const deadline = Date.now() + timeoutMs;
-  let last: Answer | undefined;
-  while (Date.now() < deadline) {
-    last = await api('GET', `/v1/environments/${name}`);
-    if (last.status === 200 && done(last.body)) return last.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`environment ${name} did not reach the expected state in ${timeoutMs} ms; last: ${last?.status} ${last?.text}`);
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = await read();
-  }
-  return value;
-}
-
-/** GET http://<name>.localhost:<port>/ (fetch cannot set Host, node:http can). */
-function page(name: string): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: `${name}.localhost:${server.port}` } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const local = useLocalServer({ FLEDGE_IDLE_SLEEP_AFTER: '3s', FLEDGE_IDLE_CHECK_INTERVAL: '500ms' });
+const { page, waitFor } = local;
+const api = (method: string, path: string, body?: unknown) => local.api(method, path, { body });
 
 interface SimService {
   name: string;
