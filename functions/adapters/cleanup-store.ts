@@ -53,7 +53,7 @@ export async function findExpired(asOf: string, limit: number): Promise<{ items:
 }
 
 /** Statuses with a workflow in flight that the cleanup can check for a lost execution. */
-export const RECOVERABLE_STATUSES = ['CREATING', 'UPDATING', 'DELETING'] as const;
+export const RECOVERABLE_STATUSES = ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING'] as const;
 export type RecoverableStatus = (typeof RECOVERABLE_STATUSES)[number];
 
 export interface UnsettledEnvironment {

@@ -351,8 +351,11 @@ export async function recordOperationEvents(name: string, operationId: string, n
 export interface Failure {
   name: string;
   operationId: string;
-  /** FAILED for create and update; a failed teardown stays DELETING (a DELETE may retry it) */
-  status: 'FAILED' | 'DELETING';
+  /**
+   * FAILED for create and update; a failed teardown stays DELETING (a DELETE may retry it);
+   * a lost scale settles RUNNING or SLEEPING and a lost heal DEGRADED (scheduled cleanup)
+   */
+  status: 'FAILED' | 'DELETING' | 'RUNNING' | 'SLEEPING' | 'DEGRADED';
   error: OperationError;
   /** the listener priority to give back (a create whose resources compensation removed) */
   releasePriority?: number;

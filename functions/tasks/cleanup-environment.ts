@@ -7,7 +7,8 @@
  * - `retry-teardown`: a DELETING environment whose teardown failed is torn down again;
  * - `recover`: an operation whose status has not moved for FLEDGE_CLEANUP_STUCK_AFTER is
  *   checked against Step Functions; if its execution no longer runs, the operation is lost:
- *   a create/update is marked FAILED (TIMEOUT), a teardown is started again.
+ *   a create/update is marked FAILED (TIMEOUT), a scale settles RUNNING (SLEEPING when it
+ *   went to 0), a heal DEGRADED, each with the TIMEOUT error; a teardown is started again.
  * Every write is the domain's conditional write; the events say `system` did it and why.
  * Errors other than "it changed meanwhile" are thrown: the workflow retries transient ones,
  * then records the failure and goes on with the other environments.
@@ -83,10 +84,33 @@ async function executionStatus(record: EnvironmentRecord): Promise<string> {
   }
 }
 
+/**
+ * Where an environment whose operation was lost settles (SPEC §2 transitions): a create or
+ * update FAILED (a PUT retries it); a teardown stays DELETING and is re-driven; a scale
+ * RUNNING, or SLEEPING when it was going to 0 (the next scale or heal reconciles what
+ * exists); a heal DEGRADED, so it is seen, and a manual heal or an update starts afresh.
+ * Undefined for statuses that have no operation to lose.
+ */
+function settledStatusOfLost(record: EnvironmentRecord): 'FAILED' | 'DELETING' | 'RUNNING' | 'SLEEPING' | 'DEGRADED' | undefined {
+  switch (record.status) {
+    case 'CREATING':
+    case 'UPDATING':
+      return 'FAILED';
+    case 'DELETING':
+      return 'DELETING';
+    case 'SCALING':
+      return record.spec.desiredCount === 0 ? 'SLEEPING' : 'RUNNING';
+    case 'HEALING':
+      return 'DEGRADED';
+    default:
+      return undefined;
+  }
+}
+
 async function recover(item: CleanupItem, record: EnvironmentRecord, result: Result, teardown: Teardown): Promise<CleanupItemResult> {
   const operation = record.operation;
-  const transitional = record.status === 'CREATING' || record.status === 'UPDATING' || record.status === 'DELETING';
-  if (!transitional || !operation || operation.status !== 'RUNNING') {
+  const settled = settledStatusOfLost(record);
+  if (!settled || !operation || operation.status !== 'RUNNING') {
     return result('skipped', `the environment is ${record.status} (operation ${operation?.status ?? 'none'})`);
   }
   const stuckBefore = new Date(Date.parse(item.asOf) - cleanupConfig().stuckAfterMs).toISOString();
@@ -99,13 +123,13 @@ async function recover(item: CleanupItem, record: EnvironmentRecord, result: Res
   const recorded = await failOperation({
     name: record.name,
     operationId: operation.id,
-    status: record.status === 'DELETING' ? 'DELETING' : 'FAILED',
+    status: settled,
     error: { code: 'TIMEOUT', message },
     now,
     events: [{ at: now, type: 'operation-lost', message, operationId: operation.id, actor: SYSTEM_ACTOR, details: { executionStatus: status } }],
   });
   if (!recorded) return result('skipped', 'the operation finished or changed meanwhile');
-  if (record.status !== 'DELETING') return result('operation-failed', message, operation.id);
+  if (settled !== 'DELETING') return result('operation-failed', `${message}; the environment is now ${settled}`, operation.id);
   // failOperation bumped the version by one: the teardown is started on exactly that version
   return teardown('the previous teardown was lost; re-driven by the scheduled cleanup', 'teardown-restarted', record.version + 1);
 }

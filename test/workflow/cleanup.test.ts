@@ -215,6 +215,44 @@ describe('lost operations', () => {
   }, 120_000);
 });
 
+describe('lost scale and heal operations', () => {
+  /** an operation whose execution Step Functions does not know (lost), last touched long ago */
+  async function lose(name: string, status: 'SCALING' | 'HEALING', type: 'scale' | 'heal', desiredCount?: number) {
+    const operationId = `op-lost-${type}`;
+    await dynamodbClient().send(new UpdateCommand({
+      TableName: process.env.TABLE_NAME, Key: { pk: `ENV#${name}`, sk: 'ENV' },
+      UpdateExpression: `SET #s = :s, gsiStatusPk = :gs, #op = :op, updatedAt = :old, version = version + :one${desiredCount === undefined ? '' : ', #spec.desiredCount = :count'}`,
+      ExpressionAttributeNames: { '#s': 'status', '#op': 'operation', ...(desiredCount === undefined ? {} : { '#spec': 'spec' }) },
+      ExpressionAttributeValues: {
+        ':s': status, ':gs': `STATUS#${status}`, ':one': 1, ':old': new Date(Date.now() - 3_600_000).toISOString(),
+        ':op': { id: operationId, type, status: 'RUNNING', startedAt: new Date(Date.now() - 3_600_000).toISOString(), workflow: type, executionName: `${name}--${operationId}` },
+        ...(desiredCount === undefined ? {} : { ':count': desiredCount }),
+      },
+    }));
+  }
+
+  it('settles a lost heal DEGRADED and a lost scale where it was going, each with the reason', async () => {
+    await createAll(['lost-heal', 'lost-wake', 'lost-sleep'], () => ({ labels: { repository: 'acme/lost-ops' } }));
+    await lose('lost-heal', 'HEALING', 'heal');
+    await lose('lost-wake', 'SCALING', 'scale', 2);
+    await lose('lost-sleep', 'SCALING', 'scale', 0);
+
+    process.env.FLEDGE_CLEANUP_STUCK_AFTER = '1m';
+    clockAhead('2m');
+    const run = await world.cleanup();
+    expect(run.execution.status, JSON.stringify(run.summary)).toBe('SUCCEEDED');
+    expect(run.summary).toMatchObject({ operationsFailed: 3, failed: 0 });
+
+    const settled = { 'lost-heal': 'DEGRADED', 'lost-wake': 'RUNNING', 'lost-sleep': 'SLEEPING' } as const;
+    for (const [name, status] of Object.entries(settled)) {
+      expect(await world.item(name)).toMatchObject({ status, operation: { status: 'FAILED', error: { code: 'TIMEOUT' } } });
+      const [lost] = await world.events(name);
+      expect(lost).toMatchObject({ type: 'operation-lost', actor: 'system' });
+      expect(lost!.message).toMatch(/unknown to Step Functions: the operation is lost/);
+    }
+  }, 120_000);
+});
+
 describe('orphans', () => {
   const tags = (name: string) => [{ Key: 'fledge:environment', Value: name }, { Key: 'fledge:managed-by', Value: 'fledge' }];
 

@@ -124,6 +124,8 @@ export class CleanupWorld {
       FLEDGE_CREATE_STATE_MACHINE_ARN: this.runner.stateMachineArn('create'),
       FLEDGE_UPDATE_STATE_MACHINE_ARN: this.runner.stateMachineArn('update'),
       FLEDGE_TEARDOWN_STATE_MACHINE_ARN: this.runner.stateMachineArn('teardown'),
+      FLEDGE_SCALE_STATE_MACHINE_ARN: this.runner.stateMachineArn('scale'),
+      FLEDGE_HEAL_STATE_MACHINE_ARN: this.runner.stateMachineArn('heal'),
       FLEDGE_CLEANUP_STATE_MACHINE_ARN: this.runner.stateMachineArn('cleanup'),
       ...env,
     });
