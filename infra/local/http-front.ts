@@ -11,10 +11,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../routes.ts';
 import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator } from './simulator/index.ts';
+import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -272,22 +273,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   const log = options.logger;
   const region = options.region ?? process.env.AWS_REGION ?? 'eu-west-1';
   const accountId = options.accountId ?? '000000000000';
-  const modules = new Map<string, Promise<ApiHandler>>();
   const loadHandler =
-    options.loadHandler ??
-    ((name: string) => {
-      let loaded = modules.get(name);
-      if (!loaded) {
-        const file = join(REPO_ROOT, 'functions', 'api', `${name}.ts`);
-        loaded = import(pathToFileURL(file).href).then((module: { handler?: ApiHandler }) => {
-          if (typeof module.handler !== 'function') throw new Error(`${file} does not export a handler`);
-          return module.handler;
-        });
-        loaded.catch(() => modules.delete(name));
-        modules.set(name, loaded);
-      }
-      return loaded;
-    });
+    options.loadHandler ?? ((name: string) => loadHandlerModule<ApiHandler>(join(REPO_ROOT, 'functions', 'api', `${name}.ts`)));
 
   async function environmentPage(name: string, host: string, req: RawRequest): Promise<HttpAnswer> {
     const page = options.simulator.servePage(host);

@@ -13,7 +13,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -21,6 +21,7 @@ import { resetClients, useClients } from '../../functions/adapters/aws-clients.t
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
+import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../heal-events.ts';
@@ -75,20 +76,7 @@ export function parseInterval(raw: string | undefined, fallbackMs: number, name:
 // ------------------------------------------------------------------ Lambda-like invocation
 
 type AnyHandler = (event: unknown, context: unknown) => Promise<unknown>;
-const handlerCache = new Map<string, Promise<AnyHandler>>();
-
-function loadModuleHandler(file: string): Promise<AnyHandler> {
-  let loaded = handlerCache.get(file);
-  if (!loaded) {
-    loaded = import(pathToFileURL(file).href).then((module: { handler?: AnyHandler }) => {
-      if (typeof module.handler !== 'function') throw new Error(`${file} does not export a handler`);
-      return module.handler;
-    });
-    loaded.catch(() => handlerCache.delete(file));
-    handlerCache.set(file, loaded);
-  }
-  return loaded;
-}
+const loadModuleHandler = (file: string) => loadHandlerModule<AnyHandler>(file);
 
 const pascal = (kebab: string) => kebab.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
 
