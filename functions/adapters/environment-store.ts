@@ -54,7 +54,8 @@ export function purged(item: Record<string, unknown>, now = nowSeconds()): boole
   return typeof item.purgeAt === 'number' && item.purgeAt <= now;
 }
 
-function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
+/** The reason codes of a cancelled transaction, in item order; undefined for any other error. */
+export function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
   if ((error as Error).name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
   return reasons?.map((reason) => reason.Code);

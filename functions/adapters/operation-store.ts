@@ -19,7 +19,7 @@ import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
-import { liveCountRelease, transactWrite } from './environment-store.ts';
+import { cancellationCodes, liveCountRelease, transactWrite } from './environment-store.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
 
 /** The environment item as the workflows read it: the record plus workflow bookkeeping. */
@@ -44,9 +44,7 @@ export async function getEnvironmentItem(name: string): Promise<EnvironmentItem 
 function isConditionFailure(error: unknown): boolean {
   const name = (error as Error).name;
   if (name === 'ConditionalCheckFailedException') return true;
-  if (name !== 'TransactionCanceledException') return false;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.some((reason) => reason.Code === 'ConditionalCheckFailed');
+  return cancellationCodes(error)?.includes('ConditionalCheckFailed') ?? false;
 }
 
 // ---- listener priorities -----------------------------------------------------------------
