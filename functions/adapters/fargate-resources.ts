@@ -20,20 +20,14 @@ import {
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmName } from '#domain/alarms.ts';
 import { CONTAINER_NAME } from '#domain/resource-plan.ts';
+import type { ServiceView } from '#domain/steady-state.ts';
 import type { StoppedTask } from '#domain/task-failure.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
 
-export interface ServiceState {
+export interface ServiceState extends ServiceView {
   serviceArn: string;
-  status: string;
-  desiredCount: number;
-  runningCount: number;
-  /** task definition of the PRIMARY deployment */
-  taskDefinitionArn?: string;
-  /** whether the service has a single deployment that completed (ECS "steady state") */
-  steady: boolean;
 }
 
 export function serviceState(service: Service): ServiceState {
@@ -49,6 +43,14 @@ export function serviceState(service: Service): ServiceState {
     runningCount,
     taskDefinitionArn: primary?.taskDefinition ?? service.taskDefinition,
     steady: deployments.length <= 1 && rolloutDone && runningCount === desiredCount && (primary?.runningCount ?? runningCount) === desiredCount,
+    deployments: deployments.map((d) => ({
+      id: d.id,
+      status: d.status,
+      taskDefinitionArn: d.taskDefinition,
+      rolloutState: d.rolloutState,
+      rolloutStateReason: d.rolloutStateReason,
+      createdAt: d.createdAt ? new Date(d.createdAt).toISOString() : undefined,
+    })),
   };
 }
 

@@ -7,9 +7,7 @@
  */
 import type { OperationError } from '#domain/environment.ts';
 import type { EnvironmentEvent } from './event-log.ts';
-import { finishWrite, statusAttributes } from './operation-store.ts';
-
-const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'];
+import { finishWrite, statusAttributes, WAIT_BOOKKEEPING } from './operation-store.ts';
 
 /** Records an attempt (the window's attempts, this one last) with its events; false if the heal is no longer current. */
 export async function recordHealAttempt(name: string, operationId: string, attempts: string[], now: string, events: EnvironmentEvent[]): Promise<boolean> {

@@ -27,8 +27,15 @@ export interface EnvironmentItem extends EnvironmentRecord {
   waitToken?: string;
   waitPhase?: 'create' | 'update' | 'scale';
   waitTaskDefinitionArn?: string;
+  /** which wait the token belongs to (operation|phase|task definition), and when it began */
+  waitDesiredCount?: number;
+  waitKey?: string;
+  waitStartedAt?: string;
   purgeAt?: number;
 }
+
+/** Everything the wait for steady state keeps on the item; an ended operation removes it all. */
+export const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'waitDesiredCount', 'waitKey', 'waitStartedAt'];
 
 export const MAX_HEALTHY_IMAGES = 5;
 /** ALB listener rule priorities are 1..50000. */
@@ -149,36 +156,53 @@ function releasePriorityTransactItem(name: string, priority: number) {
 
 // ---- task tokens -------------------------------------------------------------------------
 
-/** Records the token of the step waiting for steady state; false if the operation is no longer current. */
+/**
+ * Stores the task token of the step that waits for steady state, if `operationId` is still
+ * the environment's running operation (false otherwise: the step answers "superseded").
+ * `waitStartedAt` is when this wait began: kept while the same wait (operation, phase, task
+ * definition) polls again after its TimeoutSeconds, reset when another wait begins.
+ */
 export async function storeWaitToken(
   name: string,
   operationId: string,
   token: string,
   phase: 'create' | 'update' | 'scale',
   taskDefinitionArn: string | undefined,
-): Promise<boolean> {
+  desiredCount?: number,
+  now: Date = new Date(),
+): Promise<{ stored: boolean; startedAt: string }> {
+  const key = [operationId, phase, taskDefinitionArn ?? '', desiredCount ?? ''].join('|');
+  const absent = [taskDefinitionArn ? '' : 'waitTaskDefinitionArn', desiredCount !== undefined ? '' : 'waitDesiredCount'].filter(Boolean);
+  const current = await getEnvironmentItem(name);
+  const startedAt = current?.waitKey === key && current.waitStartedAt ? current.waitStartedAt : now.toISOString();
   try {
     await dynamodbClient().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: envKey(name),
-        UpdateExpression: taskDefinitionArn
-          ? 'SET waitToken = :token, waitPhase = :phase, waitTaskDefinitionArn = :td'
-          : 'SET waitToken = :token, waitPhase = :phase REMOVE waitTaskDefinitionArn',
+        UpdateExpression: [
+          'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt',
+          taskDefinitionArn ? ', waitTaskDefinitionArn = :td' : '',
+          desiredCount !== undefined ? ', waitDesiredCount = :count' : '',
+          absent.length > 0 ? ` REMOVE ${absent.join(', ')}` : '',
+        ].join(''),
         ConditionExpression: '#op.#id = :op AND #op.#status = :running',
         ExpressionAttributeNames: { '#op': 'operation', '#id': 'id', '#status': 'status' },
         ExpressionAttributeValues: {
           ':token': token,
           ':phase': phase,
+          ':key': key,
+          ':startedAt': startedAt,
           ':op': operationId,
           ':running': 'RUNNING',
           ...(taskDefinitionArn ? { ':td': taskDefinitionArn } : {}),
+          ...(desiredCount !== undefined ? { ':count': desiredCount } : {}),
         },
       }),
     );
-    return true;
+    return { stored: true, startedAt };
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    if (isConditionFailure(error)) return { stored: false, startedAt };
     throw error;
   }
 }
@@ -190,7 +214,7 @@ export async function clearWaitToken(name: string, token: string): Promise<void>
       new UpdateCommand({
         TableName: tableName(),
         Key: envKey(name),
-        UpdateExpression: 'REMOVE waitToken, waitPhase, waitTaskDefinitionArn',
+        UpdateExpression: 'REMOVE waitToken',
         ConditionExpression: 'waitToken = :token',
         ExpressionAttributeValues: { ':token': token },
       }),
@@ -314,7 +338,7 @@ export async function completeOperation(c: Completion): Promise<boolean> {
           ? { lastHealthyImage: c.healthyImage, healthyImages: pushHealthyImage(c.previousHealthyImages, c.healthyImage) }
           : {}),
       },
-      remove: ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'],
+      remove: WAIT_BOOKKEEPING,
       condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },
     },
     c.events,
@@ -335,7 +359,7 @@ export async function recordConvergence(c: Omit<Completion, 'status' | 'error' |
           ? { lastHealthyImage: c.healthyImage, healthyImages: pushHealthyImage(c.previousHealthyImages, c.healthyImage) }
           : {}),
       },
-      remove: ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'],
+      remove: WAIT_BOOKKEEPING,
     },
     c.events,
   );
@@ -375,7 +399,7 @@ export async function failOperation(f: Failure): Promise<boolean> {
         ...(f.releasePriority !== undefined ? { runningCount: 0 } : {}),
       },
       remove: [
-        'waitToken', 'waitPhase', 'waitTaskDefinitionArn',
+        ...WAIT_BOOKKEEPING,
         ...(f.releasePriority !== undefined ? ['listenerPriority'] : []),
       ],
     },
@@ -410,7 +434,7 @@ export async function markDeleted(d: Deletion): Promise<boolean> {
       'operation.status': 'SUCCEEDED',
       'operation.finishedAt': d.now,
     },
-    remove: ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'listenerPriority', 'gsiExpiryPk'],
+    remove: [...WAIT_BOOKKEEPING, 'listenerPriority', 'gsiExpiryPk'],
   };
   const done = await finishWrite(d.name, d.operationId, update, d.events, extra, d.purgeAt);
   if (done) return true;

@@ -12,7 +12,8 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
-import { describeService } from '#adapters/fargate-resources.ts';
+import { judgeService, type SteadyVerdict, type WaitExpectation } from '#domain/steady-state.ts';
+import { describeService, type ServiceState } from '#adapters/fargate-resources.ts';
 import { clearWaitToken, getEnvironmentItem } from '#adapters/operation-store.ts';
 import { sendTaskFailure, sendTaskSuccess } from '#adapters/task-tokens.ts';
 
@@ -47,45 +48,90 @@ export async function handler(event: EcsServiceEvent): Promise<{ outcomes: Outco
   return { outcomes };
 }
 
+/** A lagging read gets this many more looks, this far apart, before the poll is left to finish the wait. */
+const CONFIRM_ATTEMPTS = 3;
+const CONFIRM_DELAY_MS = 1_000;
+
 async function handleServiceEvent(name: string, eventName: string, detail: EcsServiceEventDetail): Promise<Outcome> {
   const log = logger.createChild({ persistentKeys: { environment: name, eventName } });
-  if (!['SERVICE_STEADY_STATE', 'SERVICE_DEPLOYMENT_COMPLETED', 'SERVICE_DEPLOYMENT_FAILED', 'SERVICE_TASK_START_IMPAIRED'].includes(eventName)) {
-    return 'ignored';
-  }
-  const item = await getEnvironmentItem(name);
-  const token = item?.waitToken;
-  if (!item || !token) {
-    log.debug('no workflow step is waiting for this environment');
-    return 'no-waiter';
-  }
-  const phase = item.waitPhase ?? 'update';
-  let sent: boolean;
-  if (eventName === 'SERVICE_STEADY_STATE' || eventName === 'SERVICE_DEPLOYMENT_COMPLETED') {
-    // confirm: a late event of an earlier deployment must not complete the wait for this one
+  if (!WAIT_EVENTS.has(eventName)) return 'ignored';
+  for (let attempt = 1; ; attempt++) {
+    const item = await getEnvironmentItem(name);
+    const token = item?.waitToken;
+    if (!item || !token) {
+      log.debug('no workflow step is waiting for this environment');
+      return 'no-waiter';
+    }
+    const phase = item.waitPhase ?? 'update';
+    if (eventName === 'SERVICE_TASK_START_IMPAIRED' && phase === 'update') {
+      // on an update the circuit breaker decides (and rolls back): keep waiting for it
+      return 'ignored';
+    }
     const service = await describeService(runtimeConfig().clusterArn, name);
-    const ours = !item.waitTaskDefinitionArn || service?.taskDefinitionArn === item.waitTaskDefinitionArn;
-    if (!service || !ours || !(service.steady || eventName === 'SERVICE_DEPLOYMENT_COMPLETED')) {
-      log.info('event does not (yet) mean our deployment is steady', { steady: service?.steady, ours });
+    const expected = {
+      phase,
+      taskDefinitionArn: item.waitTaskDefinitionArn,
+      desiredCount: item.waitDesiredCount,
+      startedAt: item.waitStartedAt ?? new Date(0).toISOString(),
+    };
+    const verdict = verdictFor(eventName, detail, service, expected);
+    if (verdict.kind === 'waiting') {
+      if (attempt < CONFIRM_ATTEMPTS) {
+        await new Promise((resolve) => setTimeout(resolve, CONFIRM_DELAY_MS * attempt));
+        continue;
+      }
+      // the waiting step polls the service itself: a read that lags past these looks costs one poll interval
+      log.info('event does not (yet) mean our deployment is done', { reason: verdict.reason });
       return 'not-steady';
     }
-    sent = await sendTaskSuccess(token, {
-      runningCount: service.runningCount,
-      desiredCount: service.desiredCount,
-      taskDefinitionArn: service.taskDefinitionArn,
-    });
-  } else if (eventName === 'SERVICE_DEPLOYMENT_FAILED') {
-    // With a previous deployment the circuit breaker rolls back to it; a first deployment has none.
-    const error = phase === 'create' ? 'DeploymentFailed' : 'DeploymentRolledBack';
-    sent = await sendTaskFailure(token, error, detail.reason ?? 'the ECS deployment circuit breaker stopped the deployment');
-  } else {
-    // SERVICE_TASK_START_IMPAIRED: on a create nothing works yet, so fail fast; on an
-    // update the circuit breaker decides (and rolls back), so keep waiting for it; a scale
-    // (more tasks of a deployment that completed) has no circuit breaker watching: fail fast.
-    if (phase === 'update') return 'ignored';
-    sent = await sendTaskFailure(token, 'TaskStartImpaired', detail.reason ?? 'ECS is unable to consistently start tasks successfully');
+    const sent =
+      verdict.kind === 'steady'
+        ? await sendTaskSuccess(token, {
+            runningCount: service?.runningCount ?? 0,
+            desiredCount: service?.desiredCount ?? 0,
+            taskDefinitionArn: service?.taskDefinitionArn,
+          })
+        : await sendTaskFailure(token, verdict.error, verdict.cause);
+    await clearWaitToken(name, token);
+    log.info('waiting step answered', { sent, verdict: verdict.kind });
+    if (!sent) return 'already-done';
+    return verdict.kind === 'steady' ? 'succeeded' : 'failed';
   }
-  await clearWaitToken(name, token);
-  log.info('waiting step answered', { sent });
-  if (!sent) return 'already-done';
-  return eventName === 'SERVICE_STEADY_STATE' || eventName === 'SERVICE_DEPLOYMENT_COMPLETED' ? 'succeeded' : 'failed';
+}
+
+const WAIT_EVENTS = new Set(['SERVICE_STEADY_STATE', 'SERVICE_DEPLOYMENT_COMPLETED', 'SERVICE_DEPLOYMENT_FAILED', 'SERVICE_TASK_START_IMPAIRED']);
+
+/**
+ * What an event means for the waiting step, always checked against the service itself
+ * (functions/domain/steady-state.ts): a late or duplicated event of an earlier deployment
+ * must not answer this one. Two events say more than a read can:
+ * - SERVICE_DEPLOYMENT_FAILED of a deployment the read does not show (a lagging read) is
+ *   trusted; of a deployment the read shows running another task definition, ignored;
+ * - SERVICE_TASK_START_IMPAIRED on a create or a scale (no circuit breaker will roll back to
+ *   a working deployment) fails the wait at once rather than at the backstop.
+ */
+function verdictFor(
+  eventName: string,
+  detail: EcsServiceEventDetail,
+  service: ServiceState | undefined,
+  expected: WaitExpectation,
+): SteadyVerdict {
+  // a service the read does not show yet is the waiting step's own poll to judge, not an event's
+  const judged: SteadyVerdict = service ? judgeService(service, expected, Date.now()) : { kind: 'waiting', reason: 'the service is not visible yet' };
+  if (judged.kind !== 'waiting') return judged;
+  if (eventName === 'SERVICE_DEPLOYMENT_FAILED') {
+    const failed = service?.deployments.find((d) => d.id === detail.deploymentId);
+    if (failed && expected.taskDefinitionArn && failed.taskDefinitionArn !== expected.taskDefinitionArn) {
+      return { kind: 'waiting', reason: 'the failed deployment is an earlier one' };
+    }
+    const reason = detail.reason ?? 'the ECS deployment circuit breaker stopped the deployment';
+    // with a previous deployment the circuit breaker rolls back to it; a first deployment has none
+    return expected.phase === 'create'
+      ? { kind: 'failed', error: 'DeploymentFailed', cause: reason }
+      : { kind: 'failed', error: 'DeploymentRolledBack', cause: reason };
+  }
+  if (eventName === 'SERVICE_TASK_START_IMPAIRED') {
+    return { kind: 'failed', error: 'TaskStartImpaired', cause: detail.reason ?? 'ECS is unable to consistently start tasks successfully' };
+  }
+  return judged;
 }

@@ -1,11 +1,18 @@
 /**
- * AwaitSteadyState (`lambda:invoke.waitForTaskToken`): stores the step's task token on the
- * environment, where functions/events/ecs-service-events.ts finds it when ECS reports the
- * deployment's outcome, and completes the step at once when the service is steady already
- * (the token is stored first, so an event arriving meanwhile is not lost either way).
+ * AwaitSteadyState (`lambda:invoke.waitForTaskToken`): the step that waits until the ECS
+ * service is steady with this operation's deployment. It completes two ways, whichever comes
+ * first, both judged by functions/domain/steady-state.ts:
+ * - **the event**: it stores the step's task token on the environment, where
+ *   functions/events/ecs-service-events.ts finds it when ECS reports the deployment's outcome;
+ * - **the poll**: every entry reads the service itself and answers at once when the service
+ *   is steady, failed or rolled back. The state's TimeoutSeconds is the poll interval and its
+ *   Retry on `States.Timeout` enters it again (bounded by MaxAttempts: the whole wait's
+ *   backstop), so a lost or late event costs one interval, not the workflow.
+ * The token is stored before the service is read, so an event arriving meanwhile is not lost.
  */
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
+import { judgeService, type WaitPhase } from '#domain/steady-state.ts';
 import { describeService } from '#adapters/fargate-resources.ts';
 import { clearWaitToken, storeWaitToken } from '#adapters/operation-store.ts';
 import { sendTaskFailure, sendTaskSuccess } from '#adapters/task-tokens.ts';
@@ -15,35 +22,40 @@ export interface AwaitSteadyStatePayload {
   name: string;
   operationId: string;
   /** create: nothing to roll back to; update: the circuit breaker rolls back to the previous deployment; scale: only the count changes */
-  phase: 'create' | 'update' | 'scale';
+  phase: WaitPhase;
   taskDefinitionArn?: string;
+  /** the count a scale waits for (a lagging read of the previous count is not success) */
+  desiredCount?: number;
   executionArn?: string;
 }
 
-export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean }> {
-  const { taskToken, name, operationId, phase, taskDefinitionArn } = payload;
+export type AwaitOutcome = 'waiting' | 'steady' | 'failed' | 'superseded';
+
+export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean; outcome: AwaitOutcome }> {
+  const { taskToken, name, operationId, phase, taskDefinitionArn, desiredCount } = payload;
   logger.appendKeys({ environment: name, operationId, executionArn: payload.executionArn });
-  const stored = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn);
+  const { stored, startedAt } = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn, desiredCount);
   if (!stored) {
     await sendTaskFailure(taskToken, 'OperationSuperseded', `operation ${operationId} of "${name}" is no longer the current one`);
-    return { waiting: false };
+    return { waiting: false, outcome: 'superseded' };
   }
   const service = await describeService(runtimeConfig().clusterArn, name);
-  if (!service) {
-    await sendTaskFailure(taskToken, 'ServiceNotFound', `the ECS service "${name}" does not exist`);
-    await clearWaitToken(name, taskToken);
-    return { waiting: false };
+  const verdict = judgeService(service, { phase, taskDefinitionArn, desiredCount, startedAt }, Date.now());
+  if (verdict.kind === 'waiting') {
+    logger.info('waiting for the service to become steady', { phase, reason: verdict.reason, waitStartedAt: startedAt });
+    return { waiting: true, outcome: 'waiting' };
   }
-  if (service.steady && (!taskDefinitionArn || service.taskDefinitionArn === taskDefinitionArn)) {
-    logger.info('service already steady', { runningCount: service.runningCount });
+  if (verdict.kind === 'steady') {
+    logger.info('service steady', { runningCount: service?.runningCount });
     await sendTaskSuccess(taskToken, {
-      runningCount: service.runningCount,
-      desiredCount: service.desiredCount,
-      taskDefinitionArn: service.taskDefinitionArn,
+      runningCount: service?.runningCount ?? 0,
+      desiredCount: service?.desiredCount ?? 0,
+      taskDefinitionArn: service?.taskDefinitionArn,
     });
-    await clearWaitToken(name, taskToken);
-    return { waiting: false };
+  } else {
+    logger.info('the wait ends in a failure', { error: verdict.error, cause: verdict.cause });
+    await sendTaskFailure(taskToken, verdict.error, verdict.cause);
   }
-  logger.info('waiting for the service to become steady', { phase });
-  return { waiting: true };
+  await clearWaitToken(name, taskToken);
+  return { waiting: false, outcome: verdict.kind };
 }

@@ -1,5 +1,13 @@
 /**
- * FinishTeardown: every resource found is gone. DELETED, read-only, purged by DynamoDB TTL
+ * FinishTeardown: every resource found is gone, the ECS service included. DeleteService only
+ * starts a deletion: the service stays DRAINING until its tasks have stopped, and its name
+ * cannot be used again meanwhile (CreateService: "Unable to Start a service that is still
+ * Draining"; Amazon ECS API reference, DeleteService). So while DescribeServices still shows
+ * the service (ACTIVE or DRAINING), this step throws ServiceStillDraining, which the state's
+ * Retry waits out (bounded; past it the teardown fails and stays DELETING for a retry), and a
+ * PUT of the same name after DELETED can create it at once.
+ *
+ * Then: DELETED, read-only, purged by DynamoDB TTL
  * after FLEDGE_DELETED_RETENTION (default 30d); the listener priority is free again; the
  * last event is a receipt naming every resource found and removed, by ARN, and the shared
  * task definitions the service ran, which a teardown keeps (other environments may run
@@ -7,9 +15,11 @@
  */
 import { logger } from '#commons/powertools.ts';
 import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
+import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
+import { describeService } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 
 export interface ReceiptEntry {
@@ -60,6 +70,11 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
     logger.warn('operation is no longer current; nothing to record');
     return { ...state, outcome: 'superseded' };
+  }
+  const service = await describeService(config.clusterArn, state.name);
+  if (service) {
+    logger.info('the service is still draining', { status: service.status, runningCount: service.runningCount });
+    throw new ServiceStillDraining(`the ECS service "${state.name}" is still ${service.status} (${service.runningCount} tasks running)`);
   }
   const now = new Date();
   const { removed, kept } = receipt(state.resources as DiscoveredResources | undefined);

@@ -4,13 +4,20 @@
  * for the (content-addressed, shared) task definition: when its family already has an ACTIVE
  * revision, `taskDefinition` is set and the create skips RegisterTaskDefinition
  * (docs/design.md "Shared task definitions").
+ *
+ * A create first waits out a service of the same name that is still DRAINING (a FAILED
+ * create retried at once: its compensation deleted the service moments ago). ECS refuses
+ * CreateService for a draining name ("Unable to Start a service that is still Draining";
+ * Amazon ECS API reference, CreateService/DeleteService): ServiceStillDraining is retried by
+ * the state, bounded, before anything is allocated.
  */
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { renderPlan } from '#domain/resource-plan.ts';
+import { ServiceStillDraining } from '#domain/steady-state.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import { appendEvents } from '#adapters/event-log.ts';
-import { activeTaskDefinition, targetGroupArnOf } from '#adapters/fargate-resources.ts';
+import { activeTaskDefinition, describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
 import { allocateListenerPriority } from '#adapters/operation-store.ts';
 
 /**
@@ -31,6 +38,13 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const { workflow, state } = payload;
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
+  if (workflow === 'create') {
+    const existing = await describeService(config.clusterArn, state.name);
+    if (existing?.status === 'DRAINING') {
+      logger.info('a service of this name is still draining; waiting before the create');
+      throw new ServiceStillDraining(`an earlier ECS service "${state.name}" is still draining`);
+    }
+  }
   const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
   const next: WorkflowState = { ...forNextPass(state), plan, phase: workflow === 'create' ? 'create' : 'update' };
   if (workflow === 'create') {

@@ -55,7 +55,7 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
   'complete-operation': { table: true, observe: true }, // describes the service and stopped tasks
   'fail-operation': { table: true, observe: true }, // stopped tasks give the failure reason
   'discover-resources': { table: false, observe: true }, // finds what teardown must remove
-  'finish-teardown': { table: true, observe: false }, // marks the record DELETED
+  'finish-teardown': { table: true, observe: true }, // waits until the service is INACTIVE, marks the record DELETED
   'plan-scale': { table: true, observe: true }, // describes service, task definition, target group and rule; records the plan
   'complete-scale': { table: true, observe: true }, // describes the service and stopped tasks; records RUNNING/SLEEPING
   'inspect-environment': { table: true, observe: true }, // describes service, target group, rule, target health, alarms; records the attempt

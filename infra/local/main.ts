@@ -106,6 +106,9 @@ function substitutionsUsed(): Set<string> {
   return names;
 }
 
+/** The states that wait for steady state with a task token and poll on their TimeoutSeconds. */
+const STEADY_STATE_WAITS = ['WaitForSteadyState', 'WaitForConvergedState'];
+
 // ------------------------------------------------------------------ local EventBridge
 
 interface LocalRule {
@@ -342,6 +345,9 @@ async function main(): Promise<void> {
       return handler(payload, fakeLambdaContext(functionArn.split(':').at(-1)!, region, ACCOUNT_ID, 900_000));
     };
 
+    // The steady-state waits poll the service every TimeoutSeconds (30 s on AWS) when no ECS
+    // event answers them first; locally tasks start in seconds, so they poll sooner.
+    const steadyPollSeconds = parseInterval(process.env.FLEDGE_STEADY_STATE_POLL, 2_000, 'FLEDGE_STEADY_STATE_POLL') / 1000;
     const runner = createWorkflowRunner({
       substitutions,
       callAws: (service, action, params) => simulator.call(service, action, params),
@@ -349,6 +355,7 @@ async function main(): Promise<void> {
       logger: log,
       region,
       accountId: ACCOUNT_ID,
+      timeoutOverrides: Object.fromEntries(STEADY_STATE_WAITS.map((state) => [state, steadyPollSeconds])),
     });
     closers.unshift(() => runner.close());
     for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);

@@ -169,9 +169,20 @@ describe('create workflow', () => {
     });
   }
 
-  it('a service that never becomes steady times out as TIMEOUT and is removed', async () => {
+  it('a lost ECS event costs one poll: the create still ends RUNNING', async () => {
     const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.3 } });
-    world.fake.onEvent = async () => undefined; // ECS never reports
+    world.fake.onEvent = async () => undefined; // every ECS event is lost
+    const input = await h.seedEnvironment('event-lost', spec());
+    const record = await h.run('create', input);
+    expect(record.status).toBe('SUCCEEDED');
+    const item = await h.item('event-lost');
+    expect(item!.status).toBe('RUNNING');
+    expect(item!.waitToken).toBeUndefined();
+  });
+
+  it('a service that never becomes steady times out as TIMEOUT after its bounded polls and is removed', async () => {
+    const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.05 } });
+    world.fake.settles = false; // neither steady nor failed, however often it is asked
     const input = await h.seedEnvironment('never-steady', spec());
     const record = await h.run('create', input);
     expect(record.status).toBe('FAILED');
@@ -179,6 +190,8 @@ describe('create workflow', () => {
     const item = await h.item('never-steady');
     expect(item!.operation.error.code).toBe('TIMEOUT');
     expect(item!.waitToken).toBeUndefined();
+    // the poll ran its MaxAttempts: one entry plus 29 retries
+    expect(world.fake.callsOf('DescribeServices').length).toBeGreaterThanOrEqual(30);
   });
 
   it('gets through 10 throttled calls in a row at an ECS and an ELB step', async () => {

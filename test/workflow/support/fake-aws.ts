@@ -89,6 +89,8 @@ export class FakeAws {
   onEvent: (event: EcsEvent) => Promise<unknown> = async () => undefined;
   /** runs once before a deployment's outcome is reported (a test's "PUT during the wait") */
   beforeSettle: (() => Promise<void>) | undefined;
+  /** false: deployments never finish (neither steady nor failed), as a service stuck starting */
+  settles = true;
   /** deployments that have not reported their outcome yet */
   private unsettled = new Set<string>();
   private counter = 0;
@@ -264,7 +266,7 @@ export class FakeAws {
     const previous = service.Deployments.find((d: Obj) => d.Status === 'PRIMARY' && d.RolloutState === 'COMPLETED');
     const deployment = {
       Id: `ecs-svc/${this.id()}`, Status: 'PRIMARY', TaskDefinition: taskDefinition, RolloutState: 'IN_PROGRESS',
-      DesiredCount: service.DesiredCount, RunningCount: 0, Previous: previous?.TaskDefinition, Phase: phase,
+      DesiredCount: service.DesiredCount, RunningCount: 0, Previous: previous?.TaskDefinition, Phase: phase, CreatedAt: new Date(),
     };
     service.Deployments = [deployment, ...(previous ? [{ ...previous, Status: 'ACTIVE' }] : [])];
     service.TaskDefinition = taskDefinition;
@@ -273,7 +275,7 @@ export class FakeAws {
 
   /** A deployment reports its outcome (asynchronously) once a waiter looked at it. */
   private maybeSettle(service: Obj) {
-    if (!this.unsettled.has(service.ServiceName)) return;
+    if (!this.settles || !this.unsettled.has(service.ServiceName)) return;
     this.unsettled.delete(service.ServiceName);
     setTimeout(() => void this.settle(service), 5);
   }
@@ -311,7 +313,7 @@ export class FakeAws {
     if (previous) {
       // the circuit breaker rolls back to the last completed deployment
       service.TaskDefinition = previous;
-      service.Deployments = [{ Id: `ecs-svc/${this.id()}`, Status: 'PRIMARY', TaskDefinition: previous, RolloutState: 'COMPLETED', DesiredCount: service.DesiredCount, RunningCount: service.DesiredCount }];
+      service.Deployments = [{ Id: `ecs-svc/${this.id()}`, Status: 'PRIMARY', TaskDefinition: previous, RolloutState: 'COMPLETED', DesiredCount: service.DesiredCount, RunningCount: service.DesiredCount, CreatedAt: new Date() }];
       service.RunningCount = service.DesiredCount;
     } else {
       service.RunningCount = 0;
