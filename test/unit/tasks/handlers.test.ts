@@ -191,6 +191,28 @@ describe('AwaitSteadyState', () => {
     expect(ddb.commandCalls(UpdateCommand)[1]!.args[0].input).toMatchObject({ UpdateExpression: 'REMOVE waitToken', ConditionExpression: 'waitToken = :token' });
   });
 
+  it('polls: a rollback the event never reported ends the wait as DeploymentRolledBack', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(GetCommand).resolves({ Item: item({ waitKey: `op-1|update|${TD2}|`, waitStartedAt: '2026-01-01T00:00:00.000Z' }) });
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [{
+        serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, taskDefinition: TD1,
+        deployments: [{ status: 'PRIMARY', taskDefinition: TD1, rolloutState: 'COMPLETED', runningCount: 1, createdAt: new Date('2026-01-01T00:02:00Z') }],
+      }],
+    });
+    sfn.on(SendTaskFailureCommand).resolves({});
+    expect(await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'update', taskDefinitionArn: TD2 })).toEqual({ waiting: false, outcome: 'failed' });
+    expect(sfn.commandCalls(SendTaskFailureCommand)[0]!.args[0].input).toMatchObject({ taskToken: 'tok', error: 'DeploymentRolledBack' });
+    // the same wait polling again keeps when it began
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':startedAt': '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('polls: a service DescribeServices does not show yet (just created) is waited for, not failed', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    expect(await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'create', taskDefinitionArn: TD2 })).toEqual({ waiting: true, outcome: 'waiting' });
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
   it('fails the step when the operation was superseded', async () => {
     ddb.on(UpdateCommand).rejects(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' }));
     sfn.on(SendTaskFailureCommand).resolves({});
@@ -346,6 +368,24 @@ describe('DiscoverResources and FinishTeardown', () => {
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ FilterExpression: 'attribute_not_exists(purgeAt)' });
     const stamped = ddb.commandCalls(BatchWriteCommand).flatMap((c) => Object.values(c.args[0].input.RequestItems!).flat());
     expect(stamped).toEqual([{ PutRequest: { Item: { ...history[0], purgeAt } } }]);
+  });
+});
+
+describe('waiting out a draining service', () => {
+  const draining = { services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'DRAINING', desiredCount: 0, runningCount: 1, deployments: [] }] };
+
+  it('FinishTeardown does not record DELETED while the service still drains: the state retries', async () => {
+    ecs.on(DescribeServicesCommand).resolves(draining);
+    ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
+    await expect(finishTeardown({ workflow: 'teardown', state: state() })).rejects.toMatchObject({ name: 'ServiceStillDraining' });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('a create of a name whose service still drains waits before allocating anything', async () => {
+    ecs.on(DescribeServicesCommand).resolves(draining);
+    await expect(planResources({ workflow: 'create', state: state() })).rejects.toMatchObject({ name: 'ServiceStillDraining' });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });
 
