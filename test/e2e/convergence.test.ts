@@ -1,0 +1,174 @@
+/**
+ * Workflows that converge on AWS as it really behaves, end to end over HTTP. The suite runs
+ * twice in CI: as is, and with FLEDGE_SIM_HOSTILE=1 (ECS events dropped, duplicated, delayed
+ * and reordered, reads that lag mutations), so nothing here may depend on one event arriving
+ * once and in order. Each test is one thing a pipeline does, and what it must see afterwards.
+ */
+import { describe, expect, it } from 'vitest';
+import { eventually, useLocalServer } from './local-api.ts';
+
+const local = useLocalServer({ FLEDGE_HEAL_BACKOFF: '1s' });
+const api = (method: string, path: string, body?: unknown) => local.api(method, path, { body });
+const LONG = 120_000;
+
+const environment = async (name: string) => (await api('GET', `/v1/environments/${name}`)).body;
+const settled = (name: string, statuses = ['RUNNING', 'FAILED', 'DEGRADED', 'SLEEPING']) =>
+  local.waitFor(name, (env) => statuses.includes(env.status) && env.operation?.status !== 'RUNNING', LONG);
+const events = async (name: string) =>
+  (await api('GET', `/v1/environments/${name}/events?limit=100`)).body.items as { type: string; message: string; operationId: string; details?: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+const resources = async () => (await api('GET', '/_local/resources')).body;
+const awsCall = (service: string, action: string, params: unknown) => api('POST', '/_local/aws', { service, action, params });
+const spec = (image: string, extra: Record<string, unknown> = {}) => ({ image, port: 80, labels: { repository: 'org/converge' }, ...extra });
+
+async function running(name: string, body: Record<string, unknown>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const answer = await api('PUT', `/v1/environments/${name}`, body);
+  expect([200, 201, 202], answer.text).toContain(answer.status);
+  const env = await settled(name);
+  expect(env.status, JSON.stringify(env.operation)).toBe('RUNNING');
+  return env;
+}
+
+const serviceOf = async (name: string) =>
+  (await resources()).services.find((s: { environment?: string; name: string }) => (s.environment ?? s.name) === name && s.status === 'ACTIVE');
+
+async function targetGroupOf(name: string) {
+  const group = (await resources()).targetGroups.find((t: { environment?: string }) => t.environment === name);
+  expect(group, `a target group of ${name}`).toBeDefined();
+  const described = await awsCall('elbv2', 'DescribeTargetGroups', { TargetGroupArns: [group.arn] });
+  expect(described.status, described.text).toBe(200);
+  return described.body.TargetGroups[0] as { HealthCheckPath: string; HealthCheckIntervalSeconds: number; HealthyThresholdCount: number };
+}
+
+const leftOf = async (name: string) => {
+  const all = await resources();
+  return Object.entries(all as Record<string, unknown>).flatMap(([kind, list]) =>
+    Array.isArray(list) ? (list as { environment?: string; name?: string }[]).filter((r) => r.environment === name || r.name === name).map((r) => `${kind}: ${r.name ?? ''}`) : [],
+  );
+};
+
+describe('workflows that converge on AWS at its worst', () => {
+  it('create, update with a health-check change, teardown, and an immediate re-create of the same name', async () => {
+    const name = 'cv-life';
+    await running(name, spec('nginx:1.27'));
+    expect((await local.page(name)).status).toBe(200);
+
+    const updated = await running(name, spec('nginx:1.28', { healthCheck: { path: '/healthz', intervalSeconds: 15, healthyThreshold: 3 } }));
+    expect(updated).toMatchObject({ image: 'nginx:1.28', healthCheck: { path: '/healthz', intervalSeconds: 15, healthyThreshold: 3 } });
+    expect(await targetGroupOf(name)).toMatchObject({ HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 });
+
+    // a health-check change alone is not "nothing changed": it is applied
+    await running(name, spec('nginx:1.28', { healthCheck: { path: '/ready', intervalSeconds: 15, healthyThreshold: 3 } }));
+    expect((await targetGroupOf(name)).HealthCheckPath).toBe('/ready');
+
+    expect((await api('DELETE', `/v1/environments/${name}`)).status).toBe(202);
+    await local.waitFor(name, (env) => env.status === 'DELETED', LONG);
+    // DELETED means AWS says the service is gone: nothing of it is left, not even a draining service
+    expect(await leftOf(name)).toEqual([]);
+
+    const again = await api('PUT', `/v1/environments/${name}`, spec('nginx:1.28'));
+    expect(again.status).toBe(201);
+    expect((await settled(name)).status).toBe('RUNNING');
+    expect((await local.page(name)).status).toBe(200);
+    expect((await api('DELETE', `/v1/environments/${name}`)).status).toBe(202);
+    await local.waitFor(name, (env) => env.status === 'DELETED', LONG);
+    expect(await leftOf(name)).toEqual([]);
+  }, 300_000);
+
+  for (const autoscaling of [undefined, { minCount: 1, maxCount: 3, targetCpuPercent: 50 }]) {
+    it(`scales 1 -> 3 -> 1 ${autoscaling ? 'with' : 'without'} autoscaling, and the scale-down starts no heal`, async () => {
+      const name = autoscaling ? 'cv-scale-auto' : 'cv-scale';
+      await running(name, spec('nginx:1.27', autoscaling ? { autoscaling } : {}));
+      for (const count of [3, 1]) {
+        expect((await api('POST', `/v1/environments/${name}/scale`, { desiredCount: count })).status).toBe(202);
+        const env = await local.waitFor(name, (e) => e.status === 'RUNNING' && e.operation?.status !== 'RUNNING' && e.runningCount === count, LONG);
+        expect(env.operation).toMatchObject({ type: 'scale', status: 'SUCCEEDED' });
+      }
+      const scaledDownAt = Date.now();
+      // several alarm periods (500 ms in the e2e settings) with one task where there were three
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      const env = await environment(name);
+      expect(env.status).toBe('RUNNING');
+      expect(env.operation.type).toBe('scale');
+      const heals = (await events(name)).filter((e) => e.type === 'heal-triggered' || e.type === 'heal-requested');
+      expect(heals, `heals after the scale-down at ${new Date(scaledDownAt).toISOString()}`).toEqual([]);
+      const alarm = (await resources()).alarms.find((a: { name: string; environment?: string }) => a.environment === name && a.name.endsWith('-tasks'));
+      expect(alarm?.state).not.toBe('ALARM');
+    }, 240_000);
+  }
+
+  it('keeps an autoscaled count across a deploy', async () => {
+    const name = 'cv-keep';
+    await running(name, spec('nginx:1.27', { autoscaling: { minCount: 1, maxCount: 5, targetCpuPercent: 50 } }));
+    // autoscaling moved the service to 4 tasks (as a target-tracking policy would)
+    const moved = await awsCall('ecs', 'UpdateService', { Cluster: 'fledge-local', Service: name, DesiredCount: 4 });
+    expect(moved.status, moved.text).toBe(200);
+    await eventually(serviceOf.bind(null, name), (s) => s?.tasks?.filter((t: { lastStatus: string }) => t.lastStatus === 'RUNNING').length === 4, 60_000);
+    await running(name, spec('nginx:1.28', { autoscaling: { minCount: 1, maxCount: 5, targetCpuPercent: 50 } }));
+    const service = await serviceOf(name);
+    expect(service.desiredCount).toBe(4);
+    expect(service.image).toBe('nginx:1.28');
+  }, 240_000);
+
+  it('three quick updates end RUNNING on the third', async () => {
+    const name = 'cv-quick';
+    await running(name, spec('nginx:1.0'));
+    for (const image of ['nginx:2.0', 'nginx:3.0', 'nginx:4.0']) {
+      const answer = await api('PUT', `/v1/environments/${name}`, spec(image));
+      expect([200, 202], answer.text).toContain(answer.status);
+    }
+    const env = await local.waitFor(name, (e) => e.status === 'RUNNING' && e.operation?.status !== 'RUNNING' && e.image === 'nginx:4.0', LONG);
+    expect(env.image).toBe('nginx:4.0');
+    await eventually(() => serviceOf(name), (s) => s?.image === 'nginx:4.0', 30_000);
+    expect((await local.page(name)).text).toContain('nginx:4.0');
+  }, 240_000);
+
+  it('an update to a failing image is rolled back, and GET says the previous image again', async () => {
+    const name = 'cv-rollback';
+    await running(name, spec('nginx:1.27'));
+    expect((await api('PUT', `/v1/environments/${name}`, spec('nginx:fail-start'))).status).toBe(202);
+    const env = await settled(name);
+    expect(env).toMatchObject({ status: 'RUNNING', image: 'nginx:1.27', operation: { type: 'update', status: 'FAILED' } });
+    expect(env.operation.error.message).toContain('nginx:fail-start');
+    const rolledBack = (await events(name)).find((e) => e.type === 'rolled-back');
+    expect(rolledBack?.message).toContain('nginx:fail-start');
+    expect((await local.page(name)).text).toContain('nginx:1.27');
+  }, 240_000);
+
+  it('a crashloop after a healthy update ends on the earlier healthy image, and no further heal follows', async () => {
+    const name = 'cv-crashloop';
+    await running(name, spec('nginx:1.27'));
+    await running(name, spec('nginx:1.28'));
+    expect((await api('POST', '/_local/faults', { environment: name, fault: 'crashloop' })).status).toBe(200);
+    await local.waitFor(name, (e) => e.operation?.type === 'heal', LONG);
+    const env = await settled(name);
+    expect(env).toMatchObject({ status: 'RUNNING', image: 'nginx:1.27' });
+    expect((await serviceOf(name)).image).toBe('nginx:1.27');
+    const heals = (await events(name)).filter((e) => e.type === 'heal-triggered').length;
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect((await events(name)).filter((e) => e.type === 'heal-triggered').length).toBe(heals);
+    expect((await environment(name)).status).toBe('RUNNING');
+  }, 240_000);
+
+  it('a deployment that fails behind Fledge\'s back starts a heal (the documented deployment event has no clusterArn)', async () => {
+    const name = 'cv-deploy-failed';
+    await running(name, spec('nginx:1.27'));
+    const current = await awsCall('ecs', 'DescribeServices', { Cluster: 'fledge-local', Services: [name] });
+    const taskDefinition = current.body.Services[0].TaskDefinition as string;
+    const described = await awsCall('ecs', 'DescribeTaskDefinition', { TaskDefinition: taskDefinition });
+    const td = described.body.TaskDefinition;
+    const failing = await awsCall('ecs', 'RegisterTaskDefinition', {
+      Family: 'out-of-band', NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'], Cpu: td.Cpu, Memory: td.Memory,
+      ExecutionRoleArn: td.ExecutionRoleArn,
+      ContainerDefinitions: [{ Name: 'app', Image: 'nginx:fail-start', Essential: true, PortMappings: [{ ContainerPort: 80, Protocol: 'tcp' }] }],
+    });
+    expect(failing.status, failing.text).toBe(200);
+    const deployed = await awsCall('ecs', 'UpdateService', { Cluster: 'fledge-local', Service: name, TaskDefinition: failing.body.TaskDefinition.TaskDefinitionArn });
+    expect(deployed.status, deployed.text).toBe(200);
+    await local.waitFor(name, (e) => e.operation?.type === 'heal', LONG);
+    const env = await settled(name);
+    expect(env.status).toBe('RUNNING');
+    expect((await serviceOf(name)).image).toBe('nginx:1.27');
+    const triggered = (await events(name)).find((e) => e.type === 'heal-triggered');
+    expect(JSON.stringify(triggered?.details)).toMatch(/SERVICE_DEPLOYMENT_FAILED|TaskFailedToStart|EssentialContainerExited|alarm/);
+  }, 240_000);
+});
