@@ -93,7 +93,7 @@ describe('npm run smoke against local mode', () => {
     const run = await smokeCli(['--endpoint', local.server().url, '--yes', '--timeout', '30', '--name', 'smoke-broken', '--image', 'nginx:fail-start']);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
     expect(run.stdout).toMatch(/^ok +1\/9 health/m);
-    expect(run.stdout).toMatch(/^FAILED 2\/9 create +\d+\.\d s  environment is FAILED: TASK_EXITED: /m);
+    expect(run.stdout).toMatch(/^FAILED 2\/9 create +\d+\.\d s {2}environment is FAILED: TASK_EXITED: /m);
     expect(run.stdout).toMatch(/^ {2}environment smoke-broken: status FAILED; operation create FAILED; error TASK_EXITED: /m);
     expect(run.stdout).toMatch(/^cleanup: smoke-broken DELETED and nothing of it is left/m);
     expect(run.stderr).toContain('smoke FAILED at step create');
