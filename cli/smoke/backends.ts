@@ -16,6 +16,8 @@ export interface OutOfBand {
   describe(): string;
   /** removes the environment's ECS service without telling Fledge; returns what was done */
   deleteService(environment: string): Promise<string>;
+  /** the ARNs of the resources tagged fledge:environment=<environment> (proves the tagging before the teardown) */
+  tagged(environment: string): Promise<string[]>;
   /** what still exists of the environment (one line per resource); empty when nothing is left */
   leftovers(environment: string): Promise<string[]>;
 }
@@ -45,7 +47,7 @@ export class AwsOutOfBand implements OutOfBand {
     return `ECS DeleteService(force) ${answer.service?.serviceArn ?? environment}: ${answer.service?.status ?? 'done'}`;
   }
 
-  async leftovers(environment: string): Promise<string[]> {
+  async tagged(environment: string): Promise<string[]> {
     const tagged: string[] = [];
     let token: string | undefined;
     do {
@@ -55,6 +57,11 @@ export class AwsOutOfBand implements OutOfBand {
       for (const mapping of page.ResourceTagMappingList ?? []) if (mapping.ResourceARN) tagged.push(mapping.ResourceARN);
       token = page.PaginationToken || undefined;
     } while (token);
+    return tagged;
+  }
+
+  async leftovers(environment: string): Promise<string[]> {
+    const tagged = await this.tagged(environment);
 
     // ECS keeps a deleted service as INACTIVE for a while, and the tagging API may still list
     // it; DescribeServices is the authority on whether it is gone.
@@ -105,17 +112,26 @@ export class LocalOutOfBand implements OutOfBand {
     return `POST /_local/faults {"fault":"delete-service"}: the simulated service ${environment} is gone`;
   }
 
-  async leftovers(environment: string): Promise<string[]> {
+  /** the simulated resources of the environment (the simulator reads `environment` from the fledge:environment tag) */
+  private async resourcesOf(environment: string): Promise<{ kind: string; id: string; status?: string }[]> {
     const answer = await this.api.call('GET', '/_local/resources');
     if (answer.status !== 200) throw new Error(`GET /_local/resources: ${describeAnswer(answer)}`);
-    const left: string[] = [];
+    const found: { kind: string; id: string; status?: string }[] = [];
     for (const [kind, value] of Object.entries(answer.body as Record<string, unknown>)) {
       if (!Array.isArray(value)) continue;
       for (const resource of value as LocalResource[]) {
         if (resource?.environment !== environment) continue;
-        left.push(`${kind}: ${resource.arn ?? resource.resourceId ?? resource.name ?? '?'}${resource.status ? ` (${resource.status})` : ''}`);
+        found.push({ kind, id: resource.arn ?? resource.resourceId ?? resource.name ?? '?', ...(resource.status ? { status: resource.status } : {}) });
       }
     }
-    return left;
+    return found;
+  }
+
+  async tagged(environment: string): Promise<string[]> {
+    return (await this.resourcesOf(environment)).map((r) => r.id);
+  }
+
+  async leftovers(environment: string): Promise<string[]> {
+    return (await this.resourcesOf(environment)).map((r) => `${r.kind}: ${r.id}${r.status ? ` (${r.status})` : ''}`);
   }
 }

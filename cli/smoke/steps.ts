@@ -257,6 +257,8 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
 
     async heal() {
       const before = await read();
+      // heals nobody caused (e.g. a tasks alarm on missing data while the service was new) are worth knowing about
+      const earlier = (await events()).filter((e) => e.type === 'heal-triggered').map((e) => e.details?.trigger?.signal ?? '?');
       const started = now();
       const done = await backend.deleteService(name);
       let healingAfter: number | undefined;
@@ -272,13 +274,17 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
       const history = await events();
       const trigger = history.find((e) => e.type === 'heal-triggered')?.details?.trigger?.signal ?? 'none recorded';
       const repairs = history
+        .slice(0, history.findIndex((e) => e.type === 'heal-triggered') + 1)
         .filter((e) => e.type === 'heal-repair')
         .map((e) => e.details?.repair)
         .filter(Boolean);
-      return `${done}; HEALING after ${seconds(healingAfter ?? 0)}, RUNNING after ${seconds(now() - started)} (trigger ${trigger}; repairs ${repairs.join(', ') || 'none'}; operation ${env.operation.id}); GET ${url} -> ${page.status}`;
+      return `${done}; HEALING after ${seconds(healingAfter ?? 0)}, RUNNING after ${seconds(now() - started)} (trigger ${trigger}; repairs ${repairs.join(', ') || 'none'}; operation ${env.operation.id}); GET ${url} -> ${page.status}; heals before the fault: ${earlier.length ? earlier.join(', ') : 'none'}`;
     },
 
     async delete() {
+      // the leftovers step proves nothing unless the resources were tagged in the first place
+      const tagged = await backend.tagged(name);
+      if (tagged.length === 0) throw new StepFailed(`before the delete, nothing is tagged ${ENVIRONMENT_TAG}=${name}: the leftovers check would prove nothing`);
       const answer = await api.call('DELETE', path);
       expectStatus(answer, [200, 202], `DELETE ${path}`);
       await waitFor('DELETED', (e) => e.status === 'DELETED', (e) => (e.operation?.type === 'teardown' && e.operation?.status === 'FAILED' ? `the teardown failed: ${describeEnvironment(e)}` : undefined));
@@ -290,7 +296,7 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
       if (missing.length) throw new StepFailed(`the receipt does not name a removed ${missing.join(', ')}: ${receipt.message}`);
       const counts = new Map<string, number>();
       for (const r of removed) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
-      return `DELETED; receipt: removed ${removed.length} (${[...counts].map(([type, n]) => (n > 1 ? `${n} ${type}` : type)).join(', ')})${kept.length ? `, kept ${kept.length} shared task definition${kept.length > 1 ? 's' : ''}` : ''}`;
+      return `${tagged.length} resources tagged ${ENVIRONMENT_TAG}=${name} before; DELETED; receipt: removed ${removed.length} (${[...counts].map(([type, n]) => (n > 1 ? `${n} ${type}` : type)).join(', ')})${kept.length ? `, kept ${kept.length} shared task definition${kept.length > 1 ? 's' : ''}` : ''}`;
     },
 
     async leftovers() {

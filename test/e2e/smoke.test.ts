@@ -70,7 +70,7 @@ describe('npm run smoke against local mode', () => {
     expect(detail.create).toMatch(/^RUNNING at http:\/\/smoke-inproc\.localhost:\d+/);
     expect(detail.wake).toMatch(/^503 "Waking up smoke-inproc.*" \(Retry-After: 5\); RUNNING and GET .* -> 200/);
     expect(detail.heal).toMatch(/HEALING after .* RUNNING after .*repairs recreate-service/);
-    expect(detail.delete).toMatch(/^DELETED; receipt: removed \d+ \(ecs-service, listener-rule, target-group/);
+    expect(detail.delete).toMatch(/^\d+ resources tagged fledge:environment=smoke-inproc before; DELETED; receipt: removed \d+ \(ecs-service, listener-rule, target-group/);
 
     // what the smoke saw, from the outside: the history and the simulated account
     const history = (await local.api('GET', '/v1/environments/smoke-inproc/events?limit=100')).body.items as { type: string; actor: string }[];
