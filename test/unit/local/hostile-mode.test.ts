@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CreateServiceCommand, DescribeServicesCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { InvalidFaultRequest, parseFaultRequest, simulatorOptionsFromEnv, type SimEvent, type SimLogger, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
 import { createEnvironment, createFixture, describeService, type Fixture } from './sim-fixture.ts';
 
@@ -130,6 +131,19 @@ describe('hostile mode: reads lag the mutations', () => {
     expect([...counts]).toEqual([1]);
     await f.clock.advance(1001);
     expect((await describeService(f, 'window')).desiredCount).toBe(3);
+  });
+
+  it('DescribeTargetHealth lags too: a target just registered may not be listed yet', async () => {
+    f = hostileFixture({ hostileRates: { staleReadMs: 1000 } });
+    const { targetGroupArn } = await createEnvironment(f, 'targets');
+    const health = async () => (await f.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions.length;
+    await f.clock.advance(900);
+    expect(await health()).toBe(0); // the task is not running yet
+    await f.clock.advance(150); // now it is, and registered
+    expect(f.sim.resources().targetGroups[0]!.targets).toHaveLength(1);
+    const seen = new Set<number>();
+    for (let i = 0; i < 40; i++) seen.add(await health());
+    expect([...seen].sort()).toEqual([0, 1]);
   });
 
   it('reads are current without hostile mode', async () => {
