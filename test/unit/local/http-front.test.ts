@@ -156,7 +156,7 @@ describe('the HTTP front', () => {
     const on = await post({ fault: 'hostile', enabled: true });
     expect(on.status).toBe(200);
     expect(await on.json()).toMatchObject({ fault: 'hostile', hostile: true });
-    expect((await (await fetch(`${front.url}/_local/resources`)).json()).faults.hostile).toBe(true);
+    expect(((await (await fetch(`${front.url}/_local/resources`)).json()) as { faults: { hostile: boolean } }).faults.hostile).toBe(true);
     expect(await (await post({ fault: 'hostile', enabled: false })).json()).toMatchObject({ hostile: false });
   });
 
