@@ -9,7 +9,7 @@
  * The per-environment alarms themselves are created and deleted at run time by the create,
  * heal and teardown workflows (`fledge-<name>-<kind>`, functions/domain/alarms.ts).
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -80,13 +80,20 @@ export class HealTrigger extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    // the cluster ARN is a token: its name is the part after `cluster/`, and the ARN prefix of
+    // its services is built from the stack's partition, region and account (no string manipulation)
+    const clusterName = Fn.select(1, Fn.split('/', props.clusterArn));
+    const stack = Stack.of(this);
+    const serviceArnPrefix = `arn:${Aws.PARTITION}:ecs:${stack.region}:${stack.account}:service/${clusterName}/`;
     for (const rule of HEAL_EVENT_RULES) {
-      const { source, 'detail-type': detailType, detail } = rule.pattern(props.clusterArn) as {
+      const { source, 'detail-type': detailType, resources, detail } = rule.pattern({ clusterArn: props.clusterArn, serviceArnPrefix }) as {
         source: string[];
         'detail-type': string[];
+        resources?: unknown[];
         detail: Record<string, unknown>;
       };
-      const built = new events.Rule(this, rule.id, { description: rule.description, eventPattern: { source, detailType, detail } });
+      const eventPattern: events.EventPattern = { source, detailType, detail, ...(resources ? { resources: resources as string[] } : {}) };
+      const built = new events.Rule(this, rule.id, { description: rule.description, eventPattern });
       built.addTarget(
         new targets.LambdaFunction(this.handler.function, {
           deadLetterQueue: this.deadLetterQueue,

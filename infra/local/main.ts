@@ -24,7 +24,7 @@ import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
-import { HEAL_EVENT_RULES, matchesPattern } from '../heal-events.ts';
+import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -118,24 +118,28 @@ interface LocalRule {
 }
 
 /** The EventBridge rules of the CDK stack, locally: which handler gets which event. */
-const EVENT_RULES: LocalRule[] = [
+const eventRules = (cluster: ClusterTarget): LocalRule[] => [
   {
     name: 'ecs-service-events',
     module: 'functions/events/ecs-service-events.ts',
     matches: (e) => e.source === 'aws.ecs' && (e['detail-type'] === 'ECS Service Action' || e['detail-type'] === 'ECS Deployment State Change'),
   },
   // alarm state changes and ECS failures start heals: the CDK stack's rules (infra/heal-events.ts)
-  ...HEAL_EVENT_RULES.map((rule) => ({
-    name: `heal-${rule.id}`,
-    module: 'functions/events/heal-trigger.ts',
-    matches: (e: SimEvent) => matchesPattern(rule.pattern(process.env.FLEDGE_CLUSTER_ARN ?? ''), e as unknown as Record<string, unknown>),
-  })),
+  ...HEAL_EVENT_RULES.map((rule) => {
+    const pattern = rule.pattern(cluster);
+    return {
+      name: `heal-${rule.id}`,
+      module: 'functions/events/heal-trigger.ts',
+      matches: (e: SimEvent) => matchesPattern(pattern, e as unknown as Record<string, unknown>),
+    };
+  }),
 ];
 
 function startEventBus(simulator: Simulator, log: LocalLogger, region: string): void {
   const missingReported = new Set<string>();
+  const rules = eventRules({ clusterArn: simulator.clusterArn, serviceArnPrefix: serviceArnPrefixOf(simulator.clusterArn) });
   simulator.onEvent(async (event) => {
-    for (const rule of EVENT_RULES) {
+    for (const rule of rules) {
       if (!rule.matches(event)) continue;
       const file = join(REPO_ROOT, rule.module);
       if (!existsSync(file)) {
@@ -289,6 +293,14 @@ async function main(): Promise<void> {
   try {
     const simulator = createSimulator({ ...simulatorOptionsFromEnv(), region, accountId: ACCOUNT_ID, logger: log });
     closers.unshift(() => simulator.stop());
+    // FLEDGE_SIM_SEED replays a run's pseudo-random choices (hostile mode); FLEDGE_SIM_HOSTILE=1 is AWS at its worst
+    log.info(`simulator: seed ${simulator.config.seed} (FLEDGE_SIM_SEED=${simulator.config.seed} replays this run)`, {
+      hostile: simulator.hostile.enabled,
+      drainMs: simulator.config.drainMs,
+    });
+    if (simulator.hostile.enabled) {
+      log.warn(`simulator: HOSTILE mode is on (FLEDGE_SIM_HOSTILE=1, seed ${simulator.config.seed}): events are dropped, duplicated, delayed and reordered, reads lag, throttling is harsher; switch it with POST /_local/faults {"fault":"hostile","enabled":false}`);
+    }
 
     const tasks = taskFunctions(region);
     // the waker: a Lambda target group on the simulated ALB, as on AWS (infra/local/scaling.ts)

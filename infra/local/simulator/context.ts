@@ -30,10 +30,40 @@ export interface SimConfig {
   stoppedTaskRetentionMs: number;
   /** how long an INACTIVE service stays describable */
   inactiveServiceRetentionMs: number;
-  /** target groups the one simulated ALB may use (AWS quota: 100 per ALB) */
+  /** how long a deleted service stays DRAINING before it turns INACTIVE (at least until its tasks stopped) */
+  drainMs: number;
+  /** unique target groups the one simulated ALB may use in its rules (AWS: 100 per ALB, not adjustable) */
   maxTargetGroups: number;
+  /** target groups in the account and region (AWS quota: 3000) */
+  maxTargetGroupsPerRegion: number;
   /** listener rules on the ALB, not counting the default rule (AWS quota: 100) */
   maxRules: number;
+  /** the seed of the simulator's pseudo-random choices (FLEDGE_SIM_SEED): hostile mode replays with it */
+  seed: number;
+}
+
+/**
+ * Hostile mode (FLEDGE_SIM_HOSTILE=1, or the `hostile` fault): AWS at its worst. The rates
+ * are per event / per call; the times are simulator milliseconds (infra/local/README.md).
+ */
+export interface HostileRates {
+  /** share of EventBridge events never delivered (EventBridge: delivery is best effort, rules may miss events) */
+  eventDropRate: number;
+  /** share of events delivered twice (EventBridge: "at least once") */
+  eventDuplicateRate: number;
+  /** each delivery is delayed by 0..this (so events arrive out of order) */
+  eventMaxDelayMs: number;
+  /** DescribeServices, DescribeTasks, ListTasks, DescribeTargetHealth answer a snapshot up to this old (eventual consistency) */
+  staleReadMs: number;
+  /** SERVICE_STEADY_STATE is re-sent this often while a service stays steady */
+  steadyStateEveryMs: number;
+  /** share of calls throttled regardless of the token buckets (other callers of the account) */
+  throttleRate: number;
+}
+
+export interface HostileState {
+  enabled: boolean;
+  rates: HostileRates;
 }
 
 /** An EventBridge event as AWS delivers it. */
@@ -57,11 +87,27 @@ export interface SimContext {
   config: SimConfig;
   clock: Clock;
   log: SimLogger;
+  /** hostile mode, switchable at run time */
+  hostile: HostileState;
+  /** the seeded pseudo-random numbers in [0, 1) every hostile choice is made with */
+  random(): number;
   emit(detailType: string, source: string, resources: string[], detail: Record<string, unknown>): void;
   isoNow(): string;
   arn(service: 'ecs' | 'elasticloadbalancing' | 'cloudwatch' | 'application-autoscaling', resource: string): string;
   /** set by stop(): timers and listeners do nothing any more */
   stopped: boolean;
+}
+
+/** mulberry32: a small seeded PRNG, so a hostile run can be replayed with its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export const hex = (bytes: number) => randomBytes(bytes).toString('hex');

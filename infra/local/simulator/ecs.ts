@@ -53,6 +53,8 @@ export interface TaskRecord {
   everHealthy: boolean;
   /** the target groups it is registered with */
   registeredIn: { targetGroupArn: string; port: number }[];
+  /** a check at the end of the health-check grace period is scheduled */
+  graceCheck?: boolean;
   cpu: string;
   memory: string;
   version: number;
@@ -95,6 +97,10 @@ export interface ServiceRecord {
   nextLaunchAt: number;
   launchTimer?: TimerHandle;
   reconcileTimer?: TimerHandle;
+  /** hostile mode: the timer that re-sends SERVICE_STEADY_STATE while the service stays steady */
+  steadyTimer?: TimerHandle;
+  /** when DeleteService (or the delete-service fault) set it DRAINING (ms, simulator clock) */
+  drainingSince?: number;
   inactiveSince?: number;
 }
 
@@ -105,6 +111,8 @@ export interface LoadBalancerPort {
   registerTarget(targetGroupArn: string, ip: string, port: number): void;
   deregisterTarget(targetGroupArn: string, ip: string, port: number): void;
   targetState(targetGroupArn: string, ip: string, port: number): string | undefined;
+  /** the target group's HealthCheckIntervalSeconds (to scale the health-check grace period) */
+  healthCheckIntervalSeconds(targetGroupArn: string): number | undefined;
 }
 
 /** What faults ECS consults when a task starts or is probed. */
@@ -129,8 +137,9 @@ export function failureModeOf(image: string): FailureMode {
 export class EcsSimulator {
   readonly clusterArn: string;
   readonly taskDefinitions = new Map<string, TaskDefinitionRecord>();
-  readonly services = new Map<string, ServiceRecord>();
-  readonly tasks = new Map<string, TaskRecord>();
+  // not readonly: readAt() swaps in a snapshot for hostile mode's stale reads
+  services = new Map<string, ServiceRecord>();
+  tasks = new Map<string, TaskRecord>();
   private readonly revisions = new Map<string, number>();
   private ipSeq = 10;
   lb!: LoadBalancerPort;
@@ -138,6 +147,28 @@ export class EcsSimulator {
 
   constructor(private readonly ctx: SimContext) {
     this.clusterArn = ctx.arn('ecs', `cluster/${ctx.config.clusterName}`);
+  }
+
+  // ---------------------------------------------------------------- stale reads (hostile mode)
+
+  /** A copy of what the read calls look at (services and tasks), for hostile mode's stale reads. */
+  snapshot(): { services: Map<string, ServiceRecord>; tasks: Map<string, TaskRecord> } {
+    return structuredClone({ services: this.services, tasks: this.tasks });
+  }
+
+  /** Run a read call against a snapshot instead of the current state. */
+  readAt<T>(view: { services: Map<string, ServiceRecord>; tasks: Map<string, TaskRecord> }, read: () => T): T {
+    const current = { services: this.services, tasks: this.tasks };
+    this.services = view.services;
+    this.tasks = view.tasks;
+    try {
+      const result = read();
+      if (result instanceof Promise) throw new Error('readAt: reads must be synchronous');
+      return result;
+    } finally {
+      this.services = current.services;
+      this.tasks = current.tasks;
+    }
   }
 
   // ---------------------------------------------------------------- helpers
@@ -607,7 +638,8 @@ export class EcsSimulator {
 
     ListServices: (input) => {
       this.checkCluster(input.cluster);
-      const arns = [...this.services.values()].filter((s) => s.status !== 'INACTIVE').map((s) => s.arn);
+      // DRAINING services are "no longer visible ... in the ListServices API operation" (DeleteService)
+      const arns = [...this.services.values()].filter((s) => s.status === 'ACTIVE').map((s) => s.arn);
       return this.paginate(arns, input, 'serviceArns');
     },
 
@@ -738,34 +770,123 @@ export class EcsSimulator {
     return deployment;
   }
 
+  /**
+   * "ECS Deployment State Change": the detail has no clusterArn, the service ARN is in
+   * `resources` (Amazon ECS Developer Guide, "Amazon ECS service deployment state change events").
+   */
   private emitDeployment(service: ServiceRecord, eventName: string, eventType: string, deployment: DeploymentRecord, reason: string): void {
     this.ctx.emit('ECS Deployment State Change', 'aws.ecs', [service.arn], {
       eventType,
       eventName,
-      clusterArn: this.clusterArn,
       deploymentId: deployment.id,
       updatedAt: this.ctx.isoNow(),
       reason,
     });
   }
 
-  private emitServiceAction(service: ServiceRecord, eventName: string, eventType: string, extra: Record<string, unknown> = {}): void {
+  /**
+   * "ECS Service Action": eventType, eventName, clusterArn, createdAt; SERVICE_STEADY_STATE and
+   * SERVICE_TASK_START_IMPAIRED carry nothing more (Amazon ECS Developer Guide, "Amazon ECS
+   * service action events", the examples).
+   */
+  private emitServiceAction(service: ServiceRecord, eventName: string, eventType: string): void {
     this.ctx.emit('ECS Service Action', 'aws.ecs', [service.arn], {
       eventType,
       eventName,
       clusterArn: this.clusterArn,
       createdAt: this.ctx.isoNow(),
-      ...extra,
     });
   }
 
+  /**
+   * "ECS Task State Change": the detail resembles the Task object, without health status
+   * (Amazon ECS Developer Guide, "Amazon ECS task state change events", the Fargate example):
+   * timestamps as ISO strings, `version` incremented on every change, the stopped fields once
+   * the task is stopping.
+   */
   private emitTask(task: TaskRecord): void {
     task.version += 1;
-    const detail = this.taskOutput(task, false);
-    this.ctx.emit('ECS Task State Change', 'aws.ecs', [task.taskArn], {
-      ...JSON.parse(JSON.stringify(detail)),
+    const iso = (date: Date | undefined) => date?.toISOString();
+    const stopped = task.lastStatus === 'STOPPED' || task.lastStatus === 'DEPROVISIONING';
+    const containerStatus = stopped ? 'STOPPED' : task.lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING';
+    const detail: Record<string, unknown> = {
+      attachments: [
+        {
+          id: `${task.id.slice(0, 8)}-eni`,
+          type: 'eni',
+          status: task.lastStatus === 'STOPPED' ? 'DELETED' : 'ATTACHED',
+          details: [
+            { name: 'subnetId', value: 'subnet-0local' },
+            { name: 'networkInterfaceId', value: `eni-${task.id.slice(0, 17)}` },
+            { name: 'privateIPv4Address', value: task.ip },
+          ],
+        },
+      ],
+      attributes: [{ name: 'ecs.cpu-architecture', value: 'x86_64' }],
+      availabilityZone: `${this.ctx.config.region}a`,
+      capacityProviderName: 'FARGATE',
+      clusterArn: this.clusterArn,
+      connectivity: task.connectivityAt ? 'CONNECTED' : undefined,
+      connectivityAt: iso(task.connectivityAt),
+      containers: [
+        {
+          containerArn: this.ctx.arn('ecs', `container/${this.ctx.config.clusterName}/${task.id}/${task.id.slice(0, 8)}`),
+          lastStatus: containerStatus,
+          name: task.containerName,
+          image: task.image,
+          taskArn: task.taskArn,
+          networkInterfaces: [{ attachmentId: `${task.id.slice(0, 8)}-eni`, privateIpv4Address: task.ip }],
+          exitCode: task.exitCode,
+          reason: task.containerReason,
+          cpu: '0',
+        },
+      ],
+      cpu: task.cpu,
+      createdAt: iso(task.createdAt),
+      desiredStatus: task.desiredStatus,
+      enableExecuteCommand: false,
+      ephemeralStorage: { sizeInGiB: 20 },
+      executionStoppedAt: task.lastStatus === 'STOPPED' ? iso(task.stoppedAt) : undefined,
+      group: `service:${task.serviceName}`,
+      launchType: 'FARGATE',
+      lastStatus: task.lastStatus,
+      memory: task.memory,
+      overrides: { containerOverrides: [{ name: task.containerName }] },
+      platformVersion: '1.4.0',
+      pullStartedAt: iso(task.pullStartedAt),
+      pullStoppedAt: iso(task.pullStoppedAt),
+      startedAt: iso(task.startedAt),
+      startedBy: task.deploymentId,
+      stopCode: task.stopCode,
+      stoppedAt: iso(task.stoppedAt),
+      stoppedReason: task.stoppedReason,
+      stoppingAt: iso(task.stoppingAt),
+      taskArn: task.taskArn,
+      taskDefinitionArn: task.taskDefinitionArn,
       updatedAt: this.ctx.isoNow(),
+      version: task.version,
+    };
+    // absent, not null, like AWS's JSON
+    this.ctx.emit('ECS Task State Change', 'aws.ecs', [task.taskArn], JSON.parse(JSON.stringify(detail)) as Record<string, unknown>);
+  }
+
+  /** Hostile mode: SERVICE_STEADY_STATE again and again while the service stays steady. */
+  private scheduleSteadyHeartbeat(service: ServiceRecord): void {
+    if (service.steadyTimer || !this.ctx.hostile.enabled) return;
+    // "The service scheduler reports the status periodically, so you might receive this message
+    // multiple times." (Amazon ECS Developer Guide, "Amazon ECS service action events")
+    service.steadyTimer = this.ctx.clock.setTimer(this.ctx.hostile.rates.steadyStateEveryMs, () => {
+      service.steadyTimer = undefined;
+      if (this.ctx.stopped || !this.ctx.hostile.enabled || service.status !== 'ACTIVE' || !service.steady) return;
+      if (this.services.get(service.name) !== service) return;
+      this.emitServiceAction(service, 'SERVICE_STEADY_STATE', 'INFO');
+      this.scheduleSteadyHeartbeat(service);
     });
+  }
+
+  /** Hostile mode switched on at run time: the services already steady start reporting it periodically. */
+  startSteadyHeartbeats(): void {
+    for (const service of this.services.values()) if (service.status === 'ACTIVE' && service.steady) this.scheduleSteadyHeartbeat(service);
   }
 
   scheduleReconcile(service: ServiceRecord, delayMs = 0): void {
@@ -786,7 +907,18 @@ export class EcsSimulator {
       for (const task of this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING')) {
         this.stopTask(task, { reason: 'Service is being deleted', stopCode: 'ServiceSchedulerInitiated', exitCode: 0, failure: false });
       }
-      if (this.tasksOf(service, (t) => t.lastStatus !== 'STOPPED').length === 0) {
+      // Amazon ECS API Reference, DeleteService: "the service status moves from ACTIVE to
+      // DRAINING, and the service is no longer visible in the console or in the ListServices API
+      // operation. After all tasks have transitioned to either STOPPING or STOPPED status, the
+      // service status moves from DRAINING to INACTIVE ... If you attempt to create a new service
+      // with the same name as an existing service in either ACTIVE or DRAINING status, you
+      // receive an error." In practice DRAINING outlasts the tasks: here it lasts until they
+      // stopped and at least `drainMs` (FLEDGE_SIM_DRAIN_MS).
+      const drainEnds = (service.drainingSince ?? 0) + this.ctx.config.drainMs;
+      const stillDraining = this.tasksOf(service, (t) => t.lastStatus !== 'STOPPED').length > 0;
+      if (!stillDraining && this.ctx.clock.now() < drainEnds) {
+        this.scheduleReconcile(service, drainEnds - this.ctx.clock.now());
+      } else if (!stillDraining) {
         service.status = 'INACTIVE';
         service.inactiveSince = this.ctx.clock.now();
         for (const d of service.deployments) d.status = 'INACTIVE';
@@ -853,6 +985,7 @@ export class EcsSimulator {
       service.steadyAt = now;
       this.serviceEvent(service, 'has reached a steady state.');
       this.emitServiceAction(service, 'SERVICE_STEADY_STATE', 'INFO');
+      this.scheduleSteadyHeartbeat(service);
     } else if (!steady) {
       service.steady = false;
     }
@@ -1040,6 +1173,7 @@ export class EcsSimulator {
     const task = [...this.tasks.values()].find((t) => t.ip === ip && t.desiredStatus === 'RUNNING');
     if (!task) return;
     const service = [...this.services.values()].find((s) => s.arn === task.serviceArn);
+    if (state === 'unhealthy' && service && this.inGracePeriod(service, task, targetGroupArn)) return;
     if (state === 'healthy') {
       task.everHealthy = true;
       if (service) {
@@ -1058,6 +1192,37 @@ export class EcsSimulator {
     });
   }
 
+  /**
+   * healthCheckGracePeriodSeconds: "the period of time, in seconds, that the Amazon ECS service
+   * scheduler ignores unhealthy Elastic Load Balancing target health checks after a task has
+   * first started" (Amazon ECS Developer Guide, "Service definition parameters"). Scaled like
+   * the health checks: grace_ms = grace_s / HealthCheckIntervalSeconds * healthCheckIntervalMs.
+   * An unhealthy verdict inside the grace period is ignored; if the target is still unhealthy
+   * when it ends, the task is replaced then.
+   */
+  graceMs(service: ServiceRecord, targetGroupArn: string): number {
+    const graceSeconds = Number(service.request.healthCheckGracePeriodSeconds ?? 0);
+    if (!(graceSeconds > 0)) return 0;
+    const intervalSeconds = this.lb.healthCheckIntervalSeconds(targetGroupArn) ?? 30;
+    return Math.round((graceSeconds / intervalSeconds) * this.ctx.config.healthCheckIntervalMs);
+  }
+
+  private inGracePeriod(service: ServiceRecord, task: TaskRecord, targetGroupArn: string): boolean {
+    const graceMs = this.graceMs(service, targetGroupArn);
+    const startedAt = task.startedAt?.getTime() ?? this.ctx.clock.now();
+    const remaining = startedAt + graceMs - this.ctx.clock.now();
+    if (remaining <= 0) return false;
+    if (!task.graceCheck) {
+      task.graceCheck = true;
+      this.at(task, remaining, () => {
+        const unhealthy = task.registeredIn.find((r) => this.lb.targetState(r.targetGroupArn, task.ip, r.port) === 'unhealthy');
+        if (unhealthy) this.onTargetHealth(unhealthy.targetGroupArn, task.ip, 'unhealthy');
+      });
+    }
+    this.ctx.log.debug('simulator: unhealthy target ignored (health-check grace period)', { task: task.id, remainingMs: remaining });
+    return true;
+  }
+
   /** Does the container answer the load balancer's health check? */
   probe(ip: string): boolean {
     const task = [...this.tasks.values()].find((t) => t.ip === ip && t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING');
@@ -1069,6 +1234,9 @@ export class EcsSimulator {
 
   private drain(service: ServiceRecord, _reason: string): void {
     service.status = 'DRAINING';
+    service.drainingSince = this.ctx.clock.now();
+    this.ctx.clock.clearTimer(service.steadyTimer);
+    service.steadyTimer = undefined;
     service.desiredCount = 0;
     service.steady = false;
     this.ctx.clock.clearTimer(service.launchTimer);
@@ -1122,6 +1290,7 @@ export class EcsSimulator {
     for (const service of this.services.values()) {
       this.ctx.clock.clearTimer(service.launchTimer);
       this.ctx.clock.clearTimer(service.reconcileTimer);
+      this.ctx.clock.clearTimer(service.steadyTimer);
     }
     for (const task of this.tasks.values()) for (const timer of task.timers) this.ctx.clock.clearTimer(timer);
   }

@@ -131,6 +131,29 @@ export class ElbSimulator implements LoadBalancerPort {
     return this.targetGroups.get(targetGroupArn)?.targets.get(`${id}:${port}`)?.state;
   }
 
+  healthCheckIntervalSeconds(targetGroupArn: string): number | undefined {
+    const value = this.targetGroups.get(targetGroupArn)?.settings.HealthCheckIntervalSeconds;
+    return value === undefined ? undefined : Number(value);
+  }
+
+  // ---------------------------------------------------------------- stale reads (hostile mode)
+
+  private targetsView?: Map<string, Map<string, TargetRecord>>;
+
+  /** A copy of every target group's targets (DescribeTargetHealth), for hostile mode's stale reads. */
+  snapshot(): Map<string, Map<string, TargetRecord>> {
+    return new Map([...this.targetGroups].map(([arn, tg]) => [arn, structuredClone(tg.targets)]));
+  }
+
+  readAt<T>(view: Map<string, Map<string, TargetRecord>>, read: () => T): T {
+    this.targetsView = view;
+    try {
+      return read();
+    } finally {
+      this.targetsView = undefined;
+    }
+  }
+
   // ---------------------------------------------------------------- health checks
 
   private scheduleHealthChecks(): void {
@@ -275,8 +298,11 @@ export class ElbSimulator implements LoadBalancerPort {
         if (JSON.stringify(existing.settings) === JSON.stringify(settings)) return { TargetGroups: [this.targetGroupOutput(existing)] };
         throw elbError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
       }
-      if (this.targetGroups.size >= this.ctx.config.maxTargetGroups) {
-        throw elbError('TooManyTargetGroups', 'You have reached the maximum number of target groups allowed for your account.');
+      // the regional quota (3000 by default) is checked here; the 100 target groups per load
+      // balancer when a rule would use them (checkUniqueTargetGroups) (Elastic Load Balancing,
+      // "Quotas for your Application Load Balancers"; ELBv2 API Reference, CreateTargetGroup and CreateRule errors)
+      if (this.targetGroups.size >= this.ctx.config.maxTargetGroupsPerRegion) {
+        throw elbError('TooManyTargetGroups', "You've reached the limit on the number of target groups for your AWS account.");
       }
       const arn = this.ctx.arn('elasticloadbalancing', `targetgroup/${name}/${hex(8)}`);
       const tg: TargetGroupRecord = { arn, name, settings, attributes: defaultAttributes(targetType), targets: new Map(), tags: tagsFromList(tags), createdAt: this.ctx.clock.now() };
@@ -361,8 +387,9 @@ export class ElbSimulator implements LoadBalancerPort {
 
     DescribeTargetHealth: (input) => {
       const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      const targets = this.targetsView?.get(tg.arn) ?? tg.targets;
       return {
-        TargetHealthDescriptions: [...tg.targets.values()].map((t) => ({
+        TargetHealthDescriptions: [...targets.values()].map((t) => ({
           Target: { Id: t.id, Port: t.port, AvailabilityZone: `${this.ctx.config.region}a` },
           HealthCheckPort: String(t.port),
           TargetHealth: { State: t.state, Reason: t.reason, Description: t.description },
@@ -377,7 +404,8 @@ export class ElbSimulator implements LoadBalancerPort {
       const conditions = validateConditions(input.Conditions as Input[]);
       const actions = this.validateActions(input.Actions as Input[]);
       if ([...this.rules.values()].some((rule) => rule.priority === priority)) throw elbError('PriorityInUse', `Priority '${priority}' is currently in use`);
-      if (this.rules.size - 1 >= this.ctx.config.maxRules) throw elbError('TooManyRules', 'The maximum number of rules has been reached for this load balancer');
+      // 100 rules per Application Load Balancer, default rules excluded (quota, adjustable)
+      if (this.rules.size - 1 >= this.ctx.config.maxRules) throw elbError('TooManyRules', "You've reached the limit on the number of rules per load balancer.");
       this.checkUniqueTargetGroups(actions, undefined);
       const lb = this.ctx.config.loadBalancerName;
       const arn = this.ctx.arn('elasticloadbalancing', `listener-rule/app/${lb}/${this.lbId}/${this.listenerId}/${hex(8)}`);
@@ -517,7 +545,7 @@ export class ElbSimulator implements LoadBalancerPort {
     if (used.size > this.ctx.config.maxTargetGroups) {
       throw elbError(
         'TooManyUniqueTargetGroupsPerLoadBalancer',
-        `You have reached the limit on the number of unique target groups per load balancer across all listeners (${this.ctx.config.maxTargetGroups})`,
+        `You've reached the limit on the number of unique target groups per load balancer across all listeners (${this.ctx.config.maxTargetGroups}).`,
       );
     }
   }

@@ -75,10 +75,72 @@ export function awsError(service: SimService, code: string, message: string, htt
   return new SimulatedAwsError(service, code, message, httpStatusCode);
 }
 
-/** The error each service answers when its request rate is exceeded. */
+/** The error each service answers when its request rate is exceeded (the usual shape). */
 export function throttlingError(service: SimService): SimulatedAwsError {
-  const code = service === 'elasticloadbalancingv2' || service === 'cloudwatch' ? 'Throttling' : service === 'sns' ? 'Throttled' : 'ThrottlingException';
-  return awsError(service, code, 'Rate exceeded', 400);
+  return throttlingErrors(service, '', {})[0]!;
+}
+
+/** What the simulator knows of a call when it picks how to throttle it. */
+export interface ThrottledCall {
+  /** the target group a CreateService/UpdateService would make ECS describe */
+  targetGroupArn?: string;
+  /** the scaling policy a PutScalingPolicy names */
+  policyName?: string;
+}
+
+/**
+ * Every shape AWS throttles `service:action` with, the usual one first. Sources:
+ *  - ECS: `ThrottlingException` "Rate exceeded" (Amazon ECS API Reference, "Request
+ *    throttling for the Amazon ECS API"); CreateService/UpdateService with a load balancer
+ *    are also refused when ECS is throttled describing the target group on your behalf:
+ *    `ClientException` "Received throttling error when describing target group <arn>"
+ *    (reported in hashicorp/terraform-provider-aws#28852, aws/aws-sdk#488); concurrent
+ *    RegisterTaskDefinition of one family: `ClientException` "Too many concurrent attempts
+ *    to create a new revision of the specified family." (jenkinsci/amazon-ecs-plugin#105).
+ *  - ELBv2 and CloudWatch (query protocol): `Throttling` "Rate exceeded" (Elastic Load
+ *    Balancing API Reference and CloudWatch API Reference, "Common Errors").
+ *  - Application Auto Scaling: `ThrottlingException` "Rate exceeded" (Common Errors);
+ *    the mutating calls also answer `ConcurrentUpdateException` when another update of the
+ *    same resource is pending, and PutScalingPolicy/DescribeScalingPolicies
+ *    `FailedResourceAccessException` when its own CloudWatch calls are throttled
+ *    (Application Auto Scaling API Reference, the operations' Errors sections).
+ *  - SNS: `Throttled` "Rate exceeded" (Amazon SNS API Reference, Publish, Errors).
+ */
+export function throttlingErrors(service: SimService, action: string, call: ThrottledCall): SimulatedAwsError[] {
+  const rate = 'Rate exceeded';
+  switch (service) {
+    case 'ecs': {
+      const shapes = [awsError(service, 'ThrottlingException', rate)];
+      if ((action === 'CreateService' || action === 'UpdateService') && call.targetGroupArn) {
+        shapes.push(awsError(service, 'ClientException', `Received throttling error when describing target group ${call.targetGroupArn}`));
+      }
+      if (action === 'RegisterTaskDefinition') {
+        shapes.push(awsError(service, 'ClientException', 'Too many concurrent attempts to create a new revision of the specified family.'));
+      }
+      return shapes;
+    }
+    case 'elasticloadbalancingv2':
+    case 'cloudwatch':
+      return [awsError(service, 'Throttling', rate)];
+    case 'applicationautoscaling': {
+      const shapes = [awsError(service, 'ThrottlingException', rate)];
+      if (['RegisterScalableTarget', 'DeregisterScalableTarget', 'PutScalingPolicy', 'DeleteScalingPolicy'].includes(action)) {
+        shapes.push(awsError(service, 'ConcurrentUpdateException', 'You already have a pending update to an Application Auto Scaling resource.'));
+      }
+      if (action === 'PutScalingPolicy' || action === 'DescribeScalingPolicies') {
+        shapes.push(
+          awsError(
+            service,
+            'FailedResourceAccessException',
+            `Unable to retrieve alarms for scaling policy ${call.policyName ?? ''} due to reason: ${rate} (Service: AmazonCloudWatch; Status Code: 400; Error Code: Throttling)`.replace('policy  due', 'policy due'),
+          ),
+        );
+      }
+      return shapes;
+    }
+    case 'sns':
+      return [awsError(service, 'Throttled', rate)];
+  }
 }
 
 /** The generic "bad input" error code of each service. */

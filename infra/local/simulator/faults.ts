@@ -1,5 +1,5 @@
 /** Fault injection (SPEC §8 `POST /_local/faults`): what is broken, per environment and globally. */
-export const FAULTS = ['crash', 'crashloop', 'unhealthy', 'delete-service', 'drift-scale', 'throttle', 'clear'] as const;
+export const FAULTS = ['crash', 'crashloop', 'unhealthy', 'delete-service', 'drift-scale', 'throttle', 'hostile', 'clear'] as const;
 export type FaultName = (typeof FAULTS)[number];
 
 export interface FaultRequest {
@@ -7,6 +7,8 @@ export interface FaultRequest {
   fault: FaultName;
   /** throttle: how many calls to throttle; drift-scale: the desired count to set */
   count?: number;
+  /** hostile: switch hostile mode on or off */
+  enabled?: boolean;
 }
 
 export interface FaultResult {
@@ -16,6 +18,8 @@ export interface FaultResult {
   message: string;
   /** calls still to be throttled (throttle/clear) */
   throttledCallsRemaining: number;
+  /** whether hostile mode is on (after the fault) */
+  hostile: boolean;
 }
 
 /** The environment the fault names has nothing to break (HTTP 404). */
@@ -35,6 +39,8 @@ interface EnvironmentFaults {
 
 export class FaultState {
   throttleRemaining = 0;
+  /** the throttle fault cycles through a call's throttling shapes, so tests see each */
+  throttleCycle = 0;
   private readonly byEnvironment = new Map<string, EnvironmentFaults>();
 
   forEnvironment(environment: string): EnvironmentFaults {
@@ -80,7 +86,7 @@ export class FaultState {
 /** Validate a fault request body (the HTTP front answers 400 with these messages). */
 export function parseFaultRequest(body: unknown): FaultRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidFaultRequest('the body must be a JSON object');
-  const { environment, fault, count, ...rest } = body as Record<string, unknown>;
+  const { environment, fault, count, enabled, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw new InvalidFaultRequest(`unknown field(s): ${unknown.join(', ')}`);
   if (typeof fault !== 'string' || !(FAULTS as readonly string[]).includes(fault)) {
@@ -94,6 +100,12 @@ export function parseFaultRequest(body: unknown): FaultRequest {
   }
   if (fault === 'throttle' && (count === undefined || count < 1)) throw new InvalidFaultRequest('throttle needs "count": the number of calls to throttle (at least 1)');
   if (fault === 'drift-scale' && count !== undefined && count > 10) throw new InvalidFaultRequest('drift-scale count must be between 0 and 10');
+  if (fault === 'hostile') {
+    if (typeof enabled !== 'boolean') throw new InvalidFaultRequest('hostile needs "enabled": true or false');
+    if (environment !== undefined || count !== undefined) throw new InvalidFaultRequest('hostile takes only "enabled" (it is account-wide)');
+    return { fault, enabled };
+  }
+  if (enabled !== undefined) throw new InvalidFaultRequest('"enabled" is only for the hostile fault');
   if (fault !== 'throttle' && fault !== 'clear' && environment === undefined) throw new InvalidFaultRequest(`${fault} needs "environment"`);
   return { fault: fault as FaultName, environment: environment as string | undefined, count: count as number | undefined };
 }

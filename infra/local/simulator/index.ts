@@ -9,8 +9,9 @@
  * throw errors shaped like the SDK's.
  */
 import { systemClock, type Clock } from './clock.ts';
-import { awsError, throttlingError, type SimService } from './errors.ts';
-import { silentLogger, uuid, ENV_TAG, type SimConfig, type SimContext, type SimEvent, type SimLogger } from './context.ts';
+import { randomInt } from 'node:crypto';
+import { awsError, throttlingErrors, type SimService, type SimulatedAwsError, type ThrottledCall } from './errors.ts';
+import { seededRandom, silentLogger, uuid, ENV_TAG, type HostileRates, type HostileState, type SimConfig, type SimContext, type SimEvent, type SimLogger } from './context.ts';
 import { normalizeInput, toSfnOutput, type NameStyle } from './model.ts';
 import { RateLimiter, AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
 import { EcsSimulator, type ServiceRecord } from './ecs.ts';
@@ -23,7 +24,7 @@ import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest
 export { ManualClock, systemClock, type Clock } from './clock.ts';
 export { SimulatedAwsError } from './errors.ts';
 export { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, FAULTS, type FaultRequest, type FaultResult } from './faults.ts';
-export type { SimEvent, SimLogger, SimConfig } from './context.ts';
+export type { SimEvent, SimLogger, SimConfig, HostileRates } from './context.ts';
 export { AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
 
 export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling', 'sns'];
@@ -45,7 +46,27 @@ export interface SimulatorOptions extends Partial<SimConfig> {
   logger?: SimLogger;
   /** token buckets per action; `false` switches throttling off (unit tests) */
   rateLimits?: RateLimitTable | false;
+  /** AWS at its worst from the start (FLEDGE_SIM_HOSTILE=1); the `hostile` fault switches it at run time */
+  hostile?: boolean;
+  /** override hostile mode's rates and times (tests) */
+  hostileRates?: Partial<HostileRates>;
 }
+
+/** AWS's own limits, against which raised FLEDGE_SIM_MAX_* settings are reported at startup. */
+export const AWS_ELB_LIMITS = {
+  // Elastic Load Balancing User Guide for Application Load Balancers, "Quotas for your Application Load Balancers"
+  targetGroupsPerLoadBalancer: 100, // not adjustable
+  targetGroupsPerRegion: 3000,
+  rulesPerLoadBalancer: 100, // excluding default rules; adjustable
+} as const;
+
+/** Reads/actions whose answers lag the mutations in hostile mode (eventual consistency). */
+const STALE_READS: Partial<Record<SimService, readonly string[]>> = {
+  ecs: ['DescribeServices', 'DescribeTasks', 'ListTasks'],
+  elasticloadbalancingv2: ['DescribeTargetHealth'],
+};
+
+const isRead = (action: string) => /^(Describe|List|Get)/.test(action);
 
 /** Configuration from FLEDGE_SIM_* variables (documented in infra/local/README.md). */
 export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimulatorOptions {
@@ -56,7 +77,17 @@ export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
     return value;
   };
+  const hostile = env.FLEDGE_SIM_HOSTILE;
+  if (hostile !== undefined && !['', '0', '1', 'true', 'false', 'on', 'off'].includes(hostile)) {
+    throw new Error(`FLEDGE_SIM_HOSTILE must be 1 or 0, got "${hostile}"`);
+  }
+  const seed = num('FLEDGE_SIM_SEED');
+  if (seed !== undefined && (!Number.isInteger(seed) || seed > 0xffffffff)) throw new Error(`FLEDGE_SIM_SEED must be an integer 0..4294967295, got "${env.FLEDGE_SIM_SEED}"`);
   return {
+    hostile: hostile === undefined || hostile === '' ? undefined : ['1', 'true', 'on'].includes(hostile),
+    seed,
+    drainMs: num('FLEDGE_SIM_DRAIN_MS'),
+    maxTargetGroupsPerRegion: num('FLEDGE_SIM_MAX_TARGET_GROUPS_PER_REGION'),
     taskStartMs: num('FLEDGE_SIM_TASK_START_MS'),
     taskStopMs: num('FLEDGE_SIM_TASK_STOP_MS'),
     healthCheckIntervalMs: num('FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS'),
@@ -94,6 +125,9 @@ export interface Simulator {
   injectFault(request: FaultRequest): FaultResult;
   resources(): ResourceSnapshot;
   servePage(host: string): PageData;
+  /** hostile mode: whether it is on, its rates (read-only here; switch it with setHostile or the `hostile` fault) */
+  readonly hostile: Readonly<HostileState>;
+  setHostile(enabled: boolean): void;
   stop(): void;
   /** internals, for tests and the HTTP front */
   readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; sns: SnsSimulator; faults: FaultState };
@@ -119,7 +153,7 @@ export interface ResourceSnapshot {
   listenerRules: { arn: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
   alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
   scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
-  faults: { throttledCallsRemaining: number; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
+  faults: { throttledCallsRemaining: number; hostile: boolean; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
   /** SNS messages published (the heal's DEGRADED notifications), oldest first */
   notifications: { topicArn: string; messageId: string; subject?: string; message: string; at: string }[];
 }
@@ -128,6 +162,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const clock = options.clock ?? systemClock();
   const log = options.logger ?? silentLogger;
   const taskStartMs = options.taskStartMs ?? 1500;
+  const taskStopMs = options.taskStopMs ?? Math.max(1, Math.round(taskStartMs / 3));
+  const maxTargetGroups = options.maxTargetGroups ?? AWS_ELB_LIMITS.targetGroupsPerLoadBalancer;
   const config: SimConfig = {
     region: options.region ?? 'eu-west-1',
     accountId: options.accountId ?? '000000000000',
@@ -135,19 +171,49 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     loadBalancerName: options.loadBalancerName ?? 'fledge-local',
     vpcId: options.vpcId ?? 'vpc-0fledge0local0000',
     taskStartMs,
-    taskStopMs: options.taskStopMs ?? Math.max(1, Math.round(taskStartMs / 3)),
+    taskStopMs,
     healthCheckIntervalMs: options.healthCheckIntervalMs ?? Math.max(50, Math.round(taskStartMs / 3)),
     alarmPeriodMs: options.alarmPeriodMs ?? 1000,
     stoppedTaskRetentionMs: options.stoppedTaskRetentionMs ?? 3_600_000,
     inactiveServiceRetentionMs: options.inactiveServiceRetentionMs ?? 3_600_000,
-    maxTargetGroups: options.maxTargetGroups ?? 100,
-    maxRules: options.maxRules ?? 100,
+    // ECS keeps a deleted service DRAINING until its tasks stopped; never shorter than one task start here
+    drainMs: options.drainMs ?? Math.max(taskStartMs * 2, taskStopMs),
+    maxTargetGroups,
+    maxTargetGroupsPerRegion: options.maxTargetGroupsPerRegion ?? Math.max(AWS_ELB_LIMITS.targetGroupsPerRegion, maxTargetGroups),
+    maxRules: options.maxRules ?? AWS_ELB_LIMITS.rulesPerLoadBalancer,
+    seed: options.seed ?? randomInt(0, 0xffffffff),
   };
+  if (config.maxTargetGroups > AWS_ELB_LIMITS.targetGroupsPerLoadBalancer) {
+    log.warn(
+      `simulator: FLEDGE_SIM_MAX_TARGET_GROUPS=${config.maxTargetGroups} is above AWS's limit of ${AWS_ELB_LIMITS.targetGroupsPerLoadBalancer} target groups per Application Load Balancer, which cannot be raised: AWS would refuse the ${AWS_ELB_LIMITS.targetGroupsPerLoadBalancer + 1}th (TooManyUniqueTargetGroupsPerLoadBalancer)`,
+    );
+  }
+  if (config.maxTargetGroupsPerRegion > AWS_ELB_LIMITS.targetGroupsPerRegion) {
+    log.warn(`simulator: ${config.maxTargetGroupsPerRegion} target groups per region allowed; AWS's default quota is ${AWS_ELB_LIMITS.targetGroupsPerRegion} (adjustable on request)`);
+  }
+  if (config.maxRules > AWS_ELB_LIMITS.rulesPerLoadBalancer) {
+    log.warn(`simulator: FLEDGE_SIM_MAX_RULES=${config.maxRules} is above AWS's default quota of ${AWS_ELB_LIMITS.rulesPerLoadBalancer} rules per Application Load Balancer (adjustable only on request)`);
+  }
+  const hostile: HostileState = {
+    enabled: options.hostile ?? false,
+    rates: {
+      eventDropRate: 0.15,
+      eventDuplicateRate: 0.15,
+      eventMaxDelayMs: Math.min(1500, taskStartMs),
+      staleReadMs: Math.min(1000, Math.round((taskStartMs * 2) / 3)),
+      steadyStateEveryMs: Math.max(100, taskStartMs * 2),
+      throttleRate: 0.02,
+      ...options.hostileRates,
+    },
+  };
+  const random = seededRandom(config.seed);
   const listeners = new Set<(event: SimEvent) => void | Promise<void>>();
   const ctx: SimContext = {
     config,
     clock,
     log,
+    hostile,
+    random,
     stopped: false,
     isoNow: () => new Date(clock.now()).toISOString(),
     arn: (service, resource) => {
@@ -168,14 +234,28 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         detail,
       };
       log.debug('simulator: event', { detailType, resources, eventName: detail.eventName, lastStatus: detail.lastStatus });
-      setImmediate(() => {
+      const deliver = () => {
         if (ctx.stopped) return;
         for (const listener of listeners) {
           Promise.resolve()
             .then(() => listener(event))
             .catch((error: unknown) => log.error('simulator: event listener failed', { detailType, error: String(error) }));
         }
-      });
+      };
+      if (!hostile.enabled) {
+        setImmediate(deliver);
+        return;
+      }
+      // EventBridge delivers at least once, in no particular order, and a rule can miss events
+      // (Amazon EventBridge User Guide, "Event retry policy and using dead-letter queues";
+      // Amazon ECS Developer Guide, "Amazon ECS events": "events ... might be delivered more than once ... not in order")
+      const { eventDropRate, eventDuplicateRate, eventMaxDelayMs } = hostile.rates;
+      if (random() < eventDropRate) {
+        log.debug('simulator: hostile: event dropped', { detailType, eventName: detail.eventName });
+        return;
+      }
+      const copies = random() < eventDuplicateRate ? 2 : 1;
+      for (let i = 0; i < copies; i++) clock.setTimer(Math.round(random() * eventMaxDelayMs), deliver);
     },
   };
 
@@ -274,19 +354,79 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return service;
   }
 
+  /** What the throttling shapes of a call depend on, read from its raw input (either dialect). */
+  function throttledCall(service: SimService, action: string, raw: unknown): ThrottledCall {
+    const r = (raw ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const pick = (...keys: string[]) => keys.map((k) => r[k]).find((v) => v !== undefined);
+    if (service === 'ecs' && (action === 'CreateService' || action === 'UpdateService')) {
+      const lbs = pick('loadBalancers', 'LoadBalancers') as Record<string, unknown>[] | undefined;
+      let targetGroupArn = (lbs?.[0]?.targetGroupArn ?? lbs?.[0]?.TargetGroupArn) as string | undefined;
+      if (!targetGroupArn && action === 'UpdateService') {
+        const name = String(pick('service', 'Service') ?? '').split('/').pop() ?? '';
+        targetGroupArn = ecs.services.get(name)?.loadBalancers[0]?.targetGroupArn;
+      }
+      return { targetGroupArn };
+    }
+    if (service === 'applicationautoscaling') return { policyName: pick('PolicyName', 'policyName') as string | undefined };
+    return {};
+  }
+
+  function throttle(service: SimService, action: string, input: unknown): SimulatedAwsError | undefined {
+    const byFault = faults.takeThrottle();
+    const byBucket = !byFault && !limiter.take(service, action);
+    const byOthers = !byFault && !byBucket && hostile.enabled && random() < hostile.rates.throttleRate;
+    if (!byFault && !byBucket && !byOthers) return undefined;
+    const shapes = throttlingErrors(service, action, throttledCall(service, action, input));
+    // the throttle fault cycles through the shapes; hostile mode picks one at random; otherwise the usual one
+    const index = byFault ? faults.throttleCycle++ % shapes.length : hostile.enabled ? Math.floor(random() * shapes.length) : 0;
+    log.info('simulator: throttled', { service, action, by: byFault ? 'fault' : byBucket ? 'rate limit' : 'hostile', code: shapes[index]!.Code });
+    return shapes[index];
+  }
+
+  // hostile mode: reads answer from a snapshot up to `staleReadMs` old (eventual consistency:
+  // Amazon ECS API Reference, "Eventual consistency" / DescribeServices; ELB: target health lags registration)
+  interface Snapshot {
+    at: number;
+    ecs: ReturnType<EcsSimulator['snapshot']>;
+    elb: ReturnType<ElbSimulator['snapshot']>;
+  }
+  let history: Snapshot[] = [];
+  let changedSinceSnapshot = true;
+  function recordSnapshot(force: boolean): void {
+    const now = clock.now();
+    const last = history.at(-1);
+    if (!force && !changedSinceSnapshot && last && last.at === now) return;
+    history.push({ at: now, ecs: ecs.snapshot(), elb: elb.snapshot() });
+    history = history.filter((snap, i) => i === history.length - 1 || snap.at >= now - hostile.rates.staleReadMs);
+    changedSinceSnapshot = false;
+  }
+  function staleView(): Snapshot | undefined {
+    const target = clock.now() - random() * hostile.rates.staleReadMs;
+    return history.find((snap) => snap.at >= target);
+  }
+
   async function dispatch(serviceName: string, rawAction: string, input: unknown, style: NameStyle): Promise<Record<string, unknown>> {
     if (ctx.stopped) throw new Error('the simulator has been stopped');
     const service = resolveService(serviceName);
     const action = rawAction.charAt(0).toUpperCase() + rawAction.slice(1);
-    if (faults.takeThrottle() || !limiter.take(service, action)) {
-      log.info('simulator: throttled', { service, action });
-      throw throttlingError(service);
-    }
+    const throttled = throttle(service, action, input);
+    if (throttled) throw throttled;
     const normalized = normalizeInput(service, action, input, style);
     const handler = handlers[service][action];
     if (!handler) throw awsError(service, 'UnsupportedOperation', `The simulator does not implement ${service}:${action}.`);
     try {
-      const output = (await handler(normalized)) as Record<string, unknown>;
+      let output: Record<string, unknown>;
+      if (hostile.enabled && STALE_READS[service]?.includes(action)) {
+        recordSnapshot(false);
+        const view = staleView();
+        output = view ? ecs.readAt(view.ecs, () => elb.readAt(view.elb, () => handler(normalized) as Record<string, unknown>)) : ((await handler(normalized)) as Record<string, unknown>);
+      } else {
+        if (hostile.enabled && !isRead(action)) {
+          recordSnapshot(true);
+          changedSinceSnapshot = true;
+        }
+        output = (await handler(normalized)) as Record<string, unknown>;
+      }
       log.debug('simulator: call', { service, action });
       return output;
     } catch (error) {
@@ -303,6 +443,23 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     loadBalancerArn: elb.loadBalancerArn,
     listenerArn: elb.listenerArn,
     internals: { ecs, elb, cloudwatch, autoscaling, sns, faults },
+    hostile,
+
+    setHostile(enabled) {
+      if (hostile.enabled === enabled) return;
+      hostile.enabled = enabled;
+      history = [];
+      changedSinceSnapshot = true;
+      if (enabled) {
+        log.warn('simulator: HOSTILE mode on: events dropped, duplicated, delayed and reordered; stale reads; periodic steady state; extra throttling', {
+          seed: config.seed,
+          ...hostile.rates,
+        });
+        ecs.startSteadyHeartbeats();
+      } else {
+        log.warn('simulator: hostile mode off');
+      }
+    },
 
     async call(service, action, input) {
       const output = await dispatch(service, action, input ?? {}, 'sfn');
@@ -329,12 +486,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const { fault, environment } = request;
       const result = (message: string): FaultResult => {
         log.info('simulator: fault injected', { fault, environment, message });
-        return { fault, environment, message, throttledCallsRemaining: faults.throttleRemaining };
+        return { fault, environment, message, throttledCallsRemaining: faults.throttleRemaining, hostile: hostile.enabled };
       };
+      if (fault === 'hostile') {
+        if (typeof request.enabled !== 'boolean') throw new InvalidFaultRequest('hostile needs "enabled": true or false');
+        simulator.setHostile(request.enabled);
+        return result(request.enabled ? `hostile mode on (seed ${config.seed})` : 'hostile mode off');
+      }
       if (fault === 'throttle') {
         const count = request.count ?? 1;
         if (count < 1) throw new InvalidFaultRequest('throttle needs a count of at least 1');
         faults.throttleRemaining += count;
+        faults.throttleCycle = 0;
         return result(`the next ${faults.throttleRemaining} calls to the simulated AWS are throttled`);
       }
       if (fault === 'clear') {
@@ -458,7 +621,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           policies: [...autoscaling.policies.values()].filter((p) => p.resourceId === t.resourceId).map((p) => p.name),
           tags: { ...t.tags },
         })),
-        faults: { throttledCallsRemaining: faults.throttleRemaining, environments: faults.active() },
+        faults: { throttledCallsRemaining: faults.throttleRemaining, hostile: hostile.enabled, environments: faults.active() },
         notifications: sns.notifications.map((n) => ({ ...n })),
       };
     },
@@ -518,5 +681,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       listeners.clear();
     },
   };
+  if (hostile.enabled) {
+    log.warn('simulator: HOSTILE mode on: events dropped, duplicated, delayed and reordered; stale reads; periodic steady state; extra throttling', {
+      seed: config.seed,
+      ...hostile.rates,
+    });
+  }
   return simulator;
 }

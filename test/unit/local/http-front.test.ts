@@ -148,6 +148,18 @@ describe('the HTTP front', () => {
     expect((await post({ fault: 'clear' })).status).toBe(200);
   });
 
+  it('switches hostile mode with {"fault":"hostile","enabled":bool}; 400 for a bad body', async () => {
+    const post = (body: unknown) => fetch(`${front.url}/_local/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ fault: 'hostile' })).status).toBe(400);
+    expect((await post({ fault: 'hostile', enabled: 1 })).status).toBe(400);
+    expect((await post({ fault: 'hostile', enabled: true, environment: 'pr-1' })).status).toBe(400);
+    const on = await post({ fault: 'hostile', enabled: true });
+    expect(on.status).toBe(200);
+    expect(await on.json()).toMatchObject({ fault: 'hostile', hostile: true });
+    expect(((await (await fetch(`${front.url}/_local/resources`)).json()) as { faults: { hostile: boolean } }).faults.hostile).toBe(true);
+    expect(await (await post({ fault: 'hostile', enabled: false })).json()).toMatchObject({ hostile: false });
+  });
+
   it('routes environment hosts to the page: 404 unknown, 503 sleeping', async () => {
     const { request } = await import('node:http');
     const get = (host: string) =>

@@ -346,12 +346,11 @@ describe('AWS errors and limits', () => {
     await expect(f.elbv2.send(new DescribeTargetGroupsCommand({ Names: ['dup'] }))).rejects.toMatchObject({ name: 'TargetGroupNotFoundException', message: 'One or more target groups not found' });
   });
 
-  it('refuses the 101st target group of the load balancer', async () => {
+  it('creates a 101st target group: the 100 per load balancer count where rules use them (aws-behaviour.test.ts)', async () => {
     f = createFixture();
     for (let i = 0; i < 100; i++) await f.elbv2.send(new CreateTargetGroupCommand({ Name: `tg-${i}`, Protocol: 'HTTP', Port: 80, VpcId: f.sim.config.vpcId, TargetType: 'ip' }));
-    await expect(
-      f.elbv2.send(new CreateTargetGroupCommand({ Name: 'tg-100', Protocol: 'HTTP', Port: 80, VpcId: f.sim.config.vpcId, TargetType: 'ip' })),
-    ).rejects.toMatchObject({ name: 'TooManyTargetGroupsException', Code: 'TooManyTargetGroups' });
+    const created = await f.elbv2.send(new CreateTargetGroupCommand({ Name: 'tg-100', Protocol: 'HTTP', Port: 80, VpcId: f.sim.config.vpcId, TargetType: 'ip' }));
+    expect(created.TargetGroups[0].LoadBalancerArns).toEqual([]);
   });
 
   it('speaks the Step Functions dialect through call(): PascalCase in and out', async () => {
