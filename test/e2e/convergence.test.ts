@@ -29,7 +29,7 @@ async function running(name: string, body: Record<string, unknown>): Promise<any
 }
 
 const serviceOf = async (name: string) =>
-  (await resources()).services.find((s: { environment?: string; name: string }) => (s.environment ?? s.name) === name && s.status === 'ACTIVE');
+  (await resources()).services.find((s: { environment?: string; name: string; status: string }) => (s.environment ?? s.name) === name && s.status === 'ACTIVE');
 
 async function targetGroupOf(name: string) {
   const group = (await resources()).targetGroups.find((t: { environment?: string }) => t.environment === name);
