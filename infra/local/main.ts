@@ -125,7 +125,8 @@ const EVENT_RULES: LocalRule[] = [
   ...HEAL_EVENT_RULES.map((rule) => ({
     name: `heal-${rule.id}`,
     module: 'functions/events/heal-trigger.ts',
-    matches: (e: SimEvent) => matchesPattern(rule.pattern(process.env.FLEDGE_CLUSTER_ARN ?? ''), e as unknown as Record<string, unknown>),
+    matches: (e: SimEvent) =>
+      matchesPattern(rule.pattern(process.env.FLEDGE_CLUSTER_ARN ?? '', process.env.FLEDGE_INSTALLATION_ID ?? ''), e as unknown as Record<string, unknown>),
   })),
 ];
 
@@ -210,7 +211,7 @@ async function rebuildSimulatedResources(simulator: Simulator, tableName: string
         Tags: tags,
       })) as { TaskDefinition: { TaskDefinitionArn: string } };
       const tg = (await simulator.call('elasticloadbalancingv2', 'CreateTargetGroup', {
-        Name: name,
+        Name: plan.targetGroup.Name,
         Protocol: 'HTTP',
         Port: plan.targetGroup.Port,
         VpcId: simulator.config.vpcId,
@@ -293,6 +294,8 @@ async function main(): Promise<void> {
     tasks.set(waker.functionArn, { arn: waker.functionArn, file: waker.module, substitution: 'WakerFunctionArn' });
     const baseEnv: Record<string, string> = {
       FLEDGE_LOCAL_MODE: 'true',
+      // scopes target group and alarm names (functions/domain/resource-names.ts); checked by runtimeConfig()
+      FLEDGE_INSTALLATION_ID: process.env.FLEDGE_INSTALLATION_ID?.trim() || 'local',
       TABLE_NAME: tableName,
       FLEDGE_DYNAMODB_ENDPOINT: dynamo.endpoint,
       FLEDGE_BASE_DOMAIN: `localhost:${options.port}`,

@@ -111,7 +111,7 @@ describe('heal workflow', () => {
     await h.created('heal-rule');
     const rule = h.sim.resources().listenerRules.find((r) => r.environment === 'heal-rule')!;
     await h.sim.call('elasticloadbalancingv2', 'DeleteRule', { RuleArn: rule.arn });
-    await h.sim.call('cloudwatch', 'DeleteAlarms', { AlarmNames: [alarmName('heal-rule', 'tasks'), alarmName('heal-rule', '5xx')] });
+    await h.sim.call('cloudwatch', 'DeleteAlarms', { AlarmNames: [alarmName(runtimeConfig().installationId, 'heal-rule', 'tasks'), alarmName(runtimeConfig().installationId, 'heal-rule', '5xx')] });
     expect(h.sim.servePage('heal-rule.preview.example.com').outcome).toBe('fixed-response');
 
     const before = h.calls.length;

@@ -19,7 +19,7 @@ afterEach(() => {
 async function withAlarms(name: string, desiredCount = 1): Promise<Fixture> {
   f = createFixture();
   const { targetGroupArn } = await createEnvironment(f, name, 'nginx:1.27', { desiredCount });
-  const plan = renderAlarmPlan(name, { desiredCount }, { clusterArn: f.sim.clusterArn, listenerArn: f.sim.listenerArn });
+  const plan = renderAlarmPlan(name, { desiredCount }, { installationId: 'local', clusterArn: f.sim.clusterArn, listenerArn: f.sim.listenerArn });
   for (const input of Object.values(alarmDefinitions(name, plan, targetGroupArn))) {
     await f.sim.client('cloudwatch').send(new PutMetricAlarmCommand(input as never));
   }

@@ -61,7 +61,7 @@ const item = (overrides: Record<string, unknown> = {}) => ({
 
 beforeAll(() => {
   Object.assign(process.env, {
-    TABLE_NAME: 'fledge', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
+    TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
     FLEDGE_SECURITY_GROUP_IDS: 'sg-1', FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/exec',
     FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/task', FLEDGE_LOG_GROUP: '/fledge', FLEDGE_BASE_DOMAIN: 'preview.example.com',
   });

@@ -13,6 +13,7 @@ import {
 import { checkAgainstShape, inputShape, serviceModel } from '../../support/service-models.ts';
 
 const settings: PlanSettings = {
+  installationId: 'fled1a2b',
   clusterArn: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',
   subnetIds: ['subnet-a'],
   securityGroupIds: ['sg-1'],
