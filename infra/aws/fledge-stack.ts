@@ -256,7 +256,7 @@ export class FledgeStack extends Stack {
           },
           {
             match: /:elasticloadbalancing:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):targetgroup\/\*\/\*$/,
-            why: 'Target groups are created per environment and named after it, so their ARNs are only known at run time; ELB offers no name-prefix scoping that fits DNS-label names.',
+            why: 'Target groups are created per environment (named <installation>-<name>-<hash>; environments of earlier versions: the name itself), so their ARNs are only known at run time; the teardown must reach both kinds.',
           },
           { match: /:listener-rule\/.*\/\*$/, why: 'Rules of the shared Fledge listener only.' },
           { match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:fledge-\*$/, why: 'Per-environment alarms, all named fledge-*.' },
