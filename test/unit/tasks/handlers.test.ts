@@ -362,7 +362,7 @@ describe('DiscoverResources and FinishTeardown', () => {
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
         { AlarmName: 'fledge-pr-1-tasks', AlarmArn: 'legacy-tasks', Dimensions: [{ Name: 'ClusterName', Value: 'fledge' }, { Name: 'ServiceName', Value: 'pr-1' }] },
-        { AlarmName: 'fledge-pr-1-5xx', AlarmArn: 'legacy-5xx', Metrics: [{ MetricStat: { Metric: { Dimensions: [{ Name: 'LoadBalancer', Value: 'app/fledge/abc' }] } } }] },
+        { AlarmName: 'fledge-pr-1-5xx', AlarmArn: 'legacy-5xx', Metrics: [{ Id: 'errors', MetricStat: { Metric: { Dimensions: [{ Name: 'LoadBalancer', Value: 'app/fledge/abc' }] }, Period: 60, Stat: 'Sum' } }] },
         // another (earlier-version) installation's alarm of the same name: its load balancer is not ours
         { AlarmName: 'fledge-pr-1-unhealthy', AlarmArn: 'theirs', Dimensions: [{ Name: 'LoadBalancer', Value: 'app/other/xyz' }] },
       ],
