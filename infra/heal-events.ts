@@ -5,6 +5,8 @@
  * handler parses and filters again (functions/domain/heal-signals.ts): the patterns keep the
  * bulk of ECS events from invoking it at all.
  */
+import { alarmNamePrefix } from '#domain/alarms.ts';
+
 export type EventPattern = Record<string, unknown>;
 
 /**
@@ -22,7 +24,8 @@ export interface HealEventRule {
   /** construct id / local rule name */
   id: string;
   description: string;
-  pattern: (cluster: ClusterTarget | string) => EventPattern;
+  /** `installationId` scopes the alarm rule to this installation's alarms (functions/domain/resource-names.ts) */
+  pattern: (cluster: ClusterTarget | string, installationId: string) => EventPattern;
 }
 
 /** `arn:aws:ecs:eu-west-1:111122223333:cluster/fledge` -> `arn:aws:ecs:eu-west-1:111122223333:service/fledge/` */
@@ -38,11 +41,12 @@ const clusterTarget = (cluster: ClusterTarget | string): ClusterTarget =>
 export const HEAL_EVENT_RULES: readonly HealEventRule[] = [
   {
     id: 'AlarmStateChanges',
-    description: 'Fledge: per-environment alarms (fledge-<name>-<kind>) entering ALARM start a heal',
-    pattern: () => ({
+    description: 'Fledge: per-environment alarms of this installation (fledge-<installation>-<name>-<kind>) entering ALARM start a heal',
+    // only this installation's alarms: another installation in the account has its own prefix
+    pattern: (_clusterArn, installationId) => ({
       source: ['aws.cloudwatch'],
       'detail-type': ['CloudWatch Alarm State Change'],
-      detail: { alarmName: [{ prefix: 'fledge-' }], state: { value: ['ALARM'] } },
+      detail: { alarmName: [{ prefix: alarmNamePrefix(installationId) }], state: { value: ['ALARM'] } },
     }),
   },
   {

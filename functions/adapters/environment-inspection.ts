@@ -24,6 +24,8 @@ import { elbv2Client } from './clients/elbv2.ts';
 import { targetGroupArnOf } from './fargate-resources.ts';
 
 export interface InspectOptions {
+  /** names the target group (functions/domain/resource-names.ts) */
+  installationId: string;
   clusterArn: string;
   listenerArn: string;
   name: string;
@@ -150,7 +152,7 @@ export async function inspectEnvironment(options: InspectOptions): Promise<Inspe
   const now = options.now ?? Date.now();
   const [found, targetGroupArn, rule] = await Promise.all([
     service(clusterArn, name),
-    targetGroupArnOf(name),
+    targetGroupArnOf(name, options),
     hostRule(listenerArn, host),
   ]);
   const active = found?.status === 'ACTIVE' ? found : undefined;

@@ -18,8 +18,9 @@ import {
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { ALARM_KINDS, alarmName } from '#domain/alarms.ts';
+import { ALARM_KINDS, alarmName, legacyAlarmName } from '#domain/alarms.ts';
 import { CONTAINER_NAME } from '#domain/resource-plan.ts';
+import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import type { ServiceView } from '#domain/steady-state.ts';
 import type { StoppedTask } from '#domain/task-failure.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
@@ -147,16 +148,52 @@ export interface DiscoveredResources {
    * teardown keeps them (docs/design.md "Shared task definitions") and its receipt says so.
    */
   sharedTaskDefinitionArns: string[];
-  /** the environment's alarms that exist (`fledge-<name>-<kind>`) */
+  /** the environment's alarms that exist (`fledge-<installation>-<name>-<kind>`, and legacy `fledge-<name>-<kind>` ones of this installation) */
   alarmArns: string[];
+  /**
+   * What the teardown's DeleteAlarms receives: the three names of this installation (whether
+   * they exist or not: CloudWatch deletes those that do) and the legacy names found.
+   */
+  alarmNames: string[];
 }
 
-/** The ARNs of the environment's alarms that exist. */
-async function environmentAlarms(name: string): Promise<string[]> {
-  const result = await cloudwatchClient().send(
-    new DescribeAlarmsCommand({ AlarmNames: ALARM_KINDS.map((kind) => alarmName(name, kind)), AlarmTypes: ['MetricAlarm'] }),
+/** Where this installation's per-environment resources are (a RuntimeConfig fits). */
+export interface NameScope {
+  installationId: string;
+  clusterArn: string;
+  listenerArn: string;
+}
+
+/** `...:listener/app/<lb>/<id>/<listener>` -> `...:loadbalancer/app/<lb>/<id>` */
+function loadBalancerArnOfListener(listenerArn: string): string {
+  const match = /^(.*):listener\/(app\/[^/]+\/[^/]+)\/[^/]+$/.exec(listenerArn);
+  return match ? `${match[1]}:loadbalancer/${match[2]}` : '';
+}
+
+type AlarmDimensions = { Dimensions?: { Name?: string; Value?: string }[]; Metrics?: { MetricStat?: { Metric?: { Dimensions?: { Name?: string; Value?: string }[] } } }[] };
+
+/** Whether an alarm's dimensions point at this installation's cluster or load balancer. */
+function alarmPointsAt(alarm: AlarmDimensions, scope: NameScope): boolean {
+  const cluster = scope.clusterArn.slice(scope.clusterArn.lastIndexOf('/') + 1);
+  const loadBalancer = /:listener\/(app\/[^/]+\/[^/]+)\//.exec(scope.listenerArn)?.[1];
+  const dimensions = [...(alarm.Dimensions ?? []), ...(alarm.Metrics ?? []).flatMap((m) => m.MetricStat?.Metric?.Dimensions ?? [])];
+  return dimensions.some((d) => (d.Name === 'ClusterName' && d.Value === cluster) || (d.Name === 'LoadBalancer' && loadBalancer !== undefined && d.Value === loadBalancer));
+}
+
+/**
+ * The environment's alarms that exist: this installation's names, and the legacy names of
+ * earlier versions when their dimensions point at this installation's cluster or load
+ * balancer (a legacy name may belong to another installation in the account).
+ */
+async function environmentAlarms(name: string, scope: NameScope): Promise<{ arns: string[]; names: string[] }> {
+  const current = ALARM_KINDS.map((kind) => alarmName(scope.installationId, name, kind));
+  const legacy = ALARM_KINDS.map((kind) => legacyAlarmName(name, kind));
+  const result = await cloudwatchClient().send(new DescribeAlarmsCommand({ AlarmNames: [...current, ...legacy], AlarmTypes: ['MetricAlarm'] }));
+  const found = ((result.MetricAlarms ?? []) as ({ AlarmArn?: string; AlarmName?: string } & AlarmDimensions)[]).filter(
+    (alarm) => alarm.AlarmArn && alarm.AlarmName && (current.includes(alarm.AlarmName) || alarmPointsAt(alarm, scope)),
   );
-  return ((result.MetricAlarms ?? []) as { AlarmArn?: string }[]).map((alarm) => alarm.AlarmArn).filter((arn): arn is string => Boolean(arn));
+  const legacyFound = found.map((alarm) => alarm.AlarmName!).filter((alarmName) => legacy.includes(alarmName));
+  return { arns: found.map((alarm) => alarm.AlarmArn!), names: [...current, ...legacyFound] };
 }
 
 /** Family of a task definition ARN (`...:task-definition/<family>:<revision>`). */
@@ -166,26 +203,65 @@ export function familyOf(taskDefinitionArn: string): string {
   return colon < 0 ? tail : tail.slice(0, colon);
 }
 
-/** The target group named after the environment, if it exists. */
-export async function targetGroupArnOf(name: string): Promise<string | undefined> {
+interface NamedTargetGroup {
+  TargetGroupArn?: string;
+  LoadBalancerArns?: string[];
+}
+
+async function targetGroupNamed(name: string): Promise<NamedTargetGroup | undefined> {
   try {
     const result = await elbv2Client().send(new DescribeTargetGroupsCommand({ Names: [name] }));
-    return (result.TargetGroups as { TargetGroupArn?: string }[] | undefined)?.[0]?.TargetGroupArn;
+    return (result.TargetGroups as NamedTargetGroup[] | undefined)?.[0];
   } catch (error) {
     if ((error as Error).name === 'TargetGroupNotFoundException') return undefined;
     throw error;
   }
 }
 
-async function fledgeTargetGroup(name: string): Promise<string | undefined> {
-  const arn = await targetGroupArnOf(name);
-  if (!arn) return undefined;
-  // a target group of that name that Fledge did not tag for this environment is not ours to delete
-  const tags = await elbv2Client().send(new DescribeTagsCommand({ ResourceArns: [arn] }));
-  const owned = (tags.TagDescriptions ?? []).some((d: { Tags?: { Key?: string; Value?: string }[] }) =>
-    (d.Tags ?? []).some((t) => t.Key === 'fledge:environment' && t.Value === name),
-  );
-  return owned ? arn : undefined;
+/**
+ * The environment's target group, if it exists: the one named for this installation
+ * (`targetGroupName`), else one an earlier version named exactly after the environment, when
+ * it is attached to no load balancer but this installation's (a legacy name may belong to
+ * another installation in the account).
+ */
+export async function targetGroupArnOf(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<string | undefined> {
+  const current = await targetGroupNamed(targetGroupName(scope.installationId, name));
+  if (current?.TargetGroupArn) return current.TargetGroupArn;
+  const legacy = await targetGroupNamed(legacyTargetGroupName(name));
+  const ours = loadBalancerArnOfListener(scope.listenerArn);
+  if (!legacy?.TargetGroupArn || !(legacy.LoadBalancerArns ?? []).every((lb) => lb === ours)) return undefined;
+  return legacy.TargetGroupArn;
+}
+
+/** Of `arns`, those Fledge tagged for environment `name` (a target group not tagged so is not ours to delete). */
+async function taggedFor(arns: string[], name: string): Promise<string[]> {
+  if (arns.length === 0) return [];
+  const owned = new Set<string>();
+  const read = async (batch: string[]) => {
+    const tags = await elbv2Client().send(new DescribeTagsCommand({ ResourceArns: batch }));
+    for (const d of (tags.TagDescriptions ?? []) as { ResourceArn?: string; Tags?: { Key?: string; Value?: string }[] }[]) {
+      if (d.ResourceArn && (d.Tags ?? []).some((t) => t.Key === 'fledge:environment' && t.Value === name)) owned.add(d.ResourceArn);
+    }
+  };
+  for (const batch of chunks(arns, 20)) {
+    try {
+      await read(batch);
+    } catch (error) {
+      if ((error as Error).name !== 'TargetGroupNotFoundException' || batch.length === 1) {
+        if ((error as Error).name === 'TargetGroupNotFoundException') continue; // deleted meanwhile: nothing to remove
+        throw error;
+      }
+      // one of them was deleted meanwhile: ask for each alone
+      for (const arn of batch) {
+        try {
+          await read([arn]);
+        } catch (inner) {
+          if ((inner as Error).name !== 'TargetGroupNotFoundException') throw inner;
+        }
+      }
+    }
+  }
+  return arns.filter((arn) => owned.has(arn));
 }
 
 function forwardsTo(rule: Rule, targetGroupArn: string | undefined): boolean {
@@ -204,18 +280,23 @@ function matchesHost(rule: Rule, host: string): boolean {
   );
 }
 
-async function listenerRules(listenerArn: string, targetGroupArn: string | undefined, host: string): Promise<string[]> {
-  const arns: string[] = [];
+async function listenerRules(listenerArn: string): Promise<Rule[]> {
+  const rules: Rule[] = [];
   let marker: string | undefined;
   do {
     const page = await elbv2Client().send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 }));
-    for (const rule of (page.Rules as Rule[] | undefined) ?? []) {
-      if (rule.IsDefault || !rule.RuleArn) continue;
-      if (forwardsTo(rule, targetGroupArn) || matchesHost(rule, host)) arns.push(rule.RuleArn);
-    }
+    rules.push(...((page.Rules as Rule[] | undefined) ?? []).filter((rule) => !rule.IsDefault && rule.RuleArn));
     marker = page.NextMarker;
   } while (marker);
-  return arns;
+  return rules;
+}
+
+/** Every target group a rule forwards to (plain forward, or weighted: the waker's and the environment's). */
+function forwardTargetGroups(rule: Rule): string[] {
+  return (rule.Actions ?? []).flatMap((action) => [
+    ...(action.TargetGroupArn ? [action.TargetGroupArn] : []),
+    ...(action.ForwardConfig?.TargetGroups ?? []).flatMap((tg) => (tg.TargetGroupArn ? [tg.TargetGroupArn] : [])),
+  ]);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -224,27 +305,33 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-/** Everything Fledge made for `name`, found by name and tag (not by what the record remembers). */
-export async function discoverResources(
-  clusterArn: string,
-  listenerArn: string,
-  name: string,
-  host: string,
-): Promise<DiscoveredResources> {
-  const [serviceResult, targetGroupArn, alarmArns] = await Promise.all([
-    ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })),
-    fledgeTargetGroup(name),
-    environmentAlarms(name),
+/**
+ * Everything Fledge made for `name`, found by name and tag (not by what the record remembers).
+ * The target group is found by its name (this installation's, or the environment's own name
+ * for environments of earlier versions) and through the listener rule of the environment's
+ * host, and kept only when tagged `fledge:environment=<name>` (the waker's target group, which
+ * a sleeping environment's rule also forwards to, carries no such tag).
+ */
+export async function discoverResources(scope: NameScope, name: string, host: string): Promise<DiscoveredResources> {
+  const [serviceResult, namedArn, alarms, rules] = await Promise.all([
+    ecsClient().send(new DescribeServicesCommand({ cluster: scope.clusterArn, services: [name] })),
+    targetGroupArnOf(name, scope),
+    environmentAlarms(name, scope),
+    listenerRules(scope.listenerArn),
   ]);
   const service = (serviceResult.services as Service[] | undefined)?.find((s) => s.status && s.status !== 'INACTIVE');
-  const ruleArns = await listenerRules(listenerArn, targetGroupArn, host);
+  const hostRules = rules.filter((rule) => matchesHost(rule, host));
+  const candidates = [...new Set([...(namedArn ? [namedArn] : []), ...hostRules.flatMap(forwardTargetGroups)])];
+  const targetGroupArns = await taggedFor(candidates, name);
+  const ruleArns = rules.filter((rule) => matchesHost(rule, host) || targetGroupArns.some((arn) => forwardsTo(rule, arn))).map((rule) => rule.RuleArn!);
   const revisions = [service?.taskDefinition, ...(service?.deployments ?? []).map((d) => d.taskDefinition)];
   return {
     serviceArn: service?.serviceArn ?? null,
     serviceStatus: service?.status ?? null,
-    targetGroupArns: targetGroupArn ? [targetGroupArn] : [],
+    targetGroupArns,
     ruleArns,
     sharedTaskDefinitionArns: [...new Set(revisions.filter((arn): arn is string => Boolean(arn)))],
-    alarmArns,
+    alarmArns: alarms.arns,
+    alarmNames: alarms.names,
   };
 }

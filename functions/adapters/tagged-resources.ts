@@ -4,8 +4,9 @@
  * `fledge:environment` tag names an environment. Only resources that carry the tag are ever
  * returned (and so ever removed), and only those of this installation: services of its
  * cluster, rules of its listener, target groups of its VPC not attached to another load
- * balancer, alarms whose dimensions point at its cluster or load balancer, task definitions
- * run with its task execution role.
+ * balancer and named for this installation (or, made by earlier versions, exactly after the
+ * environment: functions/domain/resource-names.ts), alarms whose dimensions point at its
+ * cluster or load balancer, task definitions run with its task execution role.
  *
  * Removal calls treat "not found" as done, so a removal repeated by the next run is harmless.
  */
@@ -31,6 +32,8 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import { parseAlarmName } from '#domain/alarms.ts';
+import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
@@ -56,6 +59,8 @@ export interface TaggedResource {
 
 /** Where this installation's resources live. */
 export interface InstallationScope {
+  /** names target groups and alarms (functions/domain/resource-names.ts) */
+  installationId: string;
   clusterArn: string;
   listenerArn: string;
   vpcId?: string;
@@ -143,7 +148,9 @@ export async function fledgeTargetGroups(scope: InstallationScope, counter = new
       (!scope.vpcId || !tg.VpcId || tg.VpcId === scope.vpcId) &&
       (tg.LoadBalancerArns ?? []).every((lb) => lb === ours),
   );
-  return taggedElb(candidates.map((tg) => ({ arn: tg.TargetGroupArn!, name: tg.TargetGroupName })), 'target-group', counter);
+  const tagged = await taggedElb(candidates.map((tg) => ({ arn: tg.TargetGroupArn!, name: tg.TargetGroupName })), 'target-group', counter);
+  // another installation sharing the VPC names its target groups with its own id
+  return tagged.filter((tg) => tg.name === targetGroupName(scope.installationId, tg.environment) || tg.name === legacyTargetGroupName(tg.environment));
 }
 
 /** Rules of the shared listener (not its default rule) tagged for an environment. */
@@ -197,8 +204,9 @@ export async function fledgeAlarms(scope: InstallationScope, counter = new CallC
     const dimensions = new Map((alarm.Dimensions ?? []).map((d) => [d.Name, d.Value ?? '']));
     const ours = dimensions.get('ClusterName') === cluster || (loadBalancer !== '' && dimensions.get('LoadBalancer') === loadBalancer);
     if (!ours) continue;
+    // this installation's alarm names carry the environment; legacy ones point at the service or (legacy) target group
     const targetGroup = /^targetgroup\/([^/]+)\//.exec(dimensions.get('TargetGroup') ?? '')?.[1];
-    const hint = dimensions.get('ServiceName') || targetGroup;
+    const hint = parseAlarmName(alarm.AlarmName, scope.installationId)?.environment || dimensions.get('ServiceName') || targetGroup;
     found.push({ name: alarm.AlarmName, arn: alarm.AlarmArn, ...(hint ? { hint } : {}) });
   }
   return found;

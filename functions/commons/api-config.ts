@@ -35,7 +35,8 @@ export function apiConfig(): ApiConfig {
   if (maxTtlMs === undefined) throw new Error(`FLEDGE_MAX_TTL must be a duration like "30d", got "${maxTtl}"`);
   config = {
     maxTtlMs,
-    quotaGlobal: positiveInt('FLEDGE_QUOTA_GLOBAL', 100),
+    // 99: what one shared ALB holds (100 target groups, one of them the waker's: infra/aws/config.ts MAX_ENVIRONMENTS_PER_ALB)
+    quotaGlobal: positiveInt('FLEDGE_QUOTA_GLOBAL', 99),
     quotaPerRepository: positiveInt('FLEDGE_QUOTA_PER_REPOSITORY', 20),
     allowPinning: flag('FLEDGE_ALLOW_PINNING', true),
     version: process.env.FLEDGE_VERSION ?? '0.1.0',

@@ -5,8 +5,11 @@
  * one clear error naming every missing variable, not a `undefined` deep in a request.
  */
 import { parseDuration } from '#domain/durations.ts';
+import { installationIdProblem } from '#domain/resource-names.ts';
 
 export interface RuntimeConfig {
+  /** scopes target group and alarm names to this installation (functions/domain/resource-names.ts) */
+  installationId: string;
   tableName: string;
   clusterArn: string;
   listenerArn: string;
@@ -25,6 +28,7 @@ export interface RuntimeConfig {
 }
 
 const REQUIRED = {
+  installationId: 'FLEDGE_INSTALLATION_ID',
   tableName: 'TABLE_NAME',
   clusterArn: 'FLEDGE_CLUSTER_ARN',
   listenerArn: 'FLEDGE_LISTENER_ARN',
@@ -64,8 +68,10 @@ function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     throw new Error(`FLEDGE_DELETED_RETENTION must be a duration like "30d", got "${retention}"`);
   }
   const subnetIds = list(get(REQUIRED.subnetIds));
+  const installation = installationId(env);
   const securityGroupIds = list(get(REQUIRED.securityGroupIds));
   return {
+    installationId: installation,
     tableName: get(REQUIRED.tableName),
     clusterArn: get(REQUIRED.clusterArn),
     listenerArn: get(REQUIRED.listenerArn),
@@ -80,6 +86,19 @@ function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     assignPublicIp,
     deletedRetentionMs,
   };
+}
+
+/**
+ * `FLEDGE_INSTALLATION_ID`, checked (set by the CDK stack from context `installationId` or the
+ * stack name, locally by infra/local/main.ts). For handlers that need only this of the runtime
+ * configuration (the heal trigger).
+ */
+export function installationId(env: NodeJS.ProcessEnv = process.env): string {
+  const id = env.FLEDGE_INSTALLATION_ID?.trim();
+  if (!id) throw new Error('Fledge runtime configuration is incomplete: set FLEDGE_INSTALLATION_ID');
+  const problem = installationIdProblem(id);
+  if (problem) throw new Error(`FLEDGE_INSTALLATION_ID ${problem}`);
+  return id;
 }
 
 let config: RuntimeConfig | undefined;

@@ -1,8 +1,9 @@
 /**
  * The per-environment CloudWatch alarms (SPEC §4 "per-env alarms"), pure.
  *
- * Three alarms per environment, named `fledge-<name>-<kind>` and tagged
- * `fledge:environment=<name>`; their state changes (EventBridge "CloudWatch Alarm State
+ * Three alarms per environment, named `fledge-<installation>-<name>-<kind>` (the installation
+ * id keeps two installations in one account apart: functions/domain/resource-names.ts) and
+ * tagged `fledge:environment=<name>`; their state changes (EventBridge "CloudWatch Alarm State
  * Change") start a heal (functions/events/heal-trigger.ts):
  *  - `tasks`: fewer tasks running than the spec wants (Container Insights RunningTaskCount
  *    below the desired count, or below autoscaling's minCount) for 3 periods in a row. Missing
@@ -31,13 +32,29 @@ export const ERROR_RATE_PERCENT = 10;
 export const ERROR_RATE_MIN_REQUESTS = 10;
 export const ERROR_RATE_EXPRESSION = `IF(requests >= ${ERROR_RATE_MIN_REQUESTS}, 100 * errors / requests, 0)`;
 
-export const alarmName = (name: string, kind: AlarmKind) => `fledge-${name}-${kind}`;
+/**
+ * What every alarm name of an installation starts with (`fledge-<installation>-`): the heal
+ * rule (infra/heal-events.ts) matches this prefix only. Installation ids have no hyphen, so no
+ * installation's prefix is a prefix of another's.
+ */
+export const alarmNamePrefix = (installationId: string) => `fledge-${installationId}-`;
 
-const NAME_PATTERN = new RegExp(`^fledge-(.+)-(${ALARM_KINDS.join('|')})$`);
+/** `fledge-<installation>-<name>-<kind>`: at most 7 + 8 + 1 + 32 + 10 characters (CloudWatch allows 255). */
+export const alarmName = (installationId: string, name: string, kind: AlarmKind) => `${alarmNamePrefix(installationId)}${name}-${kind}`;
 
-/** `fledge-pr-42-tasks` -> `{environment: 'pr-42', kind: 'tasks'}`; anything else -> undefined. */
-export function parseAlarmName(alarm: string): { environment: string; kind: AlarmKind } | undefined {
-  const match = NAME_PATTERN.exec(alarm);
+/** The alarm names of earlier versions, `fledge-<name>-<kind>` (found and deleted by the teardown). */
+export const legacyAlarmName = (name: string, kind: AlarmKind) => `fledge-${name}-${kind}`;
+
+const KIND_SUFFIX = new RegExp(`^(.+)-(${ALARM_KINDS.join('|')})$`);
+
+/**
+ * `fledge-<installation>-pr-42-tasks` -> `{environment: 'pr-42', kind: 'tasks'}` for this
+ * installation; another installation's alarm, a legacy name or anything else -> undefined.
+ */
+export function parseAlarmName(alarm: string, installationId: string): { environment: string; kind: AlarmKind } | undefined {
+  const prefix = alarmNamePrefix(installationId);
+  if (!alarm.startsWith(prefix)) return undefined;
+  const match = KIND_SUFFIX.exec(alarm.slice(prefix.length));
   if (!match) return undefined;
   return { environment: match[1]!, kind: match[2] as AlarmKind };
 }
@@ -72,25 +89,25 @@ export interface AlarmPlan {
 export function renderAlarmPlan(
   name: string,
   spec: Pick<EnvironmentSpec, 'desiredCount' | 'autoscaling'>,
-  settings: { clusterArn: string; listenerArn?: string },
+  settings: { clusterArn: string; listenerArn?: string; installationId: string },
 ): AlarmPlan {
   const loadBalancer = settings.listenerArn ? loadBalancerDimension(settings.listenerArn) : '';
   const minimum = minimumRunningTasks(spec);
   return {
-    names: ALARM_KINDS.map((kind) => alarmName(name, kind)),
+    names: ALARM_KINDS.map((kind) => alarmName(settings.installationId, name, kind)),
     tasks: {
-      AlarmName: alarmName(name, 'tasks'),
+      AlarmName: alarmName(settings.installationId, name, 'tasks'),
       AlarmDescription: `Fledge environment ${name}: fewer than ${minimum} task(s) running for 3 minutes (starts a heal)`,
       Threshold: minimum,
       ClusterName: lastSegment(settings.clusterArn),
     },
     unhealthy: {
-      AlarmName: alarmName(name, 'unhealthy'),
+      AlarmName: alarmName(settings.installationId, name, 'unhealthy'),
       AlarmDescription: `Fledge environment ${name}: a target of its target group failed its health checks (starts a heal)`,
       LoadBalancer: loadBalancer,
     },
     errors: {
-      AlarmName: alarmName(name, '5xx'),
+      AlarmName: alarmName(settings.installationId, name, '5xx'),
       AlarmDescription: `Fledge environment ${name}: at least ${ERROR_RATE_PERCENT} % of requests answered 5xx for 3 minutes (starts a heal)`,
       LoadBalancer: loadBalancer,
     },

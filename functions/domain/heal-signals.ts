@@ -1,7 +1,7 @@
 /**
  * Which EventBridge events mean "an environment needs healing" (SPEC §4 heal: triggered by
  * alarms, ECS events), pure. Two shapes:
- *  - "CloudWatch Alarm State Change" of a per-environment alarm (`fledge-<name>-<kind>`)
+ *  - "CloudWatch Alarm State Change" of a per-environment alarm (`fledge-<installation>-<name>-<kind>`)
  *    entering ALARM;
  *  - ECS events of the Fledge cluster: "ECS Service Action" SERVICE_TASK_START_IMPAIRED,
  *    "ECS Deployment State Change" SERVICE_DEPLOYMENT_FAILED, and "ECS Task State Change" of a
@@ -74,15 +74,17 @@ export function taskFailure(detail: Record<string, unknown>): string | undefined
 
 /**
  * The heal signal an event carries, or why it is none. `clusterArn` (when given) must match
- * the event's cluster: events of other clusters in the account are not ours.
+ * the event's cluster: events of other clusters in the account are not ours. Alarms count only
+ * when named for `installationId` (`fledge-<installation>-<name>-<kind>`): another
+ * installation's alarms in the same account are not ours either.
  */
-export function parseHealSignal(event: BusEvent, clusterArn?: string): Parsed {
+export function parseHealSignal(event: BusEvent, clusterArn?: string, installationId?: string): Parsed {
   const detailType = event['detail-type'] ?? '';
   const detail = event.detail ?? {};
   if (event.source === 'aws.cloudwatch' && detailType === 'CloudWatch Alarm State Change') {
     const alarm = String(detail.alarmName ?? '');
-    const parsed = parseAlarmName(alarm);
-    if (!parsed) return { ignored: `alarm ${alarm || '(unnamed)'} is not a Fledge environment alarm` };
+    const parsed = installationId ? parseAlarmName(alarm, installationId) : undefined;
+    if (!parsed) return { ignored: `alarm ${alarm || '(unnamed)'} is not a Fledge environment alarm of this installation` };
     const state = (detail.state ?? {}) as { value?: string; reason?: string };
     if (state.value !== 'ALARM') return { ignored: `alarm ${alarm} went to ${state.value ?? 'an unknown state'}` };
     return { signal: { environment: parsed.environment, source: 'alarm', signal: alarm, reason: state.reason, eventId: event.id } };

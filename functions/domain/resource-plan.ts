@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { renderAlarmPlan, type AlarmPlan } from './alarms.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
+import { targetGroupName } from './resource-names.ts';
 
 /** The one container of every environment's task definition (docs/design.md). */
 export const CONTAINER_NAME = 'app';
@@ -70,6 +71,8 @@ export interface PlanSettings {
   baseDomain: string;
   /** the shared listener (its load balancer is a dimension of the environment's alarms) */
   listenerArn?: string;
+  /** scopes the target group and alarm names (functions/domain/resource-names.ts) */
+  installationId: string;
 }
 
 export interface KeyValue {
@@ -101,6 +104,8 @@ export interface ResourcePlan {
     ContainerDefinitions: ContainerDefinition[];
   };
   targetGroup: {
+    /** `<installation>-<name prefix>-<hash>` (functions/domain/resource-names.ts): CreateTargetGroup's Name */
+    Name: string;
     Port: number;
     HealthCheckPath: string;
     HealthCheckIntervalSeconds: number;
@@ -182,6 +187,7 @@ export function renderPlan(
     taskDefinition: { Family: taskDefinitionFamily(hash), ...definition },
     taskDefinitionHash: hash,
     targetGroup: {
+      Name: targetGroupName(settings.installationId, name),
       Port: spec.port,
       HealthCheckPath: hc.path,
       HealthCheckIntervalSeconds: hc.intervalSeconds,

@@ -1,7 +1,7 @@
 /**
  * Alarm and ECS events (EventBridge) -> a heal (SPEC §4 heal: "triggered by alarms, ECS
  * events"). Rules (infra/aws/healing.ts; locally infra/local/main.ts) deliver:
- *  - "CloudWatch Alarm State Change" of the `fledge-*` alarms;
+ *  - "CloudWatch Alarm State Change" of this installation's alarms (`fledge-<installation>-*`);
  *  - ECS SERVICE_TASK_START_IMPAIRED, SERVICE_DEPLOYMENT_FAILED and tasks that stopped
  *    with an error, in the Fledge cluster.
  * Each event is parsed (functions/domain/heal-signals.ts), deduplicated (EventBridge delivers
@@ -10,6 +10,7 @@
  * the heal workflow with a conditional write, so concurrent signals start at most one heal.
  */
 import { healPolicy } from '#commons/heal-config.ts';
+import { installationId } from '#commons/runtime-config.ts';
 import { logger } from '#commons/powertools.ts';
 import { startTriggeredHeal } from '#domain/heal-commands.ts';
 import { parseHealSignal, RecentEvents, type BusEvent } from '#domain/heal-signals.ts';
@@ -21,7 +22,7 @@ const recentEvents = new RecentEvents(10 * 60_000);
 const recentSignals = new RecentEvents(5_000);
 
 export async function handler(event: BusEvent): Promise<{ outcome: TriggerOutcome; environment?: string; reason?: string }> {
-  const parsed = parseHealSignal(event, process.env.FLEDGE_CLUSTER_ARN);
+  const parsed = parseHealSignal(event, process.env.FLEDGE_CLUSTER_ARN, installationId());
   if ('ignored' in parsed) {
     logger.debug('not a heal signal', { reason: parsed.ignored, detailType: event['detail-type'] });
     return { outcome: 'ignored', reason: parsed.ignored };

@@ -17,6 +17,7 @@ import { logger, metrics } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { sleepIdleEnvironment } from '#domain/scale-commands.ts';
+import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { mayIdleSleep, parseIdleSleepAfter } from '#domain/scaling.ts';
 import { elbv2Client } from '#adapters/clients/elbv2.ts';
 import { listEnvironments } from '#adapters/environment-store.ts';
@@ -59,7 +60,7 @@ async function runningEnvironments(): Promise<EnvironmentRecord[]> {
   return out;
 }
 
-/** Target groups attached to the shared ALB, by name (= environment name). */
+/** Target groups attached to the shared ALB, by name (functions/domain/resource-names.ts). */
 async function targetGroupsByName(loadBalancerArn: string): Promise<Map<string, string>> {
   const byName = new Map<string, string>();
   let marker: string | undefined;
@@ -83,12 +84,14 @@ export async function handler(_event?: unknown): Promise<IdleSleepReport> {
   const report: IdleSleepReport = { idleAfterMs: idleMs, running: running.length, candidates: candidates.length, slept: [], skipped: [] };
   if (candidates.length === 0) return report;
 
-  const targetGroups = await targetGroupsByName(loadBalancerArnOf(config.listenerArn));
-  const measured = candidates.filter((env) => targetGroups.has(env.name));
-  const counts = await requestCounts(config.listenerArn, measured.map((env) => targetGroups.get(env.name)!), new Date(now - idleMs), new Date(now));
+  const byName = await targetGroupsByName(loadBalancerArnOf(config.listenerArn));
+  // this installation's name, or the environment's own name (environments of earlier versions)
+  const targetGroupOf = (name: string) => byName.get(targetGroupName(config.installationId, name)) ?? byName.get(legacyTargetGroupName(name));
+  const measured = candidates.filter((env) => targetGroupOf(env.name) !== undefined);
+  const counts = await requestCounts(config.listenerArn, measured.map((env) => targetGroupOf(env.name)!), new Date(now - idleMs), new Date(now));
   const idleFor = describeDuration(idleMs);
   for (const env of measured) {
-    const requests = counts.get(targetGroups.get(env.name)!) ?? 0;
+    const requests = counts.get(targetGroupOf(env.name)!) ?? 0;
     if (requests > 0) continue;
     const result = await sleepIdleEnvironment(env.name, env.version, { actor: 'schedule', requestId: `idle-sleep-${now}` }, `no requests for ${idleFor}`);
     (result?.outcome === 'started' ? report.slept : report.skipped).push(env.name);

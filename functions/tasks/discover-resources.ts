@@ -12,12 +12,13 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
-  const resources = await discoverResources(config.clusterArn, config.listenerArn, state.name, `${state.name}.${config.baseDomain}`);
+  const resources = await discoverResources(config, state.name, `${state.name}.${config.baseDomain}`);
   logger.info('discovered resources', {
     service: resources.serviceArn,
     targetGroups: resources.targetGroupArns.length,
     rules: resources.ruleArns.length,
     sharedTaskDefinitions: resources.sharedTaskDefinitionArns.length,
+    alarms: resources.alarmArns.length,
   });
   return { ...state, resources };
 }

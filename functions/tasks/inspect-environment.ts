@@ -48,6 +48,7 @@ export async function handler(payload: TaskPayload): Promise<HealState> {
 
   const alarms = renderAlarmPlan(state.name, state.spec, config);
   const { findings, ruleArn } = await inspectEnvironment({
+    installationId: config.installationId,
     clusterArn: config.clusterArn,
     listenerArn: config.listenerArn,
     name: state.name,

@@ -52,9 +52,9 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     next.listenerPriority = await allocateListenerPriority(state.name, state.operationId);
   } else {
     // an update points the service's load balancer at the same target group (the port may change)
-    const targetGroupArn = await targetGroupArnOf(state.name);
+    const targetGroupArn = await targetGroupArnOf(state.name, config);
     if (!targetGroupArn) {
-      throw Object.assign(new Error(`the target group "${state.name}" does not exist: the environment must be re-created`), {
+      throw Object.assign(new Error(`the target group "${plan.targetGroup.Name}" does not exist: the environment must be re-created`), {
         name: 'TargetGroupNotFound',
       });
     }

@@ -38,7 +38,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
 
   const [service, targetGroupArn, rule] = await Promise.all([
     describeService(config.clusterArn, state.name),
-    targetGroupArnOf(state.name),
+    targetGroupArnOf(state.name, config),
     findListenerRule(config.listenerArn, plan.hostHeaders[0]!),
   ]);
   if (!service) throw missing('ServiceNotFound', `the ECS service "${state.name}" does not exist: a heal or a PUT re-creates it`);

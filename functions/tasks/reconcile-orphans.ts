@@ -55,6 +55,7 @@ export async function handler(payload: ReconcileOrphansPayload): Promise<OrphanR
   const runtime = runtimeConfig();
   const config = cleanupConfig();
   const scope: InstallationScope = {
+    installationId: runtime.installationId,
     clusterArn: runtime.clusterArn,
     listenerArn: runtime.listenerArn,
     vpcId: process.env.FLEDGE_VPC_ID || undefined,

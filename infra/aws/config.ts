@@ -4,8 +4,16 @@
  * (`//` keys) and README. Nothing here contacts AWS: synth works offline.
  */
 import { parseDuration } from '#domain/durations.ts';
+import { installationIdProblem } from '#domain/resource-names.ts';
 
 export interface FledgeConfig {
+  /**
+   * Scopes the names of target groups and alarms to this installation, so two stacks can share
+   * an account and region (context `installationId`, 2-8 lowercase letters and digits; default:
+   * derived from the stack name, functions/domain/resource-names.ts `installationIdFor`).
+   * Changing it on a deployed stack orphans the target groups and alarms of live environments.
+   */
+  installationId?: string;
   /** Deploy into this account/region (both optional; without them the stack is environment-agnostic). */
   account?: string;
   region?: string;
@@ -26,6 +34,7 @@ export interface FledgeConfig {
   baseDomainIsDefault: boolean;
   /** Maximum environment ttl, as a duration string ("30d"). */
   maxTtl: string;
+  /** live environments at most; one ALB holds at most `MAX_ENVIRONMENTS_PER_ALB` (see there) */
   quotaGlobal: number;
   quotaPerRepository: number;
   /** Retention of every log group the stack creates (days; a value CloudWatch Logs accepts). */
@@ -55,6 +64,17 @@ export interface FledgeConfig {
 }
 
 export const DEFAULT_BASE_DOMAIN = 'preview.example.com';
+
+/**
+ * The environments one shared ALB can serve. An Application Load Balancer holds at most 100
+ * target groups (a hard limit) and, by default, 100 listener rules (not counting the default
+ * rule): https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+ * Each environment has one target group and one rule, and the waker's target group takes one
+ * more, so 99. Until environments can spread over several ALBs, the global quota cannot be
+ * higher (a create beyond it would fail at CreateRule/CreateService, after the quota let it in).
+ */
+export const MAX_ENVIRONMENTS_PER_ALB = 99;
+export const DEFAULT_QUOTA_GLOBAL = MAX_ENVIRONMENTS_PER_ALB;
 
 /** CloudWatch Logs accepts only these retention periods. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -163,6 +183,18 @@ export function readConfig(read: ContextReader): FledgeConfig {
     throw new ConfigError(`context allowPinning must be true or false, got ${JSON.stringify(allowPinning)}`);
   }
 
+  const installationId = str(read, 'installationId');
+  const installationProblem = installationId === undefined ? undefined : installationIdProblem(installationId);
+  if (installationProblem) throw new ConfigError(`context installationId ${installationProblem}`);
+
+  const quotaGlobal = int(read, 'quotaGlobal', DEFAULT_QUOTA_GLOBAL, 1, 10_000);
+  if (quotaGlobal > MAX_ENVIRONMENTS_PER_ALB) {
+    throw new ConfigError(
+      `context quotaGlobal is ${quotaGlobal}, but all environments share one Application Load Balancer, which holds at most 100 target groups ` +
+        `(a hard limit) and 100 listener rules by default; the waker uses one target group, so set quotaGlobal to at most ${MAX_ENVIRONMENTS_PER_ALB}`,
+    );
+  }
+
   const secretArnPrefixes = list(read, 'secretArnPrefixes');
   for (const prefix of secretArnPrefixes ?? []) {
     if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(prefix)) {
@@ -182,7 +214,8 @@ export function readConfig(read: ContextReader): FledgeConfig {
     baseDomain,
     baseDomainIsDefault: baseDomainRaw === undefined,
     maxTtl,
-    quotaGlobal: int(read, 'quotaGlobal', 100, 1, 10_000),
+    installationId,
+    quotaGlobal,
     quotaPerRepository: int(read, 'quotaPerRepository', 20, 1, 10_000),
     logRetentionDays,
     // Empty means "the defaults of the stack's account and region": secrets and parameters under fledge/.

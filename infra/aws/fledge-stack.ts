@@ -19,6 +19,8 @@ import { Cleanup } from './cleanup.ts';
 import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows } from './workflows.ts';
 import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
+import { AsyncFailures } from './async-failures.ts';
+import { installationIdFor } from '#domain/resource-names.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -37,6 +39,10 @@ export class FledgeStack extends Stack {
   readonly healNotifications: HealNotifications;
   readonly healTrigger: HealTrigger;
   readonly scaling: Scaling;
+  /** on-failure destinations (and their alarms) of the asynchronously invoked Lambdas */
+  readonly asyncFailures: AsyncFailures;
+  /** scopes target group and alarm names (context `installationId`, or derived from the stack name) */
+  readonly installationId: string;
   /** The environment variables of each kind of function (documented in README/docs). */
   readonly functionEnvironment: { task: Record<string, string>; api: Record<string, string>; events: Record<string, string> };
 
@@ -59,8 +65,10 @@ export class FledgeStack extends Stack {
     const table = this.stateTable.table;
     const { network } = this;
 
+    this.installationId = config.installationId ?? installationIdFor(this.stackName);
     const version = (JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
     const taskEnvironment: Record<string, string> = {
+      FLEDGE_INSTALLATION_ID: this.installationId,
       TABLE_NAME: table.tableName,
       FLEDGE_CLUSTER_ARN: network.cluster.clusterArn,
       FLEDGE_LISTENER_ARN: network.listener.listenerArn,
@@ -146,6 +154,7 @@ export class FledgeStack extends Stack {
     this.healTrigger = new HealTrigger(this, 'HealTrigger', {
       table,
       clusterArn: network.cluster.clusterArn,
+      installationId: this.installationId,
       healStateMachine: machines.heal,
       environment: withMachines,
       logRetention,
@@ -178,6 +187,29 @@ export class FledgeStack extends Stack {
       description: `Point *.${config.baseDomain} (CNAME or alias) at this name`,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'InstallationId', {
+      value: this.installationId,
+      description: 'Prefix of the target groups (<id>-<name>-<hash>) and alarms (fledge-<id>-<name>-<kind>) of this installation',
+    });
+    this.asyncFailures = new AsyncFailures(this, 'AsyncFailures', {
+      topic: this.observability.topic,
+      functions: [
+        {
+          name: 'ecs-service-events', fn: this.ecsEvents.handler, retryAttempts: 2, maxEventAge: Duration.hours(1),
+          impact: 'a steady-state wait may not be answered (it falls back to its timeout)',
+        },
+        {
+          name: 'heal-trigger', fn: this.healTrigger.handler, retryAttempts: 2, maxEventAge: Duration.minutes(15),
+          impact: 'an environment may not have healed itself',
+        },
+        ...(this.scaling.idleSleep
+          ? [{
+            name: 'idle-sleep', fn: this.scaling.idleSleep, retryAttempts: 1, maxEventAge: Duration.minutes(15),
+            impact: 'idle environments were not put to sleep this run (the next run tries again)',
+          }]
+          : []),
+      ],
+    });
     this.healTrigger.watchDeadLetters(this.observability.topic);
     new CfnOutput(this, 'EnvironmentNotificationsTopicArn', {
       value: this.healNotifications.topic.topicArn,
@@ -224,7 +256,7 @@ export class FledgeStack extends Stack {
           },
           {
             match: /:elasticloadbalancing:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):targetgroup\/\*\/\*$/,
-            why: 'Target groups are created per environment and named after it, so their ARNs are only known at run time; ELB offers no name-prefix scoping that fits DNS-label names.',
+            why: 'Target groups are created per environment (named <installation>-<name>-<hash>; environments of earlier versions: the name itself), so their ARNs are only known at run time; the teardown must reach both kinds.',
           },
           { match: /:listener-rule\/.*\/\*$/, why: 'Rules of the shared Fledge listener only.' },
           { match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:fledge-\*$/, why: 'Per-environment alarms, all named fledge-*.' },

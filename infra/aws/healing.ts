@@ -7,7 +7,10 @@
  *    Fledge cluster) and their target, functions/events/heal-trigger.ts, which may start the
  *    heal state machine, with a dead-letter queue for events it could not take.
  * The per-environment alarms themselves are created and deleted at run time by the create,
- * heal and teardown workflows (`fledge-<name>-<kind>`, functions/domain/alarms.ts).
+ * heal and teardown workflows (`fledge-<installation>-<name>-<kind>`, functions/domain/alarms.ts).
+ *
+ * The rules' dead-letter queue holds events EventBridge could not deliver; an error inside
+ * the trigger goes to its on-failure destination (infra/aws/async-failures.ts).
  */
 import { Aws, Duration, Fn, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -47,6 +50,8 @@ export class HealNotifications extends Construct {
 export interface HealTriggerProps {
   table: dynamodb.ITable;
   clusterArn: string;
+  /** the alarm rule matches this installation's alarms only (`fledge-<installation>-*`) */
+  installationId: string;
   /** the heal state machine (the trigger starts it) */
   healStateMachine: sfn.IStateMachine;
   environment: Record<string, string>;
@@ -86,7 +91,7 @@ export class HealTrigger extends Construct {
     const stack = Stack.of(this);
     const serviceArnPrefix = `arn:${Aws.PARTITION}:ecs:${stack.region}:${stack.account}:service/${clusterName}/`;
     for (const rule of HEAL_EVENT_RULES) {
-      const { source, 'detail-type': detailType, resources, detail } = rule.pattern({ clusterArn: props.clusterArn, serviceArnPrefix }) as {
+      const { source, 'detail-type': detailType, resources, detail } = rule.pattern({ clusterArn: props.clusterArn, serviceArnPrefix }, props.installationId) as {
         source: string[];
         'detail-type': string[];
         resources?: unknown[];

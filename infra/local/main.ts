@@ -126,7 +126,7 @@ const eventRules = (cluster: ClusterTarget): LocalRule[] => [
   },
   // alarm state changes and ECS failures start heals: the CDK stack's rules (infra/heal-events.ts)
   ...HEAL_EVENT_RULES.map((rule) => {
-    const pattern = rule.pattern(cluster);
+    const pattern = rule.pattern(cluster, process.env.FLEDGE_INSTALLATION_ID ?? '');
     return {
       name: `heal-${rule.id}`,
       module: 'functions/events/heal-trigger.ts',
@@ -217,7 +217,7 @@ async function rebuildSimulatedResources(simulator: Simulator, tableName: string
         Tags: tags,
       })) as { TaskDefinition: { TaskDefinitionArn: string } };
       const tg = (await simulator.call('elasticloadbalancingv2', 'CreateTargetGroup', {
-        Name: name,
+        Name: plan.targetGroup.Name,
         Protocol: 'HTTP',
         Port: plan.targetGroup.Port,
         VpcId: simulator.config.vpcId,
@@ -308,6 +308,8 @@ async function main(): Promise<void> {
     tasks.set(waker.functionArn, { arn: waker.functionArn, file: waker.module, substitution: 'WakerFunctionArn' });
     const baseEnv: Record<string, string> = {
       FLEDGE_LOCAL_MODE: 'true',
+      // scopes target group and alarm names (functions/domain/resource-names.ts); checked by runtimeConfig()
+      FLEDGE_INSTALLATION_ID: process.env.FLEDGE_INSTALLATION_ID?.trim() || 'local',
       TABLE_NAME: tableName,
       FLEDGE_DYNAMODB_ENDPOINT: dynamo.endpoint,
       FLEDGE_BASE_DOMAIN: `localhost:${options.port}`,

@@ -64,7 +64,7 @@ describe('self-healing in local mode', () => {
     await running('heal-sick', { image: 'nginx:1.27' });
     const since = await fault('heal-sick', 'unhealthy');
     // the unhealthy-target alarm reaches ALARM (CloudWatch Alarm State Change -> heal trigger)
-    await eventually(resources, (r) => r.alarms.some((a: { name: string; state: string }) => a.name === 'fledge-heal-sick-unhealthy' && a.state === 'ALARM'), 30_000);
+    await eventually(resources, (r) => r.alarms.some((a: { name: string; state: string }) => a.name === 'fledge-local-heal-sick-unhealthy' && a.state === 'ALARM'), 30_000);
     const healing = await eventually(() => environment('heal-sick'), (env) => env.status === 'HEALING', 30_000);
     expect(healing.operation).toMatchObject({ type: 'heal', status: 'RUNNING' });
     const detectedMs = Date.now() - since;

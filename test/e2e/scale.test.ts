@@ -8,6 +8,7 @@
  * Wake latency is measured (request to the sleeping page -> RUNNING, and -> the page served
  * by a task) and written to the test output; nothing asserts on durations.
  */
+import { targetGroupName } from '../../functions/domain/resource-names.ts';
 import { describe, expect, it } from 'vitest';
 import { eventually, useLocalServer } from './local-api.ts';
 
@@ -62,7 +63,7 @@ describe('scaling in local mode', () => {
     expect(asleep).toMatchObject({ desiredCount: 0, runningCount: 0 });
     const drained = await eventually(() => serviceOf('e2e-scale'), (s) => s!.tasks.length === 0);
     expect(drained).toMatchObject({ desiredCount: 0, tasks: [] });
-    expect(await ruleTargets('e2e-scale')).toEqual(['FledgeWaker', 'e2e-scale']); // the waker serves, the own target group stays at weight 0
+    expect(await ruleTargets('e2e-scale')).toEqual(['FledgeWaker', targetGroupName('local', 'e2e-scale')]); // the waker serves, the own target group stays at weight 0
 
     // a GET of the page wakes it: a page that refreshes itself, then RUNNING with its previous count
     const t0 = Date.now();
@@ -79,7 +80,7 @@ describe('scaling in local mode', () => {
     const servedAfterMs = Date.now() - t0;
     expect(served.text).toContain('nginx:1.27');
     expect(woken).toMatchObject({ desiredCount: 3, operation: { type: 'scale', status: 'SUCCEEDED' } });
-    expect(await ruleTargets('e2e-scale')).toEqual(['e2e-scale']);
+    expect(await ruleTargets('e2e-scale')).toEqual([targetGroupName('local', 'e2e-scale')]);
 
     const history = await events('e2e-scale');
     const wakes = history.filter((e) => e.type === 'wake-requested');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_BASE_DOMAIN, readConfig } from '../../infra/aws/config.ts';
+import { ConfigError, DEFAULT_BASE_DOMAIN, MAX_ENVIRONMENTS_PER_ALB, readConfig } from '../../infra/aws/config.ts';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { aslCalls, TASK_FUNCTIONS, UNSCOPABLE_ACTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
 
@@ -16,7 +16,7 @@ describe('infra/aws/config.ts', () => {
       baseDomain: DEFAULT_BASE_DOMAIN,
       baseDomainIsDefault: true,
       maxTtl: '30d',
-      quotaGlobal: 100,
+      quotaGlobal: 99,
       quotaPerRepository: 20,
       logRetentionDays: 30,
       account: undefined,
@@ -47,9 +47,27 @@ describe('infra/aws/config.ts', () => {
     [{ vpcId: 'vpc-1', privateSubnetIds: 'subnet-a,subnet-b' }, /publicSubnetIds/],
     [{ secretArnPrefixes: 'arn:aws:s3:::bucket/' }, /secretArnPrefixes/],
     [{ natGateways: 3 }, /natGateways/],
+    [{ installationId: 'Fledge' }, /installationId must be 2-8 characters/],
+    [{ installationId: 'a-b' }, /installationId/],
+    [{ installationId: 'internal' }, /installationId must not be "internal"/],
   ])('rejects %j', (context, message) => {
     expect(() => read(context)).toThrow(ConfigError);
     expect(() => read(context)).toThrow(message);
+  });
+
+  it('keeps the global quota within what one ALB holds: 99 passes, 100 fails naming the limit and the setting', () => {
+    expect(read({ quotaGlobal: 99 }).quotaGlobal).toBe(99);
+    expect(read({ quotaGlobal: '99' }).quotaGlobal).toBe(99);
+    expect(MAX_ENVIRONMENTS_PER_ALB).toBe(99);
+    for (const quotaGlobal of [100, '100', 500]) {
+      expect(() => read({ quotaGlobal })).toThrow(ConfigError);
+      expect(() => read({ quotaGlobal })).toThrow(/context quotaGlobal is \d+, .*at most 100 target groups \(a hard limit\).*waker uses one target group, so set quotaGlobal to at most 99/);
+    }
+  });
+
+  it('takes an installation id from context, or leaves it to the stack (derived from its name)', () => {
+    expect(read({ installationId: 'prod1' }).installationId).toBe('prod1');
+    expect(read({}).installationId).toBeUndefined();
   });
 
   it('documents every context key it reads in cdk.json', () => {

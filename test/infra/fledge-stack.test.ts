@@ -353,7 +353,7 @@ describe('Lambda functions', () => {
       if (!startsScaleOnly) for (const name of machines) expect(variables[name] === undefined, `${id} ${name}`).toBe(isTask);
       expect(variables.FLEDGE_URL_SCHEME).toBe('http');
       expect(variables.FLEDGE_BASE_DOMAIN).toBe('preview.example.com');
-      expect(variables.FLEDGE_QUOTA_GLOBAL).toBe('100');
+      expect(variables.FLEDGE_QUOTA_GLOBAL).toBe('99');
       expect(variables.FLEDGE_QUOTA_PER_REPOSITORY).toBe('20');
     }
   });
@@ -520,5 +520,79 @@ describe('observability and outputs', () => {
   it('outputs the API URL, table name and ALB DNS name', () => {
     const outputs = dev.template.toJSON().Outputs as Record<string, unknown>;
     expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'LoadBalancerDnsName']));
+  });
+});
+
+describe('asynchronously invoked Lambdas (EventBridge rules, EventBridge Scheduler)', () => {
+  /** the event-driven functions and what invokes them asynchronously */
+  const asyncFunctions = (s: Synthesized) => [
+    { name: 'ecs-service-events', fn: s.stack.ecsEvents.handler },
+    { name: 'heal-trigger', fn: s.stack.healTrigger.handler },
+    { name: 'idle-sleep', fn: s.stack.scaling.idleSleep! },
+  ];
+  const logicalId = (s: Synthesized, construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(construct.node.defaultChild as never);
+
+  it('each have an on-failure destination: an encrypted SQS queue that keeps records 14 days, with sensible retries', () => {
+    const configs = Object.values(dev.template.findResources('AWS::Lambda::EventInvokeConfig'));
+    // only these three: the waker (ALB), the API (API Gateway) and the task Lambdas (Step Functions) are invoked synchronously
+    expect(configs).toHaveLength(3);
+    for (const { name, fn } of asyncFunctions(dev)) {
+      const fnId = logicalId(dev, fn.function as never);
+      const config = configs.find((c) => c.Properties.FunctionName?.Ref === fnId);
+      expect(config, name).toBeDefined();
+      expect(config!.Properties.Qualifier, name).toBe('$LATEST');
+      expect(config!.Properties.MaximumRetryAttempts, name).toBeGreaterThanOrEqual(1);
+      expect(config!.Properties.MaximumRetryAttempts, name).toBeLessThanOrEqual(2);
+      const destination = config!.Properties.DestinationConfig.OnFailure.Destination;
+      const queueId = destination['Fn::GetAtt'][0] as string;
+      expect(destination, name).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+      expect(resources[queueId]!.Type, name).toBe('AWS::SQS::Queue');
+      expect(resources[queueId]!.Properties, name).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+      dev.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+      // the function may send its failure records there
+      const sends = Object.values(dev.template.findResources('AWS::IAM::Policy')).filter((p) =>
+        (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === logicalId(dev, fn.role as never)) &&
+        JSON.stringify(p.Properties.PolicyDocument).includes('sqs:SendMessage') && JSON.stringify(p.Properties.PolicyDocument).includes(queueId));
+      expect(sends, name).toHaveLength(1);
+    }
+  });
+
+  it('each have an alarm on their failure queue (any visible message) to the operator topic', () => {
+    const topicId = logicalId(dev, dev.stack.observability.topic);
+    const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm'));
+    for (const { name } of asyncFunctions(dev)) {
+      const queueId = logicalId(dev, dev.stack.asyncFailures.queues[name]!);
+      const alarm = alarms.find((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]));
+      expect(alarm, name).toBeDefined();
+      expect(alarm!.Properties, name).toMatchObject({
+        Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, AlarmActions: [{ Ref: topicId }],
+      });
+    }
+  });
+
+  it('keep the EventBridge target dead-letter queues for events that could not be delivered', () => {
+    for (const rule of [dev.stack.ecsEvents.rule, ...dev.stack.healTrigger.rules]) {
+      const targets = resources[logicalId(dev, rule)]!.Properties!.Targets as { DeadLetterConfig?: unknown }[];
+      expect(targets.every((t) => t.DeadLetterConfig)).toBe(true);
+    }
+  });
+});
+
+describe('installation id', () => {
+  it('comes from context installationId, or from the stack name, and reaches every Lambda', () => {
+    expect(prod.stack.installationId).toBe('acme1');
+    expect(dev.stack.installationId).toMatch(/^fled[0-9a-f]{4}$/);
+    for (const s of [dev, prod]) {
+      for (const [id, fn] of Object.entries(s.template.findResources('AWS::Lambda::Function'))) {
+        const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+        if (!('TABLE_NAME' in variables)) continue; // CDK's own helper functions
+        expect(variables.FLEDGE_INSTALLATION_ID, id).toBe(s.stack.installationId);
+      }
+    }
+    expect((dev.template.toJSON().Outputs as Record<string, { Value: unknown }>).InstallationId!.Value).toBe(dev.stack.installationId);
   });
 });

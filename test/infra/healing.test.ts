@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../infra/aws/config.ts';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { aslCalls } from '../../infra/aws/workflows.ts';
-import { HEAL_EVENT_RULES } from '../../infra/heal-events.ts';
+import { HEAL_EVENT_RULES, matchesPattern } from '../../infra/heal-events.ts';
+import { alarmName, parseAlarmName } from '../../functions/domain/alarms.ts';
+import { installationIdFor } from '../../functions/domain/resource-names.ts';
 import { routes } from '../../infra/routes.ts';
 import { synthFledge, type Synthesized } from './synth-fledge.ts';
 
@@ -102,6 +104,32 @@ describe('the notifications topic', () => {
   });
 });
 
+describe('two installations in one account', () => {
+  const alarmRule = HEAL_EVENT_RULES.find((rule) => rule.id === 'AlarmStateChanges')!;
+  const alarmEvent = (name: string) => ({
+    source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: name, state: { value: 'ALARM' } },
+  });
+
+  it('have different installation ids, hence different alarm names, and each heal rule ignores the other\'s alarms', () => {
+    const [a, b] = [installationIdFor('Fledge'), installationIdFor('FledgeStaging')];
+    expect(a).not.toBe(b);
+    const [ruleA, ruleB] = [alarmRule.pattern('arn:aws:ecs:eu-west-1:1:cluster/a', a), alarmRule.pattern('arn:aws:ecs:eu-west-1:1:cluster/b', b)];
+    for (const kind of ['tasks', 'unhealthy', '5xx'] as const) {
+      const [ofA, ofB] = [alarmName(a, 'pr-42', kind), alarmName(b, 'pr-42', kind)];
+      expect(ofA).not.toBe(ofB);
+      expect(matchesPattern(ruleA, alarmEvent(ofA))).toBe(true);
+      expect(matchesPattern(ruleA, alarmEvent(ofB))).toBe(false);
+      expect(matchesPattern(ruleB, alarmEvent(ofB))).toBe(true);
+      expect(matchesPattern(ruleB, alarmEvent(ofA))).toBe(false);
+      // and should one reach the other's trigger anyway, it parses to nothing there
+      expect(parseAlarmName(ofB, a)).toBeUndefined();
+      expect(parseAlarmName(ofA, a)).toEqual({ environment: 'pr-42', kind });
+    }
+    // the alarms of earlier versions (fledge-<name>-<kind>) start no heal any more
+    expect(matchesPattern(ruleA, alarmEvent('fledge-pr-42-tasks'))).toBe(false);
+  });
+});
+
 describe('the signals that start heals', () => {
   const triggerId = () => idOf(synth.stack.healTrigger.handler.function as never);
 
@@ -120,8 +148,9 @@ describe('the signals that start heals', () => {
     const [alarms, services, tasks] = rules.map((r) => r.Properties!.EventPattern);
     expect(alarms).toEqual({
       source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'],
-      detail: { alarmName: [{ prefix: 'fledge-' }], state: { value: ['ALARM'] } },
+      detail: { alarmName: [{ prefix: `fledge-${synth.stack.installationId}-` }], state: { value: ['ALARM'] } },
     });
+    expect(synth.stack.installationId).toBe(installationIdFor('Fledge'));
     const cluster = { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkCluster'), 'Arn'] };
     expect(services).toMatchObject({ source: ['aws.ecs'], 'detail-type': ['ECS Service Action', 'ECS Deployment State Change'], detail: { eventName: ['SERVICE_TASK_START_IMPAIRED', 'SERVICE_DEPLOYMENT_FAILED'] } });
     expect(tasks).toMatchObject({ 'detail-type': ['ECS Task State Change'], detail: { lastStatus: ['STOPPED'], group: [{ prefix: 'service:' }] } });

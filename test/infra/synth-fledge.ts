@@ -35,6 +35,7 @@ export const PRODUCTION_CONTEXT = {
   availabilityZones: ['eu-west-1a', 'eu-west-1b'],
   certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0f0f0f-1111-2222-3333-444444444444',
   baseDomain: 'preview.acme.dev',
+  installationId: 'acme1',
   maxTtl: '14d',
   quotaGlobal: 50,
   quotaPerRepository: 10,

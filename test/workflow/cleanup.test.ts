@@ -170,7 +170,9 @@ describe('lost operations', () => {
       expect([...held.keys()].sort()).toEqual([...names].sort());
     };
     world.awsHook = async (_service, action, params) => {
-      if (action === 'CreateTargetGroup' && (params.Name === 'lost-create' || params.Name === 'slow-create')) await gate(String(params.Name));
+      // target groups are named <installation>-<name>-<hash> (functions/domain/resource-names.ts); the tag names the environment
+      const environment = (params.Tags as { Key: string; Value: string }[] | undefined)?.find((t) => t.Key === 'fledge:environment')?.Value;
+      if (action === 'CreateTargetGroup' && (environment === 'lost-create' || environment === 'slow-create')) await gate(environment);
       if (action === 'DeleteService' && params.Service === 'lost-td') await gate('lost-td');
     };
     try {

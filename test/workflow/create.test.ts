@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeAwsError } from './support/fake-aws.ts';
 import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
+import { targetGroupName } from '../../functions/domain/resource-names.ts';
 
 const h = new Harness();
 beforeAll(() => h.start());
@@ -35,7 +36,7 @@ describe('create workflow', () => {
       LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': '/fledge/environments', 'awslogs-stream-prefix': 'fledge' } },
     });
     const [tg] = fake.targetGroups.values();
-    expect(tg).toMatchObject({ Name: 'web-happy', TargetType: 'ip', Port: 8080, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, VpcId: 'vpc-0123' });
+    expect(tg).toMatchObject({ Name: targetGroupName('test', 'web-happy'), TargetType: 'ip', Port: 8080, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, VpcId: 'vpc-0123' });
     expect(tg!.Attributes).toEqual({ 'deregistration_delay.timeout_seconds': '5' });
     const [rule] = fake.rules.values();
     expect(rule!.Conditions).toEqual([{ Field: 'host-header', HostHeaderConfig: { Values: [`web-happy.${BASE_DOMAIN}`] } }]);

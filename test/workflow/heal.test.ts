@@ -111,7 +111,7 @@ describe('heal workflow', () => {
     await h.created('heal-rule');
     const rule = h.sim.resources().listenerRules.find((r) => r.environment === 'heal-rule')!;
     await h.sim.call('elasticloadbalancingv2', 'DeleteRule', { RuleArn: rule.arn });
-    await h.sim.call('cloudwatch', 'DeleteAlarms', { AlarmNames: [alarmName('heal-rule', 'tasks'), alarmName('heal-rule', '5xx')] });
+    await h.sim.call('cloudwatch', 'DeleteAlarms', { AlarmNames: [alarmName(runtimeConfig().installationId, 'heal-rule', 'tasks'), alarmName(runtimeConfig().installationId, 'heal-rule', '5xx')] });
     expect(h.sim.servePage('heal-rule.preview.example.com').outcome).toBe('fixed-response');
 
     const before = h.calls.length;
@@ -122,7 +122,7 @@ describe('heal workflow', () => {
     expect(created).toMatchObject({ priority: rule.priority, hosts: ['heal-rule.preview.example.com'], targetGroupArns: rule.targetGroupArns });
     expect(h.sim.servePage('heal-rule.preview.example.com').outcome).toBe('task');
     expect(h.sim.resources().alarms.filter((a) => a.environment === 'heal-rule').map((a) => a.name).sort()).toEqual(
-      ['fledge-heal-rule-5xx', 'fledge-heal-rule-tasks', 'fledge-heal-rule-unhealthy'],
+      ['fledge-test-heal-rule-5xx', 'fledge-test-heal-rule-tasks', 'fledge-test-heal-rule-unhealthy'],
     );
     const repairs = (await h.events('heal-rule')).filter((e) => e.type === 'heal-repair').map((e) => e.details!.repair);
     expect(repairs.sort()).toEqual(['recreate-alarm', 'recreate-alarm', 'recreate-listener-rule']);
@@ -241,7 +241,7 @@ describe('heals started by signals (alarms and ECS events through functions/even
     const item = await h.item('sig-gone');
     expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'heal', status: 'SUCCEEDED' } });
     const triggered = (await h.events('sig-gone')).find((e) => e.type === 'heal-triggered')!;
-    expect(triggered).toMatchObject({ actor: 'system', details: { trigger: { source: 'alarm', signal: 'fledge-sig-gone-tasks' }, from: 'RUNNING' } });
+    expect(triggered).toMatchObject({ actor: 'system', details: { trigger: { source: 'alarm', signal: 'fledge-test-sig-gone-tasks' }, from: 'RUNNING' } });
     expect(h.service('sig-gone')).toMatchObject({ status: 'ACTIVE', runningCount: 1 });
   });
 

@@ -3,6 +3,7 @@
  * teardown, run by the local Step Functions runner against DynamoDB Local and the fake
  * ECS/ELB/Application Auto Scaling, with faults injected.
  */
+import { targetGroupName } from '../../functions/domain/resource-names.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeAwsError } from './support/fake-aws.ts';
 import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
@@ -39,7 +40,7 @@ function routing(name: string): { serving: string[]; idle: string[] } {
   };
 }
 
-const tgOf = (name: string) => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === name)!.TargetGroupArn as string;
+const tgOf = (name: string) => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', name))!.TargetGroupArn as string;
 const workflowCalls = (action: string) => h.world.fake.callsOf(action).filter((c) => c.via === 'workflow');
 /** what is left of an environment's own resources (task definitions are shared, content-addressed, and outlive it) */
 function ownLeftovers() {

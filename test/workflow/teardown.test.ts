@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeAwsError } from './support/fake-aws.ts';
-import { Harness, spec } from './support/harness.ts';
+import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
 
 const h = new Harness();
 beforeAll(() => h.start());
@@ -84,6 +84,31 @@ describe('teardown workflow', () => {
     const receipt = (await h.events('td-half'))[0]!;
     expect(receipt.details).toEqual({ removed: [{ type: 'target-group', arn: tg!.TargetGroupArn }] });
     expect((await h.item('td-half'))!.status).toBe('DELETED');
+  });
+
+  it('tears down an environment of an earlier version: its target group named exactly after it, found through its rule, and its legacy alarms', async () => {
+    const { fake } = h.world;
+    const tags = [{ Key: 'fledge:environment', Value: 'td-old' }];
+    const tg = fake.doCreateTargetGroup({ Name: 'td-old', Tags: tags }).TargetGroups[0]!;
+    const rule = fake.doCreateRule({
+      Priority: 77, Tags: tags,
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`td-old.${BASE_DOMAIN}`] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
+    }).Rules[0]!;
+    for (const kind of ['tasks', 'unhealthy']) {
+      const dimensions = kind === 'tasks' ? [{ Name: 'ClusterName', Value: 'fledge' }, { Name: 'ServiceName', Value: 'td-old' }] : [{ Name: 'LoadBalancer', Value: 'app/fledge/abc' }];
+      fake.doPutMetricAlarm({ AlarmName: `fledge-td-old-${kind}`, Dimensions: dimensions, Tags: tags });
+    }
+    // another installation's alarm for an environment of the same name stays
+    fake.doPutMetricAlarm({ AlarmName: 'fledge-other-td-old-tasks', Dimensions: [{ Name: 'ClusterName', Value: 'other' }], Tags: tags });
+
+    const record = await h.run('teardown', await h.seedEnvironment('td-old', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(fake.targetGroups.has(tg.TargetGroupArn)).toBe(false);
+    expect(fake.rules.has(rule.RuleArn)).toBe(false);
+    expect([...fake.alarms.keys()]).toEqual(['fledge-other-td-old-tasks']);
+    const removed = (await h.events('td-old'))[0]!.details!.removed as { type: string; arn: string }[];
+    expect(removed.map((r) => r.type).sort()).toEqual(['cloudwatch-alarm', 'cloudwatch-alarm', 'listener-rule', 'target-group']);
   });
 
   it('leaves alone a target group of that name that Fledge did not tag', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alarmDefinitions, alarmFingerprint, alarmName, loadBalancerDimension, minimumRunningTasks, parseAlarmName, renderAlarmPlan,
+  alarmDefinitions, alarmFingerprint, alarmName, alarmNamePrefix, loadBalancerDimension, minimumRunningTasks, parseAlarmName, renderAlarmPlan,
 } from '../../../functions/domain/alarms.ts';
 import {
   attemptsInWindow, backoffAfter, decideTriggeredHeal, healthyImagesAfterHeal, planRepairs, remainingBackoff,
@@ -173,16 +173,28 @@ describe('what a heal repairs', () => {
 
 describe('per-environment alarms', () => {
   const settings = {
+    installationId: 'fled1a2b',
     clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/fledge',
     listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/fledge-alb/50dc6c495c0c9188/f2f7dc8efc522ab2',
   };
 
-  it('are named fledge-<name>-<kind>, and the name gives the environment back', () => {
-    expect(['tasks', 'unhealthy', '5xx'].map((k) => alarmName('pr-4-tasks', k as never))).toEqual(['fledge-pr-4-tasks-tasks', 'fledge-pr-4-tasks-unhealthy', 'fledge-pr-4-tasks-5xx']);
-    expect(parseAlarmName('fledge-pr-4-tasks-tasks')).toEqual({ environment: 'pr-4-tasks', kind: 'tasks' });
-    expect(parseAlarmName('fledge-pr-4-5xx')).toEqual({ environment: 'pr-4', kind: '5xx' });
-    expect(parseAlarmName('FledgeApi5xx')).toBeUndefined();
-    expect(parseAlarmName('fledge-pr-4-cpu')).toBeUndefined();
+  it('are named fledge-<installation>-<name>-<kind>, and the name gives the environment back', () => {
+    expect(['tasks', 'unhealthy', '5xx'].map((k) => alarmName('fled1a2b', 'pr-4-tasks', k as never))).toEqual([
+      'fledge-fled1a2b-pr-4-tasks-tasks', 'fledge-fled1a2b-pr-4-tasks-unhealthy', 'fledge-fled1a2b-pr-4-tasks-5xx',
+    ]);
+    expect(parseAlarmName('fledge-fled1a2b-pr-4-tasks-tasks', 'fled1a2b')).toEqual({ environment: 'pr-4-tasks', kind: 'tasks' });
+    expect(parseAlarmName('fledge-fled1a2b-pr-4-5xx', 'fled1a2b')).toEqual({ environment: 'pr-4', kind: '5xx' });
+    expect(parseAlarmName('FledgeApi5xx', 'fled1a2b')).toBeUndefined();
+    expect(parseAlarmName('fledge-fled1a2b-pr-4-cpu', 'fled1a2b')).toBeUndefined();
+  });
+
+  it('of another installation, or of earlier versions, parse to nothing', () => {
+    expect(alarmName('fled1a2b', 'pr-4', 'tasks')).not.toBe(alarmName('stag9f0e', 'pr-4', 'tasks'));
+    expect(parseAlarmName(alarmName('stag9f0e', 'pr-4', 'tasks'), 'fled1a2b')).toBeUndefined();
+    expect(parseAlarmName('fledge-pr-4-tasks', 'fled1a2b')).toBeUndefined();
+    // an installation id that is a prefix of another's: the hyphen after it keeps them apart
+    expect(parseAlarmName(alarmName('fled1a2bc', 'pr-4', 'tasks'), 'fled1a2b')).toBeUndefined();
+    expect(alarmNamePrefix('fled1a2b')).toBe('fledge-fled1a2b-');
   });
 
   it('watch the desired count, or autoscaling\'s floor; a sleeping environment never alarms', () => {
@@ -196,7 +208,7 @@ describe('per-environment alarms', () => {
     const plan = renderAlarmPlan('pr-1', { desiredCount: 2 }, settings);
     const defs = alarmDefinitions('pr-1', plan, TG);
     expect(defs.tasks).toMatchObject({
-      AlarmName: 'fledge-pr-1-tasks', Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Threshold: 2,
+      AlarmName: 'fledge-fled1a2b-pr-1-tasks', Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Threshold: 2,
       ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', EvaluationPeriods: 3, DatapointsToAlarm: 3,
       Dimensions: [{ Name: 'ClusterName', Value: 'fledge' }, { Name: 'ServiceName', Value: 'pr-1' }],
     });

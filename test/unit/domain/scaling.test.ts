@@ -107,7 +107,7 @@ describe('idle sleep', () => {
 
 describe('does a scale also deploy?', () => {
   const settings = {
-    clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/c', subnetIds: ['s'], securityGroupIds: ['g'], assignPublicIp: 'DISABLED' as const,
+    installationId: 'fled1a2b', clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/c', subnetIds: ['s'], securityGroupIds: ['g'], assignPublicIp: 'DISABLED' as const,
     executionRoleArn: 'e', taskRoleArn: 't', logGroup: 'l', region: 'eu-west-1', baseDomain: 'preview.example.com',
   };
   const plan = (o: Record<string, unknown> = {}) => renderPlan('a', spec({ environment: { A: '1' }, ...o }), settings, 'op', 2);

@@ -53,7 +53,7 @@ beforeEach(() => {
   resetClients();
   resetHealPolicy();
   Object.assign(process.env, {
-    TABLE_NAME: 'fledge', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_HEAL_STATE_MACHINE_ARN: HEAL_ARN, FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s',
+    TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_HEAL_STATE_MACHINE_ARN: HEAL_ARN, FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s',
   });
   dynamodb.on(GetCommand).resolves({});
   dynamodb.on(TransactWriteCommand).resolves({});
@@ -62,9 +62,13 @@ beforeEach(() => {
 
 describe('reading heal signals from events', () => {
   it('takes an environment alarm entering ALARM, and nothing else from CloudWatch', () => {
-    expect(parseHealSignal(alarm('fledge-pr-7-unhealthy'))).toMatchObject({ signal: { environment: 'pr-7', source: 'alarm', signal: 'fledge-pr-7-unhealthy', reason: expect.stringContaining('Threshold') } });
-    expect(parseHealSignal(alarm('fledge-pr-7-unhealthy', 'OK'))).toEqual({ ignored: 'alarm fledge-pr-7-unhealthy went to OK' });
-    expect(parseHealSignal(alarm('FledgeApi5xxAlarm'))).toMatchObject({ ignored: expect.stringContaining('not a Fledge environment alarm') });
+    expect(parseHealSignal(alarm('fledge-test-pr-7-unhealthy'), undefined, 'test')).toMatchObject({ signal: { environment: 'pr-7', source: 'alarm', signal: 'fledge-test-pr-7-unhealthy', reason: expect.stringContaining('Threshold') } });
+    expect(parseHealSignal(alarm('fledge-test-pr-7-unhealthy', 'OK'), undefined, 'test')).toEqual({ ignored: 'alarm fledge-test-pr-7-unhealthy went to OK' });
+    expect(parseHealSignal(alarm('FledgeApi5xxAlarm'), undefined, 'test')).toMatchObject({ ignored: expect.stringContaining('not a Fledge environment alarm') });
+    // another installation's alarm in the same account, and the names of earlier versions, are not ours
+    expect(parseHealSignal(alarm('fledge-other-pr-7-unhealthy'), undefined, 'test')).toMatchObject({ ignored: expect.stringContaining('not a Fledge environment alarm of this installation') });
+    expect(parseHealSignal(alarm('fledge-pr-7-unhealthy'), undefined, 'test')).toMatchObject({ ignored: expect.any(String) });
+    expect(parseHealSignal(alarm('fledge-test-pr-7-unhealthy'))).toMatchObject({ ignored: expect.any(String) });
   });
 
   it('finds the service wherever ECS puts it: resources, detail.group, detail.serviceName', () => {
@@ -107,7 +111,7 @@ describe('reading heal signals from events', () => {
 describe('the heal trigger', () => {
   it('starts a heal: RUNNING -> HEALING with the signal in the event and the workflow input, by a deterministic name', async () => {
     stored(record({ name: 'trg-1' }));
-    const result = await handler(alarm('fledge-trg-1-tasks'));
+    const result = await handler(alarm('fledge-test-trg-1-tasks'));
     expect(result).toEqual({ outcome: 'started', environment: 'trg-1' });
 
     const [write] = dynamodb.commandCalls(TransactWriteCommand);
@@ -116,7 +120,7 @@ describe('the heal trigger', () => {
       ConditionExpression: '#version = :expected', ExpressionAttributeValues: { ':expected': 4 },
       Item: { status: 'HEALING', gsiStatusPk: 'STATUS#HEALING', version: 5, healAttempts: [], operation: { type: 'heal', status: 'RUNNING', workflow: 'heal' } },
     });
-    expect(evt!.Put!.Item).toMatchObject({ type: 'heal-triggered', actor: 'system', details: { trigger: { source: 'alarm', signal: 'fledge-trg-1-tasks' }, from: 'RUNNING' } });
+    expect(evt!.Put!.Item).toMatchObject({ type: 'heal-triggered', actor: 'system', details: { trigger: { source: 'alarm', signal: 'fledge-test-trg-1-tasks' }, from: 'RUNNING' } });
     const [start] = starts();
     const operationId = (put!.Put!.Item as { operation: { id: string } }).operation.id;
     expect(start).toMatchObject({ stateMachineArn: HEAL_ARN, name: `trg-1--${operationId}` });
@@ -125,7 +129,7 @@ describe('the heal trigger', () => {
 
   it('starts one heal for an event delivered twice', async () => {
     stored(record({ name: 'trg-2' }));
-    const event = alarm('fledge-trg-2-unhealthy');
+    const event = alarm('fledge-test-trg-2-unhealthy');
     expect((await handler(event)).outcome).toBe('started');
     expect((await handler(event)).outcome).toBe('duplicate');
     expect(starts()).toHaveLength(1);
@@ -147,7 +151,7 @@ describe('the heal trigger', () => {
   ] as const)('does not start one for a %s environment', async (status, reason) => {
     const name = `trg-${status.toLowerCase()}`;
     stored(record({ name, status }));
-    expect(await handler(alarm(`fledge-${name}-tasks`))).toEqual({ outcome: 'skipped', environment: name, reason });
+    expect(await handler(alarm(`fledge-test-${name}-tasks`))).toEqual({ outcome: 'skipped', environment: name, reason });
     expect(starts()).toEqual([]);
     expect(dynamodb.commandCalls(TransactWriteCommand)).toEqual([]);
   });
@@ -155,21 +159,21 @@ describe('the heal trigger', () => {
   it('does not start one within the backoff after the last heal, and keeps the attempts when it does start later', async () => {
     const heal = { id: 'op-3-aaaa', type: 'heal' as const, status: 'SUCCEEDED' as const, startedAt: new Date(Date.now() - 60_000).toISOString() };
     stored(record({ name: 'trg-soon', operation: heal, healAttempts: [new Date(Date.now() - 10_000).toISOString()] }));
-    expect(await handler(alarm('fledge-trg-soon-tasks'))).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^within the backoff after the last heal \(\d+ s left\)$/) });
+    expect(await handler(alarm('fledge-test-trg-soon-tasks'))).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^within the backoff after the last heal \(\d+ s left\)$/) });
     const earlier = new Date(Date.now() - 40_000).toISOString();
     stored(record({ name: 'trg-later', operation: heal, healAttempts: [earlier] }));
-    expect((await handler(alarm('fledge-trg-later-tasks'))).outcome).toBe('started');
+    expect((await handler(alarm('fledge-test-trg-later-tasks'))).outcome).toBe('started');
     const [put] = dynamodb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(put!.Put!.Item).toMatchObject({ healAttempts: [earlier] });
   });
 
   it('ignores signals of environments it does not know, and a lost race with another write', async () => {
-    expect(await handler(alarm('fledge-nobody-tasks'))).toEqual({ outcome: 'skipped', environment: 'nobody', reason: 'no such environment' });
+    expect(await handler(alarm('fledge-test-nobody-tasks'))).toEqual({ outcome: 'skipped', environment: 'nobody', reason: 'no such environment' });
     stored(record({ name: 'trg-race' }));
     dynamodb.on(TransactWriteCommand).rejects(
       new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }] }),
     );
-    expect(await handler(alarm('fledge-trg-race-tasks'))).toEqual({ outcome: 'skipped', environment: 'trg-race', reason: 'another write changed the environment first' });
+    expect(await handler(alarm('fledge-test-trg-race-tasks'))).toEqual({ outcome: 'skipped', environment: 'trg-race', reason: 'another write changed the environment first' });
     expect(starts()).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { handler, loadBalancerArnOf } from '../../../functions/events/idle-sleep
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
+import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
@@ -17,6 +18,8 @@ const cloudwatch = mockClient(CloudWatchClient);
 const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/fledge/abc/def';
 const HOUR = 3_600_000;
 const tg = (name: string) => `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${name}/00${name.length}`;
+/** this installation's target group name; environments named `legacy-*` have one named after them (earlier versions) */
+const tgName = (name: string) => (name.startsWith('legacy-') ? name : targetGroupName('test', name));
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 function env(name: string, overrides: Partial<EnvironmentRecord> = {}): EnvironmentRecord {
@@ -26,11 +29,11 @@ function env(name: string, overrides: Partial<EnvironmentRecord> = {}): Environm
 function world(envs: EnvironmentRecord[], requests: Record<string, number[]>) {
   dynamodb.on(QueryCommand).resolves({ Items: envs.map(item) });
   for (const e of envs) dynamodb.on(GetCommand, { Key: { pk: `ENV#${e.name}`, sk: 'ENV' } }).resolves({ Item: item(e) });
-  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: envs.map((e) => ({ TargetGroupName: e.name, TargetGroupArn: tg(e.name) })) });
+  elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: envs.map((e) => ({ TargetGroupName: tgName(e.name), TargetGroupArn: tg(tgName(e.name)) })) });
   cloudwatch.on(GetMetricDataCommand).callsFake((input) => ({
     MetricDataResults: input.MetricDataQueries.map((q: { Id: string; MetricStat: { Metric: { Dimensions: { Name: string; Value: string }[] } } }) => {
       const value = q.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value;
-      const name = value.split('/')[1]!;
+      const name = envs.find((e) => tgName(e.name) === value.split('/')[1])?.name ?? value.split('/')[1]!;
       return { Id: q.Id, StatusCode: 'Complete', Values: requests[name] ?? [], Timestamps: (requests[name] ?? []).map(() => new Date()) };
     }),
   }));
@@ -46,6 +49,7 @@ beforeEach(() => {
   resetClients();
   Object.assign(process.env, {
     TABLE_NAME: 'fledge',
+    FLEDGE_INSTALLATION_ID: 'test',
     FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:123456789012:cluster/fledge',
     FLEDGE_LISTENER_ARN: LISTENER,
     FLEDGE_SUBNET_IDS: 'subnet-a',
@@ -74,6 +78,12 @@ describe('idle sleep (scheduled)', () => {
     expect(event!.Put!.Item).toMatchObject({ type: 'sleep-requested', actor: 'schedule', message: 'sleep requested: 1 -> 0 tasks (no requests for 2h)' });
   });
 
+  it('finds the target group by this installation\'s name, or by the environment\'s own name (made by an earlier version)', async () => {
+    world([env('idle'), env('legacy-idle'), env('legacy-busy')], { 'legacy-busy': [4] });
+    const report = await handler();
+    expect(report).toMatchObject({ candidates: 3, slept: ['idle', 'legacy-idle'] });
+  });
+
   it('reads only RUNNING environments (the status index) and asks CloudWatch once for all of them, over the idle period', async () => {
     world([env('idle'), env('busy')], { busy: [1] });
     await handler();
@@ -88,7 +98,7 @@ describe('idle sleep (scheduled)', () => {
       Metric: {
         Namespace: 'AWS/ApplicationELB',
         MetricName: 'RequestCount',
-        Dimensions: [{ Name: 'TargetGroup', Value: 'targetgroup/idle/004' }, { Name: 'LoadBalancer', Value: 'app/fledge/abc' }],
+        Dimensions: [{ Name: 'TargetGroup', Value: `targetgroup/${tgName('idle')}/00${tgName('idle').length}` }, { Name: 'LoadBalancer', Value: 'app/fledge/abc' }],
       },
       Stat: 'Sum',
       Period: 7200,

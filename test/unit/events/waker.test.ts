@@ -51,6 +51,7 @@ beforeEach(() => {
   resetClients();
   Object.assign(process.env, {
     TABLE_NAME: 'fledge',
+    FLEDGE_INSTALLATION_ID: 'test',
     FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:123456789012:cluster/fledge',
     FLEDGE_LISTENER_ARN: LISTENER,
     FLEDGE_SUBNET_IDS: 'subnet-a',

@@ -103,11 +103,11 @@ describe('the heal rules on the documented shapes', () => {
   const clusterArn = 'arn:aws:ecs:eu-west-1:111122223333:cluster/fledge';
   const target = { clusterArn, serviceArnPrefix: 'arn:aws:ecs:eu-west-1:111122223333:service/fledge/' };
   const rule = (id: string) => HEAL_EVENT_RULES.find((r) => r.id === id)!;
-  const matches = (id: string, event: SimEvent) => matchesPattern(rule(id).pattern(target), event as unknown as Record<string, unknown>);
+  const matches = (id: string, event: SimEvent) => matchesPattern(rule(id).pattern(target, 'test'), event as unknown as Record<string, unknown>);
 
   it('derive the service ARN prefix from a plain cluster ARN (local mode), or take it given (CDK tokens)', () => {
     expect(serviceArnPrefixOf(clusterArn)).toBe(target.serviceArnPrefix);
-    expect(rule('EcsServiceFailures').pattern(clusterArn)).toEqual(rule('EcsServiceFailures').pattern(target));
+    expect(rule('EcsServiceFailures').pattern(clusterArn, 'test')).toEqual(rule('EcsServiceFailures').pattern(target, 'test'));
     expect(() => serviceArnPrefixOf('not-an-arn')).toThrow(/not an ECS cluster ARN/);
   });
 
@@ -145,7 +145,7 @@ describe('the heal rules on the documented shapes', () => {
     expect(await f.clock.advanceUntil(() => f.events.some(byName('ECS Deployment State Change', 'SERVICE_DEPLOYMENT_COMPLETED')), 20_000, 100)).toBe(true);
     await updateImage(f, 'heal-me', 'nginx:fail-start');
     expect(await f.clock.advanceUntil(() => f.events.some(byName('ECS Deployment State Change', 'SERVICE_DEPLOYMENT_FAILED')), 30_000, 100)).toBe(true);
-    const healing = f.events.filter((e) => HEAL_EVENT_RULES.some((r) => matchesPattern(r.pattern(f.sim.clusterArn), e as unknown as Record<string, unknown>)));
+    const healing = f.events.filter((e) => HEAL_EVENT_RULES.some((r) => matchesPattern(r.pattern(f.sim.clusterArn, 'test'), e as unknown as Record<string, unknown>)));
     expect(healing.some(byName('ECS Deployment State Change', 'SERVICE_DEPLOYMENT_FAILED'))).toBe(true);
     expect(healing.some((e) => e['detail-type'] === 'ECS Task State Change' && e.detail.stopCode === 'EssentialContainerExited')).toBe(true);
   });

@@ -19,7 +19,7 @@ afterEach(() => {
 async function withAlarms(name: string, desiredCount = 1): Promise<Fixture> {
   f = createFixture();
   const { targetGroupArn } = await createEnvironment(f, name, 'nginx:1.27', { desiredCount });
-  const plan = renderAlarmPlan(name, { desiredCount }, { clusterArn: f.sim.clusterArn, listenerArn: f.sim.listenerArn });
+  const plan = renderAlarmPlan(name, { desiredCount }, { installationId: 'local', clusterArn: f.sim.clusterArn, listenerArn: f.sim.listenerArn });
   for (const input of Object.values(alarmDefinitions(name, plan, targetGroupArn))) {
     await f.sim.client('cloudwatch').send(new PutMetricAlarmCommand(input as never));
   }
@@ -29,11 +29,11 @@ async function withAlarms(name: string, desiredCount = 1): Promise<Fixture> {
 
 function states(name: string): Record<AlarmKind, string> {
   const alarms = f!.sim.resources().alarms.filter((a) => a.environment === name);
-  return Object.fromEntries(alarms.map((a) => [a.name.slice(`fledge-${name}-`.length), a.state])) as Record<AlarmKind, string>;
+  return Object.fromEntries(alarms.map((a) => [a.name.slice(`fledge-local-${name}-`.length), a.state])) as Record<AlarmKind, string>;
 }
 
 const alarmEvents = (name: string) =>
-  f!.events.filter((e) => e.source === 'aws.cloudwatch' && String(e.detail.alarmName).startsWith(`fledge-${name}-`))
+  f!.events.filter((e) => e.source === 'aws.cloudwatch' && String(e.detail.alarmName).startsWith(`fledge-local-${name}-`))
     .map((e) => `${e.detail.alarmName}:${(e.detail.state as { value: string }).value}`);
 
 describe('per-environment alarms in local mode', () => {
@@ -47,9 +47,9 @@ describe('per-environment alarms in local mode', () => {
     await withAlarms('al-sick');
     f!.sim.injectFault({ environment: 'al-sick', fault: 'unhealthy' });
     expect(await f!.clock.advanceUntil(() => states('al-sick').unhealthy === 'ALARM', 20_000, 100)).toBe(true);
-    expect(alarmEvents('al-sick')).toContain('fledge-al-sick-unhealthy:ALARM');
-    const event = f!.events.find((e) => e.detail.alarmName === 'fledge-al-sick-unhealthy' && (e.detail.state as { value: string }).value === 'ALARM')!;
-    expect(event).toMatchObject({ 'detail-type': 'CloudWatch Alarm State Change', source: 'aws.cloudwatch', resources: [expect.stringMatching(/:alarm:fledge-al-sick-unhealthy$/)] });
+    expect(alarmEvents('al-sick')).toContain('fledge-local-al-sick-unhealthy:ALARM');
+    const event = f!.events.find((e) => e.detail.alarmName === 'fledge-local-al-sick-unhealthy' && (e.detail.state as { value: string }).value === 'ALARM')!;
+    expect(event).toMatchObject({ 'detail-type': 'CloudWatch Alarm State Change', source: 'aws.cloudwatch', resources: [expect.stringMatching(/:alarm:fledge-local-al-sick-unhealthy$/)] });
   });
 
   it('a service deleted out of band: the tasks alarm goes to ALARM (its metrics stop)', async () => {
@@ -67,7 +67,7 @@ describe('per-environment alarms in local mode', () => {
 
   it('deleting alarms deletes the names that exist and reports the others', async () => {
     await withAlarms('al-del');
-    await expect(f!.sim.call('cloudwatch', 'DeleteAlarms', { AlarmNames: ['fledge-al-del-tasks', 'fledge-al-del-nope'] })).rejects.toMatchObject({
+    await expect(f!.sim.call('cloudwatch', 'DeleteAlarms', { AlarmNames: ['fledge-local-al-del-tasks', 'fledge-al-del-nope'] })).rejects.toMatchObject({
       sfnErrorName: 'CloudWatch.ResourceNotFoundException',
     });
     expect(Object.keys(states('al-del')).sort()).toEqual(['5xx', 'unhealthy']);

@@ -21,6 +21,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
 import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
+import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowState } from '../../../functions/domain/workflow-state.ts';
 import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
 import { handler as awaitSteadyState } from '../../../functions/tasks/await-steady-state.ts';
@@ -43,7 +44,12 @@ const FAMILY = 'fledge-td-0123456789abcdef0123456789abcdef';
 const TD1 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:1`;
 const TD2 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:2`;
 const SERVICE = 'arn:aws:ecs:eu-west-1:000000000000:service/fledge/pr-1';
-const TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/123';
+const TG = `arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/${targetGroupName('test', 'pr-1')}/123`;
+/** a target group an earlier version named exactly after the environment */
+const LEGACY_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/456';
+const WAKER_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/Fledge-Waker/789';
+const OUR_LB = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:loadbalancer/app/fledge/abc';
+const tgNotFound = () => Object.assign(new Error('One or more target groups not found'), { name: 'TargetGroupNotFoundException' });
 
 const spec = (image = 'ghcr.io/acme/web:1.0') =>
   environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ image, labels: { repository: 'acme/web' } });
@@ -61,7 +67,7 @@ const item = (overrides: Record<string, unknown> = {}) => ({
 
 beforeAll(() => {
   Object.assign(process.env, {
-    TABLE_NAME: 'fledge', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
+    TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
     FLEDGE_SECURITY_GROUP_IDS: 'sg-1', FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/exec',
     FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/task', FLEDGE_LOG_GROUP: '/fledge', FLEDGE_BASE_DOMAIN: 'preview.example.com',
   });
@@ -151,13 +157,30 @@ describe('PlanResources', () => {
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
-  it('for an update, finds the target group and takes no priority', async () => {
-    elb.on(DescribeTargetGroupsCommand, { Names: ['pr-1'] }).resolves({ TargetGroups: [{ TargetGroupArn: TG }] });
+  it('for an update, finds the target group (named for this installation) and takes no priority', async () => {
+    elb.on(DescribeTargetGroupsCommand, { Names: [targetGroupName('test', 'pr-1')] }).resolves({ TargetGroups: [{ TargetGroupArn: TG }] });
     const out = await planResources({ workflow: 'update', state: state() });
     expect(out.targetGroup).toEqual({ arn: TG });
     expect(out.phase).toBe('update');
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(0);
+  });
+});
+
+describe('PlanResources of an environment made by an earlier version', () => {
+  beforeEach(() => elb.on(DescribeTargetGroupsCommand, { Names: [targetGroupName('test', 'pr-1')] }).rejects(tgNotFound()));
+
+  it('finds its target group by the environment\'s own name when it is attached to this installation\'s load balancer', async () => {
+    elb.on(DescribeTargetGroupsCommand, { Names: ['pr-1'] }).resolves({ TargetGroups: [{ TargetGroupArn: LEGACY_TG, LoadBalancerArns: [OUR_LB] }] });
+    const out = await planResources({ workflow: 'update', state: state() });
+    expect(out.targetGroup).toEqual({ arn: LEGACY_TG });
+  });
+
+  it('not when that name belongs to a target group of another load balancer (another installation)', async () => {
+    elb.on(DescribeTargetGroupsCommand, { Names: ['pr-1'] }).resolves({
+      TargetGroups: [{ TargetGroupArn: LEGACY_TG, LoadBalancerArns: ['arn:aws:elasticloadbalancing:eu-west-1:000000000000:loadbalancer/app/other/xyz'] }],
+    });
+    await expect(planResources({ workflow: 'update', state: state() })).rejects.toMatchObject({ name: 'TargetGroupNotFound' });
   });
 });
 
@@ -320,7 +343,7 @@ describe('DiscoverResources and FinishTeardown', () => {
     ecs.on(DescribeServicesCommand).resolves({
       services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', taskDefinition: TD2, deployments: [{ taskDefinition: TD2 }, { taskDefinition: TD1 }] }],
     });
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'fledge-pr-1-tasks', AlarmArn: 'alarm-1' }] });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'fledge-test-pr-1-tasks', AlarmArn: 'alarm-1' }] });
     elb.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: TG }] });
     elb.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: TG, Tags: [{ Key: 'fledge:environment', Value: 'pr-1' }] }] });
     elb.on(DescribeRulesCommand).resolves({
@@ -335,10 +358,51 @@ describe('DiscoverResources and FinishTeardown', () => {
     expect(out.resources).toEqual({
       serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1', 'rule-2'],
       sharedTaskDefinitionArns: [TD2, TD1], alarmArns: ['alarm-1'],
+      alarmNames: ['fledge-test-pr-1-tasks', 'fledge-test-pr-1-unhealthy', 'fledge-test-pr-1-5xx'],
     });
+    expect(elb.commandCalls(DescribeTargetGroupsCommand)[0]!.args[0].input).toEqual({ Names: [targetGroupName('test', 'pr-1')] });
     // a teardown lists no task definition family: families are shared
     expect(ecs.calls().map((c) => c.args[0].constructor.name)).toEqual(['DescribeServicesCommand']);
     expect(elb.commandCalls(DescribeRulesCommand)[0]!.args[0].input).toMatchObject({ ListenerArn: LISTENER });
+  });
+
+  it('tears down an environment of an earlier version: its target group through the rule of its host, its legacy alarms when they are ours', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [] });
+    // not found by this installation's name, nor by the legacy name (say, eventually consistent): the rule finds it
+    elb.on(DescribeTargetGroupsCommand).rejects(tgNotFound());
+    elb.on(DescribeRulesCommand).resolves({
+      Rules: [
+        // asleep: the rule forwards to the waker (weight 1) and to the environment's target group (weight 0)
+        {
+          RuleArn: 'rule-1',
+          Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['pr-1.preview.example.com'] } }],
+          Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: WAKER_TG, Weight: 1 }, { TargetGroupArn: LEGACY_TG, Weight: 0 }] } }],
+        },
+        { RuleArn: 'rule-other', Actions: [{ Type: 'forward', TargetGroupArn: 'other' }] },
+      ],
+    });
+    elb.on(DescribeTagsCommand).resolves({
+      TagDescriptions: [
+        { ResourceArn: WAKER_TG, Tags: [{ Key: 'fledge:component', Value: 'control-plane' }] },
+        { ResourceArn: LEGACY_TG, Tags: [{ Key: 'fledge:environment', Value: 'pr-1' }] },
+      ],
+    });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'fledge-pr-1-tasks', AlarmArn: 'legacy-tasks', Dimensions: [{ Name: 'ClusterName', Value: 'fledge' }, { Name: 'ServiceName', Value: 'pr-1' }] },
+        { AlarmName: 'fledge-pr-1-5xx', AlarmArn: 'legacy-5xx', Metrics: [{ Id: 'errors', MetricStat: { Metric: { Dimensions: [{ Name: 'LoadBalancer', Value: 'app/fledge/abc' }] }, Period: 60, Stat: 'Sum' } }] },
+        // another (earlier-version) installation's alarm of the same name: its load balancer is not ours
+        { AlarmName: 'fledge-pr-1-unhealthy', AlarmArn: 'theirs', Dimensions: [{ Name: 'LoadBalancer', Value: 'app/other/xyz' }] },
+      ],
+    });
+    const out = await discoverResources({ workflow: 'teardown', state: state() });
+    expect(out.resources).toMatchObject({
+      targetGroupArns: [LEGACY_TG], ruleArns: ['rule-1'], alarmArns: ['legacy-tasks', 'legacy-5xx'],
+      alarmNames: ['fledge-test-pr-1-tasks', 'fledge-test-pr-1-unhealthy', 'fledge-test-pr-1-5xx', 'fledge-pr-1-tasks', 'fledge-pr-1-5xx'],
+    });
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual([
+      'fledge-test-pr-1-tasks', 'fledge-test-pr-1-unhealthy', 'fledge-test-pr-1-5xx', 'fledge-pr-1-tasks', 'fledge-pr-1-unhealthy', 'fledge-pr-1-5xx',
+    ]);
   });
 
   it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt that names the shared task definition it kept', async () => {

@@ -10,9 +10,11 @@ import {
   TASK_DEFINITION_HASH_TAG,
   type PlanSettings,
 } from '../../../functions/domain/resource-plan.ts';
+import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../../support/service-models.ts';
 
 const settings: PlanSettings = {
+  installationId: 'fled1a2b',
   clusterArn: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',
   subnetIds: ['subnet-a'],
   securityGroupIds: ['sg-1'],
@@ -45,6 +47,7 @@ describe('rendering the resource plan', () => {
     expect(plan.hostHeaders).toEqual(['pr-7.preview.example.com']);
     expect(plan.taskDefinition).toMatchObject({ Family: `fledge-td-${plan.taskDefinitionHash}`, Cpu: '512', Memory: '1024' });
     expect(plan.targetGroup).toEqual({
+      Name: targetGroupName('fled1a2b', 'pr-7'),
       Port: 3000, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthCheckTimeoutSeconds: 5,
       HealthyThresholdCount: 3, UnhealthyThresholdCount: 2,
     });

@@ -111,6 +111,7 @@ export class CleanupWorld {
     });
     Object.assign(process.env, {
       TABLE_NAME: this.db.tableName,
+      FLEDGE_INSTALLATION_ID: 'test',
       FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint,
       FLEDGE_CLUSTER_ARN: this.sim.clusterArn,
       FLEDGE_LISTENER_ARN: this.sim.listenerArn,

@@ -60,6 +60,7 @@ export class Harness {
     this.db = await startDynamoDbLocal();
     Object.assign(process.env, {
       TABLE_NAME: this.db.tableName,
+      FLEDGE_INSTALLATION_ID: 'test',
       FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint,
       FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',
       FLEDGE_LISTENER_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def',

@@ -104,6 +104,7 @@ export class SimHarness {
     this.sim = sim;
     Object.assign(process.env, {
       TABLE_NAME: this.db.tableName,
+      FLEDGE_INSTALLATION_ID: 'test',
       FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint,
       FLEDGE_CLUSTER_ARN: sim.clusterArn,
       FLEDGE_LISTENER_ARN: sim.listenerArn,
@@ -177,7 +178,7 @@ export class SimHarness {
       if (event.source === 'aws.ecs' && (event['detail-type'] === 'ECS Service Action' || event['detail-type'] === 'ECS Deployment State Change')) {
         await ecsServiceEvents(event as never);
       }
-      if (options.healTrigger && HEAL_EVENT_RULES.some((rule) => matchesPattern(rule.pattern(sim.clusterArn), event as unknown as Record<string, unknown>))) {
+      if (options.healTrigger && HEAL_EVENT_RULES.some((rule) => matchesPattern(rule.pattern(sim.clusterArn, 'test'), event as unknown as Record<string, unknown>))) {
         this.triggerResults.push(await healTrigger(event));
       }
     });
