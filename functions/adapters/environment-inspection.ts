@@ -12,16 +12,15 @@ import {
   type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand, DescribeTargetHealthCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand, type Rule, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmDefinitions, alarmFingerprint, type AlarmKind, type AlarmPlan } from '#domain/alarms.ts';
-import type { Findings, ServiceFinding } from '#domain/healing.ts';
+import type { Findings, HealthCheckFinding, ServiceFinding } from '#domain/healing.ts';
 import { taskFailure } from '#domain/heal-signals.ts';
 import { CONTAINER_NAME } from '#domain/resource-plan.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
-import { targetGroupArnOf } from './fargate-resources.ts';
 
 export interface InspectOptions {
   clusterArn: string;
@@ -67,6 +66,27 @@ function serviceFinding(s: Service, image: string | undefined): ServiceFinding {
     deployments: deployments.length,
     ...(primary?.rolloutState ? { rolloutState: primary.rolloutState } : {}),
     targetGroupArns: (s.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter((arn): arn is string => Boolean(arn)),
+  };
+}
+
+/** The target group named after the environment (DescribeTargetGroups answers its health check too), or undefined. */
+async function targetGroup(name: string): Promise<TargetGroup | undefined> {
+  try {
+    const result = await elbv2Client().send(new DescribeTargetGroupsCommand({ Names: [name] }));
+    return (result.TargetGroups as TargetGroup[] | undefined)?.[0];
+  } catch (error) {
+    if ((error as Error).name === 'TargetGroupNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+function healthCheckOf(tg: TargetGroup): HealthCheckFinding {
+  return {
+    path: tg.HealthCheckPath ?? '/',
+    intervalSeconds: tg.HealthCheckIntervalSeconds ?? 0,
+    timeoutSeconds: tg.HealthCheckTimeoutSeconds ?? 0,
+    healthyThreshold: tg.HealthyThresholdCount ?? 0,
+    unhealthyThreshold: tg.UnhealthyThresholdCount ?? 0,
   };
 }
 
@@ -148,11 +168,12 @@ async function failures(clusterArn: string, name: string, taskDefinitionArn: str
 export async function inspectEnvironment(options: InspectOptions): Promise<Inspection> {
   const { clusterArn, listenerArn, name, host } = options;
   const now = options.now ?? Date.now();
-  const [found, targetGroupArn, rule] = await Promise.all([
+  const [found, tg, rule] = await Promise.all([
     service(clusterArn, name),
-    targetGroupArnOf(name),
+    targetGroup(name),
     hostRule(listenerArn, host),
   ]);
+  const targetGroupArn = tg?.TargetGroupArn;
   const active = found?.status === 'ACTIVE' ? found : undefined;
   const taskDefinitionArn = active ? serviceFinding(active, undefined).taskDefinitionArn : undefined;
   const [image, targets, alarms, failed] = await Promise.all([
@@ -166,6 +187,7 @@ export async function inspectEnvironment(options: InspectOptions): Promise<Inspe
       service: active ? serviceFinding(active, image) : null,
       serviceDraining: found?.status === 'DRAINING',
       targetGroupArn: targetGroupArn ?? null,
+      targetGroupHealthCheck: tg && targetGroupArn ? healthCheckOf(tg) : null,
       rule: rule?.RuleArn ? { arn: rule.RuleArn, targetGroupArns: forwardTargets(rule) } : null,
       targets,
       alarms,

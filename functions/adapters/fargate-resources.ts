@@ -60,6 +60,14 @@ export async function describeService(clusterArn: string, name: string): Promise
   return serviceState(service);
 }
 
+/** The image of the app container of a task definition revision (undefined when it cannot be read). */
+export async function taskDefinitionImage(taskDefinitionArn: string | undefined): Promise<string | undefined> {
+  if (!taskDefinitionArn) return undefined;
+  const result = await ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+  const containers = (result.taskDefinition?.containerDefinitions ?? []) as { name?: string; image?: string }[];
+  return (containers.find((c) => c.name === CONTAINER_NAME) ?? containers[0])?.image;
+}
+
 /**
  * The latest ACTIVE revision of a (content-addressed, shared) task definition family whose
  * container runs `image`, or undefined when there is none. DescribeTaskDefinition with a bare

@@ -7,7 +7,7 @@
  */
 import type { OperationError } from '#domain/environment.ts';
 import type { EnvironmentEvent } from './event-log.ts';
-import { finishWrite, statusAttributes } from './operation-store.ts';
+import { finishWrite, restoredSpec, statusAttributes } from './operation-store.ts';
 
 const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn'];
 
@@ -23,6 +23,8 @@ export interface HealCompletion {
   runningCount: number;
   /** set when the heal changed what runs (a rollback, a recreated service) */
   healthyImages?: { lastHealthyImage: string; healthyImages: string[] };
+  /** set when the heal runs another image than the spec's (a rollback): the desired spec says it again */
+  restoredImage?: string;
   now: string;
   events: EnvironmentEvent[];
 }
@@ -40,6 +42,7 @@ export async function completeHeal(c: HealCompletion): Promise<boolean> {
         'operation.status': 'SUCCEEDED',
         'operation.finishedAt': c.now,
         ...(c.healthyImages ?? {}),
+        ...(c.restoredImage ? restoredSpec(c.specVersion, c.restoredImage) : {}),
       },
       remove: WAIT_BOOKKEEPING,
       condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },

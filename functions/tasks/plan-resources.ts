@@ -9,6 +9,7 @@ import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { renderPlan } from '#domain/resource-plan.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
+import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, targetGroupArnOf } from '#adapters/fargate-resources.ts';
 import { allocateListenerPriority } from '#adapters/operation-store.ts';
@@ -31,7 +32,10 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const { workflow, state } = payload;
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
-  const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
+  // an update keeps an autoscaled count where autoscaling put it (adapters/deploy-plan.ts)
+  const plan = workflow === 'create'
+    ? renderPlan(state.name, state.spec, config, state.operationId, state.specVersion)
+    : await deployPlan(state.name, state.spec, config, state.operationId, state.specVersion);
   const next: WorkflowState = { ...forNextPass(state), plan, phase: workflow === 'create' ? 'create' : 'update' };
   if (workflow === 'create') {
     // reuses the priority the environment already holds (a retried step or a retried create)
