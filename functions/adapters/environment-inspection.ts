@@ -127,17 +127,19 @@ async function targetHealth(targetGroupArn: string | undefined): Promise<Finding
   return counts;
 }
 
-async function alarmStates(name: string, plan: AlarmPlan, targetGroupArn: string | undefined): Promise<Findings['alarms']> {
+async function alarmStates(name: string, plan: AlarmPlan, targetGroupArn: string | undefined): Promise<Pick<Findings, 'alarms' | 'alarmsInAlarm'>> {
   const result = await cloudwatchClient().send(new DescribeAlarmsCommand({ AlarmNames: plan.names, AlarmTypes: ['MetricAlarm'] }));
   const existing = new Map(((result.MetricAlarms ?? []) as MetricAlarm[]).map((alarm) => [alarm.AlarmName, alarm]));
   const wanted = alarmDefinitions(name, plan, targetGroupArn ?? '');
   const states = {} as Findings['alarms'];
+  const inAlarm: AlarmKind[] = [];
   for (const kind of ALARM_KINDS as readonly AlarmKind[]) {
     const alarm = existing.get(wanted[kind].AlarmName);
     if (!alarm) states[kind] = 'missing';
     else states[kind] = alarmFingerprint(alarm as Record<string, unknown>) === alarmFingerprint(wanted[kind]) ? 'ok' : 'drifted';
+    if (alarm?.StateValue === 'ALARM') inAlarm.push(kind);
   }
-  return states;
+  return { alarms: states, alarmsInAlarm: inAlarm };
 }
 
 /** Tasks of `taskDefinitionArn` that stopped with an error within the window, and whether replacements failed too. */
@@ -190,7 +192,7 @@ export async function inspectEnvironment(options: InspectOptions): Promise<Inspe
       targetGroupHealthCheck: tg && targetGroupArn ? healthCheckOf(tg) : null,
       rule: rule?.RuleArn ? { arn: rule.RuleArn, targetGroupArns: forwardTargets(rule) } : null,
       targets,
-      alarms,
+      ...alarms,
       failures: failed,
     },
     ...(rule?.RuleArn ? { ruleArn: rule.RuleArn } : {}),

@@ -116,6 +116,8 @@ export interface Findings {
   rule: { arn: string; targetGroupArns: string[] } | null;
   targets: { healthy: number; unhealthy: number; other: number };
   alarms: Record<AlarmKind, 'ok' | 'missing' | 'drifted'>;
+  /** the alarms CloudWatch holds in ALARM (state, not definition) */
+  alarmsInAlarm?: AlarmKind[];
   /** tasks of the current task definition that stopped with an error recently */
   failures: { count: number; keepsFailing: boolean; latestReason?: string };
 }

@@ -132,7 +132,8 @@ async function end(
 
 /**
  * The alarms to set back to OK when the heal ends (heal.asl.json Reset*Alarm): after a heal
- * that changed something, or one that was asked for (a DEGRADED environment coming back). An
+ * that changed something, or one that was asked for (a DEGRADED environment coming back) and
+ * found an alarm in ALARM. An
  * alarm still in ALARM from before the heal would never change state again, so a fault that
  * persists past the heal (or returns) would raise no new ALARM event and start no new heal;
  * set to OK, CloudWatch re-evaluates it at its next period ("the alarm will return to its
@@ -141,7 +142,8 @@ async function end(
  * answers of the application itself) would otherwise start a heal at every period.
  */
 function alarmReset(state: HealState): Pick<HealState, 'alarmReset'> {
-  if (!state.heal?.repaired && state.trigger?.source !== 'api') return {};
+  const manualWithAlarm = state.trigger?.source === 'api' && (state.found?.alarmsInAlarm?.length ?? 0) > 0;
+  if (!state.heal?.repaired && !manualWithAlarm) return {};
   const plan = renderAlarmPlan(state.name, state.spec, runtimeConfig());
   return {
     alarmReset: {
