@@ -188,6 +188,43 @@ describe('heal workflow', () => {
     expect(await h.item('heal-bound')).toMatchObject({ status: 'DEGRADED', healAttempts: recent });
   });
 
+  it('a failing DegradeEnvironment still ends the heal: the fallback records DEGRADED and the notification goes out', async () => {
+    await h.created('heal-bound-fb');
+    h.sim.injectFault({ environment: 'heal-bound-fb', fault: 'drift-scale', count: 0 });
+    h.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-degrade-environment') && !payload.fallback ? new Error('DegradeEnvironment broke') : undefined);
+    const recent = [50, 40, 30].map((minutes) => new Date(Date.now() - minutes * 60_000).toISOString());
+    const record = await h.heal('heal-bound-fb', { attempts: recent });
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['Degrade', 'DegradeFallback', 'PublishNotification', 'EnvironmentDegraded']));
+    expect(await h.item('heal-bound-fb')).toMatchObject({ status: 'DEGRADED', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(h.sim.resources().notifications.some((n) => n.subject === 'Fledge: environment heal-bound-fb is DEGRADED')).toBe(true);
+  });
+
+  it('a notification that cannot be published fails the execution at once (the environment is DEGRADED already)', async () => {
+    await h.created('heal-bound-sns');
+    h.sim.injectFault({ environment: 'heal-bound-sns', fault: 'drift-scale', count: 0 });
+    h.beforeCall = (call) => (call.action === 'Publish' ? Object.assign(new Error('topic gone'), { name: 'NotFoundException' }) : undefined);
+    const recent = [50, 40, 30].map((minutes) => new Date(Date.now() - minutes * 60_000).toISOString());
+    const record = await h.heal('heal-bound-sns', { attempts: recent });
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('NotificationNotPublished');
+    expect(await h.item('heal-bound-sns')).toMatchObject({ status: 'DEGRADED', operation: { status: 'FAILED' } });
+  });
+
+  it('puts a target-group health check changed out of band back to the spec\'s', async () => {
+    await h.created('heal-hc', spec({ healthCheck: { path: '/healthz' } }));
+    const tg = h.sim.resources().targetGroups.find((t) => t.environment === 'heal-hc')!;
+    await h.sim.call('elasticloadbalancingv2', 'ModifyTargetGroup', { TargetGroupArn: tg.arn, HealthCheckPath: '/', HealthyThresholdCount: 7 });
+    const before = h.calls.length;
+    const record = await h.heal('heal-hc');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(h.mutations(before)).toEqual(['ModifyTargetGroup', ...RESET_ALARMS]);
+    expect(h.sim.resources().targetGroups.find((t) => t.environment === 'heal-hc')!.healthCheck).toMatchObject({ path: '/healthz', healthyThreshold: 2 });
+    const repair = (await h.events('heal-hc')).find((e) => e.type === 'heal-repair')!;
+    expect(repair.details).toMatchObject({ repair: 'update-health-check', done: true });
+    expect(repair.details!.found).toContain('path: / -> /healthz');
+  });
+
   it('waits out the backoff after a heal a moment ago before it acts', async () => {
     await h.created('heal-wait');
     h.sim.injectFault({ environment: 'heal-wait', fault: 'drift-scale', count: 0 });
