@@ -12,16 +12,16 @@ import {
   type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand, DescribeTargetHealthCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, DescribeTargetHealthCommand, type Rule, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmDefinitions, alarmFingerprint, type AlarmKind, type AlarmPlan } from '#domain/alarms.ts';
-import type { Findings, ServiceFinding } from '#domain/healing.ts';
+import type { Findings, HealthCheckFinding, ServiceFinding } from '#domain/healing.ts';
 import { taskFailure } from '#domain/heal-signals.ts';
 import { CONTAINER_NAME } from '#domain/resource-plan.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
-import { targetGroupArnOf } from './fargate-resources.ts';
+import { targetGroupOf } from './fargate-resources.ts';
 
 export interface InspectOptions {
   /** names the target group (functions/domain/resource-names.ts) */
@@ -72,6 +72,17 @@ function serviceFinding(s: Service, image: string | undefined): ServiceFinding {
   };
 }
 
+/** The target group named after the environment (DescribeTargetGroups answers its health check too), or undefined. */
+function healthCheckOf(tg: TargetGroup): HealthCheckFinding {
+  return {
+    path: tg.HealthCheckPath ?? '/',
+    intervalSeconds: tg.HealthCheckIntervalSeconds ?? 0,
+    timeoutSeconds: tg.HealthCheckTimeoutSeconds ?? 0,
+    healthyThreshold: tg.HealthyThresholdCount ?? 0,
+    unhealthyThreshold: tg.UnhealthyThresholdCount ?? 0,
+  };
+}
+
 function matchesHost(rule: Rule, host: string): boolean {
   return (rule.Conditions ?? []).some(
     (c) => (c.Field === 'host-header' && (c.Values ?? []).includes(host)) || (c.HostHeaderConfig?.Values ?? []).includes(host),
@@ -109,17 +120,19 @@ async function targetHealth(targetGroupArn: string | undefined): Promise<Finding
   return counts;
 }
 
-async function alarmStates(name: string, plan: AlarmPlan, targetGroupArn: string | undefined): Promise<Findings['alarms']> {
+async function alarmStates(name: string, plan: AlarmPlan, targetGroupArn: string | undefined): Promise<Pick<Findings, 'alarms' | 'alarmsInAlarm'>> {
   const result = await cloudwatchClient().send(new DescribeAlarmsCommand({ AlarmNames: plan.names, AlarmTypes: ['MetricAlarm'] }));
   const existing = new Map(((result.MetricAlarms ?? []) as MetricAlarm[]).map((alarm) => [alarm.AlarmName, alarm]));
   const wanted = alarmDefinitions(name, plan, targetGroupArn ?? '');
   const states = {} as Findings['alarms'];
+  const inAlarm: AlarmKind[] = [];
   for (const kind of ALARM_KINDS as readonly AlarmKind[]) {
     const alarm = existing.get(wanted[kind].AlarmName);
     if (!alarm) states[kind] = 'missing';
     else states[kind] = alarmFingerprint(alarm as Record<string, unknown>) === alarmFingerprint(wanted[kind]) ? 'ok' : 'drifted';
+    if (alarm?.StateValue === 'ALARM') inAlarm.push(kind);
   }
-  return states;
+  return { alarms: states, alarmsInAlarm: inAlarm };
 }
 
 /** Tasks of `taskDefinitionArn` that stopped with an error within the window, and whether replacements failed too. */
@@ -150,11 +163,12 @@ async function failures(clusterArn: string, name: string, taskDefinitionArn: str
 export async function inspectEnvironment(options: InspectOptions): Promise<Inspection> {
   const { clusterArn, listenerArn, name, host } = options;
   const now = options.now ?? Date.now();
-  const [found, targetGroupArn, rule] = await Promise.all([
+  const [found, tg, rule] = await Promise.all([
     service(clusterArn, name),
-    targetGroupArnOf(name, options),
+    targetGroupOf(name, options),
     hostRule(listenerArn, host),
   ]);
+  const targetGroupArn = tg?.TargetGroupArn;
   const active = found?.status === 'ACTIVE' ? found : undefined;
   const taskDefinitionArn = active ? serviceFinding(active, undefined).taskDefinitionArn : undefined;
   const [image, targets, alarms, failed] = await Promise.all([
@@ -168,9 +182,10 @@ export async function inspectEnvironment(options: InspectOptions): Promise<Inspe
       service: active ? serviceFinding(active, image) : null,
       serviceDraining: found?.status === 'DRAINING',
       targetGroupArn: targetGroupArn ?? null,
+      targetGroupHealthCheck: tg && targetGroupArn ? healthCheckOf(tg) : null,
       rule: rule?.RuleArn ? { arn: rule.RuleArn, targetGroupArns: forwardTargets(rule) } : null,
       targets,
-      alarms,
+      ...alarms,
       failures: failed,
     },
     ...(rule?.RuleArn ? { ruleArn: rule.RuleArn } : {}),

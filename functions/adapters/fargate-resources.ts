@@ -16,6 +16,7 @@ import {
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   type Rule,
+  type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmName, legacyAlarmName } from '#domain/alarms.ts';
@@ -61,6 +62,14 @@ export async function describeService(clusterArn: string, name: string): Promise
   const service = (result.services as Service[] | undefined)?.find((s) => s.serviceName === name || s.serviceArn?.endsWith(`/${name}`));
   if (!service || service.status === 'INACTIVE') return undefined;
   return serviceState(service);
+}
+
+/** The image of the app container of a task definition revision (undefined when it cannot be read). */
+export async function taskDefinitionImage(taskDefinitionArn: string | undefined): Promise<string | undefined> {
+  if (!taskDefinitionArn) return undefined;
+  const result = await ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+  const containers = (result.taskDefinition?.containerDefinitions ?? []) as { name?: string; image?: string }[];
+  return (containers.find((c) => c.name === CONTAINER_NAME) ?? containers[0])?.image;
 }
 
 /**
@@ -203,10 +212,7 @@ export function familyOf(taskDefinitionArn: string): string {
   return colon < 0 ? tail : tail.slice(0, colon);
 }
 
-interface NamedTargetGroup {
-  TargetGroupArn?: string;
-  LoadBalancerArns?: string[];
-}
+type NamedTargetGroup = TargetGroup;
 
 async function targetGroupNamed(name: string): Promise<NamedTargetGroup | undefined> {
   try {
@@ -224,13 +230,18 @@ async function targetGroupNamed(name: string): Promise<NamedTargetGroup | undefi
  * it is attached to no load balancer but this installation's (a legacy name may belong to
  * another installation in the account).
  */
-export async function targetGroupArnOf(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<string | undefined> {
+export async function targetGroupOf(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<NamedTargetGroup | undefined> {
   const current = await targetGroupNamed(targetGroupName(scope.installationId, name));
-  if (current?.TargetGroupArn) return current.TargetGroupArn;
+  if (current?.TargetGroupArn) return current;
   const legacy = await targetGroupNamed(legacyTargetGroupName(name));
   const ours = loadBalancerArnOfListener(scope.listenerArn);
   if (!legacy?.TargetGroupArn || !(legacy.LoadBalancerArns ?? []).every((lb) => lb === ours)) return undefined;
-  return legacy.TargetGroupArn;
+  return legacy;
+}
+
+/** The ARN of the environment's target group (`targetGroupOf`), if it exists. */
+export async function targetGroupArnOf(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<string | undefined> {
+  return (await targetGroupOf(name, scope))?.TargetGroupArn;
 }
 
 /** Of `arns`, those Fledge tagged for environment `name` (a target group not tagged so is not ours to delete). */

@@ -7,7 +7,7 @@
  */
 import type { OperationError } from '#domain/environment.ts';
 import type { EnvironmentEvent } from './event-log.ts';
-import { finishWrite, statusAttributes, WAIT_BOOKKEEPING } from './operation-store.ts';
+import { finishWrite, restoredSpec, statusAttributes, WAIT_BOOKKEEPING } from './operation-store.ts';
 
 /** Records an attempt (the window's attempts, this one last) with its events; false if the heal is no longer current. */
 export async function recordHealAttempt(name: string, operationId: string, attempts: string[], now: string, events: EnvironmentEvent[]): Promise<boolean> {
@@ -21,6 +21,8 @@ export interface HealCompletion {
   runningCount: number;
   /** set when the heal changed what runs (a rollback, a recreated service) */
   healthyImages?: { lastHealthyImage: string; healthyImages: string[] };
+  /** set when the heal runs another image than the spec's (a rollback): the desired spec says it again */
+  restoredImage?: string;
   now: string;
   events: EnvironmentEvent[];
 }
@@ -38,6 +40,7 @@ export async function completeHeal(c: HealCompletion): Promise<boolean> {
         'operation.status': 'SUCCEEDED',
         'operation.finishedAt': c.now,
         ...(c.healthyImages ?? {}),
+        ...(c.restoredImage ? restoredSpec(c.specVersion, c.restoredImage) : {}),
       },
       remove: WAIT_BOOKKEEPING,
       condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },

@@ -315,8 +315,20 @@ export interface Completion {
   previousHealthyImages?: string[];
   /** set when the deployment was rolled back: the operation fails, the environment runs on */
   error?: OperationError;
+  /**
+   * set after a rollback: the image the service runs again. The desired spec says it (a new
+   * spec version, applied), so GET shows what the environment converges to and no heal
+   * reconciles toward the failed image; the failed one is named in `error` and the event.
+   */
+  restoredImage?: string;
   now: string;
   events: EnvironmentEvent[];
+}
+
+/** The attributes that make the desired spec say `image` again after a rollback (a new spec version, applied at once). */
+export function restoredSpec(specVersion: number, image: string | undefined): Record<string, unknown> {
+  if (!image) return { appliedSpecVersion: specVersion };
+  return { 'spec.image': image, specVersion: specVersion + 1, appliedSpecVersion: specVersion + 1 };
 }
 
 /** RUNNING (or SLEEPING), if the operation is still ours and the desired spec did not move. */
@@ -327,7 +339,7 @@ export async function completeOperation(c: Completion): Promise<boolean> {
     {
       set: {
         ...statusAttributes(c.status),
-        appliedSpecVersion: c.specVersion,
+        ...restoredSpec(c.specVersion, c.restoredImage),
         url: c.url,
         runningCount: c.runningCount,
         updatedAt: c.now,

@@ -60,7 +60,7 @@ export function parseAlarmName(alarm: string, installationId: string): { environ
 }
 
 /** The fewest tasks the environment should run: the desired count, or autoscaling's floor. */
-export function minimumRunningTasks(spec: Pick<EnvironmentSpec, 'desiredCount' | 'autoscaling'>): number {
+export function minimumRunningTasks(spec: { desiredCount: number; autoscaling?: EnvironmentSpec['autoscaling'] }): number {
   if (spec.desiredCount === 0) return 0;
   return spec.autoscaling ? spec.autoscaling.minCount : spec.desiredCount;
 }
@@ -81,14 +81,21 @@ export function targetGroupDimension(targetGroupArn: string): string {
 
 export interface AlarmPlan {
   names: string[];
-  tasks: { AlarmName: string; AlarmDescription: string; Threshold: number; ClusterName: string };
+  tasks: {
+    AlarmName: string;
+    AlarmDescription: string;
+    Threshold: number;
+    ClusterName: string;
+    /** `breaching` (a deleted service publishes nothing); `notBreaching` at threshold 0: a sleeping environment never alarms */
+    TreatMissingData: 'breaching' | 'notBreaching';
+  };
   unhealthy: { AlarmName: string; AlarmDescription: string; LoadBalancer: string };
   errors: { AlarmName: string; AlarmDescription: string; LoadBalancer: string };
 }
 
 export function renderAlarmPlan(
   name: string,
-  spec: Pick<EnvironmentSpec, 'desiredCount' | 'autoscaling'>,
+  spec: { desiredCount: number; autoscaling?: EnvironmentSpec['autoscaling'] },
   settings: { clusterArn: string; listenerArn?: string; installationId: string },
 ): AlarmPlan {
   const loadBalancer = settings.listenerArn ? loadBalancerDimension(settings.listenerArn) : '';
@@ -97,9 +104,13 @@ export function renderAlarmPlan(
     names: ALARM_KINDS.map((kind) => alarmName(settings.installationId, name, kind)),
     tasks: {
       AlarmName: alarmName(settings.installationId, name, 'tasks'),
-      AlarmDescription: `Fledge environment ${name}: fewer than ${minimum} task(s) running for 3 minutes (starts a heal)`,
+      AlarmDescription:
+        minimum === 0
+          ? `Fledge environment ${name}: asleep (0 tasks wanted): never alarms until it wakes`
+          : `Fledge environment ${name}: fewer than ${minimum} task(s) running for 3 minutes (starts a heal)`,
       Threshold: minimum,
       ClusterName: lastSegment(settings.clusterArn),
+      TreatMissingData: minimum === 0 ? 'notBreaching' : 'breaching',
     },
     unhealthy: {
       AlarmName: alarmName(settings.installationId, name, 'unhealthy'),
@@ -112,6 +123,22 @@ export function renderAlarmPlan(
       LoadBalancer: loadBalancer,
     },
   };
+}
+
+/**
+ * The tasks alarm while a scale moves the service from `fromCount` tasks to what `spec` wants:
+ * never above either count, so tasks that a scale-down stops (or a scale-up has not started
+ * yet) do not look like a failure and start a heal. The scale workflow puts this one before
+ * it changes the service, and the spec's own (`renderAlarmPlan`) once the service is steady.
+ */
+export function transitionalTasksAlarm(
+  name: string,
+  spec: { desiredCount: number; autoscaling?: EnvironmentSpec['autoscaling'] },
+  fromCount: number,
+  settings: { clusterArn: string; listenerArn?: string; installationId: string },
+): AlarmPlan['tasks'] {
+  const threshold = Math.max(0, Math.min(minimumRunningTasks(spec), fromCount));
+  return renderAlarmPlan(name, { desiredCount: threshold }, settings).tasks;
 }
 
 const tags = (name: string) => [
@@ -147,7 +174,7 @@ export function alarmDefinitions(name: string, plan: AlarmPlan, targetGroupArn: 
       DatapointsToAlarm: 3,
       Threshold: plan.tasks.Threshold,
       ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
+      TreatMissingData: plan.tasks.TreatMissingData,
       Tags: tags(name),
     },
     unhealthy: {

@@ -15,6 +15,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface OperationError {
   code: ErrorCode;
   message: string;
+  /** the image whose deployment failed (a rolled-back update, scale or heal) */
+  image?: string;
 }
 
 export interface Operation {

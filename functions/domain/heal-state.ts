@@ -37,6 +37,12 @@ export interface HealState extends WorkflowState {
   repairError?: CaughtError;
   verifyError?: CaughtError;
   notification?: { Subject: string; Message: string };
+  /**
+   * set by FinishHealPass when the heal ends RUNNING after changing something (or was asked
+   * for): the alarms the ASL's Reset*Alarm states set back to OK (CloudWatch SetAlarmState),
+   * so a fault that persists or returns raises a new ALARM and a new heal
+   */
+  alarmReset?: { tasks: string; unhealthy: string; errors: string; reason: string };
   next?: HealNext;
 }
 

@@ -96,21 +96,34 @@ export interface ServiceFinding {
   targetGroupArns: string[];
 }
 
+/** A target group's health check, in the spec's terms (EnvironmentSpec.healthCheck). */
+export interface HealthCheckFinding {
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
 export interface Findings {
   /** the ECS service, when ACTIVE */
   service: ServiceFinding | null;
   /** the service was deleted and is still draining (a new one of that name cannot be created yet) */
   serviceDraining: boolean;
   targetGroupArn: string | null;
+  /** the target group's health check (null when there is no target group; absent: not inspected) */
+  targetGroupHealthCheck?: HealthCheckFinding | null;
   rule: { arn: string; targetGroupArns: string[] } | null;
   targets: { healthy: number; unhealthy: number; other: number };
   alarms: Record<AlarmKind, 'ok' | 'missing' | 'drifted'>;
+  /** the alarms CloudWatch holds in ALARM (state, not definition) */
+  alarmsInAlarm?: AlarmKind[];
   /** tasks of the current task definition that stopped with an error recently */
   failures: { count: number; keepsFailing: boolean; latestReason?: string };
 }
 
 export interface DesiredState {
-  spec: Pick<EnvironmentSpec, 'image' | 'desiredCount' | 'autoscaling'>;
+  spec: Pick<EnvironmentSpec, 'image' | 'desiredCount' | 'autoscaling'> & { healthCheck?: EnvironmentSpec['healthCheck'] };
   lastHealthyImage?: string;
   /** newest first */
   healthyImages?: string[];
@@ -119,6 +132,7 @@ export interface DesiredState {
 export type RepairKind =
   | 'wait-for-drain'
   | 'recreate-target-group'
+  | 'update-health-check'
   | 'recreate-listener-rule'
   | 'recreate-service'
   | 'roll-back'
@@ -140,6 +154,8 @@ export interface RepairAction {
 export interface Todo {
   waitForDrain: boolean;
   targetGroup: boolean;
+  /** ModifyTargetGroup: the target group's health check back to the spec's */
+  healthCheck: boolean;
   rule: boolean;
   taskDefinition: boolean;
   createService: boolean;
@@ -185,7 +201,7 @@ export function rollbackImage(desired: DesiredState, failing: string | undefined
 
 function noTodo(): Todo {
   return {
-    waitForDrain: false, targetGroup: false, rule: false, taskDefinition: false, createService: false, updateService: false,
+    waitForDrain: false, targetGroup: false, healthCheck: false, rule: false, taskDefinition: false, createService: false, updateService: false,
     desiredCount: 0, forceNewDeployment: false, alarms: { tasks: false, unhealthy: false, errors: false }, waitSteady: false,
     phase: 'update',
   };
@@ -211,6 +227,11 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
   if (!found.targetGroupArn) {
     todo.targetGroup = true;
     add('recreate-target-group', 'the target group is missing', 'create it again from the spec (port and health check)');
+  }
+  const drift = healthCheckDrift(found.targetGroupHealthCheck, desired.spec.healthCheck);
+  if (found.targetGroupArn && drift) {
+    todo.healthCheck = true;
+    add('update-health-check', `the target group's health check differs from the spec (${drift})`, 'set it back to the spec\'s (ModifyTargetGroup)');
   }
   if (!found.rule) {
     todo.rule = true;
@@ -277,6 +298,14 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
   todo.waitSteady = todo.createService || todo.updateService;
   if (todo.updateService && !todo.forceNewDeployment && !todo.taskDefinition) todo.phase = 'scale';
   return { todo, actions, mutates: actions.length > 0, ...(image ? { image } : {}), ...(rollbackFrom ? { rollbackFrom } : {}) };
+}
+
+/** What of the target group's health check differs from the spec's (`path: /a -> /b, ...`), or undefined. */
+export function healthCheckDrift(found: HealthCheckFinding | null | undefined, wanted: EnvironmentSpec['healthCheck'] | undefined): string | undefined {
+  if (!found || !wanted) return undefined;
+  const keys = ['path', 'intervalSeconds', 'timeoutSeconds', 'healthyThreshold', 'unhealthyThreshold'] as const;
+  const differing = keys.filter((key) => found[key] !== wanted[key]).map((key) => `${key}: ${found[key]} -> ${wanted[key]}`);
+  return differing.length ? differing.join(', ') : undefined;
 }
 
 /** The healthy-image history after a heal: a rollback puts the restored image first and forgets the failing one. */

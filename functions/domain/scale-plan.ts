@@ -2,6 +2,7 @@
  * The inputs of the scale workflow's AWS steps (statemachines/scale.asl.json, `$.scaling`),
  * and the autoscaling steps of create. Pure.
  */
+import type { AlarmPlan } from './alarms.ts';
 import type { ResourcePlan } from './resource-plan.ts';
 import type { AutoscalingSettings } from './scaling.ts';
 
@@ -38,6 +39,12 @@ export interface ScalePlan {
   ruleAtService: boolean;
   /** present when the environment runs with autoscaling: register the target, put the policy */
   autoscaling?: AutoscalingPlan;
+  /**
+   * the tasks alarm while the count moves (alarms.ts transitionalTasksAlarm: the lower of the
+   * two counts), put before the service changes; the spec's own (`plan.alarms.tasks`) is put
+   * once the service is steady
+   */
+  tasksAlarm: AlarmPlan['tasks'];
 }
 
 export function autoscalingPlan(_name: string, settings: AutoscalingSettings): AutoscalingPlan {

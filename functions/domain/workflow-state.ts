@@ -50,6 +50,8 @@ export interface WorkflowState extends WorkflowInput {
   rollback?: CaughtError;
   /** set by the Catch of a failed step */
   error?: CaughtError;
+  /** set by the Catch of a terminal step that failed itself (the fallback records the end) */
+  terminalError?: CaughtError;
   /** set by CompleteOperation / FailOperation: the desired spec moved, go again with it */
   converge?: boolean;
   /** set by CompleteOperation / FailOperation / FinishTeardown */
@@ -61,6 +63,11 @@ export interface WorkflowState extends WorkflowInput {
 export interface TaskPayload {
   workflow: WorkflowKind;
   executionArn?: string;
+  /**
+   * set by the `*Fallback` states that catch a failed terminal step (FailOperation, FailScale,
+   * Degrade): record the end of the operation with the least the Lambda needs, nothing else
+   */
+  fallback?: boolean;
   state: WorkflowState;
 }
 

@@ -8,11 +8,11 @@
 import { logger } from '#commons/powertools.ts';
 import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
-import { renderPlan } from '#domain/resource-plan.ts';
 import { classifyFailure } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
+import { deployPlan } from '#adapters/deploy-plan.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
-import { describeService, stoppedTasks } from '#adapters/fargate-resources.ts';
+import { describeService, stoppedTasks, taskDefinitionImage } from '#adapters/fargate-resources.ts';
 import { completeOperation, getEnvironmentItem, recordConvergence, type EnvironmentItem } from '#adapters/operation-store.ts';
 
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
@@ -36,19 +36,21 @@ async function complete({ workflow, state }: TaskPayload): Promise<WorkflowState
   const now = new Date().toISOString();
   const rolledBack = state.rollback !== undefined;
   const image = state.plan?.image ?? state.spec.image;
-  const error = rolledBack ? await rollbackError(state) : undefined;
+  const error = rolledBack ? { ...(await rollbackError(state)), image } : undefined;
   const healthyImage = !rolledBack && state.spec.desiredCount > 0 ? image : undefined;
-  const runningCount = rolledBack
-    ? ((await describeService(config.clusterArn, state.name))?.runningCount ?? 0)
-    : (state.steadyState?.runningCount ?? state.spec.desiredCount);
+  const service = rolledBack ? await describeService(config.clusterArn, state.name) : undefined;
+  const runningCount = rolledBack ? (service?.runningCount ?? 0) : (state.steadyState?.runningCount ?? state.spec.desiredCount);
+  // after a rollback the service runs the previous revision again: the record says its image (what the environment converges to)
+  const restored = rolledBack ? await restoredImage(service?.taskDefinitionArn, item.lastHealthyImage) : undefined;
+  const restoredImageToRecord = restored && restored !== image ? restored : undefined;
   const events: EnvironmentEvent[] = [];
   const event = (type: string, message: string, details?: Record<string, unknown>): EnvironmentEvent => ({
     at: now, type, message, operationId: state.operationId, actor: state.actor, ...(details ? { details } : {}),
   });
   if (rolledBack) {
     events.push(
-      event('rolled-back', `deployment of ${image} failed (${error!.code}: ${error!.message}); the service was rolled back to ${previousImage(item)}`, {
-        error, image, restoredImage: item.lastHealthyImage ?? null,
+      event('rolled-back', `deployment of ${image} failed (${error!.code}: ${error!.message}); the service was rolled back to ${restored ? `the previous image ${restored}` : previousImage(item)}`, {
+        error, image, failedImage: image, restoredImage: restored ?? item.lastHealthyImage ?? null,
       }),
     );
   }
@@ -75,7 +77,7 @@ async function complete({ workflow, state }: TaskPayload): Promise<WorkflowState
       ...forNextPass(state),
       spec: item.spec,
       specVersion: item.specVersion,
-      plan: renderPlan(state.name, item.spec, config, state.operationId, item.specVersion),
+      plan: await deployPlan(state.name, item.spec, config, state.operationId, item.specVersion),
       phase: 'update',
       converge: true,
     };
@@ -96,11 +98,21 @@ async function complete({ workflow, state }: TaskPayload): Promise<WorkflowState
   const done = await completeOperation({
     name: state.name, operationId: state.operationId, specVersion: state.specVersion, status,
     url: environmentUrl(state.name, config), runningCount, healthyImage, previousHealthyImages: item.healthyImages,
-    error, now, events,
+    error, restoredImage: restoredImageToRecord, now, events,
   });
   if (!done) return undefined;
   logger.info('operation complete', { status, rolledBack });
   return { ...state, converge: false, outcome: rolledBack ? 'rolled-back' : 'succeeded' };
+}
+
+/** The image the service runs after the circuit breaker rolled it back (its PRIMARY revision's), or the last healthy one. */
+async function restoredImage(taskDefinitionArn: string | undefined, lastHealthyImage: string | undefined): Promise<string | undefined> {
+  try {
+    return (await taskDefinitionImage(taskDefinitionArn)) ?? lastHealthyImage;
+  } catch (error) {
+    logger.warn('could not read the image the service was rolled back to', { error: (error as Error).message });
+    return lastHealthyImage;
+  }
 }
 
 async function rollbackError(state: WorkflowState): Promise<OperationError> {

@@ -16,14 +16,15 @@ import type { ScalePlan } from '#domain/scale-plan.ts';
 import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
-import { describeService, stoppedTasks, type ServiceState } from '#adapters/fargate-resources.ts';
-import { completeOperation, getEnvironmentItem, recordConvergence, recordOperationEvents } from '#adapters/operation-store.ts';
+import { describeService, stoppedTasks, taskDefinitionImage, type ServiceState } from '#adapters/fargate-resources.ts';
+import { completeOperation, failOperation, getEnvironmentItem, recordConvergence, recordOperationEvents } from '#adapters/operation-store.ts';
 
 const plural = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  if (payload.fallback) return fallback(state);
   // a lost race with a PUT (the desired spec moved between our read and our write) goes round again
   for (let attempt = 0; attempt < 5; attempt++) {
     const result = await finish(state);
@@ -50,6 +51,7 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
 
   let service: ServiceState | undefined;
   let error: OperationError | undefined;
+  let restored: string | undefined;
   const events: EnvironmentEvent[] = [];
   if (failed || rolledBack) {
     service = await describeService(config.clusterArn, state.name).catch(() => undefined);
@@ -64,11 +66,16 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
       logger.warn('could not read the stopped tasks', { error: (failure as Error).message });
     }
     error = classifyFailure(failed ? state.error : state.rollback, tasks);
+    if (rolledBack) {
+      error = { ...error, image: state.plan?.image ?? state.spec.image };
+      // the service runs the previous revision again: the record says its image (what the environment converges to)
+      restored = await taskDefinitionImage(service?.taskDefinitionArn).catch(() => undefined) ?? item.lastHealthyImage;
+    }
     events.push(
       failed
         ? event('failed', `scale failed: ${error.code}: ${error.message}`, { error, workflowError: state.error?.Error ?? null, specVersion: state.specVersion })
-        : event('rolled-back', `deployment of ${state.plan?.image ?? state.spec.image} failed (${error.code}: ${error.message}); the service was rolled back to ${item.lastHealthyImage ?? 'the previous deployment'}`, {
-            error, image: state.plan?.image ?? null, restoredImage: item.lastHealthyImage ?? null,
+        : event('rolled-back', `deployment of ${state.plan?.image ?? state.spec.image} failed (${error.code}: ${error.message}); the service was rolled back to ${restored ?? 'the previous deployment'}`, {
+            error, image: state.plan?.image ?? null, failedImage: state.plan?.image ?? state.spec.image, restoredImage: restored ?? null,
           }),
     );
   }
@@ -109,6 +116,7 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
     healthyImage: deployed && desiredCount > 0 ? (state.plan?.image ?? state.spec.image) : undefined,
     previousHealthyImages: item.healthyImages,
     error,
+    restoredImage: rolledBack && restored && restored !== (state.plan?.image ?? state.spec.image) ? restored : undefined,
     now,
     events,
   });
@@ -147,4 +155,33 @@ function outcomeEvent(
       `awake: ${plural(runningCount)} running at ${url}, ${(tookMs / 1000).toFixed(1)} s after the wake began${scalingText}${deployed}`, details);
   }
   return event(scaling?.deploy ? 'updated' : 'scaled', `scaled ${from} -> ${plural(to)} (${runningCount} running)${scalingText}${deployed}`, details);
+}
+
+/**
+ * The fallback after FailScale itself failed (the ASL's FailScaleFallback): the environment
+ * as it is (SLEEPING when the service is at 0 — or, unreadable, the spec says 0 — RUNNING
+ * otherwise) with the operation FAILED, and nothing else, so the operation ends now rather
+ * than at the hourly stuck-operation sweep.
+ */
+async function fallback(state: WorkflowState): Promise<WorkflowState> {
+  const item = await getEnvironmentItem(state.name);
+  if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
+    return { ...state, converge: false, outcome: 'superseded' };
+  }
+  const service = await describeService(runtimeConfig().clusterArn, state.name).catch(() => undefined);
+  const count = service?.desiredCount ?? item.spec.desiredCount;
+  const now = new Date().toISOString();
+  const error: OperationError = {
+    code: 'INTERNAL',
+    message: `scale failed (${state.error?.Error ?? 'unknown error'}: ${(state.error?.Cause ?? '').slice(0, 300)}); recording the failure failed too (${state.terminalError?.Error ?? 'unknown error'})`,
+  };
+  logger.error('FailScale failed; recording the failure with the fallback', { error, terminalError: state.terminalError });
+  const recorded = await failOperation({
+    name: state.name, operationId: state.operationId, status: count === 0 ? 'SLEEPING' : 'RUNNING', error, now,
+    events: [{
+      at: now, type: 'failed', message: `scale failed: ${error.code}: ${error.message}`, operationId: state.operationId, actor: state.actor,
+      details: { error, workflowError: state.error?.Error ?? null, terminalError: state.terminalError?.Error ?? null, specVersion: state.specVersion, fallback: true },
+    }],
+  });
+  return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded' };
 }

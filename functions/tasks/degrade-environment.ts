@@ -19,6 +19,7 @@ import { getEnvironmentItem } from '#adapters/operation-store.ts';
 export async function handler(payload: TaskPayload): Promise<HealState> {
   const state = payload.state as HealState;
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  if (payload.fallback) return fallback(state);
   const item = await getEnvironmentItem(state.name);
   if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
     logger.warn('heal is no longer the current operation; nothing to record');
@@ -82,6 +83,37 @@ export async function handler(payload: TaskPayload): Promise<HealState> {
         null,
         2,
       ),
+    },
+    next: 'notify',
+  };
+}
+
+/**
+ * The fallback after DegradeEnvironment itself failed (the ASL's DegradeFallback): DEGRADED
+ * with the error caught and why recording failed, nothing else, and a short notification;
+ * the heal ends now rather than at the hourly stuck-operation sweep.
+ */
+async function fallback(state: HealState): Promise<HealState> {
+  const item = await getEnvironmentItem(state.name);
+  if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') return { ...state, next: 'superseded' };
+  const now = new Date().toISOString();
+  const cause = state.error ?? (state.heal?.lastError ? { Error: state.heal.lastError.code, Cause: state.heal.lastError.message } : undefined);
+  const error: OperationError = {
+    code: 'INTERNAL',
+    message: `the heal could not save the environment (${cause?.Error ?? 'heal bound reached'}); recording it failed too (${state.terminalError?.Error ?? 'unknown error'})`,
+  };
+  logger.error('DegradeEnvironment failed; recording DEGRADED with the fallback', { error, terminalError: state.terminalError });
+  const message = `${error.message}. Alarms start no heal until an update, a manual heal or a scale; operators are notified.`;
+  const done = await markDegraded({
+    name: state.name, operationId: state.operationId, error, now,
+    events: [{ at: now, type: 'degraded', message, operationId: state.operationId, actor: state.actor, details: { error, fallback: true } }],
+  });
+  if (!done) return { ...state, next: 'superseded' };
+  return {
+    ...state,
+    notification: {
+      Subject: `Fledge: environment ${state.name} is DEGRADED`.slice(0, 99),
+      Message: JSON.stringify({ environment: state.name, status: 'DEGRADED', operationId: state.operationId, reason: message, error, at: now }, null, 2),
     },
     next: 'notify',
   };

@@ -9,10 +9,10 @@
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
-import { renderPlan } from '#domain/resource-plan.ts';
 import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
+import { deployPlan } from '#adapters/deploy-plan.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
 
@@ -31,6 +31,7 @@ const UNDO_ERRORS = {
 export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const { workflow, state } = payload;
   logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
+  if (payload.fallback) return fallback(payload);
   const config = runtimeConfig();
   const item = await getEnvironmentItem(state.name);
   if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
@@ -71,7 +72,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
       ...forNextPass(state),
       spec: item.spec,
       specVersion: item.specVersion,
-      plan: renderPlan(state.name, item.spec, config, state.operationId, item.specVersion),
+      plan: await deployPlan(state.name, item.spec, config, state.operationId, item.specVersion),
       converge: true,
     };
     if (workflow === 'create') {
@@ -106,4 +107,31 @@ function compensation(state: WorkflowState, workflow: string): { removed: string
     else removed.push(arn);
   }
   return { removed, leftOver };
+}
+
+/**
+ * The fallback after FailOperation itself failed (the ASL's FailOperationFallback): FAILED
+ * (a teardown: DELETING) with the error caught and why recording it failed, and nothing else
+ * — no stopped tasks, no convergence, no priority given back (a PUT retries the create with
+ * it; the cleanup removes what is left) — so the operation ends now, not at the hourly sweep.
+ */
+async function fallback({ workflow, state }: TaskPayload): Promise<WorkflowState> {
+  const item = await getEnvironmentItem(state.name);
+  if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
+    return { ...state, converge: false, outcome: 'superseded' };
+  }
+  const now = new Date().toISOString();
+  const error: OperationError = {
+    code: 'INTERNAL',
+    message: `${workflow} failed (${state.error?.Error ?? 'unknown error'}: ${(state.error?.Cause ?? '').slice(0, 300)}); recording the failure failed too (${state.terminalError?.Error ?? 'unknown error'})`,
+  };
+  logger.error('FailOperation failed; recording the failure with the fallback', { error, terminalError: state.terminalError });
+  const recorded = await failOperation({
+    name: state.name, operationId: state.operationId, status: workflow === 'teardown' ? 'DELETING' : 'FAILED', error, now,
+    events: [{
+      at: now, type: 'failed', message: `${workflow} failed: ${error.code}: ${error.message}`, operationId: state.operationId, actor: state.actor,
+      details: { error, workflowError: state.error?.Error ?? null, terminalError: state.terminalError?.Error ?? null, specVersion: state.specVersion, fallback: true },
+    }],
+  });
+  return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: error };
 }

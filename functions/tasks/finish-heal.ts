@@ -12,12 +12,13 @@
 import { healPolicy } from '#commons/heal-config.ts';
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
+import { renderAlarmPlan } from '#domain/alarms.ts';
 import type { HealState } from '#domain/heal-state.ts';
 import { forNextHealPass } from '#domain/heal-state.ts';
 import { backoffAfter, healthyImagesAfterHeal } from '#domain/healing.ts';
-import { renderPlan } from '#domain/resource-plan.ts';
 import { classifyFailure } from '#domain/task-failure.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
+import { deployPlan } from '#adapters/deploy-plan.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { completeHeal } from '#adapters/heal-store.ts';
@@ -74,6 +75,8 @@ async function finish(state: HealState): Promise<HealState | undefined> {
 
   if (ok) {
     const running = state.image ?? service?.image;
+    // a rollback (or a service recreated with the last healthy image) runs another image than the spec's: the spec says it again
+    const restoredImage = state.image && state.image !== state.spec.image ? state.image : undefined;
     const images = running ? healthyImagesAfterHeal(item.healthyImages, running, state.rollbackFrom) : undefined;
     const runningCount = state.steadyState?.runningCount ?? service?.runningCount ?? state.spec.desiredCount;
     events.push(
@@ -85,7 +88,7 @@ async function finish(state: HealState): Promise<HealState | undefined> {
         { attempt: progress.attempts, ...(state.rollbackFrom ? { from: state.rollbackFrom, to: state.image } : {}) },
       ),
     );
-    return end(state, item, events, runningCount, images && running ? { lastHealthyImage: images[0]!, healthyImages: images } : undefined);
+    return end(state, item, events, runningCount, images && running ? { lastHealthyImage: images[0]!, healthyImages: images } : undefined, restoredImage);
   }
 
   let tasks: Awaited<ReturnType<typeof stoppedTasks>> = [];
@@ -114,15 +117,40 @@ async function end(
   events: EnvironmentEvent[],
   runningCount: number,
   healthyImages: { lastHealthyImage: string; healthyImages: string[] } | undefined,
+  restoredImage?: string,
 ): Promise<HealState | undefined> {
   const now = events[0]?.at ?? new Date().toISOString();
   if (item.specVersion > state.specVersion) return converge(state, item, events, now);
   const done = await completeHeal({
-    name: state.name, operationId: state.operationId, specVersion: state.specVersion, runningCount, healthyImages, now, events,
+    name: state.name, operationId: state.operationId, specVersion: state.specVersion, runningCount, healthyImages, restoredImage, now, events,
   });
   if (!done) return undefined;
-  logger.info('heal complete', { runningCount, repaired: state.heal?.repaired ?? false });
-  return { ...forNextHealPass(state), next: 'done' };
+  logger.info('heal complete', { runningCount, repaired: state.heal?.repaired ?? false, restoredImage });
+  const { alarmReset: _reset, ...rest } = forNextHealPass(state);
+  return { ...rest, ...alarmReset(state), next: 'done' };
+}
+
+/**
+ * The alarms to set back to OK when the heal ends (heal.asl.json Reset*Alarm): after a heal
+ * that changed something, or one that was asked for (a DEGRADED environment coming back) and
+ * found an alarm in ALARM. An
+ * alarm still in ALARM from before the heal would never change state again, so a fault that
+ * persists past the heal (or returns) would raise no new ALARM event and start no new heal;
+ * set to OK, CloudWatch re-evaluates it at its next period ("the alarm will return to its
+ * actual state on its next evaluation", SetAlarmState, Amazon CloudWatch API Reference). Not
+ * after a triggered heal that found nothing: a fault the heal cannot see or repair (5xx
+ * answers of the application itself) would otherwise start a heal at every period.
+ */
+function alarmReset(state: HealState): Pick<HealState, 'alarmReset'> {
+  const manualWithAlarm = state.trigger?.source === 'api' && (state.found?.alarmsInAlarm?.length ?? 0) > 0;
+  if (!state.heal?.repaired && !manualWithAlarm) return {};
+  const plan = renderAlarmPlan(state.name, state.spec, runtimeConfig());
+  return {
+    alarmReset: {
+      tasks: plan.tasks.AlarmName, unhealthy: plan.unhealthy.AlarmName, errors: plan.errors.AlarmName,
+      reason: `Fledge heal ${state.operationId} ended: re-evaluate from OK, so a fault that persists raises a new ALARM`,
+    },
+  };
 }
 
 async function converge(state: HealState, item: EnvironmentItem, events: EnvironmentEvent[], now: string): Promise<HealState | undefined> {
@@ -138,9 +166,10 @@ async function converge(state: HealState, item: EnvironmentItem, events: Environ
   const targetGroup = (state.targetGroup as { arn?: string } | undefined)?.arn ?? state.found?.targetGroupArn ?? undefined;
   return {
     ...forNextHealPass(state),
+    ...alarmReset({ ...state, spec: item.spec }),
     spec: item.spec,
     specVersion: item.specVersion,
-    plan: renderPlan(state.name, item.spec, runtimeConfig(), state.operationId, item.specVersion),
+    plan: await deployPlan(state.name, item.spec, runtimeConfig(), state.operationId, item.specVersion),
     phase: 'update',
     ...(targetGroup ? { targetGroup: { arn: targetGroup } } : {}),
     next: 'converge',
@@ -152,6 +181,7 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
   const arn = (key: string) => (state[key] as { arn?: string } | undefined)?.arn ?? ((state.done?.[key] as { arn?: string } | undefined)?.arn);
   switch (repair) {
     case 'recreate-target-group':
+    case 'update-health-check':
       return { targetGroupArn: arn('targetGroup') ?? null };
     case 'recreate-listener-rule':
       return { ruleArn: arn('rule') ?? null };

@@ -16,6 +16,7 @@ import { runtimeConfig } from '#commons/runtime-config.ts';
 import { renderPlan } from '#domain/resource-plan.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
+import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
 import { allocateListenerPriority } from '#adapters/operation-store.ts';
@@ -45,7 +46,10 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
       throw new ServiceStillDraining(`an earlier ECS service "${state.name}" is still draining`);
     }
   }
-  const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
+  // an update keeps an autoscaled count where autoscaling put it (adapters/deploy-plan.ts)
+  const plan = workflow === 'create'
+    ? renderPlan(state.name, state.spec, config, state.operationId, state.specVersion)
+    : await deployPlan(state.name, state.spec, config, state.operationId, state.specVersion);
   const next: WorkflowState = { ...forNextPass(state), plan, phase: workflow === 'create' ? 'create' : 'update' };
   if (workflow === 'create') {
     // reuses the priority the environment already holds (a retried step or a retried create)

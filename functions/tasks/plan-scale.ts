@@ -9,6 +9,7 @@
  */
 import { logger } from '#commons/powertools.ts';
 import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
+import { transitionalTasksAlarm } from '#domain/alarms.ts';
 import { renderPlan } from '#domain/resource-plan.ts';
 import { autoscalingPlan, needsNewRevision, type ScalePlan } from '#domain/scale-plan.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
@@ -57,6 +58,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     register: deploy && !registered,
     ...(rule ? { ruleArn: rule.ruleArn, ruleAtService: rule.targetGroupArns.length === 1 && rule.targetGroupArns[0] === targetGroupArn } : { ruleAtService: false }),
     ...(state.spec.autoscaling && desiredCount > 0 ? { autoscaling: autoscalingPlan(state.name, state.spec.autoscaling) } : {}),
+    tasksAlarm: transitionalTasksAlarm(state.name, state.spec, service.desiredCount, config),
   };
 
   const what = scaling.sleeping

@@ -200,6 +200,8 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'cloudwatch:PutMetricAlarm': { resources: [c.alarmPattern, targetTrackingAlarms(c)] },
     'cloudwatch:DeleteAlarms': { resources: [c.alarmPattern, targetTrackingAlarms(c)] },
     'cloudwatch:TagResource': { resources: [c.alarmPattern] },
+    // the heal sets the environment's alarms back to OK when it ends, so a persisting fault alarms again
+    'cloudwatch:SetAlarmState': { resources: [c.alarmPattern] },
     'cloudwatch:DescribeAlarms': UNSCOPED,
     'sns:Publish': { resources: c.notificationTopicArns },
     'dynamodb:GetItem': table,

@@ -38,6 +38,31 @@ const awake = { 'fledge.dev/no-sleep': 'true' };
 const events = async (name: string) => (await api('GET', `/v1/environments/${name}/events?limit=100`)).body.items as { type: string; actor: string; message: string; details?: Record<string, unknown> }[];
 
 describe('scaling in local mode', () => {
+  it('a scale-down starts no heal: the tasks alarm follows the count (and a healthCheck PATCH reaches the target group)', async () => {
+    const created = await api('PUT', '/v1/environments/e2e-down', { image: 'nginx:1.27', port: 80, desiredCount: 3, labels: { repository: 'org/e2e', ...awake } });
+    expect(created.status).toBe(201);
+    await waitFor('e2e-down', (env) => env.status === 'RUNNING' && env.runningCount === 3);
+    expect((await api('POST', '/v1/environments/e2e-down/scale', { desiredCount: 1 })).status).toBe(202);
+    await waitFor('e2e-down', (env) => env.status === 'RUNNING' && env.runningCount === 1);
+    // 3 s = 6 alarm periods here: a tasks alarm still wanting 3 tasks would fire after 3 and start a heal
+    await new Promise((r) => setTimeout(r, 3_000));
+    const after = (await api('GET', '/v1/environments/e2e-down')).body;
+    expect(after).toMatchObject({ status: 'RUNNING', runningCount: 1, operation: { type: 'scale', status: 'SUCCEEDED' } });
+    expect((await events('e2e-down')).map((e) => e.type)).not.toContain('heal-triggered');
+    const alarm = ((await api('GET', '/_local/resources')).body.alarms as { name: string; state: string }[]).find((a) => a.name === 'fledge-e2e-down-tasks');
+    expect(alarm?.state).not.toBe('ALARM');
+
+    // a PATCH of the health check changes the target group (it used to be accepted and dropped)
+    const patched = await local.api('PATCH', '/v1/environments/e2e-down', {
+      body: { healthCheck: { path: '/healthz', intervalSeconds: 6 } },
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect(patched.status).toBe(202);
+    await waitFor('e2e-down', (env) => env.status === 'RUNNING' && env.operation?.status === 'SUCCEEDED' && env.healthCheck?.path === '/healthz');
+    const tg = ((await api('GET', '/_local/resources')).body.targetGroups as { name: string; healthCheck: Record<string, unknown> }[]).find((t) => t.name === 'e2e-down')!;
+    expect(tg.healthCheck).toMatchObject({ path: '/healthz', intervalSeconds: 6 });
+  });
+
   it('scales to 3 tasks, sleeps at 0 behind the waker, and a request to its page wakes it back to 3', async () => {
     const created = await api('PUT', '/v1/environments/e2e-scale', { image: 'nginx:1.27', port: 80, labels: { repository: 'org/e2e', ...awake } });
     expect(created.status).toBe(201);

@@ -59,8 +59,9 @@ describe('the heal state machine', () => {
   it('may repair (create and update) but never delete, publish only to the notifications topic, and put only fledge-* alarms', () => {
     const calls = aslCalls(JSON.parse(readFileSync(`${REPO_ROOT}statemachines/heal.asl.json`, 'utf8')));
     expect(calls.actions).toEqual([
-      'cloudwatch:PutMetricAlarm', 'ecs:CreateService', 'ecs:RegisterTaskDefinition', 'ecs:UpdateService',
-      'elasticloadbalancing:CreateRule', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:ModifyTargetGroupAttributes', 'sns:Publish',
+      'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState', 'ecs:CreateService', 'ecs:RegisterTaskDefinition', 'ecs:UpdateService',
+      'elasticloadbalancing:CreateRule', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:ModifyTargetGroup',
+      'elasticloadbalancing:ModifyTargetGroupAttributes', 'sns:Publish',
     ]);
     const statements = statementsOfRole(idOf(synth.stack.workflows.stateMachines.heal.role as never));
     const actions = statements.flatMap((s) => asArray(s.Action));
@@ -69,6 +70,9 @@ describe('the heal state machine', () => {
     expect(granted(statements, 'sns:Publish').flatMap((s) => asArray(s.Resource))).toEqual([{ Ref: idOf(synth.stack.healNotifications.topic) }]);
     for (const s of granted(statements, 'cloudwatch:PutMetricAlarm')) expect(JSON.stringify(s.Resource)).toMatch(/:alarm:fledge-\*"/);
     expect(granted(statements, 'cloudwatch:TagResource')).not.toEqual([]);
+    // the alarms it sets back to OK at its end are the environment's own
+    expect(granted(statements, 'cloudwatch:SetAlarmState')).not.toEqual([]);
+    for (const s of granted(statements, 'cloudwatch:SetAlarmState')) expect(JSON.stringify(s.Resource)).toMatch(/:alarm:fledge-\*"/);
   });
 
   it('lets create put and remove the alarms, update put them, teardown remove them', () => {

@@ -218,7 +218,7 @@ describe('create workflow', () => {
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
       'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
-      'RegisterConvergedTaskDefinition', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     const item = await h.item('converge');

@@ -17,6 +17,8 @@ beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 20, WaitForCo
 
 const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
 const types = async (name: string) => (await h.events(name)).map((e) => e.type);
+/** a heal that changed something ends by setting the environment's three alarms back to OK (they re-evaluate) */
+const RESET_ALARMS = ['SetAlarmState', 'SetAlarmState', 'SetAlarmState'];
 
 describe('heal workflow', () => {
   it('changes nothing in a healthy environment and ends RUNNING with a heal-checked event', async () => {
@@ -44,7 +46,7 @@ describe('heal workflow', () => {
     const before = h.calls.length;
     const record = await h.heal('heal-gone');
     expect(record.status).toBe('SUCCEEDED');
-    expect(h.mutations(before)).toEqual(['CreateService']);
+    expect(h.mutations(before)).toEqual([...['CreateService'], ...RESET_ALARMS]);
     const create = h.calls.slice(before).find((c) => c.action === 'CreateService')!.params;
     expect(create).toMatchObject({ ServiceName: 'heal-gone', DesiredCount: 1, DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } } });
     expect(h.service('heal-gone')).toMatchObject({ status: 'ACTIVE', runningCount: 1, image: image('1.0') });
@@ -61,7 +63,7 @@ describe('heal workflow', () => {
     const before = h.calls.length;
     const record = await h.heal('heal-drift');
     expect(record.status).toBe('SUCCEEDED');
-    expect(h.mutations(before)).toEqual(['UpdateService']);
+    expect(h.mutations(before)).toEqual([...['UpdateService'], ...RESET_ALARMS]);
     expect(h.calls.slice(before).find((c) => c.action === 'UpdateService')!.params).toMatchObject({ DesiredCount: 2, ForceNewDeployment: false });
     expect(h.service('heal-drift')).toMatchObject({ desiredCount: 2, runningCount: 2 });
     expect(await h.item('heal-drift')).toMatchObject({ status: 'RUNNING', runningCount: 2 });
@@ -80,7 +82,7 @@ describe('heal workflow', () => {
     const before = h.calls.length;
     const record = await h.heal('heal-sick');
     expect(record.status).toBe('SUCCEEDED');
-    expect(h.mutations(before)).toEqual(['UpdateService']);
+    expect(h.mutations(before)).toEqual([...['UpdateService'], ...RESET_ALARMS]);
     expect(h.calls.slice(before).find((c) => c.action === 'UpdateService')!.params).toMatchObject({ ForceNewDeployment: true, DesiredCount: 1 });
     expect(await h.item('heal-sick')).toMatchObject({ status: 'RUNNING', operation: { status: 'SUCCEEDED' } });
     const repair = (await h.events('heal-sick')).find((e) => e.type === 'heal-repair')!;
@@ -98,9 +100,10 @@ describe('heal workflow', () => {
     const record = await h.heal('heal-loop');
     expect(record.status).toBe('SUCCEEDED');
     // 1.0's content-addressed task definition is still ACTIVE: no new registration
-    expect(h.mutations(before)).toEqual(['UpdateService']);
+    expect(h.mutations(before)).toEqual([...['UpdateService'], ...RESET_ALARMS]);
     const item = await h.item('heal-loop');
-    expect(item).toMatchObject({ status: 'RUNNING', lastHealthyImage: image('1.0'), healthyImages: [image('1.0')], spec: { image: image('2.0') } });
+    // the desired spec says the healthy image again (a new, applied spec version): no later heal reconciles toward 2.0
+    expect(item).toMatchObject({ status: 'RUNNING', lastHealthyImage: image('1.0'), healthyImages: [image('1.0')], spec: { image: image('1.0') }, specVersion: 3, appliedSpecVersion: 3 });
     expect(h.service('heal-loop')).toMatchObject({ image: image('1.0'), runningCount: 1 });
     const events = await h.events('heal-loop');
     expect(events[0]).toMatchObject({ type: 'rolled-back', details: { from: image('2.0'), to: image('1.0') } });
@@ -117,7 +120,7 @@ describe('heal workflow', () => {
     const before = h.calls.length;
     const record = await h.heal('heal-rule');
     expect(record.status).toBe('SUCCEEDED');
-    expect(h.mutations(before)).toEqual(['CreateRule', 'PutMetricAlarm', 'PutMetricAlarm']);
+    expect(h.mutations(before)).toEqual([...['CreateRule', 'PutMetricAlarm', 'PutMetricAlarm'], ...RESET_ALARMS]);
     const created = h.sim.resources().listenerRules.find((r) => r.environment === 'heal-rule')!;
     expect(created).toMatchObject({ priority: rule.priority, hosts: ['heal-rule.preview.example.com'], targetGroupArns: rule.targetGroupArns });
     expect(h.sim.servePage('heal-rule.preview.example.com').outcome).toBe('task');
@@ -139,7 +142,7 @@ describe('heal workflow', () => {
     const record = await h.heal('heal-tg');
     expect(record.status).toBe('SUCCEEDED');
     expect(h.mutations(before)).toEqual([
-      'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule', 'UpdateService', 'PutMetricAlarm', 'PutMetricAlarm',
+      'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule', 'UpdateService', 'PutMetricAlarm', 'PutMetricAlarm', ...RESET_ALARMS,
     ]);
     const tg = h.sim.resources().targetGroups.find((t) => t.environment === 'heal-tg')!;
     expect(tg.arn).not.toBe(old.arn);
@@ -183,6 +186,43 @@ describe('heal workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(h.mutations(before)).toEqual(['Publish']);
     expect(await h.item('heal-bound')).toMatchObject({ status: 'DEGRADED', healAttempts: recent });
+  });
+
+  it('a failing DegradeEnvironment still ends the heal: the fallback records DEGRADED and the notification goes out', async () => {
+    await h.created('heal-bound-fb');
+    h.sim.injectFault({ environment: 'heal-bound-fb', fault: 'drift-scale', count: 0 });
+    h.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-degrade-environment') && !payload.fallback ? new Error('DegradeEnvironment broke') : undefined);
+    const recent = [50, 40, 30].map((minutes) => new Date(Date.now() - minutes * 60_000).toISOString());
+    const record = await h.heal('heal-bound-fb', { attempts: recent });
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['Degrade', 'DegradeFallback', 'PublishNotification', 'EnvironmentDegraded']));
+    expect(await h.item('heal-bound-fb')).toMatchObject({ status: 'DEGRADED', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(h.sim.resources().notifications.some((n) => n.subject === 'Fledge: environment heal-bound-fb is DEGRADED')).toBe(true);
+  });
+
+  it('a notification that cannot be published fails the execution at once (the environment is DEGRADED already)', async () => {
+    await h.created('heal-bound-sns');
+    h.sim.injectFault({ environment: 'heal-bound-sns', fault: 'drift-scale', count: 0 });
+    h.beforeCall = (call) => (call.action === 'Publish' ? Object.assign(new Error('topic gone'), { name: 'NotFoundException' }) : undefined);
+    const recent = [50, 40, 30].map((minutes) => new Date(Date.now() - minutes * 60_000).toISOString());
+    const record = await h.heal('heal-bound-sns', { attempts: recent });
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('NotificationNotPublished');
+    expect(await h.item('heal-bound-sns')).toMatchObject({ status: 'DEGRADED', operation: { status: 'FAILED' } });
+  });
+
+  it('puts a target-group health check changed out of band back to the spec\'s', async () => {
+    await h.created('heal-hc', spec({ healthCheck: { path: '/healthz' } }));
+    const tg = h.sim.resources().targetGroups.find((t) => t.environment === 'heal-hc')!;
+    await h.sim.call('elasticloadbalancingv2', 'ModifyTargetGroup', { TargetGroupArn: tg.arn, HealthCheckPath: '/', HealthyThresholdCount: 7 });
+    const before = h.calls.length;
+    const record = await h.heal('heal-hc');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(h.mutations(before)).toEqual(['ModifyTargetGroup', ...RESET_ALARMS]);
+    expect(h.sim.resources().targetGroups.find((t) => t.environment === 'heal-hc')!.healthCheck).toMatchObject({ path: '/healthz', healthyThreshold: 2 });
+    const repair = (await h.events('heal-hc')).find((e) => e.type === 'heal-repair')!;
+    expect(repair.details).toMatchObject({ repair: 'update-health-check', done: true });
+    expect(repair.details!.found).toContain('path: / -> /healthz');
   });
 
   it('waits out the backoff after a heal a moment ago before it acts', async () => {

@@ -55,10 +55,13 @@ describe('scale workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanScale', 'BeforeService', 'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady',
-      'RemoveAutoscaling', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+      'PlanScale', 'ApplyHealthCheck', 'PutTasksAlarmBeforeScaling', 'BeforeService', 'CheckDeployment', 'ScaleService',
+      'WaitForSteadyState', 'AfterSteady', 'RemoveAutoscaling', 'PutTasksAlarm', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
-    expect(record.stateTransitions).toBeLessThanOrEqual(12);
+    expect(record.stateTransitions).toBeLessThanOrEqual(15);
+    // the tasks alarm stays at the old count while the new tasks start, then follows the new one
+    expect(workflowCalls('PutMetricAlarm').map((c) => c.params.Threshold)).toEqual([1, 3]);
+    expect(h.world.fake.alarms.get('fledge-sc-up-tasks')).toMatchObject({ Threshold: 3, TreatMissingData: 'breaching' });
     expect(workflowCalls('UpdateService').map((c) => c.params)).toEqual([{ Cluster: h.world.fake.clusterArn, Service: 'sc-up', DesiredCount: 3 }]);
     expect(workflowCalls('RegisterTaskDefinition')).toHaveLength(0);
     expect(workflowCalls('ModifyRule')).toHaveLength(0);
@@ -73,6 +76,11 @@ describe('scale workflow', () => {
     const { record, item } = await scale('sc-down', { desiredCount: 1 }, 2);
     expect(record.status).toBe('SUCCEEDED');
     expect(h.world.fake.services.get('sc-down')!.DesiredCount).toBe(1);
+    // the tasks alarm goes down to 1 before the service stops tasks: a scale-down is no failure
+    const order = h.world.fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    expect(order.indexOf('PutMetricAlarm')).toBeLessThan(order.indexOf('UpdateService'));
+    expect(workflowCalls('PutMetricAlarm').map((c) => c.params.Threshold)).toEqual([1, 1]);
+    expect(h.world.fake.alarms.get('fledge-sc-down-tasks')).toMatchObject({ Threshold: 1 });
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 1 });
     expect((await h.events('sc-down'))[0]).toMatchObject({ type: 'scaled', details: { from: 3, to: 1 } });
   });
@@ -86,9 +94,11 @@ describe('scale workflow', () => {
     const asleep = await scale('sc-sleep', { desiredCount: 0 }, 2, 'schedule');
     expect(asleep.record.status).toBe('SUCCEEDED');
     expect(asleep.record.statesEntered).toEqual([
-      'PlanScale', 'BeforeService', 'PointRuleAtWaker', 'SuspendAutoscaling', 'CheckDeployment', 'ScaleService',
-      'WaitForSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+      'PlanScale', 'ApplyHealthCheck', 'PutTasksAlarmBeforeScaling', 'BeforeService', 'PointRuleAtWaker', 'SuspendAutoscaling',
+      'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
+    // asleep the tasks alarm never fires: threshold 0, and no data (no tasks) is not a breach
+    expect(fake.alarms.get('fledge-sc-sleep-tasks')).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
     // the rule moved before the service scaled in; the own target group stays in use at weight 0
     const order = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.indexOf('ModifyRule')).toBeLessThan(order.indexOf('UpdateService'));
@@ -101,9 +111,12 @@ describe('scale workflow', () => {
     const awake = await scale('sc-sleep', { desiredCount: 2 }, 3, 'request');
     expect(awake.record.status).toBe('SUCCEEDED');
     expect(awake.record.statesEntered).toEqual([
-      'PlanScale', 'BeforeService', 'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady',
-      'PointRuleAtService', 'ApplyAutoscaling', 'RemoveAutoscaling', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+      'PlanScale', 'ApplyHealthCheck', 'PutTasksAlarmBeforeScaling', 'BeforeService', 'CheckDeployment', 'ScaleService',
+      'WaitForSteadyState', 'AfterSteady', 'PointRuleAtService', 'ApplyAutoscaling', 'RemoveAutoscaling', 'PutTasksAlarm',
+      'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
+    // awake, the tasks alarm wants the woken count again
+    expect(fake.alarms.get('fledge-sc-sleep-tasks')).toMatchObject({ Threshold: 2, TreatMissingData: 'breaching' });
     // the rule comes back only once the tasks are steady
     const wakeOrder = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(wakeOrder.indexOf('UpdateService')).toBeLessThan(wakeOrder.indexOf('ModifyRule'));
@@ -150,6 +163,8 @@ describe('scale workflow', () => {
     const awake = await scale('sc-auto-sleep', { desiredCount: 2, autoscaling: autoscaling(1, 4) }, 3);
     expect(awake.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
     expect(fake.scalableTargets.get('service/fledge/sc-auto-sleep')).toMatchObject({ MinCapacity: 1, MaxCapacity: 4 });
+    // autoscaling moves the count: the tasks alarm follows its floor, not the count it woke to
+    expect(fake.alarms.get('fledge-sc-auto-sleep-tasks')).toMatchObject({ Threshold: 1 });
   });
 
   it('gets through 10 throttled calls in a row at the ECS, ELB and Application Auto Scaling steps', async () => {
@@ -280,7 +295,22 @@ describe('scale workflow', () => {
     const { record, item } = await scale('sc-rollback', { image: 'ghcr.io/acme/web:fail-health', desiredCount: 1 }, 2);
     expect(record.status).toBe('SUCCEEDED');
     expect(item).toMatchObject({ status: 'RUNNING', lastHealthyImage: 'ghcr.io/acme/web:1.0', operation: { status: 'FAILED', error: { code: 'HEALTH_CHECK_FAILED' } } });
-    expect((await h.events('sc-rollback'))[0]).toMatchObject({ type: 'rolled-back' });
+    expect((await h.events('sc-rollback'))[0]).toMatchObject({ type: 'rolled-back', details: { failedImage: 'ghcr.io/acme/web:fail-health' } });
+    // the desired spec says the image that runs again (a new, applied spec version), the failed one is in operation.error
+    expect(item).toMatchObject({ spec: { image: 'ghcr.io/acme/web:1.0' }, specVersion: 3, appliedSpecVersion: 3, operation: { error: { image: 'ghcr.io/acme/web:fail-health' } } });
+  });
+
+  it('a failing FailScale does not leave the operation running: the fallback records the environment as it is, at once', async () => {
+    await h.created('sc-terminal', spec({ desiredCount: 2 }));
+    const { fake } = h.world;
+    fake.failOn('ModifyRule', () => new FakeAwsError('AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule'));
+    h.world.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-complete-scale') && !payload.fallback ? new Error('CompleteScale broke') : undefined);
+    const { record, item } = await scale('sc-terminal', { desiredCount: 0 }, 2);
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('ScaleFailed');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['FailScale', 'FailScaleFallback', 'ScaleFailed']));
+    expect(item).toMatchObject({ status: 'RUNNING', gsiStatusPk: 'STATUS#RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(item!.operation.error.message).toContain('AccessDeniedException');
   });
 });
 

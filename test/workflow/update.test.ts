@@ -18,7 +18,8 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+      'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation',
+      'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     const update = fake.callsOf('UpdateService')[0]!.params;
     // a new image is new content: a revision of another (content-addressed, shared) family, tagged by hash, not by environment
@@ -48,11 +49,71 @@ describe('update workflow', () => {
       status: 'RUNNING', lastHealthyImage: image('1.0'), healthyImages: [image('1.0')],
       operation: { status: 'FAILED', error: { code: 'HEALTH_CHECK_FAILED' } },
     });
+    // the record says what runs and what the environment converges to: the previous image, in a new (applied) spec version;
+    // the failed image is named in operation.error and the event, so no heal reconciles toward it
+    expect(item).toMatchObject({ spec: { image: image('1.0') }, specVersion: 3, appliedSpecVersion: 3, operation: { error: { image: image('fail-health') } } });
     const events = await h.events('upd-rollback');
-    expect(events[0]).toMatchObject({ type: 'rolled-back' });
+    expect(events[0]).toMatchObject({ type: 'rolled-back', details: { failedImage: image('fail-health'), restoredImage: image('1.0') } });
     expect(events[0]!.message).toContain(image('1.0'));
     const service = h.world.fake.services.get('upd-rollback')!;
     expect(service.TaskDefinition).toBe(h.world.fake.callsOf('CreateService')[0]!.params.TaskDefinition);
+  });
+
+  it('applies a changed health check to the target group before the new tasks register', async () => {
+    await h.created('upd-hc');
+    const healthCheck = { path: '/healthz', intervalSeconds: 15, timeoutSeconds: 6, healthyThreshold: 3, unhealthyThreshold: 4 };
+    const input = await h.seedEnvironment('upd-hc', spec({ healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    expect(record.status).toBe('SUCCEEDED');
+    const tg = [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === 'upd-hc')!;
+    expect(tg).toMatchObject({
+      HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthCheckTimeoutSeconds: 6, HealthyThresholdCount: 3, UnhealthyThresholdCount: 4,
+    });
+    const order = h.world.fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    expect(order.lastIndexOf('ModifyTargetGroup')).toBeLessThan(order.lastIndexOf('UpdateService'));
+  });
+
+  it('keeps an autoscaled count through a deploy (moved into the new min..max), and sends the spec\'s count without autoscaling', async () => {
+    const autoscaling = { minCount: 1, maxCount: 6, targetCpuPercent: 60 };
+    await h.created('upd-auto', spec({ autoscaling }));
+    h.world.fake.services.get('upd-auto')!.DesiredCount = 5; // autoscaling scaled it out
+    let input = await h.seedEnvironment('upd-auto', spec({ image: image('2.0'), autoscaling }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    expect((await h.run('update', input)).status).toBe('SUCCEEDED');
+    expect(h.world.fake.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 5 });
+    expect(h.world.fake.services.get('upd-auto')!.DesiredCount).toBe(5);
+    // a narrower range moves the count into it
+    input = await h.seedEnvironment('upd-auto', spec({ image: image('3.0'), autoscaling: { ...autoscaling, maxCount: 4 } }), { status: 'UPDATING', specVersion: 3, workflow: 'update' });
+    expect((await h.run('update', input)).status).toBe('SUCCEEDED');
+    expect(h.world.fake.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 4 });
+    // autoscaling off: the spec's count
+    input = await h.seedEnvironment('upd-auto', spec({ image: image('4.0'), desiredCount: 2 }), { status: 'UPDATING', specVersion: 4, workflow: 'update' });
+    expect((await h.run('update', input)).status).toBe('SUCCEEDED');
+    expect(h.world.fake.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 2 });
+  });
+
+  it('a failing FailOperation does not leave the operation running: the fallback records FAILED at once', async () => {
+    await h.created('upd-terminal');
+    h.world.fake.failOn('UpdateService', () => new FakeAwsError('ServiceNotActiveException', 'Service was not ACTIVE.'));
+    h.world.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-fail-operation') && !payload.fallback ? new Error('FailOperation broke') : undefined);
+    const input = await h.seedEnvironment('upd-terminal', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('UpdateFailed');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['FailOperation', 'FailOperationFallback', 'UpdateFailed']));
+    const item = await h.item('upd-terminal');
+    expect(item).toMatchObject({ status: 'FAILED', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(item!.operation.error.message).toContain('ServiceNotActiveException');
+    expect((await h.events('upd-terminal'))[0]).toMatchObject({ type: 'failed', details: { fallback: true } });
+  });
+
+  it('when even the fallback cannot record, the execution fails at once as OperationNotRecorded (not left running)', async () => {
+    await h.created('upd-terminal2');
+    h.world.fake.failOn('UpdateService', () => new FakeAwsError('ServiceNotActiveException', 'Service was not ACTIVE.'));
+    h.world.lambdaFault = (arn) => (arn.endsWith(':fledge-fail-operation') ? new Error('DynamoDB is down') : undefined);
+    const input = await h.seedEnvironment('upd-terminal2', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('OperationNotRecorded');
   });
 
   it('other failures record FAILED with the reason', async () => {

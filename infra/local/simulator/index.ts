@@ -149,7 +149,12 @@ export interface ResourceSnapshot {
     tags: Record<string, string>;
   }[];
   taskDefinitions: { arn: string; family: string; revision: number; status: string; image?: string; environment?: string; tags: Record<string, string> }[];
-  targetGroups: { name: string; arn: string; environment?: string; port?: number; targets: { id: string; port: number; state: string }[]; tags: Record<string, string> }[];
+  targetGroups: {
+    name: string; arn: string; environment?: string; port?: number;
+    /** the health check ELB runs (what CreateTargetGroup / ModifyTargetGroup set) */
+    healthCheck: { path: string; intervalSeconds: number; timeoutSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
+    targets: { id: string; port: number; state: string }[]; tags: Record<string, string>;
+  }[];
   listenerRules: { arn: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
   alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
   scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
@@ -590,6 +595,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           arn: tg.arn,
           environment: envOf(tg.tags),
           port: tg.settings.Port as number | undefined,
+          healthCheck: {
+            path: String(tg.settings.HealthCheckPath ?? '/'),
+            intervalSeconds: Number(tg.settings.HealthCheckIntervalSeconds),
+            timeoutSeconds: Number(tg.settings.HealthCheckTimeoutSeconds),
+            healthyThreshold: Number(tg.settings.HealthyThresholdCount),
+            unhealthyThreshold: Number(tg.settings.UnhealthyThresholdCount),
+          },
           targets: [...tg.targets.values()].map((t) => ({ id: t.id, port: t.port, state: t.state })),
           tags: tagsObject(tg.tags),
         })),

@@ -363,6 +363,14 @@ export class FakeAws {
     return { TargetGroups: [tg] };
   }
 
+  doModifyTargetGroup(p: Obj) {
+    const tg = this.targetGroups.get(p.TargetGroupArn);
+    if (!tg) throw new FakeAwsError('TargetGroupNotFoundException', 'One or more target groups not found');
+    const { TargetGroupArn: _arn, ...changes } = p;
+    Object.assign(tg, changes);
+    return { TargetGroups: [tg] };
+  }
+
   doModifyTargetGroupAttributes(p: Obj) {
     const tg = this.targetGroups.get(p.TargetGroupArn);
     if (!tg) throw new FakeAwsError('TargetGroupNotFoundException', 'One or more target groups not found');

@@ -49,6 +49,8 @@ export interface World {
   fake: FakeAws;
   runner: WorkflowRunner;
   lambdaCalls: { functionArn: string; payload: unknown }[];
+  /** a fault injected into a task Lambda: return an error to throw instead of running it */
+  lambdaFault?: (functionArn: string, payload: { fallback?: boolean; workflow?: string }) => Error | undefined;
 }
 
 export class Harness {
@@ -105,6 +107,8 @@ export class Harness {
       callAws: fake.callAws,
       invokeLambda: async (functionArn, payload) => {
         lambdaCalls.push({ functionArn, payload });
+        const fault = this.world?.lambdaFault?.(functionArn, payload as { fallback?: boolean });
+        if (fault) throw fault;
         const handler = HANDLERS[functionArn];
         if (!handler) throw new Error(`no handler for ${functionArn}`);
         return clone(await handler(clone(payload)));

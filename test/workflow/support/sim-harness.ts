@@ -66,6 +66,10 @@ export class SimHarness {
   calls: AwsCall[] = [];
   /** runs after a workflow's AWS call succeeded (a test's "meanwhile") */
   afterCall: ((call: AwsCall) => Promise<void> | void) | undefined;
+  /** runs before a workflow's AWS call: an error it returns is thrown instead (a fault at one step) */
+  beforeCall: ((call: AwsCall) => Error | undefined) | undefined;
+  /** runs before a task Lambda: an error it returns is thrown instead of running it */
+  lambdaFault: ((arn: string, payload: { fallback?: boolean }) => Error | undefined) | undefined;
   triggerResults: unknown[] = [];
   private handlers = new Map<string, Handler>();
   private counter = 0;
@@ -91,6 +95,8 @@ export class SimHarness {
     this.sim?.stop();
     this.calls = [];
     this.afterCall = undefined;
+    this.beforeCall = undefined;
+    this.lambdaFault = undefined;
     this.triggerResults = [];
     const sim = createSimulator({
       rateLimits: false,
@@ -142,6 +148,8 @@ export class SimHarness {
       callAws: async (service, action, params) => {
         const call: AwsCall = { service, action, params: clone(params), via: 'workflow' };
         this.calls.push(call);
+        const fault = this.beforeCall?.(call);
+        if (fault) throw fault;
         const result = await sim.call(service, action, params);
         await this.afterCall?.(call);
         return result;
@@ -149,6 +157,8 @@ export class SimHarness {
       invokeLambda: async (arn, payload) => {
         const handler = this.handlers.get(arn);
         if (!handler) throw new Error(`no handler for ${arn}`);
+        const fault = this.lambdaFault?.(arn, payload as { fallback?: boolean });
+        if (fault) throw fault;
         return clone(await handler(clone(payload)));
       },
       retryIntervalMs: 0,
