@@ -61,7 +61,7 @@ describe('scale workflow', () => {
     expect(record.stateTransitions).toBeLessThanOrEqual(15);
     // the tasks alarm stays at the old count while the new tasks start, then follows the new one
     expect(workflowCalls('PutMetricAlarm').map((c) => c.params.Threshold)).toEqual([1, 3]);
-    expect(h.world.fake.alarms.get('fledge-sc-up-tasks')).toMatchObject({ Threshold: 3, TreatMissingData: 'breaching' });
+    expect(h.world.fake.alarms.get('fledge-test-sc-up-tasks')).toMatchObject({ Threshold: 3, TreatMissingData: 'breaching' });
     expect(workflowCalls('UpdateService').map((c) => c.params)).toEqual([{ Cluster: h.world.fake.clusterArn, Service: 'sc-up', DesiredCount: 3 }]);
     expect(workflowCalls('RegisterTaskDefinition')).toHaveLength(0);
     expect(workflowCalls('ModifyRule')).toHaveLength(0);
@@ -80,7 +80,7 @@ describe('scale workflow', () => {
     const order = h.world.fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.indexOf('PutMetricAlarm')).toBeLessThan(order.indexOf('UpdateService'));
     expect(workflowCalls('PutMetricAlarm').map((c) => c.params.Threshold)).toEqual([1, 1]);
-    expect(h.world.fake.alarms.get('fledge-sc-down-tasks')).toMatchObject({ Threshold: 1 });
+    expect(h.world.fake.alarms.get('fledge-test-sc-down-tasks')).toMatchObject({ Threshold: 1 });
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 1 });
     expect((await h.events('sc-down'))[0]).toMatchObject({ type: 'scaled', details: { from: 3, to: 1 } });
   });
@@ -98,7 +98,7 @@ describe('scale workflow', () => {
       'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     // asleep the tasks alarm never fires: threshold 0, and no data (no tasks) is not a breach
-    expect(fake.alarms.get('fledge-sc-sleep-tasks')).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
+    expect(fake.alarms.get('fledge-test-sc-sleep-tasks')).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
     // the rule moved before the service scaled in; the own target group stays in use at weight 0
     const order = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.indexOf('ModifyRule')).toBeLessThan(order.indexOf('UpdateService'));
@@ -116,7 +116,7 @@ describe('scale workflow', () => {
       'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     // awake, the tasks alarm wants the woken count again
-    expect(fake.alarms.get('fledge-sc-sleep-tasks')).toMatchObject({ Threshold: 2, TreatMissingData: 'breaching' });
+    expect(fake.alarms.get('fledge-test-sc-sleep-tasks')).toMatchObject({ Threshold: 2, TreatMissingData: 'breaching' });
     // the rule comes back only once the tasks are steady
     const wakeOrder = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(wakeOrder.indexOf('UpdateService')).toBeLessThan(wakeOrder.indexOf('ModifyRule'));
@@ -164,7 +164,7 @@ describe('scale workflow', () => {
     expect(awake.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
     expect(fake.scalableTargets.get('service/fledge/sc-auto-sleep')).toMatchObject({ MinCapacity: 1, MaxCapacity: 4 });
     // autoscaling moves the count: the tasks alarm follows its floor, not the count it woke to
-    expect(fake.alarms.get('fledge-sc-auto-sleep-tasks')).toMatchObject({ Threshold: 1 });
+    expect(fake.alarms.get('fledge-test-sc-auto-sleep-tasks')).toMatchObject({ Threshold: 1 });
   });
 
   it('gets through 10 throttled calls in a row at the ECS, ELB and Application Auto Scaling steps', async () => {

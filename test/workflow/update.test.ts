@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeAwsError } from './support/fake-aws.ts';
 import { Harness, spec } from './support/harness.ts';
+import { targetGroupName } from '../../functions/domain/resource-names.ts';
 
 const h = new Harness();
 beforeAll(() => h.start());
@@ -65,7 +66,7 @@ describe('update workflow', () => {
     const input = await h.seedEnvironment('upd-hc', spec({ healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('SUCCEEDED');
-    const tg = [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === 'upd-hc')!;
+    const tg = [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', 'upd-hc'))!;
     expect(tg).toMatchObject({
       HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthCheckTimeoutSeconds: 6, HealthyThresholdCount: 3, UnhealthyThresholdCount: 4,
     });

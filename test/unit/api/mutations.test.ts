@@ -64,7 +64,7 @@ describe('PUT /v1/environments/{name}', () => {
     expect(counter!.Update).toMatchObject({
       Key: { pk: 'COUNTER#live', sk: 'COUNTER' },
       ExpressionAttributeNames: { '#total': 'total', '#repo': 'repo#acme/web' },
-      ExpressionAttributeValues: { ':maxGlobal': 100, ':maxRepo': 20 },
+      ExpressionAttributeValues: { ':maxGlobal': 99, ':maxRepo': 20 },
     });
     expect(event!.Put!.Item).toMatchObject({ pk: 'ENV#pr-1', type: 'create-requested', actor: CI });
 
