@@ -1,8 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: every test as is, and the end-to-end suites again against the simulator in
+ * hostile mode (ECS events dropped, duplicated, delayed and reordered; reads that lag
+ * mutations: infra/local/README.md). The hostile run's seed is printed, so a failure can be
+ * repeated with `FLEDGE_SIM_SEED=<seed> npm test -- --project e2e-hostile`.
+ */
+const hostileSeed = process.env.FLEDGE_SIM_SEED ?? String(Math.floor(Math.random() * 2 ** 32));
+console.log(`e2e-hostile: FLEDGE_SIM_SEED=${hostileSeed}`);
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
@@ -14,5 +22,16 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
+    projects: [
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-hostile',
+          include: ['test/e2e/**/*.test.ts'],
+          env: { FLEDGE_SIM_HOSTILE: '1', FLEDGE_SIM_SEED: hostileSeed },
+        },
+      },
+    ],
   },
 });

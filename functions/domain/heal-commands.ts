@@ -21,6 +21,8 @@ export interface HealTrigger {
   reason?: string;
   /** EventBridge event id */
   eventId?: string;
+  /** when the signal happened (the event's time) */
+  at?: string;
 }
 
 function event(type: string, message: string, caller: Caller, operationId: string, details?: Record<string, unknown>): EnvironmentEvent {
@@ -114,7 +116,7 @@ export type TriggerResult = { started: true; record: EnvironmentRecord } | { sta
 /** An alarm or ECS signal: starts a heal when the environment may be healed now (healing.ts decideTriggeredHeal). */
 export async function startTriggeredHeal(name: string, trigger: HealTrigger, policy: HealPolicy, now = Date.now()): Promise<TriggerResult> {
   const current = await getEnvironment(name);
-  const decision = decideTriggeredHeal(current, now, policy);
+  const decision = decideTriggeredHeal(current, now, policy, trigger.source === 'api' ? undefined : { source: trigger.source, at: trigger.at });
   if (!decision.start) return { started: false, reason: decision.reason };
   try {
     return { started: true, record: await beginHeal(current!, { actor: 'system', requestId: trigger.eventId ?? 'signal' }, trigger, policy) };

@@ -29,6 +29,8 @@ export interface HealSignal {
   signal: string;
   reason?: string;
   eventId?: string;
+  /** when it happened (the event's `time`): an ECS failure older than the end of the last operation was that operation's to handle */
+  at?: string;
 }
 
 export type Parsed = { signal: HealSignal } | { ignored: string };
@@ -93,6 +95,12 @@ export function parseHealSignal(event: BusEvent, clusterArn?: string, installati
   if (clusterArn && typeof detail.clusterArn === 'string' && detail.clusterArn !== clusterArn) {
     return { ignored: `an event of another cluster (${detail.clusterArn})` };
   }
+  // deployment events carry no clusterArn: the cluster is in the service ARN (`service/<cluster>/<name>`)
+  const ourCluster = clusterArn?.split('/').at(-1);
+  const otherCluster = (event.resources ?? [])
+    .map((arn) => /:service\/([^/]+)\/[^/]+$/.exec(arn)?.[1])
+    .find((cluster) => cluster !== undefined && ourCluster !== undefined && cluster !== ourCluster);
+  if (otherCluster) return { ignored: `an event of another cluster (${otherCluster})` };
   const name = serviceNameOf(event);
   let signal: string | undefined;
   let reason: string | undefined;
@@ -111,7 +119,7 @@ export function parseHealSignal(event: BusEvent, clusterArn?: string, installati
     return { ignored: `ECS ${detailType} ${String(detail.eventName ?? '')} is not a heal signal`.trim() };
   }
   if (!name) return { ignored: `ECS ${signal} names no service` };
-  return { signal: { environment: name, source: 'ecs', signal, reason, eventId: event.id } };
+  return { signal: { environment: name, source: 'ecs', signal, reason, eventId: event.id, ...(event.time ? { at: event.time } : {}) } };
 }
 
 /**

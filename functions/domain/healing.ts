@@ -61,8 +61,18 @@ export function decideTriggeredHeal(
   record: Pick<EnvironmentRecord, 'status' | 'healAttempts' | 'operation'> | undefined,
   now: number,
   policy: HealPolicy,
+  signal?: { source: 'alarm' | 'ecs'; at?: string },
 ): TriggerDecision {
   if (!record) return { start: false, reason: 'no such environment' };
+  // An ECS failure (a deployment the circuit breaker stopped, a task that failed to start)
+  // that happened before the last operation ended was that operation's: an update rolled back
+  // on it, a create failed on it. Healing it again would spend a heal and hide the operation's
+  // outcome. Alarms are not dropped so: an alarm in ALARM fires once, and only a heal re-arms it.
+  const finished = record.operation?.finishedAt ? Date.parse(record.operation.finishedAt) : Number.NaN;
+  const happened = signal?.at ? Date.parse(signal.at) : Number.NaN;
+  if (signal?.source === 'ecs' && happened <= finished) {
+    return { start: false, reason: `the ECS event (${signal.at}) predates the end of the last ${record.operation?.type ?? ''} operation, which handled it` };
+  }
   const { status } = record;
   if (status === 'DELETING' || status === 'DELETED') return { start: false, reason: `the environment is ${status}` };
   if (status === 'DEGRADED') return { start: false, reason: 'the environment is DEGRADED: alarms start no heal until an update, a manual heal or a scale' };

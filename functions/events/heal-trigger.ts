@@ -35,7 +35,7 @@ export async function handler(event: BusEvent): Promise<{ outcome: TriggerOutcom
   }
   const result = await startTriggeredHeal(
     signal.environment,
-    { source: signal.source, signal: signal.signal, reason: signal.reason, eventId: signal.eventId },
+    { source: signal.source, signal: signal.signal, reason: signal.reason, eventId: signal.eventId, ...(signal.at ? { at: signal.at } : {}) },
     healPolicy(),
   );
   if (!result.started) {

@@ -59,7 +59,7 @@ describe('scaling in local mode', () => {
     });
     expect(patched.status).toBe(202);
     await waitFor('e2e-down', (env) => env.status === 'RUNNING' && env.operation?.status === 'SUCCEEDED' && env.healthCheck?.path === '/healthz');
-    const tg = ((await api('GET', '/_local/resources')).body.targetGroups as { name: string; healthCheck: Record<string, unknown> }[]).find((t) => t.name === 'e2e-down')!;
+    const tg = ((await api('GET', '/_local/resources')).body.targetGroups as { name: string; healthCheck: Record<string, unknown> }[]).find((t) => (t as { environment?: string }).environment === 'e2e-down')!;
     expect(tg.healthCheck).toMatchObject({ path: '/healthz', intervalSeconds: 6 });
   });
 

@@ -60,6 +60,13 @@ describe('whether a signal starts a heal', () => {
     expect(decideTriggeredHeal(record('RUNNING'), NOW, policy)).toEqual({ start: true });
   });
 
+  it('not for an ECS failure the last operation already handled (an update that rolled back on it), but for a later one and for alarms', () => {
+    const updated = record('RUNNING', { operation: { id: 'op-2', type: 'update', status: 'FAILED', startedAt: ago(120), finishedAt: ago(60) } });
+    expect(decideTriggeredHeal(updated, NOW, policy, { source: 'ecs', at: ago(61) })).toMatchObject({ start: false, reason: expect.stringMatching(/predates the end of the last update/) });
+    expect(decideTriggeredHeal(updated, NOW, policy, { source: 'ecs', at: ago(30) })).toEqual({ start: true });
+    expect(decideTriggeredHeal(updated, NOW, policy, { source: 'alarm', at: ago(61) })).toEqual({ start: true });
+  });
+
   it.each(['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'SLEEPING', 'FAILED'] as const)('not for a %s one', (status) => {
     expect(decideTriggeredHeal(record(status), NOW, policy)).toEqual({ start: false, reason: `the environment is ${status}` });
   });
