@@ -146,6 +146,7 @@ export type RepairKind =
   | 'recreate-listener-rule'
   | 'recreate-service'
   | 'roll-back'
+  | 'redeploy-spec-image'
   | 'restore-desired-count'
   | 'attach-target-group'
   | 'force-new-deployment'
@@ -275,6 +276,14 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
         `roll back to ${target}, the newest image that ran healthy before`,
       );
     }
+    const redeploy = !target && service.image !== undefined && service.image !== desired.spec.image;
+    if (redeploy) {
+      // deployed behind Fledge's back (or a deploy that was lost): the spec is what the environment runs
+      image = desired.spec.image;
+      todo.taskDefinition = true;
+      todo.updateService = true;
+      add('redeploy-spec-image', `the service runs ${service.image}, the spec says ${desired.spec.image}`, `deploy ${desired.spec.image} again`);
+    }
     if (drifted) {
       todo.updateService = true;
       add('restore-desired-count', `the desired count is ${service.desiredCount}, the spec wants ${todo.desiredCount}`, `set it back to ${todo.desiredCount}`);
@@ -283,7 +292,7 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
       todo.updateService = true;
       todo.forceNewDeployment = true;
       add('attach-target-group', 'the service does not register its tasks in the environment\'s target group', 'point the service at it and start a new deployment');
-    } else if (!target && !drifted && unhealthy) {
+    } else if (!target && !redeploy && !drifted && unhealthy) {
       todo.updateService = true;
       todo.forceNewDeployment = true;
       add(

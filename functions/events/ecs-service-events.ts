@@ -43,7 +43,7 @@ export async function handler(event: EcsServiceEvent): Promise<{ outcomes: Outco
   const outcomes: Outcome[] = [];
   for (const arn of services) {
     const name = serviceNameOf(arn);
-    outcomes.push(name ? await handleServiceEvent(name, eventName, event.detail ?? {}) : 'ignored');
+    outcomes.push(name ? await handleServiceEvent(name, eventName, event.detail ?? {}, event.time) : 'ignored');
   }
   return { outcomes };
 }
@@ -52,7 +52,7 @@ export async function handler(event: EcsServiceEvent): Promise<{ outcomes: Outco
 const CONFIRM_ATTEMPTS = 3;
 const CONFIRM_DELAY_MS = 1_000;
 
-async function handleServiceEvent(name: string, eventName: string, detail: EcsServiceEventDetail): Promise<Outcome> {
+async function handleServiceEvent(name: string, eventName: string, detail: EcsServiceEventDetail, time: string | undefined): Promise<Outcome> {
   const log = logger.createChild({ persistentKeys: { environment: name, eventName } });
   if (!WAIT_EVENTS.has(eventName)) return 'ignored';
   for (let attempt = 1; ; attempt++) {
@@ -74,7 +74,7 @@ async function handleServiceEvent(name: string, eventName: string, detail: EcsSe
       desiredCount: item.waitDesiredCount,
       startedAt: item.waitStartedAt ?? new Date(0).toISOString(),
     };
-    const verdict = verdictFor(eventName, detail, service, expected);
+    const verdict = verdictFor(eventName, detail, time, service, expected);
     if (verdict.kind === 'waiting') {
       if (attempt < CONFIRM_ATTEMPTS) {
         await new Promise((resolve) => setTimeout(resolve, CONFIRM_DELAY_MS * attempt));
@@ -113,12 +113,17 @@ const WAIT_EVENTS = new Set(['SERVICE_STEADY_STATE', 'SERVICE_DEPLOYMENT_COMPLET
 function verdictFor(
   eventName: string,
   detail: EcsServiceEventDetail,
+  time: string | undefined,
   service: ServiceState | undefined,
   expected: WaitExpectation,
 ): SteadyVerdict {
   // a service the read does not show yet is the waiting step's own poll to judge, not an event's
   const judged: SteadyVerdict = service ? judgeService(service, expected, Date.now()) : { kind: 'waiting', reason: 'the service is not visible yet' };
   if (judged.kind !== 'waiting') return judged;
+  // A failure from before this wait began belongs to an earlier deployment (a late or redelivered
+  // event: EventBridge delivers at least once, and retries for up to the rule's maximum event age)
+  const happened = Date.parse(detail.updatedAt ?? detail.createdAt ?? time ?? '');
+  if (happened < Date.parse(expected.startedAt)) return { kind: 'waiting', reason: `a ${eventName} from before this wait began` };
   if (eventName === 'SERVICE_DEPLOYMENT_FAILED') {
     const failed = service?.deployments.find((d) => d.id === detail.deploymentId);
     if (failed && expected.taskDefinitionArn && failed.taskDefinitionArn !== expected.taskDefinitionArn) {

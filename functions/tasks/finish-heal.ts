@@ -187,6 +187,7 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
       return { ruleArn: arn('rule') ?? null };
     case 'recreate-service':
     case 'roll-back':
+    case 'redeploy-spec-image':
       return { serviceArn: arn('service') ?? null, taskDefinitionArn: arn('taskDefinition') ?? null, image: state.image ?? null };
     case 'restore-desired-count':
     case 'force-new-deployment':

@@ -167,7 +167,7 @@ describe('workflows that converge on AWS at its worst', () => {
     await local.waitFor(name, (e) => e.operation?.type === 'heal', LONG);
     const env = await settled(name);
     expect(env.status).toBe('RUNNING');
-    expect((await serviceOf(name)).image).toBe('nginx:1.27');
+    expect((await serviceOf(name)).image, JSON.stringify(await events(name), null, 1)).toBe('nginx:1.27');
     const triggered = (await events(name)).find((e) => e.type === 'heal-triggered');
     expect(JSON.stringify(triggered?.details)).toMatch(/SERVICE_DEPLOYMENT_FAILED|TaskFailedToStart|EssentialContainerExited|alarm/);
   }, 240_000);

@@ -145,6 +145,15 @@ describe('what a heal repairs', () => {
     expect(plan.actions.map((a) => a.repair)).toEqual(['roll-back']);
   });
 
+  it('a service running another image than the spec (deployed behind Fledge\'s back): the spec\'s image deployed again', () => {
+    const found = healthy();
+    found.service!.image = 'web:evil';
+    const plan = planRepairs(found, desired);
+    expect(plan).toMatchObject({ mutates: true, image: 'web:2', todo: { taskDefinition: true, updateService: true, forceNewDeployment: false } });
+    expect(plan.rollbackFrom).toBeUndefined();
+    expect(plan.actions).toEqual([{ repair: 'redeploy-spec-image', found: 'the service runs web:evil, the spec says web:2', action: 'deploy web:2 again' }]);
+  });
+
   it('failures that stopped (a crash ECS replaced) or an image never healthy before: no rollback', () => {
     const once = planRepairs(healthy({ targets: { healthy: 1, unhealthy: 0, other: 0 }, failures: { count: 2, keepsFailing: false } }), desired);
     expect(once.actions.map((a) => a.repair)).toEqual(['force-new-deployment']);

@@ -17,6 +17,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
@@ -44,6 +46,7 @@ const FAMILY = 'fledge-td-0123456789abcdef0123456789abcdef';
 const TD1 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:1`;
 const TD2 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:2`;
 const SERVICE = 'arn:aws:ecs:eu-west-1:000000000000:service/fledge/pr-1';
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'aws-events');
 const TG = `arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/${targetGroupName('test', 'pr-1')}/123`;
 /** a target group an earlier version named exactly after the environment */
 const LEGACY_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/456';
@@ -454,9 +457,36 @@ describe('waiting out a draining service', () => {
 });
 
 describe('ECS service events', () => {
-  const event = (eventName: string, detailType = 'ECS Deployment State Change') => ({
-    version: '0', id: 'e1', 'detail-type': detailType, source: 'aws.ecs', account: '000000000000', time: '2026-01-01T00:00:00Z',
-    region: 'eu-west-1', resources: [SERVICE], detail: { eventType: 'INFO', eventName, reason: 'tasks failed to start' },
+  // AWS's documented examples (test/fixtures/aws-events), pointed at this environment
+  const fixture = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const FILES: Record<string, string> = {
+    SERVICE_DEPLOYMENT_COMPLETED: 'ecs-deployment-completed.json',
+    SERVICE_DEPLOYMENT_FAILED: 'ecs-deployment-failed.json',
+    SERVICE_STEADY_STATE: 'ecs-service-steady-state.json',
+    SERVICE_TASK_START_IMPAIRED: 'ecs-service-task-start-impaired.json',
+  };
+  const event = (eventName: string, _detailType?: string, at = '2026-01-01T00:00:10.000Z') => {
+    const e = fixture(FILES[eventName]!);
+    e.resources = [SERVICE];
+    e.time = at.replace(/\.\d+Z$/, 'Z');
+    for (const key of ['updatedAt', 'createdAt']) if (key in e.detail) e.detail[key] = at;
+    if ('reason' in e.detail) e.detail.reason = 'tasks failed to start';
+    return e as Parameters<typeof ecsServiceEvents>[0];
+  };
+
+  it('the documented deployment event carries no clusterArn: the service ARN in resources names the environment', () => {
+    const e = fixture('ecs-deployment-failed.json');
+    expect(e.detail.clusterArn).toBeUndefined();
+    expect(e.resources[0]).toMatch(/:service\/[^/]+\/[^/]+$/);
+  });
+
+  it('ignores a failure from before the wait began (a late or redelivered event of an earlier deployment)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    ddb.on(GetCommand).resolves({ Item: item({ waitToken: 'tok', waitPhase: 'update', waitTaskDefinitionArn: TD2, waitStartedAt: '2026-01-01T00:05:00.000Z' }) });
+    const outcome = ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED', undefined, '2026-01-01T00:01:00.000Z'));
+    await vi.runAllTimersAsync();
+    expect(await outcome).toEqual({ outcomes: ['not-steady'] });
+    expect(sfn.calls()).toHaveLength(0);
   });
 
   it('completes the waiting step when our deployment completed, and clears the token', async () => {
