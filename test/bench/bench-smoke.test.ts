@@ -27,8 +27,14 @@ it('npm run bench produces every section of the report', { timeout: 600_000 }, a
     createOverheadMs: measured,
     createTotalMs: measured,
     transitions: { create: { perRun: expect.any(Number) }, update: { perRun: expect.any(Number) }, teardown: { perRun: expect.any(Number) } },
-    api: { getOneMs: measured, listMs: measured, putUnchangedMs: measured, environmentsPresent: 30 },
-    concurrentCreates: { environments: 6, wallMs: expect.any(Number), failures: expect.any(Number), duplicateListenerPriorities: expect.any(Number) },
+    transitionsEventsLost: { create: { perRun: expect.any(Number) }, update: { perRun: expect.any(Number) }, teardown: { perRun: expect.any(Number) } },
+    api: { getOneMs: measured, listMs: measured, putUnchangedMs: measured, environmentsPresent: 30, elbLimits: expect.stringMatching(/^AWS defaults/) },
+    concurrentCreates: { environments: 6, wallMs: expect.any(Number), failures: expect.any(Number), duplicateListenerPriorities: expect.any(Number), elbLimits: expect.stringMatching(/^AWS defaults/) },
+    raisedLimits: {
+      label: expect.stringMatching(/^RAISED/),
+      api: { environmentsPresent: 40, elbLimits: expect.stringMatching(/^RAISED/) },
+      concurrentCreates: { environments: 8, elbLimits: expect.stringMatching(/^RAISED/) },
+    },
     bundles: { maxBytes: expect.any(Number), maxColdImportMs: expect.any(Number) },
   });
   expect(Object.keys(report.bundles.functions).length).toBeGreaterThan(0);

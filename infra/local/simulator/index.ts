@@ -82,10 +82,27 @@ export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     throw new Error(`FLEDGE_SIM_HOSTILE must be 1 or 0, got "${hostile}"`);
   }
   const seed = num('FLEDGE_SIM_SEED');
+  // e.g. '{"eventDropRate":1,"eventDuplicateRate":0}': the benchmark loses every ECS event this way
+  let hostileRates: Partial<HostileRates> | undefined;
+  if (env.FLEDGE_SIM_HOSTILE_RATES) {
+    const known = ['eventDropRate', 'eventDuplicateRate', 'eventMaxDelayMs', 'staleReadMs', 'steadyStateEveryMs', 'throttleRate'];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.FLEDGE_SIM_HOSTILE_RATES);
+    } catch {
+      parsed = undefined;
+    }
+    const entries = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+    if (!entries || entries.some(([key, value]) => !known.includes(key) || typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+      throw new Error(`FLEDGE_SIM_HOSTILE_RATES must be a JSON object of non-negative numbers with keys among ${known.join(', ')}`);
+    }
+    hostileRates = Object.fromEntries(entries) as Partial<HostileRates>;
+  }
   if (seed !== undefined && (!Number.isInteger(seed) || seed > 0xffffffff)) throw new Error(`FLEDGE_SIM_SEED must be an integer 0..4294967295, got "${env.FLEDGE_SIM_SEED}"`);
   return {
     hostile: hostile === undefined || hostile === '' ? undefined : ['1', 'true', 'on'].includes(hostile),
     seed,
+    ...(hostileRates ? { hostileRates } : {}),
     drainMs: num('FLEDGE_SIM_DRAIN_MS'),
     maxTargetGroupsPerRegion: num('FLEDGE_SIM_MAX_TARGET_GROUPS_PER_REGION'),
     taskStartMs: num('FLEDGE_SIM_TASK_START_MS'),
