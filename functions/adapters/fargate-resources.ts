@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmName, legacyAlarmName } from '#domain/alarms.ts';
-import { CONTAINER_NAME } from '#domain/resource-plan.ts';
+import { CONTAINER_NAME, targetGroupHealthCheck, type TargetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import type { ServiceView } from '#domain/steady-state.ts';
 import type { StoppedTask } from '#domain/task-failure.ts';
@@ -242,6 +242,11 @@ export async function targetGroupOf(name: string, scope: Pick<NameScope, 'instal
 /** The ARN of the environment's target group (`targetGroupOf`), if it exists. */
 export async function targetGroupArnOf(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<string | undefined> {
   return (await targetGroupOf(name, scope))?.TargetGroupArn;
+}
+
+/** The health check the environment's target group has now (ModifyTargetGroup's shape), or undefined when there is none. */
+export async function currentHealthCheck(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<TargetGroupHealthCheck | undefined> {
+  return targetGroupHealthCheck(await targetGroupOf(name, scope));
 }
 
 /** Of `arns`, those Fledge tagged for environment `name` (a target group not tagged so is not ours to delete). */

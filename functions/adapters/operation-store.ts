@@ -16,6 +16,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
+import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
@@ -321,14 +322,27 @@ export interface Completion {
    * reconciles toward the failed image; the failed one is named in `error` and the event.
    */
   restoredImage?: string;
+  /**
+   * set after a rollback of a pass that changed the target group's health check: the one
+   * RestoreHealthCheck put back, which the desired spec says again (like `restoredImage`)
+   */
+  restoredHealthCheck?: EnvironmentSpec['healthCheck'];
   now: string;
   events: EnvironmentEvent[];
 }
 
-/** The attributes that make the desired spec say `image` again after a rollback (a new spec version, applied at once). */
-export function restoredSpec(specVersion: number, image: string | undefined): Record<string, unknown> {
-  if (!image) return { appliedSpecVersion: specVersion };
-  return { 'spec.image': image, specVersion: specVersion + 1, appliedSpecVersion: specVersion + 1 };
+/**
+ * The attributes that make the desired spec say `image` (and `healthCheck`) again after a
+ * rollback (a new spec version, applied at once).
+ */
+export function restoredSpec(specVersion: number, image: string | undefined, healthCheck?: EnvironmentSpec['healthCheck']): Record<string, unknown> {
+  if (!image && !healthCheck) return { appliedSpecVersion: specVersion };
+  return {
+    ...(image ? { 'spec.image': image } : {}),
+    ...(healthCheck ? { 'spec.healthCheck': healthCheck } : {}),
+    specVersion: specVersion + 1,
+    appliedSpecVersion: specVersion + 1,
+  };
 }
 
 /** RUNNING (or SLEEPING), if the operation is still ours and the desired spec did not move. */
@@ -339,7 +353,7 @@ export async function completeOperation(c: Completion): Promise<boolean> {
     {
       set: {
         ...statusAttributes(c.status),
-        ...restoredSpec(c.specVersion, c.restoredImage),
+        ...restoredSpec(c.specVersion, c.restoredImage, c.restoredHealthCheck),
         url: c.url,
         runningCount: c.runningCount,
         updatedAt: c.now,

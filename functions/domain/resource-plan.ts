@@ -242,3 +242,69 @@ export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettin
     ],
   };
 }
+
+/** A target group's health check in ModifyTargetGroup's parameter shape (the plan's `targetGroup`, or a DescribeTargetGroups answer). */
+export type TargetGroupHealthCheck = Pick<
+  ResourcePlan['targetGroup'],
+  'HealthCheckPath' | 'HealthCheckIntervalSeconds' | 'HealthCheckTimeoutSeconds' | 'HealthyThresholdCount' | 'UnhealthyThresholdCount'
+>;
+
+const HEALTH_CHECK_KEYS = [
+  'HealthCheckPath', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount',
+] as const;
+
+/** The health check of a target group (or of a plan's), or undefined when a setting is missing (nothing certain to restore). */
+export function targetGroupHealthCheck(tg: { [K in keyof TargetGroupHealthCheck]?: TargetGroupHealthCheck[K] | undefined } | undefined): TargetGroupHealthCheck | undefined {
+  if (!tg || HEALTH_CHECK_KEYS.some((key) => tg[key] === undefined)) return undefined;
+  return {
+    HealthCheckPath: tg.HealthCheckPath!,
+    HealthCheckIntervalSeconds: tg.HealthCheckIntervalSeconds!,
+    HealthCheckTimeoutSeconds: tg.HealthCheckTimeoutSeconds!,
+    HealthyThresholdCount: tg.HealthyThresholdCount!,
+    UnhealthyThresholdCount: tg.UnhealthyThresholdCount!,
+  };
+}
+
+export function sameHealthCheck(a: TargetGroupHealthCheck, b: TargetGroupHealthCheck): boolean {
+  return HEALTH_CHECK_KEYS.every((key) => a[key] === b[key]);
+}
+
+/**
+ * `{ previousHealthCheck }` for the workflow state: the health check the target group has now,
+ * when the plan's ModifyTargetGroup is about to change it. A deployment the circuit breaker
+ * rolls back puts it back (RestoreHealthCheck) and the spec says it again. Empty when nothing
+ * changes or what the target group has is not known.
+ */
+export function previousHealthCheckFor(current: TargetGroupHealthCheck | undefined, plan: ResourcePlan): { previousHealthCheck?: TargetGroupHealthCheck } {
+  const planned = targetGroupHealthCheck(plan.targetGroup);
+  if (!current || !planned || sameHealthCheck(current, planned)) return {};
+  return { previousHealthCheck: targetGroupHealthCheck(current)! };
+}
+
+/** The spec's `healthCheck` for a target group's health check. */
+export function specHealthCheck(hc: TargetGroupHealthCheck): EnvironmentSpec['healthCheck'] {
+  return {
+    path: hc.HealthCheckPath,
+    intervalSeconds: hc.HealthCheckIntervalSeconds,
+    timeoutSeconds: hc.HealthCheckTimeoutSeconds,
+    healthyThreshold: hc.HealthyThresholdCount,
+    unhealthyThreshold: hc.UnhealthyThresholdCount,
+  };
+}
+
+/** `path /healthz every 10 s (timeout 5 s, 2 healthy / 3 unhealthy)`, for events. */
+export function describeHealthCheck(hc: TargetGroupHealthCheck): string {
+  return `path ${hc.HealthCheckPath} every ${hc.HealthCheckIntervalSeconds} s (timeout ${hc.HealthCheckTimeoutSeconds} s, ${hc.HealthyThresholdCount} healthy / ${hc.UnhealthyThresholdCount} unhealthy)`;
+}
+
+/** `; the target group's health check was set back to ... (from ...)` for a rolled-back event, when RestoreHealthCheck ran; else ''. */
+export function healthCheckRestored(failed: TargetGroupHealthCheck | undefined, restored: TargetGroupHealthCheck | undefined): string {
+  if (!restored) return '';
+  return `; the target group's health check was set back to ${describeHealthCheck(restored)}${failed ? ` (from ${describeHealthCheck(failed)})` : ''}`;
+}
+
+/** The `rolled-back` event's details naming the failed and the restored health check, when they differ. */
+export function healthCheckRollbackDetails(failed: TargetGroupHealthCheck | undefined, restored: TargetGroupHealthCheck | undefined): Record<string, unknown> {
+  if (!restored || !failed || sameHealthCheck(failed, restored)) return {};
+  return { failedHealthCheck: specHealthCheck(failed), restoredHealthCheck: specHealthCheck(restored) };
+}

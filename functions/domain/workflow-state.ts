@@ -3,7 +3,7 @@
  * of the state machine, docs/design.md "Workflows"), and what the task Lambdas receive.
  */
 import type { EnvironmentSpec } from './environment-spec.ts';
-import type { ResourcePlan } from './resource-plan.ts';
+import type { ResourcePlan, TargetGroupHealthCheck } from './resource-plan.ts';
 
 export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
 
@@ -46,6 +46,11 @@ export interface WorkflowState extends WorkflowInput {
   service?: ArnRef;
   /** what WaitForSteadyState reported */
   steadyState?: SteadyState;
+  /**
+   * the target group's health check before this pass's ModifyTargetGroup changed it (only when
+   * it changes it): RestoreHealthCheck puts it back after a rollback, and the spec says it again
+   */
+  previousHealthCheck?: TargetGroupHealthCheck;
   /** set by the Catch of WaitForSteadyState when the circuit breaker rolled the deployment back */
   rollback?: CaughtError;
   /** set by the Catch of a failed step */
@@ -73,6 +78,8 @@ export interface TaskPayload {
 
 /** Drops what belongs to one pass of the workflow before it goes round again. */
 export function forNextPass(state: WorkflowState): WorkflowState {
-  const { error: _error, rollback: _rollback, steadyState: _steady, converge: _converge, outcome: _outcome, ...rest } = state;
+  const {
+    error: _error, rollback: _rollback, steadyState: _steady, converge: _converge, outcome: _outcome, previousHealthCheck: _previous, ...rest
+  } = state;
   return rest;
 }

@@ -2,12 +2,14 @@
  * CompleteOperation (create, update): the deployment is steady (or the circuit breaker rolled
  * it back). If the desired spec moved meanwhile, record the versions skipped and hand the
  * workflow the newest spec to converge to; otherwise end the operation: RUNNING (SLEEPING at
- * 0 tasks) with its url, or — after a rollback — RUNNING on the previous image with the
- * operation FAILED and a `rolled-back` event.
+ * 0 tasks) with its url, or — after a rollback — RUNNING on the previous image (and, when
+ * the pass changed it, the previous health check RestoreHealthCheck put back) with the
+ * operation FAILED and a `rolled-back` event; the spec says both again.
  */
 import { logger } from '#commons/powertools.ts';
 import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
+import { healthCheckRestored, healthCheckRollbackDetails, previousHealthCheckFor, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { classifyFailure } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
@@ -43,14 +45,18 @@ async function complete({ workflow, state }: TaskPayload): Promise<WorkflowState
   // after a rollback the service runs the previous revision again: the record says its image (what the environment converges to)
   const restored = rolledBack ? await restoredImage(service?.taskDefinitionArn, item.lastHealthyImage) : undefined;
   const restoredImageToRecord = restored && restored !== image ? restored : undefined;
+  // RestoreHealthCheck put the target group's previous health check back (the pass had changed it)
+  const failedHealthCheck = targetGroupHealthCheck(state.plan?.targetGroup);
+  const restoredHealthCheck = rolledBack ? state.previousHealthCheck : undefined;
   const events: EnvironmentEvent[] = [];
   const event = (type: string, message: string, details?: Record<string, unknown>): EnvironmentEvent => ({
     at: now, type, message, operationId: state.operationId, actor: state.actor, ...(details ? { details } : {}),
   });
   if (rolledBack) {
     events.push(
-      event('rolled-back', `deployment of ${image} failed (${error!.code}: ${error!.message}); the service was rolled back to ${restored ? `the previous image ${restored}` : previousImage(item)}`, {
+      event('rolled-back', `deployment of ${image} failed (${error!.code}: ${error!.message}); the service was rolled back to ${restored ? `the previous image ${restored}` : previousImage(item)}${healthCheckRestored(failedHealthCheck, restoredHealthCheck)}`, {
         error, image, failedImage: image, restoredImage: restored ?? item.lastHealthyImage ?? null,
+        ...healthCheckRollbackDetails(failedHealthCheck, restoredHealthCheck),
       }),
     );
   }
@@ -73,11 +79,14 @@ async function complete({ workflow, state }: TaskPayload): Promise<WorkflowState
     });
     if (!recorded) return undefined;
     logger.info('desired spec moved; converging', { from: state.specVersion, to: item.specVersion });
+    const plan = await deployPlan(state.name, item.spec, config, state.operationId, item.specVersion);
     return {
       ...forNextPass(state),
       spec: item.spec,
       specVersion: item.specVersion,
-      plan: await deployPlan(state.name, item.spec, config, state.operationId, item.specVersion),
+      plan,
+      // what the target group has now: this pass's health check, or the one RestoreHealthCheck put back
+      ...previousHealthCheckFor(restoredHealthCheck ?? failedHealthCheck, plan),
       phase: 'update',
       converge: true,
     };
@@ -98,7 +107,7 @@ async function complete({ workflow, state }: TaskPayload): Promise<WorkflowState
   const done = await completeOperation({
     name: state.name, operationId: state.operationId, specVersion: state.specVersion, status,
     url: environmentUrl(state.name, config), runningCount, healthyImage, previousHealthyImages: item.healthyImages,
-    error, restoredImage: restoredImageToRecord, now, events,
+    error, restoredImage: restoredImageToRecord, restoredHealthCheck: restoredHealthCheck ? specHealthCheck(restoredHealthCheck) : undefined, now, events,
   });
   if (!done) return undefined;
   logger.info('operation complete', { status, rolledBack });

@@ -12,6 +12,7 @@
 import { logger } from '#commons/powertools.ts';
 import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
+import { healthCheckRestored, healthCheckRollbackDetails, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import type { ScalePlan } from '#domain/scale-plan.ts';
 import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
@@ -52,6 +53,9 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
   let service: ServiceState | undefined;
   let error: OperationError | undefined;
   let restored: string | undefined;
+  // a rolled-back deployment of a pass whose ApplyHealthCheck changed the health check: RestoreHealthCheck put the previous one back
+  const restoredHealthCheck = rolledBack ? state.previousHealthCheck : undefined;
+  const failedHealthCheck = targetGroupHealthCheck(state.plan?.targetGroup);
   const events: EnvironmentEvent[] = [];
   if (failed || rolledBack) {
     service = await describeService(config.clusterArn, state.name).catch(() => undefined);
@@ -74,8 +78,9 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
     events.push(
       failed
         ? event('failed', `scale failed: ${error.code}: ${error.message}`, { error, workflowError: state.error?.Error ?? null, specVersion: state.specVersion })
-        : event('rolled-back', `deployment of ${state.plan?.image ?? state.spec.image} failed (${error.code}: ${error.message}); the service was rolled back to ${restored ?? 'the previous deployment'}`, {
+        : event('rolled-back', `deployment of ${state.plan?.image ?? state.spec.image} failed (${error.code}: ${error.message}); the service was rolled back to ${restored ?? 'the previous deployment'}${healthCheckRestored(failedHealthCheck, restoredHealthCheck)}`, {
             error, image: state.plan?.image ?? null, failedImage: state.plan?.image ?? state.spec.image, restoredImage: restored ?? null,
+            ...healthCheckRollbackDetails(failedHealthCheck, restoredHealthCheck),
           }),
     );
   }
@@ -117,6 +122,7 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
     previousHealthyImages: item.healthyImages,
     error,
     restoredImage: rolledBack && restored && restored !== (state.plan?.image ?? state.spec.image) ? restored : undefined,
+    restoredHealthCheck: restoredHealthCheck ? specHealthCheck(restoredHealthCheck) : undefined,
     now,
     events,
   });

@@ -9,11 +9,12 @@
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
+import { previousHealthCheckFor } from '#domain/resource-plan.ts';
 import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
-import { stoppedTasks } from '#adapters/fargate-resources.ts';
+import { currentHealthCheck, stoppedTasks } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
 
 /**
@@ -68,11 +69,14 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     if (!(await recordOperationEvents(state.name, state.operationId, now, events))) {
       return { ...state, converge: false, outcome: 'superseded' };
     }
+    const plan = await deployPlan(state.name, item.spec, config, state.operationId, item.specVersion);
     const next: WorkflowState = {
       ...forNextPass(state),
       spec: item.spec,
       specVersion: item.specVersion,
-      plan: await deployPlan(state.name, item.spec, config, state.operationId, item.specVersion),
+      plan,
+      // an update goes round again from RegisterTaskDefinition: what ModifyTargetGroup will replace (the failed pass may have changed it)
+      ...(workflow === 'update' ? previousHealthCheckFor(await healthCheckNow(state.name, config), plan) : {}),
       converge: true,
     };
     if (workflow === 'create') {
@@ -134,4 +138,17 @@ async function fallback({ workflow, state }: TaskPayload): Promise<WorkflowState
     }],
   });
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: error };
+}
+
+/**
+ * What the target group's health check is now, or undefined when it cannot be read: the next
+ * pass then has nothing to restore after a rollback (it deploys the newest accepted spec anyway).
+ */
+async function healthCheckNow(name: string, scope: Parameters<typeof currentHealthCheck>[1]): Promise<Awaited<ReturnType<typeof currentHealthCheck>>> {
+  try {
+    return await currentHealthCheck(name, scope);
+  } catch (error) {
+    logger.warn('could not read the target group\'s health check', { error: (error as Error).message });
+    return undefined;
+  }
 }

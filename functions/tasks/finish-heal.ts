@@ -16,11 +16,12 @@ import { renderAlarmPlan } from '#domain/alarms.ts';
 import type { HealState } from '#domain/heal-state.ts';
 import { forNextHealPass } from '#domain/heal-state.ts';
 import { backoffAfter, healthyImagesAfterHeal } from '#domain/healing.ts';
+import { previousHealthCheckFor } from '#domain/resource-plan.ts';
 import { classifyFailure } from '#domain/task-failure.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
-import { stoppedTasks } from '#adapters/fargate-resources.ts';
+import { currentHealthCheck, stoppedTasks } from '#adapters/fargate-resources.ts';
 import { completeHeal } from '#adapters/heal-store.ts';
 import { getEnvironmentItem, recordOperationEvents, type EnvironmentItem } from '#adapters/operation-store.ts';
 
@@ -164,12 +165,15 @@ async function converge(state: HealState, item: EnvironmentItem, events: Environ
   ];
   if (!(await recordOperationEvents(state.name, state.operationId, now, all))) return { ...state, next: 'superseded' };
   const targetGroup = (state.targetGroup as { arn?: string } | undefined)?.arn ?? state.found?.targetGroupArn ?? undefined;
+  const plan = await deployPlan(state.name, item.spec, runtimeConfig(), state.operationId, item.specVersion);
   return {
     ...forNextHealPass(state),
     ...alarmReset({ ...state, spec: item.spec }),
     spec: item.spec,
     specVersion: item.specVersion,
-    plan: await deployPlan(state.name, item.spec, runtimeConfig(), state.operationId, item.specVersion),
+    plan,
+    // what ModifyConvergedTargetGroup will replace: a rolled-back convergence puts it back (RestoreHealthCheck)
+    ...previousHealthCheckFor(await healthCheckNow(state.name, runtimeConfig()), plan),
     phase: 'update',
     ...(targetGroup ? { targetGroup: { arn: targetGroup } } : {}),
     next: 'converge',
@@ -195,5 +199,18 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
       return { serviceArn: arn('service') ?? state.found?.service?.arn ?? null };
     default:
       return {};
+  }
+}
+
+/**
+ * What the target group's health check is now, or undefined when it cannot be read: the next
+ * pass then has nothing to restore after a rollback (it deploys the newest accepted spec anyway).
+ */
+async function healthCheckNow(name: string, scope: Parameters<typeof currentHealthCheck>[1]): Promise<Awaited<ReturnType<typeof currentHealthCheck>>> {
+  try {
+    return await currentHealthCheck(name, scope);
+  } catch (error) {
+    logger.warn('could not read the target group\'s health check', { error: (error as Error).message });
+    return undefined;
   }
 }

@@ -13,12 +13,12 @@
  */
 import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
-import { renderPlan } from '#domain/resource-plan.ts';
+import { previousHealthCheckFor, renderPlan, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
-import { activeTaskDefinition, describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
+import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import { allocateListenerPriority } from '#adapters/operation-store.ts';
 
 /**
@@ -56,13 +56,16 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     next.listenerPriority = await allocateListenerPriority(state.name, state.operationId);
   } else {
     // an update points the service's load balancer at the same target group (the port may change)
-    const targetGroupArn = await targetGroupArnOf(state.name, config);
+    const targetGroup = await targetGroupOf(state.name, config);
+    const targetGroupArn = targetGroup?.TargetGroupArn;
     if (!targetGroupArn) {
       throw Object.assign(new Error(`the target group "${plan.targetGroup.Name}" does not exist: the environment must be re-created`), {
         name: 'TargetGroupNotFound',
       });
     }
     next.targetGroup = { arn: targetGroupArn };
+    // the health check ModifyTargetGroup is about to replace: a rollback puts it back (RestoreHealthCheck)
+    Object.assign(next, previousHealthCheckFor(targetGroupHealthCheck(targetGroup), plan));
   }
   await appendEvents(state.name, [
     {

@@ -10,11 +10,11 @@
 import { logger } from '#commons/powertools.ts';
 import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
 import { transitionalTasksAlarm } from '#domain/alarms.ts';
-import { renderPlan } from '#domain/resource-plan.ts';
+import { previousHealthCheckFor, renderPlan, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { autoscalingPlan, needsNewRevision, type ScalePlan } from '#domain/scale-plan.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import { appendEvents } from '#adapters/event-log.ts';
-import { activeTaskDefinition, describeService, targetGroupArnOf } from '#adapters/fargate-resources.ts';
+import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import { findListenerRule } from '#adapters/scaling-resources.ts';
 
 function missing(name: string, message: string): Error {
@@ -37,11 +37,12 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const config = runtimeConfig();
   const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
 
-  const [service, targetGroupArn, rule] = await Promise.all([
+  const [service, targetGroup, rule] = await Promise.all([
     describeService(config.clusterArn, state.name),
-    targetGroupArnOf(state.name, config),
+    targetGroupOf(state.name, config),
     findListenerRule(config.listenerArn, plan.hostHeaders[0]!),
   ]);
+  const targetGroupArn = targetGroup?.TargetGroupArn;
   if (!service) throw missing('ServiceNotFound', `the ECS service "${state.name}" does not exist: a heal or a PUT re-creates it`);
   if (!targetGroupArn) throw missing('TargetGroupNotFound', `the target group "${state.name}" does not exist: a heal or a PUT re-creates it`);
   const deploy = needsNewRevision(plan, service.taskDefinitionArn);
@@ -83,6 +84,8 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     // a deployment (rolled back by the circuit breaker) or only more or fewer tasks (fail fast when they cannot start)
     phase: deploy ? 'update' : 'scale',
     targetGroup: { arn: targetGroupArn },
+    // the health check ApplyHealthCheck is about to replace: a deployment rolled back puts it back (RestoreHealthCheck)
+    ...previousHealthCheckFor(targetGroupHealthCheck(targetGroup), plan),
     // the revision to run: the service's own, the spec's registered one, or (RegisterTaskDefinition) a new one
     taskDefinition: { arn: registered ?? service.taskDefinitionArn ?? '' },
     scaling,

@@ -298,6 +298,25 @@ describe('scale workflow', () => {
     expect((await h.events('sc-rollback'))[0]).toMatchObject({ type: 'rolled-back', details: { failedImage: 'ghcr.io/acme/web:fail-health' } });
     // the desired spec says the image that runs again (a new, applied spec version), the failed one is in operation.error
     expect(item).toMatchObject({ spec: { image: 'ghcr.io/acme/web:1.0' }, specVersion: 3, appliedSpecVersion: 3, operation: { error: { image: 'ghcr.io/acme/web:fail-health' } } });
+    expect(record.statesEntered).not.toContain('RestoreHealthCheck');
+  });
+
+  it('a new image and health check deployed on the way that roll back put the previous health check back, on the target group and in the spec', async () => {
+    await h.created('sc-hc-rollback');
+    const healthCheck = { path: '/ready', intervalSeconds: 20, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+    const { record, item } = await scale('sc-hc-rollback', { image: 'ghcr.io/acme/web:fail-health', desiredCount: 1, healthCheck }, 2);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['ApplyHealthCheck', 'DeployService', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteScale']));
+    expect(h.world.fake.callsOf('ModifyTargetGroup').map((c) => c.params.HealthCheckPath)).toEqual(['/ready', '/']);
+    const tg = [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', 'sc-hc-rollback'))!;
+    expect(tg).toMatchObject({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10 });
+    expect(item).toMatchObject({
+      status: 'RUNNING', specVersion: 3, appliedSpecVersion: 3,
+      spec: { image: 'ghcr.io/acme/web:1.0', healthCheck: { path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 } },
+    });
+    expect((await h.events('sc-hc-rollback'))[0]).toMatchObject({
+      type: 'rolled-back', details: { failedHealthCheck: healthCheck, restoredHealthCheck: { path: '/', intervalSeconds: 10 } },
+    });
   });
 
   it('a failing FailScale does not leave the operation running: the fallback records the environment as it is, at once', async () => {

@@ -58,6 +58,50 @@ describe('update workflow', () => {
     expect(events[0]!.message).toContain(image('1.0'));
     const service = h.world.fake.services.get('upd-rollback')!;
     expect(service.TaskDefinition).toBe(h.world.fake.callsOf('CreateService')[0]!.params.TaskDefinition);
+    // only the image failed: the health check did not change, so there is none to put back
+    expect(record.statesEntered).toContain('HealthCheckChanged');
+    expect(record.statesEntered).not.toContain('RestoreHealthCheck');
+    expect(h.world.fake.callsOf('ModifyTargetGroup')).toHaveLength(1);
+    expect(item!.spec).toMatchObject({ healthCheck: { path: '/', intervalSeconds: 10 } });
+    expect(events[0]!.details).not.toHaveProperty('restoredHealthCheck');
+  });
+
+  it('a rolled-back deployment that also changed the health check puts the previous one back on the target group and in the spec', async () => {
+    await h.created('upd-hc-rollback');
+    const tgOf = () => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', 'upd-hc-rollback'))!;
+    const before = { HealthCheckPath: tgOf().HealthCheckPath, HealthCheckIntervalSeconds: tgOf().HealthCheckIntervalSeconds };
+    expect(before).toEqual({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10 });
+    const healthCheck = { path: '/healthz', intervalSeconds: 15, timeoutSeconds: 6, healthyThreshold: 3, unhealthyThreshold: 4 };
+    const input = await h.seedEnvironment('upd-hc-rollback', spec({ image: image('fail-health'), healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+
+    expect(record.status).toBe('SUCCEEDED');
+    const entered = record.statesEntered;
+    expect(entered.slice(entered.indexOf('WaitForSteadyState'))).toEqual([
+      'WaitForSteadyState', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+    ]);
+    // forward to the new health check before UpdateService, back to the old one after the rollback, before the record is written
+    const modifies = h.world.fake.callsOf('ModifyTargetGroup').map((c) => c.params);
+    expect(modifies).toHaveLength(2);
+    expect(modifies[0]).toMatchObject({ HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15 });
+    expect(modifies[1]).toMatchObject({
+      TargetGroupArn: tgOf().TargetGroupArn, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3,
+    });
+    expect(tgOf()).toMatchObject({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3 });
+
+    const item = await h.item('upd-hc-rollback');
+    expect(item).toMatchObject({
+      status: 'RUNNING', specVersion: 3, appliedSpecVersion: 3,
+      spec: { image: image('1.0'), healthCheck: { path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 } },
+      operation: { status: 'FAILED', error: { image: image('fail-health') } },
+    });
+    const [event] = await h.events('upd-hc-rollback');
+    expect(event).toMatchObject({
+      type: 'rolled-back',
+      details: { failedHealthCheck: healthCheck, restoredHealthCheck: { path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 } },
+    });
+    expect(event!.message).toContain('health check was set back to path / every 10 s');
+    expect(event!.message).toContain('from path /healthz every 15 s');
   });
 
   it('applies a changed health check to the target group before the new tasks register', async () => {
