@@ -73,6 +73,16 @@ export async function taskDefinitionImage(taskDefinitionArn: string | undefined)
 }
 
 /**
+ * Whether DescribeServices reports the service INACTIVE (deleted and drained). A deleted
+ * service stays describable as INACTIVE for a while (Amazon ECS API Reference, DescribeServices);
+ * MISSING may also be a read that lags a CreateService.
+ */
+export async function serviceInactive(clusterArn: string, name: string): Promise<boolean> {
+  const result = await ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }));
+  return ((result.services as Service[] | undefined) ?? []).some((s) => (s.serviceName === name || s.serviceArn?.endsWith(`/${name}`)) && s.status === 'INACTIVE');
+}
+
+/**
  * The latest ACTIVE revision of a (content-addressed, shared) task definition family whose
  * container runs `image`, or undefined when there is none. DescribeTaskDefinition with a bare
  * family answers its latest ACTIVE revision, and a ClientException when the family has none.
@@ -228,7 +238,8 @@ async function targetGroupNamed(name: string): Promise<NamedTargetGroup | undefi
  * The environment's target group, if it exists: the one named for this installation
  * (`targetGroupName`), else one an earlier version named exactly after the environment, when
  * it is attached to no load balancer but this installation's (a legacy name may belong to
- * another installation in the account).
+ * another installation in the account) and tagged `fledge:environment=<name>` (an environment
+ * may be named exactly like another environment's target group).
  */
 export async function targetGroupOf(name: string, scope: Pick<NameScope, 'installationId' | 'listenerArn'>): Promise<NamedTargetGroup | undefined> {
   const current = await targetGroupNamed(targetGroupName(scope.installationId, name));
@@ -236,6 +247,8 @@ export async function targetGroupOf(name: string, scope: Pick<NameScope, 'instal
   const legacy = await targetGroupNamed(legacyTargetGroupName(name));
   const ours = loadBalancerArnOfListener(scope.listenerArn);
   if (!legacy?.TargetGroupArn || !(legacy.LoadBalancerArns ?? []).every((lb) => lb === ours)) return undefined;
+  // the name alone proves nothing: an environment may be named like another one's target group
+  if ((await taggedFor([legacy.TargetGroupArn], name)).length === 0) return undefined;
   return legacy;
 }
 

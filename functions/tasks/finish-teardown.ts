@@ -19,7 +19,7 @@ import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
-import { describeService } from '#adapters/fargate-resources.ts';
+import { describeService, serviceInactive } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 
 export interface ReceiptEntry {
@@ -72,6 +72,13 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     return { ...state, outcome: 'superseded' };
   }
   const service = await describeService(config.clusterArn, state.name);
+  const discovered = (state.resources as DiscoveredResources | undefined)?.serviceArn;
+  if (!service && discovered && !(await serviceInactive(config.clusterArn, state.name))) {
+    // DescribeServices is eventually consistent: a service the teardown found (and deleted) that
+    // reads MISSING rather than INACTIVE may be a lagging read of a service created moments ago
+    logger.info('the deleted service reads MISSING, not INACTIVE: asking again');
+    throw new ServiceStillDraining(`the ECS service "${state.name}" is not reported INACTIVE yet`);
+  }
   if (service) {
     logger.info('the service is still draining', { status: service.status, runningCount: service.runningCount });
     throw new ServiceStillDraining(`the ECS service "${state.name}" is still ${service.status} (${service.runningCount} tasks running)`);

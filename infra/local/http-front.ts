@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../routes.ts';
-import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator } from './simulator/index.ts';
+import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator, withSdkRetries } from './simulator/index.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';
 
@@ -352,7 +352,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         return problem(400, 'Bad Request', 'send {"service": "ecs", "action": "CreateService", "params": {...}} (Step Functions style: PascalCase)', requestId, { errors: [{ path: 'service', message: 'service and action are required strings' }] });
       }
       try {
-        return json(200, (await options.simulator.call(call.service, call.action, call.params ?? {})) ?? {}, requestId);
+        // retried on throttling as the AWS CLI's standard retry mode would
+        const { result } = await withSdkRetries(() => options.simulator.call(call.service as string, call.action as string, call.params ?? {}));
+        return json(200, result ?? {}, requestId);
       } catch (error) {
         const e = error as Error & { Code?: string };
         return problem(400, 'Bad Request', `${e.name}: ${e.message}`, requestId, { code: e.Code ?? e.name });

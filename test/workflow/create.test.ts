@@ -115,17 +115,19 @@ describe('create workflow', () => {
   });
 
   const steps = [
-    { step: 'RegisterTaskDefinition', error: () => new FakeAwsError('ClientException', 'invalid container definition'), code: 'INTERNAL', left: [] as string[] },
+    // a ClientException can be ECS's "too many concurrent registrations of this family" (a throttle), so a
+    // first one goes to FindTaskDefinition and registers again: a real client error fails every registration
+    { step: 'RegisterTaskDefinition', error: () => new FakeAwsError('ClientException', 'invalid container definition'), code: 'INTERNAL', left: [] as string[], times: 10 },
     { step: 'CreateTargetGroup', error: () => new FakeAwsError('TooManyTargetGroupsException', 'too many target groups'), code: 'AWS_LIMIT', left: [] },
     { step: 'ModifyTargetGroupAttributes', error: () => new FakeAwsError('InvalidConfigurationRequestException', 'bad attribute'), code: 'INTERNAL', left: ['DeleteTargetGroup'] },
     { step: 'CreateRule', error: () => new FakeAwsError('TooManyRulesException', 'too many rules'), code: 'AWS_LIMIT', left: ['DeleteTargetGroup'] },
     { step: 'CreateService', error: () => new FakeAwsError('InvalidParameterException', 'subnet not found'), code: 'INTERNAL', left: ['DeleteRule', 'DeleteTargetGroup'] },
   ];
-  for (const { step, error, code, left } of steps) {
+  for (const { step, error, code, left, times } of steps as { step: string; error: () => Error; code: string; left: string[]; times?: number }[]) {
     it(`undoes everything made before a failure at ${step}, then records FAILED (${code})`, async () => {
       const name = `fault-${step.toLowerCase().slice(0, 20)}`;
       const { fake } = h.world;
-      fake.failOn(step, error);
+      fake.failOn(step, error, times);
       const input = await h.seedEnvironment(name, spec());
       const record = await h.run('create', input);
 

@@ -86,6 +86,8 @@ export interface ThrottledCall {
   targetGroupArn?: string;
   /** the scaling policy a PutScalingPolicy names */
   policyName?: string;
+  /** a RegisterTaskDefinition of a family another registration is creating a revision of right now */
+  familyBusy?: boolean;
 }
 
 /**
@@ -114,7 +116,8 @@ export function throttlingErrors(service: SimService, action: string, call: Thro
       if ((action === 'CreateService' || action === 'UpdateService') && call.targetGroupArn) {
         shapes.push(awsError(service, 'ClientException', `Received throttling error when describing target group ${call.targetGroupArn}`));
       }
-      if (action === 'RegisterTaskDefinition') {
+      if (action === 'RegisterTaskDefinition' && call.familyBusy) {
+        // only concurrent registrations of one family meet this one
         shapes.push(awsError(service, 'ClientException', 'Too many concurrent attempts to create a new revision of the specified family.'));
       }
       return shapes;

@@ -69,6 +69,38 @@ const STALE_READS: Partial<Record<SimService, readonly string[]>> = {
 const isRead = (action: string) => /^(Describe|List|Get)/.test(action);
 
 /** Configuration from FLEDGE_SIM_* variables (documented in infra/local/README.md). */
+/**
+ * The error codes the AWS SDK for JavaScript v3 retries as throttling in its default
+ * ("standard") retry mode (@smithy/service-error-classification THROTTLING_ERROR_CODES); ECS's
+ * ClientException and App Auto Scaling's ConcurrentUpdateException are not among them.
+ */
+const SDK_THROTTLING_CODES = new Set([
+  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException',
+  'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'TransactionInProgressException',
+]);
+
+/**
+ * A call as an AWS SDK v3 client (or the AWS CLI v2) makes it: the standard retry mode tries a
+ * throttled request 3 times in all, waiting a random 0..min(20 s, 100 ms x 2^attempt) between
+ * tries ("Retry behavior", AWS SDKs and Tools Reference Guide). Step Functions' own aws-sdk
+ * integrations do not retry: their Retry blocks do.
+ */
+export async function withSdkRetries<T>(call: () => Promise<T>, maxAttempts = 3): Promise<{ result: T; attempts: number; totalRetryDelay: number }> {
+  let totalRetryDelay = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { result: await call(), attempts: attempt, totalRetryDelay };
+    } catch (error) {
+      const code = (error as { Code?: string }).Code ?? (error as Error).name;
+      if (attempt >= maxAttempts || !(SDK_THROTTLING_CODES.has(code) || SDK_THROTTLING_CODES.has((error as Error).name))) throw error;
+      const delay = Math.floor(Math.random() * Math.min(20_000, 100 * 2 ** attempt));
+      totalRetryDelay += delay;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SimulatorOptions {
   const num = (name: string): number | undefined => {
     const raw = env[name];
@@ -392,13 +424,26 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (service === 'applicationautoscaling') return { policyName: pick('PolicyName', 'policyName') as string | undefined };
     return {};
   }
+  /** Notes a RegisterTaskDefinition; true when another one of its family came within FAMILY_BUSY_MS (concurrent). */
+  function registrationOverlaps(raw: unknown): boolean {
+    const r = (raw ?? {}) as Record<string, unknown>;
+    const family = String(r.family ?? r.Family ?? '');
+    const last = registrationsByFamily.get(family);
+    const now = clock.now();
+    registrationsByFamily.set(family, now);
+    return last !== undefined && now - last < FAMILY_BUSY_MS;
+  }
+  /** when each task-definition family was last registered (or tried): a second one within this window is concurrent */
+  const registrationsByFamily = new Map<string, number>();
+  const FAMILY_BUSY_MS = 1_000;
 
   function throttle(service: SimService, action: string, input: unknown): SimulatedAwsError | undefined {
+    const familyBusy = service === 'ecs' && action === 'RegisterTaskDefinition' ? registrationOverlaps(input) : false;
     const byFault = faults.takeThrottle();
     const byBucket = !byFault && !limiter.take(service, action);
     const byOthers = !byFault && !byBucket && hostile.enabled && random() < hostile.rates.throttleRate;
     if (!byFault && !byBucket && !byOthers) return undefined;
-    const shapes = throttlingErrors(service, action, throttledCall(service, action, input));
+    const shapes = throttlingErrors(service, action, { ...throttledCall(service, action, input), familyBusy });
     // the throttle fault cycles through the shapes; hostile mode picks one at random; otherwise the usual one
     const index = byFault ? faults.throttleCycle++ % shapes.length : hostile.enabled ? Math.floor(random() * shapes.length) : 0;
     log.info('simulator: throttled', { service, action, by: byFault ? 'fault' : byBucket ? 'rate limit' : 'hostile', code: shapes[index]!.Code });
@@ -493,8 +538,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return {
         async send(command) {
           const action = command.constructor.name.replace(/Command$/, '');
-          const output = await dispatch(service, action, command.input ?? {}, 'sdk');
-          return { ...output, $metadata: { httpStatusCode: 200, requestId: uuid(), attempts: 1, totalRetryDelay: 0 } };
+          const { result: output, attempts, totalRetryDelay } = await withSdkRetries(() => dispatch(service, action, command.input ?? {}, 'sdk'));
+          return { ...output, $metadata: { httpStatusCode: 200, requestId: uuid(), attempts, totalRetryDelay } };
         },
       };
     },

@@ -203,11 +203,16 @@ describe('rate limits', () => {
 describe('faults', () => {
   it('throttle: the next N calls from anywhere are throttled', async () => {
     f = createFixture();
-    f.sim.injectFault({ fault: 'throttle', count: 3 });
+    f.sim.injectFault({ fault: 'throttle', count: 5 });
+    // an SDK client tries 3 times (standard retry mode) before it gives up
     await expect(f.ecs.send(new DescribeServicesCommand({ cluster: f.sim.clusterArn, services: ['x'] }))).rejects.toMatchObject({ name: 'ThrottlingException' });
     await expect(f.sim.call('elasticloadbalancingv2', 'describeTargetGroups', {})).rejects.toMatchObject({ name: 'Throttling' });
     await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).rejects.toMatchObject({ name: 'Throttling' });
     await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).resolves.toMatchObject({ MetricAlarms: [] });
+    // two throttles in a row: the SDK client's third attempt gets through
+    f.sim.injectFault({ fault: 'throttle', count: 2 });
+    const described = await f.ecs.send(new DescribeServicesCommand({ cluster: f.sim.clusterArn, services: ['x'] }));
+    expect(described.$metadata).toMatchObject({ attempts: 3 });
   });
 
   it('crash: running tasks exit once and are replaced', async () => {

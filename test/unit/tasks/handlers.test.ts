@@ -175,8 +175,15 @@ describe('PlanResources of an environment made by an earlier version', () => {
 
   it('finds its target group by the environment\'s own name when it is attached to this installation\'s load balancer', async () => {
     elb.on(DescribeTargetGroupsCommand, { Names: ['pr-1'] }).resolves({ TargetGroups: [{ TargetGroupArn: LEGACY_TG, LoadBalancerArns: [OUR_LB] }] });
+    elb.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: LEGACY_TG, Tags: [{ Key: 'fledge:environment', Value: 'pr-1' }] }] });
     const out = await planResources({ workflow: 'update', state: state() });
     expect(out.targetGroup).toEqual({ arn: LEGACY_TG });
+  });
+
+  it('not when the target group of that name is tagged for another environment (a name chosen to take over its traffic)', async () => {
+    elb.on(DescribeTargetGroupsCommand, { Names: ['pr-1'] }).resolves({ TargetGroups: [{ TargetGroupArn: LEGACY_TG, LoadBalancerArns: [OUR_LB] }] });
+    elb.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: LEGACY_TG, Tags: [{ Key: 'fledge:environment', Value: 'victim' }] }] });
+    await expect(planResources({ workflow: 'update', state: state() })).rejects.toMatchObject({ name: 'TargetGroupNotFound' });
   });
 
   it('not when that name belongs to a target group of another load balancer (another installation)', async () => {
@@ -414,6 +421,8 @@ describe('DiscoverResources and FinishTeardown', () => {
     const history = [{ pk: 'ENV#pr-1', sk: 'EVT#2026-11-01T10:00:00.000Z#0000', type: 'create-requested' }];
     ddb.on(QueryCommand).resolves({ Items: history });
     const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1'], sharedTaskDefinitionArns: [TD2], alarmArns: [] };
+    // the service it deleted reads INACTIVE: gone
+    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'INACTIVE', deployments: [] }] });
     const before = Date.now();
     await finishTeardown({ workflow: 'teardown', state: state({ resources }) });
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
@@ -445,6 +454,13 @@ describe('waiting out a draining service', () => {
     ecs.on(DescribeServicesCommand).resolves(draining);
     ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
     await expect(finishTeardown({ workflow: 'teardown', state: state() })).rejects.toMatchObject({ name: 'ServiceStillDraining' });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('FinishTeardown asks again when the service it deleted reads MISSING rather than INACTIVE (a lagging read)', async () => {
+    ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
+    const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [], ruleArns: [], sharedTaskDefinitionArns: [], alarmArns: [] };
+    await expect(finishTeardown({ workflow: 'teardown', state: state({ resources }) })).rejects.toMatchObject({ name: 'ServiceStillDraining' });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
