@@ -1,5 +1,5 @@
 /**
- * The EventBridge event patterns that start heals (SPEC §4 heal), shared by the CDK stack
+ * The EventBridge event patterns that start heals (README "Self-healing"), shared by the CDK stack
  * (infra/aws/healing.ts: one rule per pattern, all targeting functions/events/heal-trigger.ts)
  * and local mode's event bus (infra/local/main.ts), so both deliver the same events. The
  * handler parses and filters again (functions/domain/heal-signals.ts): the patterns keep the

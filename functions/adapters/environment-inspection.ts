@@ -1,5 +1,5 @@
 /**
- * What an environment consists of right now, for the heal's reconcile (SPEC §4 heal): its
+ * What an environment consists of right now, for the heal's reconcile (README "Self-healing"): its
  * ECS service (and the image it runs), target group, listener rule, target health, alarms,
  * and the tasks of its current task definition that stopped with an error. Read-only: the
  * heal workflow's own AWS SDK steps make the repairs.

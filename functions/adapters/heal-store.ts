@@ -1,5 +1,5 @@
 /**
- * The heal workflow's writes to the environment item (SPEC §4 heal): each attempt's time
+ * The heal workflow's writes to the environment item (README "Self-healing"): each attempt's time
  * (what bounds heals per hour), the end of a heal (RUNNING, or DEGRADED). Like every
  * workflow write (operation-store.ts), each is one conditional transaction on "the operation
  * is still this heal and still running", so a DELETE that superseded the heal makes it a

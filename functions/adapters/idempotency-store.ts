@@ -1,5 +1,5 @@
 /**
- * Stored answers for `Idempotency-Key` (SPEC §3): the same key and body within 24 h replays
+ * Stored answers for `Idempotency-Key` (README "Using the API"): the same key and body within 24 h replays
  * the first answer; the same key with another body is 422. Items expire through DynamoDB TTL;
  * reads also ignore items past their expiry that DynamoDB has not deleted yet.
  */

@@ -1,5 +1,5 @@
 /**
- * The operator's bounds on self-healing (SPEC §4 heal), read from the environment of the heal
+ * The operator's bounds on self-healing (README "Self-healing"), read from the environment of the heal
  * trigger, the heal task Lambdas and the API: FLEDGE_HEAL_MAX_PER_HOUR (default 3) heals per
  * environment per hour, FLEDGE_HEAL_BACKOFF (default 30s; local mode 5s) the first wait,
  * doubled after every heal (30 s, 60 s, 120 s). Same defaults locally and on AWS, except the

@@ -1,5 +1,5 @@
 /**
- * The per-environment CloudWatch alarms (SPEC §4 "per-env alarms"), pure.
+ * The per-environment CloudWatch alarms (README "Self-healing"), pure.
  *
  * Three alarms per environment, named `fledge-<installation>-<name>-<kind>` (the installation
  * id keeps two installations in one account apart: functions/domain/resource-names.ts) and

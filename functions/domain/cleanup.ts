@@ -3,7 +3,7 @@
  * the per-environment step to do, what each step reports, and the run's summary.
  */
 
-/** The actor of everything the schedule does (SPEC §3). */
+/** The actor of everything the schedule does (README "Using the API"). */
 export const SYSTEM_ACTOR = 'system';
 
 /**

@@ -1,4 +1,4 @@
-/** Durations as SPEC §2 writes them: `<n><unit>`, unit m, h or d ("90m", "72h", "7d"), at least 1m. */
+/** Durations as the API writes them: `<n><unit>`, unit m, h or d ("90m", "72h", "7d"), at least 1m. */
 export const DURATION_PATTERN = /^([1-9][0-9]{0,5})([mhd])$/;
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

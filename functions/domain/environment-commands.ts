@@ -1,5 +1,5 @@
 /**
- * What each mutating request does to an environment (SPEC §2-§3): decide from the current
+ * What each mutating request does to an environment (README "Using the API"): decide from the current
  * record, write conditionally, then start (or stop) the workflow. Handlers call these and
  * map the outcome to HTTP; the rules live here, once.
  */
@@ -92,14 +92,14 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
   return { outcome: 'created', record: await launch(record, caller) };
 }
 
-/** Accepts a new desired spec for an existing live environment (SPEC §2, "latest accepted spec wins"). */
+/** Accepts a new desired spec for an existing live environment (README "Using the API", "latest accepted spec wins"). */
 async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
   if (!acceptsSpecChanges(current.status)) {
     throw new Conflict(`environment "${current.name}" is ${current.status}; its spec can no longer change`);
   }
   const unchanged = sameSpec(current.spec, requested);
   if (unchanged && !retriesOnSameSpec(current.status)) return { outcome: 'unchanged', record: current };
-  // a spec change wakes a sleeping environment, back to its previous count (SPEC §2)
+  // a spec change wakes a sleeping environment, back to its previous count (README "Using the API")
   const spec = unchanged ? requested : wokenSpec(current, requested);
 
   const now = new Date();

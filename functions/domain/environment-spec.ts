@@ -1,5 +1,5 @@
 /**
- * The environment resource of SPEC §2: one zod schema gives the TypeScript types, the
+ * The environment resource (README "Using the API"): one zod schema gives the TypeScript types, the
  * request validation and (later) the OpenAPI document.
  */
 import * as z from 'zod';
@@ -73,7 +73,7 @@ export const labelMap = z
   .refine((labels) => Object.keys(labels).length <= 50, 'at most 50 labels');
 
 export interface SpecLimits {
-  /** longest ttl an operator allows, in ms (SPEC: default 30d) */
+  /** longest ttl an operator allows, in ms (default 30d) */
   maxTtlMs: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Starting a heal (SPEC §3 `POST /v1/environments/{name}/heal`, §4 heal): by hand through the
+ * Starting a heal (`POST /v1/environments/{name}/heal`; README "Self-healing"): by hand through the
  * API, or by an alarm or ECS signal through functions/events/heal-trigger.ts. Like the other
  * commands (environment-commands.ts): decide from the current record, write conditionally on
  * its version (RUNNING|DEGRADED -> HEALING with a new operation), then start the workflow.

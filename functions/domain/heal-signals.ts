@@ -1,5 +1,5 @@
 /**
- * Which EventBridge events mean "an environment needs healing" (SPEC §4 heal: triggered by
+ * Which EventBridge events mean "an environment needs healing" (README "Self-healing": triggered by
  * alarms, ECS events), pure. Two shapes:
  *  - "CloudWatch Alarm State Change" of a per-environment alarm (`fledge-<installation>-<name>-<kind>`)
  *    entering ALARM;

@@ -1,5 +1,5 @@
 /**
- * Self-healing rules (SPEC §4 heal), pure: the bound on heals (how many per hour, how long
+ * Self-healing rules (README "Self-healing"), pure: the bound on heals (how many per hour, how long
  * to wait between them), when a signal may start a heal, and what a heal repairs given what
  * it found. The heal workflow (statemachines/heal.asl.json), its task Lambdas, the trigger
  * and the heal route all decide through here.

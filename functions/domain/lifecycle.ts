@@ -1,4 +1,4 @@
-/** The lifecycle of SPEC §2 as data: every status, every allowed transition. Pure. */
+/** The lifecycle (README "Using the API") as data: every status, every allowed transition. Pure. */
 export const STATUSES = [
   'CREATING', 'RUNNING', 'UPDATING', 'SCALING', 'SLEEPING', 'HEALING', 'DEGRADED', 'FAILED', 'DELETING', 'DELETED',
 ] as const;
@@ -34,12 +34,12 @@ export function isLive(status: Status): boolean {
   return status !== 'DELETED';
 }
 
-/** Whether a PUT/PATCH may change the desired spec (SPEC §2: any status but DELETING/DELETED). */
+/** Whether a PUT/PATCH may change the desired spec (README "Using the API": any status but DELETING/DELETED). */
 export function acceptsSpecChanges(status: Status): boolean {
   return status !== 'DELETING' && status !== 'DELETED';
 }
 
-/** Statuses where re-sending the same spec means "try again" (SPEC §2). */
+/** Statuses where re-sending the same spec means "try again" (README "Using the API"). */
 export function retriesOnSameSpec(status: Status): boolean {
   return status === 'FAILED' || status === 'DEGRADED';
 }

@@ -1,11 +1,11 @@
 /**
- * What a scale does to an environment (SPEC §2-§4), the counterpart of environment-commands.ts
+ * What a scale does to an environment (README "Using the API"), the counterpart of environment-commands.ts
  * for `POST /v1/environments/{name}/scale`, the waker (a request to a sleeping environment's
  * URL) and idle sleep (the schedule): decide from the current record, write conditionally,
  * start the scale workflow.
  *
  * Unlike a PUT, a scale is not "latest wins": it starts from RUNNING or SLEEPING only, and a
- * scale while another operation runs is a 409 (SPEC §3). It changes the desired spec's
+ * scale while another operation runs is a 409 (README "Using the API"). It changes the desired spec's
  * `desiredCount`/`autoscaling` (specVersion moves when they do) and remembers the count an
  * environment slept from, so a wake restores it.
  */

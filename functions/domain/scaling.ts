@@ -1,5 +1,5 @@
 /**
- * The scaling rules of SPEC §2-§4, pure: what `POST /scale` asks for and what it does to the
+ * The scaling rules (README "Sleep, wake and scaling"), pure: what `POST /scale` asks for and what it does to the
  * desired spec, the count a sleeping environment wakes to, which spec changes need the scale
  * workflow (sleep, wake, autoscaling: the update workflow knows none of them), the opt-out
  * label of idle sleep, and the operator's idle-sleep setting.
@@ -36,7 +36,7 @@ export type AutoscalingSettings = NonNullable<EnvironmentSpec['autoscaling']>;
 /** What a scale does, for events and metrics. */
 export type ScaleIntent = 'sleep' | 'wake' | 'scale';
 
-/** A scale starts from RUNNING or SLEEPING only (SPEC §2); anything else is a 409. */
+/** A scale starts from RUNNING or SLEEPING only (README "Using the API"); anything else is a 409. */
 export function acceptsScale(status: Status): boolean {
   return status === 'RUNNING' || status === 'SLEEPING';
 }
@@ -73,7 +73,7 @@ export function scaledSpec(current: EnvironmentSpec, request: ScaleRequest): Sca
   return { spec, errors };
 }
 
-/** The count a sleeping environment wakes to: the one it slept from (SPEC §2), at least 1, within autoscaling. */
+/** The count a sleeping environment wakes to: the one it slept from (README "Using the API"), at least 1, within autoscaling. */
 export function wakeCount(record: Pick<EnvironmentRecord, 'sleptFromCount' | 'spec'>): number {
   const previous = record.sleptFromCount && record.sleptFromCount > 0 ? record.sleptFromCount : 1;
   return clampToAutoscaling(Math.min(previous, MAX_DESIRED_COUNT), record.spec.autoscaling);
@@ -96,7 +96,7 @@ export function scaleIntent(current: Pick<EnvironmentRecord, 'status' | 'spec'>,
 }
 
 /**
- * A spec change of a sleeping environment wakes it (SPEC §2: "a PUT/PATCH that changes its
+ * A spec change of a sleeping environment wakes it (README "Using the API": "a PUT/PATCH that changes its
  * spec"): a spec that still says 0 tasks (a PATCH of the image, say) goes back to the count
  * the environment slept from.
  */

@@ -1,4 +1,4 @@
-/** Turns request bodies into validated specs, and zod issues into SPEC §3 `errors[]`. */
+/** Turns request bodies into validated specs, and zod issues into the API's `errors[]`. */
 import type { z } from 'zod';
 import { apiConfig } from '#commons/api-config.ts';
 import { environmentName, environmentPatchSchema, environmentSpecSchema, type EnvironmentSpec } from './environment-spec.ts';

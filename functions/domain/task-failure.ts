@@ -1,6 +1,6 @@
 /**
  * Why did an operation fail? Turns what a workflow knows — the Step Functions error that
- * ended it and the service's stopped tasks — into the `{code, message}` of SPEC §2, so a
+ * ended it and the service's stopped tasks — into the API's `{code, message}`, so a
  * pipeline can act on `IMAGE_PULL_FAILED` without parsing prose. Pure.
  */
 import type { ErrorCode, OperationError } from './environment.ts';

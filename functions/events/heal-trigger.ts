@@ -1,5 +1,5 @@
 /**
- * Alarm and ECS events (EventBridge) -> a heal (SPEC §4 heal: "triggered by alarms, ECS
+ * Alarm and ECS events (EventBridge) -> a heal (README "Self-healing": "triggered by alarms, ECS
  * events"). Rules (infra/aws/healing.ts; locally infra/local/main.ts) deliver:
  *  - "CloudWatch Alarm State Change" of this installation's alarms (`fledge-<installation>-*`);
  *  - ECS SERVICE_TASK_START_IMPAIRED, SERVICE_DEPLOYMENT_FAILED and tasks that stopped

@@ -85,7 +85,7 @@ async function executionStatus(record: EnvironmentRecord): Promise<string> {
 }
 
 /**
- * Where an environment whose operation was lost settles (SPEC §2 transitions): a create or
+ * Where an environment whose operation was lost settles (README "Using the API" transitions): a create or
  * update FAILED (a PUT retries it); a teardown stays DELETING and is re-driven; a scale
  * RUNNING, or SLEEPING when it was going to 0 (the next scale or heal reconciles what
  * exists); a heal DEGRADED, so it is seen, and a manual heal or an update starts afresh.

@@ -1,9 +1,9 @@
 /**
  * FailOperation (every workflow, after compensation): says why the operation failed in the
- * SPEC §2 vocabulary (from the service's stopped tasks, then the error the workflow caught),
+ * error-code vocabulary of the README (from the service's stopped tasks, then the error the workflow caught),
  * gives back a create's listener priority and records FAILED with the error and an event
  * naming what compensation removed. If the desired spec moved meanwhile, the workflow is
- * handed the newest spec instead (the latest accepted spec wins, SPEC §2).
+ * handed the newest spec instead (the latest accepted spec wins, README "Using the API").
  * A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
  */
 import { logger } from '#commons/powertools.ts';

@@ -7,7 +7,7 @@
  *    backoff (30 s, 60 s, 120 s...) and inspect again (InspectEnvironment decides DEGRADED
  *    when no attempt is left);
  *  - the desired spec moved while the heal ran (a PUT during HEALING): hand the workflow the
- *    newest spec to deploy (SPEC §2, latest wins).
+ *    newest spec to deploy (README "Using the API", latest wins).
  */
 import { healPolicy } from '#commons/heal-config.ts';
 import { logger } from '#commons/powertools.ts';

@@ -274,7 +274,7 @@ export class FledgeStack extends Stack {
       );
     }
 
-    acknowledge(this, 'AwsSolutions-L1', 'SPEC pins Node.js 22 for every function (local mode and the tests run on Node 22); move to a newer runtime together with the toolchain.');
+    acknowledge(this, 'AwsSolutions-L1', 'Fledge pins Node.js 22 for every function (local mode and the tests run on Node 22); move to a newer runtime together with the toolchain.');
     acknowledge(
       this.ecsEvents.deadLetterQueue,
       'AwsSolutions-SQS3',

@@ -1,5 +1,5 @@
 /**
- * Self-healing on AWS (SPEC §4 heal):
+ * Self-healing on AWS (README "Self-healing"):
  *  - `HealNotifications`: the SNS topic the heal workflow publishes to when an environment
  *    goes DEGRADED (encrypted, TLS only; the alarm e-mail, if any, is subscribed);
  *  - `HealTrigger`: the EventBridge rules of infra/heal-events.ts (per-environment alarms

@@ -1,5 +1,5 @@
 /**
- * Alarms on the control plane itself (SPEC §6) to an encrypted SNS topic, and a dashboard.
+ * Alarms on the control plane itself (docs/design.md) to an encrypted SNS topic, and a dashboard.
  * Per-environment alarms are created at run time by the workflows, not here.
  */
 import { Duration, Stack } from 'aws-cdk-lib';

@@ -1,5 +1,5 @@
 /**
- * Sleep and wake on AWS (SPEC §4 scale; the local counterpart is infra/local/scaling.ts):
+ * Sleep and wake on AWS (README "Sleep, wake and scaling"; the local counterpart is infra/local/scaling.ts):
  *  - the waker: functions/events/waker.ts behind one shared Lambda target group. The scale
  *    workflow points a sleeping environment's listener rule at it (ASL substitution
  *    `${WakerTargetGroupArn}`), so a request to the URL starts the wake and gets a page that

@@ -5,7 +5,7 @@
  *    handler modules the Lambdas run, fed API Gateway v2 events;
  *  - routes requests whose Host is `<name>.localhost[:port]` like the ALB listener rule
  *    would, to a small page about the environment (from the simulator and the table);
- *  - serves the local-only `POST /_local/faults` and `GET /_local/resources` (SPEC §8), and
+ *  - serves the local-only `POST /_local/faults` and `GET /_local/resources` (infra/local/README.md), and
  *    `POST /_local/aws` (a call to the simulated AWS account, as the AWS CLI would make one).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -19,7 +19,7 @@ import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** API Gateway's own payload limit (the handlers enforce the 64 KiB of SPEC §3 themselves). */
+/** API Gateway's own payload limit (the handlers enforce the 64 KiB of README "Using the API" themselves). */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 const INTEGRATION_TIMEOUT_MS = 30_000;
 

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole control plane on this machine, no AWS account (SPEC §8).
+ * `npm start`: the whole control plane on this machine, no AWS account (infra/local/README.md).
  *
  *   DynamoDB Local (child process, data under .fledge/ or in memory)
  *   + the simulated ECS/ELB/CloudWatch/Auto Scaling (infra/local/simulator)
@@ -325,9 +325,9 @@ async function main(): Promise<void> {
       FLEDGE_ASSIGN_PUBLIC_IP: 'DISABLED',
     };
     for (const [key, value] of Object.entries(baseEnv)) process.env[key] = value;
-    // operator settings keep their AWS defaults unless set (SPEC: same defaults locally)
+    // operator settings keep their AWS defaults unless set (the same defaults locally as on AWS)
     process.env.FLEDGE_HEAL_MAX_PER_HOUR ??= '3';
-    // SPEC §4: locally the heal backoff starts at 5 s (30 s on AWS)
+    // locally the heal backoff starts at 5 s (30 s on AWS)
     process.env.FLEDGE_HEAL_BACKOFF ??= '5s';
 
     const substitutions: Record<string, string> = {

@@ -6,7 +6,7 @@
  *    the same handler as on AWS; the HTTP front also calls it for a SLEEPING environment whose
  *    rule still forwards to its own target group (after a restart);
  *  - the idle-sleep schedule: functions/events/idle-sleep.ts every FLEDGE_IDLE_CHECK_INTERVAL
- *    when FLEDGE_IDLE_SLEEP_AFTER is set (off otherwise; SPEC §8). The simulated ALB counts
+ *    when FLEDGE_IDLE_SLEEP_AFTER is set (off otherwise; infra/local/README.md). The simulated ALB counts
  *    the requests each target group gets, and the simulated CloudWatch answers GetMetricData
  *    from those counts, so the handler is the one that runs on AWS.
  */

@@ -1,5 +1,5 @@
 /**
- * Self-healing end to end in local mode (SPEC §4 heal, §8 faults): `npm start` as a child,
+ * Self-healing end to end in local mode (README "Self-healing"; faults: infra/local/README.md): `npm start` as a child,
  * driven over HTTP only. Each fault of `POST /_local/faults` is injected into a running
  * environment and the environment must come back by itself — through the simulated alarms
  * and ECS events, the heal trigger and the heal workflow — or, when it cannot, go DEGRADED

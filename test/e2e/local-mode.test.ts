@@ -1,5 +1,5 @@
 /**
- * Local mode end to end (SPEC §8): `npm start -- --in-memory` as a child process, driven
+ * Local mode end to end (infra/local/README.md): `npm start -- --in-memory` as a child process, driven
  * only over HTTP — the API, the environment pages (Host header routing) and the local-only
  * routes (/_local/faults, /_local/resources).
  */
@@ -62,7 +62,7 @@ describe('local mode over HTTP', () => {
     expect((await page('e2e-life')).status).toBe(404);
   });
 
-  it('answers every 4xx of SPEC §3 as problem+json over the wire', async () => {
+  it('answers every 4xx of README "Using the API" as problem+json over the wire', async () => {
     const expectProblem = (answer: Answer, status: number) => {
       expect(answer.status, answer.text).toBe(status);
       expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);

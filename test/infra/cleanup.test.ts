@@ -49,8 +49,8 @@ beforeAll(() => {
     logRemovalPolicy: RemovalPolicy.DESTROY,
     stateMachineLogs: new logs.LogGroup(stack, 'MachineLogs', { logGroupName: '/aws/vendedlogs/states/cleanup-test' }),
   });
-  // as FledgeStack does for the whole stack (SPEC pins Node.js 22)
-  Validations.of(stack).acknowledge({ id: 'AwsSolutions-L1', reason: 'SPEC pins Node.js 22 for every function.' });
+  // as FledgeStack does for the whole stack (Fledge pins Node.js 22)
+  Validations.of(stack).acknowledge({ id: 'AwsSolutions-L1', reason: 'Fledge pins Node.js 22 for every function.' });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
 }, 120_000);

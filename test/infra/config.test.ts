@@ -7,7 +7,7 @@ import { aslCalls, TASK_FUNCTIONS, UNSCOPABLE_ACTIONS, WORKFLOWS } from '../../i
 const read = (context: Record<string, unknown>) => readConfig((key) => context[key]);
 
 describe('infra/aws/config.ts', () => {
-  it('has offline defaults: new VPC with one NAT, HTTP, placeholder domain, SPEC quotas', () => {
+  it('has offline defaults: new VPC with one NAT, HTTP, placeholder domain, default quotas', () => {
     const config = read({});
     expect(config).toMatchObject({
       vpcId: undefined,

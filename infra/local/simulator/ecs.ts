@@ -121,7 +121,7 @@ export interface FaultPort {
   failsHealthChecks(environment: string | undefined): boolean;
 }
 
-/** The image tag (or digest-less reference) tells the simulator how a task will fail (SPEC §8). */
+/** The image tag (or digest-less reference) tells the simulator how a task will fail (infra/local/README.md). */
 export function failureModeOf(image: string): FailureMode {
   const withoutDigest = image.split('@')[0] ?? image;
   const lastSlash = withoutDigest.lastIndexOf('/');

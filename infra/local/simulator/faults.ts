@@ -1,4 +1,4 @@
-/** Fault injection (SPEC §8 `POST /_local/faults`): what is broken, per environment and globally. */
+/** Fault injection (infra/local/README.md `POST /_local/faults`): what is broken, per environment and globally. */
 export const FAULTS = ['crash', 'crashloop', 'unhealthy', 'delete-service', 'drift-scale', 'throttle', 'hostile', 'clear'] as const;
 export type FaultName = (typeof FAULTS)[number];
 

@@ -11,7 +11,7 @@ const issues = (input: unknown) => {
 };
 
 describe('environment spec', () => {
-  it('fills the SPEC defaults for a minimal spec', () => {
+  it('fills the documented defaults for a minimal spec', () => {
     expect(schema.parse({ image: 'nginx:1.27' })).toEqual({
       image: 'nginx:1.27',
       port: 8080,

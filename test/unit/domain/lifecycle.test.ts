@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { STATUSES, canTransition, hasOperationInFlight, isLive, type Status } from '../../../functions/domain/lifecycle.ts';
 
-// SPEC §2, written out as the spec writes it.
+// README "Using the API", written out as the spec writes it.
 const ALLOWED: Record<Status, Status[]> = {
   CREATING: ['RUNNING', 'FAILED', 'DELETING'],
   RUNNING: ['UPDATING', 'SCALING', 'SLEEPING', 'HEALING', 'DELETING'],
@@ -18,7 +18,7 @@ const ALLOWED: Record<Status, Status[]> = {
 describe('lifecycle', () => {
   const pairs = STATUSES.flatMap((from) => STATUSES.map((to) => [from, to] as const));
 
-  it.each(pairs)('%s -> %s is allowed exactly when SPEC §2 lists it', (from, to) => {
+  it.each(pairs)('%s -> %s is allowed exactly when README "Using the API" lists it', (from, to) => {
     expect(canTransition(from, to)).toBe(ALLOWED[from].includes(to));
   });
 

@@ -25,7 +25,7 @@ type Outcome =
   | { kind: 'steady' }
   | { kind: 'fail'; stoppedReason: string; stopCode?: string; containerReason?: string; exitCode?: number };
 
-/** Deployment outcome by image tag, like local mode's failing images (SPEC §8). */
+/** Deployment outcome by image tag, like local mode's failing images (infra/local/README.md). */
 export function outcomeForImage(image: string): Outcome {
   const tag = image.split(':').pop() ?? '';
   if (tag.startsWith('fail-pull')) {
