@@ -30,13 +30,14 @@ export interface EnvironmentItem extends EnvironmentRecord {
   waitTaskDefinitionArn?: string;
   /** which wait the token belongs to (operation|phase|task definition), and when it began */
   waitDesiredCount?: number;
+  waitNewDeployment?: boolean;
   waitKey?: string;
   waitStartedAt?: string;
   purgeAt?: number;
 }
 
 /** Everything the wait for steady state keeps on the item; an ended operation removes it all. */
-export const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'waitDesiredCount', 'waitKey', 'waitStartedAt'];
+export const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'waitDesiredCount', 'waitNewDeployment', 'waitKey', 'waitStartedAt'];
 
 export const MAX_HEALTHY_IMAGES = 5;
 /** ALB listener rule priorities are 1..50000. */
@@ -170,11 +171,16 @@ export async function storeWaitToken(
   phase: 'create' | 'update' | 'scale',
   taskDefinitionArn: string | undefined,
   desiredCount?: number,
+  options: { newDeployment?: boolean; pass?: number; current?: EnvironmentItem } = {},
   now: Date = new Date(),
 ): Promise<{ stored: boolean; startedAt: string }> {
-  const key = [operationId, phase, taskDefinitionArn ?? '', desiredCount ?? ''].join('|');
-  const absent = [taskDefinitionArn ? '' : 'waitTaskDefinitionArn', desiredCount !== undefined ? '' : 'waitDesiredCount'].filter(Boolean);
-  const current = await getEnvironmentItem(name);
+  const key = [operationId, phase, taskDefinitionArn ?? '', desiredCount ?? '', options.pass ?? ''].join('|');
+  const absent = [
+    taskDefinitionArn ? '' : 'waitTaskDefinitionArn',
+    desiredCount !== undefined ? '' : 'waitDesiredCount',
+    options.newDeployment ? '' : 'waitNewDeployment',
+  ].filter(Boolean);
+  const current = options.current ?? (await getEnvironmentItem(name));
   const startedAt = current?.waitKey === key && current.waitStartedAt ? current.waitStartedAt : now.toISOString();
   try {
     await dynamodbClient().send(
@@ -185,6 +191,7 @@ export async function storeWaitToken(
           'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt',
           taskDefinitionArn ? ', waitTaskDefinitionArn = :td' : '',
           desiredCount !== undefined ? ', waitDesiredCount = :count' : '',
+          options.newDeployment ? ', waitNewDeployment = :newDeployment' : '',
           absent.length > 0 ? ` REMOVE ${absent.join(', ')}` : '',
         ].join(''),
         ConditionExpression: '#op.#id = :op AND #op.#status = :running',
@@ -198,6 +205,7 @@ export async function storeWaitToken(
           ':running': 'RUNNING',
           ...(taskDefinitionArn ? { ':td': taskDefinitionArn } : {}),
           ...(desiredCount !== undefined ? { ':count': desiredCount } : {}),
+          ...(options.newDeployment ? { ':newDeployment': true } : {}),
         },
       }),
     );

@@ -14,7 +14,7 @@ import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { judgeService, type WaitPhase } from '#domain/steady-state.ts';
 import { describeService } from '#adapters/fargate-resources.ts';
-import { clearWaitToken, storeWaitToken } from '#adapters/operation-store.ts';
+import { clearWaitToken, getEnvironmentItem, storeWaitToken } from '#adapters/operation-store.ts';
 import { sendTaskFailure, sendTaskSuccess } from '#adapters/task-tokens.ts';
 
 export interface AwaitSteadyStatePayload {
@@ -24,23 +24,30 @@ export interface AwaitSteadyStatePayload {
   /** create: nothing to roll back to; update: the circuit breaker rolls back to the previous deployment; scale: only the count changes */
   phase: WaitPhase;
   taskDefinitionArn?: string;
-  /** the count a scale waits for (a lagging read of the previous count is not success) */
+  /** the count the wait is for (a lagging read of the previous count is not success); ignored with autoscaling, which moves it */
   desiredCount?: number;
+  /** the wait follows a forced new deployment (same task definition, same count) */
+  newDeployment?: boolean;
+  /** which pass of the workflow this is (heal): a new pass is a new wait */
+  pass?: number;
   executionArn?: string;
 }
 
 export type AwaitOutcome = 'waiting' | 'steady' | 'failed' | 'superseded';
 
 export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean; outcome: AwaitOutcome }> {
-  const { taskToken, name, operationId, phase, taskDefinitionArn, desiredCount } = payload;
+  const { taskToken, name, operationId, phase, taskDefinitionArn, newDeployment } = payload;
   logger.appendKeys({ environment: name, operationId, executionArn: payload.executionArn });
-  const { stored, startedAt } = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn, desiredCount);
+  const current = await getEnvironmentItem(name);
+  // with autoscaling the count moves on its own (scale-out continues during a deployment)
+  const desiredCount = current?.spec?.autoscaling ? undefined : payload.desiredCount;
+  const { stored, startedAt } = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn, desiredCount, { newDeployment, pass: payload.pass, current });
   if (!stored) {
     await sendTaskFailure(taskToken, 'OperationSuperseded', `operation ${operationId} of "${name}" is no longer the current one`);
     return { waiting: false, outcome: 'superseded' };
   }
   const service = await describeService(runtimeConfig().clusterArn, name);
-  const verdict = judgeService(service, { phase, taskDefinitionArn, desiredCount, startedAt }, Date.now());
+  const verdict = judgeService(service, { phase, taskDefinitionArn, desiredCount, startedAt, newDeployment }, Date.now());
   if (verdict.kind === 'waiting') {
     logger.info('waiting for the service to become steady', { phase, reason: verdict.reason, waitStartedAt: startedAt });
     return { waiting: true, outcome: 'waiting' };

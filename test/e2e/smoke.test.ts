@@ -78,7 +78,7 @@ describe('npm run smoke against local mode', () => {
     expect(history.map((e) => e.type)).toEqual(expect.arrayContaining(['slept', 'woken', 'heal-triggered', 'heal-repair', 'updated']));
     expect(history.find((e) => e.type === 'heal-triggered')!.actor).toBe('system');
     expect(await leftOf('smoke-inproc')).toEqual([]);
-  });
+  }, 120_000);
 
   it('`npm run smoke -- --endpoint <url> --yes` passes with exit code 0', async () => {
     const run = await smokeCli(['--endpoint', local.server().url, '--yes', '--timeout', '30', '--name', 'smoke-cli']);

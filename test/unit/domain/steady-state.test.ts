@@ -32,6 +32,13 @@ describe('judging a wait for steady state', () => {
     expect(judgeService(undefined, update, Date.parse(STARTED) + MISSING_SERVICE_GRACE_MS + 1)).toMatchObject({ kind: 'failed', error: 'ServiceNotFound' });
   });
 
+  it('after a forced new deployment (same definition, same count), only a deployment created for it counts', () => {
+    const old = service({ steady: true, deployments: [deployment({ rolloutState: 'COMPLETED', createdAt: '2026-12-07T09:00:00.000Z' })] });
+    expect(judgeService(old, { ...update, newDeployment: true }, NOW)).toMatchObject({ kind: 'waiting', reason: expect.stringMatching(/new deployment/) });
+    const fresh = service({ steady: true, deployments: [deployment({ rolloutState: 'COMPLETED', createdAt: '2026-12-07T09:59:59.000Z' })] });
+    expect(judgeService(fresh, { ...update, newDeployment: true }, NOW)).toEqual({ kind: 'steady' });
+  });
+
   it('fails at once when the service is being deleted', () => {
     expect(judgeService(service({ status: 'DRAINING' }), update, NOW)).toMatchObject({ kind: 'failed', error: 'ServiceNotFound' });
   });

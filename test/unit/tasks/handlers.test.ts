@@ -203,9 +203,9 @@ describe('AwaitSteadyState', () => {
     const out = await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'update', taskDefinitionArn: TD2 });
     expect(out).toEqual({ waiting: true, outcome: 'waiting' });
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
-      UpdateExpression: 'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt, waitTaskDefinitionArn = :td REMOVE waitDesiredCount',
+      UpdateExpression: 'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt, waitTaskDefinitionArn = :td REMOVE waitDesiredCount, waitNewDeployment',
       ConditionExpression: '#op.#id = :op AND #op.#status = :running',
-      ExpressionAttributeValues: { ':token': 'tok', ':phase': 'update', ':td': TD2, ':op': 'op-1', ':running': 'RUNNING', ':key': `op-1|update|${TD2}|` },
+      ExpressionAttributeValues: { ':token': 'tok', ':phase': 'update', ':td': TD2, ':op': 'op-1', ':running': 'RUNNING', ':key': `op-1|update|${TD2}||` },
     });
     expect(ecs.commandCalls(DescribeServicesCommand)[0]!.args[0].input).toEqual({ cluster: CLUSTER, services: ['pr-1'] });
     expect(sfn.calls()).toHaveLength(0);
@@ -226,7 +226,7 @@ describe('AwaitSteadyState', () => {
 
   it('polls: a rollback the event never reported ends the wait as DeploymentRolledBack', async () => {
     ddb.on(UpdateCommand).resolves({});
-    ddb.on(GetCommand).resolves({ Item: item({ waitKey: `op-1|update|${TD2}|`, waitStartedAt: '2026-01-01T00:00:00.000Z' }) });
+    ddb.on(GetCommand).resolves({ Item: item({ waitKey: `op-1|update|${TD2}||`, waitStartedAt: '2026-01-01T00:00:00.000Z' }) });
     ecs.on(DescribeServicesCommand).resolves({
       services: [{
         serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, taskDefinition: TD1,
@@ -270,7 +270,7 @@ describe('CompleteOperation', () => {
     expect(values).toContain('https://pr-1.preview.example.com');
     expect(values).toContainEqual(['ghcr.io/acme/web:2.0', 'ghcr.io/acme/web:1.0']);
     expect(u.UpdateExpression).toMatch(/^SET #version = #version \+ :one, /);
-    expect(u.UpdateExpression).toMatch(/REMOVE #r\d+(, #r\d+){5}$/);
+    expect(u.UpdateExpression).toMatch(/REMOVE #r\d+(, #r\d+){6}$/);
     expect(events.map((e) => e.Put!.Item!.type)).toEqual(['updated']);
   });
 
