@@ -39,8 +39,9 @@ export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiti
   const { taskToken, name, operationId, phase, taskDefinitionArn, newDeployment } = payload;
   logger.appendKeys({ environment: name, operationId, executionArn: payload.executionArn });
   const current = await getEnvironmentItem(name);
-  // with autoscaling the count moves on its own (scale-out continues during a deployment)
-  const desiredCount = current?.spec?.autoscaling ? undefined : payload.desiredCount;
+  // a deploy of an autoscaled environment keeps the count autoscaling chose, which may move
+  // during the deployment (scale-out continues): only a scale (or a heal's restored count) waits for an exact one
+  const desiredCount = current?.spec?.autoscaling && phase !== 'scale' ? undefined : payload.desiredCount;
   const { stored, startedAt } = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn, desiredCount, { newDeployment, pass: payload.pass, current });
   if (!stored) {
     await sendTaskFailure(taskToken, 'OperationSuperseded', `operation ${operationId} of "${name}" is no longer the current one`);
