@@ -30,14 +30,15 @@ export interface EnvironmentItem extends EnvironmentRecord {
   waitTaskDefinitionArn?: string;
   /** which wait the token belongs to (operation|phase|task definition), and when it began */
   waitDesiredCount?: number;
-  waitNewDeployment?: boolean;
+  /** the deployment the wait is for (a heal's forced deployment), when known */
+  waitDeploymentId?: string;
   waitKey?: string;
   waitStartedAt?: string;
   purgeAt?: number;
 }
 
 /** Everything the wait for steady state keeps on the item; an ended operation removes it all. */
-export const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'waitDesiredCount', 'waitNewDeployment', 'waitKey', 'waitStartedAt'];
+export const WAIT_BOOKKEEPING = ['waitToken', 'waitPhase', 'waitTaskDefinitionArn', 'waitDesiredCount', 'waitDeploymentId', 'waitKey', 'waitStartedAt'];
 
 export const MAX_HEALTHY_IMAGES = 5;
 /** ALB listener rule priorities are 1..50000. */
@@ -171,14 +172,14 @@ export async function storeWaitToken(
   phase: 'create' | 'update' | 'scale',
   taskDefinitionArn: string | undefined,
   desiredCount?: number,
-  options: { newDeployment?: boolean; pass?: number; current?: EnvironmentItem } = {},
+  options: { deploymentId?: string; pass?: number; current?: EnvironmentItem } = {},
   now: Date = new Date(),
 ): Promise<{ stored: boolean; startedAt: string }> {
   const key = [operationId, phase, taskDefinitionArn ?? '', desiredCount ?? '', options.pass ?? ''].join('|');
   const absent = [
     taskDefinitionArn ? '' : 'waitTaskDefinitionArn',
     desiredCount !== undefined ? '' : 'waitDesiredCount',
-    options.newDeployment ? '' : 'waitNewDeployment',
+    options.deploymentId ? '' : 'waitDeploymentId',
   ].filter(Boolean);
   const current = options.current ?? (await getEnvironmentItem(name));
   const startedAt = current?.waitKey === key && current.waitStartedAt ? current.waitStartedAt : now.toISOString();
@@ -191,7 +192,7 @@ export async function storeWaitToken(
           'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt',
           taskDefinitionArn ? ', waitTaskDefinitionArn = :td' : '',
           desiredCount !== undefined ? ', waitDesiredCount = :count' : '',
-          options.newDeployment ? ', waitNewDeployment = :newDeployment' : '',
+          options.deploymentId ? ', waitDeploymentId = :deploymentId' : '',
           absent.length > 0 ? ` REMOVE ${absent.join(', ')}` : '',
         ].join(''),
         ConditionExpression: '#op.#id = :op AND #op.#status = :running',
@@ -205,7 +206,7 @@ export async function storeWaitToken(
           ':running': 'RUNNING',
           ...(taskDefinitionArn ? { ':td': taskDefinitionArn } : {}),
           ...(desiredCount !== undefined ? { ':count': desiredCount } : {}),
-          ...(options.newDeployment ? { ':newDeployment': true } : {}),
+          ...(options.deploymentId ? { ':deploymentId': options.deploymentId } : {}),
         },
       }),
     );

@@ -51,8 +51,8 @@ export interface WaitExpectation {
   desiredCount?: number;
   /** when this wait began (ISO): deployments created later are not ours */
   startedAt: string;
-  /** the wait follows a forced new deployment of the same task definition and count: only a deployment created for it counts */
-  newDeployment?: boolean;
+  /** the deployment the wait is for, when known (a forced new deployment keeps the task definition and the count) */
+  deploymentId?: string;
 }
 
 export type WaitError = 'DeploymentFailed' | 'DeploymentRolledBack' | 'ServiceNotFound' | 'TaskStartImpaired';
@@ -61,9 +61,6 @@ export type SteadyVerdict =
   | { kind: 'steady' }
   | { kind: 'waiting'; reason: string }
   | { kind: 'failed'; error: WaitError; cause: string };
-
-/** A forced deployment is created moments before its wait begins: at most this long before. */
-export const NEW_DEPLOYMENT_LEAD_MS = 15_000;
 
 /** How long a service may stay invisible to DescribeServices after the wait began. */
 export const MISSING_SERVICE_GRACE_MS = 60_000;
@@ -98,12 +95,9 @@ export function judgeService(service: ServiceView | undefined, expected: WaitExp
   } else if (primary?.rolloutState === 'FAILED') {
     return { kind: 'failed', error: 'DeploymentFailed', cause: primary.rolloutStateReason ?? 'the ECS deployment failed' };
   }
-  if (expected.newDeployment) {
+  if (expected.deploymentId && !service.deployments.some((d) => d.id === expected.deploymentId)) {
     // same task definition, same count: a lagging read of the deployment it replaces looks just as steady
-    const created = primary?.createdAt ? Date.parse(primary.createdAt) : Number.NaN;
-    if (!(created >= Date.parse(expected.startedAt) - NEW_DEPLOYMENT_LEAD_MS)) {
-      return { kind: 'waiting', reason: 'the service does not show the new deployment yet' };
-    }
+    return { kind: 'waiting', reason: 'the service does not show the new deployment yet' };
   }
   if (expected.desiredCount !== undefined && service.desiredCount !== expected.desiredCount) {
     return { kind: 'waiting', reason: `the service does not show the desired count ${expected.desiredCount} yet` };

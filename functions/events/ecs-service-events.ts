@@ -72,7 +72,7 @@ async function handleServiceEvent(name: string, eventName: string, detail: EcsSe
       phase,
       taskDefinitionArn: item.waitTaskDefinitionArn,
       desiredCount: item.waitDesiredCount,
-      newDeployment: item.waitNewDeployment,
+      deploymentId: item.waitDeploymentId,
       startedAt: item.waitStartedAt ?? new Date(0).toISOString(),
     };
     const verdict = verdictFor(eventName, detail, time, service, expected);

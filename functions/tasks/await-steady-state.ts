@@ -26,8 +26,12 @@ export interface AwaitSteadyStatePayload {
   taskDefinitionArn?: string;
   /** the count the wait is for (a lagging read of the previous count is not success); ignored with autoscaling, which moves it */
   desiredCount?: number;
-  /** the wait follows a forced new deployment (same task definition, same count) */
-  newDeployment?: boolean;
+  /**
+   * the heal's state (its WaitForSteadyState passes it whole): the deployment its CreateService or
+   * UpdateService started, which is the one to wait for (a forced deployment keeps the task
+   * definition and the count, so a lagging read of the one it replaces would look steady too)
+   */
+  repairs?: { service?: { deploymentId?: string }; done?: { service?: { deploymentId?: string } } };
   /** which pass of the workflow this is (heal): a new pass is a new wait */
   pass?: number;
   executionArn?: string;
@@ -36,19 +40,20 @@ export interface AwaitSteadyStatePayload {
 export type AwaitOutcome = 'waiting' | 'steady' | 'failed' | 'superseded';
 
 export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean; outcome: AwaitOutcome }> {
-  const { taskToken, name, operationId, phase, taskDefinitionArn, newDeployment } = payload;
+  const { taskToken, name, operationId, phase, taskDefinitionArn } = payload;
+  const deploymentId = payload.repairs?.done?.service?.deploymentId ?? payload.repairs?.service?.deploymentId;
   logger.appendKeys({ environment: name, operationId, executionArn: payload.executionArn });
   const current = await getEnvironmentItem(name);
   // a deploy of an autoscaled environment keeps the count autoscaling chose, which may move
   // during the deployment (scale-out continues): only a scale (or a heal's restored count) waits for an exact one
   const desiredCount = current?.spec?.autoscaling && phase !== 'scale' ? undefined : payload.desiredCount;
-  const { stored, startedAt } = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn, desiredCount, { newDeployment, pass: payload.pass, current });
+  const { stored, startedAt } = await storeWaitToken(name, operationId, taskToken, phase, taskDefinitionArn, desiredCount, { deploymentId, pass: payload.pass, current });
   if (!stored) {
     await sendTaskFailure(taskToken, 'OperationSuperseded', `operation ${operationId} of "${name}" is no longer the current one`);
     return { waiting: false, outcome: 'superseded' };
   }
   const service = await describeService(runtimeConfig().clusterArn, name);
-  const verdict = judgeService(service, { phase, taskDefinitionArn, desiredCount, startedAt, newDeployment }, Date.now());
+  const verdict = judgeService(service, { phase, taskDefinitionArn, desiredCount, startedAt, deploymentId }, Date.now());
   if (verdict.kind === 'waiting') {
     logger.info('waiting for the service to become steady', { phase, reason: verdict.reason, waitStartedAt: startedAt });
     return { waiting: true, outcome: 'waiting' };

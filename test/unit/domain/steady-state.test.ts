@@ -32,11 +32,11 @@ describe('judging a wait for steady state', () => {
     expect(judgeService(undefined, update, Date.parse(STARTED) + MISSING_SERVICE_GRACE_MS + 1)).toMatchObject({ kind: 'failed', error: 'ServiceNotFound' });
   });
 
-  it('after a forced new deployment (same definition, same count), only a deployment created for it counts', () => {
-    const old = service({ steady: true, deployments: [deployment({ rolloutState: 'COMPLETED', createdAt: '2026-12-07T09:00:00.000Z' })] });
-    expect(judgeService(old, { ...update, newDeployment: true }, NOW)).toMatchObject({ kind: 'waiting', reason: expect.stringMatching(/new deployment/) });
-    const fresh = service({ steady: true, deployments: [deployment({ rolloutState: 'COMPLETED', createdAt: '2026-12-07T09:59:59.000Z' })] });
-    expect(judgeService(fresh, { ...update, newDeployment: true }, NOW)).toEqual({ kind: 'steady' });
+  it('after a forced new deployment (same definition, same count), only a read that shows that deployment counts', () => {
+    const old = service({ steady: true, deployments: [deployment({ id: 'ecs-svc/old', rolloutState: 'COMPLETED' })] });
+    expect(judgeService(old, { ...update, deploymentId: 'ecs-svc/new' }, NOW)).toMatchObject({ kind: 'waiting', reason: expect.stringMatching(/new deployment/) });
+    const fresh = service({ steady: true, deployments: [deployment({ id: 'ecs-svc/new', rolloutState: 'COMPLETED' })] });
+    expect(judgeService(fresh, { ...update, deploymentId: 'ecs-svc/new' }, NOW)).toEqual({ kind: 'steady' });
   });
 
   it('fails at once when the service is being deleted', () => {

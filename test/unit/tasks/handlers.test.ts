@@ -203,7 +203,7 @@ describe('AwaitSteadyState', () => {
     const out = await awaitSteadyState({ taskToken: 'tok', name: 'pr-1', operationId: 'op-1', phase: 'update', taskDefinitionArn: TD2 });
     expect(out).toEqual({ waiting: true, outcome: 'waiting' });
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
-      UpdateExpression: 'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt, waitTaskDefinitionArn = :td REMOVE waitDesiredCount, waitNewDeployment',
+      UpdateExpression: 'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt, waitTaskDefinitionArn = :td REMOVE waitDesiredCount, waitDeploymentId',
       ConditionExpression: '#op.#id = :op AND #op.#status = :running',
       ExpressionAttributeValues: { ':token': 'tok', ':phase': 'update', ':td': TD2, ':op': 'op-1', ':running': 'RUNNING', ':key': `op-1|update|${TD2}||` },
     });
