@@ -80,24 +80,23 @@ export function judgeService(service: ServiceView | undefined, expected: WaitExp
   }
   const primary = service.deployments.find((d) => d.status === 'PRIMARY') ?? service.deployments[0];
   const wanted = expected.taskDefinitionArn;
-  if (wanted) {
-    const ours = service.deployments.find((d) => d.taskDefinitionArn === wanted);
-    const rolledBack = primary !== undefined && primary.taskDefinitionArn !== wanted && createdSince(primary, expected.startedAt, ours);
+  const { deploymentId } = expected;
+  if (wanted || deploymentId) {
+    // ours: the deployment the wait is for (by id when known: a forced deployment keeps the task definition)
+    const isOurs = (d: DeploymentView) => (deploymentId ? d.id === deploymentId : d.taskDefinitionArn === wanted);
+    const ours = service.deployments.find(isOurs);
+    const rolledBack = primary !== undefined && !isOurs(primary) && createdSince(primary, expected.startedAt, ours);
     if (ours?.rolloutState === 'FAILED' || rolledBack) {
       const reason = ours?.rolloutStateReason ?? primary?.rolloutStateReason ?? 'the ECS deployment circuit breaker stopped the deployment';
       // a first deployment has nothing to return to; an update's circuit breaker rolls back
       if (expected.phase === 'create' || !rolledBack) return { kind: 'failed', error: 'DeploymentFailed', cause: reason };
       return { kind: 'failed', error: 'DeploymentRolledBack', cause: reason };
     }
-    if (service.taskDefinitionArn !== wanted) {
-      return { kind: 'waiting', reason: 'the service does not show this deployment yet' };
+    if (!primary || !isOurs(primary)) {
+      return { kind: 'waiting', reason: deploymentId ? 'the service does not show the new deployment yet' : 'the service does not show this deployment yet' };
     }
   } else if (primary?.rolloutState === 'FAILED') {
     return { kind: 'failed', error: 'DeploymentFailed', cause: primary.rolloutStateReason ?? 'the ECS deployment failed' };
-  }
-  if (expected.deploymentId && !service.deployments.some((d) => d.id === expected.deploymentId)) {
-    // same task definition, same count: a lagging read of the deployment it replaces looks just as steady
-    return { kind: 'waiting', reason: 'the service does not show the new deployment yet' };
   }
   if (expected.desiredCount !== undefined && service.desiredCount !== expected.desiredCount) {
     return { kind: 'waiting', reason: `the service does not show the desired count ${expected.desiredCount} yet` };

@@ -31,7 +31,7 @@ export interface AwaitSteadyStatePayload {
    * UpdateService started, which is the one to wait for (a forced deployment keeps the task
    * definition and the count, so a lagging read of the one it replaces would look steady too)
    */
-  repairs?: { service?: { deploymentId?: string }; done?: { service?: { deploymentId?: string } } };
+  repairs?: { service?: { deploymentId?: string | string[] }; done?: { service?: { deploymentId?: string | string[] } } };
   /** which pass of the workflow this is (heal): a new pass is a new wait */
   pass?: number;
   executionArn?: string;
@@ -41,7 +41,9 @@ export type AwaitOutcome = 'waiting' | 'steady' | 'failed' | 'superseded';
 
 export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean; outcome: AwaitOutcome }> {
   const { taskToken, name, operationId, phase, taskDefinitionArn } = payload;
-  const deploymentId = payload.repairs?.done?.service?.deploymentId ?? payload.repairs?.service?.deploymentId;
+  // the PRIMARY deployment's id, as a JSONPath filter gives it: a list of one
+  const started = payload.repairs?.done?.service?.deploymentId ?? payload.repairs?.service?.deploymentId;
+  const deploymentId = Array.isArray(started) ? started[0] : started;
   logger.appendKeys({ environment: name, operationId, executionArn: payload.executionArn });
   const current = await getEnvironmentItem(name);
   // a deploy of an autoscaled environment keeps the count autoscaling chose, which may move
