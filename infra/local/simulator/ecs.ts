@@ -1215,6 +1215,8 @@ export class EcsSimulator {
     if (!task.graceCheck) {
       task.graceCheck = true;
       this.at(task, remaining, () => {
+        // a timer may fire a moment early: a check still inside the grace schedules the next one
+        task.graceCheck = false;
         const unhealthy = task.registeredIn.find((r) => this.lb.targetState(r.targetGroupArn, task.ip, r.port) === 'unhealthy');
         if (unhealthy) this.onTargetHealth(unhealthy.targetGroupArn, task.ip, 'unhealthy');
       });
