@@ -176,7 +176,7 @@ describe('heal workflow', () => {
     const [notification] = h.sim.resources().notifications;
     expect(notification).toMatchObject({ topicArn: TOPIC_ARN, subject: 'Fledge: environment heal-hopeless is DEGRADED' });
     expect(JSON.parse(notification!.message)).toMatchObject({ environment: 'heal-hopeless', status: 'DEGRADED', attempts: 3, error: { code: 'HEALTH_CHECK_FAILED' } });
-  });
+  }, 60_000);
 
   it('goes DEGRADED without touching AWS when the hour already holds the maximum of heals', async () => {
     await h.created('heal-bound');
