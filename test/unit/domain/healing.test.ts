@@ -81,11 +81,15 @@ describe('whether a signal starts a heal', () => {
     expect(decideTriggeredHeal(record('DEGRADED'), NOW, policy)).toMatchObject({ start: false, reason: expect.stringContaining('DEGRADED') });
   });
 
-  it('not within the backoff after the last heal, but after it', () => {
-    expect(decideTriggeredHeal(record('RUNNING', { healAttempts: [ago(10)] }), NOW, policy)).toEqual({
+  it('not for an ECS failure within the backoff after the last heal, but after it', () => {
+    expect(decideTriggeredHeal(record('RUNNING', { healAttempts: [ago(10)] }), NOW, policy, { source: 'ecs' })).toEqual({
       start: false, reason: 'within the backoff after the last heal (20 s left)',
     });
-    expect(decideTriggeredHeal(record('RUNNING', { healAttempts: [ago(31)] }), NOW, policy)).toEqual({ start: true });
+    expect(decideTriggeredHeal(record('RUNNING', { healAttempts: [ago(31)] }), NOW, policy, { source: 'ecs' })).toEqual({ start: true });
+  });
+
+  it('for an alarm within the backoff too: it fires only once, so the heal starts and waits the backoff out itself', () => {
+    expect(decideTriggeredHeal(record('RUNNING', { healAttempts: [ago(10)] }), NOW, policy, { source: 'alarm' })).toEqual({ start: true });
   });
 
   it('forgets earlier heals once an update or a scale ran since', () => {

@@ -156,10 +156,13 @@ describe('the heal trigger', () => {
     expect(dynamodb.commandCalls(TransactWriteCommand)).toEqual([]);
   });
 
-  it('does not start one within the backoff after the last heal, and keeps the attempts when it does start later', async () => {
+  it('an ECS failure within the backoff after the last heal starts none; an alarm starts one that waits it out; the attempts are kept', async () => {
     const heal = { id: 'op-3-aaaa', type: 'heal' as const, status: 'SUCCEEDED' as const, startedAt: new Date(Date.now() - 60_000).toISOString() };
     stored(record({ name: 'trg-soon', operation: heal, healAttempts: [new Date(Date.now() - 10_000).toISOString()] }));
-    expect(await handler(alarm('fledge-test-trg-soon-tasks'))).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^within the backoff after the last heal \(\d+ s left\)$/) });
+    expect(await handler(serviceAction('trg-soon', 'SERVICE_TASK_START_IMPAIRED'))).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^within the backoff after the last heal \(\d+ s left\)$/) });
+    // an alarm fires once and stays in ALARM: dropping it would leave the environment broken for good
+    expect((await handler(alarm('fledge-test-trg-soon-tasks'))).outcome).toBe('started');
+    dynamodb.resetHistory();
     const earlier = new Date(Date.now() - 40_000).toISOString();
     stored(record({ name: 'trg-later', operation: heal, healAttempts: [earlier] }));
     expect((await handler(alarm('fledge-test-trg-later-tasks'))).outcome).toBe('started');
