@@ -16,6 +16,8 @@
  * - reconcile-orphans: lists and reads tags of the cluster's services, target groups, the
  *   listener's rules, `fledge-*` alarms and task definitions, and deletes those resources
  *   (services of the cluster, target groups, rules of the shared listener, alarms `fledge-*`);
+ * - heal-missed-alarms: DescribeAlarms (no resource-level permission), the table, and
+ *   StartExecution of the heal machine (an alarm in ALARM whose event started no heal);
  * - report-cleanup: nothing beyond its logs.
  */
 import { readFileSync } from 'node:fs';
@@ -38,6 +40,7 @@ export const CLEANUP_FUNCTIONS = {
   'plan-cleanup': 'PlanCleanupFunctionArn',
   'cleanup-environment': 'CleanupEnvironmentFunctionArn',
   'reconcile-orphans': 'ReconcileOrphansFunctionArn',
+  'heal-missed-alarms': 'HealMissedAlarmsFunctionArn',
   'report-cleanup': 'ReportCleanupFunctionArn',
 } as const;
 export type CleanupFunctionName = keyof typeof CLEANUP_FUNCTIONS;
@@ -46,7 +49,7 @@ export interface CleanupProps {
   network: Network;
   table: dynamodb.ITable;
   /** the workflow machines: the teardown is started, every execution may be described or stopped */
-  stateMachines: { teardown: sfn.IStateMachine } & Record<string, sfn.IStateMachine>;
+  stateMachines: { teardown: sfn.IStateMachine; heal: sfn.IStateMachine } & Record<string, sfn.IStateMachine>;
   /** environment of the cleanup Lambdas (with the workflow state machine ARNs) */
   environment: Record<string, string>;
   /** how often the schedule starts a run */
@@ -93,6 +96,12 @@ export class Cleanup extends Construct {
     for (const machine of Object.values(props.stateMachines)) {
       machine.grantExecution(fn['cleanup-environment'].role, 'states:DescribeExecution', 'states:StopExecution');
     }
+
+    // heal-missed-alarms: alarms in ALARM that started no heal start one
+    const missed = fn['heal-missed-alarms'].role;
+    table.grantReadWriteData(missed);
+    props.stateMachines.heal.grantStartExecution(missed);
+    missed.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadAlarmStates', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
 
     // reconcile-orphans: find and remove what is tagged fledge:environment but not tracked
     const orphans = fn['reconcile-orphans'].role;

@@ -42,7 +42,7 @@ beforeAll(() => {
   cleanup = new Cleanup(stack, 'Cleanup', {
     network,
     table,
-    stateMachines: { create: machine('create'), update: machine('update'), teardown: machine('teardown') },
+    stateMachines: { create: machine('create'), update: machine('update'), teardown: machine('teardown'), heal: machine('heal') },
     environment: { TABLE_NAME: table.tableName, FLEDGE_ALLOW_PINNING: String(config.allowPinning) },
     rate: Duration.minutes(config.cleanupRateMinutes),
     logRetention: logs.RetentionDays.ONE_MONTH,
@@ -137,7 +137,7 @@ describe('the cleanup Lambdas', () => {
     expect(start.flatMap((s) => asArray(s.Resource))).toEqual(['arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-teardown']);
     const execution = statements.filter((s) => asArray(s.Action).includes('states:StopExecution'));
     expect(execution.flatMap((s) => asArray(s.Action)).sort()).toEqual(expect.arrayContaining(['states:DescribeExecution', 'states:StopExecution']));
-    for (const r of execution.flatMap((s) => asArray(s.Resource))) expect(JSON.stringify(r)).toMatch(/:execution:fledge-(create|update|teardown):\*/);
+    for (const r of execution.flatMap((s) => asArray(s.Resource))) expect(JSON.stringify(r)).toMatch(/:execution:fledge-(create|update|teardown|heal):\*/);
   });
 
   it('reconcile-orphans deletes only cluster services, target groups, listener rules, fledge-* alarms and task definitions', () => {

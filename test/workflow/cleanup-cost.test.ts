@@ -108,8 +108,8 @@ describe('cost of a run as environments grow', () => {
       const busy = await world.cleanup();
       expect(busy.execution.status).toBe('SUCCEEDED');
       expect(busy.summary).toMatchObject({ planned: expired, teardownsStarted: expired, failed: 0, itemsRead: expired });
-      // per expired environment: its step and the pause; the rest is fixed
-      expect(busy.transitions).toBe(6 + 2 * expired);
+      // per expired environment: its step and the pause; the rest is fixed (7: plan, map, orphans, missed alarms, report, choice, end)
+      expect(busy.transitions).toBe(7 + 2 * expired);
       const teardowns = await world.settle('teardown');
       const mine = teardowns.filter((t) => t.name.startsWith(`c${size}-exp-`));
       expect(mine).toHaveLength(expired);
@@ -119,7 +119,7 @@ describe('cost of a run as environments grow', () => {
 
       const idle = await world.cleanup();
       expect(idle.summary).toMatchObject({ planned: 0, itemsRead: 0, orphanEnvironments: 0 });
-      expect(idle.transitions).toBe(6);
+      expect(idle.transitions).toBe(7);
       rows.push(
         `| ${size} live + ${size} deleted | ${expired} | ${busy.summary.itemsRead} | ${busy.transitions} | ${teardownTransitions} (${(teardownTransitions / expired).toFixed(1)} each) | ` +
           `${busyOrphans.awsCalls} calls, ${busyOrphans.recordsRead} records | ${idle.summary.itemsRead} | ${idle.transitions} | ` +

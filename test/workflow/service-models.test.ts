@@ -30,7 +30,7 @@ const SUBSTITUTIONS = new Set([
   'TableName', 'ClusterArn', 'ListenerArn', 'VpcId', 'PlanResourcesFunctionArn', 'AwaitSteadyStateFunctionArn',
   'CompleteOperationFunctionArn', 'FailOperationFunctionArn', 'DiscoverResourcesFunctionArn', 'FinishTeardownFunctionArn',
   'PlanScaleFunctionArn', 'CompleteScaleFunctionArn', 'WakerTargetGroupArn',
-  'PlanCleanupFunctionArn', 'CleanupEnvironmentFunctionArn', 'ReconcileOrphansFunctionArn', 'ReportCleanupFunctionArn',
+  'PlanCleanupFunctionArn', 'CleanupEnvironmentFunctionArn', 'ReconcileOrphansFunctionArn', 'HealMissedAlarmsFunctionArn', 'ReportCleanupFunctionArn',
   'InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'NotificationTopicArn',
 ]);
 
