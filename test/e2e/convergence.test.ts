@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, useLocalServer } from './local-api.ts';
 
-const local = useLocalServer({ FLEDGE_HEAL_BACKOFF: '1s' });
+const local = useLocalServer({ FLEDGE_HEAL_BACKOFF: '1s', FLEDGE_CLEANUP_INTERVAL: '5s' });
 const api = (method: string, path: string, body?: unknown) => local.api(method, path, { body });
 const LONG = 120_000;
 
