@@ -60,11 +60,13 @@ async function lifecycle(client: LocalClient, name: string): Promise<Step[]> {
 }
 
 async function main() {
+  // the run's seed, reported so a failing run can be repeated (FLEDGE_SIM_SEED=<seed> npm run soak)
+  const seed = process.env.FLEDGE_SIM_SEED ?? String(Math.floor(Math.random() * 2 ** 32));
   const server = await startLocalServer({
     FLEDGE_SIM_HOSTILE: '1',
+    FLEDGE_SIM_SEED: seed,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     FLEDGE_LOG_LEVEL: 'ERROR',
-    ...(process.env.FLEDGE_SIM_SEED ? { FLEDGE_SIM_SEED: process.env.FLEDGE_SIM_SEED } : {}),
   }, 120_000);
   const client = new LocalClient(server);
   const runs: { name: string; ms: number; steps: Step[]; error?: string }[] = [];
@@ -97,6 +99,7 @@ async function main() {
       byStep[step] = summary(ok.map((r) => r.steps.find((s) => s.step === step)!.ms));
     }
     const result = {
+      seed,
       startedAt: new Date(Date.now() - runs.reduce((a, r) => a + r.ms, 0)).toISOString(),
       hostile: true,
       lifecycles: runs.length,
