@@ -6,7 +6,7 @@
  * (2 per repository) so the 429 is reachable.
  */
 import { describe, expect, it } from 'vitest';
-import { reached, useLocalServer } from './local-api.ts';
+import { awsCallRetried, reached, useLocalServer } from './local-api.ts';
 
 const local = useLocalServer({
   FLEDGE_CLEANUP_INTERVAL: '2s',
@@ -50,7 +50,7 @@ describe('cleanup in local mode', () => {
   }, 120_000);
 
   it('removes a service created in the account with a Fledge tag and no record, and never an untagged one', async () => {
-    const call = (service: string, action: string, params: unknown) => api('POST', '/_local/aws', { service, action, params });
+    const call = (service: string, action: string, params: unknown) => awsCallRetried(local.api, service, action, params);
     const executionRole = 'arn:aws:iam::000000000000:role/fledge-local-task-execution';
     const serviceFor = async (name: string, tags: { Key: string; Value: string }[]) => {
       const td = await call('ecs', 'RegisterTaskDefinition', {

@@ -5,7 +5,7 @@
  * once and in order. Each test is one thing a pipeline does, and what it must see afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually, useLocalServer } from './local-api.ts';
+import { awsCallRetried, eventually, useLocalServer } from './local-api.ts';
 
 const local = useLocalServer({ FLEDGE_HEAL_BACKOFF: '1s', FLEDGE_CLEANUP_INTERVAL: '5s' });
 const api = (method: string, path: string, body?: unknown) => local.api(method, path, { body });
@@ -17,7 +17,7 @@ const settled = (name: string, statuses = ['RUNNING', 'FAILED', 'DEGRADED', 'SLE
 const events = async (name: string) =>
   (await api('GET', `/v1/environments/${name}/events?limit=100`)).body.items as { type: string; message: string; operationId: string; details?: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
 const resources = async () => (await api('GET', '/_local/resources')).body;
-const awsCall = (service: string, action: string, params: unknown) => api('POST', '/_local/aws', { service, action, params });
+const awsCall = (service: string, action: string, params: unknown) => awsCallRetried(local.api, service, action, params);
 const spec = (image: string, extra: Record<string, unknown> = {}) => ({ image, port: 80, labels: { repository: 'org/converge' }, ...extra });
 
 async function running(name: string, body: Record<string, unknown>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any

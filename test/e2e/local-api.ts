@@ -50,6 +50,20 @@ export async function reached<T>(read: () => Promise<T>, ok: (value: T) => boole
 
 export const isStatus = (...statuses: string[]) => (env: { status: string }) => statuses.includes(env.status);
 
+/**
+ * `POST /_local/aws` as an operator's script would use the AWS CLI against a busy account: the
+ * route already retries what the CLI retries; a throttle the CLI does not retry (ECS's
+ * ClientException shapes) is retried here a few times, as a person would.
+ */
+export async function awsCallRetried(api: (method: string, path: string, options?: RequestOptions) => Promise<Answer>, service: string, action: string, params: unknown): Promise<Answer> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await api('POST', '/_local/aws', { body: { service, action, params } });
+    const throttled = answer.status === 400 && /throttl|too many concurrent|rate exceeded/i.test(String(answer.body?.detail ?? ''));
+    if (!throttled || attempt >= 5) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
+}
+
 /** Starts local mode (with `env`) before the suite's tests and stops it after them. */
 export function useLocalServer(env: Record<string, string> = {}): LocalApi {
   let started: LocalServer | undefined;
