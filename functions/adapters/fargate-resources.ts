@@ -56,12 +56,23 @@ export function serviceState(service: Service): ServiceState {
   };
 }
 
-/** The environment's service, or undefined when it does not exist (or is INACTIVE). */
-export async function describeService(clusterArn: string, name: string): Promise<ServiceState | undefined> {
+/**
+ * What DescribeServices says of the environment's service: its status (`MISSING` when it is not
+ * listed) and, unless INACTIVE or missing, its state. A deleted service stays describable as
+ * INACTIVE for a while (Amazon ECS API Reference, DescribeServices); MISSING may also be a read
+ * that lags a CreateService.
+ */
+export async function serviceStatus(clusterArn: string, name: string): Promise<{ status: string; service?: ServiceState }> {
   const result = await ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }));
   const service = (result.services as Service[] | undefined)?.find((s) => s.serviceName === name || s.serviceArn?.endsWith(`/${name}`));
-  if (!service || service.status === 'INACTIVE') return undefined;
-  return serviceState(service);
+  if (!service) return { status: 'MISSING' };
+  if (service.status === 'INACTIVE') return { status: 'INACTIVE' };
+  return { status: service.status ?? 'UNKNOWN', service: serviceState(service) };
+}
+
+/** The environment's service, or undefined when it does not exist (or is INACTIVE). */
+export async function describeService(clusterArn: string, name: string): Promise<ServiceState | undefined> {
+  return (await serviceStatus(clusterArn, name)).service;
 }
 
 /** The image of the app container of a task definition revision (undefined when it cannot be read). */
@@ -70,16 +81,6 @@ export async function taskDefinitionImage(taskDefinitionArn: string | undefined)
   const result = await ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
   const containers = (result.taskDefinition?.containerDefinitions ?? []) as { name?: string; image?: string }[];
   return (containers.find((c) => c.name === CONTAINER_NAME) ?? containers[0])?.image;
-}
-
-/**
- * Whether DescribeServices reports the service INACTIVE (deleted and drained). A deleted
- * service stays describable as INACTIVE for a while (Amazon ECS API Reference, DescribeServices);
- * MISSING may also be a read that lags a CreateService.
- */
-export async function serviceInactive(clusterArn: string, name: string): Promise<boolean> {
-  const result = await ecsClient().send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }));
-  return ((result.services as Service[] | undefined) ?? []).some((s) => (s.serviceName === name || s.serviceArn?.endsWith(`/${name}`)) && s.status === 'INACTIVE');
 }
 
 /**

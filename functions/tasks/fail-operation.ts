@@ -14,7 +14,8 @@ import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
-import { currentHealthCheck, stoppedTasks } from '#adapters/fargate-resources.ts';
+import { healthCheckNow } from '#commons/health-check-now.ts';
+import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
 
 /**
@@ -138,17 +139,4 @@ async function fallback({ workflow, state }: TaskPayload): Promise<WorkflowState
     }],
   });
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: error };
-}
-
-/**
- * What the target group's health check is now, or undefined when it cannot be read: the next
- * pass then has nothing to restore after a rollback (it deploys the newest accepted spec anyway).
- */
-async function healthCheckNow(name: string, scope: Parameters<typeof currentHealthCheck>[1]): Promise<Awaited<ReturnType<typeof currentHealthCheck>>> {
-  try {
-    return await currentHealthCheck(name, scope);
-  } catch (error) {
-    logger.warn('could not read the target group\'s health check', { error: (error as Error).message });
-    return undefined;
-  }
 }

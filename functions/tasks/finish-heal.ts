@@ -21,7 +21,8 @@ import { classifyFailure } from '#domain/task-failure.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
-import { currentHealthCheck, stoppedTasks } from '#adapters/fargate-resources.ts';
+import { healthCheckNow } from '#commons/health-check-now.ts';
+import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { completeHeal } from '#adapters/heal-store.ts';
 import { getEnvironmentItem, recordOperationEvents, type EnvironmentItem } from '#adapters/operation-store.ts';
 
@@ -199,18 +200,5 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
       return { serviceArn: arn('service') ?? state.found?.service?.arn ?? null };
     default:
       return {};
-  }
-}
-
-/**
- * What the target group's health check is now, or undefined when it cannot be read: the next
- * pass then has nothing to restore after a rollback (it deploys the newest accepted spec anyway).
- */
-async function healthCheckNow(name: string, scope: Parameters<typeof currentHealthCheck>[1]): Promise<Awaited<ReturnType<typeof currentHealthCheck>>> {
-  try {
-    return await currentHealthCheck(name, scope);
-  } catch (error) {
-    logger.warn('could not read the target group\'s health check', { error: (error as Error).message });
-    return undefined;
   }
 }

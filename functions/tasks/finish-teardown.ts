@@ -19,7 +19,7 @@ import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
-import { describeService, serviceInactive } from '#adapters/fargate-resources.ts';
+import { serviceStatus } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 
 export interface ReceiptEntry {
@@ -71,9 +71,9 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     logger.warn('operation is no longer current; nothing to record');
     return { ...state, outcome: 'superseded' };
   }
-  const service = await describeService(config.clusterArn, state.name);
+  const { status, service } = await serviceStatus(config.clusterArn, state.name);
   const discovered = (state.resources as DiscoveredResources | undefined)?.serviceArn;
-  if (!service && discovered && !(await serviceInactive(config.clusterArn, state.name))) {
+  if (status === 'MISSING' && discovered) {
     // DescribeServices is eventually consistent: a service the teardown found (and deleted) that
     // reads MISSING rather than INACTIVE may be a lagging read of a service created moments ago
     logger.info('the deleted service reads MISSING, not INACTIVE: asking again');

@@ -6,19 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CreateServiceCommand, DeleteServiceCommand, DescribeTasksCommand, ListServicesCommand, ListTasksCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { CreateRuleCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createSimulator, type SimLogger } from '../../../infra/local/simulator/index.ts';
-import { createEnvironment, createFixture, describeService, registerTaskDefinition, type Fixture } from './sim-fixture.ts';
+import { createEnvironment, createFixture, describeService, registerTaskDefinition, rejection, type Fixture } from './sim-fixture.ts';
 
 let f: Fixture;
 afterEach(() => f?.sim.stop());
-
-async function rejection(promise: Promise<unknown>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const steady = (name: string, maxMs = 20_000) => f.clock.advanceUntil(() => Boolean(f.sim.internals.ecs.services.get(name)?.steady), maxMs, 100);
 

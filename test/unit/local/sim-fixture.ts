@@ -98,3 +98,13 @@ export async function updateImage(f: Fixture, name: string, image: string): Prom
 
 export const eventNames = (events: SimEvent[]) =>
   events.filter((e) => e['detail-type'] !== 'ECS Task State Change').map((e) => String(e.detail.eventName ?? e.detail.alarmName));
+
+/** The error `promise` rejects with; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}

@@ -20,7 +20,7 @@ import {
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutMetricAlarmCommand, DescribeAlarmsCommand, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { createEnvironment, createFixture, describeService, eventNames, registerTaskDefinition, updateImage, type Fixture } from './sim-fixture.ts';
+import { createEnvironment, createFixture, describeService, eventNames, registerTaskDefinition, rejection, updateImage, type Fixture } from './sim-fixture.ts';
 import { AWS_RATE_LIMITS } from '../../../infra/local/simulator/index.ts';
 
 let f: Fixture;
@@ -36,15 +36,6 @@ async function tasksOf(name: string, desiredStatus: 'RUNNING' | 'STOPPED') {
   if (list.taskArns.length === 0) return [];
   const described = await f.ecs.send(new DescribeTasksCommand({ cluster: f.sim.clusterArn, tasks: list.taskArns }));
   return described.tasks as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('service scheduler', () => {
