@@ -5,7 +5,9 @@
  * duplicate event that is the expected outcome, so it is reported, not thrown.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import type { ServiceView, SteadyVerdict } from '#domain/steady-state.ts';
 import { sfnClient } from './clients/sfn.ts';
+import { clearWaitToken } from './operation-store.ts';
 
 const CLOSED_TOKEN_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 
@@ -31,4 +33,27 @@ export async function sendTaskFailure(taskToken: string, error: string, cause: s
     if (CLOSED_TOKEN_ERRORS.has((failure as Error).name)) return false;
     throw failure;
   }
+}
+
+/**
+ * Ends a wait for steady state on its verdict (the waiting step's own poll or an ECS event):
+ * success carries the service's counts and task definition, a failure the verdict's error;
+ * then the token is forgotten. True when the step was completed now.
+ */
+export async function answerWait(
+  name: string,
+  taskToken: string,
+  verdict: Exclude<SteadyVerdict, { kind: 'waiting' }>,
+  service: Pick<ServiceView, 'runningCount' | 'desiredCount' | 'taskDefinitionArn'> | undefined,
+): Promise<boolean> {
+  const sent =
+    verdict.kind === 'steady'
+      ? await sendTaskSuccess(taskToken, {
+          runningCount: service?.runningCount ?? 0,
+          desiredCount: service?.desiredCount ?? 0,
+          taskDefinitionArn: service?.taskDefinitionArn,
+        })
+      : await sendTaskFailure(taskToken, verdict.error, verdict.cause);
+  await clearWaitToken(name, taskToken);
+  return sent;
 }

@@ -14,8 +14,8 @@ import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { judgeService, type SteadyVerdict, type WaitExpectation } from '#domain/steady-state.ts';
 import { describeService, type ServiceState } from '#adapters/fargate-resources.ts';
-import { clearWaitToken, getEnvironmentItem } from '#adapters/operation-store.ts';
-import { sendTaskFailure, sendTaskSuccess } from '#adapters/task-tokens.ts';
+import { getEnvironmentItem } from '#adapters/operation-store.ts';
+import { answerWait } from '#adapters/task-tokens.ts';
 
 export interface EcsServiceEventDetail {
   eventType?: string;
@@ -85,15 +85,7 @@ async function handleServiceEvent(name: string, eventName: string, detail: EcsSe
       log.info('event does not (yet) mean our deployment is done', { reason: verdict.reason });
       return 'not-steady';
     }
-    const sent =
-      verdict.kind === 'steady'
-        ? await sendTaskSuccess(token, {
-            runningCount: service?.runningCount ?? 0,
-            desiredCount: service?.desiredCount ?? 0,
-            taskDefinitionArn: service?.taskDefinitionArn,
-          })
-        : await sendTaskFailure(token, verdict.error, verdict.cause);
-    await clearWaitToken(name, token);
+    const sent = await answerWait(name, token, verdict, service);
     log.info('waiting step answered', { sent, verdict: verdict.kind });
     if (!sent) return 'already-done';
     return verdict.kind === 'steady' ? 'succeeded' : 'failed';

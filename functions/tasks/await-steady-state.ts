@@ -14,8 +14,8 @@ import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { judgeService, type WaitPhase } from '#domain/steady-state.ts';
 import { describeService } from '#adapters/fargate-resources.ts';
-import { clearWaitToken, getEnvironmentItem, storeWaitToken } from '#adapters/operation-store.ts';
-import { sendTaskFailure, sendTaskSuccess } from '#adapters/task-tokens.ts';
+import { getEnvironmentItem, storeWaitToken } from '#adapters/operation-store.ts';
+import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
 
 export interface AwaitSteadyStatePayload {
   taskToken: string;
@@ -60,17 +60,10 @@ export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiti
     logger.info('waiting for the service to become steady', { phase, reason: verdict.reason, waitStartedAt: startedAt });
     return { waiting: true, outcome: 'waiting' };
   }
-  if (verdict.kind === 'steady') {
-    logger.info('service steady', { runningCount: service?.runningCount });
-    await sendTaskSuccess(taskToken, {
-      runningCount: service?.runningCount ?? 0,
-      desiredCount: service?.desiredCount ?? 0,
-      taskDefinitionArn: service?.taskDefinitionArn,
-    });
-  } else {
-    logger.info('the wait ends in a failure', { error: verdict.error, cause: verdict.cause });
-    await sendTaskFailure(taskToken, verdict.error, verdict.cause);
-  }
-  await clearWaitToken(name, taskToken);
+  logger.info(verdict.kind === 'steady' ? 'service steady' : 'the wait ends in a failure', {
+    runningCount: service?.runningCount,
+    ...(verdict.kind === 'failed' ? { error: verdict.error, cause: verdict.cause } : {}),
+  });
+  await answerWait(name, taskToken, verdict, service);
   return { waiting: false, outcome: verdict.kind };
 }
