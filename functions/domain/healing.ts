@@ -79,7 +79,8 @@ export function decideTriggeredHeal(
   if (status !== 'RUNNING') return { start: false, reason: `the environment is ${status}` };
   const attempts = countsFromLastHeal(record) ? record.healAttempts : [];
   const wait = remainingBackoff(attempts, now, policy);
-  // An alarm that goes off within the backoff is not dropped: it fires once and stays in ALARM, so
+  // An alarm that goes off within the backoff is not dropped: it fires once and stays in ALARM (one
+  // state-change event per change: Amazon CloudWatch User Guide, "Using Amazon CloudWatch alarms"), so
   // nothing would start a heal after the backoff. The heal starts now and waits the backoff out
   // itself (WaitBackoff) before it acts. ECS failures repeat while tasks keep failing: those wait.
   if (wait > 0 && signal?.source !== 'alarm') return { start: false, reason: `within the backoff after the last heal (${wait} s left)` };

@@ -1,5 +1,7 @@
 /**
- * HealMissedAlarms (cleanup): an alarm fires once. When its "Alarm State Change" event never
+ * HealMissedAlarms (cleanup): an alarm fires once ("alarms invoke actions only when the alarm
+ * changes state", Amazon CloudWatch User Guide, "Using Amazon CloudWatch alarms"; EventBridge
+ * gets one "CloudWatch Alarm State Change" event per change). When its "Alarm State Change" event never
  * started a heal (lost on the way: EventBridge delivery or the trigger's retries ran out, or it
  * came while the environment was busy), the alarm stays in ALARM and nothing would ever heal
  * the environment. Each cleanup run lists this installation's alarms in ALARM and starts a heal
