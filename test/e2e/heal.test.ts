@@ -133,8 +133,11 @@ describe('self-healing in local mode', { timeout: 120_000 }, () => {
     const history = await events('heal-hopeless');
     expect(history.filter((e) => e.type === 'heal-attempt')).toHaveLength(3);
     expect(history[0]).toMatchObject({ type: 'degraded', details: { attempts: 3, maxPerHour: 3 } });
-    const notification = (await resources()).notifications.find((n: { subject?: string }) => n.subject === 'Fledge: environment heal-hopeless is DEGRADED');
-    expect(notification).toBeDefined();
+    // DEGRADED is written before the workflow publishes to SNS, and a throttled Publish is retried
+    // with backoff (hostile mode throttles it too): the notification follows, it does not precede
+    type Notification = { subject?: string; message: string };
+    const degradedNotice = (all: Notification[]) => all.find((n) => n.subject === 'Fledge: environment heal-hopeless is DEGRADED');
+    const notification = degradedNotice(await eventually(async () => (await resources()).notifications as Notification[], (all) => degradedNotice(all) !== undefined, 60_000))!;
     expect(JSON.parse(notification.message)).toMatchObject({ environment: 'heal-hopeless', status: 'DEGRADED', attempts: 3 });
 
     await fault('heal-hopeless', 'clear');
