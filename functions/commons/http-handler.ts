@@ -1,17 +1,16 @@
 /**
  * One wrapper gives every route the same middleware stack (read top to bottom):
  *   Powertools logger context -> metrics flush -> request id -> body parsing (413/415/400)
- *   -> idempotency (replay / 422) -> the route's function -> domain errors as RFC 9457 problems.
+ *   -> idempotency (claim, replay / 409 in progress / 422) -> the route's function -> domain errors as RFC 9457 problems.
  * A route file is then a few lines of intent.
  */
-import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
-import { findStoredAnswer, storeAnswer, type StoredAnswer } from '#adapters/idempotency-store.ts';
+import { runIdempotently } from './idempotency.ts';
 import { logger, metrics } from './powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 
@@ -90,11 +89,6 @@ function parseIfMatch(event: APIGatewayProxyEventV2): string | undefined {
   return match?.[1] ?? value;
 }
 
-function requestFingerprint(event: APIGatewayProxyEventV2, body: unknown): string {
-  const canonical = JSON.stringify([event.requestContext?.http?.method, event.rawPath, body ?? null]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
 function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResultV2 {
   const hasBody = response.body !== undefined;
   return {
@@ -129,22 +123,11 @@ function problemResult(error: unknown, requestId: string): APIGatewayProxyResult
 async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: boolean): Promise<HttpResponse> {
   const key = header(request.event, 'idempotency-key');
   if (!idempotent || !key) return fn(request);
-  if (!/^[A-Za-z0-9._:-]{1,255}$/.test(key)) {
-    throw new ValidationFailed('Idempotency-Key must be 1-255 characters of letters, digits and ._:-', [
-      { path: 'header:Idempotency-Key', message: 'invalid' },
-    ]);
-  }
-  const scopedKey = `${request.actor}#${key}`;
-  const fingerprint = requestFingerprint(request.event, request.body);
-  const stored = await findStoredAnswer(scopedKey, fingerprint);
-  if (stored) return { ...stored, headers: { ...stored.headers, 'idempotent-replayed': 'true' } };
-  const response = await fn(request);
-  if (response.status < 300) {
-    const answer: StoredAnswer = { status: response.status, body: response.body, headers: response.headers ?? {} };
-    const winner = await storeAnswer(scopedKey, fingerprint, answer);
-    if (winner !== answer) return { ...winner, headers: { ...winner.headers, 'idempotent-replayed': 'true' } };
-  }
-  return response;
+  // the claim-before-mutation protocol and its answers (replay, 409 in progress, 422): ./idempotency.ts
+  return runIdempotently(
+    { scope: request.actor, key, method: request.event.requestContext?.http?.method ?? '', path: request.event.rawPath, body: request.body },
+    () => fn(request),
+  );
 }
 
 export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {}) {

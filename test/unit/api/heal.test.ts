@@ -10,6 +10,7 @@ import type { EnvironmentRecord } from '../../../functions/domain/environment.ts
 import { routes } from '../../../infra/routes.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';
+import { completedIdempotencyItem } from '../../support/idempotency-mock.ts';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -105,8 +106,7 @@ describe('POST /v1/environments/{name}/heal', () => {
     stored(record());
     const first = await heal({ 'idempotency-key': 'heal-1' });
     expect(first.status).toBe(202);
-    const stored1 = dynamodb.commandCalls(PutCommand).find((c) => String(c.args[0].input.Item?.pk).startsWith('IDEM#'))!.args[0].input.Item!;
-    dynamodb.on(GetCommand, { Key: { pk: stored1.pk, sk: 'IDEM' } }).resolves({ Item: stored1 });
+    completedIdempotencyItem(dynamodb, `IDEM#${CI}#heal-1`);
     const again = await heal({ 'idempotency-key': 'heal-1' });
     expect(again.status).toBe(202);
     expect(again.headers['idempotent-replayed']).toBe('true');

@@ -12,6 +12,7 @@ import { resetApiConfig } from '../../../functions/commons/api-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { completedIdempotencyItem, idempotencyKeyHeld } from '../../support/idempotency-mock.ts';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -229,10 +230,10 @@ describe('Idempotency-Key', () => {
   it('replays the first answer for the same key and body, without doing anything again', async () => {
     const first = await put({ image: 'web' }, { 'idempotency-key': 'build-77' });
     expect(first.status).toBe(201);
-    const storedAnswer = dynamodb.commandCalls(PutCommand)[0]!.args[0].input.Item!;
-    expect(storedAnswer).toMatchObject({ pk: `IDEM#${CI}#build-77`, answer: { status: 201 } });
+    // the key was claimed before the mutation, then the answer stored (functions/commons/idempotency.ts)
+    const storedAnswer = completedIdempotencyItem(dynamodb, `IDEM#${CI}#build-77`);
+    expect(storedAnswer).toMatchObject({ pk: `IDEM#${CI}#build-77`, state: 'COMPLETED', answer: { status: 201 } });
 
-    dynamodb.on(GetCommand, { Key: { pk: `IDEM#${CI}#build-77`, sk: 'IDEM' } }).resolves({ Item: storedAnswer });
     const again = await put({ image: 'web' }, { 'idempotency-key': 'build-77' });
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
@@ -241,8 +242,11 @@ describe('Idempotency-Key', () => {
   });
 
   it('is 422 when the same key comes with another body', async () => {
-    dynamodb.on(GetCommand, { Key: { pk: `IDEM#${CI}#build-77`, sk: 'IDEM' } }).resolves({
-      Item: { fingerprint: 'something-else', answer: { status: 201, body: {}, headers: {} }, purgeAt: Math.floor(Date.now() / 1000) + 60 },
+    idempotencyKeyHeld(dynamodb, `IDEM#${CI}#build-77`, {
+      state: 'COMPLETED',
+      fingerprint: 'something-else',
+      answer: { status: 201, body: {}, headers: {} },
+      purgeAt: Math.floor(Date.now() / 1000) + 60,
     });
     const response = await put({ image: 'web:other' }, { 'idempotency-key': 'build-77' });
     expect(response.status).toBe(422);

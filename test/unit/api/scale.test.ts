@@ -11,6 +11,7 @@ import { resetApiConfig } from '../../../functions/commons/api-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { completedIdempotencyItem } from '../../support/idempotency-mock.ts';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -172,8 +173,7 @@ describe('POST /v1/environments/{name}/scale', () => {
   it('replays the first answer for the same Idempotency-Key and body, without scaling again', async () => {
     stored(record());
     const first = await scale({ desiredCount: 2 }, { 'idempotency-key': 'scale-1' });
-    const storedAnswer = dynamodb.commandCalls(PutCommand)[0]!.args[0].input.Item!;
-    dynamodb.on(GetCommand, { Key: { pk: `IDEM#${CI}#scale-1`, sk: 'IDEM' } }).resolves({ Item: storedAnswer });
+    completedIdempotencyItem(dynamodb, `IDEM#${CI}#scale-1`);
     const again = await scale({ desiredCount: 2 }, { 'idempotency-key': 'scale-1' });
     expect(again.status).toBe(202);
     expect(again.body).toEqual(first.body);
