@@ -5,7 +5,7 @@
  * Single-table layout (see docs/design.md):
  *   ENV#<name> / ENV              the environment (desired spec, status, version, operation)
  *   ENV#<name> / EVT#<ts>#<seq>   its history, newest first when queried backwards
- *   IDEM#<key> / IDEM             a stored answer for an Idempotency-Key (24 h, TTL)
+ *   IDEM#<caller>#<key> / IDEM    an Idempotency-Key: in-progress claim or stored answer (24 h, TTL)
  *   PRIORITY#<n> / PRIORITY       a listener-rule priority held by one environment
  *   COUNTER#live / COUNTER        live-environment counters (global and per repository)
  */

@@ -215,6 +215,18 @@ describe('Idempotency-Key against DynamoDB Local', () => {
     expect(runs).toHaveLength(2);
   });
 
+  it('never answers 5xx for a deeply nested body with a key (the fingerprint does not recurse)', async () => {
+    const { handler } = route(created);
+    // 30,000 levels in 60 kB (under the 64 KiB limit): JSON.stringify overflows the stack at ~5,000
+    const depth = 30_000;
+    const rawBody = `{"name":"pr-1","deep":${'['.repeat(depth)}1${']'.repeat(depth)}}`;
+    const key = newKey();
+    const first = await send(handler, undefined, key, { rawBody });
+    // 201 here; a 400 once body parsing limits the depth, but never a 5xx
+    expect([201, 400]).toContain(first.status);
+    if (first.status === 201) expect((await send(handler, undefined, key, { rawBody })).headers['idempotent-replayed']).toBe('true');
+  });
+
   it('is 400 for a malformed key, without running the route or storing anything', async () => {
     const { runs, handler } = route(created);
     for (const key of ['has space', 'x'.repeat(256), 'ünïcode']) {
