@@ -198,8 +198,12 @@ export async function runIdempotently(request: IdempotentRequest, run: () => Pro
     holder = await readKey(key, Date.now());
     if (!holder) continue;
     if (holder.fingerprint !== fingerprint) throw new IdempotencyKeyReused();
-    if (holder.state === 'COMPLETED' && holder.answer) return replayed(holder.answer);
-    if (holder.claimedUntil >= Date.now()) return inProgress(holder);
+    if (holder.state === 'COMPLETED' && holder.answer) {
+      logger.info('Idempotency-Key replayed', { status: holder.answer.status });
+      return replayed(holder.answer);
+    }
+    if (holder.claimedUntil >= Date.now()) break;
   }
+  logger.info('Idempotency-Key in progress: 409', { claimedUntil: holder && new Date(holder.claimedUntil).toISOString() });
   return inProgress(holder);
 }
