@@ -417,6 +417,7 @@ describe('DiscoverResources and FinishTeardown', () => {
 
   it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt that names the shared task definition it kept', async () => {
     ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
+    ddb.on(GetCommand, { Key: { pk: 'COUNTER#live', sk: 'COUNTER' } }).resolves({ Item: { pk: 'COUNTER#live', sk: 'COUNTER', total: 3, 'repo#acme/web': 2 } });
     ddb.on(TransactWriteCommand).resolves({});
     const history = [{ pk: 'ENV#pr-1', sk: 'EVT#2026-11-01T10:00:00.000Z#0000', type: 'create-requested' }];
     ddb.on(QueryCommand).resolves({ Items: history });
@@ -430,7 +431,13 @@ describe('DiscoverResources and FinishTeardown', () => {
     expect(Object.values(values)).toContain('STATUS#DELETED');
     const purgeAt = Object.values(values).find((v) => typeof v === 'number' && v > 1e9) as number;
     expect(purgeAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 30 * 86_400 - 1);
-    expect(items[1]!.Update).toMatchObject({ Key: { pk: 'COUNTER#live', sk: 'COUNTER' }, UpdateExpression: 'SET #total = #total - :one, #repo = #repo - :one' });
+    // released: what it was counted in (a record written before quotaCounters: its repository), each only while above 0
+    expect(items[1]!.Update).toMatchObject({
+      Key: { pk: 'COUNTER#live', sk: 'COUNTER' },
+      UpdateExpression: 'SET #c0 = #c0 - :one, #c1 = #c1 - :one',
+      ConditionExpression: '#c0 > :zero AND #c1 > :zero',
+      ExpressionAttributeNames: { '#c0': 'total', '#c1': 'repo#acme/web' },
+    });
     expect(items[2]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } });
     expect(items[3]!.Put!.Item).toMatchObject({
       type: 'deleted', purgeAt,
