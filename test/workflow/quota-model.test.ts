@@ -11,9 +11,10 @@
  * must equal the number of live records it counts, and every answer must be the one the
  * model expects (accepted, 429 naming the limit, 400 naming `labels.repository`, ...).
  *
- * Bounded for CI (FLEDGE_QUOTA_RUNS runs, default 25, of up to 60 steps). The seed is printed;
+ * Bounded for CI (FLEDGE_QUOTA_RUNS runs, default 40, of up to 60 steps). The seed is printed;
  * a failure is replayed with `FLEDGE_QUOTA_SEED=<seed> npm test -- test/workflow/quota-model.test.ts`
- * (add `FLEDGE_QUOTA_PATH=<path>` from fast-check's report to jump to the shrunk case).
+ * (add `FLEDGE_QUOTA_PATH=<path> FLEDGE_QUOTA_REPLAY_PATH=<replayPath>` from fast-check's report
+ * to run only the shrunk counterexample).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,9 +40,11 @@ const NAMES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q6'] as const;
 const REPOSITORIES = ['acme/a', 'acme/b', 'acme/c', undefined] as const;
 const IMAGES = ['web:1', 'web:2'] as const;
 
-const RUNS = Number(process.env.FLEDGE_QUOTA_RUNS ?? 25);
+const RUNS = Number(process.env.FLEDGE_QUOTA_RUNS ?? 40);
 const SEED = Number(process.env.FLEDGE_QUOTA_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** to jump straight to a shrunk counterexample: fast-check's `path` and the commands' `replayPath` from its report */
 const PATH = process.env.FLEDGE_QUOTA_PATH;
+const REPLAY_PATH = process.env.FLEDGE_QUOTA_REPLAY_PATH;
 const MAX_STEPS = 60;
 console.log(`quota model: FLEDGE_QUOTA_SEED=${SEED} (${RUNS} runs of up to ${MAX_STEPS} steps)`);
 
@@ -467,7 +470,7 @@ const commands = fc.commands(
     fc.nat(20).map((p) => new FailOperation(p)),
     fc.nat(20).map((p) => new Complete(p)),
   ],
-  { maxCommands: MAX_STEPS, size: 'max' },
+  { maxCommands: MAX_STEPS, size: 'max', ...(REPLAY_PATH ? { replayPath: REPLAY_PATH } : {}) },
 );
 
 // ---- the world -----------------------------------------------------------------------------------
