@@ -341,7 +341,12 @@ export const eventCursorKeyNames = [tableDefinition.partitionKey, tableDefinitio
  * alone, so no counter goes negative and the others are still released; the condition
  * pins that read (`> 0` for each decrement, `<= 0` or missing for each skip), so a
  * concurrent change across zero cancels the transaction rather than drift (the caller
- * reads again and retries).
+ * reads again and retries). A missing counter must be skipped in any case: an update
+ * expression that reads an attribute the item lacks is a ValidationException. All of it
+ * is one item (one Update, or one ConditionCheck when nothing is above 0): a transaction
+ * cannot hold two actions on the same item (DynamoDB API Reference, TransactWriteItems),
+ * and `attribute_not_exists` is from the Developer Guide's "Condition and filter
+ * expressions, operators, and functions".
  */
 export function liveCountRelease(counters: readonly string[], counts: Record<string, number>) {
   const names: Record<string, string> = {};

@@ -130,10 +130,11 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
 }
 
 /**
- * `labels.repository` is fixed at create (README "Quotas"): the environment was counted
- * under it, and it says whose environment it is. Changing it, removing it, or adding one
- * to an environment created without one is a 400 naming the field (a DELETING environment's spec cannot change at all: 409); a PUT of
- * a DELETED name creates anew and may name any repository.
+ * `labels.repository` is fixed at create (README "Expiry, cleanup and quotas"): the
+ * environment was counted under it, and it says whose environment it is. Changing it,
+ * removing it (a PUT without it), or adding one to an environment created without one is a
+ * 400 naming the field, and changes nothing (a DELETING environment's spec cannot change at
+ * all: 409 first). A PUT of a DELETED name creates anew and may name any repository.
  */
 function checkRepositoryKept(current: EnvironmentRecord, requested: EnvironmentSpec): void {
   const fixed = current.spec.labels.repository;

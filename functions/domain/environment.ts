@@ -54,7 +54,7 @@ export interface EnvironmentRecord {
   healAttempts?: string[];
   /**
    * the live counters it was counted in at create (written by the store, never changed):
-   * its teardown releases exactly these (README "Quotas")
+   * its teardown releases exactly these (README "Expiry, cleanup and quotas")
    */
   quotaCounters?: string[];
 }

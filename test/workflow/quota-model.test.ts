@@ -1,5 +1,5 @@
 /**
- * Quotas that cannot leak (README "Testing", docs/security.md "Quotas"): a model-based
+ * Quotas that cannot leak (README "Two commands", docs/security.md "Quotas"): a model-based
  * property test (fast-check `fc.commands` + `fc.asyncModelRun`) against DynamoDB Local. Random
  * sequences of create (PUT, POST, and a record written before `quotaCounters` existed),
  * update, relabel attempt (PUT and PATCH), delete, teardown (the FinishTeardown task
