@@ -88,7 +88,8 @@ export interface QuotaLimits {
   perRepository: number;
 }
 
-async function liveCounts(): Promise<Record<string, number>> {
+/** The live counters as they are now (absent attributes: never counted). */
+export async function liveCounts(): Promise<Record<string, number>> {
   const { Item } = await dynamodbClient().send(
     new GetCommand({ TableName: tableName(), Key: liveCounterKey, ConsistentRead: true }),
   );
@@ -97,17 +98,35 @@ async function liveCounts(): Promise<Record<string, number>> {
 
 const repositoryCounter = (repository: string) => `repo#${repository}`;
 
+/** The counters an environment of `repository` is counted in: always `total`, and its repository's. */
+export function liveCountersFor(repository: string | undefined): string[] {
+  return ['total', ...(repository ? [repositoryCounter(repository)] : [])];
+}
+
+/**
+ * The counters this record was counted in at create, which its teardown releases: the
+ * `quotaCounters` written by `insertEnvironment`, or, for a record written before that
+ * attribute existed, those of its `labels.repository` (fixed at create since then, so
+ * it names the repository it was counted under unless an old PUT relabelled it).
+ */
+export function countedIn(record: Pick<EnvironmentRecord, 'spec' | 'quotaCounters'>): string[] {
+  return record.quotaCounters ?? liveCountersFor(record.spec?.labels?.repository);
+}
+
 /**
  * Creates the environment (or re-creates a DELETED one, replacing exactly the version read)
  * together with its first events, counting it against the quotas in the same transaction.
+ * Returns the record as stored: with `quotaCounters`, the counters it was counted in, so
+ * its teardown releases exactly those (never the ones of a later label).
  */
 export async function insertEnvironment(
   record: EnvironmentRecord,
   events: EnvironmentEvent[],
   quota: QuotaLimits,
   replacesDeletedVersion?: number,
-): Promise<void> {
+): Promise<EnvironmentRecord> {
   const repository = record.spec.labels.repository;
+  const stored: EnvironmentRecord = { ...record, quotaCounters: liveCountersFor(repository) };
   const counterNames: Record<string, string> = { '#total': 'total' };
   const counterValues: Record<string, number> = { ':one': 1, ':zero': 0, ':maxGlobal': quota.global };
   let update = 'SET #total = if_not_exists(#total, :zero) + :one';
@@ -134,7 +153,7 @@ export async function insertEnvironment(
   try {
     await transactWrite({
       TransactItems: [
-        { Put: { TableName: tableName(), Item: itemOf(record), ...envCondition } },
+        { Put: { TableName: tableName(), Item: itemOf(stored), ...envCondition } },
         {
           Update: {
             TableName: tableName(),
@@ -148,6 +167,7 @@ export async function insertEnvironment(
         ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
       ],
     });
+    return stored;
   } catch (error) {
     const codes = cancellationCodes(error);
     if (!codes) throw error;
@@ -310,26 +330,44 @@ export async function listEnvironments(query: ListQuery): Promise<Page<Environme
 export const eventCursorKeyNames = [tableDefinition.partitionKey, tableDefinition.sortKey] as const;
 
 /**
- * The counter update that stops counting an environment against the quotas; put it in the
- * same transaction as the write that makes the record DELETED, so the count cannot drift.
+ * The transaction item that stops counting an environment against the quotas: each of
+ * `counters` (what it was counted in: `countedIn`) goes down by one. Put it in the same
+ * transaction as the conditional write that makes the record DELETED (conditioned on the
+ * teardown operation still RUNNING), so the count cannot drift and a teardown run twice
+ * releases once.
+ *
+ * `counts` is a read of the counters: one that is missing or already 0 (a record written
+ * before counting existed, or counted under a repository an old PUT relabelled) is left
+ * alone, so no counter goes negative and the others are still released; the condition
+ * pins that read (`> 0` for each decrement, `<= 0` or missing for each skip), so a
+ * concurrent change across zero cancels the transaction rather than drift (the caller
+ * reads again and retries). A missing counter must be skipped in any case: an update
+ * expression that reads an attribute the item lacks is a ValidationException. All of it
+ * is one item (one Update, or one ConditionCheck when nothing is above 0): a transaction
+ * cannot hold two actions on the same item (DynamoDB API Reference, TransactWriteItems),
+ * and `attribute_not_exists` is from the Developer Guide's "Condition and filter
+ * expressions, operators, and functions".
  */
-export function liveCountRelease(repository: string | undefined) {
-  const names: Record<string, string> = { '#total': 'total' };
-  let update = 'SET #total = #total - :one';
-  let condition = '#total > :zero';
-  if (repository) {
-    names['#repo'] = repositoryCounter(repository);
-    update += ', #repo = #repo - :one';
-    condition += ' AND #repo > :zero';
-  }
-  return {
-    Update: {
-      TableName: tableName(),
-      Key: liveCounterKey,
-      UpdateExpression: update,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
-    },
+export function liveCountRelease(counters: readonly string[], counts: Record<string, number>) {
+  const names: Record<string, string> = {};
+  const sets: string[] = [];
+  const conditions: string[] = [];
+  [...new Set(counters)].forEach((counter, i) => {
+    const name = `#c${i}`;
+    names[name] = counter;
+    if ((counts[counter] ?? 0) > 0) {
+      sets.push(`${name} = ${name} - :one`);
+      conditions.push(`${name} > :zero`);
+    } else {
+      conditions.push(`(attribute_not_exists(${name}) OR ${name} <= :zero)`);
+    }
+  });
+  const common = {
+    TableName: tableName(),
+    Key: liveCounterKey,
+    ConditionExpression: conditions.join(' AND '),
+    ExpressionAttributeNames: names,
   };
+  if (sets.length === 0) return { ConditionCheck: { ...common, ExpressionAttributeValues: { ':zero': 0 } } };
+  return { Update: { ...common, UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeValues: { ':one': 1, ':zero': 0 } } };
 }

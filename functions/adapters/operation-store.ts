@@ -20,7 +20,7 @@ import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
-import { cancellationCodes, liveCountRelease, transactWrite } from './environment-store.ts';
+import { cancellationCodes, liveCountRelease, liveCounts, transactWrite } from './environment-store.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
 
 /** The environment item as the workflows read it: the record plus workflow bookkeeping. */
@@ -446,20 +446,26 @@ export async function failOperation(f: Failure): Promise<boolean> {
 export interface Deletion {
   name: string;
   operationId: string;
-  repository?: string;
+  /** the live counters the environment was counted in (environment-store `countedIn`) */
+  counted: readonly string[];
   listenerPriority?: number;
   now: string;
   purgeAt: number;
   events: EnvironmentEvent[];
 }
 
+/** Reads of the counters before giving up, when each one changed across zero meanwhile. */
+const RELEASE_ATTEMPTS = 5;
+
 /**
  * DELETED: read-only from now on, purged by DynamoDB TTL at `purgeAt`; the listener
- * priority is freed and the environment stops counting against the live quotas.
+ * priority is freed and the environment stops counting against the live quotas, in one
+ * transaction conditioned on the teardown operation still RUNNING: a retried step or a
+ * duplicate execution finds it SUCCEEDED and releases nothing. The counters it was counted
+ * in are released as far as they go (a missing or zero one is skipped, never negative, and
+ * never blocks the others or the teardown: environment-store `liveCountRelease`).
  */
 export async function markDeleted(d: Deletion): Promise<boolean> {
-  const extra: Record<string, unknown>[] = [liveCountRelease(d.repository)];
-  if (d.listenerPriority !== undefined) extra.push(releasePriorityTransactItem(d.name, d.listenerPriority));
   const update: EnvironmentUpdate = {
     set: {
       ...statusAttributes('DELETED'),
@@ -471,12 +477,17 @@ export async function markDeleted(d: Deletion): Promise<boolean> {
     },
     remove: [...WAIT_BOOKKEEPING, 'listenerPriority', 'gsiExpiryPk'],
   };
-  const done = await finishWrite(d.name, d.operationId, update, d.events, extra, d.purgeAt);
-  if (done) return true;
-  // The counters may be missing or already at zero (an environment written before counting
-  // existed, a test fixture): never let a bookkeeping counter block a teardown.
-  const item = await getEnvironmentItem(d.name);
-  if (item?.operation?.id !== d.operationId || item.operation.status !== 'RUNNING') return false;
-  const fallbackExtra = d.listenerPriority !== undefined ? [releasePriorityTransactItem(d.name, d.listenerPriority)] : [];
-  return finishWrite(d.name, d.operationId, update, d.events, fallbackExtra, d.purgeAt);
+  const priority = d.listenerPriority !== undefined ? [releasePriorityTransactItem(d.name, d.listenerPriority)] : [];
+  for (let attempt = 1; ; attempt++) {
+    const release = liveCountRelease(d.counted, await liveCounts());
+    if (await finishWrite(d.name, d.operationId, update, d.events, [release, ...priority], d.purgeAt)) return true;
+    // cancelled: either the operation is no longer ours (a retried step, a duplicate execution,
+    // a newer operation) and nothing is recorded, or a counter changed across zero since the read
+    const item = await getEnvironmentItem(d.name);
+    if (item?.operation?.id !== d.operationId || item.operation.status !== 'RUNNING') return false;
+    if (attempt >= RELEASE_ATTEMPTS) {
+      // named as DynamoDB names a lost race between transactions, so FinishTeardown's Retry takes it
+      throw Object.assign(new Error(`the live counters changed while "${d.name}" was being marked DELETED; retry`), { name: 'TransactionConflictException' });
+    }
+  }
 }

@@ -12,7 +12,7 @@ import {
   type EnvironmentRecord, type Operation, type OperationType,
 } from './environment.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
-import { Conflict, EnvironmentNotFound, PreconditionFailed, VersionConflict } from './errors.ts';
+import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed, VersionConflict } from './errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
 import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from './scaling.ts';
 
@@ -83,13 +83,13 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
     expiresAt: expiresAtFor(spec, now),
     operation,
   };
-  await insertEnvironment(
+  const stored = await insertEnvironment(
     record,
     [event('create-requested', `create requested: image ${spec.image}`, caller, operation.id)],
     { global: config.quotaGlobal, perRepository: config.quotaPerRepository },
     deleted?.version,
   );
-  return { outcome: 'created', record: await launch(record, caller) };
+  return { outcome: 'created', record: await launch(stored, caller) };
 }
 
 /** Accepts a new desired spec for an existing live environment (README "Using the API", "latest accepted spec wins"). */
@@ -97,6 +97,7 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
   if (!acceptsSpecChanges(current.status)) {
     throw new Conflict(`environment "${current.name}" is ${current.status}; its spec can no longer change`);
   }
+  checkRepositoryKept(current, requested);
   const unchanged = sameSpec(current.spec, requested);
   if (unchanged && !retriesOnSameSpec(current.status)) return { outcome: 'unchanged', record: current };
   // a spec change wakes a sleeping environment, back to its previous count (README "Using the API")
@@ -126,6 +127,27 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
   const message = unchanged ? `retry requested from ${current.status} with the same spec` : `update requested: image ${spec.image}`;
   await replaceEnvironment(record, current.version, [event(type, message, caller, operation.id)]);
   return { outcome: 'started', record: await launch(record, caller) };
+}
+
+/**
+ * `labels.repository` is fixed at create (README "Expiry, cleanup and quotas"): the
+ * environment was counted under it, and it says whose environment it is. Changing it,
+ * removing it (a PUT without it), or adding one to an environment created without one is a
+ * 400 naming the field, and changes nothing (a DELETING environment's spec cannot change at
+ * all: 409 first). A PUT of a DELETED name creates anew and may name any repository.
+ */
+function checkRepositoryKept(current: EnvironmentRecord, requested: EnvironmentSpec): void {
+  const fixed = current.spec.labels.repository;
+  const asked = requested.labels.repository;
+  if (asked === fixed) return;
+  const message =
+    fixed === undefined
+      ? 'the environment was created without a repository; one cannot be added later'
+      : `is fixed at create ("${fixed}") and cannot ${asked === undefined ? 'be removed' : 'change'}`;
+  throw new ValidationFailed(
+    `labels.repository of environment "${current.name}" is fixed at create; delete the environment and create it anew to use another repository`,
+    [{ path: 'labels.repository', message }],
+  );
 }
 
 const RACE_ATTEMPTS = 4;

@@ -52,6 +52,11 @@ export interface EnvironmentRecord {
   sleptFromCount?: number;
   /** times (ISO) of the heal attempts of the last hour that count toward the bound (functions/domain/healing.ts) */
   healAttempts?: string[];
+  /**
+   * the live counters it was counted in at create (written by the store, never changed):
+   * its teardown releases exactly these (README "Expiry, cleanup and quotas")
+   */
+  quotaCounters?: string[];
 }
 
 /** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */

@@ -20,6 +20,7 @@ import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
 import { serviceStatus } from '#adapters/fargate-resources.ts';
+import { countedIn } from '#adapters/environment-store.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 
 export interface ReceiptEntry {
@@ -91,7 +92,7 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   const done = await markDeleted({
     name: state.name,
     operationId: state.operationId,
-    repository: item.spec?.labels?.repository,
+    counted: countedIn(item),
     listenerPriority: item.listenerPriority,
     now: now.toISOString(),
     purgeAt,

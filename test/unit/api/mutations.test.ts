@@ -98,7 +98,7 @@ describe('PUT /v1/environments/{name}', () => {
 
   it('records a new spec during a create without starting a second workflow (latest wins)', async () => {
     stored(record({ status: 'CREATING', appliedSpecVersion: undefined, operation: { id: 'op-1-x', type: 'create', status: 'RUNNING', startedAt: 'now', workflow: 'create', executionName: 'pr-1--op-1-x' } }));
-    const response = await put({ image: 'ghcr.io/acme/web:3.0' });
+    const response = await put({ image: 'ghcr.io/acme/web:3.0', labels: { repository: 'acme/web' } });
     expect(response.status).toBe(202);
     expect(response.body).toMatchObject({ status: 'CREATING', image: 'ghcr.io/acme/web:3.0' });
     expect(transactItems()[0]!.Put!.Item).toMatchObject({ specVersion: 2, status: 'CREATING' });
@@ -161,12 +161,12 @@ describe('PUT /v1/environments/{name}', () => {
 
   it('is 412 when If-Match does not match the current version (or nothing exists)', async () => {
     stored(record({ version: 4 }));
-    const stale = await put({ image: 'web:2' }, { 'if-match': '"3"' });
+    const stale = await put({ image: 'web:2', labels: { repository: 'acme/web' } }, { 'if-match': '"3"' });
     expect(stale.status).toBe(412);
     expect(stale.body.currentVersion).toBe(4);
-    const fresh = await put({ image: 'web:2' }, { 'if-match': '"4"' });
+    const fresh = await put({ image: 'web:2', labels: { repository: 'acme/web' } }, { 'if-match': '"4"' });
     expect(fresh.status).toBe(202);
-    const missing = await put({ image: 'web:2' }, { 'if-match': '"1"' }, 'pr-2');
+    const missing = await put({ image: 'web:2', labels: { repository: 'acme/web' } }, { 'if-match': '"1"' }, 'pr-2');
     expect(missing.status).toBe(412);
   });
 
@@ -176,7 +176,7 @@ describe('PUT /v1/environments/{name}', () => {
   it('decides again on a fresh read when a workflow step wrote meanwhile (no If-Match: latest wins)', async () => {
     stored(record());
     dynamodb.on(TransactWriteCommand).rejectsOnce(lostRace()).resolves({});
-    const response = await put({ image: 'web:2' });
+    const response = await put({ image: 'web:2', labels: { repository: 'acme/web' } });
     expect(response.status).toBe(202);
     expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(2);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
@@ -185,11 +185,11 @@ describe('PUT /v1/environments/{name}', () => {
   it('turns a lost race into a clear 409 when the caller named a version, or when races persist; never an overwrite', async () => {
     stored(record());
     dynamodb.on(TransactWriteCommand).rejects(lostRace());
-    const named = await put({ image: 'web:2' }, { 'if-match': '"4"' });
+    const named = await put({ image: 'web:2', labels: { repository: 'acme/web' } }, { 'if-match': '"4"' });
     expect(named.status).toBe(409);
     expect(named.body.detail).toMatch(/changed while this request ran/);
     expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    const persistent = await put({ image: 'web:2' });
+    const persistent = await put({ image: 'web:2', labels: { repository: 'acme/web' } });
     expect(persistent.status).toBe(409);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
@@ -303,6 +303,73 @@ describe('PATCH /v1/environments/{name}', () => {
     expect((await patch({ image: 'web' }, 'nope')).status).toBe(404);
     stored(record({ status: 'DELETING' }));
     expect((await patch({ image: 'web:3' })).status).toBe(409);
+  });
+});
+
+describe('labels.repository is fixed at create', () => {
+  const patch = (body: unknown, name = 'pr-1') =>
+    call(patchHandler, { method: 'PATCH', path: `/v1/environments/${name}`, pathParameters: { name }, body });
+  const refusedRelabel = (response: Awaited<ReturnType<typeof put>>) => {
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.body.errors).toEqual([{ path: 'labels.repository', message: expect.any(String) }]);
+    expect(response.body.detail).toMatch(/labels\.repository of environment "pr-1" is fixed at create/);
+    // a rejected request changes nothing and starts nothing
+    expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(dynamodb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  };
+
+  it('is 400 naming labels.repository when a PUT changes it or leaves it out, in any status but DELETING', async () => {
+    for (const status of ['RUNNING', 'CREATING', 'FAILED', 'SLEEPING'] as const) {
+      stored(record({ status }));
+      const moved = await put({ image: 'ghcr.io/acme/web:2.0', labels: { repository: 'acme/other' } });
+      refusedRelabel(moved);
+      expect(moved.body.errors[0].message).toBe('is fixed at create ("acme/web") and cannot change');
+      const dropped = await put({ image: 'ghcr.io/acme/web:2.0', labels: { branch: 'main' } });
+      refusedRelabel(dropped);
+      expect(dropped.body.errors[0].message).toBe('is fixed at create ("acme/web") and cannot be removed');
+    }
+  });
+
+  it('is 400 when a PATCH changes or removes it, or adds one to an environment created without one', async () => {
+    stored(record());
+    refusedRelabel(await patch({ labels: { repository: 'acme/other' } }));
+    refusedRelabel(await patch({ labels: { repository: null } }));
+    stored(record({ spec: spec({ labels: { branch: 'main' } }) }));
+    const added = await patch({ labels: { repository: 'acme/web' } });
+    refusedRelabel(added);
+    expect(added.body.errors[0].message).toBe('the environment was created without a repository; one cannot be added later');
+    const addedByPut = await put({ image: 'ghcr.io/acme/web:1.0', labels: { repository: 'acme/web', branch: 'main' } });
+    refusedRelabel(addedByPut);
+  });
+
+  it('accepts a change of the other labels that keeps the repository', async () => {
+    stored(record());
+    const response = await patch({ labels: { branch: 'feature/x' } });
+    expect(response.status).toBe(202);
+    expect(response.body.labels).toEqual({ repository: 'acme/web', branch: 'feature/x' });
+  });
+
+  it('lets a PUT of a DELETED name create anew under any repository, counted under the new one', async () => {
+    stored(record({ status: 'DELETED', version: 9, quotaCounters: ['total', 'repo#acme/web'] }));
+    const response = await put({ image: 'ghcr.io/acme/web:1.0', labels: { repository: 'acme/other' } });
+    expect(response.status).toBe(201);
+    const [envPut, counter] = transactItems();
+    expect(envPut!.Put!.Item).toMatchObject({ quotaCounters: ['total', 'repo#acme/other'], gsiRepoPk: 'REPO#acme/other' });
+    expect(counter!.Update!.ExpressionAttributeNames).toEqual({ '#total': 'total', '#repo': 'repo#acme/other' });
+  });
+
+  it('records at create the counters the environment was counted in, and keeps them when Step Functions refuses to start', async () => {
+    sfn.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
+    const response = await put({ image: 'web', labels: { repository: 'acme/web' } });
+    expect(response.status).toBe(500);
+    const [created, failed] = dynamodb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems![0]!.Put!.Item!);
+    expect(created).toMatchObject({ status: 'CREATING', quotaCounters: ['total', 'repo#acme/web'] });
+    expect(failed).toMatchObject({ status: 'FAILED', quotaCounters: ['total', 'repo#acme/web'] });
+    const unlabelled = await put({ image: 'web' }, {}, 'pr-2');
+    expect(unlabelled.status).toBe(500);
+    expect(dynamodb.commandCalls(TransactWriteCommand)[2]!.args[0].input.TransactItems![0]!.Put!.Item).toMatchObject({ quotaCounters: ['total'] });
   });
 });
 

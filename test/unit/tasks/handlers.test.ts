@@ -16,6 +16,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -417,6 +418,7 @@ describe('DiscoverResources and FinishTeardown', () => {
 
   it('marks the environment DELETED with a purge date, frees the priority, uncounts it and leaves a receipt that names the shared task definition it kept', async () => {
     ddb.on(GetCommand).resolves({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' } }) });
+    ddb.on(GetCommand, { Key: { pk: 'COUNTER#live', sk: 'COUNTER' } }).resolves({ Item: { pk: 'COUNTER#live', sk: 'COUNTER', total: 3, 'repo#acme/web': 2 } });
     ddb.on(TransactWriteCommand).resolves({});
     const history = [{ pk: 'ENV#pr-1', sk: 'EVT#2026-11-01T10:00:00.000Z#0000', type: 'create-requested' }];
     ddb.on(QueryCommand).resolves({ Items: history });
@@ -430,7 +432,13 @@ describe('DiscoverResources and FinishTeardown', () => {
     expect(Object.values(values)).toContain('STATUS#DELETED');
     const purgeAt = Object.values(values).find((v) => typeof v === 'number' && v > 1e9) as number;
     expect(purgeAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 30 * 86_400 - 1);
-    expect(items[1]!.Update).toMatchObject({ Key: { pk: 'COUNTER#live', sk: 'COUNTER' }, UpdateExpression: 'SET #total = #total - :one, #repo = #repo - :one' });
+    // released: what it was counted in (a record written before quotaCounters: its repository), each only while above 0
+    expect(items[1]!.Update).toMatchObject({
+      Key: { pk: 'COUNTER#live', sk: 'COUNTER' },
+      UpdateExpression: 'SET #c0 = #c0 - :one, #c1 = #c1 - :one',
+      ConditionExpression: '#c0 > :zero AND #c1 > :zero',
+      ExpressionAttributeNames: { '#c0': 'total', '#c1': 'repo#acme/web' },
+    });
     expect(items[2]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } });
     expect(items[3]!.Put!.Item).toMatchObject({
       type: 'deleted', purgeAt,
@@ -444,6 +452,68 @@ describe('DiscoverResources and FinishTeardown', () => {
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ FilterExpression: 'attribute_not_exists(purgeAt)' });
     const stamped = ddb.commandCalls(BatchWriteCommand).flatMap((c) => Object.values(c.args[0].input.RequestItems!).flat());
     expect(stamped).toEqual([{ PutRequest: { Item: { ...history[0], purgeAt } } }]);
+  });
+});
+
+describe('FinishTeardown releasing the quota counters', () => {
+  const counterKey = { pk: 'COUNTER#live', sk: 'COUNTER' };
+  const deleting = (extra: Record<string, unknown> = {}) =>
+    ({ Item: item({ status: 'DELETING', operation: { id: 'op-1', type: 'teardown', status: 'RUNNING' }, ...extra }) });
+  const counterChanged = () => new TransactionCanceledException({
+    message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+  });
+  const releases = () => ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems![1]!);
+  beforeEach(() => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [] });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+  });
+
+  it('releases the counters the record was counted in at create, skipping one that is already 0 (never negative)', async () => {
+    ddb.on(GetCommand).resolves(deleting({ spec: { ...spec(), labels: { repository: 'acme/now' } }, quotaCounters: ['total', 'repo#acme/then'] }));
+    ddb.on(GetCommand, { Key: counterKey }).resolves({ Item: { ...counterKey, total: 4, 'repo#acme/then': 0, 'repo#acme/now': 3 } });
+    ddb.on(TransactWriteCommand).resolves({});
+    expect((await finishTeardown({ workflow: 'teardown', state: state() })).outcome).toBe('succeeded');
+    expect(releases()).toEqual([{
+      Update: expect.objectContaining({
+        Key: counterKey,
+        UpdateExpression: 'SET #c0 = #c0 - :one',
+        ConditionExpression: '#c0 > :zero AND (attribute_not_exists(#c1) OR #c1 <= :zero)',
+        ExpressionAttributeNames: { '#c0': 'total', '#c1': 'repo#acme/then' },
+      }),
+    }]);
+  });
+
+  it('only checks the counters when none is above 0 (a record from before counting): DELETED is still recorded', async () => {
+    ddb.on(GetCommand).resolves(deleting());
+    ddb.on(GetCommand, { Key: counterKey }).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
+    expect((await finishTeardown({ workflow: 'teardown', state: state() })).outcome).toBe('succeeded');
+    expect(releases()).toEqual([{ ConditionCheck: expect.objectContaining({ Key: counterKey }) }]);
+    expect(releases()[0]).not.toHaveProperty('Update');
+  });
+
+  it('reads the counters again when one changed across zero meanwhile, and gives up after a few reads with an error the step retries', async () => {
+    ddb.on(GetCommand).resolves(deleting());
+    ddb.on(GetCommand, { Key: counterKey }).resolvesOnce({ Item: { ...counterKey, total: 0 } }).resolves({ Item: { ...counterKey, total: 2, 'repo#acme/web': 1 } });
+    ddb.on(TransactWriteCommand).rejectsOnce(counterChanged()).resolves({});
+    expect((await finishTeardown({ workflow: 'teardown', state: state() })).outcome).toBe('succeeded');
+    expect(releases().map((r) => Object.keys(r)[0])).toEqual(['ConditionCheck', 'Update']);
+
+    ddb.reset();
+    ddb.on(GetCommand).resolves(deleting());
+    ddb.on(TransactWriteCommand).rejects(counterChanged());
+    await expect(finishTeardown({ workflow: 'teardown', state: state() })).rejects.toMatchObject({ name: 'TransactionConflictException' });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(5);
+  });
+
+  it('releases nothing when the teardown is no longer running (a duplicate or retried step lost the race)', async () => {
+    ddb.on(GetCommand).resolvesOnce(deleting()).resolves({ Item: item({ status: 'DELETED', operation: { id: 'op-1', type: 'teardown', status: 'SUCCEEDED' } }) });
+    ddb.on(GetCommand, { Key: counterKey }).resolves({ Item: { ...counterKey, total: 2 } });
+    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
+      message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
+    }));
+    expect((await finishTeardown({ workflow: 'teardown', state: state() })).outcome).toBe('superseded');
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 });
 
