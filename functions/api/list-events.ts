@@ -2,7 +2,8 @@
 import { httpHandler } from '#commons/http-handler.ts';
 import { listEvents } from '#adapters/event-log.ts';
 import { decodeCursor, encodeCursor, eventCursorKeyNames, getEnvironment } from '#adapters/environment-store.ts';
-import { EnvironmentNotFound, ValidationFailed } from '#domain/errors.ts';
+import { visibleOrNotFound } from '#domain/environment-commands.ts';
+import { ValidationFailed } from '#domain/errors.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { envKey } from '#adapters/table-keys.ts';
 import { parseLimit } from './list-parameters.ts';
@@ -15,7 +16,7 @@ export const handler = httpHandler(async (request) => {
   if (startKey && (startKey.pk !== envKey(name).pk || !String(startKey.sk).startsWith('EVT#'))) {
     throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
   }
-  if (!(await getEnvironment(name))) throw new EnvironmentNotFound(name);
+  visibleOrNotFound(request, name, await getEnvironment(name));
   const page = await listEvents(name, limit, startKey);
   return { status: 200, body: { items: page.items, nextCursor: page.lastKey ? encodeCursor(queryId, page.lastKey) : null } };
 });
