@@ -9,7 +9,7 @@ import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.
 import { startWorkflow } from '#adapters/workflow-starter.ts';
 import { checkIfMatch, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
 import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from './environment.ts';
-import { Conflict, EnvironmentNotFound, VersionConflict } from './errors.ts';
+import { Conflict, VersionConflict } from './errors.ts';
 import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy } from './healing.ts';
 import { hasOperationInFlight } from './lifecycle.ts';
 

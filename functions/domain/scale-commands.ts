@@ -14,7 +14,7 @@ import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.
 import { startWorkflow } from '#adapters/workflow-starter.ts';
 import { sameSpec, type EnvironmentRecord } from './environment.ts';
 import { checkIfMatch, decidedOnFreshRead, event, newOperation, systemCaller, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
-import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed } from './errors.ts';
+import { Conflict, PreconditionFailed, ValidationFailed } from './errors.ts';
 import { hasOperationInFlight } from './lifecycle.ts';
 import {
   acceptsScale, scaledSpec, scaleIntent, sleptFromCountFor, wakeCount,
