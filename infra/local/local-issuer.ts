@@ -31,6 +31,8 @@ export interface TokenRequest {
   expiresIn?: number;
   ref?: string;
   operator?: boolean;
+  /** another `iss` than this issuer's (to see the check refuse it) */
+  issuer?: string;
 }
 
 export type Verdict =
@@ -57,7 +59,7 @@ export class InvalidTokenRequest extends Error {
 export function parseTokenRequest(body: unknown): TokenRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidTokenRequest('', 'the body must be a JSON object');
   const input = body as Record<string, unknown>;
-  const known = new Set(['repository', 'actor', 'audience', 'expiresIn', 'ref', 'operator']);
+  const known = new Set(['repository', 'actor', 'audience', 'expiresIn', 'ref', 'operator', 'issuer']);
   for (const key of Object.keys(input)) if (!known.has(key)) throw new InvalidTokenRequest(key, 'unknown field');
   const str = (key: string, pattern: RegExp, hint: string) => {
     const value = input[key];
@@ -80,6 +82,7 @@ export function parseTokenRequest(body: unknown): TokenRequest {
     ref: str('ref', /^refs\/[\x21-\x7e]{1,240}$/, 'must look like refs/heads/<branch>'),
     expiresIn: expiresIn as number | undefined,
     operator: operator as boolean | undefined,
+    issuer: str('issuer', /^[\x21-\x7e]{1,200}$/, 'must be a non-empty string'),
   };
 }
 
@@ -113,7 +116,7 @@ export async function createLocalIssuer(options: { issuer: string; audiences?: r
           actor,
         };
     Object.assign(claims, {
-      iss: issuer,
+      iss: request.issuer ?? issuer,
       aud: request.audience ?? audiences[0],
       iat: Math.min(now, now + expiresIn),
       nbf: Math.min(now, now + expiresIn),
