@@ -83,7 +83,10 @@ export function listScope(principal: Principal, requested: string | undefined): 
 
 /** The operator's access policy: who is an operator, which IAM principals act for which repositories. */
 export interface AccessPolicy {
-  /** IAM ARN patterns and OIDC subject patterns of operators (`*` matches any run of characters) */
+  /**
+   * Operator patterns (`*` matches any run of characters): those starting with `arn:` are
+   * matched against IAM callers only, all others against OIDC subjects only.
+   */
   operators: readonly string[];
   /** IAM ARN pattern -> the repositories a matching principal acts for */
   iamRepositories: readonly { pattern: string; repositories: readonly string[] }[];
@@ -114,6 +117,9 @@ export function iamIdentities(arn: string): string[] {
   return [arn, `arn:${partition}:iam::${account}:role/${role}`];
 }
 
+const isIamPattern = (pattern: string) => pattern.startsWith('arn:');
+const iamPatterns = (patterns: readonly string[]) => patterns.filter(isIamPattern);
+
 function matchesAny(patterns: readonly string[], identities: readonly string[]): boolean {
   return patterns.some((pattern) => identities.some((identity) => matchesPattern(pattern, identity)));
 }
@@ -122,7 +128,7 @@ function matchesAny(patterns: readonly string[], identities: readonly string[]):
 export function iamPrincipal(userArn: string, policy: AccessPolicy): Principal | undefined {
   if (iamIsOperatorGrant(policy)) return { kind: 'operator', actor: userArn };
   const identities = iamIdentities(userArn);
-  if (matchesAny(policy.operators, identities)) return { kind: 'operator', actor: userArn };
+  if (matchesAny(iamPatterns(policy.operators), identities)) return { kind: 'operator', actor: userArn };
   const repositories = new Set<string>();
   for (const entry of policy.iamRepositories) {
     if (matchesAny([entry.pattern], identities)) for (const repository of entry.repositories) repositories.add(repository);
@@ -141,7 +147,7 @@ export type OidcDecision = { ok: true; principal: Principal } | { ok: false; mes
 export function oidcPrincipal(claims: Record<string, unknown>, policy: AccessPolicy): OidcDecision {
   const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
   if (!sub) return { ok: false, message: 'the token has no subject (sub claim)' };
-  if (policy.operators.some((pattern) => matchesPattern(pattern, sub))) return { ok: true, principal: { kind: 'operator', actor: sub } };
+  if (policy.operators.some((pattern) => !isIamPattern(pattern) && matchesPattern(pattern, sub))) return { ok: true, principal: { kind: 'operator', actor: sub } };
   const repository = typeof claims.repository === 'string' && claims.repository !== '' ? claims.repository : undefined;
   if (!repository) return { ok: false, message: 'the token has no repository claim' };
   const ref = typeof claims.ref === 'string' && claims.ref !== '' ? claims.ref : undefined;
