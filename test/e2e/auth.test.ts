@@ -192,6 +192,26 @@ describe('local mode --auth oidc: tenancy', () => {
     expect((await asA('DELETE', '/v1/environments/tenant-a')).status).toBe(202);
   });
 
+  it('a name B deleted can be taken by A, whose history of it starts with its own create', async () => {
+    const asB = as(b.token);
+    expect((await asB('PUT', '/v1/environments/tenant-reused', spec)).status).toBe(201);
+    await reached(() => asB('GET', '/v1/environments/tenant-reused'), (r) => r.body?.status === 'RUNNING', 60_000, 100, 'tenant-reused RUNNING');
+    expect((await asB('DELETE', '/v1/environments/tenant-reused')).status).toBe(202);
+    await reached(() => asB('GET', '/v1/environments/tenant-reused'), (r) => r.body?.status === 'DELETED', 60_000, 100, 'tenant-reused DELETED');
+    // the DELETED record is B's: A still gets a 404 for it, but may take the name
+    expect((await as(a.token)('GET', '/v1/environments/tenant-reused')).status).toBe(404);
+    const taken = await as(a.token)('PUT', '/v1/environments/tenant-reused', spec);
+    expect(taken.status, taken.text).toBe(201);
+    expect(taken.body.labels).toEqual({ repository: 'acme/a' });
+    const history = await as(a.token)('GET', '/v1/environments/tenant-reused/events');
+    expect(history.body.items.length).toBeGreaterThan(0);
+    expect(history.body.items.map((e: { actor: string }) => e.actor)).not.toContain(b.claims.sub);
+    // B no longer sees it; an operator sees the whole history of the name
+    expect((await asB('GET', '/v1/environments/tenant-reused')).status).toBe(404);
+    const all = await as(operator.token)('GET', '/v1/environments/tenant-reused/events?limit=100');
+    expect(all.body.items.map((e: { actor: string }) => e.actor)).toEqual(expect.arrayContaining([b.claims.sub, a.claims.sub]));
+  });
+
   it('an operator token sees and reaches every repository\'s environments', async () => {
     const asOperator = as(operator.token);
     const all = await asOperator('GET', '/v1/environments');

@@ -111,6 +111,27 @@ describe('another repository\'s environment', () => {
   });
 });
 
+describe('GET /v1/environments/{name}/events', () => {
+  const input = () => dynamodb.commandCalls(QueryCommand)[0]!.args[0].input;
+
+  it('a repository caller reads the history since its environment was created; an operator reads it all', async () => {
+    expect((await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events', authorizer: WEB })).status).toBe(200);
+    expect(input()).toMatchObject({ KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':from': `EVT#${theirs.createdAt}`, ':to': 'EVT$' } });
+    dynamodb.resetHistory();
+    expect((await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events' })).status).toBe(200);
+    expect(input()).toMatchObject({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)' });
+  });
+
+  it('a cursor from before that (an earlier environment of the name) is a 400, not a DynamoDB error', async () => {
+    const { encodeCursor } = await import('../../../functions/adapters/environment-store.ts');
+    const cursor = encodeCursor('events:pr-1', { pk: 'ENV#pr-1', sk: 'EVT#2020-01-01T00:00:00.000Z#0000' });
+    const answer = await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events', query: { cursor }, authorizer: WEB });
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+    expect(dynamodb.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
+
 describe('creating', () => {
   it('only under the caller\'s repository: another one is a 400 naming labels.repository', async () => {
     const answer = await call(putHandler, { method: 'PUT', ...env('pr-2'), body: { image: 'nginx:1.27', labels: { repository: 'acme/web' } }, authorizer: API });
