@@ -42,6 +42,8 @@ export type Verdict =
 
 export interface LocalIssuer {
   issuer: string;
+  /** the `kid` of the published key */
+  kid: string;
   audiences: readonly string[];
   jwks(): { keys: JWK[] };
   discovery(): Record<string, unknown>;
@@ -94,9 +96,16 @@ export function claimString(value: unknown): string {
   return String(value);
 }
 
-export async function createLocalIssuer(options: { issuer: string; audiences?: readonly string[] }): Promise<LocalIssuer> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  const kid = randomUUID();
+export interface LocalIssuerOptions {
+  issuer: string;
+  audiences?: readonly string[];
+  /** the key pair and kid (tests sign their own tokens with them); default: made now */
+  keys?: { publicKey: CryptoKey; privateKey: CryptoKey; kid: string };
+}
+
+export async function createLocalIssuer(options: LocalIssuerOptions): Promise<LocalIssuer> {
+  const { publicKey, privateKey } = options.keys ?? (await generateKeyPair('RS256'));
+  const kid = options.keys?.kid ?? randomUUID();
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const issuer = options.issuer;
   const audiences = options.audiences?.length ? options.audiences : [DEFAULT_LOCAL_AUDIENCE];
@@ -161,6 +170,7 @@ export async function createLocalIssuer(options: { issuer: string; audiences?: r
 
   return {
     issuer,
+    kid,
     audiences,
     jwks: () => ({ keys: [publicJwk] }),
     discovery: () => ({
