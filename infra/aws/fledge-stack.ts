@@ -175,6 +175,7 @@ export class FledgeStack extends Stack {
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
       apiStage: this.httpApi.stage,
+      ...(this.httpApi.ciApi ? { ciApi: { api: this.httpApi.ciApi.api, stage: this.httpApi.ciApi.stage } } : {}),
       functions: [
         ...this.httpApi.functions.map(({ route, fn }) => ({ name: route.handler, fn: fn.function })),
         ...Object.entries(this.workflows.taskFunctions).map(([name, fn]) => ({ name, fn: fn.function })),

@@ -79,6 +79,14 @@ describe('the CI API (GitHub Actions OIDC)', () => {
     expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'CiApiUrl']));
   });
 
+  it('alarms on the CI API\'s 5xx as on the API\'s', () => {
+    const apiIds = ofType('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
+      .filter((p) => p.MetricName === '5xx' && p.Namespace === 'AWS/ApiGateway')
+      .map((p) => refOf((p.Dimensions as { Name: string; Value: unknown }[]).find((d) => d.Name === 'ApiId')!.Value));
+    expect(new Set(apiIds).size).toBe(2);
+  });
+
   it('gives every API Lambda the access policy (operators, IAM map), and only the API Lambdas', () => {
     const functions = ofType('AWS::Lambda::Function').map(([, r]) => r.Properties);
     const api = functions.filter((f) => String(f.Description).startsWith('Fledge API:'));

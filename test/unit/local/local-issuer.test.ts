@@ -3,7 +3,7 @@
  * (API Gateway Developer Guide, "Control access to HTTP APIs with JWT authorizers"): the
  * cases a token from POST /_local/token cannot make (test/e2e/auth.test.ts drives the rest).
  */
-import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { claimString, createLocalIssuer, parseTokenRequest, type LocalIssuer } from '../../../infra/local/local-issuer.ts';
 
