@@ -64,6 +64,11 @@ describe('local mode --auth oidc: tokens', () => {
     expect(bad.body.errors).toEqual([expect.objectContaining({ path: 'repository' })]);
   });
 
+  it('says at startup that tokens are required', () => {
+    expect(local.server().output()).toMatch(/auth: OIDC tokens required/);
+    expect(local.server().output()).not.toMatch(/auth: OFF/);
+  });
+
   it('lets a good token in, with or without the Bearer prefix', async () => {
     expect((await local.api('GET', '/v1/health', { headers: bearer(good.token) })).status).toBe(200);
     expect((await local.api('GET', '/v1/environments', { headers: { authorization: good.token } })).status).toBe(200);
