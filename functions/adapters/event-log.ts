@@ -51,14 +51,21 @@ export interface EventPage {
   lastKey?: Record<string, unknown>;
 }
 
-export async function listEvents(name: string, limit: number, startKey?: Record<string, unknown>): Promise<EventPage> {
+/** The sort key below which events are before `since` (ISO time): `sk >= eventsSinceKey(since)` are the later ones. */
+export const eventsSinceKey = (since: string) => `EVT#${since}`;
+
+/** `since` (ISO time): only events at or after it (the current incarnation of a re-created name). */
+export async function listEvents(name: string, limit: number, startKey?: Record<string, unknown>, since?: string): Promise<EventPage> {
+  const range = since
+    ? { condition: 'pk = :pk AND sk BETWEEN :from AND :to', values: { ':from': eventsSinceKey(since), ':to': 'EVT$' } }
+    : { condition: 'pk = :pk AND begins_with(sk, :evt)', values: { ':evt': 'EVT#' } };
   const result = await dynamodbClient().send(
     new QueryCommand({
       TableName: tableName(),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
+      KeyConditionExpression: range.condition,
       // events past their DynamoDB TTL (the history of a purged record) are gone for readers
       FilterExpression: 'attribute_not_exists(purgeAt) OR purgeAt > :now',
-      ExpressionAttributeValues: { ':pk': envKey(name).pk, ':evt': 'EVT#', ':now': Math.floor(Date.now() / 1000) },
+      ExpressionAttributeValues: { ':pk': envKey(name).pk, ...range.values, ':now': Math.floor(Date.now() / 1000) },
       ScanIndexForward: false,
       Limit: limit,
       ExclusiveStartKey: startKey,

@@ -1,8 +1,10 @@
 /** GET /v1/environments/{name}/events — history, newest first; paginated by cursor. */
 import { httpHandler } from '#commons/http-handler.ts';
-import { listEvents } from '#adapters/event-log.ts';
+import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
+import { isOperator } from '#domain/caller.ts';
 import { decodeCursor, encodeCursor, eventCursorKeyNames, getEnvironment } from '#adapters/environment-store.ts';
-import { EnvironmentNotFound, ValidationFailed } from '#domain/errors.ts';
+import { visibleOrNotFound } from '#domain/environment-commands.ts';
+import { ValidationFailed } from '#domain/errors.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { envKey } from '#adapters/table-keys.ts';
 import { parseLimit } from './list-parameters.ts';
@@ -15,7 +17,13 @@ export const handler = httpHandler(async (request) => {
   if (startKey && (startKey.pk !== envKey(name).pk || !String(startKey.sk).startsWith('EVT#'))) {
     throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
   }
-  if (!(await getEnvironment(name))) throw new EnvironmentNotFound(name);
-  const page = await listEvents(name, limit, startKey);
+  const record = visibleOrNotFound(request, name, await getEnvironment(name));
+  // a repository caller sees the history of the name since its environment was created, not
+  // that of an earlier environment (maybe another repository's) that held the name
+  const since = isOperator(request.principal) ? undefined : record.createdAt;
+  if (since && startKey && String(startKey.sk) < eventsSinceKey(since)) {
+    throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+  }
+  const page = await listEvents(name, limit, startKey, since);
   return { status: 200, body: { items: page.items, nextCursor: page.lastKey ? encodeCursor(queryId, page.lastKey) : null } };
 });

@@ -11,6 +11,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
 import { runIdempotently } from './idempotency.ts';
+import type { Principal } from '#domain/caller.ts';
+import { principalOf } from './access-config.ts';
 import { logger, metrics } from './powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 
@@ -21,6 +23,8 @@ export interface HttpRequest {
   requestId: string;
   /** the authenticated caller (IAM principal ARN or OIDC subject), `local` in local mode */
   actor: string;
+  /** who the caller is and which repositories it acts for (functions/domain/caller.ts) */
+  principal: Principal;
   /** parsed JSON body (undefined when the request has none) */
   body: unknown;
   pathName: string | undefined;
@@ -48,14 +52,9 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return event.headers?.[name] ?? event.headers?.[name.toLowerCase()];
 }
 
-function actorOf(event: APIGatewayProxyEventV2): string {
-  const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } })
-    .authorizer;
-  const arn = authorizer?.iam?.userArn;
-  if (arn) return arn;
-  const subject = authorizer?.jwt?.claims?.sub;
-  if (typeof subject === 'string') return subject;
-  return process.env.FLEDGE_LOCAL_MODE === 'true' ? 'local' : 'anonymous';
+/** The caller behind the request (functions/commons/access-config.ts); a 403 for an authenticated caller granted nothing. */
+function callerOf(event: APIGatewayProxyEventV2): Principal {
+  return principalOf(event);
 }
 
 function requestIdOf(event: APIGatewayProxyEventV2): string {
@@ -135,11 +134,13 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
     const requestId = requestIdOf(event);
     logger.appendKeys({ requestId, environment: event.pathParameters?.name });
     try {
+      const principal = callerOf(event);
       const body = parseBody(event, options.requiresBody ?? false);
       const request: HttpRequest = {
         event,
         requestId,
-        actor: actorOf(event),
+        actor: principal.actor,
+        principal,
         body,
         pathName: event.pathParameters?.name,
         query: event.queryStringParameters ?? {},

@@ -12,6 +12,7 @@ import {
   type EnvironmentRecord, type Operation, type OperationType,
 } from './environment.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
+import { creationRepository, maySee, type Principal } from './caller.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed, VersionConflict } from './errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
 import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from './scaling.ts';
@@ -19,6 +20,48 @@ import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from './scaling.ts';
 export interface Caller {
   actor: string;
   requestId: string;
+}
+
+/**
+ * A caller of the API's commands: its principal decides what it may see (caller.ts). Another
+ * repository's environment is reported exactly like an unknown name (404), before any other
+ * check (If-Match included), so an answer never hints that it exists.
+ */
+export interface TenantCaller extends Caller {
+  principal: Principal;
+}
+
+/** The control plane's own callers (waker, idle sleep, cleanup) act on any repository's environment. */
+export function systemCaller(caller: Caller): TenantCaller {
+  return { ...caller, principal: { kind: 'operator', actor: caller.actor } };
+}
+
+/** The current record as this caller may know it: undefined when it belongs to another repository. */
+export function visibleTo(caller: TenantCaller, record: EnvironmentRecord | undefined): EnvironmentRecord | undefined {
+  return record && maySee(caller.principal, record.spec.labels.repository) ? record : undefined;
+}
+
+/** The environment `name` if this caller may see it, else the same 404 as for an unknown name. */
+export function visibleOrNotFound(caller: TenantCaller, name: string, record: EnvironmentRecord | undefined): EnvironmentRecord {
+  const visible = visibleTo(caller, record);
+  if (!visible) throw new EnvironmentNotFound(name);
+  return visible;
+}
+
+/**
+ * The spec a caller may write: `labels.repository` must be one of its repositories (a
+ * repository caller that acts for one may leave it out: it is filled in). Operators write any.
+ */
+export function specForCaller(caller: TenantCaller, spec: EnvironmentSpec): EnvironmentSpec {
+  const decision = creationRepository(caller.principal, spec.labels.repository);
+  if (!decision.ok) throw new ValidationFailed('labels.repository does not name a repository of this caller', [{ path: 'labels.repository', message: decision.message }]);
+  if (decision.repository === spec.labels.repository) return spec;
+  return { ...spec, labels: { ...spec.labels, repository: decision.repository! } };
+}
+
+/** A live environment of another repository holds this name: all the caller learns is that the name is taken. */
+function nameTaken(name: string): Conflict {
+  return new Conflict(`the name "${name}" is taken; environment names are global (they are DNS names), choose another`);
 }
 
 /** created = 201, started/recorded = 202 (accepted), unchanged = 200 */
@@ -169,31 +212,37 @@ export async function decidedOnFreshRead(ifMatch: string | undefined, decide: ()
 }
 
 /** PUT /v1/environments/{name}: create-or-update to the given spec. */
-export async function putEnvironment(name: string, spec: EnvironmentSpec, caller: Caller, ifMatch?: string): Promise<CommandResult> {
-  return decidedOnFreshRead(ifMatch, () => decidePut(name, spec, caller, ifMatch));
+export async function putEnvironment(name: string, spec: EnvironmentSpec, caller: TenantCaller, ifMatch?: string): Promise<CommandResult> {
+  const allowed = specForCaller(caller, spec);
+  return decidedOnFreshRead(ifMatch, () => decidePut(name, allowed, caller, ifMatch));
 }
 
-async function decidePut(name: string, spec: EnvironmentSpec, caller: Caller, ifMatch?: string): Promise<CommandResult> {
+async function decidePut(name: string, spec: EnvironmentSpec, caller: TenantCaller, ifMatch?: string): Promise<CommandResult> {
   const current = await getEnvironment(name);
-  checkIfMatch(ifMatch, current);
+  const visible = visibleTo(caller, current);
+  // another repository's live environment: the name is taken (nothing else about it is told)
+  if (current && !visible && current.status !== 'DELETED') throw nameTaken(name);
+  checkIfMatch(ifMatch, visible);
   if (!current || current.status === 'DELETED') return create(name, spec, caller, current);
   return changeSpec(current, spec, caller);
 }
 
 /** POST /v1/environments: create only. */
-export async function createEnvironment(name: string, spec: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
+export async function createEnvironment(name: string, spec: EnvironmentSpec, caller: TenantCaller): Promise<CommandResult> {
+  const allowed = specForCaller(caller, spec);
   const current = await getEnvironment(name);
+  if (current && current.status !== 'DELETED' && !visibleTo(caller, current)) throw nameTaken(name);
   if (current && current.status !== 'DELETED') {
     throw new Conflict(`an environment named "${name}" already exists (status ${current.status}); use PUT to change it`);
   }
-  return create(name, spec, caller, current);
+  return create(name, allowed, caller, current);
 }
 
 /** PATCH /v1/environments/{name}: `patch` turns the current spec into the new one. */
 export async function patchEnvironment(
   name: string,
   patch: (current: EnvironmentSpec) => EnvironmentSpec,
-  caller: Caller,
+  caller: TenantCaller,
   ifMatch?: string,
 ): Promise<CommandResult> {
   return decidedOnFreshRead(ifMatch, () => decidePatch(name, patch, caller, ifMatch));
@@ -202,14 +251,13 @@ export async function patchEnvironment(
 async function decidePatch(
   name: string,
   patch: (current: EnvironmentSpec) => EnvironmentSpec,
-  caller: Caller,
+  caller: TenantCaller,
   ifMatch?: string,
 ): Promise<CommandResult> {
-  const current = await getEnvironment(name);
-  if (!current) throw new EnvironmentNotFound(name);
+  const current = visibleOrNotFound(caller, name, await getEnvironment(name));
   checkIfMatch(ifMatch, current);
   if (current.status === 'DELETED') throw new Conflict(`environment "${name}" is deleted; PUT it to create it anew`);
-  return changeSpec(current, patch(current.spec), caller);
+  return changeSpec(current, specForCaller(caller, patch(current.spec)), caller);
 }
 
 /**
@@ -217,13 +265,12 @@ async function decidePatch(
  * teardown that failed (the environment stays DELETING) is started again. `reason` is added
  * to the event (the scheduled cleanup says why it tears an environment down).
  */
-export async function deleteEnvironment(name: string, caller: Caller, ifMatch?: string, reason?: string): Promise<CommandResult> {
+export async function deleteEnvironment(name: string, caller: TenantCaller, ifMatch?: string, reason?: string): Promise<CommandResult> {
   return decidedOnFreshRead(ifMatch, () => decideDelete(name, caller, ifMatch, reason));
 }
 
-async function decideDelete(name: string, caller: Caller, ifMatch?: string, reason?: string): Promise<CommandResult> {
-  const current = await getEnvironment(name);
-  if (!current) throw new EnvironmentNotFound(name);
+async function decideDelete(name: string, caller: TenantCaller, ifMatch?: string, reason?: string): Promise<CommandResult> {
+  const current = visibleOrNotFound(caller, name, await getEnvironment(name));
   checkIfMatch(ifMatch, current);
   if (current.status === 'DELETED') return { outcome: 'unchanged', record: current };
   const failedTeardown = current.operation?.type === 'teardown' && current.operation.status === 'FAILED';

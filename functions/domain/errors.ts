@@ -81,3 +81,9 @@ export class QuotaExceeded extends DomainError {
     Object.assign(this.extensions, { code: 'QUOTA_EXCEEDED', limit, max, current, ...(repository ? { repository } : {}) });
   }
 }
+
+/** An authenticated caller the access policy grants nothing (an unmapped IAM principal, a token without a repository). */
+export class Forbidden extends DomainError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+}

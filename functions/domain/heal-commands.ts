@@ -7,9 +7,9 @@
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { startWorkflow } from '#adapters/workflow-starter.ts';
-import { checkIfMatch, type Caller, type CommandResult } from './environment-commands.ts';
+import { checkIfMatch, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
 import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from './environment.ts';
-import { Conflict, EnvironmentNotFound, VersionConflict } from './errors.ts';
+import { Conflict, VersionConflict } from './errors.ts';
 import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy } from './healing.ts';
 import { hasOperationInFlight } from './lifecycle.ts';
 
@@ -96,11 +96,10 @@ function refusal(record: EnvironmentRecord): string {
 const RACE_ATTEMPTS = 4;
 
 /** POST /v1/environments/{name}/heal: reconcile now (202); resets the DEGRADED bound. */
-export async function healEnvironment(name: string, caller: Caller, policy: HealPolicy, ifMatch?: string): Promise<CommandResult> {
+export async function healEnvironment(name: string, caller: TenantCaller, policy: HealPolicy, ifMatch?: string): Promise<CommandResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const current = await getEnvironment(name);
-      if (!current) throw new EnvironmentNotFound(name);
+      const current = visibleOrNotFound(caller, name, await getEnvironment(name));
       checkIfMatch(ifMatch, current);
       if (!acceptsHeal(current.status)) throw new Conflict(refusal(current));
       return { outcome: 'started', record: await beginHeal(current, caller, { source: 'api' }, policy) };

@@ -13,8 +13,8 @@ import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { startWorkflow } from '#adapters/workflow-starter.ts';
 import { sameSpec, type EnvironmentRecord } from './environment.ts';
-import { checkIfMatch, decidedOnFreshRead, event, newOperation, type Caller, type CommandResult } from './environment-commands.ts';
-import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed } from './errors.ts';
+import { checkIfMatch, decidedOnFreshRead, event, newOperation, systemCaller, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
+import { Conflict, PreconditionFailed, ValidationFailed } from './errors.ts';
 import { hasOperationInFlight } from './lifecycle.ts';
 import {
   acceptsScale, scaledSpec, scaleIntent, sleptFromCountFor, wakeCount,
@@ -29,7 +29,7 @@ export interface ScaleOptions {
 }
 
 /** `POST /v1/environments/{name}/scale`. */
-export async function scaleEnvironment(name: string, request: ScaleRequest, caller: Caller, options: ScaleOptions = {}): Promise<CommandResult> {
+export async function scaleEnvironment(name: string, request: ScaleRequest, caller: TenantCaller, options: ScaleOptions = {}): Promise<CommandResult> {
   return decidedOnFreshRead(options.ifMatch, () => decideScale(name, request, caller, options));
 }
 
@@ -38,9 +38,8 @@ function describe(record: EnvironmentRecord): string {
   return op && hasOperationInFlight(record.status) ? `a ${op.type} operation (${op.id}) is in flight` : `it is ${record.status}`;
 }
 
-async function decideScale(name: string, request: ScaleRequest, caller: Caller, options: ScaleOptions): Promise<CommandResult> {
-  const current = await getEnvironment(name);
-  if (!current) throw new EnvironmentNotFound(name);
+async function decideScale(name: string, request: ScaleRequest, caller: TenantCaller, options: ScaleOptions): Promise<CommandResult> {
+  const current = visibleOrNotFound(caller, name, await getEnvironment(name));
   checkIfMatch(options.ifMatch, current);
   if (current.status === 'DELETED') throw new Conflict(`environment "${name}" is deleted; PUT it to create it anew`);
   if (!acceptsScale(current.status)) {
@@ -123,7 +122,7 @@ export async function wakeEnvironment(name: string, caller: Caller): Promise<Com
     if (!current) return undefined;
     if (current.status !== 'SLEEPING') return { outcome: 'unchanged', record: current };
     try {
-      return await scaleEnvironment(name, { desiredCount: wakeCount(current) }, caller, { ifMatch: String(current.version) });
+      return await scaleEnvironment(name, { desiredCount: wakeCount(current) }, systemCaller(caller), { ifMatch: String(current.version) });
     } catch (error) {
       // another request won the race (its wake is running now): read again
       if (!(error instanceof Conflict || error instanceof PreconditionFailed) || attempt >= 3) throw error;
@@ -137,7 +136,7 @@ export async function wakeEnvironment(name: string, caller: Caller): Promise<Com
  */
 export async function sleepIdleEnvironment(name: string, version: number, caller: Caller, reason: string): Promise<CommandResult | undefined> {
   try {
-    return await scaleEnvironment(name, { desiredCount: 0 }, caller, { ifMatch: String(version), reason });
+    return await scaleEnvironment(name, { desiredCount: 0 }, systemCaller(caller), { ifMatch: String(version), reason });
   } catch (error) {
     if (error instanceof Conflict || error instanceof PreconditionFailed) return undefined;
     throw error;
@@ -153,7 +152,7 @@ export async function repairRunningEnvironment(name: string, caller: Caller): Pr
   const current = await getEnvironment(name);
   if (!current || current.status !== 'RUNNING') return undefined;
   try {
-    return await scaleEnvironment(name, { desiredCount: current.spec.desiredCount }, caller, {
+    return await scaleEnvironment(name, { desiredCount: current.spec.desiredCount }, systemCaller(caller), {
       ifMatch: String(current.version),
       reason: 'its URL still led to the waker',
     });

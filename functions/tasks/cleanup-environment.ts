@@ -18,7 +18,7 @@ import { cleanupConfig } from '#commons/cleanup-config.ts';
 import { logger } from '#commons/powertools.ts';
 import { SYSTEM_ACTOR, type CleanupItem, type CleanupItemResult } from '#domain/cleanup.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
-import { deleteEnvironment, type Caller } from '#domain/environment-commands.ts';
+import { deleteEnvironment, type TenantCaller } from '#domain/environment-commands.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed } from '#domain/errors.ts';
 import { isPinned } from '#domain/pinning.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
@@ -28,7 +28,8 @@ import { executionArnFor } from '#adapters/workflow-starter.ts';
 
 export async function handler(item: CleanupItem): Promise<CleanupItemResult> {
   logger.appendKeys({ environment: item.name, executionName: item.executionName, action: item.action });
-  const caller: Caller = { actor: SYSTEM_ACTOR, requestId: item.executionName };
+  // the cleanup acts as an operator: it tears down any repository's expired environments
+  const caller: TenantCaller = { actor: SYSTEM_ACTOR, requestId: item.executionName, principal: { kind: 'operator', actor: SYSTEM_ACTOR } };
   const result = (outcome: CleanupItemResult['outcome'], detail?: string, operationId?: string): CleanupItemResult => {
     logger.info('cleanup step', { outcome, detail });
     return { name: item.name, action: item.action, outcome, ...(detail ? { detail } : {}), ...(operationId ? { operationId } : {}) };

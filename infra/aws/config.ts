@@ -61,6 +61,40 @@ export interface FledgeConfig {
   healMaxPerHour: number;
   /** The wait after the first failed heal, doubled after each further one (FLEDGE_HEAL_BACKOFF, e.g. "30s"). */
   healBackoff: string;
+  /** Issuer of the CI API's JWT authorizer (context `oidcIssuer`, default GitHub Actions'). */
+  oidcIssuer: string;
+  /** Audiences the JWT authorizer accepts (context `oidcAudiences`); none: no CI API. */
+  oidcAudiences: string[];
+  /** Operator patterns: IAM ARN patterns (`arn:...`) and OIDC subject patterns, `*` a wildcard (context `operators`, FLEDGE_OPERATORS). */
+  operators: string[];
+  /** IAM ARN pattern -> repositories its principals act for (context `iamRepositories`, FLEDGE_IAM_REPOSITORIES). */
+  iamRepositories: Record<string, string[]>;
+}
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/** `iamRepositories`: a JSON object (cdk.json, or a JSON string from -c) of ARN pattern -> repository or list. */
+function repositoryMap(read: ContextReader, key: string): Record<string, string[]> {
+  let value = read(key);
+  if (value === undefined || value === null || value === '') return {};
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new ConfigError(`context ${key} must be a JSON object of IAM ARN pattern -> repository or list of repositories`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`context ${key} must be an object`);
+  const map: Record<string, string[]> = {};
+  for (const [pattern, repositories] of Object.entries(value as Record<string, unknown>)) {
+    if (!pattern.startsWith('arn:')) throw new ConfigError(`context ${key}: ${pattern} is not an IAM ARN pattern`);
+    const list = typeof repositories === 'string' ? [repositories] : repositories;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((r) => typeof r === 'string' && /^[^/\s]+\/[^/\s]+$/.test(r))) {
+      throw new ConfigError(`context ${key}: ${pattern} must map to a repository (owner/name) or a non-empty list of them`);
+    }
+    map[pattern] = list as string[];
+  }
+  return map;
 }
 
 export const DEFAULT_BASE_DOMAIN = 'preview.example.com';
@@ -202,7 +236,14 @@ export function readConfig(read: ContextReader): FledgeConfig {
     }
   }
 
+  const oidcIssuer = str(read, 'oidcIssuer') ?? GITHUB_ACTIONS_ISSUER;
+  if (!/^https:\/\/[^\s?#]+$/.test(oidcIssuer)) throw new ConfigError(`context oidcIssuer must be an https URL without query or fragment, got ${oidcIssuer}`);
+
   return {
+    oidcIssuer,
+    oidcAudiences: list(read, 'oidcAudiences') ?? [],
+    operators: list(read, 'operators') ?? [],
+    iamRepositories: repositoryMap(read, 'iamRepositories'),
     account: str(read, 'account'),
     region: str(read, 'region'),
     vpcId,

@@ -117,12 +117,22 @@ export class FledgeStack extends Stack {
       FLEDGE_SCALE_STATE_MACHINE_ARN: machines.scale.stateMachineArn,
     };
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
-    this.functionEnvironment = { task: taskEnvironment, api: withMachines, events: withMachines };
+    // who may do what through the API (functions/commons/access-config.ts); both APIs' Lambdas read it
+    const apiEnvironment: Record<string, string> = {
+      ...withMachines,
+      FLEDGE_OPERATORS: JSON.stringify(config.operators),
+      FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
+    };
+    this.functionEnvironment = { task: taskEnvironment, api: apiEnvironment, events: withMachines };
+    if (config.operators.length === 0 && Object.keys(config.iamRepositories).length === 0) {
+      Annotations.of(this).addInfo('No operators and no iamRepositories in context: every IAM caller of the API is an operator (IAM access to execute-api is the operator grant).');
+    }
 
     this.httpApi = new FledgeHttpApi(this, 'Http', {
       table,
       stateMachines: Object.values(machines),
-      environment: withMachines,
+      environment: apiEnvironment,
+      ...(config.oidcAudiences.length ? { oidc: { issuer: config.oidcIssuer, audiences: config.oidcAudiences } } : {}),
       logRetention,
       logRemovalPolicy,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
@@ -165,6 +175,7 @@ export class FledgeStack extends Stack {
     this.observability = new Observability(this, 'Observability', {
       api: this.httpApi.api,
       apiStage: this.httpApi.stage,
+      ...(this.httpApi.ciApi ? { ciApi: { api: this.httpApi.ciApi.api, stage: this.httpApi.ciApi.stage } } : {}),
       functions: [
         ...this.httpApi.functions.map(({ route, fn }) => ({ name: route.handler, fn: fn.function })),
         ...Object.entries(this.workflows.taskFunctions).map(([name, fn]) => ({ name, fn: fn.function })),
@@ -181,6 +192,9 @@ export class FledgeStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.url, description: 'Fledge API base URL (SigV4, service execute-api)' });
+    if (this.httpApi.ciUrl) {
+      new CfnOutput(this, 'CiApiUrl', { value: this.httpApi.ciUrl, description: `Fledge API base URL for CI: Authorization: Bearer <OIDC token of ${config.oidcIssuer}>` });
+    }
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Fledge state table' });
     new CfnOutput(this, 'LoadBalancerDnsName', {
       value: network.loadBalancer.loadBalancerDnsName,

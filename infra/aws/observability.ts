@@ -19,6 +19,8 @@ import { Construct } from 'constructs';
 export interface ObservabilityProps {
   api: apigwv2.HttpApi;
   apiStage: apigwv2.IHttpStage;
+  /** the CI API (GitHub Actions OIDC), when configured: its 5xx alarm too */
+  ciApi?: { api: apigwv2.HttpApi; stage: apigwv2.IHttpStage };
   functions: { name: string; fn: lambda.IFunction }[];
   stateMachines: { name: string; machine: sfn.StateMachine }[];
   table: dynamodb.ITable;
@@ -82,6 +84,16 @@ export class Observability extends Construct {
       period,
     });
     alarm('Api5xx', api5xx, 'Fledge API answered 5xx (handlers never answer 5xx for bad input: this is a bug or an outage)');
+    if (props.ciApi) {
+      const ci5xx = new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: '5xx',
+        dimensionsMap: { ApiId: props.ciApi.api.apiId, Stage: props.ciApi.stage.stageName },
+        statistic: 'Sum',
+        period,
+      });
+      alarm('CiApi5xx', ci5xx, 'Fledge CI API (OIDC) answered 5xx (handlers never answer 5xx for bad input: this is a bug or an outage)');
+    }
     for (const { name, fn } of props.functions) {
       alarm(`${name}Errors`, fn.metricErrors({ period, statistic: 'Sum' }), `Fledge Lambda ${name} failed (uncaught error or timeout)`);
     }

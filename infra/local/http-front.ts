@@ -17,6 +17,7 @@ import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../rout
 import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator, withSdkRetries } from './simulator/index.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';
+import { InvalidTokenRequest, parseTokenRequest, type LocalIssuer } from './local-issuer.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** API Gateway's own payload limit (the handlers enforce the 64 KiB of README "Using the API" themselves). */
@@ -42,6 +43,11 @@ export interface HttpFrontOptions {
   wakerFunctionArn?: string;
   region?: string;
   accountId?: string;
+  /**
+   * `--auth oidc`: the local issuer. Every `/v1` request then needs one of its tokens, checked
+   * as API Gateway's JWT authorizer does (infra/local/local-issuer.ts); `/_local/*` stays open.
+   */
+  issuer?: LocalIssuer;
 }
 
 export interface HttpFront {
@@ -226,6 +232,13 @@ function problem(status: number, title: string, detail: string, requestId: strin
   };
 }
 
+/** API Gateway's answer when its JWT authorizer refuses a request (infra/local/local-issuer.ts). */
+function unauthorized(requestId: string, description: string | undefined): HttpAnswer {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId };
+  if (description !== undefined) headers['www-authenticate'] = `Bearer scope="" error="invalid_token" error_description="${description.replace(/"/g, "'")}"`;
+  return { statusCode: 401, headers, body: Buffer.from(JSON.stringify({ message: 'Unauthorized' })) };
+}
+
 function json(status: number, value: unknown, requestId: string): HttpAnswer {
   return { statusCode: status, headers: { 'content-type': 'application/json', 'x-request-id': requestId }, body: Buffer.from(JSON.stringify(value)) };
 }
@@ -329,7 +342,32 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     ], refresh);
   }
 
+  /** `GET /_local/jwks.json`, the issuer's discovery document and `POST /_local/token` (only with --auth oidc). */
+  async function issuerRoute(req: RawRequest, path: string, requestId: string, issuer: LocalIssuer): Promise<HttpAnswer | undefined> {
+    const discoveryPath = `${new URL(issuer.issuer).pathname}/.well-known/openid-configuration`;
+    if (path === '/_local/jwks.json' && req.method === 'GET') return json(200, issuer.jwks(), requestId);
+    if (path === discoveryPath && req.method === 'GET') return json(200, issuer.discovery(), requestId);
+    if (path !== '/_local/token') return undefined;
+    if (req.method !== 'POST') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'POST', 'x-request-id': requestId } };
+    if (!/^application\/(.+\+)?json/i.test(String(req.headers['content-type'] ?? ''))) return problem(415, 'Unsupported Media Type', 'send the token request as application/json', requestId);
+    try {
+      const request = parseTokenRequest(JSON.parse(req.body.toString('utf8') || 'null'));
+      const { token, claims } = await issuer.issue(request);
+      return json(200, { token, claims }, requestId);
+    } catch (error) {
+      if (error instanceof InvalidTokenRequest) return problem(400, 'Bad Request', `${error.path || 'body'}: ${error.message}`, requestId, { errors: [{ path: error.path, message: error.message }] });
+      if (error instanceof SyntaxError) return problem(400, 'Bad Request', 'the body is not valid JSON', requestId, { errors: [{ path: '', message: 'invalid JSON' }] });
+      throw error;
+    }
+  }
+
   async function localRoute(req: RawRequest, path: string, requestId: string): Promise<HttpAnswer> {
+    if (options.issuer) {
+      const answer = await issuerRoute(req, path, requestId, options.issuer);
+      if (answer) return answer;
+    } else if (path === '/_local/token' || path === '/_local/jwks.json') {
+      return problem(404, 'Not Found', 'local mode runs without --auth oidc: the API is open and hands out no tokens', requestId);
+    }
     if (path === '/_local/resources') {
       if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };
       return json(200, options.simulator.resources(), requestId);
@@ -401,6 +439,13 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       return answer;
     }
     const event = toApiGatewayEvent(req, match.route, match.pathParameters, requestId, new Date(), accountId);
+    if (options.issuer) {
+      const authorization = req.headers.authorization;
+      const verdict = await options.issuer.verify(Array.isArray(authorization) ? authorization[0] : authorization);
+      if (!verdict.ok) return unauthorized(requestId, verdict.description);
+      // what API Gateway's JWT authorizer gives the integration: the claims, as strings
+      (event.requestContext as { authorizer?: unknown }).authorizer = { jwt: { claims: verdict.claims, scopes: null } };
+    }
     const handler = await loadHandler(match.route.handler);
     const context = fakeLambdaContext(`fledge-${match.route.handler}`, region, accountId);
     let timer: NodeJS.Timeout | undefined;

@@ -9,7 +9,8 @@
  *   + the HTTP front on 127.0.0.1 (API Gateway v2 events -> functions/api/*)
  *
  * Flags: --in-memory, --port <n> (default $PORT or 4000), --data-dir <dir> (default
- * $FLEDGE_DATA_DIR or .fledge). Ctrl-C / SIGTERM stops everything, DynamoDB Local included.
+ * $FLEDGE_DATA_DIR or .fledge), --auth oidc (a local issuer; /v1 needs its tokens; without it the
+ * API is open). Ctrl-C / SIGTERM stops everything, DynamoDB Local included.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,6 +22,7 @@ import { resetClients, useClients } from '../../functions/adapters/aws-clients.t
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
+import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type LocalIssuer } from './local-issuer.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
@@ -36,6 +38,8 @@ interface Options {
   inMemory: boolean;
   port: number;
   dataDir: string;
+  /** `--auth oidc`: tokens from the local issuer are required on /v1 (infra/local/local-issuer.ts) */
+  auth: 'none' | 'oidc';
 }
 
 function parseOptions(argv: string[]): Options {
@@ -45,23 +49,28 @@ function parseOptions(argv: string[]): Options {
       'in-memory': { type: 'boolean', default: false },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
+      auth: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm start -- [--in-memory] [--port <n>] [--data-dir <dir>]\n' +
+      'usage: npm start -- [--in-memory] [--port <n>] [--data-dir <dir>] [--auth oidc]\n' +
         '  --in-memory     keep DynamoDB Local in memory (nothing survives a restart)\n' +
         '  --port <n>      HTTP port on 127.0.0.1 (default $PORT or 4000)\n' +
-        '  --data-dir <d>  where DynamoDB Local keeps its data (default $FLEDGE_DATA_DIR or .fledge)\n',
+        '  --data-dir <d>  where DynamoDB Local keeps its data (default $FLEDGE_DATA_DIR or .fledge)\n' +
+        '  --auth oidc     run a local OIDC issuer and require its tokens on /v1, checked as API Gateway\'s\n' +
+        '                  JWT authorizer does (POST /_local/token hands one out); without it the API is open\n',
     );
     process.exit(0);
   }
   const rawPort = values.port ?? process.env.PORT ?? '4000';
   const port = Number(rawPort);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LocalStartupError(`--port must be a port number (1-65535), got "${rawPort}"`);
-  return { inMemory: values['in-memory'] ?? false, port, dataDir: resolve(values['data-dir'] ?? process.env.FLEDGE_DATA_DIR ?? '.fledge') };
+  const auth = values.auth ?? 'none';
+  if (auth !== 'none' && auth !== 'oidc') throw new LocalStartupError(`--auth must be "oidc" (or left out for an open API), got "${auth}"`);
+  return { inMemory: values['in-memory'] ?? false, port, dataDir: resolve(values['data-dir'] ?? process.env.FLEDGE_DATA_DIR ?? '.fledge'), auth };
 }
 
 /** `30s`, `2m`, `1h`, `500ms` or a plain number of milliseconds. */
@@ -413,7 +422,27 @@ async function main(): Promise<void> {
     cleanupTimer.unref();
     closers.unshift(() => clearInterval(cleanupTimer));
 
+    // --auth oidc: a local issuer (keys made now, JWKS on loopback); otherwise every caller is the operator `local`
+    let issuer: LocalIssuer | undefined;
+    if (options.auth === 'oidc') {
+      const audiences = (process.env.FLEDGE_OIDC_AUDIENCES ?? DEFAULT_LOCAL_AUDIENCE).split(',').map((a) => a.trim()).filter(Boolean);
+      issuer = await createLocalIssuer({ issuer: `http://127.0.0.1:${options.port}/_local/issuer`, audiences });
+      process.env.FLEDGE_LOCAL_AUTH = 'oidc';
+      // operator tokens ({"operator": true}) are operators through the same setting as on AWS
+      process.env.FLEDGE_OPERATORS ??= LOCAL_OPERATOR_SUBJECT;
+      if (!process.env.FLEDGE_OPERATORS.split(',').some((p) => p.trim() === LOCAL_OPERATOR_SUBJECT)) {
+        log.warn(`FLEDGE_OPERATORS does not name ${LOCAL_OPERATOR_SUBJECT}: tokens from POST /_local/token {"operator": true} are refused (403)`);
+      }
+      log.info('auth: OIDC tokens required on /v1 (checked as API Gateway\'s JWT authorizer does); /_local/* stays open', {
+        issuer: issuer.issuer, audiences, jwks: `http://127.0.0.1:${options.port}/_local/jwks.json`, operators: process.env.FLEDGE_OPERATORS,
+      });
+    } else {
+      delete process.env.FLEDGE_LOCAL_AUTH;
+      log.warn('auth: OFF. The API is open to anything that reaches 127.0.0.1; every caller is the operator "local". Start with --auth oidc to require tokens.');
+    }
+
     const front = await startHttpFront({
+      issuer,
       port: options.port,
       simulator,
       logger: log,
@@ -437,6 +466,9 @@ async function main(): Promise<void> {
         `  Fledge (local mode) is listening on ${url}  (127.0.0.1 only)`,
         `  data: ${dynamo.dataDir ?? 'in memory (--in-memory): nothing is kept'}`,
         `  resources: ${url}/_local/resources`,
+        issuer
+          ? `  auth: OIDC tokens required; get one with  curl -sS -X POST ${url}/_local/token -H 'content-type: application/json' -d '{"repository":"acme/web"}'`
+          : '  auth: OFF (open API; every caller is the operator "local"); --auth oidc requires tokens',
         '',
         '  Create an environment:',
         `    curl -sS -X PUT ${url}/v1/environments/hello -H 'content-type: application/json' -d '{"image":"nginx:1.27","port":80}'`,

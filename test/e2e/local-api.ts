@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startLocalServer, type LocalServer } from './local-server.ts';
+import { startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.ts';
 
 export interface Answer {
   status: number;
@@ -65,7 +65,7 @@ export async function awsCallRetried(api: (method: string, path: string, options
 }
 
 /** Starts local mode (with `env`) before the suite's tests and stops it after them. */
-export function useLocalServer(env: Record<string, string> = {}): LocalApi {
+export function useLocalServer(env: Record<string, string> = {}, options: LocalServerOptions = {}): LocalApi {
   let started: LocalServer | undefined;
   const server = () => {
     if (!started) throw new Error('local mode has not started');
@@ -73,7 +73,7 @@ export function useLocalServer(env: Record<string, string> = {}): LocalApi {
   };
 
   beforeAll(async () => {
-    started = await startLocalServer(env);
+    started = await startLocalServer(env, undefined, options);
   }, 120_000);
   afterAll(async () => {
     await started?.stop();

@@ -25,6 +25,11 @@ describe('local mode over HTTP', () => {
     expect(localServer().startupMs).toBeGreaterThan(0);
   });
 
+  it('says at startup that the API is open without --auth, and hands out no tokens', async () => {
+    expect(localServer().output()).toMatch(/"level":"WARN".*auth: OFF/);
+    expect((await api('POST', '/_local/token', { body: { repository: 'acme/web' } })).status).toBe(404);
+  });
+
   it('creates, serves, updates and deletes an environment, leaving nothing behind', async () => {
     const created = await api('PUT', '/v1/environments/e2e-life', { body: { image: 'nginx:1.27', port: 80, labels: { repository: 'org/e2e' } } });
     expect(created.status).toBe(201);

@@ -32,10 +32,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startLocalServer(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<LocalServer> {
+export interface LocalServerOptions {
+  /** `--auth oidc`: /v1 needs tokens from POST /_local/token */
+  auth?: 'oidc';
+}
+
+export async function startLocalServer(env: Record<string, string> = {}, timeoutMs = 90_000, options: LocalServerOptions = {}): Promise<LocalServer> {
   const port = await freePort();
   const started = Date.now();
-  const child: ChildProcess = spawn('npm', ['start', '--', '--in-memory', '--port', String(port)], {
+  const args = ['start', '--', '--in-memory', '--port', String(port), ...(options.auth ? ['--auth', options.auth] : [])];
+  const child: ChildProcess = spawn('npm', args, {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
@@ -85,7 +91,8 @@ export async function startLocalServer(env: Record<string, string> = {}, timeout
     if (exitCode !== undefined) throw new Error(`local mode exited with code ${exitCode} before it was healthy:\n${output}`);
     try {
       const response = await fetch(`${url}/v1/health`);
-      if (response.ok) break;
+      // with --auth the API answers 401 without a token: it is up
+      if (response.ok || (options.auth && response.status === 401)) break;
     } catch {
       /* not listening yet */
     }

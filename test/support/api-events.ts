@@ -10,6 +10,8 @@ export interface RequestOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /** requestContext.authorizer (default: an IAM role, an operator when no access policy is set) */
+  authorizer?: Record<string, unknown>;
 }
 
 export function apiEvent(options: RequestOptions): APIGatewayProxyEventV2 {
@@ -35,7 +37,7 @@ export function apiEvent(options: RequestOptions): APIGatewayProxyEventV2 {
       stage: '$default',
       time: new Date().toISOString(),
       timeEpoch: Date.now(),
-      authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:role/ci' } },
+      authorizer: options.authorizer ?? { iam: { userArn: 'arn:aws:iam::123456789012:role/ci' } },
     } as APIGatewayProxyEventV2['requestContext'],
   } as APIGatewayProxyEventV2;
 }

@@ -8,7 +8,7 @@
  * a ttl to pass (the smallest ttl is 1m).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { putEnvironment, deleteEnvironment, type Caller } from '../../functions/domain/environment-commands.ts';
+import { putEnvironment, deleteEnvironment, type TenantCaller } from '../../functions/domain/environment-commands.ts';
 import { QuotaExceeded } from '../../functions/domain/errors.ts';
 import { PIN_LABEL } from '../../functions/domain/pinning.ts';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -16,7 +16,7 @@ import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { CleanupWorld, spec } from './support/cleanup-world.ts';
 
 const world = new CleanupWorld();
-const ci: Caller = { actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'test' };
+const ci: TenantCaller = { actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'test', principal: { kind: 'operator', actor: 'arn:aws:iam::000000000000:user/ci' } };
 
 beforeAll(() =>
   world.start({

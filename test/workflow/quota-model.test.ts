@@ -26,7 +26,7 @@ import { completeOperation } from '../../functions/adapters/operation-store.ts';
 import { resetApiConfig } from '../../functions/commons/api-config.ts';
 import { resetRuntimeConfig } from '../../functions/commons/runtime-config.ts';
 import {
-  createEnvironment, deleteEnvironment, patchEnvironment, putEnvironment, type Caller, type CommandResult,
+  createEnvironment, deleteEnvironment, patchEnvironment, putEnvironment, systemCaller, type CommandResult, type TenantCaller,
 } from '../../functions/domain/environment-commands.ts';
 import { Conflict, DomainError, EnvironmentNotFound, QuotaExceeded, ValidationFailed } from '../../functions/domain/errors.ts';
 import { applyPatch, parseSpec } from '../../functions/domain/spec-validation.ts';
@@ -48,7 +48,8 @@ const REPLAY_PATH = process.env.FLEDGE_QUOTA_REPLAY_PATH;
 const MAX_STEPS = 60;
 console.log(`quota model: FLEDGE_QUOTA_SEED=${SEED} (${RUNS} runs of up to ${MAX_STEPS} steps)`);
 
-const caller: Caller = { actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'quota-model' };
+// an operator: the model creates under several repositories with one caller
+const caller: TenantCaller = systemCaller({ actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'quota-model' });
 const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
 
 // ---- the fakes of the two AWS services the steps touch besides DynamoDB ----------------------

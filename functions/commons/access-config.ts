@@ -1,0 +1,105 @@
+/**
+ * The operator's access policy (docs/security.md "Callers and tenancy"), read once from the
+ * Lambda environment, and the mapping of an API Gateway v2 event to a principal:
+ *
+ *   FLEDGE_OPERATORS         IAM ARN patterns and OIDC subject patterns of operators
+ *                            (JSON array or comma-separated; `*` matches any run of characters)
+ *   FLEDGE_IAM_REPOSITORIES  JSON object: IAM ARN pattern -> repository or list of repositories
+ *
+ * With neither set, every IAM caller is an operator (IAM access to execute-api is the operator
+ * grant, as before tenancy existed); that is logged at cold start.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { iamIsOperatorGrant, iamPrincipal, LOCAL_OPERATOR, oidcPrincipal, type AccessPolicy, type Principal } from '#domain/caller.ts';
+import { Forbidden } from '#domain/errors.ts';
+import { logger } from './powertools.ts';
+
+function patternList(raw: string | undefined, name: string): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const text = raw.trim();
+  let items: unknown = text.split(',');
+  if (text.startsWith('[')) {
+    try {
+      items = JSON.parse(text);
+    } catch {
+      throw new Error(`${name} must be a JSON array of strings or a comma-separated list`);
+    }
+  }
+  if (!Array.isArray(items) || !items.every((item) => typeof item === 'string')) throw new Error(`${name} must be a list of strings`);
+  return items.map((item: string) => item.trim()).filter(Boolean);
+}
+
+function repositoryMap(raw: string | undefined, name: string): AccessPolicy['iamRepositories'] {
+  if (raw === undefined || raw.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} must be a JSON object of IAM ARN pattern -> repository (or list of repositories)`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${name} must be a JSON object`);
+  return Object.entries(parsed as Record<string, unknown>).map(([pattern, value]) => {
+    const repositories = typeof value === 'string' ? [value] : value;
+    if (!pattern.startsWith('arn:')) throw new Error(`${name}: "${pattern}" is not an IAM ARN pattern`);
+    if (!Array.isArray(repositories) || repositories.length === 0 || !repositories.every((r) => typeof r === 'string' && r.trim() !== '')) {
+      throw new Error(`${name}: "${pattern}" must map to a repository or a non-empty list of repositories`);
+    }
+    return { pattern, repositories: repositories.map((r: string) => r.trim()) };
+  });
+}
+
+/** Parses the policy from an environment (throws on a malformed setting: a deployment error, not a request error). */
+export function readAccessPolicy(env: NodeJS.ProcessEnv = process.env): AccessPolicy {
+  return {
+    operators: patternList(env.FLEDGE_OPERATORS, 'FLEDGE_OPERATORS'),
+    iamRepositories: repositoryMap(env.FLEDGE_IAM_REPOSITORIES, 'FLEDGE_IAM_REPOSITORIES'),
+  };
+}
+
+let policy: AccessPolicy | undefined;
+
+export function accessPolicy(): AccessPolicy {
+  if (policy) return policy;
+  policy = readAccessPolicy();
+  if (iamIsOperatorGrant(policy)) {
+    logger.info('access policy: neither FLEDGE_OPERATORS nor FLEDGE_IAM_REPOSITORIES is set; every IAM (SigV4) caller is an operator (IAM access to execute-api is the operator grant)');
+  } else {
+    logger.info('access policy loaded', { operatorPatterns: policy.operators.length, iamRepositoryPatterns: policy.iamRepositories.length });
+  }
+  return policy;
+}
+
+/** For tests and local mode, after changing the environment. */
+export function resetAccessPolicy(): void {
+  policy = undefined;
+}
+
+interface Authorizer {
+  iam?: { userArn?: unknown };
+  jwt?: { claims?: Record<string, unknown> };
+}
+
+/**
+ * The principal behind a request: API Gateway's IAM authorizer puts the caller's ARN in
+ * `requestContext.authorizer.iam.userArn`, its JWT authorizer the token's claims (as strings)
+ * in `requestContext.authorizer.jwt.claims` (API Gateway Developer Guide, "Control access to
+ * HTTP APIs with JWT authorizers in API Gateway"). A request with neither is the operator
+ * `local` in local mode without --auth and refused anywhere else (fail closed).
+ */
+export function principalOf(event: APIGatewayProxyEventV2): Principal {
+  const authorizer = (event.requestContext as { authorizer?: Authorizer } | undefined)?.authorizer;
+  const claims = authorizer?.jwt?.claims;
+  if (claims && typeof claims === 'object') {
+    const decision = oidcPrincipal(claims, accessPolicy());
+    if (!decision.ok) throw new Forbidden(`this token grants no access to Fledge: ${decision.message}`);
+    return decision.principal;
+  }
+  const arn = authorizer?.iam?.userArn;
+  if (typeof arn === 'string' && arn !== '') {
+    const principal = iamPrincipal(arn, accessPolicy());
+    if (!principal) throw new Forbidden('this IAM principal is neither an operator nor mapped to a repository (FLEDGE_IAM_REPOSITORIES)');
+    return principal;
+  }
+  if (process.env.FLEDGE_LOCAL_MODE === 'true' && !process.env.FLEDGE_LOCAL_AUTH) return LOCAL_OPERATOR;
+  throw new Forbidden('the request carries no authenticated caller');
+}

@@ -1,0 +1,217 @@
+/**
+ * Callers and tenancy at the handlers (docs/security.md "Callers and tenancy"): the event's
+ * authorizer becomes a principal, another repository's environment is a 404 like an unknown
+ * name, lists stay in the caller's repositories, and a refused request writes nothing.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { handler as getHandler } from '../../../functions/api/get-environment.ts';
+import { handler as listHandler } from '../../../functions/api/list-environments.ts';
+import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
+import { handler as putHandler } from '../../../functions/api/put-environment.ts';
+import { handler as postHandler } from '../../../functions/api/create-environment.ts';
+import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
+import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
+import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
+import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
+import { resetClients } from '../../../functions/adapters/aws-clients.ts';
+import { resetApiConfig } from '../../../functions/commons/api-config.ts';
+import { resetAccessPolicy } from '../../../functions/commons/access-config.ts';
+import { call, type RequestOptions } from '../../support/api-events.ts';
+import { item, record, spec } from '../../support/records.ts';
+
+const dynamodb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+
+const jwt = (repository: string | undefined, sub = `repo:${repository}:ref:refs/heads/main`) => ({
+  jwt: { claims: { sub, ...(repository ? { repository } : {}), ref: 'refs/heads/main', actor: 'octocat', aud: 'fledge', exp: '1900000000' }, scopes: null },
+});
+const iam = (userArn: string) => ({ iam: { userArn } });
+const WEB = jwt('acme/web');
+const API = jwt('acme/api');
+
+/** pr-1 belongs to acme/web */
+const theirs = record({ spec: spec({ labels: { repository: 'acme/web' } }) });
+
+const env = (name = 'pr-1') => ({ pathParameters: { name }, path: `/v1/environments/${name}` });
+const routes: [string, typeof getHandler, RequestOptions][] = [
+  ['GET', getHandler, { method: 'GET', ...env() }],
+  ['PATCH', patchHandler, { method: 'PATCH', ...env(), body: { desiredCount: 2 } }],
+  ['DELETE', deleteHandler, { method: 'DELETE', ...env(), headers: { 'if-match': '"4"' } }],
+  ['scale', scaleHandler, { method: 'POST', ...env(), path: '/v1/environments/pr-1/scale', body: { desiredCount: 0 }, headers: { 'if-match': '"99"' } }],
+  ['heal', healHandler, { method: 'POST', ...env(), path: '/v1/environments/pr-1/heal', body: {} }],
+  ['events', eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events' }],
+];
+
+beforeEach(() => {
+  dynamodb.reset();
+  sfn.reset();
+  resetClients();
+  resetApiConfig();
+  resetAccessPolicy();
+  process.env.TABLE_NAME = 'fledge';
+  for (const kind of ['CREATE', 'UPDATE', 'TEARDOWN', 'SCALE', 'HEAL']) {
+    process.env[`FLEDGE_${kind}_STATE_MACHINE_ARN`] = `arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-${kind.toLowerCase()}`;
+  }
+  dynamodb.on(GetCommand).resolves({});
+  dynamodb.on(QueryCommand).resolves({ Items: [] });
+  dynamodb.on(TransactWriteCommand).resolves({});
+  dynamodb.on(PutCommand).resolves({});
+  dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item(theirs) });
+  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
+});
+
+afterEach(() => {
+  delete process.env.FLEDGE_OPERATORS;
+  delete process.env.FLEDGE_IAM_REPOSITORIES;
+  delete process.env.FLEDGE_LOCAL_MODE;
+  delete process.env.FLEDGE_LOCAL_AUTH;
+  resetAccessPolicy();
+});
+
+const writes = () => dynamodb.commandCalls(TransactWriteCommand).length + dynamodb.commandCalls(PutCommand).length + sfn.commandCalls(StartExecutionCommand).length;
+
+describe('another repository\'s environment', () => {
+  it.each(routes)('%s: 404 exactly like an unknown name, If-Match never consulted, nothing written', async (_route, handler, options) => {
+    const unknown = await call(handler, { ...options, ...env('nope'), path: options.path.replace('pr-1', 'nope'), authorizer: API });
+    const hidden = await call(handler, { ...options, authorizer: API });
+    expect(hidden.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(hidden.body).toEqual({ ...unknown.body, detail: 'no environment named "pr-1"' });
+    expect(hidden.headers).not.toHaveProperty('etag');
+    expect(writes()).toBe(0);
+  });
+
+  it.each(routes)('%s: reachable by its own repository', async (_route, handler, options) => {
+    const answer = await call(handler, { ...options, headers: {}, authorizer: WEB });
+    expect([200, 202]).toContain(answer.status);
+  });
+
+  it('PUT and POST of its name: 409 "name is taken", no detail, nothing written', async () => {
+    for (const answer of [
+      await call(putHandler, { method: 'PUT', ...env(), body: { image: 'nginx:1.27' }, headers: { 'if-match': '"4"' }, authorizer: API }),
+      await call(postHandler, { method: 'POST', path: '/v1/environments', body: { name: 'pr-1', image: 'nginx:1.27' }, authorizer: API }),
+    ]) {
+      expect(answer.status).toBe(409);
+      expect(answer.body.detail).toBe('the name "pr-1" is taken; environment names are global (they are DNS names), choose another');
+      expect(JSON.stringify(answer.body)).not.toMatch(/acme\/web|RUNNING|"4"/);
+    }
+    expect(writes()).toBe(0);
+  });
+
+  it('a DELETED record of another repository frees the name: PUT creates it under the caller\'s repository', async () => {
+    dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ ...theirs, status: 'DELETED' }) });
+    // If-Match cannot probe the deleted record's version
+    expect((await call(putHandler, { method: 'PUT', ...env(), body: { image: 'nginx:1.27' }, headers: { 'if-match': '"4"' }, authorizer: API })).status).toBe(412);
+    const created = await call(putHandler, { method: 'PUT', ...env(), body: { image: 'nginx:1.27' }, authorizer: API });
+    expect(created.status).toBe(201);
+    expect(created.body.labels).toEqual({ repository: 'acme/api' });
+  });
+});
+
+describe('GET /v1/environments/{name}/events', () => {
+  const input = () => dynamodb.commandCalls(QueryCommand)[0]!.args[0].input;
+
+  it('a repository caller reads the history since its environment was created; an operator reads it all', async () => {
+    expect((await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events', authorizer: WEB })).status).toBe(200);
+    expect(input()).toMatchObject({ KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':from': `EVT#${theirs.createdAt}`, ':to': 'EVT$' } });
+    dynamodb.resetHistory();
+    expect((await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events' })).status).toBe(200);
+    expect(input()).toMatchObject({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)' });
+  });
+
+  it('a cursor from before that (an earlier environment of the name) is a 400, not a DynamoDB error', async () => {
+    const { encodeCursor } = await import('../../../functions/adapters/environment-store.ts');
+    const cursor = encodeCursor('events:pr-1', { pk: 'ENV#pr-1', sk: 'EVT#2020-01-01T00:00:00.000Z#0000' });
+    const answer = await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events', query: { cursor }, authorizer: WEB });
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+    expect(dynamodb.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
+
+describe('creating', () => {
+  it('only under the caller\'s repository: another one is a 400 naming labels.repository', async () => {
+    const answer = await call(putHandler, { method: 'PUT', ...env('pr-2'), body: { image: 'nginx:1.27', labels: { repository: 'acme/web' } }, authorizer: API });
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([{ path: 'labels.repository', message: 'must be a repository this caller acts for (acme/api)' }]);
+    expect(writes()).toBe(0);
+  });
+
+  it('a caller of several repositories must name one (POST too); an operator may leave it out', async () => {
+    process.env.FLEDGE_IAM_REPOSITORIES = JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': ['acme/api', 'acme/web'] });
+    const ci = iam('arn:aws:sts::123456789012:assumed-role/ci/run-1');
+    const unnamed = await call(postHandler, { method: 'POST', path: '/v1/environments', body: { name: 'pr-2', image: 'nginx:1.27' }, authorizer: ci });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body.errors[0].path).toBe('labels.repository');
+    const named = await call(postHandler, { method: 'POST', path: '/v1/environments', body: { name: 'pr-2', image: 'nginx:1.27', labels: { repository: 'acme/web' } }, authorizer: ci });
+    expect(named.status, JSON.stringify(named.body)).toBe(201);
+    // the event's actor is the caller's ARN
+    const events = dynamodb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!.map((t) => t.Put?.Item).filter((i) => i?.kind === 'EVENT');
+    expect(events).toEqual([expect.objectContaining({ actor: 'arn:aws:sts::123456789012:assumed-role/ci/run-1', type: 'create-requested' })]);
+    process.env.FLEDGE_OPERATORS = 'arn:aws:iam::123456789012:role/admin';
+    resetAccessPolicy();
+    const operator = await call(putHandler, { method: 'PUT', ...env('pr-3'), body: { image: 'nginx:1.27' }, authorizer: iam('arn:aws:sts::123456789012:assumed-role/admin/me') });
+    expect(operator.status).toBe(201);
+    expect(operator.body.labels).toEqual({});
+  });
+});
+
+describe('GET /v1/environments', () => {
+  const query = () => dynamodb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+
+  it('a repository caller lists its repository through the byRepository index', async () => {
+    expect((await call(listHandler, { method: 'GET', path: '/v1/environments', query: { status: 'RUNNING' }, authorizer: WEB })).status).toBe(200);
+    expect(query()[0]).toMatchObject({ IndexName: 'byRepository', ExpressionAttributeValues: { ':pk': 'REPO#acme/web', ':status': 'RUNNING' } });
+  });
+
+  it('another repository in ?repository= lists nothing, without reading', async () => {
+    const answer = await call(listHandler, { method: 'GET', path: '/v1/environments', query: { repository: 'acme/web' }, authorizer: API });
+    expect(answer).toMatchObject({ status: 200, body: { items: [], nextCursor: null } });
+    expect(query()).toEqual([]);
+  });
+
+  it('a caller of several repositories names one (400 otherwise); operators list everything', async () => {
+    process.env.FLEDGE_IAM_REPOSITORIES = JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': ['acme/api', 'acme/web'] });
+    const ci = iam('arn:aws:iam::123456789012:role/ci');
+    const ambiguous = await call(listHandler, { method: 'GET', path: '/v1/environments', authorizer: ci });
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body.errors[0].path).toBe('repository');
+    expect((await call(listHandler, { method: 'GET', path: '/v1/environments', query: { repository: 'acme/api' }, authorizer: ci })).status).toBe(200);
+    expect(query()[0]).toMatchObject({ IndexName: 'byRepository', ExpressionAttributeValues: { ':pk': 'REPO#acme/api' } });
+    process.env.FLEDGE_OPERATORS = 'arn:aws:iam::123456789012:role/admin';
+    resetAccessPolicy();
+    await call(listHandler, { method: 'GET', path: '/v1/environments', authorizer: iam('arn:aws:sts::123456789012:assumed-role/admin/me') });
+    expect(query()[1]).toMatchObject({ IndexName: 'all' });
+  });
+});
+
+describe('who may call at all', () => {
+  it('an unmapped IAM principal is 403 once a policy is configured (before: an operator)', async () => {
+    const stranger = iam('arn:aws:sts::123456789012:assumed-role/deployer/x');
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: stranger })).status).toBe(200);
+    process.env.FLEDGE_OPERATORS = 'arn:aws:iam::123456789012:role/admin';
+    resetAccessPolicy();
+    const refused = await call(getHandler, { method: 'GET', ...env(), authorizer: stranger });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ title: 'Forbidden' });
+    expect(JSON.stringify(refused.body)).not.toContain('acme/web');
+  });
+
+  it('a token without a repository claim is 403, a PUT with it writes nothing', async () => {
+    const answer = await call(putHandler, { method: 'PUT', ...env('pr-9'), body: { image: 'nginx:1.27' }, authorizer: jwt(undefined, 'repo:acme/web:pull_request') });
+    expect(answer.status).toBe(403);
+    expect(answer.body.detail).toContain('no repository claim');
+    expect(writes()).toBe(0);
+  });
+
+  it('no authenticated caller: 403 on AWS, the operator "local" in local mode without --auth, 403 with it', async () => {
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: {} })).status).toBe(403);
+    process.env.FLEDGE_LOCAL_MODE = 'true';
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: {} })).status).toBe(200);
+    process.env.FLEDGE_LOCAL_AUTH = 'oidc';
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: {} })).status).toBe(403);
+  });
+});
