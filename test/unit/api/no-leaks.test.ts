@@ -133,7 +133,7 @@ describe('records and events written before errors were worded', () => {
       message: 'removed service/fledge/pr-1',
       details: { removed: [{ type: 'ecs-service', arn: 'service/fledge/pr-1' }], kept: ['task-definition/fledge-td-abc:3'] },
     });
-    expect(items[1]!.message).toBe('heal triggered by ecs: Task failed ELB health checks in (target-group targetgroup/local-pr-1-1a2b/0123abcd)');
+    expect(items[1]).toHaveProperty('message', 'heal triggered by ecs: Task failed ELB health checks in (target-group targetgroup/local-pr-1-1a2b/0123abcd)');
   });
 });
 
