@@ -19,7 +19,8 @@
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>`; the resource runs to a space, quote or closing bracket. */
 const ARN = /\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:([^\s"'<>`,;()[\]{}]+)/gi;
-const ACCOUNT_ID = /(?<![\d.])\d{12}(?!\d)/g;
+/** 12 digits standing alone (not part of a longer number, a decimal or a hex id such as a task definition's hash) */
+const ACCOUNT_ID = /(?<![A-Za-z0-9.])\d{12}(?![A-Za-z0-9])/g;
 const MAX_LENGTH = 500;
 
 export function publicText(text: string): string {

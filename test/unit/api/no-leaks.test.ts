@@ -151,6 +151,7 @@ describe('publicText', () => {
     [`arn:aws:iam::aws:policy/ReadOnlyAccess`, 'policy/ReadOnlyAccess'],
     [`${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/web:1`, '<account>.dkr.ecr.eu-west-1.amazonaws.com/web:1'],
     ['exit code 137 at 1733560000000 ms', 'exit code 137 at 1733560000000 ms'],
+    ['task-definition/fledge-td-ab123456789012cd:3', 'task-definition/fledge-td-ab123456789012cd:3'],
     ['first line\n    at frame (/var/task/x.js:1:1)', 'first line'],
   ])('%s -> %s', (input, output) => {
     expect(publicText(input)).toBe(output);
