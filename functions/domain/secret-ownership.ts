@@ -52,7 +52,7 @@ export function secretProblem(arn: string, repository: string | undefined, scope
   if (!match) return 'must be the ARN of a Secrets Manager secret or an SSM parameter';
   const [, partition, service, region, account, resource] = match as unknown as [string, string, string, string, string, string];
   if (!ownsSecrets(repository)) {
-    return 'an environment references only secrets of its repository: set labels.repository to the repository (owner/name) that owns this secret';
+    return 'an environment references only secrets of its repository: set labels.repository (owner/name, fixed at create) to the repository that owns this secret';
   }
   if (scope.account === undefined) return 'this installation does not know its AWS account (FLEDGE_ACCOUNT_ID), so it accepts no secrets';
   if (partition !== scope.partition || region !== scope.region || account !== scope.account) {
