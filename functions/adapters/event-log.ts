@@ -4,6 +4,7 @@
  * newest first, ties in write order.
  */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { publicText, publicValue } from '#domain/public-text.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { envKey, eventSortKey, tableName } from './table-keys.ts';
 
@@ -71,8 +72,10 @@ export async function listEvents(name: string, limit: number, startKey?: Record<
       ExclusiveStartKey: startKey,
     }),
   );
+  // what callers read: messages and details in public words (ARNs cut to their resource, no account id),
+  // which also cleans events written by earlier versions (docs/security.md "What reaches callers")
   const items = (result.Items ?? []).map(({ at, type, message, operationId, actor, details }) => ({
-    at, type, message, operationId, actor, ...(details ? { details } : {}),
+    at, type, message: publicText(String(message ?? '')), operationId, actor, ...(details ? { details: publicValue(details) } : {}),
   })) as EnvironmentEvent[];
   return { items, lastKey: result.LastEvaluatedKey };
 }

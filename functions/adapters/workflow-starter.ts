@@ -5,6 +5,8 @@
  * execution it already has.
  */
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { logger } from '#commons/powertools.ts';
+import type { OperationError } from '#domain/environment.ts';
 import { sfnClient } from './clients/sfn.ts';
 
 export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
@@ -27,11 +29,38 @@ export function executionArnFor(kind: WorkflowKind, executionName: string): stri
   return `${stateMachineArn(kind).replace(':stateMachine:', ':execution:')}:${executionName}`;
 }
 
+const THROTTLED = /Throttl|TooManyRequests|LimitExceeded|Rate exceeded/i;
+
+/**
+ * StartExecution failed. Step Functions' message names the state machine's and the caller's
+ * ARNs (account id, role): it goes to the log, and callers get this error's plain words and
+ * code (docs/security.md "What reaches callers").
+ */
+export class WorkflowNotStarted extends Error {
+  override readonly name = 'WorkflowNotStarted';
+  readonly failure: OperationError;
+  constructor(kind: WorkflowKind, throttled: boolean) {
+    super(`the ${kind} workflow could not be started${throttled ? ': Step Functions throttled the request and retries did not get past it' : ''}`);
+    this.failure = { code: throttled ? 'AWS_LIMIT' : 'INTERNAL', message: `${this.message}; the operators' logs have the details` };
+  }
+}
+
 export async function startWorkflow(kind: WorkflowKind, executionName: string, input: unknown): Promise<string> {
-  const result = await sfnClient().send(
-    new StartExecutionCommand({ stateMachineArn: stateMachineArn(kind), name: executionName, input: JSON.stringify(input) }),
-  );
-  return result.executionArn as string;
+  try {
+    const result = await sfnClient().send(
+      new StartExecutionCommand({ stateMachineArn: stateMachineArn(kind), name: executionName, input: JSON.stringify(input) }),
+    );
+    return result.executionArn as string;
+  } catch (error) {
+    const { name, message } = error as Error;
+    logger.error('StartExecution failed', { workflow: kind, executionName, error: { name, message } });
+    throw new WorkflowNotStarted(kind, THROTTLED.test(`${name} ${message}`));
+  }
+}
+
+/** The operation error to record when a workflow could not be started: plain words, never AWS's message. */
+export function startFailure(error: unknown, kind: WorkflowKind): OperationError {
+  return error instanceof WorkflowNotStarted ? error.failure : new WorkflowNotStarted(kind, false).failure;
 }
 
 /** Stops an execution; one that already ended (or never started) is fine. */

@@ -1,5 +1,6 @@
 /** Operator settings the API reads from its Lambda environment (same defaults locally and on AWS). */
 import { parseDuration } from '#domain/durations.ts';
+import { DEFAULT_SECRET_ROOT, partitionOf, type SecretScope } from '#domain/secret-ownership.ts';
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -24,6 +25,28 @@ export interface ApiConfig {
   /** whether the `fledge.dev/pin` label may keep an environment from expiring (FLEDGE_ALLOW_PINNING, default true) */
   allowPinning: boolean;
   version: string;
+  /** which secrets an environment's repository owns (docs/security.md "Secrets") */
+  secretScope: SecretScope;
+}
+
+/**
+ * The installation's own account and region (CDK passes FLEDGE_ACCOUNT_ID and FLEDGE_PARTITION;
+ * Lambda sets AWS_REGION; local mode: 000000000000 and its region), the namespace root
+ * (FLEDGE_SECRET_ROOT) and the operator's prefixes (FLEDGE_SECRET_ARN_PREFIXES, comma-separated).
+ */
+function secretScope(): SecretScope {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '';
+  const account = process.env.FLEDGE_ACCOUNT_ID?.trim();
+  if (account && !/^\d{12}$/.test(account)) throw new Error(`FLEDGE_ACCOUNT_ID must be a 12-digit account id, got "${account}"`);
+  const root = process.env.FLEDGE_SECRET_ROOT?.trim() || DEFAULT_SECRET_ROOT;
+  if (!/^[A-Za-z0-9_.-]+$/.test(root)) throw new Error(`FLEDGE_SECRET_ROOT must be one path segment of letters, digits and _.-, got "${root}"`);
+  return {
+    partition: process.env.FLEDGE_PARTITION?.trim() || partitionOf(region),
+    region,
+    account: account || undefined,
+    root,
+    prefixes: (process.env.FLEDGE_SECRET_ARN_PREFIXES ?? '').split(',').map((prefix) => prefix.trim()).filter(Boolean),
+  };
 }
 
 let config: ApiConfig | undefined;
@@ -40,6 +63,7 @@ export function apiConfig(): ApiConfig {
     quotaPerRepository: positiveInt('FLEDGE_QUOTA_PER_REPOSITORY', 20),
     allowPinning: flag('FLEDGE_ALLOW_PINNING', true),
     version: process.env.FLEDGE_VERSION ?? '0.1.0',
+    secretScope: secretScope(),
   };
   return config;
 }

@@ -6,7 +6,7 @@
 import { apiConfig } from '#commons/api-config.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, insertEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
-import { startWorkflow, stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
+import { startFailure, startWorkflow, stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
 import {
   executionNameFor, expiresAtFor, newOperationId, sameSpec,
   type EnvironmentRecord, type Operation, type OperationType,
@@ -100,7 +100,7 @@ async function launch(record: EnvironmentRecord, caller: Caller): Promise<Enviro
       status: operation.workflow === 'teardown' ? record.status : 'FAILED',
       version: record.version + 1,
       updatedAt: now,
-      operation: { ...operation, status: 'FAILED', finishedAt: now, error: { code: 'INTERNAL', message: `the workflow could not be started: ${(error as Error).message}` } },
+      operation: { ...operation, status: 'FAILED', finishedAt: now, error: startFailure(error, operation.workflow!) },
     };
     await replaceEnvironment(failed, record.version, [
       event('operation-failed', `could not start the ${operation.workflow} workflow`, caller, operation.id),

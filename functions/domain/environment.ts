@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { Status } from './lifecycle.ts';
 import { parseDuration } from './durations.ts';
+import { publicText } from './public-text.ts';
 
 export type OperationType = 'create' | 'update' | 'scale' | 'heal' | 'teardown';
 export type OperationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
@@ -79,7 +80,8 @@ export function toRepresentation(record: EnvironmentRecord) {
           status: operation.status,
           startedAt: operation.startedAt,
           finishedAt: operation.finishedAt ?? null,
-          error: operation.error ?? null,
+          // plain words only: the last line of defence for records written before errors were worded (public-text.ts)
+          error: operation.error ? { ...operation.error, message: publicText(operation.error.message) } : null,
         }
       : null,
     lastHealthyImage: record.lastHealthyImage ?? null,

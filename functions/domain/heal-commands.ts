@@ -6,7 +6,7 @@
  */
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
-import { startWorkflow } from '#adapters/workflow-starter.ts';
+import { startFailure, startWorkflow } from '#adapters/workflow-starter.ts';
 import { checkIfMatch, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
 import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from './environment.ts';
 import { Conflict, VersionConflict } from './errors.ts';
@@ -68,7 +68,7 @@ async function beginHeal(current: EnvironmentRecord, caller: Caller, trigger: He
       status: current.status,
       version: record.version + 1,
       updatedAt: at,
-      operation: { ...operation, status: 'FAILED', finishedAt: at, error: { code: 'INTERNAL', message: `the heal workflow could not be started: ${(error as Error).message}` } },
+      operation: { ...operation, status: 'FAILED', finishedAt: at, error: startFailure(error, 'heal') },
     };
     await replaceEnvironment(failed, record.version, [event('operation-failed', 'could not start the heal workflow', caller, id)]).catch(() => undefined);
     throw error;

@@ -12,6 +12,7 @@
  * events), or `detail.serviceName`; all are read. The service name is the environment name.
  */
 import { parseAlarmName } from './alarms.ts';
+import { publicText } from './public-text.ts';
 
 export interface BusEvent {
   id?: string;
@@ -58,8 +59,16 @@ interface TaskContainer {
   reason?: string;
 }
 
-/** Why a stopped task counts as a failure, or undefined when it stopped normally. */
+/**
+ * Why a stopped task counts as a failure, or undefined when it stopped normally; in public
+ * words (ECS's reason with its ARNs cut to their resource: it reaches events).
+ */
 export function taskFailure(detail: Record<string, unknown>): string | undefined {
+  const reason = rawTaskFailure(detail);
+  return reason === undefined ? undefined : publicText(reason);
+}
+
+function rawTaskFailure(detail: Record<string, unknown>): string | undefined {
   if (detail.lastStatus !== 'STOPPED') return undefined;
   const stopCode = String(detail.stopCode ?? '');
   const reason = String(detail.stoppedReason ?? '');
@@ -89,7 +98,7 @@ export function parseHealSignal(event: BusEvent, clusterArn?: string, installati
     if (!parsed) return { ignored: `alarm ${alarm || '(unnamed)'} is not a Fledge environment alarm of this installation` };
     const state = (detail.state ?? {}) as { value?: string; reason?: string };
     if (state.value !== 'ALARM') return { ignored: `alarm ${alarm} went to ${state.value ?? 'an unknown state'}` };
-    return { signal: { environment: parsed.environment, source: 'alarm', signal: alarm, reason: state.reason, eventId: event.id } };
+    return { signal: { environment: parsed.environment, source: 'alarm', signal: alarm, reason: state.reason === undefined ? undefined : publicText(state.reason), eventId: event.id } };
   }
   if (event.source !== 'aws.ecs') return { ignored: `events of ${event.source ?? 'an unknown source'} are not heal signals` };
   if (clusterArn && typeof detail.clusterArn === 'string' && detail.clusterArn !== clusterArn) {
@@ -119,7 +128,7 @@ export function parseHealSignal(event: BusEvent, clusterArn?: string, installati
     return { ignored: `ECS ${detailType} ${String(detail.eventName ?? '')} is not a heal signal`.trim() };
   }
   if (!name) return { ignored: `ECS ${signal} names no service` };
-  return { signal: { environment: name, source: 'ecs', signal, reason, eventId: event.id, ...(event.time ? { at: event.time } : {}) } };
+  return { signal: { environment: name, source: 'ecs', signal, reason: reason === undefined ? undefined : publicText(reason), eventId: event.id, ...(event.time ? { at: event.time } : {}) } };
 }
 
 /**

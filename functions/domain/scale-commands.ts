@@ -11,7 +11,7 @@
  */
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
-import { startWorkflow } from '#adapters/workflow-starter.ts';
+import { startFailure, startWorkflow } from '#adapters/workflow-starter.ts';
 import { sameSpec, type EnvironmentRecord } from './environment.ts';
 import { checkIfMatch, decidedOnFreshRead, event, newOperation, systemCaller, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
 import { Conflict, PreconditionFailed, ValidationFailed } from './errors.ts';
@@ -102,7 +102,7 @@ async function launchScale(record: EnvironmentRecord, before: EnvironmentRecord,
       ...before,
       version: record.version + 1,
       updatedAt: now,
-      operation: { ...operation, status: 'FAILED', finishedAt: now, error: { code: 'INTERNAL', message: `the scale workflow could not be started: ${(error as Error).message}` } },
+      operation: { ...operation, status: 'FAILED', finishedAt: now, error: startFailure(error, 'scale') },
     };
     await replaceEnvironment(reverted, record.version, [
       event('operation-failed', 'could not start the scale workflow; nothing was changed', caller, operation.id),

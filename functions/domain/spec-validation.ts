@@ -5,6 +5,7 @@ import { environmentName, environmentPatchSchema, environmentSpecSchema, type En
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import { isPinned, PIN_LABEL } from './pinning.ts';
+import { secretOwnershipErrors } from './secret-ownership.ts';
 
 function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
   return error.issues.map((issue) => ({
@@ -37,6 +38,9 @@ export function parseSpec(body: unknown): EnvironmentSpec {
       { path: `labels.${PIN_LABEL}`, message: 'this installation does not allow pinning environments (FLEDGE_ALLOW_PINNING=false); remove the label' },
     ]);
   }
+  // only secrets the environment's repository owns (docs/security.md "Secrets")
+  const secretErrors = secretOwnershipErrors(result.data, apiConfig().secretScope);
+  if (secretErrors.length > 0) throw new ValidationFailed('the environment references secrets its repository does not own', secretErrors);
   return result.data;
 }
 

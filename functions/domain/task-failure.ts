@@ -4,6 +4,7 @@
  * pipeline can act on `IMAGE_PULL_FAILED` without parsing prose. Pure.
  */
 import type { ErrorCode, OperationError } from './environment.ts';
+import { publicErrorName, publicText, workflowStepFailure } from './public-text.ts';
 
 /** The facts of a stopped ECS task that tell why it stopped (DescribeTasks). */
 export interface StoppedTask {
@@ -55,11 +56,18 @@ export function classifyStoppedTask(task: StoppedTask): OperationError | undefin
     const code = (task.containers ?? []).find((c) => typeof c.exitCode === 'number')?.exitCode;
     return { code: 'TASK_EXITED', message: `the container exited${code === undefined ? '' : ` with exit code ${code}`}: ${firstLine(reason)}` };
   }
-  if (SECRET.test(text) || task.stopCode === 'TaskFailedToStart') {
+  if (SECRET.test(text)) {
+    // AWS's text names the execution role and the secret's ARN: plain words instead (the Lambda logs the task)
+    return { code: 'TASK_EXITED', message: 'the task failed to start: its secrets or registry credentials could not be read (does each secret exist in the repository\'s namespace?)' };
+  }
+  if (task.stopCode === 'TaskFailedToStart') {
     return { code: 'TASK_EXITED', message: `the task failed to start: ${firstLine(reason || containers)}` };
   }
   return undefined;
 }
+
+/** Errors Fledge raises itself, with causes it words itself (no AWS text): their cause is shown. */
+const OWN_ERRORS = new Set(['NotSteady', 'HealBoundReached', 'ServiceStillDraining', 'ServiceNotFound']);
 
 const LIMIT_ERRORS = /Throttl|TooMany|LimitExceeded|RequestLimitExceeded|Rate exceeded|ProvisionedThroughputExceeded/i;
 
@@ -71,12 +79,17 @@ export function classifyWorkflowError(error: WorkflowError | undefined): Operati
     return { code: 'TIMEOUT', message: 'the environment did not become steady before the workflow timed out' };
   }
   if (LIMIT_ERRORS.test(name) || LIMIT_ERRORS.test(cause)) {
-    return { code: 'AWS_LIMIT', message: `an AWS limit was hit and retries did not get past it: ${name}${cause ? `: ${cause}` : ''}` };
+    const safeName = publicErrorName(name);
+    return { code: 'AWS_LIMIT', message: `an AWS limit was hit and retries did not get past it${safeName ? ` (${safeName})` : ''}` };
   }
   if (name === 'DeploymentFailed' || name === 'DeploymentRolledBack' || name === 'TaskStartImpaired') {
+    // ECS's own reason ("ECS deployment circuit breaker: tasks failed to start."), without ARNs
     return { code: 'INTERNAL', message: `the deployment failed: ${cause || name}` };
   }
-  return { code: 'INTERNAL', message: `${name || 'error'}${cause ? `: ${cause}` : ''}` };
+  if (OWN_ERRORS.has(name)) return { code: 'INTERNAL', message: `${name}${cause ? `: ${cause}` : ''}` };
+  // an AWS call's Cause is AWS's prose (request ids, ARNs, role names), and so is an SDK error a
+  // task Lambda let through: never quoted; FailOperation logs it (docs/security.md "What reaches callers")
+  return { code: 'INTERNAL', message: workflowStepFailure(error) };
 }
 
 /** Task evidence first (it says what the app did), then the workflow's own error. */
@@ -104,16 +117,16 @@ export function causeMessage(cause: string | undefined): string {
   if (!cause) return '';
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+    if (parsed && typeof parsed.errorMessage === 'string') return publicText(parsed.errorMessage);
   } catch {
     // prose
   }
   return firstLine(cause);
 }
 
+/** The first line of AWS's text, ARNs cut down to their resource and account ids masked (public-text.ts). */
 function firstLine(text: string): string {
-  const line = text.trim().split('\n')[0] ?? '';
-  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
+  return publicText(text);
 }
 
 function time(value: string | Date | undefined): number {

@@ -15,6 +15,7 @@ import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
+import type { ErrorCode } from '#domain/environment.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
 import { repairRunningEnvironment, wakeEnvironment } from '#domain/scale-commands.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
@@ -24,6 +25,18 @@ import { findListenerRule } from '#adapters/scaling-resources.ts';
 export const REFRESH_SECONDS = 5;
 
 const BUSY = new Set(['SCALING', 'UPDATING', 'CREATING', 'HEALING']);
+
+/** What the public page says about each error code (the API's `operation.error.message` has the details). */
+const ERROR_SUMMARIES: Record<ErrorCode, string> = {
+  IMAGE_PULL_FAILED: 'its image could not be pulled',
+  TASK_EXITED: 'its container stopped on its own',
+  OUT_OF_MEMORY: 'its container ran out of memory',
+  HEALTH_CHECK_FAILED: 'it failed its health checks',
+  QUOTA_EXCEEDED: 'a quota was reached',
+  AWS_LIMIT: 'an AWS limit was reached',
+  TIMEOUT: 'it did not become ready in time',
+  INTERNAL: 'something went wrong while deploying it',
+};
 
 /** `pr-42.preview.example.com[:443]` -> `pr-42` for base domain `preview.example.com`. */
 export function environmentNameFromHost(host: string | undefined, baseDomain: string): string | undefined {
@@ -110,8 +123,10 @@ export async function handler(event: ALBEvent): Promise<ALBResult> {
       }
       return page(503, `${name} is back`, [`${name} is running again; this page takes you there.`], 1);
     }
+    // a public page: the code and a fixed sentence for it, never the stored message (docs/security.md "What reaches callers")
+    const error = record.operation?.error;
     return page(503, `${name} is not available`, [
-      `${name} is ${record.status}${record.operation?.error ? `: ${record.operation.error.code}: ${record.operation.error.message}` : ''}.`,
+      `${name} is ${record.status}${error ? `: ${error.code} (${ERROR_SUMMARIES[error.code] ?? ERROR_SUMMARIES.INTERNAL})` : ''}.`,
       'Its owners can see why in its events, and PUT its spec again to retry.',
     ], 30);
   } catch (error) {

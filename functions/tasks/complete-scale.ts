@@ -14,6 +14,7 @@ import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { healthCheckRestored, healthCheckRollbackDetails, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import type { ScalePlan } from '#domain/scale-plan.ts';
+import { publicErrorName } from '#domain/public-text.ts';
 import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
@@ -179,9 +180,9 @@ async function fallback(state: WorkflowState): Promise<WorkflowState> {
   const now = new Date().toISOString();
   const error: OperationError = {
     code: 'INTERNAL',
-    message: `scale failed (${state.error?.Error ?? 'unknown error'}: ${(state.error?.Cause ?? '').slice(0, 300)}); recording the failure failed too (${state.terminalError?.Error ?? 'unknown error'})`,
+    message: `scale failed (${publicErrorName(state.error?.Error) ?? 'unknown error'}); recording the failure failed too (${publicErrorName(state.terminalError?.Error) ?? 'unknown error'})`,
   };
-  logger.error('FailScale failed; recording the failure with the fallback', { error, terminalError: state.terminalError });
+  logger.error('FailScale failed; recording the failure with the fallback', { error, workflowError: state.error, terminalError: state.terminalError });
   const recorded = await failOperation({
     name: state.name, operationId: state.operationId, status: count === 0 ? 'SLEEPING' : 'RUNNING', error, now,
     events: [{

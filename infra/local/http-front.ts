@@ -279,6 +279,31 @@ export function environmentHost(host: string | undefined): string | undefined {
   return match ? match[1]!.toLowerCase() : undefined;
 }
 
+// ------------------------------------------------------------------ Host allow-list
+
+/**
+ * Local mode answers only requests addressed to a loopback name (docs/security.md "Local
+ * mode"): `localhost`, `*.localhost` (the environment pages), `127.0.0.1` and `[::1]`, with or
+ * without a port. A page on another site that gets the browser to send requests here through
+ * DNS rebinding carries its own host name (`evil.example:4000`): refused before any route runs,
+ * so it can drive neither /v1, /_local/aws, /_local/faults nor an environment's page.
+ */
+const LOOPBACK_HOST = /^(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+localhost|127\.0\.0\.1|\[::1\]|::1)\.?(?::\d{1,5})?$/i;
+
+export function isLoopbackHost(host: string | undefined): boolean {
+  return host !== undefined && LOOPBACK_HOST.test(host.trim());
+}
+
+/**
+ * 421 Misdirected Request (RFC 9110 §15.5.20: this server will not answer for that host) with
+ * a problem body; undefined for an allowed host.
+ */
+export function refuseForeignHost(req: RawRequest, requestId: string): HttpAnswer | undefined {
+  const host = typeof req.headers.host === 'string' ? req.headers.host : undefined;
+  if (isLoopbackHost(host)) return undefined;
+  return problem(421, 'Misdirected Request', 'local mode answers only requests to localhost, *.localhost, 127.0.0.1 or [::1]; use one of those names', requestId);
+}
+
 // ------------------------------------------------------------------ server
 
 export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
@@ -426,6 +451,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   }
 
   async function route(req: RawRequest, requestId: string): Promise<HttpAnswer> {
+    const refused = refuseForeignHost(req, requestId);
+    if (refused) return refused;
     const host = typeof req.headers.host === 'string' ? req.headers.host : undefined;
     const envName = environmentHost(host);
     if (envName) return environmentPage(envName, host!, req);

@@ -317,6 +317,8 @@ async function main(): Promise<void> {
     tasks.set(waker.functionArn, { arn: waker.functionArn, file: waker.module, substitution: 'WakerFunctionArn' });
     const baseEnv: Record<string, string> = {
       FLEDGE_LOCAL_MODE: 'true',
+      // the simulated account: environments reference secrets of this account and region only (docs/security.md "Secrets")
+      FLEDGE_ACCOUNT_ID: ACCOUNT_ID,
       // scopes target group and alarm names (functions/domain/resource-names.ts); checked by runtimeConfig()
       FLEDGE_INSTALLATION_ID: process.env.FLEDGE_INSTALLATION_ID?.trim() || 'local',
       TABLE_NAME: tableName,

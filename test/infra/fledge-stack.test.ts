@@ -501,6 +501,12 @@ describe('network and listener', () => {
     const secrets = statements.find((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))!;
     expect(JSON.stringify(secrets.Resource)).toContain(':secret:fledge/*');
   });
+
+  it("tells the API its own account, partition and secret root, which decide the secrets a repository owns", () => {
+    const api = Object.values(prod.template.findResources('AWS::Lambda::Function')).find((fn) => fn.Properties.Environment?.Variables?.FLEDGE_CREATE_STATE_MACHINE_ARN)!;
+    expect(api.Properties.Environment.Variables).toMatchObject({ FLEDGE_ACCOUNT_ID: '123456789012', FLEDGE_PARTITION: { Ref: 'AWS::Partition' }, FLEDGE_SECRET_ROOT: 'fledge' });
+    expect(api.Properties.Environment.Variables).not.toHaveProperty('FLEDGE_SECRET_ARN_PREFIXES');
+  });
 });
 
 describe('observability and outputs', () => {

@@ -144,6 +144,9 @@ describe('create workflow', () => {
       expect(record.statesEntered).toContain('FailOperation');
       const item = await h.item(name);
       expect(item).toMatchObject({ status: 'FAILED', gsiStatusPk: 'STATUS#FAILED', operation: { status: 'FAILED', error: { code } } });
+      // the stored message names the error, never AWS's text, an ARN or the account (docs/security.md "What reaches callers")
+      expect(item!.operation.error.message).not.toMatch(/arn:|000000000000|too many|bad attribute|subnet not found|invalid container/);
+      expect(failed.message).not.toMatch(/arn:|000000000000/);
       expect(item!.listenerPriority).toBeUndefined();
       const priorityPlanned = (await h.events(name)).find((e) => e.type === 'provisioning')?.details?.listenerPriority as number;
       expect(await h.priorityHolder(priorityPlanned)).toBeUndefined();

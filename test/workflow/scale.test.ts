@@ -192,7 +192,9 @@ describe('scale workflow', () => {
     expect(fake.services.get('sc-rule-fails')!.DesiredCount).toBe(2);
     expect(routing('sc-rule-fails').serving).toEqual([tgOf('sc-rule-fails')]);
     expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
-    expect(item!.operation.error.message).toContain('ModifyRule');
+    // the error's name, never AWS's text (docs/security.md "What reaches callers")
+    expect(item!.operation.error.message).toContain('AccessDeniedException');
+    expect(item!.operation.error.message).not.toMatch(/not authorized|arn:/);
     expect((await h.events('sc-rule-fails'))[0]).toMatchObject({ type: 'failed' });
   });
 
@@ -238,7 +240,8 @@ describe('scale workflow', () => {
     const { record, item } = await scale('sc-aas-fails', { desiredCount: 2, autoscaling: autoscaling(2, 3) }, 2);
     expect(record.status).toBe('FAILED');
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 2, operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
-    expect(item!.operation.error.message).toContain('Unable to assume IAM role');
+    expect(item!.operation.error.message).toContain('ValidationException');
+    expect(item!.operation.error.message).not.toContain('Unable to assume IAM role');
   });
 
   it('a service deleted out of band fails the scale before anything changes (a heal re-creates it)', async () => {

@@ -188,7 +188,7 @@ describe('POST /v1/environments/{name}/scale', () => {
     const response = await scale({ desiredCount: 1 });
     expect(response.status).toBe(500);
     const reverted = transactItems(1)[0]!.Put!.Item!;
-    expect(reverted).toMatchObject({ status: 'SLEEPING', spec: { desiredCount: 0 }, sleptFromCount: 1, operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(reverted).toMatchObject({ status: 'SLEEPING', spec: { desiredCount: 0 }, sleptFromCount: 1, operation: { type: 'scale', status: 'FAILED', error: { code: 'AWS_LIMIT' } } });
   });
 });
 

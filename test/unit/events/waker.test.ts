@@ -167,8 +167,18 @@ describe('the waker (ALB Lambda target of sleeping environments)', () => {
     stored(record({ status: 'DEGRADED', operation: { id: 'op-3', type: 'heal', status: 'FAILED', startedAt: 'x', error: { code: 'TASK_EXITED', message: 'exit code 1' } } }));
     const result = await wake();
     expect(result.statusCode).toBe(503);
-    expect(result.body).toContain('DEGRADED: TASK_EXITED: exit code 1');
+    expect(result.body).toContain('DEGRADED: TASK_EXITED (its container stopped on its own)');
     expect(started()).toHaveLength(0);
+  });
+
+  it('shows a FAILED environment\'s error code and plain words, never the stored message (an ARN, an account id)', async () => {
+    // what earlier versions stored from a failed StartExecution
+    const raw = 'the workflow could not be started: User: arn:aws:sts::123456789012:assumed-role/Fledge-Api/x is not authorized to perform: states:StartExecution on resource: arn:aws:states:eu-west-1:123456789012:stateMachine:Fledge-create';
+    stored(record({ status: 'FAILED', operation: { id: 'op-3', type: 'create', status: 'FAILED', startedAt: 'x', error: { code: 'INTERNAL', message: raw } } }));
+    const result = await wake();
+    expect(result.statusCode).toBe(503);
+    expect(result.body).toContain('FAILED: INTERNAL (something went wrong while deploying it)');
+    expect(result.body).not.toMatch(/arn:|\d{12}|assumed-role|not authorized/);
   });
 
   it('answers a page (never a raw error) when the table cannot be read', async () => {

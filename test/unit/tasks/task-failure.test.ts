@@ -48,11 +48,47 @@ describe('classifying why a deployment failed', () => {
     expect(classifyWorkflowError({ Error: 'ElasticLoadBalancingV2.TooManyRulesException', Cause: 'too many rules' }).code).toBe('AWS_LIMIT');
     expect(classifyWorkflowError({ Error: 'Ecs.ThrottlingException', Cause: 'Rate exceeded' }).code).toBe('AWS_LIMIT');
     expect(classifyWorkflowError({ Error: 'Ecs.ClientException', Cause: 'bad (Service: Ecs, Status Code: 400)' })).toEqual({
-      code: 'INTERNAL', message: 'Ecs.ClientException: bad (Service: Ecs, Status Code: 400)',
+      code: 'INTERNAL', message: "a workflow step failed (Ecs.ClientException); the operators' logs have the details",
     });
   });
 
-  it('reads the message of a Lambda error cause', () => {
-    expect(classifyWorkflowError({ Error: 'Error', Cause: JSON.stringify({ errorType: 'Error', errorMessage: 'boom' }) }).message).toBe('Error: boom');
+  it("never quotes an AWS error's Cause: the error's name and plain words only", () => {
+    const cause = 'User: arn:aws:sts::123456789012:assumed-role/fledge-sfn/abc is not authorized to perform: ecs:CreateService (Service: Ecs, Status Code: 400, Request ID: 1f2e)';
+    const error = classifyWorkflowError({ Error: 'Ecs.AccessDeniedException', Cause: cause });
+    expect(error).toEqual({ code: 'INTERNAL', message: "a workflow step failed (Ecs.AccessDeniedException); the operators' logs have the details" });
+    // a task Lambda that let an SDK error through: its errorMessage is AWS's text too
+    const lambda = classifyWorkflowError({ Error: 'AccessDeniedException', Cause: JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: cause, stackTrace: ['at x (/var/task/index.mjs:1:1)'] }) });
+    expect(lambda.message).not.toMatch(/arn:|123456789012|Request ID|stack|index\.mjs/);
+    const limit = classifyWorkflowError({ Error: 'Ecs.ThrottlingException', Cause: `Rate exceeded for arn:aws:ecs:eu-west-1:123456789012:cluster/x` });
+    expect(limit.message).toBe('an AWS limit was hit and retries did not get past it (Ecs.ThrottlingException)');
+    // a name that is not a plain identifier is not shown either
+    expect(classifyWorkflowError({ Error: 'arn:aws:iam::123456789012:role/x', Cause: '' }).message).not.toMatch(/arn:|123456789012/);
+  });
+
+  it("keeps the words of Fledge's own errors, and ECS's deployment reason without ARNs", () => {
+    expect(classifyWorkflowError({ Error: 'HealBoundReached', Cause: 'the environment is still broken' }).message).toBe('HealBoundReached: the environment is still broken');
+    expect(classifyWorkflowError({ Error: 'DeploymentFailed', Cause: JSON.stringify({ errorMessage: 'ECS deployment circuit breaker: tasks failed to start.' }) }).message)
+      .toBe('the deployment failed: ECS deployment circuit breaker: tasks failed to start.');
+  });
+
+  it('keeps the useful part of an ECS stopped reason and drops its ARN and account id', () => {
+    const health = classifyStoppedTask({
+      stoppedReason: 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/local-pr-42-1a2b3c4d/0123abcd0123abcd)',
+      stopCode: 'ServiceSchedulerInitiated',
+    });
+    expect(health).toEqual({ code: 'HEALTH_CHECK_FAILED', message: 'the task failed its health checks: Task failed ELB health checks in (target-group targetgroup/local-pr-42-1a2b3c4d/0123abcd0123abcd)' });
+    const pull = classifyStoppedTask({
+      stoppedReason: 'CannotPullContainerError: pull access denied for 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web, repository does not exist',
+      stopCode: 'TaskFailedToStart',
+    });
+    expect(pull?.code).toBe('IMAGE_PULL_FAILED');
+    expect(pull?.message).not.toMatch(/123456789012/);
+    const secret = classifyStoppedTask({
+      stoppedReason: 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/exec/1 is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:eu-west-1:123456789012:secret:fledge/other/repo/db-AbCdEf',
+      stopCode: 'TaskFailedToStart',
+    });
+    expect(secret?.code).toBe('TASK_EXITED');
+    expect(secret?.message).toMatch(/secrets or registry credentials could not be read/);
+    expect(secret?.message).not.toMatch(/arn:|123456789012|assumed-role|fledge\/other/);
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * What may reach a caller (docs/security.md "What reaches callers"): API answers, events and
+ * the waker's public page carry a typed code and plain words, never an ARN, an account id,
+ * raw AWS error text or a stack. The AWS detail goes to the log instead. Pure.
+ *
+ * Two tools:
+ * - `publicText` keeps the useful part of a text AWS wrote (an ECS stoppedReason such as
+ *   "Task failed ELB health checks in (target-group arn:aws:...:targetgroup/x/1)") and drops
+ *   what identifies the account: every ARN becomes its resource part
+ *   (`arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/x/1` -> `targetgroup/x/1`),
+ *   any other 12-digit number (an account id, e.g. in an ECR registry host) becomes `<account>`,
+ *   and only the first line is kept (no stack traces).
+ * - `workflowStepFailure` turns the `{Error, Cause}` a workflow caught into plain words: the
+ *   error's name when it is a plain identifier (`Ecs.ClientException`), never its Cause (AWS's
+ *   prose, request ids, role ARNs): the task Lambda logs the Cause.
+ * `publicValue` applies `publicText` to every string of a JSON value (event details), as a last
+ * line of defence at the API's boundary: it also cleans records written by earlier versions.
+ */
+
+/** `arn:<partition>:<service>:<region>:<account>:<resource>`; the resource runs to a space, quote or closing bracket. */
+const ARN = /\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:([^\s"'<>`,;()[\]{}]+)/gi;
+/** 12 digits standing alone (not part of a longer number, a decimal or a hex id such as a task definition's hash) */
+const ACCOUNT_ID = /(?<![A-Za-z0-9.])\d{12}(?![A-Za-z0-9])/g;
+const MAX_LENGTH = 500;
+
+export function publicText(text: string): string {
+  const line = text.trim().split(/\r?\n/)[0] ?? '';
+  const cleaned = line.replace(ARN, (_match, resource: string) => resource).replace(ACCOUNT_ID, '<account>');
+  return cleaned.length > MAX_LENGTH ? `${cleaned.slice(0, MAX_LENGTH - 3)}...` : cleaned;
+}
+
+/** Every string in `value` through `publicText` (keys and structure unchanged). */
+export function publicValue<T>(value: T): T {
+  if (typeof value === 'string') return publicText(value) as T;
+  if (Array.isArray(value)) return value.map((item) => publicValue(item)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, publicValue(item)])) as T;
+  }
+  return value;
+}
+
+/** An error name safe to show: a dotted identifier such as `States.Timeout` or `Ecs.ClientException`. */
+export function publicErrorName(name: string | undefined): string | undefined {
+  return name && /^[A-Za-z][A-Za-z0-9_.]{0,99}$/.test(name) ? name : undefined;
+}
+
+/** Plain words for a workflow step that failed, naming the error but never quoting its Cause. */
+export function workflowStepFailure(error: { Error?: string } | undefined, what = 'a workflow step failed'): string {
+  const name = publicErrorName(error?.Error);
+  return `${what}${name ? ` (${name})` : ''}; the operators' logs have the details`;
+}
