@@ -1,21 +1,17 @@
 /** GET /v1/environments/{name}/events — history, newest first; paginated by cursor. */
 import { httpHandler } from '#commons/http-handler.ts';
 import { listEvents } from '#adapters/event-log.ts';
-import { decodeCursor, encodeCursor, eventCursorKeyNames, getEnvironment } from '#adapters/environment-store.ts';
-import { EnvironmentNotFound, ValidationFailed } from '#domain/errors.ts';
+import { decodeEventCursor, encodeCursor, eventsQueryId, getEnvironment } from '#adapters/environment-store.ts';
+import { EnvironmentNotFound } from '#domain/errors.ts';
 import { parseName } from '#domain/spec-validation.ts';
-import { envKey } from '#adapters/table-keys.ts';
-import { parseLimit } from './list-parameters.ts';
+import { parseCursor, parseLimit } from './list-parameters.ts';
 
 export const handler = httpHandler(async (request) => {
   const name = parseName(request.pathName);
   const limit = parseLimit(request.query.limit);
-  const queryId = `events:${name}`;
-  const startKey = request.query.cursor ? decodeCursor(request.query.cursor, queryId, eventCursorKeyNames) : undefined;
-  if (startKey && (startKey.pk !== envKey(name).pk || !String(startKey.sk).startsWith('EVT#'))) {
-    throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
-  }
+  const cursor = parseCursor(request.query.cursor);
+  const startKey = cursor === undefined ? undefined : decodeEventCursor(cursor, name);
   if (!(await getEnvironment(name))) throw new EnvironmentNotFound(name);
   const page = await listEvents(name, limit, startKey);
-  return { status: 200, body: { items: page.items, nextCursor: page.lastKey ? encodeCursor(queryId, page.lastKey) : null } };
+  return { status: 200, body: { items: page.items, nextCursor: page.lastKey ? encodeCursor(eventsQueryId(name), page.lastKey) : null } };
 });
