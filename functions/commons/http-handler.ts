@@ -130,12 +130,23 @@ function parseBody(event: APIGatewayProxyEventV2, required: boolean): unknown {
       { path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` },
     ]);
   }
+  let wellFormed = true;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    // a `\ud800` escape yields a lone surrogate, which is not Unicode text: DynamoDB, ECS and
+    // the logs would each treat it their own way, so it is refused here (RFC 8259 section 8.2)
+    parsed = JSON.parse(text, (key, value: unknown) => {
+      if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) wellFormed = false;
+      return value;
+    });
   } catch (error) {
     throw new ValidationFailed('the request body is not valid JSON', [{ path: '', message: (error as Error).message }]);
   }
+  if (!wellFormed) throw new ValidationFailed('the request body has a string that is not valid Unicode', [{ path: '', message: 'lone surrogate escape' }]);
+  return parsed;
 }
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** `"3"` (strong) or `W/"3"` (weak): RFC 9110 section 8.8.3 entity-tag; etagc = %x21 / %x23-7E / obs-text. */
 const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/;

@@ -51,14 +51,26 @@ const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** our own bound on a variable or secret name (ECS documents none; the 32 KiB total still applies) */
 const MAX_VARIABLE_NAME_LENGTH = 255;
 /**
- * `__proto__` is refused as a key of every map (environment, secrets, labels, healthCheck):
- * assigning it to a JavaScript object sets the prototype instead of a key, so zod, the merge
- * patch and the DynamoDB marshaller would each drop it silently. `constructor` and `prototype`
- * are ordinary keys and are kept.
+ * `__proto__` is refused as a key anywhere in a spec or patch (environment, secrets, labels,
+ * healthCheck...): assigning it to a JavaScript object sets the prototype instead of a key, so
+ * zod (which strips it before any key check runs), the merge patch and the DynamoDB marshaller
+ * would each drop it silently. `constructor` and `prototype` are ordinary keys and are kept.
  */
 export const RESERVED_KEY = '__proto__';
-const notReserved = (key: string) => key !== RESERVED_KEY;
-const RESERVED_MESSAGE = `"${RESERVED_KEY}" cannot be used as a name`;
+
+/** `__proto__` keys of a request body and of the maps in it (a spec nests two levels deep), as `errors[]` entries. */
+export function reservedKeyErrors(body: unknown): { path: string; message: string }[] {
+  const errors: { path: string; message: string }[] = [];
+  const message = `"${RESERVED_KEY}" cannot be used as a name`;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return errors;
+  if (Object.hasOwn(body, RESERVED_KEY)) errors.push({ path: RESERVED_KEY, message });
+  for (const [field, value] of Object.entries(body)) {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, RESERVED_KEY)) {
+      errors.push({ path: `${field}.${RESERVED_KEY}`, message });
+    }
+  }
+  return errors;
+}
 /** ECS Secret `valueFrom`: the full ARN of a Secrets Manager secret or an SSM parameter; ARNs are at most 2048 characters */
 const MAX_ARN_LENGTH = 2048;
 const SECRET_ARN = /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter\/.+)$/;
@@ -69,8 +81,7 @@ const variableName = (what: string) =>
   z
     .string()
     .max(MAX_VARIABLE_NAME_LENGTH, `${what} names are at most ${MAX_VARIABLE_NAME_LENGTH} characters`)
-    .regex(ENV_VAR_NAME, `${what} names must match ^[A-Za-z_][A-Za-z0-9_]*$`)
-    .refine(notReserved, RESERVED_MESSAGE);
+    .regex(ENV_VAR_NAME, `${what} names must match ^[A-Za-z_][A-Za-z0-9_]*$`);
 
 export const environmentVariables = z
   .record(variableName('environment variable'), z.string())
@@ -186,8 +197,6 @@ export type EnvironmentSpec = z.output<ReturnType<typeof environmentSpecSchema>>
 export type EnvironmentSpecInput = z.input<ReturnType<typeof environmentSpecSchema>>;
 
 /** A PATCH body: any subset of the spec's fields; maps merge key by key (RFC 7396, null deletes). */
-const patchKey = z.string().refine(notReserved, RESERVED_MESSAGE);
-
 export const environmentPatchSchema = z.strictObject({
   image: z.string().optional(),
   port: z.unknown().optional(),
@@ -195,9 +204,9 @@ export const environmentPatchSchema = z.strictObject({
   memory: z.unknown().optional(),
   desiredCount: z.unknown().optional(),
   autoscaling: z.unknown().optional(),
-  environment: z.record(patchKey, z.string().nullable()).optional(),
-  secrets: z.record(patchKey, z.string().nullable()).optional(),
-  healthCheck: z.record(patchKey, z.unknown()).optional(),
+  environment: z.record(z.string(), z.string().nullable()).optional(),
+  secrets: z.record(z.string(), z.string().nullable()).optional(),
+  healthCheck: z.record(z.string(), z.unknown()).optional(),
   ttl: z.unknown().optional(),
-  labels: z.record(patchKey, z.string().nullable()).optional(),
+  labels: z.record(z.string(), z.string().nullable()).optional(),
 });
