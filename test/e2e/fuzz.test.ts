@@ -15,7 +15,7 @@
  *    for its workflows to end and the state to settle before the next request;
  *  - API answers carry an x-request-id that is a safe token, and 4xx answers are problem+json.
  *
- * The run is bounded (FLEDGE_FUZZ_RUNS, default 150, about 30-40 s here) and seeded: the seed is
+ * The run is bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start) and seeded: the seed is
  * printed, and a failure says how to replay it:
  *   FLEDGE_FUZZ_SEED=<seed> npm exec -- vitest run test/e2e/fuzz.test.ts --project default
  * (add FLEDGE_FUZZ_PATH=<path> to replay only the failing case). Shrinking is off: the server
@@ -27,7 +27,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../infra/routes.ts';
 import { reached, useLocalServer } from './local-api.ts';
 
-const RUNS = Number(process.env.FLEDGE_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.FLEDGE_FUZZ_RUNS ?? 400);
 const SEED = Number(process.env.FLEDGE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PATH = process.env.FLEDGE_FUZZ_PATH;
 process.stdout.write(`fuzz: FLEDGE_FUZZ_SEED=${SEED} FLEDGE_FUZZ_RUNS=${RUNS}\n`);
@@ -206,7 +206,7 @@ const hostileSpec = fc.record(
 );
 
 /** JSON text nested `depth` levels, of objects or arrays (as text: a deep value cannot be stringified) */
-const deepJson = fc.record({ depth: fc.oneof(fc.integer({ min: 28, max: 40 }), fc.integer({ min: 1000, max: 12_000 })), kind: fc.constantFrom('object', 'array', 'patch') }).map(({ depth, kind }) =>
+const deepJson = fc.record({ depth: fc.oneof(fc.integer({ min: 28, max: 40 }), fc.integer({ min: 1000, max: 10_000 })), kind: fc.constantFrom('object', 'array', 'patch') }).map(({ depth, kind }) =>
   kind === 'array'
     ? '['.repeat(depth) + ']'.repeat(depth)
     : kind === 'object'
@@ -315,7 +315,27 @@ const mutation: fc.Arbitrary<FuzzRequest> = fc
     return { method: 'DELETE', path, headers };
   });
 
-const fuzzRequest = fc.oneof({ weight: 6, arbitrary: routeRequest }, { weight: 2, arbitrary: anyRequest }, { weight: 1, arbitrary: mutation });
+/** the attacks issue 12 names: deep bodies on existing environments, forged cursors, over-long filters */
+const attack: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  fc.record({ target: fc.constantFrom(...EXISTING), body: deepJson, method: fc.constantFrom('PATCH', 'PUT'), key: optional(fc.constantFrom('fz-deep-1', 'fz-deep-2')) }).map(({ target, body: b, method: m, key }) => ({
+    method: m,
+    path: `/v1/environments/${target}`,
+    headers: withoutUndefined({ 'content-type': 'application/json', 'idempotency-key': key }),
+    body: b,
+  })),
+  fc.record({ target: fc.constantFrom(...EXISTING), c: cursor, list: fc.constantFrom('', '?repository=acme%2Ffuzz&', '?status=RUNNING&', '?branch=main&') }).map(({ target, c, list }) => ({
+    method: 'GET',
+    path: list === '' ? `/v1/environments/${target}/events?cursor=${encode(c)}`.slice(0, 12_000) : `/v1/environments${list}cursor=${encode(c)}`.slice(0, 12_000),
+    headers: {},
+  })),
+  fc.record({ key: fc.constantFrom('repository', 'branch'), length: fc.integer({ min: 200, max: 3000 }), char: fc.constantFrom('r', 'é', '😀', '"') }).map(({ key, length, char }) => ({
+    method: 'GET',
+    path: `/v1/environments?${key}=${encode(char.repeat(length))}`.slice(0, 12_000),
+    headers: {},
+  })),
+);
+
+const fuzzRequest = fc.oneof({ weight: 6, arbitrary: routeRequest }, { weight: 2, arbitrary: anyRequest }, { weight: 1, arbitrary: mutation }, { weight: 1, arbitrary: attack });
 
 // ------------------------------------------------------------------ the property
 
