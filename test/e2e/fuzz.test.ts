@@ -385,6 +385,7 @@ describe('hostile input on every route of the local HTTP front', () => {
       const failedPath = /path: "([^"]*)"/.exec(details)?.[1];
       throw new Error(
         `${details}\n\nreplay: FLEDGE_FUZZ_SEED=${SEED}${failedPath ? ` FLEDGE_FUZZ_PATH=${failedPath}` : ''} npm exec -- vitest run test/e2e/fuzz.test.ts --project default`,
+        { cause: error },
       );
     } finally {
       const summary = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}x${count}`).join(' ');
