@@ -357,6 +357,28 @@ describe('hostile input on every route of the local HTTP front', () => {
     before = await settled();
   }, 120_000);
 
+  it('refuses the attacks of issue 12 over the wire, changing nothing', async () => {
+    const cases: [FuzzRequest, number][] = [
+      // a cross-site HTML form: no JSON content type, no body
+      [{ method: 'POST', path: '/v1/environments/fz-running/heal', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
+      [{ method: 'POST', path: '/v1/environments/fz-running/heal', headers: {} }, 415],
+      [{ method: 'PATCH', path: '/v1/environments/fz-running', headers: { 'content-type': 'application/json', 'if-match': 'W/"1"' }, body: '{"ttl":"7d"}' }, 412],
+      [{ method: 'PATCH', path: '/v1/environments/fz-running', headers: { 'content-type': 'application/json', 'if-match': '1' }, body: '{"ttl":"7d"}' }, 400],
+      [{ method: 'PATCH', path: '/v1/environments/fz-running', headers: { 'content-type': 'application/json', 'idempotency-key': 'deep' }, body: `{"healthCheck":{"path":${'{"":'.repeat(12_000)}1${'}'.repeat(12_000)}}}` }, 400],
+      [{ method: 'GET', path: `/v1/environments?cursor=${Buffer.from(JSON.stringify({ q: 'x', k: { pk: '', sk: 'ENV', gsiAllPk: 'ENV', name: '' } })).toString('base64url')}`, headers: {} }, 400],
+      [{ method: 'GET', path: `/v1/environments?repository=${'r'.repeat(3000)}`, headers: {} }, 400],
+      [{ method: 'PUT', path: '/v1/environments/fz-new', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: `ghcr.io/${'a'.repeat(260)}`, labels: { repository: REPOSITORY } }) }, 400],
+      [{ method: 'PUT', path: '/v1/environments/fz-new', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'nginx:1', healthCheck: { path: '/health check' } }) }, 400],
+      [{ method: 'PUT', path: '/v1/environments/fz-new', headers: { 'content-type': 'application/json' }, body: '{"image":"nginx:1","environment":{"__proto__":"x"}}' }, 400],
+    ];
+    for (const [req, status] of cases) {
+      const answer = await send(req);
+      expect(answer.status, `${describeRequest(req)}\n  answer ${answer.text.slice(0, 300)}`).toBe(status);
+      expect(String(answer.headers['content-type'])).toMatch(/^application\/problem\+json/);
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
   it(`answers no 5xx and changes nothing on a 4xx (${RUNS} generated requests)`, async () => {
     const started = Date.now();
     const property = fc.asyncProperty(fuzzRequest, async (req) => {
