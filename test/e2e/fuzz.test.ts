@@ -160,9 +160,10 @@ const validSpec = fc.record(
     image: fc.constantFrom('nginx:1.27', 'ghcr.io/acme/web:1'),
     port: fc.integer({ min: 1, max: 65535 }),
     desiredCount: fc.integer({ min: 0, max: 2 }),
-    environment: fc.dictionary(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.string({ maxLength: 20 }), { maxKeys: 3 }),
+    // names that are also Object.prototype members: valid, and stored as they are
+    environment: fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.constantFrom('constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf')), fc.string({ maxLength: 20 }), { maxKeys: 3 }),
     ttl: fc.constantFrom('72h', '7d'),
-    labels: fc.constant({ repository: REPOSITORY }),
+    labels: fc.dictionary(fc.constantFrom('branch', 'constructor', 'team'), fc.string({ maxLength: 20 }), { maxKeys: 2 }).map((labels) => ({ ...labels, repository: REPOSITORY })),
   },
   { requiredKeys: ['image', 'labels'] },
 );

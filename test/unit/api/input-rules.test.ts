@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
@@ -16,6 +17,7 @@ import { handler as listHandler } from '../../../functions/api/list-environments
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
+import { MARSHALL_OPTIONS } from '../../../functions/adapters/clients/dynamodb.ts';
 import { encodeCursor, MAX_CURSOR_LENGTH } from '../../../functions/adapters/environment-store.ts';
 import { resetApiConfig } from '../../../functions/commons/api-config.ts';
 import { resetHealPolicy } from '../../../functions/commons/heal-config.ts';
@@ -104,6 +106,23 @@ describe('JSON depth limit', () => {
     expect(response.status).toBe(400);
     expect(response.body.errors[0].message).toBe('lone surrogate escape');
     expect((await put({ rawBody: '{"image":"web","labels":{"emoji":"\\ud83d\\ude00"}}' })).status).toBe(201);
+  });
+});
+
+describe('constructor and prototype as variable names', () => {
+  it('are stored as given: the written item holds them as ordinary keys', async () => {
+    const response = await put({ rawBody: '{"image":"web","environment":{"constructor":"c","prototype":"p"},"labels":{"repository":"acme/web"}}' });
+    expect(response.status).toBe(201);
+    expect(response.body.environment).toEqual({ constructor: 'c', prototype: 'p' });
+    const written = dynamodb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Put!.Item!;
+    expect(Object.entries((written.spec as { environment: object }).environment)).toEqual([['constructor', 'c'], ['prototype', 'p']]);
+  });
+
+  it('survive the DynamoDB marshaller both ways, with the options the document client uses', () => {
+    const environment = JSON.parse('{"constructor":"c","prototype":"p","hasOwnProperty":"h"}');
+    // without convertClassInstanceToMap the marshaller throws on an own `constructor` key (a 500 on every write)
+    expect(() => marshall({ environment })).toThrow(/Unsupported type/);
+    expect(Object.entries(unmarshall(marshall({ environment }, MARSHALL_OPTIONS)).environment)).toEqual(Object.entries(environment));
   });
 });
 
