@@ -14,7 +14,8 @@ export class LocalClient {
     const started = performance.now();
     const response = await fetch(`${this.server.url}${path}`, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      // POST, PUT and PATCH need a JSON content type even without a body (the API answers 415 otherwise)
+      headers: body === undefined && !['POST', 'PUT', 'PATCH'].includes(method) ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

@@ -81,7 +81,8 @@ export class FledgeApi {
     const url = this.url(path);
     let headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'fledge-smoke' };
     const text = body === undefined ? undefined : JSON.stringify(body);
-    if (text !== undefined) headers['content-type'] = 'application/json';
+    // POST, PUT and PATCH need a JSON content type even without a body (the API answers 415 otherwise)
+    if (text !== undefined || ['POST', 'PUT', 'PATCH'].includes(method.toUpperCase())) headers['content-type'] = 'application/json';
     if (this.signer) {
       const signed = await this.signer({ method, url, headers, ...(text !== undefined ? { body: text } : {}) });
       // fetch derives Host from the URL (the signed value); it may not be set by hand

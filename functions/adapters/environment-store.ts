@@ -3,11 +3,14 @@
  * concurrency on `version`); lists Query an index, never Scan; cursors are opaque and
  * checked, so a tampered cursor is a 400 rather than a read of somebody else's partition.
  */
+import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord } from '#domain/environment.ts';
+import { NAME_PATTERN } from '#domain/environment-spec.ts';
 import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { isPinned } from '#domain/pinning.ts';
+import { isDeepStrictEqual } from 'node:util';
 import { tableDefinition, type IndexName } from '#infra/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
@@ -225,33 +228,63 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * Cursors are validated in full rather than signed (no key to keep or rotate): a cursor is
+ * base64url JSON `{q, k}` where `q` is a hash of the query it continues (index, partition,
+ * filters) and `k` the ExclusiveStartKey; on the way back in, `k` must have exactly the key
+ * attributes of that index, every one a non-empty string of at most 2048 bytes (DynamoDB's
+ * partition-key limit; sort keys are held to their exact shape by `valid`, far under 1024), and
+ * the exact values the query itself would produce (`valid`). So a forged cursor can only name a
+ * position inside the same query — what paging through it shows anyway — and anything else is
+ * a 400 naming `cursor`, never an invalid ExclusiveStartKey sent to DynamoDB.
+ */
+export const MAX_CURSOR_LENGTH = 4096;
+const MAX_KEY_BYTES = 2048;
+
 interface CursorPayload {
-  /** which query the cursor continues: a cursor is only valid for the same filters */
+  /** a hash of the query the cursor continues: a cursor is only valid for the same filters */
   q: string;
   k: Record<string, unknown>;
 }
 
+const queryHash = (queryId: string) => createHash('sha256').update(queryId).digest('base64url').slice(0, 22);
+
 export function encodeCursor(queryId: string, lastKey: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ q: queryId, k: lastKey } satisfies CursorPayload)).toString('base64url');
+  return Buffer.from(JSON.stringify({ q: queryHash(queryId), k: lastKey } satisfies CursorPayload)).toString('base64url');
 }
 
-/** Decodes a cursor made by `encodeCursor` for the same query; anything else is a 400. */
-export function decodeCursor(cursor: string, queryId: string, keyNames: readonly string[]): Record<string, unknown> {
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Decodes a cursor made by `encodeCursor` for the same query; `valid` checks the key's values
+ * (all strings by then). Anything else is a 400 naming `cursor`.
+ */
+export function decodeCursor(
+  cursor: string,
+  queryId: string,
+  keyNames: readonly string[],
+  valid: (key: Record<string, string>) => boolean,
+): Record<string, unknown> {
   const invalid = () => new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
-  let payload: CursorPayload;
+  if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let payload: unknown;
   try {
-    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorPayload;
+    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw invalid();
   }
-  if (typeof payload !== 'object' || payload === null || payload.q !== queryId || typeof payload.k !== 'object' || payload.k === null) {
-    throw invalid();
-  }
-  const names = Object.keys(payload.k).sort();
+  if (!isPlainObject(payload) || Object.keys(payload).sort().join() !== 'k,q' || payload.q !== queryHash(queryId)) throw invalid();
+  const key = payload.k;
+  if (!isPlainObject(key)) throw invalid();
+  const names = Object.keys(key).sort();
   const expected = [...new Set(keyNames)].sort();
   if (names.length !== expected.length || names.some((n, i) => n !== expected[i])) throw invalid();
-  if (Object.values(payload.k).some((value) => typeof value !== 'string')) throw invalid();
-  return payload.k;
+  for (const value of Object.values(key)) {
+    if (typeof value !== 'string' || value === '' || Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) throw invalid();
+  }
+  if (!valid(key as Record<string, string>)) throw invalid();
+  return key;
 }
 
 function indexPlan(query: ListQuery): { index: IndexName; partition: string; filters: Record<string, string> } {
@@ -269,15 +302,28 @@ function indexPlan(query: ListQuery): { index: IndexName; partition: string; fil
   return { index: 'all', partition: 'ENV', filters };
 }
 
-export async function listEnvironments(query: ListQuery): Promise<Page<EnvironmentRecord>> {
+export interface EnvironmentPage extends Page<EnvironmentRecord> {
+  /** the cursor that continues this query after the named environment (a page cut short to fit a response) */
+  cursorAfter(name: string): string;
+}
+
+export async function listEnvironments(query: ListQuery): Promise<EnvironmentPage> {
   const plan = indexPlan(query);
   const index = tableDefinition.indexes[plan.index];
   const queryId = JSON.stringify([plan.index, plan.partition, plan.filters]);
   const keyNames = [tableDefinition.partitionKey, tableDefinition.sortKey, index.partitionKey, index.sortKey];
-  let startKey = query.cursor ? decodeCursor(query.cursor, queryId, keyNames) : undefined;
-  if (startKey && startKey[index.partitionKey] !== plan.partition) {
-    throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
-  }
+  // the exact key DynamoDB returns as LastEvaluatedKey for the environment `name` in this query
+  const keyAfter = (name: string): Record<string, string> => ({
+    ...envKey(name),
+    [index.partitionKey]: plan.partition,
+    [index.sortKey]: name,
+  });
+  let startKey: Record<string, unknown> | undefined = query.cursor
+    ? decodeCursor(query.cursor, queryId, keyNames, (key) => {
+        const name = key[index.sortKey]!;
+        return NAME_PATTERN.test(name) && isDeepStrictEqual(key, keyAfter(name));
+      })
+    : undefined;
 
   const names: Record<string, string> = { '#pk': index.partitionKey };
   const values: Record<string, unknown> = { ':pk': plan.partition };
@@ -324,10 +370,24 @@ export async function listEnvironments(query: ListQuery): Promise<Page<Environme
     startKey = result.LastEvaluatedKey;
   } while (startKey && items.length < query.limit);
 
-  return { items, nextCursor: startKey ? encodeCursor(queryId, startKey) : null };
+  return {
+    items,
+    nextCursor: startKey ? encodeCursor(queryId, startKey) : null,
+    cursorAfter: (name) => encodeCursor(queryId, keyAfter(name)),
+  };
 }
 
 export const eventCursorKeyNames = [tableDefinition.partitionKey, tableDefinition.sortKey] as const;
+
+/** `EVT#<ISO time>#<seq>` (table-keys.ts eventSortKey): a time of safe characters and a sequence number */
+const EVENT_SORT_KEY = /^EVT#[0-9A-Za-z:.+-]{1,40}#\d{4,6}$/;
+
+export const eventsQueryId = (name: string) => `events:${name}`;
+
+/** The ExclusiveStartKey of an events cursor for environment `name`: its partition and an event sort key, nothing else. */
+export function decodeEventCursor(cursor: string, name: string): Record<string, unknown> {
+  return decodeCursor(cursor, eventsQueryId(name), eventCursorKeyNames, (key) => key.pk === envKey(name).pk && EVENT_SORT_KEY.test(key.sk!));
+}
 
 /**
  * The transaction item that stops counting an environment against the quotas: each of

@@ -5,26 +5,37 @@ import { listScope } from '#domain/caller.ts';
 import { toRepresentation } from '#domain/environment.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { STATUSES, type Status } from '#domain/lifecycle.ts';
-import { parseLimit } from './list-parameters.ts';
+import { parseCursor, parseLabelFilter, parseLimit } from './list-parameters.ts';
+import { itemsThatFit } from './responses.ts';
 
 const FILTERS = new Set(['repository', 'branch', 'status', 'limit', 'cursor']);
 
 export const handler = httpHandler(async (request) => {
-  const { repository, branch, status, limit, cursor } = request.query;
+  const { status } = request.query;
   const unknown = Object.keys(request.query).filter((key) => !FILTERS.has(key));
   if (unknown.length) {
-    throw new ValidationFailed('unknown query parameters', unknown.map((path) => ({ path, message: 'not a filter of this list' })));
+    throw new ValidationFailed('unknown query parameters', unknown.slice(0, 20).map((path) => ({ path: path.slice(0, 100), message: 'not a filter of this list' })));
   }
   if (status !== undefined && !STATUSES.includes(status as Status)) {
     throw new ValidationFailed('invalid status filter', [{ path: 'status', message: `expected one of ${STATUSES.join(', ')}` }]);
   }
+  const repository = parseLabelFilter('repository', request.query.repository);
+  const limit = parseLimit(request.query.limit);
+  const cursor = parseCursor(request.query.cursor);
   // a repository caller lists only its repositories, through the byRepository index (functions/domain/caller.ts listScope)
   const scope = listScope(request.principal, repository);
   if (scope.kind === 'ambiguous') throw new ValidationFailed('name the repository to list', [{ path: 'repository', message: scope.message }]);
-  if (scope.kind === 'nothing') {
-    parseLimit(limit);
-    return { status: 200, body: { items: [], nextCursor: null } };
-  }
-  const page = await listEnvironments({ repository: scope.repository, branch, status: status as Status | undefined, limit: parseLimit(limit), cursor });
-  return { status: 200, body: { items: page.items.map(toRepresentation), nextCursor: page.nextCursor } };
+  if (scope.kind === 'nothing') return { status: 200, body: { items: [], nextCursor: null } };
+  const page = await listEnvironments({
+    repository: scope.repository,
+    branch: parseLabelFilter('branch', request.query.branch),
+    status: status as Status | undefined,
+    limit,
+    cursor,
+  });
+  const items = page.items.map(toRepresentation);
+  // a page of large specs is cut short to fit Lambda's response limit, and continues after its last item
+  const fitting = itemsThatFit(items);
+  const nextCursor = fitting < items.length ? page.cursorAfter(items[fitting - 1]!.name) : page.nextCursor;
+  return { status: 200, body: { items: items.slice(0, fitting), nextCursor } };
 });

@@ -2,21 +2,17 @@
 import { httpHandler } from '#commons/http-handler.ts';
 import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
 import { isOperator } from '#domain/caller.ts';
-import { decodeCursor, encodeCursor, eventCursorKeyNames, getEnvironment } from '#adapters/environment-store.ts';
+import { decodeEventCursor, encodeCursor, eventsQueryId, getEnvironment } from '#adapters/environment-store.ts';
 import { visibleOrNotFound } from '#domain/environment-commands.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { parseName } from '#domain/spec-validation.ts';
-import { envKey } from '#adapters/table-keys.ts';
-import { parseLimit } from './list-parameters.ts';
+import { parseCursor, parseLimit } from './list-parameters.ts';
 
 export const handler = httpHandler(async (request) => {
   const name = parseName(request.pathName);
   const limit = parseLimit(request.query.limit);
-  const queryId = `events:${name}`;
-  const startKey = request.query.cursor ? decodeCursor(request.query.cursor, queryId, eventCursorKeyNames) : undefined;
-  if (startKey && (startKey.pk !== envKey(name).pk || !String(startKey.sk).startsWith('EVT#'))) {
-    throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
-  }
+  const cursor = parseCursor(request.query.cursor);
+  const startKey = cursor === undefined ? undefined : decodeEventCursor(cursor, name);
   const record = visibleOrNotFound(request, name, await getEnvironment(name));
   // a repository caller sees the history of the name since its environment was created, not
   // that of an earlier environment (maybe another repository's) that held the name
@@ -25,5 +21,5 @@ export const handler = httpHandler(async (request) => {
     throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
   }
   const page = await listEvents(name, limit, startKey, since);
-  return { status: 200, body: { items: page.items, nextCursor: page.lastKey ? encodeCursor(queryId, page.lastKey) : null } };
+  return { status: 200, body: { items: page.items, nextCursor: page.lastKey ? encodeCursor(eventsQueryId(name), page.lastKey) : null } };
 });

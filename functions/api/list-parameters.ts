@@ -1,5 +1,7 @@
-/** Query parameters shared by the list routes: `limit` (1-100) and `cursor`. */
+/** Query parameters shared by the list routes: `limit` (1-100), `cursor`, and the list filters. */
+import { MAX_CURSOR_LENGTH } from '#adapters/environment-store.ts';
 import { ValidationFailed } from '#domain/errors.ts';
+import { MAX_LABEL_VALUE_LENGTH } from '#domain/environment-spec.ts';
 
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
@@ -7,8 +9,28 @@ export const MAX_LIMIT = 100;
 export function parseLimit(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_LIMIT;
   const limit = Number(raw);
-  if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_LIMIT) {
-    throw new ValidationFailed(`limit must be an integer from 1 to ${MAX_LIMIT}`, [{ path: 'limit', message: `expected 1-${MAX_LIMIT}, got "${raw}"` }]);
+  if (!/^\d{1,3}$/.test(raw) || limit < 1 || limit > MAX_LIMIT) {
+    throw new ValidationFailed(`limit must be an integer from 1 to ${MAX_LIMIT}`, [{ path: 'limit', message: `expected 1-${MAX_LIMIT}, got "${raw.slice(0, 20)}"` }]);
   }
   return limit;
+}
+
+/** a cursor is opaque, but never longer than any cursor this API hands out */
+export function parseCursor(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === '' || raw.length > MAX_CURSOR_LENGTH) {
+    throw new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+  }
+  return raw;
+}
+
+/** `repository` and `branch` filter on label values: 1-256 characters, as a label value is (environment-spec.ts labelMap) */
+export function parseLabelFilter(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.length < 1 || raw.length > MAX_LABEL_VALUE_LENGTH) {
+    throw new ValidationFailed(`${name} must be 1-${MAX_LABEL_VALUE_LENGTH} characters (a label value)`, [
+      { path: name, message: `expected 1-${MAX_LABEL_VALUE_LENGTH} characters, got ${raw.length}` },
+    ]);
+  }
+  return raw;
 }

@@ -18,3 +18,24 @@ export function commandResponse(result: CommandResult): HttpResponse {
   const headers: Record<string, string> = status === 201 ? { location: `/v1/environments/${result.record.name}` } : {};
   return environmentResponse(result.record, status, headers);
 }
+
+/**
+ * Lambda answers a synchronous invocation (API Gateway's) with at most 6 MB: "Invocation
+ * payload (request and response): 6 MB (synchronous)", where MB means 1,024 KB (Lambda quotas,
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The
+ * response is the JSON of `{statusCode, headers, body}` with the body a JSON string inside it,
+ * so every `"` and `\` of an item counts twice. A list page keeps items while they fit in 5 MB
+ * (1 MB of margin for the envelope, headers and cursor).
+ */
+export const RESPONSE_ITEMS_BUDGET_BYTES = 5_000_000;
+
+/** How many of `items` (at least one) fit the response budget once encoded as the Lambda payload encodes them. */
+export function itemsThatFit(items: unknown[], budget = RESPONSE_ITEMS_BUDGET_BYTES): number {
+  let used = 0;
+  for (let i = 0; i < items.length; i++) {
+    // the item's size inside the body string inside the payload: JSON of the JSON, less its quotes, plus a comma
+    used += Buffer.byteLength(JSON.stringify(JSON.stringify(items[i])), 'utf8') - 1;
+    if (used > budget) return Math.max(1, i);
+  }
+  return items.length;
+}

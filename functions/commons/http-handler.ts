@@ -57,35 +57,126 @@ function callerOf(event: APIGatewayProxyEventV2): Principal {
   return principalOf(event);
 }
 
+/** A caller's x-request-id is kept only when it is a short token of safe characters (it is logged and echoed). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** API Gateway's own request ids are base64 (`JKJaXmPLvHcESHA=`); anything else is replaced too. */
+const GATEWAY_REQUEST_ID_PATTERN = /^[A-Za-z0-9+/=._:-]{1,128}$/;
+
 function requestIdOf(event: APIGatewayProxyEventV2): string {
   const given = header(event, 'x-request-id');
-  if (given && /^[A-Za-z0-9._:-]{1,128}$/.test(given)) return given;
-  return event.requestContext?.requestId ?? crypto.randomUUID();
+  if (given !== undefined && REQUEST_ID_PATTERN.test(given)) return given;
+  const gateway = event.requestContext?.requestId;
+  if (typeof gateway === 'string' && GATEWAY_REQUEST_ID_PATTERN.test(gateway)) return gateway;
+  return crypto.randomUUID();
+}
+
+/** JSON nested deeper than this (objects and arrays) is refused with 400 before it is parsed. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The deepest nesting of objects and arrays in a JSON text, found by one pass over the
+ * characters (no recursion: a body of 64 KiB of `[` cannot exhaust the stack). Brackets inside
+ * strings do not count; the text need not be valid JSON (JSON.parse judges that afterwards).
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/** POST, PUT and PATCH change state: they need a JSON content type even with no body (a cross-site form cannot send one). */
+const STATE_CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+function isJsonMediaType(contentType: string): boolean {
+  return contentType === 'application/json' || /^application\/[a-z0-9.+-]*\+json$/.test(contentType);
+}
+
+function methodOf(event: APIGatewayProxyEventV2): string {
+  return (event.requestContext?.http?.method ?? event.routeKey?.split(' ')[0] ?? '').toUpperCase();
 }
 
 function parseBody(event: APIGatewayProxyEventV2, required: boolean): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') {
+  const contentType = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const hasBody = !(event.body === undefined || event.body === null || event.body === '');
+  const method = methodOf(event);
+  // A DELETE without a body needs no content type: a cross-site page cannot send DELETE without
+  // a CORS preflight, which this API never answers (no CORS configuration), and `curl -X DELETE` sends none.
+  if ((hasBody || STATE_CHANGING_METHODS.has(method)) && !isJsonMediaType(contentType)) {
+    throw new UnsupportedMediaType(`${hasBody ? 'request bodies' : `${method} requests`} must be application/json; got "${contentType || 'no content type'}"`);
+  }
+  if (!hasBody) {
     if (required) throw new ValidationFailed('a JSON request body is required', [{ path: '', message: 'required' }]);
     return undefined;
   }
-  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  const raw = event.isBase64Encoded ? Buffer.from(event.body!, 'base64') : Buffer.from(event.body!, 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) throw new PayloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes; got ${raw.byteLength}`);
-  const contentType = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (contentType !== 'application/json' && !/^application\/[a-z0-9.+-]*\+json$/.test(contentType)) {
-    throw new UnsupportedMediaType(`request bodies must be application/json; got "${contentType || 'no content type'}"`);
+  const text = raw.toString('utf8');
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ValidationFailed(`the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`, [
+      { path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
   }
+  let wellFormed = true;
+  let parsed: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    // a `\ud800` escape yields a lone surrogate, which is not Unicode text: DynamoDB, ECS and
+    // the logs would each treat it their own way, so it is refused here (RFC 8259 section 8.2)
+    parsed = JSON.parse(text, (key, value: unknown) => {
+      if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) wellFormed = false;
+      return value;
+    });
   } catch (error) {
     throw new ValidationFailed('the request body is not valid JSON', [{ path: '', message: (error as Error).message }]);
   }
+  if (!wellFormed) throw new ValidationFailed('the request body has a string that is not valid Unicode', [{ path: '', message: 'lone surrogate escape' }]);
+  return parsed;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** `"3"` (strong) or `W/"3"` (weak): RFC 9110 section 8.8.3 entity-tag; etagc = %x21 / %x23-7E / obs-text. */
+const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/;
+
+/**
+ * `If-Match` (RFC 9110 section 13.1.1) with the strong comparison that section requires: a weak
+ * tag (`W/"3"`) never matches, so a request naming only weak tags fails its precondition (412).
+ * `*` matches any current environment. A value that is neither `*` nor a list of entity tags is a
+ * 400 (RFC 9110 section 15.5.1): ignoring it would run the request unconditionally. The domain
+ * compares one version, so a list may name one strong tag at most.
+ */
 function parseIfMatch(event: APIGatewayProxyEventV2): string | undefined {
   const value = header(event, 'if-match');
   if (value === undefined) return undefined;
-  const match = /^(?:W\/)?"?([^"]*)"?$/.exec(value.trim());
-  return match?.[1] ?? value;
+  const invalid = (message: string) =>
+    new ValidationFailed('If-Match must be * or the entity tag of a version, e.g. If-Match: "3"', [{ path: 'header:If-Match', message }]);
+  const trimmed = value.trim();
+  if (trimmed === '*') return '*';
+  if (trimmed.length > 1024) throw invalid('longer than 1024 characters');
+  const members = trimmed.split(',').map((member) => member.trim()).filter((member) => member !== '');
+  if (members.length === 0) throw invalid('empty');
+  const strong: string[] = [];
+  for (const member of members) {
+    const tag = ENTITY_TAG.exec(member);
+    if (!tag) throw invalid(`not an entity tag: ${JSON.stringify(member.slice(0, 40))}`);
+    if (!tag[1]) strong.push(tag[2]!);
+  }
+  if (strong.length > 1) throw invalid('name one entity tag (the version you read)');
+  // `"*"` is an entity tag, not the wildcard; like a list of weak tags it matches no version,
+  // so it is passed on as sent and the domain answers 412
+  if (strong[0] !== undefined && strong[0] !== '*') return strong[0];
+  return members.join(', ');
 }
 
 function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResultV2 {

@@ -25,18 +25,66 @@ const IMAGE_PATTERN = new RegExp(
   `^(?:${REGISTRY}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
 );
 
-export const imageReference = z
-  .string()
-  .max(1024)
-  .regex(IMAGE_PATTERN, 'must be an OCI image reference: registry/repository[:tag][@sha256:digest]');
+/**
+ * ECS RegisterTaskDefinition, ContainerDefinition `image`: "up to 255 characters total are
+ * allowed, including letters (uppercase and lowercase), numbers, hyphens, underscores, colons,
+ * periods, forward slashes, and number signs (#). For images using digests
+ * (repository-url/image@digest), the 255 character limit applies only to the repository URL
+ * and image name (everything before the @ sign)" — Amazon ECS API Reference, ContainerDefinition
+ * `image` (the same text in the SDK reference:
+ * https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ecs/aws.sdk.kotlin.services.ecs.model/-container-definition/image.html).
+ * The OCI grammar below accepts a subset of those characters (no `#`), so what passes here ECS takes.
+ */
+export const MAX_IMAGE_NAME_LENGTH = 255;
+const DIGEST_SUFFIX_LENGTH = '@sha256:'.length + 64;
+
+export const imageReference = z.string().superRefine((image, ctx) => {
+  const beforeDigest = image.split('@')[0]!;
+  if (beforeDigest.length > MAX_IMAGE_NAME_LENGTH || image.length > MAX_IMAGE_NAME_LENGTH + DIGEST_SUFFIX_LENGTH) {
+    ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_IMAGE_NAME_LENGTH} characters before any @digest (an ECS limit)` });
+  } else if (!IMAGE_PATTERN.test(image)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an OCI image reference: registry/repository[:tag][@sha256:digest]' });
+  }
+});
 
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** our own bound on a variable or secret name (ECS documents none; the 32 KiB total still applies) */
+const MAX_VARIABLE_NAME_LENGTH = 255;
+/**
+ * `__proto__` is refused as a key anywhere in a spec or patch (environment, secrets, labels,
+ * healthCheck...): assigning it to a JavaScript object sets the prototype instead of a key, so
+ * zod (which strips it before any key check runs), the merge patch and the DynamoDB marshaller
+ * would each drop it silently. `constructor` and `prototype` are ordinary keys and are kept.
+ */
+export const RESERVED_KEY = '__proto__';
+
+/** `__proto__` keys of a request body and of the maps in it (a spec nests two levels deep), as `errors[]` entries. */
+export function reservedKeyErrors(body: unknown): { path: string; message: string }[] {
+  const errors: { path: string; message: string }[] = [];
+  const message = `"${RESERVED_KEY}" cannot be used as a name`;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return errors;
+  if (Object.hasOwn(body, RESERVED_KEY)) errors.push({ path: RESERVED_KEY, message });
+  for (const [field, value] of Object.entries(body)) {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, RESERVED_KEY)) {
+      errors.push({ path: `${field}.${RESERVED_KEY}`, message });
+    }
+  }
+  return errors;
+}
+/** ECS Secret `valueFrom`: the full ARN of a Secrets Manager secret or an SSM parameter; ARNs are at most 2048 characters */
+const MAX_ARN_LENGTH = 2048;
 const SECRET_ARN = /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter\/.+)$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$/;
 const MAX_ENVIRONMENT_BYTES = 32 * 1024;
 
+const variableName = (what: string) =>
+  z
+    .string()
+    .max(MAX_VARIABLE_NAME_LENGTH, `${what} names are at most ${MAX_VARIABLE_NAME_LENGTH} characters`)
+    .regex(ENV_VAR_NAME, `${what} names must match ^[A-Za-z_][A-Za-z0-9_]*$`);
+
 export const environmentVariables = z
-  .record(z.string().regex(ENV_VAR_NAME, 'environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$'), z.string())
+  .record(variableName('environment variable'), z.string())
   .refine((vars) => Object.keys(vars).length <= 100, 'at most 100 environment variables')
   .refine(
     (vars) => Buffer.byteLength(JSON.stringify(vars), 'utf8') <= MAX_ENVIRONMENT_BYTES,
@@ -45,13 +93,28 @@ export const environmentVariables = z
 
 export const secretReferences = z
   .record(
-    z.string().regex(ENV_VAR_NAME, 'secret names must match ^[A-Za-z_][A-Za-z0-9_]*$'),
-    z.string().regex(SECRET_ARN, 'must be a Secrets Manager secret ARN or an SSM parameter ARN'),
+    variableName('secret'),
+    z.string().max(MAX_ARN_LENGTH, `ARNs are at most ${MAX_ARN_LENGTH} characters`).regex(SECRET_ARN, 'must be a Secrets Manager secret ARN or an SSM parameter ARN'),
   )
   .refine((secrets) => Object.keys(secrets).length <= 100, 'at most 100 secrets');
 
+/**
+ * ELB CreateTargetGroup / ModifyTargetGroup `HealthCheckPath`: 1-1024 characters
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
+ * The path is sent as the request target of the HTTP/1.1 health check, which AWS describes as
+ * "a valid URI (for example, /path?query)" (VPC Lattice HealthCheckConfig `path`,
+ * https://docs.aws.amazon.com/vpc-lattice/latest/APIReference/API_HealthCheckConfig.html); a URI
+ * (RFC 3986) has visible ASCII only, so spaces, controls and non-ASCII are refused here rather
+ * than by ELB inside the workflow (percent-encode them).
+ */
+const HEALTH_CHECK_PATH = /^\/[\x21-\x7e]{0,1023}$/;
+
 export const healthCheckSettings = z.strictObject({
-  path: z.string().startsWith('/', 'must start with /').max(1024).default('/'),
+  path: z
+    .string()
+    .max(1024, 'must be at most 1024 characters (an ELB limit)')
+    .regex(HEALTH_CHECK_PATH, 'must start with / and contain only visible ASCII characters (no spaces; percent-encode others)')
+    .default('/'),
   // Preview environments favour fast feedback over noise: a 10 s interval and 2 healthy
   // checks put a new task in service in ~20 s instead of the ALB default of 150 s.
   intervalSeconds: z.int().min(5).max(300).default(10),
@@ -68,8 +131,10 @@ export const autoscalingSettings = z
   })
   .refine((a) => a.minCount <= a.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] });
 
+export const MAX_LABEL_VALUE_LENGTH = 256;
+
 export const labelMap = z
-  .record(z.string().regex(LABEL_KEY, 'label keys are 1-63 letters, digits and _.:/-'), z.string().max(256))
+  .record(z.string().regex(LABEL_KEY, 'label keys are 1-63 letters, digits and _.:/-'), z.string().max(MAX_LABEL_VALUE_LENGTH))
   .refine((labels) => Object.keys(labels).length <= 50, 'at most 50 labels');
 
 export interface SpecLimits {
@@ -115,6 +180,12 @@ export function environmentSpecSchema(limits: SpecLimits) {
       }
       if (spec.healthCheck.timeoutSeconds >= spec.healthCheck.intervalSeconds) {
         ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeoutSeconds'], message: 'must be less than intervalSeconds' });
+      }
+      // ECS refuses a task definition naming one variable in both `environment` and `secrets`
+      for (const name of Object.keys(spec.secrets)) {
+        if (!Object.hasOwn(spec.environment, name)) continue;
+        ctx.addIssue({ code: 'custom', path: ['environment', name], message: `also defined in secrets.${name}; a variable comes from one or the other` });
+        ctx.addIssue({ code: 'custom', path: ['secrets', name], message: `also defined in environment.${name}; a variable comes from one or the other` });
       }
       if (spec.autoscaling && spec.autoscaling.minCount <= spec.autoscaling.maxCount && spec.desiredCount > 0 && (spec.desiredCount < spec.autoscaling.minCount || spec.desiredCount > spec.autoscaling.maxCount)) {
         ctx.addIssue({ code: 'custom', path: ['desiredCount'], message: 'must lie within autoscaling minCount..maxCount' });

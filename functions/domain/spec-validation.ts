@@ -1,7 +1,7 @@
 /** Turns request bodies into validated specs, and zod issues into the API's `errors[]`. */
 import type { z } from 'zod';
 import { apiConfig } from '#commons/api-config.ts';
-import { environmentName, environmentPatchSchema, environmentSpecSchema, type EnvironmentSpec } from './environment-spec.ts';
+import { environmentName, environmentPatchSchema, environmentSpecSchema, reservedKeyErrors, type EnvironmentSpec } from './environment-spec.ts';
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import { isPinned, PIN_LABEL } from './pinning.ts';
@@ -31,6 +31,8 @@ export function parseSpec(body: unknown): EnvironmentSpec {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationFailed('the request body must be a JSON object', [{ path: '', message: 'expected an object' }]);
   }
+  const reserved = reservedKeyErrors(body);
+  if (reserved.length) throw new ValidationFailed('the environment spec is invalid', reserved);
   const result = schema().safeParse(body);
   if (!result.success) throw new ValidationFailed('the environment spec is invalid', fieldErrors(result.error));
   if (isPinned(result.data) && !apiConfig().allowPinning) {
@@ -46,6 +48,8 @@ export function parseSpec(body: unknown): EnvironmentSpec {
 
 /** Applies a PATCH body (RFC 7396 merge patch over the current spec) and validates the result. */
 export function applyPatch(current: EnvironmentSpec, body: unknown): EnvironmentSpec {
+  const reserved = reservedKeyErrors(body);
+  if (reserved.length) throw new ValidationFailed('the patch is invalid', reserved);
   const patch = environmentPatchSchema.safeParse(body);
   if (!patch.success) throw new ValidationFailed('the patch is invalid', fieldErrors(patch.error));
   return parseSpec(mergePatch(current, patch.data));

@@ -97,6 +97,19 @@ function safeDecode(value: string): string {
 
 // ------------------------------------------------------------------ API Gateway v2 events
 
+/**
+ * The request target as a URL. `new URL(target, base)` reads `//x/y` as a host `x` (and throws
+ * on a host it cannot parse), so an origin-form target is appended to the base instead; an
+ * absolute-form one (`http://host/path`) is parsed as it is. Undefined for a target no URL parser takes.
+ */
+export function requestUrl(target: string): URL | undefined {
+  try {
+    return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RawRequest {
   method: string;
   url: string;
@@ -127,7 +140,7 @@ export function toApiGatewayEvent(
   now = new Date(),
   accountId = '000000000000',
 ): APIGatewayProxyEventV2 {
-  const url = new URL(request.url, 'http://localhost');
+  const url = requestUrl(request.url) ?? new URL('http://localhost/');
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   for (const [name, value] of Object.entries(request.headers)) {
@@ -330,8 +343,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       const event = {
         requestContext: { elb: { targetGroupArn: page.targetGroup?.arn } },
         httpMethod: req.method,
-        path: new URL(req.url, 'http://localhost').pathname,
-        queryStringParameters: Object.fromEntries(new URL(req.url, 'http://localhost').searchParams),
+        path: requestUrl(req.url)?.pathname ?? '/',
+        queryStringParameters: Object.fromEntries(requestUrl(req.url)?.searchParams ?? []),
         headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')])),
         body: req.body.toString('utf8'),
         isBase64Encoded: false,
@@ -456,7 +469,9 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const host = typeof req.headers.host === 'string' ? req.headers.host : undefined;
     const envName = environmentHost(host);
     if (envName) return environmentPage(envName, host!, req);
-    const path = new URL(req.url, 'http://localhost').pathname;
+    const target = requestUrl(req.url);
+    if (!target) return problem(400, 'Bad Request', 'the request target is not a valid URL path', requestId);
+    const path = target.pathname;
     if (path.startsWith('/_local/')) return localRoute(req, path, requestId);
     const match = matchRoute(routeTable, req.method, path);
     if (match.kind === 'not-found') return problem(404, 'Not Found', `no route for ${req.method} ${path}`, requestId);

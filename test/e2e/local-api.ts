@@ -48,6 +48,8 @@ export async function reached<T>(read: () => Promise<T>, ok: (value: T) => boole
   return value;
 }
 
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH']);
+
 export const isStatus = (...statuses: string[]) => (env: { status: string }) => statuses.includes(env.status);
 
 /**
@@ -87,10 +89,9 @@ export function useLocalServer(env: Record<string, string> = {}, options: LocalS
   const api = async (method: string, path: string, options: RequestOptions = {}): Promise<Answer> => {
     const headers: Record<string, string> = { ...options.headers };
     let body = options.raw;
-    if (options.body !== undefined) {
-      body = JSON.stringify(options.body);
-      headers['content-type'] ??= 'application/json';
-    }
+    if (options.body !== undefined) body = JSON.stringify(options.body);
+    // POST, PUT and PATCH need a JSON content type even with no body (415 otherwise), as any JSON body does
+    if (options.body !== undefined || STATE_CHANGING.has(method.toUpperCase())) headers['content-type'] ??= 'application/json';
     const response = await fetch(`${server().url}${path}`, { method, headers, body });
     const text = await response.text();
     let parsed: unknown;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { environmentHost, fromApiGatewayResult, matchRoute, startHttpFront, toApiGatewayEvent, type HttpFront } from '../../../infra/local/http-front.ts';
 import { routes } from '../../../infra/routes.ts';
@@ -131,6 +132,22 @@ describe('the HTTP front', () => {
     const wrong = await fetch(`${front.url}/v1/environments`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('answers 400, not 500, for a request target no URL parser takes, and routes //-paths as paths', async () => {
+    const raw = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: front.port, path, method: 'GET' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await raw('//%22bad%5Dhost/v1/health')).toBe(404);
+    expect(await raw('//v1/environments')).toBe(404);
+    expect(await raw('*')).toBe(400);
+    expect(await raw('http://[::1/v1/health')).toBe(400);
   });
 
   it('validates fault requests and lists resources', async () => {
