@@ -13,6 +13,7 @@ import {
 } from './environment.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import { creationRepository, maySee, type Principal } from './caller.ts';
+import { checkSecretOwnership } from './spec-validation.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed, VersionConflict } from './errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
 import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from './scaling.ts';
@@ -55,8 +56,8 @@ export function visibleOrNotFound(caller: TenantCaller, name: string, record: En
 export function specForCaller(caller: TenantCaller, spec: EnvironmentSpec): EnvironmentSpec {
   const decision = creationRepository(caller.principal, spec.labels.repository);
   if (!decision.ok) throw new ValidationFailed('labels.repository does not name a repository of this caller', [{ path: 'labels.repository', message: decision.message }]);
-  if (decision.repository === spec.labels.repository) return spec;
-  return { ...spec, labels: { ...spec.labels, repository: decision.repository! } };
+  const settled = decision.repository === spec.labels.repository ? spec : { ...spec, labels: { ...spec.labels, repository: decision.repository! } };
+  return checkSecretOwnership(settled);
 }
 
 /** A live environment of another repository holds this name: all the caller learns is that the name is taken. */

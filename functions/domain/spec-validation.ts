@@ -40,10 +40,17 @@ export function parseSpec(body: unknown): EnvironmentSpec {
       { path: `labels.${PIN_LABEL}`, message: 'this installation does not allow pinning environments (FLEDGE_ALLOW_PINNING=false); remove the label' },
     ]);
   }
-  // only secrets the environment's repository owns (docs/security.md "Secrets")
-  const secretErrors = secretOwnershipErrors(result.data, apiConfig().secretScope);
-  if (secretErrors.length > 0) throw new ValidationFailed('the environment references secrets its repository does not own', secretErrors);
   return result.data;
+}
+
+/**
+ * Only secrets the environment's repository owns (docs/security.md "Secrets"). Checked once the
+ * repository is settled: a caller acting for one repository may leave `labels.repository` out.
+ */
+export function checkSecretOwnership(spec: EnvironmentSpec): EnvironmentSpec {
+  const secretErrors = secretOwnershipErrors(spec, apiConfig().secretScope);
+  if (secretErrors.length > 0) throw new ValidationFailed('the environment references secrets its repository does not own', secretErrors);
+  return spec;
 }
 
 /** Applies a PATCH body (RFC 7396 merge patch over the current spec) and validates the result. */

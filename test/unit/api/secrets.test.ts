@@ -100,6 +100,18 @@ describe('secrets an environment may reference', () => {
     expect((await put({ labels: { branch: 'main' } })).status).toBe(201);
   });
 
+  it("checks the repository a GitHub token's caller is given when it leaves labels.repository out", async () => {
+    const authorizer = { jwt: { claims: { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', ref: 'refs/heads/main', aud: 'fledge' }, scopes: null } };
+    const asWeb = (secrets: Record<string, string>) =>
+      call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image: 'ghcr.io/acme/web:1', secrets }, authorizer });
+    const own = await asWeb({ DB: secret('fledge/acme/web/db') });
+    expect(own.status).toBe(201);
+    expect(own.body.labels.repository).toBe('acme/web');
+    dynamodb.resetHistory();
+    sfn.resetHistory();
+    expectRefused(await asWeb({ DB: secret('fledge/acme/api/db') }), 'secrets.DB', /.+/);
+  });
+
   it('names every refused secret, not just the first', async () => {
     const response = await put({ labels: { repository: 'acme/web' }, secrets: { A: secret('fledge/other/repo/a'), OK: secret('fledge/acme/web/ok'), B: parameter('other/b') } });
     expect(response.status).toBe(400);
