@@ -99,11 +99,13 @@ export async function liveCounts(): Promise<Record<string, number>> {
   return (Item ?? {}) as Record<string, number>;
 }
 
+/** The attribute of the live counter item that counts every live environment. */
+const TOTAL_COUNTER = 'total';
 const repositoryCounter = (repository: string) => `repo#${repository}`;
 
 /** The counters an environment of `repository` is counted in: always `total`, and its repository's. */
 export function liveCountersFor(repository: string | undefined): string[] {
-  return ['total', ...(repository ? [repositoryCounter(repository)] : [])];
+  return [TOTAL_COUNTER, ...(repository ? [repositoryCounter(repository)] : [])];
 }
 
 /**
@@ -130,7 +132,7 @@ export async function insertEnvironment(
 ): Promise<EnvironmentRecord> {
   const repository = record.spec.labels.repository;
   const stored: EnvironmentRecord = { ...record, quotaCounters: liveCountersFor(repository) };
-  const counterNames: Record<string, string> = { '#total': 'total' };
+  const counterNames: Record<string, string> = { '#total': TOTAL_COUNTER };
   const counterValues: Record<string, number> = { ':one': 1, ':zero': 0, ':maxGlobal': quota.global };
   let update = 'SET #total = if_not_exists(#total, :zero) + :one';
   let condition = 'attribute_not_exists(#total) OR #total < :maxGlobal';
@@ -411,11 +413,20 @@ export function decodeEventCursor(cursor: string, name: string): Record<string, 
 export function liveCountRelease(counters: readonly string[], counts: Record<string, number>) {
   const names: Record<string, string> = {};
   const sets: string[] = [];
+  const removes: string[] = [];
   const conditions: string[] = [];
   [...new Set(counters)].forEach((counter, i) => {
     const name = `#c${i}`;
     names[name] = counter;
-    if ((counts[counter] ?? 0) > 0) {
+    const count = counts[counter] ?? 0;
+    if (count === 1 && counter !== TOTAL_COUNTER) {
+      // a repository's last live environment: drop its attribute rather than keep a 0, so the
+      // counter item holds only repositories with live environments and cannot grow towards
+      // DynamoDB's 400 KB item limit with every repository ever seen ("Service, account, and
+      // table quotas in Amazon DynamoDB", Item size); a create since the read fails the condition
+      removes.push(name);
+      conditions.push(`${name} = :one`);
+    } else if (count > 0) {
       sets.push(`${name} = ${name} - :one`);
       conditions.push(`${name} > :zero`);
     } else {
@@ -428,6 +439,9 @@ export function liveCountRelease(counters: readonly string[], counts: Record<str
     ConditionExpression: conditions.join(' AND '),
     ExpressionAttributeNames: names,
   };
-  if (sets.length === 0) return { ConditionCheck: { ...common, ExpressionAttributeValues: { ':zero': 0 } } };
-  return { Update: { ...common, UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeValues: { ':one': 1, ':zero': 0 } } };
+  if (sets.length === 0 && removes.length === 0) return { ConditionCheck: { ...common, ExpressionAttributeValues: { ':zero': 0 } } };
+  const update = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
+  const values: Record<string, number> = { ':one': 1 };
+  if (conditions.some((c) => c.includes(':zero'))) values[':zero'] = 0;
+  return { Update: { ...common, UpdateExpression: update, ExpressionAttributeValues: values } };
 }
