@@ -79,7 +79,10 @@ describe('scaling in local mode', () => {
     expect(service!.tasks.filter((t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING')).toHaveLength(3);
     expect((await page('e2e-scale')).status).toBe(200);
 
-    // a scale conflicts with nothing running; 0 -> SLEEPING, no tasks, the rule at the waker
+    // a scale conflicts with the one running; 0 -> SLEEPING, no tasks, the rule at the waker.
+    // The sleep's first AWS calls are throttled (retried with backoff by its Retry blocks), so it
+    // is surely still running when the second scale arrives, however fast or loaded the machine
+    expect((await api('POST', '/_local/faults', { fault: 'throttle', count: 2 })).status).toBe(200);
     const down = await api('POST', '/v1/environments/e2e-scale/scale', { desiredCount: 0 });
     expect(down.status).toBe(202);
     const conflicting = await api('POST', '/v1/environments/e2e-scale/scale', { desiredCount: 1 });
