@@ -5,6 +5,11 @@
  *   FLEDGE_OPERATORS         IAM ARN patterns and OIDC subject patterns of operators
  *                            (JSON array or comma-separated; `*` matches any run of characters)
  *   FLEDGE_IAM_REPOSITORIES  JSON object: IAM ARN pattern -> repository or list of repositories
+ *   FLEDGE_OIDC_OWNERS       the GitHub owners whose OIDC tokens are accepted (JSON array or
+ *                            comma-separated): ids (digits, matched against repository_owner_id)
+ *                            or names (matched against repository_owner, ignoring case). Unset:
+ *                            no token is accepted, except in local mode (FLEDGE_LOCAL_MODE=true),
+ *                            where the issuer is ours and every owner is.
  *
  * With neither set, every IAM caller is an operator (IAM access to execute-api is the operator
  * grant, as before tenancy existed); that is logged at cold start.
@@ -48,9 +53,23 @@ function repositoryMap(raw: string | undefined, name: string): AccessPolicy['iam
   });
 }
 
+/** A GitHub owner id (digits) or login (letters, digits, single hyphens; 39 characters at most). */
+const OWNER_ENTRY = /^(?:\d{1,20}|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/;
+
+function ownerList(env: NodeJS.ProcessEnv): AccessPolicy['oidcOwners'] {
+  const raw = env.FLEDGE_OIDC_OWNERS;
+  if (raw === undefined || raw.trim() === '') return env.FLEDGE_LOCAL_MODE === 'true' ? 'any' : [];
+  const owners = patternList(raw, 'FLEDGE_OIDC_OWNERS');
+  for (const owner of owners) {
+    if (!OWNER_ENTRY.test(owner)) throw new Error(`FLEDGE_OIDC_OWNERS: "${owner}" is neither a GitHub owner id (digits) nor an owner name`);
+  }
+  return owners;
+}
+
 /** Parses the policy from an environment (throws on a malformed setting: a deployment error, not a request error). */
 export function readAccessPolicy(env: NodeJS.ProcessEnv = process.env): AccessPolicy {
   return {
+    oidcOwners: ownerList(env),
     operators: patternList(env.FLEDGE_OPERATORS, 'FLEDGE_OPERATORS'),
     iamRepositories: repositoryMap(env.FLEDGE_IAM_REPOSITORIES, 'FLEDGE_IAM_REPOSITORIES'),
   };
@@ -66,6 +85,8 @@ export function accessPolicy(): AccessPolicy {
   } else {
     logger.info('access policy loaded', { operatorPatterns: policy.operators.length, iamRepositoryPatterns: policy.iamRepositories.length });
   }
+  if (policy.oidcOwners === 'any') logger.info('access policy: FLEDGE_OIDC_OWNERS is not set; local mode accepts tokens of every repository owner');
+  else logger.info('access policy: OIDC tokens accepted from these repository owners only', { oidcOwners: policy.oidcOwners });
   return policy;
 }
 

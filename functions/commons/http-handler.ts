@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
 import { runIdempotently } from './idempotency.ts';
-import type { Principal } from '#domain/caller.ts';
+import { stableIdentity, type Principal } from '#domain/caller.ts';
 import { principalOf } from './access-config.ts';
 import { logger, metrics } from './powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
@@ -213,9 +213,10 @@ function problemResult(error: unknown, requestId: string): APIGatewayProxyResult
 async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: boolean): Promise<HttpResponse> {
   const key = header(request.event, 'idempotency-key');
   if (!idempotent || !key) return fn(request);
-  // the claim-before-mutation protocol and its answers (replay, 409 in progress, 422): ./idempotency.ts
+  // the claim-before-mutation protocol and its answers (replay, 409 in progress, 422): ./idempotency.ts;
+  // keys are the caller's across its sessions (an IAM role, not its session; an OIDC sub)
   return runIdempotently(
-    { scope: request.actor, key, method: request.event.requestContext?.http?.method ?? '', path: request.event.rawPath, body: request.body },
+    { scope: stableIdentity(request.principal), key, method: request.event.requestContext?.http?.method ?? '', path: request.event.rawPath, body: request.body },
     () => fn(request),
   );
 }

@@ -12,6 +12,8 @@ export interface OperatorPrincipal {
   kind: 'operator';
   /** the IAM principal ARN, the OIDC `sub`, or `local` (local mode without --auth) */
   actor: string;
+  /** who the caller is across sessions, when that differs from `actor` (see `stableIdentity`) */
+  identity?: string;
 }
 
 export interface RepositoryPrincipal {
@@ -21,9 +23,23 @@ export interface RepositoryPrincipal {
   /** the OIDC `ref` claim, when the token carries one (informational) */
   ref?: string;
   actor: string;
+  /** who the caller is across sessions, when that differs from `actor` (see `stableIdentity`) */
+  identity?: string;
 }
 
 export type Principal = OperatorPrincipal | RepositoryPrincipal;
+
+/**
+ * Who the caller is across its sessions: the scope of its Idempotency-Keys. `actor` names one
+ * session (an IAM assumed-role ARN ends in the session name, which CI picks anew on every
+ * AssumeRole, so a retry from the next job would miss its replay); this is the role
+ * (`arn:<partition>:iam::<account>:role/<Role>`) for an assumed-role session, and the actor for
+ * everyone else (IAM users, OIDC callers, whose `sub` is already stable, `local`). Events keep
+ * the session ARN as their actor.
+ */
+export function stableIdentity(principal: Principal): string {
+  return principal.identity ?? principal.actor;
+}
 
 /** Local mode without --auth: every request is this operator. */
 export const LOCAL_OPERATOR: OperatorPrincipal = { kind: 'operator', actor: 'local' };
@@ -84,6 +100,13 @@ export function listScope(principal: Principal, requested: string | undefined): 
 /** The operator's access policy: who is an operator, which IAM principals act for which repositories. */
 export interface AccessPolicy {
   /**
+   * The GitHub owners (users or organisations) whose OIDC tokens are accepted: numeric ids,
+   * matched against the `repository_owner_id` claim (an id survives renames and is never
+   * reused), or names, matched against `repository_owner` ignoring case. `'any'`: every owner
+   * (local mode only, where the issuer is ours). Empty: no token is accepted (fail closed).
+   */
+  oidcOwners: readonly string[] | 'any';
+  /**
    * Operator patterns (`*` matches any run of characters): those starting with `arn:` are
    * matched against IAM callers only, all others against OIDC subjects only.
    */
@@ -126,25 +149,54 @@ function matchesAny(patterns: readonly string[], identities: readonly string[]):
 
 /** An IAM (SigV4) caller; undefined when the policy maps it to nothing (a 403). */
 export function iamPrincipal(userArn: string, policy: AccessPolicy): Principal | undefined {
-  if (iamIsOperatorGrant(policy)) return { kind: 'operator', actor: userArn };
   const identities = iamIdentities(userArn);
-  if (matchesAny(iamPatterns(policy.operators), identities)) return { kind: 'operator', actor: userArn };
+  // an assumed-role session is known across sessions by its role (stableIdentity)
+  const identity = identities.length > 1 ? { identity: identities[1]! } : {};
+  if (iamIsOperatorGrant(policy)) return { kind: 'operator', actor: userArn, ...identity };
+  if (matchesAny(iamPatterns(policy.operators), identities)) return { kind: 'operator', actor: userArn, ...identity };
   const repositories = new Set<string>();
   for (const entry of policy.iamRepositories) {
     if (matchesAny([entry.pattern], identities)) for (const repository of entry.repositories) repositories.add(repository);
   }
   if (repositories.size === 0) return undefined;
-  return { kind: 'repositories', repositories: [...repositories].sort(), actor: userArn };
+  return { kind: 'repositories', repositories: [...repositories].sort(), actor: userArn, ...identity };
 }
 
 export type OidcDecision = { ok: true; principal: Principal } | { ok: false; message: string };
 
+const claimText = (claims: Record<string, unknown>, name: string): string | undefined =>
+  typeof claims[name] === 'string' && claims[name] !== '' ? (claims[name] as string) : undefined;
+
+/** An owner allow-list entry of digits only is an owner id; anything else an owner name. */
+export const isOwnerId = (entry: string): boolean => /^\d+$/.test(entry);
+
+/**
+ * Whether the token's repository owner is one the operator accepts. API Gateway's JWT
+ * authorizer checks only the signature, iss, aud and the times ("Control access to HTTP APIs
+ * with JWT authorizers in API Gateway"), and any GitHub workflow may ask for a token with any
+ * audience (`core.getIDToken(audience)`, GitHub Docs "OpenID Connect reference"), so without
+ * this every repository on github.com could call the CI API.
+ */
+export function ownerDecision(claims: Record<string, unknown>, owners: AccessPolicy['oidcOwners']): { ok: true } | { ok: false; message: string } {
+  if (owners === 'any') return { ok: true };
+  if (owners.length === 0) return { ok: false, message: 'this installation accepts no OIDC tokens (no repository owners are configured: context oidcRepositoryOwners)' };
+  const ownerId = claimText(claims, 'repository_owner_id');
+  const owner = claimText(claims, 'repository_owner');
+  const accepted = owners.some((entry) => (isOwnerId(entry) ? ownerId === entry : owner !== undefined && owner.toLowerCase() === entry.toLowerCase()));
+  if (accepted) return { ok: true };
+  if (!owner && !ownerId) return { ok: false, message: 'the token names no repository owner (repository_owner, repository_owner_id claims)' };
+  return { ok: false, message: `repositories of ${owner ?? `owner id ${ownerId}`} may not use this installation (it accepts tokens of its configured GitHub owners only)` };
+}
+
 /**
  * A caller with a validated OIDC token (GitHub Actions claims, as API Gateway passes them: strings).
- * Its actor is the `sub`; an operator subject is an operator, anyone else acts for the
+ * First, for every token (operators' too), its repository owner must be on the allow-list;
+ * then its actor is the `sub`; an operator subject is an operator, anyone else acts for the
  * token's `repository` claim, and a token without one is refused.
  */
 export function oidcPrincipal(claims: Record<string, unknown>, policy: AccessPolicy): OidcDecision {
+  const owner = ownerDecision(claims, policy.oidcOwners);
+  if (!owner.ok) return owner;
   const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
   if (!sub) return { ok: false, message: 'the token has no subject (sub claim)' };
   if (policy.operators.some((pattern) => !isIamPattern(pattern) && matchesPattern(pattern, sub))) return { ok: true, principal: { kind: 'operator', actor: sub } };

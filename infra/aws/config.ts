@@ -73,8 +73,14 @@ export interface FledgeConfig {
   healBackoff: string;
   /** Issuer of the CI API's JWT authorizer (context `oidcIssuer`, default GitHub Actions'). */
   oidcIssuer: string;
-  /** Audiences the JWT authorizer accepts (context `oidcAudiences`); none: no CI API. */
+  /** Audiences the JWT authorizer accepts (context `oidcAudiences`, at most 50); none: no CI API. */
   oidcAudiences: string[];
+  /**
+   * The GitHub owners whose OIDC tokens the CI API accepts (context `oidcRepositoryOwners`,
+   * FLEDGE_OIDC_OWNERS): owner ids (digits, matched against `repository_owner_id`) or names
+   * (matched against `repository_owner`, ignoring case). Required with `oidcAudiences`.
+   */
+  oidcRepositoryOwners: string[];
   /** Operator patterns: IAM ARN patterns (`arn:...`) and OIDC subject patterns, `*` a wildcard (context `operators`, FLEDGE_OPERATORS). */
   operators: string[];
   /** IAM ARN pattern -> repositories its principals act for (context `iamRepositories`, FLEDGE_IAM_REPOSITORIES). */
@@ -82,6 +88,12 @@ export interface FledgeConfig {
 }
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/** HTTP API quota "Audiences per authorizer" (not adjustable): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html */
+export const MAX_JWT_AUDIENCES = 50;
+
+/** A GitHub owner id (digits) or login (letters, digits and hyphens, 39 characters at most). */
+const GITHUB_OWNER = /^(?:\d{1,20}|[A-Za-z0-9][A-Za-z0-9-]{0,38})$/;
 
 /** `iamRepositories`: a JSON object (cdk.json, or a JSON string from -c) of ARN pattern -> repository or list. */
 function repositoryMap(read: ContextReader, key: string): Record<string, string[]> {
@@ -263,10 +275,37 @@ export function readConfig(read: ContextReader): FledgeConfig {
 
   const oidcIssuer = str(read, 'oidcIssuer') ?? GITHUB_ACTIONS_ISSUER;
   if (!/^https:\/\/[^\s?#]+$/.test(oidcIssuer)) throw new ConfigError(`context oidcIssuer must be an https URL without query or fragment, got ${oidcIssuer}`);
+  // API Gateway compares the token's iss with the configured issuer as a string, and GitHub's iss
+  // has no trailing slash (GitHub Docs "OpenID Connect reference": iss is
+  // https://token.actions.githubusercontent.com): with one, every token would be a 401
+  if (oidcIssuer.endsWith('/')) {
+    throw new ConfigError(`context oidcIssuer must not end with "/": it is compared exactly with the tokens' iss claim, which has none (got ${oidcIssuer}; use ${oidcIssuer.replace(/\/+$/, '')})`);
+  }
+  const oidcAudiences = list(read, 'oidcAudiences') ?? [];
+  // "Audiences per authorizer: 50", not adjustable: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+  if (oidcAudiences.length > MAX_JWT_AUDIENCES) {
+    throw new ConfigError(`context oidcAudiences has ${oidcAudiences.length} audiences; an HTTP API JWT authorizer accepts at most ${MAX_JWT_AUDIENCES} (API Gateway quota "Audiences per authorizer")`);
+  }
+  const oidcRepositoryOwners = list(read, 'oidcRepositoryOwners') ?? [];
+  for (const owner of oidcRepositoryOwners) {
+    if (!GITHUB_OWNER.test(owner)) throw new ConfigError(`context oidcRepositoryOwners: ${JSON.stringify(owner)} is neither a GitHub owner id (digits) nor an owner name`);
+  }
+  // API Gateway's JWT authorizer checks only the signature, iss, aud and the times (API Gateway
+  // Developer Guide, "Control access to HTTP APIs with JWT authorizers in API Gateway"), and any
+  // workflow on github.com may ask for a token with our audience (core.getIDToken(audience), GitHub
+  // Docs "OpenID Connect reference"): without an owner allow-list every repository could call
+  if (oidcAudiences.length > 0 && oidcRepositoryOwners.length === 0) {
+    throw new ConfigError(
+      'context oidcAudiences needs oidcRepositoryOwners: any GitHub Actions workflow, in any repository on github.com, can get a token for any audience, ' +
+        'so the CI API must be told whose repositories it serves. Set oidcRepositoryOwners to your GitHub organisations/users, preferably by id ' +
+        '(digits, e.g. ["1234567"]; an id survives renames; `gh api users/<owner> --jq .id` prints it for an organisation or a user), or by name.',
+    );
+  }
 
   return {
     oidcIssuer,
-    oidcAudiences: list(read, 'oidcAudiences') ?? [],
+    oidcAudiences,
+    oidcRepositoryOwners,
     operators: list(read, 'operators') ?? [],
     iamRepositories: repositoryMap(read, 'iamRepositories'),
     account,

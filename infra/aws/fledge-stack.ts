@@ -127,6 +127,8 @@ export class FledgeStack extends Stack {
       ...withMachines,
       FLEDGE_OPERATORS: JSON.stringify(config.operators),
       FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
+      // whose GitHub Actions tokens the CI API accepts; unset, the Lambdas accept none (fail closed)
+      ...(config.oidcRepositoryOwners.length ? { FLEDGE_OIDC_OWNERS: JSON.stringify(config.oidcRepositoryOwners) } : {}),
     };
     this.functionEnvironment = { task: taskEnvironment, api: apiEnvironment, events: withMachines };
     if (config.operators.length === 0 && Object.keys(config.iamRepositories).length === 0) {

@@ -7,14 +7,15 @@
  * `POST /_local/token` hands out GitHub-Actions-like tokens. Every `/v1` request's
  * `Authorization` header is checked the way the API Gateway Developer Guide describes it
  * ("Control access to HTTP APIs with JWT authorizers in API Gateway"): the token, with or
- * without `Bearer `; RS256 only; a `kid` naming the published key; `iss` equal to the issuer;
+ * without `Bearer `; RS256 only (what GitHub signs with; API Gateway accepts any RSA-based
+ * algorithm, RS384 and RS512 too); a `kid` naming the published key; `iss` equal to the issuer;
  * `aud` (or `client_id` when there is no `aud`) one of the audiences; `exp` after now, `nbf`
  * and `iat` before now. A failure is `401 {"message":"Unauthorized"}`, with
  * `www-authenticate: Bearer scope="" error="invalid_token" error_description="..."` when a
  * token was given ("Troubleshooting issues with HTTP API JWT authorizers"). The claims of a
  * good token reach the handler as strings in `requestContext.authorizer.jwt.claims`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, jwtVerify, decodeProtectedHeader, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 
 /** The subject of `POST /_local/token {"operator": true}`; main.ts adds it to FLEDGE_OPERATORS unless that is set. */
@@ -33,6 +34,23 @@ export interface TokenRequest {
   operator?: boolean;
   /** another `iss` than this issuer's (to see the check refuse it) */
   issuer?: string;
+  /** the `repository_owner_id` claim (digits); default: `localOwnerId` of the owner's name */
+  repositoryOwnerId?: string;
+}
+
+/**
+ * The stand-in for GitHub's numeric owner id in local tokens: the same for the same owner name
+ * (ignoring case, as GitHub logins do) on every run, so FLEDGE_OIDC_OWNERS may name it; a
+ * real GitHub id of that owner differs. `POST /_local/token {"repositoryOwnerId": "..."}` sets
+ * another (to play a renamed owner: another name, the same id).
+ */
+export function localOwnerId(owner: string): string {
+  return String(parseInt(createHash('sha256').update(`fledge-local-owner:${owner.toLowerCase()}`).digest('hex').slice(0, 8), 16));
+}
+
+/** Like `localOwnerId`, for the `repository_id` claim (from the full `owner/name`). */
+export function localRepositoryId(repository: string): string {
+  return String(parseInt(createHash('sha256').update(`fledge-local-repository:${repository.toLowerCase()}`).digest('hex').slice(0, 8), 16));
 }
 
 export type Verdict =
@@ -61,7 +79,7 @@ export class InvalidTokenRequest extends Error {
 export function parseTokenRequest(body: unknown): TokenRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidTokenRequest('', 'the body must be a JSON object');
   const input = body as Record<string, unknown>;
-  const known = new Set(['repository', 'actor', 'audience', 'expiresIn', 'ref', 'operator', 'issuer']);
+  const known = new Set(['repository', 'actor', 'audience', 'expiresIn', 'ref', 'operator', 'issuer', 'repositoryOwnerId']);
   for (const key of Object.keys(input)) if (!known.has(key)) throw new InvalidTokenRequest(key, 'unknown field');
   const str = (key: string, pattern: RegExp, hint: string) => {
     const value = input[key];
@@ -85,7 +103,15 @@ export function parseTokenRequest(body: unknown): TokenRequest {
     expiresIn: expiresIn as number | undefined,
     operator: operator as boolean | undefined,
     issuer: str('issuer', /^[\x21-\x7e]{1,200}$/, 'must be a non-empty string'),
+    repositoryOwnerId: repositoryOwnerId(input.repositoryOwnerId, repository),
   };
+}
+
+function repositoryOwnerId(value: unknown, repository: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value)) throw new InvalidTokenRequest('repositoryOwnerId', 'must be a GitHub owner id: a string of digits');
+  if (!repository) throw new InvalidTokenRequest('repositoryOwnerId', 'needs a repository (the owner is its first part)');
+  return value;
 }
 
 /** A claim as API Gateway passes it to the integration: a string (lists as `[a b]`). */
@@ -120,7 +146,9 @@ export async function createLocalIssuer(options: LocalIssuerOptions): Promise<Lo
       : {
           sub: request.operator ? LOCAL_OPERATOR_SUBJECT : `repo:${request.repository}:ref:${ref}`,
           repository: request.repository,
+          repository_id: localRepositoryId(request.repository!),
           repository_owner: request.repository!.split('/')[0],
+          repository_owner_id: request.repositoryOwnerId ?? localOwnerId(request.repository!.split('/')[0]!),
           ref,
           actor,
         };
@@ -179,7 +207,7 @@ export async function createLocalIssuer(options: LocalIssuerOptions): Promise<Lo
       id_token_signing_alg_values_supported: ['RS256'],
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
-      claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'repository_owner', 'actor'],
+      claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'actor'],
     }),
     issue,
     verify,

@@ -437,6 +437,8 @@ async function main(): Promise<void> {
       }
       log.info('auth: OIDC tokens required on /v1 (checked as API Gateway\'s JWT authorizer does); /_local/* stays open', {
         issuer: issuer.issuer, audiences, jwks: `http://127.0.0.1:${options.port}/_local/jwks.json`, operators: process.env.FLEDGE_OPERATORS,
+        // as on AWS, only these owners' tokens are let in (functions/commons/access-config.ts); unset: any owner (the issuer is ours)
+        repositoryOwners: process.env.FLEDGE_OIDC_OWNERS?.trim() ? process.env.FLEDGE_OIDC_OWNERS : 'any (FLEDGE_OIDC_OWNERS not set)',
       });
     } else {
       delete process.env.FLEDGE_LOCAL_AUTH;

@@ -1,13 +1,17 @@
 /**
  * Local mode with real tokens (`npm start -- --auth oidc`): tokens are checked as API
  * Gateway's JWT authorizer checks them, and a repository sees and touches only its own
- * environments (docs/security.md "Callers and tenancy"). One server for the whole file.
+ * environments (docs/security.md "Callers and tenancy"). One server for the whole file, started
+ * as a deployment is configured: FLEDGE_OIDC_OWNERS names one GitHub owner (acme, by its id).
  */
 import { generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { localOwnerId } from '../../infra/local/local-issuer.ts';
 import { reached, useLocalServer, type Answer } from './local-api.ts';
 
-const local = useLocalServer({}, { auth: 'oidc' });
+/** the owner id local tokens of acme carry (a stand-in for GitHub's) */
+const ACME_ID = localOwnerId('acme');
+const local = useLocalServer({ FLEDGE_OIDC_OWNERS: ACME_ID }, { auth: 'oidc' });
 
 interface Issued {
   token: string;
@@ -48,7 +52,8 @@ describe('local mode --auth oidc: tokens', () => {
 
   it('hands out GitHub-like tokens and publishes the key as a JWKS', async () => {
     expect(good.claims).toMatchObject({
-      sub: 'repo:acme/tokens:ref:refs/heads/main', repository: 'acme/tokens', repository_owner: 'acme', ref: 'refs/heads/main',
+      sub: 'repo:acme/tokens:ref:refs/heads/main', repository: 'acme/tokens', repository_owner: 'acme', repository_owner_id: ACME_ID,
+      repository_id: expect.stringMatching(/^\d+$/), ref: 'refs/heads/main',
       actor: 'dev', aud: 'fledge', iss: `http://127.0.0.1:${local.server().port}/_local/issuer`,
     });
     for (const claim of ['iat', 'nbf', 'exp', 'jti']) expect(good.claims).toHaveProperty(claim);
@@ -66,6 +71,7 @@ describe('local mode --auth oidc: tokens', () => {
 
   it('says at startup that tokens are required', () => {
     expect(local.server().output()).toMatch(/auth: OIDC tokens required/);
+    expect(local.server().output()).toContain(`"repositoryOwners":"${ACME_ID}"`);
     expect(local.server().output()).not.toMatch(/auth: OFF/);
   });
 
@@ -114,7 +120,8 @@ describe('local mode --auth oidc: tenancy', () => {
     [a, b, operator] = await Promise.all([
       issue({ repository: 'acme/a', actor: 'alice' }),
       issue({ repository: 'acme/b', actor: 'bob', ref: 'refs/heads/feature' }),
-      issue({ operator: true, actor: 'ops' }),
+      // with an owner allow-list, an operator token names a repository of an allowed owner
+      issue({ operator: true, repository: 'acme/platform', actor: 'ops' }),
     ]);
     // B's environment, labels.repository filled in from B's token
     const created = await as(b.token)('PUT', '/v1/environments/tenant-b', spec);
@@ -226,5 +233,60 @@ describe('local mode --auth oidc: tenancy', () => {
     expect(read.status).toBe(200);
     const events = await asOperator('GET', '/v1/environments/tenant-b/events');
     expect(events.body.items.some((e: { actor: string }) => e.actor === 'repo:acme/b:ref:refs/heads/feature')).toBe(true);
+  });
+});
+
+describe('local mode --auth oidc: repository owners (FLEDGE_OIDC_OWNERS)', () => {
+  it('refuses every token of another GitHub owner with 403, on every route, and changes nothing', async () => {
+    const mallory = await issue({ repository: 'mallory/web', actor: 'mallory' });
+    expect(mallory.claims).toMatchObject({ repository_owner: 'mallory', repository_owner_id: localOwnerId('mallory') });
+    const malloryOperator = await issue({ repository: 'mallory/web', operator: true });
+    const ownerless = await issue({ operator: true });
+    const asOperator = as((await issue({ operator: true, repository: 'acme/platform' })).token);
+    const names = async () => (await asOperator('GET', '/v1/environments')).body.items.map((e: { name: string }) => e.name).sort();
+    const listed = await names();
+    const tenantB = (await asOperator('GET', '/v1/environments/tenant-b')).body;
+
+    for (const token of [mallory.token, malloryOperator.token]) {
+      const attempts: [string, string, unknown?][] = [
+        ['PUT', '/v1/environments/owner-mallory', spec],
+        ['POST', '/v1/environments', { name: 'owner-mallory', ...spec }],
+        ['PUT', '/v1/environments/owner-mallory', { ...spec, labels: { repository: 'acme/a' } }],
+        ['GET', '/v1/environments'],
+        ['GET', '/v1/environments/tenant-b'],
+        ['PATCH', '/v1/environments/tenant-b', { desiredCount: 2 }],
+        ['POST', '/v1/environments/tenant-b/scale', { desiredCount: 0 }],
+        ['DELETE', '/v1/environments/tenant-b'],
+      ];
+      for (const [method, path, body] of attempts) {
+        const answer = await as(token)(method, path, body, { 'idempotency-key': `mallory-${method}-${path.length}` });
+        expect(answer.status, `${method} ${path}: ${answer.text}`).toBe(403);
+        expect(answer.headers.get('content-type')).toMatch(/problem\+json/);
+        expect(answer.body).toMatchObject({ title: 'Forbidden', detail: expect.stringContaining('repositories of mallory may not use this installation') });
+        expect(answer.text).not.toContain(ACME_ID);
+      }
+    }
+    // an operator token naming no owner at all is refused too (the allow-list is checked first, for every token)
+    const refused = await as(ownerless.token)('GET', '/v1/environments');
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toContain('names no repository owner');
+
+    // nothing changed: no environment, no simulated resource, the list and B's environment as before
+    expect((await asOperator('GET', '/v1/environments/owner-mallory')).status).toBe(404);
+    expect(await names()).toEqual(listed);
+    expect((await asOperator('GET', '/v1/environments/tenant-b')).body).toMatchObject({ status: tenantB.status, version: tenantB.version, desiredCount: tenantB.desiredCount });
+    const resources = (await local.api('GET', '/_local/resources')).body as { services: { environment?: string }[] };
+    expect(resources.services.map((service) => service.environment)).not.toContain('owner-mallory');
+  });
+
+  it('lets the allowed owner in by its id, whatever it is called now and however it is spelled', async () => {
+    const renamed = await issue({ repository: 'acme-renamed/web', repositoryOwnerId: ACME_ID });
+    expect((await as(renamed.token)('GET', '/v1/environments')).status).toBe(200);
+    const upper = await issue({ repository: 'ACME/web' });
+    expect(upper.claims.repository_owner_id).toBe(ACME_ID);
+    expect((await as(upper.token)('GET', '/v1/environments')).status).toBe(200);
+    // the old name under another id (someone who took it over) is refused
+    const squatter = await issue({ repository: 'acme/web', repositoryOwnerId: '12345' });
+    expect((await as(squatter.token)('GET', '/v1/environments')).status).toBe(403);
   });
 });

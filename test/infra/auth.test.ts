@@ -6,7 +6,7 @@
  */
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, GITHUB_ACTIONS_ISSUER, readConfig } from '../../infra/aws/config.ts';
+import { ConfigError, GITHUB_ACTIONS_ISSUER, MAX_JWT_AUDIENCES, readConfig } from '../../infra/aws/config.ts';
 import { routes } from '../../infra/routes.ts';
 import { synthFledge, type Synthesized } from './synth-fledge.ts';
 
@@ -14,6 +14,7 @@ type Resource = { Type: string; Properties: Record<string, any> }; // eslint-dis
 
 const CONTEXT = {
   oidcAudiences: ['fledge', 'https://github.com/acme'],
+  oidcRepositoryOwners: ['1234567', 'acme-labs'],
   operators: ['arn:aws:iam::123456789012:role/FledgeAdmin', 'repo:acme/platform:ref:refs/heads/main'],
   iamRepositories: { 'arn:aws:iam::123456789012:role/ci-web': 'acme/web', 'arn:aws:iam::123456789012:role/ci-*': ['acme/shared'] },
 };
@@ -87,7 +88,7 @@ describe('the CI API (GitHub Actions OIDC)', () => {
     expect(new Set(apiIds).size).toBe(2);
   });
 
-  it('gives every API Lambda the access policy (operators, IAM map), and only the API Lambdas', () => {
+  it('gives every API Lambda the access policy (operators, IAM map, OIDC owners), and only the API Lambdas', () => {
     const functions = ofType('AWS::Lambda::Function').map(([, r]) => r.Properties);
     const api = functions.filter((f) => String(f.Description).startsWith('Fledge API:'));
     expect(api).toHaveLength(routes.length);
@@ -95,9 +96,11 @@ describe('the CI API (GitHub Actions OIDC)', () => {
       const env = fn.Environment.Variables as Record<string, string>;
       expect(JSON.parse(env.FLEDGE_OPERATORS!)).toEqual(CONTEXT.operators);
       expect(JSON.parse(env.FLEDGE_IAM_REPOSITORIES!)).toEqual({ 'arn:aws:iam::123456789012:role/ci-web': ['acme/web'], 'arn:aws:iam::123456789012:role/ci-*': ['acme/shared'] });
+      expect(JSON.parse(env.FLEDGE_OIDC_OWNERS!)).toEqual(CONTEXT.oidcRepositoryOwners);
     }
     for (const fn of functions.filter((f) => !String(f.Description).startsWith('Fledge API:'))) {
       expect(fn.Environment?.Variables ?? {}).not.toHaveProperty('FLEDGE_OPERATORS');
+      expect(fn.Environment?.Variables ?? {}).not.toHaveProperty('FLEDGE_OIDC_OWNERS');
     }
   });
 
@@ -111,13 +114,36 @@ describe('the CI API (GitHub Actions OIDC)', () => {
 describe('context', () => {
   const read = (context: Record<string, unknown>) => readConfig((key) => context[key]);
 
-  it('has no CI API, no operators and no IAM map by default', () => {
-    expect(read({})).toMatchObject({ oidcIssuer: GITHUB_ACTIONS_ISSUER, oidcAudiences: [], operators: [], iamRepositories: {} });
+  it('has no CI API, no operators, no IAM map and no OIDC owners by default', () => {
+    expect(read({})).toMatchObject({ oidcIssuer: GITHUB_ACTIONS_ISSUER, oidcAudiences: [], oidcRepositoryOwners: [], operators: [], iamRepositories: {} });
   });
 
   it('reads lists and the IAM map from -c strings as from cdk.json', () => {
-    const config = read({ oidcAudiences: 'fledge,ci', operators: 'arn:aws:iam::1:role/a', iamRepositories: '{"arn:aws:iam::1:role/ci":["a/b"]}' });
-    expect(config).toMatchObject({ oidcAudiences: ['fledge', 'ci'], operators: ['arn:aws:iam::1:role/a'], iamRepositories: { 'arn:aws:iam::1:role/ci': ['a/b'] } });
+    const config = read({ oidcAudiences: 'fledge,ci', oidcRepositoryOwners: '1234567,Acme', operators: 'arn:aws:iam::1:role/a', iamRepositories: '{"arn:aws:iam::1:role/ci":["a/b"]}' });
+    expect(config).toMatchObject({
+      oidcAudiences: ['fledge', 'ci'], oidcRepositoryOwners: ['1234567', 'Acme'], operators: ['arn:aws:iam::1:role/a'], iamRepositories: { 'arn:aws:iam::1:role/ci': ['a/b'] },
+    });
+  });
+
+  it('refuses a CI API without an owner allow-list: any repository on github.com could get a token with its audience', () => {
+    expect(() => read({ oidcAudiences: ['fledge'] })).toThrow(ConfigError);
+    expect(() => read({ oidcAudiences: ['fledge'] })).toThrow(/oidcAudiences needs oidcRepositoryOwners.*any repository on github.com/);
+    // the stack is never built: synth stops at the context
+    expect(() => synthFledge({ oidcAudiences: ['fledge'] })).toThrow(/oidcRepositoryOwners/);
+    // owners must be GitHub ids or names
+    expect(() => read({ oidcAudiences: ['fledge'], oidcRepositoryOwners: ['acme/web'] })).toThrow(/oidcRepositoryOwners: "acme\/web" is neither/);
+    expect(() => read({ oidcAudiences: ['fledge'], oidcRepositoryOwners: ['-acme'] })).toThrow(ConfigError);
+  });
+
+  it('refuses an issuer with a trailing slash (iss is compared exactly; GitHub\'s has none) and more than 50 audiences', () => {
+    expect(() => read({ oidcIssuer: `${GITHUB_ACTIONS_ISSUER}/`, oidcAudiences: ['fledge'], oidcRepositoryOwners: ['acme'] })).toThrow(
+      `use ${GITHUB_ACTIONS_ISSUER})`,
+    );
+    expect(() => read({ oidcIssuer: 'https://token.actions.githubusercontent.com/acme-enterprise/' })).toThrow(/must not end with "\/"/);
+    expect(read({ oidcIssuer: 'https://token.actions.githubusercontent.com/acme-enterprise' }).oidcIssuer).toBe('https://token.actions.githubusercontent.com/acme-enterprise');
+    const audiences = (n: number) => Array.from({ length: n }, (_, i) => `aud-${i}`);
+    expect(read({ oidcAudiences: audiences(MAX_JWT_AUDIENCES), oidcRepositoryOwners: ['acme'] }).oidcAudiences).toHaveLength(50);
+    expect(() => read({ oidcAudiences: audiences(MAX_JWT_AUDIENCES + 1), oidcRepositoryOwners: ['acme'] })).toThrow(/has 51 audiences.*at most 50/);
   });
 
   it('refuses a malformed issuer or IAM map, naming the key', () => {

@@ -20,9 +20,10 @@ export interface Synthesized {
 }
 
 export function synthFledge(context: Record<string, unknown> = {}, env?: { account: string; region: string }): Synthesized {
+  const config = readConfig((key) => context[key]); // a ConfigError stops synth before anything is written
   const outdir = mkdtempSync(join(tmpdir(), 'fledge-cdk-'));
   const app = new App({ outdir });
-  const stack = new FledgeStack(app, 'Fledge', { config: readConfig((key) => context[key]), env });
+  const stack = new FledgeStack(app, 'Fledge', { config, env });
   const template = Template.fromStack(stack);
   return { app, stack, template, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
 }

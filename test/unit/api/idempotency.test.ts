@@ -1,13 +1,15 @@
 /**
  * `Idempotency-Key` end to end through the http wrapper, with the real claim protocol
  * (functions/commons/idempotency.ts) against DynamoDB Local: replay, 422, key order, concurrent
- * duplicates, release on failure, takeover of a lapsed claim, scope per caller, the 24 h window.
+ * duplicates, release on failure, takeover of a lapsed claim, scope per caller (an IAM role
+ * across its sessions, an OIDC sub), the 24 h window.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import fc from 'fast-check';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../functions/commons/http-handler.ts';
+import { resetAccessPolicy } from '../../../functions/commons/access-config.ts';
 import { CLAIM_SECONDS, IDEMPOTENCY_WINDOW_SECONDS, canonicalJson, requestFingerprint } from '../../../functions/commons/idempotency.ts';
 import { Conflict } from '../../../functions/domain/errors.ts';
 import { apiEvent, lambdaContext } from '../../support/api-events.ts';
@@ -51,10 +53,11 @@ async function send(
   handler: ReturnType<typeof route>['handler'],
   body: unknown,
   key: string,
-  options: { path?: string; caller?: string; rawBody?: string } = {},
+  options: { path?: string; caller?: string; claims?: Record<string, string>; rawBody?: string } = {},
 ) {
   const event = apiEvent({ method: 'POST', path: options.path ?? '/v1/environments', body, rawBody: options.rawBody, headers: { 'idempotency-key': key } });
   if (options.caller) (event.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn: options.caller } };
+  if (options.claims) (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims: options.claims, scopes: null } };
   const result = (await handler(event, lambdaContext)) as { statusCode: number; headers: Record<string, string>; body: string };
   return { status: result.statusCode, headers: result.headers, body: result.body ? JSON.parse(result.body) : undefined };
 }
@@ -201,6 +204,45 @@ describe('Idempotency-Key against DynamoDB Local', () => {
     const long = await send(handler, { name: 'pr-1' }, key, { caller: `arn:aws:iam::123456789012:role/${'x'.repeat(3000)}` });
     expect(long).toMatchObject({ status: 201, body: { run: 3 } });
     expect(runs).toHaveLength(3);
+  });
+
+  it('scopes an IAM role\'s keys by the role, not the session: a retry from a new AssumeRole session is a replay', async () => {
+    const actors: string[] = [];
+    const { runs, handler } = route(async (request, run) => {
+      actors.push(request.actor);
+      return created(request, run);
+    });
+    const key = newKey();
+    const session = (name: string, role = 'ci-web') => `arn:aws:sts::123456789012:assumed-role/${role}/${name}`;
+    const first = await send(handler, { name: 'pr-1' }, key, { caller: session('GitHubActions-1001-1') });
+    const retry = await send(handler, { name: 'pr-1' }, key, { caller: session('GitHubActions-1001-2') });
+    expect(first).toMatchObject({ status: 201, body: { run: 1 } });
+    expect(retry).toMatchObject({ status: 201, body: { run: 1 }, headers: { 'idempotent-replayed': 'true' } });
+    // the same key with another body from another session of the role: 422, as for one session
+    expect((await send(handler, { name: 'pr-2' }, key, { caller: session('GitHubActions-1001-3') })).status).toBe(422);
+    // another role (or the same role name in another account) is another caller
+    expect(await send(handler, { name: 'pr-1' }, key, { caller: session('x', 'ci-api') })).toMatchObject({ status: 201, body: { run: 2 } });
+    expect(await send(handler, { name: 'pr-1' }, key, { caller: 'arn:aws:sts::210987654321:assumed-role/ci-web/GitHubActions-1001-1' })).toMatchObject({ status: 201, body: { run: 3 } });
+    expect(runs).toHaveLength(3);
+    // what ran, ran as the session (the events' actor)
+    expect(actors[0]).toBe(session('GitHubActions-1001-1'));
+  });
+
+  it('scopes an OIDC caller\'s keys by its sub: another token of the same workflow (new jti) replays', async () => {
+    process.env.FLEDGE_OIDC_OWNERS = 'acme';
+    resetAccessPolicy();
+    onTestFinished(() => {
+      delete process.env.FLEDGE_OIDC_OWNERS;
+      resetAccessPolicy();
+    });
+    const { runs, handler } = route(created);
+    const key = newKey();
+    const token = (sub: string, jti: string) => ({ sub, jti, repository: 'acme/web', repository_owner: 'acme', aud: 'fledge' });
+    const main = 'repo:acme/web:ref:refs/heads/main';
+    expect(await send(handler, { name: 'pr-1' }, key, { claims: token(main, 'a') })).toMatchObject({ status: 201, body: { run: 1 } });
+    expect(await send(handler, { name: 'pr-1' }, key, { claims: token(main, 'b') })).toMatchObject({ status: 201, body: { run: 1 }, headers: { 'idempotent-replayed': 'true' } });
+    expect(await send(handler, { name: 'pr-1' }, key, { claims: token('repo:acme/web:pull_request', 'c') })).toMatchObject({ status: 201, body: { run: 2 } });
+    expect(runs).toHaveLength(2);
   });
 
   it('forgets an answer after 24 h: the key can then carry another request', async () => {

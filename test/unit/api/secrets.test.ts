@@ -4,7 +4,7 @@
  * installation's own account and region. Anything else is a 400 naming `secrets.<NAME>`,
  * and a refused request writes nothing and starts nothing.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -13,6 +13,7 @@ import { handler as postHandler } from '../../../functions/api/create-environmen
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetApiConfig } from '../../../functions/commons/api-config.ts';
+import { resetAccessPolicy } from '../../../functions/commons/access-config.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 
@@ -101,7 +102,14 @@ describe('secrets an environment may reference', () => {
   });
 
   it("checks the repository a GitHub token's caller is given when it leaves labels.repository out", async () => {
-    const authorizer = { jwt: { claims: { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', ref: 'refs/heads/main', aud: 'fledge' }, scopes: null } };
+    const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', ref: 'refs/heads/main', aud: 'fledge' };
+    const authorizer = { jwt: { claims, scopes: null } };
+    process.env.FLEDGE_OIDC_OWNERS = 'acme';
+    resetAccessPolicy();
+    onTestFinished(() => {
+      delete process.env.FLEDGE_OIDC_OWNERS;
+      resetAccessPolicy();
+    });
     const asWeb = (secrets: Record<string, string>) =>
       call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image: 'ghcr.io/acme/web:1', secrets }, authorizer });
     const own = await asWeb({ DB: secret('fledge/acme/web/db') });

@@ -25,8 +25,11 @@ import { item, record, spec } from '../../support/records.ts';
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 
-const jwt = (repository: string | undefined, sub = `repo:${repository}:ref:refs/heads/main`) => ({
-  jwt: { claims: { sub, ...(repository ? { repository } : {}), ref: 'refs/heads/main', actor: 'octocat', aud: 'fledge', exp: '1900000000' }, scopes: null },
+const jwt = (repository: string | undefined, sub = `repo:${repository}:ref:refs/heads/main`, owner = repository?.split('/')[0] ?? 'acme', ownerId = owner === 'acme' ? '1001' : '666') => ({
+  jwt: {
+    claims: { sub, ...(repository ? { repository } : {}), repository_owner: owner, repository_owner_id: ownerId, ref: 'refs/heads/main', actor: 'octocat', aud: 'fledge', exp: '1900000000' },
+    scopes: null,
+  },
 });
 const iam = (userArn: string) => ({ iam: { userArn } });
 const WEB = jwt('acme/web');
@@ -52,6 +55,8 @@ beforeEach(() => {
   resetApiConfig();
   resetAccessPolicy();
   process.env.TABLE_NAME = 'fledge';
+  // the CI API's owner allow-list (context oidcRepositoryOwners): acme, by id
+  process.env.FLEDGE_OIDC_OWNERS = '["1001"]';
   for (const kind of ['CREATE', 'UPDATE', 'TEARDOWN', 'SCALE', 'HEAL']) {
     process.env[`FLEDGE_${kind}_STATE_MACHINE_ARN`] = `arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-${kind.toLowerCase()}`;
   }
@@ -66,6 +71,7 @@ beforeEach(() => {
 afterEach(() => {
   delete process.env.FLEDGE_OPERATORS;
   delete process.env.FLEDGE_IAM_REPOSITORIES;
+  delete process.env.FLEDGE_OIDC_OWNERS;
   delete process.env.FLEDGE_LOCAL_MODE;
   delete process.env.FLEDGE_LOCAL_AUTH;
   resetAccessPolicy();
@@ -205,6 +211,43 @@ describe('who may call at all', () => {
     expect(answer.status).toBe(403);
     expect(answer.body.detail).toContain('no repository claim');
     expect(writes()).toBe(0);
+  });
+
+  it('a token of another GitHub owner is 403 on every route, even naming our repository or an operator subject, and writes nothing', async () => {
+    // a workflow anywhere on github.com can ask for a token with our audience (core.getIDToken('fledge'))
+    const mallory = jwt('mallory/web');
+    const forged = jwt('acme/web', 'repo:acme/web:ref:refs/heads/main', 'mallory', '666');
+    process.env.FLEDGE_OPERATORS = 'repo:*';
+    resetAccessPolicy();
+    dynamodb.resetHistory();
+    for (const authorizer of [mallory, forged]) {
+      for (const [route, handler, options] of routes) {
+        const answer = await call(handler, { ...options, authorizer });
+        expect(answer.status, route).toBe(403);
+        expect(answer.body, route).toMatchObject({ title: 'Forbidden', detail: expect.stringContaining('repositories of mallory may not use this installation') });
+        expect(JSON.stringify(answer.body), route).not.toContain('1001');
+      }
+      const put = await call(putHandler, { method: 'PUT', ...env('pr-9'), body: { image: 'nginx:1.27' }, authorizer });
+      expect(put.status).toBe(403);
+      expect((await call(listHandler, { method: 'GET', path: '/v1/environments', authorizer })).status).toBe(403);
+    }
+    expect(writes()).toBe(0);
+    // refused before anything is read
+    expect(dynamodb.calls()).toHaveLength(0);
+    // the same owner by id after a rename is still let in
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme-renamed', '1001') })).status).toBe(200);
+  });
+
+  it('no owner allow-list: no token at all on AWS (fail closed); any owner in local mode, where the issuer is ours', async () => {
+    delete process.env.FLEDGE_OIDC_OWNERS;
+    resetAccessPolicy();
+    const refused = await call(getHandler, { method: 'GET', ...env(), authorizer: WEB });
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toContain('accepts no OIDC tokens');
+    process.env.FLEDGE_LOCAL_MODE = 'true';
+    process.env.FLEDGE_LOCAL_AUTH = 'oidc';
+    resetAccessPolicy();
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'someone', '4242') })).status).toBe(200);
   });
 
   it('no authenticated caller: 403 on AWS, the operator "local" in local mode without --auth, 403 with it', async () => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  creationRepository, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcPrincipal, type AccessPolicy, type Principal,
+  creationRepository, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcPrincipal, stableIdentity, type AccessPolicy, type Principal,
 } from '../../../functions/domain/caller.ts';
 import { readAccessPolicy } from '../../../functions/commons/access-config.ts';
 
-const NONE: AccessPolicy = { operators: [], iamRepositories: [] };
+const NONE: AccessPolicy = { oidcOwners: [], operators: [], iamRepositories: [] };
 const POLICY: AccessPolicy = {
+  oidcOwners: ['acme'],
   operators: ['arn:aws:iam::111111111111:role/FledgeAdmin', 'repo:acme/platform:ref:refs/heads/main'],
   iamRepositories: [
     { pattern: 'arn:aws:iam::111111111111:role/ci-web', repositories: ['acme/web'] },
@@ -13,7 +14,8 @@ const POLICY: AccessPolicy = {
     { pattern: 'arn:aws:iam::111111111111:user/builder', repositories: ['acme/api', 'acme/web'] },
   ],
 };
-const assumed = (role: string, account = '111111111111') => `arn:aws:sts::${account}:assumed-role/${role}/GitHubActions-42`;
+const assumed = (role: string, account = '111111111111', session = 'GitHubActions-42') => `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
+const roleArn = (role: string, account = '111111111111') => `arn:aws:iam::${account}:role/${role}`;
 
 describe('matchesPattern', () => {
   it('matches literally, with * for any run of characters (slashes and colons too), case-sensitively', () => {
@@ -37,13 +39,14 @@ describe('IAM callers', () => {
   });
 
   it('are operators when no operator list and no IAM map is configured (backward compatible)', () => {
-    expect(iamPrincipal(assumed('anything'), NONE)).toEqual({ kind: 'operator', actor: assumed('anything') });
+    expect(iamPrincipal(assumed('anything'), NONE)).toEqual({ kind: 'operator', actor: assumed('anything'), identity: roleArn('anything') });
+    expect(iamPrincipal('arn:aws:iam::111111111111:user/builder', NONE)).toEqual({ kind: 'operator', actor: 'arn:aws:iam::111111111111:user/builder' });
   });
 
   it('once configured: operators by pattern, repositories from every matching map entry, nothing for the unmapped', () => {
-    expect(iamPrincipal(assumed('FledgeAdmin'), POLICY)).toEqual({ kind: 'operator', actor: assumed('FledgeAdmin') });
-    expect(iamPrincipal(assumed('ci-web'), POLICY)).toEqual({ kind: 'repositories', repositories: ['acme/shared', 'acme/web'], actor: assumed('ci-web') });
-    expect(iamPrincipal(assumed('ci-api'), POLICY)).toEqual({ kind: 'repositories', repositories: ['acme/shared'], actor: assumed('ci-api') });
+    expect(iamPrincipal(assumed('FledgeAdmin'), POLICY)).toEqual({ kind: 'operator', actor: assumed('FledgeAdmin'), identity: roleArn('FledgeAdmin') });
+    expect(iamPrincipal(assumed('ci-web'), POLICY)).toEqual({ kind: 'repositories', repositories: ['acme/shared', 'acme/web'], actor: assumed('ci-web'), identity: roleArn('ci-web') });
+    expect(iamPrincipal(assumed('ci-api'), POLICY)).toEqual({ kind: 'repositories', repositories: ['acme/shared'], actor: assumed('ci-api'), identity: roleArn('ci-api') });
     expect(iamPrincipal('arn:aws:iam::111111111111:user/builder', POLICY)).toMatchObject({ repositories: ['acme/api', 'acme/web'] });
     expect(iamPrincipal(assumed('deployer'), POLICY)).toBeUndefined();
     // the same role name in another account is another principal
@@ -52,8 +55,32 @@ describe('IAM callers', () => {
   });
 });
 
+describe('stableIdentity (the scope of Idempotency-Keys)', () => {
+  it('is the role for every session of an assumed role, while the actor stays the session', () => {
+    const first = iamPrincipal(assumed('ci-web', '111111111111', 'run-1'), POLICY)!;
+    const retry = iamPrincipal(assumed('ci-web', '111111111111', 'run-1-retry'), POLICY)!;
+    expect(stableIdentity(first)).toBe(roleArn('ci-web'));
+    expect(stableIdentity(retry)).toBe(stableIdentity(first));
+    expect(first.actor).not.toBe(retry.actor);
+    // another role, or the same role name in another account, is another identity
+    expect(stableIdentity(iamPrincipal(assumed('ci-api'), POLICY)!)).toBe(roleArn('ci-api'));
+    expect(stableIdentity(iamPrincipal(assumed('x', '222222222222'), NONE)!)).toBe(roleArn('x', '222222222222'));
+    expect(stableIdentity(iamPrincipal('arn:aws-cn:sts::111111111111:assumed-role/R/s', NONE)!)).toBe('arn:aws-cn:iam::111111111111:role/R');
+  });
+
+  it('is the ARN of an IAM user, the sub of an OIDC caller and "local" for local mode', () => {
+    expect(stableIdentity(iamPrincipal('arn:aws:iam::111111111111:user/builder', POLICY)!)).toBe('arn:aws:iam::111111111111:user/builder');
+    const decision = oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme' }, POLICY);
+    expect(decision.ok && stableIdentity(decision.principal)).toBe('repo:acme/web:ref:refs/heads/main');
+    expect(stableIdentity({ kind: 'operator', actor: 'local' })).toBe('local');
+  });
+});
+
 describe('OIDC callers (GitHub Actions claims, as strings)', () => {
-  const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', ref: 'refs/heads/main', actor: 'octocat', exp: '1900000000' };
+  const claims = {
+    sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', repository_owner_id: '1001',
+    ref: 'refs/heads/main', actor: 'octocat', exp: '1900000000',
+  };
 
   it('act for the repository claim, their actor being the subject', () => {
     expect(oidcPrincipal(claims, POLICY)).toEqual({
@@ -69,10 +96,57 @@ describe('OIDC callers (GitHub Actions claims, as strings)', () => {
   });
 
   it('are refused without a repository claim or a subject', () => {
-    expect(oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main' }, POLICY)).toEqual({ ok: false, message: 'the token has no repository claim' });
+    expect(oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository_owner: 'acme' }, POLICY)).toEqual({ ok: false, message: 'the token has no repository claim' });
     expect(oidcPrincipal({ ...claims, repository: '' }, POLICY)).toMatchObject({ ok: false });
-    expect(oidcPrincipal({ repository: 'acme/web' }, POLICY)).toEqual({ ok: false, message: 'the token has no subject (sub claim)' });
+    expect(oidcPrincipal({ repository: 'acme/web', repository_owner: 'acme' }, POLICY)).toEqual({ ok: false, message: 'the token has no subject (sub claim)' });
     expect(oidcPrincipal({ ...claims, repository: ['acme/web'] as unknown as string }, POLICY)).toMatchObject({ ok: false });
+  });
+});
+
+describe('the OIDC owner allow-list (every token, before anything else)', () => {
+  const token = (owner: string, ownerId: string, extra: Record<string, string> = {}) => ({
+    sub: `repo:${owner}/web:ref:refs/heads/main`, repository: `${owner}/web`, repository_owner: owner, repository_owner_id: ownerId, ...extra,
+  });
+  const withOwners = (oidcOwners: AccessPolicy['oidcOwners']): AccessPolicy => ({ ...POLICY, oidcOwners });
+
+  it('refuses a token of another owner, in plain words, naming that owner', () => {
+    const decision = oidcPrincipal(token('mallory', '666'), POLICY);
+    expect(decision).toEqual({ ok: false, message: expect.stringContaining('repositories of mallory may not use this installation') });
+    // its audience was right (API Gateway let it through); a repository name of ours in it does not help
+    expect(oidcPrincipal({ ...token('mallory', '666'), repository: 'acme/web' }, POLICY)).toMatchObject({ ok: false });
+  });
+
+  it('matches an id against repository_owner_id only, whatever the owner is called now', () => {
+    const byId = withOwners(['1001']);
+    expect(oidcPrincipal(token('acme', '1001'), byId)).toMatchObject({ ok: true, principal: { repositories: ['acme/web'] } });
+    // renamed: another name, the same id
+    expect(oidcPrincipal(token('acme-renamed', '1001'), byId)).toMatchObject({ ok: true, principal: { repositories: ['acme-renamed/web'] } });
+    // someone who took the old name has another id
+    expect(oidcPrincipal(token('acme', '2002'), byId)).toMatchObject({ ok: false });
+    // an id is not a name: an owner called 1001 with another id is refused
+    expect(oidcPrincipal(token('1001', '3003'), byId)).toMatchObject({ ok: false });
+  });
+
+  it('matches a name against repository_owner, ignoring case', () => {
+    expect(oidcPrincipal(token('ACME', '2002'), POLICY)).toMatchObject({ ok: true });
+    expect(oidcPrincipal(token('acme', '2002'), withOwners(['AcMe']))).toMatchObject({ ok: true });
+    expect(oidcPrincipal(token('acme-evil', '2002'), POLICY)).toMatchObject({ ok: false });
+    expect(oidcPrincipal(token('evil', '2002'), withOwners(['evil-corp', '1001']))).toMatchObject({ ok: false });
+  });
+
+  it('checks operators too: an operator subject of another owner is refused', () => {
+    const sub = 'repo:acme/platform:ref:refs/heads/main';
+    expect(oidcPrincipal(token('acme', '1001', { sub, repository: 'acme/platform' }), POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub } });
+    const everyone: AccessPolicy = { ...POLICY, operators: ['repo:*'] };
+    expect(oidcPrincipal(token('mallory', '666'), everyone)).toMatchObject({ ok: false, message: expect.stringContaining('mallory') });
+    // an operator token that names no owner at all
+    expect(oidcPrincipal({ sub }, POLICY)).toEqual({ ok: false, message: expect.stringContaining('names no repository owner') });
+  });
+
+  it('accepts no token when no owner is configured (fail closed), every owner only when told to (local mode)', () => {
+    expect(oidcPrincipal(token('acme', '1'), NONE)).toEqual({ ok: false, message: expect.stringContaining('accepts no OIDC tokens') });
+    expect(oidcPrincipal(token('anyone', '1'), withOwners('any'))).toMatchObject({ ok: true });
+    expect(oidcPrincipal({ sub: 'repo:x/y:ref:refs/heads/main', repository: 'x/y' }, withOwners('any'))).toMatchObject({ ok: true });
   });
 });
 
@@ -109,6 +183,11 @@ describe('what a caller may see and create', () => {
 describe('readAccessPolicy (Lambda environment)', () => {
   it('reads operator patterns as a list or JSON array and the IAM map as JSON', () => {
     expect(readAccessPolicy({})).toEqual(NONE);
+    // owners: ids and names, as a list or a JSON array; unset: none on AWS, any in local mode
+    expect(readAccessPolicy({ FLEDGE_OIDC_OWNERS: '1001, acme' }).oidcOwners).toEqual(['1001', 'acme']);
+    expect(readAccessPolicy({ FLEDGE_OIDC_OWNERS: '["1001"]', FLEDGE_LOCAL_MODE: 'true' }).oidcOwners).toEqual(['1001']);
+    expect(readAccessPolicy({ FLEDGE_LOCAL_MODE: 'true' }).oidcOwners).toBe('any');
+    expect(readAccessPolicy({ FLEDGE_OIDC_OWNERS: ' ' }).oidcOwners).toEqual([]);
     expect(readAccessPolicy({ FLEDGE_OPERATORS: 'a, b' }).operators).toEqual(['a', 'b']);
     expect(readAccessPolicy({ FLEDGE_OPERATORS: '["arn:aws:iam::1:role/x"]' }).operators).toEqual(['arn:aws:iam::1:role/x']);
     expect(readAccessPolicy({ FLEDGE_IAM_REPOSITORIES: '{"arn:aws:iam::1:role/ci":"acme/web","arn:aws:iam::1:role/x":["a/b","c/d"]}' }).iamRepositories).toEqual([
@@ -122,5 +201,6 @@ describe('readAccessPolicy (Lambda environment)', () => {
     expect(() => readAccessPolicy({ FLEDGE_IAM_REPOSITORIES: '{"role/ci":"a/b"}' })).toThrow(/not an IAM ARN pattern/);
     expect(() => readAccessPolicy({ FLEDGE_IAM_REPOSITORIES: '{"arn:aws:iam::1:role/ci":[]}' })).toThrow(/non-empty/);
     expect(() => readAccessPolicy({ FLEDGE_OPERATORS: '[1]' })).toThrow(/list of strings/);
+    expect(() => readAccessPolicy({ FLEDGE_OIDC_OWNERS: 'acme/web' })).toThrow(/FLEDGE_OIDC_OWNERS: "acme\/web" is neither/);
   });
 });

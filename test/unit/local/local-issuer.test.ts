@@ -5,7 +5,7 @@
  */
 import { generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { claimString, createLocalIssuer, parseTokenRequest, type LocalIssuer } from '../../../infra/local/local-issuer.ts';
+import { claimString, createLocalIssuer, localOwnerId, parseTokenRequest, type LocalIssuer } from '../../../infra/local/local-issuer.ts';
 
 const ISSUER = 'http://127.0.0.1:4000/_local/issuer';
 let issuer: LocalIssuer;
@@ -65,6 +65,17 @@ describe('POST /_local/token body', () => {
     expect(() => parseTokenRequest({ repository: 'acme/web', expiresIn: 1.5 })).toThrow(/integer/);
     expect(() => parseTokenRequest({ repository: 'acme/web', admin: true })).toThrow(/unknown field/);
     expect(() => parseTokenRequest([])).toThrow(/object/);
+  });
+
+  it('gives tokens GitHub\'s owner claims: a stand-in owner id, stable and case-insensitive, or the one asked for', async () => {
+    expect(localOwnerId('acme')).toMatch(/^\d+$/);
+    expect(localOwnerId('ACME')).toBe(localOwnerId('acme'));
+    expect(localOwnerId('acme-labs')).not.toBe(localOwnerId('acme'));
+    expect((await issuer.issue(parseTokenRequest({ repository: 'Acme/web' }))).claims).toMatchObject({ repository_owner: 'Acme', repository_owner_id: localOwnerId('acme') });
+    expect((await issuer.issue(parseTokenRequest({ repository: 'acme2/web', repositoryOwnerId: '42' }))).claims).toMatchObject({ repository_owner: 'acme2', repository_owner_id: '42' });
+    expect(() => parseTokenRequest({ repository: 'acme/web', repositoryOwnerId: 42 })).toThrow(/digits/);
+    expect(() => parseTokenRequest({ repository: 'acme/web', repositoryOwnerId: 'acme' })).toThrow(/digits/);
+    expect(() => parseTokenRequest({ operator: true, repositoryOwnerId: '42' })).toThrow(/needs a repository/);
   });
 
   it('formats claims as API Gateway passes them', () => {
