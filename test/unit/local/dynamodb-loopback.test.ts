@@ -1,7 +1,8 @@
 /**
  * DynamoDB Local is reachable from this machine only (docs/security.md "Local mode"): the
  * loopback launcher binds it to 127.0.0.1, so a connection to any other address of the
- * machine is refused.
+ * machine is refused, and answers only loopback Host names, so a web page cannot reach it by
+ * DNS rebinding (DynamoDB Local accepts any signature).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -59,5 +60,36 @@ describe('DynamoDB Local', () => {
     for (const address of listening) expect(LOOPBACK.has(address)).toBe(true);
     // at least one of the two checks ran on this machine (a network interface or /proc)
     expect(others.length + listening.length).toBeGreaterThan(0);
+  });
+
+  it('answers only loopback Host names: a rebound name gets 421 and never reaches the table', async () => {
+    const scan = (host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: db.port });
+      const body = JSON.stringify({ TableName: 'loopback-test' });
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+      socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), body: answer.split('\r\n\r\n').slice(1).join('\r\n\r\n') }));
+      socket.on('error', reject);
+      socket.end([
+        'POST / HTTP/1.1', `Host: ${host}`, 'Connection: close', 'Content-Type: application/x-amz-json-1.0',
+        'X-Amz-Target: DynamoDB_20120810.Scan', 'X-Amz-Date: 20261207T000000Z',
+        'Authorization: AWS4-HMAC-SHA256 Credential=x/20261207/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=abc',
+        `Content-Length: ${Buffer.byteLength(body)}`, '', body,
+      ].join('\r\n'));
+    });
+    for (const host of [`evil.example:${db.port}`, `127.0.0.1.evil.example:${db.port}`, `localhost.evil:${db.port}`, `x.localhost:${db.port}`]) {
+      const refused = await scan(host);
+      expect([host, refused.status]).toEqual([host, 421]);
+      expect(refused.body).not.toContain('Items');
+    }
+    // an empty Host is not HTTP/1.1: Jetty refuses it before any handler (400)
+    const empty = await scan('');
+    expect(empty.status).toBe(400);
+    expect(empty.body).not.toContain('Items');
+    for (const host of [`127.0.0.1:${db.port}`, `localhost:${db.port}`, 'localhost']) {
+      const served = await scan(host);
+      expect([host, served.status]).toEqual([host, 200]);
+      expect(JSON.parse(served.body)).toMatchObject({ Items: expect.any(Array) });
+    }
   });
 });
