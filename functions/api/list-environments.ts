@@ -5,17 +5,14 @@ import { listScope } from '#domain/caller.ts';
 import { toRepresentation } from '#domain/environment.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { STATUSES, type Status } from '#domain/lifecycle.ts';
-import { parseCursor, parseLabelFilter, parseLimit } from './list-parameters.ts';
+import { parseCursor, parseLabelFilter, parseLimit, refuseUnknownParameters } from './list-parameters.ts';
 import { itemsThatFit } from './responses.ts';
 
-const FILTERS = new Set(['repository', 'branch', 'status', 'limit', 'cursor']);
+const FILTERS = ['repository', 'branch', 'status', 'limit', 'cursor'] as const;
 
 export const handler = httpHandler(async (request) => {
   const { status } = request.query;
-  const unknown = Object.keys(request.query).filter((key) => !FILTERS.has(key));
-  if (unknown.length) {
-    throw new ValidationFailed('unknown query parameters', unknown.slice(0, 20).map((path) => ({ path: path.slice(0, 100), message: 'not a filter of this list' })));
-  }
+  refuseUnknownParameters(request.query, FILTERS, 'this list');
   if (status !== undefined && !STATUSES.includes(status as Status)) {
     throw new ValidationFailed('invalid status filter', [{ path: 'status', message: `expected one of ${STATUSES.join(', ')}` }]);
   }

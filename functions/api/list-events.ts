@@ -6,10 +6,11 @@ import { decodeEventCursor, encodeCursor, eventsQueryId, getEnvironment } from '
 import { visibleOrNotFound } from '#domain/environment-commands.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { parseName } from '#domain/spec-validation.ts';
-import { parseCursor, parseLimit } from './list-parameters.ts';
+import { parseCursor, parseLimit, refuseUnknownParameters } from './list-parameters.ts';
 
 export const handler = httpHandler(async (request) => {
   const name = parseName(request.pathName);
+  refuseUnknownParameters(request.query, ['limit', 'cursor'], 'the events list');
   const limit = parseLimit(request.query.limit);
   const cursor = parseCursor(request.query.cursor);
   const startKey = cursor === undefined ? undefined : decodeEventCursor(cursor, name);

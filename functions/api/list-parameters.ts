@@ -34,3 +34,11 @@ export function parseLabelFilter(name: string, raw: string | undefined): string 
   }
   return raw;
 }
+
+/** Every query parameter must be one the route knows: a misspelt filter is a 400, never silently ignored. */
+export function refuseUnknownParameters(query: Record<string, string | undefined>, known: readonly string[], what: string): void {
+  const unknown = Object.keys(query).filter((key) => !known.includes(key));
+  if (unknown.length) {
+    throw new ValidationFailed('unknown query parameters', unknown.slice(0, 20).map((path) => ({ path: path.slice(0, 100), message: `not a parameter of ${what}` })));
+  }
+}

@@ -122,7 +122,12 @@ function parseBody(event: APIGatewayProxyEventV2, required: boolean): unknown {
   }
   const raw = event.isBase64Encoded ? Buffer.from(event.body!, 'base64') : Buffer.from(event.body!, 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) throw new PayloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes; got ${raw.byteLength}`);
-  const text = raw.toString('utf8');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new ValidationFailed('the request body is not valid UTF-8', [{ path: '', message: 'JSON text must be UTF-8 (RFC 8259 §8.1)' }]);
+  }
   if (jsonDepth(text) > MAX_JSON_DEPTH) {
     throw new ValidationFailed(`the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`, [
       { path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` },

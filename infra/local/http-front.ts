@@ -121,14 +121,19 @@ export interface RawRequest {
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|problem\+json|merge-patch\+json)|application\/[^;]*\+(json|xml))/i;
 
-function isText(contentType: string | undefined, body: Buffer): boolean {
-  if (contentType) return TEXT_TYPES.test(contentType.trim());
+function isUtf8(body: Buffer): boolean {
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(body);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Text goes to the handler as a string; anything else (also a "text" body that is not UTF-8) base64-encoded, so no byte is replaced unseen. */
+function isText(contentType: string | undefined, body: Buffer): boolean {
+  if (contentType && !TEXT_TYPES.test(contentType.trim())) return false;
+  return isUtf8(body);
 }
 
 /** The API Gateway HTTP API (payload format 2.0) event for one request. */
@@ -152,8 +157,9 @@ export function toApiGatewayEvent(
     }
     headers[key] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  // own keys only: `?__proto__=1` or `?toString=1` must reach the handler as the parameters they are
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [key, value] of url.searchParams) query[key] = Object.hasOwn(query, key) ? `${query[key]},${value}` : value;
   const hasBody = request.body.length > 0;
   const text = hasBody && isText(headers['content-type'], request.body);
   const host = headers.host ?? 'localhost';

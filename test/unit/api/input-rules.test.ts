@@ -72,6 +72,20 @@ const nothingWritten = () => {
   expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
 };
 
+describe('UTF-8 bodies', () => {
+  it('refuses a body that is not valid UTF-8 (400), rather than replacing bytes unseen', async () => {
+    const event = apiEvent({ method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' } });
+    const bytes = Buffer.concat([Buffer.from('{"image":"web","environment":{"A":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
+    const result = (await putHandler({ ...event, body: bytes.toString('base64'), isBase64Encoded: true }, lambdaContext)) as { statusCode: number; body: string };
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body)).toMatchObject({ detail: 'the request body is not valid UTF-8' });
+    nothingWritten();
+    const valid = Buffer.from('{"image":"web","environment":{"A":"é ✓"}}');
+    const accepted = (await putHandler({ ...event, body: valid.toString('base64'), isBase64Encoded: true }, lambdaContext)) as { statusCode: number };
+    expect(accepted.statusCode).toBe(201);
+  });
+});
+
 describe('JSON depth limit', () => {
   const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
@@ -299,6 +313,20 @@ describe('query parameters', () => {
     const response = await list(query);
     expect(response.status).toBe(400);
     expect(response.body.errors[0].path).toBe(path);
+    expect(dynamodb.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+
+  it('are known to the route: a misspelt or prototype-named parameter is 400 on lists and on events, never ignored', async () => {
+    // parsed from JSON, as API Gateway's event is: `__proto__` is then an own key
+    for (const json of ['{"__proto__":"1"}', '{"toString":"1"}', '{"Repository":"acme/web"}']) {
+      const own = JSON.parse(json) as Record<string, string>;
+      const response = await list(own);
+      expect([Object.keys(own)[0], response.status]).toEqual([Object.keys(own)[0], 400]);
+      expect(response.body.errors[0].path).toBe(Object.keys(own)[0]);
+    }
+    const misspelt = await events({ since: '2026-01-01T00:00:00Z' });
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.errors).toEqual([{ path: 'since', message: 'not a parameter of the events list' }]);
     expect(dynamodb.commandCalls(QueryCommand)).toHaveLength(0);
   });
 

@@ -29,6 +29,28 @@ describe('route matching', () => {
 describe('API Gateway v2 event mapping', () => {
   const route = routes.find((r) => r.handler === 'put-environment')!;
 
+  it('passes every query parameter as an own key, also __proto__ and toString (the handler refuses them as unknown)', () => {
+    const event = toApiGatewayEvent(
+      { method: 'GET', url: '/v1/environments?__proto__=1&toString=2&toString=3', headers: { host: '127.0.0.1:4000' }, body: Buffer.alloc(0), sourceIp: '127.0.0.1' },
+      routes.find((r) => r.handler === 'list-environments')!,
+      {},
+      'req-2',
+      new Date('2025-03-12T19:03:58Z'),
+    );
+    expect(Object.keys(event.queryStringParameters ?? {})).toEqual(['__proto__', 'toString']);
+    expect(event.queryStringParameters?.toString).toBe('2,3');
+  });
+
+  it('hands a JSON body that is not valid UTF-8 over base64-encoded, so no byte is replaced unseen', () => {
+    const bytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+    const event = toApiGatewayEvent(
+      { method: 'PUT', url: '/v1/environments/pr-1', headers: { host: '127.0.0.1:4000', 'content-type': 'application/json' }, body: bytes, sourceIp: '127.0.0.1' },
+      route, { name: 'pr-1' }, 'req-3', new Date('2025-03-12T19:03:58Z'),
+    );
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body!, 'base64')).toEqual(bytes);
+  });
+
   it('builds a payload 2.0 event', () => {
     const event = toApiGatewayEvent(
       {
