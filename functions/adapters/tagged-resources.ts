@@ -34,6 +34,7 @@ import {
 import { DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { parseAlarmName } from '#domain/alarms.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
+import { isInstallationExecutionRole } from '#domain/execution-roles.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
@@ -64,6 +65,7 @@ export interface InstallationScope {
   clusterArn: string;
   listenerArn: string;
   vpcId?: string;
+  /** the shared task execution role; the repositories' roles of the installation count too (functions/domain/execution-roles.ts) */
   executionRoleArn: string;
 }
 
@@ -257,7 +259,7 @@ export async function ownedTaskDefinition(arn: string, scope: InstallationScope,
     const result = await counter.count(ecsClient().send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })));
     const environment = tagValue(result.tags as EcsTag[] | undefined);
     const td = result.taskDefinition;
-    if (!environment || !td || td.executionRoleArn !== scope.executionRoleArn) return undefined;
+    if (!environment || !td || !isInstallationExecutionRole(td.executionRoleArn, scope.executionRoleArn, scope.installationId)) return undefined;
     if (td.status !== 'ACTIVE' && td.status !== 'INACTIVE') return undefined;
     return { type: 'task-definition', arn, environment, status: td.status, createdAt: iso(td.registeredAt) };
   } catch (error) {

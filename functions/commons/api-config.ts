@@ -1,6 +1,6 @@
 /** Operator settings the API reads from its Lambda environment (same defaults locally and on AWS). */
 import { parseDuration } from '#domain/durations.ts';
-import { DEFAULT_SECRET_ROOT, partitionOf, type SecretScope } from '#domain/secret-ownership.ts';
+import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from '#domain/secret-ownership.ts';
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -32,7 +32,10 @@ export interface ApiConfig {
 /**
  * The installation's own account and region (CDK passes FLEDGE_ACCOUNT_ID and FLEDGE_PARTITION;
  * Lambda sets AWS_REGION; local mode: 000000000000 and its region), the namespace root
- * (FLEDGE_SECRET_ROOT) and the operator's prefixes (FLEDGE_SECRET_ARN_PREFIXES, comma-separated).
+ * (FLEDGE_SECRET_ROOT), the operator's prefixes (FLEDGE_SECRET_ARN_PREFIXES, comma-separated) and
+ * the repositories that may use secrets (FLEDGE_SECRET_REPOSITORIES, comma-separated `owner/name`:
+ * on AWS unset means none; in local mode, FLEDGE_LOCAL_MODE=true, unset means every repository,
+ * since the simulator checks no IAM role).
  */
 function secretScope(): SecretScope {
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '';
@@ -46,7 +49,17 @@ function secretScope(): SecretScope {
     account: account || undefined,
     root,
     prefixes: (process.env.FLEDGE_SECRET_ARN_PREFIXES ?? '').split(',').map((prefix) => prefix.trim()).filter(Boolean),
+    repositories: secretRepositories(),
   };
+}
+
+function secretRepositories(): string[] | undefined {
+  const raw = process.env.FLEDGE_SECRET_REPOSITORIES;
+  if (raw === undefined && process.env.FLEDGE_LOCAL_MODE === 'true') return undefined;
+  const repositories = (raw ?? '').split(',').map((repository) => repository.trim()).filter(Boolean);
+  const bad = repositories.find((repository) => !ownsSecrets(repository));
+  if (bad !== undefined) throw new Error(`FLEDGE_SECRET_REPOSITORIES must list repositories as owner/name, got "${bad}"`);
+  return repositories;
 }
 
 let config: ApiConfig | undefined;

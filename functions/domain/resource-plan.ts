@@ -8,6 +8,7 @@
  * spec-dependent values (container definitions, network configuration...) from this plan.
  */
 import { createHash } from 'node:crypto';
+import { executionRoleArnFor } from './execution-roles.ts';
 import { renderAlarmPlan, type AlarmPlan } from './alarms.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import { targetGroupName } from './resource-names.ts';
@@ -64,6 +65,7 @@ export interface PlanSettings {
   subnetIds: string[];
   securityGroupIds: string[];
   assignPublicIp: 'ENABLED' | 'DISABLED';
+  /** the shared execution role (reads no secret); a spec with secrets gets its repository's role (functions/domain/execution-roles.ts) */
   executionRoleArn: string;
   taskRoleArn: string;
   logGroup: string;
@@ -218,7 +220,8 @@ export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettin
   return {
     Cpu: String(spec.cpu),
     Memory: String(spec.memory),
-    ExecutionRoleArn: settings.executionRoleArn,
+    // the repository's own role when the spec has secrets, the shared one otherwise (docs/security.md "Secrets")
+    ExecutionRoleArn: executionRoleArnFor(spec, settings),
     TaskRoleArn: settings.taskRoleArn,
     ContainerDefinitions: [
       {

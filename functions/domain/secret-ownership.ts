@@ -4,9 +4,10 @@
  * account and region, under the root `<root>` (default `fledge`):
  *   Secrets Manager  arn:<partition>:secretsmanager:<region>:<account>:secret:<root>/<owner>/<name>/...
  *   SSM parameter    arn:<partition>:ssm:<region>:<account>:parameter/<root>/<owner>/<name>/...
- * optionally narrowed further by the operator's `secretArnPrefixes`. The task execution role
- * can read `<root>/*` only (infra/aws/network.ts), so this check is what keeps repository A
- * from referencing repository B's secrets. Pure.
+ * optionally narrowed further by the operator's `secretArnPrefixes`. Only repositories the
+ * operator lists in `secretRepositories` may reference secrets at all: each of them has its own
+ * task execution role reading only its namespace (functions/domain/execution-roles.ts,
+ * infra/aws/network.ts), so IAM, not only this check, keeps repository A from B's secrets. Pure.
  */
 import type { FieldError } from './errors.ts';
 
@@ -19,6 +20,11 @@ export interface SecretScope {
   root: string;
   /** operator's extra limit: ARN prefixes (a trailing `*` is ignored); empty = none */
   prefixes: string[];
+  /**
+   * The repositories that may reference secrets (context `secretRepositories`: each has its own
+   * execution role); undefined: every repository (local mode, where nothing checks IAM).
+   */
+  repositories?: readonly string[];
 }
 
 export const DEFAULT_SECRET_ROOT = 'fledge';
@@ -53,6 +59,9 @@ export function secretProblem(arn: string, repository: string | undefined, scope
   const [, partition, service, region, account, resource] = match as unknown as [string, string, string, string, string, string];
   if (!ownsSecrets(repository)) {
     return 'an environment references only secrets of its repository: set labels.repository (owner/name, fixed at create) to the repository that owns this secret';
+  }
+  if (scope.repositories !== undefined && !scope.repositories.includes(repository)) {
+    return `repository "${repository}" may not use secrets in this installation: ask the operator to add it to secretRepositories (it then gets its own role that reads its secrets)`;
   }
   if (scope.account === undefined) return 'this installation does not know its AWS account (FLEDGE_ACCOUNT_ID), so it accepts no secrets';
   if (partition !== scope.partition || region !== scope.region || account !== scope.account) {

@@ -5,7 +5,7 @@
  */
 import { parseDuration } from '#domain/durations.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
-import { DEFAULT_SECRET_ROOT } from '#domain/secret-ownership.ts';
+import { DEFAULT_SECRET_ROOT, ownsSecrets } from '#domain/secret-ownership.ts';
 
 export interface FledgeConfig {
   /**
@@ -51,6 +51,12 @@ export interface FledgeConfig {
    * the task execution role reads only secrets under them. Empty: the whole namespace root.
    */
   secretArnPrefixes: string[];
+  /**
+   * The repositories (`owner/name`, spelled as in `labels.repository`) whose environments may
+   * reference secrets (context `secretRepositories`). Each gets its own task execution role that
+   * reads only its namespace (infra/aws/network.ts); an unlisted repository may reference none.
+   */
+  secretRepositories: string[];
   /** DynamoDB encryption: a customer managed KMS key ARN, or AWS-managed (`aws/dynamodb`) when absent. */
   tableKmsKeyArn?: string;
   /** Stage throttling of the HTTP API. */
@@ -273,6 +279,13 @@ export function readConfig(read: ContextReader): FledgeConfig {
     }
   }
 
+  const secretRepositories = [...new Set(list(read, 'secretRepositories') ?? [])];
+  for (const repository of secretRepositories) {
+    if (!ownsSecrets(repository)) {
+      throw new ConfigError(`context secretRepositories: ${JSON.stringify(repository)} is not a repository as owner/name (letters, digits and _.- on each side of one slash)`);
+    }
+  }
+
   const oidcIssuer = str(read, 'oidcIssuer') ?? GITHUB_ACTIONS_ISSUER;
   if (!/^https:\/\/[^\s?#]+$/.test(oidcIssuer)) throw new ConfigError(`context oidcIssuer must be an https URL without query or fragment, got ${oidcIssuer}`);
   // API Gateway compares the token's iss with the configured issuer as a string, and GitHub's iss
@@ -326,6 +339,7 @@ export function readConfig(read: ContextReader): FledgeConfig {
     secretRoot,
     // Empty means the whole namespace root of the stack's account and region (secret:<root>/*, parameter/<root>/*).
     secretArnPrefixes: secretArnPrefixes ?? [],
+    secretRepositories,
     tableKmsKeyArn,
     apiThrottleRateLimit: int(read, 'apiThrottleRateLimit', 50, 1, 10_000),
     apiThrottleBurstLimit: int(read, 'apiThrottleBurstLimit', 100, 1, 5_000),

@@ -21,6 +21,7 @@ import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
 import { AsyncFailures } from './async-failures.ts';
 import { installationIdFor } from '#domain/resource-names.ts';
+import { checkLambdaEnvironmentSize } from './lambda-environment.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -60,12 +61,12 @@ export class FledgeStack extends Stack {
       );
     }
 
-    this.network = new Network(this, 'Network', { config, logRetention });
+    this.installationId = config.installationId ?? installationIdFor(this.stackName);
+    this.network = new Network(this, 'Network', { config, logRetention, installationId: this.installationId });
     this.stateTable = new StateTable(this, 'State', { kmsKeyArn: config.tableKmsKeyArn });
     const table = this.stateTable.table;
     const { network } = this;
 
-    this.installationId = config.installationId ?? installationIdFor(this.stackName);
     const version = (JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
     const taskEnvironment: Record<string, string> = {
       FLEDGE_INSTALLATION_ID: this.installationId,
@@ -129,7 +130,11 @@ export class FledgeStack extends Stack {
       FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
       // whose GitHub Actions tokens the CI API accepts; unset, the Lambdas accept none (fail closed)
       ...(config.oidcRepositoryOwners.length ? { FLEDGE_OIDC_OWNERS: JSON.stringify(config.oidcRepositoryOwners) } : {}),
+      // the repositories that may reference secrets, each with its own execution role (functions/commons/api-config.ts)
+      FLEDGE_SECRET_REPOSITORIES: config.secretRepositories.join(','),
     };
+    // Lambda's 4 KB limit on environment variables: fail the synth, not the deploy (NODE_OPTIONS: lambda-function.ts)
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...apiEnvironment }, 'the API Lambdas');
     this.functionEnvironment = { task: taskEnvironment, api: apiEnvironment, events: withMachines };
     if (config.operators.length === 0 && Object.keys(config.iamRepositories).length === 0) {
       Annotations.of(this).addInfo('No operators and no iamRepositories in context: every IAM caller of the API is an operator (IAM access to execute-api is the operator grant).');

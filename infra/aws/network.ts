@@ -13,12 +13,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { FledgeConfig } from './config.ts';
+import { ConfigError, type FledgeConfig } from './config.ts';
+import { secretExecutionRoleName } from '#domain/execution-roles.ts';
+import { secretNamespace } from '#domain/secret-ownership.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
 
 export interface NetworkProps {
   config: FledgeConfig;
   logRetention: logs.RetentionDays;
+  /** names the repositories' execution roles (functions/domain/execution-roles.ts) */
+  installationId: string;
 }
 
 export class Network extends Construct {
@@ -34,7 +38,10 @@ export class Network extends Construct {
   /** The listener that holds every environment's host-header rule. */
   readonly listener: elbv2.ApplicationListener;
   readonly urlScheme: 'http' | 'https';
+  /** The shared task execution role: environments without secrets; reads no secret. */
   readonly executionRole: iam.Role;
+  /** Per repository of `secretRepositories`: its execution role, reading only its secret namespace. */
+  readonly secretExecutionRoles: Record<string, iam.Role>;
   readonly taskRole: iam.Role;
   readonly environmentLogGroup: logs.LogGroup;
 
@@ -198,73 +205,33 @@ export class Network extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const partition = stack.partition;
-    // Every repository's namespace, <root>/<owner>/<name>/ (docs/security.md "Secrets"): the one
-    // shared execution role can read them all; the API's check keeps A from referencing B's.
-    const secretNamespaces = {
-      secretsManager: `arn:${partition}:secretsmanager:${stack.region}:${stack.account}:secret:${config.secretRoot}/*`,
-      ssm: `arn:${partition}:ssm:${stack.region}:${stack.account}:parameter/${config.secretRoot}/*`,
-    };
-    const secretArns = config.secretArnPrefixes.length
-      ? config.secretArnPrefixes.map((prefix) => (prefix.endsWith('*') ? prefix : `${prefix}*`))
-      : [secretNamespaces.secretsManager, secretNamespaces.ssm];
-
+    // The shared execution role (environments without secrets): pulls images and writes logs,
+    // reads no secret at all. Every repository the operator lists in `secretRepositories` gets
+    // its own role that also reads that repository's namespace, and nothing else
+    // (docs/security.md "Secrets"; functions/domain/execution-roles.ts names it).
     this.executionRole = new iam.Role(this, 'TaskExecutionRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'Fledge environments: ECS pulls images, writes logs and reads the referenced secrets',
+      description: 'Fledge environments without secrets: ECS pulls images and writes logs (reads no secret)',
     });
-    const ecrRepositories = `arn:${partition}:ecr:${stack.region}:${stack.account}:repository/*`;
-    this.executionRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'EcrAuth',
-        // ecr:GetAuthorizationToken has no resource type: AWS only accepts "*".
-        actions: ['ecr:GetAuthorizationToken'],
-        resources: ['*'],
-      }),
-    );
-    this.executionRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'EcrPull',
-        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-        resources: [ecrRepositories],
-      }),
-    );
-    this.environmentLogGroup.grantWrite(this.executionRole);
-    const secretsManager = secretArns.filter((arn) => arn.includes(':secretsmanager:'));
-    const ssm = secretArns.filter((arn) => arn.includes(':ssm:'));
-    if (secretsManager.length) {
-      this.executionRole.addToPolicy(
-        new iam.PolicyStatement({ sid: 'ReadSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secretsManager }),
-      );
+    this.grantPullAndLogs(this.executionRole);
+
+    this.secretExecutionRoles = {};
+    for (const repository of config.secretRepositories) {
+      const roleName = secretExecutionRoleName(props.installationId, repository);
+      // The trust policy the ECS docs give for the task execution role ("Amazon ECS task execution
+      // IAM role": principal ecs-tasks.amazonaws.com, no condition): the aws:SourceAccount /
+      // aws:SourceArn conditions are documented for the task role ("Amazon ECS task IAM role"),
+      // not for the role the ECS and Fargate agents assume, so none is added here (the shared
+      // role has none either). iam:PassRole, scoped to these ARNs, decides who may name it.
+      const role = new iam.Role(this, `SecretExecutionRole-${roleName}`, {
+        roleName,
+        assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+        description: `Fledge environments of ${repository} with secrets: pulls images, writes logs, reads only that repository's secrets`,
+      });
+      this.grantPullAndLogs(role);
+      this.grantRepositorySecrets(role, config, repository);
+      this.secretExecutionRoles[repository] = role;
     }
-    if (ssm.length) {
-      this.executionRole.addToPolicy(new iam.PolicyStatement({ sid: 'ReadParameters', actions: ['ssm:GetParameters'], resources: ssm }));
-    }
-    // Secrets under a customer managed key: kms:Decrypt only through Secrets Manager / SSM and
-    // only for a secret of the namespace root. Each service names what it decrypts in the
-    // encryption context: Secrets Manager `SecretARN` ("Secret encryption and decryption in AWS
-    // Secrets Manager"), Parameter Store `PARAMETER_ARN` ("How AWS Systems Manager Parameter Store
-    // uses AWS KMS"). The AWS managed keys need no permission (ECS "Required IAM permissions for
-    // Amazon ECS secrets").
-    const keys = `arn:${partition}:kms:${stack.region}:${stack.account}:key/*`;
-    this.executionRole.addToPolicy(new iam.PolicyStatement({
-      sid: 'DecryptSecretsViaSecretsManager',
-      actions: ['kms:Decrypt'],
-      resources: [keys],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
-        StringLike: { 'kms:EncryptionContext:SecretARN': secretNamespaces.secretsManager },
-      },
-    }));
-    this.executionRole.addToPolicy(new iam.PolicyStatement({
-      sid: 'DecryptParametersViaSsm',
-      actions: ['kms:Decrypt'],
-      resources: [keys],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
-        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': secretNamespaces.ssm },
-      },
-    }));
 
     // The applications' own role: empty by default. Operators attach what their previews may call.
     this.taskRole = new iam.Role(this, 'TaskRole', {
@@ -272,31 +239,120 @@ export class Network extends Construct {
       description: 'Fledge environments: the role of the application containers (no permissions by default)',
     });
 
-    acknowledgeWildcards(
-      this.executionRole,
-      [
-        { match: /^\*$/, why: 'ecr:GetAuthorizationToken has no resource type.' },
-        {
-          match: /:ecr:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):repository\/\*$/,
-          why: 'Environments may deploy any image from the account\'s ECR repositories (images of other registries need no ECR permission).',
-        },
-        {
-          match: /:(secretsmanager|ssm):/,
-          why: 'Only the secrets and parameters of the repositories\' namespaces (<secretRoot>/<owner>/<name>/, context secretRoot, default fledge; narrowed by secretArnPrefixes), which environments reference by ARN and the API checks per repository.',
-        },
-        {
-          match: /:kms:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):key\/\*$/,
-          why: 'kms:Decrypt only via Secrets Manager / SSM and only with the encryption context of a secret under the namespace root (conditions kms:ViaService and kms:EncryptionContext).',
-        },
-      ],
-      ['ecr:GetAuthorizationToken'],
-    );
+    for (const role of [this.executionRole, ...Object.values(this.secretExecutionRoles)]) {
+      acknowledgeWildcards(
+        role,
+        [
+          { match: /^\*$/, why: 'ecr:GetAuthorizationToken has no resource type.' },
+          {
+            match: /:ecr:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):repository\/\*$/,
+            why: 'Environments may deploy any image from the account\'s ECR repositories (images of other registries need no ECR permission).',
+          },
+          {
+            match: /:(secretsmanager|ssm):/,
+            why: 'Only the secrets and parameters of this role\'s one repository (<secretRoot>/<owner>/<name>/*, narrowed by secretArnPrefixes), whose environments reference them by ARN.',
+          },
+          {
+            match: /:kms:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):key\/\*$/,
+            why: 'kms:Decrypt only via Secrets Manager / SSM and only with the encryption context of a secret of this role\'s repository (conditions kms:ViaService and kms:EncryptionContext).',
+          },
+        ],
+        ['ecr:GetAuthorizationToken'],
+      );
+    }
     acknowledge(
       this.albSecurityGroup,
       'AwsSolutions-EC23',
       'The shared ALB serves the preview URLs, which reviewers open from anywhere by default; restrict with context albIngressCidrs.',
     );
 
+  }
+
+  /** What every execution role needs: pull images from the account's ECR repositories, write the environments' logs. */
+  private grantPullAndLogs(role: iam.Role): void {
+    const stack = Stack.of(this);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrAuth',
+        // ecr:GetAuthorizationToken has no resource type: AWS only accepts "*".
+        actions: ['ecr:GetAuthorizationToken'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrPull',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        resources: [`arn:${stack.partition}:ecr:${stack.region}:${stack.account}:repository/*`],
+      }),
+    );
+    this.environmentLogGroup.grantWrite(role);
+  }
+
+  /**
+   * Reading one repository's secrets: `secret:<root>/<owner>/<name>/*` and
+   * `parameter/<root>/<owner>/<name>/*` of the stack's account and region, narrowed by
+   * `secretArnPrefixes` when set (a prefix inside the namespace replaces it; a prefix that holds
+   * the whole namespace keeps it; a repository left with nothing is a ConfigError).
+   */
+  private grantRepositorySecrets(role: iam.Role, config: FledgeConfig, repository: string): void {
+    const stack = Stack.of(this);
+    const partition = stack.partition;
+    const name = secretNamespace(config.secretRoot, repository);
+    const namespaces = {
+      secretsManager: `arn:${partition}:secretsmanager:${stack.region}:${stack.account}:secret:${name}`,
+      ssm: `arn:${partition}:ssm:${stack.region}:${stack.account}:parameter/${name}`,
+    };
+    let secretArns = [`${namespaces.secretsManager}*`, `${namespaces.ssm}*`];
+    if (config.secretArnPrefixes.length) {
+      secretArns = [];
+      for (const raw of config.secretArnPrefixes) {
+        const prefix = raw.replace(/\*$/, '');
+        const service = prefix.includes(':secretsmanager:') ? 'secretsManager' : 'ssm';
+        // the name part of the prefix (config.ts checked its form, and its account and region when known)
+        const prefixName = prefix.slice(prefix.indexOf(service === 'ssm' ? ':parameter/' : ':secret:') + (service === 'ssm' ? ':parameter/' : ':secret:').length);
+        if (prefixName.startsWith(name)) secretArns.push(`${prefix}*`);
+        else if (name.startsWith(prefixName)) secretArns.push(`${namespaces[service]}*`);
+      }
+      if (secretArns.length === 0) {
+        throw new ConfigError(
+          `context secretRepositories: ${repository} owns no secret inside secretArnPrefixes (its namespace is ${name}); widen secretArnPrefixes or remove it from secretRepositories`,
+        );
+      }
+    }
+    const secretsManager = [...new Set(secretArns.filter((arn) => arn.includes(':secretsmanager:')))];
+    const ssm = [...new Set(secretArns.filter((arn) => arn.includes(':ssm:')))];
+    if (secretsManager.length) {
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secretsManager }));
+    }
+    if (ssm.length) {
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadParameters', actions: ['ssm:GetParameters'], resources: ssm }));
+    }
+    // Secrets under a customer managed key: kms:Decrypt only through Secrets Manager / SSM and
+    // only for a secret of this repository. Each service names what it decrypts in the
+    // encryption context: Secrets Manager `SecretARN` ("Secret encryption and decryption in AWS
+    // Secrets Manager"), Parameter Store `PARAMETER_ARN` ("How AWS Systems Manager Parameter Store
+    // uses AWS KMS"). The AWS managed keys need no permission (ECS "Required IAM permissions for
+    // Amazon ECS secrets").
+    const keys = `arn:${partition}:kms:${stack.region}:${stack.account}:key/*`;
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DecryptSecretsViaSecretsManager',
+      actions: ['kms:Decrypt'],
+      resources: [keys],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': `${namespaces.secretsManager}*` },
+      },
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DecryptParametersViaSsm',
+      actions: ['kms:Decrypt'],
+      resources: [keys],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': `${namespaces.ssm}*` },
+      },
+    }));
   }
 
   /** Service ARNs of the cluster: `arn:aws:ecs:<region>:<account>:service/<cluster>/*`. */

@@ -372,7 +372,7 @@ export class Workflows extends Construct {
       targetGroupPattern: arn('elasticloadbalancing', 'targetgroup/*/*'),
       alarmPattern: arn('cloudwatch', 'alarm:fledge-*'),
       tableArns: [table.tableArn, `${table.tableArn}/index/*`],
-      passRoleArns: [network.executionRole.roleArn, network.taskRole.roleArn],
+      passRoleArns: [network.executionRole.roleArn, ...Object.values(network.secretExecutionRoles).map((role) => role.roleArn), network.taskRole.roleArn],
       notificationTopicArns: [props.notificationTopic.topicArn],
     });
 
@@ -430,7 +430,8 @@ export class Workflows extends Construct {
           new iam.PolicyStatement({
             sid: 'PassTaskRoles',
             actions: ['iam:PassRole'],
-            resources: [network.executionRole.roleArn, network.taskRole.roleArn],
+            // the shared execution role, the repositories' own (environments with secrets) and the task role
+            resources: [network.executionRole.roleArn, ...Object.values(network.secretExecutionRoles).map((r) => r.roleArn), network.taskRole.roleArn],
             conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
           }),
         );

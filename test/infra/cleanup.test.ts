@@ -36,7 +36,7 @@ beforeAll(() => {
   const app = new App({ outdir });
   stack = new Stack(app, 'CleanupTest', { env: { account: '123456789012', region: 'eu-west-1' } });
   const config = readConfig((key) => ({ cleanupRate: '30m', allowPinning: 'false' })[key as 'cleanupRate']);
-  const network = new Network(stack, 'Network', { config, logRetention: logs.RetentionDays.ONE_MONTH });
+  const network = new Network(stack, 'Network', { config, logRetention: logs.RetentionDays.ONE_MONTH, installationId: 'test' });
   const table = new StateTable(stack, 'State').table;
   const machine = (kind: string) => sfn.StateMachine.fromStateMachineArn(stack, `${kind}Machine`, `arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-${kind}`);
   cleanup = new Cleanup(stack, 'Cleanup', {

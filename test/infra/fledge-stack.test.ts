@@ -3,6 +3,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
+import { LAMBDA_ENVIRONMENT_LIMIT, lambdaEnvironmentSize } from '../../infra/aws/lambda-environment.ts';
 import { aslCalls, ECS_EVENT_DETAIL_TYPES, TASK_FUNCTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
 import { routes } from '../../infra/routes.ts';
 import { tableDefinition } from '../../infra/table-definition.ts';
@@ -226,6 +227,7 @@ describe('workflows', () => {
       const passRole = statements.filter((s) => asArray(s.Action).includes('iam:PassRole'));
       for (const s of passRole) {
         expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+        // the shared execution role and the task role (no repository listed in the default context)
         expect(asArray(s.Resource)).toHaveLength(2);
       }
       if (calls.actions.includes('ecs:RegisterTaskDefinition')) expect(passRole.length).toBeGreaterThan(0);
@@ -321,6 +323,12 @@ describe('Lambda functions', () => {
       expect(fn.Properties.Handler, id).toBe('index.handler');
       expect(fn.Properties.LoggingConfig?.LogGroup, id).toBeDefined();
     }
+  });
+
+  it("API Lambdas' environment fits Lambda's 4 KB (references at their upper bound), with the size measured", () => {
+    const sizes = [dev, prod].map((synth) => lambdaEnvironmentSize(synth.stack, { NODE_OPTIONS: '--enable-source-maps', ...synth.stack.functionEnvironment.api }).total);
+    console.info(`infra: API Lambda environment upper bound: ${sizes[0]} bytes (default context), ${sizes[1]} bytes (production context) of ${LAMBDA_ENVIRONMENT_LIMIT}`);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(LAMBDA_ENVIRONMENT_LIMIT);
   });
 
   it('get the deployment settings in their environment; task Lambdas never a state machine ARN', () => {
@@ -495,17 +503,42 @@ describe('network and listener', () => {
     expect(taskGroup[1].Properties.SecurityGroupIngress).toBeUndefined();
   });
 
-  it('scopes the task execution role secrets to the configured prefixes', () => {
-    const roleId = Object.keys(resources).find((id) => id.startsWith('NetworkTaskExecutionRole') && resources[id]!.Type === 'AWS::IAM::Role')!;
-    const statements = roleStatements(resources, roleId);
-    const secrets = statements.find((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))!;
-    expect(JSON.stringify(secrets.Resource)).toContain(':secret:fledge/*');
+  it("gives the shared task execution role no secret; each listed repository's role reads its namespace only", () => {
+    const prodResources = prod.template.toJSON().Resources as Resources;
+    for (const [template, all] of [[dev, resources], [prod, prodResources]] as const) {
+      const roleId = template.stack.getLogicalId(template.stack.network.executionRole.node.defaultChild as never);
+      const actions = roleStatements(all, roleId).flatMap((s) => asArray(s.Action));
+      expect(actions.filter((a) => /^(secretsmanager|ssm|kms):/.test(a))).toEqual([]);
+    }
+    expect(Object.keys(dev.stack.network.secretExecutionRoles)).toEqual([]);
+    const roles = prod.stack.network.secretExecutionRoles;
+    expect(Object.keys(roles)).toEqual(['acme/web', 'acme/billing']);
+    for (const [repository, role] of Object.entries(roles)) {
+      const statements = roleStatements(prodResources, prod.stack.getLogicalId(role.node.defaultChild as never));
+      const secrets = statements.find((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))!;
+      expect(JSON.stringify(secrets.Resource)).toContain(`:secret:fledge/${repository}/*`);
+    }
+  });
+
+  it("lets the state machines pass each repository's execution role, to ECS tasks only", () => {
+    const prodResources = prod.template.toJSON().Resources as Resources;
+    const repositoryRoles = Object.values(prod.stack.network.secretExecutionRoles).map((role) => prod.stack.getLogicalId(role.node.defaultChild as never));
+    for (const [workflow, machine] of Object.entries(prod.stack.workflows.stateMachines)) {
+      const statements = roleStatements(prodResources, prod.stack.getLogicalId(machine.role.node.defaultChild as never));
+      for (const s of statements.filter((st) => asArray(st.Action).includes('iam:PassRole'))) {
+        expect(s.Condition, workflow).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+        const passed = asArray(s.Resource).map(logicalIdOf);
+        expect(passed, workflow).toEqual(expect.arrayContaining(repositoryRoles));
+        expect(passed, workflow).toHaveLength(2 + repositoryRoles.length);
+      }
+    }
   });
 
   it("tells the API its own account, partition and secret root, which decide the secrets a repository owns", () => {
     const api = Object.values(prod.template.findResources('AWS::Lambda::Function')).find((fn) => fn.Properties.Environment?.Variables?.FLEDGE_CREATE_STATE_MACHINE_ARN)!;
     expect(api.Properties.Environment.Variables).toMatchObject({ FLEDGE_ACCOUNT_ID: '123456789012', FLEDGE_PARTITION: { Ref: 'AWS::Partition' }, FLEDGE_SECRET_ROOT: 'fledge' });
     expect(api.Properties.Environment.Variables).not.toHaveProperty('FLEDGE_SECRET_ARN_PREFIXES');
+    expect(api.Properties.Environment.Variables.FLEDGE_SECRET_REPOSITORIES).toBe('acme/web,acme/billing');
   });
 });
 

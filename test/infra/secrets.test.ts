@@ -1,9 +1,10 @@
 /**
- * Secrets per repository, on the IAM side (docs/security.md "Secrets"): the task execution
- * role reads only the namespace root (`secret:<root>/*`, `parameter/<root>/*` of the stack's
- * account and region), decrypts only through those services for those secrets, and the
- * applications' own task role gets none of it. Synthesizes the Network construct alone (no
- * Lambda bundling) and evaluates its policies against candidate ARNs.
+ * Secrets per repository, on the IAM side (docs/security.md "Secrets"): each repository the
+ * operator lists in `secretRepositories` has its own task execution role, which reads only its
+ * namespace (`secret:<root>/<owner>/<name>/*`, `parameter/<root>/<owner>/<name>/*` of the stack's
+ * account and region) and decrypts only through those services for those secrets; the shared
+ * execution role and the applications' own task role read no secret at all. Synthesizes the
+ * Network construct alone (no Lambda bundling) and evaluates its policies against candidate ARNs.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -11,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../infra/aws/config.ts';
 import { Network } from '../../infra/aws/network.ts';
+import { secretExecutionRoleName } from '../../functions/domain/execution-roles.ts';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -45,14 +47,18 @@ const glob = (pattern: string, text: string) =>
 function synthNetwork(context: Record<string, unknown> = {}) {
   const app = new App();
   const stack = new Stack(app, 'Secrets', { env: { account: ACCOUNT, region: REGION } });
-  const network = new Network(stack, 'Network', { config: readConfig((key) => context[key]), logRetention: logs.RetentionDays.ONE_MONTH });
+  const network = new Network(stack, 'Network', { config: readConfig((key) => context[key]), logRetention: logs.RetentionDays.ONE_MONTH, installationId: 'acme1' });
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
   const statementsOf = (roleId: string): Statement[] =>
     Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties.Roles).some((ref: Json) => ref?.Ref === roleId))
       .flatMap((r) => resolve(r.Properties.PolicyDocument.Statement) as Statement[]);
   const roleId = (role: unknown) => stack.getLogicalId((role as { node: { defaultChild: never } }).node.defaultChild);
-  return { execution: statementsOf(roleId(network.executionRole)), task: statementsOf(roleId(network.taskRole)) };
+  const repositoryRoles = Object.fromEntries(Object.entries(network.secretExecutionRoles).map(([repository, role]) => [repository, {
+    statements: statementsOf(roleId(role)),
+    properties: resources[roleId(role)]!.Properties,
+  }]));
+  return { execution: statementsOf(roleId(network.executionRole)), task: statementsOf(roleId(network.taskRole)), repositoryRoles };
 }
 
 /** Whether an unconditional Allow grants `action` on `arn` (conditional statements are judged apart). */
@@ -65,16 +71,37 @@ function allows(statements: Statement[], action: string, arn: string): boolean {
 const sm = (name: string, account = ACCOUNT, region = REGION) => `arn:aws:secretsmanager:${region}:${account}:secret:${name}`;
 const ssm = (name: string, account = ACCOUNT, region = REGION) => `arn:aws:ssm:${region}:${account}:parameter/${name}`;
 
-describe('the task execution role and secrets', () => {
-  const { execution, task } = synthNetwork();
+const A = 'acme/web';
+const B = 'acme/billing';
+const actionsOf = (statements: Statement[]) => statements.flatMap((s) => asArray(s.Action)).filter((a) => /^(secretsmanager|ssm|kms):|^\*$/.test(a)).sort();
 
-  it('reads every repository\'s namespace under the root, in its own account and region', () => {
-    expect(allows(execution, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db-AbCdEf'))).toBe(true);
-    expect(allows(execution, 'secretsmanager:GetSecretValue', sm('fledge/acme/billing/db-AbCdEf'))).toBe(true);
-    expect(allows(execution, 'ssm:GetParameters', ssm('fledge/acme/web/api-key'))).toBe(true);
+describe("a listed repository's execution role and secrets", () => {
+  const { execution, task, repositoryRoles } = synthNetwork({ secretRepositories: [A, B] });
+  const a = repositoryRoles[A]!.statements;
+  const b = repositoryRoles[B]!.statements;
+
+  it('exists once per listed repository, named fledge-<installation>-sec-<hash>, assumed by ECS tasks only', () => {
+    expect(Object.keys(repositoryRoles).sort()).toEqual([B, A]);
+    expect(repositoryRoles[A]!.properties.RoleName).toBe(secretExecutionRoleName('acme1', A));
+    expect(repositoryRoles[A]!.properties.RoleName).toMatch(/^fledge-acme1-sec-[0-9a-f]{16}$/);
+    expect(repositoryRoles[A]!.properties.RoleName).not.toBe(repositoryRoles[B]!.properties.RoleName);
+    expect(repositoryRoles[A]!.properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' } },
+    ]);
+  });
+
+  it("A's role reads A's namespace, in its own account and region", () => {
+    expect(allows(a, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db-AbCdEf'))).toBe(true);
+    expect(allows(a, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/team/db-AbCdEf'))).toBe(true);
+    expect(allows(a, 'ssm:GetParameters', ssm('fledge/acme/web/api-key'))).toBe(true);
+    expect(allows(b, 'secretsmanager:GetSecretValue', sm('fledge/acme/billing/db-AbCdEf'))).toBe(true);
   });
 
   it.each([
+    ["B's secret", 'secretsmanager:GetSecretValue', sm('fledge/acme/billing/db-AbCdEf')],
+    ["B's parameter", 'ssm:GetParameters', ssm('fledge/acme/billing/api-key')],
+    ['a namespace that only starts alike (acme/web-evil)', 'secretsmanager:GetSecretValue', sm('fledge/acme/web-evil/db')],
+    ["the owner's namespace above the repository", 'secretsmanager:GetSecretValue', sm('fledge/acme/db')],
     ['a secret outside the root', 'secretsmanager:GetSecretValue', sm('prod/db-AbCdEf')],
     ['a root that only starts alike', 'secretsmanager:GetSecretValue', sm('fledgex/acme/web/db')],
     ["another account's secret", 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db', '210987654321')],
@@ -83,40 +110,73 @@ describe('the task execution role and secrets', () => {
     ["another account's parameter", 'ssm:GetParameters', ssm('fledge/acme/web/db', '210987654321')],
     ['a parameter by another action', 'ssm:GetParametersByPath', ssm('fledge/acme/web')],
     ['any secret by a listing action', 'secretsmanager:ListSecrets', '*'],
-  ])('cannot read %s', (_case, action, arn) => {
-    expect(allows(execution, action, arn)).toBe(false);
+  ])("A's role cannot read %s", (_case, action, arn) => {
+    expect(allows(a, action, arn)).toBe(false);
   });
 
-  it('decrypts only through Secrets Manager or SSM, and only for a secret under the root', () => {
-    const decrypts = execution.filter((s) => asArray(s.Action).some((a) => glob(a, 'kms:Decrypt')));
+  it("B's role cannot read A's secrets either", () => {
+    expect(allows(b, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db-AbCdEf'))).toBe(false);
+    expect(allows(b, 'ssm:GetParameters', ssm('fledge/acme/web/api-key'))).toBe(false);
+  });
+
+  it("decrypts only through Secrets Manager or SSM, and only for a secret of its own repository", () => {
+    const decrypts = a.filter((s) => asArray(s.Action).some((action) => glob(action, 'kms:Decrypt')));
     expect(decrypts).toHaveLength(2);
     for (const statement of decrypts) {
       expect(asArray(statement.Action)).toEqual(['kms:Decrypt']);
       expect(statement.Resource).toBe(`arn:aws:kms:${REGION}:${ACCOUNT}:key/*`);
     }
-    const conditions = decrypts.map((s) => s.Condition);
-    expect(conditions).toEqual(expect.arrayContaining([
-      { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` }, StringLike: { 'kms:EncryptionContext:SecretARN': sm('fledge/*') } },
-      { StringEquals: { 'kms:ViaService': `ssm.${REGION}.amazonaws.com` }, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': ssm('fledge/*') } },
+    expect(decrypts.map((s) => s.Condition)).toEqual(expect.arrayContaining([
+      { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` }, StringLike: { 'kms:EncryptionContext:SecretARN': sm('fledge/acme/web/*') } },
+      { StringEquals: { 'kms:ViaService': `ssm.${REGION}.amazonaws.com` }, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': ssm('fledge/acme/web/*') } },
     ]));
+    // B's secret ARN does not match A's encryption context condition
+    const context = decrypts.map((s) => Object.values(s.Condition!.StringLike!)[0] as string);
+    expect(context.some((pattern) => glob(pattern, sm('fledge/acme/billing/db-AbCdEf')))).toBe(false);
   });
 
   it('grants no other secrets, parameters or keys action', () => {
-    const actions = execution.flatMap((s) => asArray(s.Action)).filter((a) => /^(secretsmanager|ssm|kms):/.test(a)).sort();
-    expect(actions).toEqual(['kms:Decrypt', 'kms:Decrypt', 'secretsmanager:GetSecretValue', 'ssm:GetParameters']);
+    expect(actionsOf(a)).toEqual(['kms:Decrypt', 'kms:Decrypt', 'secretsmanager:GetSecretValue', 'ssm:GetParameters']);
+  });
+
+  it('pulls images and writes logs like the shared role', () => {
+    for (const action of ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'logs:PutLogEvents']) {
+      expect(a.some((s) => asArray(s.Action).includes(action))).toBe(true);
+      expect(execution.some((s) => asArray(s.Action).includes(action))).toBe(true);
+    }
+  });
+
+  it('the shared execution role reads no secret, parameter or key at all', () => {
+    expect(actionsOf(execution)).toEqual([]);
+    expect(allows(execution, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db-AbCdEf'))).toBe(false);
   });
 
   it("the applications' own task role gets no secrets, parameters or keys permission at all", () => {
-    const actions = task.flatMap((s) => asArray(s.Action));
-    expect(actions.filter((a) => /^(secretsmanager|ssm|kms):|^\*$/.test(a))).toEqual([]);
+    expect(actionsOf(task)).toEqual([]);
   });
 
-  it('follows secretRoot, and secretArnPrefixes narrow it further', () => {
-    const narrowed = synthNetwork({ secretRoot: 'previews', secretArnPrefixes: [sm('previews/acme/'), ssm('previews/acme/')] });
-    expect(allows(narrowed.execution, 'secretsmanager:GetSecretValue', sm('previews/acme/web/db'))).toBe(true);
-    expect(allows(narrowed.execution, 'secretsmanager:GetSecretValue', sm('previews/other/web/db'))).toBe(false);
-    expect(allows(narrowed.execution, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db'))).toBe(false);
-    expect(allows(narrowed.execution, 'ssm:GetParameters', ssm('previews/acme/web/db'))).toBe(true);
+  it('no repository listed: no repository role, and still no secret for the shared role', () => {
+    const none = synthNetwork();
+    expect(none.repositoryRoles).toEqual({});
+    expect(actionsOf(none.execution)).toEqual([]);
+  });
+
+  it('follows secretRoot, and secretArnPrefixes narrow each repository further', () => {
+    const narrowed = synthNetwork({ secretRoot: 'previews', secretRepositories: [A, B], secretArnPrefixes: [sm('previews/acme/web/app-'), ssm('previews/acme/')] });
+    const web = narrowed.repositoryRoles[A]!.statements;
+    const billing = narrowed.repositoryRoles[B]!.statements;
+    expect(allows(web, 'secretsmanager:GetSecretValue', sm('previews/acme/web/app-db'))).toBe(true);
+    expect(allows(web, 'secretsmanager:GetSecretValue', sm('previews/acme/web/other'))).toBe(false);
+    expect(allows(web, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/app-db'))).toBe(false);
+    expect(allows(web, 'ssm:GetParameters', ssm('previews/acme/web/db'))).toBe(true);
+    expect(allows(web, 'ssm:GetParameters', ssm('previews/acme/billing/db'))).toBe(false);
+    // billing has no Secrets Manager prefix: parameters only
+    expect(allows(billing, 'secretsmanager:GetSecretValue', sm('previews/acme/billing/db'))).toBe(false);
+    expect(allows(billing, 'ssm:GetParameters', ssm('previews/acme/billing/db'))).toBe(true);
+  });
+
+  it('a listed repository with nothing inside secretArnPrefixes is a ConfigError', () => {
+    expect(() => synthNetwork({ secretRepositories: ['other/repo'], secretArnPrefixes: [sm('fledge/acme/')] })).toThrow(/secretRepositories: other\/repo owns no secret inside secretArnPrefixes/);
   });
 });
 
@@ -128,12 +188,20 @@ describe('secret settings', () => {
     [{ secretArnPrefixes: sm('other/acme/') }, /outside the secret namespaces fledge\//],
     [{ account: ACCOUNT, region: REGION, secretArnPrefixes: sm('fledge/acme/', '210987654321') }, /own account and region/],
     [{ secretArnPrefixes: 'arn:aws:secretsmanager:eu-west-1:123456789012:fledge/' }, /not a Secrets Manager/],
+    [{ secretRepositories: 'acme' }, /secretRepositories: "acme" is not a repository as owner\/name/],
+    [{ secretRepositories: ['acme/web', 'acme/web/extra'] }, /secretRepositories: "acme\/web\/extra"/],
+    [{ secretRepositories: ['../web'] }, /secretRepositories/],
   ])('rejects %j', (context, message) => {
     expect(read(context)).toThrow(ConfigError);
     expect(read(context)).toThrow(message);
   });
 
   it('defaults to the root fledge and no further prefixes', () => {
-    expect(readConfig(() => undefined)).toMatchObject({ secretRoot: 'fledge', secretArnPrefixes: [] });
+    expect(readConfig(() => undefined)).toMatchObject({ secretRoot: 'fledge', secretArnPrefixes: [], secretRepositories: [] });
+  });
+
+  it('reads secretRepositories as a list (cdk.json) or a comma-separated string (-c), without duplicates', () => {
+    expect(readConfig((key) => ({ secretRepositories: ['acme/web', 'acme/billing', 'acme/web'] })[key as 'secretRepositories']).secretRepositories).toEqual(['acme/web', 'acme/billing']);
+    expect(readConfig((key) => ({ secretRepositories: 'acme/web, acme/billing' })[key as 'secretRepositories']).secretRepositories).toEqual(['acme/web', 'acme/billing']);
   });
 });

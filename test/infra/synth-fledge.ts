@@ -42,5 +42,7 @@ export const PRODUCTION_CONTEXT = {
   quotaPerRepository: 10,
   logRetentionDays: 90,
   tableKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+  // two repositories whose environments use secrets, each with its own execution role
+  secretRepositories: ['acme/web', 'acme/billing'],
 };
 export const PRODUCTION_ENV = { account: '123456789012', region: 'eu-west-1' };

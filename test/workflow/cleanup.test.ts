@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { putEnvironment, deleteEnvironment, type TenantCaller } from '../../functions/domain/environment-commands.ts';
 import { QuotaExceeded } from '../../functions/domain/errors.ts';
 import { PIN_LABEL } from '../../functions/domain/pinning.ts';
+import { secretExecutionRoleArn } from '../../functions/domain/execution-roles.ts';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { CleanupWorld, spec } from './support/cleanup-world.ts';
@@ -358,6 +359,24 @@ describe('orphans', () => {
     // the next run finds nothing more to do
     await world.cleanup();
     expect(world.lastOrphanReport()).toMatchObject({ environments: [], removed: 0 });
+  }, 120_000);
+
+  it("reclaims a task definition run by a repository's execution role of this installation, never another installation's", async () => {
+    const [, partition, account] = /^arn:([^:]+):iam::(\d{12}):/.exec(process.env.FLEDGE_EXECUTION_ROLE_ARN!)!;
+    const register = (name: string, role: string) => world.sim.call('ecs', 'RegisterTaskDefinition', {
+      Family: `fledge-${name}`, NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'], Cpu: '256', Memory: '512',
+      ExecutionRoleArn: role,
+      ContainerDefinitions: [{ Name: 'app', Image: 'nginx:1.27', Essential: true, PortMappings: [{ ContainerPort: 80 }] }],
+      Tags: tags(name),
+    });
+    await register('orph-ownrole', secretExecutionRoleArn(partition!, account!, process.env.FLEDGE_INSTALLATION_ID!, 'acme/web'));
+    await register('orph-otherrole', secretExecutionRoleArn(partition!, account!, 'other', 'acme/web'));
+    expect(world.leftovers('orph-ownrole')).toHaveLength(1);
+
+    expect((await world.cleanup()).execution.status).toBe('SUCCEEDED');
+    expect(world.leftovers('orph-ownrole')).toEqual([]);
+    // same tag, but another installation's role: not this installation's to remove
+    expect(world.leftovers('orph-otherrole')).toHaveLength(1);
   }, 120_000);
 });
 

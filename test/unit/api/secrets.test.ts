@@ -44,12 +44,15 @@ beforeEach(() => {
     TABLE_NAME: 'fledge',
     AWS_REGION: 'eu-west-1',
     FLEDGE_ACCOUNT_ID: ACCOUNT,
+    // the operator's secretRepositories: each listed repository has its own execution role
+    FLEDGE_SECRET_REPOSITORIES: 'acme/web,acme/billing',
     FLEDGE_CREATE_STATE_MACHINE_ARN: `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:fledge-create`,
     FLEDGE_UPDATE_STATE_MACHINE_ARN: `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:fledge-update`,
   });
   delete process.env.FLEDGE_SECRET_ROOT;
   delete process.env.FLEDGE_SECRET_ARN_PREFIXES;
   delete process.env.FLEDGE_PARTITION;
+  delete process.env.FLEDGE_LOCAL_MODE;
   resetApiConfig();
   dynamodb.on(GetCommand).resolves({});
   dynamodb.on(TransactWriteCommand).resolves({});
@@ -153,5 +156,42 @@ describe('secrets an environment may reference', () => {
     delete process.env.FLEDGE_ACCOUNT_ID;
     resetApiConfig();
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('fledge/acme/web/db') } }), 'secrets.DB', /FLEDGE_ACCOUNT_ID/);
+  });
+});
+
+describe('only the repositories the operator lists in secretRepositories use secrets', () => {
+  it('refuses any secret, even its own, for a repository not listed: 400 naming the field and the setting', async () => {
+    expectRefused(
+      await put({ labels: { repository: 'acme/unlisted' }, secrets: { DB: secret('fledge/acme/unlisted/db-AbCdEf') } }),
+      'secrets.DB',
+      /repository "acme\/unlisted" may not use secrets.*secretRepositories/,
+    );
+    // the same environment without secrets is fine
+    expect((await put({ labels: { repository: 'acme/unlisted' } })).status).toBe(201);
+  });
+
+  it('accepts the secrets of each listed repository, for that repository', async () => {
+    expect((await put({ labels: { repository: 'acme/billing' }, secrets: { DB: secret('fledge/acme/billing/db-AbCdEf') } })).status).toBe(201);
+    expect((await put({ labels: { repository: 'acme/web' }, secrets: { DB: parameter('fledge/acme/web/db') } })).status).toBe(201);
+  });
+
+  it('on AWS an unset list lets no repository use secrets', async () => {
+    delete process.env.FLEDGE_SECRET_REPOSITORIES;
+    resetApiConfig();
+    expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('fledge/acme/web/db') } }), 'secrets.DB', /secretRepositories/);
+  });
+
+  it('in local mode an unset list means every repository (the simulator checks no IAM role), a set one still limits', async () => {
+    delete process.env.FLEDGE_SECRET_REPOSITORIES;
+    process.env.FLEDGE_LOCAL_MODE = 'true';
+    resetApiConfig();
+    expect((await put({ labels: { repository: 'acme/unlisted' }, secrets: { DB: secret('fledge/acme/unlisted/db') } })).status).toBe(201);
+    process.env.FLEDGE_SECRET_REPOSITORIES = 'acme/web';
+    resetApiConfig();
+    dynamodb.resetHistory();
+    sfn.resetHistory();
+    expectRefused(await put({ labels: { repository: 'acme/unlisted' }, secrets: { DB: secret('fledge/acme/unlisted/db') } }), 'secrets.DB', /secretRepositories/);
+    delete process.env.FLEDGE_SECRET_REPOSITORIES;
+    delete process.env.FLEDGE_LOCAL_MODE;
   });
 });

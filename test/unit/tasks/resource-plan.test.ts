@@ -65,10 +65,13 @@ describe('rendering the resource plan', () => {
     expect(JSON.stringify(plan.taskDefinition)).not.toContain('pr-7');
     // the labels, desired count, health check path and ttl are not part of it
     const sameDefinition = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({
-      image: 'ghcr.io/acme/web:1.0', port: 3000, cpu: 512, memory: 1024, desiredCount: 5, ttl: '7d', labels: { repository: 'acme/other' },
+      image: 'ghcr.io/acme/web:1.0', port: 3000, cpu: 512, memory: 1024, desiredCount: 5, ttl: '7d', labels: { branch: 'other' },
       environment: { A_FIRST: 'a', Z_LAST: 'z' }, secrets: { TOKEN: 'arn:aws:ssm:eu-west-1:000000000000:parameter/token' },
     });
     expect(renderPlan('pr-8', sameDefinition, settings, 'op-2', 1).taskDefinition.Family).toBe(plan.taskDefinition.Family);
+    // except labels.repository of a spec with secrets: it picks the execution role (functions/domain/execution-roles.ts)
+    const ownRole = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ ...sameDefinition, labels: { repository: 'acme/other' } });
+    expect(renderPlan('pr-8', ownRole, settings, 'op-2', 1).taskDefinition.Family).not.toBe(plan.taskDefinition.Family);
   });
 
   it('gives every change of the rendered definition its own family', () => {
