@@ -158,10 +158,16 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** 32 hex digits of SHA-256 over everything RegisterTaskDefinition receives. */
-export function taskDefinitionHash(taskDefinition: Omit<ResourcePlan['taskDefinition'], 'Family'>): string {
+/**
+ * 32 hex digits of SHA-256 over everything RegisterTaskDefinition receives, and the repository
+ * it is shared within. Environments of one repository with the same definition share a family;
+ * two repositories never do: RegisterTaskDefinition numbers revisions of a family, so a shared
+ * family's revision would tell repository A whether repository B already runs exactly this
+ * image, these variables and these secret ARNs (one guess per update; docs/security.md).
+ */
+export function taskDefinitionHash(taskDefinition: Omit<ResourcePlan['taskDefinition'], 'Family'>, repository: string | undefined): string {
   const { Cpu, Memory, ExecutionRoleArn, TaskRoleArn, ContainerDefinitions } = taskDefinition;
-  const content = { schema: TASK_DEFINITION_SCHEMA, ...TASK_DEFINITION_CONSTANTS, Cpu, Memory, ExecutionRoleArn, TaskRoleArn, ContainerDefinitions };
+  const content = { schema: TASK_DEFINITION_SCHEMA, ...TASK_DEFINITION_CONSTANTS, Cpu, Memory, ExecutionRoleArn, TaskRoleArn, ContainerDefinitions, sharedWithin: repository ?? null };
   return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 32);
 }
 
@@ -181,7 +187,7 @@ export function renderPlan(
 ): ResourcePlan {
   const hc = spec.healthCheck;
   const definition = renderTaskDefinition(spec, settings);
-  const hash = taskDefinitionHash(definition);
+  const hash = taskDefinitionHash(definition, spec.labels.repository);
   return {
     hostHeaders: [`${name}.${settings.baseDomain}`],
     image: spec.image,

@@ -74,6 +74,19 @@ describe('rendering the resource plan', () => {
     expect(renderPlan('pr-8', ownRole, settings, 'op-2', 1).taskDefinition.Family).not.toBe(plan.taskDefinition.Family);
   });
 
+  it('shares a family within one repository only: another repository with the same definition gets its own (revisions would tell it what the other runs)', () => {
+    const schema = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 });
+    const of = (repository: string, branch: string) =>
+      renderPlan(`env-${branch}`, schema.parse({ image: 'nginx:1.27', environment: { DB_PASSWORD: 'b-pass-42' }, labels: { repository, branch } }), settings, 'op-1', 1);
+    const [a1, a2, b] = [of('acme/a', 'one'), of('acme/a', 'two'), of('acme/b', 'one')];
+    expect(a2.taskDefinition.Family).toBe(a1.taskDefinition.Family);
+    expect(b.taskDefinition.Family).not.toBe(a1.taskDefinition.Family);
+    // what ECS receives is the same apart from the family name
+    const { Family: _a, ...contentA } = a1.taskDefinition;
+    const { Family: _b, ...contentB } = b.taskDefinition;
+    expect(contentB).toEqual(contentA);
+  });
+
   it('gives every change of the rendered definition its own family', () => {
     const variants = [
       { image: 'ghcr.io/acme/web:1.1' }, { port: 3001 }, { cpu: 1024, memory: 2048 }, { environment: { A_FIRST: 'b', Z_LAST: 'z' } },
