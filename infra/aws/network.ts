@@ -217,7 +217,7 @@ export class Network extends Construct {
 
     this.secretExecutionRoles = {};
     for (const repository of config.secretRepositories) {
-      const roleName = secretExecutionRoleName(props.installationId, repository);
+      const roleName = secretExecutionRoleName(props.installationId, repository, Stack.of(this).region);
       // The trust policy the ECS docs give for the task execution role ("Amazon ECS task execution
       // IAM role": principal ecs-tasks.amazonaws.com, no condition): the aws:SourceAccount /
       // aws:SourceArn conditions are documented for the task role ("Amazon ECS task IAM role"),

@@ -80,10 +80,10 @@ describe("a listed repository's execution role and secrets", () => {
   const a = repositoryRoles[A]!.statements;
   const b = repositoryRoles[B]!.statements;
 
-  it('exists once per listed repository, named fledge-<installation>-sec-<hash>, assumed by ECS tasks only', () => {
+  it('exists once per listed repository, named fledge-<installation>-sec-<hash>-<region>, assumed by ECS tasks only', () => {
     expect(Object.keys(repositoryRoles).sort()).toEqual([B, A]);
-    expect(repositoryRoles[A]!.properties.RoleName).toBe(secretExecutionRoleName('acme1', A));
-    expect(repositoryRoles[A]!.properties.RoleName).toMatch(/^fledge-acme1-sec-[0-9a-f]{16}$/);
+    expect(repositoryRoles[A]!.properties.RoleName).toBe(secretExecutionRoleName('acme1', A, REGION));
+    expect(repositoryRoles[A]!.properties.RoleName).toMatch(new RegExp(`^fledge-acme1-sec-[0-9a-f]{16}-${REGION}$`));
     expect(repositoryRoles[A]!.properties.RoleName).not.toBe(repositoryRoles[B]!.properties.RoleName);
     expect(repositoryRoles[A]!.properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' } },

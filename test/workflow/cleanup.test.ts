@@ -369,8 +369,8 @@ describe('orphans', () => {
       ContainerDefinitions: [{ Name: 'app', Image: 'nginx:1.27', Essential: true, PortMappings: [{ ContainerPort: 80 }] }],
       Tags: tags(name),
     });
-    await register('orph-ownrole', secretExecutionRoleArn(partition!, account!, process.env.FLEDGE_INSTALLATION_ID!, 'acme/web'));
-    await register('orph-otherrole', secretExecutionRoleArn(partition!, account!, 'other', 'acme/web'));
+    await register('orph-ownrole', secretExecutionRoleArn(partition!, account!, process.env.FLEDGE_INSTALLATION_ID!, 'acme/web', 'eu-west-1'));
+    await register('orph-otherrole', secretExecutionRoleArn(partition!, account!, 'other', 'acme/web', 'eu-west-1'));
     expect(world.leftovers('orph-ownrole')).toHaveLength(1);
 
     expect((await world.cleanup()).execution.status).toBe('SUCCEEDED');

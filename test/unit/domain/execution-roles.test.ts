@@ -31,22 +31,23 @@ const secretOf = (repository: string) => `arn:aws:secretsmanager:eu-west-1:${ACC
 const roleOf = (input: Record<string, unknown>) => renderPlan('pr-1', parse(input), settings, 'op-1', 1).taskDefinition.ExecutionRoleArn;
 
 describe("a repository's execution role name", () => {
-  it('is fledge-<installation>-sec-<16 hex>, within IAM role name rules, and stable', () => {
-    const name = secretExecutionRoleName('acme1', 'acme/web');
-    expect(name).toMatch(/^fledge-acme1-sec-[0-9a-f]{16}$/);
-    expect(name).toBe(secretExecutionRoleName('acme1', 'acme/web'));
-    // the longest installation id still fits IAM's 64 characters of [\w+=,.@-]
-    expect(secretExecutionRoleName('abcdefgh', 'a'.repeat(39) + '/' + 'b'.repeat(100))).toMatch(/^[\w+=,.@-]{1,64}$/);
+  it('is fledge-<installation>-sec-<16 hex>-<region>, within IAM role name rules, and stable', () => {
+    const name = secretExecutionRoleName('acme1', 'acme/web', 'eu-west-1');
+    expect(name).toMatch(/^fledge-acme1-sec-[0-9a-f]{16}-eu-west-1$/);
+    expect(name).toBe(secretExecutionRoleName('acme1', 'acme/web', 'eu-west-1'));
+    // the longest installation id and region name still fit IAM's 64 characters of [\w+=,.@-]
+    expect(secretExecutionRoleName('abcdefgh', 'a'.repeat(39) + '/' + 'b'.repeat(100), 'ap-southeast-2')).toMatch(/^[\w+=,.@-]{1,64}$/);
   });
 
-  it('differs per repository and per installation (and by case: namespaces are case-sensitive)', () => {
+  it('differs per repository, per installation and per region (IAM names are account-wide; and by case: namespaces are case-sensitive)', () => {
     const names = new Set([
-      secretExecutionRoleName('acme1', 'acme/web'),
-      secretExecutionRoleName('acme1', 'acme/billing'),
-      secretExecutionRoleName('other', 'acme/web'),
-      secretExecutionRoleName('acme1', 'Acme/Web'),
+      secretExecutionRoleName('acme1', 'acme/web', 'us-east-1'),
+      secretExecutionRoleName('acme1', 'acme/web', 'eu-west-1'),
+      secretExecutionRoleName('acme1', 'acme/billing', 'eu-west-1'),
+      secretExecutionRoleName('other', 'acme/web', 'eu-west-1'),
+      secretExecutionRoleName('acme1', 'Acme/Web', 'eu-west-1'),
     ]);
-    expect(names.size).toBe(4);
+    expect(names.size).toBe(5);
   });
 });
 
@@ -58,8 +59,8 @@ describe('the execution role a plan names', () => {
 
   it("is the repository's role, in the shared role's account and partition, when the spec has secrets", () => {
     const role = roleOf({ labels: { repository: 'acme/web' }, secrets: { DB: secretOf('acme/web') } });
-    expect(role).toBe(`arn:aws:iam::${ACCOUNT}:role/${secretExecutionRoleName('acme1', 'acme/web')}`);
-    expect(role).toBe(secretExecutionRoleArn('aws', ACCOUNT, 'acme1', 'acme/web'));
+    expect(role).toBe(`arn:aws:iam::${ACCOUNT}:role/${secretExecutionRoleName('acme1', 'acme/web', 'eu-west-1')}`);
+    expect(role).toBe(secretExecutionRoleArn('aws', ACCOUNT, 'acme1', 'acme/web', 'eu-west-1'));
   });
 
   it('gives two repositories two roles, and so two task definition families', () => {
@@ -71,7 +72,7 @@ describe('the execution role a plan names', () => {
 
   it('follows the partition of the shared role (aws-cn)', () => {
     const cn = { ...settings, executionRoleArn: `arn:aws-cn:iam::${ACCOUNT}:role/shared` };
-    expect(executionRoleArnFor({ secrets: { DB: 'x' }, labels: { repository: 'acme/web' } }, cn)).toBe(secretExecutionRoleArn('aws-cn', ACCOUNT, 'acme1', 'acme/web'));
+    expect(executionRoleArnFor({ secrets: { DB: 'x' }, labels: { repository: 'acme/web' } }, cn)).toBe(secretExecutionRoleArn('aws-cn', ACCOUNT, 'acme1', 'acme/web', 'eu-west-1'));
   });
 
   it('keeps the shared role (which reads no secret) for secrets without a repository that can own them', () => {
@@ -87,14 +88,15 @@ describe('the execution role a plan names', () => {
 describe("this installation's execution roles (the orphan reconciler's ownership check)", () => {
   it("are the shared role and the repositories' roles of this installation", () => {
     expect(isInstallationExecutionRole(SHARED, SHARED, 'acme1')).toBe(true);
-    expect(isInstallationExecutionRole(secretExecutionRoleArn('aws', ACCOUNT, 'acme1', 'acme/web'), SHARED, 'acme1')).toBe(true);
+    expect(isInstallationExecutionRole(secretExecutionRoleArn('aws', ACCOUNT, 'acme1', 'acme/web', 'eu-west-1'), SHARED, 'acme1')).toBe(true);
   });
 
   it.each([
-    ['another installation\'s repository role', secretExecutionRoleArn('aws', ACCOUNT, 'other', 'acme/web')],
-    ['a repository role in another account', secretExecutionRoleArn('aws', '210987654321', 'acme1', 'acme/web')],
-    ['a repository role in another partition', secretExecutionRoleArn('aws-cn', ACCOUNT, 'acme1', 'acme/web')],
+    ['another installation\'s repository role', secretExecutionRoleArn('aws', ACCOUNT, 'other', 'acme/web', 'eu-west-1')],
+    ['a repository role in another account', secretExecutionRoleArn('aws', '210987654321', 'acme1', 'acme/web', 'eu-west-1')],
+    ['a repository role in another partition', secretExecutionRoleArn('aws-cn', ACCOUNT, 'acme1', 'acme/web', 'eu-west-1')],
     ['a role merely named alike', `arn:aws:iam::${ACCOUNT}:role/fledge-acme1-sec-xyz`],
+    ['a repository role without a region', `arn:aws:iam::${ACCOUNT}:role/fledge-acme1-sec-0123456789abcdef`],
     ['another role', `arn:aws:iam::${ACCOUNT}:role/admin`],
     ['none', undefined],
   ])('not %s', (_case, arn) => {
