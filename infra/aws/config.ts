@@ -6,6 +6,7 @@
 import { parseDuration } from '#domain/durations.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets } from '#domain/secret-ownership.ts';
+import { DEFAULT_OIDC_REFUSED_EVENTS, isGithubEventName } from '#domain/caller.ts';
 
 export interface FledgeConfig {
   /**
@@ -87,6 +88,13 @@ export interface FledgeConfig {
    * (matched against `repository_owner`, ignoring case). Required with `oidcAudiences`.
    */
   oidcRepositoryOwners: string[];
+  /**
+   * The GitHub events (`event_name` claim) whose tokens the API refuses, operators' too (context
+   * `oidcRefusedEvents`, FLEDGE_OIDC_REFUSED_EVENTS). Default `DEFAULT_OIDC_REFUSED_EVENTS`
+   * (pull_request_target, workflow_run: jobs that run with the base repository's identity and
+   * may run a fork's code); empty: every event is accepted (a synth info note says what that means).
+   */
+  oidcRefusedEvents: string[];
   /** Operator patterns: IAM ARN patterns (`arn:...`) and OIDC subject patterns, `*` a wildcard (context `operators`, FLEDGE_OPERATORS). */
   operators: string[];
   /** IAM ARN pattern -> repositories its principals act for (context `iamRepositories`, FLEDGE_IAM_REPOSITORIES). */
@@ -315,10 +323,18 @@ export function readConfig(read: ContextReader): FledgeConfig {
     );
   }
 
+  // a fork's pull request reaches a base repository's pull_request_target / workflow_run job,
+  // whose token names the base repository (functions/domain/caller.ts DEFAULT_OIDC_REFUSED_EVENTS)
+  const oidcRefusedEvents = [...new Set(list(read, 'oidcRefusedEvents') ?? DEFAULT_OIDC_REFUSED_EVENTS)];
+  for (const event of oidcRefusedEvents) {
+    if (!isGithubEventName(event)) throw new ConfigError(`context oidcRefusedEvents: ${JSON.stringify(event)} is not a GitHub event name (lowercase letters and _, as the event_name claim spells it, e.g. pull_request_target)`);
+  }
+
   return {
     oidcIssuer,
     oidcAudiences,
     oidcRepositoryOwners,
+    oidcRefusedEvents,
     operators: list(read, 'operators') ?? [],
     iamRepositories: repositoryMap(read, 'iamRepositories'),
     account,
