@@ -72,6 +72,7 @@ describe('local mode --auth oidc: tokens', () => {
   it('says at startup that tokens are required', () => {
     expect(local.server().output()).toMatch(/auth: OIDC tokens required/);
     expect(local.server().output()).toContain(`"repositoryOwners":"${ACME_ID}"`);
+    expect(local.server().output()).toContain('"refusedEvents":"pull_request_target,workflow_run (default)"');
     expect(local.server().output()).not.toMatch(/auth: OFF/);
   });
 
