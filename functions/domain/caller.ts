@@ -221,7 +221,8 @@ export function eventDecision(claims: Record<string, unknown>, refused: readonly
   if (event === undefined) {
     return { ok: false, message: `the token names no triggering event (event_name claim), so it cannot be told apart from a ${refused.join(' or ')} job (context oidcRefusedEvents)` };
   }
-  if (!refused.includes(event)) return { ok: true };
+  // the list is lowercase, as GitHub spells events; a claim in another case is compared as if lowercase (fail closed)
+  if (!refused.includes(event.toLowerCase())) return { ok: true };
   return {
     ok: false,
     message: `tokens of "${event}" jobs may not use this installation: such a job runs with its base repository's identity but may run a pull request's code (context oidcRefusedEvents)`,
