@@ -103,6 +103,19 @@ export interface FledgeConfig {
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 
+/**
+ * The events that trigger workflows, as GitHub Docs "Events that trigger workflows" lists them
+ * (the `event_name` claim is one of them). An `oidcRefusedEvents` entry outside it is most
+ * likely a typo that refuses nothing: synth warns (not fails: GitHub adds events now and then).
+ */
+export const GITHUB_WORKFLOW_EVENTS: ReadonlySet<string> = new Set([
+  'branch_protection_rule', 'check_run', 'check_suite', 'create', 'delete', 'deployment', 'deployment_status', 'discussion',
+  'discussion_comment', 'fork', 'gollum', 'issue_comment', 'issues', 'label', 'merge_group', 'milestone', 'page_build', 'project',
+  'project_card', 'project_column', 'public', 'pull_request', 'pull_request_review', 'pull_request_review_comment',
+  'pull_request_target', 'push', 'registry_package', 'release', 'repository_dispatch', 'schedule', 'status', 'watch',
+  'workflow_call', 'workflow_dispatch', 'workflow_run',
+]);
+
 /** HTTP API quota "Audiences per authorizer" (not adjustable): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html */
 export const MAX_JWT_AUDIENCES = 50;
 

@@ -8,7 +8,7 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { FledgeConfig } from './config.ts';
+import { GITHUB_WORKFLOW_EVENTS, type FledgeConfig } from './config.ts';
 import { FledgeHttpApi } from './http-api.ts';
 import { REPO_ROOT } from './lambda-function.ts';
 import { Network } from './network.ts';
@@ -142,6 +142,14 @@ export class FledgeStack extends Stack {
       Annotations.of(this).addInfo('No operators and no iamRepositories in context: every IAM caller of the API is an operator (IAM access to execute-api is the operator grant).');
     }
 
+    const unknownEvents = config.oidcRefusedEvents.filter((event) => !GITHUB_WORKFLOW_EVENTS.has(event));
+    if (unknownEvents.length) {
+      Annotations.of(this).addWarningV2(
+        'fledge:unknown-refused-event',
+        `oidcRefusedEvents names ${unknownEvents.join(', ')}, not an event GitHub documents as triggering workflows ("Events that trigger workflows"): ` +
+          'a misspelt event refuses nothing. Check the spelling against the event_name claim.',
+      );
+    }
     if (config.oidcAudiences.length && config.oidcRefusedEvents.length === 0) {
       Annotations.of(this).addInfo(
         'oidcRefusedEvents is empty: the CI API accepts tokens of every GitHub event, pull_request_target and workflow_run jobs included. ' +

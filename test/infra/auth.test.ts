@@ -120,7 +120,8 @@ describe('the refused GitHub events (oidcRefusedEvents)', () => {
   let custom: Synthesized;
   let empty: Synthesized;
   beforeAll(() => {
-    custom = synthFledge({ ...CONTEXT, oidcRefusedEvents: ['pull_request_target', 'issue_comment'] });
+    // issue_comment: e.g. a `/deploy` comment job that builds the pull request; pull_request_targets: a typo
+    custom = synthFledge({ ...CONTEXT, oidcRefusedEvents: ['pull_request_target', 'issue_comment', 'pull_request_targets'] });
     empty = synthFledge({ ...CONTEXT, oidcRefusedEvents: [] });
   }, 120_000);
   afterAll(() => {
@@ -132,10 +133,14 @@ describe('the refused GitHub events (oidcRefusedEvents)', () => {
       .filter((fn) => String(fn.Properties.Description).startsWith('Fledge API:'))
       .map((fn) => fn.Properties.Environment.Variables as Record<string, string>);
 
-  it('passes a custom list to every API Lambda', () => {
+  it('passes a custom list to every API Lambda, warning about a name GitHub does not document', () => {
     expect(apiVariables(custom)).toHaveLength(routes.length);
-    for (const variables of apiVariables(custom)) expect(variables.FLEDGE_OIDC_REFUSED_EVENTS).toBe('pull_request_target,issue_comment');
-    Annotations.fromStack(custom.stack).hasNoInfo('*', Match.stringLikeRegexp('oidcRefusedEvents'));
+    for (const variables of apiVariables(custom)) expect(variables.FLEDGE_OIDC_REFUSED_EVENTS).toBe('pull_request_target,issue_comment,pull_request_targets');
+    const annotations = Annotations.fromStack(custom.stack);
+    annotations.hasNoInfo('*', Match.stringLikeRegexp('oidcRefusedEvents'));
+    annotations.hasWarning('*', Match.stringLikeRegexp('oidcRefusedEvents names pull_request_targets, not an event GitHub documents'));
+    annotations.hasNoWarning('*', Match.stringLikeRegexp('names (pull_request_target|issue_comment),'));
+    Annotations.fromStack(synthesized.stack).hasNoWarning('*', Match.stringLikeRegexp('oidcRefusedEvents'));
   });
 
   it('passes an empty list as "none" and says at synth what that lets in', () => {
