@@ -10,12 +10,17 @@
  *                            or names (matched against repository_owner, ignoring case). Unset:
  *                            no token is accepted, except in local mode (FLEDGE_LOCAL_MODE=true),
  *                            where the issuer is ours and every owner is.
+ *   FLEDGE_OIDC_REFUSED_EVENTS the GitHub events (`event_name` claim) whose tokens are refused,
+ *                            comma-separated; `none` for none. Unset (or empty): the default,
+ *                            pull_request_target,workflow_run (DEFAULT_OIDC_REFUSED_EVENTS).
  *
  * With neither set, every IAM caller is an operator (IAM access to execute-api is the operator
  * grant, as before tenancy existed); that is logged at cold start.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { iamIsOperatorGrant, iamPrincipal, LOCAL_OPERATOR, oidcPrincipal, type AccessPolicy, type Principal } from '#domain/caller.ts';
+import {
+  DEFAULT_OIDC_REFUSED_EVENTS, iamIsOperatorGrant, iamPrincipal, isGithubEventName, LOCAL_OPERATOR, oidcPrincipal, type AccessPolicy, type Principal,
+} from '#domain/caller.ts';
 import { Forbidden } from '#domain/errors.ts';
 import { logger } from './powertools.ts';
 
@@ -66,10 +71,23 @@ function ownerList(env: NodeJS.ProcessEnv): AccessPolicy['oidcOwners'] {
   return owners;
 }
 
+/** Unset or empty: the default list (fail safe); `none`: no event is refused (the operator opted out). */
+function refusedEvents(env: NodeJS.ProcessEnv): readonly string[] {
+  const raw = env.FLEDGE_OIDC_REFUSED_EVENTS?.trim();
+  if (!raw) return DEFAULT_OIDC_REFUSED_EVENTS;
+  if (raw === 'none') return [];
+  const events = patternList(raw, 'FLEDGE_OIDC_REFUSED_EVENTS');
+  for (const event of events) {
+    if (!isGithubEventName(event)) throw new Error(`FLEDGE_OIDC_REFUSED_EVENTS: "${event}" is not a GitHub event name (lowercase letters and _, e.g. pull_request_target)`);
+  }
+  return events;
+}
+
 /** Parses the policy from an environment (throws on a malformed setting: a deployment error, not a request error). */
 export function readAccessPolicy(env: NodeJS.ProcessEnv = process.env): AccessPolicy {
   return {
     oidcOwners: ownerList(env),
+    oidcRefusedEvents: refusedEvents(env),
     operators: patternList(env.FLEDGE_OPERATORS, 'FLEDGE_OPERATORS'),
     iamRepositories: repositoryMap(env.FLEDGE_IAM_REPOSITORIES, 'FLEDGE_IAM_REPOSITORIES'),
   };
@@ -87,6 +105,9 @@ export function accessPolicy(): AccessPolicy {
   }
   if (policy.oidcOwners === 'any') logger.info('access policy: FLEDGE_OIDC_OWNERS is not set; local mode accepts tokens of every repository owner');
   else logger.info('access policy: OIDC tokens accepted from these repository owners only', { oidcOwners: policy.oidcOwners });
+  if (policy.oidcRefusedEvents?.length === 0) {
+    logger.info('access policy: FLEDGE_OIDC_REFUSED_EVENTS is none; tokens of every GitHub event are accepted, pull_request_target and workflow_run jobs (which may run a fork\'s code with the base repository\'s identity) included');
+  } else logger.info('access policy: OIDC tokens of these GitHub events are refused', { oidcRefusedEvents: policy.oidcRefusedEvents });
   return policy;
 }
 

@@ -113,7 +113,27 @@ export interface AccessPolicy {
   operators: readonly string[];
   /** IAM ARN pattern -> the repositories a matching principal acts for */
   iamRepositories: readonly { pattern: string; repositories: readonly string[] }[];
+  /**
+   * GitHub event names (the `event_name` claim) whose tokens are refused, operators' too (see
+   * `eventDecision`). Left out: `DEFAULT_OIDC_REFUSED_EVENTS`; empty: every event is accepted.
+   */
+  oidcRefusedEvents?: readonly string[];
 }
+
+/**
+ * The events refused unless the operator says otherwise: a `pull_request_target` job runs "in
+ * the context of the base of the pull request", and a `workflow_run` job, started when another
+ * workflow (e.g. a fork's `pull_request` run) completes, runs from the default branch of the
+ * repository (GitHub Docs, "Events that trigger workflows"), so their tokens name the BASE
+ * repository (GitHub Docs, "OpenID Connect reference": `repository` is the repository the
+ * workflow runs in), while such jobs are the ones written to handle a fork's pull request and
+ * often check out, build or run its code. Such a token would let a fork create an environment of the
+ * base repository running the fork's image with the base repository's secrets.
+ */
+export const DEFAULT_OIDC_REFUSED_EVENTS: readonly string[] = ['pull_request_target', 'workflow_run'];
+
+/** A GitHub event name as the `event_name` claim spells it (`push`, `pull_request_target`). */
+export const isGithubEventName = (name: string): boolean => /^[a-z][a-z_]{0,63}$/.test(name);
 
 /** Neither operators nor an IAM map configured: IAM access to the API is the operator grant (backward compatible). */
 export function iamIsOperatorGrant(policy: AccessPolicy): boolean {
@@ -189,14 +209,38 @@ export function ownerDecision(claims: Record<string, unknown>, owners: AccessPol
 }
 
 /**
+ * Whether the token's triggering event (`event_name` claim) is one the operator accepts: a
+ * token of a refused event is refused, and so is a token without the claim while any event is
+ * refused (GitHub always sends it, so its absence means the token is not what it claims to be,
+ * and such a token could not be told apart from a refused one: fail closed). With nothing
+ * refused the claim is not read.
+ */
+export function eventDecision(claims: Record<string, unknown>, refused: readonly string[] = DEFAULT_OIDC_REFUSED_EVENTS): { ok: true } | { ok: false; message: string } {
+  if (refused.length === 0) return { ok: true };
+  const event = claimText(claims, 'event_name');
+  if (event === undefined) {
+    return { ok: false, message: `the token names no triggering event (event_name claim), so it cannot be told apart from a ${refused.join(' or ')} job (context oidcRefusedEvents)` };
+  }
+  // the list is lowercase, as GitHub spells events; a claim in another case is compared as if lowercase (fail closed)
+  if (!refused.includes(event.toLowerCase())) return { ok: true };
+  return {
+    ok: false,
+    message: `tokens of "${event}" jobs may not use this installation: such a job runs with its base repository's identity but may run a pull request's code (context oidcRefusedEvents)`,
+  };
+}
+
+/**
  * A caller with a validated OIDC token (GitHub Actions claims, as API Gateway passes them: strings).
- * First, for every token (operators' too), its repository owner must be on the allow-list;
- * then its actor is the `sub`; an operator subject is an operator, anyone else acts for the
- * token's `repository` claim, and a token without one is refused.
+ * First, for every token (operators' too), its repository owner must be on the allow-list and
+ * its triggering event must not be refused (`eventDecision`); then its actor is the `sub`; an
+ * operator subject is an operator, anyone else acts for the token's `repository` claim, and a
+ * token without one is refused.
  */
 export function oidcPrincipal(claims: Record<string, unknown>, policy: AccessPolicy): OidcDecision {
   const owner = ownerDecision(claims, policy.oidcOwners);
   if (!owner.ok) return owner;
+  const event = eventDecision(claims, policy.oidcRefusedEvents);
+  if (!event.ok) return event;
   const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
   if (!sub) return { ok: false, message: 'the token has no subject (sub claim)' };
   if (policy.operators.some((pattern) => !isIamPattern(pattern) && matchesPattern(pattern, sub))) return { ok: true, principal: { kind: 'operator', actor: sub } };

@@ -6,6 +6,7 @@
 import { parseDuration } from '#domain/durations.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets } from '#domain/secret-ownership.ts';
+import { DEFAULT_OIDC_REFUSED_EVENTS, isGithubEventName } from '#domain/caller.ts';
 
 export interface FledgeConfig {
   /**
@@ -87,6 +88,13 @@ export interface FledgeConfig {
    * (matched against `repository_owner`, ignoring case). Required with `oidcAudiences`.
    */
   oidcRepositoryOwners: string[];
+  /**
+   * The GitHub events (`event_name` claim) whose tokens the API refuses, operators' too (context
+   * `oidcRefusedEvents`, FLEDGE_OIDC_REFUSED_EVENTS). Default `DEFAULT_OIDC_REFUSED_EVENTS`
+   * (pull_request_target, workflow_run: jobs that run with the base repository's identity and
+   * may run a fork's code); empty: every event is accepted (a synth info note says what that means).
+   */
+  oidcRefusedEvents: string[];
   /** Operator patterns: IAM ARN patterns (`arn:...`) and OIDC subject patterns, `*` a wildcard (context `operators`, FLEDGE_OPERATORS). */
   operators: string[];
   /** IAM ARN pattern -> repositories its principals act for (context `iamRepositories`, FLEDGE_IAM_REPOSITORIES). */
@@ -94,6 +102,19 @@ export interface FledgeConfig {
 }
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/**
+ * The events that trigger workflows, as GitHub Docs "Events that trigger workflows" lists them
+ * (the `event_name` claim is one of them). An `oidcRefusedEvents` entry outside it is most
+ * likely a typo that refuses nothing: synth warns (not fails: GitHub adds events now and then).
+ */
+export const GITHUB_WORKFLOW_EVENTS: ReadonlySet<string> = new Set([
+  'branch_protection_rule', 'check_run', 'check_suite', 'create', 'delete', 'deployment', 'deployment_status', 'discussion',
+  'discussion_comment', 'fork', 'gollum', 'issue_comment', 'issues', 'label', 'merge_group', 'milestone', 'page_build', 'project',
+  'project_card', 'project_column', 'public', 'pull_request', 'pull_request_review', 'pull_request_review_comment',
+  'pull_request_target', 'push', 'registry_package', 'release', 'repository_dispatch', 'schedule', 'status', 'watch',
+  'workflow_call', 'workflow_dispatch', 'workflow_run',
+]);
 
 /** HTTP API quota "Audiences per authorizer" (not adjustable): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html */
 export const MAX_JWT_AUDIENCES = 50;
@@ -315,10 +336,18 @@ export function readConfig(read: ContextReader): FledgeConfig {
     );
   }
 
+  // a fork's pull request reaches a base repository's pull_request_target / workflow_run job,
+  // whose token names the base repository (functions/domain/caller.ts DEFAULT_OIDC_REFUSED_EVENTS)
+  const oidcRefusedEvents = [...new Set(list(read, 'oidcRefusedEvents') ?? DEFAULT_OIDC_REFUSED_EVENTS)];
+  for (const event of oidcRefusedEvents) {
+    if (!isGithubEventName(event)) throw new ConfigError(`context oidcRefusedEvents: ${JSON.stringify(event)} is not a GitHub event name (lowercase letters and _, as the event_name claim spells it, e.g. pull_request_target)`);
+  }
+
   return {
     oidcIssuer,
     oidcAudiences,
     oidcRepositoryOwners,
+    oidcRefusedEvents,
     operators: list(read, 'operators') ?? [],
     iamRepositories: repositoryMap(read, 'iamRepositories'),
     account,

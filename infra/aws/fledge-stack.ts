@@ -8,7 +8,7 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { FledgeConfig } from './config.ts';
+import { GITHUB_WORKFLOW_EVENTS, type FledgeConfig } from './config.ts';
 import { FledgeHttpApi } from './http-api.ts';
 import { REPO_ROOT } from './lambda-function.ts';
 import { Network } from './network.ts';
@@ -130,6 +130,8 @@ export class FledgeStack extends Stack {
       FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
       // whose GitHub Actions tokens the CI API accepts; unset, the Lambdas accept none (fail closed)
       ...(config.oidcRepositoryOwners.length ? { FLEDGE_OIDC_OWNERS: JSON.stringify(config.oidcRepositoryOwners) } : {}),
+      // the GitHub events whose tokens are refused (a fork's code with the base repository's identity); `none` for none
+      FLEDGE_OIDC_REFUSED_EVENTS: config.oidcRefusedEvents.length ? config.oidcRefusedEvents.join(',') : 'none',
       // the repositories that may reference secrets, each with its own execution role (functions/commons/api-config.ts)
       FLEDGE_SECRET_REPOSITORIES: config.secretRepositories.join(','),
     };
@@ -138,6 +140,22 @@ export class FledgeStack extends Stack {
     this.functionEnvironment = { task: taskEnvironment, api: apiEnvironment, events: withMachines };
     if (config.operators.length === 0 && Object.keys(config.iamRepositories).length === 0) {
       Annotations.of(this).addInfo('No operators and no iamRepositories in context: every IAM caller of the API is an operator (IAM access to execute-api is the operator grant).');
+    }
+
+    const unknownEvents = config.oidcRefusedEvents.filter((event) => !GITHUB_WORKFLOW_EVENTS.has(event));
+    if (unknownEvents.length) {
+      Annotations.of(this).addWarningV2(
+        'fledge:unknown-refused-event',
+        `oidcRefusedEvents names ${unknownEvents.join(', ')}, not an event GitHub documents as triggering workflows ("Events that trigger workflows"): ` +
+          'a misspelt event refuses nothing. Check the spelling against the event_name claim.',
+      );
+    }
+    if (config.oidcAudiences.length && config.oidcRefusedEvents.length === 0) {
+      Annotations.of(this).addInfo(
+        'oidcRefusedEvents is empty: the CI API accepts tokens of every GitHub event, pull_request_target and workflow_run jobs included. ' +
+          "Such a job runs with the base repository's identity, so if it checks out or builds a fork's pull request, that fork can create, change and delete " +
+          "the base repository's environments, running its own image with the base repository's secrets.",
+      );
     }
 
     this.httpApi = new FledgeHttpApi(this, 'Http', {

@@ -4,7 +4,7 @@
  * 4 KB, for all environment variables associated with the function, in aggregate"). A deploy
  * over it fails in CloudFormation, late and far from the cause; this check fails `cdk synth`
  * instead, naming the byte count and the biggest variables (the operator's lists: context
- * `operators`, `iamRepositories`, `secretRepositories`).
+ * `operators`, `iamRepositories`, `secretRepositories`, `oidcRepositoryOwners`, `oidcRefusedEvents`).
  *
  * The size is measured as the variables' JSON object (`{"NAME":"value",...}`, UTF-8), the
  * shape Lambda reports when it refuses one. Values that are CloudFormation references are not
@@ -66,6 +66,6 @@ export function checkLambdaEnvironmentSize(stack: Stack, environment: Record<str
   throw new ConfigError(
     `the environment variables of ${what} may take ${total} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_LIMIT} bytes ` +
       `(each CloudFormation reference counted at its upper bound, ${REFERENCE_BOUND} bytes for an ARN). The biggest: ${biggest.join(', ')}. ` +
-      'Shorten the context lists operators, iamRepositories or secretRepositories (e.g. fewer, wider IAM ARN patterns).',
+      'Shorten the context lists operators, iamRepositories, secretRepositories, oidcRepositoryOwners or oidcRefusedEvents (e.g. fewer, wider IAM ARN patterns).',
   );
 }

@@ -22,6 +22,7 @@ import { SignJWT, exportJWK, generateKeyPair, jwtVerify, decodeProtectedHeader, 
 export const LOCAL_OPERATOR_SUBJECT = 'fledge-local:operator';
 export const DEFAULT_LOCAL_AUDIENCE = 'fledge';
 const DEFAULT_EXPIRES_IN = 3600;
+export const DEFAULT_LOCAL_EVENT_NAME = 'push';
 const MAX_EXPIRES_IN = 24 * 3600;
 
 export interface TokenRequest {
@@ -36,6 +37,8 @@ export interface TokenRequest {
   issuer?: string;
   /** the `repository_owner_id` claim (digits); default: `localOwnerId` of the owner's name */
   repositoryOwnerId?: string;
+  /** the `event_name` claim: the GitHub event that started the job; default `push` */
+  eventName?: string;
 }
 
 /**
@@ -79,7 +82,7 @@ export class InvalidTokenRequest extends Error {
 export function parseTokenRequest(body: unknown): TokenRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidTokenRequest('', 'the body must be a JSON object');
   const input = body as Record<string, unknown>;
-  const known = new Set(['repository', 'actor', 'audience', 'expiresIn', 'ref', 'operator', 'issuer', 'repositoryOwnerId']);
+  const known = new Set(['repository', 'actor', 'audience', 'expiresIn', 'ref', 'operator', 'issuer', 'repositoryOwnerId', 'eventName']);
   for (const key of Object.keys(input)) if (!known.has(key)) throw new InvalidTokenRequest(key, 'unknown field');
   const str = (key: string, pattern: RegExp, hint: string) => {
     const value = input[key];
@@ -104,6 +107,8 @@ export function parseTokenRequest(body: unknown): TokenRequest {
     operator: operator as boolean | undefined,
     issuer: str('issuer', /^[\x21-\x7e]{1,200}$/, 'must be a non-empty string'),
     repositoryOwnerId: repositoryOwnerId(input.repositoryOwnerId, repository),
+    // GitHub spells events in lowercase letters and _ (push, pull_request_target): as FLEDGE_OIDC_REFUSED_EVENTS checks them
+    eventName: str('eventName', /^[a-z][a-z_]{0,63}$/, 'must be a GitHub event name (lowercase letters and _, e.g. push or pull_request_target)'),
   };
 }
 
@@ -141,8 +146,9 @@ export async function createLocalIssuer(options: LocalIssuerOptions): Promise<Lo
     const expiresIn = request.expiresIn ?? DEFAULT_EXPIRES_IN;
     const actor = request.actor ?? (request.operator ? 'operator' : 'octocat');
     const ref = request.ref ?? 'refs/heads/main';
+    const eventName = request.eventName ?? DEFAULT_LOCAL_EVENT_NAME;
     const claims: JWTPayload = request.operator && !request.repository
-      ? { sub: LOCAL_OPERATOR_SUBJECT, actor }
+      ? { sub: LOCAL_OPERATOR_SUBJECT, actor, event_name: eventName }
       : {
           sub: request.operator ? LOCAL_OPERATOR_SUBJECT : `repo:${request.repository}:ref:${ref}`,
           repository: request.repository,
@@ -151,6 +157,7 @@ export async function createLocalIssuer(options: LocalIssuerOptions): Promise<Lo
           repository_owner_id: request.repositoryOwnerId ?? localOwnerId(request.repository!.split('/')[0]!),
           ref,
           actor,
+          event_name: eventName,
         };
     Object.assign(claims, {
       iss: request.issuer ?? issuer,
@@ -207,7 +214,7 @@ export async function createLocalIssuer(options: LocalIssuerOptions): Promise<Lo
       id_token_signing_alg_values_supported: ['RS256'],
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
-      claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'actor'],
+      claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'actor', 'event_name'],
     }),
     issue,
     verify,

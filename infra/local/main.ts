@@ -20,6 +20,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
+import { DEFAULT_OIDC_REFUSED_EVENTS } from '../../functions/domain/caller.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type LocalIssuer } from './local-issuer.ts';
@@ -439,6 +440,8 @@ async function main(): Promise<void> {
         issuer: issuer.issuer, audiences, jwks: `http://127.0.0.1:${options.port}/_local/jwks.json`, operators: process.env.FLEDGE_OPERATORS,
         // as on AWS, only these owners' tokens are let in (functions/commons/access-config.ts); unset: any owner (the issuer is ours)
         repositoryOwners: process.env.FLEDGE_OIDC_OWNERS?.trim() ? process.env.FLEDGE_OIDC_OWNERS : 'any (FLEDGE_OIDC_OWNERS not set)',
+        // tokens of these GitHub events are refused, as on AWS (unset: the default list)
+        refusedEvents: process.env.FLEDGE_OIDC_REFUSED_EVENTS?.trim() ? process.env.FLEDGE_OIDC_REFUSED_EVENTS : `${DEFAULT_OIDC_REFUSED_EVENTS.join(',')} (default)`,
       });
     } else {
       delete process.env.FLEDGE_LOCAL_AUTH;

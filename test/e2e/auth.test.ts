@@ -72,6 +72,7 @@ describe('local mode --auth oidc: tokens', () => {
   it('says at startup that tokens are required', () => {
     expect(local.server().output()).toMatch(/auth: OIDC tokens required/);
     expect(local.server().output()).toContain(`"repositoryOwners":"${ACME_ID}"`);
+    expect(local.server().output()).toContain('"refusedEvents":"pull_request_target,workflow_run (default)"');
     expect(local.server().output()).not.toMatch(/auth: OFF/);
   });
 
@@ -288,5 +289,33 @@ describe('local mode --auth oidc: repository owners (FLEDGE_OIDC_OWNERS)', () =>
     // the old name under another id (someone who took it over) is refused
     const squatter = await issue({ repository: 'acme/web', repositoryOwnerId: '12345' });
     expect((await as(squatter.token)('GET', '/v1/environments')).status).toBe(403);
+  });
+});
+
+describe('local mode --auth oidc: refused GitHub events (FLEDGE_OIDC_REFUSED_EVENTS unset: pull_request_target, workflow_run)', () => {
+  it('a pull_request_target token of an allowed repository gets 403 on PUT and changes nothing', async () => {
+    // a fork's pull request runs acme/fork-target's pull_request_target job: GitHub gives it acme/fork-target's token
+    const forked = await issue({ repository: 'acme/fork-target', eventName: 'pull_request_target' });
+    expect(forked.claims).toMatchObject({ repository: 'acme/fork-target', repository_owner_id: ACME_ID, event_name: 'pull_request_target' });
+    const asOperator = as((await issue({ operator: true, repository: 'acme/platform' })).token);
+    const names = async () => (await asOperator('GET', '/v1/environments')).body.items.map((e: { name: string }) => e.name).sort();
+    const listed = await names();
+    const services = async () => ((await local.api('GET', '/_local/resources')).body as { services: unknown[] }).services.length;
+    const running = await services();
+
+    const answer = await as(forked.token)('PUT', '/v1/environments/fork-pr-7', { image: 'ghcr.io/fork/evil:1', port: 80 }, { 'idempotency-key': 'fork-pr-7' });
+    expect(answer.status, answer.text).toBe(403);
+    expect(answer.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(answer.body).toMatchObject({ title: 'Forbidden', detail: expect.stringContaining('tokens of "pull_request_target" jobs may not use this installation') });
+
+    // nothing changed: no environment, no simulated service, the list as before
+    expect((await asOperator('GET', '/v1/environments/fork-pr-7')).status).toBe(404);
+    expect(await names()).toEqual(listed);
+    expect(await services()).toBe(running);
+    // the same repository's push token (the default event) is let in
+    const pushed = await issue({ repository: 'acme/fork-target' });
+    expect(pushed.claims.event_name).toBe('push');
+    expect((await as(pushed.token)('GET', '/v1/environments/fork-pr-7')).status).toBe(404);
+    expect((await as(pushed.token)('GET', '/v1/environments')).status).toBe(200);
   });
 });

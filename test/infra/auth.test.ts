@@ -4,6 +4,7 @@
  * Actions tokens; every route of every API is authenticated; the API Lambdas get the access
  * policy.
  */
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, GITHUB_ACTIONS_ISSUER, MAX_JWT_AUDIENCES, readConfig } from '../../infra/aws/config.ts';
@@ -97,17 +98,64 @@ describe('the CI API (GitHub Actions OIDC)', () => {
       expect(JSON.parse(env.FLEDGE_OPERATORS!)).toEqual(CONTEXT.operators);
       expect(JSON.parse(env.FLEDGE_IAM_REPOSITORIES!)).toEqual({ 'arn:aws:iam::123456789012:role/ci-web': ['acme/web'], 'arn:aws:iam::123456789012:role/ci-*': ['acme/shared'] });
       expect(JSON.parse(env.FLEDGE_OIDC_OWNERS!)).toEqual(CONTEXT.oidcRepositoryOwners);
+      // the default refused events, comma-separated (the 4 KB budget)
+      expect(env.FLEDGE_OIDC_REFUSED_EVENTS).toBe('pull_request_target,workflow_run');
     }
     for (const fn of functions.filter((f) => !String(f.Description).startsWith('Fledge API:'))) {
       expect(fn.Environment?.Variables ?? {}).not.toHaveProperty('FLEDGE_OPERATORS');
       expect(fn.Environment?.Variables ?? {}).not.toHaveProperty('FLEDGE_OIDC_OWNERS');
+      expect(fn.Environment?.Variables ?? {}).not.toHaveProperty('FLEDGE_OIDC_REFUSED_EVENTS');
     }
+    Annotations.fromStack(synthesized.stack).hasNoInfo('*', Match.stringLikeRegexp('oidcRefusedEvents'));
   });
 
   it('keeps cdk-nag AwsSolutions clean', () => {
     const report = new AwsSolutionsChecks().validateScope(synthesized.stack);
     const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
     expect(findings).toEqual([]);
+  });
+});
+
+describe('the refused GitHub events (oidcRefusedEvents)', () => {
+  let custom: Synthesized;
+  let empty: Synthesized;
+  beforeAll(() => {
+    // issue_comment: e.g. a `/deploy` comment job that builds the pull request; pull_request_targets: a typo
+    custom = synthFledge({ ...CONTEXT, oidcRefusedEvents: ['pull_request_target', 'issue_comment', 'pull_request_targets'] });
+    empty = synthFledge({ ...CONTEXT, oidcRefusedEvents: [] });
+  }, 120_000);
+  afterAll(() => {
+    custom?.dispose();
+    empty?.dispose();
+  });
+  const apiVariables = (of: Synthesized) =>
+    Object.values(of.template.findResources('AWS::Lambda::Function'))
+      .filter((fn) => String(fn.Properties.Description).startsWith('Fledge API:'))
+      .map((fn) => fn.Properties.Environment.Variables as Record<string, string>);
+
+  it('passes a custom list to every API Lambda, warning about a name GitHub does not document', () => {
+    expect(apiVariables(custom)).toHaveLength(routes.length);
+    for (const variables of apiVariables(custom)) expect(variables.FLEDGE_OIDC_REFUSED_EVENTS).toBe('pull_request_target,issue_comment,pull_request_targets');
+    const annotations = Annotations.fromStack(custom.stack);
+    annotations.hasNoInfo('*', Match.stringLikeRegexp('oidcRefusedEvents'));
+    annotations.hasWarning('*', Match.stringLikeRegexp('oidcRefusedEvents names pull_request_targets, not an event GitHub documents'));
+    annotations.hasNoWarning('*', Match.stringLikeRegexp('names (pull_request_target|issue_comment),'));
+    Annotations.fromStack(synthesized.stack).hasNoWarning('*', Match.stringLikeRegexp('oidcRefusedEvents'));
+  });
+
+  it('passes an empty list as "none" and says at synth what that lets in', () => {
+    for (const variables of apiVariables(empty)) expect(variables.FLEDGE_OIDC_REFUSED_EVENTS).toBe('none');
+    Annotations.fromStack(empty.stack).hasInfo('*', Match.stringLikeRegexp('oidcRefusedEvents is empty.*pull_request_target and workflow_run.*fork.*secrets'));
+  });
+
+  it('reads the list from cdk.json or -c, defaults it, and refuses what is not a GitHub event name', () => {
+    const read = (context: Record<string, unknown>) => readConfig((key) => context[key]).oidcRefusedEvents;
+    expect(read({})).toEqual(['pull_request_target', 'workflow_run']);
+    expect(read({ oidcRefusedEvents: [] })).toEqual([]);
+    expect(read({ oidcRefusedEvents: '[]' })).toEqual([]);
+    expect(read({ oidcRefusedEvents: 'pull_request_target,issue_comment,issue_comment' })).toEqual(['pull_request_target', 'issue_comment']);
+    expect(() => read({ oidcRefusedEvents: ['pull-request-target'] })).toThrow(/oidcRefusedEvents: "pull-request-target" is not a GitHub event name/);
+    expect(() => read({ oidcRefusedEvents: ['Workflow_Run'] })).toThrow(ConfigError);
   });
 });
 

@@ -237,7 +237,7 @@ describe('Idempotency-Key against DynamoDB Local', () => {
     });
     const { runs, handler } = route(created);
     const key = newKey();
-    const token = (sub: string, jti: string) => ({ sub, jti, repository: 'acme/web', repository_owner: 'acme', aud: 'fledge' });
+    const token = (sub: string, jti: string) => ({ sub, jti, repository: 'acme/web', repository_owner: 'acme', event_name: 'push', aud: 'fledge' });
     const main = 'repo:acme/web:ref:refs/heads/main';
     expect(await send(handler, { name: 'pr-1' }, key, { claims: token(main, 'a') })).toMatchObject({ status: 201, body: { run: 1 } });
     expect(await send(handler, { name: 'pr-1' }, key, { claims: token(main, 'b') })).toMatchObject({ status: 201, body: { run: 1 }, headers: { 'idempotent-replayed': 'true' } });

@@ -105,7 +105,7 @@ describe('secrets an environment may reference', () => {
   });
 
   it("checks the repository a GitHub token's caller is given when it leaves labels.repository out", async () => {
-    const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', ref: 'refs/heads/main', aud: 'fledge' };
+    const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', ref: 'refs/heads/main', event_name: 'push', aud: 'fledge' };
     const authorizer = { jwt: { claims, scopes: null } };
     process.env.FLEDGE_OIDC_OWNERS = 'acme';
     resetAccessPolicy();

@@ -25,9 +25,9 @@ import { item, record, spec } from '../../support/records.ts';
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 
-const jwt = (repository: string | undefined, sub = `repo:${repository}:ref:refs/heads/main`, owner = repository?.split('/')[0] ?? 'acme', ownerId = owner === 'acme' ? '1001' : '666') => ({
+const jwt = (repository: string | undefined, sub = `repo:${repository}:ref:refs/heads/main`, owner = repository?.split('/')[0] ?? 'acme', ownerId = owner === 'acme' ? '1001' : '666', event = 'push') => ({
   jwt: {
-    claims: { sub, ...(repository ? { repository } : {}), repository_owner: owner, repository_owner_id: ownerId, ref: 'refs/heads/main', actor: 'octocat', aud: 'fledge', exp: '1900000000' },
+    claims: { sub, ...(repository ? { repository } : {}), repository_owner: owner, repository_owner_id: ownerId, ref: 'refs/heads/main', actor: 'octocat', event_name: event, aud: 'fledge', exp: '1900000000' },
     scopes: null,
   },
 });
@@ -72,6 +72,7 @@ afterEach(() => {
   delete process.env.FLEDGE_OPERATORS;
   delete process.env.FLEDGE_IAM_REPOSITORIES;
   delete process.env.FLEDGE_OIDC_OWNERS;
+  delete process.env.FLEDGE_OIDC_REFUSED_EVENTS;
   delete process.env.FLEDGE_LOCAL_MODE;
   delete process.env.FLEDGE_LOCAL_AUTH;
   resetAccessPolicy();
@@ -236,6 +237,45 @@ describe('who may call at all', () => {
     expect(dynamodb.calls()).toHaveLength(0);
     // the same owner by id after a rename is still let in
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme-renamed', '1001') })).status).toBe(200);
+  });
+
+  it('a pull_request_target or workflow_run token of our own repository is 403 on every route, operators\' too, and writes nothing', async () => {
+    // a fork's pull request runs acme/web's pull_request_target job: its token is acme/web's
+    const target = jwt('acme/web', 'repo:acme/web:pull_request', 'acme', '1001', 'pull_request_target');
+    const run = jwt('acme/web', undefined, 'acme', '1001', 'workflow_run');
+    const operator = jwt('acme/platform', 'repo:acme/platform:ref:refs/heads/main', 'acme', '1001', 'pull_request_target');
+    process.env.FLEDGE_OPERATORS = 'repo:acme/platform:ref:refs/heads/main';
+    resetAccessPolicy();
+    dynamodb.resetHistory();
+    for (const [authorizer, event] of [[target, 'pull_request_target'], [run, 'workflow_run'], [operator, 'pull_request_target']] as const) {
+      const attempts: [string, typeof getHandler, RequestOptions][] = [
+        ...routes,
+        ['PUT', putHandler, { method: 'PUT', ...env('pr-9'), body: { image: 'ghcr.io/fork/evil:1', labels: { repository: 'acme/web' } } }],
+        ['POST', postHandler, { method: 'POST', path: '/v1/environments', body: { name: 'pr-9', image: 'ghcr.io/fork/evil:1' }, headers: { 'idempotency-key': 'fork-1' } }],
+        ['LIST', listHandler, { method: 'GET', path: '/v1/environments' }],
+      ];
+      for (const [route, handler, options] of attempts) {
+        const answer = await call(handler, { ...options, authorizer });
+        expect(answer.status, `${event} ${route}`).toBe(403);
+        expect(answer.body, route).toMatchObject({ title: 'Forbidden', detail: expect.stringContaining(`tokens of "${event}" jobs may not use this installation`) });
+      }
+    }
+    expect(writes()).toBe(0);
+    expect(dynamodb.calls()).toHaveLength(0);
+    // the same repository's push token is let in
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: WEB })).status).toBe(200);
+  });
+
+  it('FLEDGE_OIDC_REFUSED_EVENTS: a custom list refuses its events only; none lets every event in', async () => {
+    process.env.FLEDGE_OIDC_REFUSED_EVENTS = 'issue_comment';
+    resetAccessPolicy();
+    const comment = await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme', '1001', 'issue_comment') });
+    expect(comment.status).toBe(403);
+    expect(comment.body.detail).toContain('"issue_comment"');
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme', '1001', 'pull_request_target') })).status).toBe(200);
+    process.env.FLEDGE_OIDC_REFUSED_EVENTS = 'none';
+    resetAccessPolicy();
+    expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme', '1001', 'issue_comment') })).status).toBe(200);
   });
 
   it('no owner allow-list: no token at all on AWS (fail closed); any owner in local mode, where the issuer is ours', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  creationRepository, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcPrincipal, stableIdentity, type AccessPolicy, type Principal,
+  creationRepository, DEFAULT_OIDC_REFUSED_EVENTS, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcPrincipal, stableIdentity, type AccessPolicy,
+  type Principal,
 } from '../../../functions/domain/caller.ts';
 import { readAccessPolicy } from '../../../functions/commons/access-config.ts';
 
@@ -70,7 +71,7 @@ describe('stableIdentity (the scope of Idempotency-Keys)', () => {
 
   it('is the ARN of an IAM user, the sub of an OIDC caller and "local" for local mode', () => {
     expect(stableIdentity(iamPrincipal('arn:aws:iam::111111111111:user/builder', POLICY)!)).toBe('arn:aws:iam::111111111111:user/builder');
-    const decision = oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme' }, POLICY);
+    const decision = oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', event_name: 'push' }, POLICY);
     expect(decision.ok && stableIdentity(decision.principal)).toBe('repo:acme/web:ref:refs/heads/main');
     expect(stableIdentity({ kind: 'operator', actor: 'local' })).toBe('local');
   });
@@ -79,7 +80,7 @@ describe('stableIdentity (the scope of Idempotency-Keys)', () => {
 describe('OIDC callers (GitHub Actions claims, as strings)', () => {
   const claims = {
     sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', repository_owner_id: '1001',
-    ref: 'refs/heads/main', actor: 'octocat', exp: '1900000000',
+    ref: 'refs/heads/main', actor: 'octocat', event_name: 'push', exp: '1900000000',
   };
 
   it('act for the repository claim, their actor being the subject', () => {
@@ -96,16 +97,16 @@ describe('OIDC callers (GitHub Actions claims, as strings)', () => {
   });
 
   it('are refused without a repository claim or a subject', () => {
-    expect(oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository_owner: 'acme' }, POLICY)).toEqual({ ok: false, message: 'the token has no repository claim' });
+    expect(oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository_owner: 'acme', event_name: 'push' }, POLICY)).toEqual({ ok: false, message: 'the token has no repository claim' });
     expect(oidcPrincipal({ ...claims, repository: '' }, POLICY)).toMatchObject({ ok: false });
-    expect(oidcPrincipal({ repository: 'acme/web', repository_owner: 'acme' }, POLICY)).toEqual({ ok: false, message: 'the token has no subject (sub claim)' });
+    expect(oidcPrincipal({ repository: 'acme/web', repository_owner: 'acme', event_name: 'push' }, POLICY)).toEqual({ ok: false, message: 'the token has no subject (sub claim)' });
     expect(oidcPrincipal({ ...claims, repository: ['acme/web'] as unknown as string }, POLICY)).toMatchObject({ ok: false });
   });
 });
 
 describe('the OIDC owner allow-list (every token, before anything else)', () => {
   const token = (owner: string, ownerId: string, extra: Record<string, string> = {}) => ({
-    sub: `repo:${owner}/web:ref:refs/heads/main`, repository: `${owner}/web`, repository_owner: owner, repository_owner_id: ownerId, ...extra,
+    sub: `repo:${owner}/web:ref:refs/heads/main`, repository: `${owner}/web`, repository_owner: owner, repository_owner_id: ownerId, event_name: 'push', ...extra,
   });
   const withOwners = (oidcOwners: AccessPolicy['oidcOwners']): AccessPolicy => ({ ...POLICY, oidcOwners });
 
@@ -146,7 +147,89 @@ describe('the OIDC owner allow-list (every token, before anything else)', () => 
   it('accepts no token when no owner is configured (fail closed), every owner only when told to (local mode)', () => {
     expect(oidcPrincipal(token('acme', '1'), NONE)).toEqual({ ok: false, message: expect.stringContaining('accepts no OIDC tokens') });
     expect(oidcPrincipal(token('anyone', '1'), withOwners('any'))).toMatchObject({ ok: true });
-    expect(oidcPrincipal({ sub: 'repo:x/y:ref:refs/heads/main', repository: 'x/y' }, withOwners('any'))).toMatchObject({ ok: true });
+    expect(oidcPrincipal({ sub: 'repo:x/y:ref:refs/heads/main', repository: 'x/y', event_name: 'push' }, withOwners('any'))).toMatchObject({ ok: true });
+  });
+});
+
+describe('the GitHub events whose tokens are refused (every token, right after the owner check)', () => {
+  const token = (event: string | undefined, extra: Record<string, string> = {}) => ({
+    sub: 'repo:acme/web:pull_request', repository: 'acme/web', repository_owner: 'acme', repository_owner_id: '1001',
+    ...(event === undefined ? {} : { event_name: event }), ...extra,
+  });
+  const refusing = (oidcRefusedEvents: AccessPolicy['oidcRefusedEvents']): AccessPolicy => ({ ...POLICY, oidcRefusedEvents });
+
+  it('refuses by default a pull_request_target or workflow_run token of an allowed owner, in plain words naming the event', () => {
+    // a fork's pull request runs the base repository's pull_request_target job: its token names the BASE repository
+    expect(oidcPrincipal(token('pull_request_target'), POLICY)).toEqual({
+      ok: false, message: expect.stringContaining('tokens of "pull_request_target" jobs may not use this installation'),
+    });
+    expect(oidcPrincipal(token('workflow_run'), POLICY)).toEqual({ ok: false, message: expect.stringContaining('"workflow_run" jobs') });
+    expect(oidcPrincipal(token('workflow_run'), POLICY)).toMatchObject({ message: expect.stringContaining('oidcRefusedEvents') });
+    expect(DEFAULT_OIDC_REFUSED_EVENTS).toEqual(['pull_request_target', 'workflow_run']);
+    // GitHub spells events in lowercase; another spelling is not a way around the list
+    expect(oidcPrincipal(token('Pull_Request_Target'), POLICY)).toMatchObject({ ok: false, message: expect.stringContaining('"Pull_Request_Target" jobs') });
+  });
+
+  it('accepts the events that are not refused', () => {
+    for (const event of ['push', 'pull_request', 'workflow_dispatch', 'schedule', 'merge_group']) {
+      expect(oidcPrincipal(token(event), POLICY), event).toEqual({
+        ok: true, principal: { kind: 'repositories', repositories: ['acme/web'], actor: 'repo:acme/web:pull_request' },
+      });
+    }
+  });
+
+  it('refuses exactly the events of a custom list', () => {
+    const custom = refusing(['pull_request_target', 'issue_comment']);
+    expect(oidcPrincipal(token('issue_comment'), custom)).toMatchObject({ ok: false, message: expect.stringContaining('"issue_comment"') });
+    expect(oidcPrincipal(token('pull_request_target'), custom)).toMatchObject({ ok: false });
+    expect(oidcPrincipal(token('workflow_run'), custom)).toMatchObject({ ok: true });
+    expect(oidcPrincipal(token('push'), custom)).toMatchObject({ ok: true });
+  });
+
+  it('with an empty list (the operator opted out) accepts every event, and a token without the claim', () => {
+    const none = refusing([]);
+    for (const event of ['pull_request_target', 'workflow_run', 'push', undefined]) expect(oidcPrincipal(token(event), none), String(event)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a token without an event_name claim while any event is refused (GitHub always sends one: fail closed)', () => {
+    for (const policy of [POLICY, refusing(['issue_comment'])]) {
+      expect(oidcPrincipal(token(undefined), policy)).toEqual({ ok: false, message: expect.stringContaining('names no triggering event (event_name claim)') });
+      expect(oidcPrincipal(token(''), policy)).toMatchObject({ ok: false });
+    }
+  });
+
+  it('refuses operators too, and checks the owner first', () => {
+    const sub = 'repo:acme/platform:ref:refs/heads/main';
+    expect(oidcPrincipal(token('push', { sub, repository: 'acme/platform' }), POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub } });
+    expect(oidcPrincipal(token('pull_request_target', { sub, repository: 'acme/platform' }), POLICY)).toEqual({
+      ok: false, message: expect.stringContaining('"pull_request_target" jobs'),
+    });
+    expect(oidcPrincipal(token('workflow_run', { sub }), { ...POLICY, operators: ['repo:*'] })).toMatchObject({ ok: false });
+    // another owner's refused-event token is refused for its owner
+    expect(oidcPrincipal(token('pull_request_target', { repository_owner: 'mallory', repository_owner_id: '666' }), POLICY)).toMatchObject({
+      ok: false, message: expect.stringContaining('repositories of mallory'),
+    });
+  });
+});
+
+describe('operator subject patterns and GitHub\'s immutable sub format', () => {
+  // repositories created, renamed or transferred on github.com from 2026-07-15 on (and those that
+  // opt in) get `repo:<owner>@<owner id>/<name>@<repository id>:...` as their default sub
+  const immutable = 'repo:acme@1001/ops@555666:ref:refs/heads/main';
+  const claims = { sub: immutable, repository: 'acme/ops', repository_owner: 'acme', repository_owner_id: '1001', event_name: 'push' };
+
+  it('a pattern written in the old form stops matching such a sub (fail closed: the job acts for its repository only)', () => {
+    const old: AccessPolicy = { ...POLICY, operators: ['repo:acme/ops:ref:refs/heads/main'] };
+    expect(oidcPrincipal(claims, old)).toEqual({ ok: true, principal: { kind: 'repositories', repositories: ['acme/ops'], actor: immutable } });
+  });
+
+  it('a pattern in the immutable form matches it, and not the same names under other ids', () => {
+    const pinned: AccessPolicy = { ...POLICY, operators: ['repo:acme@1001/ops@555666:ref:refs/heads/main'] };
+    expect(oidcPrincipal(claims, pinned)).toEqual({ ok: true, principal: { kind: 'operator', actor: immutable } });
+    expect(matchesPattern('repo:acme@1001/ops@555666:ref:refs/heads/main', immutable)).toBe(true);
+    // a recycled name: the same owner/name, another repository id
+    const recycled = 'repo:acme@1001/ops@777888:ref:refs/heads/main';
+    expect(oidcPrincipal({ ...claims, sub: recycled }, pinned)).toMatchObject({ ok: true, principal: { kind: 'repositories' } });
   });
 });
 
@@ -182,7 +265,7 @@ describe('what a caller may see and create', () => {
 
 describe('readAccessPolicy (Lambda environment)', () => {
   it('reads operator patterns as a list or JSON array and the IAM map as JSON', () => {
-    expect(readAccessPolicy({})).toEqual(NONE);
+    expect(readAccessPolicy({})).toEqual({ ...NONE, oidcRefusedEvents: DEFAULT_OIDC_REFUSED_EVENTS });
     // owners: ids and names, as a list or a JSON array; unset: none on AWS, any in local mode
     expect(readAccessPolicy({ FLEDGE_OIDC_OWNERS: '1001, acme' }).oidcOwners).toEqual(['1001', 'acme']);
     expect(readAccessPolicy({ FLEDGE_OIDC_OWNERS: '["1001"]', FLEDGE_LOCAL_MODE: 'true' }).oidcOwners).toEqual(['1001']);
@@ -202,5 +285,13 @@ describe('readAccessPolicy (Lambda environment)', () => {
     expect(() => readAccessPolicy({ FLEDGE_IAM_REPOSITORIES: '{"arn:aws:iam::1:role/ci":[]}' })).toThrow(/non-empty/);
     expect(() => readAccessPolicy({ FLEDGE_OPERATORS: '[1]' })).toThrow(/list of strings/);
     expect(() => readAccessPolicy({ FLEDGE_OIDC_OWNERS: 'acme/web' })).toThrow(/FLEDGE_OIDC_OWNERS: "acme\/web" is neither/);
+    expect(() => readAccessPolicy({ FLEDGE_OIDC_REFUSED_EVENTS: 'pull_request_target, Workflow-Run' })).toThrow(/"Workflow-Run" is not a GitHub event name/);
+  });
+
+  it('reads the refused events: comma-separated, "none" for none, the default when unset or empty (fail safe)', () => {
+    expect(readAccessPolicy({}).oidcRefusedEvents).toEqual(['pull_request_target', 'workflow_run']);
+    expect(readAccessPolicy({ FLEDGE_OIDC_REFUSED_EVENTS: ' ' }).oidcRefusedEvents).toEqual(['pull_request_target', 'workflow_run']);
+    expect(readAccessPolicy({ FLEDGE_OIDC_REFUSED_EVENTS: 'none' }).oidcRefusedEvents).toEqual([]);
+    expect(readAccessPolicy({ FLEDGE_OIDC_REFUSED_EVENTS: 'pull_request_target, issue_comment' }).oidcRefusedEvents).toEqual(['pull_request_target', 'issue_comment']);
   });
 });

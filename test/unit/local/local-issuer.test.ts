@@ -5,7 +5,7 @@
  */
 import { generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { claimString, createLocalIssuer, localOwnerId, parseTokenRequest, type LocalIssuer } from '../../../infra/local/local-issuer.ts';
+import { claimString, createLocalIssuer, InvalidTokenRequest, localOwnerId, parseTokenRequest, type LocalIssuer } from '../../../infra/local/local-issuer.ts';
 
 const ISSUER = 'http://127.0.0.1:4000/_local/issuer';
 let issuer: LocalIssuer;
@@ -76,6 +76,28 @@ describe('POST /_local/token body', () => {
     expect(() => parseTokenRequest({ repository: 'acme/web', repositoryOwnerId: 42 })).toThrow(/digits/);
     expect(() => parseTokenRequest({ repository: 'acme/web', repositoryOwnerId: 'acme' })).toThrow(/digits/);
     expect(() => parseTokenRequest({ operator: true, repositoryOwnerId: '42' })).toThrow(/needs a repository/);
+  });
+
+  it('gives tokens GitHub\'s event_name claim: push unless another event is asked for, spelled as GitHub does', async () => {
+    expect((await issuer.issue(parseTokenRequest({ repository: 'acme/web' }))).claims).toMatchObject({ event_name: 'push' });
+    expect((await issuer.issue(parseTokenRequest({ repository: 'acme/web', eventName: 'pull_request_target' }))).claims).toMatchObject({ event_name: 'pull_request_target' });
+    // operator tokens carry it too (the refused events apply to them as well)
+    expect((await issuer.issue(parseTokenRequest({ operator: true, eventName: 'workflow_run' }))).claims).toMatchObject({ sub: 'fledge-local:operator', event_name: 'workflow_run' });
+    const verdict = await issuer.verify(`Bearer ${(await issuer.issue(parseTokenRequest({ repository: 'acme/web', eventName: 'workflow_dispatch' }))).token}`);
+    expect(verdict).toMatchObject({ ok: true, claims: { event_name: 'workflow_dispatch' } });
+    expect(issuer.discovery().claims_supported).toContain('event_name');
+    for (const eventName of ['', 'Push', 'pull-request', 'push ', 'x'.repeat(65), 42, null]) {
+      const refused = (() => {
+        try {
+          parseTokenRequest({ repository: 'acme/web', eventName });
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(refused, JSON.stringify(eventName)).toBeInstanceOf(InvalidTokenRequest);
+      expect(refused).toMatchObject({ path: 'eventName', message: expect.stringContaining('GitHub event name') });
+    }
   });
 
   it('formats claims as API Gateway passes them', () => {
