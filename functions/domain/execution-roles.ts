@@ -27,10 +27,15 @@ const ROLE_NAME_HASH_DIGITS = 16;
 /** `arn:<partition>:iam::<account>:role/<path><name>` */
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(.+)$/;
 
+/** `fledge-<installation>-sec-<hash>`: the role name without its region (the stack's construct id). */
+export function secretExecutionRoleKey(installationId: string, repository: string): string {
+  const hash = createHash('sha256').update(repository).digest('hex').slice(0, ROLE_NAME_HASH_DIGITS);
+  return `fledge-${installationId}-sec-${hash}`;
+}
+
 /** The name of `repository`'s execution role in installation `installationId` of `region` (a CDK token at synth is fine: it is only appended). */
 export function secretExecutionRoleName(installationId: string, repository: string, region: string): string {
-  const hash = createHash('sha256').update(repository).digest('hex').slice(0, ROLE_NAME_HASH_DIGITS);
-  return `fledge-${installationId}-sec-${hash}-${region}`;
+  return `${secretExecutionRoleKey(installationId, repository)}-${region}`;
 }
 
 /** The ARN of `repository`'s execution role (roles live at path `/`). */

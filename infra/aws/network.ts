@@ -14,7 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ConfigError, type FledgeConfig } from './config.ts';
-import { secretExecutionRoleName } from '#domain/execution-roles.ts';
+import { secretExecutionRoleKey, secretExecutionRoleName } from '#domain/execution-roles.ts';
 import { secretNamespace } from '#domain/secret-ownership.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
 
@@ -223,7 +223,8 @@ export class Network extends Construct {
       // aws:SourceArn conditions are documented for the task role ("Amazon ECS task IAM role"),
       // not for the role the ECS and Fargate agents assume, so none is added here (the shared
       // role has none either). iam:PassRole, scoped to these ARNs, decides who may name it.
-      const role = new iam.Role(this, `SecretExecutionRole-${roleName}`, {
+      // the construct id leaves the region out: it may be a token (an environment-agnostic stack)
+      const role = new iam.Role(this, `SecretExecutionRole-${secretExecutionRoleKey(props.installationId, repository)}`, {
         roleName,
         assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
         description: `Fledge environments of ${repository} with secrets: pulls images, writes logs, reads only that repository's secrets`,

@@ -12,7 +12,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../infra/aws/config.ts';
 import { Network } from '../../infra/aws/network.ts';
-import { secretExecutionRoleName } from '../../functions/domain/execution-roles.ts';
+import { secretExecutionRoleKey, secretExecutionRoleName } from '../../functions/domain/execution-roles.ts';
+import { synthFledge } from './synth-fledge.ts';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -203,5 +204,19 @@ describe('secret settings', () => {
   it('reads secretRepositories as a list (cdk.json) or a comma-separated string (-c), without duplicates', () => {
     expect(readConfig((key) => ({ secretRepositories: ['acme/web', 'acme/billing', 'acme/web'] })[key as 'secretRepositories']).secretRepositories).toEqual(['acme/web', 'acme/billing']);
     expect(readConfig((key) => ({ secretRepositories: 'acme/web, acme/billing' })[key as 'secretRepositories']).secretRepositories).toEqual(['acme/web', 'acme/billing']);
+  });
+});
+
+describe('an environment-agnostic stack (no region in context)', () => {
+  it("names each repository's role with the region it is deployed to (IAM names are account-wide)", () => {
+    const synth = synthFledge({ secretRepositories: ['acme/web'] });
+    try {
+      const resources = synth.template.toJSON().Resources as Record<string, { Type: string; Properties: { RoleName?: unknown } }>;
+      const names = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties.RoleName ?? '').includes('-sec-')).map((r) => r.Properties.RoleName);
+      const key = secretExecutionRoleKey(synth.stack.installationId, 'acme/web');
+      expect(names).toEqual([{ 'Fn::Join': ['', [`${key}-`, { Ref: 'AWS::Region' }]] }]);
+    } finally {
+      synth.dispose();
+    }
   });
 });
