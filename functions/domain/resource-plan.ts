@@ -8,6 +8,7 @@
  * spec-dependent values (container definitions, network configuration...) from this plan.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
 import { executionRoleArnFor } from './execution-roles.ts';
 import { renderAlarmPlan, type AlarmPlan } from './alarms.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
@@ -146,17 +147,6 @@ export function renderSecrets(secrets: Record<string, string>): { Name: string; 
     .map(([Name, ValueFrom]) => ({ Name, ValueFrom }));
 }
 
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * 32 hex digits of SHA-256 over everything RegisterTaskDefinition receives, and the repository
