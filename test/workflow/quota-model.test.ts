@@ -33,6 +33,7 @@ import { applyPatch, parseSpec } from '../../functions/domain/spec-validation.ts
 import { handler as failOperation } from '../../functions/tasks/fail-operation.ts';
 import { handler as finishTeardown } from '../../functions/tasks/finish-teardown.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './support/dynamodb-local.ts';
+import { TASK_RUNTIME_ENVIRONMENT } from './support/harness.ts';
 
 const GLOBAL = 5;
 const PER_REPOSITORY = 2;
@@ -50,7 +51,6 @@ console.log(`quota model: FLEDGE_QUOTA_SEED=${SEED} (${RUNS} runs of up to ${MAX
 
 // an operator: the model creates under several repositories with one caller
 const caller: TenantCaller = systemCaller({ actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'quota-model' });
-const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
 
 // ---- the fakes of the two AWS services the steps touch besides DynamoDB ----------------------
 
@@ -488,17 +488,9 @@ beforeAll(async () => {
   Object.assign(process.env, {
     TABLE_NAME: db.tableName,
     FLEDGE_DYNAMODB_ENDPOINT: db.endpoint,
-    FLEDGE_INSTALLATION_ID: 'test',
+    ...TASK_RUNTIME_ENVIRONMENT,
     FLEDGE_QUOTA_GLOBAL: String(GLOBAL),
     FLEDGE_QUOTA_PER_REPOSITORY: String(PER_REPOSITORY),
-    FLEDGE_CLUSTER_ARN: CLUSTER,
-    FLEDGE_LISTENER_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def',
-    FLEDGE_SUBNET_IDS: 'subnet-a,subnet-b',
-    FLEDGE_SECURITY_GROUP_IDS: 'sg-1',
-    FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/fledge-execution',
-    FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/fledge-task',
-    FLEDGE_LOG_GROUP: '/fledge/environments',
-    FLEDGE_BASE_DOMAIN: 'preview.example.com',
     FLEDGE_CREATE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:fledge-create',
     FLEDGE_UPDATE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:fledge-update',
     FLEDGE_TEARDOWN_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:fledge-teardown',

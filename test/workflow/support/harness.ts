@@ -37,6 +37,19 @@ const HANDLERS: Record<string, (payload: any) => Promise<unknown>> = {
 };
 
 export const BASE_DOMAIN = 'preview.example.com';
+
+/** What the task Lambdas read at run time (functions/commons/runtime-config.ts), as the workflow tests set it. */
+export const TASK_RUNTIME_ENVIRONMENT = {
+  FLEDGE_INSTALLATION_ID: 'test',
+  FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',
+  FLEDGE_LISTENER_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def',
+  FLEDGE_SUBNET_IDS: 'subnet-a,subnet-b',
+  FLEDGE_SECURITY_GROUP_IDS: 'sg-1',
+  FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/fledge-execution',
+  FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/fledge-task',
+  FLEDGE_LOG_GROUP: '/fledge/environments',
+  FLEDGE_BASE_DOMAIN: BASE_DOMAIN,
+};
 const specSchema = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 });
 
 export function spec(overrides: Record<string, unknown> = {}): EnvironmentSpec {
@@ -60,19 +73,7 @@ export class Harness {
 
   async start(): Promise<void> {
     this.db = await startDynamoDbLocal();
-    Object.assign(process.env, {
-      TABLE_NAME: this.db.tableName,
-      FLEDGE_INSTALLATION_ID: 'test',
-      FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint,
-      FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',
-      FLEDGE_LISTENER_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def',
-      FLEDGE_SUBNET_IDS: 'subnet-a,subnet-b',
-      FLEDGE_SECURITY_GROUP_IDS: 'sg-1',
-      FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/fledge-execution',
-      FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/fledge-task',
-      FLEDGE_LOG_GROUP: '/fledge/environments',
-      FLEDGE_BASE_DOMAIN: BASE_DOMAIN,
-    });
+    Object.assign(process.env, { TABLE_NAME: this.db.tableName, FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint, ...TASK_RUNTIME_ENVIRONMENT });
     resetRuntimeConfig();
     resetClients();
   }
