@@ -311,7 +311,8 @@ export class Network extends Construct {
         const prefix = raw.replace(/\*$/, '');
         const service = prefix.includes(':secretsmanager:') ? 'secretsManager' : 'ssm';
         // the name part of the prefix (config.ts checked its form, and its account and region when known)
-        const prefixName = prefix.slice(prefix.indexOf(service === 'ssm' ? ':parameter/' : ':secret:') + (service === 'ssm' ? ':parameter/' : ':secret:').length);
+        const marker = service === 'ssm' ? ':parameter/' : ':secret:';
+        const prefixName = prefix.slice(prefix.indexOf(marker) + marker.length);
         if (prefixName.startsWith(name)) secretArns.push(`${prefix}*`);
         else if (name.startsWith(prefixName)) secretArns.push(`${namespaces[service]}*`);
       }
@@ -336,24 +337,21 @@ export class Network extends Construct {
     // uses AWS KMS"). The AWS managed keys need no permission (ECS "Required IAM permissions for
     // Amazon ECS secrets").
     const keys = `arn:${partition}:kms:${stack.region}:${stack.account}:key/*`;
-    role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DecryptSecretsViaSecretsManager',
-      actions: ['kms:Decrypt'],
-      resources: [keys],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
-        StringLike: { 'kms:EncryptionContext:SecretARN': `${namespaces.secretsManager}*` },
-      },
-    }));
-    role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DecryptParametersViaSsm',
-      actions: ['kms:Decrypt'],
-      resources: [keys],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` },
-        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': `${namespaces.ssm}*` },
-      },
-    }));
+    const decrypters = [
+      { sid: 'DecryptSecretsViaSecretsManager', service: 'secretsmanager', contextKey: 'SecretARN', namespace: namespaces.secretsManager },
+      { sid: 'DecryptParametersViaSsm', service: 'ssm', contextKey: 'PARAMETER_ARN', namespace: namespaces.ssm },
+    ];
+    for (const { sid, service, contextKey, namespace } of decrypters) {
+      role.addToPolicy(new iam.PolicyStatement({
+        sid,
+        actions: ['kms:Decrypt'],
+        resources: [keys],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `${service}.${stack.region}.amazonaws.com` },
+          StringLike: { [`kms:EncryptionContext:${contextKey}`]: `${namespace}*` },
+        },
+      }));
+    }
   }
 
   /** Service ARNs of the cluster: `arn:aws:ecs:<region>:<account>:service/<cluster>/*`. */
