@@ -52,11 +52,6 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return event.headers?.[name] ?? event.headers?.[name.toLowerCase()];
 }
 
-/** The caller behind the request (functions/commons/access-config.ts); a 403 for an authenticated caller granted nothing. */
-function callerOf(event: APIGatewayProxyEventV2): Principal {
-  return principalOf(event);
-}
-
 /** A caller's x-request-id is kept only when it is a short token of safe characters (it is logged and echoed). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** API Gateway's own request ids are base64 (`JKJaXmPLvHcESHA=`); anything else is replaced too. */
@@ -221,7 +216,7 @@ async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: 
   // the claim-before-mutation protocol and its answers (replay, 409 in progress, 422): ./idempotency.ts;
   // keys are the caller's across its sessions (an IAM role, not its session; an OIDC sub)
   return runIdempotently(
-    { scope: stableIdentity(request.principal), key, method: request.event.requestContext?.http?.method ?? '', path: request.event.rawPath, body: request.body },
+    { scope: stableIdentity(request.principal), key, method: methodOf(request.event), path: request.event.rawPath, body: request.body },
     () => fn(request),
   );
 }
@@ -231,7 +226,8 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
     const requestId = requestIdOf(event);
     logger.appendKeys({ requestId, environment: event.pathParameters?.name });
     try {
-      const principal = callerOf(event);
+      // the caller behind the request (./access-config.ts); a 403 for an authenticated caller granted nothing
+      const principal = principalOf(event);
       const body = parseBody(event, options.requiresBody ?? false);
       const request: HttpRequest = {
         event,

@@ -232,8 +232,8 @@ async function decidePut(name: string, spec: EnvironmentSpec, caller: TenantCall
 export async function createEnvironment(name: string, spec: EnvironmentSpec, caller: TenantCaller): Promise<CommandResult> {
   const allowed = specForCaller(caller, spec);
   const current = await getEnvironment(name);
-  if (current && current.status !== 'DELETED' && !visibleTo(caller, current)) throw nameTaken(name);
   if (current && current.status !== 'DELETED') {
+    if (!visibleTo(caller, current)) throw nameTaken(name);
     throw new Conflict(`an environment named "${name}" already exists (status ${current.status}); use PUT to change it`);
   }
   return create(name, allowed, caller, current);
