@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalServer, type LocalServer } from '../test/e2e/local-server.ts';
-import { routes } from '../infra/routes.ts';
+import { routes } from '../functions/contract/routes.ts';
 import { LocalClient, inParallel } from './local-client.ts';
 import { measureBundles } from './bundles.ts';
 import { round, summary } from './stats.ts';

@@ -9,7 +9,7 @@
  */
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Operation } from '#domain/environment.ts';
-import { tableDefinition } from '#infra/table-definition.ts';
+import { tableDefinition } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { envKey, tableName } from './table-keys.ts';
 

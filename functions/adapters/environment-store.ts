@@ -11,7 +11,7 @@ import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors
 import type { Status } from '#domain/lifecycle.ts';
 import { isPinned } from '#domain/pinning.ts';
 import { isDeepStrictEqual } from 'node:util';
-import { tableDefinition, type IndexName } from '#infra/table-definition.ts';
+import { tableDefinition, type IndexName } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { eventItems, type EnvironmentEvent } from './event-log.ts';
 import { envKey, liveCounterKey, tableName } from './table-keys.ts';

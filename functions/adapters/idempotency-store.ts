@@ -1,5 +1,5 @@
 /**
- * The storage half of `Idempotency-Key` (the protocol and its reasons: functions/commons/idempotency.ts).
+ * The storage half of `Idempotency-Key` (the protocol and its reasons: functions/commands/idempotency.ts).
  * One item per caller and key, `IDEM#<caller>#<key>` / `IDEM`:
  *   - `state: IN_PROGRESS`: claimed by the request holding `token` until `claimedUntil` (epoch ms);
  *   - `state: COMPLETED`: `answer` replays until `purgeAt`.

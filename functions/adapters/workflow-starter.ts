@@ -5,7 +5,7 @@
  * execution it already has.
  */
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { logger } from '#commons/powertools.ts';
+import { logger } from '#runtime/powertools.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { sfnClient } from './clients/sfn.ts';
 

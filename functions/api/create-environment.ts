@@ -1,6 +1,6 @@
 /** POST /v1/environments — create (the name is in the body); 409 if a live environment has it. */
-import { httpHandler } from '#commons/http-handler.ts';
-import { createEnvironment } from '#domain/environment-commands.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
+import { createEnvironment } from '#commands/environment-commands.ts';
 import { parseName, parseSpec } from '#domain/spec-validation.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { commandResponse } from './responses.ts';

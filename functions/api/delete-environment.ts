@@ -1,6 +1,6 @@
 /** DELETE /v1/environments/{name} — teardown; stops any running operation first. */
-import { httpHandler } from '#commons/http-handler.ts';
-import { deleteEnvironment } from '#domain/environment-commands.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
+import { deleteEnvironment } from '#commands/environment-commands.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { commandResponse } from './responses.ts';
 

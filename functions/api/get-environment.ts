@@ -1,7 +1,7 @@
 /** GET /v1/environments/{name} — one environment, with `ETag: "<version>"`. */
-import { httpHandler } from '#commons/http-handler.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
-import { visibleOrNotFound } from '#domain/environment-commands.ts';
+import { visibleOrNotFound } from '#commands/environment-commands.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { environmentResponse } from './responses.ts';
 

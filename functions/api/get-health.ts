@@ -1,6 +1,6 @@
 /** GET /v1/health — liveness and version. */
-import { apiConfig } from '#commons/api-config.ts';
-import { httpHandler } from '#commons/http-handler.ts';
+import { apiConfig } from '#runtime/api-config.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
 
 export const handler = httpHandler(async () => ({
   status: 200,

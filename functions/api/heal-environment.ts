@@ -1,7 +1,7 @@
 /** POST /v1/environments/{name}/heal — reconcile now (202); 409 while another operation runs. */
-import { healPolicy } from '#commons/heal-config.ts';
-import { httpHandler } from '#commons/http-handler.ts';
-import { healEnvironment } from '#domain/heal-commands.ts';
+import { healPolicy } from '#runtime/heal-config.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
+import { healEnvironment } from '#commands/heal-commands.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { commandResponse } from './responses.ts';
 

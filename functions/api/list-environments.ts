@@ -1,5 +1,5 @@
 /** GET /v1/environments — list, filtered by repository, branch or status; paginated by cursor. */
-import { httpHandler } from '#commons/http-handler.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
 import { listEnvironments } from '#adapters/environment-store.ts';
 import { listScope } from '#domain/caller.ts';
 import { toRepresentation } from '#domain/environment.ts';

@@ -1,9 +1,9 @@
 /** GET /v1/environments/{name}/events — history, newest first; paginated by cursor. */
-import { httpHandler } from '#commons/http-handler.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
 import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
 import { isOperator } from '#domain/caller.ts';
 import { decodeEventCursor, encodeCursor, eventsQueryId, getEnvironment } from '#adapters/environment-store.ts';
-import { visibleOrNotFound } from '#domain/environment-commands.ts';
+import { visibleOrNotFound } from '#commands/environment-commands.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { parseCursor, parseLimit, refuseUnknownParameters } from './list-parameters.ts';

@@ -1,6 +1,6 @@
 /** PATCH /v1/environments/{name} — partial update (RFC 7396 merge patch of the spec). */
-import { httpHandler } from '#commons/http-handler.ts';
-import { patchEnvironment } from '#domain/environment-commands.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
+import { patchEnvironment } from '#commands/environment-commands.ts';
 import { applyPatch, parseName } from '#domain/spec-validation.ts';
 import { commandResponse } from './responses.ts';
 

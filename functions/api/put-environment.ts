@@ -1,6 +1,6 @@
 /** PUT /v1/environments/{name} — create or update to the given spec (the CI verb). */
-import { httpHandler } from '#commons/http-handler.ts';
-import { putEnvironment } from '#domain/environment-commands.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
+import { putEnvironment } from '#commands/environment-commands.ts';
 import { parseName, parseSpec } from '#domain/spec-validation.ts';
 import { commandResponse } from './responses.ts';
 

@@ -1,8 +1,8 @@
 /** How command outcomes and records become HTTP answers (status, ETag, Location). */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { HttpResponse } from '#commons/http-handler.ts';
-import { metrics } from '#commons/powertools.ts';
-import type { CommandResult, Outcome } from '#domain/environment-commands.ts';
+import type { HttpResponse } from '#lambda/http-handler.ts';
+import { metrics } from '#runtime/powertools.ts';
+import type { CommandResult, Outcome } from '#commands/environment-commands.ts';
 import { toRepresentation, type EnvironmentRecord } from '#domain/environment.ts';
 
 const STATUS_BY_OUTCOME: Record<Outcome, number> = { created: 201, started: 202, recorded: 202, unchanged: 200 };

@@ -1,7 +1,7 @@
 /** POST /v1/environments/{name}/scale — desired count and/or autoscaling; 0 puts the environment to sleep. */
-import { httpHandler } from '#commons/http-handler.ts';
+import { httpHandler } from '#lambda/http-handler.ts';
 import { ValidationFailed } from '#domain/errors.ts';
-import { scaleEnvironment } from '#domain/scale-commands.ts';
+import { scaleEnvironment } from '#commands/scale-commands.ts';
 import { scaleRequestSchema } from '#domain/scaling.ts';
 import { parseName } from '#domain/spec-validation.ts';
 import { commandResponse } from './responses.ts';

@@ -34,7 +34,7 @@ export const ERROR_RATE_EXPRESSION = `IF(requests >= ${ERROR_RATE_MIN_REQUESTS},
 
 /**
  * What every alarm name of an installation starts with (`fledge-<installation>-`): the heal
- * rule (infra/heal-events.ts) matches this prefix only. Installation ids have no hyphen, so no
+ * rule (functions/contract/heal-events.ts) matches this prefix only. Installation ids have no hyphen, so no
  * installation's prefix is a prefix of another's.
  */
 export const alarmNamePrefix = (installationId: string) => `fledge-${installationId}-`;

@@ -1,6 +1,6 @@
 /**
  * The small vocabulary of domain errors. Handlers never build status codes themselves:
- * the http wrapper maps these to RFC 9457 problems in one place (functions/commons/http-handler.ts).
+ * the http wrapper maps these to RFC 9457 problems in one place (functions/lambda/http-handler.ts).
  */
 export interface FieldError {
   path: string;

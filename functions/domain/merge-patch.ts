@@ -5,7 +5,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
  * The deepest patch merged. Request bodies are already limited to 32 levels
- * (functions/commons/http-handler.ts MAX_JSON_DEPTH); this bound keeps the recursion finite
+ * (functions/lambda/http-handler.ts MAX_JSON_DEPTH); this bound keeps the recursion finite
  * for any other caller too.
  */
 export const MAX_PATCH_DEPTH = 64;

@@ -1,6 +1,6 @@
 /** Turns request bodies into validated specs, and zod issues into the API's `errors[]`. */
 import type { z } from 'zod';
-import { apiConfig } from '#commons/api-config.ts';
+import { apiConfig } from '#runtime/api-config.ts';
 import { environmentName, environmentPatchSchema, environmentSpecSchema, reservedKeyErrors, type EnvironmentSpec } from './environment-spec.ts';
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';

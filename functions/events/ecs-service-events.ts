@@ -10,8 +10,8 @@
  * knows (TaskTimedOut / InvalidToken) means the step is already done.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { judgeService, type SteadyVerdict, type WaitExpectation } from '#domain/steady-state.ts';
 import { describeService, type ServiceState } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem } from '#adapters/operation-store.ts';

@@ -9,10 +9,10 @@
  * (functions/domain/healing.ts: RUNNING, not within the backoff after its last heal), starts
  * the heal workflow with a conditional write, so concurrent signals start at most one heal.
  */
-import { healPolicy } from '#commons/heal-config.ts';
-import { installationId } from '#commons/runtime-config.ts';
-import { logger } from '#commons/powertools.ts';
-import { startTriggeredHeal } from '#domain/heal-commands.ts';
+import { healPolicy } from '#runtime/heal-config.ts';
+import { installationId } from '#runtime/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { startTriggeredHeal } from '#commands/heal-commands.ts';
 import { parseHealSignal, RecentEvents, type BusEvent } from '#domain/heal-signals.ts';
 
 export type TriggerOutcome = 'ignored' | 'duplicate' | 'started' | 'skipped';

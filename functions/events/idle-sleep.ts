@@ -13,10 +13,10 @@
  */
 import { DescribeTargetGroupsCommand, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
-import { sleepIdleEnvironment } from '#domain/scale-commands.ts';
+import { sleepIdleEnvironment } from '#commands/scale-commands.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { mayIdleSleep, parseIdleSleepAfter } from '#domain/scaling.ts';
 import { elbv2Client } from '#adapters/clients/elbv2.ts';

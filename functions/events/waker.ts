@@ -13,11 +13,11 @@
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { ErrorCode } from '#domain/environment.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
-import { repairRunningEnvironment, wakeEnvironment } from '#domain/scale-commands.ts';
+import { repairRunningEnvironment, wakeEnvironment } from '#commands/scale-commands.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
 import { findListenerRule } from '#adapters/scaling-resources.ts';
 

@@ -10,8 +10,8 @@
  *   backstop), so a lost or late event costs one interval, not the workflow.
  * The token is stored before the service is read, so an event arriving meanwhile is not lost.
  */
-import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { judgeService, type WaitPhase } from '#domain/steady-state.ts';
 import { describeService } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, storeWaitToken } from '#adapters/operation-store.ts';

@@ -14,11 +14,11 @@
  * then records the failure and goes on with the other environments.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { cleanupConfig } from '#commons/cleanup-config.ts';
-import { logger } from '#commons/powertools.ts';
+import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { logger } from '#runtime/powertools.ts';
 import { SYSTEM_ACTOR, type CleanupItem, type CleanupItemResult } from '#domain/cleanup.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
-import { deleteEnvironment, type TenantCaller } from '#domain/environment-commands.ts';
+import { deleteEnvironment, type TenantCaller } from '#commands/environment-commands.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed } from '#domain/errors.ts';
 import { isPinned } from '#domain/pinning.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';

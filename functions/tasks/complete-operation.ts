@@ -6,8 +6,8 @@
  * the pass changed it, the previous health check RestoreHealthCheck put back) with the
  * operation FAILED and a `rolled-back` event; the spec says both again.
  */
-import { logger } from '#commons/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { healthCheckRestored, healthCheckRollbackDetails, previousHealthCheckFor, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { classifyFailure } from '#domain/task-failure.ts';

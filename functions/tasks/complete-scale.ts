@@ -9,8 +9,8 @@
  * at 0) with the operation FAILED and the reason, so alarms and heal can take it from there.
  * Every outcome is an event with the actor of the request (a user, `schedule`, `request`).
  */
-import { logger } from '#commons/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { healthCheckRestored, healthCheckRollbackDetails, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import type { ScalePlan } from '#domain/scale-plan.ts';

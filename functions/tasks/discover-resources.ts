@@ -3,8 +3,8 @@
  * and tag — not by what the record remembers — so a half-built or already half-deleted
  * environment is torn down completely, and a second teardown finds nothing left to do.
  */
-import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import { discoverResources } from '#adapters/fargate-resources.ts';
 

@@ -6,8 +6,8 @@
  * handed the newest spec instead (the latest accepted spec wins, README "Using the API").
  * A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
  */
-import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { previousHealthCheckFor } from '#domain/resource-plan.ts';
 import { publicErrorName } from '#domain/public-text.ts';
@@ -15,7 +15,7 @@ import { classifyFailure, type StoppedTask } from '#domain/task-failure.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
-import { healthCheckNow } from '#commons/health-check-now.ts';
+import { healthCheckNow } from '#commands/health-check-now.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
 

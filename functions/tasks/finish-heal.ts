@@ -9,9 +9,9 @@
  *  - the desired spec moved while the heal ran (a PUT during HEALING): hand the workflow the
  *    newest spec to deploy (README "Using the API", latest wins).
  */
-import { healPolicy } from '#commons/heal-config.ts';
-import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { healPolicy } from '#runtime/heal-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { renderAlarmPlan } from '#domain/alarms.ts';
 import type { HealState } from '#domain/heal-state.ts';
 import { forNextHealPass } from '#domain/heal-state.ts';
@@ -21,7 +21,7 @@ import { classifyFailure } from '#domain/task-failure.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
-import { healthCheckNow } from '#commons/health-check-now.ts';
+import { healthCheckNow } from '#commands/health-check-now.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { completeHeal } from '#adapters/heal-store.ts';
 import { getEnvironmentItem, recordOperationEvents, type EnvironmentItem } from '#adapters/operation-store.ts';

@@ -13,8 +13,8 @@
  * task definitions the service ran, which a teardown keeps (other environments may run
  * them; the cleanup deregisters a family once no service uses it: docs/design.md).
  */
-import { logger } from '#commons/powertools.ts';
-import { clusterName, runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { clusterName, runtimeConfig } from '#runtime/runtime-config.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';

@@ -9,11 +9,11 @@
  * ended later, e.g. a heal that found nothing to repair, already answered it). The heal's own
  * bound and backoff apply (functions/domain/healing.ts).
  */
-import { logger } from '#commons/powertools.ts';
-import { healPolicy } from '#commons/heal-config.ts';
-import { installationId } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { healPolicy } from '#runtime/heal-config.ts';
+import { installationId } from '#runtime/runtime-config.ts';
 import { alarmNamePrefix, parseAlarmName } from '#domain/alarms.ts';
-import { startTriggeredHeal } from '#domain/heal-commands.ts';
+import { startTriggeredHeal } from '#commands/heal-commands.ts';
 import { alarmsInAlarm } from '#adapters/alarm-states.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
 

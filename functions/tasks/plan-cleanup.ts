@@ -8,8 +8,8 @@
  * mode only), so every step of a run judges expiry against the same instant.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { cleanupConfig } from '#commons/cleanup-config.ts';
-import { logger, metrics } from '#commons/powertools.ts';
+import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
 import type { CleanupItem, CleanupPlan } from '#domain/cleanup.ts';
 import { findExpired, findUnsettled } from '#adapters/cleanup-store.ts';
 

@@ -11,8 +11,8 @@
  * Amazon ECS API reference, CreateService/DeleteService): ServiceStillDraining is retried by
  * the state, bounded, before anything is allocated.
  */
-import { logger } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { previousHealthCheckFor, renderPlan, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';

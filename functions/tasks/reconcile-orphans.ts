@@ -16,9 +16,9 @@
  * event in its history (purged with it); metrics count environments and resources.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { cleanupConfig } from '#commons/cleanup-config.ts';
-import { logger, metrics } from '#commons/powertools.ts';
-import { runtimeConfig } from '#commons/runtime-config.ts';
+import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { SYSTEM_ACTOR, type OrphanEnvironmentReport, type OrphanReport } from '#domain/cleanup.ts';
 import { publicErrorName } from '#domain/public-text.ts';
 import { appendEvents } from '#adapters/event-log.ts';

@@ -5,7 +5,7 @@
  * the next run tries that environment again.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics } from '#commons/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
 import type { CleanupItemResult, CleanupPlan, CleanupSummary, OrphanReport } from '#domain/cleanup.ts';
 
 /** The workflow state at the end of a run. */

@@ -2,7 +2,7 @@
  * Self-healing on AWS (README "Self-healing"):
  *  - `HealNotifications`: the SNS topic the heal workflow publishes to when an environment
  *    goes DEGRADED (encrypted, TLS only; the alarm e-mail, if any, is subscribed);
- *  - `HealTrigger`: the EventBridge rules of infra/heal-events.ts (per-environment alarms
+ *  - `HealTrigger`: the EventBridge rules of functions/contract/heal-events.ts (per-environment alarms
  *    entering ALARM; ECS task-start impairment, failed deployments and failed tasks of the
  *    Fledge cluster) and their target, functions/events/heal-trigger.ts, which may start the
  *    heal state machine, with a dead-letter queue for events it could not take.
@@ -25,7 +25,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { HEAL_EVENT_RULES } from '../heal-events.ts';
+import { HEAL_EVENT_RULES } from '../../functions/contract/heal-events.ts';
 import { FledgeFunction } from './lambda-function.ts';
 
 export interface HealNotificationsProps {

@@ -1,5 +1,5 @@
 /**
- * The HTTP APIs (API Gateway v2): one Lambda per entry of `infra/routes.ts`, served by
+ * The HTTP APIs (API Gateway v2): one Lambda per entry of `functions/contract/routes.ts`, served by
  *  - the API (always): every route behind IAM (SigV4) authorization;
  *  - the CI API (when OIDC audiences are configured): the same routes and the same Lambdas
  *    behind a JWT authorizer for GitHub Actions OIDC tokens.
@@ -7,7 +7,7 @@
  * two APIs keep each route single-purpose (API Gateway Developer Guide, "Control access to
  * HTTP APIs with JWT authorizers in API Gateway"). Each has its own stage throttling and
  * access logs; the Lambdas map either kind of caller to a principal
- * (functions/commons/access-config.ts).
+ * (functions/runtime/access-config.ts).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -18,7 +18,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { routes, type RouteDefinition } from '../routes.ts';
+import { routes, type RouteDefinition } from '../../functions/contract/routes.ts';
 import { FledgeFunction } from './lambda-function.ts';
 
 export interface HttpApiProps {

@@ -1,12 +1,12 @@
 /**
- * The one DynamoDB table, built from `infra/table-definition.ts` (local mode builds DynamoDB
+ * The one DynamoDB table, built from `functions/contract/table-definition.ts` (local mode builds DynamoDB
  * Local's table from the same definition).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { tableDefinition } from '../table-definition.ts';
+import { tableDefinition } from '../../functions/contract/table-definition.ts';
 
 export interface StateTableProps {
   /** Customer managed KMS key; AWS managed (aws/dynamodb) when absent. */

@@ -22,7 +22,7 @@ import {
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { keyAttributes, tableDefinition } from '../table-definition.ts';
+import { keyAttributes, tableDefinition } from '../../functions/contract/table-definition.ts';
 
 /** A startup problem with a one-line, actionable message (printed without a stack trace). */
 export class LocalStartupError extends Error {
@@ -254,7 +254,7 @@ async function waitUntilAnswering(
   }
 }
 
-/** The CreateTable input for Fledge's table, from infra/table-definition.ts. */
+/** The CreateTable input for Fledge's table, from functions/contract/table-definition.ts. */
 export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,

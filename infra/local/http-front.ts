@@ -1,7 +1,7 @@
 /**
  * Local stand-in for API Gateway (HTTP API, payload format 2.0) and the shared ALB:
  * a node:http server on 127.0.0.1 that
- *  - routes `/v1/...` requests through the one route table (infra/routes.ts) to the same
+ *  - routes `/v1/...` requests through the one route table (functions/contract/routes.ts) to the same
  *    handler modules the Lambdas run, fed API Gateway v2 events;
  *  - routes requests whose Host is `<name>.localhost[:port]` like the ALB listener rule
  *    would, to a small page about the environment (from the simulator and the table);
@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../routes.ts';
+import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../../functions/contract/routes.ts';
 import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator, withSdkRetries } from './simulator/index.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';

@@ -27,7 +27,7 @@ import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type
 import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
-import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../heal-events.ts';
+import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -134,7 +134,7 @@ const eventRules = (cluster: ClusterTarget): LocalRule[] => [
     module: 'functions/events/ecs-service-events.ts',
     matches: (e) => e.source === 'aws.ecs' && (e['detail-type'] === 'ECS Service Action' || e['detail-type'] === 'ECS Deployment State Change'),
   },
-  // alarm state changes and ECS failures start heals: the CDK stack's rules (infra/heal-events.ts)
+  // alarm state changes and ECS failures start heals: the CDK stack's rules (functions/contract/heal-events.ts)
   ...HEAL_EVENT_RULES.map((rule) => {
     const pattern = rule.pattern(cluster, process.env.FLEDGE_INSTALLATION_ID ?? '');
     return {
@@ -206,7 +206,7 @@ async function rebuildSimulatedResources(simulator: Simulator, tableName: string
   const live = items.filter((item) => item.status !== 'DELETED');
   if (live.length === 0) return;
   const { renderPlan } = await import('../../functions/domain/resource-plan.ts');
-  const { runtimeConfig } = await import('../../functions/commons/runtime-config.ts');
+  const { runtimeConfig } = await import('../../functions/runtime/runtime-config.ts');
   const cfg = runtimeConfig();
   let rebuilt = 0;
   for (const item of live) {
@@ -438,7 +438,7 @@ async function main(): Promise<void> {
       }
       log.info('auth: OIDC tokens required on /v1 (checked as API Gateway\'s JWT authorizer does); /_local/* stays open', {
         issuer: issuer.issuer, audiences, jwks: `http://127.0.0.1:${options.port}/_local/jwks.json`, operators: process.env.FLEDGE_OPERATORS,
-        // as on AWS, only these owners' tokens are let in (functions/commons/access-config.ts); unset: any owner (the issuer is ours)
+        // as on AWS, only these owners' tokens are let in (functions/runtime/access-config.ts); unset: any owner (the issuer is ours)
         repositoryOwners: process.env.FLEDGE_OIDC_OWNERS?.trim() ? process.env.FLEDGE_OIDC_OWNERS : 'any (FLEDGE_OIDC_OWNERS not set)',
         // tokens of these GitHub events are refused, as on AWS (unset: the default list)
         refusedEvents: process.env.FLEDGE_OIDC_REFUSED_EVENTS?.trim() ? process.env.FLEDGE_OIDC_REFUSED_EVENTS : `${DEFAULT_OIDC_REFUSED_EVENTS.join(',')} (default)`,

@@ -4,7 +4,7 @@
  * environment names valid and not, headers (content-type, If-Match, Idempotency-Key,
  * x-request-id, Host), bodies (JSON nested far too deep, huge strings, wrong types, `__proto__`
  * keys, unicode and lone surrogates, invalid JSON), query strings and forged cursors — to the
- * API routes of infra/routes.ts and the local-only routes, over HTTP as a caller would.
+ * API routes of functions/contract/routes.ts and the local-only routes, over HTTP as a caller would.
  *
  * Properties, for every request:
  *  - no 5xx, ever;
@@ -24,7 +24,7 @@
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { routes } from '../../infra/routes.ts';
+import { routes } from '../../functions/contract/routes.ts';
 import { reached, useLocalServer } from './local-api.ts';
 
 const RUNS = Number(process.env.FLEDGE_FUZZ_RUNS ?? 400);

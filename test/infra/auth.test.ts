@@ -8,7 +8,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, GITHUB_ACTIONS_ISSUER, MAX_JWT_AUDIENCES, readConfig } from '../../infra/aws/config.ts';
-import { routes } from '../../infra/routes.ts';
+import { routes } from '../../functions/contract/routes.ts';
 import { synthFledge, type Synthesized } from './synth-fledge.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT, lambdaEnvironmentSize } from '../../infra/aws/lambda-environment.ts';
 import { aslCalls, ECS_EVENT_DETAIL_TYPES, TASK_FUNCTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
-import { routes } from '../../infra/routes.ts';
-import { tableDefinition } from '../../infra/table-definition.ts';
+import { routes } from '../../functions/contract/routes.ts';
+import { tableDefinition } from '../../functions/contract/table-definition.ts';
 import { PRODUCTION_CONTEXT, PRODUCTION_ENV, synthFledge, type Synthesized } from './synth-fledge.ts';
 
 /**
@@ -134,7 +134,7 @@ afterAll(() => {
 });
 
 describe('HTTP API', () => {
-  it('has every route of infra/routes.ts, each with AWS_IAM authorization and its own Lambda integration', () => {
+  it('has every route of functions/contract/routes.ts, each with AWS_IAM authorization and its own Lambda integration', () => {
     const routeResources = dev.template.findResources('AWS::ApiGatewayV2::Route');
     expect(Object.keys(routeResources)).toHaveLength(routes.length);
     const integrations = dev.template.findResources('AWS::ApiGatewayV2::Integration');
@@ -277,7 +277,7 @@ describe('workflows', () => {
 });
 
 describe('state table', () => {
-  it('is built from infra/table-definition.ts with PITR, SSE, TTL and on-demand billing, and is retained', () => {
+  it('is built from functions/contract/table-definition.ts with PITR, SSE, TTL and on-demand billing, and is retained', () => {
     const tables = dev.template.findResources('AWS::DynamoDB::Table');
     expect(Object.keys(tables)).toHaveLength(1);
     const [table] = Object.values(tables);

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../infra/aws/config.ts';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { aslCalls } from '../../infra/aws/workflows.ts';
-import { HEAL_EVENT_RULES, matchesPattern } from '../../infra/heal-events.ts';
+import { HEAL_EVENT_RULES, matchesPattern } from '../../functions/contract/heal-events.ts';
 import { alarmName, parseAlarmName } from '../../functions/domain/alarms.ts';
 import { installationIdFor } from '../../functions/domain/resource-names.ts';
-import { routes } from '../../infra/routes.ts';
+import { routes } from '../../functions/contract/routes.ts';
 import { synthFledge, type Synthesized } from './synth-fledge.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation JSON
@@ -137,7 +137,7 @@ describe('two installations in one account', () => {
 describe('the signals that start heals', () => {
   const triggerId = () => idOf(synth.stack.healTrigger.handler.function as never);
 
-  it('are the three rules of infra/heal-events.ts, each delivering to the heal trigger with retries and a dead-letter queue', () => {
+  it('are the three rules of functions/contract/heal-events.ts, each delivering to the heal trigger with retries and a dead-letter queue', () => {
     const rules = synth.stack.healTrigger.rules.map((rule) => resources[idOf(rule)]!);
     expect(rules).toHaveLength(HEAL_EVENT_RULES.length);
     for (const rule of rules) {

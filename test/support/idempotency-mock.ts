@@ -1,6 +1,6 @@
 /**
  * For route tests that mock the DynamoDB document client (aws-sdk-client-mock): what the
- * Idempotency-Key claim protocol (functions/commons/idempotency.ts) leaves in the table, so a next
+ * Idempotency-Key claim protocol (functions/commands/idempotency.ts) leaves in the table, so a next
  * request with the same key meets it. The protocol itself is tested against DynamoDB Local in
  * test/unit/api/idempotency.test.ts.
  */

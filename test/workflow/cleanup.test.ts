@@ -8,7 +8,7 @@
  * a ttl to pass (the smallest ttl is 1m).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { putEnvironment, deleteEnvironment, type TenantCaller } from '../../functions/domain/environment-commands.ts';
+import { putEnvironment, deleteEnvironment, type TenantCaller } from '../../functions/commands/environment-commands.ts';
 import { QuotaExceeded } from '../../functions/domain/errors.ts';
 import { PIN_LABEL } from '../../functions/domain/pinning.ts';
 import { secretExecutionRoleArn } from '../../functions/domain/execution-roles.ts';
@@ -383,7 +383,7 @@ describe('orphans', () => {
 describe('quotas', () => {
   it('counts sleeping environments, not deleted ones: 429 names the limit and count, and a delete makes room', async () => {
     process.env.FLEDGE_QUOTA_PER_REPOSITORY = '3';
-    const { resetApiConfig } = await import('../../functions/commons/api-config.ts');
+    const { resetApiConfig } = await import('../../functions/runtime/api-config.ts');
     resetApiConfig();
     try {
       await createAll(['q-0', 'q-1', 'q-2'], () => ({ labels: { repository: 'acme/quota' } }));

@@ -23,11 +23,11 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { completeOperation } from '../../functions/adapters/operation-store.ts';
-import { resetApiConfig } from '../../functions/commons/api-config.ts';
-import { resetRuntimeConfig } from '../../functions/commons/runtime-config.ts';
+import { resetApiConfig } from '../../functions/runtime/api-config.ts';
+import { resetRuntimeConfig } from '../../functions/runtime/runtime-config.ts';
 import {
   createEnvironment, deleteEnvironment, patchEnvironment, putEnvironment, systemCaller, type CommandResult, type TenantCaller,
-} from '../../functions/domain/environment-commands.ts';
+} from '../../functions/commands/environment-commands.ts';
 import { Conflict, DomainError, EnvironmentNotFound, QuotaExceeded, ValidationFailed } from '../../functions/domain/errors.ts';
 import { applyPatch, parseSpec } from '../../functions/domain/spec-validation.ts';
 import { handler as failOperation } from '../../functions/tasks/fail-operation.ts';

@@ -4,10 +4,10 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } 
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler } from '../../../functions/api/heal-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
-import { resetHealPolicy } from '../../../functions/commons/heal-config.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
-import { routes } from '../../../infra/routes.ts';
+import { routes } from '../../../functions/contract/routes.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';
 import { completedIdempotencyItem } from '../../support/idempotency-mock.ts';

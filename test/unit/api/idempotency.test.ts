@@ -1,6 +1,6 @@
 /**
  * `Idempotency-Key` end to end through the http wrapper, with the real claim protocol
- * (functions/commons/idempotency.ts) against DynamoDB Local: replay, 422, key order, concurrent
+ * (functions/commands/idempotency.ts) against DynamoDB Local: replay, 422, key order, concurrent
  * duplicates, release on failure, takeover of a lapsed claim, scope per caller (an IAM role
  * across its sessions, an OIDC sub), the 24 h window.
  */
@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import fc from 'fast-check';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { httpHandler, type HttpRequest, type HttpResponse } from '../../../functions/commons/http-handler.ts';
-import { resetAccessPolicy } from '../../../functions/commons/access-config.ts';
-import { CLAIM_SECONDS, IDEMPOTENCY_WINDOW_SECONDS, requestFingerprint } from '../../../functions/commons/idempotency.ts';
+import { httpHandler, type HttpRequest, type HttpResponse } from '../../../functions/lambda/http-handler.ts';
+import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { CLAIM_SECONDS, IDEMPOTENCY_WINDOW_SECONDS, requestFingerprint } from '../../../functions/commands/idempotency.ts';
 import { canonicalJson } from '../../../functions/domain/canonical-json.ts';
 import { Conflict } from '../../../functions/domain/errors.ts';
 import { apiEvent, lambdaContext } from '../../support/api-events.ts';

@@ -19,9 +19,9 @@ import { handler as getHandler } from '../../../functions/api/get-environment.ts
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { MARSHALL_OPTIONS } from '../../../functions/adapters/clients/dynamodb.ts';
 import { encodeCursor, MAX_CURSOR_LENGTH } from '../../../functions/adapters/environment-store.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
-import { resetHealPolicy } from '../../../functions/commons/heal-config.ts';
-import { jsonDepth, MAX_JSON_DEPTH, REQUEST_ID_PATTERN } from '../../../functions/commons/http-handler.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
+import { jsonDepth, MAX_JSON_DEPTH, REQUEST_ID_PATTERN } from '../../../functions/lambda/http-handler.ts';
 import { RESPONSE_ITEMS_BUDGET_BYTES } from '../../../functions/api/responses.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { apiEvent, call, lambdaContext } from '../../support/api-events.ts';

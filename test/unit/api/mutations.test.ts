@@ -8,7 +8,7 @@ import { handler as postHandler } from '../../../functions/api/create-environmen
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -230,7 +230,7 @@ describe('Idempotency-Key', () => {
   it('replays the first answer for the same key and body, without doing anything again', async () => {
     const first = await put({ image: 'web' }, { 'idempotency-key': 'build-77' });
     expect(first.status).toBe(201);
-    // the key was claimed before the mutation, then the answer stored (functions/commons/idempotency.ts)
+    // the key was claimed before the mutation, then the answer stored (functions/commands/idempotency.ts)
     const storedAnswer = completedIdempotencyItem(dynamodb, `IDEM#${CI}#build-77`);
     expect(storedAnswer).toMatchObject({ pk: `IDEM#${CI}#build-77`, state: 'COMPLETED', answer: { status: 201 } });
 

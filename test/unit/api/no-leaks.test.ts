@@ -14,8 +14,8 @@ import { handler as eventsHandler } from '../../../functions/api/list-events.ts'
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
-import { problemBody } from '../../../functions/commons/problem.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { problemBody } from '../../../functions/lambda/problem.ts';
 import { publicText, publicValue } from '../../../functions/domain/public-text.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';

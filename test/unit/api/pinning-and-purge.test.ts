@@ -13,7 +13,7 @@ import { handler as getHandler } from '../../../functions/api/get-environment.ts
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 

@@ -7,7 +7,7 @@ import { handler as scaleHandler } from '../../../functions/api/scale-environmen
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';

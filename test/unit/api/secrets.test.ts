@@ -12,8 +12,8 @@ import { handler as putHandler } from '../../../functions/api/put-environment.ts
 import { handler as postHandler } from '../../../functions/api/create-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
-import { resetAccessPolicy } from '../../../functions/commons/access-config.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 

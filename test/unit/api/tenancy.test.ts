@@ -17,8 +17,8 @@ import { handler as deleteHandler } from '../../../functions/api/delete-environm
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/commons/api-config.ts';
-import { resetAccessPolicy } from '../../../functions/commons/access-config.ts';
+import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
 import { call, type RequestOptions } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 

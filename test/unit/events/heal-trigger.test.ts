@@ -6,7 +6,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler } from '../../../functions/events/heal-trigger.ts';
 import { parseHealSignal, RecentEvents, serviceNameOf, taskFailure, type BusEvent } from '../../../functions/domain/heal-signals.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetHealPolicy } from '../../../functions/commons/heal-config.ts';
+import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record } from '../../support/records.ts';
 

@@ -6,7 +6,7 @@ import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler, loadBalancerArnOf } from '../../../functions/events/idle-sleep.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
+import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';

@@ -7,7 +7,7 @@ import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/cli
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { environmentNameFromHost, handler } from '../../../functions/events/waker.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
+import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record, spec } from '../../support/records.ts';
 

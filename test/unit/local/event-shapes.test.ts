@@ -1,13 +1,13 @@
 /**
  * The simulator's EventBridge events have exactly the keys of AWS's documented examples
  * (test/fixtures/aws-events/, one file per detail-type/eventName), and the heal rules of
- * infra/heal-events.ts match those shapes: deployment events on `resources` (their detail
+ * functions/contract/heal-events.ts match those shapes: deployment events on `resources` (their detail
  * has no clusterArn), only for the Fledge cluster.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf } from '../../../infra/heal-events.ts';
+import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf } from '../../../functions/contract/heal-events.ts';
 import type { SimEvent } from '../../../infra/local/simulator/index.ts';
 import { createEnvironment, createFixture, updateImage, type Fixture } from './sim-fixture.ts';
 

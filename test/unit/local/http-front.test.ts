@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { environmentHost, fromApiGatewayResult, matchRoute, startHttpFront, toApiGatewayEvent, type HttpFront } from '../../../infra/local/http-front.ts';
-import { routes } from '../../../infra/routes.ts';
+import { routes } from '../../../functions/contract/routes.ts';
 import { createSimulator, type Simulator } from '../../../infra/local/simulator/index.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

@@ -5,7 +5,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler } from '../../../functions/tasks/heal-missed-alarms.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetHealPolicy } from '../../../functions/commons/heal-config.ts';
+import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record } from '../../support/records.ts';
 

@@ -6,7 +6,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
-import { resetRuntimeConfig } from '../../../functions/commons/runtime-config.ts';
+import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
@@ -38,7 +38,7 @@ const HANDLERS: Record<string, (payload: any) => Promise<unknown>> = {
 
 export const BASE_DOMAIN = 'preview.example.com';
 
-/** What the task Lambdas read at run time (functions/commons/runtime-config.ts), as the workflow tests set it. */
+/** What the task Lambdas read at run time (functions/runtime/runtime-config.ts), as the workflow tests set it. */
 export const TASK_RUNTIME_ENVIRONMENT = {
   FLEDGE_INSTALLATION_ID: 'test',
   FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',

@@ -10,10 +10,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
-import { runIdempotently } from './idempotency.ts';
+import { runIdempotently } from '#commands/idempotency.ts';
 import { stableIdentity, type Principal } from '#domain/caller.ts';
-import { principalOf } from './access-config.ts';
-import { logger, metrics } from './powertools.ts';
+import { principalOf } from '#runtime/access-config.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;

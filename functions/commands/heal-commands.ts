@@ -8,10 +8,10 @@ import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { startFailure, startWorkflow } from '#adapters/workflow-starter.ts';
 import { checkIfMatch, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
-import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from './environment.ts';
-import { Conflict, VersionConflict } from './errors.ts';
-import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy } from './healing.ts';
-import { hasOperationInFlight } from './lifecycle.ts';
+import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from '#domain/environment.ts';
+import { Conflict, VersionConflict } from '#domain/errors.ts';
+import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy } from '#domain/healing.ts';
+import { hasOperationInFlight } from '#domain/lifecycle.ts';
 
 /** What started a heal; carried in the workflow input and the first event. */
 export interface HealTrigger {

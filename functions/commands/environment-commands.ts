@@ -3,20 +3,20 @@
  * record, write conditionally, then start (or stop) the workflow. Handlers call these and
  * map the outcome to HTTP; the rules live here, once.
  */
-import { apiConfig } from '#commons/api-config.ts';
+import { apiConfig } from '#runtime/api-config.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, insertEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { startFailure, startWorkflow, stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
 import {
   executionNameFor, expiresAtFor, newOperationId, sameSpec,
   type EnvironmentRecord, type Operation, type OperationType,
-} from './environment.ts';
-import type { EnvironmentSpec } from './environment-spec.ts';
-import { creationRepository, maySee, type Principal } from './caller.ts';
-import { checkSecretOwnership } from './spec-validation.ts';
-import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed, VersionConflict } from './errors.ts';
-import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from './lifecycle.ts';
-import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from './scaling.ts';
+} from '#domain/environment.ts';
+import type { EnvironmentSpec } from '#domain/environment-spec.ts';
+import { creationRepository, maySee, type Principal } from '#domain/caller.ts';
+import { checkSecretOwnership } from '#domain/spec-validation.ts';
+import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed, VersionConflict } from '#domain/errors.ts';
+import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from '#domain/lifecycle.ts';
+import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from '#domain/scaling.ts';
 
 export interface Caller {
   actor: string;

@@ -12,14 +12,14 @@
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { startFailure, startWorkflow } from '#adapters/workflow-starter.ts';
-import { sameSpec, type EnvironmentRecord } from './environment.ts';
+import { sameSpec, type EnvironmentRecord } from '#domain/environment.ts';
 import { checkIfMatch, decidedOnFreshRead, event, newOperation, systemCaller, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
-import { Conflict, PreconditionFailed, ValidationFailed } from './errors.ts';
-import { hasOperationInFlight } from './lifecycle.ts';
+import { Conflict, PreconditionFailed, ValidationFailed } from '#domain/errors.ts';
+import { hasOperationInFlight } from '#domain/lifecycle.ts';
 import {
   acceptsScale, scaledSpec, scaleIntent, sleptFromCountFor, wakeCount,
   type ScaleIntent, type ScaleRequest,
-} from './scaling.ts';
+} from '#domain/scaling.ts';
 
 export interface ScaleOptions {
   /** If-Match: the version the caller read */

@@ -4,7 +4,7 @@
  * then has nothing to restore after a rollback (it deploys the newest accepted spec anyway).
  */
 import { currentHealthCheck } from '#adapters/fargate-resources.ts';
-import { logger } from './powertools.ts';
+import { logger } from '#runtime/powertools.ts';
 
 export async function healthCheckNow(
   name: string,

@@ -35,8 +35,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '#domain/canonical-json.ts';
 import { IdempotencyKeyReused, ValidationFailed } from '#domain/errors.ts';
 import { claimKey, completeKey, readKey, releaseKey, type IdempotencyRecord, type StoredAnswer } from '#adapters/idempotency-store.ts';
-import { logger } from './powertools.ts';
-import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
+import { logger } from '#runtime/powertools.ts';
+import { PROBLEM_CONTENT_TYPE, problemBody } from '#lambda/problem.ts';
 
 /** how long a completed answer replays */
 export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
