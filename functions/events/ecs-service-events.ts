@@ -16,6 +16,7 @@ import { judgeService, type SteadyVerdict, type WaitExpectation } from '#domain/
 import { describeService, type ServiceState } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem } from '#adapters/operation-store.ts';
 import { answerWait } from '#adapters/task-tokens.ts';
+import { eventHandler } from '#lambda/event-handler.ts';
 
 export interface EcsServiceEventDetail {
   eventType?: string;
@@ -37,7 +38,7 @@ export function serviceNameOf(arn: string): string | undefined {
   return match?.[1];
 }
 
-export async function handler(event: EcsServiceEvent): Promise<{ outcomes: Outcome[] }> {
+async function handle(event: EcsServiceEvent): Promise<{ outcomes: Outcome[] }> {
   const eventName = event.detail?.eventName ?? '';
   const services = (event.resources ?? []).filter((arn) => arn.includes(':service/'));
   const outcomes: Outcome[] = [];
@@ -133,3 +134,5 @@ function verdictFor(
   }
   return judged;
 }
+
+export const handler = eventHandler(handle);

@@ -14,6 +14,7 @@ import { installationId } from '#runtime/runtime-config.ts';
 import { logger } from '#runtime/powertools.ts';
 import { startTriggeredHeal } from '#commands/heal-commands.ts';
 import { parseHealSignal, RecentEvents, type BusEvent } from '#domain/heal-signals.ts';
+import { eventHandler } from '#lambda/event-handler.ts';
 
 export type TriggerOutcome = 'ignored' | 'duplicate' | 'started' | 'skipped';
 
@@ -21,7 +22,7 @@ const recentEvents = new RecentEvents(10 * 60_000);
 /** the same signal for the same environment within a few seconds (three tasks crashing at once) */
 const recentSignals = new RecentEvents(5_000);
 
-export async function handler(event: BusEvent): Promise<{ outcome: TriggerOutcome; environment?: string; reason?: string }> {
+async function handle(event: BusEvent): Promise<{ outcome: TriggerOutcome; environment?: string; reason?: string }> {
   const parsed = parseHealSignal(event, process.env.FLEDGE_CLUSTER_ARN, installationId());
   if ('ignored' in parsed) {
     logger.debug('not a heal signal', { reason: parsed.ignored, detailType: event['detail-type'] });
@@ -45,3 +46,5 @@ export async function handler(event: BusEvent): Promise<{ outcome: TriggerOutcom
   log.info('heal started', { operationId: result.record.operation?.id, reason: signal.reason });
   return { outcome: 'started', environment: signal.environment };
 }
+
+export const handler = eventHandler(handle);

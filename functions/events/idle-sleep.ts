@@ -22,6 +22,7 @@ import { mayIdleSleep, parseIdleSleepAfter } from '#domain/scaling.ts';
 import { elbv2Client } from '#adapters/clients/elbv2.ts';
 import { listEnvironments } from '#adapters/environment-store.ts';
 import { requestCounts } from '#adapters/scaling-resources.ts';
+import { eventHandler } from '#lambda/event-handler.ts';
 
 export interface IdleSleepReport {
   /** idle sleep is switched off (FLEDGE_IDLE_SLEEP_AFTER unset or `off`) */
@@ -74,7 +75,7 @@ async function targetGroupsByName(loadBalancerArn: string): Promise<Map<string, 
   return byName;
 }
 
-export async function handler(_event?: unknown): Promise<IdleSleepReport> {
+async function handle(_event?: unknown): Promise<IdleSleepReport> {
   const idleMs = parseIdleSleepAfter(process.env.FLEDGE_IDLE_SLEEP_AFTER);
   if (idleMs === undefined) return { off: true, running: 0, candidates: 0, slept: [], skipped: [] };
   const config = runtimeConfig();
@@ -98,8 +99,9 @@ export async function handler(_event?: unknown): Promise<IdleSleepReport> {
   }
   if (report.slept.length > 0) {
     metrics.addMetric('IdleSlept', MetricUnit.Count, report.slept.length);
-    metrics.publishStoredMetrics();
   }
   logger.info('idle sleep ran', { ...report });
   return report;
 }
+
+export const handler = eventHandler(handle);

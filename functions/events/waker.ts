@@ -20,6 +20,7 @@ import { NAME_PATTERN } from '#domain/environment-spec.ts';
 import { repairRunningEnvironment, wakeEnvironment } from '#commands/scale-commands.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
 import { findListenerRule } from '#adapters/scaling-resources.ts';
+import { eventHandler } from '#lambda/event-handler.ts';
 
 /** Seconds between refreshes of the waiting page (a Fargate task needs ~30-60 s to start). */
 export const REFRESH_SECONDS = 5;
@@ -84,7 +85,7 @@ ${refreshSeconds ? `<p class="muted">This page reloads itself every ${refreshSec
   };
 }
 
-export async function handler(event: ALBEvent): Promise<ALBResult> {
+async function handle(event: ALBEvent): Promise<ALBResult> {
   const config = runtimeConfig();
   const host = event.headers?.host ?? event.headers?.Host ?? event.multiValueHeaders?.host?.[0];
   const name = environmentNameFromHost(host, config.baseDomain);
@@ -102,7 +103,6 @@ export async function handler(event: ALBEvent): Promise<ALBResult> {
       const started = result?.outcome === 'started';
       if (started) {
         metrics.addMetric('WakesByRequest', MetricUnit.Count, 1);
-        metrics.publishStoredMetrics();
       }
       logger.info(started ? 'wake started by a request' : 'a wake is already under way', { path: event.path });
       return page(503, `Waking up ${name}…`, [
@@ -132,7 +132,7 @@ export async function handler(event: ALBEvent): Promise<ALBResult> {
   } catch (error) {
     logger.error('the waker failed', { error: error as Error });
     return page(503, 'Please try again in a moment', ['The environment could not be woken just now.'], 10);
-  } finally {
-    logger.removeKeys(['environment', 'requestId']);
   }
 }
+
+export const handler = eventHandler(handle);

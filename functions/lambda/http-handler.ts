@@ -1,12 +1,9 @@
 /**
  * One wrapper gives every route the same middleware stack (read top to bottom):
- *   Powertools logger context -> metrics flush -> request id -> body parsing (413/415/400)
+ *   trace, logger context and metrics (./powertools-stack.ts) -> request id -> body parsing (413/415/400)
  *   -> idempotency (claim, replay / 409 in progress / 422) -> the route's function -> domain errors as RFC 9457 problems.
  * A route file is then a few lines of intent.
  */
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
@@ -15,6 +12,7 @@ import { stableIdentity, type Principal } from '#domain/caller.ts';
 import { principalOf } from '#runtime/access-config.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
+import { withPowertools } from './powertools-stack.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -244,11 +242,7 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
       return toResult(response, requestId);
     } catch (error) {
       return problemResult(error, requestId);
-    } finally {
-      logger.removeKeys(['requestId', 'environment']);
     }
   };
-  return middy(core)
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(logMetrics(metrics));
+  return withPowertools(core);
 }

@@ -16,6 +16,7 @@ import { judgeService, type WaitPhase } from '#domain/steady-state.ts';
 import { describeService } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, storeWaitToken } from '#adapters/operation-store.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 export interface AwaitSteadyStatePayload {
   taskToken: string;
@@ -39,12 +40,11 @@ export interface AwaitSteadyStatePayload {
 
 export type AwaitOutcome = 'waiting' | 'steady' | 'failed' | 'superseded';
 
-export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean; outcome: AwaitOutcome }> {
+async function handle(payload: AwaitSteadyStatePayload): Promise<{ waiting: boolean; outcome: AwaitOutcome }> {
   const { taskToken, name, operationId, phase, taskDefinitionArn } = payload;
   // the PRIMARY deployment's id, as a JSONPath filter gives it: a list of one
   const started = payload.repairs?.done?.service?.deploymentId ?? payload.repairs?.service?.deploymentId;
   const deploymentId = Array.isArray(started) ? started[0] : started;
-  logger.appendKeys({ environment: name, operationId, executionArn: payload.executionArn });
   const current = await getEnvironmentItem(name);
   // a deploy of an autoscaled environment keeps the count autoscaling chose, which may move
   // during the deployment (scale-out continues): only a scale (or a heal's restored count) waits for an exact one
@@ -67,3 +67,5 @@ export async function handler(payload: AwaitSteadyStatePayload): Promise<{ waiti
   await answerWait(name, taskToken, verdict, service);
   return { waiting: false, outcome: verdict.kind };
 }
+
+export const handler = taskHandler(handle);

@@ -25,8 +25,9 @@ import { getEnvironment } from '#adapters/environment-store.ts';
 import { failOperation } from '#adapters/operation-store.ts';
 import { sfnClient } from '#adapters/clients/sfn.ts';
 import { executionArnFor } from '#adapters/workflow-starter.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
-export async function handler(item: CleanupItem): Promise<CleanupItemResult> {
+async function handle(item: CleanupItem): Promise<CleanupItemResult> {
   logger.appendKeys({ environment: item.name, executionName: item.executionName, action: item.action });
   // the cleanup acts as an operator: it tears down any repository's expired environments
   const caller: TenantCaller = { actor: SYSTEM_ACTOR, requestId: item.executionName, principal: { kind: 'operator', actor: SYSTEM_ACTOR } };
@@ -134,3 +135,5 @@ async function recover(item: CleanupItem, record: EnvironmentRecord, result: Res
   // failOperation bumped the version by one: the teardown is started on exactly that version
   return teardown('the previous teardown was lost; re-driven by the scheduled cleanup', 'teardown-restarted', record.version + 1);
 }
+
+export const handler = taskHandler(handle);

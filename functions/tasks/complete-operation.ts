@@ -16,10 +16,10 @@ import { deployPlan } from '#adapters/deploy-plan.ts';
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { describeService, stoppedTasks, taskDefinitionImage } from '#adapters/fargate-resources.ts';
 import { completeOperation, getEnvironmentItem, recordConvergence, type EnvironmentItem } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   // a lost race with a PUT (the desired spec moved between our read and our write) goes round again
   for (let attempt = 0; attempt < 5; attempt++) {
     const result = await complete(payload);
@@ -146,3 +146,5 @@ function createdResources(state: WorkflowState): Record<string, string> {
   }
   return out;
 }
+
+export const handler = taskHandler(handle);

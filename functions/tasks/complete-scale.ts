@@ -20,12 +20,12 @@ import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workf
 import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { describeService, stoppedTasks, taskDefinitionImage, type ServiceState } from '#adapters/fargate-resources.ts';
 import { completeOperation, failOperation, getEnvironmentItem, recordConvergence, recordOperationEvents } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 const plural = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   if (payload.fallback) return fallback(state);
   // a lost race with a PUT (the desired spec moved between our read and our write) goes round again
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -192,3 +192,5 @@ async function fallback(state: WorkflowState): Promise<WorkflowState> {
   });
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded' };
 }
+
+export const handler = taskHandler(handle);

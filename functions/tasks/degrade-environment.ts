@@ -16,10 +16,10 @@ import type { TaskPayload } from '#domain/workflow-state.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { markDegraded } from '#adapters/heal-store.ts';
 import { getEnvironmentItem } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
-export async function handler(payload: TaskPayload): Promise<HealState> {
+async function handle(payload: TaskPayload): Promise<HealState> {
   const state = payload.state as HealState;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   if (payload.fallback) return fallback(state);
   const item = await getEnvironmentItem(state.name);
   if (!item || item.operation?.id !== state.operationId || item.operation.status !== 'RUNNING') {
@@ -119,3 +119,5 @@ async function fallback(state: HealState): Promise<HealState> {
     next: 'notify',
   };
 }
+
+export const handler = taskHandler(handle);

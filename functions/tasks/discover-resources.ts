@@ -7,10 +7,10 @@ import { logger } from '#runtime/powertools.ts';
 import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import { discoverResources } from '#adapters/fargate-resources.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
   const resources = await discoverResources(config, state.name, `${state.name}.${config.baseDomain}`);
   logger.info('discovered resources', {
@@ -22,3 +22,5 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   });
   return { ...state, resources };
 }
+
+export const handler = taskHandler(handle);

@@ -18,6 +18,7 @@ import { deployPlan } from '#adapters/deploy-plan.ts';
 import { healthCheckNow } from '#commands/health-check-now.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, recordOperationEvents } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 /**
  * The compensation steps' Catch results (ResultPath) by the resource they failed to remove.
@@ -31,9 +32,8 @@ const UNDO_ERRORS = {
   targetGroupUndoError: 'targetGroup',
 } as const;
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { workflow, state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   if (payload.fallback) return fallback(payload);
   const config = runtimeConfig();
   const item = await getEnvironmentItem(state.name);
@@ -143,3 +143,5 @@ async function fallback({ workflow, state }: TaskPayload): Promise<WorkflowState
   });
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: error };
 }
+
+export const handler = taskHandler(handle);

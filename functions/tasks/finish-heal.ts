@@ -25,10 +25,10 @@ import { healthCheckNow } from '#commands/health-check-now.ts';
 import { stoppedTasks } from '#adapters/fargate-resources.ts';
 import { completeHeal } from '#adapters/heal-store.ts';
 import { getEnvironmentItem, recordOperationEvents, type EnvironmentItem } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
-export async function handler(payload: TaskPayload): Promise<HealState> {
+async function handle(payload: TaskPayload): Promise<HealState> {
   const state = payload.state as HealState;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   // a lost race with a PUT (the desired spec moved between our read and our write) is decided again
   for (let attempt = 0; attempt < 5; attempt++) {
     const result = await finish(state);
@@ -202,3 +202,5 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
       return {};
   }
 }
+
+export const handler = taskHandler(handle);

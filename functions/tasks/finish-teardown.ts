@@ -22,6 +22,7 @@ import { schedulePurge } from '#adapters/event-log.ts';
 import { serviceStatus } from '#adapters/fargate-resources.ts';
 import { countedIn } from '#adapters/environment-store.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 export interface ReceiptEntry {
   type: 'ecs-service' | 'listener-rule' | 'target-group' | 'task-definition' | 'scalable-target' | 'cloudwatch-alarm';
@@ -58,9 +59,8 @@ function receiptMessage(removed: ReceiptEntry[], kept: KeptEntry[]): string {
   return `${removedText}; kept the shared task definition${kept.length === 1 ? '' : 's'} ${kept.map((k) => k.arn).join(', ')} (${SHARED_TASK_DEFINITION_REASON})`;
 }
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
   const item = await getEnvironmentItem(state.name);
   if (item?.status === 'DELETED' && item.operation?.id === state.operationId && item.purgeAt !== undefined) {
@@ -112,3 +112,5 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   logger.info('environment deleted', { removed: removed.length, historyPurgeScheduled: stamped });
   return { ...state, outcome: done ? 'succeeded' : 'superseded' };
 }
+
+export const handler = taskHandler(handle);

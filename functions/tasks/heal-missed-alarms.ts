@@ -16,6 +16,7 @@ import { alarmNamePrefix, parseAlarmName } from '#domain/alarms.ts';
 import { startTriggeredHeal } from '#commands/heal-commands.ts';
 import { alarmsInAlarm } from '#adapters/alarm-states.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 export interface MissedAlarmsReport {
   inAlarm: number;
@@ -23,8 +24,7 @@ export interface MissedAlarmsReport {
   skipped: { environment: string; reason: string }[];
 }
 
-export async function handler(payload: { executionName?: string } = {}): Promise<MissedAlarmsReport> {
-  logger.appendKeys({ executionName: payload.executionName });
+async function handle(_payload: { executionName?: string } = {}): Promise<MissedAlarmsReport> {
   const id = installationId();
   const alarms = await alarmsInAlarm(alarmNamePrefix(id));
   const report: MissedAlarmsReport = { inAlarm: alarms.length, healsStarted: [], skipped: [] };
@@ -48,3 +48,5 @@ export async function handler(payload: { executionName?: string } = {}): Promise
   logger.info('missed alarms', { ...report });
   return report;
 }
+
+export const handler = taskHandler(handle);

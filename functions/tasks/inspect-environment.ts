@@ -20,13 +20,13 @@ import { inspectEnvironment } from '#adapters/environment-inspection.ts';
 import { activeTaskDefinition } from '#adapters/fargate-resources.ts';
 import { recordHealAttempt } from '#adapters/heal-store.ts';
 import { getEnvironmentItem } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 /** Stopped tasks older than this are history, not evidence of a failing image. */
 export const FAILURE_WINDOW_MS = 15 * 60_000;
 
-export async function handler(payload: TaskPayload): Promise<HealState> {
+async function handle(payload: TaskPayload): Promise<HealState> {
   const state = payload.state as HealState;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
   const policy = healPolicy();
   const item = await getEnvironmentItem(state.name);
@@ -119,3 +119,5 @@ export async function handler(payload: TaskPayload): Promise<HealState> {
 export function drainSeconds(backoffSeconds: number): number {
   return Math.max(1, Math.min(5, Math.round(backoffSeconds / 6)));
 }
+
+export const handler = taskHandler(handle);

@@ -12,14 +12,14 @@ import { cleanupConfig } from '#runtime/cleanup-config.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
 import type { CleanupItem, CleanupPlan } from '#domain/cleanup.ts';
 import { findExpired, findUnsettled } from '#adapters/cleanup-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 export interface PlanCleanupPayload {
   executionStartTime: string;
   executionName: string;
 }
 
-export async function handler(payload: PlanCleanupPayload): Promise<CleanupPlan> {
-  logger.appendKeys({ executionName: payload.executionName });
+async function handle(payload: PlanCleanupPayload): Promise<CleanupPlan> {
   const config = cleanupConfig();
   const started = Date.parse(payload.executionStartTime);
   if (Number.isNaN(started)) throw new Error(`executionStartTime is not a time: ${payload.executionStartTime}`);
@@ -42,10 +42,11 @@ export async function handler(payload: PlanCleanupPayload): Promise<CleanupPlan>
   metrics.addMetric('CleanupExpiredFound', MetricUnit.Count, count('expire'));
   metrics.addMetric('CleanupUnsettledFound', MetricUnit.Count, count('retry-teardown') + count('recover'));
   metrics.addMetric('CleanupItemsRead', MetricUnit.Count, expired.cost.itemsRead + unsettled.cost.itemsRead);
-  metrics.publishStoredMetrics();
   logger.info('cleanup planned', {
     asOf, expired: count('expire'), retryTeardown: count('retry-teardown'), recover: count('recover'),
     more: expired.more, itemsRead: { expiry: expired.cost.itemsRead, unsettled: unsettled.cost.itemsRead },
   });
   return { asOf, executionName: payload.executionName, items, more: expired.more, reads: { expiry: expired.cost, unsettled: unsettled.cost } };
 }
+
+export const handler = taskHandler(handle);

@@ -20,6 +20,7 @@ import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import { allocateListenerPriority } from '#adapters/operation-store.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 /**
  * The family's latest ACTIVE revision, or undefined. Only an optimisation: when the lookup is
@@ -35,9 +36,8 @@ async function registeredTaskDefinition(family: string, image: string): Promise<
   }
 }
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { workflow, state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
   if (workflow === 'create') {
     const existing = await describeService(config.clusterArn, state.name);
@@ -89,3 +89,5 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
   });
   return next;
 }
+
+export const handler = taskHandler(handle);

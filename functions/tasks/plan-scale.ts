@@ -16,6 +16,7 @@ import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workf
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import { findListenerRule } from '#adapters/scaling-resources.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 function missing(name: string, message: string): Error {
   return Object.assign(new Error(message), { name });
@@ -31,9 +32,8 @@ async function registeredTaskDefinition(family: string, image: string): Promise<
   }
 }
 
-export async function handler(payload: TaskPayload): Promise<WorkflowState> {
+async function handle(payload: TaskPayload): Promise<WorkflowState> {
   const { state } = payload;
-  logger.appendKeys({ environment: state.name, operationId: state.operationId, executionArn: payload.executionArn });
   const config = runtimeConfig();
   const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
 
@@ -91,3 +91,5 @@ export async function handler(payload: TaskPayload): Promise<WorkflowState> {
     scaling,
   };
 }
+
+export const handler = taskHandler(handle);

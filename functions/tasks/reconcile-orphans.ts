@@ -28,6 +28,7 @@ import {
   familyRevisions, fledgeAlarms, fledgeRules, fledgeServices, fledgeTargetGroups, fledgeTaskDefinitionFamilies,
   FLEDGE_PREFIX, ownedTaskDefinition, type InstallationScope, type RemovalOutcome, type TaggedResource,
 } from '#adapters/tagged-resources.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 export interface ReconcileOrphansPayload {
   asOf: string;
@@ -50,8 +51,7 @@ function isLive(record: RecordState | undefined, nowSeconds: number): boolean {
   return record.status !== 'DELETED';
 }
 
-export async function handler(payload: ReconcileOrphansPayload): Promise<OrphanReport> {
-  logger.appendKeys({ executionName: payload.executionName });
+async function handle(payload: ReconcileOrphansPayload): Promise<OrphanReport> {
   const started = Date.now();
   const runtime = runtimeConfig();
   const config = cleanupConfig();
@@ -210,10 +210,11 @@ export async function handler(payload: ReconcileOrphansPayload): Promise<OrphanR
   metrics.addMetric('OrphanEnvironments', MetricUnit.Count, report.environments.length);
   metrics.addMetric('OrphanResourcesRemoved', MetricUnit.Count, report.removed);
   metrics.addMetric('OrphanResourcesPending', MetricUnit.Count, report.pending);
-  metrics.publishStoredMetrics();
   logger.info('orphan reconciliation done', {
     environments: report.environments.length, removed: report.removed, pending: report.pending, awsCalls: report.awsCalls, recordsRead,
     tagged: { services: services.length, targetGroups: targetGroups.length, rules: rules.length, alarms: alarms.length, families: families.length },
   });
   return report;
 }
+
+export const handler = taskHandler(handle);

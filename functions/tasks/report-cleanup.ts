@@ -7,6 +7,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics } from '#runtime/powertools.ts';
 import type { CleanupItemResult, CleanupPlan, CleanupSummary, OrphanReport } from '#domain/cleanup.ts';
+import { taskHandler } from '#lambda/task-handler.ts';
 
 /** The workflow state at the end of a run. */
 export interface ReportCleanupPayload {
@@ -43,14 +44,12 @@ export function summarize({ state }: ReportCleanupPayload): CleanupSummary {
   };
 }
 
-export async function handler(payload: ReportCleanupPayload): Promise<CleanupSummary> {
-  logger.appendKeys({ executionName: payload.state.executionName });
+async function handle(payload: ReportCleanupPayload): Promise<CleanupSummary> {
   const summary = summarize(payload);
   metrics.addMetric('CleanupTeardownsStarted', MetricUnit.Count, summary.teardownsStarted);
   metrics.addMetric('CleanupTeardownsRestarted', MetricUnit.Count, summary.teardownsRestarted);
   metrics.addMetric('CleanupOperationsFailed', MetricUnit.Count, summary.operationsFailed);
   metrics.addMetric('CleanupFailures', MetricUnit.Count, summary.failed);
-  metrics.publishStoredMetrics();
   if (summary.failed > 0) {
     logger.error('cleanup run incomplete: some environments could not be handled; the next run tries again', {
       ...summary, failures: summary.failures.map((f) => ({ name: f.name, action: f.action, detail: f.detail })),
@@ -60,3 +59,5 @@ export async function handler(payload: ReportCleanupPayload): Promise<CleanupSum
   }
   return summary;
 }
+
+export const handler = taskHandler(handle);

@@ -82,6 +82,8 @@ export class FledgeFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(29),
       role: this.role,
       logGroup: this.logGroup,
+      // X-Ray traces (the Powertools tracer of functions/lambda/powertools-stack.ts adds a subsegment per invocation)
+      tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,

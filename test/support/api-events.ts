@@ -1,5 +1,6 @@
 /** Builds API Gateway v2 events and calls handlers the way API Gateway does. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 
 export interface RequestOptions {
   method: string;
@@ -42,17 +43,7 @@ export function apiEvent(options: RequestOptions): APIGatewayProxyEventV2 {
   } as APIGatewayProxyEventV2;
 }
 
-export const lambdaContext = {
-  functionName: 'test',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:test',
-  memoryLimitInMB: '256',
-  awsRequestId: 'aws-req',
-  logGroupName: '/aws/lambda/test',
-  logStreamName: 'stream',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-} as unknown as Context;
+export { lambdaContext };
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 

@@ -15,6 +15,7 @@ import { secretExecutionRoleArn } from '../../functions/domain/execution-roles.t
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { CleanupWorld, spec } from './support/cleanup-world.ts';
+import { invoked } from '../support/lambda-context.ts';
 
 const world = new CleanupWorld();
 const ci: TenantCaller = { actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'test', principal: { kind: 'operator', actor: 'arn:aws:iam::000000000000:user/ci' } };
@@ -144,8 +145,8 @@ describe('expiry', () => {
     clockAhead('2m');
     // the PATCH lands while the run is deciding: between the plan and the per-environment step
     world.awsHook = undefined;
-    const { handler: plan } = await import('../../functions/tasks/plan-cleanup.ts');
-    const { handler: step } = await import('../../functions/tasks/cleanup-environment.ts');
+    const plan = invoked((await import('../../functions/tasks/plan-cleanup.ts')).handler);
+    const step = invoked((await import('../../functions/tasks/cleanup-environment.ts')).handler);
     const planned = await plan({ executionStartTime: new Date().toISOString(), executionName: 'manual' });
     const item = planned.items.find((i) => i.name === 'ext-0')!;
     expect(item.action).toBe('expire');

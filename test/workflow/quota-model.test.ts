@@ -30,10 +30,13 @@ import {
 } from '../../functions/commands/environment-commands.ts';
 import { Conflict, DomainError, EnvironmentNotFound, QuotaExceeded, ValidationFailed } from '../../functions/domain/errors.ts';
 import { applyPatch, parseSpec } from '../../functions/domain/spec-validation.ts';
-import { handler as failOperation } from '../../functions/tasks/fail-operation.ts';
-import { handler as finishTeardown } from '../../functions/tasks/finish-teardown.ts';
+import { handler as failOperationHandler } from '../../functions/tasks/fail-operation.ts';
+import { handler as finishTeardownHandler } from '../../functions/tasks/finish-teardown.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './support/dynamodb-local.ts';
 import { TASK_RUNTIME_ENVIRONMENT } from './support/harness.ts';
+import { invoked } from '../support/lambda-context.ts';
+const failOperation = invoked(failOperationHandler);
+const finishTeardown = invoked(finishTeardownHandler);
 
 const GLOBAL = 5;
 const PER_REPOSITORY = 2;

@@ -3,12 +3,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handler } from '../../../functions/events/heal-trigger.ts';
+import { handler as rawHandler } from '../../../functions/events/heal-trigger.ts';
 import { parseHealSignal, RecentEvents, serviceNameOf, taskFailure, type BusEvent } from '../../../functions/domain/heal-signals.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record } from '../../support/records.ts';
+import { invoked } from '../../support/lambda-context.ts';
+const handler = invoked(rawHandler);
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);

@@ -4,12 +4,14 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand 
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handler, loadBalancerArnOf } from '../../../functions/events/idle-sleep.ts';
+import { handler as rawHandler, loadBalancerArnOf } from '../../../functions/events/idle-sleep.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { invoked } from '../../support/lambda-context.ts';
+const handler = invoked(rawHandler);
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);

@@ -5,11 +5,13 @@ import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-s
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { environmentNameFromHost, handler } from '../../../functions/events/waker.ts';
+import { environmentNameFromHost, handler as rawHandler } from '../../../functions/events/waker.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { invoked } from '../../support/lambda-context.ts';
+const handler = invoked(rawHandler);
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);

@@ -26,13 +26,21 @@ import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts
 import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowState } from '../../../functions/domain/workflow-state.ts';
-import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
-import { handler as awaitSteadyState } from '../../../functions/tasks/await-steady-state.ts';
-import { handler as completeOperation } from '../../../functions/tasks/complete-operation.ts';
-import { handler as discoverResources } from '../../../functions/tasks/discover-resources.ts';
-import { handler as failOperation } from '../../../functions/tasks/fail-operation.ts';
-import { handler as finishTeardown } from '../../../functions/tasks/finish-teardown.ts';
-import { handler as planResources } from '../../../functions/tasks/plan-resources.ts';
+import { handler as ecsServiceEventsHandler } from '../../../functions/events/ecs-service-events.ts';
+import { handler as awaitSteadyStateHandler } from '../../../functions/tasks/await-steady-state.ts';
+import { handler as completeOperationHandler } from '../../../functions/tasks/complete-operation.ts';
+import { handler as discoverResourcesHandler } from '../../../functions/tasks/discover-resources.ts';
+import { handler as failOperationHandler } from '../../../functions/tasks/fail-operation.ts';
+import { handler as finishTeardownHandler } from '../../../functions/tasks/finish-teardown.ts';
+import { handler as planResourcesHandler } from '../../../functions/tasks/plan-resources.ts';
+import { invoked } from '../../support/lambda-context.ts';
+const ecsServiceEvents = invoked(ecsServiceEventsHandler);
+const awaitSteadyState = invoked(awaitSteadyStateHandler);
+const completeOperation = invoked(completeOperationHandler);
+const discoverResources = invoked(discoverResourcesHandler);
+const failOperation = invoked(failOperationHandler);
+const finishTeardown = invoked(finishTeardownHandler);
+const planResources = invoked(planResourcesHandler);
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const ecs = mockClient(ECSClient);

@@ -3,11 +3,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handler } from '../../../functions/tasks/heal-missed-alarms.ts';
+import { handler as rawHandler } from '../../../functions/tasks/heal-missed-alarms.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record } from '../../support/records.ts';
+import { invoked } from '../../support/lambda-context.ts';
+const handler = invoked(rawHandler);
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);

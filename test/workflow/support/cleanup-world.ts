@@ -19,10 +19,12 @@ import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { CleanupSummary, OrphanReport } from '../../../functions/domain/cleanup.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
-import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
+import { handler as ecsServiceEventsHandler } from '../../../functions/events/ecs-service-events.ts';
 import { createSimulator, type Simulator } from '../../../infra/local/simulator/index.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
+import { invoked } from '../../support/lambda-context.ts';
+const ecsServiceEvents = invoked(ecsServiceEventsHandler);
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 const REGION = 'eu-west-1';

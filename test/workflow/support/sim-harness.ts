@@ -23,6 +23,8 @@ import { HEAL_EVENT_RULES, matchesPattern } from '../../../functions/contract/he
 import { createSimulator, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
+import { invoked, lambdaContext } from '../../support/lambda-context.ts';
+import type { Context } from 'aws-lambda';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const REGION = 'eu-west-1';
@@ -30,7 +32,7 @@ const ACCOUNT = '000000000000';
 export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:fledge-test-environment-notifications`;
 export const BASE_DOMAIN = 'preview.example.com';
 
-type Handler = (payload: unknown, context?: unknown) => Promise<unknown>;
+type Handler = (payload: unknown, context: Context) => Promise<unknown>;
 
 const pascal = (kebab: string) => kebab.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
 const functionArn = (kebab: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:fledge-${kebab}`;
@@ -159,7 +161,7 @@ export class SimHarness {
         if (!handler) throw new Error(`no handler for ${arn}`);
         const fault = this.lambdaFault?.(arn, payload as { fallback?: boolean });
         if (fault) throw fault;
-        return clone(await handler(clone(payload)));
+        return clone(await handler(clone(payload), lambdaContext));
       },
       retryIntervalMs: 0,
       timeoutOverrides: options.timeoutOverrides,
@@ -181,8 +183,8 @@ export class SimHarness {
     resetClients();
     useClients({ ecs: recorded('ecs'), elbv2: recorded('elasticloadbalancingv2'), cloudwatch: recorded('cloudwatch'), sfn: this.runner.sfnClient });
 
-    const { handler: ecsServiceEvents } = await import('../../../functions/events/ecs-service-events.ts');
-    const { handler: healTrigger } = await import('../../../functions/events/heal-trigger.ts');
+    const ecsServiceEvents = invoked((await import('../../../functions/events/ecs-service-events.ts')).handler);
+    const healTrigger = invoked((await import('../../../functions/events/heal-trigger.ts')).handler);
     sim.onEvent(async (event: SimEvent) => {
       if (sim !== this.sim) return;
       if (event.source === 'aws.ecs' && (event['detail-type'] === 'ECS Service Action' || event['detail-type'] === 'ECS Deployment State Change')) {
