@@ -9,33 +9,25 @@ import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts'
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
-import { handler as ecsServiceEventsHandler } from '../../../functions/events/ecs-service-events.ts';
-import { handler as awaitSteadyStateHandler } from '../../../functions/tasks/await-steady-state.ts';
-import { handler as completeOperationHandler } from '../../../functions/tasks/complete-operation.ts';
-import { handler as discoverResourcesHandler } from '../../../functions/tasks/discover-resources.ts';
-import { handler as failOperationHandler } from '../../../functions/tasks/fail-operation.ts';
-import { handler as finishTeardownHandler } from '../../../functions/tasks/finish-teardown.ts';
-import { handler as planResourcesHandler } from '../../../functions/tasks/plan-resources.ts';
-import { handler as planScaleHandler } from '../../../functions/tasks/plan-scale.ts';
-import { handler as completeScaleHandler } from '../../../functions/tasks/complete-scale.ts';
+import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
+import { handler as awaitSteadyState } from '../../../functions/tasks/await-steady-state.ts';
+import { handler as completeOperation } from '../../../functions/tasks/complete-operation.ts';
+import { handler as discoverResources } from '../../../functions/tasks/discover-resources.ts';
+import { handler as failOperation } from '../../../functions/tasks/fail-operation.ts';
+import { handler as finishTeardown } from '../../../functions/tasks/finish-teardown.ts';
+import { handler as planResources } from '../../../functions/tasks/plan-resources.ts';
+import { handler as planScale } from '../../../functions/tasks/plan-scale.ts';
+import { handler as completeScale } from '../../../functions/tasks/complete-scale.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { FakeAws } from './fake-aws.ts';
-import { invoked } from '../../support/lambda-context.ts';
-const ecsServiceEvents = invoked(ecsServiceEventsHandler);
-const awaitSteadyState = invoked(awaitSteadyStateHandler);
-const completeOperation = invoked(completeOperationHandler);
-const discoverResources = invoked(discoverResourcesHandler);
-const failOperation = invoked(failOperationHandler);
-const finishTeardown = invoked(finishTeardownHandler);
-const planResources = invoked(planResourcesHandler);
-const planScale = invoked(planScaleHandler);
-const completeScale = invoked(completeScaleHandler);
+import { lambdaContext } from '../../support/lambda-context.ts';
+import type { Context } from 'aws-lambda';
 
 const FUNCTION = (name: string) => `arn:aws:lambda:eu-west-1:000000000000:function:fledge-${name}`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const HANDLERS: Record<string, (payload: any) => Promise<unknown>> = {
+const HANDLERS: Record<string, (payload: any, context: Context) => Promise<unknown>> = {
   [FUNCTION('plan-resources')]: planResources,
   [FUNCTION('await-steady-state')]: awaitSteadyState,
   [FUNCTION('complete-operation')]: completeOperation,
@@ -122,7 +114,7 @@ export class Harness {
         if (fault) throw fault;
         const handler = HANDLERS[functionArn];
         if (!handler) throw new Error(`no handler for ${functionArn}`);
-        return clone(await handler(clone(payload)));
+        return clone(await handler(clone(payload), lambdaContext));
       },
       retryIntervalMs: 0,
       timeoutOverrides: options.timeoutOverrides,
@@ -131,7 +123,7 @@ export class Harness {
     resetClients();
     useClients({ ecs: fake.ecs, elbv2: fake.elbv2, cloudwatch: fake.cloudwatch, sfn: runner.sfnClient });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    fake.onEvent = (event) => ecsServiceEvents(event as any);
+    fake.onEvent = (event) => ecsServiceEvents(event as any, lambdaContext);
     this.world = { fake, runner, lambdaCalls };
     return this.world;
   }
