@@ -9,6 +9,7 @@
  */
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Operation } from '#domain/environment.ts';
+import { IN_FLIGHT_STATUSES, type InFlightStatus } from '#domain/lifecycle.ts';
 import { tableDefinition } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { envKey, tableName } from './table-keys.ts';
@@ -52,13 +53,10 @@ export async function findExpired(asOf: string, limit: number): Promise<{ items:
   return { items: items.slice(0, limit), more: items.length > limit, cost };
 }
 
-/** Statuses with a workflow in flight that the cleanup can check for a lost execution. */
-export const RECOVERABLE_STATUSES = ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING'] as const;
-export type RecoverableStatus = (typeof RECOVERABLE_STATUSES)[number];
-
 export interface UnsettledEnvironment {
   name: string;
-  status: RecoverableStatus;
+  /** a status with a workflow in flight: the cleanup checks it for a lost execution */
+  status: InFlightStatus;
   updatedAt: string;
   operation?: Pick<Operation, 'id' | 'type' | 'status' | 'workflow' | 'executionName' | 'startedAt'>;
 }
@@ -71,7 +69,7 @@ export async function findUnsettled(updatedBefore: string, limit: number): Promi
   const index = tableDefinition.indexes.byStatus;
   const items: UnsettledEnvironment[] = [];
   const cost: QueryCost = { itemsRead: 0, requests: 0 };
-  for (const status of RECOVERABLE_STATUSES) {
+  for (const status of IN_FLIGHT_STATUSES) {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await dynamodbClient().send(

@@ -1,32 +1,26 @@
-/** The lifecycle (README "Using the API") as data: every status, every allowed transition. Pure. */
+/**
+ * The statuses of an environment (README "Using the API") and the rules the commands decide
+ * by. Pure.
+ *
+ * There is deliberately no transition table here: which status follows which is decided by
+ * the command or workflow step that makes the change (a create may end SLEEPING, a lost scale
+ * settles RUNNING or SLEEPING...), and the requests' rules are the predicates below,
+ * `acceptsScale` (scaling.ts) and `acceptsHeal` (healing.ts), each proved by the API tests
+ * (a refused request answers 409 and changes nothing).
+ */
 export const STATUSES = [
   'CREATING', 'RUNNING', 'UPDATING', 'SCALING', 'SLEEPING', 'HEALING', 'DEGRADED', 'FAILED', 'DELETING', 'DELETED',
 ] as const;
 
 export type Status = (typeof STATUSES)[number];
 
-const TRANSITIONS: Readonly<Record<Status, readonly Status[]>> = {
-  CREATING: ['RUNNING', 'FAILED', 'DELETING'],
-  RUNNING: ['UPDATING', 'SCALING', 'SLEEPING', 'HEALING', 'DELETING'],
-  UPDATING: ['RUNNING', 'FAILED', 'DELETING'],
-  SCALING: ['RUNNING', 'SLEEPING', 'DELETING'],
-  SLEEPING: ['SCALING', 'UPDATING', 'DELETING'],
-  HEALING: ['RUNNING', 'DEGRADED', 'DELETING'],
-  DEGRADED: ['HEALING', 'UPDATING', 'DELETING'],
-  FAILED: ['UPDATING', 'DELETING'],
-  DELETING: ['DELETED'],
-  DELETED: [],
-};
+/** Statuses in which a workflow is running for the environment (the one list: commands, waker, cleanup, local mode). */
+export const IN_FLIGHT_STATUSES = ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING'] as const satisfies readonly Status[];
 
-export function canTransition(from: Status, to: Status): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
-/** Statuses in which a workflow is running for the environment. */
-const IN_FLIGHT: ReadonlySet<Status> = new Set(['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING']);
+export type InFlightStatus = (typeof IN_FLIGHT_STATUSES)[number];
 
 export function hasOperationInFlight(status: Status): boolean {
-  return IN_FLIGHT.has(status);
+  return (IN_FLIGHT_STATUSES as readonly Status[]).includes(status);
 }
 
 /** Live = counts against quotas and owns its name: anything but DELETED. */
