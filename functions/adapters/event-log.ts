@@ -4,19 +4,13 @@
  * newest first, ties in write order.
  */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { EnvironmentEvent } from '#domain/events.ts';
 import { publicText, publicValue } from '#domain/public-text.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { envKey, eventSortKey, tableName } from './table-keys.ts';
 
-export interface EnvironmentEvent {
-  at: string;
-  type: string;
-  message: string;
-  operationId?: string;
-  actor: string;
-  /** structured facts (resource ARNs of a receipt, skipped spec versions...) */
-  details?: Record<string, unknown>;
-}
+/** The type lives in the domain (functions/domain/events.ts); re-exported for the modules that import it from here. */
+export type { EnvironmentEvent };
 
 /** Event items to put in a transaction or a batch; `seq` orders events written in the same ms. */
 export function eventItems(name: string, events: EnvironmentEvent[], purgeAt?: number) {

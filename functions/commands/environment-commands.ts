@@ -4,19 +4,18 @@
  * map the outcome to HTTP; the rules live here, once.
  */
 import { apiConfig } from '#runtime/api-config.ts';
-import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, insertEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
-import { startFailure, startWorkflow, stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
-import {
-  executionNameFor, expiresAtFor, newOperationId, sameSpec,
-  type EnvironmentRecord, type Operation, type OperationType,
-} from '#domain/environment.ts';
+import { stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
+import { expiresAtFor, sameSpec, type EnvironmentRecord } from '#domain/environment.ts';
+import { environmentEvent } from '#domain/events.ts';
 import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import { creationRepository, maySee, type Principal } from '#domain/caller.ts';
 import { checkSecretOwnership } from '#domain/spec-validation.ts';
-import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed, VersionConflict } from '#domain/errors.ts';
+import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed } from '#domain/errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from '#domain/lifecycle.ts';
 import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from '#domain/scaling.ts';
+import { decidedOnFreshRead } from './fresh-read.ts';
+import { launch, newOperation } from './launch.ts';
 
 export interface Caller {
   actor: string;
@@ -78,37 +77,9 @@ export function checkIfMatch(ifMatch: string | undefined, record: EnvironmentRec
   if (!record || String(record.version) !== ifMatch) throw new PreconditionFailed(`"${ifMatch}"`, record?.version);
 }
 
-export function event(type: string, message: string, caller: Caller, operationId?: string, details?: Record<string, unknown>): EnvironmentEvent {
-  return { at: new Date().toISOString(), type, message, actor: caller.actor, operationId, ...(details ? { details } : {}) };
-}
-
-export function newOperation(type: OperationType, workflow: WorkflowKind, name: string, version: number, now: string): Operation {
-  const id = newOperationId(version);
-  return { id, type, status: 'RUNNING', startedAt: now, executionName: executionNameFor(name, id), workflow };
-}
-
-/** Starts the operation's workflow; if Step Functions refuses, the environment is marked FAILED (nothing runs). */
-async function launch(record: EnvironmentRecord, caller: Caller): Promise<EnvironmentRecord> {
-  const operation = record.operation!;
-  const input = { name: record.name, operationId: operation.id, specVersion: record.specVersion, spec: record.spec, actor: caller.actor };
-  try {
-    await startWorkflow(operation.workflow!, operation.executionName!, input);
-    return record;
-  } catch (error) {
-    const now = new Date().toISOString();
-    const failed: EnvironmentRecord = {
-      ...record,
-      status: operation.workflow === 'teardown' ? record.status : 'FAILED',
-      version: record.version + 1,
-      updatedAt: now,
-      operation: { ...operation, status: 'FAILED', finishedAt: now, error: startFailure(error, operation.workflow!) },
-    };
-    await replaceEnvironment(failed, record.version, [
-      event('operation-failed', `could not start the ${operation.workflow} workflow`, caller, operation.id),
-    ]).catch(() => undefined);
-    throw error;
-  }
-}
+/** A create, update or teardown whose workflow cannot start leaves the environment FAILED (a teardown stays DELETING). */
+const failedUnlessTeardown = (stored: EnvironmentRecord): EnvironmentRecord =>
+  ({ ...stored, status: stored.operation?.workflow === 'teardown' ? stored.status : 'FAILED' });
 
 async function create(name: string, spec: EnvironmentSpec, caller: Caller, deleted?: EnvironmentRecord): Promise<CommandResult> {
   const config = apiConfig();
@@ -127,13 +98,13 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
     expiresAt: expiresAtFor(spec, now),
     operation,
   };
-  const stored = await insertEnvironment(
+  const write = (record: EnvironmentRecord) => insertEnvironment(
     record,
-    [event('create-requested', `create requested: image ${spec.image}`, caller, operation.id)],
+    [environmentEvent('create-requested', `create requested: image ${spec.image}`, { actor: caller.actor, operationId: operation.id })],
     { global: config.quotaGlobal, perRepository: config.quotaPerRepository },
     deleted?.version,
   );
-  return { outcome: 'created', record: await launch(stored, caller) };
+  return { outcome: 'created', record: await launch({ record, write, undo: failedUnlessTeardown }, caller) };
 }
 
 /** Accepts a new desired spec for an existing live environment (README "Using the API", "latest accepted spec wins"). */
@@ -157,7 +128,9 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
   if (hasOperationInFlight(current.status)) {
     const record: EnvironmentRecord = base;
     await replaceEnvironment(record, current.version, [
-      event('spec-recorded', `spec v${specVersion} recorded (image ${spec.image}); the running ${current.operation?.type ?? ''} operation will converge to it`, caller, current.operation?.id),
+      environmentEvent('spec-recorded', `spec v${specVersion} recorded (image ${spec.image}); the running ${current.operation?.type ?? ''} operation will converge to it`, {
+        actor: caller.actor, operationId: current.operation?.id,
+      }),
     ]);
     return { outcome: 'recorded', record };
   }
@@ -169,8 +142,9 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
   const record: EnvironmentRecord = { ...base, status: 'UPDATING', operation };
   const type = unchanged ? 'retry-requested' : 'update-requested';
   const message = unchanged ? `retry requested from ${current.status} with the same spec` : `update requested: image ${spec.image}`;
-  await replaceEnvironment(record, current.version, [event(type, message, caller, operation.id)]);
-  return { outcome: 'started', record: await launch(record, caller) };
+  const write = (next: EnvironmentRecord) =>
+    replaceEnvironment(next, current.version, [environmentEvent(type, message, { actor: caller.actor, operationId: operation.id })]);
+  return { outcome: 'started', record: await launch({ record, write, undo: failedUnlessTeardown }, caller) };
 }
 
 /**
@@ -192,24 +166,6 @@ function checkRepositoryKept(current: EnvironmentRecord, requested: EnvironmentS
     `labels.repository of environment "${current.name}" is fixed at create; delete the environment and create it anew to use another repository`,
     [{ path: 'labels.repository', message }],
   );
-}
-
-const RACE_ATTEMPTS = 4;
-
-/**
- * Workflow steps bump `version` while a request is being decided. Without `If-Match` the
- * caller asked for "the latest accepted spec wins", so a lost race is decided again on a
- * fresh read (a few times) instead of answering 409; with `If-Match` the caller named a
- * version, so the race is theirs to see.
- */
-export async function decidedOnFreshRead(ifMatch: string | undefined, decide: () => Promise<CommandResult>): Promise<CommandResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await decide();
-    } catch (error) {
-      if (!(error instanceof VersionConflict) || ifMatch !== undefined || attempt >= RACE_ATTEMPTS) throw error;
-    }
-  }
 }
 
 /** PUT /v1/environments/{name}: create-or-update to the given spec. */
@@ -283,13 +239,15 @@ async function decideDelete(name: string, caller: TenantCaller, ifMatch?: string
   const operation = newOperation('teardown', 'teardown', name, version, now);
   const record: EnvironmentRecord = { ...current, status: 'DELETING', version, updatedAt: now, operation };
   const what = current.status === 'DELETING' ? 'teardown retried after a failed one' : 'teardown requested';
-  const events = [event('delete-requested', reason ? `${what}: ${reason}` : what, caller, operation.id)];
+  const events = [environmentEvent('delete-requested', reason ? `${what}: ${reason}` : what, { actor: caller.actor, operationId: operation.id })];
   if (running) {
-    events.unshift(event('operation-superseded', `the running ${running.type} operation is stopped by a delete`, caller, running.id));
+    events.unshift(environmentEvent('operation-superseded', `the running ${running.type} operation is stopped by a delete`, { actor: caller.actor, operationId: running.id }));
   }
-  await replaceEnvironment(record, current.version, events);
-  if (running?.workflow && running.executionName) {
-    await stopWorkflow(running.workflow, running.executionName, `superseded by teardown ${operation.id}`);
-  }
-  return { outcome: 'started', record: await launch(record, caller) };
+  const write = async (next: EnvironmentRecord) => {
+    await replaceEnvironment(next, current.version, events);
+    if (running?.workflow && running.executionName) {
+      await stopWorkflow(running.workflow, running.executionName, `superseded by teardown ${operation.id}`);
+    }
+  };
+  return { outcome: 'started', record: await launch({ record, write, undo: failedUnlessTeardown }, caller) };
 }

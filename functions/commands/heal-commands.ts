@@ -4,30 +4,15 @@
  * commands (environment-commands.ts): decide from the current record, write conditionally on
  * its version (RUNNING|DEGRADED -> HEALING with a new operation), then start the workflow.
  */
-import type { EnvironmentEvent } from '#adapters/event-log.ts';
 import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
-import { startFailure, startWorkflow } from '#adapters/workflow-starter.ts';
 import { checkIfMatch, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
-import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from '#domain/environment.ts';
+import { decidedOnFreshRead } from './fresh-read.ts';
+import { launch, newOperation } from './launch.ts';
+import type { EnvironmentRecord } from '#domain/environment.ts';
+import { environmentEvent } from '#domain/events.ts';
 import { Conflict, VersionConflict } from '#domain/errors.ts';
-import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy } from '#domain/healing.ts';
+import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy, type HealTrigger } from '#domain/healing.ts';
 import { hasOperationInFlight } from '#domain/lifecycle.ts';
-
-/** What started a heal; carried in the workflow input and the first event. */
-export interface HealTrigger {
-  source: 'api' | 'alarm' | 'ecs';
-  /** alarm name, or the ECS event name (SERVICE_TASK_START_IMPAIRED, TASK_STOPPED...) */
-  signal?: string;
-  reason?: string;
-  /** EventBridge event id */
-  eventId?: string;
-  /** when the signal happened (the event's time) */
-  at?: string;
-}
-
-function event(type: string, message: string, caller: Caller, operationId: string, details?: Record<string, unknown>): EnvironmentEvent {
-  return { at: new Date().toISOString(), type, message, actor: caller.actor, operationId, ...(details ? { details } : {}) };
-}
 
 function describeTrigger(trigger: HealTrigger): string {
   if (trigger.source === 'api') return 'heal requested';
@@ -39,10 +24,7 @@ function describeTrigger(trigger: HealTrigger): string {
 async function beginHeal(current: EnvironmentRecord, caller: Caller, trigger: HealTrigger, policy: HealPolicy): Promise<EnvironmentRecord> {
   const now = new Date();
   const version = current.version + 1;
-  const id = newOperationId(version);
-  const operation: Operation = {
-    id, type: 'heal', status: 'RUNNING', startedAt: now.toISOString(), executionName: executionNameFor(current.name, id), workflow: 'heal',
-  };
+  const operation = newOperation('heal', 'heal', current.name, version, now.toISOString());
   // a manual heal, and the first heal after another operation, start a fresh count (healing.ts)
   const fresh = trigger.source === 'api' || !countsFromLastHeal(current);
   const record: EnvironmentRecord = {
@@ -53,27 +35,18 @@ async function beginHeal(current: EnvironmentRecord, caller: Caller, trigger: He
     operation,
     healAttempts: fresh ? [] : attemptsInWindow(current.healAttempts, now.getTime(), policy.windowMs),
   };
-  await replaceEnvironment(record, current.version, [
-    event(trigger.source === 'api' ? 'heal-requested' : 'heal-triggered', `${describeTrigger(trigger)} (from ${current.status})`, caller, id, {
-      trigger, from: current.status, ...(fresh && current.healAttempts?.length ? { boundReset: true } : {}),
-    }),
-  ]);
-  const input = { name: record.name, operationId: id, specVersion: record.specVersion, spec: record.spec, actor: caller.actor, trigger };
-  try {
-    await startWorkflow('heal', operation.executionName!, input);
-  } catch (error) {
-    const at = new Date().toISOString();
-    const failed: EnvironmentRecord = {
-      ...record,
-      status: current.status,
-      version: record.version + 1,
-      updatedAt: at,
-      operation: { ...operation, status: 'FAILED', finishedAt: at, error: startFailure(error, 'heal') },
-    };
-    await replaceEnvironment(failed, record.version, [event('operation-failed', 'could not start the heal workflow', caller, id)]).catch(() => undefined);
-    throw error;
-  }
-  return record;
+  const requested = environmentEvent(
+    trigger.source === 'api' ? 'heal-requested' : 'heal-triggered',
+    `${describeTrigger(trigger)} (from ${current.status})`,
+    { actor: caller.actor, operationId: operation.id },
+    { trigger, from: current.status, ...(fresh && current.healAttempts?.length ? { boundReset: true } : {}) },
+  );
+  return launch({
+    record,
+    write: (next) => replaceEnvironment(next, current.version, [requested]),
+    undo: (stored) => ({ ...stored, status: current.status }),
+    input: { trigger },
+  }, caller);
 }
 
 function refusal(record: EnvironmentRecord): string {
@@ -93,21 +66,14 @@ function refusal(record: EnvironmentRecord): string {
   }
 }
 
-const RACE_ATTEMPTS = 4;
-
 /** POST /v1/environments/{name}/heal: reconcile now (202); resets the DEGRADED bound. */
 export async function healEnvironment(name: string, caller: TenantCaller, policy: HealPolicy, ifMatch?: string): Promise<CommandResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const current = visibleOrNotFound(caller, name, await getEnvironment(name));
-      checkIfMatch(ifMatch, current);
-      if (!acceptsHeal(current.status)) throw new Conflict(refusal(current));
-      return { outcome: 'started', record: await beginHeal(current, caller, { source: 'api' }, policy) };
-    } catch (error) {
-      // a workflow step bumped the version meanwhile: decide again on a fresh read, unless the caller named a version
-      if (!(error instanceof VersionConflict) || ifMatch !== undefined || attempt >= RACE_ATTEMPTS) throw error;
-    }
-  }
+  return decidedOnFreshRead(ifMatch, async () => {
+    const current = visibleOrNotFound(caller, name, await getEnvironment(name));
+    checkIfMatch(ifMatch, current);
+    if (!acceptsHeal(current.status)) throw new Conflict(refusal(current));
+    return { outcome: 'started', record: await beginHeal(current, caller, { source: 'api' }, policy) };
+  });
 }
 
 export type TriggerResult = { started: true; record: EnvironmentRecord } | { started: false; reason: string };
