@@ -379,6 +379,18 @@ export async function listEnvironments(query: ListQuery): Promise<EnvironmentPag
   };
 }
 
+/** Every environment a list query finds, all pages read (the schedules and local mode; the API pages). */
+export async function everyEnvironment(query: Omit<ListQuery, 'limit' | 'cursor'>): Promise<EnvironmentRecord[]> {
+  const out: EnvironmentRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listEnvironments({ ...query, limit: 100, cursor });
+    out.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
 export const eventCursorKeyNames = [tableDefinition.partitionKey, tableDefinition.sortKey] as const;
 
 /** `EVT#<ISO time>#<seq>` (table-keys.ts eventSortKey): a time of safe characters and a sequence number */

@@ -1,10 +1,11 @@
 /**
  * Reads the scale workflow and the waker need: the environment's listener rule and where it
- * forwards (its service's target group, or the waker's while it sleeps), and ALB request
- * counts per target group (idle sleep). Writes are the workflow's own AWS SDK integration steps.
+ * forwards (its service's target group, or the waker's while it sleeps), the shared ALB's
+ * target groups and ALB request counts per target group (idle sleep). Writes are the
+ * workflow's own AWS SDK integration steps.
  */
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, DescribeTargetGroupsCommand, type Rule, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { elbv2Client } from './clients/elbv2.ts';
 
@@ -57,6 +58,33 @@ export async function findListenerRule(listenerArn: string, host: string): Promi
 export function loadBalancerDimension(listenerArn: string): string | undefined {
   const match = /:listener\/((?:app|net)\/[^/]+\/[^/]+)\/[^/]+$/.exec(listenerArn);
   return match?.[1];
+}
+
+/** `arn:...:listener/app/<lb>/<id>/<l>` -> `arn:...:loadbalancer/app/<lb>/<id>` */
+export function loadBalancerArnOf(listenerArn: string): string {
+  return listenerArn.replace(/:listener\/((?:app|net)\/[^/]+\/[^/]+)\/[^/]+$/, ':loadbalancer/$1');
+}
+
+/**
+ * The target groups attached to a load balancer, ARN by name (DescribeTargetGroups with
+ * `LoadBalancerArn`, up to 400 a page: Elastic Load Balancing API Reference, DescribeTargetGroups).
+ */
+export async function targetGroupArnsByName(loadBalancerArn: string): Promise<Map<string, string>> {
+  const byName = new Map<string, string>();
+  let marker: string | undefined;
+  do {
+    const page = await elbv2Client().send(new DescribeTargetGroupsCommand({ LoadBalancerArn: loadBalancerArn, Marker: marker, PageSize: 400 }));
+    for (const tg of (page.TargetGroups as TargetGroup[] | undefined) ?? []) {
+      if (tg.TargetGroupName && tg.TargetGroupArn) byName.set(tg.TargetGroupName, tg.TargetGroupArn);
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  return byName;
+}
+
+/** `arn:...:targetgroup/<name>/<id>` -> `<name>` */
+export function targetGroupNameOf(targetGroupArn: string): string | undefined {
+  return /:targetgroup\/([^/]+)\/[^/]+$/.exec(targetGroupArn)?.[1];
 }
 
 /** `arn:...:targetgroup/<name>/<id>` -> `targetgroup/<name>/<id>` (the TargetGroup metric dimension). */

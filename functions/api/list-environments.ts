@@ -1,7 +1,6 @@
 /** GET /v1/environments — list, filtered by repository, branch or status; paginated by cursor. */
 import { httpHandler } from '#lambda/http-handler.ts';
-import { listEnvironments } from '#adapters/environment-store.ts';
-import { listScope } from '#domain/caller.ts';
+import { listVisibleEnvironments } from '#commands/environment-queries.ts';
 import { toRepresentation } from '#domain/environment.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { STATUSES, type Status } from '#domain/lifecycle.ts';
@@ -19,12 +18,8 @@ export const handler = httpHandler(async (request) => {
   const repository = parseLabelFilter('repository', request.query.repository);
   const limit = parseLimit(request.query.limit);
   const cursor = parseCursor(request.query.cursor);
-  // a repository caller lists only its repositories, through the byRepository index (functions/domain/caller.ts listScope)
-  const scope = listScope(request.principal, repository);
-  if (scope.kind === 'ambiguous') throw new ValidationFailed('name the repository to list', [{ path: 'repository', message: scope.message }]);
-  if (scope.kind === 'nothing') return { status: 200, body: { items: [], nextCursor: null } };
-  const page = await listEnvironments({
-    repository: scope.repository,
+  const page = await listVisibleEnvironments(request, {
+    repository,
     branch: parseLabelFilter('branch', request.query.branch),
     status: status as Status | undefined,
     limit,

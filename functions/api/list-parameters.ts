@@ -1,5 +1,5 @@
 /** Query parameters shared by the list routes: `limit` (1-100), `cursor`, and the list filters. */
-import { MAX_CURSOR_LENGTH } from '#adapters/environment-store.ts';
+import { MAX_CURSOR_LENGTH } from '#commands/environment-queries.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { MAX_LABEL_VALUE_LENGTH } from '#domain/environment-spec.ts';
 

@@ -17,15 +17,12 @@ import { logger, metrics } from '#runtime/powertools.ts';
 import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { ErrorCode } from '#domain/environment.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
-import { repairRunningEnvironment, wakeEnvironment } from '#commands/scale-commands.ts';
-import { getEnvironment } from '#adapters/environment-store.ts';
-import { findListenerRule } from '#adapters/scaling-resources.ts';
+import { hasOperationInFlight } from '#domain/lifecycle.ts';
+import { requestReachedWaker } from '#commands/wake-commands.ts';
 import { eventHandler } from '#lambda/event-handler.ts';
 
 /** Seconds between refreshes of the waiting page (a Fargate task needs ~30-60 s to start). */
 export const REFRESH_SECONDS = 5;
-
-const BUSY = new Set(['SCALING', 'UPDATING', 'CREATING', 'HEALING']);
 
 /** What the public page says about each error code (the API's `operation.error.message` has the details). */
 const ERROR_SUMMARIES: Record<ErrorCode, string> = {
@@ -93,35 +90,31 @@ async function handle(event: ALBEvent): Promise<ALBResult> {
   logger.appendKeys({ environment: name, requestId });
   try {
     if (!name) return page(404, 'No preview environment here', [`${host ?? 'This host'} is not the address of a Fledge environment.`]);
-    const record = await getEnvironment(name);
-    if (!record || record.status === 'DELETED' || record.status === 'DELETING') {
-      return page(404, `No environment named ${name}`, [record?.status === 'DELETING' ? 'It is being deleted.' : 'It does not exist (any more).']);
+    const visit = await requestReachedWaker(name, { actor: 'request', requestId });
+    if (visit.kind === 'gone') {
+      return page(404, `No environment named ${name}`, [visit.record?.status === 'DELETING' ? 'It is being deleted.' : 'It does not exist (any more).']);
     }
-    const caller = { actor: 'request', requestId };
-    if (record.status === 'SLEEPING') {
-      const result = await wakeEnvironment(name, caller);
-      const started = result?.outcome === 'started';
-      if (started) {
+    if (visit.kind === 'waking') {
+      if (visit.started) {
         metrics.addMetric('WakesByRequest', MetricUnit.Count, 1);
       }
-      logger.info(started ? 'wake started by a request' : 'a wake is already under way', { path: event.path });
+      logger.info(visit.started ? 'wake started by a request' : 'a wake is already under way', { path: event.path });
+      const count = visit.record?.spec.desiredCount;
       return page(503, `Waking up ${name}…`, [
-        `${name} was asleep because nobody used it for a while. It is starting again now${result?.record ? ` (${result.record.spec.desiredCount} task${result.record.spec.desiredCount === 1 ? '' : 's'})` : ''}.`,
+        `${name} was asleep because nobody used it for a while. It is starting again now${count !== undefined ? ` (${count} task${count === 1 ? '' : 's'})` : ''}.`,
         'This usually takes under a minute; you will land on it as soon as it answers.',
       ], REFRESH_SECONDS);
     }
-    if (BUSY.has(record.status)) {
-      return page(503, `${name} is starting…`, [`${name} is ${record.status.toLowerCase()} right now; it will answer in a moment.`], REFRESH_SECONDS);
-    }
-    if (record.status === 'RUNNING') {
-      // The environment runs, yet its URL led here: is its rule still pointing at the waker?
-      const rule = await findListenerRule(config.listenerArn, `${name}.${config.baseDomain}`);
-      const atService = rule?.targetGroupArns.some((arn) => arn.includes(`:targetgroup/${name}/`)) ?? false;
-      if (rule && !atService) {
-        const repair = await repairRunningEnvironment(name, caller);
-        logger.warn('the listener rule of a running environment still points at the waker; moving it back', { started: repair?.outcome === 'started' });
+    if (visit.kind === 'running') {
+      if (visit.repair) {
+        logger.warn('the listener rule of a running environment still points at the waker; moving it back', { started: visit.repair.started });
       }
       return page(503, `${name} is back`, [`${name} is running again; this page takes you there.`], 1);
+    }
+    const { record } = visit;
+    // DELETING is `gone` above: what is left in flight is starting or changing
+    if (hasOperationInFlight(record.status)) {
+      return page(503, `${name} is starting…`, [`${name} is ${record.status.toLowerCase()} right now; it will answer in a moment.`], REFRESH_SECONDS);
     }
     // a public page: the code and a fixed sentence for it, never the stored message (docs/security.md "What reaches callers")
     const error = record.operation?.error;

@@ -17,9 +17,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
-import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
+import { everyEnvironment, getEnvironment } from '../../functions/adapters/environment-store.ts';
+import { hasOperationInFlight } from '../../functions/domain/lifecycle.ts';
 import { DEFAULT_OIDC_REFUSED_EVENTS } from '../../functions/domain/caller.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
@@ -178,7 +178,6 @@ function startEventBus(simulator: Simulator, log: LocalLogger, region: string): 
 // ------------------------------------------------------------------ restart: rebuild what AWS would still hold
 
 const LIVE_WITH_RESOURCES = ['RUNNING', 'SCALING', 'SLEEPING', 'HEALING', 'DEGRADED', 'UPDATING'];
-const IN_FLIGHT = ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING'];
 
 /**
  * The simulator is in memory, the table is not. After a restart with the same data
@@ -187,38 +186,20 @@ const IN_FLIGHT = ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'DELETING'];
  * answer again. Workflow executions are not persisted: an operation that was in flight is
  * reported, and a PUT (retry) or DELETE moves it on.
  */
-async function rebuildSimulatedResources(simulator: Simulator, tableName: string, log: LocalLogger): Promise<void> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamodbClient().send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: 'all',
-        KeyConditionExpression: 'gsiAllPk = :env',
-        ExpressionAttributeValues: { ':env': 'ENV' },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-  } while (startKey);
-  const live = items.filter((item) => item.status !== 'DELETED');
+async function rebuildSimulatedResources(simulator: Simulator, log: LocalLogger): Promise<void> {
+  // every live environment (lists leave DELETED ones out)
+  const live = await everyEnvironment({});
   if (live.length === 0) return;
-  const { renderPlan } = await import('../../functions/domain/resource-plan.ts');
-  const { runtimeConfig } = await import('../../functions/runtime/runtime-config.ts');
-  const cfg = runtimeConfig();
+  const { appliedResourcePlan } = await import('../../functions/commands/environment-queries.ts');
   let rebuilt = 0;
   for (const item of live) {
-    const name = String(item.name);
-    const status = String(item.status);
-    if (IN_FLIGHT.includes(status)) {
+    const { name, status } = item;
+    if (hasOperationInFlight(status)) {
       log.warn('restart: this environment had an operation in flight when local mode stopped; it is not resumed (PUT the spec again to retry, or DELETE it)', { environment: name, status });
     }
     if (!LIVE_WITH_RESOURCES.includes(status) || typeof item.listenerPriority !== 'number') continue;
     try {
-      const spec = item.spec as Parameters<typeof renderPlan>[1];
-      const plan = renderPlan(name, spec, cfg, 'restart', Number(item.appliedSpecVersion ?? item.specVersion ?? 1));
+      const plan = appliedResourcePlan(item, 'restart');
       const tags = [{ Key: 'fledge:environment', Value: name }, { Key: 'fledge:managed-by', Value: 'fledge' }];
       const td = (await simulator.call('ecs', 'RegisterTaskDefinition', {
         ...plan.taskDefinition,
@@ -417,7 +398,7 @@ async function main(): Promise<void> {
       log,
     );
     if (idleSleep) closers.unshift(() => idleSleep.stop());
-    if (!options.inMemory) await rebuildSimulatedResources(simulator, tableName, log);
+    if (!options.inMemory) await rebuildSimulatedResources(simulator, log);
 
     // the cleanup schedule (EventBridge Scheduler on AWS)
     const cleanupEveryMs = parseInterval(process.env.FLEDGE_CLEANUP_INTERVAL, 30_000, 'FLEDGE_CLEANUP_INTERVAL');
@@ -455,10 +436,7 @@ async function main(): Promise<void> {
       logger: log,
       region,
       accountId: ACCOUNT_ID,
-      readEnvironment: async (name) => {
-        const result = await dynamodbClient().send(new GetCommand({ TableName: tableName, Key: { pk: `ENV#${name}`, sk: 'ENV' } }));
-        return result.Item as Record<string, unknown> | undefined;
-      },
+      readEnvironment: async (name) => (await getEnvironment(name)) as Record<string, unknown> | undefined,
       invokeLambda,
       wakerFunctionArn: waker.functionArn,
       listExecutions,

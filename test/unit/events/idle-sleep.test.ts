@@ -4,7 +4,8 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand 
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handler as rawHandler, loadBalancerArnOf } from '../../../functions/events/idle-sleep.ts';
+import { handler as rawHandler } from '../../../functions/events/idle-sleep.ts';
+import { loadBalancerArnOf } from '../../../functions/adapters/scaling-resources.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';

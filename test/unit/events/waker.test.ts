@@ -9,6 +9,7 @@ import { environmentNameFromHost, handler as rawHandler } from '../../../functio
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
+import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';
 import { invoked } from '../../support/lambda-context.ts';
 const handler = invoked(rawHandler);
@@ -148,6 +149,21 @@ describe('the waker (ALB Lambda target of sleeping environments)', () => {
         RuleArn: `${LISTENER}/rule-1`, IsDefault: false,
         Conditions: [{ Field: 'host-header', Values: ['pr-1.preview.example.com'] }],
         Actions: [{ Type: 'forward', TargetGroupArn: OWN_TG }],
+      }],
+    });
+    const result = await wake();
+    expect(result.body).toContain('pr-1 is back');
+    expect(started()).toHaveLength(0);
+  });
+
+  it('leaves a RUNNING environment alone when its rule serves the target group named for this installation (resource-names.ts targetGroupName)', async () => {
+    stored(record());
+    const scopedTg = `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${targetGroupName('test', 'pr-1')}/89ab`;
+    elbv2.on(DescribeRulesCommand).resolves({
+      Rules: [{
+        RuleArn: `${LISTENER}/rule-1`, IsDefault: false,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['pr-1.preview.example.com'] } }],
+        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: scopedTg, Weight: 1 }, { TargetGroupArn: WAKER_TG, Weight: 0 }] } }],
       }],
     });
     const result = await wake();
