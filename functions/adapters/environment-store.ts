@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord } from '#domain/environment.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
 import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
 import type { Status } from '#domain/lifecycle.ts';
@@ -13,7 +14,7 @@ import { isPinned } from '#domain/pinning.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { tableDefinition, type IndexName } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
-import { eventItems, type EnvironmentEvent } from './event-log.ts';
+import { eventItems } from './event-log.ts';
 import { envKey, liveCounterKey, tableName } from './table-keys.ts';
 
 /** Index attributes derived from the record: written with every version of the item. */

@@ -3,10 +3,11 @@
  * (caller.ts), read through the store. Handlers parse the query and shape the answer.
  */
 import { decodeEventCursor, encodeCursor, eventsQueryId, getEnvironment, listEnvironments, MAX_CURSOR_LENGTH, type ListQuery } from '#adapters/environment-store.ts';
-import { eventsSinceKey, listEvents, type EnvironmentEvent } from '#adapters/event-log.ts';
+import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
 import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { isOperator, listScope } from '#domain/caller.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
 import { renderPlan, type ResourcePlan } from '#domain/resource-plan.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { visibleOrNotFound, type TenantCaller } from './environment-commands.ts';
