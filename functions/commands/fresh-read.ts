@@ -3,7 +3,7 @@
  * workflow steps bump the version meanwhile, so a write can lose to one. These are the one
  * retry loop for that: read again, decide again, a few times.
  */
-import { VersionConflict } from '#domain/errors.ts';
+import { Conflict, PreconditionFailed, VersionConflict } from '#domain/errors.ts';
 import type { CommandResult } from './environment-commands.ts';
 
 /** Tries `attempt` up to `attempts` times while it fails with an error `lost` calls a lost race. */
@@ -15,6 +15,14 @@ export async function retryingLostRaces<T>(attempts: number, lost: (error: unkno
       if (!lost(error) || tried >= attempts) throw error;
     }
   }
+}
+
+/**
+ * A command the control plane runs on its own names the version it read (If-Match): a 409 or
+ * 412 then means the environment changed meanwhile, and the change that won stands.
+ */
+export function changedMeanwhile(error: unknown): boolean {
+  return error instanceof Conflict || error instanceof PreconditionFailed;
 }
 
 const RACE_ATTEMPTS = 4;

@@ -13,9 +13,9 @@ import { getEnvironment, replaceEnvironment } from '#adapters/environment-store.
 import { sameSpec, type EnvironmentRecord } from '#domain/environment.ts';
 import { environmentEvent, type EnvironmentEvent } from '#domain/events.ts';
 import { checkIfMatch, systemCaller, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
-import { decidedOnFreshRead } from './fresh-read.ts';
+import { changedMeanwhile, decidedOnFreshRead } from './fresh-read.ts';
 import { launch, newOperation } from './launch.ts';
-import { Conflict, PreconditionFailed, ValidationFailed } from '#domain/errors.ts';
+import { Conflict, ValidationFailed } from '#domain/errors.ts';
 import { hasOperationInFlight } from '#domain/lifecycle.ts';
 import { acceptsScale, scaledSpec, scaleIntent, sleptFromCountFor, type ScaleIntent, type ScaleRequest } from '#domain/scaling.ts';
 
@@ -40,7 +40,7 @@ export async function scaleUnlessChanged(name: string, request: ScaleRequest, ca
   try {
     return await scaleEnvironment(name, request, systemCaller(caller), options);
   } catch (error) {
-    if (error instanceof Conflict || error instanceof PreconditionFailed) return undefined;
+    if (changedMeanwhile(error)) return undefined;
     throw error;
   }
 }

@@ -9,11 +9,10 @@ import { getEnvironment } from '#adapters/environment-store.ts';
 import { findListenerRule, targetGroupNameOf } from '#adapters/scaling-resources.ts';
 import { runtimeConfig } from '#runtime/runtime-config.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
-import { Conflict, PreconditionFailed } from '#domain/errors.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { wakeCount } from '#domain/scaling.ts';
 import { systemCaller, type Caller, type CommandResult } from './environment-commands.ts';
-import { retryingLostRaces } from './fresh-read.ts';
+import { changedMeanwhile, retryingLostRaces } from './fresh-read.ts';
 import { scaleEnvironment, scaleUnlessChanged } from './scale-commands.ts';
 
 export type WakerVisit =
@@ -61,7 +60,7 @@ async function ruleForwardsToWaker(name: string): Promise<boolean> {
  * concurrent requests start one wake between them: the loser reads again.
  */
 async function wakeEnvironment(name: string, caller: Caller): Promise<CommandResult | undefined> {
-  return retryingLostRaces(3, (error) => error instanceof Conflict || error instanceof PreconditionFailed, async () => {
+  return retryingLostRaces(3, changedMeanwhile, async () => {
     const current = await getEnvironment(name);
     if (!current) return undefined;
     if (current.status !== 'SLEEPING') return { outcome: 'unchanged', record: current };
