@@ -61,6 +61,16 @@ describe('POST /v1/environments/{name}/heal', () => {
     expect(JSON.parse(starts[0]!.args[0].input.input!)).toMatchObject({ name: 'pr-1', operationId: response.body.operation.id, actor: CI, trigger: { source: 'api' } });
   });
 
+  it('puts the status back and marks the heal FAILED when Step Functions refuses to start', async () => {
+    stored(record({ status: 'DEGRADED' }));
+    sfn.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
+    const response = await heal();
+    expect(response.status).toBe(500);
+    const [, [undone, evt]] = written() as unknown as [unknown, [{ Put: { Item: Record<string, unknown> } }, { Put: { Item: Record<string, unknown> } }]];
+    expect(undone.Put.Item).toMatchObject({ status: 'DEGRADED', version: 6, operation: { type: 'heal', status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(evt.Put.Item).toMatchObject({ type: 'operation-failed', message: 'could not start the heal workflow', actor: CI });
+  });
+
   it('heals a DEGRADED environment and resets the bound: alarms may start heals again', async () => {
     const attempts = [1, 2, 3].map((m) => new Date(Date.now() - m * 60_000).toISOString());
     stored(record({ status: 'DEGRADED', healAttempts: attempts, operation: { id: 'op-3-x', type: 'heal', status: 'FAILED', startedAt: attempts[2]! } }));

@@ -397,6 +397,16 @@ describe('DELETE /v1/environments/{name}', () => {
     expect(types).toEqual(['operation-superseded', 'delete-requested']);
   });
 
+  it('leaves the environment DELETING, its teardown FAILED, when Step Functions refuses to start (a DELETE retries it)', async () => {
+    stored(record());
+    sfn.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
+    const response = await del();
+    expect(response.status).toBe(500);
+    const [undone, evt] = transactItems(1).map((t) => t.Put!.Item!);
+    expect(undone).toMatchObject({ status: 'DELETING', version: 6, operation: { type: 'teardown', status: 'FAILED', error: { code: 'INTERNAL' } } });
+    expect(evt).toMatchObject({ type: 'operation-failed', message: 'could not start the teardown workflow', operationId: undone!.operation.id });
+  });
+
   it('answers 202 again while DELETING without starting another teardown', async () => {
     stored(record({ status: 'DELETING' }));
     const response = await del();
