@@ -18,10 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
-import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowState } from '../../../functions/domain/workflow-state.ts';
 import { handler as awaitSteadyStateHandler } from '../../../functions/tasks/await-steady-state.ts';
@@ -31,6 +28,7 @@ import { handler as failOperationHandler } from '../../../functions/tasks/fail-o
 import { handler as finishTeardownHandler } from '../../../functions/tasks/finish-teardown.ts';
 import { handler as planResourcesHandler } from '../../../functions/tasks/plan-resources.ts';
 import { invoked } from '../../support/lambda-context.ts';
+import { CLUSTER, FAMILY, item, LISTENER, SERVICE, spec, TD1, TD2, useTaskEnvironment } from '../../support/task-fixtures.ts';
 const awaitSteadyState = invoked(awaitSteadyStateHandler);
 const completeOperation = invoked(completeOperationHandler);
 const discoverResources = invoked(discoverResourcesHandler);
@@ -44,13 +42,6 @@ const elb = mockClient(ElasticLoadBalancingV2Client);
 const sfn = mockClient(SFNClient);
 const cloudwatch = mockClient(CloudWatchClient);
 
-const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
-const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def';
-// task definitions are content-addressed and shared between environments (docs/design.md "Shared task definitions")
-const FAMILY = 'fledge-td-0123456789abcdef0123456789abcdef';
-const TD1 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:1`;
-const TD2 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:2`;
-const SERVICE = 'arn:aws:ecs:eu-west-1:000000000000:service/fledge/pr-1';
 const TG = `arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/${targetGroupName('test', 'pr-1')}/123`;
 /** a target group an earlier version named exactly after the environment */
 const LEGACY_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/456';
@@ -58,31 +49,12 @@ const WAKER_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgrou
 const OUR_LB = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:loadbalancer/app/fledge/abc';
 const tgNotFound = () => Object.assign(new Error('One or more target groups not found'), { name: 'TargetGroupNotFoundException' });
 
-const spec = (image = 'ghcr.io/acme/web:1.0') =>
-  environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ image, labels: { repository: 'acme/web' } });
-
 const state = (overrides: Partial<WorkflowState> = {}): WorkflowState => ({
   name: 'pr-1', operationId: 'op-1', specVersion: 2, spec: spec('ghcr.io/acme/web:2.0'), actor: 'ci', ...overrides,
 });
 
-const item = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'ENV#pr-1', sk: 'ENV', name: 'pr-1', spec: spec('ghcr.io/acme/web:2.0'), specVersion: 2, status: 'UPDATING', version: 7,
-  runningCount: 1, operation: { id: 'op-1', type: 'update', status: 'RUNNING', startedAt: '2026-01-01T00:00:00Z' },
-  listenerPriority: 1234, lastHealthyImage: 'ghcr.io/acme/web:1.0', healthyImages: ['ghcr.io/acme/web:1.0'],
-  ...overrides,
-});
-
-beforeAll(() => {
-  Object.assign(process.env, {
-    TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
-    FLEDGE_SECURITY_GROUP_IDS: 'sg-1', FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/exec',
-    FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/task', FLEDGE_LOG_GROUP: '/fledge', FLEDGE_BASE_DOMAIN: 'preview.example.com',
-  });
-  delete process.env.FLEDGE_DYNAMODB_ENDPOINT;
-});
+useTaskEnvironment();
 beforeEach(() => {
-  resetClients();
-  resetRuntimeConfig();
   ddb.reset();
   ecs.reset();
   elb.reset();
@@ -92,10 +64,6 @@ beforeEach(() => {
   ddb.on(GetCommand).resolves({});
   // no service of that name (DescribeServices answers MISSING rather than throwing)
   ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: SERVICE, reason: 'MISSING' }] });
-});
-afterEach(() => {
-  resetClients();
-  vi.useRealTimers();
 });
 
 const notRegistered = () => Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
