@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: every test as is, and the end-to-end suites again against the simulator in
- * hostile mode (ECS events dropped, duplicated, delayed and reordered; reads that lag
- * mutations: infra/local/README.md). The hostile run's seed is printed, so a failure can be
- * repeated with `FLEDGE_SIM_SEED=<seed> npm test -- --project e2e-hostile`.
+ * Three projects: every test as is (`default`); the end-to-end suites again against the
+ * simulator in hostile mode (`e2e-hostile`: ECS events dropped, duplicated, delayed and
+ * reordered; reads that lag mutations: infra/local/README.md); and the benchmark's smoke test
+ * (`bench`), which runs `npm run bench` end to end for minutes, so it is not part of
+ * `npm test` (`--project '!bench'`) but its own step: `npm run test:bench`, as CI does.
+ * The hostile run's seed is printed, so a failure can be repeated with
+ * `FLEDGE_SIM_SEED=<seed> npm test -- --project e2e-hostile`.
  */
 const hostileSeed = process.env.FLEDGE_SIM_SEED ?? String(Math.floor(Math.random() * 2 ** 32));
 console.log(`e2e-hostile: FLEDGE_SIM_SEED=${hostileSeed}`);
@@ -25,7 +28,7 @@ export default defineConfig({
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
     projects: [
-      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: ['test/bench/**'] } },
       {
         extends: true,
         test: {
@@ -36,6 +39,7 @@ export default defineConfig({
           env: { FLEDGE_SIM_HOSTILE: '1', FLEDGE_SIM_SEED: hostileSeed },
         },
       },
+      { extends: true, test: { name: 'bench', include: ['test/bench/**/*.test.ts'] } },
     ],
   },
 });

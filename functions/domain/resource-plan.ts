@@ -42,7 +42,7 @@ export const LOG_STREAM_PREFIX = 'fledge';
 /**
  * The parameters of RegisterTaskDefinition that the ASL states write literally (the same in
  * every RegisterTaskDefinition state); part of the content hash so that changing them there
- * (and here) yields new families. test/unit/tasks/resource-plan.test.ts checks the ASL against them.
+ * (and here) yields new families. test/unit/domain/resource-plan.test.ts checks the ASL against them.
  */
 export const TASK_DEFINITION_CONSTANTS = {
   NetworkMode: 'awsvpc',

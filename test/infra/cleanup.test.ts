@@ -1,6 +1,7 @@
 /**
  * The cleanup's infrastructure (infra/aws/cleanup.ts), synthesized on its own in a stack with
- * the real network and table constructs and the real handlers bundled by esbuild: the state
+ * the real network and table constructs and the real handlers (not bundled: no test here looks
+ * at a bundle; test/infra/synth-fledge.ts): the state
  * machine from statemachines/cleanup.asl.json, its role derived from the ASL, the
  * EventBridge Scheduler schedule, least-privilege task Lambdas, and cdk-nag.
  */
@@ -19,6 +20,7 @@ import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { Network } from '../../infra/aws/network.ts';
 import { StateTable } from '../../infra/aws/state-table.ts';
 import { aslCalls, UNSCOPABLE_ACTIONS } from '../../infra/aws/workflows.ts';
+import { bundlingContext } from './synth-fledge.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation is untyped JSON
 type Json = any;
@@ -33,7 +35,7 @@ let resources: Record<string, { Type: string; Properties: Json }>;
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'fledge-cleanup-cdk-'));
-  const app = new App({ outdir });
+  const app = new App({ outdir, context: bundlingContext(false) });
   stack = new Stack(app, 'CleanupTest', { env: { account: '123456789012', region: 'eu-west-1' } });
   const config = readConfig((key) => ({ cleanupRate: '30m', allowPinning: 'false' })[key as 'cleanupRate']);
   const network = new Network(stack, 'Network', { config, logRetention: logs.RetentionDays.ONE_MONTH, installationId: 'test' });

@@ -125,7 +125,7 @@ beforeAll(() => {
   dev = synthFledge();
   prod = synthFledge(PRODUCTION_CONTEXT, PRODUCTION_ENV);
   resources = dev.template.toJSON().Resources as Resources;
-  console.info(`infra: synthesized 2 Fledge stacks (30 bundles) in ${Date.now() - started} ms`);
+  console.info(`infra: synthesized 2 Fledge stacks (not bundled) in ${Date.now() - started} ms`);
 });
 
 afterAll(() => {

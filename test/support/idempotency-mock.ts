@@ -2,7 +2,7 @@
  * For route tests that mock the DynamoDB document client (aws-sdk-client-mock): what the
  * Idempotency-Key claim protocol (functions/commands/idempotency.ts) leaves in the table, so a next
  * request with the same key meets it. The protocol itself is tested against DynamoDB Local in
- * test/unit/api/idempotency.test.ts.
+ * test/unit/commands/idempotency.test.ts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/lib-dynamodb';

@@ -1,25 +1,16 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler } from '../../../functions/api/heal-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
-import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { routes } from '../../../functions/contract/routes.ts';
+import { mockApiAws, stateMachineArn } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
-import { item, record } from '../../support/records.ts';
+import { record } from '../../support/records.ts';
 import { completedIdempotencyItem } from '../../support/idempotency-mock.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-const HEAL_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-heal';
+const { dynamodb, sfn, stored } = mockApiAws();
+const HEAL_ARN = stateMachineArn('heal');
 const CI = 'arn:aws:iam::123456789012:role/ci';
-
-function stored(r: EnvironmentRecord | undefined, name = r?.name ?? 'pr-1') {
-  dynamodb.on(GetCommand, { Key: { pk: `ENV#${name}`, sk: 'ENV' } }).resolves({ Item: r && item(r) });
-}
 
 const heal = (headers: Record<string, string> = {}, name = 'pr-1') =>
   call(handler, { method: 'POST', path: `/v1/environments/${name}/heal`, routeKey: 'POST /v1/environments/{name}/heal', pathParameters: { name }, headers });
@@ -27,16 +18,7 @@ const heal = (headers: Record<string, string> = {}, name = 'pr-1') =>
 const written = () => dynamodb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
 
 beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
-  resetHealPolicy();
-  Object.assign(process.env, { TABLE_NAME: 'fledge', FLEDGE_HEAL_STATE_MACHINE_ARN: HEAL_ARN, FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s' });
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
+  Object.assign(process.env, { FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s' });
 });
 
 describe('POST /v1/environments/{name}/heal', () => {

@@ -5,9 +5,8 @@
  * shrink to fit Lambda's response limit. A rejected request never reaches DynamoDB or Step Functions.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
@@ -16,43 +15,15 @@ import { handler as healHandler } from '../../../functions/api/heal-environment.
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { MARSHALL_OPTIONS } from '../../../functions/adapters/clients/dynamodb.ts';
 import { encodeCursor, MAX_CURSOR_LENGTH } from '../../../functions/adapters/environment-store.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import { jsonDepth, MAX_JSON_DEPTH, REQUEST_ID_PATTERN } from '../../../functions/lambda/http-handler.ts';
 import { RESPONSE_ITEMS_BUDGET_BYTES } from '../../../functions/api/responses.ts';
-import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
+import { mockApiAws } from '../../support/api-aws.ts';
 import { apiEvent, call, lambdaContext } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-
-beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
-  resetHealPolicy();
-  Object.assign(process.env, {
-    TABLE_NAME: 'fledge',
-    FLEDGE_CREATE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-create',
-    FLEDGE_UPDATE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-update',
-    FLEDGE_TEARDOWN_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-teardown',
-    FLEDGE_HEAL_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-heal',
-  });
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(QueryCommand).resolves({ Items: [] });
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
-});
-
-function stored(r: EnvironmentRecord) {
-  dynamodb.on(GetCommand, { Key: { pk: `ENV#${r.name}`, sk: 'ENV' } }).resolves({ Item: item(r) });
-}
+const { dynamodb, sfn, stored } = mockApiAws();
 
 const NO_CONTENT_TYPE = { 'content-type': undefined } as unknown as Record<string, string>;
 const put = (options: { body?: unknown; rawBody?: string; headers?: Record<string, string> }, name = 'pr-1') =>

@@ -1,49 +1,26 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as postHandler } from '../../../functions/api/create-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
+import { mockApiAws, stateMachineArn } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
-import { item, record, spec } from '../../support/records.ts';
+import { record, spec } from '../../support/records.ts';
 import { completedIdempotencyItem, idempotencyKeyHeld } from '../../support/idempotency-mock.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-const CREATE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-create';
-const UPDATE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-update';
-const TEARDOWN_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-teardown';
+const { dynamodb, sfn, stored } = mockApiAws();
+const CREATE_ARN = stateMachineArn('create');
+const UPDATE_ARN = stateMachineArn('update');
+const TEARDOWN_ARN = stateMachineArn('teardown');
 const CI = 'arn:aws:iam::123456789012:role/ci';
-
-function stored(r: EnvironmentRecord | undefined) {
-  dynamodb.on(GetCommand, { Key: { pk: `ENV#${r?.name ?? 'pr-1'}`, sk: 'ENV' } }).resolves({ Item: r && item(r) });
-}
 
 const put = (body: unknown, headers: Record<string, string> = {}, name = 'pr-1') =>
   call(putHandler, { method: 'PUT', path: `/v1/environments/${name}`, pathParameters: { name }, body, headers });
 
 const transactItems = (i = 0) => dynamodb.commandCalls(TransactWriteCommand)[i]!.args[0].input.TransactItems!;
-
-beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
-  process.env.TABLE_NAME = 'fledge';
-  process.env.FLEDGE_CREATE_STATE_MACHINE_ARN = CREATE_ARN;
-  process.env.FLEDGE_UPDATE_STATE_MACHINE_ARN = UPDATE_ARN;
-  process.env.FLEDGE_TEARDOWN_STATE_MACHINE_ARN = TEARDOWN_ARN;
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
-});
 
 describe('PUT /v1/environments/{name}', () => {
   it('creates a new environment: 201, CREATING, quota counted, create workflow started once by a deterministic name', async () => {

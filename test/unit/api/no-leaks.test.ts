@@ -3,27 +3,23 @@
  * driven through the API handlers answer a typed code and plain words, never an ARN, an
  * account id, AWS's error text or a stack.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import { problemBody } from '../../../functions/lambda/problem.ts';
 import { publicText, publicValue } from '../../../functions/domain/public-text.ts';
+import { mockApiAws, TEST_ACCOUNT } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-const ACCOUNT = '123456789012';
-const STATE_MACHINES = ['create', 'update', 'teardown', 'scale', 'heal'];
+const { dynamodb, sfn } = mockApiAws();
+const ACCOUNT = TEST_ACCOUNT;
 /** What Step Functions answers a StartExecution the API's role may not make. */
 const accessDenied = () =>
   Object.assign(
@@ -41,21 +37,6 @@ function expectNothingInternal(answer: unknown): void {
 
 /** Events carry the caller's own identity in `actor` (the IAM principal ARN, by the spec): the rest is checked. */
 const withoutActors = (body: { items: { actor?: string }[] }) => body.items.map(({ actor: _actor, ...rest }) => rest);
-
-beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
-  process.env.TABLE_NAME = 'fledge';
-  for (const kind of STATE_MACHINES) {
-    process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:Fledge-${kind}`;
-  }
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  dynamodb.on(QueryCommand).resolves({ Items: [] });
-});
 
 describe('a failed StartExecution', () => {
   it('answers the PUT with a plain 500, and GET says INTERNAL in plain words: AWS\'s message goes to the log only', async () => {

@@ -4,39 +4,26 @@
  * DynamoDB deletes them), at the API.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { mockApiAws } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
+const { dynamodb, sfn } = mockApiAws();
 const PIN = 'fledge.dev/pin';
 
 const put = (body: unknown, name = 'pr-1') => call(putHandler, { method: 'PUT', path: `/v1/environments/${name}`, pathParameters: { name }, body });
 const putItem = () => dynamodb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Put!.Item!;
 
 beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
   delete process.env.FLEDGE_ALLOW_PINNING;
-  process.env.TABLE_NAME = 'fledge';
-  process.env.FLEDGE_CREATE_STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-create';
-  process.env.FLEDGE_UPDATE_STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-update';
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
 });
 
 describe('pinning', () => {

@@ -1,24 +1,15 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { handler as healthHandler } from '../../../functions/api/get-health.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { encodeCursor } from '../../../functions/adapters/environment-store.ts';
+import { mockApiAws } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-
-beforeEach(() => {
-  dynamodb.reset();
-  resetClients();
-  process.env.TABLE_NAME = 'fledge';
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(QueryCommand).resolves({ Items: [] });
-});
+const { dynamodb } = mockApiAws();
 
 const list = (query: Record<string, string> = {}) => call(listHandler, { method: 'GET', path: '/v1/environments', query });
 

@@ -1,27 +1,19 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
+import { mockApiAws, stateMachineArn } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
-import { item, record, spec } from '../../support/records.ts';
+import { record, spec } from '../../support/records.ts';
 import { completedIdempotencyItem } from '../../support/idempotency-mock.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-const SCALE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Fledge-scale';
-const UPDATE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-update';
+const { dynamodb, sfn, stored } = mockApiAws();
+const SCALE_ARN = stateMachineArn('scale');
+const UPDATE_ARN = stateMachineArn('update');
 const CI = 'arn:aws:iam::123456789012:role/ci';
-
-function stored(r: EnvironmentRecord | undefined) {
-  dynamodb.on(GetCommand, { Key: { pk: `ENV#${r?.name ?? 'pr-1'}`, sk: 'ENV' } }).resolves({ Item: r && item(r) });
-}
 
 const scale = (body: unknown, headers: Record<string, string> = {}, name = 'pr-1') =>
   call(scaleHandler, { method: 'POST', path: `/v1/environments/${name}/scale`, routeKey: 'POST /v1/environments/{name}/scale', pathParameters: { name }, body, headers });
@@ -30,20 +22,6 @@ const transactItems = (i = 0) => dynamodb.commandCalls(TransactWriteCommand)[i]!
 const written = () => transactItems()[0]!.Put!.Item! as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const eventWritten = () => transactItems()[1]!.Put!.Item! as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const started = () => sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
-
-beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
-  process.env.TABLE_NAME = 'fledge';
-  process.env.FLEDGE_SCALE_STATE_MACHINE_ARN = SCALE_ARN;
-  process.env.FLEDGE_UPDATE_STATE_MACHINE_ARN = UPDATE_ARN;
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
-});
 
 describe('POST /v1/environments/{name}/scale', () => {
   it('scales a running environment: 202 SCALING, the new count in the desired spec (specVersion moves), the scale workflow started once', async () => {

@@ -5,21 +5,19 @@
  * and a refused request writes nothing and starts nothing.
  */
 import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as postHandler } from '../../../functions/api/create-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { mockApiAws, TEST_ACCOUNT } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-const ACCOUNT = '123456789012';
+const { dynamodb, sfn } = mockApiAws();
+const ACCOUNT = TEST_ACCOUNT;
 const secret = (name: string, { account = ACCOUNT, region = 'eu-west-1' } = {}) => `arn:aws:secretsmanager:${region}:${account}:secret:${name}`;
 const parameter = (name: string) => `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/${name}`;
 
@@ -37,27 +35,16 @@ function expectRefused(response: Awaited<ReturnType<typeof put>>, field: string,
 }
 
 beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
   Object.assign(process.env, {
-    TABLE_NAME: 'fledge',
     AWS_REGION: 'eu-west-1',
     FLEDGE_ACCOUNT_ID: ACCOUNT,
     // the operator's secretRepositories: each listed repository has its own execution role
     FLEDGE_SECRET_REPOSITORIES: 'acme/web,acme/billing',
-    FLEDGE_CREATE_STATE_MACHINE_ARN: `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:fledge-create`,
-    FLEDGE_UPDATE_STATE_MACHINE_ARN: `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:fledge-update`,
   });
   delete process.env.FLEDGE_SECRET_ROOT;
   delete process.env.FLEDGE_SECRET_ARN_PREFIXES;
   delete process.env.FLEDGE_PARTITION;
   delete process.env.FLEDGE_LOCAL_MODE;
-  resetApiConfig();
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
 });
 
 describe('secrets an environment may reference', () => {

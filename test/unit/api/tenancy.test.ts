@@ -4,9 +4,8 @@
  * name, lists stay in the caller's repositories, and a refused request writes nothing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
@@ -16,14 +15,12 @@ import { handler as patchHandler } from '../../../functions/api/patch-environmen
 import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { mockApiAws } from '../../support/api-aws.ts';
 import { call, type RequestOptions } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 
-const dynamodb = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
+const { dynamodb, sfn } = mockApiAws();
 
 const jwt = (repository: string | undefined, sub = `repo:${repository}:ref:refs/heads/main`, owner = repository?.split('/')[0] ?? 'acme', ownerId = owner === 'acme' ? '1001' : '666', event = 'push') => ({
   jwt: {
@@ -49,23 +46,9 @@ const routes: [string, typeof getHandler, RequestOptions][] = [
 ];
 
 beforeEach(() => {
-  dynamodb.reset();
-  sfn.reset();
-  resetClients();
-  resetApiConfig();
-  resetAccessPolicy();
-  process.env.TABLE_NAME = 'fledge';
   // the CI API's owner allow-list (context oidcRepositoryOwners): acme, by id
   process.env.FLEDGE_OIDC_OWNERS = '["1001"]';
-  for (const kind of ['CREATE', 'UPDATE', 'TEARDOWN', 'SCALE', 'HEAL']) {
-    process.env[`FLEDGE_${kind}_STATE_MACHINE_ARN`] = `arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-${kind.toLowerCase()}`;
-  }
-  dynamodb.on(GetCommand).resolves({});
-  dynamodb.on(QueryCommand).resolves({ Items: [] });
-  dynamodb.on(TransactWriteCommand).resolves({});
-  dynamodb.on(PutCommand).resolves({});
   dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item(theirs) });
-  sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
 });
 
 afterEach(() => {

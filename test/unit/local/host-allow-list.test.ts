@@ -4,11 +4,10 @@
  */
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLoopbackHost, startHttpFront, type HttpFront } from '../../../infra/local/http-front.ts';
-import { createSimulator, type Simulator } from '../../../infra/local/simulator/index.ts';
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isLoopbackHost, type HttpFront } from '../../../infra/local/http-front.ts';
+import type { Simulator } from '../../../infra/local/simulator/index.ts';
+import { startTestFront } from '../../support/local-front.ts';
 
 describe('isLoopbackHost', () => {
   it.each(['localhost', 'localhost:4000', 'LOCALHOST:4000', 'localhost.', 'pr-42.localhost:4000', 'a.b.localhost', '127.0.0.1', '127.0.0.1:4000', '[::1]', '[::1]:4000', '::1'])(
@@ -28,12 +27,8 @@ describe('the HTTP front with a foreign Host', () => {
   let pagesRead = 0;
 
   beforeAll(async () => {
-    sim = createSimulator({ rateLimits: false });
-    front = await startHttpFront({
-      port: 0,
-      simulator: sim,
-      logger: silent,
-      loadHandler: async () => async (event) => {
+    const started = await startTestFront({
+      handle: async (event) => {
         handled++;
         return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ route: event.routeKey }) };
       },
@@ -42,10 +37,8 @@ describe('the HTTP front with a foreign Host', () => {
         return name === 'pr-1' ? { name, status: 'SLEEPING', spec: { image: 'nginx:1', desiredCount: 1 } } : undefined;
       },
     });
-  });
-  afterAll(async () => {
-    await front.close();
-    sim.stop();
+    ({ front, sim } = started);
+    return started.stop;
   });
 
   const send = (method: string, path: string, host: string, body?: unknown) =>

@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { environmentHost, fromApiGatewayResult, matchRoute, startHttpFront, toApiGatewayEvent, type HttpFront } from '../../../infra/local/http-front.ts';
+import { environmentHost, fromApiGatewayResult, matchRoute, toApiGatewayEvent, type HttpFront } from '../../../infra/local/http-front.ts';
 import { routes } from '../../../functions/contract/routes.ts';
-import { createSimulator, type Simulator } from '../../../infra/local/simulator/index.ts';
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+import { startTestFront } from '../../support/local-front.ts';
 
 describe('route matching', () => {
   it('matches the route table with path parameters, 405 on a known path, 404 otherwise', () => {
@@ -117,25 +115,18 @@ describe('API Gateway v2 event mapping', () => {
 
 describe('the HTTP front', () => {
   let front: HttpFront;
-  let sim: Simulator;
   const seen: APIGatewayProxyEventV2[] = [];
 
   beforeAll(async () => {
-    sim = createSimulator({ rateLimits: false });
-    front = await startHttpFront({
-      port: 0,
-      simulator: sim,
-      logger: silent,
-      loadHandler: async () => async (event) => {
+    const started = await startTestFront({
+      handle: async (event) => {
         seen.push(event);
         return { statusCode: 200, headers: { 'content-type': 'application/json', 'x-request-id': event.requestContext.requestId }, body: JSON.stringify({ route: event.routeKey }) };
       },
       readEnvironment: async (name) => (name === 'asleep' ? { name, status: 'SLEEPING', spec: { image: 'nginx:1', desiredCount: 1 } } : undefined),
     });
-  });
-  afterAll(async () => {
-    await front.close();
-    sim.stop();
+    front = started.front;
+    return started.stop;
   });
 
   it('binds to 127.0.0.1 and dispatches to the route handler', async () => {

@@ -6,7 +6,7 @@ import {
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -18,15 +18,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
-import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowState } from '../../../functions/domain/workflow-state.ts';
-import { handler as ecsServiceEventsHandler } from '../../../functions/events/ecs-service-events.ts';
 import { handler as awaitSteadyStateHandler } from '../../../functions/tasks/await-steady-state.ts';
 import { handler as completeOperationHandler } from '../../../functions/tasks/complete-operation.ts';
 import { handler as discoverResourcesHandler } from '../../../functions/tasks/discover-resources.ts';
@@ -34,7 +28,7 @@ import { handler as failOperationHandler } from '../../../functions/tasks/fail-o
 import { handler as finishTeardownHandler } from '../../../functions/tasks/finish-teardown.ts';
 import { handler as planResourcesHandler } from '../../../functions/tasks/plan-resources.ts';
 import { invoked } from '../../support/lambda-context.ts';
-const ecsServiceEvents = invoked(ecsServiceEventsHandler);
+import { CLUSTER, FAMILY, item, LISTENER, SERVICE, spec, TD1, TD2, useTaskEnvironment } from '../../support/task-fixtures.ts';
 const awaitSteadyState = invoked(awaitSteadyStateHandler);
 const completeOperation = invoked(completeOperationHandler);
 const discoverResources = invoked(discoverResourcesHandler);
@@ -48,14 +42,6 @@ const elb = mockClient(ElasticLoadBalancingV2Client);
 const sfn = mockClient(SFNClient);
 const cloudwatch = mockClient(CloudWatchClient);
 
-const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
-const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener/app/fledge/abc/def';
-// task definitions are content-addressed and shared between environments (docs/design.md "Shared task definitions")
-const FAMILY = 'fledge-td-0123456789abcdef0123456789abcdef';
-const TD1 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:1`;
-const TD2 = `arn:aws:ecs:eu-west-1:000000000000:task-definition/${FAMILY}:2`;
-const SERVICE = 'arn:aws:ecs:eu-west-1:000000000000:service/fledge/pr-1';
-const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'aws-events');
 const TG = `arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/${targetGroupName('test', 'pr-1')}/123`;
 /** a target group an earlier version named exactly after the environment */
 const LEGACY_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/456';
@@ -63,31 +49,12 @@ const WAKER_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgrou
 const OUR_LB = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:loadbalancer/app/fledge/abc';
 const tgNotFound = () => Object.assign(new Error('One or more target groups not found'), { name: 'TargetGroupNotFoundException' });
 
-const spec = (image = 'ghcr.io/acme/web:1.0') =>
-  environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ image, labels: { repository: 'acme/web' } });
-
 const state = (overrides: Partial<WorkflowState> = {}): WorkflowState => ({
   name: 'pr-1', operationId: 'op-1', specVersion: 2, spec: spec('ghcr.io/acme/web:2.0'), actor: 'ci', ...overrides,
 });
 
-const item = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'ENV#pr-1', sk: 'ENV', name: 'pr-1', spec: spec('ghcr.io/acme/web:2.0'), specVersion: 2, status: 'UPDATING', version: 7,
-  runningCount: 1, operation: { id: 'op-1', type: 'update', status: 'RUNNING', startedAt: '2026-01-01T00:00:00Z' },
-  listenerPriority: 1234, lastHealthyImage: 'ghcr.io/acme/web:1.0', healthyImages: ['ghcr.io/acme/web:1.0'],
-  ...overrides,
-});
-
-beforeAll(() => {
-  Object.assign(process.env, {
-    TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_LISTENER_ARN: LISTENER, FLEDGE_SUBNET_IDS: 'subnet-a',
-    FLEDGE_SECURITY_GROUP_IDS: 'sg-1', FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::000000000000:role/exec',
-    FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::000000000000:role/task', FLEDGE_LOG_GROUP: '/fledge', FLEDGE_BASE_DOMAIN: 'preview.example.com',
-  });
-  delete process.env.FLEDGE_DYNAMODB_ENDPOINT;
-});
+useTaskEnvironment();
 beforeEach(() => {
-  resetClients();
-  resetRuntimeConfig();
   ddb.reset();
   ecs.reset();
   elb.reset();
@@ -97,10 +64,6 @@ beforeEach(() => {
   ddb.on(GetCommand).resolves({});
   // no service of that name (DescribeServices answers MISSING rather than throwing)
   ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: SERVICE, reason: 'MISSING' }] });
-});
-afterEach(() => {
-  resetClients();
-  vi.useRealTimers();
 });
 
 const notRegistered = () => Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
@@ -547,96 +510,5 @@ describe('waiting out a draining service', () => {
     await expect(planResources({ workflow: 'create', state: state() })).rejects.toMatchObject({ name: 'ServiceStillDraining' });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
-  });
-});
-
-describe('ECS service events', () => {
-  // AWS's documented examples (test/fixtures/aws-events), pointed at this environment
-  const fixture = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const FILES: Record<string, string> = {
-    SERVICE_DEPLOYMENT_COMPLETED: 'ecs-deployment-completed.json',
-    SERVICE_DEPLOYMENT_FAILED: 'ecs-deployment-failed.json',
-    SERVICE_STEADY_STATE: 'ecs-service-steady-state.json',
-    SERVICE_TASK_START_IMPAIRED: 'ecs-service-task-start-impaired.json',
-  };
-  const event = (eventName: string, _detailType?: string, at = '2026-01-01T00:00:10.000Z') => {
-    const e = fixture(FILES[eventName]!);
-    e.resources = [SERVICE];
-    e.time = at.replace(/\.\d+Z$/, 'Z');
-    for (const key of ['updatedAt', 'createdAt']) if (key in e.detail) e.detail[key] = at;
-    if ('reason' in e.detail) e.detail.reason = 'tasks failed to start';
-    return e as Parameters<typeof ecsServiceEvents>[0];
-  };
-
-  it('the documented deployment event carries no clusterArn: the service ARN in resources names the environment', () => {
-    const e = fixture('ecs-deployment-failed.json');
-    expect(e.detail.clusterArn).toBeUndefined();
-    expect(e.resources[0]).toMatch(/:service\/[^/]+\/[^/]+$/);
-  });
-
-  it('ignores a failure from before the wait began (a late or redelivered event of an earlier deployment)', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout'] });
-    ddb.on(GetCommand).resolves({ Item: item({ waitToken: 'tok', waitPhase: 'update', waitTaskDefinitionArn: TD2, waitStartedAt: '2026-01-01T00:05:00.000Z' }) });
-    const outcome = ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED', undefined, '2026-01-01T00:01:00.000Z'));
-    await vi.runAllTimersAsync();
-    expect(await outcome).toEqual({ outcomes: ['not-steady'] });
-    expect(sfn.calls()).toHaveLength(0);
-  });
-
-  it('completes the waiting step when our deployment completed, and clears the token', async () => {
-    ddb.on(GetCommand).resolves({ Item: item({ waitToken: 'tok', waitPhase: 'update', waitTaskDefinitionArn: TD2 }) });
-    ddb.on(UpdateCommand).resolves({});
-    ecs.on(DescribeServicesCommand).resolves({
-      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, deployments: [{ status: 'PRIMARY', taskDefinition: TD2, rolloutState: 'COMPLETED', runningCount: 1 }] }],
-    });
-    sfn.on(SendTaskSuccessCommand).resolves({});
-    expect(await ecsServiceEvents(event('SERVICE_DEPLOYMENT_COMPLETED'))).toEqual({ outcomes: ['succeeded'] });
-    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input.Key).toEqual({ pk: 'ENV#pr-1', sk: 'ENV' });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.taskToken).toBe('tok');
-    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ ConditionExpression: 'waitToken = :token', ExpressionAttributeValues: { ':token': 'tok' } });
-  });
-
-  it('ignores a steady state of an earlier revision', async () => {
-    ddb.on(GetCommand).resolves({ Item: item({ waitToken: 'tok', waitPhase: 'update', waitTaskDefinitionArn: TD2 }) });
-    ecs.on(DescribeServicesCommand).resolves({
-      services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'ACTIVE', desiredCount: 1, runningCount: 1, deployments: [{ status: 'PRIMARY', taskDefinition: TD1, rolloutState: 'COMPLETED', runningCount: 1 }] }],
-    });
-    vi.useFakeTimers({ toFake: ['setTimeout'] });
-    const outcome = ecsServiceEvents(event('SERVICE_STEADY_STATE', 'ECS Service Action'));
-    await vi.runAllTimersAsync();
-    expect(await outcome).toEqual({ outcomes: ['not-steady'] });
-    // a lagging read gets three looks before the waiting step's own poll is left to finish
-    expect(ecs.commandCalls(DescribeServicesCommand)).toHaveLength(3);
-    expect(sfn.calls()).toHaveLength(0);
-  });
-
-  it('reports a failed update deployment as DeploymentRolledBack and a failed create as DeploymentFailed', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    sfn.on(SendTaskFailureCommand).resolves({});
-    ddb.on(GetCommand).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'update' }) }).resolvesOnce({ Item: item({ waitToken: 'tok2', waitPhase: 'create' }) });
-    await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'));
-    await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'));
-    expect(sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)).toEqual([
-      { taskToken: 'tok', error: 'DeploymentRolledBack', cause: 'tasks failed to start' },
-      { taskToken: 'tok2', error: 'DeploymentFailed', cause: 'tasks failed to start' },
-    ]);
-  });
-
-  it('a duplicate event is harmless: a closed token is already done, no token means nobody waits', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
-    ddb.on(GetCommand).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'update' }) }).resolvesOnce({ Item: item() });
-    expect(await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'))).toEqual({ outcomes: ['already-done'] });
-    expect(await ecsServiceEvents(event('SERVICE_DEPLOYMENT_FAILED'))).toEqual({ outcomes: ['no-waiter'] });
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
-  });
-
-  it('fails a create fast when ECS cannot start its tasks, but lets the circuit breaker decide for an update', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    sfn.on(SendTaskFailureCommand).resolves({});
-    ddb.on(GetCommand).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'create' }) }).resolvesOnce({ Item: item({ waitToken: 'tok', waitPhase: 'update' }) });
-    expect(await ecsServiceEvents(event('SERVICE_TASK_START_IMPAIRED', 'ECS Service Action'))).toEqual({ outcomes: ['failed'] });
-    expect(await ecsServiceEvents(event('SERVICE_TASK_START_IMPAIRED', 'ECS Service Action'))).toEqual({ outcomes: ['ignored'] });
-    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(1);
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * The AWS of the API handler tests (test/unit/api): DynamoDB (document client) and Step
+ * Functions mocked with aws-sdk-client-mock, made fresh before each test.
+ */
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach } from 'vitest';
+import { resetClients } from '../../functions/adapters/aws-clients.ts';
+import type { EnvironmentRecord } from '../../functions/domain/environment.ts';
+import { resetAccessPolicy } from '../../functions/runtime/access-config.ts';
+import { resetApiConfig } from '../../functions/runtime/api-config.ts';
+import { resetHealPolicy } from '../../functions/runtime/heal-config.ts';
+import { item } from './records.ts';
+
+export const TEST_ACCOUNT = '123456789012';
+
+/** The workflows the API starts, each with its state machine ARN in the environment. */
+const WORKFLOWS = ['create', 'update', 'teardown', 'scale', 'heal'] as const;
+
+export const stateMachineArn = (workflow: (typeof WORKFLOWS)[number]) => `arn:aws:states:eu-west-1:${TEST_ACCOUNT}:stateMachine:fledge-${workflow}`;
+
+/**
+ * Call once at the top of a test file, before its own `beforeEach` (which then runs after this
+ * one and can change the environment or the answers). Before each test: both mocks reset, the
+ * SDK clients and every configuration the API reads dropped (they are read again, lazily, from
+ * the environment), `TABLE_NAME` and every workflow's state machine ARN set, and the default
+ * answers: no environment (GetItem finds nothing), empty queries, writes that succeed,
+ * executions that start.
+ */
+export function mockApiAws() {
+  const dynamodb = mockClient(DynamoDBDocumentClient);
+  const sfn = mockClient(SFNClient);
+
+  beforeEach(() => {
+    dynamodb.reset();
+    sfn.reset();
+    resetClients();
+    resetApiConfig();
+    resetHealPolicy();
+    resetAccessPolicy();
+    process.env.TABLE_NAME = 'fledge';
+    for (const workflow of WORKFLOWS) process.env[`FLEDGE_${workflow.toUpperCase()}_STATE_MACHINE_ARN`] = stateMachineArn(workflow);
+    dynamodb.on(GetCommand).resolves({});
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(TransactWriteCommand).resolves({});
+    dynamodb.on(PutCommand).resolves({});
+    sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
+  });
+
+  /** GetItem of the environment `name` answers this record (undefined: no such environment). */
+  const stored = (r: EnvironmentRecord | undefined, name = r?.name ?? 'pr-1') => {
+    dynamodb.on(GetCommand, { Key: { pk: `ENV#${name}`, sk: 'ENV' } }).resolves({ Item: r && item(r) });
+  };
+
+  return { dynamodb, sfn, stored };
+}
