@@ -6,7 +6,7 @@
 import type { TimerHandle } from './clock.ts';
 import { awsError, type SimulatedAwsError } from './errors.ts';
 import { digits, ecsTagList, ENV_TAG, hex, tagsFromList, type SimContext } from './context.ts';
-import { isValidFargatePair } from '../../../functions/domain/fargate-sizes.ts';
+import { fargateSizeRefusal } from './fargate-task-sizes.ts';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -427,12 +427,8 @@ export class EcsSimulator {
       if (fargate) {
         if (input.networkMode !== 'awsvpc') throw ecsError('ClientException', 'Fargate only supports network mode ‘awsvpc’.');
         if (!input.cpu || !input.memory) throw ecsError('ClientException', "Fargate requires that 'cpu' and 'memory' be defined at the task level.");
-        if (!isValidFargatePair(Number(input.cpu), Number(input.memory))) {
-          throw ecsError(
-            'ClientException',
-            `No Fargate configuration exists for given values: ${input.cpu} CPU, ${input.memory} memory. See the Amazon ECS documentation for the valid values.`,
-          );
-        }
+        const refusal = fargateSizeRefusal(String(input.cpu), String(input.memory));
+        if (refusal) throw ecsError('ClientException', refusal);
         const usesSecretsOrLogs = containers.some((c) => (c.secrets ?? []).length > 0 || c.logConfiguration?.logDriver === 'awslogs');
         if (usesSecretsOrLogs && !input.executionRoleArn) {
           throw ecsError('ClientException', 'Fargate requires task definition to have execution role ARN to support log driver awslogs.');
