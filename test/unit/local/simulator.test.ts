@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutMetricAlarmCommand, DescribeAlarmsCommand, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { createEnvironment, createFixture, describeService, eventNames, registerTaskDefinition, rejection, updateImage, type Fixture } from './sim-fixture.ts';
-import { AWS_RATE_LIMITS } from '../../../infra/local/simulator/index.ts';
+import { AWS_RATE_LIMITS, awsError, throttlingError } from '../../../infra/local/simulator/index.ts';
 
 let f: Fixture;
 afterEach(() => f?.sim.stop());
@@ -204,6 +204,25 @@ describe('faults', () => {
     f.sim.injectFault({ fault: 'throttle', count: 2 });
     const described = await f.ecs.send(new DescribeServicesCommand({ cluster: f.sim.clusterArn, services: ['x'] }));
     expect(described.$metadata).toMatchObject({ attempts: 3 });
+  });
+
+  it('failNext: the next N calls of one action answer the given error, at both doors; other actions and the N+1th pass', async () => {
+    f = createFixture();
+    f.sim.internals.faults.failNext('DescribeTargetGroups', (service) => awsError(service, 'TargetGroupNotFound', 'gone'), 2);
+    await expect(f.sim.call('elasticloadbalancingv2', 'DescribeTargetGroups', {})).rejects.toMatchObject({
+      name: 'TargetGroupNotFoundException', Code: 'TargetGroupNotFound', sfnErrorName: 'ElasticLoadBalancingV2.TargetGroupNotFoundException',
+    });
+    await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).resolves.toMatchObject({ MetricAlarms: [] });
+    await expect(f.elbv2.send(new DescribeTargetGroupsCommand({}))).rejects.toMatchObject({ name: 'TargetGroupNotFoundException' });
+    await expect(f.elbv2.send(new DescribeTargetGroupsCommand({}))).resolves.toMatchObject({ TargetGroups: [] });
+    // a throttle at one action: the SDK client's own retries each take one
+    f.sim.internals.faults.failNext('DescribeServices', (service) => throttlingError(service), 2);
+    const described = await f.ecs.send(new DescribeServicesCommand({ cluster: f.sim.clusterArn, services: ['x'] }));
+    expect(described.$metadata).toMatchObject({ attempts: 3 });
+    // clear ends pending ones
+    f.sim.internals.faults.failNext('DescribeAlarms', (service) => throttlingError(service), 5);
+    f.sim.injectFault({ fault: 'clear' });
+    await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).resolves.toMatchObject({ MetricAlarms: [] });
   });
 
   it('crash: running tasks exit once and are replaced', async () => {
