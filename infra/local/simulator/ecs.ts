@@ -540,7 +540,10 @@ export class EcsSimulator {
 
       const existing = this.services.get(name);
       if (existing && existing.status === 'ACTIVE') {
-        const same = existing.request.taskDefinition === input.taskDefinition && existing.desiredCount === desiredCount;
+        // "If you retry a request that completed successfully using the same client token and the
+        // same parameters, the retry succeeds without performing any further actions" (Amazon ECS
+        // API Reference, "Ensuring idempotency"); another token is another request for a name in use
+        const same = existing.request.taskDefinition === input.taskDefinition && existing.desiredCount === desiredCount && existing.request.clientToken === input.clientToken;
         if (same) return { service: this.serviceOutput(existing) };
         throw ecsError('InvalidParameterException', 'Creation of service was not idempotent.');
       }

@@ -330,7 +330,17 @@ describe('AWS errors and limits', () => {
     await expect(
       f.ecs.send(new RegisterTaskDefinitionCommand({ family: 'x', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '4096', containerDefinitions: [{ name: 'a', image: 'b' }] })),
     ).rejects.toMatchObject({ name: 'ClientException', message: expect.stringContaining('No Fargate configuration exists') });
-    await createEnvironment(f, 'busy');
+    // CreateService is idempotent by client token: the same token and parameters again answer the service; another token is refused
+    const { taskDefinitionArn, targetGroupArn } = await createEnvironment(f, 'busy');
+    const again = (clientToken: string) =>
+      f.ecs.send(new CreateServiceCommand({
+        cluster: f.sim.clusterArn, serviceName: 'tokened', taskDefinition: taskDefinitionArn, desiredCount: 1, clientToken,
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
+        loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
+      }));
+    const created = await again('token-1');
+    await expect(again('token-1')).resolves.toMatchObject({ service: { serviceArn: created.service.serviceArn } });
+    await expect(again('token-2')).rejects.toMatchObject({ name: 'InvalidParameterException', message: 'Creation of service was not idempotent.' });
     await expect(f.ecs.send(new DeleteServiceCommand({ cluster: f.sim.clusterArn, service: 'busy' }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
       message: 'The service cannot be stopped while it is scaled above 0.',
