@@ -4,8 +4,9 @@
  * CloudWatch alarms, Application Auto Scaling, SNS, the fault injection of `/_local/faults`),
  * the waker's target group as local mode creates it, the local workflow runner running the
  * real ASL files, and the real task and event handlers wired as local mode wires them. The one
- * AWS of every workflow test: what the tests assert of AWS they read back from it with AWS's
- * own Describe calls (`aws`), never from a fake's internals.
+ * AWS of every workflow test: what the tests assert of AWS they read back from it, with AWS's
+ * own Describe calls (`aws`) or its resource view (`sim.resources()`, local mode's
+ * `GET /_local/resources`).
  *
  * Every AWS call is recorded (`calls`), by the workflows and by the Lambdas alike, so a test
  * can prove that something was not changed; `failOn`/`throttle` make the next calls of one
