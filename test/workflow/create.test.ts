@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeAwsError } from './support/fake-aws.ts';
-import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
+import { BASE_DOMAIN, FAST, SimHarness, spec } from './support/sim-harness.ts';
 import { targetGroupName } from '../../functions/domain/resource-names.ts';
 
-const h = new Harness();
-beforeAll(() => h.start());
+const h = new SimHarness();
+beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 }, simulator: FAST }));
 
 describe('create workflow', () => {
   it('creates the task definition, target group, rule and service, and ends RUNNING with its url', async () => {
     const record = await h.created('web-happy', spec({ environment: { B: '2', A: '1' }, secrets: { DB_PASSWORD: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf' } }));
-    const { fake } = h.world;
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
@@ -20,34 +18,38 @@ describe('create workflow', () => {
       'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
 
-    // content-addressed and shared: nothing in it names the environment
-    const [td] = fake.taskDefinitions.values();
+    // content-addressed and shared: nothing in it names the environment (as ECS describes it)
+    const [registered] = h.sim.resources().taskDefinitions;
+    const { TaskDefinition: td, Tags: tdTags } = await h.aws('ecs', 'DescribeTaskDefinition', { TaskDefinition: registered!.arn, Include: ['TAGS'] });
     const hash = /^fledge-td-([0-9a-f]{32})$/.exec(td!.Family)?.[1];
     expect(hash).toBeDefined();
-    expect(td).toMatchObject({
-      Cpu: '256', Memory: '512', NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'],
-      Tags: [{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:task-definition-hash', Value: hash }],
-    });
-    expect(JSON.stringify(td)).not.toContain('web-happy');
+    expect(td).toMatchObject({ Cpu: '256', Memory: '512', NetworkMode: 'awsvpc', RequiresCompatibilities: ['FARGATE'] });
+    expect(tdTags).toEqual([{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:task-definition-hash', Value: hash }]);
+    expect(JSON.stringify({ td, tdTags })).not.toContain('web-happy');
     expect(td!.ContainerDefinitions[0]).toMatchObject({
       Name: 'app', Image: 'ghcr.io/acme/web:1.0',
       Environment: [{ Name: 'A', Value: '1' }, { Name: 'B', Value: '2' }],
       Secrets: [{ Name: 'DB_PASSWORD', ValueFrom: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf' }],
       LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': '/fledge/environments', 'awslogs-stream-prefix': 'fledge' } },
     });
-    const [tg] = fake.targetGroups.values();
-    expect(tg).toMatchObject({ Name: targetGroupName('test', 'web-happy'), TargetType: 'ip', Port: 8080, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, VpcId: 'vpc-0123' });
-    expect(tg!.Attributes).toEqual({ 'deregistration_delay.timeout_seconds': '5' });
-    const [rule] = fake.rules.values();
-    expect(rule!.Conditions).toEqual([{ Field: 'host-header', HostHeaderConfig: { Values: [`web-happy.${BASE_DOMAIN}`] } }]);
-    expect(rule!.Actions).toEqual([{ Type: 'forward', TargetGroupArn: tg!.TargetGroupArn }]);
-    const create = fake.callsOf('CreateService')[0]!.params;
+    const tg = await h.targetGroup('web-happy');
+    expect(tg).toMatchObject({ TargetGroupName: targetGroupName('test', 'web-happy'), TargetType: 'ip', Port: 8080, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, VpcId: h.sim.config.vpcId });
+    // the one attribute set, and ELB's answer for it
+    expect(h.callsOf('ModifyTargetGroupAttributes').map((c) => c.params.Attributes)).toEqual([[{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }]]);
+    const { Attributes } = await h.aws('elasticloadbalancingv2', 'DescribeTargetGroupAttributes', { TargetGroupArn: tg.TargetGroupArn });
+    expect(Attributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '5' });
+    const [rule] = await h.rules();
+    expect(h.callsOf('CreateRule')[0]!.params.Conditions).toEqual([{ Field: 'host-header', HostHeaderConfig: { Values: [`web-happy.${BASE_DOMAIN}`] } }]);
+    expect(rule!.Conditions).toMatchObject([{ Field: 'host-header', HostHeaderConfig: { Values: [`web-happy.${BASE_DOMAIN}`] } }]);
+    expect(h.callsOf('CreateRule')[0]!.params.Actions).toEqual([{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }]);
+    expect(rule!.Actions).toMatchObject([{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }]);
+    const create = h.callsOf('CreateService')[0]!.params;
     expect(create).toMatchObject({
       ServiceName: 'web-happy', DesiredCount: 1, LaunchType: 'FARGATE', PropagateTags: 'SERVICE',
       DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
       NetworkConfiguration: { AwsvpcConfiguration: { Subnets: ['subnet-a', 'subnet-b'], SecurityGroups: ['sg-1'], AssignPublicIp: 'DISABLED' } },
       LoadBalancers: [{ TargetGroupArn: tg!.TargetGroupArn, ContainerName: 'app', ContainerPort: 8080 }],
-      TaskDefinition: td!.TaskDefinitionArn,
+      TaskDefinition: td.TaskDefinitionArn,
     });
     expect(create.ClientToken).toMatch(/^[0-9a-f]{32}$/);
 
@@ -62,48 +64,46 @@ describe('create workflow', () => {
     expect(Number(rule!.Priority)).toBe(item!.listenerPriority);
     const events = await h.events('web-happy');
     expect(events[0]).toMatchObject({ type: 'created' });
-    expect(h.world.runner.pendingTaskTokens()).toEqual([]);
+    expect(h.runner.pendingTaskTokens()).toEqual([]);
   });
 
   it('a second environment with the same definition runs the first one\'s task definition and registers none', async () => {
-    const { fake } = h.world;
     await h.created('twin-a', spec({ environment: { A: '1' } }));
     const record = await h.created('twin-b', spec({ environment: { A: '1' } }));
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered.slice(0, 3)).toEqual(['PlanResources', 'TaskDefinitionRegistered', 'CreateTargetGroup']);
-    expect(fake.callsOf('RegisterTaskDefinition')).toHaveLength(1);
-    const [a, b] = fake.callsOf('CreateService').map((c) => c.params.TaskDefinition);
+    expect(h.callsOf('RegisterTaskDefinition')).toHaveLength(1);
+    const [a, b] = h.callsOf('CreateService').map((c) => c.params.TaskDefinition);
     expect(b).toBe(a);
     // another definition is another family
     await h.created('other', spec({ environment: { A: '2' } }));
-    expect(fake.callsOf('RegisterTaskDefinition')).toHaveLength(2);
-    expect(fake.callsOf('CreateService')[2]!.params.TaskDefinition).not.toBe(a);
+    expect(h.callsOf('RegisterTaskDefinition')).toHaveLength(2);
+    expect(h.callsOf('CreateService')[2]!.params.TaskDefinition).not.toBe(a);
   });
 
   it('a throttled registration finds the revision another create of the same definition registered meanwhile', async () => {
-    const { fake } = h.world;
     await h.created('first');
-    // this create's lookup and its registration are throttled (a burst of creates of one image)
-    fake.throttle('DescribeTaskDefinition', 1);
-    fake.throttle('RegisterTaskDefinition', 1);
+    // this create's lookup and its registration are throttled (a burst of creates of one image);
+    // the lookup's SDK client tries a throttled call 3 times in all (the SDK's standard retry mode), so all 3 are
+    h.throttle('DescribeTaskDefinition', 3);
+    h.throttle('RegisterTaskDefinition', 1);
     const record = await h.created('burst');
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered.slice(0, 5)).toEqual(['PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'CreateTargetGroup']);
-    expect(fake.taskDefinitions.size).toBe(1);
-    const [first, burst] = fake.callsOf('CreateService').map((c) => c.params.TaskDefinition);
+    expect(h.sim.resources().taskDefinitions).toHaveLength(1);
+    const [first, burst] = h.callsOf('CreateService').map((c) => c.params.TaskDefinition);
     expect(burst).toBe(first);
   });
 
   it('a throttled registration of a new definition waits for the bucket: it gets through 10 more throttled calls in a row', async () => {
-    const { fake } = h.world;
-    fake.throttle('RegisterTaskDefinition', 11);
+    h.throttle('RegisterTaskDefinition', 11);
     const record = await h.created('patient');
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered.slice(0, 6)).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'RegisterTaskDefinitionAfterThrottling', 'CreateTargetGroup',
     ]);
-    expect(fake.callsOf('RegisterTaskDefinition')).toHaveLength(12);
-    expect(fake.taskDefinitions.size).toBe(1);
+    expect(h.callsOf('RegisterTaskDefinition')).toHaveLength(12);
+    expect(h.sim.resources().taskDefinitions).toHaveLength(1);
   });
 
   it('gives two environments different listener priorities', async () => {
@@ -117,27 +117,27 @@ describe('create workflow', () => {
   const steps = [
     // a ClientException can be ECS's "too many concurrent registrations of this family" (a throttle), so a
     // first one goes to FindTaskDefinition and registers again: a real client error fails every registration
-    { step: 'RegisterTaskDefinition', error: () => new FakeAwsError('ClientException', 'invalid container definition'), code: 'INTERNAL', left: [] as string[], times: 10 },
-    { step: 'CreateTargetGroup', error: () => new FakeAwsError('TooManyTargetGroupsException', 'too many target groups'), code: 'AWS_LIMIT', left: [] },
-    { step: 'ModifyTargetGroupAttributes', error: () => new FakeAwsError('InvalidConfigurationRequestException', 'bad attribute'), code: 'INTERNAL', left: ['DeleteTargetGroup'] },
-    { step: 'CreateRule', error: () => new FakeAwsError('TooManyRulesException', 'too many rules'), code: 'AWS_LIMIT', left: ['DeleteTargetGroup'] },
-    { step: 'CreateService', error: () => new FakeAwsError('InvalidParameterException', 'subnet not found'), code: 'INTERNAL', left: ['DeleteRule', 'DeleteTargetGroup'] },
+    // errors by their wire codes, as AWS answers them (ELBv2's TooManyTargetGroups is the SDK's TooManyTargetGroupsException)
+    { step: 'RegisterTaskDefinition', error: ['ClientException', 'invalid container definition'], code: 'INTERNAL', left: [] as string[], times: 10 },
+    { step: 'CreateTargetGroup', error: ['TooManyTargetGroups', 'too many target groups'], code: 'AWS_LIMIT', left: [] },
+    { step: 'ModifyTargetGroupAttributes', error: ['InvalidConfigurationRequest', 'bad attribute'], code: 'INTERNAL', left: ['DeleteTargetGroup'] },
+    { step: 'CreateRule', error: ['TooManyRules', 'too many rules'], code: 'AWS_LIMIT', left: ['DeleteTargetGroup'] },
+    { step: 'CreateService', error: ['InvalidParameterException', 'subnet not found'], code: 'INTERNAL', left: ['DeleteRule', 'DeleteTargetGroup'] },
   ];
-  for (const { step, error, code, left, times } of steps as { step: string; error: () => Error; code: string; left: string[]; times?: number }[]) {
+  for (const { step, error, code, left, times } of steps as { step: string; error: [string, string]; code: string; left: string[]; times?: number }[]) {
     it(`undoes everything made before a failure at ${step}, then records FAILED (${code})`, async () => {
       const name = `fault-${step.toLowerCase().slice(0, 20)}`;
-      const { fake } = h.world;
-      fake.failOn(step, error, times);
-      const input = await h.seedEnvironment(name, spec());
+      h.failOn(step, ...error, times);
+      const input = await h.seed(name, spec());
       const record = await h.run('create', input);
 
       expect(record.status).toBe('FAILED');
       expect(record.error).toBe('CreateFailed');
       // the task definition is shared (other environments may run it): compensation keeps it, the failed event names it
-      const registered = fake.callsOf('RegisterTaskDefinition').length > 0 && step !== 'RegisterTaskDefinition';
-      const kept = registered ? [...fake.taskDefinitions.keys()] : [];
-      expect(fake.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: kept });
-      const compensation = fake.calls.filter((c) => c.via === 'workflow' && /^(Delete|Deregister)/.test(c.action)).map((c) => c.action);
+      const registered = h.callsOf('RegisterTaskDefinition').length > 0 && step !== 'RegisterTaskDefinition';
+      const kept = registered ? h.sim.resources().taskDefinitions.map((t) => t.arn) : [];
+      expect(h.leftovers()).toEqual({ services: [], targetGroups: [], rules: [], activeTaskDefinitions: kept });
+      const compensation = h.calls.filter((c) => c.via === 'workflow' && /^(Delete|Deregister)/.test(c.action)).map((c) => c.action);
       expect(compensation).toEqual(left);
       const failed = (await h.events(name))[0]!;
       expect(failed.details).toMatchObject(registered ? { kept } : {});
@@ -163,11 +163,11 @@ describe('create workflow', () => {
   for (const { tag, code, message } of images) {
     it(`a deployment that fails (${tag}) is torn back down and reported as ${code}`, async () => {
       const name = `img-${tag}`;
-      const input = await h.seedEnvironment(name, spec({ image: `ghcr.io/acme/web:${tag}` }));
+      const input = await h.seed(name, spec({ image: `ghcr.io/acme/web:${tag}` }));
       const record = await h.run('create', input);
       expect(record.status).toBe('FAILED');
-      expect(h.world.fake.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
-      expect(h.world.fake.callsOf('DeregisterTaskDefinition')).toEqual([]);
+      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+      expect(h.callsOf('DeregisterTaskDefinition')).toEqual([]);
       const item = await h.item(name);
       expect(item!.status).toBe('FAILED');
       expect(item!.operation.error.code).toBe(code);
@@ -176,9 +176,12 @@ describe('create workflow', () => {
   }
 
   it('a lost ECS event costs one poll: the create still ends RUNNING', async () => {
-    const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.3 } });
-    world.fake.onEvent = async () => undefined; // every ECS event is lost
-    const input = await h.seedEnvironment('event-lost', spec());
+    // every ECS event is lost (EventBridge at its worst: hostile mode dropping them all, nothing else hostile)
+    await h.reset({
+      timeoutOverrides: { WaitForSteadyState: 0.3 },
+      simulator: { ...FAST, hostile: true, hostileRates: { eventDropRate: 1, eventDuplicateRate: 0, eventMaxDelayMs: 0, staleReadMs: 0, throttleRate: 0 } },
+    });
+    const input = await h.seed('event-lost', spec());
     const record = await h.run('create', input);
     expect(record.status).toBe('SUCCEEDED');
     const item = await h.item('event-lost');
@@ -187,37 +190,38 @@ describe('create workflow', () => {
   });
 
   it('a service that never becomes steady times out as TIMEOUT after its bounded polls and is removed', async () => {
-    const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.05 } });
-    world.fake.settles = false; // neither steady nor failed, however often it is asked
-    const input = await h.seedEnvironment('never-steady', spec());
+    // neither steady nor failed, however often it is asked: its tasks take an hour to start
+    await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.05 }, simulator: { taskStartMs: 3_600_000, taskStopMs: 20, drainMs: 40 } });
+    const input = await h.seed('never-steady', spec());
     const record = await h.run('create', input);
     expect(record.status).toBe('FAILED');
-    expect(world.fake.leftovers().services).toEqual([]);
+    expect(h.leftovers().services).toEqual([]);
     const item = await h.item('never-steady');
     expect(item!.operation.error.code).toBe('TIMEOUT');
     expect(item!.waitToken).toBeUndefined();
     // the poll ran its MaxAttempts: one entry plus 29 retries
-    expect(world.fake.callsOf('DescribeServices').length).toBeGreaterThanOrEqual(30);
+    expect(h.callsOf('DescribeServices').length).toBeGreaterThanOrEqual(30);
   });
 
   it('gets through 10 throttled calls in a row at an ECS and an ELB step', async () => {
-    const { fake } = h.world;
-    fake.throttle('CreateService', 10);
-    fake.throttle('CreateRule', 10);
+    h.throttle('CreateService', 10);
+    h.throttle('CreateRule', 10);
     const record = await h.created('throttled');
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.callsOf('CreateService')).toHaveLength(11);
-    expect(fake.callsOf('CreateRule')).toHaveLength(11);
+    expect(h.callsOf('CreateService')).toHaveLength(11);
+    expect(h.callsOf('CreateRule')).toHaveLength(11);
     expect(record.stateTransitions).toBeGreaterThanOrEqual(30);
   });
 
   it('converges to a spec accepted while it was waiting, recording the skipped version', async () => {
-    const { fake } = h.world;
-    fake.beforeSettle = async () => {
+    // two PUTs while the first deployment runs (once CreateService started it)
+    h.afterCall = async (call) => {
+      if (call.action !== 'CreateService') return;
+      h.afterCall = undefined;
       await h.acceptNewSpec('converge', spec({ image: 'ghcr.io/acme/web:2.0' }));
       await h.acceptNewSpec('converge', spec({ image: 'ghcr.io/acme/web:3.0' }));
     };
-    const input = await h.seedEnvironment('converge', spec());
+    const input = await h.seed('converge', spec());
     const record = await h.run('create', input);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
@@ -234,15 +238,14 @@ describe('create workflow', () => {
     expect(types).toContain('converging');
     const skipped = (await h.events('converge')).find((e) => e.type === 'spec-skipped');
     expect(skipped!.details).toEqual({ specVersion: 2 });
-    expect(fake.callsOf('UpdateService')[0]!.params).toMatchObject({ Service: 'converge', ForceNewDeployment: false });
+    expect(h.callsOf('UpdateService')[0]!.params).toMatchObject({ Service: 'converge', ForceNewDeployment: false });
   });
 
   it('a retried create of a FAILED environment reuses nothing stale and succeeds', async () => {
-    const { fake } = h.world;
-    fake.failOn('CreateService', () => new FakeAwsError('InvalidParameterException', 'boom'));
-    const first = await h.run('create', await h.seedEnvironment('retry-me', spec()));
+    h.failOn('CreateService', 'InvalidParameterException', 'boom');
+    const first = await h.run('create', await h.seed('retry-me', spec()));
     expect(first.status).toBe('FAILED');
-    const second = await h.run('create', await h.seedEnvironment('retry-me', spec(), { status: 'UPDATING', specVersion: 1 }));
+    const second = await h.run('create', await h.seed('retry-me', spec(), { status: 'UPDATING', specVersion: 1 }));
     expect(second.status).toBe('SUCCEEDED');
     expect((await h.item('retry-me'))!.status).toBe('RUNNING');
   });

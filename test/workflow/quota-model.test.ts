@@ -33,7 +33,7 @@ import { applyPatch, parseSpec } from '../../functions/domain/spec-validation.ts
 import { handler as failOperationHandler } from '../../functions/tasks/fail-operation.ts';
 import { handler as finishTeardownHandler } from '../../functions/tasks/finish-teardown.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './support/dynamodb-local.ts';
-import { TASK_RUNTIME_ENVIRONMENT } from './support/harness.ts';
+import { simulatorFor, taskRuntimeEnvironment } from './support/sim-harness.ts';
 import { invoked } from '../support/lambda-context.ts';
 const failOperation = invoked(failOperationHandler);
 const finishTeardown = invoked(finishTeardownHandler);
@@ -55,9 +55,13 @@ console.log(`quota model: FLEDGE_QUOTA_SEED=${SEED} (${RUNS} runs of up to ${MAX
 // an operator: the model creates under several repositories with one caller
 const caller: TenantCaller = systemCaller({ actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'quota-model' });
 
-// ---- the fakes of the two AWS services the steps touch besides DynamoDB ----------------------
+// ---- the two AWS services the steps touch besides DynamoDB ------------------------------------
 
-/** Step Functions: starts succeed unless the next one is refused (a throttled or denied StartExecution). */
+/**
+ * Step Functions: starts succeed unless the next one is refused (a throttled or denied
+ * StartExecution). A stand-in, not the local workflow runner: the model takes each workflow's
+ * steps itself (FinishTeardown, FailOperation, Complete), so no execution may run on its own.
+ */
 const sfn = {
   refuseNext: false,
   async send(command: unknown) {
@@ -72,13 +76,8 @@ const sfn = {
   },
 };
 
-/** ECS: the service is gone (a teardown removed it) and no task stopped. */
-const ecs = {
-  async send(command: { constructor: { name: string } }) {
-    if (command.constructor.name === 'DescribeServicesCommand') return { services: [], failures: [{ reason: 'MISSING' }] };
-    return { taskArns: [], tasks: [] };
-  },
-};
+/** ECS: local mode's simulated ECS, where no environment has a service (a teardown removed it) and no task stopped. */
+const sim = simulatorFor();
 
 // ---- the model -------------------------------------------------------------------------------
 
@@ -491,7 +490,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     TABLE_NAME: db.tableName,
     FLEDGE_DYNAMODB_ENDPOINT: db.endpoint,
-    ...TASK_RUNTIME_ENVIRONMENT,
+    ...taskRuntimeEnvironment(sim),
     FLEDGE_QUOTA_GLOBAL: String(GLOBAL),
     FLEDGE_QUOTA_PER_REPOSITORY: String(PER_REPOSITORY),
     FLEDGE_CREATE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:fledge-create',
@@ -502,11 +501,12 @@ beforeAll(async () => {
   resetApiConfig();
   resetRuntimeConfig();
   resetClients();
-  useClients({ sfn, ecs });
+  useClients({ sfn, ecs: sim.client('ecs') });
 });
 
 afterAll(async () => {
   resetClients();
+  sim.stop();
   await db?.stop();
   process.env = saved;
   resetApiConfig();

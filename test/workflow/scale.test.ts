@@ -1,38 +1,36 @@
 /**
  * The scale workflow (statemachines/scale.asl.json) and the scaling steps of create and
- * teardown, run by the local Step Functions runner against DynamoDB Local and the fake
- * ECS/ELB/Application Auto Scaling, with faults injected.
+ * teardown, run by the local Step Functions runner against DynamoDB Local and local mode's
+ * simulated ECS/ELB/Application Auto Scaling, with faults injected.
  */
-import { targetGroupName } from '../../functions/domain/resource-names.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeAwsError } from './support/fake-aws.ts';
-import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
+import { BASE_DOMAIN, FAST, SimHarness, spec } from './support/sim-harness.ts';
 
-const h = new Harness();
-beforeAll(() => h.start());
+const h = new SimHarness();
+beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 }, simulator: FAST }));
 
 const CI = 'arn:aws:iam::000000000000:user/ci';
 const autoscaling = (minCount: number, maxCount: number, targetCpuPercent = 60) => ({ minCount, maxCount, targetCpuPercent });
 
 /** What the API writes when it accepts a scale: the new desired spec, SCALING, the scale workflow. */
 async function scale(name: string, overrides: Record<string, unknown>, specVersion: number, actor?: string) {
-  const input = await h.seedEnvironment(name, spec(overrides), { status: 'SCALING', specVersion, type: 'scale', workflow: 'scale' });
-  h.world.fake.calls = [];
+  const input = await h.seed(name, spec(overrides), { status: 'SCALING', specVersion, type: 'scale', workflow: 'scale' });
+  h.calls = [];
   const record = await h.run('scale', actor ? { ...input, actor } : input);
   return { record, item: await h.item(name) };
 }
 
-function ruleOf(name: string) {
-  const rule = [...h.world.fake.rules.values()].find((r) => JSON.stringify(r.Conditions).includes(`${name}.${BASE_DOMAIN}`));
+async function ruleOf(name: string) {
+  const rule = (await h.rules()).find((r) => JSON.stringify(r.Conditions).includes(`${name}.${BASE_DOMAIN}`));
   if (!rule) throw new Error(`no rule for ${name}`);
   return rule;
 }
 
-/** The target groups the rule sends requests to (weight > 0) and those it keeps at weight 0. */
-function routing(name: string): { serving: string[]; idle: string[] } {
-  const [action] = ruleOf(name).Actions as { TargetGroupArn?: string; ForwardConfig?: { TargetGroups: { TargetGroupArn: string; Weight: number }[] } }[];
+/** The target groups the rule sends requests to (weight > 0) and those it keeps at weight 0 (as DescribeRules answers). */
+async function routing(name: string): Promise<{ serving: string[]; idle: string[] }> {
+  const [action] = (await ruleOf(name)).Actions as { TargetGroupArn?: string; ForwardConfig?: { TargetGroups: { TargetGroupArn: string; Weight: number }[] } }[];
   const weighted = action!.ForwardConfig?.TargetGroups ?? [{ TargetGroupArn: action!.TargetGroupArn!, Weight: 1 }];
   return {
     serving: weighted.filter((t) => t.Weight > 0).map((t) => t.TargetGroupArn),
@@ -40,12 +38,20 @@ function routing(name: string): { serving: string[]; idle: string[] } {
   };
 }
 
-const tgOf = (name: string) => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', name))!.TargetGroupArn as string;
-const workflowCalls = (action: string) => h.world.fake.callsOf(action).filter((c) => c.via === 'workflow');
+const tgOf = async (name: string) => (await h.targetGroup(name)).TargetGroupArn as string;
+const workflowCalls = (action: string) => h.callsOf(action).filter((c) => c.via === 'workflow');
 /** what is left of an environment's own resources (task definitions are shared, content-addressed, and outlive it) */
 function ownLeftovers() {
-  const { activeTaskDefinitions: _shared, ...own } = h.world.fake.leftovers();
+  const { activeTaskDefinitions: _shared, ...own } = h.leftovers();
   return own;
+}
+const desiredCount = (name: string) => h.service(name)!.desiredCount;
+const alarm = (name: string, kind: string) => h.alarm(`fledge-test-${name}-${kind}`);
+const scalableTargets = () => h.sim.resources().scalableTargets;
+const scalableTarget = (name: string) => scalableTargets().find((t) => t.resourceId === `service/fledge/${name}`);
+async function scalingPolicy(name: string) {
+  const { ScalingPolicies } = await h.aws('applicationautoscaling', 'DescribeScalingPolicies', { ServiceNamespace: 'ecs', ResourceId: `service/fledge/${name}` });
+  return ScalingPolicies[0];
 }
 
 describe('scale workflow', () => {
@@ -61,8 +67,8 @@ describe('scale workflow', () => {
     expect(record.stateTransitions).toBeLessThanOrEqual(15);
     // the tasks alarm stays at the old count while the new tasks start, then follows the new one
     expect(workflowCalls('PutMetricAlarm').map((c) => c.params.Threshold)).toEqual([1, 3]);
-    expect(h.world.fake.alarms.get('fledge-test-sc-up-tasks')).toMatchObject({ Threshold: 3, TreatMissingData: 'breaching' });
-    expect(workflowCalls('UpdateService').map((c) => c.params)).toEqual([{ Cluster: h.world.fake.clusterArn, Service: 'sc-up', DesiredCount: 3 }]);
+    expect(await alarm('sc-up', 'tasks')).toMatchObject({ Threshold: 3, TreatMissingData: 'breaching' });
+    expect(workflowCalls('UpdateService').map((c) => c.params)).toEqual([{ Cluster: h.sim.clusterArn, Service: 'sc-up', DesiredCount: 3 }]);
     expect(workflowCalls('RegisterTaskDefinition')).toHaveLength(0);
     expect(workflowCalls('ModifyRule')).toHaveLength(0);
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 3, appliedSpecVersion: 2, operation: { type: 'scale', status: 'SUCCEEDED' } });
@@ -75,21 +81,20 @@ describe('scale workflow', () => {
     await h.created('sc-down', spec({ desiredCount: 3 }));
     const { record, item } = await scale('sc-down', { desiredCount: 1 }, 2);
     expect(record.status).toBe('SUCCEEDED');
-    expect(h.world.fake.services.get('sc-down')!.DesiredCount).toBe(1);
+    expect(desiredCount('sc-down')).toBe(1);
     // the tasks alarm goes down to 1 before the service stops tasks: a scale-down is no failure
-    const order = h.world.fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    const order = h.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.indexOf('PutMetricAlarm')).toBeLessThan(order.indexOf('UpdateService'));
     expect(workflowCalls('PutMetricAlarm').map((c) => c.params.Threshold)).toEqual([1, 1]);
-    expect(h.world.fake.alarms.get('fledge-test-sc-down-tasks')).toMatchObject({ Threshold: 1 });
+    expect(await alarm('sc-down', 'tasks')).toMatchObject({ Threshold: 1 });
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 1 });
     expect((await h.events('sc-down'))[0]).toMatchObject({ type: 'scaled', details: { from: 3, to: 1 } });
   });
 
   it('to 0 it sleeps behind the waker, and back it wakes: the rule swaps both ways, in the order that never meets an empty target group', async () => {
     await h.created('sc-sleep', spec({ desiredCount: 2 }));
-    const { fake } = h.world;
-    const own = tgOf('sc-sleep');
-    expect(routing('sc-sleep')).toEqual({ serving: [own], idle: [] });
+    const own = await tgOf('sc-sleep');
+    expect(await routing('sc-sleep')).toEqual({ serving: [own], idle: [] });
 
     const asleep = await scale('sc-sleep', { desiredCount: 0 }, 2, 'schedule');
     expect(asleep.record.status).toBe('SUCCEEDED');
@@ -98,16 +103,16 @@ describe('scale workflow', () => {
       'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     // asleep the tasks alarm never fires: threshold 0, and no data (no tasks) is not a breach
-    expect(fake.alarms.get('fledge-test-sc-sleep-tasks')).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
+    expect(await alarm('sc-sleep', 'tasks')).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
     // the rule moved before the service scaled in; the own target group stays in use at weight 0
-    const order = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    const order = h.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.indexOf('ModifyRule')).toBeLessThan(order.indexOf('UpdateService'));
-    expect(routing('sc-sleep')).toEqual({ serving: [fake.wakerTargetGroupArn], idle: [own] });
-    expect(fake.services.get('sc-sleep')!.DesiredCount).toBe(0);
+    expect(await routing('sc-sleep')).toEqual({ serving: [h.wakerTargetGroupArn], idle: [own] });
+    expect(desiredCount('sc-sleep')).toBe(0);
     expect(asleep.item).toMatchObject({ status: 'SLEEPING', gsiStatusPk: 'STATUS#SLEEPING', runningCount: 0 });
     expect((await h.events('sc-sleep'))[0]).toMatchObject({ type: 'slept', actor: 'schedule', details: { from: 2, to: 0, rule: 'waker' } });
 
-    fake.calls = [];
+    h.calls = [];
     const awake = await scale('sc-sleep', { desiredCount: 2 }, 3, 'request');
     expect(awake.record.status).toBe('SUCCEEDED');
     expect(awake.record.statesEntered).toEqual([
@@ -116,11 +121,11 @@ describe('scale workflow', () => {
       'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     // awake, the tasks alarm wants the woken count again
-    expect(fake.alarms.get('fledge-test-sc-sleep-tasks')).toMatchObject({ Threshold: 2, TreatMissingData: 'breaching' });
+    expect(await alarm('sc-sleep', 'tasks')).toMatchObject({ Threshold: 2, TreatMissingData: 'breaching' });
     // the rule comes back only once the tasks are steady
-    const wakeOrder = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    const wakeOrder = h.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(wakeOrder.indexOf('UpdateService')).toBeLessThan(wakeOrder.indexOf('ModifyRule'));
-    expect(routing('sc-sleep')).toEqual({ serving: [own], idle: [] });
+    expect(await routing('sc-sleep')).toEqual({ serving: [own], idle: [] });
     expect(awake.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
     const [woken] = await h.events('sc-sleep');
     expect(woken).toMatchObject({ type: 'woken', actor: 'request', details: { from: 0, to: 2, rule: 'service' } });
@@ -129,7 +134,6 @@ describe('scale workflow', () => {
 
   it('turns autoscaling on (scalable target + CPU target tracking) and off again (target and policy removed)', async () => {
     await h.created('sc-auto', spec({ desiredCount: 2 }));
-    const { fake } = h.world;
     const on = await scale('sc-auto', { desiredCount: 2, autoscaling: autoscaling(2, 6, 45) }, 2);
     expect(on.record.status).toBe('SUCCEEDED');
     expect(on.record.statesEntered).toContain('PutScalingPolicy');
@@ -141,38 +145,35 @@ describe('scale workflow', () => {
       PolicyName: 'fledge-cpu', ResourceId: 'service/fledge/sc-auto', PolicyType: 'TargetTrackingScaling',
       TargetTrackingScalingPolicyConfiguration: { TargetValue: 45, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
     });
-    expect([...fake.scalableTargets.keys()]).toEqual(['service/fledge/sc-auto']);
-    expect([...fake.scalingPolicies.keys()]).toEqual(['service/fledge/sc-auto|fledge-cpu']);
+    expect(scalableTargets().map((t) => ({ resourceId: t.resourceId, policies: t.policies }))).toEqual([{ resourceId: 'service/fledge/sc-auto', policies: ['fledge-cpu'] }]);
     expect((await h.events('sc-auto'))[0]!.message).toContain('autoscaling 2-6 tasks at 45% CPU');
 
     const off = await scale('sc-auto', { desiredCount: 2 }, 3);
     expect(off.record.status).toBe('SUCCEEDED');
     expect(off.record.statesEntered).toContain('RemoveAutoscaling');
-    expect(fake.scalableTargets.size).toBe(0);
-    expect(fake.scalingPolicies.size).toBe(0);
+    expect(scalableTargets()).toEqual([]);
+    expect(await scalingPolicy('sc-auto')).toBeUndefined();
     expect(off.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
   });
 
   it('an autoscaled environment drops its scalable target while it sleeps and gets it back when it wakes', async () => {
     await h.created('sc-auto-sleep', spec({ desiredCount: 2, autoscaling: autoscaling(1, 4) }));
-    const { fake } = h.world;
-    expect(fake.scalableTargets.has('service/fledge/sc-auto-sleep')).toBe(true);
+    expect(scalableTarget('sc-auto-sleep')).toBeDefined();
     await scale('sc-auto-sleep', { desiredCount: 0, autoscaling: autoscaling(1, 4) }, 2);
-    expect(fake.scalableTargets.size).toBe(0);
-    expect(fake.services.get('sc-auto-sleep')!.DesiredCount).toBe(0);
+    expect(scalableTargets()).toEqual([]);
+    expect(desiredCount('sc-auto-sleep')).toBe(0);
     const awake = await scale('sc-auto-sleep', { desiredCount: 2, autoscaling: autoscaling(1, 4) }, 3);
     expect(awake.item).toMatchObject({ status: 'RUNNING', runningCount: 2 });
-    expect(fake.scalableTargets.get('service/fledge/sc-auto-sleep')).toMatchObject({ MinCapacity: 1, MaxCapacity: 4 });
+    expect(scalableTarget('sc-auto-sleep')).toMatchObject({ minCapacity: 1, maxCapacity: 4 });
     // autoscaling moves the count: the tasks alarm follows its floor, not the count it woke to
-    expect(fake.alarms.get('fledge-test-sc-auto-sleep-tasks')).toMatchObject({ Threshold: 1 });
+    expect(await alarm('sc-auto-sleep', 'tasks')).toMatchObject({ Threshold: 1 });
   });
 
   it('gets through 10 throttled calls in a row at the ECS, ELB and Application Auto Scaling steps', async () => {
     await h.created('sc-throttled');
-    const { fake } = h.world;
-    fake.throttle('UpdateService', 10);
-    fake.throttle('ModifyRule', 10);
-    fake.throttle('DeregisterScalableTarget', 10);
+    h.throttle('UpdateService', 10);
+    h.throttle('ModifyRule', 10);
+    h.throttle('DeregisterScalableTarget', 10);
     const asleep = await scale('sc-throttled', { desiredCount: 0 }, 2);
     expect(asleep.record.status).toBe('SUCCEEDED');
     expect(workflowCalls('UpdateService')).toHaveLength(11);
@@ -183,14 +184,13 @@ describe('scale workflow', () => {
 
   it('a sleep whose rule swap fails leaves the environment RUNNING as it was, the operation FAILED with the reason', async () => {
     await h.created('sc-rule-fails', spec({ desiredCount: 2 }));
-    const { fake } = h.world;
-    fake.failOn('ModifyRule', () => new FakeAwsError('AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule'));
+    h.failOn('ModifyRule', 'AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule');
     const { record, item } = await scale('sc-rule-fails', { desiredCount: 0 }, 2);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('ScaleFailed');
     expect(workflowCalls('UpdateService')).toHaveLength(0);
-    expect(fake.services.get('sc-rule-fails')!.DesiredCount).toBe(2);
-    expect(routing('sc-rule-fails').serving).toEqual([tgOf('sc-rule-fails')]);
+    expect(desiredCount('sc-rule-fails')).toBe(2);
+    expect((await routing('sc-rule-fails')).serving).toEqual([await tgOf('sc-rule-fails')]);
     expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
     // the error's name, never AWS's text (docs/security.md "What reaches callers")
     expect(item!.operation.error.message).toContain('AccessDeniedException');
@@ -201,31 +201,19 @@ describe('scale workflow', () => {
   it('a wake whose rule swap keeps being throttled ends RUNNING with AWS_LIMIT, the service up (the waker moves the rule back later)', async () => {
     await h.created('sc-wake-limit');
     await scale('sc-wake-limit', { desiredCount: 0 }, 2);
-    const { fake } = h.world;
-    fake.throttle('ModifyRule', 20);
+    h.throttle('ModifyRule', 20);
     const { record, item } = await scale('sc-wake-limit', { desiredCount: 1 }, 3);
     expect(record.status).toBe('FAILED');
-    expect(fake.services.get('sc-wake-limit')!.DesiredCount).toBe(1);
+    expect(desiredCount('sc-wake-limit')).toBe(1);
     expect(item).toMatchObject({ status: 'RUNNING', operation: { status: 'FAILED', error: { code: 'AWS_LIMIT' } } });
-    expect(routing('sc-wake-limit').serving).toEqual([fake.wakerTargetGroupArn]);
+    expect((await routing('sc-wake-limit')).serving).toEqual([h.wakerTargetGroupArn]);
   });
 
   it('a wake whose tasks cannot start fails at once on the ECS start-impaired event (no circuit breaker watches a scale), with the reason', async () => {
     await h.created('sc-impaired');
     await scale('sc-impaired', { desiredCount: 0 }, 2);
-    const { fake } = h.world;
-    const service = fake.services.get('sc-impaired')!;
-    fake.beforeSettle = async () => {
-      fake.stoppedTasks.push({
-        TaskArn: 'arn:aws:ecs:eu-west-1:000000000000:task/fledge/impaired1', TaskDefinitionArn: service.TaskDefinition, Group: 'service:sc-impaired',
-        StopCode: 'EssentialContainerExited', StoppedReason: 'Essential container in task exited', StoppedAt: new Date(),
-        Containers: [{ Name: 'app', ExitCode: 1 }],
-      });
-      await fake.onEvent({
-        'detail-type': 'ECS Service Action', source: 'aws.ecs', resources: [service.ServiceArn],
-        detail: { eventName: 'SERVICE_TASK_START_IMPAIRED', eventType: 'WARN', reason: 'is unable to consistently start tasks successfully' },
-      });
-    };
+    // the image's tasks now exit at start (a crashloop): the woken tasks fail, ECS reports SERVICE_TASK_START_IMPAIRED
+    h.sim.injectFault({ environment: 'sc-impaired', fault: 'crashloop' });
     const { record, item } = await scale('sc-impaired', { desiredCount: 2 }, 3, 'request');
     expect(record.status).toBe('FAILED');
     expect(record.statesEntered).toEqual(expect.arrayContaining(['WaitForSteadyState', 'FailScale']));
@@ -236,7 +224,7 @@ describe('scale workflow', () => {
 
   it('a scalable target that cannot be registered fails the operation; the environment runs on at its new count', async () => {
     await h.created('sc-aas-fails');
-    h.world.fake.failOn('RegisterScalableTarget', () => new FakeAwsError('ValidationException', 'Unable to assume IAM role'));
+    h.failOn('RegisterScalableTarget', 'ValidationException', 'Unable to assume IAM role');
     const { record, item } = await scale('sc-aas-fails', { desiredCount: 2, autoscaling: autoscaling(2, 3) }, 2);
     expect(record.status).toBe('FAILED');
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 2, operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
@@ -246,7 +234,8 @@ describe('scale workflow', () => {
 
   it('a service deleted out of band fails the scale before anything changes (a heal re-creates it)', async () => {
     await h.created('sc-no-service');
-    h.world.fake.services.delete('sc-no-service');
+    h.sim.injectFault({ environment: 'sc-no-service', fault: 'delete-service' });
+    expect(await h.until(() => h.service('sc-no-service') === undefined)).toBe(true);
     const { record, item } = await scale('sc-no-service', { desiredCount: 2 }, 2);
     expect(record.status).toBe('FAILED');
     expect(record.statesEntered).toEqual(['PlanScale', 'FailScale', 'CheckDesiredSpecAfterFailure', 'ScaleFailed']);
@@ -255,9 +244,10 @@ describe('scale workflow', () => {
 
   it('a spec that moves while the scale runs is deployed by the same workflow (latest wins)', async () => {
     await h.created('sc-converge');
-    const { fake } = h.world;
-    const before = fake.services.get('sc-converge')!.TaskDefinition as string;
-    fake.beforeSettle = async () => {
+    const before = h.service('sc-converge')!.taskDefinition;
+    h.afterCall = async (call) => {
+      if (call.action !== 'UpdateService') return;
+      h.afterCall = undefined;
       await h.acceptNewSpec('sc-converge', spec({ image: 'ghcr.io/acme/web:2.0', desiredCount: 3 }));
     };
     const { record, item } = await scale('sc-converge', { desiredCount: 2 }, 2);
@@ -274,11 +264,11 @@ describe('scale workflow', () => {
   it('a new spec for a sleeping environment wakes it and deploys it in one go (a PUT/PATCH on SLEEPING)', async () => {
     await h.created('sc-put-wakes', spec({ desiredCount: 2 }));
     await scale('sc-put-wakes', { desiredCount: 0 }, 2);
-    const input = await h.seedEnvironment('sc-put-wakes', spec({ image: 'ghcr.io/acme/web:2.0', desiredCount: 2 }), { status: 'UPDATING', specVersion: 3, type: 'update', workflow: 'scale' });
+    const input = await h.seed('sc-put-wakes', spec({ image: 'ghcr.io/acme/web:2.0', desiredCount: 2 }), { status: 'UPDATING', specVersion: 3, type: 'update', workflow: 'scale' });
     const record = await h.run('scale', input);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual(expect.arrayContaining(['RegisterTaskDefinition', 'DeployService', 'PointRuleAtService']));
-    expect(routing('sc-put-wakes').serving).toEqual([tgOf('sc-put-wakes')]);
+    expect((await routing('sc-put-wakes')).serving).toEqual([await tgOf('sc-put-wakes')]);
     const item = await h.item('sc-put-wakes');
     expect(item).toMatchObject({ status: 'RUNNING', runningCount: 2, lastHealthyImage: 'ghcr.io/acme/web:2.0', operation: { type: 'update', status: 'SUCCEEDED' } });
   });
@@ -290,7 +280,7 @@ describe('scale workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toContain('DeployService');
     expect(record.statesEntered).not.toContain('RegisterTaskDefinition');
-    expect(h.world.fake.services.get('sc-shared-b')!.TaskDefinition).toBe(h.world.fake.services.get('sc-shared-a')!.TaskDefinition);
+    expect(h.service('sc-shared-b')!.taskDefinition).toBe(h.service('sc-shared-a')!.taskDefinition);
   });
 
   it('a new image that fails while waking is rolled back; the environment runs the previous one, the operation FAILED', async () => {
@@ -310,8 +300,8 @@ describe('scale workflow', () => {
     const { record, item } = await scale('sc-hc-rollback', { image: 'ghcr.io/acme/web:fail-health', desiredCount: 1, healthCheck }, 2);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual(expect.arrayContaining(['ApplyHealthCheck', 'DeployService', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteScale']));
-    expect(h.world.fake.callsOf('ModifyTargetGroup').map((c) => c.params.HealthCheckPath)).toEqual(['/ready', '/']);
-    const tg = [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', 'sc-hc-rollback'))!;
+    expect(h.callsOf('ModifyTargetGroup').map((c) => c.params.HealthCheckPath)).toEqual(['/ready', '/']);
+    const tg = await h.targetGroup('sc-hc-rollback');
     expect(tg).toMatchObject({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10 });
     expect(item).toMatchObject({
       status: 'RUNNING', specVersion: 3, appliedSpecVersion: 3,
@@ -324,9 +314,8 @@ describe('scale workflow', () => {
 
   it('a failing FailScale does not leave the operation running: the fallback records the environment as it is, at once', async () => {
     await h.created('sc-terminal', spec({ desiredCount: 2 }));
-    const { fake } = h.world;
-    fake.failOn('ModifyRule', () => new FakeAwsError('AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule'));
-    h.world.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-complete-scale') && !payload.fallback ? new Error('CompleteScale broke') : undefined);
+    h.failOn('ModifyRule', 'AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule');
+    h.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-complete-scale') && !payload.fallback ? new Error('CompleteScale broke') : undefined);
     const { record, item } = await scale('sc-terminal', { desiredCount: 0 }, 2);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('ScaleFailed');
@@ -340,9 +329,9 @@ describe('scaling in create and teardown', () => {
   it('create registers the scalable target and policy when the spec has autoscaling', async () => {
     const record = await h.created('cr-auto', spec({ desiredCount: 2, autoscaling: autoscaling(2, 5, 70) }));
     expect(record.statesEntered).toEqual(expect.arrayContaining(['ApplyInitialScaling', 'RegisterScalableTarget', 'PutScalingPolicy']));
-    const { fake } = h.world;
-    expect(fake.scalableTargets.get('service/fledge/cr-auto')).toMatchObject({ MinCapacity: 2, MaxCapacity: 5 });
-    expect(fake.scalingPolicies.get('service/fledge/cr-auto|fledge-cpu')).toMatchObject({
+    expect(scalableTarget('cr-auto')).toMatchObject({ minCapacity: 2, maxCapacity: 5, policies: ['fledge-cpu'] });
+    expect(await scalingPolicy('cr-auto')).toMatchObject({
+      PolicyName: 'fledge-cpu',
       TargetTrackingScalingPolicyConfiguration: { TargetValue: 70 },
     });
     expect(await h.item('cr-auto')).toMatchObject({ status: 'RUNNING', runningCount: 2 });
@@ -352,29 +341,27 @@ describe('scaling in create and teardown', () => {
     const record = await h.created('cr-asleep', spec({ desiredCount: 0, autoscaling: autoscaling(1, 3) }));
     expect(record.statesEntered).toContain('PointRuleAtWaker');
     expect(record.statesEntered).not.toContain('RegisterScalableTarget');
-    expect(routing('cr-asleep')).toEqual({ serving: [h.world.fake.wakerTargetGroupArn], idle: [tgOf('cr-asleep')] });
+    expect(await routing('cr-asleep')).toEqual({ serving: [h.wakerTargetGroupArn], idle: [await tgOf('cr-asleep')] });
     expect(await h.item('cr-asleep')).toMatchObject({ status: 'SLEEPING', runningCount: 0 });
   });
 
   it('a create that fails after the scalable target was registered removes it with everything else', async () => {
-    const { fake } = h.world;
-    const input = await h.seedEnvironment('cr-auto-fails', spec({ image: 'ghcr.io/acme/web:fail-pull', autoscaling: autoscaling(1, 2) }));
+    const input = await h.seed('cr-auto-fails', spec({ image: 'ghcr.io/acme/web:fail-pull', autoscaling: autoscaling(1, 2) }));
     const record = await h.run('create', input);
     expect(record.status).toBe('FAILED');
     expect(record.statesEntered).toContain('DeregisterScalableTarget');
-    expect(fake.scalableTargets.size).toBe(0);
+    expect(scalableTargets()).toEqual([]);
     expect(ownLeftovers()).toEqual({ services: [], targetGroups: [], rules: [] });
     expect((await h.item('cr-auto-fails'))!.operation.error.code).toBe('IMAGE_PULL_FAILED');
   });
 
   it('teardown removes the scalable target first and names it in the receipt', async () => {
     await h.created('td-auto', spec({ desiredCount: 2, autoscaling: autoscaling(2, 4) }));
-    const { fake } = h.world;
-    const record = await h.run('teardown', await h.seedEnvironment('td-auto', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    const record = await h.run('teardown', await h.seed('td-auto', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    const order = fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    const order = h.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.indexOf('DeregisterScalableTarget')).toBeLessThan(order.indexOf('DeleteService'));
-    expect(fake.scalableTargets.size).toBe(0);
+    expect(scalableTargets()).toEqual([]);
     const [receipt] = await h.events('td-auto');
     expect(receipt).toMatchObject({ type: 'deleted' });
     expect(receipt!.details!.removed).toEqual(expect.arrayContaining([{ type: 'scalable-target', arn: 'service/fledge/td-auto' }]));
@@ -383,10 +370,9 @@ describe('scaling in create and teardown', () => {
   it('teardown of a sleeping environment removes its rule (found by host, though it forwards to the waker) and leaves the waker alone', async () => {
     await h.created('td-asleep');
     await scale('td-asleep', { desiredCount: 0 }, 2);
-    const { fake } = h.world;
-    const record = await h.run('teardown', await h.seedEnvironment('td-asleep', spec({ desiredCount: 0 }), { status: 'DELETING', workflow: 'teardown' }));
+    const record = await h.run('teardown', await h.seed('td-asleep', spec({ desiredCount: 0 }), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
     expect(ownLeftovers()).toEqual({ services: [], targetGroups: [], rules: [] });
-    expect(fake.callsOf('DeleteTargetGroup').map((c) => c.params.TargetGroupArn)).not.toContain(fake.wakerTargetGroupArn);
+    expect(h.callsOf('DeleteTargetGroup').map((c) => c.params.TargetGroupArn)).not.toContain(h.wakerTargetGroupArn);
   });
 });

@@ -1,11 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeAwsError } from './support/fake-aws.ts';
-import { BASE_DOMAIN, Harness, spec } from './support/harness.ts';
+import { BASE_DOMAIN, FAST, SimHarness, spec } from './support/sim-harness.ts';
 
-const h = new Harness();
-beforeAll(() => h.start());
+const h = new SimHarness();
+beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset());
+beforeEach(() => h.reset({ simulator: FAST }));
+
+/** A task definition, target group or alarm made outside Fledge's workflows (an earlier version's, a half-built one). */
+const make = (service: string, action: string, input: Record<string, unknown>) => h.aws(service, action, input);
+const targetGroupInput = (Name: string, Tags: { Key: string; Value: string }[]) => ({ Name, Protocol: 'HTTP', Port: 8080, VpcId: h.sim.config.vpcId, TargetType: 'ip', Tags });
+const alarmInput = (AlarmName: string, Dimensions: { Name: string; Value: string }[], Tags: { Key: string; Value: string }[]) => ({
+  AlarmName, Dimensions, Tags, Namespace: 'AWS/ECS', MetricName: 'RunningTaskCount', Statistic: 'Minimum', Period: 60, EvaluationPeriods: 1, Threshold: 1,
+  ComparisonOperator: 'LessThanThreshold',
+});
+const taskDefinitionArns = () => h.sim.resources().taskDefinitions.map((t) => t.arn);
 
 // task definitions are shared between environments (docs/design.md "Shared task definitions"): a teardown keeps them
 const empty = { services: [], targetGroups: [], rules: [] };
@@ -15,21 +23,20 @@ describe('teardown workflow', () => {
     await h.created('td-twice');
     const before = await h.item('td-twice');
     const counters = await h.counters();
-    const { fake } = h.world;
-    const serviceArn = fake.services.get('td-twice')!.ServiceArn as string;
-    const tgArn = [...fake.targetGroups.keys()][0]!;
-    const ruleArn = [...fake.rules.keys()][0]!;
-    const tdArn = [...fake.taskDefinitions.keys()][0]!;
+    const serviceArn = h.service('td-twice')!.arn;
+    const tgArn = (await h.targetGroup('td-twice')).TargetGroupArn as string;
+    const ruleArn = (await h.rules())[0]!.RuleArn as string;
+    const [tdArn] = taskDefinitionArns();
 
-    const first = await h.run('teardown', await h.seedEnvironment('td-twice', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    const first = await h.run('teardown', await h.seed('td-twice', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(first.status).toBe('SUCCEEDED');
     expect(first.stateTransitions).toBeLessThanOrEqual(20);
     expect(first.statesEntered).toEqual([
       'DiscoverResources', 'DeleteAlarms', 'RemoveScalableTarget', 'DeleteService', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
       'FinishTeardown',
     ]);
-    expect(fake.leftovers()).toEqual({ ...empty, activeTaskDefinitions: [tdArn] });
-    expect(fake.calls.filter((c) => /TaskDefinition/.test(c.action) && c.action !== 'RegisterTaskDefinition' && c.action !== 'DescribeTaskDefinition')).toEqual([]);
+    expect(h.leftovers()).toEqual({ ...empty, activeTaskDefinitions: [tdArn] });
+    expect(h.calls.filter((c) => /TaskDefinition/.test(c.action) && c.action !== 'RegisterTaskDefinition' && c.action !== 'DescribeTaskDefinition')).toEqual([]);
     const item = await h.item('td-twice');
     expect(item).toMatchObject({ status: 'DELETED', gsiStatusPk: 'STATUS#DELETED', runningCount: 0, operation: { status: 'SUCCEEDED' } });
     expect(item!.gsiExpiryPk).toBeUndefined();
@@ -52,7 +59,7 @@ describe('teardown workflow', () => {
     expect(receipt.details!.kept).toEqual([{ type: 'task-definition', arn: tdArn, reason: expect.stringMatching(/shared.*cleanup deregisters it once no service uses it/) }]);
     expect(receipt.message).toContain(`kept the shared task definition ${tdArn}`);
 
-    const second = await h.run('teardown', await h.seedEnvironment('td-twice', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    const second = await h.run('teardown', await h.seed('td-twice', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(second.status).toBe('SUCCEEDED');
     expect((await h.item('td-twice'))!.status).toBe('DELETED');
     const again = (await h.events('td-twice'))[0]!;
@@ -63,82 +70,81 @@ describe('teardown workflow', () => {
   it('keeps the task definition another environment with the same definition still runs', async () => {
     await h.created('td-one');
     await h.created('td-two');
-    const { fake } = h.world;
-    expect(fake.taskDefinitions.size).toBe(1);
-    const [tdArn] = fake.taskDefinitions.keys();
-    const record = await h.run('teardown', await h.seedEnvironment('td-one', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(taskDefinitionArns()).toHaveLength(1);
+    const [tdArn] = taskDefinitionArns();
+    const record = await h.run('teardown', await h.seed('td-one', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.taskDefinitions.get(tdArn!)!.Status).toBe('ACTIVE');
-    expect(fake.services.get('td-two')).toMatchObject({ Status: 'ACTIVE', TaskDefinition: tdArn });
-    expect(fake.services.get('td-one')!.Status).toBe('INACTIVE');
+    expect(taskDefinitionArns()).toEqual([tdArn]);
+    expect(h.service('td-two')).toMatchObject({ status: 'ACTIVE', taskDefinition: tdArn });
+    // deleted: DRAINING until its tasks stopped, then INACTIVE
+    const { Services } = await h.aws('ecs', 'DescribeServices', { Cluster: h.sim.clusterArn, Services: ['td-one'] });
+    expect(['DRAINING', 'INACTIVE']).toContain(Services[0].Status);
   });
 
   it('tears down a half-built environment (a target group, no rule, no service) and leaves task definitions to the cleanup', async () => {
-    const { fake } = h.world;
-    const td = fake.doRegisterTaskDefinition({ Family: 'fledge-td-0123456789abcdef0123456789abcdef', ContainerDefinitions: [] }).TaskDefinition;
-    const tg = fake.doCreateTargetGroup({ Name: 'td-half', Tags: [{ Key: 'fledge:environment', Value: 'td-half' }] }).TargetGroups[0];
-    const record = await h.run('teardown', await h.seedEnvironment('td-half', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    const td = (await make('ecs', 'RegisterTaskDefinition', { Family: 'fledge-td-0123456789abcdef0123456789abcdef', ContainerDefinitions: [{ Name: 'app', Image: 'ghcr.io/acme/web:1.0' }] })).TaskDefinition;
+    const tg = (await make('elasticloadbalancingv2', 'CreateTargetGroup', targetGroupInput('td-half', [{ Key: 'fledge:environment', Value: 'td-half' }]))).TargetGroups[0];
+    const record = await h.run('teardown', await h.seed('td-half', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.targetGroups.has(tg!.TargetGroupArn)).toBe(false);
-    expect(fake.taskDefinitions.get(td.TaskDefinitionArn)!.Status).toBe('ACTIVE');
+    expect(h.leftovers().targetGroups).not.toContain(tg!.TargetGroupArn);
+    expect(taskDefinitionArns()).toContain(td.TaskDefinitionArn);
     const receipt = (await h.events('td-half'))[0]!;
     expect(receipt.details).toEqual({ removed: [{ type: 'target-group', arn: tg!.TargetGroupArn }] });
     expect((await h.item('td-half'))!.status).toBe('DELETED');
   });
 
   it('tears down an environment of an earlier version: its target group named exactly after it, found through its rule, and its legacy alarms', async () => {
-    const { fake } = h.world;
     const tags = [{ Key: 'fledge:environment', Value: 'td-old' }];
-    const tg = fake.doCreateTargetGroup({ Name: 'td-old', Tags: tags }).TargetGroups[0]!;
-    const rule = fake.doCreateRule({
-      Priority: 77, Tags: tags,
+    const tg = (await make('elasticloadbalancingv2', 'CreateTargetGroup', targetGroupInput('td-old', tags))).TargetGroups[0]!;
+    const rule = (await make('elasticloadbalancingv2', 'CreateRule', {
+      ListenerArn: h.sim.listenerArn, Priority: 77, Tags: tags,
       Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`td-old.${BASE_DOMAIN}`] } }],
       Actions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-    }).Rules[0]!;
+    })).Rules[0]!;
+    // CloudWatch's LoadBalancer dimension: the final part of the load balancer's ARN (app/<name>/<id>)
+    const loadBalancerDimension = h.sim.loadBalancerArn.split(':loadbalancer/')[1]!;
     for (const kind of ['tasks', 'unhealthy']) {
-      const dimensions = kind === 'tasks' ? [{ Name: 'ClusterName', Value: 'fledge' }, { Name: 'ServiceName', Value: 'td-old' }] : [{ Name: 'LoadBalancer', Value: 'app/fledge/abc' }];
-      fake.doPutMetricAlarm({ AlarmName: `fledge-td-old-${kind}`, Dimensions: dimensions, Tags: tags });
+      const dimensions = kind === 'tasks' ? [{ Name: 'ClusterName', Value: 'fledge' }, { Name: 'ServiceName', Value: 'td-old' }] : [{ Name: 'LoadBalancer', Value: loadBalancerDimension }];
+      await make('cloudwatch', 'PutMetricAlarm', alarmInput(`fledge-td-old-${kind}`, dimensions, tags));
     }
     // another installation's alarm for an environment of the same name stays
-    fake.doPutMetricAlarm({ AlarmName: 'fledge-other-td-old-tasks', Dimensions: [{ Name: 'ClusterName', Value: 'other' }], Tags: tags });
+    await make('cloudwatch', 'PutMetricAlarm', alarmInput('fledge-other-td-old-tasks', [{ Name: 'ClusterName', Value: 'other' }], tags));
 
-    const record = await h.run('teardown', await h.seedEnvironment('td-old', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    const record = await h.run('teardown', await h.seed('td-old', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.targetGroups.has(tg.TargetGroupArn)).toBe(false);
-    expect(fake.rules.has(rule.RuleArn)).toBe(false);
-    expect([...fake.alarms.keys()]).toEqual(['fledge-other-td-old-tasks']);
+    expect(h.leftovers().targetGroups).not.toContain(tg.TargetGroupArn);
+    expect(h.leftovers().rules).not.toContain(rule.RuleArn);
+    expect(h.sim.resources().alarms.map((a) => a.name)).toEqual(['fledge-other-td-old-tasks']);
     const removed = (await h.events('td-old'))[0]!.details!.removed as { type: string; arn: string }[];
     expect(removed.map((r) => r.type).sort()).toEqual(['cloudwatch-alarm', 'cloudwatch-alarm', 'listener-rule', 'target-group']);
   });
 
   it('leaves alone a target group of that name that Fledge did not tag', async () => {
-    const { fake } = h.world;
-    fake.doCreateTargetGroup({ Name: 'td-foreign', Tags: [{ Key: 'team', Value: 'other' }] });
-    const record = await h.run('teardown', await h.seedEnvironment('td-foreign', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    await make('elasticloadbalancingv2', 'CreateTargetGroup', targetGroupInput('td-foreign', [{ Key: 'team', Value: 'other' }]));
+    const record = await h.run('teardown', await h.seed('td-foreign', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.targetGroups.size).toBe(1);
+    expect(h.leftovers().targetGroups).toHaveLength(1);
   });
 
   it('retries a target group still in use, and throttling, until it is gone', async () => {
     await h.created('td-inuse');
-    const { fake } = h.world;
-    fake.failOn('DeleteTargetGroup', () => new FakeAwsError('ResourceInUseException', 'Target group is currently in use'), 3);
-    fake.throttle('DeleteService', 10);
-    const record = await h.run('teardown', await h.seedEnvironment('td-inuse', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    h.failOn('DeleteTargetGroup', 'ResourceInUse', 'Target group is currently in use', 3);
+    h.throttle('DeleteService', 10);
+    const record = await h.run('teardown', await h.seed('td-inuse', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('SUCCEEDED');
-    expect(fake.leftovers()).toMatchObject(empty);
-    expect(fake.callsOf('DeleteTargetGroup')).toHaveLength(4);
+    expect(h.leftovers()).toMatchObject(empty);
+    expect(h.callsOf('DeleteTargetGroup')).toHaveLength(4);
   });
 
   it('a teardown that cannot finish stays DELETING with the error, so a repeated DELETE can retry it', async () => {
     await h.created('td-stuck');
-    h.world.fake.failOn('DeleteRule', () => new FakeAwsError('OperationNotPermittedException', 'not permitted'));
-    const record = await h.run('teardown', await h.seedEnvironment('td-stuck', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    h.failOn('DeleteRule', 'OperationNotPermitted', 'not permitted');
+    const record = await h.run('teardown', await h.seed('td-stuck', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('TeardownFailed');
     expect(await h.item('td-stuck')).toMatchObject({ status: 'DELETING', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
-    const retry = await h.run('teardown', await h.seedEnvironment('td-stuck', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    const retry = await h.run('teardown', await h.seed('td-stuck', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(retry.status).toBe('SUCCEEDED');
-    expect(h.world.fake.leftovers()).toMatchObject(empty);
+    expect(h.leftovers()).toMatchObject(empty);
   });
 });

@@ -1,35 +1,32 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeAwsError } from './support/fake-aws.ts';
-import { Harness, spec } from './support/harness.ts';
-import { targetGroupName } from '../../functions/domain/resource-names.ts';
+import { FAST, SimHarness, spec } from './support/sim-harness.ts';
 
-const h = new Harness();
-beforeAll(() => h.start());
+const h = new SimHarness();
+beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 }, simulator: FAST }));
 
 const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
 
 describe('update workflow', () => {
   it('rolls the service forward to a new task definition revision and ends RUNNING on the new image', async () => {
     await h.created('upd-happy');
-    const input = await h.seedEnvironment('upd-happy', spec({ image: image('2.0'), desiredCount: 2 }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const input = await h.seed('upd-happy', spec({ image: image('2.0'), desiredCount: 2 }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
-    const { fake } = h.world;
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
       'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation',
       'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
-    const update = fake.callsOf('UpdateService')[0]!.params;
+    const update = h.callsOf('UpdateService')[0]!.params;
     // a new image is new content: a revision of another (content-addressed, shared) family, tagged by hash, not by environment
-    const [created, updated] = fake.callsOf('RegisterTaskDefinition').map((c) => c.params as { Family: string; Tags: unknown });
+    const [created, updated] = h.callsOf('RegisterTaskDefinition').map((c) => c.params as { Family: string; Tags: unknown });
     expect(updated!.Family).toMatch(/^fledge-td-[0-9a-f]{32}$/);
     expect(updated!.Family).not.toBe(created!.Family);
     expect(updated!.Tags).toEqual([{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:task-definition-hash', Value: updated!.Family.slice('fledge-td-'.length) }]);
     expect(update).toMatchObject({ Service: 'upd-happy', TaskDefinition: expect.stringMatching(new RegExp(`${updated!.Family}:1$`)), DesiredCount: 2, ForceNewDeployment: false });
-    expect(fake.callsOf('CreateTargetGroup')).toHaveLength(1);
+    expect(h.callsOf('CreateTargetGroup')).toHaveLength(1);
     const item = await h.item('upd-happy');
     expect(item).toMatchObject({
       status: 'RUNNING', appliedSpecVersion: 2, runningCount: 2, lastHealthyImage: image('2.0'),
@@ -40,7 +37,7 @@ describe('update workflow', () => {
 
   it('a deployment the circuit breaker rolls back ends RUNNING on the previous image, the operation FAILED with the reason', async () => {
     await h.created('upd-rollback');
-    const input = await h.seedEnvironment('upd-rollback', spec({ image: image('fail-health') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const input = await h.seed('upd-rollback', spec({ image: image('fail-health') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
 
     expect(record.status).toBe('SUCCEEDED');
@@ -56,23 +53,24 @@ describe('update workflow', () => {
     const events = await h.events('upd-rollback');
     expect(events[0]).toMatchObject({ type: 'rolled-back', details: { failedImage: image('fail-health'), restoredImage: image('1.0') } });
     expect(events[0]!.message).toContain(image('1.0'));
-    const service = h.world.fake.services.get('upd-rollback')!;
-    expect(service.TaskDefinition).toBe(h.world.fake.callsOf('CreateService')[0]!.params.TaskDefinition);
+    // the circuit breaker rolled the service back to the revision it was created with
+    expect(h.service('upd-rollback')!.taskDefinition).toBe(h.callsOf('CreateService')[0]!.params.TaskDefinition);
     // only the image failed: the health check did not change, so there is none to put back
     expect(record.statesEntered).toContain('HealthCheckChanged');
     expect(record.statesEntered).not.toContain('RestoreHealthCheck');
-    expect(h.world.fake.callsOf('ModifyTargetGroup')).toHaveLength(1);
+    expect(h.callsOf('ModifyTargetGroup')).toHaveLength(1);
     expect(item!.spec).toMatchObject({ healthCheck: { path: '/', intervalSeconds: 10 } });
     expect(events[0]!.details).not.toHaveProperty('restoredHealthCheck');
   });
 
   it('a rolled-back deployment that also changed the health check puts the previous one back on the target group and in the spec', async () => {
     await h.created('upd-hc-rollback');
-    const tgOf = () => [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', 'upd-hc-rollback'))!;
-    const before = { HealthCheckPath: tgOf().HealthCheckPath, HealthCheckIntervalSeconds: tgOf().HealthCheckIntervalSeconds };
+    const tgOf = () => h.targetGroup('upd-hc-rollback');
+    const tg = await tgOf();
+    const before = { HealthCheckPath: tg.HealthCheckPath, HealthCheckIntervalSeconds: tg.HealthCheckIntervalSeconds };
     expect(before).toEqual({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10 });
     const healthCheck = { path: '/healthz', intervalSeconds: 15, timeoutSeconds: 6, healthyThreshold: 3, unhealthyThreshold: 4 };
-    const input = await h.seedEnvironment('upd-hc-rollback', spec({ image: image('fail-health'), healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const input = await h.seed('upd-hc-rollback', spec({ image: image('fail-health'), healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
 
     expect(record.status).toBe('SUCCEEDED');
@@ -81,13 +79,13 @@ describe('update workflow', () => {
       'WaitForSteadyState', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     // forward to the new health check before UpdateService, back to the old one after the rollback, before the record is written
-    const modifies = h.world.fake.callsOf('ModifyTargetGroup').map((c) => c.params);
+    const modifies = h.callsOf('ModifyTargetGroup').map((c) => c.params);
     expect(modifies).toHaveLength(2);
     expect(modifies[0]).toMatchObject({ HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15 });
     expect(modifies[1]).toMatchObject({
-      TargetGroupArn: tgOf().TargetGroupArn, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3,
+      TargetGroupArn: tg.TargetGroupArn, HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3,
     });
-    expect(tgOf()).toMatchObject({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3 });
+    expect(await tgOf()).toMatchObject({ HealthCheckPath: '/', HealthCheckIntervalSeconds: 10, HealthCheckTimeoutSeconds: 5, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3 });
 
     const item = await h.item('upd-hc-rollback');
     expect(item).toMatchObject({
@@ -107,40 +105,40 @@ describe('update workflow', () => {
   it('applies a changed health check to the target group before the new tasks register', async () => {
     await h.created('upd-hc');
     const healthCheck = { path: '/healthz', intervalSeconds: 15, timeoutSeconds: 6, healthyThreshold: 3, unhealthyThreshold: 4 };
-    const input = await h.seedEnvironment('upd-hc', spec({ healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const input = await h.seed('upd-hc', spec({ healthCheck }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('SUCCEEDED');
-    const tg = [...h.world.fake.targetGroups.values()].find((t) => t.TargetGroupName === targetGroupName('test', 'upd-hc'))!;
-    expect(tg).toMatchObject({
+    expect(await h.targetGroup('upd-hc')).toMatchObject({
       HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthCheckTimeoutSeconds: 6, HealthyThresholdCount: 3, UnhealthyThresholdCount: 4,
     });
-    const order = h.world.fake.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
+    const order = h.calls.filter((c) => c.via === 'workflow').map((c) => c.action);
     expect(order.lastIndexOf('ModifyTargetGroup')).toBeLessThan(order.lastIndexOf('UpdateService'));
   });
 
   it('keeps an autoscaled count through a deploy (moved into the new min..max), and sends the spec\'s count without autoscaling', async () => {
     const autoscaling = { minCount: 1, maxCount: 6, targetCpuPercent: 60 };
     await h.created('upd-auto', spec({ autoscaling }));
-    h.world.fake.services.get('upd-auto')!.DesiredCount = 5; // autoscaling scaled it out
-    let input = await h.seedEnvironment('upd-auto', spec({ image: image('2.0'), autoscaling }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    // autoscaling scaled it out (a desired count set behind Fledge's back, as Application Auto Scaling sets it)
+    h.sim.injectFault({ environment: 'upd-auto', fault: 'drift-scale', count: 5 });
+    let input = await h.seed('upd-auto', spec({ image: image('2.0'), autoscaling }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     expect((await h.run('update', input)).status).toBe('SUCCEEDED');
-    expect(h.world.fake.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 5 });
-    expect(h.world.fake.services.get('upd-auto')!.DesiredCount).toBe(5);
+    expect(h.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 5 });
+    expect(h.service('upd-auto')!.desiredCount).toBe(5);
     // a narrower range moves the count into it
-    input = await h.seedEnvironment('upd-auto', spec({ image: image('3.0'), autoscaling: { ...autoscaling, maxCount: 4 } }), { status: 'UPDATING', specVersion: 3, workflow: 'update' });
+    input = await h.seed('upd-auto', spec({ image: image('3.0'), autoscaling: { ...autoscaling, maxCount: 4 } }), { status: 'UPDATING', specVersion: 3, workflow: 'update' });
     expect((await h.run('update', input)).status).toBe('SUCCEEDED');
-    expect(h.world.fake.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 4 });
+    expect(h.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 4 });
     // autoscaling off: the spec's count
-    input = await h.seedEnvironment('upd-auto', spec({ image: image('4.0'), desiredCount: 2 }), { status: 'UPDATING', specVersion: 4, workflow: 'update' });
+    input = await h.seed('upd-auto', spec({ image: image('4.0'), desiredCount: 2 }), { status: 'UPDATING', specVersion: 4, workflow: 'update' });
     expect((await h.run('update', input)).status).toBe('SUCCEEDED');
-    expect(h.world.fake.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 2 });
+    expect(h.callsOf('UpdateService').at(-1)!.params).toMatchObject({ DesiredCount: 2 });
   });
 
   it('a failing FailOperation does not leave the operation running: the fallback records FAILED at once', async () => {
     await h.created('upd-terminal');
-    h.world.fake.failOn('UpdateService', () => new FakeAwsError('ServiceNotActiveException', 'Service was not ACTIVE.'));
-    h.world.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-fail-operation') && !payload.fallback ? new Error('FailOperation broke') : undefined);
-    const input = await h.seedEnvironment('upd-terminal', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    h.failOn('UpdateService', 'ServiceNotActiveException', 'Service was not ACTIVE.');
+    h.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-fail-operation') && !payload.fallback ? new Error('FailOperation broke') : undefined);
+    const input = await h.seed('upd-terminal', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('UpdateFailed');
@@ -153,9 +151,9 @@ describe('update workflow', () => {
 
   it('when even the fallback cannot record, the execution fails at once as OperationNotRecorded (not left running)', async () => {
     await h.created('upd-terminal2');
-    h.world.fake.failOn('UpdateService', () => new FakeAwsError('ServiceNotActiveException', 'Service was not ACTIVE.'));
-    h.world.lambdaFault = (arn) => (arn.endsWith(':fledge-fail-operation') ? new Error('DynamoDB is down') : undefined);
-    const input = await h.seedEnvironment('upd-terminal2', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    h.failOn('UpdateService', 'ServiceNotActiveException', 'Service was not ACTIVE.');
+    h.lambdaFault = (arn) => (arn.endsWith(':fledge-fail-operation') ? new Error('DynamoDB is down') : undefined);
+    const input = await h.seed('upd-terminal2', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('OperationNotRecorded');
@@ -163,8 +161,8 @@ describe('update workflow', () => {
 
   it('other failures record FAILED with the reason', async () => {
     await h.created('upd-fail');
-    h.world.fake.failOn('UpdateService', () => new FakeAwsError('ServiceNotActiveException', 'Service was not ACTIVE.'));
-    const input = await h.seedEnvironment('upd-fail', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    h.failOn('UpdateService', 'ServiceNotActiveException', 'Service was not ACTIVE.');
+    const input = await h.seed('upd-fail', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('UpdateFailed');
@@ -176,10 +174,12 @@ describe('update workflow', () => {
 
   it('converges when the desired spec moves during the update', async () => {
     await h.created('upd-converge');
-    h.world.fake.beforeSettle = async () => {
+    h.afterCall = async (call) => {
+      if (call.action !== 'UpdateService') return;
+      h.afterCall = undefined;
       await h.acceptNewSpec('upd-converge', spec({ image: image('3.0') }));
     };
-    const input = await h.seedEnvironment('upd-converge', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const input = await h.seed('upd-converge', spec({ image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered.filter((s) => s === 'RegisterTaskDefinition')).toHaveLength(2);
@@ -190,10 +190,12 @@ describe('update workflow', () => {
 
   it('converges to a newer spec after a rolled-back pass', async () => {
     await h.created('upd-fix');
-    h.world.fake.beforeSettle = async () => {
+    h.afterCall = async (call) => {
+      if (call.action !== 'UpdateService') return;
+      h.afterCall = undefined;
       await h.acceptNewSpec('upd-fix', spec({ image: image('2.1') }));
     };
-    const input = await h.seedEnvironment('upd-fix', spec({ image: image('fail-start') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const input = await h.seed('upd-fix', spec({ image: image('fail-start') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
     const record = await h.run('update', input);
     expect(record.status).toBe('SUCCEEDED');
     const item = await h.item('upd-fix');
@@ -204,7 +206,7 @@ describe('update workflow', () => {
   it('keeps at most 5 healthy images, newest first', async () => {
     await h.created('upd-history');
     for (let v = 2; v <= 7; v++) {
-      const input = await h.seedEnvironment('upd-history', spec({ image: image(`${v}.0`) }), { status: 'UPDATING', specVersion: v, workflow: 'update' });
+      const input = await h.seed('upd-history', spec({ image: image(`${v}.0`) }), { status: 'UPDATING', specVersion: v, workflow: 'update' });
       expect((await h.run('update', input)).status).toBe('SUCCEEDED');
     }
     expect((await h.item('upd-history'))!.healthyImages).toEqual(['7.0', '6.0', '5.0', '4.0', '3.0'].map(image));

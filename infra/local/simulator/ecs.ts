@@ -6,7 +6,7 @@
 import type { TimerHandle } from './clock.ts';
 import { awsError, type SimulatedAwsError } from './errors.ts';
 import { digits, ecsTagList, ENV_TAG, hex, tagsFromList, type SimContext } from './context.ts';
-import { isValidFargatePair } from '../../../functions/domain/fargate-sizes.ts';
+import { fargateSizeRefusal } from './fargate-task-sizes.ts';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -427,12 +427,8 @@ export class EcsSimulator {
       if (fargate) {
         if (input.networkMode !== 'awsvpc') throw ecsError('ClientException', 'Fargate only supports network mode ‘awsvpc’.');
         if (!input.cpu || !input.memory) throw ecsError('ClientException', "Fargate requires that 'cpu' and 'memory' be defined at the task level.");
-        if (!isValidFargatePair(Number(input.cpu), Number(input.memory))) {
-          throw ecsError(
-            'ClientException',
-            `No Fargate configuration exists for given values: ${input.cpu} CPU, ${input.memory} memory. See the Amazon ECS documentation for the valid values.`,
-          );
-        }
+        const refusal = fargateSizeRefusal(String(input.cpu), String(input.memory));
+        if (refusal) throw ecsError('ClientException', refusal);
         const usesSecretsOrLogs = containers.some((c) => (c.secrets ?? []).length > 0 || c.logConfiguration?.logDriver === 'awslogs');
         if (usesSecretsOrLogs && !input.executionRoleArn) {
           throw ecsError('ClientException', 'Fargate requires task definition to have execution role ARN to support log driver awslogs.');
@@ -544,7 +540,10 @@ export class EcsSimulator {
 
       const existing = this.services.get(name);
       if (existing && existing.status === 'ACTIVE') {
-        const same = existing.request.taskDefinition === input.taskDefinition && existing.desiredCount === desiredCount;
+        // "If you retry a request that completed successfully using the same client token and the
+        // same parameters, the retry succeeds without performing any further actions" (Amazon ECS
+        // API Reference, "Ensuring idempotency"); another token is another request for a name in use
+        const same = existing.request.taskDefinition === input.taskDefinition && existing.desiredCount === desiredCount && existing.request.clientToken === input.clientToken;
         if (same) return { service: this.serviceOutput(existing) };
         throw ecsError('InvalidParameterException', 'Creation of service was not idempotent.');
       }

@@ -1,4 +1,6 @@
 /** Fault injection (infra/local/README.md `POST /_local/faults`): what is broken, per environment and globally. */
+import type { SimService, SimulatedAwsError } from './errors.ts';
+
 export const FAULTS = ['crash', 'crashloop', 'unhealthy', 'delete-service', 'drift-scale', 'throttle', 'hostile', 'clear'] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -37,11 +39,37 @@ interface EnvironmentFaults {
   unhealthy: boolean;
 }
 
+/** The next calls of one action answer an AWS error (both doors: Step Functions and the SDK clients). */
+interface ActionFault {
+  action: string;
+  error: (service: SimService) => SimulatedAwsError;
+  remaining: number;
+}
+
 export class FaultState {
   throttleRemaining = 0;
   /** the throttle fault cycles through a call's throttling shapes, so tests see each */
   throttleCycle = 0;
   private readonly byEnvironment = new Map<string, EnvironmentFaults>();
+  private actionFaults: ActionFault[] = [];
+
+  /**
+   * The next `times` calls of `action` fail with `error` (a workflow test's fault at one step; not
+   * offered by `/_local/faults`). Each attempt counts: an SDK client's own retries of a throttle
+   * take one each, as they would reach AWS.
+   */
+  failNext(action: string, error: ActionFault['error'], times = 1): void {
+    this.actionFaults.push({ action, error, remaining: times });
+  }
+
+  /** The error this call must answer, if a fault of its action is still pending. */
+  takeActionFault(service: SimService, action: string): SimulatedAwsError | undefined {
+    const fault = this.actionFaults.find((f) => f.action === action && f.remaining > 0);
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining === 0) this.actionFaults = this.actionFaults.filter((f) => f !== fault);
+    return fault.error(service);
+  }
 
   forEnvironment(environment: string): EnvironmentFaults {
     let faults = this.byEnvironment.get(environment);
@@ -56,6 +84,7 @@ export class FaultState {
     if (environment === undefined) {
       this.byEnvironment.clear();
       this.throttleRemaining = 0;
+      this.actionFaults = [];
     } else {
       this.byEnvironment.delete(environment);
     }

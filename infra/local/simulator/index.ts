@@ -22,7 +22,7 @@ import { SnsSimulator } from './sns.ts';
 import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest, type FaultResult } from './faults.ts';
 
 export { ManualClock, systemClock, type Clock } from './clock.ts';
-export { SimulatedAwsError } from './errors.ts';
+export { SimulatedAwsError, awsError, throttlingError } from './errors.ts';
 export { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, FAULTS, type FaultRequest, type FaultResult } from './faults.ts';
 export type { SimEvent, SimLogger, SimConfig, HostileRates } from './context.ts';
 export { AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
@@ -476,6 +476,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (ctx.stopped) throw new Error('the simulator has been stopped');
     const service = resolveService(serviceName);
     const action = rawAction.charAt(0).toUpperCase() + rawAction.slice(1);
+    const injected = faults.takeActionFault(service, action);
+    if (injected) throw injected;
     const throttled = throttle(service, action, input);
     if (throttled) throw throttled;
     const normalized = normalizeInput(service, action, input, style);

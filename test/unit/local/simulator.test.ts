@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutMetricAlarmCommand, DescribeAlarmsCommand, DeleteAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { createEnvironment, createFixture, describeService, eventNames, registerTaskDefinition, rejection, updateImage, type Fixture } from './sim-fixture.ts';
-import { AWS_RATE_LIMITS } from '../../../infra/local/simulator/index.ts';
+import { AWS_RATE_LIMITS, awsError, throttlingError } from '../../../infra/local/simulator/index.ts';
 
 let f: Fixture;
 afterEach(() => f?.sim.stop());
@@ -206,6 +206,25 @@ describe('faults', () => {
     expect(described.$metadata).toMatchObject({ attempts: 3 });
   });
 
+  it('failNext: the next N calls of one action answer the given error, at both doors; other actions and the N+1th pass', async () => {
+    f = createFixture();
+    f.sim.internals.faults.failNext('DescribeTargetGroups', (service) => awsError(service, 'TargetGroupNotFound', 'gone'), 2);
+    await expect(f.sim.call('elasticloadbalancingv2', 'DescribeTargetGroups', {})).rejects.toMatchObject({
+      name: 'TargetGroupNotFoundException', Code: 'TargetGroupNotFound', sfnErrorName: 'ElasticLoadBalancingV2.TargetGroupNotFoundException',
+    });
+    await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).resolves.toMatchObject({ MetricAlarms: [] });
+    await expect(f.elbv2.send(new DescribeTargetGroupsCommand({}))).rejects.toMatchObject({ name: 'TargetGroupNotFoundException' });
+    await expect(f.elbv2.send(new DescribeTargetGroupsCommand({}))).resolves.toMatchObject({ TargetGroups: [] });
+    // a throttle at one action: the SDK client's own retries each take one
+    f.sim.internals.faults.failNext('DescribeServices', (service) => throttlingError(service), 2);
+    const described = await f.ecs.send(new DescribeServicesCommand({ cluster: f.sim.clusterArn, services: ['x'] }));
+    expect(described.$metadata).toMatchObject({ attempts: 3 });
+    // clear ends pending ones
+    f.sim.internals.faults.failNext('DescribeAlarms', (service) => throttlingError(service), 5);
+    f.sim.injectFault({ fault: 'clear' });
+    await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).resolves.toMatchObject({ MetricAlarms: [] });
+  });
+
   it('crash: running tasks exit once and are replaced', async () => {
     f = createFixture();
     await createEnvironment(f, 'crash-me', 'nginx:1', { desiredCount: 2 });
@@ -311,7 +330,17 @@ describe('AWS errors and limits', () => {
     await expect(
       f.ecs.send(new RegisterTaskDefinitionCommand({ family: 'x', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '4096', containerDefinitions: [{ name: 'a', image: 'b' }] })),
     ).rejects.toMatchObject({ name: 'ClientException', message: expect.stringContaining('No Fargate configuration exists') });
-    await createEnvironment(f, 'busy');
+    // CreateService is idempotent by client token: the same token and parameters again answer the service; another token is refused
+    const { taskDefinitionArn, targetGroupArn } = await createEnvironment(f, 'busy');
+    const again = (clientToken: string) =>
+      f.ecs.send(new CreateServiceCommand({
+        cluster: f.sim.clusterArn, serviceName: 'tokened', taskDefinition: taskDefinitionArn, desiredCount: 1, clientToken,
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
+        loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
+      }));
+    const created = await again('token-1');
+    await expect(again('token-1')).resolves.toMatchObject({ service: { serviceArn: created.service.serviceArn } });
+    await expect(again('token-2')).rejects.toMatchObject({ name: 'InvalidParameterException', message: 'Creation of service was not idempotent.' });
     await expect(f.ecs.send(new DeleteServiceCommand({ cluster: f.sim.clusterArn, service: 'busy' }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
       message: 'The service cannot be stopped while it is scaled above 0.',

@@ -1,13 +1,16 @@
 /**
  * A workflow-test world on local mode's simulated AWS (infra/local/simulator): DynamoDB Local,
  * the simulator (ECS with its scheduler and circuit breaker, the ALB's health checks,
- * CloudWatch alarms, SNS, the fault injection of `/_local/faults`), the local workflow runner
- * running the real ASL files, and the real task and event handlers wired as local mode wires
- * them. Used where a workflow must meet AWS behaving on its own (the heal: tasks that fail
- * health checks, services deleted out of band, alarms), which the in-memory fake does not do.
+ * CloudWatch alarms, Application Auto Scaling, SNS, the fault injection of `/_local/faults`),
+ * the waker's target group as local mode creates it, the local workflow runner running the
+ * real ASL files, and the real task and event handlers wired as local mode wires them. The one
+ * AWS of every workflow test: what the tests assert of AWS they read back from it, with AWS's
+ * own Describe calls (`aws`) or its resource view (`sim.resources()`, local mode's
+ * `GET /_local/resources`).
  *
  * Every AWS call is recorded (`calls`), by the workflows and by the Lambdas alike, so a test
- * can prove that something was not changed.
+ * can prove that something was not changed; `failOn`/`throttle` make the next calls of one
+ * action answer an AWS error (a fault at one step, seen by both doors).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +21,11 @@ import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts'
 import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
 import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
+import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../../../functions/contract/heal-events.ts';
-import { createSimulator, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
+import { awsError, createSimulator, throttlingError, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
+import { createLocalWaker } from '../../../infra/local/scaling.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { invoked, lambdaContext } from '../../support/lambda-context.ts';
@@ -53,6 +58,43 @@ export interface AwsCall {
 /** AWS actions that change something (everything but Describe*, List*, Get*). */
 export const isMutation = (call: AwsCall) => !/^(Describe|List|Get)/.test(call.action);
 
+/**
+ * What the task Lambdas read at run time (functions/runtime/runtime-config.ts) in a world on
+ * `sim`: its cluster, listener and VPC, and the roles, subnets and log group a stack passes.
+ */
+export function taskRuntimeEnvironment(sim: Simulator): Record<string, string> {
+  return {
+    FLEDGE_INSTALLATION_ID: 'test',
+    FLEDGE_CLUSTER_ARN: sim.clusterArn,
+    FLEDGE_LISTENER_ARN: sim.listenerArn,
+    FLEDGE_VPC_ID: sim.config.vpcId,
+    FLEDGE_SUBNET_IDS: 'subnet-a,subnet-b',
+    FLEDGE_SECURITY_GROUP_IDS: 'sg-1',
+    FLEDGE_EXECUTION_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/fledge-execution`,
+    FLEDGE_TASK_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/fledge-task`,
+    FLEDGE_LOG_GROUP: '/fledge/environments',
+    FLEDGE_BASE_DOMAIN: BASE_DOMAIN,
+    AWS_REGION: REGION,
+  };
+}
+
+/** The simulator of a workflow test: fast tasks, health checks and alarm periods, no token buckets, the cluster `fledge`. */
+export function simulatorFor(options: SimulatorOptions = {}): Simulator {
+  return createSimulator({
+    rateLimits: false,
+    region: REGION,
+    accountId: ACCOUNT,
+    clusterName: 'fledge',
+    taskStartMs: 120,
+    healthCheckIntervalMs: 30,
+    alarmPeriodMs: 100,
+    ...options,
+  });
+}
+
+/** Tasks that start in 30 ms and health checks every 10 ms: for workflow tests that only need AWS to settle, soon. */
+export const FAST: SimulatorOptions = { taskStartMs: 30, healthCheckIntervalMs: 10 };
+
 export interface SimWorldOptions {
   /** deliver alarm and ECS failure events to the heal trigger, as local mode does */
   healTrigger?: boolean;
@@ -73,6 +115,8 @@ export class SimHarness {
   /** runs before a task Lambda: an error it returns is thrown instead of running it */
   lambdaFault: ((arn: string, payload: { fallback?: boolean }) => Error | undefined) | undefined;
   triggerResults: unknown[] = [];
+  /** the shared Lambda target group of the waker (sleeping environments' rules forward to it) */
+  wakerTargetGroupArn = '';
   private handlers = new Map<string, Handler>();
   private counter = 0;
 
@@ -100,43 +144,27 @@ export class SimHarness {
     this.beforeCall = undefined;
     this.lambdaFault = undefined;
     this.triggerResults = [];
-    const sim = createSimulator({
-      rateLimits: false,
-      region: REGION,
-      accountId: ACCOUNT,
-      taskStartMs: 120,
-      healthCheckIntervalMs: 30,
-      alarmPeriodMs: 100,
-      ...options.simulator,
-    });
+    const sim = simulatorFor(options.simulator);
     this.sim = sim;
     Object.assign(process.env, {
       TABLE_NAME: this.db.tableName,
-      FLEDGE_INSTALLATION_ID: 'test',
       FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint,
-      FLEDGE_CLUSTER_ARN: sim.clusterArn,
-      FLEDGE_LISTENER_ARN: sim.listenerArn,
-      FLEDGE_VPC_ID: sim.config.vpcId,
-      FLEDGE_SUBNET_IDS: 'subnet-a,subnet-b',
-      FLEDGE_SECURITY_GROUP_IDS: 'sg-1',
-      FLEDGE_EXECUTION_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/fledge-execution`,
-      FLEDGE_TASK_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/fledge-task`,
-      FLEDGE_LOG_GROUP: '/fledge/environments',
-      FLEDGE_BASE_DOMAIN: BASE_DOMAIN,
+      ...taskRuntimeEnvironment(sim),
       FLEDGE_HEAL_MAX_PER_HOUR: process.env.FLEDGE_HEAL_MAX_PER_HOUR ?? '3',
       FLEDGE_HEAL_BACKOFF: process.env.FLEDGE_HEAL_BACKOFF ?? '1s',
-      AWS_REGION: REGION,
     });
     resetRuntimeConfig();
     resetHealPolicy();
 
+    // the waker's Lambda target group, made as local mode makes it: sleeping environments' rules forward to it
+    this.wakerTargetGroupArn = (await createLocalWaker(sim, REGION, ACCOUNT)).targetGroupArn;
     const substitutions: Record<string, string> = {
       TableName: this.db.tableName,
       ClusterArn: sim.clusterArn,
       ListenerArn: sim.listenerArn,
       VpcId: sim.config.vpcId,
       NotificationTopicArn: TOPIC_ARN,
-      WakerTargetGroupArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/fledge-waker/0123456789abcdef`,
+      WakerTargetGroupArn: this.wakerTargetGroupArn,
     };
     for (const arn of this.handlers.keys()) substitutions[`${pascal(arn.slice(arn.lastIndexOf(':fledge-') + 8))}FunctionArn`] = arn;
     for (const file of readdirSync(join(ROOT, 'statemachines'))) {
@@ -200,14 +228,21 @@ export class SimHarness {
     return `op-${++this.counter}-${Math.random().toString(16).slice(2, 10)}`;
   }
 
-  /** The environment item as the API writes it when it starts `workflow`. */
-  async seed(name: string, s: EnvironmentSpec, options: { status?: string; specVersion?: number; workflow?: WorkflowKind; type?: string } = {}): Promise<WorkflowInput> {
+  /**
+   * The environment item as the API writes it when it accepts a request and starts `workflow`;
+   * a new name is counted in the live quota counter (`count: false`: not), as a create is.
+   */
+  async seed(
+    name: string,
+    s: EnvironmentSpec,
+    options: { status?: string; specVersion?: number; workflow?: WorkflowKind; type?: string; count?: boolean } = {},
+  ): Promise<WorkflowInput> {
     const now = new Date().toISOString();
     const status = options.status ?? 'CREATING';
     const workflow = options.workflow ?? 'create';
     const operationId = this.nextOperationId();
     const existing = await this.item(name);
-    const item = {
+    const item: Record<string, unknown> = {
       pk: `ENV#${name}`, sk: 'ENV', kind: 'ENVIRONMENT',
       ...(existing ?? {}),
       name, spec: s, specVersion: options.specVersion ?? 1, status,
@@ -216,9 +251,21 @@ export class SimHarness {
       createdAt: (existing?.createdAt as string | undefined) ?? now, updatedAt: now,
       expiresAt: new Date(Date.now() + 72 * 3_600_000).toISOString(),
       operation: { id: operationId, type: options.type ?? workflow, status: 'RUNNING', startedAt: now, executionName: `${name}--${operationId}`, workflow },
-      gsiAllPk: 'ENV', gsiStatusPk: `STATUS#${status}`, gsiRepoPk: `REPO#${s.labels.repository}`, gsiExpiryPk: 'EXPIRY',
+      gsiAllPk: 'ENV', gsiStatusPk: `STATUS#${status}`, gsiExpiryPk: 'EXPIRY',
+      ...(s.labels.repository ? { gsiRepoPk: `REPO#${s.labels.repository}` } : {}),
     };
+    // a DELETE takes the environment off the expiry index
+    if (status === 'DELETING') delete item.gsiExpiryPk;
     await dynamodbClient().send(new PutCommand({ TableName: process.env.TABLE_NAME, Item: item }));
+    if (!existing && options.count !== false) {
+      await dynamodbClient().send(
+        new UpdateCommand({
+          TableName: process.env.TABLE_NAME, Key: { pk: 'COUNTER#live', sk: 'COUNTER' },
+          UpdateExpression: 'ADD #total :one, #repo :one',
+          ExpressionAttributeNames: { '#total': 'total', '#repo': `repo#${s.labels.repository}` }, ExpressionAttributeValues: { ':one': 1 },
+        }),
+      );
+    }
     return { name, operationId, specVersion: options.specVersion ?? 1, spec: s, actor: 'arn:aws:iam::000000000000:user/ci' };
   }
 
@@ -273,8 +320,8 @@ export class SimHarness {
     return this.runner.waitForExecution(started.executionArn);
   }
 
-  /** create (and, with more images, update to each in turn) until RUNNING */
-  async created(name: string, s: EnvironmentSpec = spec(), ...updates: EnvironmentSpec[]): Promise<void> {
+  /** create (and, with more specs, update to each in turn) until RUNNING; the create's execution */
+  async created(name: string, s: EnvironmentSpec = spec(), ...updates: EnvironmentSpec[]): Promise<ExecutionRecord> {
     const record = await this.run('create', await this.seed(name, s));
     if (record.status !== 'SUCCEEDED') throw new Error(`create of ${name} failed: ${record.error} ${record.cause}`);
     let version = 1;
@@ -284,6 +331,7 @@ export class SimHarness {
       if (updated.status !== 'SUCCEEDED') throw new Error(`update of ${name} failed: ${updated.error} ${updated.cause}`);
     }
     await this.steady(name);
+    return record;
   }
 
   /** The heal execution started for the environment's current operation (by the API or a trigger), once it ended. */
@@ -330,6 +378,76 @@ export class SimHarness {
       await new Promise((r) => setTimeout(r, 25));
     }
     return condition();
+  }
+
+  /** the recorded calls of one action (workflows and Lambdas) */
+  callsOf(action: string): AwsCall[] {
+    return this.calls.filter((c) => c.action === action);
+  }
+
+  /** The next `times` calls of `action` answer AWS's error `code` (the wire code, as AWS sends it). */
+  failOn(action: string, code: string, message: string, times = 1): void {
+    this.sim.internals.faults.failNext(action, (service) => awsError(service, code, message), times);
+  }
+
+  /** The next `times` calls of `action` are throttled, in the shape its service throttles with. */
+  throttle(action: string, times: number): void {
+    this.sim.internals.faults.failNext(action, (service) => throttlingError(service), times);
+  }
+
+  /**
+   * A read of AWS as an operator would make it (Step Functions' PascalCase shapes), not recorded
+   * in `calls`: what the tests assert of AWS's state.
+   */
+  async aws<T = any>(service: string, action: string, input: Record<string, unknown> = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return (await this.sim.call(service, action, input)) as T;
+  }
+
+  /** the environment's target group as DescribeTargetGroups answers it (by its name) */
+  async targetGroup(name: string): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { TargetGroups } = await this.aws('elasticloadbalancingv2', 'DescribeTargetGroups', { Names: [targetGroupName('test', name)] });
+    return TargetGroups[0];
+  }
+
+  /** the listener's rules but the default one, as DescribeRules answers them */
+  async rules(): Promise<Record<string, any>[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { Rules } = await this.aws('elasticloadbalancingv2', 'DescribeRules', { ListenerArn: this.sim.listenerArn });
+    return (Rules as { IsDefault: boolean }[]).filter((r) => !r.IsDefault);
+  }
+
+  /** a CloudWatch alarm as DescribeAlarms answers it (undefined: there is none) */
+  async alarm(alarmName: string): Promise<Record<string, any> | undefined> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { MetricAlarms } = await this.aws('cloudwatch', 'DescribeAlarms', { AlarmNames: [alarmName] });
+    return MetricAlarms[0];
+  }
+
+  /**
+   * What is left that costs money or blocks a name: ACTIVE services (a DRAINING one is deleted,
+   * as ListServices says), the environments' target groups (not the waker's), rules, and ACTIVE
+   * task definitions.
+   */
+  leftovers() {
+    const r = this.sim.resources();
+    return {
+      services: r.services.filter((s) => s.status === 'ACTIVE').map((s) => s.arn),
+      targetGroups: r.targetGroups.filter((t) => t.arn !== this.wakerTargetGroupArn).map((t) => t.arn),
+      rules: r.listenerRules.map((rule) => rule.arn),
+      activeTaskDefinitions: r.taskDefinitions.map((t) => t.arn),
+    };
+  }
+
+  async priorityHolder(priority: number): Promise<string | undefined> {
+    const { Item } = await dynamodbClient().send(
+      new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: `PRIORITY#${priority}`, sk: 'PRIORITY' }, ConsistentRead: true }),
+    );
+    return Item?.name as string | undefined;
+  }
+
+  async counters(): Promise<Record<string, number>> {
+    const { Item } = await dynamodbClient().send(
+      new GetCommand({ TableName: process.env.TABLE_NAME, Key: { pk: 'COUNTER#live', sk: 'COUNTER' }, ConsistentRead: true }),
+    );
+    return (Item ?? {}) as Record<string, number>;
   }
 
   /** workflow calls that changed something in AWS, as `Action` names */
