@@ -51,14 +51,15 @@ import {
 
 /**
  * The family's latest ACTIVE revision, or undefined. Only an optimisation: when the lookup is
- * throttled the create registers, and a throttled registration looks again (FindTaskDefinition).
+ * throttled the step registers, and a throttled registration looks again (FindTaskDefinition;
+ * the scale's RegisterTaskDefinition retries for minutes).
  */
-async function registeredTaskDefinition(family: string, image: string): Promise<string | undefined> {
+export async function registeredTaskDefinition(family: string, image: string): Promise<string | undefined> {
   try {
     return await activeTaskDefinition(family, image);
   } catch (error) {
     if ((error as Error).name !== 'ThrottlingException') throw error;
-    logger.info('task definition lookup throttled; the create registers', { family });
+    logger.info('task definition lookup throttled; the workflow registers', { family });
     return undefined;
   }
 }
