@@ -33,9 +33,17 @@ export async function currentOperation(
   state: { name: string; operationId: string },
   context?: Record<string, unknown>,
 ): Promise<CurrentItem | undefined> {
-  const item = await getEnvironmentItem(state.name);
+  return stillCurrent(await getEnvironmentItem(state.name), state, context);
+}
+
+/** `currentOperation` on an item the step has read already. */
+export function stillCurrent(
+  item: EnvironmentItem | undefined,
+  state: { operationId: string },
+  context: Record<string, unknown> = {},
+): CurrentItem | undefined {
   if (runsOperation(item, state.operationId)) return item;
-  logger.warn('operation is no longer current; nothing to record', context ?? {});
+  logger.warn('operation is no longer current; nothing to record', context);
   return undefined;
 }
 
