@@ -3,24 +3,17 @@
  * the ECS service is steady with this operation's deployment (functions/commands/deploy-steps.ts
  * `awaitSteadyState`).
  */
-import type { WaitPhase } from '#domain/steady-state.ts';
-import { awaitSteadyState, type AwaitOutcome } from '#commands/deploy-steps.ts';
+import { awaitSteadyState, type AwaitOutcome, type SteadyStateWait } from '#commands/deploy-steps.ts';
 import { taskHandler } from '#lambda/task-handler.ts';
 
-export interface AwaitSteadyStatePayload {
-  taskToken: string;
-  name: string;
-  operationId: string;
-  phase: WaitPhase;
-  taskDefinitionArn?: string;
-  desiredCount?: number;
+/** What the state sends: the wait, with the heal's deployment where its state carries it. */
+export interface AwaitSteadyStatePayload extends Omit<SteadyStateWait, 'deploymentId'> {
   /**
    * the heal's state (its WaitForSteadyState passes it whole): the deployment its CreateService or
    * UpdateService started, which is the one to wait for (a forced deployment keeps the task
    * definition and the count, so a lagging read of the one it replaces would look steady too)
    */
   repairs?: { service?: { deploymentId?: string | string[] }; done?: { service?: { deploymentId?: string | string[] } } };
-  pass?: number;
   executionArn?: string;
 }
 
