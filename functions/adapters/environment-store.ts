@@ -13,7 +13,8 @@ import { isPinned } from '#domain/pinning.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { tableDefinition, type IndexName } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
-import { eventPuts, type EnvironmentEvent } from './event-log.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
+import { eventPuts } from './event-log.ts';
 import { envKey, liveCounterKey, tableName } from './table-keys.ts';
 
 /** Index attributes derived from the record: written with every version of the item. */

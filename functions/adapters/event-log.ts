@@ -10,7 +10,7 @@ import { dynamodbClient } from './clients/dynamodb.ts';
 import { queryPages } from './table-pages.ts';
 import { envKey, eventSortKey, tableName } from './table-keys.ts';
 
-// the type lives in the domain (functions/domain/events.ts builds every event); said here too for the stores' callers
+// the type lives in the domain (functions/domain/events.ts); kept here only until the request-side commands import it from there
 export type { EnvironmentEvent };
 
 /** Event items to put in a transaction or a batch; `seq` orders events written in the same ms. */

@@ -6,7 +6,7 @@
  * no-op: a heal never writes over an environment being deleted.
  */
 import type { OperationError } from '#domain/environment.ts';
-import type { EnvironmentEvent } from './event-log.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
 import { finishWrite, operationEnd, restoredSpec, WAIT_BOOKKEEPING } from './operation-store.ts';
 
 /** Records an attempt (the window's attempts, this one last) with its events; false if the heal is no longer current. */

@@ -19,7 +19,8 @@ import { runsOperation, type EnvironmentRecord, type OperationError, type Operat
 import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
-import { eventPuts, type EnvironmentEvent } from './event-log.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
+import { eventPuts } from './event-log.ts';
 import { cancellationCodes, liveCountRelease, liveCounts, transactWrite } from './environment-store.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
 
