@@ -305,6 +305,9 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
 
 // ---- DegradeEnvironment ----------------------------------------------------------------------
 
+/** The notification's subject: SNS takes fewer than 100 characters (Publish, Amazon SNS API Reference). */
+const degradedSubject = (name: string) => `Fledge: environment ${name} is DEGRADED`.slice(0, 99);
+
 export async function degradeEnvironment(state: HealState): Promise<HealState> {
   if (!(await currentOperation(state))) return { ...state, next: 'superseded' };
   const config = runtimeConfig();
@@ -337,11 +340,10 @@ export async function degradeEnvironment(state: HealState): Promise<HealState> {
   });
   if (!done) return { ...state, next: 'superseded' };
   logger.warn('environment degraded', { attempts, code: error.code });
-  const subject = `Fledge: environment ${state.name} is DEGRADED`.slice(0, 99);
   return {
     ...state,
     notification: {
-      Subject: subject,
+      Subject: degradedSubject(state.name),
       Message: JSON.stringify(
         {
           environment: state.name,
@@ -387,7 +389,7 @@ export async function degradeEnvironmentFallback(state: HealState): Promise<Heal
   return {
     ...state,
     notification: {
-      Subject: `Fledge: environment ${state.name} is DEGRADED`.slice(0, 99),
+      Subject: degradedSubject(state.name),
       Message: JSON.stringify({ environment: state.name, status: 'DEGRADED', operationId: state.operationId, reason: message, error, at: now }, null, 2),
     },
     next: 'notify',
