@@ -7,11 +7,12 @@
  *   transitional status (normally a handful of items).
  * Both report how many items DynamoDB read (`ScannedCount`), the cost of a run.
  */
-import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { Operation } from '#domain/environment.ts';
 import { IN_FLIGHT_STATUSES, type InFlightStatus } from '#domain/lifecycle.ts';
 import { tableDefinition } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
+import { queryPages } from './table-pages.ts';
 import { envKey, tableName } from './table-keys.ts';
 
 export interface ExpiredEnvironment {
@@ -25,31 +26,33 @@ export interface QueryCost {
   requests: number;
 }
 
+/** Counts one page's cost and returns its items. */
+function read<T>(cost: QueryCost, page: QueryCommandOutput): T[] {
+  cost.requests += 1;
+  cost.itemsRead += page.ScannedCount ?? page.Items?.length ?? 0;
+  return (page.Items ?? []) as T[];
+}
+
 /** Expired environments, oldest first, at most `limit`; `more` when others wait for the next run. */
 export async function findExpired(asOf: string, limit: number): Promise<{ items: ExpiredEnvironment[]; more: boolean; cost: QueryCost }> {
   const index = tableDefinition.indexes.byExpiry;
   const items: ExpiredEnvironment[] = [];
   const cost: QueryCost = { itemsRead: 0, requests: 0 };
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamodbClient().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'byExpiry',
-        KeyConditionExpression: '#pk = :expiry AND #expiresAt < :asOf',
-        ExpressionAttributeNames: { '#pk': index.partitionKey, '#expiresAt': index.sortKey, '#name': 'name' },
-        ExpressionAttributeValues: { ':expiry': 'EXPIRY', ':asOf': asOf },
-        ProjectionExpression: '#name, #expiresAt',
-        // one more than needed tells whether the run leaves work for the next one
-        Limit: limit + 1 - items.length,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    cost.requests += 1;
-    cost.itemsRead += page.ScannedCount ?? page.Items?.length ?? 0;
-    items.push(...((page.Items ?? []) as ExpiredEnvironment[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey && items.length <= limit);
+  const pages = queryPages(
+    {
+      IndexName: 'byExpiry',
+      KeyConditionExpression: '#pk = :expiry AND #expiresAt < :asOf',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, '#expiresAt': index.sortKey, '#name': 'name' },
+      ExpressionAttributeValues: { ':expiry': 'EXPIRY', ':asOf': asOf },
+      ProjectionExpression: '#name, #expiresAt',
+    },
+    // one more than needed tells whether the run leaves work for the next one
+    () => limit + 1 - items.length,
+  );
+  for await (const page of pages) {
+    items.push(...read<ExpiredEnvironment>(cost, page));
+    if (items.length > limit) break;
+  }
   return { items: items.slice(0, limit), more: items.length > limit, cost };
 }
 
@@ -70,28 +73,21 @@ export async function findUnsettled(updatedBefore: string, limit: number): Promi
   const items: UnsettledEnvironment[] = [];
   const cost: QueryCost = { itemsRead: 0, requests: 0 };
   for (const status of IN_FLIGHT_STATUSES) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamodbClient().send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: 'byStatus',
-          KeyConditionExpression: '#pk = :status',
-          FilterExpression: '#updatedAt < :before OR #op.#opStatus = :failed',
-          ExpressionAttributeNames: {
-            '#pk': index.partitionKey, '#updatedAt': 'updatedAt', '#op': 'operation', '#opStatus': 'status',
-            '#name': 'name', '#status': 'status',
-          },
-          ExpressionAttributeValues: { ':status': `STATUS#${status}`, ':before': updatedBefore, ':failed': 'FAILED' },
-          ProjectionExpression: '#name, #status, #updatedAt, #op',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      cost.requests += 1;
-      cost.itemsRead += page.ScannedCount ?? page.Items?.length ?? 0;
-      items.push(...((page.Items ?? []) as UnsettledEnvironment[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
+    const pages = queryPages({
+      IndexName: 'byStatus',
+      KeyConditionExpression: '#pk = :status',
+      FilterExpression: '#updatedAt < :before OR #op.#opStatus = :failed',
+      ExpressionAttributeNames: {
+        '#pk': index.partitionKey, '#updatedAt': 'updatedAt', '#op': 'operation', '#opStatus': 'status',
+        '#name': 'name', '#status': 'status',
+      },
+      ExpressionAttributeValues: { ':status': `STATUS#${status}`, ':before': updatedBefore, ':failed': 'FAILED' },
+      ProjectionExpression: '#name, #status, #updatedAt, #op',
+    });
+    for await (const page of pages) {
+      items.push(...read<UnsettledEnvironment>(cost, page));
+      if (items.length >= limit) break;
+    }
     if (items.length >= limit) break;
   }
   return { items: items.slice(0, limit), cost };

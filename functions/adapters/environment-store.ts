@@ -14,7 +14,7 @@ import { isPinned } from '#domain/pinning.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { tableDefinition, type IndexName } from '#contract/table-definition.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
-import { eventItems } from './event-log.ts';
+import { eventPuts } from './event-log.ts';
 import { envKey, liveCounterKey, tableName } from './table-keys.ts';
 
 /** Index attributes derived from the record: written with every version of the item. */
@@ -170,7 +170,7 @@ export async function insertEnvironment(
             ExpressionAttributeValues: counterValues,
           },
         },
-        ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
+        ...eventPuts(record.name, events),
       ],
     });
     return stored;
@@ -193,21 +193,15 @@ export async function insertEnvironment(
 
 /** Replaces the environment if it is still at `expectedVersion`; 409 when another write won. */
 export async function replaceEnvironment(record: EnvironmentRecord, expectedVersion: number, events: EnvironmentEvent[]): Promise<void> {
+  const put = {
+    TableName: tableName(),
+    Item: itemOf(record),
+    ConditionExpression: '#version = :expected',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':expected': expectedVersion },
+  };
   try {
-    await transactWrite({
-      TransactItems: [
-        {
-          Put: {
-            TableName: tableName(),
-            Item: itemOf(record),
-            ConditionExpression: '#version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          },
-        },
-        ...eventItems(record.name, events).map((Item) => ({ Put: { TableName: tableName(), Item } })),
-      ],
-    });
+    await transactWrite({ TransactItems: [{ Put: put }, ...eventPuts(record.name, events)] });
   } catch (error) {
     if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
       throw new VersionConflict(`environment "${record.name}" changed while this request ran (version ${expectedVersion} is stale); read it and retry`);

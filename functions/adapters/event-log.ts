@@ -7,10 +7,9 @@ import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentEvent } from '#domain/events.ts';
 import { publicText, publicValue } from '#domain/public-text.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
+import { queryPages } from './table-pages.ts';
 import { envKey, eventSortKey, tableName } from './table-keys.ts';
 
-/** The type lives in the domain (functions/domain/events.ts); re-exported for the modules that import it from here. */
-export type { EnvironmentEvent };
 
 /** Event items to put in a transaction or a batch; `seq` orders events written in the same ms. */
 export function eventItems(name: string, events: EnvironmentEvent[], purgeAt?: number) {
@@ -21,6 +20,11 @@ export function eventItems(name: string, events: EnvironmentEvent[], purgeAt?: n
     ...event,
     ...(purgeAt ? { purgeAt } : {}),
   }));
+}
+
+/** The events as Put items of a transaction: they are written with the change they record, or not at all. */
+export function eventPuts(name: string, events: EnvironmentEvent[], purgeAt?: number) {
+  return eventItems(name, events, purgeAt).map((Item) => ({ Put: { TableName: tableName(), Item } }));
 }
 
 export async function appendEvents(name: string, events: EnvironmentEvent[], purgeAt?: number): Promise<void> {
@@ -81,21 +85,14 @@ export async function listEvents(name: string, limit: number, startKey?: Record<
  */
 export async function schedulePurge(name: string, until: string, purgeAt: number): Promise<number> {
   let stamped = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamodbClient().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-        FilterExpression: 'attribute_not_exists(purgeAt)',
-        ExpressionAttributeValues: { ':pk': envKey(name).pk, ':first': 'EVT#', ':last': `EVT#${until}#\uffff` },
-        ExclusiveStartKey: startKey,
-      }),
-    );
+  for await (const page of queryPages({
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+    FilterExpression: 'attribute_not_exists(purgeAt)',
+    ExpressionAttributeValues: { ':pk': envKey(name).pk, ':first': 'EVT#', ':last': `EVT#${until}#\uffff` },
+  })) {
     const items = (page.Items ?? []).map((item) => ({ ...item, purgeAt }));
     await batchPut(items);
     stamped += items.length;
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return stamped;
 }

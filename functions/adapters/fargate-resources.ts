@@ -11,13 +11,7 @@ import {
   ListTasksCommand,
   type Service,
 } from '@aws-sdk/client-ecs';
-import {
-  DescribeRulesCommand,
-  DescribeTagsCommand,
-  DescribeTargetGroupsCommand,
-  type Rule,
-  type TargetGroup,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, DescribeTagsCommand, DescribeTargetGroupsCommand, type Rule, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ALARM_KINDS, alarmName, legacyAlarmName } from '#domain/alarms.ts';
 import { CONTAINER_NAME, targetGroupHealthCheck, type TargetGroupHealthCheck } from '#domain/resource-plan.ts';

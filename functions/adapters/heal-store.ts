@@ -6,8 +6,8 @@
  * no-op: a heal never writes over an environment being deleted.
  */
 import type { OperationError } from '#domain/environment.ts';
-import type { EnvironmentEvent } from './event-log.ts';
-import { finishWrite, restoredSpec, statusAttributes, WAIT_BOOKKEEPING } from './operation-store.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
+import { finishWrite, operationEnd, restoredSpec, WAIT_BOOKKEEPING } from './operation-store.ts';
 
 /** Records an attempt (the window's attempts, this one last) with its events; false if the heal is no longer current. */
 export async function recordHealAttempt(name: string, operationId: string, attempts: string[], now: string, events: EnvironmentEvent[]): Promise<boolean> {
@@ -34,11 +34,8 @@ export async function completeHeal(c: HealCompletion): Promise<boolean> {
     c.operationId,
     {
       set: {
-        ...statusAttributes('RUNNING'),
+        ...operationEnd('RUNNING', 'SUCCEEDED', c.now),
         runningCount: c.runningCount,
-        updatedAt: c.now,
-        'operation.status': 'SUCCEEDED',
-        'operation.finishedAt': c.now,
         ...(c.healthyImages ?? {}),
         ...(c.restoredImage ? restoredSpec(c.specVersion, c.restoredImage) : {}),
       },
@@ -63,13 +60,7 @@ export async function markDegraded(d: Degradation): Promise<boolean> {
     d.name,
     d.operationId,
     {
-      set: {
-        ...statusAttributes('DEGRADED'),
-        updatedAt: d.now,
-        'operation.status': 'FAILED',
-        'operation.finishedAt': d.now,
-        'operation.error': d.error,
-      },
+      set: operationEnd('DEGRADED', 'FAILED', d.now, d.error),
       remove: WAIT_BOOKKEEPING,
     },
     d.events,

@@ -15,11 +15,12 @@ import {
   DeleteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EnvironmentRecord, OperationError } from '#domain/environment.ts';
+import { runsOperation, type EnvironmentRecord, type OperationError, type OperationStatus } from '#domain/environment.ts';
 import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
-import { eventItems, type EnvironmentEvent } from './event-log.ts';
+import type { EnvironmentEvent } from '#domain/events.ts';
+import { eventPuts } from './event-log.ts';
 import { cancellationCodes, liveCountRelease, liveCounts, transactWrite } from './environment-store.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
 
@@ -55,6 +56,17 @@ function isConditionFailure(error: unknown): boolean {
   const name = (error as Error).name;
   if (name === 'ConditionalCheckFailedException') return true;
   return cancellationCodes(error)?.includes('ConditionalCheckFailed') ?? false;
+}
+
+/** Sends a conditional write: false when its condition failed (an answer, not an error); other errors are thrown. */
+async function writeIf(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 // ---- listener priorities -----------------------------------------------------------------
@@ -111,37 +123,28 @@ export async function allocateListenerPriority(name: string, operationId: string
 
 /** Takes `PRIORITY#<n>` for `name`; true when it is (now) held by `name`. */
 async function claimPriority(name: string, priority: number): Promise<boolean> {
-  try {
-    await dynamodbClient().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...priorityKey(priority), kind: 'PRIORITY', name, priority },
-        ConditionExpression: 'attribute_not_exists(pk) OR #name = :name',
-        ExpressionAttributeNames: { '#name': 'name' },
-        ExpressionAttributeValues: { ':name': name },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(() =>
+    dynamodbClient().send(new PutCommand({
+      TableName: tableName(),
+      Item: { ...priorityKey(priority), kind: 'PRIORITY', name, priority },
+      ConditionExpression: 'attribute_not_exists(pk) OR #name = :name',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name },
+    })),
+  );
 }
 
+/** Frees `PRIORITY#<n>` if `name` still holds it. */
 async function releasePriorityItem(name: string, priority: number): Promise<void> {
-  try {
-    await dynamodbClient().send(
-      new DeleteCommand({
-        TableName: tableName(),
-        Key: priorityKey(priority),
-        ConditionExpression: '#name = :name',
-        ExpressionAttributeNames: { '#name': 'name' },
-        ExpressionAttributeValues: { ':name': name },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIf(() =>
+    dynamodbClient().send(new DeleteCommand({
+      TableName: tableName(),
+      Key: priorityKey(priority),
+      ConditionExpression: '#name = :name',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name },
+    })),
+  );
 }
 
 /** A transaction item that frees `PRIORITY#<n>` if `name` holds it (and is fine if nobody does). */
@@ -183,55 +186,46 @@ export async function storeWaitToken(
   ].filter(Boolean);
   const current = options.current ?? (await getEnvironmentItem(name));
   const startedAt = current?.waitKey === key && current.waitStartedAt ? current.waitStartedAt : now.toISOString();
-  try {
-    await dynamodbClient().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: envKey(name),
-        UpdateExpression: [
-          'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt',
-          taskDefinitionArn ? ', waitTaskDefinitionArn = :td' : '',
-          desiredCount !== undefined ? ', waitDesiredCount = :count' : '',
-          options.deploymentId ? ', waitDeploymentId = :deploymentId' : '',
-          absent.length > 0 ? ` REMOVE ${absent.join(', ')}` : '',
-        ].join(''),
-        ConditionExpression: '#op.#id = :op AND #op.#status = :running',
-        ExpressionAttributeNames: { '#op': 'operation', '#id': 'id', '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':token': token,
-          ':phase': phase,
-          ':key': key,
-          ':startedAt': startedAt,
-          ':op': operationId,
-          ':running': 'RUNNING',
-          ...(taskDefinitionArn ? { ':td': taskDefinitionArn } : {}),
-          ...(desiredCount !== undefined ? { ':count': desiredCount } : {}),
-          ...(options.deploymentId ? { ':deploymentId': options.deploymentId } : {}),
-        },
-      }),
-    );
-    return { stored: true, startedAt };
-  } catch (error) {
-    if (isConditionFailure(error)) return { stored: false, startedAt };
-    throw error;
-  }
+  const stored = await writeIf(() =>
+    dynamodbClient().send(new UpdateCommand({
+      TableName: tableName(),
+      Key: envKey(name),
+      UpdateExpression: [
+        'SET waitToken = :token, waitPhase = :phase, waitKey = :key, waitStartedAt = :startedAt',
+        taskDefinitionArn ? ', waitTaskDefinitionArn = :td' : '',
+        desiredCount !== undefined ? ', waitDesiredCount = :count' : '',
+        options.deploymentId ? ', waitDeploymentId = :deploymentId' : '',
+        absent.length > 0 ? ` REMOVE ${absent.join(', ')}` : '',
+      ].join(''),
+      ConditionExpression: '#op.#id = :op AND #op.#status = :running',
+      ExpressionAttributeNames: { '#op': 'operation', '#id': 'id', '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':token': token,
+        ':phase': phase,
+        ':key': key,
+        ':startedAt': startedAt,
+        ':op': operationId,
+        ':running': 'RUNNING',
+        ...(taskDefinitionArn ? { ':td': taskDefinitionArn } : {}),
+        ...(desiredCount !== undefined ? { ':count': desiredCount } : {}),
+        ...(options.deploymentId ? { ':deploymentId': options.deploymentId } : {}),
+      },
+    })),
+  );
+  return { stored, startedAt };
 }
 
 /** Forgets the token if it is still the one given (a newer wait's token is left alone). */
 export async function clearWaitToken(name: string, token: string): Promise<void> {
-  try {
-    await dynamodbClient().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: envKey(name),
-        UpdateExpression: 'REMOVE waitToken',
-        ConditionExpression: 'waitToken = :token',
-        ExpressionAttributeValues: { ':token': token },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIf(() =>
+    dynamodbClient().send(new UpdateCommand({
+      TableName: tableName(),
+      Key: envKey(name),
+      UpdateExpression: 'REMOVE waitToken',
+      ConditionExpression: 'waitToken = :token',
+      ExpressionAttributeValues: { ':token': token },
+    })),
+  );
 }
 
 // ---- the end of an operation ---------------------------------------------------------------
@@ -280,37 +274,43 @@ export async function finishWrite(
     Object.assign(values, update.condition.values);
     if (update.condition.expression.includes('#specVersion')) names['#specVersion'] = 'specVersion';
   }
-  try {
-    await transactWrite({
-      TransactItems: [
-        {
-          Update: {
-            TableName: tableName(),
-            Key: envKey(name),
-            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          },
-        },
-        ...extra,
-        ...eventItems(name, events, eventPurgeAt).map((Item) => ({ Put: { TableName: tableName(), Item } })),
-      ],
-    });
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  const item = {
+    TableName: tableName(),
+    Key: envKey(name),
+    UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+  return writeIf(() => transactWrite({ TransactItems: [{ Update: item }, ...extra, ...eventPuts(name, events, eventPurgeAt)] }));
 }
 
 export function statusAttributes(status: Status) {
   return { status, gsiStatusPk: `STATUS#${status}` };
 }
 
+/**
+ * What ends an operation: the environment's new status and the operation's, when it ended and,
+ * for a failure, why; bumped with the version like every status change (finishWrite).
+ */
+export function operationEnd(status: Status, operationStatus: OperationStatus, now: string, error?: OperationError) {
+  return {
+    ...statusAttributes(status),
+    updatedAt: now,
+    'operation.status': operationStatus,
+    'operation.finishedAt': now,
+    ...(error ? { 'operation.error': error } : {}),
+  };
+}
+
 /** Newest first, without repeats, at most MAX_HEALTHY_IMAGES. */
 export function pushHealthyImage(history: string[] | undefined, image: string): string[] {
   return [image, ...(history ?? []).filter((i) => i !== image)].slice(0, MAX_HEALTHY_IMAGES);
+}
+
+/** The image that ran healthy becomes the last healthy one and heads the history (nothing when none did). */
+function healthyImageAttributes(image: string | undefined, history: string[] | undefined) {
+  return image ? { lastHealthyImage: image, healthyImages: pushHealthyImage(history, image) } : {};
 }
 
 export interface Completion {
@@ -361,17 +361,11 @@ export async function completeOperation(c: Completion): Promise<boolean> {
     c.operationId,
     {
       set: {
-        ...statusAttributes(c.status),
+        ...operationEnd(c.status, c.error ? 'FAILED' : 'SUCCEEDED', c.now, c.error),
         ...restoredSpec(c.specVersion, c.restoredImage, c.restoredHealthCheck),
         url: c.url,
         runningCount: c.runningCount,
-        updatedAt: c.now,
-        'operation.status': c.error ? 'FAILED' : 'SUCCEEDED',
-        'operation.finishedAt': c.now,
-        ...(c.error ? { 'operation.error': c.error } : {}),
-        ...(c.healthyImage
-          ? { lastHealthyImage: c.healthyImage, healthyImages: pushHealthyImage(c.previousHealthyImages, c.healthyImage) }
-          : {}),
+        ...healthyImageAttributes(c.healthyImage, c.previousHealthyImages),
       },
       remove: WAIT_BOOKKEEPING,
       condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },
@@ -390,9 +384,7 @@ export async function recordConvergence(c: Omit<Completion, 'status' | 'error' |
         appliedSpecVersion: c.specVersion,
         runningCount: c.runningCount,
         updatedAt: c.now,
-        ...(c.healthyImage
-          ? { lastHealthyImage: c.healthyImage, healthyImages: pushHealthyImage(c.previousHealthyImages, c.healthyImage) }
-          : {}),
+        ...healthyImageAttributes(c.healthyImage, c.previousHealthyImages),
       },
       remove: WAIT_BOOKKEEPING,
     },
@@ -426,11 +418,7 @@ export async function failOperation(f: Failure): Promise<boolean> {
     f.operationId,
     {
       set: {
-        ...statusAttributes(f.status),
-        updatedAt: f.now,
-        'operation.status': 'FAILED',
-        'operation.finishedAt': f.now,
-        'operation.error': f.error,
+        ...operationEnd(f.status, 'FAILED', f.now, f.error),
         ...(f.releasePriority !== undefined ? { runningCount: 0 } : {}),
       },
       remove: [
@@ -467,14 +455,7 @@ const RELEASE_ATTEMPTS = 5;
  */
 export async function markDeleted(d: Deletion): Promise<boolean> {
   const update: EnvironmentUpdate = {
-    set: {
-      ...statusAttributes('DELETED'),
-      runningCount: 0,
-      updatedAt: d.now,
-      purgeAt: d.purgeAt,
-      'operation.status': 'SUCCEEDED',
-      'operation.finishedAt': d.now,
-    },
+    set: { ...operationEnd('DELETED', 'SUCCEEDED', d.now), runningCount: 0, purgeAt: d.purgeAt },
     remove: [...WAIT_BOOKKEEPING, 'listenerPriority', 'gsiExpiryPk'],
   };
   const priority = d.listenerPriority !== undefined ? [releasePriorityTransactItem(d.name, d.listenerPriority)] : [];
@@ -483,8 +464,7 @@ export async function markDeleted(d: Deletion): Promise<boolean> {
     if (await finishWrite(d.name, d.operationId, update, d.events, [release, ...priority], d.purgeAt)) return true;
     // cancelled: either the operation is no longer ours (a retried step, a duplicate execution,
     // a newer operation) and nothing is recorded, or a counter changed across zero since the read
-    const item = await getEnvironmentItem(d.name);
-    if (item?.operation?.id !== d.operationId || item.operation.status !== 'RUNNING') return false;
+    if (!runsOperation(await getEnvironmentItem(d.name), d.operationId)) return false;
     if (attempt >= RELEASE_ATTEMPTS) {
       // named as DynamoDB names a lost race between transactions, so FinishTeardown's Retry takes it
       throw Object.assign(new Error(`the live counters changed while "${d.name}" was being marked DELETED; retry`), { name: 'TransactionConflictException' });

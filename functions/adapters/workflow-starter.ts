@@ -1,10 +1,10 @@
 /**
- * Starts and stops the Step Functions workflows. Execution names are deterministic
+ * Starts, stops and looks up the Step Functions workflows. Execution names are deterministic
  * (`<name>--<operationId>`), so a retried start of the same operation cannot run it twice:
  * Step Functions answers a repeated StartExecution with the same name and input with the
  * execution it already has.
  */
-import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { logger } from '#runtime/powertools.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { sfnClient } from './clients/sfn.ts';
@@ -71,5 +71,20 @@ export async function stopWorkflow(kind: WorkflowKind, executionName: string, ca
     );
   } catch (error) {
     if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
+  }
+}
+
+/**
+ * The status of an execution (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE),
+ * or `MISSING` when Step Functions does not know it (ExecutionDoesNotExist: never started, or
+ * past its retention; AWS Step Functions API Reference, DescribeExecution).
+ */
+export async function executionStatus(kind: WorkflowKind, executionName: string): Promise<string> {
+  try {
+    const described = await sfnClient().send(new DescribeExecutionCommand({ executionArn: executionArnFor(kind, executionName) }));
+    return String(described.status ?? 'UNKNOWN');
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionDoesNotExist') return 'MISSING';
+    throw error;
   }
 }

@@ -100,7 +100,7 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
   };
   const write = (record: EnvironmentRecord) => insertEnvironment(
     record,
-    [environmentEvent('create-requested', `create requested: image ${spec.image}`, { actor: caller.actor, operationId: operation.id })],
+    [environmentEvent({ type: 'create-requested', message: `create requested: image ${spec.image}`, actor: caller.actor, operationId: operation.id })],
     { global: config.quotaGlobal, perRepository: config.quotaPerRepository },
     deleted?.version,
   );
@@ -128,9 +128,7 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
   if (hasOperationInFlight(current.status)) {
     const record: EnvironmentRecord = base;
     await replaceEnvironment(record, current.version, [
-      environmentEvent('spec-recorded', `spec v${specVersion} recorded (image ${spec.image}); the running ${current.operation?.type ?? ''} operation will converge to it`, {
-        actor: caller.actor, operationId: current.operation?.id,
-      }),
+      environmentEvent({ type: 'spec-recorded', message: `spec v${specVersion} recorded (image ${spec.image}); the running ${current.operation?.type ?? ''} operation will converge to it`, actor: caller.actor, operationId: current.operation?.id }),
     ]);
     return { outcome: 'recorded', record };
   }
@@ -143,7 +141,7 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
   const type = unchanged ? 'retry-requested' : 'update-requested';
   const message = unchanged ? `retry requested from ${current.status} with the same spec` : `update requested: image ${spec.image}`;
   const write = (next: EnvironmentRecord) =>
-    replaceEnvironment(next, current.version, [environmentEvent(type, message, { actor: caller.actor, operationId: operation.id })]);
+    replaceEnvironment(next, current.version, [environmentEvent({ type: type, message: message, actor: caller.actor, operationId: operation.id })]);
   return { outcome: 'started', record: await launch({ record, write, undo: failedUnlessTeardown }, caller) };
 }
 
@@ -239,9 +237,9 @@ async function decideDelete(name: string, caller: TenantCaller, ifMatch?: string
   const operation = newOperation('teardown', 'teardown', name, version, now);
   const record: EnvironmentRecord = { ...current, status: 'DELETING', version, updatedAt: now, operation };
   const what = current.status === 'DELETING' ? 'teardown retried after a failed one' : 'teardown requested';
-  const events = [environmentEvent('delete-requested', reason ? `${what}: ${reason}` : what, { actor: caller.actor, operationId: operation.id })];
+  const events = [environmentEvent({ type: 'delete-requested', message: reason ? `${what}: ${reason}` : what, actor: caller.actor, operationId: operation.id })];
   if (running) {
-    events.unshift(environmentEvent('operation-superseded', `the running ${running.type} operation is stopped by a delete`, { actor: caller.actor, operationId: running.id }));
+    events.unshift(environmentEvent({ type: 'operation-superseded', message: `the running ${running.type} operation is stopped by a delete`, actor: caller.actor, operationId: running.id }));
   }
   const write = async (next: EnvironmentRecord) => {
     await replaceEnvironment(next, current.version, events);

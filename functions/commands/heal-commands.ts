@@ -35,12 +35,7 @@ async function beginHeal(current: EnvironmentRecord, caller: Caller, trigger: He
     operation,
     healAttempts: fresh ? [] : attemptsInWindow(current.healAttempts, now.getTime(), policy.windowMs),
   };
-  const requested = environmentEvent(
-    trigger.source === 'api' ? 'heal-requested' : 'heal-triggered',
-    `${describeTrigger(trigger)} (from ${current.status})`,
-    { actor: caller.actor, operationId: operation.id },
-    { trigger, from: current.status, ...(fresh && current.healAttempts?.length ? { boundReset: true } : {}) },
-  );
+  const requested = environmentEvent({ type: trigger.source === 'api' ? 'heal-requested' : 'heal-triggered', message: `${describeTrigger(trigger)} (from ${current.status})`, actor: caller.actor, operationId: operation.id, details: { trigger, from: current.status, ...(fresh && current.healAttempts?.length ? { boundReset: true } : {}) } });
   return launch({
     record,
     write: (next) => replaceEnvironment(next, current.version, [requested]),

@@ -46,7 +46,7 @@ export async function launch(plan: Launch, caller: Caller): Promise<EnvironmentR
       operation: { ...operation, status: 'FAILED', finishedAt: now, error: startFailure(error, workflow) },
     };
     const message = `could not start the ${workflow} workflow${plan.undoNote ? `; ${plan.undoNote}` : ''}`;
-    await replaceEnvironment(undone, record.version, [environmentEvent('operation-failed', message, { actor: caller.actor, operationId: operation.id })])
+    await replaceEnvironment(undone, record.version, [environmentEvent({ type: 'operation-failed', message: message, actor: caller.actor, operationId: operation.id })])
       .catch(() => undefined);
     throw error;
   }

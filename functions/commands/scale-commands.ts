@@ -105,7 +105,7 @@ function requestedEvent(current: EnvironmentRecord, next: EnvironmentRecord, int
     wake: `wake requested: 0 -> ${to} task${to === 1 ? '' : 's'}`,
     scale: `scale requested: ${from} -> ${to} task${to === 1 ? '' : 's'}${scaling}`,
   }[intent];
-  return environmentEvent(`${intent}-requested`, reason ? `${message} (${reason})` : message, { actor: caller.actor, operationId: next.operation!.id }, {
+  return environmentEvent({ type: `${intent}-requested`, message: reason ? `${message} (${reason})` : message, actor: caller.actor, operationId: next.operation!.id, details: {
     from, to, autoscaling: autoscaling ?? null, specVersion: next.specVersion,
-  });
+  } });
 }

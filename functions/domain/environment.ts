@@ -60,6 +60,17 @@ export interface EnvironmentRecord {
   quotaCounters?: string[];
 }
 
+/**
+ * Whether `operationId` is still the environment's running operation. A workflow step that finds
+ * it is not (a DELETE superseded it, or a retried step's first attempt already ended it) records nothing.
+ */
+export function runsOperation<R extends Pick<EnvironmentRecord, 'operation'>>(
+  record: R | undefined,
+  operationId: string,
+): record is R & { operation: Operation } {
+  return record?.operation?.id === operationId && record.operation.status === 'RUNNING';
+}
+
 /** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */
 export function toRepresentation(record: EnvironmentRecord) {
   const { operation } = record;

@@ -1,7 +1,9 @@
 /**
- * An entry of an environment's history (`GET /v1/environments/{name}/events`), and the one
- * way to build one. Pure: the event log (functions/adapters/event-log.ts) stores them.
+ * The entries of an environment's history (`GET /v1/environments/{name}/events`), and the one
+ * way to write one: every request and every workflow step builds its events here, so each
+ * says when, what, which operation and who in the same shape.
  */
+
 export interface EnvironmentEvent {
   at: string;
   type: string;
@@ -12,20 +14,35 @@ export interface EnvironmentEvent {
   details?: Record<string, unknown>;
 }
 
-/** Who wrote the event, for which operation, and when (now unless given). */
-export interface EventSource {
+/** The operation a workflow step runs for, as its state carries it: its events name both. */
+export interface OperationOf {
+  operationId: string;
   actor: string;
-  operationId?: string;
-  at?: string;
 }
 
-export function environmentEvent(type: string, message: string, source: EventSource, details?: Record<string, unknown>): EnvironmentEvent {
+export type EventFacts = {
+  type: string;
+  message: string;
+  details?: Record<string, unknown>;
+  /** when it happened (ISO time); now when not given */
+  at?: string;
+} & ({ state: OperationOf } | { actor: string; operationId?: string });
+
+export function environmentEvent(facts: EventFacts): EnvironmentEvent {
+  const { actor, operationId } = 'state' in facts ? facts.state : facts;
   return {
-    at: source.at ?? new Date().toISOString(),
-    type,
-    message,
-    actor: source.actor,
-    operationId: source.operationId,
-    ...(details ? { details } : {}),
+    at: facts.at ?? new Date().toISOString(),
+    type: facts.type,
+    message: facts.message,
+    ...(operationId !== undefined ? { operationId } : {}),
+    actor,
+    ...(facts.details ? { details: facts.details } : {}),
   };
+}
+
+/** Builds the events of one workflow step: all at `at`, for the operation and actor of `state`. */
+export type StepEvent = (type: string, message: string, details?: Record<string, unknown>) => EnvironmentEvent;
+
+export function stepEvents(state: OperationOf, at: string): StepEvent {
+  return (type, message, details) => environmentEvent({ at, type, message, state, details });
 }

@@ -1,6 +1,6 @@
 /**
  * When is a workflow's wait for an ECS service over? One judgement, used by the step that
- * waits (functions/tasks/await-steady-state.ts, which also polls) and by the ECS event
+ * waits (AwaitSteadyState, functions/commands/deploy-steps.ts, which also polls) and by the ECS event
  * handler (functions/events/ecs-service-events.ts), so an event and a poll can never disagree.
  *
  * What AWS guarantees, and therefore what this must survive:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readCleanupConfig } from '../../../functions/runtime/cleanup-config.ts';
-import { summarize } from '../../../functions/tasks/report-cleanup.ts';
+import { summarize } from '../../../functions/commands/cleanup-steps.ts';
 
 describe('cleanup settings', () => {
   it('default as documented, the same on AWS and locally', () => {
