@@ -14,11 +14,11 @@
 import { DescribeTargetGroupsCommand, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { idleSleepAfterMs, runtimeConfig } from '#runtime/config.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { sleepIdleEnvironment } from '#commands/scale-commands.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
-import { mayIdleSleep, parseIdleSleepAfter } from '#domain/scaling.ts';
+import { mayIdleSleep } from '#domain/scaling.ts';
 import { elbv2Client } from '#adapters/clients/elbv2.ts';
 import { listEnvironments } from '#adapters/environment-store.ts';
 import { requestCounts } from '#adapters/scaling-resources.ts';
@@ -76,7 +76,7 @@ async function targetGroupsByName(loadBalancerArn: string): Promise<Map<string, 
 }
 
 async function handle(_event?: unknown): Promise<IdleSleepReport> {
-  const idleMs = parseIdleSleepAfter(process.env.FLEDGE_IDLE_SLEEP_AFTER);
+  const idleMs = idleSleepAfterMs();
   if (idleMs === undefined) return { off: true, running: 0, candidates: 0, slept: [], skipped: [] };
   const config = runtimeConfig();
   const now = Date.now();

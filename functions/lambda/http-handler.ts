@@ -9,7 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
 import { runIdempotently } from '#commands/idempotency.ts';
 import { stableIdentity, type Principal } from '#domain/caller.ts';
-import { principalOf } from '#runtime/access-config.ts';
+import { principalOf } from './principal.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 import { withPowertools } from './powertools-stack.ts';

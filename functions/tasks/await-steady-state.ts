@@ -11,7 +11,7 @@
  * The token is stored before the service is read, so an event arriving meanwhile is not lost.
  */
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import { judgeService, type WaitPhase } from '#domain/steady-state.ts';
 import { describeService } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, storeWaitToken } from '#adapters/operation-store.ts';

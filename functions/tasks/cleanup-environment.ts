@@ -14,7 +14,7 @@
  * then records the failure and goes on with the other environments.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { cleanupConfig } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
 import { SYSTEM_ACTOR, type CleanupItem, type CleanupItemResult } from '#domain/cleanup.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';

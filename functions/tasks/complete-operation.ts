@@ -7,7 +7,7 @@
  * operation FAILED and a `rolled-back` event; the spec says both again.
  */
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
+import { environmentUrl, runtimeConfig } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { healthCheckRestored, healthCheckRollbackDetails, previousHealthCheckFor, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { classifyFailure } from '#domain/task-failure.ts';

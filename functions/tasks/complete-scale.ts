@@ -10,7 +10,7 @@
  * Every outcome is an event with the actor of the request (a user, `schedule`, `request`).
  */
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
+import { environmentUrl, runtimeConfig } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { healthCheckRestored, healthCheckRollbackDetails, specHealthCheck, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import type { ScalePlan } from '#domain/scale-plan.ts';

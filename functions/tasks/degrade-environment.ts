@@ -5,9 +5,8 @@
  * publishes next (SNS). A DEGRADED environment starts no heal from alarms until an update, a
  * manual heal or a scale (functions/domain/healing.ts).
  */
-import { healPolicy } from '#runtime/heal-config.ts';
+import { healPolicy, environmentUrl, runtimeConfig } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import type { HealState } from '#domain/heal-state.ts';
 import { publicErrorName } from '#domain/public-text.ts';

@@ -4,7 +4,7 @@
  * environment is torn down completely, and a second teardown finds nothing left to do.
  */
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import { discoverResources } from '#adapters/fargate-resources.ts';
 import { taskHandler } from '#lambda/task-handler.ts';

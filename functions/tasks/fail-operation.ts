@@ -7,7 +7,7 @@
  * A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
  */
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { previousHealthCheckFor } from '#domain/resource-plan.ts';
 import { publicErrorName } from '#domain/public-text.ts';

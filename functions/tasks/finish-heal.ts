@@ -9,9 +9,8 @@
  *  - the desired spec moved while the heal ran (a PUT during HEALING): hand the workflow the
  *    newest spec to deploy (README "Using the API", latest wins).
  */
-import { healPolicy } from '#runtime/heal-config.ts';
+import { healPolicy, runtimeConfig } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { renderAlarmPlan } from '#domain/alarms.ts';
 import type { HealState } from '#domain/heal-state.ts';
 import { forNextHealPass } from '#domain/heal-state.ts';

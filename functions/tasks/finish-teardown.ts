@@ -14,7 +14,7 @@
  * them; the cleanup deregisters a family once no service uses it: docs/design.md).
  */
 import { logger } from '#runtime/powertools.ts';
-import { clusterName, runtimeConfig } from '#runtime/runtime-config.ts';
+import { clusterName, runtimeConfig } from '#runtime/config.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';
 import type { DiscoveredResources } from '#adapters/fargate-resources.ts';

@@ -10,8 +10,7 @@
  * bound and backoff apply (functions/domain/healing.ts).
  */
 import { logger } from '#runtime/powertools.ts';
-import { healPolicy } from '#runtime/heal-config.ts';
-import { installationId } from '#runtime/runtime-config.ts';
+import { healPolicy, installationId } from '#runtime/config.ts';
 import { alarmNamePrefix, parseAlarmName } from '#domain/alarms.ts';
 import { startTriggeredHeal } from '#commands/heal-commands.ts';
 import { alarmsInAlarm } from '#adapters/alarm-states.ts';

@@ -7,9 +7,8 @@
  * something to repair and no attempt left in the hour goes DEGRADED. A repair pass is an
  * attempt, recorded (with what was found and what will be done) before anything changes.
  */
-import { healPolicy } from '#runtime/heal-config.ts';
+import { healPolicy, runtimeConfig } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { renderAlarmPlan } from '#domain/alarms.ts';
 import type { HealProgress, HealState } from '#domain/heal-state.ts';
 import { forNextHealPass } from '#domain/heal-state.ts';

@@ -8,7 +8,7 @@
  * mode only), so every step of a run judges expiry against the same instant.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { cleanupConfig } from '#runtime/config.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
 import type { CleanupItem, CleanupPlan } from '#domain/cleanup.ts';
 import { findExpired, findUnsettled } from '#adapters/cleanup-store.ts';

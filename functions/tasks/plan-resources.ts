@@ -12,7 +12,7 @@
  * the state, bounded, before anything is allocated.
  */
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import { previousHealthCheckFor, renderPlan, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import { forNextPass, type TaskPayload, type WorkflowState } from '#domain/workflow-state.ts';

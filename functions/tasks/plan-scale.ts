@@ -8,7 +8,7 @@
  * scale ran: the scale workflow deploys it too).
  */
 import { logger } from '#runtime/powertools.ts';
-import { clusterName, runtimeConfig } from '#runtime/runtime-config.ts';
+import { clusterName, runtimeConfig } from '#runtime/config.ts';
 import { transitionalTasksAlarm } from '#domain/alarms.ts';
 import { previousHealthCheckFor, renderPlan, targetGroupHealthCheck } from '#domain/resource-plan.ts';
 import { autoscalingPlan, needsNewRevision, type ScalePlan } from '#domain/scale-plan.ts';

@@ -16,9 +16,8 @@
  * event in its history (purged with it); metrics count environments and resources.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { cleanupConfig, runtimeConfig } from '#runtime/config.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
 import { SYSTEM_ACTOR, type OrphanEnvironmentReport, type OrphanReport } from '#domain/cleanup.ts';
 import { publicErrorName } from '#domain/public-text.ts';
 import { appendEvents } from '#adapters/event-log.ts';
@@ -59,7 +58,7 @@ async function handle(payload: ReconcileOrphansPayload): Promise<OrphanReport> {
     installationId: runtime.installationId,
     clusterArn: runtime.clusterArn,
     listenerArn: runtime.listenerArn,
-    vpcId: process.env.FLEDGE_VPC_ID || undefined,
+    vpcId: runtime.vpcId,
     executionRoleArn: runtime.executionRoleArn,
   };
   const counter = new CallCounter();

@@ -206,7 +206,7 @@ async function rebuildSimulatedResources(simulator: Simulator, tableName: string
   const live = items.filter((item) => item.status !== 'DELETED');
   if (live.length === 0) return;
   const { renderPlan } = await import('../../functions/domain/resource-plan.ts');
-  const { runtimeConfig } = await import('../../functions/runtime/runtime-config.ts');
+  const { runtimeConfig } = await import('../../functions/runtime/config.ts');
   const cfg = runtimeConfig();
   let rebuilt = 0;
   for (const item of live) {

@@ -4,8 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } 
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler } from '../../../functions/api/heal-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { routes } from '../../../functions/contract/routes.ts';
 import { call } from '../../support/api-events.ts';
@@ -30,8 +29,7 @@ beforeEach(() => {
   dynamodb.reset();
   sfn.reset();
   resetClients();
-  resetApiConfig();
-  resetHealPolicy();
+  resetConfig();
   Object.assign(process.env, { TABLE_NAME: 'fledge', FLEDGE_HEAL_STATE_MACHINE_ARN: HEAL_ARN, FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s' });
   dynamodb.on(GetCommand).resolves({});
   dynamodb.on(TransactWriteCommand).resolves({});

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import fc from 'fast-check';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../functions/lambda/http-handler.ts';
-import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { CLAIM_SECONDS, IDEMPOTENCY_WINDOW_SECONDS, requestFingerprint } from '../../../functions/commands/idempotency.ts';
 import { canonicalJson } from '../../../functions/domain/canonical-json.ts';
 import { Conflict } from '../../../functions/domain/errors.ts';
@@ -231,10 +231,10 @@ describe('Idempotency-Key against DynamoDB Local', () => {
 
   it('scopes an OIDC caller\'s keys by its sub: another token of the same workflow (new jti) replays', async () => {
     process.env.FLEDGE_OIDC_OWNERS = 'acme';
-    resetAccessPolicy();
+    resetConfig();
     onTestFinished(() => {
       delete process.env.FLEDGE_OIDC_OWNERS;
-      resetAccessPolicy();
+      resetConfig();
     });
     const { runs, handler } = route(created);
     const key = newKey();

@@ -19,8 +19,7 @@ import { handler as getHandler } from '../../../functions/api/get-environment.ts
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { MARSHALL_OPTIONS } from '../../../functions/adapters/clients/dynamodb.ts';
 import { encodeCursor, MAX_CURSOR_LENGTH } from '../../../functions/adapters/environment-store.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { jsonDepth, MAX_JSON_DEPTH, REQUEST_ID_PATTERN } from '../../../functions/lambda/http-handler.ts';
 import { RESPONSE_ITEMS_BUDGET_BYTES } from '../../../functions/api/responses.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
@@ -34,8 +33,7 @@ beforeEach(() => {
   dynamodb.reset();
   sfn.reset();
   resetClients();
-  resetApiConfig();
-  resetHealPolicy();
+  resetConfig();
   Object.assign(process.env, {
     TABLE_NAME: 'fledge',
     FLEDGE_CREATE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-create',

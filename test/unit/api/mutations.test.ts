@@ -8,7 +8,7 @@ import { handler as postHandler } from '../../../functions/api/create-environmen
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -34,7 +34,7 @@ beforeEach(() => {
   dynamodb.reset();
   sfn.reset();
   resetClients();
-  resetApiConfig();
+  resetConfig();
   process.env.TABLE_NAME = 'fledge';
   process.env.FLEDGE_CREATE_STATE_MACHINE_ARN = CREATE_ARN;
   process.env.FLEDGE_UPDATE_STATE_MACHINE_ARN = UPDATE_ARN;

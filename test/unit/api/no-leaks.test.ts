@@ -14,7 +14,7 @@ import { handler as eventsHandler } from '../../../functions/api/list-events.ts'
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { problemBody } from '../../../functions/lambda/problem.ts';
 import { publicText, publicValue } from '../../../functions/domain/public-text.ts';
 import { call } from '../../support/api-events.ts';
@@ -46,7 +46,7 @@ beforeEach(() => {
   dynamodb.reset();
   sfn.reset();
   resetClients();
-  resetApiConfig();
+  resetConfig();
   process.env.TABLE_NAME = 'fledge';
   for (const kind of STATE_MACHINES) {
     process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:Fledge-${kind}`;

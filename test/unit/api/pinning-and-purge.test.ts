@@ -13,7 +13,7 @@ import { handler as getHandler } from '../../../functions/api/get-environment.ts
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
 
@@ -28,7 +28,7 @@ beforeEach(() => {
   dynamodb.reset();
   sfn.reset();
   resetClients();
-  resetApiConfig();
+  resetConfig();
   delete process.env.FLEDGE_ALLOW_PINNING;
   process.env.TABLE_NAME = 'fledge';
   process.env.FLEDGE_CREATE_STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:fledge-create';
@@ -62,7 +62,7 @@ describe('pinning', () => {
 
   it('is a 400 naming the label when the operator forbids pinning (FLEDGE_ALLOW_PINNING=false), and writes nothing', async () => {
     process.env.FLEDGE_ALLOW_PINNING = 'false';
-    resetApiConfig();
+    resetConfig();
     const response = await put({ image: 'ghcr.io/acme/web:1', labels: { [PIN]: 'true' } });
     expect(response.status).toBe(400);
     expect(response.body.errors).toEqual([{ path: `labels.${PIN}`, message: expect.stringMatching(/does not allow pinning/) }]);

@@ -6,7 +6,7 @@ import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as rawHandler, loadBalancerArnOf } from '../../../functions/events/idle-sleep.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -63,7 +63,7 @@ beforeEach(() => {
     FLEDGE_SCALE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Fledge-scale',
     FLEDGE_IDLE_SLEEP_AFTER: '2h',
   });
-  resetRuntimeConfig();
+  resetConfig();
   dynamodb.on(TransactWriteCommand).resolves({});
   sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
 });

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { environmentSpecSchema } from '../../../functions/domain/environment-spec.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowState } from '../../../functions/domain/workflow-state.ts';
@@ -87,7 +87,7 @@ beforeAll(() => {
 });
 beforeEach(() => {
   resetClients();
-  resetRuntimeConfig();
+  resetConfig();
   ddb.reset();
   ecs.reset();
   elb.reset();

@@ -6,7 +6,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { handler as ecsServiceEvents } from '../../../functions/events/ecs-service-events.ts';
@@ -76,7 +76,7 @@ export class Harness {
   async start(): Promise<void> {
     this.db = await startDynamoDbLocal();
     Object.assign(process.env, { TABLE_NAME: this.db.tableName, FLEDGE_DYNAMODB_ENDPOINT: this.db.endpoint, ...TASK_RUNTIME_ENVIRONMENT });
-    resetRuntimeConfig();
+    resetConfig();
     resetClients();
   }
 

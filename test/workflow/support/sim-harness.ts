@@ -15,8 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../../../functions/contract/heal-events.ts';
@@ -127,8 +126,7 @@ export class SimHarness {
       FLEDGE_HEAL_BACKOFF: process.env.FLEDGE_HEAL_BACKOFF ?? '1s',
       AWS_REGION: REGION,
     });
-    resetRuntimeConfig();
-    resetHealPolicy();
+    resetConfig();
 
     const substitutions: Record<string, string> = {
       TableName: this.db.tableName,
