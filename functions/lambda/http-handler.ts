@@ -224,7 +224,7 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
     const requestId = requestIdOf(event);
     logger.appendKeys({ requestId, environment: event.pathParameters?.name });
     try {
-      // the caller behind the request (./access-config.ts); a 403 for an authenticated caller granted nothing
+      // the caller behind the request (./principal.ts); a 403 for an authenticated caller granted nothing
       const principal = principalOf(event);
       const body = parseBody(event, options.requiresBody ?? false);
       const request: HttpRequest = {

@@ -123,7 +123,7 @@ export class FledgeStack extends Stack {
       FLEDGE_SCALE_STATE_MACHINE_ARN: machines.scale.stateMachineArn,
     };
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
-    // who may do what through the API (functions/runtime/access-config.ts); both APIs' Lambdas read it
+    // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it
     const apiEnvironment: Record<string, string> = {
       ...withMachines,
       FLEDGE_OPERATORS: JSON.stringify(config.operators),
@@ -132,7 +132,7 @@ export class FledgeStack extends Stack {
       ...(config.oidcRepositoryOwners.length ? { FLEDGE_OIDC_OWNERS: JSON.stringify(config.oidcRepositoryOwners) } : {}),
       // the GitHub events whose tokens are refused (a fork's code with the base repository's identity); `none` for none
       FLEDGE_OIDC_REFUSED_EVENTS: config.oidcRefusedEvents.length ? config.oidcRefusedEvents.join(',') : 'none',
-      // the repositories that may reference secrets, each with its own execution role (functions/runtime/api-config.ts)
+      // the repositories that may reference secrets, each with its own execution role (functions/runtime/config.ts)
       FLEDGE_SECRET_REPOSITORIES: config.secretRepositories.join(','),
     };
     // Lambda's 4 KB limit on environment variables: fail the synth, not the deploy (NODE_OPTIONS: lambda-function.ts)

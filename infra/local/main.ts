@@ -438,7 +438,7 @@ async function main(): Promise<void> {
       }
       log.info('auth: OIDC tokens required on /v1 (checked as API Gateway\'s JWT authorizer does); /_local/* stays open', {
         issuer: issuer.issuer, audiences, jwks: `http://127.0.0.1:${options.port}/_local/jwks.json`, operators: process.env.FLEDGE_OPERATORS,
-        // as on AWS, only these owners' tokens are let in (functions/runtime/access-config.ts); unset: any owner (the issuer is ours)
+        // as on AWS, only these owners' tokens are let in (functions/runtime/config.ts); unset: any owner (the issuer is ours)
         repositoryOwners: process.env.FLEDGE_OIDC_OWNERS?.trim() ? process.env.FLEDGE_OIDC_OWNERS : 'any (FLEDGE_OIDC_OWNERS not set)',
         // tokens of these GitHub events are refused, as on AWS (unset: the default list)
         refusedEvents: process.env.FLEDGE_OIDC_REFUSED_EVENTS?.trim() ? process.env.FLEDGE_OIDC_REFUSED_EVENTS : `${DEFAULT_OIDC_REFUSED_EVENTS.join(',')} (default)`,

@@ -40,7 +40,7 @@ const HANDLERS: Record<string, (payload: any, context: Context) => Promise<unkno
 
 export const BASE_DOMAIN = 'preview.example.com';
 
-/** What the task Lambdas read at run time (functions/runtime/runtime-config.ts), as the workflow tests set it. */
+/** What the task Lambdas read at run time (functions/runtime/config.ts runtimeConfig()), as the workflow tests set it. */
 export const TASK_RUNTIME_ENVIRONMENT = {
   FLEDGE_INSTALLATION_ID: 'test',
   FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge',
