@@ -7,9 +7,30 @@
  * is the operator's access policy (functions/runtime/config.ts accessPolicy()).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { iamPrincipal, LOCAL_OPERATOR, oidcPrincipal, type Principal } from '#domain/caller.ts';
+import { iamIsOperatorGrant, iamPrincipal, LOCAL_OPERATOR, oidcPrincipal, type AccessPolicy, type Principal } from '#domain/caller.ts';
 import { Forbidden } from '#domain/errors.ts';
-import { accessPolicy, localMode } from '#runtime/config.ts';
+import { accessPolicy as readPolicy, localMode } from '#runtime/config.ts';
+import { logger } from '#runtime/powertools.ts';
+
+const logged = new WeakSet<AccessPolicy>();
+
+/** The access policy; what it grants is logged once per cold start (and again after resetConfig()). */
+function accessPolicy(): AccessPolicy {
+  const policy = readPolicy();
+  if (logged.has(policy)) return policy;
+  logged.add(policy);
+  if (iamIsOperatorGrant(policy)) {
+    logger.info('access policy: neither FLEDGE_OPERATORS nor FLEDGE_IAM_REPOSITORIES is set; every IAM (SigV4) caller is an operator (IAM access to execute-api is the operator grant)');
+  } else {
+    logger.info('access policy loaded', { operatorPatterns: policy.operators.length, iamRepositoryPatterns: policy.iamRepositories.length });
+  }
+  if (policy.oidcOwners === 'any') logger.info('access policy: FLEDGE_OIDC_OWNERS is not set; local mode accepts tokens of every repository owner');
+  else logger.info('access policy: OIDC tokens accepted from these repository owners only', { oidcOwners: policy.oidcOwners });
+  if (policy.oidcRefusedEvents?.length === 0) {
+    logger.info('access policy: FLEDGE_OIDC_REFUSED_EVENTS is none; tokens of every GitHub event are accepted, pull_request_target and workflow_run jobs (which may run a fork\'s code with the base repository\'s identity) included');
+  } else logger.info('access policy: OIDC tokens of these GitHub events are refused', { oidcRefusedEvents: policy.oidcRefusedEvents });
+  return policy;
+}
 
 interface Authorizer {
   iam?: { userArn?: unknown };

@@ -17,13 +17,12 @@
  * environment); the rest are read on every call, as tests and local mode change them between runs.
  */
 import { z } from 'zod';
-import { DEFAULT_OIDC_REFUSED_EVENTS, iamIsOperatorGrant, isGithubEventName, type AccessPolicy } from '#domain/caller.ts';
+import { DEFAULT_OIDC_REFUSED_EVENTS, isGithubEventName, type AccessPolicy } from '#domain/caller.ts';
 import { parseDuration } from '#domain/durations.ts';
 import type { HealPolicy } from '#domain/healing.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
 import { parseIdleSleepAfter } from '#domain/scaling.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from '#domain/secret-ownership.ts';
-import { logger } from './powertools.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -491,22 +490,10 @@ export function healPolicy(): HealPolicy {
   return cache.heal;
 }
 
-/** The access policy; what it grants is logged once per cold start. */
+/** Who may do what through the API (functions/lambda/principal.ts logs what it grants). */
 export function accessPolicy(): AccessPolicy {
-  if (cache.access) return cache.access;
-  const policy = readAccessPolicy(process.env);
-  cache.access = policy;
-  if (iamIsOperatorGrant(policy)) {
-    logger.info('access policy: neither FLEDGE_OPERATORS nor FLEDGE_IAM_REPOSITORIES is set; every IAM (SigV4) caller is an operator (IAM access to execute-api is the operator grant)');
-  } else {
-    logger.info('access policy loaded', { operatorPatterns: policy.operators.length, iamRepositoryPatterns: policy.iamRepositories.length });
-  }
-  if (policy.oidcOwners === 'any') logger.info('access policy: FLEDGE_OIDC_OWNERS is not set; local mode accepts tokens of every repository owner');
-  else logger.info('access policy: OIDC tokens accepted from these repository owners only', { oidcOwners: policy.oidcOwners });
-  if (policy.oidcRefusedEvents?.length === 0) {
-    logger.info('access policy: FLEDGE_OIDC_REFUSED_EVENTS is none; tokens of every GitHub event are accepted, pull_request_target and workflow_run jobs (which may run a fork\'s code with the base repository\'s identity) included');
-  } else logger.info('access policy: OIDC tokens of these GitHub events are refused', { oidcRefusedEvents: policy.oidcRefusedEvents });
-  return policy;
+  cache.access ??= readAccessPolicy(process.env);
+  return cache.access;
 }
 
 // Read on every call: cheap, and tests and local mode change these between runs.
