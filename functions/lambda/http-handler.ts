@@ -195,7 +195,11 @@ function problemResult(error: unknown, requestId: string): APIGatewayProxyResult
     metrics.addMetric(`Http${Math.floor(error.status / 100)}xx`, MetricUnit.Count, 1);
     return {
       statusCode: error.status,
-      headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
+      headers: {
+        'content-type': PROBLEM_CONTENT_TYPE,
+        ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }),
+        'x-request-id': requestId,
+      },
       body: problemBody(error.status, error.title, error.message, error.extensions),
     };
   }

@@ -177,8 +177,16 @@ describe('Idempotency-Key against DynamoDB Local', () => {
     const key = newKey();
     const first = send(handler, { name: 'pr-1' }, key);
     await vi.waitFor(() => expect(runs).toHaveLength(1));
-    // while the claim holds: 409
-    expect((await send(handler, { name: 'pr-1' }, key)).status).toBe(409);
+    // while the claim holds: 409, a problem with Retry-After and when the claim lapses
+    const busy = await send(handler, { name: 'pr-1' }, key);
+    expect(busy).toMatchObject({
+      status: 409,
+      headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+      body: {
+        type: 'https://fledge.dev/problems/idempotency-key-in-progress', title: 'Idempotency-Key in progress', status: 409, code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+        detail: expect.stringMatching(/^a request with this Idempotency-Key is still in progress; retry after 1 s to get its answer\. If that request never finishes, its claim lapses at \d{4}-\d\d-\d\dT/),
+      },
+    });
 
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + (CLAIM_SECONDS + 1) * 1000);
