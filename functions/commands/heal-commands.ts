@@ -10,20 +10,10 @@ import { startFailure, startWorkflow } from '#adapters/workflow-starter.ts';
 import { checkIfMatch, visibleOrNotFound, type Caller, type CommandResult, type TenantCaller } from './environment-commands.ts';
 import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation } from '#domain/environment.ts';
 import { Conflict, VersionConflict } from '#domain/errors.ts';
-import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy } from '#domain/healing.ts';
+import { acceptsHeal, attemptsInWindow, countsFromLastHeal, decideTriggeredHeal, type HealPolicy, type HealTrigger } from '#domain/healing.ts';
 import { hasOperationInFlight } from '#domain/lifecycle.ts';
 
-/** What started a heal; carried in the workflow input and the first event. */
-export interface HealTrigger {
-  source: 'api' | 'alarm' | 'ecs';
-  /** alarm name, or the ECS event name (SERVICE_TASK_START_IMPAIRED, TASK_STOPPED...) */
-  signal?: string;
-  reason?: string;
-  /** EventBridge event id */
-  eventId?: string;
-  /** when the signal happened (the event's time) */
-  at?: string;
-}
+export type { HealTrigger };
 
 function event(type: string, message: string, caller: Caller, operationId: string, details?: Record<string, unknown>): EnvironmentEvent {
   return { at: new Date().toISOString(), type, message, actor: caller.actor, operationId, ...(details ? { details } : {}) };

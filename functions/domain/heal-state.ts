@@ -3,8 +3,7 @@
  * top of the workflow input every workflow has (workflow-state.ts).
  */
 import type { OperationError } from './environment.ts';
-import type { HealTrigger } from '#commands/heal-commands.ts';
-import type { Findings, RepairAction, Todo } from './healing.ts';
+import type { Findings, HealTrigger, RepairAction, Todo } from './healing.ts';
 import type { CaughtError, WorkflowState } from './workflow-state.ts';
 
 export interface HealProgress {

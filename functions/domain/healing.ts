@@ -18,6 +18,18 @@ import type { EnvironmentSpec } from './environment-spec.ts';
 import type { EnvironmentRecord } from './environment.ts';
 import type { Status } from './lifecycle.ts';
 
+/** What started a heal; carried in the workflow input and the first event. */
+export interface HealTrigger {
+  source: 'api' | 'alarm' | 'ecs';
+  /** alarm name, or the ECS event name (SERVICE_TASK_START_IMPAIRED, TASK_STOPPED...) */
+  signal?: string;
+  reason?: string;
+  /** EventBridge event id */
+  eventId?: string;
+  /** when the signal happened (the event's time) */
+  at?: string;
+}
+
 export interface HealPolicy {
   maxPerHour: number;
   /** the wait after the first failed attempt (doubled after each further one), seconds */
