@@ -465,7 +465,14 @@ export function readCleanupConfig(env: Env): CleanupConfig {
 
 // ------------------------------------------------------------------ per process
 
-let cache: { runtime?: RuntimeConfig; api?: ApiConfig; access?: AccessPolicy; heal?: HealPolicy } = {};
+const CACHED = { runtime: readRuntimeConfig, api: readApiConfig, heal: readHealPolicy, access: readAccessPolicy };
+type Cached = { [K in keyof typeof CACHED]: ReturnType<(typeof CACHED)[K]> };
+let cache: Partial<Cached> = {};
+
+/** A section parsed once per process (until resetConfig()). */
+function cached<K extends keyof Cached>(section: K): Cached[K] {
+  return (cache[section] ??= CACHED[section](process.env) as Cached[K]) as Cached[K];
+}
 
 /** For tests and local mode, after changing the environment: the next read parses it again. */
 export function resetConfig(): void {
@@ -473,28 +480,13 @@ export function resetConfig(): void {
 }
 
 /** Where the workflow task Lambdas and the event handlers run (CDK sets it on AWS, infra/local locally). */
-export function runtimeConfig(): RuntimeConfig {
-  cache.runtime ??= readRuntimeConfig(process.env);
-  return cache.runtime;
-}
-
+export const runtimeConfig = (): RuntimeConfig => cached('runtime');
 /** Operator settings the API reads (same defaults locally and on AWS). */
-export function apiConfig(): ApiConfig {
-  cache.api ??= readApiConfig(process.env);
-  return cache.api;
-}
-
+export const apiConfig = (): ApiConfig => cached('api');
 /** The operator's bounds on self-healing: the heal trigger, the heal task Lambdas and the API read it. */
-export function healPolicy(): HealPolicy {
-  cache.heal ??= readHealPolicy(process.env);
-  return cache.heal;
-}
-
+export const healPolicy = (): HealPolicy => cached('heal');
 /** Who may do what through the API (functions/lambda/principal.ts logs what it grants). */
-export function accessPolicy(): AccessPolicy {
-  cache.access ??= readAccessPolicy(process.env);
-  return cache.access;
-}
+export const accessPolicy = (): AccessPolicy => cached('access');
 
 // Read on every call: cheap, and tests and local mode change these between runs.
 
