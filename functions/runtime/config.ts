@@ -12,7 +12,8 @@
  *   accessPolicy()    who may do what (docs/security.md "Callers and tenancy")
  *   healPolicy()      bounds on self-healing (README "Self-healing")
  *   cleanupConfig()   the scheduled cleanup (statemachines/cleanup.asl.json)
- *   localMode(), idleSleepAfterMs(), tableName(), stateMachineArn(kind), dynamodbEndpoint()
+ *   installationId(), clusterArnIfSet(), localMode(), idleSleepAfterMs(), tableName(),
+ *   stateMachineArn(kind), dynamodbEndpoint()
  * The first four are parsed once per process (resetConfig() after a test changes the
  * environment); the rest are read on every call, as tests and local mode change them between runs.
  */
