@@ -5,8 +5,4 @@ export const idempotencyKey = (key: string) => ({ pk: `IDEM#${key}`, sk: 'IDEM' 
 export const priorityKey = (priority: number) => ({ pk: `PRIORITY#${priority}`, sk: 'PRIORITY' });
 export const liveCounterKey = { pk: 'COUNTER#live', sk: 'COUNTER' } as const;
 
-export function tableName(): string {
-  const name = process.env.TABLE_NAME;
-  if (!name) throw new Error('TABLE_NAME is not set');
-  return name;
-}
+export { tableName } from '#runtime/config.ts';

@@ -6,24 +6,11 @@
  */
 import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { logger } from '#runtime/powertools.ts';
+import { stateMachineArn, type WorkflowKind } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { sfnClient } from './clients/sfn.ts';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
-
-const ARN_VARIABLES: Record<WorkflowKind, string> = {
-  create: 'FLEDGE_CREATE_STATE_MACHINE_ARN',
-  update: 'FLEDGE_UPDATE_STATE_MACHINE_ARN',
-  teardown: 'FLEDGE_TEARDOWN_STATE_MACHINE_ARN',
-  scale: 'FLEDGE_SCALE_STATE_MACHINE_ARN',
-  heal: 'FLEDGE_HEAL_STATE_MACHINE_ARN',
-};
-
-export function stateMachineArn(kind: WorkflowKind): string {
-  const arn = process.env[ARN_VARIABLES[kind]];
-  if (!arn) throw new Error(`${ARN_VARIABLES[kind]} is not set`);
-  return arn;
-}
+export type { WorkflowKind };
 
 export function executionArnFor(kind: WorkflowKind, executionName: string): string {
   return `${stateMachineArn(kind).replace(':stateMachine:', ':execution:')}:${executionName}`;

@@ -2,6 +2,7 @@
 import { httpHandler } from '#lambda/http-handler.ts';
 import { createEnvironment } from '#commands/environment-commands.ts';
 import { parseName, parseSpec } from '#domain/spec-validation.ts';
+import { apiConfig } from '#runtime/config.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { commandResponse } from './responses.ts';
 
@@ -12,7 +13,7 @@ export const handler = httpHandler(
     }
     const { name, ...fields } = request.body as Record<string, unknown>;
     const validName = parseName(name);
-    return commandResponse(await createEnvironment(validName, parseSpec(fields), request));
+    return commandResponse(await createEnvironment(validName, parseSpec(fields, apiConfig()), request));
   },
   { requiresBody: true, idempotent: true },
 );

@@ -1,5 +1,5 @@
 /** POST /v1/environments/{name}/heal — reconcile now (202); 409 while another operation runs. */
-import { healPolicy } from '#runtime/heal-config.ts';
+import { healPolicy } from '#runtime/config.ts';
 import { httpHandler } from '#lambda/http-handler.ts';
 import { healEnvironment } from '#commands/heal-commands.ts';
 import { parseName } from '#domain/spec-validation.ts';

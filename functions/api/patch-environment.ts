@@ -2,12 +2,13 @@
 import { httpHandler } from '#lambda/http-handler.ts';
 import { patchEnvironment } from '#commands/environment-commands.ts';
 import { applyPatch, parseName } from '#domain/spec-validation.ts';
+import { apiConfig } from '#runtime/config.ts';
 import { commandResponse } from './responses.ts';
 
 export const handler = httpHandler(
   async (request) => {
     const name = parseName(request.pathName);
-    return commandResponse(await patchEnvironment(name, (current) => applyPatch(current, request.body), request, request.ifMatch));
+    return commandResponse(await patchEnvironment(name, (current) => applyPatch(current, request.body, apiConfig()), request, request.ifMatch));
   },
   { requiresBody: true, idempotent: true },
 );

@@ -2,12 +2,13 @@
 import { httpHandler } from '#lambda/http-handler.ts';
 import { putEnvironment } from '#commands/environment-commands.ts';
 import { parseName, parseSpec } from '#domain/spec-validation.ts';
+import { apiConfig } from '#runtime/config.ts';
 import { commandResponse } from './responses.ts';
 
 export const handler = httpHandler(
   async (request) => {
     const name = parseName(request.pathName);
-    const spec = parseSpec(request.body);
+    const spec = parseSpec(request.body, apiConfig());
     return commandResponse(await putEnvironment(name, spec, request, request.ifMatch));
   },
   { requiresBody: true, idempotent: true },

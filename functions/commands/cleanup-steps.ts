@@ -42,9 +42,9 @@
  *   the next run tries that environment again.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { cleanupConfig } from '#runtime/cleanup-config.ts';
+import { cleanupConfig } from '#runtime/config.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import {
   SYSTEM_ACTOR, type CleanupItem, type CleanupItemResult, type CleanupPlan, type CleanupSummary, type OrphanEnvironmentReport, type OrphanReport,
 } from '#domain/cleanup.ts';

@@ -27,7 +27,7 @@
  *   the API"). A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
  */
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
+import { environmentUrl, runtimeConfig } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { environmentEvent, stepEvents, type EnvironmentEvent } from '#domain/events.ts';
 import {

@@ -3,7 +3,7 @@
  * record, write conditionally, then start (or stop) the workflow. Handlers call these and
  * map the outcome to HTTP; the rules live here, once.
  */
-import { apiConfig } from '#runtime/api-config.ts';
+import { apiConfig } from '#runtime/config.ts';
 import { getEnvironment, insertEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
 import { expiresAtFor, sameSpec, type EnvironmentRecord } from '#domain/environment.ts';
@@ -56,7 +56,7 @@ export function specForCaller(caller: TenantCaller, spec: EnvironmentSpec): Envi
   const decision = creationRepository(caller.principal, spec.labels.repository);
   if (!decision.ok) throw new ValidationFailed('labels.repository does not name a repository of this caller', [{ path: 'labels.repository', message: decision.message }]);
   const settled = decision.repository === spec.labels.repository ? spec : { ...spec, labels: { ...spec.labels, repository: decision.repository! } };
-  return checkSecretOwnership(settled);
+  return checkSecretOwnership(settled, apiConfig().secretScope);
 }
 
 /** A live environment of another repository holds this name: all the caller learns is that the name is taken. */

@@ -33,9 +33,9 @@
  *   ended later, e.g. a heal that found nothing to repair, already answered it). The heal's own
  *   bound and backoff apply (functions/domain/healing.ts).
  */
-import { healPolicy } from '#runtime/heal-config.ts';
+import { healPolicy } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, installationId, runtimeConfig } from '#runtime/runtime-config.ts';
+import { environmentUrl, installationId, runtimeConfig } from '#runtime/config.ts';
 import { alarmNamePrefix, parseAlarmName, renderAlarmPlan } from '#domain/alarms.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { environmentEvent, stepEvents, type EnvironmentEvent, type StepEvent } from '#domain/events.ts';

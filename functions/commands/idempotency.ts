@@ -33,10 +33,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '#domain/canonical-json.ts';
-import { IdempotencyKeyReused, ValidationFailed } from '#domain/errors.ts';
+import { IdempotencyKeyInProgress, IdempotencyKeyReused, ValidationFailed } from '#domain/errors.ts';
 import { claimKey, completeKey, readKey, releaseKey, type IdempotencyRecord, type StoredAnswer } from '#adapters/idempotency-store.ts';
 import { logger } from '#runtime/powertools.ts';
-import { PROBLEM_CONTENT_TYPE, problemBody } from '#lambda/problem.ts';
 
 /** how long a completed answer replays */
 export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
@@ -88,21 +87,6 @@ function scopedKey(scope: string, key: string): string {
 
 const replayed = (answer: StoredAnswer): IdempotentAnswer => ({ ...answer, headers: { ...answer.headers, 'idempotent-replayed': 'true' } });
 
-function inProgress(record: IdempotencyRecord | undefined): IdempotentAnswer {
-  const lapses = record ? ` If that request never finishes, its claim lapses at ${new Date(record.claimedUntil).toISOString()}.` : '';
-  return {
-    status: 409,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': String(RETRY_AFTER_SECONDS) },
-    body: JSON.parse(
-      problemBody(
-        409,
-        'Idempotency-Key in progress',
-        `a request with this Idempotency-Key is still in progress; retry after ${RETRY_AFTER_SECONDS} s to get its answer.${lapses}`,
-        { code: 'IDEMPOTENCY_KEY_IN_PROGRESS' },
-      ),
-    ),
-  };
-}
 
 async function release(key: string, token: string): Promise<void> {
   try {
@@ -140,7 +124,7 @@ async function runClaimed(key: string, token: string, run: () => Promise<Idempot
 
 /**
  * Runs `run` at most once per caller, key and request within IDEMPOTENCY_WINDOW_SECONDS (see the
- * module comment): the answer of the run, a replay, a 409 (in progress) answer, or IdempotencyKeyReused.
+ * module comment): the answer of the run or a replay; IdempotencyKeyInProgress (409) or IdempotencyKeyReused (422).
  */
 export async function runIdempotently(request: IdempotentRequest, run: () => Promise<IdempotentAnswer>): Promise<IdempotentAnswer> {
   checkIdempotencyKey(request.key);
@@ -163,5 +147,5 @@ export async function runIdempotently(request: IdempotentRequest, run: () => Pro
     if (holder.claimedUntil >= Date.now()) break;
   }
   logger.info('Idempotency-Key in progress: 409', { claimedUntil: holder && new Date(holder.claimedUntil).toISOString() });
-  return inProgress(holder);
+  throw new IdempotencyKeyInProgress(RETRY_AFTER_SECONDS, holder && new Date(holder.claimedUntil).toISOString());
 }

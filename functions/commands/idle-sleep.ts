@@ -11,7 +11,7 @@
  */
 import { everyEnvironment } from '#adapters/environment-store.ts';
 import { loadBalancerArnOf, requestCounts, targetGroupArnsByName } from '#adapters/scaling-resources.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { mayIdleSleep } from '#domain/scaling.ts';
 import { scaleUnlessChanged } from './scale-commands.ts';

@@ -12,7 +12,7 @@
  * - the least there is to record when the step that records a failure failed itself (`recordFallbackFailure`).
  */
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import { runsOperation, type Operation, type OperationError } from '#domain/environment.ts';
 import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import type { EnvironmentEvent, StepEvent } from '#domain/events.ts';

@@ -18,7 +18,7 @@
  *   request (a user, `schedule`, `request`).
  */
 import { logger } from '#runtime/powertools.ts';
-import { clusterName, environmentUrl, runtimeConfig } from '#runtime/runtime-config.ts';
+import { clusterName, environmentUrl, runtimeConfig } from '#runtime/config.ts';
 import { transitionalTasksAlarm } from '#domain/alarms.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { environmentEvent, stepEvents, type EnvironmentEvent, type StepEvent } from '#domain/events.ts';

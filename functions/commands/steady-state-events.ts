@@ -6,7 +6,7 @@
  * (TaskTimedOut / InvalidToken) means the step is already done.
  */
 import { logger } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import { judgeService, type SteadyVerdict, type WaitExpectation } from '#domain/steady-state.ts';
 import { describeService, type ServiceState } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem } from '#adapters/operation-store.ts';

@@ -19,7 +19,7 @@
  *   service uses it: docs/design.md).
  */
 import { logger } from '#runtime/powertools.ts';
-import { clusterName, runtimeConfig } from '#runtime/runtime-config.ts';
+import { clusterName, runtimeConfig } from '#runtime/config.ts';
 import { environmentEvent } from '#domain/events.ts';
 import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { WorkflowState } from '#domain/workflow-state.ts';

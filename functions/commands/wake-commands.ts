@@ -7,7 +7,7 @@
  */
 import { getEnvironment } from '#adapters/environment-store.ts';
 import { findListenerRule, targetGroupNameOf } from '#adapters/scaling-resources.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { wakeCount } from '#domain/scaling.ts';

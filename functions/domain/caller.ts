@@ -5,7 +5,7 @@
  * (`owner/name`, compared exactly): it sees only environments whose `labels.repository` is one
  * of them and creates only under one of them. How an authenticated request becomes a
  * principal (IAM ARN patterns, OIDC claims) is decided here too, from the operator's access
- * policy; functions/runtime/access-config.ts reads that policy and the API Gateway event.
+ * policy; functions/runtime/config.ts reads that policy, functions/lambda/principal.ts the API Gateway event.
  */
 
 export interface OperatorPrincipal {

@@ -11,6 +11,8 @@ export abstract class DomainError extends Error {
   abstract readonly status: number;
   abstract readonly title: string;
   readonly extensions: Record<string, unknown> = {};
+  /** when the same request may succeed if retried (the answer's `Retry-After`) */
+  readonly retryAfterSeconds?: number;
 }
 
 export class ValidationFailed extends DomainError {
@@ -66,6 +68,20 @@ export class IdempotencyKeyReused extends DomainError {
   readonly title = 'Idempotency-Key reused';
   constructor() {
     super('this Idempotency-Key was already used with a different request within the last 24 hours');
+  }
+}
+
+/**
+ * A request with this Idempotency-Key is still being processed: a 409 with `Retry-After`, as the
+ * IETF draft "The Idempotency-Key HTTP Header Field" asks of a retry while the first is processed.
+ */
+export class IdempotencyKeyInProgress extends DomainError {
+  readonly status = 409;
+  readonly title = 'Idempotency-Key in progress';
+  constructor(override readonly retryAfterSeconds: number, claimLapsesAt?: string) {
+    const lapses = claimLapsesAt ? ` If that request never finishes, its claim lapses at ${claimLapsesAt}.` : '';
+    super(`a request with this Idempotency-Key is still in progress; retry after ${retryAfterSeconds} s to get its answer.${lapses}`);
+    this.extensions.code = 'IDEMPOTENCY_KEY_IN_PROGRESS';
   }
 }
 

@@ -1,11 +1,18 @@
 /** Turns request bodies into validated specs, and zod issues into the API's `errors[]`. */
 import type { z } from 'zod';
-import { apiConfig } from '#runtime/api-config.ts';
 import { environmentName, environmentPatchSchema, environmentSpecSchema, reservedKeyErrors, type EnvironmentSpec } from './environment-spec.ts';
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import { isPinned, PIN_LABEL } from './pinning.ts';
-import { secretOwnershipErrors } from './secret-ownership.ts';
+import { secretOwnershipErrors, type SecretScope } from './secret-ownership.ts';
+
+/** The operator's rules a spec is checked against (functions/runtime/config.ts apiConfig() holds them). */
+export interface SpecRules {
+  /** the longest `ttl` a spec may ask for */
+  maxTtlMs: number;
+  /** whether the `fledge.dev/pin` label may keep an environment from expiring */
+  allowPinning: boolean;
+}
 
 function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
   return error.issues.map((issue) => ({
@@ -14,11 +21,12 @@ function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): Field
   }));
 }
 
-let specSchema: ReturnType<typeof environmentSpecSchema> | undefined;
+let specSchema: { maxTtlMs: number; schema: ReturnType<typeof environmentSpecSchema> } | undefined;
 
-function schema() {
-  specSchema ??= environmentSpecSchema({ maxTtlMs: apiConfig().maxTtlMs });
-  return specSchema;
+/** Built once per maximum TTL (the schema is a tree of zod objects). */
+function schema(maxTtlMs: number) {
+  if (specSchema?.maxTtlMs !== maxTtlMs) specSchema = { maxTtlMs, schema: environmentSpecSchema({ maxTtlMs }) };
+  return specSchema.schema;
 }
 
 export function parseName(name: unknown): string {
@@ -27,15 +35,15 @@ export function parseName(name: unknown): string {
   return result.data;
 }
 
-export function parseSpec(body: unknown): EnvironmentSpec {
+export function parseSpec(body: unknown, rules: SpecRules): EnvironmentSpec {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationFailed('the request body must be a JSON object', [{ path: '', message: 'expected an object' }]);
   }
   const reserved = reservedKeyErrors(body);
   if (reserved.length) throw new ValidationFailed('the environment spec is invalid', reserved);
-  const result = schema().safeParse(body);
+  const result = schema(rules.maxTtlMs).safeParse(body);
   if (!result.success) throw new ValidationFailed('the environment spec is invalid', fieldErrors(result.error));
-  if (isPinned(result.data) && !apiConfig().allowPinning) {
+  if (isPinned(result.data) && !rules.allowPinning) {
     throw new ValidationFailed('pinning is not allowed by this installation', [
       { path: `labels.${PIN_LABEL}`, message: 'this installation does not allow pinning environments (FLEDGE_ALLOW_PINNING=false); remove the label' },
     ]);
@@ -47,17 +55,17 @@ export function parseSpec(body: unknown): EnvironmentSpec {
  * Only secrets the environment's repository owns (docs/security.md "Secrets"). Checked once the
  * repository is settled: a caller acting for one repository may leave `labels.repository` out.
  */
-export function checkSecretOwnership(spec: EnvironmentSpec): EnvironmentSpec {
-  const secretErrors = secretOwnershipErrors(spec, apiConfig().secretScope);
+export function checkSecretOwnership(spec: EnvironmentSpec, scope: SecretScope): EnvironmentSpec {
+  const secretErrors = secretOwnershipErrors(spec, scope);
   if (secretErrors.length > 0) throw new ValidationFailed('the environment references secrets its repository does not own', secretErrors);
   return spec;
 }
 
 /** Applies a PATCH body (RFC 7396 merge patch over the current spec) and validates the result. */
-export function applyPatch(current: EnvironmentSpec, body: unknown): EnvironmentSpec {
+export function applyPatch(current: EnvironmentSpec, body: unknown, rules: SpecRules): EnvironmentSpec {
   const reserved = reservedKeyErrors(body);
   if (reserved.length) throw new ValidationFailed('the patch is invalid', reserved);
   const patch = environmentPatchSchema.safeParse(body);
   if (!patch.success) throw new ValidationFailed('the patch is invalid', fieldErrors(patch.error));
-  return parseSpec(mergePatch(current, patch.data));
+  return parseSpec(mergePatch(current, patch.data), rules);
 }

@@ -9,8 +9,7 @@
  * (functions/domain/healing.ts: RUNNING, not within the backoff after its last heal), starts
  * the heal workflow with a conditional write, so concurrent signals start at most one heal.
  */
-import { healPolicy } from '#runtime/heal-config.ts';
-import { installationId } from '#runtime/runtime-config.ts';
+import { clusterArnIfSet, healPolicy, installationId } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
 import { startTriggeredHeal } from '#commands/heal-commands.ts';
 import { parseHealSignal, RecentEvents, type BusEvent } from '#domain/heal-signals.ts';
@@ -23,7 +22,7 @@ const recentEvents = new RecentEvents(10 * 60_000);
 const recentSignals = new RecentEvents(5_000);
 
 async function handle(event: BusEvent): Promise<{ outcome: TriggerOutcome; environment?: string; reason?: string }> {
-  const parsed = parseHealSignal(event, process.env.FLEDGE_CLUSTER_ARN, installationId());
+  const parsed = parseHealSignal(event, clusterArnIfSet(), installationId());
   if ('ignored' in parsed) {
     logger.debug('not a heal signal', { reason: parsed.ignored, detailType: event['detail-type'] });
     return { outcome: 'ignored', reason: parsed.ignored };

@@ -7,11 +7,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics } from '#runtime/powertools.ts';
 import { sleepIdleEnvironments, type IdleSleepReport } from '#commands/idle-sleep.ts';
-import { parseIdleSleepAfter } from '#domain/scaling.ts';
+import { idleSleepAfterMs } from '#runtime/config.ts';
 import { eventHandler } from '#lambda/event-handler.ts';
 
 async function handle(_event?: unknown): Promise<IdleSleepReport> {
-  const idleMs = parseIdleSleepAfter(process.env.FLEDGE_IDLE_SLEEP_AFTER);
+  const idleMs = idleSleepAfterMs();
   if (idleMs === undefined) return { off: true, running: 0, candidates: 0, slept: [], skipped: [] };
   const report = await sleepIdleEnvironments(idleMs);
   if (report.candidates === 0) return report;

@@ -14,7 +14,7 @@
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics } from '#runtime/powertools.ts';
-import { runtimeConfig } from '#runtime/runtime-config.ts';
+import { runtimeConfig } from '#runtime/config.ts';
 import type { ErrorCode } from '#domain/environment.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
 import { hasOperationInFlight } from '#domain/lifecycle.ts';

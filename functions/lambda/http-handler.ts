@@ -9,7 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
 import { runIdempotently } from '#commands/idempotency.ts';
 import { stableIdentity, type Principal } from '#domain/caller.ts';
-import { principalOf } from '#runtime/access-config.ts';
+import { principalOf } from './principal.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 import { withPowertools } from './powertools-stack.ts';
@@ -195,7 +195,11 @@ function problemResult(error: unknown, requestId: string): APIGatewayProxyResult
     metrics.addMetric(`Http${Math.floor(error.status / 100)}xx`, MetricUnit.Count, 1);
     return {
       statusCode: error.status,
-      headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
+      headers: {
+        'content-type': PROBLEM_CONTENT_TYPE,
+        ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }),
+        'x-request-id': requestId,
+      },
       body: problemBody(error.status, error.title, error.message, error.extensions),
     };
   }
@@ -224,7 +228,7 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
     const requestId = requestIdOf(event);
     logger.appendKeys({ requestId, environment: event.pathParameters?.name });
     try {
-      // the caller behind the request (./access-config.ts); a 403 for an authenticated caller granted nothing
+      // the caller behind the request (./principal.ts); a 403 for an authenticated caller granted nothing
       const principal = principalOf(event);
       const body = parseBody(event, options.requiresBody ?? false);
       const request: HttpRequest = {

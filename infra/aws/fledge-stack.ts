@@ -21,7 +21,8 @@ import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
 import { AsyncFailures } from './async-failures.ts';
 import { installationIdFor } from '#domain/resource-names.ts';
-import { checkLambdaEnvironmentSize } from './lambda-environment.ts';
+import { STATE_MACHINE_ARN_VARIABLES, type LambdaEnvironment } from '#runtime/config.ts';
+import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -68,7 +69,8 @@ export class FledgeStack extends Stack {
     const { network } = this;
 
     const version = (JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
-    const taskEnvironment: Record<string, string> = {
+    // the names are functions/runtime/config.ts's (`satisfies` refuses one it does not declare)
+    const taskEnvironment = {
       FLEDGE_INSTALLATION_ID: this.installationId,
       TABLE_NAME: table.tableName,
       FLEDGE_CLUSTER_ARN: network.cluster.clusterArn,
@@ -90,14 +92,14 @@ export class FledgeStack extends Stack {
       FLEDGE_ACCOUNT_ID: this.account,
       FLEDGE_PARTITION: this.partition,
       FLEDGE_SECRET_ROOT: config.secretRoot,
-      ...(config.secretArnPrefixes.length ? { FLEDGE_SECRET_ARN_PREFIXES: config.secretArnPrefixes.join(',') } : {}),
+      ...(config.secretArnPrefixes.length ? ({ FLEDGE_SECRET_ARN_PREFIXES: config.secretArnPrefixes.join(',') } satisfies LambdaEnvironment) : {}),
       FLEDGE_VERSION: version,
       POWERTOOLS_SERVICE_NAME: 'fledge',
       POWERTOOLS_METRICS_NAMESPACE: 'Fledge',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       FLEDGE_HEAL_MAX_PER_HOUR: String(config.healMaxPerHour),
       FLEDGE_HEAL_BACKOFF: config.healBackoff,
-    };
+    } satisfies LambdaEnvironment;
 
     this.healNotifications = new HealNotifications(this, 'HealNotifications', { alarmEmail: config.alarmEmail });
     // the waker's target group goes into the workflows (a sleeping environment's rule points at it)
@@ -116,28 +118,26 @@ export class FledgeStack extends Stack {
     const machines = this.workflows.stateMachines;
     const withMachines: Record<string, string> = {
       ...taskEnvironment,
-      FLEDGE_CREATE_STATE_MACHINE_ARN: machines.create.stateMachineArn,
-      FLEDGE_UPDATE_STATE_MACHINE_ARN: machines.update.stateMachineArn,
-      FLEDGE_TEARDOWN_STATE_MACHINE_ARN: machines.teardown.stateMachineArn,
-      FLEDGE_HEAL_STATE_MACHINE_ARN: machines.heal.stateMachineArn,
-      FLEDGE_SCALE_STATE_MACHINE_ARN: machines.scale.stateMachineArn,
+      ...Object.fromEntries(Object.entries(STATE_MACHINE_ARN_VARIABLES).map(([kind, name]) => [name, machines[kind as keyof typeof machines].stateMachineArn])),
     };
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
-    // who may do what through the API (functions/runtime/access-config.ts); both APIs' Lambdas read it
-    const apiEnvironment: Record<string, string> = {
+    // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it
+    const apiEnvironment = {
       ...withMachines,
       FLEDGE_OPERATORS: JSON.stringify(config.operators),
       FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
       // whose GitHub Actions tokens the CI API accepts; unset, the Lambdas accept none (fail closed)
-      ...(config.oidcRepositoryOwners.length ? { FLEDGE_OIDC_OWNERS: JSON.stringify(config.oidcRepositoryOwners) } : {}),
+      ...(config.oidcRepositoryOwners.length ? ({ FLEDGE_OIDC_OWNERS: JSON.stringify(config.oidcRepositoryOwners) } satisfies LambdaEnvironment) : {}),
       // the GitHub events whose tokens are refused (a fork's code with the base repository's identity); `none` for none
       FLEDGE_OIDC_REFUSED_EVENTS: config.oidcRefusedEvents.length ? config.oidcRefusedEvents.join(',') : 'none',
-      // the repositories that may reference secrets, each with its own execution role (functions/runtime/api-config.ts)
+      // the repositories that may reference secrets, each with its own execution role (functions/runtime/config.ts)
       FLEDGE_SECRET_REPOSITORIES: config.secretRepositories.join(','),
-    };
+    } satisfies LambdaEnvironment;
     // Lambda's 4 KB limit on environment variables: fail the synth, not the deploy (NODE_OPTIONS: lambda-function.ts)
     checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...apiEnvironment }, 'the API Lambdas');
     this.functionEnvironment = { task: taskEnvironment, api: apiEnvironment, events: withMachines };
+    // every variable a kind of Lambda cannot run without: fail the synth, not the first invocation
+    for (const [kind, environment] of Object.entries(this.functionEnvironment)) checkRequiredVariables(kind as keyof typeof this.functionEnvironment, environment);
     if (config.operators.length === 0 && Object.keys(config.iamRepositories).length === 0) {
       Annotations.of(this).addInfo('No operators and no iamRepositories in context: every IAM caller of the API is an operator (IAM access to execute-api is the operator grant).');
     }

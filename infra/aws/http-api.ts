@@ -7,7 +7,7 @@
  * two APIs keep each route single-purpose (API Gateway Developer Guide, "Control access to
  * HTTP APIs with JWT authorizers in API Gateway"). Each has its own stage throttling and
  * access logs; the Lambdas map either kind of caller to a principal
- * (functions/runtime/access-config.ts).
+ * (functions/lambda/principal.ts).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';

@@ -13,6 +13,7 @@
  * reference (an ARN, or a name CloudFormation generates) REFERENCE_BOUND = 200 bytes.
  */
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
+import { missingVariables, type LambdaKind } from '#runtime/config.ts';
 import { ConfigError } from './config.ts';
 
 export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
@@ -68,4 +69,10 @@ export function checkLambdaEnvironmentSize(stack: Stack, environment: Record<str
       `(each CloudFormation reference counted at its upper bound, ${REFERENCE_BOUND} bytes for an ARN). The biggest: ${biggest.join(', ')}. ` +
       'Shorten the context lists operators, iamRepositories, secretRepositories, oidcRepositoryOwners or oidcRefusedEvents (e.g. fewer, wider IAM ARN patterns).',
   );
+}
+
+/** Throws a ConfigError when `environment` lacks a variable the Lambdas of `kind` cannot run without (functions/runtime/config.ts). */
+export function checkRequiredVariables(kind: LambdaKind, environment: Record<string, string>): void {
+  const missing = missingVariables(kind, environment);
+  if (missing.length) throw new ConfigError(`the ${kind} Lambdas' environment lacks ${missing.join(', ')}, which functions/runtime/config.ts requires`);
 }

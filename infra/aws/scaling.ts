@@ -27,6 +27,7 @@ import { FledgeFunction } from './lambda-function.ts';
 import type { Network } from './network.ts';
 import { acknowledgeWildcards } from './nag.ts';
 import { grantObserveEnvironments, UNSCOPABLE_ACTIONS } from './workflows.ts';
+import type { LambdaEnvironment } from '#runtime/config.ts';
 
 /** The scale state machine's fixed name (the waker reaches it by name, see the header). */
 export function scaleStateMachineName(stack: Stack): string {
@@ -69,7 +70,7 @@ export class Scaling extends Construct {
     this.waker = new FledgeFunction(this, 'Waker', {
       entry: 'functions/events/waker.ts',
       description: 'Fledge: answers the URL of a sleeping environment and wakes it (ALB Lambda target)',
-      environment: { ...props.environment, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn },
+      environment: { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) },
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       timeout: Duration.seconds(15),
@@ -109,7 +110,10 @@ export class Scaling extends Construct {
     this.idleSleep = new FledgeFunction(this, 'IdleSleep', {
       entry: 'functions/events/idle-sleep.ts',
       description: `Fledge: puts environments without requests for ${idleSleepAfter} to sleep`,
-      environment: { ...props.environment, FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn },
+      environment: {
+        ...props.environment,
+        ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
+      },
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       timeout: Duration.minutes(5),

@@ -21,11 +21,12 @@ import { resetClients, useClients } from '../../functions/adapters/aws-clients.t
 import { everyEnvironment, getEnvironment } from '../../functions/adapters/environment-store.ts';
 import { hasOperationInFlight } from '../../functions/domain/lifecycle.ts';
 import { DEFAULT_OIDC_REFUSED_EVENTS } from '../../functions/domain/caller.ts';
+import { STATE_MACHINE_ARN_VARIABLES, type LambdaEnvironment } from '../../functions/runtime/config.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type LocalIssuer } from './local-issuer.ts';
 import { loadHandlerModule } from './handler-modules.ts';
-import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
+import { createWorkflowRunner } from './workflow-runner.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
@@ -297,7 +298,8 @@ async function main(): Promise<void> {
     // the waker: a Lambda target group on the simulated ALB, as on AWS (infra/local/scaling.ts)
     const waker = await createLocalWaker(simulator, region, ACCOUNT_ID);
     tasks.set(waker.functionArn, { arn: waker.functionArn, file: waker.module, substitution: 'WakerFunctionArn' });
-    const baseEnv: Record<string, string> = {
+    // the names are functions/runtime/config.ts's (`satisfies` refuses one it does not declare)
+    const baseEnv = {
       FLEDGE_LOCAL_MODE: 'true',
       // the simulated account: environments reference secrets of this account and region only (docs/security.md "Secrets")
       FLEDGE_ACCOUNT_ID: ACCOUNT_ID,
@@ -316,7 +318,7 @@ async function main(): Promise<void> {
       FLEDGE_TASK_ROLE_ARN: `arn:aws:iam::${ACCOUNT_ID}:role/fledge-local-task`,
       FLEDGE_LOG_GROUP: '/fledge/local/environments',
       FLEDGE_ASSIGN_PUBLIC_IP: 'DISABLED',
-    };
+    } satisfies LambdaEnvironment;
     for (const [key, value] of Object.entries(baseEnv)) process.env[key] = value;
     // operator settings keep their AWS defaults unless set (the same defaults locally as on AWS)
     process.env.FLEDGE_HEAL_MAX_PER_HOUR ??= '3';
@@ -365,7 +367,8 @@ async function main(): Promise<void> {
       timeoutOverrides: Object.fromEntries(STEADY_STATE_WAITS.map((state) => [state, steadyPollSeconds])),
     });
     closers.unshift(() => runner.close());
-    for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);
+    // the workflows the handlers start (the cleanup's runs on the schedule below)
+    for (const [kind, name] of Object.entries(STATE_MACHINE_ARN_VARIABLES)) process.env[name] = runner.stateMachineArn(kind as keyof typeof STATE_MACHINE_ARN_VARIABLES);
     // one cleanup run at a time: a tick while the previous run still goes is skipped
     let cleanupRun: Promise<unknown> | undefined;
     const runCleanup = () => {
@@ -419,7 +422,7 @@ async function main(): Promise<void> {
       }
       log.info('auth: OIDC tokens required on /v1 (checked as API Gateway\'s JWT authorizer does); /_local/* stays open', {
         issuer: issuer.issuer, audiences, jwks: `http://127.0.0.1:${options.port}/_local/jwks.json`, operators: process.env.FLEDGE_OPERATORS,
-        // as on AWS, only these owners' tokens are let in (functions/runtime/access-config.ts); unset: any owner (the issuer is ours)
+        // as on AWS, only these owners' tokens are let in (functions/runtime/config.ts); unset: any owner (the issuer is ours)
         repositoryOwners: process.env.FLEDGE_OIDC_OWNERS?.trim() ? process.env.FLEDGE_OIDC_OWNERS : 'any (FLEDGE_OIDC_OWNERS not set)',
         // tokens of these GitHub events are refused, as on AWS (unset: the default list)
         refusedEvents: process.env.FLEDGE_OIDC_REFUSED_EVENTS?.trim() ? process.env.FLEDGE_OIDC_REFUSED_EVENTS : `${DEFAULT_OIDC_REFUSED_EVENTS.join(',')} (default)`,

@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../infra/aws/config.ts';
-import { checkLambdaEnvironmentSize, LAMBDA_ENVIRONMENT_LIMIT, lambdaEnvironmentSize, REFERENCE_BOUND } from '../../infra/aws/lambda-environment.ts';
+import { checkLambdaEnvironmentSize, checkRequiredVariables, LAMBDA_ENVIRONMENT_LIMIT, lambdaEnvironmentSize, REFERENCE_BOUND } from '../../infra/aws/lambda-environment.ts';
 import { synthFledge } from './synth-fledge.ts';
 
 describe('the size of a Lambda environment', () => {
@@ -37,6 +37,17 @@ describe('the size of a Lambda environment', () => {
       /the API Lambdas may take 41\d\d bytes, over Lambda's limit of 4096 bytes.*FLEDGE_IAM_REPOSITORIES \(41\d\d bytes\).*secretRepositories/,
     );
     expect(() => checkLambdaEnvironmentSize(stack, { SMALL: 'y' }, 'the API Lambdas')).not.toThrow();
+  });
+});
+
+describe('the variables a kind of Lambda cannot run without (functions/runtime/config.ts)', () => {
+  it('refuses at synth an environment that lacks one, naming it', () => {
+    const machines = {
+      FLEDGE_CREATE_STATE_MACHINE_ARN: 'a', FLEDGE_UPDATE_STATE_MACHINE_ARN: 'a', FLEDGE_TEARDOWN_STATE_MACHINE_ARN: 'a', FLEDGE_HEAL_STATE_MACHINE_ARN: 'a',
+    };
+    expect(() => checkRequiredVariables('api', { TABLE_NAME: 't', ...machines })).toThrow(ConfigError);
+    expect(() => checkRequiredVariables('api', { TABLE_NAME: 't', ...machines })).toThrow(/the api Lambdas' environment lacks FLEDGE_SCALE_STATE_MACHINE_ARN,/);
+    expect(() => checkRequiredVariables('api', { TABLE_NAME: 't', ...machines, FLEDGE_SCALE_STATE_MACHINE_ARN: 'a' })).not.toThrow();
   });
 });
 

@@ -8,9 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach } from 'vitest';
 import { resetClients } from '../../functions/adapters/aws-clients.ts';
 import type { EnvironmentRecord } from '../../functions/domain/environment.ts';
-import { resetAccessPolicy } from '../../functions/runtime/access-config.ts';
-import { resetApiConfig } from '../../functions/runtime/api-config.ts';
-import { resetHealPolicy } from '../../functions/runtime/heal-config.ts';
+import { resetConfig } from '../../functions/runtime/config.ts';
 import { item } from './records.ts';
 
 export const TEST_ACCOUNT = '123456789012';
@@ -36,9 +34,7 @@ export function mockApiAws() {
     dynamodb.reset();
     sfn.reset();
     resetClients();
-    resetApiConfig();
-    resetHealPolicy();
-    resetAccessPolicy();
+    resetConfig();
     process.env.TABLE_NAME = 'fledge';
     for (const workflow of WORKFLOWS) process.env[`FLEDGE_${workflow.toUpperCase()}_STATE_MACHINE_ARN`] = stateMachineArn(workflow);
     dynamodb.on(GetCommand).resolves({});

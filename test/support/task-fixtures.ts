@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeAll, beforeEach, vi } from 'vitest';
 import { resetClients } from '../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../functions/runtime/config.ts';
 import { environmentSpecSchema } from '../../functions/domain/environment-spec.ts';
 
 export const CLUSTER = 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge';
@@ -43,7 +43,7 @@ export function useTaskEnvironment(): void {
   });
   beforeEach(() => {
     resetClients();
-    resetRuntimeConfig();
+    resetConfig();
   });
   afterEach(() => {
     resetClients();

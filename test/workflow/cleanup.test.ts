@@ -384,8 +384,8 @@ describe('orphans', () => {
 describe('quotas', () => {
   it('counts sleeping environments, not deleted ones: 429 names the limit and count, and a delete makes room', async () => {
     process.env.FLEDGE_QUOTA_PER_REPOSITORY = '3';
-    const { resetApiConfig } = await import('../../functions/runtime/api-config.ts');
-    resetApiConfig();
+    const { resetConfig } = await import('../../functions/runtime/config.ts');
+    resetConfig();
     try {
       await createAll(['q-0', 'q-1', 'q-2'], () => ({ labels: { repository: 'acme/quota' } }));
       // q-2 sleeps (desired count 0): still live, still counted
@@ -417,7 +417,7 @@ describe('quotas', () => {
       await world.settle('create');
     } finally {
       process.env.FLEDGE_QUOTA_PER_REPOSITORY = '50';
-      resetApiConfig();
+      resetConfig();
     }
   }, 60_000);
 });

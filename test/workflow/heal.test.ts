@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { alarmDefinitions, alarmName } from '../../functions/domain/alarms.ts';
 import { renderPlan } from '../../functions/domain/resource-plan.ts';
-import { runtimeConfig } from '../../functions/runtime/runtime-config.ts';
+import { runtimeConfig } from '../../functions/runtime/config.ts';
 import { isMutation, SimHarness, spec, TOPIC_ARN } from './support/sim-harness.ts';
 
 const h = new SimHarness();

@@ -23,8 +23,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { resetClients, useClients } from '../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { completeOperation } from '../../functions/adapters/operation-store.ts';
-import { resetApiConfig } from '../../functions/runtime/api-config.ts';
-import { resetRuntimeConfig } from '../../functions/runtime/runtime-config.ts';
+import { apiConfig, resetConfig } from '../../functions/runtime/config.ts';
 import {
   createEnvironment, deleteEnvironment, patchEnvironment, putEnvironment, systemCaller, type CommandResult, type TenantCaller,
 } from '../../functions/commands/environment-commands.ts';
@@ -265,7 +264,7 @@ class Put implements QuotaCommand {
   check = () => true;
   async run(m: Model): Promise<void> {
     sfn.refuseNext = this.refused;
-    const a = await answer(() => putEnvironment(this.name, parseSpec(specBody(this.image, this.repository)), caller));
+    const a = await answer(() => putEnvironment(this.name, parseSpec(specBody(this.image, this.repository), apiConfig()), caller));
     sfn.refuseNext = false;
     const env = m.envs.get(this.name);
     if (!exists(env)) expectCreate(m, this.name, this.image, this.repository, a, this.refused);
@@ -281,7 +280,7 @@ class Post implements QuotaCommand {
   constructor(readonly name: string, readonly repository: Repository) {}
   check = () => true;
   async run(m: Model): Promise<void> {
-    const a = await answer(() => createEnvironment(this.name, parseSpec(specBody('web:1', this.repository)), caller));
+    const a = await answer(() => createEnvironment(this.name, parseSpec(specBody('web:1', this.repository), apiConfig()), caller));
     if (exists(m.envs.get(this.name))) expectDomainError(a, Conflict, 409);
     else expectCreate(m, this.name, 'web:1', this.repository, a, false);
     await checkInvariant(m, this);
@@ -294,7 +293,7 @@ class LegacyCreate implements QuotaCommand {
   constructor(readonly name: string, readonly repository: Repository) {}
   check = (m: Readonly<Model>) => !exists(m.envs.get(this.name));
   async run(m: Model): Promise<void> {
-    const a = await answer(() => putEnvironment(this.name, parseSpec(specBody('web:1', this.repository)), caller));
+    const a = await answer(() => putEnvironment(this.name, parseSpec(specBody('web:1', this.repository), apiConfig()), caller));
     expectCreate(m, this.name, 'web:1', this.repository, a, false);
     if ('ok' in a) {
       await dynamodbClient().send(new UpdateCommand({
@@ -312,7 +311,7 @@ class Patch implements QuotaCommand {
   check = () => true;
   async run(m: Model): Promise<void> {
     const body = 'image' in this.change ? { image: this.change.image } : { labels: { repository: this.change.repository ?? null } };
-    const a = await answer(() => patchEnvironment(this.name, (current) => applyPatch(current, body), caller));
+    const a = await answer(() => patchEnvironment(this.name, (current) => applyPatch(current, body, apiConfig()), caller));
     const env = m.envs.get(this.name);
     if (!env) expectDomainError(a, EnvironmentNotFound, 404);
     else if (env.status === 'DELETED' || env.status === 'DELETING') expectDomainError(a, Conflict, 409);
@@ -498,8 +497,7 @@ beforeAll(async () => {
     FLEDGE_TEARDOWN_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:fledge-teardown',
     FLEDGE_SCALE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:fledge-scale',
   });
-  resetApiConfig();
-  resetRuntimeConfig();
+  resetConfig();
   resetClients();
   useClients({ sfn, ecs: sim.client('ecs') });
 });
@@ -509,15 +507,14 @@ afterAll(async () => {
   sim.stop();
   await db?.stop();
   process.env = saved;
-  resetApiConfig();
-  resetRuntimeConfig();
+  resetConfig();
 });
 
 // ---- examples: records from before this change, and counters that already drifted ---------------
 
 /** Creates `name` and takes it to DELETING with its teardown running; returns the teardown's payload. */
 async function createdThenDeleting(name: string, repo: string | undefined): Promise<ReturnType<typeof teardownPayload>> {
-  await putEnvironment(name, parseSpec(specBody('web:1', repo as Repository)), caller);
+  await putEnvironment(name, parseSpec(specBody('web:1', repo as Repository), apiConfig()), caller);
   await deleteEnvironment(name, caller);
   const item = await environmentItem(name);
   return teardownPayload(name, item.operation.id, item);
@@ -577,7 +574,7 @@ describe('releasing the quota counters', () => {
     await wipe();
     const one = await createdThenDeleting('ex-twice', 'acme/a');
     const two = await createdThenDeleting('ex-duplicate', 'acme/a');
-    await putEnvironment('ex-kept', parseSpec(specBody('web:1', 'acme/b')), caller);
+    await putEnvironment('ex-kept', parseSpec(specBody('web:1', 'acme/b'), apiConfig()), caller);
     expect(await counters()).toEqual({ total: 3, 'repo#acme/a': 2, 'repo#acme/b': 1 });
     expect((await finishTeardown(one)).outcome).toBe('succeeded');
     expect((await finishTeardown(one)).outcome).toBe('succeeded');

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { dynamodbEndpoint } from '#runtime/config.ts';
 import { clientFor } from '../aws-clients.ts';
 
 /**
@@ -14,7 +15,7 @@ export const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInsta
 /** DynamoDB (document client: plain JS values in and out); FLEDGE_DYNAMODB_ENDPOINT points it at DynamoDB Local. */
 export const dynamodbClient = () =>
   clientFor('dynamodb', () => {
-    const endpoint = process.env.FLEDGE_DYNAMODB_ENDPOINT;
+    const endpoint = dynamodbEndpoint();
     return DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint, maxAttempts: 5 } : { maxAttempts: 5 }), {
       marshallOptions: MARSHALL_OPTIONS,
     });

@@ -11,7 +11,7 @@ import { handler as patchHandler } from '../../../functions/api/patch-environmen
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { mockApiAws } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -49,7 +49,7 @@ describe('pinning', () => {
 
   it('is a 400 naming the label when the operator forbids pinning (FLEDGE_ALLOW_PINNING=false), and writes nothing', async () => {
     process.env.FLEDGE_ALLOW_PINNING = 'false';
-    resetApiConfig();
+    resetConfig();
     const response = await put({ image: 'ghcr.io/acme/web:1', labels: { [PIN]: 'true' } });
     expect(response.status).toBe(400);
     expect(response.body.errors).toEqual([{ path: `labels.${PIN}`, message: expect.stringMatching(/does not allow pinning/) }]);

@@ -10,8 +10,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as postHandler } from '../../../functions/api/create-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { mockApiAws, TEST_ACCOUNT } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -95,10 +94,10 @@ describe('secrets an environment may reference', () => {
     const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', ref: 'refs/heads/main', event_name: 'push', aud: 'fledge' };
     const authorizer = { jwt: { claims, scopes: null } };
     process.env.FLEDGE_OIDC_OWNERS = 'acme';
-    resetAccessPolicy();
+    resetConfig();
     onTestFinished(() => {
       delete process.env.FLEDGE_OIDC_OWNERS;
-      resetAccessPolicy();
+      resetConfig();
     });
     const asWeb = (secrets: Record<string, string>) =>
       call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image: 'ghcr.io/acme/web:1', secrets }, authorizer });
@@ -133,7 +132,7 @@ describe('secrets an environment may reference', () => {
   it("follows the operator's root and further narrows to secretArnPrefixes", async () => {
     process.env.FLEDGE_SECRET_ROOT = 'previews';
     process.env.FLEDGE_SECRET_ARN_PREFIXES = `${secret('previews/acme/web/app-')}*`;
-    resetApiConfig();
+    resetConfig();
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('fledge/acme/web/db') } }), 'secrets.DB', /previews\/acme\/web\//);
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('previews/acme/web/db') } }), 'secrets.DB', /secretArnPrefixes/);
     expect((await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('previews/acme/web/app-db') } })).status).toBe(201);
@@ -141,7 +140,7 @@ describe('secrets an environment may reference', () => {
 
   it('accepts no secret while the installation does not know its account', async () => {
     delete process.env.FLEDGE_ACCOUNT_ID;
-    resetApiConfig();
+    resetConfig();
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('fledge/acme/web/db') } }), 'secrets.DB', /FLEDGE_ACCOUNT_ID/);
   });
 });
@@ -164,17 +163,17 @@ describe('only the repositories the operator lists in secretRepositories use sec
 
   it('on AWS an unset list lets no repository use secrets', async () => {
     delete process.env.FLEDGE_SECRET_REPOSITORIES;
-    resetApiConfig();
+    resetConfig();
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('fledge/acme/web/db') } }), 'secrets.DB', /secretRepositories/);
   });
 
   it('in local mode an unset list means every repository (the simulator checks no IAM role), a set one still limits', async () => {
     delete process.env.FLEDGE_SECRET_REPOSITORIES;
     process.env.FLEDGE_LOCAL_MODE = 'true';
-    resetApiConfig();
+    resetConfig();
     expect((await put({ labels: { repository: 'acme/unlisted' }, secrets: { DB: secret('fledge/acme/unlisted/db') } })).status).toBe(201);
     process.env.FLEDGE_SECRET_REPOSITORIES = 'acme/web';
-    resetApiConfig();
+    resetConfig();
     dynamodb.resetHistory();
     sfn.resetHistory();
     expectRefused(await put({ labels: { repository: 'acme/unlisted' }, secrets: { DB: secret('fledge/acme/unlisted/db') } }), 'secrets.DB', /secretRepositories/);

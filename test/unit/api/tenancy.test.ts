@@ -15,7 +15,7 @@ import { handler as patchHandler } from '../../../functions/api/patch-environmen
 import { handler as deleteHandler } from '../../../functions/api/delete-environment.ts';
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
-import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { mockApiAws } from '../../support/api-aws.ts';
 import { call, type RequestOptions } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -58,7 +58,7 @@ afterEach(() => {
   delete process.env.FLEDGE_OIDC_REFUSED_EVENTS;
   delete process.env.FLEDGE_LOCAL_MODE;
   delete process.env.FLEDGE_LOCAL_AUTH;
-  resetAccessPolicy();
+  resetConfig();
 });
 
 const writes = () => dynamodb.commandCalls(TransactWriteCommand).length + dynamodb.commandCalls(PutCommand).length + sfn.commandCalls(StartExecutionCommand).length;
@@ -142,7 +142,7 @@ describe('creating', () => {
     const events = dynamodb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!.map((t) => t.Put?.Item).filter((i) => i?.kind === 'EVENT');
     expect(events).toEqual([expect.objectContaining({ actor: 'arn:aws:sts::123456789012:assumed-role/ci/run-1', type: 'create-requested' })]);
     process.env.FLEDGE_OPERATORS = 'arn:aws:iam::123456789012:role/admin';
-    resetAccessPolicy();
+    resetConfig();
     const operator = await call(putHandler, { method: 'PUT', ...env('pr-3'), body: { image: 'nginx:1.27' }, authorizer: iam('arn:aws:sts::123456789012:assumed-role/admin/me') });
     expect(operator.status).toBe(201);
     expect(operator.body.labels).toEqual({});
@@ -172,7 +172,7 @@ describe('GET /v1/environments', () => {
     expect((await call(listHandler, { method: 'GET', path: '/v1/environments', query: { repository: 'acme/api' }, authorizer: ci })).status).toBe(200);
     expect(query()[0]).toMatchObject({ IndexName: 'byRepository', ExpressionAttributeValues: { ':pk': 'REPO#acme/api' } });
     process.env.FLEDGE_OPERATORS = 'arn:aws:iam::123456789012:role/admin';
-    resetAccessPolicy();
+    resetConfig();
     await call(listHandler, { method: 'GET', path: '/v1/environments', authorizer: iam('arn:aws:sts::123456789012:assumed-role/admin/me') });
     expect(query()[1]).toMatchObject({ IndexName: 'all' });
   });
@@ -183,7 +183,7 @@ describe('who may call at all', () => {
     const stranger = iam('arn:aws:sts::123456789012:assumed-role/deployer/x');
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: stranger })).status).toBe(200);
     process.env.FLEDGE_OPERATORS = 'arn:aws:iam::123456789012:role/admin';
-    resetAccessPolicy();
+    resetConfig();
     const refused = await call(getHandler, { method: 'GET', ...env(), authorizer: stranger });
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ title: 'Forbidden' });
@@ -202,7 +202,7 @@ describe('who may call at all', () => {
     const mallory = jwt('mallory/web');
     const forged = jwt('acme/web', 'repo:acme/web:ref:refs/heads/main', 'mallory', '666');
     process.env.FLEDGE_OPERATORS = 'repo:*';
-    resetAccessPolicy();
+    resetConfig();
     dynamodb.resetHistory();
     for (const authorizer of [mallory, forged]) {
       for (const [route, handler, options] of routes) {
@@ -228,7 +228,7 @@ describe('who may call at all', () => {
     const run = jwt('acme/web', undefined, 'acme', '1001', 'workflow_run');
     const operator = jwt('acme/platform', 'repo:acme/platform:ref:refs/heads/main', 'acme', '1001', 'pull_request_target');
     process.env.FLEDGE_OPERATORS = 'repo:acme/platform:ref:refs/heads/main';
-    resetAccessPolicy();
+    resetConfig();
     dynamodb.resetHistory();
     for (const [authorizer, event] of [[target, 'pull_request_target'], [run, 'workflow_run'], [operator, 'pull_request_target']] as const) {
       const attempts: [string, typeof getHandler, RequestOptions][] = [
@@ -251,25 +251,25 @@ describe('who may call at all', () => {
 
   it('FLEDGE_OIDC_REFUSED_EVENTS: a custom list refuses its events only; none lets every event in', async () => {
     process.env.FLEDGE_OIDC_REFUSED_EVENTS = 'issue_comment';
-    resetAccessPolicy();
+    resetConfig();
     const comment = await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme', '1001', 'issue_comment') });
     expect(comment.status).toBe(403);
     expect(comment.body.detail).toContain('"issue_comment"');
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme', '1001', 'pull_request_target') })).status).toBe(200);
     process.env.FLEDGE_OIDC_REFUSED_EVENTS = 'none';
-    resetAccessPolicy();
+    resetConfig();
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'acme', '1001', 'issue_comment') })).status).toBe(200);
   });
 
   it('no owner allow-list: no token at all on AWS (fail closed); any owner in local mode, where the issuer is ours', async () => {
     delete process.env.FLEDGE_OIDC_OWNERS;
-    resetAccessPolicy();
+    resetConfig();
     const refused = await call(getHandler, { method: 'GET', ...env(), authorizer: WEB });
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toContain('accepts no OIDC tokens');
     process.env.FLEDGE_LOCAL_MODE = 'true';
     process.env.FLEDGE_LOCAL_AUTH = 'oidc';
-    resetAccessPolicy();
+    resetConfig();
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: jwt('acme/web', undefined, 'someone', '4242') })).status).toBe(200);
   });
 

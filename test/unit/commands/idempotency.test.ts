@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import fc from 'fast-check';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../functions/lambda/http-handler.ts';
-import { resetAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { CLAIM_SECONDS, IDEMPOTENCY_WINDOW_SECONDS, requestFingerprint } from '../../../functions/commands/idempotency.ts';
 import { canonicalJson } from '../../../functions/domain/canonical-json.ts';
 import { Conflict } from '../../../functions/domain/errors.ts';
@@ -177,8 +177,16 @@ describe('Idempotency-Key against DynamoDB Local', () => {
     const key = newKey();
     const first = send(handler, { name: 'pr-1' }, key);
     await vi.waitFor(() => expect(runs).toHaveLength(1));
-    // while the claim holds: 409
-    expect((await send(handler, { name: 'pr-1' }, key)).status).toBe(409);
+    // while the claim holds: 409, a problem with Retry-After and when the claim lapses
+    const busy = await send(handler, { name: 'pr-1' }, key);
+    expect(busy).toMatchObject({
+      status: 409,
+      headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+      body: {
+        type: 'https://fledge.dev/problems/idempotency-key-in-progress', title: 'Idempotency-Key in progress', status: 409, code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+        detail: expect.stringMatching(/^a request with this Idempotency-Key is still in progress; retry after 1 s to get its answer\. If that request never finishes, its claim lapses at \d{4}-\d\d-\d\dT/),
+      },
+    });
 
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + (CLAIM_SECONDS + 1) * 1000);
@@ -231,10 +239,10 @@ describe('Idempotency-Key against DynamoDB Local', () => {
 
   it('scopes an OIDC caller\'s keys by its sub: another token of the same workflow (new jti) replays', async () => {
     process.env.FLEDGE_OIDC_OWNERS = 'acme';
-    resetAccessPolicy();
+    resetConfig();
     onTestFinished(() => {
       delete process.env.FLEDGE_OIDC_OWNERS;
-      resetAccessPolicy();
+      resetConfig();
     });
     const { runs, handler } = route(created);
     const key = newKey();

@@ -3,7 +3,7 @@ import {
   creationRepository, DEFAULT_OIDC_REFUSED_EVENTS, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcPrincipal, stableIdentity, type AccessPolicy,
   type Principal,
 } from '../../../functions/domain/caller.ts';
-import { readAccessPolicy } from '../../../functions/runtime/access-config.ts';
+import { readAccessPolicy } from '../../../functions/runtime/config.ts';
 
 const NONE: AccessPolicy = { oidcOwners: [], operators: [], iamRepositories: [] };
 const POLICY: AccessPolicy = {

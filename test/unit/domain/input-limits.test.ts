@@ -10,6 +10,8 @@ import { ValidationFailed } from '../../../functions/domain/errors.ts';
 import { spec } from '../../support/records.ts';
 
 const schema = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 });
+/** the operator's defaults (FLEDGE_MAX_TTL 30d, FLEDGE_ALLOW_PINNING true) */
+const RULES = { maxTtlMs: 30 * 86_400_000, allowPinning: true };
 const issues = (input: unknown) => {
   const result = schema.safeParse(input);
   return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -64,14 +66,14 @@ describe('health-check paths as ELB takes them (1-1024 visible ASCII characters,
 
 describe('variables named in both environment and secrets', () => {
   it('are refused with a 400 naming both paths', () => {
-    const errors = validationErrors(() => parseSpec({ image: 'web', environment: { DB: 'x', OK: 'y' }, secrets: { DB: SECRET } }));
+    const errors = validationErrors(() => parseSpec({ image: 'web', environment: { DB: 'x', OK: 'y' }, secrets: { DB: SECRET } }, RULES));
     expect(errors.map((e) => e.path).sort()).toEqual(['environment.DB', 'secrets.DB']);
     expect(errors.find((e) => e.path === 'environment.DB')!.message).toContain('secrets.DB');
   });
 
   it('are refused when a PATCH brings them together', () => {
     const current = spec({ secrets: { DB: SECRET } });
-    const errors = validationErrors(() => applyPatch(current, { environment: { DB: 'plain' } }));
+    const errors = validationErrors(() => applyPatch(current, { environment: { DB: 'plain' } }, RULES));
     expect(errors.map((e) => e.path).sort()).toEqual(['environment.DB', 'secrets.DB']);
   });
 });
@@ -84,22 +86,22 @@ describe('__proto__, constructor and prototype as names', () => {
     ['secrets', SECRET],
     ['labels', 'x'],
   ] as const)('refuses __proto__ in %s (never drops it silently)', (map, value) => {
-    const errors = validationErrors(() => parseSpec(body(map, '__proto__', value)));
+    const errors = validationErrors(() => parseSpec(body(map, '__proto__', value), RULES));
     expect(errors).toEqual([expect.objectContaining({ path: `${map}.__proto__` })]);
   });
 
   it('refuses __proto__ in a PATCH of any map, and as a body field', () => {
     for (const map of ['environment', 'secrets', 'labels', 'healthCheck']) {
-      const errors = validationErrors(() => applyPatch(spec(), JSON.parse(`{"${map}":{"__proto__":{"path":"/x"}}}`)));
+      const errors = validationErrors(() => applyPatch(spec(), JSON.parse(`{"${map}":{"__proto__":{"path":"/x"}}}`), RULES));
       expect(errors[0]!.path).toBe(`${map}.__proto__`);
     }
-    expect(validationErrors(() => parseSpec(JSON.parse('{"image":"web","__proto__":{"port":1}}')))[0]!.message).toMatch(/__proto__/);
+    expect(validationErrors(() => parseSpec(JSON.parse('{"image":"web","__proto__":{"port":1}}'), RULES))[0]!.message).toMatch(/__proto__/);
   });
 
   it('keeps constructor and prototype as ordinary variable names, through a PATCH too', () => {
-    const parsed = parseSpec(JSON.parse('{"image":"web","environment":{"constructor":"c","prototype":"p"}}'));
+    const parsed = parseSpec(JSON.parse('{"image":"web","environment":{"constructor":"c","prototype":"p"}}'), RULES);
     expect(Object.entries(parsed.environment)).toEqual([['constructor', 'c'], ['prototype', 'p']]);
-    const patched = applyPatch(parsed, JSON.parse('{"environment":{"constructor":null,"hasOwnProperty":"h"}}'));
+    const patched = applyPatch(parsed, JSON.parse('{"environment":{"constructor":null,"hasOwnProperty":"h"}}'), RULES);
     expect(Object.entries(patched.environment)).toEqual([['prototype', 'p'], ['hasOwnProperty', 'h']]);
   });
 });

@@ -6,7 +6,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as rawHandler } from '../../../functions/events/heal-trigger.ts';
 import { parseHealSignal, RecentEvents, serviceNameOf, taskFailure, type BusEvent } from '../../../functions/domain/heal-signals.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record } from '../../support/records.ts';
 import { invoked } from '../../support/lambda-context.ts';
@@ -53,7 +53,7 @@ beforeEach(() => {
   dynamodb.reset();
   sfn.reset();
   resetClients();
-  resetHealPolicy();
+  resetConfig();
   Object.assign(process.env, {
     TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: CLUSTER, FLEDGE_HEAL_STATE_MACHINE_ARN: HEAL_ARN, FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s',
   });

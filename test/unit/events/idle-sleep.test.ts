@@ -7,7 +7,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as rawHandler } from '../../../functions/events/idle-sleep.ts';
 import { loadBalancerArnOf } from '../../../functions/adapters/scaling-resources.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -64,7 +64,7 @@ beforeEach(() => {
     FLEDGE_SCALE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Fledge-scale',
     FLEDGE_IDLE_SLEEP_AFTER: '2h',
   });
-  resetRuntimeConfig();
+  resetConfig();
   dynamodb.on(TransactWriteCommand).resolves({});
   sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
 });

@@ -7,7 +7,7 @@ import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/cli
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { environmentNameFromHost, handler as rawHandler } from '../../../functions/events/waker.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import { item, record, spec } from '../../support/records.ts';
@@ -65,7 +65,7 @@ beforeEach(() => {
     FLEDGE_BASE_DOMAIN: 'preview.example.com',
     FLEDGE_SCALE_STATE_MACHINE_ARN: SCALE_ARN,
   });
-  resetRuntimeConfig();
+  resetConfig();
   dynamodb.on(GetCommand).resolves({});
   dynamodb.on(TransactWriteCommand).resolves({});
   sfn.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));

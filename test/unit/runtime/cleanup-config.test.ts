@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readCleanupConfig } from '../../../functions/runtime/cleanup-config.ts';
+import { readCleanupConfig } from '../../../functions/runtime/config.ts';
 import { summarize } from '../../../functions/commands/cleanup-steps.ts';
 
 describe('cleanup settings', () => {

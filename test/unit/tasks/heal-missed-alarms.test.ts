@@ -5,7 +5,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as rawHandler } from '../../../functions/tasks/heal-missed-alarms.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
 import { item, record } from '../../support/records.ts';
 import { invoked } from '../../support/lambda-context.ts';
@@ -26,7 +26,7 @@ beforeEach(() => {
   sfn.reset();
   cloudwatch.reset();
   resetClients();
-  resetHealPolicy();
+  resetConfig();
   Object.assign(process.env, { TABLE_NAME: 'fledge', FLEDGE_INSTALLATION_ID: 'test', FLEDGE_HEAL_STATE_MACHINE_ARN: HEAL_ARN, FLEDGE_HEAL_MAX_PER_HOUR: '3', FLEDGE_HEAL_BACKOFF: '30s' });
   dynamodb.on(GetCommand).resolves({});
   dynamodb.on(TransactWriteCommand).resolves({});

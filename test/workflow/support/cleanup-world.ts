@@ -15,8 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
-import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { CleanupSummary, OrphanReport } from '../../../functions/domain/cleanup.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import { handler as ecsServiceEventsHandler } from '../../../functions/events/ecs-service-events.ts';
@@ -132,8 +131,7 @@ export class CleanupWorld {
       FLEDGE_CLEANUP_STATE_MACHINE_ARN: this.runner.stateMachineArn('cleanup'),
       ...env,
     });
-    resetRuntimeConfig();
-    resetApiConfig();
+    resetConfig();
     resetClients();
     useClients({
       ecs: this.sim.client('ecs'),

@@ -18,8 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients, useClients } from '../../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../../functions/adapters/clients/dynamodb.ts';
-import { resetHealPolicy } from '../../../functions/runtime/heal-config.ts';
-import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts';
+import { resetConfig } from '../../../functions/runtime/config.ts';
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
@@ -153,8 +152,7 @@ export class SimHarness {
       FLEDGE_HEAL_MAX_PER_HOUR: process.env.FLEDGE_HEAL_MAX_PER_HOUR ?? '3',
       FLEDGE_HEAL_BACKOFF: process.env.FLEDGE_HEAL_BACKOFF ?? '1s',
     });
-    resetRuntimeConfig();
-    resetHealPolicy();
+    resetConfig();
 
     // the waker's Lambda target group, made as local mode makes it: sleeping environments' rules forward to it
     this.wakerTargetGroupArn = (await createLocalWaker(sim, REGION, ACCOUNT)).targetGroupArn;
