@@ -95,3 +95,18 @@ export const environmentTags: Json[] = [
   { Key: 'fledge:environment', 'Value.$': '$.name' },
   { Key: 'fledge:managed-by', Value: 'fledge' },
 ];
+
+/** A value Step Functions takes from the state at run time: written as `"<key>.$": "<path>"`. */
+export class Path {
+  constructor(readonly path: string) {}
+}
+export const $ = (path: string) => new Path(path);
+
+/** `{ Key: $('$.x') }` -> `{ 'Key.$': '$.x' }`, all the way down: for templates written over a value type. */
+export function withPaths(value: unknown): Json {
+  if (Array.isArray(value)) return value.map(withPaths);
+  if (value === null || typeof value !== 'object') return value as Json;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => (item instanceof Path ? [`${key}.$`, item.path] : [key, withPaths(item)])),
+  );
+}

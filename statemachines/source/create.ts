@@ -1,480 +1,165 @@
-import { type StateMachine, catchAll, catchErrors, environmentTags, lambdaTask, lambdaTaskWithToken, sdkTask } from './asl.ts';
-import { autoscalingAccessRetry, autoscalingRetry, cloudwatchRetry, ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, ecsThrottlingRetry, elbRetry, lambdaPatientRetry, lambdaRetry, lambdaServiceRetry, lambdaThrottlingRetry, serviceStillDrainingRetry, steadyStateTimeoutRetry, targetGroupInUseRetry } from './retry-policies.ts';
+import { $, catchAll, catchErrors, sdkTask, type StateMachine } from './asl.ts';
+import {
+  ALARM_COMMENTS,
+  applyHealthCheck,
+  awaitSteadyState,
+  convergeChoice,
+  createRule,
+  createService,
+  createTargetGroup,
+  deleteService,
+  deregisterScalableTarget,
+  FALLBACK_COMMENT,
+  healthCheckRollback,
+  notRegistered,
+  operationStep,
+  pointRuleAtWaker,
+  putErrorRateAlarm,
+  putScalingPolicy,
+  putTasksAlarm,
+  putUnhealthyAlarm,
+  recordFailure,
+  registerScalableTarget,
+  registerTaskDefinition,
+  rolledBack,
+  SCALABLE_TARGET_ID,
+  serviceGone,
+  setDeregistrationDelay,
+  succeed,
+  updateService,
+} from './fragments.ts';
+import {
+  cloudwatchRetry,
+  ecsClientRetry,
+  ecsCreateThrottlingRetry,
+  ecsRetry,
+  ecsServerRetry,
+  elbRetry,
+  lambdaRetry,
+  serviceStillDrainingRetry,
+  targetGroupInUseRetry,
+} from './retry-policies.ts';
+
+/** Every forward step's failure: undo what was created. */
+const undo = catchAll('$.error', 'UndoCreatedResources');
 
 export const create: StateMachine = {
-  Comment: 'Create a preview environment: task definition, target group + listener rule on the shared ALB, ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
+  Comment:
+    'Create a preview environment: task definition, target group + listener rule on the shared ALB, ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
   States: {
-    PlanResources: lambdaTask('PlanResources', {
+    PlanResources: operationStep('PlanResources', 'create', {
       Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
-      Parameters: { Payload: { workflow: 'create', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
       Retry: [serviceStillDrainingRetry, lambdaRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+      Catch: [undo],
       Next: 'TaskDefinitionRegistered',
     }),
     TaskDefinitionRegistered: {
       Type: 'Choice',
-      Comment: 'Task definitions are content-addressed and shared (docs/design.md "Shared task definitions"): when PlanResources found an ACTIVE revision of the family, the create uses it and spends no RegisterTaskDefinition call (a bucket of 20, refilled at 1 a second, account-wide).',
+      Comment:
+        'Task definitions are content-addressed and shared (docs/design.md "Shared task definitions"): when PlanResources found an ACTIVE revision of the family, the create uses it and spends no RegisterTaskDefinition call (a bucket of 20, refilled at 1 a second, account-wide).',
       Choices: [{ Variable: '$.taskDefinition', IsPresent: true, Next: 'CreateTargetGroup' }],
       Default: 'RegisterTaskDefinition',
     },
-    RegisterTaskDefinition: sdkTask('ecs:registerTaskDefinition', {
-      Comment: 'A revision of the content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: so it carries no fledge:environment tag. One try: a throttle goes to FindTaskDefinition (the same content may have been registered meanwhile) instead of waiting for a token.',
-      Parameters: {
-        'Family.$': '$.plan.taskDefinition.Family',
-        'Cpu.$': '$.plan.taskDefinition.Cpu',
-        'Memory.$': '$.plan.taskDefinition.Memory',
-        NetworkMode: 'awsvpc',
-        RequiresCompatibilities: ['FARGATE'],
-        RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
-        'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
-        'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
-        'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',
-        Tags: [
-          { Key: 'fledge:managed-by', Value: 'fledge' },
-          { Key: 'fledge:task-definition-hash', 'Value.$': '$.plan.taskDefinitionHash' },
-        ],
-      },
-      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
-      ResultPath: '$.taskDefinition',
+    RegisterTaskDefinition: registerTaskDefinition({
+      Comment:
+        'A revision of the content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: so it carries no fledge:environment tag. One try: a throttle goes to FindTaskDefinition (the same content may have been registered meanwhile) instead of waiting for a token.',
       Retry: [ecsServerRetry],
-      Catch: [
-        catchErrors(['Ecs.ThrottlingException', 'Ecs.ClientException'], 'FindTaskDefinition'),
-        catchAll('$.error', 'UndoCreatedResources'),
-      ],
+      Catch: [catchErrors(['Ecs.ThrottlingException', 'Ecs.ClientException'], 'FindTaskDefinition'), undo],
       Next: 'CreateTargetGroup',
     }),
     FindTaskDefinition: sdkTask('ecs:describeTaskDefinition', {
-      Comment: 'RegisterTaskDefinition was throttled: the bucket (20, then 1/s) is busy, most often with creates of the same content (a burst of environments of one image). Their registration has landed by now more often than not, so look for it before waiting for a token: the latest ACTIVE revision of the family (Describe* has a far larger bucket). None yet (ClientException): register after all, with backoff.',
+      Comment:
+        'RegisterTaskDefinition was throttled: the bucket (20, then 1/s) is busy, most often with creates of the same content (a burst of environments of one image). Their registration has landed by now more often than not, so look for it before waiting for a token: the latest ACTIVE revision of the family (Describe* has a far larger bucket). None yet (ClientException): register after all, with backoff.',
       Parameters: { 'TaskDefinition.$': '$.plan.taskDefinition.Family' },
       ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
       ResultPath: '$.taskDefinition',
       Retry: [ecsRetry],
-      Catch: [
-        catchErrors(['Ecs.ClientException'], 'RegisterTaskDefinitionAfterThrottling'),
-        catchAll('$.error', 'UndoCreatedResources'),
-      ],
+      Catch: [catchErrors(['Ecs.ClientException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
       Next: 'CreateTargetGroup',
     }),
-    RegisterTaskDefinitionAfterThrottling: sdkTask('ecs:registerTaskDefinition', {
-      Comment: 'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register with a throttling budget of minutes, sized to the account-wide bucket (20, then 1/s: N waiting creates need N/1 s; docs/design.md "Retries sized to the bucket").',
-      Parameters: {
-        'Family.$': '$.plan.taskDefinition.Family',
-        'Cpu.$': '$.plan.taskDefinition.Cpu',
-        'Memory.$': '$.plan.taskDefinition.Memory',
-        NetworkMode: 'awsvpc',
-        RequiresCompatibilities: ['FARGATE'],
-        RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
-        'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
-        'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
-        'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',
-        Tags: [
-          { Key: 'fledge:managed-by', Value: 'fledge' },
-          { Key: 'fledge:task-definition-hash', 'Value.$': '$.plan.taskDefinitionHash' },
-        ],
-      },
-      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
-      ResultPath: '$.taskDefinition',
-      Retry: [ecsThrottlingRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+    RegisterTaskDefinitionAfterThrottling: registerTaskDefinition({
+      Comment:
+        'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register with a throttling budget of minutes, sized to the account-wide bucket (20, then 1/s: N waiting creates need N/1 s; docs/design.md "Retries sized to the bucket").',
+      Catch: [undo],
       Next: 'CreateTargetGroup',
     }),
-    CreateTargetGroup: sdkTask('elasticloadbalancingv2:createTargetGroup', {
-      Comment: 'Named <installation>-<name prefix>-<hash> by PlanResources (functions/domain/resource-names.ts): unique per installation and environment, within the 32-character limit.',
-      Parameters: {
-        'Name.$': '$.plan.targetGroup.Name',
-        Protocol: 'HTTP',
-        ProtocolVersion: 'HTTP1',
-        'Port.$': '$.plan.targetGroup.Port',
-        VpcId: '${VpcId}',
-        TargetType: 'ip',
-        HealthCheckEnabled: true,
-        HealthCheckProtocol: 'HTTP',
-        'HealthCheckPath.$': '$.plan.targetGroup.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.plan.targetGroup.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.plan.targetGroup.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.plan.targetGroup.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.plan.targetGroup.UnhealthyThresholdCount',
-        Matcher: { HttpCode: '200-399' },
-        Tags: environmentTags,
-      },
-      ResultSelector: { 'arn.$': '$.TargetGroups[0].TargetGroupArn' },
-      ResultPath: '$.targetGroup',
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'ModifyTargetGroupAttributes',
-    }),
-    ModifyTargetGroupAttributes: sdkTask('elasticloadbalancingv2:modifyTargetGroupAttributes', {
-      Comment: 'Deregistration delay 5 s instead of the ALB default 300 s: previews hold no long-lived connections worth draining, and the default would add five minutes to every deploy, rollback and teardown.',
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }],
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'CreateRule',
-    }),
-    CreateRule: sdkTask('elasticloadbalancingv2:createRule', {
-      Comment: 'Host-header <name>.<base domain> on the shared listener, at the priority PlanResources allocated.',
-      Parameters: {
-        ListenerArn: '${ListenerArn}',
-        'Priority.$': '$.listenerPriority',
-        Conditions: [{ Field: 'host-header', HostHeaderConfig: { 'Values.$': '$.plan.hostHeaders' } }],
-        Actions: [{ Type: 'forward', 'TargetGroupArn.$': '$.targetGroup.arn' }],
-        Tags: environmentTags,
-      },
-      ResultSelector: { 'arn.$': '$.Rules[0].RuleArn' },
-      ResultPath: '$.rule',
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'CreateService',
-    }),
-    CreateService: sdkTask('ecs:createService', {
-      Comment: 'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',
-      Parameters: {
-        Cluster: '${ClusterArn}',
-        'ServiceName.$': '$.name',
-        'TaskDefinition.$': '$.taskDefinition.arn',
-        'DesiredCount.$': '$.plan.service.DesiredCount',
-        LaunchType: 'FARGATE',
-        PlatformVersion: 'LATEST',
-        SchedulingStrategy: 'REPLICA',
-        'NetworkConfiguration.$': '$.plan.service.NetworkConfiguration',
-        LoadBalancers: [
-          {
-            'TargetGroupArn.$': '$.targetGroup.arn',
-            ContainerName: 'app',
-            'ContainerPort.$': '$.plan.service.ContainerPort',
-          },
-        ],
-        'HealthCheckGracePeriodSeconds.$': '$.plan.service.HealthCheckGracePeriodSeconds',
-        DeploymentConfiguration: {
-          DeploymentCircuitBreaker: { Enable: true, Rollback: true },
-          MaximumPercent: 200,
-          MinimumHealthyPercent: 100,
-        },
-        DeploymentController: { Type: 'ECS' },
-        PropagateTags: 'SERVICE',
-        EnableECSManagedTags: true,
-        Tags: environmentTags,
-        'ClientToken.$': '$.plan.service.ClientToken',
-      },
-      ResultSelector: { 'arn.$': '$.Service.ServiceArn' },
-      ResultPath: '$.service',
+    CreateTargetGroup: createTargetGroup({ Catch: [undo], Next: 'ModifyTargetGroupAttributes' }),
+    ModifyTargetGroupAttributes: setDeregistrationDelay({ Catch: [undo], Next: 'CreateRule' }),
+    CreateRule: createRule({ Catch: [undo], Next: 'CreateService' }),
+    CreateService: createService('$.plan.service.DesiredCount', {
+      Comment:
+        'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',
       Retry: [ecsCreateThrottlingRetry, ecsServerRetry, ecsClientRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+      Catch: [undo],
       Next: 'PutTasksAlarm',
     }),
-    PutTasksAlarm: sdkTask('cloudwatch:putMetricAlarm', {
-      Comment: 'fledge-<name>-tasks: fewer tasks running than the spec wants (Container Insights) for 3 minutes; a deleted service publishes nothing, which breaches.',
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.tasks.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.tasks.AlarmDescription',
-        Namespace: 'ECS/ContainerInsights',
-        MetricName: 'RunningTaskCount',
-        Dimensions: [
-          { Name: 'ClusterName', 'Value.$': '$.plan.alarms.tasks.ClusterName' },
-          { Name: 'ServiceName', 'Value.$': '$.name' },
-        ],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        'Threshold.$': '$.plan.alarms.tasks.Threshold',
-        ComparisonOperator: 'LessThanThreshold',
-        'TreatMissingData.$': '$.plan.alarms.tasks.TreatMissingData',
-        Tags: environmentTags,
-      },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'PutUnhealthyAlarm',
-    }),
-    PutUnhealthyAlarm: sdkTask('cloudwatch:putMetricAlarm', {
-      Comment: "fledge-<name>-unhealthy: a target of the environment's target group failed its health checks.",
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.unhealthy.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.unhealthy.AlarmDescription',
-        Namespace: 'AWS/ApplicationELB',
-        MetricName: 'UnHealthyHostCount',
-        Dimensions: [
-          { Name: 'TargetGroup', 'Value.$': "States.ArrayGetItem(States.StringSplit($.targetGroup.arn, ':'), 5)" },
-          { Name: 'LoadBalancer', 'Value.$': '$.plan.alarms.unhealthy.LoadBalancer' },
-        ],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        Tags: environmentTags,
-      },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'Put5xxAlarm',
-    }),
-    Put5xxAlarm: sdkTask('cloudwatch:putMetricAlarm', {
-      Comment: 'fledge-<name>-5xx: at least 10 % of the requests answered 5xx by the application for 3 minutes (10 requests a minute at least).',
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.errors.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.errors.AlarmDescription',
-        Metrics: [
-          {
-            Id: 'errors',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/ApplicationELB',
-                MetricName: 'HTTPCode_Target_5XX_Count',
-                Dimensions: [
-                  {
-                    Name: 'TargetGroup',
-                    'Value.$': "States.ArrayGetItem(States.StringSplit($.targetGroup.arn, ':'), 5)",
-                  },
-                  { Name: 'LoadBalancer', 'Value.$': '$.plan.alarms.errors.LoadBalancer' },
-                ],
-              },
-              Period: 60,
-              Stat: 'Sum',
-            },
-            ReturnData: false,
-          },
-          {
-            Id: 'requests',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/ApplicationELB',
-                MetricName: 'RequestCount',
-                Dimensions: [
-                  {
-                    Name: 'TargetGroup',
-                    'Value.$': "States.ArrayGetItem(States.StringSplit($.targetGroup.arn, ':'), 5)",
-                  },
-                  { Name: 'LoadBalancer', 'Value.$': '$.plan.alarms.errors.LoadBalancer' },
-                ],
-              },
-              Period: 60,
-              Stat: 'Sum',
-            },
-            ReturnData: false,
-          },
-          {
-            Id: 'rate',
-            Expression: 'IF(requests >= 10, 100 * errors / requests, 0)',
-            Label: '5xx answers (%)',
-            ReturnData: true,
-          },
-        ],
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        Threshold: 10,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        Tags: environmentTags,
-      },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'ApplyInitialScaling',
-    }),
+    PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', { Comment: ALARM_COMMENTS.tasks, Catch: [undo], Next: 'PutUnhealthyAlarm' }),
+    PutUnhealthyAlarm: putUnhealthyAlarm({ Comment: ALARM_COMMENTS.unhealthy, Catch: [undo], Next: 'Put5xxAlarm' }),
+    Put5xxAlarm: putErrorRateAlarm({ Comment: ALARM_COMMENTS.errors, Catch: [undo], Next: 'ApplyInitialScaling' }),
     ApplyInitialScaling: {
       Type: 'Choice',
-      Comment: 'desiredCount 0: the environment starts asleep, its URL answered by the waker. With autoscaling: the scalable target and its CPU target-tracking policy (as the scale workflow registers them).',
+      Comment:
+        'desiredCount 0: the environment starts asleep, its URL answered by the waker. With autoscaling: the scalable target and its CPU target-tracking policy (as the scale workflow registers them).',
       Choices: [
         {
-          And: [{ Variable: '$.spec.desiredCount', NumericEquals: 0 }, { Variable: '$.rule', IsPresent: true }],
+          And: [
+            { Variable: '$.spec.desiredCount', NumericEquals: 0 },
+            { Variable: '$.rule', IsPresent: true },
+          ],
           Next: 'PointRuleAtWaker',
         },
         { Variable: '$.spec.autoscaling', IsPresent: true, Next: 'RegisterScalableTarget' },
       ],
       Default: 'WaitForSteadyState',
     },
-    PointRuleAtWaker: sdkTask('elasticloadbalancingv2:modifyRule', {
-      Comment: "Born asleep: the waker answers the URL (the environment's own target group stays in the rule at weight 0, so the ALB health-checks the tasks a wake starts).",
-      Parameters: {
-        'RuleArn.$': '$.rule.arn',
-        Actions: [
-          {
-            Type: 'forward',
-            ForwardConfig: {
-              TargetGroups: [
-                { TargetGroupArn: '${WakerTargetGroupArn}', Weight: 1 },
-                { 'TargetGroupArn.$': '$.targetGroup.arn', Weight: 0 },
-              ],
-            },
-          },
-        ],
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+    PointRuleAtWaker: pointRuleAtWaker('$.rule.arn', {
+      Comment:
+        "Born asleep: the waker answers the URL (the environment's own target group stays in the rule at weight 0, so the ALB health-checks the tasks a wake starts).",
+      Catch: [undo],
       Next: 'WaitForSteadyState',
     }),
-    RegisterScalableTarget: sdkTask('applicationautoscaling:registerScalableTarget', {
-      Comment: "The service's scalable target, minCount..maxCount (resource id service/<cluster>/<name>).",
-      Parameters: {
-        ServiceNamespace: 'ecs',
-        'ResourceId.$': "States.Format('service/{}/{}', States.ArrayGetItem(States.StringSplit('${ClusterArn}', '/'), 1), $.name)",
-        ScalableDimension: 'ecs:service:DesiredCount',
-        'MinCapacity.$': '$.spec.autoscaling.minCount',
-        'MaxCapacity.$': '$.spec.autoscaling.maxCount',
-        Tags: { 'fledge:environment.$': '$.name', 'fledge:managed-by': 'fledge' },
+    RegisterScalableTarget: registerScalableTarget(
+      SCALABLE_TARGET_ID,
+      { min: '$.spec.autoscaling.minCount', max: '$.spec.autoscaling.maxCount' },
+      { Comment: "The service's scalable target, minCount..maxCount (resource id service/<cluster>/<name>).", Catch: [undo], Next: 'PutScalingPolicy' },
+    ),
+    PutScalingPolicy: putScalingPolicy(
+      SCALABLE_TARGET_ID,
+      { PolicyName: 'fledge-cpu', TargetValue: $('$.spec.autoscaling.targetCpuPercent'), ScaleInCooldown: 300, ScaleOutCooldown: 60 },
+      {
+        Comment: "Target tracking on the service's average CPU, policy fledge-cpu (scale out after 60 s, in after 300 s).",
+        Catch: [undo],
+        Next: 'WaitForSteadyState',
       },
-      ResultSelector: { 'arn.$': '$.ScalableTargetARN' },
-      ResultPath: '$.scalableTarget',
-      Retry: [autoscalingRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'PutScalingPolicy',
-    }),
-    PutScalingPolicy: sdkTask('applicationautoscaling:putScalingPolicy', {
-      Comment: "Target tracking on the service's average CPU, policy fledge-cpu (scale out after 60 s, in after 300 s).",
-      Parameters: {
-        PolicyName: 'fledge-cpu',
-        ServiceNamespace: 'ecs',
-        'ResourceId.$': "States.Format('service/{}/{}', States.ArrayGetItem(States.StringSplit('${ClusterArn}', '/'), 1), $.name)",
-        ScalableDimension: 'ecs:service:DesiredCount',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: {
-          'TargetValue.$': '$.spec.autoscaling.targetCpuPercent',
-          PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
-          ScaleInCooldown: 300,
-          ScaleOutCooldown: 60,
-          DisableScaleIn: false,
-        },
-      },
-      ResultPath: null,
-      Retry: [autoscalingRetry, autoscalingAccessRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'WaitForSteadyState',
-    }),
-    WaitForSteadyState: lambdaTaskWithToken('AwaitSteadyState', {
-      Comment: 'Waits for the ECS service to be steady with this deployment: on the ECS event (AwaitSteadyState stores the task token, the ECS service event handler answers it) or on a poll (each entry reads the service and answers at once when it is steady, failed or rolled back). TimeoutSeconds is the poll interval, and the Retry on States.Timeout polls again, 29 times at most: about 900 s in all is the backstop (TIMEOUT).',
-      Parameters: {
-        Payload: {
-          'taskToken.$': '$$.Task.Token',
-          'name.$': '$.name',
-          'operationId.$': '$.operationId',
-          'phase.$': '$.phase',
-          'taskDefinitionArn.$': '$.taskDefinition.arn',
-          'executionArn.$': '$$.Execution.Id',
-          'desiredCount.$': '$.plan.service.DesiredCount',
-        },
-      },
-      TimeoutSeconds: 30,
-      ResultPath: '$.steadyState',
-      Retry: [steadyStateTimeoutRetry(29), lambdaServiceRetry, lambdaThrottlingRetry],
-      Catch: [
-        catchErrors(['DeploymentRolledBack'], 'HealthCheckChanged', '$.rollback'),
-        catchAll('$.error', 'UndoCreatedResources'),
-      ],
-      Next: 'CompleteOperation',
-    }),
-    HealthCheckChanged: {
-      Type: 'Choice',
-      Comment: "A rolled-back pass whose ModifyConvergedTargetGroup changed the target group's health check ($.previousHealthCheck, set when the pass was planned) puts the previous one back first.",
-      Choices: [{ Variable: '$.previousHealthCheck', IsPresent: true, Next: 'RestoreHealthCheck' }],
-      Default: 'CompleteOperation',
-    },
-    RestoreHealthCheck: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: "The circuit breaker rolled the deployment back to the previous revision: the target group's health check goes back to what it was before ModifyConvergedTargetGroup changed it (the previous image may not serve the new path), and CompleteOperation records it as the spec's healthCheck (like the image).",
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.previousHealthCheck.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.previousHealthCheck.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.previousHealthCheck.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.previousHealthCheck.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.previousHealthCheck.UnhealthyThresholdCount',
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'CompleteOperation',
-    }),
-    CompleteOperation: lambdaTask('CompleteOperation', {
-      Parameters: { Payload: { workflow: 'create', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
-      Next: 'CheckDesiredSpec',
-    }),
-    CheckDesiredSpec: {
-      Type: 'Choice',
-      Comment: 'The desired spec moved while this pass ran: go round again with the newest spec (latest accepted spec wins).',
-      Choices: [
-        {
-          And: [{ Variable: '$.converge', IsPresent: true }, { Variable: '$.converge', BooleanEquals: true }],
-          Next: 'RegisterConvergedTaskDefinition',
-        },
-      ],
-      Default: 'EnvironmentReady',
-    },
-    RegisterConvergedTaskDefinition: sdkTask('ecs:registerTaskDefinition', {
-      Comment: "The converged spec's revision of its content-addressed family fledge-td-<hash> (as RegisterTaskDefinition; no lookup first: converging is rare, and a second revision of the same content is harmless).",
-      Parameters: {
-        'Family.$': '$.plan.taskDefinition.Family',
-        'Cpu.$': '$.plan.taskDefinition.Cpu',
-        'Memory.$': '$.plan.taskDefinition.Memory',
-        NetworkMode: 'awsvpc',
-        RequiresCompatibilities: ['FARGATE'],
-        RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
-        'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
-        'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
-        'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',
-        Tags: [
-          { Key: 'fledge:managed-by', Value: 'fledge' },
-          { Key: 'fledge:task-definition-hash', 'Value.$': '$.plan.taskDefinitionHash' },
-        ],
-      },
-      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
-      ResultPath: '$.taskDefinition',
-      Retry: [ecsThrottlingRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+    ),
+    WaitForSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, undo], Next: 'CompleteOperation' }),
+    ...healthCheckRollback('ModifyConvergedTargetGroup', 'CompleteOperation', undo),
+    CompleteOperation: operationStep('CompleteOperation', 'create', { Catch: [undo], Next: 'CheckDesiredSpec' }),
+    CheckDesiredSpec: convergeChoice('RegisterConvergedTaskDefinition', 'EnvironmentReady'),
+    RegisterConvergedTaskDefinition: registerTaskDefinition({
+      Comment:
+        "The converged spec's revision of its content-addressed family fledge-td-<hash> (as RegisterTaskDefinition; no lookup first: converging is rare, and a second revision of the same content is harmless).",
+      Catch: [undo],
       Next: 'ModifyConvergedTargetGroup',
     }),
-    ModifyConvergedTargetGroup: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: "A spec accepted during the create may change the health check: the target group follows it before the service rolls to the new revision (CreateTargetGroup applied the first spec's).",
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.plan.targetGroup.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.plan.targetGroup.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.plan.targetGroup.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.plan.targetGroup.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.plan.targetGroup.UnhealthyThresholdCount',
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+    ModifyConvergedTargetGroup: applyHealthCheck('$.plan.targetGroup', {
+      Comment:
+        "A spec accepted during the create may change the health check: the target group follows it before the service rolls to the new revision (CreateTargetGroup applied the first spec's).",
+      Catch: [undo],
       Next: 'UpdateService',
     }),
-    UpdateService: sdkTask('ecs:updateService', {
+    UpdateService: updateService('$.plan.service.DesiredCount', {
       Comment: 'Rolls the service to the new revision; the circuit breaker set at CreateService rolls it back if the new tasks fail.',
-      Parameters: {
-        Cluster: '${ClusterArn}',
-        'Service.$': '$.name',
-        'TaskDefinition.$': '$.taskDefinition.arn',
-        'DesiredCount.$': '$.plan.service.DesiredCount',
-        'HealthCheckGracePeriodSeconds.$': '$.plan.service.HealthCheckGracePeriodSeconds',
-        LoadBalancers: [
-          {
-            'TargetGroupArn.$': '$.targetGroup.arn',
-            ContainerName: 'app',
-            'ContainerPort.$': '$.plan.service.ContainerPort',
-          },
-        ],
-        ForceNewDeployment: false,
-      },
-      ResultPath: null,
-      Retry: [ecsRetry, ecsClientRetry],
-      Catch: [catchAll('$.error', 'UndoCreatedResources')],
+      Catch: [undo],
       Next: 'WaitForSteadyState',
     }),
-    EnvironmentReady: { Type: 'Succeed' },
+    EnvironmentReady: succeed,
     UndoCreatedResources: {
       Type: 'Choice',
-      Comment: 'Compensation, newest resource first. Resources are created strictly in order, so the newest one present tells where to enter the chain; each step treats "not found" as done and records any other error for FailOperation instead of stopping. The task definition is kept: it is shared by every environment whose definition renders the same, and the cleanup deregisters families no service uses (docs/design.md "Shared task definitions").',
+      Comment:
+        'Compensation, newest resource first. Resources are created strictly in order, so the newest one present tells where to enter the chain; each step treats "not found" as done and records any other error for FailOperation instead of stopping. The task definition is kept: it is shared by every environment whose definition renders the same, and the cleanup deregisters families no service uses (docs/design.md "Shared task definitions").',
       Choices: [
         { Variable: '$.scalableTarget', IsPresent: true, Next: 'DeregisterScalableTarget' },
         { Variable: '$.service', IsPresent: true, Next: 'DeleteService' },
@@ -483,34 +168,19 @@ export const create: StateMachine = {
       ],
       Default: 'FailOperation',
     },
-    DeregisterScalableTarget: sdkTask('applicationautoscaling:deregisterScalableTarget', {
+    DeregisterScalableTarget: deregisterScalableTarget(SCALABLE_TARGET_ID, {
       Comment: 'Mirrors RegisterScalableTarget (its policy goes with it). Not registered = done.',
-      Parameters: {
-        ServiceNamespace: 'ecs',
-        'ResourceId.$': "States.Format('service/{}/{}', States.ArrayGetItem(States.StringSplit('${ClusterArn}', '/'), 1), $.name)",
-        ScalableDimension: 'ecs:service:DesiredCount',
-      },
-      ResultPath: null,
-      Retry: [autoscalingRetry],
-      Catch: [
-        catchErrors(['ApplicationAutoScaling.ObjectNotFoundException'], 'DeleteService'),
-        catchAll('$.scalableTargetUndoError', 'DeleteService'),
-      ],
+      Catch: [notRegistered('DeleteService'), catchAll('$.scalableTargetUndoError', 'DeleteService')],
       Next: 'DeleteService',
     }),
-    DeleteService: sdkTask('ecs:deleteService', {
+    DeleteService: deleteService({
       Comment: 'Mirrors CreateService. Force: no need to scale to 0 first.',
-      Parameters: { Cluster: '${ClusterArn}', 'Service.$': '$.name', Force: true },
-      ResultPath: null,
-      Retry: [ecsRetry],
-      Catch: [
-        catchErrors(['Ecs.ServiceNotFoundException', 'Ecs.ServiceNotActiveException'], 'DeleteAlarms'),
-        catchAll('$.serviceUndoError', 'DeleteAlarms'),
-      ],
+      Catch: [serviceGone('DeleteAlarms'), catchAll('$.serviceUndoError', 'DeleteAlarms')],
       Next: 'DeleteAlarms',
     }),
     DeleteAlarms: sdkTask('cloudwatch:deleteAlarms', {
-      Comment: 'Mirrors PutTasksAlarm, PutUnhealthyAlarm and Put5xxAlarm (the alarms are created right after the service). Alarms that do not exist are skipped by CloudWatch (ResourceNotFound = done).',
+      Comment:
+        'Mirrors PutTasksAlarm, PutUnhealthyAlarm and Put5xxAlarm (the alarms are created right after the service). Alarms that do not exist are skipped by CloudWatch (ResourceNotFound = done).',
       Parameters: { 'AlarmNames.$': '$.plan.alarms.names' },
       ResultPath: null,
       Retry: [cloudwatchRetry],
@@ -525,14 +195,12 @@ export const create: StateMachine = {
       Parameters: { 'RuleArn.$': '$.rule.arn' },
       ResultPath: null,
       Retry: [elbRetry],
-      Catch: [
-        catchErrors(['ElasticLoadBalancingV2.RuleNotFoundException'], 'DeleteTargetGroup'),
-        catchAll('$.ruleUndoError', 'DeleteTargetGroup'),
-      ],
+      Catch: [catchErrors(['ElasticLoadBalancingV2.RuleNotFoundException'], 'DeleteTargetGroup'), catchAll('$.ruleUndoError', 'DeleteTargetGroup')],
       Next: 'DeleteTargetGroup',
     }),
     DeleteTargetGroup: sdkTask('elasticloadbalancingv2:deleteTargetGroup', {
-      Comment: 'Mirrors CreateTargetGroup (and its attributes). ResourceInUse is retried: detaching the rule and the service takes a moment.',
+      Comment:
+        'Mirrors CreateTargetGroup (and its attributes). ResourceInUse is retried: detaching the rule and the service takes a moment.',
       Parameters: { 'TargetGroupArn.$': '$.targetGroup.arn' },
       ResultPath: null,
       Retry: [elbRetry, targetGroupInUseRetry],
@@ -542,43 +210,12 @@ export const create: StateMachine = {
       ],
       Next: 'FailOperation',
     }),
-    FailOperation: lambdaTask('FailOperation', {
-      Parameters: { Payload: { workflow: 'create', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.terminalError', 'FailOperationFallback')],
-      Next: 'CheckDesiredSpecAfterFailure',
+    ...recordFailure('FailOperation', 'FailOperation', 'create', {
+      next: 'CheckDesiredSpecAfterFailure',
+      fallbackComment: FALLBACK_COMMENT,
+      fallbackNext: 'CreateFailed',
     }),
-    CheckDesiredSpecAfterFailure: {
-      Type: 'Choice',
-      Comment: 'The desired spec moved while this pass ran: go round again with the newest spec (latest accepted spec wins).',
-      Choices: [
-        {
-          And: [{ Variable: '$.converge', IsPresent: true }, { Variable: '$.converge', BooleanEquals: true }],
-          Next: 'PlanResources',
-        },
-      ],
-      Default: 'CreateFailed',
-    },
-    CreateFailed: {
-      Type: 'Fail',
-      Error: 'CreateFailed',
-      Cause: 'The environment could not be created; its events and operation.error say why.',
-    },
-    FailOperationFallback: lambdaTask('FailOperation', {
-      Comment: 'FailOperation itself failed (after its retries): the same Lambda records FAILED with the least it needs (no stopped tasks, no convergence), so the operation ends now instead of at the hourly stuck-operation sweep.',
-      Parameters: {
-        Payload: { workflow: 'create', fallback: true, 'executionArn.$': '$$.Execution.Id', 'state.$': '$' },
-      },
-      OutputPath: '$.Payload',
-      Retry: [lambdaPatientRetry],
-      Catch: [catchAll('$.fallbackError', 'OperationNotRecorded')],
-      Next: 'CreateFailed',
-    }),
-    OperationNotRecorded: {
-      Type: 'Fail',
-      Error: 'OperationNotRecorded',
-      Cause: 'The operation failed and recording its end failed too, after retries for minutes: the environment record still says the operation runs. The failed-executions alarm fires; the scheduled cleanup settles the operation (it checks the execution, which no longer runs).',
-    },
+    CheckDesiredSpecAfterFailure: convergeChoice('PlanResources', 'CreateFailed'),
+    CreateFailed: { Type: 'Fail', Error: 'CreateFailed', Cause: "The environment could not be created; its events and operation.error say why." },
   },
 };
