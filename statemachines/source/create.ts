@@ -1,13 +1,17 @@
 import { $, catchAll, catchErrors, sdkTask, type StateMachine } from './asl.ts';
 import {
   ALARM_COMMENTS,
+  alarmsGone,
   applyHealthCheck,
   awaitSteadyState,
   convergeChoice,
   createRule,
   createService,
   createTargetGroup,
+  deleteAlarms,
+  deleteRule,
   deleteService,
+  deleteTargetGroup,
   deregisterScalableTarget,
   FALLBACK_COMMENT,
   healthCheckRollback,
@@ -22,23 +26,15 @@ import {
   registerScalableTarget,
   registerTaskDefinition,
   rolledBack,
+  ruleGone,
   SCALABLE_TARGET_ID,
   serviceGone,
   setDeregistrationDelay,
   succeed,
+  targetGroupGone,
   updateService,
 } from './fragments.ts';
-import {
-  cloudwatchRetry,
-  ecsClientRetry,
-  ecsCreateThrottlingRetry,
-  ecsRetry,
-  ecsServerRetry,
-  elbRetry,
-  lambdaRetry,
-  serviceStillDrainingRetry,
-  targetGroupInUseRetry,
-} from './retry-policies.ts';
+import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -178,36 +174,21 @@ export const create: StateMachine = {
       Catch: [serviceGone('DeleteAlarms'), catchAll('$.serviceUndoError', 'DeleteAlarms')],
       Next: 'DeleteAlarms',
     }),
-    DeleteAlarms: sdkTask('cloudwatch:deleteAlarms', {
+    DeleteAlarms: deleteAlarms('$.plan.alarms.names', {
       Comment:
         'Mirrors PutTasksAlarm, PutUnhealthyAlarm and Put5xxAlarm (the alarms are created right after the service). Alarms that do not exist are skipped by CloudWatch (ResourceNotFound = done).',
-      Parameters: { 'AlarmNames.$': '$.plan.alarms.names' },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [
-        catchErrors(['CloudWatch.ResourceNotFoundException', 'CloudWatch.ResourceNotFound'], 'DeleteRule'),
-        catchAll('$.alarmsUndoError', 'DeleteRule'),
-      ],
+      Catch: [alarmsGone('DeleteRule'), catchAll('$.alarmsUndoError', 'DeleteRule')],
       Next: 'DeleteRule',
     }),
-    DeleteRule: sdkTask('elasticloadbalancingv2:deleteRule', {
+    DeleteRule: deleteRule('$.rule.arn', {
       Comment: 'Mirrors CreateRule.',
-      Parameters: { 'RuleArn.$': '$.rule.arn' },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchErrors(['ElasticLoadBalancingV2.RuleNotFoundException'], 'DeleteTargetGroup'), catchAll('$.ruleUndoError', 'DeleteTargetGroup')],
+      Catch: [ruleGone('DeleteTargetGroup'), catchAll('$.ruleUndoError', 'DeleteTargetGroup')],
       Next: 'DeleteTargetGroup',
     }),
-    DeleteTargetGroup: sdkTask('elasticloadbalancingv2:deleteTargetGroup', {
+    DeleteTargetGroup: deleteTargetGroup('$.targetGroup.arn', {
       Comment:
         'Mirrors CreateTargetGroup (and its attributes). ResourceInUse is retried: detaching the rule and the service takes a moment.',
-      Parameters: { 'TargetGroupArn.$': '$.targetGroup.arn' },
-      ResultPath: null,
-      Retry: [elbRetry, targetGroupInUseRetry],
-      Catch: [
-        catchErrors(['ElasticLoadBalancingV2.TargetGroupNotFoundException'], 'FailOperation'),
-        catchAll('$.targetGroupUndoError', 'FailOperation'),
-      ],
+      Catch: [targetGroupGone('FailOperation'), catchAll('$.targetGroupUndoError', 'FailOperation')],
       Next: 'FailOperation',
     }),
     ...recordFailure('FailOperation', 'FailOperation', 'create', {

@@ -20,6 +20,7 @@ import {
   lambdaServiceRetry,
   lambdaThrottlingRetry,
   steadyStateTimeoutRetry,
+  targetGroupInUseRetry,
 } from './retry-policies.ts';
 
 type Fields = State & { Comment?: string };
@@ -437,3 +438,27 @@ export function putScalingPolicy(
     ...fields,
   });
 }
+
+// ---- removing what an environment had ----
+
+export function deleteAlarms(names: string, fields: Fields): State {
+  return sdkTask('cloudwatch:deleteAlarms', { Parameters: { 'AlarmNames.$': names }, ResultPath: null, Retry: [cloudwatchRetry], ...fields });
+}
+/** CloudWatch skips names that do not exist; should it answer ResourceNotFound, that is done too. */
+export const alarmsGone = (next: string) => catchErrors(['CloudWatch.ResourceNotFoundException', 'CloudWatch.ResourceNotFound'], next);
+
+export function deleteRule(ruleArn: string, fields: Fields): State {
+  return sdkTask('elasticloadbalancingv2:deleteRule', { Parameters: { 'RuleArn.$': ruleArn }, ResultPath: null, Retry: [elbRetry], ...fields });
+}
+export const ruleGone = (next: string) => catchErrors(['ElasticLoadBalancingV2.RuleNotFoundException'], next);
+
+/** ResourceInUse is retried: detaching the rule and the service takes a moment. */
+export function deleteTargetGroup(targetGroupArn: string, fields: Fields): State {
+  return sdkTask('elasticloadbalancingv2:deleteTargetGroup', {
+    Parameters: { 'TargetGroupArn.$': targetGroupArn },
+    ResultPath: null,
+    Retry: [elbRetry, targetGroupInUseRetry],
+    ...fields,
+  });
+}
+export const targetGroupGone = (next: string) => catchErrors(['ElasticLoadBalancingV2.TargetGroupNotFoundException'], next);

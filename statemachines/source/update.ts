@@ -1,202 +1,61 @@
-import { type StateMachine, catchAll, catchErrors, environmentTags, lambdaTask, lambdaTaskWithToken, sdkTask } from './asl.ts';
-import { cloudwatchRetry, ecsClientRetry, ecsRetry, ecsServerRetry, ecsThrottlingRetry, elbRetry, lambdaPatientRetry, lambdaRetry, lambdaServiceRetry, lambdaThrottlingRetry, steadyStateTimeoutRetry } from './retry-policies.ts';
+import { catchAll, type StateMachine } from './asl.ts';
+import {
+  applyHealthCheck,
+  awaitSteadyState,
+  convergeChoice,
+  FALLBACK_COMMENT,
+  healthCheckRollback,
+  operationStep,
+  putTasksAlarm,
+  recordFailure,
+  registerTaskDefinition,
+  rolledBack,
+  succeed,
+  updateService,
+} from './fragments.ts';
+
+const fail = catchAll('$.error', 'FailOperation');
 
 export const update: StateMachine = {
-  Comment: 'Update a preview environment: a new task definition revision, then the service rolls to it and the workflow waits for steady state. A circuit-breaker rollback ends RUNNING on the previous image (a rolled-back event, the operation FAILED with the reason); other failures record FAILED.',
+  Comment:
+    'Update a preview environment: a new task definition revision, then the service rolls to it and the workflow waits for steady state. A circuit-breaker rollback ends RUNNING on the previous image (a rolled-back event, the operation FAILED with the reason); other failures record FAILED.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
   States: {
-    PlanResources: lambdaTask('PlanResources', {
-      Parameters: { Payload: { workflow: 'update', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
-      Next: 'RegisterTaskDefinition',
-    }),
-    RegisterTaskDefinition: sdkTask('ecs:registerTaskDefinition', {
-      Comment: "A revision of the spec's content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container \"app\" rendered by PlanResources), shared with every environment whose definition renders the same: no fledge:environment tag. Throttling is retried for minutes: the bucket (20, then 1/s) is account-wide (docs/design.md \"Retries sized to the bucket\").",
-      Parameters: {
-        'Family.$': '$.plan.taskDefinition.Family',
-        'Cpu.$': '$.plan.taskDefinition.Cpu',
-        'Memory.$': '$.plan.taskDefinition.Memory',
-        NetworkMode: 'awsvpc',
-        RequiresCompatibilities: ['FARGATE'],
-        RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
-        'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
-        'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
-        'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',
-        Tags: [
-          { Key: 'fledge:managed-by', Value: 'fledge' },
-          { Key: 'fledge:task-definition-hash', 'Value.$': '$.plan.taskDefinitionHash' },
-        ],
-      },
-      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
-      ResultPath: '$.taskDefinition',
-      Retry: [ecsThrottlingRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
+    PlanResources: operationStep('PlanResources', 'update', { Catch: [fail], Next: 'RegisterTaskDefinition' }),
+    RegisterTaskDefinition: registerTaskDefinition({
+      Comment:
+        'A revision of the spec\'s content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: no fledge:environment tag. Throttling is retried for minutes: the bucket (20, then 1/s) is account-wide (docs/design.md "Retries sized to the bucket").',
+      Catch: [fail],
       Next: 'ModifyTargetGroup',
     }),
-    ModifyTargetGroup: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: "The spec's health check on the environment's target group (path, interval, timeout, thresholds), before the new tasks register: ECS and its circuit breaker judge them by it. Without this step a healthCheck change would be accepted and never applied.",
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.plan.targetGroup.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.plan.targetGroup.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.plan.targetGroup.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.plan.targetGroup.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.plan.targetGroup.UnhealthyThresholdCount',
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
+    ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
+      Comment:
+        "The spec's health check on the environment's target group (path, interval, timeout, thresholds), before the new tasks register: ECS and its circuit breaker judge them by it. Without this step a healthCheck change would be accepted and never applied.",
+      Catch: [fail],
       Next: 'UpdateService',
     }),
-    UpdateService: sdkTask('ecs:updateService', {
+    UpdateService: updateService('$.plan.service.DesiredCount', {
       Comment: 'Rolls the service to the new revision; the circuit breaker set at CreateService rolls it back if the new tasks fail.',
-      Parameters: {
-        Cluster: '${ClusterArn}',
-        'Service.$': '$.name',
-        'TaskDefinition.$': '$.taskDefinition.arn',
-        'DesiredCount.$': '$.plan.service.DesiredCount',
-        'HealthCheckGracePeriodSeconds.$': '$.plan.service.HealthCheckGracePeriodSeconds',
-        LoadBalancers: [
-          {
-            'TargetGroupArn.$': '$.targetGroup.arn',
-            ContainerName: 'app',
-            'ContainerPort.$': '$.plan.service.ContainerPort',
-          },
-        ],
-        ForceNewDeployment: false,
-      },
-      ResultPath: null,
-      Retry: [ecsRetry, ecsClientRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
+      Catch: [fail],
       Next: 'PutTasksAlarm',
     }),
-    PutTasksAlarm: sdkTask('cloudwatch:putMetricAlarm', {
+    PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', {
       Comment: 'The tasks alarm follows the desired count of the new spec (as create put it: fledge-<name>-tasks).',
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.tasks.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.tasks.AlarmDescription',
-        Namespace: 'ECS/ContainerInsights',
-        MetricName: 'RunningTaskCount',
-        Dimensions: [
-          { Name: 'ClusterName', 'Value.$': '$.plan.alarms.tasks.ClusterName' },
-          { Name: 'ServiceName', 'Value.$': '$.name' },
-        ],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        'Threshold.$': '$.plan.alarms.tasks.Threshold',
-        ComparisonOperator: 'LessThanThreshold',
-        'TreatMissingData.$': '$.plan.alarms.tasks.TreatMissingData',
-        Tags: environmentTags,
-      },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
+      Catch: [fail],
       Next: 'WaitForSteadyState',
     }),
-    WaitForSteadyState: lambdaTaskWithToken('AwaitSteadyState', {
-      Comment: 'Waits for the ECS service to be steady with this deployment: on the ECS event (AwaitSteadyState stores the task token, the ECS service event handler answers it) or on a poll (each entry reads the service and answers at once when it is steady, failed or rolled back). TimeoutSeconds is the poll interval, and the Retry on States.Timeout polls again, 29 times at most: about 900 s in all is the backstop (TIMEOUT).',
-      Parameters: {
-        Payload: {
-          'taskToken.$': '$$.Task.Token',
-          'name.$': '$.name',
-          'operationId.$': '$.operationId',
-          'phase.$': '$.phase',
-          'taskDefinitionArn.$': '$.taskDefinition.arn',
-          'executionArn.$': '$$.Execution.Id',
-          'desiredCount.$': '$.plan.service.DesiredCount',
-        },
-      },
-      TimeoutSeconds: 30,
-      ResultPath: '$.steadyState',
-      Retry: [steadyStateTimeoutRetry(29), lambdaServiceRetry, lambdaThrottlingRetry],
-      Catch: [
-        catchErrors(['DeploymentRolledBack'], 'HealthCheckChanged', '$.rollback'),
-        catchAll('$.error', 'FailOperation'),
-      ],
-      Next: 'CompleteOperation',
+    WaitForSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, fail], Next: 'CompleteOperation' }),
+    ...healthCheckRollback('ModifyTargetGroup', 'CompleteOperation', fail),
+    CompleteOperation: operationStep('CompleteOperation', 'update', { Catch: [fail], Next: 'CheckDesiredSpec' }),
+    CheckDesiredSpec: convergeChoice('RegisterTaskDefinition', 'EnvironmentUpdated'),
+    EnvironmentUpdated: succeed,
+    ...recordFailure('FailOperation', 'FailOperation', 'update', {
+      next: 'CheckDesiredSpecAfterFailure',
+      fallbackComment: FALLBACK_COMMENT,
+      fallbackNext: 'UpdateFailed',
     }),
-    HealthCheckChanged: {
-      Type: 'Choice',
-      Comment: "A rolled-back pass whose ModifyTargetGroup changed the target group's health check ($.previousHealthCheck, set when the pass was planned) puts the previous one back first.",
-      Choices: [{ Variable: '$.previousHealthCheck', IsPresent: true, Next: 'RestoreHealthCheck' }],
-      Default: 'CompleteOperation',
-    },
-    RestoreHealthCheck: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: "The circuit breaker rolled the deployment back to the previous revision: the target group's health check goes back to what it was before ModifyTargetGroup changed it (the previous image may not serve the new path), and CompleteOperation records it as the spec's healthCheck (like the image).",
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.previousHealthCheck.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.previousHealthCheck.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.previousHealthCheck.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.previousHealthCheck.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.previousHealthCheck.UnhealthyThresholdCount',
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
-      Next: 'CompleteOperation',
-    }),
-    CompleteOperation: lambdaTask('CompleteOperation', {
-      Parameters: { Payload: { workflow: 'update', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.error', 'FailOperation')],
-      Next: 'CheckDesiredSpec',
-    }),
-    CheckDesiredSpec: {
-      Type: 'Choice',
-      Comment: 'The desired spec moved while this pass ran: go round again with the newest spec (latest accepted spec wins).',
-      Choices: [
-        {
-          And: [{ Variable: '$.converge', IsPresent: true }, { Variable: '$.converge', BooleanEquals: true }],
-          Next: 'RegisterTaskDefinition',
-        },
-      ],
-      Default: 'EnvironmentUpdated',
-    },
-    EnvironmentUpdated: { Type: 'Succeed' },
-    FailOperation: lambdaTask('FailOperation', {
-      Parameters: { Payload: { workflow: 'update', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.terminalError', 'FailOperationFallback')],
-      Next: 'CheckDesiredSpecAfterFailure',
-    }),
-    CheckDesiredSpecAfterFailure: {
-      Type: 'Choice',
-      Comment: 'The desired spec moved while this pass ran: go round again with the newest spec (latest accepted spec wins).',
-      Choices: [
-        {
-          And: [{ Variable: '$.converge', IsPresent: true }, { Variable: '$.converge', BooleanEquals: true }],
-          Next: 'RegisterTaskDefinition',
-        },
-      ],
-      Default: 'UpdateFailed',
-    },
-    UpdateFailed: {
-      Type: 'Fail',
-      Error: 'UpdateFailed',
-      Cause: 'The environment could not be updated; its events and operation.error say why.',
-    },
-    FailOperationFallback: lambdaTask('FailOperation', {
-      Comment: 'FailOperation itself failed (after its retries): the same Lambda records FAILED with the least it needs (no stopped tasks, no convergence), so the operation ends now instead of at the hourly stuck-operation sweep.',
-      Parameters: {
-        Payload: { workflow: 'update', fallback: true, 'executionArn.$': '$$.Execution.Id', 'state.$': '$' },
-      },
-      OutputPath: '$.Payload',
-      Retry: [lambdaPatientRetry],
-      Catch: [catchAll('$.fallbackError', 'OperationNotRecorded')],
-      Next: 'UpdateFailed',
-    }),
-    OperationNotRecorded: {
-      Type: 'Fail',
-      Error: 'OperationNotRecorded',
-      Cause: 'The operation failed and recording its end failed too, after retries for minutes: the environment record still says the operation runs. The failed-executions alarm fires; the scheduled cleanup settles the operation (it checks the execution, which no longer runs).',
-    },
+    CheckDesiredSpecAfterFailure: convergeChoice('RegisterTaskDefinition', 'UpdateFailed'),
+    UpdateFailed: { Type: 'Fail', Error: 'UpdateFailed', Cause: 'The environment could not be updated; its events and operation.error say why.' },
   },
 };
