@@ -110,3 +110,11 @@ export function withPaths(value: unknown): Json {
     Object.entries(value).map(([key, item]) => (item instanceof Path ? [`${key}.$`, item.path] : [key, withPaths(item)])),
   );
 }
+
+/** A Choice rule: the boolean at `path` is present and true. */
+export const isTrue = (path: string): State => ({
+  And: [
+    { Variable: path, IsPresent: true },
+    { Variable: path, BooleanEquals: true },
+  ],
+});

@@ -5,7 +5,7 @@
  * argument), so a state reads whole in one place.
  */
 import { ERROR_RATE_MIN_REQUESTS, ERROR_RATE_PERCENT, errorRateAlarmRequest, tasksAlarmRequest, unhealthyAlarmRequest } from '#domain/alarms.ts';
-import { $, catchAll, catchErrors, environmentTags, type Json, lambdaTask, lambdaTaskWithToken, sdkTask, type State, type States, type TaskLambda, type Path, withPaths } from './asl.ts';
+import { $, catchAll, catchErrors, environmentTags, isTrue, type Json, lambdaTask, lambdaTaskWithToken, sdkTask, type State, type States, type TaskLambda, type Path, withPaths } from './asl.ts';
 import {
   autoscalingAccessRetry,
   autoscalingRetry,
@@ -83,16 +83,7 @@ export function convergeChoice(next: string, otherwise: string, options: { comme
   return {
     Type: 'Choice',
     Comment: options.comment ?? 'The desired spec moved while this pass ran: go round again with the newest spec (latest accepted spec wins).',
-    Choices: [
-      {
-        And: [
-          { Variable: '$.converge', IsPresent: true },
-          { Variable: '$.converge', BooleanEquals: true },
-        ],
-        Next: next,
-      },
-      ...(options.more ?? []),
-    ],
+    Choices: [{ ...isTrue('$.converge'), Next: next }, ...(options.more ?? [])],
     Default: otherwise,
   };
 }
