@@ -1,26 +1,72 @@
-import { type StateMachine, catchAll, catchErrors, environmentTags, lambdaTask, lambdaTaskWithToken, sdkTask } from './asl.ts';
-import { cloudwatchRetry, ecsClientRetry, ecsRetry, ecsServerRetry, ecsThrottlingRetry, elbRetry, lambdaPatientRetry, lambdaRetry, lambdaServiceRetry, lambdaThrottlingRetry, snsRetry, steadyStateTimeoutRetry } from './retry-policies.ts';
+import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
+import {
+  ALARM_COMMENTS,
+  applyHealthCheck,
+  awaitSteadyState,
+  convergeChoice,
+  createRule,
+  createService,
+  createTargetGroup,
+  healthCheckRollback,
+  operationStep,
+  putErrorRateAlarm,
+  putTasksAlarm,
+  putUnhealthyAlarm,
+  recordFailure,
+  registerTaskDefinition,
+  rolledBack,
+  setDeregistrationDelay,
+  succeed,
+  updateService,
+} from './fragments.ts';
+import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
+
+/** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */
+const repairFailed = catchAll('$.repairError', 'FinishHealPass');
+/** The heal itself failed: the environment is degraded. */
+const degrade = catchAll('$.error', 'Degrade');
+const repaired = { Catch: [repairFailed], Next: 'NextRepair' };
+
+/** NextRepair's rule: the repair at `next` is to do (`todo`) and not done yet (`done` absent). */
+const repair = (todo: string, done: string, next: string): Json => ({
+  And: [{ Variable: todo, BooleanEquals: true }, { Not: { Variable: done, IsPresent: true } }],
+  Next: next,
+});
+
+/** The heal sets its alarms back to OK (see ResetTasksAlarm); a failure goes on to `next`. */
+const resetAlarm = (alarm: string, next: string, comment: string): State =>
+  sdkTask('cloudwatch:setAlarmState', {
+    Comment: comment,
+    Parameters: { 'AlarmName.$': `$.alarmReset.${alarm}`, StateValue: 'OK', 'StateReason.$': '$.alarmReset.reason' },
+    ResultPath: null,
+    Retry: [cloudwatchRetry],
+    Catch: [catchAll('$.alarmResetError', next)],
+    Next: next,
+  });
+
+const SERVICE_RESULT = { 'arn.$': '$.Service.ServiceArn', 'deploymentId.$': "$.Service.Deployments[?(@.Status == 'PRIMARY')].Id" };
+const TASK_DEFINITION_COMMENT =
+  "A revision of the content-addressed family of the image this pass runs (the spec's, or the one rolled back to), with create's parameters; skipped when InspectEnvironment found one ACTIVE.";
 
 export const heal: StateMachine = {
-  Comment: 'Heal a preview environment: compare what exists (service, target group, listener rule, alarms, desired count, task health) with the desired spec in DynamoDB and repair the difference, at most FLEDGE_HEAL_MAX_PER_HOUR attempts an hour with a doubling backoff; past that the environment goes DEGRADED and the operators are notified. A heal of a healthy environment changes nothing.',
+  Comment:
+    'Heal a preview environment: compare what exists (service, target group, listener rule, alarms, desired count, task health) with the desired spec in DynamoDB and repair the difference, at most FLEDGE_HEAL_MAX_PER_HOUR attempts an hour with a doubling backoff; past that the environment goes DEGRADED and the operators are notified. A heal of a healthy environment changes nothing.',
   StartAt: 'Inspect',
   TimeoutSeconds: 7200,
   States: {
-    Inspect: lambdaTask('InspectEnvironment', {
-      Parameters: { Payload: { workflow: 'heal', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
-      Next: 'AfterInspect',
-    }),
+    Inspect: operationStep('InspectEnvironment', 'heal', { Catch: [degrade], Next: 'AfterInspect' }),
     AfterInspect: {
       Type: 'Choice',
-      Comment: 'wait: within the backoff after the last heal, or a deleted service still draining; healthy: nothing to repair; degrade: no attempt left this hour.',
+      Comment:
+        'wait: within the backoff after the last heal, or a deleted service still draining; healthy: nothing to repair; degrade: no attempt left this hour.',
       Choices: [
         { Variable: '$.next', StringEquals: 'repair', Next: 'NextRepair' },
         { Variable: '$.next', StringEquals: 'healthy', Next: 'FinishHealPass' },
         {
-          Or: [{ Variable: '$.next', StringEquals: 'wait' }, { Variable: '$.next', StringEquals: 'drain' }],
+          Or: [
+            { Variable: '$.next', StringEquals: 'wait' },
+            { Variable: '$.next', StringEquals: 'drain' },
+          ],
           Next: 'WaitBackoff',
         },
         { Variable: '$.next', StringEquals: 'degrade', Next: 'Degrade' },
@@ -37,376 +83,67 @@ export const heal: StateMachine = {
       Type: 'Choice',
       Comment: 'One repair after the other, in dependency order; each runs at most once per pass (its result marks it done).',
       Choices: [
-        {
-          And: [
-            { Variable: '$.todo.targetGroup', BooleanEquals: true },
-            { Not: { Variable: '$.targetGroup', IsPresent: true } },
-          ],
-          Next: 'CreateTargetGroup',
-        },
-        {
-          And: [{ Variable: '$.todo.rule', BooleanEquals: true }, { Not: { Variable: '$.rule', IsPresent: true } }],
-          Next: 'CreateRule',
-        },
-        {
-          And: [
-            { Variable: '$.todo.healthCheck', BooleanEquals: true },
-            { Not: { Variable: '$.done.healthCheck', IsPresent: true } },
-          ],
-          Next: 'ModifyTargetGroup',
-        },
-        {
-          And: [
-            { Variable: '$.todo.taskDefinition', BooleanEquals: true },
-            { Not: { Variable: '$.taskDefinition', IsPresent: true } },
-          ],
-          Next: 'RegisterTaskDefinition',
-        },
-        {
-          And: [
-            { Variable: '$.todo.createService', BooleanEquals: true },
-            { Not: { Variable: '$.service', IsPresent: true } },
-          ],
-          Next: 'CreateService',
-        },
-        {
-          And: [
-            { Variable: '$.todo.updateService', BooleanEquals: true },
-            { Not: { Variable: '$.done.service', IsPresent: true } },
-          ],
-          Next: 'UpdateService',
-        },
-        {
-          And: [
-            { Variable: '$.todo.alarms.tasks', BooleanEquals: true },
-            { Not: { Variable: '$.done.tasksAlarm', IsPresent: true } },
-          ],
-          Next: 'PutTasksAlarm',
-        },
-        {
-          And: [
-            { Variable: '$.todo.alarms.unhealthy', BooleanEquals: true },
-            { Not: { Variable: '$.done.unhealthyAlarm', IsPresent: true } },
-          ],
-          Next: 'PutUnhealthyAlarm',
-        },
-        {
-          And: [
-            { Variable: '$.todo.alarms.errors', BooleanEquals: true },
-            { Not: { Variable: '$.done.errorsAlarm', IsPresent: true } },
-          ],
-          Next: 'Put5xxAlarm',
-        },
-        {
-          And: [
-            { Variable: '$.todo.waitSteady', BooleanEquals: true },
-            { Not: { Variable: '$.steadyState', IsPresent: true } },
-          ],
-          Next: 'WaitForSteadyState',
-        },
+        repair('$.todo.targetGroup', '$.targetGroup', 'CreateTargetGroup'),
+        repair('$.todo.rule', '$.rule', 'CreateRule'),
+        repair('$.todo.healthCheck', '$.done.healthCheck', 'ModifyTargetGroup'),
+        repair('$.todo.taskDefinition', '$.taskDefinition', 'RegisterTaskDefinition'),
+        repair('$.todo.createService', '$.service', 'CreateService'),
+        repair('$.todo.updateService', '$.done.service', 'UpdateService'),
+        repair('$.todo.alarms.tasks', '$.done.tasksAlarm', 'PutTasksAlarm'),
+        repair('$.todo.alarms.unhealthy', '$.done.unhealthyAlarm', 'PutUnhealthyAlarm'),
+        repair('$.todo.alarms.errors', '$.done.errorsAlarm', 'Put5xxAlarm'),
+        repair('$.todo.waitSteady', '$.steadyState', 'WaitForSteadyState'),
       ],
       Default: 'FinishHealPass',
     },
-    CreateTargetGroup: sdkTask('elasticloadbalancingv2:createTargetGroup', {
+    CreateTargetGroup: createTargetGroup({
       Comment: "The environment's target group, as create makes it.",
-      Parameters: {
-        'Name.$': '$.plan.targetGroup.Name',
-        Protocol: 'HTTP',
-        ProtocolVersion: 'HTTP1',
-        'Port.$': '$.plan.targetGroup.Port',
-        VpcId: '${VpcId}',
-        TargetType: 'ip',
-        HealthCheckEnabled: true,
-        HealthCheckProtocol: 'HTTP',
-        'HealthCheckPath.$': '$.plan.targetGroup.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.plan.targetGroup.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.plan.targetGroup.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.plan.targetGroup.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.plan.targetGroup.UnhealthyThresholdCount',
-        Matcher: { HttpCode: '200-399' },
-        Tags: environmentTags,
-      },
-      ResultSelector: { 'arn.$': '$.TargetGroups[0].TargetGroupArn' },
-      ResultPath: '$.targetGroup',
-      Retry: [elbRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
+      Catch: [repairFailed],
       Next: 'ModifyTargetGroupAttributes',
     }),
-    ModifyTargetGroupAttributes: sdkTask('elasticloadbalancingv2:modifyTargetGroupAttributes', {
-      Comment: 'Deregistration delay 5 s, as create sets it.',
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }],
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    CreateRule: sdkTask('elasticloadbalancingv2:createRule', {
-      Comment: 'Host-header <name>.<base domain> at the priority the environment holds.',
-      Parameters: {
-        ListenerArn: '${ListenerArn}',
-        'Priority.$': '$.listenerPriority',
-        Conditions: [{ Field: 'host-header', HostHeaderConfig: { 'Values.$': '$.plan.hostHeaders' } }],
-        Actions: [{ Type: 'forward', 'TargetGroupArn.$': '$.targetGroup.arn' }],
-        Tags: environmentTags,
-      },
-      ResultSelector: { 'arn.$': '$.Rules[0].RuleArn' },
-      ResultPath: '$.rule',
-      Retry: [elbRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    ModifyTargetGroup: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: "The target group's health check back to the spec's (path, interval, timeout, thresholds): a PUT/PATCH of healthCheck that an update applied, or a change made out of band.",
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.plan.targetGroup.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.plan.targetGroup.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.plan.targetGroup.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.plan.targetGroup.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.plan.targetGroup.UnhealthyThresholdCount',
-      },
+    ModifyTargetGroupAttributes: setDeregistrationDelay({ Comment: 'Deregistration delay 5 s, as create sets it.', ...repaired }),
+    CreateRule: createRule({ Comment: 'Host-header <name>.<base domain> at the priority the environment holds.', ...repaired }),
+    ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
+      Comment:
+        "The target group's health check back to the spec's (path, interval, timeout, thresholds): a PUT/PATCH of healthCheck that an update applied, or a change made out of band.",
       ResultSelector: { 'arn.$': '$.TargetGroups[0].TargetGroupArn' },
       ResultPath: '$.done.healthCheck',
-      Retry: [elbRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
+      ...repaired,
     }),
-    RegisterTaskDefinition: sdkTask('ecs:registerTaskDefinition', {
-      Comment: "A revision of the content-addressed family of the image this pass runs (the spec's, or the one rolled back to), with create's parameters; skipped when InspectEnvironment found one ACTIVE.",
-      Parameters: {
-        'Family.$': '$.plan.taskDefinition.Family',
-        'Cpu.$': '$.plan.taskDefinition.Cpu',
-        'Memory.$': '$.plan.taskDefinition.Memory',
-        NetworkMode: 'awsvpc',
-        RequiresCompatibilities: ['FARGATE'],
-        RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
-        'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
-        'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
-        'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',
-        Tags: [
-          { Key: 'fledge:managed-by', Value: 'fledge' },
-          { Key: 'fledge:task-definition-hash', 'Value.$': '$.plan.taskDefinitionHash' },
-        ],
-      },
-      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
-      ResultPath: '$.taskDefinition',
-      Retry: [ecsThrottlingRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    CreateService: sdkTask('ecs:createService', {
+    RegisterTaskDefinition: registerTaskDefinition({ Comment: TASK_DEFINITION_COMMENT, ...repaired }),
+    CreateService: createService('$.todo.desiredCount', {
       Comment: 'The service again, as create makes it (circuit breaker with rollback, tags); the ClientToken is new for each heal pass.',
-      Parameters: {
-        Cluster: '${ClusterArn}',
-        'ServiceName.$': '$.name',
-        'TaskDefinition.$': '$.taskDefinition.arn',
-        'DesiredCount.$': '$.todo.desiredCount',
-        LaunchType: 'FARGATE',
-        PlatformVersion: 'LATEST',
-        SchedulingStrategy: 'REPLICA',
-        'NetworkConfiguration.$': '$.plan.service.NetworkConfiguration',
-        LoadBalancers: [
-          {
-            'TargetGroupArn.$': '$.targetGroup.arn',
-            ContainerName: 'app',
-            'ContainerPort.$': '$.plan.service.ContainerPort',
-          },
-        ],
-        'HealthCheckGracePeriodSeconds.$': '$.plan.service.HealthCheckGracePeriodSeconds',
-        DeploymentConfiguration: {
-          DeploymentCircuitBreaker: { Enable: true, Rollback: true },
-          MaximumPercent: 200,
-          MinimumHealthyPercent: 100,
-        },
-        DeploymentController: { Type: 'ECS' },
-        PropagateTags: 'SERVICE',
-        EnableECSManagedTags: true,
-        Tags: environmentTags,
-        'ClientToken.$': '$.plan.service.ClientToken',
-      },
-      ResultSelector: {
-        'arn.$': '$.Service.ServiceArn',
-        'deploymentId.$': "$.Service.Deployments[?(@.Status == 'PRIMARY')].Id",
-      },
-      ResultPath: '$.service',
+      ResultSelector: SERVICE_RESULT,
       Retry: [ecsRetry, ecsClientRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
+      ...repaired,
     }),
-    UpdateService: sdkTask('ecs:updateService', {
-      Comment: "One call for what the pass found: the desired count back to the spec's, the task definition rolled back to, the target group attached, a new deployment for unhealthy tasks.",
-      Parameters: {
-        Cluster: '${ClusterArn}',
-        'Service.$': '$.name',
-        'TaskDefinition.$': '$.taskDefinition.arn',
-        'DesiredCount.$': '$.todo.desiredCount',
-        'HealthCheckGracePeriodSeconds.$': '$.plan.service.HealthCheckGracePeriodSeconds',
-        LoadBalancers: [
-          {
-            'TargetGroupArn.$': '$.targetGroup.arn',
-            ContainerName: 'app',
-            'ContainerPort.$': '$.plan.service.ContainerPort',
-          },
-        ],
-        'ForceNewDeployment.$': '$.todo.forceNewDeployment',
+    UpdateService: updateService(
+      '$.todo.desiredCount',
+      {
+        Comment:
+          "One call for what the pass found: the desired count back to the spec's, the task definition rolled back to, the target group attached, a new deployment for unhealthy tasks.",
+        ResultSelector: SERVICE_RESULT,
+        ResultPath: '$.done.service',
+        ...repaired,
       },
-      ResultSelector: {
-        'arn.$': '$.Service.ServiceArn',
-        'deploymentId.$': "$.Service.Deployments[?(@.Status == 'PRIMARY')].Id",
-      },
-      ResultPath: '$.done.service',
-      Retry: [ecsRetry, ecsClientRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    PutTasksAlarm: sdkTask('cloudwatch:putMetricAlarm', {
-      Comment: 'fledge-<name>-tasks: fewer tasks running than the spec wants (Container Insights) for 3 minutes; a deleted service publishes nothing, which breaches.',
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.tasks.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.tasks.AlarmDescription',
-        Namespace: 'ECS/ContainerInsights',
-        MetricName: 'RunningTaskCount',
-        Dimensions: [
-          { Name: 'ClusterName', 'Value.$': '$.plan.alarms.tasks.ClusterName' },
-          { Name: 'ServiceName', 'Value.$': '$.name' },
-        ],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        'Threshold.$': '$.plan.alarms.tasks.Threshold',
-        ComparisonOperator: 'LessThanThreshold',
-        'TreatMissingData.$': '$.plan.alarms.tasks.TreatMissingData',
-        Tags: environmentTags,
-      },
-      ResultPath: '$.done.tasksAlarm',
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    PutUnhealthyAlarm: sdkTask('cloudwatch:putMetricAlarm', {
-      Comment: "fledge-<name>-unhealthy: a target of the environment's target group failed its health checks.",
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.unhealthy.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.unhealthy.AlarmDescription',
-        Namespace: 'AWS/ApplicationELB',
-        MetricName: 'UnHealthyHostCount',
-        Dimensions: [
-          { Name: 'TargetGroup', 'Value.$': "States.ArrayGetItem(States.StringSplit($.targetGroup.arn, ':'), 5)" },
-          { Name: 'LoadBalancer', 'Value.$': '$.plan.alarms.unhealthy.LoadBalancer' },
-        ],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        Tags: environmentTags,
-      },
-      ResultPath: '$.done.unhealthyAlarm',
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    Put5xxAlarm: sdkTask('cloudwatch:putMetricAlarm', {
-      Comment: 'fledge-<name>-5xx: at least 10 % of the requests answered 5xx by the application for 3 minutes (10 requests a minute at least).',
-      Parameters: {
-        'AlarmName.$': '$.plan.alarms.errors.AlarmName',
-        'AlarmDescription.$': '$.plan.alarms.errors.AlarmDescription',
-        Metrics: [
-          {
-            Id: 'errors',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/ApplicationELB',
-                MetricName: 'HTTPCode_Target_5XX_Count',
-                Dimensions: [
-                  {
-                    Name: 'TargetGroup',
-                    'Value.$': "States.ArrayGetItem(States.StringSplit($.targetGroup.arn, ':'), 5)",
-                  },
-                  { Name: 'LoadBalancer', 'Value.$': '$.plan.alarms.errors.LoadBalancer' },
-                ],
-              },
-              Period: 60,
-              Stat: 'Sum',
-            },
-            ReturnData: false,
-          },
-          {
-            Id: 'requests',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/ApplicationELB',
-                MetricName: 'RequestCount',
-                Dimensions: [
-                  {
-                    Name: 'TargetGroup',
-                    'Value.$': "States.ArrayGetItem(States.StringSplit($.targetGroup.arn, ':'), 5)",
-                  },
-                  { Name: 'LoadBalancer', 'Value.$': '$.plan.alarms.errors.LoadBalancer' },
-                ],
-              },
-              Period: 60,
-              Stat: 'Sum',
-            },
-            ReturnData: false,
-          },
-          {
-            Id: 'rate',
-            Expression: 'IF(requests >= 10, 100 * errors / requests, 0)',
-            Label: '5xx answers (%)',
-            ReturnData: true,
-          },
-        ],
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        Threshold: 10,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        Tags: environmentTags,
-      },
-      ResultPath: '$.done.errorsAlarm',
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.repairError', 'FinishHealPass')],
-      Next: 'NextRepair',
-    }),
-    WaitForSteadyState: lambdaTaskWithToken('AwaitSteadyState', {
-      Comment: 'Waits for the ECS service to be steady with this deployment: on the ECS event (AwaitSteadyState stores the task token, the ECS service event handler answers it) or on a poll (each entry reads the service and answers at once when it is steady, failed or rolled back). TimeoutSeconds is the poll interval, and the Retry on States.Timeout polls again, 29 times at most: about 900 s in all is the backstop (TIMEOUT).',
-      Parameters: {
-        Payload: {
-          'taskToken.$': '$$.Task.Token',
-          'name.$': '$.name',
-          'operationId.$': '$.operationId',
-          'phase.$': '$.todo.phase',
-          'taskDefinitionArn.$': '$.taskDefinition.arn',
-          'executionArn.$': '$$.Execution.Id',
-          'desiredCount.$': '$.todo.desiredCount',
-          'pass.$': '$.heal.passes',
-          'repairs.$': '$',
-        },
-      },
-      TimeoutSeconds: 30,
-      ResultPath: '$.steadyState',
-      Retry: [steadyStateTimeoutRetry(29), lambdaServiceRetry, lambdaThrottlingRetry],
-      Catch: [catchAll('$.verifyError', 'FinishHealPass')],
-      Next: 'FinishHealPass',
-    }),
-    FinishHealPass: lambdaTask('FinishHeal', {
-      Parameters: { Payload: { workflow: 'heal', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
-      Next: 'AfterPass',
-    }),
+      '$.todo.forceNewDeployment',
+    ),
+    PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', { Comment: ALARM_COMMENTS.tasks, ResultPath: '$.done.tasksAlarm', ...repaired }),
+    PutUnhealthyAlarm: putUnhealthyAlarm({ Comment: ALARM_COMMENTS.unhealthy, ResultPath: '$.done.unhealthyAlarm', ...repaired }),
+    Put5xxAlarm: putErrorRateAlarm({ Comment: ALARM_COMMENTS.errors, ResultPath: '$.done.errorsAlarm', ...repaired }),
+    WaitForSteadyState: awaitSteadyState(
+      { phase: '$.todo.phase', desiredCount: '$.todo.desiredCount', payload: { 'pass.$': '$.heal.passes', 'repairs.$': '$' } },
+      { Catch: [catchAll('$.verifyError', 'FinishHealPass')], Next: 'FinishHealPass' },
+    ),
+    FinishHealPass: operationStep('FinishHeal', 'heal', { Catch: [degrade], Next: 'AfterPass' }),
     AfterPass: {
       Type: 'Choice',
       Choices: [
         {
-          And: [{ Variable: '$.next', StringEquals: 'done' }, { Variable: '$.alarmReset', IsPresent: true }],
+          And: [
+            { Variable: '$.next', StringEquals: 'done' },
+            { Variable: '$.alarmReset', IsPresent: true },
+          ],
           Next: 'ResetTasksAlarm',
         },
         { Variable: '$.next', StringEquals: 'done', Next: 'EnvironmentHealed' },
@@ -415,159 +152,43 @@ export const heal: StateMachine = {
       ],
       Default: 'HealSuperseded',
     },
-    RegisterConvergedTaskDefinition: sdkTask('ecs:registerTaskDefinition', {
-      Comment: "A revision of the content-addressed family of the image this pass runs (the spec's, or the one rolled back to), with create's parameters; skipped when InspectEnvironment found one ACTIVE.",
-      Parameters: {
-        'Family.$': '$.plan.taskDefinition.Family',
-        'Cpu.$': '$.plan.taskDefinition.Cpu',
-        'Memory.$': '$.plan.taskDefinition.Memory',
-        NetworkMode: 'awsvpc',
-        RequiresCompatibilities: ['FARGATE'],
-        RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
-        'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
-        'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
-        'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',
-        Tags: [
-          { Key: 'fledge:managed-by', Value: 'fledge' },
-          { Key: 'fledge:task-definition-hash', 'Value.$': '$.plan.taskDefinitionHash' },
-        ],
-      },
-      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
-      ResultPath: '$.taskDefinition',
-      Retry: [ecsThrottlingRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
+    RegisterConvergedTaskDefinition: registerTaskDefinition({
+      Comment: TASK_DEFINITION_COMMENT,
+      Catch: [degrade],
       Next: 'ModifyConvergedTargetGroup',
     }),
-    ModifyConvergedTargetGroup: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: 'A spec accepted during the heal may change the health check: the target group follows it before the service rolls to the new revision, as the update workflow does.',
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.plan.targetGroup.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.plan.targetGroup.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.plan.targetGroup.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.plan.targetGroup.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.plan.targetGroup.UnhealthyThresholdCount',
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
+    ModifyConvergedTargetGroup: applyHealthCheck('$.plan.targetGroup', {
+      Comment:
+        'A spec accepted during the heal may change the health check: the target group follows it before the service rolls to the new revision, as the update workflow does.',
+      Catch: [degrade],
       Next: 'UpdateConvergedService',
     }),
-    UpdateConvergedService: sdkTask('ecs:updateService', {
+    UpdateConvergedService: updateService('$.plan.service.DesiredCount', {
       Comment: 'A spec accepted during the heal (latest accepted spec wins): deployed as an update would.',
-      Parameters: {
-        Cluster: '${ClusterArn}',
-        'Service.$': '$.name',
-        'TaskDefinition.$': '$.taskDefinition.arn',
-        'DesiredCount.$': '$.plan.service.DesiredCount',
-        'HealthCheckGracePeriodSeconds.$': '$.plan.service.HealthCheckGracePeriodSeconds',
-        LoadBalancers: [
-          {
-            'TargetGroupArn.$': '$.targetGroup.arn',
-            ContainerName: 'app',
-            'ContainerPort.$': '$.plan.service.ContainerPort',
-          },
-        ],
-        ForceNewDeployment: false,
-      },
-      ResultPath: null,
-      Retry: [ecsRetry, ecsClientRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
+      Catch: [degrade],
       Next: 'WaitForConvergedState',
     }),
-    WaitForConvergedState: lambdaTaskWithToken('AwaitSteadyState', {
-      Comment: 'Waits for the ECS service to be steady with this deployment: on the ECS event (AwaitSteadyState stores the task token, the ECS service event handler answers it) or on a poll (each entry reads the service and answers at once when it is steady, failed or rolled back). TimeoutSeconds is the poll interval, and the Retry on States.Timeout polls again, 29 times at most: about 900 s in all is the backstop (TIMEOUT).',
-      Parameters: {
-        Payload: {
-          'taskToken.$': '$$.Task.Token',
-          'name.$': '$.name',
-          'operationId.$': '$.operationId',
-          'phase.$': '$.phase',
-          'taskDefinitionArn.$': '$.taskDefinition.arn',
-          'executionArn.$': '$$.Execution.Id',
-          'desiredCount.$': '$.plan.service.DesiredCount',
-          'pass.$': '$.heal.passes',
-        },
-      },
-      TimeoutSeconds: 30,
-      ResultPath: '$.steadyState',
-      Retry: [steadyStateTimeoutRetry(29), lambdaServiceRetry, lambdaThrottlingRetry],
-      Catch: [
-        catchErrors(['DeploymentRolledBack'], 'HealthCheckChanged', '$.rollback'),
-        catchAll('$.error', 'Degrade'),
-      ],
-      Next: 'CompleteOperation',
+    WaitForConvergedState: awaitSteadyState(
+      { desiredCount: '$.plan.service.DesiredCount', payload: { 'pass.$': '$.heal.passes' } },
+      { Catch: [rolledBack, degrade], Next: 'CompleteOperation' },
+    ),
+    ...healthCheckRollback('ModifyConvergedTargetGroup', 'CompleteOperation', degrade),
+    CompleteOperation: operationStep('CompleteOperation', 'update', { Catch: [degrade], Next: 'CheckDesiredSpec' }),
+    CheckDesiredSpec: convergeChoice('RegisterConvergedTaskDefinition', 'EnvironmentHealed', {
+      comment: 'The desired spec moved again: go round with the newest one.',
+      more: [{ Variable: '$.alarmReset', IsPresent: true, Next: 'ResetTasksAlarm' }],
     }),
-    HealthCheckChanged: {
-      Type: 'Choice',
-      Comment: "A rolled-back pass whose ModifyConvergedTargetGroup changed the target group's health check ($.previousHealthCheck, set when the pass was planned) puts the previous one back first.",
-      Choices: [{ Variable: '$.previousHealthCheck', IsPresent: true, Next: 'RestoreHealthCheck' }],
-      Default: 'CompleteOperation',
-    },
-    RestoreHealthCheck: sdkTask('elasticloadbalancingv2:modifyTargetGroup', {
-      Comment: "The circuit breaker rolled the deployment back to the previous revision: the target group's health check goes back to what it was before ModifyConvergedTargetGroup changed it (the previous image may not serve the new path), and CompleteOperation records it as the spec's healthCheck (like the image).",
-      Parameters: {
-        'TargetGroupArn.$': '$.targetGroup.arn',
-        'HealthCheckPath.$': '$.previousHealthCheck.HealthCheckPath',
-        'HealthCheckIntervalSeconds.$': '$.previousHealthCheck.HealthCheckIntervalSeconds',
-        'HealthCheckTimeoutSeconds.$': '$.previousHealthCheck.HealthCheckTimeoutSeconds',
-        'HealthyThresholdCount.$': '$.previousHealthCheck.HealthyThresholdCount',
-        'UnhealthyThresholdCount.$': '$.previousHealthCheck.UnhealthyThresholdCount',
-      },
-      ResultPath: null,
-      Retry: [elbRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
-      Next: 'CompleteOperation',
-    }),
-    CompleteOperation: lambdaTask('CompleteOperation', {
-      Parameters: { Payload: { workflow: 'update', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.error', 'Degrade')],
-      Next: 'CheckDesiredSpec',
-    }),
-    CheckDesiredSpec: {
-      Type: 'Choice',
-      Comment: 'The desired spec moved again: go round with the newest one.',
-      Choices: [
-        {
-          And: [{ Variable: '$.converge', IsPresent: true }, { Variable: '$.converge', BooleanEquals: true }],
-          Next: 'RegisterConvergedTaskDefinition',
-        },
-        { Variable: '$.alarmReset', IsPresent: true, Next: 'ResetTasksAlarm' },
-      ],
-      Default: 'EnvironmentHealed',
-    },
-    ResetTasksAlarm: sdkTask('cloudwatch:setAlarmState', {
-      Comment: 'The heal changed something (or was asked for): its alarms go back to OK. An alarm that stays in ALARM never changes state again, so no new event would start a heal if the fault persists or comes back; CloudWatch re-evaluates it at its next period and, if the metric still breaches, it enters ALARM again (SetAlarmState: "the alarm will return to its actual state on its next evaluation"). Best effort: a failure here does not undo the heal.',
-      Parameters: { 'AlarmName.$': '$.alarmReset.tasks', StateValue: 'OK', 'StateReason.$': '$.alarmReset.reason' },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.alarmResetError', 'ResetUnhealthyAlarm')],
-      Next: 'ResetUnhealthyAlarm',
-    }),
-    ResetUnhealthyAlarm: sdkTask('cloudwatch:setAlarmState', {
-      Comment: 'As ResetTasksAlarm, for fledge-<name>-unhealthy.',
-      Parameters: { 'AlarmName.$': '$.alarmReset.unhealthy', StateValue: 'OK', 'StateReason.$': '$.alarmReset.reason' },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.alarmResetError', 'Reset5xxAlarm')],
-      Next: 'Reset5xxAlarm',
-    }),
-    Reset5xxAlarm: sdkTask('cloudwatch:setAlarmState', {
-      Comment: 'As ResetTasksAlarm, for fledge-<name>-5xx.',
-      Parameters: { 'AlarmName.$': '$.alarmReset.errors', StateValue: 'OK', 'StateReason.$': '$.alarmReset.reason' },
-      ResultPath: null,
-      Retry: [cloudwatchRetry],
-      Catch: [catchAll('$.alarmResetError', 'EnvironmentHealed')],
-      Next: 'EnvironmentHealed',
-    }),
-    Degrade: lambdaTask('DegradeEnvironment', {
-      Parameters: { Payload: { workflow: 'heal', 'executionArn.$': '$$.Execution.Id', 'state.$': '$' } },
-      OutputPath: '$.Payload',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.terminalError', 'DegradeFallback')],
-      Next: 'AfterDegrade',
+    ResetTasksAlarm: resetAlarm(
+      'tasks',
+      'ResetUnhealthyAlarm',
+      'The heal changed something (or was asked for): its alarms go back to OK. An alarm that stays in ALARM never changes state again, so no new event would start a heal if the fault persists or comes back; CloudWatch re-evaluates it at its next period and, if the metric still breaches, it enters ALARM again (SetAlarmState: "the alarm will return to its actual state on its next evaluation"). Best effort: a failure here does not undo the heal.',
+    ),
+    ResetUnhealthyAlarm: resetAlarm('unhealthy', 'Reset5xxAlarm', 'As ResetTasksAlarm, for fledge-<name>-unhealthy.'),
+    Reset5xxAlarm: resetAlarm('errors', 'EnvironmentHealed', 'As ResetTasksAlarm, for fledge-<name>-5xx.'),
+    ...recordFailure('Degrade', 'DegradeEnvironment', 'heal', {
+      next: 'AfterDegrade',
+      fallbackComment:
+        'DegradeEnvironment itself failed (after its retries): the same Lambda records DEGRADED with the least it needs, so the heal ends now instead of at the hourly stuck-operation sweep; the notification follows.',
     }),
     AfterDegrade: {
       Type: 'Choice',
@@ -576,42 +197,21 @@ export const heal: StateMachine = {
     },
     PublishNotification: sdkTask('sns:publish', {
       Comment: 'Tells the operators (SNS) that an environment could not be saved.',
-      Parameters: {
-        TopicArn: '${NotificationTopicArn}',
-        'Subject.$': '$.notification.Subject',
-        'Message.$': '$.notification.Message',
-      },
+      Parameters: { TopicArn: '${NotificationTopicArn}', 'Subject.$': '$.notification.Subject', 'Message.$': '$.notification.Message' },
       ResultSelector: { 'messageId.$': '$.MessageId' },
       ResultPath: '$.notification.published',
       Retry: [snsRetry],
       Catch: [catchAll('$.notificationError', 'NotificationNotPublished')],
       Next: 'EnvironmentDegraded',
     }),
-    EnvironmentHealed: { Type: 'Succeed' },
-    EnvironmentDegraded: { Type: 'Succeed' },
-    HealSuperseded: {
-      Type: 'Succeed',
-      Comment: 'Another operation (a delete) replaced this heal: nothing more is done, nothing is recorded.',
-    },
-    DegradeFallback: lambdaTask('DegradeEnvironment', {
-      Comment: 'DegradeEnvironment itself failed (after its retries): the same Lambda records DEGRADED with the least it needs, so the heal ends now instead of at the hourly stuck-operation sweep; the notification follows.',
-      Parameters: {
-        Payload: { workflow: 'heal', fallback: true, 'executionArn.$': '$$.Execution.Id', 'state.$': '$' },
-      },
-      OutputPath: '$.Payload',
-      Retry: [lambdaPatientRetry],
-      Catch: [catchAll('$.fallbackError', 'OperationNotRecorded')],
-      Next: 'AfterDegrade',
-    }),
+    EnvironmentHealed: succeed,
+    EnvironmentDegraded: succeed,
+    HealSuperseded: { Type: 'Succeed', Comment: 'Another operation (a delete) replaced this heal: nothing more is done, nothing is recorded.' },
     NotificationNotPublished: {
       Type: 'Fail',
       Error: 'NotificationNotPublished',
-      Cause: 'The environment was recorded DEGRADED but the notification could not be published: the failed-executions alarm tells the operators instead.',
-    },
-    OperationNotRecorded: {
-      Type: 'Fail',
-      Error: 'OperationNotRecorded',
-      Cause: 'The operation failed and recording its end failed too, after retries for minutes: the environment record still says the operation runs. The failed-executions alarm fires; the scheduled cleanup settles the operation (it checks the execution, which no longer runs).',
+      Cause:
+        'The environment was recorded DEGRADED but the notification could not be published: the failed-executions alarm tells the operators instead.',
     },
   },
 };
