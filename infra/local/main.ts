@@ -117,7 +117,7 @@ function substitutionsUsed(): Set<string> {
 }
 
 /** The states that wait for steady state with a task token and poll on their TimeoutSeconds. */
-const STEADY_STATE_WAITS = ['WaitForSteadyState', 'WaitForConvergedState'];
+const STEADY_STATE_WAITS = ['AwaitSteadyState', 'AwaitSteadyStateAfterConverging'];
 
 // ------------------------------------------------------------------ local EventBridge
 

@@ -1,4 +1,5 @@
 import { type StateMachine, catchAll, lambdaTask } from './asl.ts';
+import { succeed } from './fragments.ts';
 import { lambdaRetry } from './retry-policies.ts';
 
 export const cleanup: StateMachine = {
@@ -84,6 +85,6 @@ export const cleanup: StateMachine = {
       Error: 'CleanupIncomplete',
       Cause: 'Some environments could not be handled (see the ReportCleanup output and the events of each environment); the next run tries them again.',
     },
-    CleanupDone: { Type: 'Succeed' },
+    CleanupDone: succeed,
   },
 };

@@ -108,13 +108,13 @@ export const create: StateMachine = {
         },
         { Variable: '$.spec.autoscaling', IsPresent: true, Next: 'RegisterScalableTarget' },
       ],
-      Default: 'WaitForSteadyState',
+      Default: 'AwaitSteadyState',
     },
     PointRuleAtWaker: pointRuleAtWaker('$.rule.arn', {
       Comment:
         "Born asleep: the waker answers the URL (the environment's own target group stays in the rule at weight 0, so the ALB health-checks the tasks a wake starts).",
       Catch: [undo],
-      Next: 'WaitForSteadyState',
+      Next: 'AwaitSteadyState',
     }),
     RegisterScalableTarget: registerScalableTarget(
       SCALABLE_TARGET_ID,
@@ -127,10 +127,10 @@ export const create: StateMachine = {
       {
         Comment: "Target tracking on the service's average CPU, policy fledge-cpu (scale out after 60 s, in after 300 s).",
         Catch: [undo],
-        Next: 'WaitForSteadyState',
+        Next: 'AwaitSteadyState',
       },
     ),
-    WaitForSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, undo], Next: 'CompleteOperation' }),
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, undo], Next: 'CompleteOperation' }),
     ...healthCheckRollback('ModifyConvergedTargetGroup', 'CompleteOperation', undo),
     CompleteOperation: operationStep('CompleteOperation', 'create', { Catch: [undo], Next: 'CheckDesiredSpec' }),
     CheckDesiredSpec: convergeChoice('RegisterConvergedTaskDefinition', 'EnvironmentReady'),
@@ -149,7 +149,7 @@ export const create: StateMachine = {
     UpdateService: updateService('$.plan.service.DesiredCount', {
       Comment: 'Rolls the service to the new revision; the circuit breaker set at CreateService rolls it back if the new tasks fail.',
       Catch: [undo],
-      Next: 'WaitForSteadyState',
+      Next: 'AwaitSteadyState',
     }),
     EnvironmentReady: succeed,
     UndoCreatedResources: {

@@ -52,7 +52,7 @@ export const FALLBACK_COMMENT =
 
 /**
  * The failure path's last steps: `name` records the failure with `lambda`; if that fails after
- * its retries, `<name>Fallback` calls it again with `fallback: true` (the least it needs, longer
+ * its retries, `<lambda>Fallback` calls it again with `fallback: true` (the least it needs, longer
  * retries); if that fails too, OperationNotRecorded.
  */
 export function recordFailure(
@@ -64,10 +64,10 @@ export function recordFailure(
   return {
     [name]: operationStep(lambda, workflow, {
       ...(options.comment === undefined ? {} : { Comment: options.comment }),
-      Catch: [catchAll('$.terminalError', `${name}Fallback`)],
+      Catch: [catchAll('$.terminalError', `${lambda}Fallback`)],
       Next: options.next,
     }),
-    [`${name}Fallback`]: operationStep(lambda, workflow, {
+    [`${lambda}Fallback`]: operationStep(lambda, workflow, {
       Comment: options.fallbackComment,
       Parameters: operationPayload(workflow, { fallback: true }),
       Retry: [lambdaPatientRetry],

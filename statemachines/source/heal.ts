@@ -22,9 +22,9 @@ import {
 import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
 
 /** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */
-const repairFailed = catchAll('$.repairError', 'FinishHealPass');
+const repairFailed = catchAll('$.repairError', 'FinishHeal');
 /** The heal itself failed: the environment is degraded. */
-const degrade = catchAll('$.error', 'Degrade');
+const degrade = catchAll('$.error', 'DegradeEnvironment');
 const repaired = { Catch: [repairFailed], Next: 'NextRepair' };
 
 /** NextRepair's rule: the repair at `next` is to do (`todo`) and not done yet (`done` absent). */
@@ -51,17 +51,17 @@ const TASK_DEFINITION_COMMENT =
 export const heal: StateMachine = {
   Comment:
     'Heal a preview environment: compare what exists (service, target group, listener rule, alarms, desired count, task health) with the desired spec in DynamoDB and repair the difference, at most FLEDGE_HEAL_MAX_PER_HOUR attempts an hour with a doubling backoff; past that the environment goes DEGRADED and the operators are notified. A heal of a healthy environment changes nothing.',
-  StartAt: 'Inspect',
+  StartAt: 'InspectEnvironment',
   TimeoutSeconds: 7200,
   States: {
-    Inspect: operationStep('InspectEnvironment', 'heal', { Catch: [degrade], Next: 'AfterInspect' }),
+    InspectEnvironment: operationStep('InspectEnvironment', 'heal', { Catch: [degrade], Next: 'AfterInspect' }),
     AfterInspect: {
       Type: 'Choice',
       Comment:
         'wait: within the backoff after the last heal, or a deleted service still draining; healthy: nothing to repair; degrade: no attempt left this hour.',
       Choices: [
         { Variable: '$.next', StringEquals: 'repair', Next: 'NextRepair' },
-        { Variable: '$.next', StringEquals: 'healthy', Next: 'FinishHealPass' },
+        { Variable: '$.next', StringEquals: 'healthy', Next: 'FinishHeal' },
         {
           Or: [
             { Variable: '$.next', StringEquals: 'wait' },
@@ -69,7 +69,7 @@ export const heal: StateMachine = {
           ],
           Next: 'WaitBackoff',
         },
-        { Variable: '$.next', StringEquals: 'degrade', Next: 'Degrade' },
+        { Variable: '$.next', StringEquals: 'degrade', Next: 'DegradeEnvironment' },
       ],
       Default: 'HealSuperseded',
     },
@@ -77,7 +77,7 @@ export const heal: StateMachine = {
       Type: 'Wait',
       Comment: 'The backoff between heal attempts (FLEDGE_HEAL_BACKOFF, doubled after each), or a short wait for a draining service.',
       SecondsPath: '$.heal.waitSeconds',
-      Next: 'Inspect',
+      Next: 'InspectEnvironment',
     },
     NextRepair: {
       Type: 'Choice',
@@ -92,9 +92,9 @@ export const heal: StateMachine = {
         repair('$.todo.alarms.tasks', '$.done.tasksAlarm', 'PutTasksAlarm'),
         repair('$.todo.alarms.unhealthy', '$.done.unhealthyAlarm', 'PutUnhealthyAlarm'),
         repair('$.todo.alarms.errors', '$.done.errorsAlarm', 'Put5xxAlarm'),
-        repair('$.todo.waitSteady', '$.steadyState', 'WaitForSteadyState'),
+        repair('$.todo.waitSteady', '$.steadyState', 'AwaitSteadyState'),
       ],
-      Default: 'FinishHealPass',
+      Default: 'FinishHeal',
     },
     CreateTargetGroup: createTargetGroup({
       Comment: "The environment's target group, as create makes it.",
@@ -131,11 +131,11 @@ export const heal: StateMachine = {
     PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', { Comment: ALARM_COMMENTS.tasks, ResultPath: '$.done.tasksAlarm', ...repaired }),
     PutUnhealthyAlarm: putUnhealthyAlarm({ Comment: ALARM_COMMENTS.unhealthy, ResultPath: '$.done.unhealthyAlarm', ...repaired }),
     Put5xxAlarm: putErrorRateAlarm({ Comment: ALARM_COMMENTS.errors, ResultPath: '$.done.errorsAlarm', ...repaired }),
-    WaitForSteadyState: awaitSteadyState(
+    AwaitSteadyState: awaitSteadyState(
       { phase: '$.todo.phase', desiredCount: '$.todo.desiredCount', payload: { 'pass.$': '$.heal.passes', 'repairs.$': '$' } },
-      { Catch: [catchAll('$.verifyError', 'FinishHealPass')], Next: 'FinishHealPass' },
+      { Catch: [catchAll('$.verifyError', 'FinishHeal')], Next: 'FinishHeal' },
     ),
-    FinishHealPass: operationStep('FinishHeal', 'heal', { Catch: [degrade], Next: 'AfterPass' }),
+    FinishHeal: operationStep('FinishHeal', 'heal', { Catch: [degrade], Next: 'AfterPass' }),
     AfterPass: {
       Type: 'Choice',
       Choices: [
@@ -166,9 +166,9 @@ export const heal: StateMachine = {
     UpdateConvergedService: updateService('$.plan.service.DesiredCount', {
       Comment: 'A spec accepted during the heal (latest accepted spec wins): deployed as an update would.',
       Catch: [degrade],
-      Next: 'WaitForConvergedState',
+      Next: 'AwaitSteadyStateAfterConverging',
     }),
-    WaitForConvergedState: awaitSteadyState(
+    AwaitSteadyStateAfterConverging: awaitSteadyState(
       { desiredCount: '$.plan.service.DesiredCount', payload: { 'pass.$': '$.heal.passes' } },
       { Catch: [rolledBack, degrade], Next: 'CompleteOperation' },
     ),
@@ -185,7 +185,7 @@ export const heal: StateMachine = {
     ),
     ResetUnhealthyAlarm: resetAlarm('unhealthy', 'Reset5xxAlarm', 'As ResetTasksAlarm, for fledge-<name>-unhealthy.'),
     Reset5xxAlarm: resetAlarm('errors', 'EnvironmentHealed', 'As ResetTasksAlarm, for fledge-<name>-5xx.'),
-    ...recordFailure('Degrade', 'DegradeEnvironment', 'heal', {
+    ...recordFailure('DegradeEnvironment', 'DegradeEnvironment', 'heal', {
       next: 'AfterDegrade',
       fallbackComment:
         'DegradeEnvironment itself failed (after its retries): the same Lambda records DEGRADED with the least it needs, so the heal ends now instead of at the hourly stuck-operation sweep; the notification follows.',

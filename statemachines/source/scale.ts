@@ -19,7 +19,7 @@ import {
 } from './fragments.ts';
 import { ecsClientRetry, ecsRetry, elbRetry } from './retry-policies.ts';
 
-const fail = catchAll('$.error', 'FailScale');
+const fail = catchAll('$.error', 'CompleteScaleAfterFailure');
 
 export const scale: StateMachine = {
   Comment:
@@ -85,7 +85,7 @@ export const scale: StateMachine = {
     DeployService: updateService('$.scaling.desiredCount', {
       Comment: 'The new revision at the desired count; the circuit breaker set at CreateService rolls it back if its tasks fail.',
       Catch: [fail],
-      Next: 'WaitForSteadyState',
+      Next: 'AwaitSteadyState',
     }),
     ScaleService: sdkTask('ecs:updateService', {
       Comment: 'Only the desired count: no new deployment, the running tasks stay.',
@@ -93,9 +93,9 @@ export const scale: StateMachine = {
       ResultPath: null,
       Retry: [ecsRetry, ecsClientRetry],
       Catch: [fail],
-      Next: 'WaitForSteadyState',
+      Next: 'AwaitSteadyState',
     }),
-    WaitForSteadyState: awaitSteadyState({ desiredCount: '$.scaling.desiredCount', polls: 19 }, { Catch: [rolledBack, fail], Next: 'AfterSteady' }),
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.scaling.desiredCount', polls: 19 }, { Catch: [rolledBack, fail], Next: 'AfterSteady' }),
     ...healthCheckRollback('ApplyHealthCheck', 'CompleteScale', fail),
     AfterSteady: {
       Type: 'Choice',
@@ -161,12 +161,12 @@ export const scale: StateMachine = {
     }),
     CheckDesiredSpec: convergeChoice('PlanScale', 'Scaled'),
     Scaled: succeed,
-    ...recordFailure('FailScale', 'CompleteScale', 'scale', {
+    ...recordFailure('CompleteScaleAfterFailure', 'CompleteScale', 'scale', {
       comment:
         'The same task with $.error set: records the failure, and the environment as it really is (RUNNING, or SLEEPING at 0 tasks): a scale never leaves it FAILED.',
       next: 'CheckDesiredSpecAfterFailure',
       fallbackComment:
-        'FailScale itself failed (after its retries): the same Lambda records the environment as it is (RUNNING, or SLEEPING at 0) with the operation FAILED, with the least it needs, so the operation ends now instead of at the hourly stuck-operation sweep.',
+        'CompleteScaleAfterFailure itself failed (after its retries): the same Lambda records the environment as it is (RUNNING, or SLEEPING at 0) with the operation FAILED, with the least it needs, so the operation ends now instead of at the hourly stuck-operation sweep.',
       fallbackNext: 'ScaleFailed',
     }),
     CheckDesiredSpecAfterFailure: convergeChoice('PlanScale', 'ScaleFailed'),

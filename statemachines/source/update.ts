@@ -43,9 +43,9 @@ export const update: StateMachine = {
     PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', {
       Comment: 'The tasks alarm follows the desired count of the new spec (as create put it: fledge-<name>-tasks).',
       Catch: [fail],
-      Next: 'WaitForSteadyState',
+      Next: 'AwaitSteadyState',
     }),
-    WaitForSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, fail], Next: 'CompleteOperation' }),
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, fail], Next: 'CompleteOperation' }),
     ...healthCheckRollback('ModifyTargetGroup', 'CompleteOperation', fail),
     CompleteOperation: operationStep('CompleteOperation', 'update', { Catch: [fail], Next: 'CheckDesiredSpec' }),
     CheckDesiredSpec: convergeChoice('RegisterTaskDefinition', 'EnvironmentUpdated'),

@@ -6,7 +6,7 @@ import { targetGroupName } from '../../functions/domain/resource-names.ts';
 const h = new Harness();
 beforeAll(() => h.start());
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 2 } }));
 
 describe('create workflow', () => {
   it('creates the task definition, target group, rule and service, and ends RUNNING with its url', async () => {
@@ -17,7 +17,7 @@ describe('create workflow', () => {
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
 
     // content-addressed and shared: nothing in it names the environment
@@ -176,7 +176,7 @@ describe('create workflow', () => {
   }
 
   it('a lost ECS event costs one poll: the create still ends RUNNING', async () => {
-    const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.3 } });
+    const world = await h.reset({ timeoutOverrides: { AwaitSteadyState: 0.3 } });
     world.fake.onEvent = async () => undefined; // every ECS event is lost
     const input = await h.seedEnvironment('event-lost', spec());
     const record = await h.run('create', input);
@@ -187,7 +187,7 @@ describe('create workflow', () => {
   });
 
   it('a service that never becomes steady times out as TIMEOUT after its bounded polls and is removed', async () => {
-    const world = await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.05 } });
+    const world = await h.reset({ timeoutOverrides: { AwaitSteadyState: 0.05 } });
     world.fake.settles = false; // neither steady nor failed, however often it is asked
     const input = await h.seedEnvironment('never-steady', spec());
     const record = await h.run('create', input);
@@ -222,8 +222,8 @@ describe('create workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
-      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
+      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     const item = await h.item('converge');

@@ -6,7 +6,7 @@ import { targetGroupName } from '../../functions/domain/resource-names.ts';
 const h = new Harness();
 beforeAll(() => h.start());
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 } }));
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 2 } }));
 
 const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
 
@@ -19,7 +19,7 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation',
+      'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'AwaitSteadyState', 'CompleteOperation',
       'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     const update = fake.callsOf('UpdateService')[0]!.params;
@@ -77,8 +77,8 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     const entered = record.statesEntered;
-    expect(entered.slice(entered.indexOf('WaitForSteadyState'))).toEqual([
-      'WaitForSteadyState', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+    expect(entered.slice(entered.indexOf('AwaitSteadyState'))).toEqual([
+      'AwaitSteadyState', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     // forward to the new health check before UpdateService, back to the old one after the rollback, before the record is written
     const modifies = h.world.fake.callsOf('ModifyTargetGroup').map((c) => c.params);
