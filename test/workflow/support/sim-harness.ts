@@ -139,7 +139,7 @@ export class SimHarness {
       WakerTargetGroupArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/fledge-waker/0123456789abcdef`,
     };
     for (const arn of this.handlers.keys()) substitutions[`${pascal(arn.slice(arn.lastIndexOf(':fledge-') + 8))}FunctionArn`] = arn;
-    for (const file of readdirSync(join(ROOT, 'statemachines'))) {
+    for (const file of readdirSync(join(ROOT, 'statemachines')).filter((f) => f.endsWith('.asl.json'))) {
       for (const match of readFileSync(join(ROOT, 'statemachines', file), 'utf8').matchAll(/\$\{(\w+)\}/g)) {
         if (!(match[1]! in substitutions)) substitutions[match[1]!] = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:unknown-${match[1]}`;
       }
