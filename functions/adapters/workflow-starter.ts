@@ -7,21 +7,15 @@
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { logger } from '#runtime/powertools.ts';
 import type { OperationError } from '#domain/environment.ts';
+import type { WorkflowKind } from '#domain/workflow-state.ts';
+import { arnVariable } from '#contract/workflows.ts';
 import { sfnClient } from './clients/sfn.ts';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
-
-const ARN_VARIABLES: Record<WorkflowKind, string> = {
-  create: 'FLEDGE_CREATE_STATE_MACHINE_ARN',
-  update: 'FLEDGE_UPDATE_STATE_MACHINE_ARN',
-  teardown: 'FLEDGE_TEARDOWN_STATE_MACHINE_ARN',
-  scale: 'FLEDGE_SCALE_STATE_MACHINE_ARN',
-  heal: 'FLEDGE_HEAL_STATE_MACHINE_ARN',
-};
+export type { WorkflowKind };
 
 export function stateMachineArn(kind: WorkflowKind): string {
-  const arn = process.env[ARN_VARIABLES[kind]];
-  if (!arn) throw new Error(`${ARN_VARIABLES[kind]} is not set`);
+  const arn = process.env[arnVariable(kind)];
+  if (!arn) throw new Error(`${arnVariable(kind)} is not set`);
   return arn;
 }
 

@@ -33,17 +33,14 @@ import { Construct } from 'constructs';
 import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import { acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import type { Network } from './network.ts';
+import { functionArnSubstitution, WORKFLOWS } from '#contract/workflows.ts';
 import { aslCalls, listenerRulePattern, UNSCOPABLE_ACTIONS } from './workflows.ts';
 
 /** Cleanup task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
-export const CLEANUP_FUNCTIONS = {
-  'plan-cleanup': 'PlanCleanupFunctionArn',
-  'cleanup-environment': 'CleanupEnvironmentFunctionArn',
-  'reconcile-orphans': 'ReconcileOrphansFunctionArn',
-  'heal-missed-alarms': 'HealMissedAlarmsFunctionArn',
-  'report-cleanup': 'ReportCleanupFunctionArn',
-} as const;
-export type CleanupFunctionName = keyof typeof CLEANUP_FUNCTIONS;
+export type CleanupFunctionName = (typeof WORKFLOWS)['cleanup']['taskLambdas'][number];
+export const CLEANUP_FUNCTIONS = Object.fromEntries(
+  WORKFLOWS.cleanup.taskLambdas.map((name) => [name, functionArnSubstitution(name)]),
+) as Record<CleanupFunctionName, string>;
 
 export interface CleanupProps {
   network: Network;
@@ -160,7 +157,7 @@ export class Cleanup extends Construct {
     for (const statement of statements) orphans.addToPrincipalPolicy(statement);
 
     // ------------------------------------------------------------ the state machine
-    const file = join(root, 'statemachines', 'cleanup.asl.json');
+    const file = join(root, 'statemachines', WORKFLOWS.cleanup.asl);
     const calls = aslCalls(JSON.parse(readFileSync(file, 'utf8')));
     if (calls.actions.length > 0) {
       throw new Error(`statemachines/cleanup.asl.json calls ${calls.actions.join(', ')}; infra/aws/cleanup.ts grants the cleanup machine Lambda invocations only`);

@@ -16,7 +16,8 @@ import { Observability } from './observability.ts';
 import { StateTable } from './state-table.ts';
 import { acknowledge, acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import { Cleanup } from './cleanup.ts';
-import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows } from './workflows.ts';
+import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows, WORKFLOWS } from './workflows.ts';
+import { arnVariable } from '#contract/workflows.ts';
 import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
 import { AsyncFailures } from './async-failures.ts';
@@ -116,11 +117,7 @@ export class FledgeStack extends Stack {
     const machines = this.workflows.stateMachines;
     const withMachines: Record<string, string> = {
       ...taskEnvironment,
-      FLEDGE_CREATE_STATE_MACHINE_ARN: machines.create.stateMachineArn,
-      FLEDGE_UPDATE_STATE_MACHINE_ARN: machines.update.stateMachineArn,
-      FLEDGE_TEARDOWN_STATE_MACHINE_ARN: machines.teardown.stateMachineArn,
-      FLEDGE_HEAL_STATE_MACHINE_ARN: machines.heal.stateMachineArn,
-      FLEDGE_SCALE_STATE_MACHINE_ARN: machines.scale.stateMachineArn,
+      ...Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn])),
     };
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
     // who may do what through the API (functions/runtime/access-config.ts); both APIs' Lambdas read it

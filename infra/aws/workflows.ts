@@ -26,24 +26,24 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import {
+  functionArnSubstitution,
+  STARTED_WORKFLOW_KINDS,
+  type StartedWorkflowKind,
+  WORKFLOWS as WORKFLOW_REGISTRY,
+} from '#contract/workflows.ts';
 import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import type { Network } from './network.ts';
 
-/** Task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
-export const TASK_FUNCTIONS = {
-  'plan-resources': 'PlanResourcesFunctionArn',
-  'await-steady-state': 'AwaitSteadyStateFunctionArn',
-  'complete-operation': 'CompleteOperationFunctionArn',
-  'fail-operation': 'FailOperationFunctionArn',
-  'discover-resources': 'DiscoverResourcesFunctionArn',
-  'finish-teardown': 'FinishTeardownFunctionArn',
-  'plan-scale': 'PlanScaleFunctionArn',
-  'complete-scale': 'CompleteScaleFunctionArn',
-  'inspect-environment': 'InspectEnvironmentFunctionArn',
-  'finish-heal': 'FinishHealFunctionArn',
-  'degrade-environment': 'DegradeEnvironmentFunctionArn',
-} as const;
-export type TaskFunctionName = keyof typeof TASK_FUNCTIONS;
+/** The state machines this construct makes (the cleanup's is infra/aws/cleanup.ts's): those functions/ starts. */
+export const WORKFLOWS = STARTED_WORKFLOW_KINDS;
+export type WorkflowName = StartedWorkflowKind;
+
+/** Their task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
+export type TaskFunctionName = (typeof WORKFLOW_REGISTRY)[WorkflowName]['taskLambdas'][number];
+export const TASK_FUNCTIONS = Object.fromEntries(
+  WORKFLOWS.flatMap((kind) => WORKFLOW_REGISTRY[kind].taskLambdas).map((name) => [name, functionArnSubstitution(name)]),
+) as Record<TaskFunctionName, string>;
 
 /**
  * What each task Lambda touches (from the adapters it imports): the table, and read access to
@@ -65,9 +65,6 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
 
 /** Task Lambdas that answer Step Functions task tokens themselves (an already-steady service). */
 const TOKEN_ANSWERING_TASKS: readonly TaskFunctionName[] = ['await-steady-state'];
-
-export const WORKFLOWS = ['create', 'update', 'teardown', 'heal', 'scale'] as const;
-export type WorkflowName = (typeof WORKFLOWS)[number];
 
 export const ECS_EVENT_DETAIL_TYPES = ['ECS Service Action', 'ECS Deployment State Change'];
 
@@ -377,7 +374,7 @@ export class Workflows extends Construct {
     });
 
     for (const workflow of WORKFLOWS) {
-      const file = join(root, 'statemachines', `${workflow}.asl.json`);
+      const file = join(root, 'statemachines', WORKFLOW_REGISTRY[workflow].asl);
       const calls = aslCalls(JSON.parse(readFileSync(file, 'utf8')));
       this.calls[workflow] = calls;
 

@@ -25,7 +25,8 @@ import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, 
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type LocalIssuer } from './local-issuer.ts';
 import { loadHandlerModule } from './handler-modules.ts';
-import { createWorkflowRunner, WORKFLOW_KINDS } from './workflow-runner.ts';
+import { createWorkflowRunner } from './workflow-runner.ts';
+import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
@@ -109,9 +110,8 @@ function substitutionsUsed(): Set<string> {
   const dir = join(REPO_ROOT, 'statemachines');
   const names = new Set<string>();
   if (!existsSync(dir)) return names;
-  for (const entry of readdirSync(dir)) {
-    if (!entry.endsWith('.asl.json')) continue;
-    for (const match of readFileSync(join(dir, entry), 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) names.add(match[1]!);
+  for (const kind of WORKFLOW_KINDS) {
+    for (const match of readFileSync(join(dir, WORKFLOWS[kind].asl), 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) names.add(match[1]!);
   }
   return names;
 }
@@ -384,7 +384,7 @@ async function main(): Promise<void> {
       timeoutOverrides: Object.fromEntries(STEADY_STATE_WAITS.map((state) => [state, steadyPollSeconds])),
     });
     closers.unshift(() => runner.close());
-    for (const kind of WORKFLOW_KINDS) process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = runner.stateMachineArn(kind);
+    for (const kind of STARTED_WORKFLOW_KINDS) process.env[arnVariable(kind)] = runner.stateMachineArn(kind);
     // one cleanup run at a time: a tick while the previous run still goes is skipped
     let cleanupRun: Promise<unknown> | undefined;
     const runCleanup = () => {

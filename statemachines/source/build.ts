@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '#contract/workflows.ts';
 import type { Json, StateMachine } from './asl.ts';
 import { formatJson } from './format.ts';
 import { cleanup } from './cleanup.ts';
@@ -15,15 +16,14 @@ import { scale } from './scale.ts';
 import { teardown } from './teardown.ts';
 import { update } from './update.ts';
 
-export const STATE_MACHINES: Record<string, StateMachine> = { create, update, teardown, scale, heal, cleanup };
+/** One source per kind of functions/contract/workflows.ts. */
+export const STATE_MACHINES: Record<AnyWorkflowKind, StateMachine> = { create, update, teardown, scale, heal, cleanup };
 
 export const STATEMACHINES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** file name under statemachines/ -> its text */
 export function renderStateMachines(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(STATE_MACHINES).map(([kind, machine]) => [`${kind}.asl.json`, formatJson(machine as unknown as Json)]),
-  );
+  return Object.fromEntries(WORKFLOW_KINDS.map((kind) => [WORKFLOWS[kind].asl, formatJson(STATE_MACHINES[kind] as unknown as Json)]));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

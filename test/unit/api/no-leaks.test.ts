@@ -17,13 +17,13 @@ import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetApiConfig } from '../../../functions/runtime/api-config.ts';
 import { problemBody } from '../../../functions/lambda/problem.ts';
 import { publicText, publicValue } from '../../../functions/domain/public-text.ts';
+import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOWS } from '../../../functions/contract/workflows.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';
 
 const dynamodb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 const ACCOUNT = '123456789012';
-const STATE_MACHINES = ['create', 'update', 'teardown', 'scale', 'heal'];
 /** What Step Functions answers a StartExecution the API's role may not make. */
 const accessDenied = () =>
   Object.assign(
@@ -48,8 +48,8 @@ beforeEach(() => {
   resetClients();
   resetApiConfig();
   process.env.TABLE_NAME = 'fledge';
-  for (const kind of STATE_MACHINES) {
-    process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:Fledge-${kind}`;
+  for (const kind of STARTED_WORKFLOW_KINDS) {
+    process.env[arnVariable(kind)] = `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:Fledge-${WORKFLOWS[kind].stateMachineSuffix}`;
   }
   dynamodb.on(GetCommand).resolves({});
   dynamodb.on(TransactWriteCommand).resolves({});

@@ -20,6 +20,7 @@ import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../../../functions/contract/heal-events.ts';
+import { WORKFLOW_KINDS, WORKFLOWS } from '../../../functions/contract/workflows.ts';
 import { createSimulator, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
@@ -139,8 +140,8 @@ export class SimHarness {
       WakerTargetGroupArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/fledge-waker/0123456789abcdef`,
     };
     for (const arn of this.handlers.keys()) substitutions[`${pascal(arn.slice(arn.lastIndexOf(':fledge-') + 8))}FunctionArn`] = arn;
-    for (const file of readdirSync(join(ROOT, 'statemachines')).filter((f) => f.endsWith('.asl.json'))) {
-      for (const match of readFileSync(join(ROOT, 'statemachines', file), 'utf8').matchAll(/\$\{(\w+)\}/g)) {
+    for (const kind of WORKFLOW_KINDS) {
+      for (const match of readFileSync(join(ROOT, 'statemachines', WORKFLOWS[kind].asl), 'utf8').matchAll(/\$\{(\w+)\}/g)) {
         if (!(match[1]! in substitutions)) substitutions[match[1]!] = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:unknown-${match[1]}`;
       }
     }
