@@ -1,9 +1,23 @@
-import { type StateMachine, catchAll, lambdaTask } from './asl.ts';
+import { catchAll, lambdaTask, type State, type StateMachine, type TaskLambda } from './asl.ts';
 import { succeed } from './fragments.ts';
 import { lambdaRetry } from './retry-policies.ts';
 
+/** A sweep of the run: its report goes to `$.<into>`, its failure to `$.<into>Error`, and the run goes on at `next` either way. */
+function sweep(lambda: TaskLambda, options: { Comment: string; payload: State; into: string; next: string }): State {
+  return lambdaTask(lambda, {
+    Comment: options.Comment,
+    Parameters: { Payload: options.payload },
+    ResultSelector: { 'report.$': '$.Payload' },
+    ResultPath: `$.${options.into}`,
+    Retry: [lambdaRetry],
+    Catch: [catchAll(`$.${options.into}Error`, options.next)],
+    Next: options.next,
+  });
+}
+
 export const cleanup: StateMachine = {
-  Comment: 'Scheduled cleanup (EventBridge Scheduler, locally every FLEDGE_CLEANUP_INTERVAL): tears down environments past expiresAt (read from the sparse expiry index, never a scan), retries failed teardowns, fails or re-drives operations whose execution was lost, and removes resources tagged by Fledge whose environment is deleted or unknown. Environments are handled through the same domain path as a DELETE, at most 4 at a time with a pause after each, so teardowns start at most 4 per second (ECS accepts about 5 service mutations a second). One environment failing does not stop the others: its failure is collected, the run ends failed (alarmed), and the next run tries again.',
+  Comment:
+    'Scheduled cleanup (EventBridge Scheduler, locally every FLEDGE_CLEANUP_INTERVAL): tears down environments past expiresAt (read from the sparse expiry index, never a scan), retries failed teardowns, fails or re-drives operations whose execution was lost, and removes resources tagged by Fledge whose environment is deleted or unknown. Environments are handled through the same domain path as a DELETE, at most 4 at a time with a pause after each, so teardowns start at most 4 per second (ECS accepts about 5 service mutations a second). One environment failing does not stop the others: its failure is collected, the run ends failed (alarmed), and the next run tries again.',
   StartAt: 'PlanCleanup',
   TimeoutSeconds: 1800,
   States: {
@@ -50,23 +64,19 @@ export const cleanup: StateMachine = {
       ResultPath: '$.results',
       Next: 'ReconcileOrphans',
     },
-    ReconcileOrphans: lambdaTask('ReconcileOrphans', {
-      Comment: 'Resources tagged fledge:environment whose environment is DELETED or unknown are removed; untagged resources are never touched.',
-      Parameters: { Payload: { 'asOf.$': '$.asOf', 'executionName.$': '$.executionName' } },
-      ResultSelector: { 'report.$': '$.Payload' },
-      ResultPath: '$.orphans',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.orphansError', 'HealMissedAlarms')],
-      Next: 'HealMissedAlarms',
+    ReconcileOrphans: sweep('ReconcileOrphans', {
+      Comment:
+        'Resources tagged fledge:environment whose environment is DELETED or unknown are removed; untagged resources are never touched.',
+      payload: { 'asOf.$': '$.asOf', 'executionName.$': '$.executionName' },
+      into: 'orphans',
+      next: 'HealMissedAlarms',
     }),
-    HealMissedAlarms: lambdaTask('HealMissedAlarms', {
-      Comment: 'An alarm fires once: one still in ALARM whose event started no heal (lost, or it came while the environment was busy) starts one now.',
-      Parameters: { Payload: { 'executionName.$': '$.executionName' } },
-      ResultSelector: { 'report.$': '$.Payload' },
-      ResultPath: '$.missedAlarms',
-      Retry: [lambdaRetry],
-      Catch: [catchAll('$.missedAlarmsError', 'ReportCleanup')],
-      Next: 'ReportCleanup',
+    HealMissedAlarms: sweep('HealMissedAlarms', {
+      Comment:
+        'An alarm fires once: one still in ALARM whose event started no heal (lost, or it came while the environment was busy) starts one now.',
+      payload: { 'executionName.$': '$.executionName' },
+      into: 'missedAlarms',
+      next: 'ReportCleanup',
     }),
     ReportCleanup: lambdaTask('ReportCleanup', {
       Comment: 'One summary: logs, metrics, the execution output.',

@@ -4,6 +4,7 @@
  * spreads a fragment's fields with its own (`{ ...fragment, Comment, Next }` or a `fields`
  * argument), so a state reads whole in one place.
  */
+import { TASK_DEFINITION_CONSTANTS } from '#domain/resource-plan.ts';
 import { ERROR_RATE_MIN_REQUESTS, ERROR_RATE_PERCENT, errorRateAlarmRequest, tasksAlarmRequest, unhealthyAlarmRequest } from '#domain/alarms.ts';
 import { $, catchAll, catchErrors, environmentTags, isTrue, type Json, lambdaTask, lambdaTaskWithToken, sdkTask, type State, type States, type TaskLambda, type Path, withPaths } from './asl.ts';
 import {
@@ -142,16 +143,19 @@ export function healthCheckRollback(changedBy: string, recorder: string, onError
 
 // ---- ECS ----
 
-/** A revision of the content-addressed family PlanResources rendered (shared: no environment tag). */
+/**
+ * A revision of the content-addressed family PlanResources rendered (shared: no environment
+ * tag); its constant parameters are the ones functions/domain/resource-plan.ts hashes.
+ */
 export function registerTaskDefinition(fields: Fields): State {
   return sdkTask('ecs:registerTaskDefinition', {
     Parameters: {
       'Family.$': '$.plan.taskDefinition.Family',
       'Cpu.$': '$.plan.taskDefinition.Cpu',
       'Memory.$': '$.plan.taskDefinition.Memory',
-      NetworkMode: 'awsvpc',
-      RequiresCompatibilities: ['FARGATE'],
-      RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
+      NetworkMode: TASK_DEFINITION_CONSTANTS.NetworkMode,
+      RequiresCompatibilities: [...TASK_DEFINITION_CONSTANTS.RequiresCompatibilities],
+      RuntimePlatform: { ...TASK_DEFINITION_CONSTANTS.RuntimePlatform },
       'ExecutionRoleArn.$': '$.plan.taskDefinition.ExecutionRoleArn',
       'TaskRoleArn.$': '$.plan.taskDefinition.TaskRoleArn',
       'ContainerDefinitions.$': '$.plan.taskDefinition.ContainerDefinitions',

@@ -3,7 +3,8 @@
  * it. Errors of the AWS SDK integrations are `<Service>.<Exception>` and
  * `<Service>.SdkClientException` (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html);
  * `MaxDelaySeconds` caps the exponential backoff and `JitterStrategy: FULL` spreads the retries of
- * many executions hitting one bucket (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ * many executions hitting one bucket (AWS docs "Handling errors in Step Functions workflows",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
  * Throttling retries are sized to the bucket they hit: docs/design.md "Retries sized to the bucket".
  */
 import type { Retrier } from './asl.ts';

@@ -20,7 +20,7 @@ import { resetRuntimeConfig } from '../../../functions/runtime/runtime-config.ts
 import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/domain/environment-spec.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../../../functions/contract/heal-events.ts';
-import { WORKFLOW_KINDS, WORKFLOWS } from '../../../functions/contract/workflows.ts';
+import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '../../../functions/contract/workflows.ts';
 import { createSimulator, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
@@ -169,9 +169,7 @@ export class SimHarness {
       region: REGION,
       accountId: ACCOUNT,
     });
-    for (const kind of ['create', 'update', 'teardown', 'heal'] as const) {
-      process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = this.runner.stateMachineArn(kind);
-    }
+    for (const kind of STARTED_WORKFLOW_KINDS) process.env[arnVariable(kind)] = this.runner.stateMachineArn(kind);
     const recorded = (service: string) => {
       const client = sim.client(service);
       return {
