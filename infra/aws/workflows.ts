@@ -1,6 +1,6 @@
 /**
- * The workflows: the task Lambdas the state machines invoke, the three Standard state
- * machines (create, update, teardown) loaded from `statemachines/*.asl.json`, and the
+ * The workflows: the task Lambdas the state machines invoke, the Standard state machines that
+ * functions/ starts (functions/contract/workflows.ts) loaded from `statemachines/*.asl.json`, and the
  * EventBridge rule that feeds ECS service events to `functions/events/ecs-service-events.ts`
  * (which completes the `waitForTaskToken` step of `await-steady-state`).
  *

@@ -4,6 +4,7 @@
  * `${<Name>FunctionArn}` substitution, Catch entries). The output is what Step Functions and
  * aws-local-stepfunctions read: nothing here adds behaviour, it only spells it once.
  */
+import type { TaskLambdaName } from '#contract/workflows.ts';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type State = { [key: string]: Json };
@@ -25,24 +26,10 @@ export interface Retrier {
   BackoffRate: number;
 }
 
-/** A task Lambda by its file name in PascalCase (`functions/tasks/plan-resources.ts` -> `PlanResources`). */
-export type TaskLambda =
-  | 'PlanResources'
-  | 'AwaitSteadyState'
-  | 'CompleteOperation'
-  | 'FailOperation'
-  | 'DiscoverResources'
-  | 'FinishTeardown'
-  | 'PlanScale'
-  | 'CompleteScale'
-  | 'InspectEnvironment'
-  | 'FinishHeal'
-  | 'DegradeEnvironment'
-  | 'PlanCleanup'
-  | 'CleanupEnvironment'
-  | 'ReconcileOrphans'
-  | 'HealMissedAlarms'
-  | 'ReportCleanup';
+type Pascal<S extends string> = S extends `${infer Head}-${infer Rest}` ? `${Capitalize<Head>}${Pascal<Rest>}` : Capitalize<S>;
+
+/** A task Lambda of functions/contract/workflows.ts by its file name in PascalCase (`plan-resources` -> `PlanResources`). */
+export type TaskLambda = Pascal<TaskLambdaName>;
 
 /** The definition substitution that carries a task Lambda's ARN (CDK and local mode fill it in). */
 export const functionArn = (lambda: TaskLambda) => `\${${lambda}FunctionArn}`;
