@@ -240,6 +240,7 @@ export function errorRateAlarmRequest<V>(service: V, targetGroup: V, errors: Tar
 export function alarmDefinitions(name: string, plan: AlarmPlan, targetGroupArn: string): Record<AlarmKind, PutMetricAlarmInput> {
   const tg = targetGroupDimension(targetGroupArn);
   return {
+    // its values mix strings and the numeric threshold
     tasks: tasksAlarmRequest<unknown>(name, plan.tasks) as PutMetricAlarmInput,
     unhealthy: unhealthyAlarmRequest(name, tg, plan.unhealthy),
     '5xx': errorRateAlarmRequest(name, tg, plan.errors),
