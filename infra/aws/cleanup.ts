@@ -34,7 +34,7 @@ import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import { acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import type { Network } from './network.ts';
 import { functionArnSubstitution, WORKFLOWS } from '#contract/workflows.ts';
-import { aslCalls, listenerRulePattern, UNSCOPABLE_ACTIONS } from './workflows.ts';
+import { aslCalls, listenerRulePattern, taskFunction, UNSCOPABLE_ACTIONS } from './workflows.ts';
 
 /** Cleanup task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
 export type CleanupFunctionName = (typeof WORKFLOWS)['cleanup']['taskLambdas'][number];
@@ -71,16 +71,9 @@ export class Cleanup extends Construct {
     const { network, table } = props;
 
     for (const name of Object.keys(CLEANUP_FUNCTIONS) as CleanupFunctionName[]) {
-      this.functions[name] = new FledgeFunction(this, pascal(name), {
-        entry: `functions/tasks/${name}.ts`,
-        description: `Fledge cleanup task: ${name}`,
-        environment: props.environment,
-        logRetention: props.logRetention,
-        logRemovalPolicy: props.logRemovalPolicy,
-        // the orphan reconciliation stops starting new environments after 150 s
-        timeout: name === 'reconcile-orphans' ? Duration.minutes(5) : Duration.seconds(60),
-        sourceRoot: root,
-      });
+      // the orphan reconciliation stops starting new environments after 150 s
+      const timeout = name === 'reconcile-orphans' ? Duration.minutes(5) : Duration.seconds(60);
+      this.functions[name] = taskFunction(this, name, { ...props, timeout, sourceRoot: root }, 'cleanup');
     }
     const fn = this.functions;
 
@@ -227,8 +220,4 @@ export class Cleanup extends Construct {
       UNSCOPABLE_ACTIONS,
     );
   }
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase());
 }

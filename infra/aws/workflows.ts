@@ -30,9 +30,10 @@ import {
   functionArnSubstitution,
   STARTED_WORKFLOW_KINDS,
   type StartedWorkflowKind,
+  type TaskLambdaName,
   WORKFLOWS as WORKFLOW_REGISTRY,
 } from '#contract/workflows.ts';
-import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
+import { FledgeFunction, type FledgeFunctionProps, REPO_ROOT } from './lambda-function.ts';
 import type { Network } from './network.ts';
 
 /** The state machines this construct makes (the cleanup's is infra/aws/cleanup.ts's): those functions/ starts. */
@@ -319,15 +320,7 @@ export class Workflows extends Construct {
 
     // ------------------------------------------------------------ task Lambdas
     for (const name of Object.keys(TASK_FUNCTIONS) as TaskFunctionName[]) {
-      const fn = new FledgeFunction(this, pascal(name), {
-        entry: `functions/tasks/${name}.ts`,
-        description: `Fledge workflow task: ${name}`,
-        environment: props.taskEnvironment,
-        logRetention: props.logRetention,
-        logRemovalPolicy: props.logRemovalPolicy,
-        timeout: Duration.seconds(60),
-        sourceRoot: root,
-      });
+      const fn = taskFunction(this, name, { ...props, environment: props.taskEnvironment, sourceRoot: root }, 'workflow');
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
       this.taskFunctions[name] = fn;
@@ -515,6 +508,24 @@ export function grantObserveEnvironments(role: iam.IRole, network: Network): voi
       resources: ['*'],
     }),
   );
+}
+
+/** The Lambda of `functions/tasks/<name>.ts` (construct id: the name in PascalCase), 60 s unless `timeout` says otherwise. */
+export function taskFunction(
+  scope: Construct,
+  name: TaskLambdaName,
+  props: Pick<FledgeFunctionProps, 'environment' | 'logRetention' | 'logRemovalPolicy' | 'sourceRoot' | 'timeout'>,
+  workflow: string,
+): FledgeFunction {
+  return new FledgeFunction(scope, pascal(name), {
+    entry: `functions/tasks/${name}.ts`,
+    description: `Fledge ${workflow} task: ${name}`,
+    environment: props.environment,
+    logRetention: props.logRetention,
+    logRemovalPolicy: props.logRemovalPolicy,
+    timeout: props.timeout ?? Duration.seconds(60),
+    sourceRoot: props.sourceRoot,
+  });
 }
 
 function pascal(name: string): string {
