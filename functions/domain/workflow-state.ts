@@ -69,8 +69,8 @@ export interface TaskPayload {
   workflow: WorkflowKind;
   executionArn?: string;
   /**
-   * set by the `*Fallback` states that catch a failed terminal step (FailOperation, FailScale,
-   * Degrade): record the end of the operation with the least the Lambda needs, nothing else
+   * set by the `*Fallback` states that catch a failed terminal step (FailOperation,
+   * CompleteScaleAfterFailure, DegradeEnvironment): record the end of the operation with the least the Lambda needs, nothing else
    */
   fallback?: boolean;
   state: WorkflowState;
