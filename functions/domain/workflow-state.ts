@@ -70,7 +70,8 @@ export interface TaskPayload {
   executionArn?: string;
   /**
    * set by the `*Fallback` states that catch a failed terminal step (FailOperation,
-   * CompleteScaleAfterFailure, DegradeEnvironment): record the end of the operation with the least the Lambda needs, nothing else
+   * CompleteScaleAfterFailure, DegradeEnvironment): record the end of the operation with the
+   * least the Lambda needs, nothing else
    */
   fallback?: boolean;
   state: WorkflowState;
