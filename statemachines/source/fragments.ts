@@ -1,12 +1,33 @@
 /**
  * States and sequences more than one workflow has, as functions of what differs between them
- * (where they go next, where a failure goes, which path holds a value). A workflow source
- * spreads a fragment's fields with its own (`{ ...fragment, Comment, Next }` or a `fields`
- * argument), so a state reads whole in one place.
+ * (where they go next, where a failure goes, which path holds a value). A fragment takes the
+ * state's own fields last (`fields`: Comment, Catch, Next, or a Retry that differs), so they
+ * win over its defaults.
  */
 import { TASK_DEFINITION_CONSTANTS } from '#domain/resource-plan.ts';
-import { ERROR_RATE_MIN_REQUESTS, ERROR_RATE_PERCENT, errorRateAlarmRequest, tasksAlarmRequest, unhealthyAlarmRequest } from '#domain/alarms.ts';
-import { $, catchAll, catchErrors, environmentTags, isTrue, type Json, lambdaTask, lambdaTaskWithToken, sdkTask, type State, type States, type TaskLambda, type Path, withPaths } from './asl.ts';
+import {
+  ERROR_RATE_MIN_REQUESTS,
+  ERROR_RATE_PERCENT,
+  errorRateAlarmRequest,
+  tasksAlarmRequest,
+  unhealthyAlarmRequest,
+} from '#domain/alarms.ts';
+import {
+  $,
+  catchAll,
+  catchErrors,
+  environmentTags,
+  isTrue,
+  type Json,
+  lambdaTask,
+  lambdaTaskWithToken,
+  type Path,
+  sdkTask,
+  type State,
+  type States,
+  type TaskLambda,
+  withPaths,
+} from './asl.ts';
 import {
   autoscalingAccessRetry,
   autoscalingRetry,
