@@ -6,8 +6,9 @@
  */
 import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { logger } from '#runtime/powertools.ts';
-import { stateMachineArn, type WorkflowKind } from '#runtime/config.ts';
+import { stateMachineArn } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
+import type { WorkflowKind } from '#domain/workflow-state.ts';
 import { sfnClient } from './clients/sfn.ts';
 
 export type { WorkflowKind };

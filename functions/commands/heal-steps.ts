@@ -9,7 +9,7 @@
  *   environment still within the backoff after its last heal waits first; one with something
  *   to repair and no attempt left in the hour goes DEGRADED. A repair pass is an attempt,
  *   recorded (with what was found and what will be done) before anything changes.
- * - FinishHealPass: the end of one reconcile pass. Records each repair as an event with what
+ * - FinishHeal: the end of one reconcile pass. Records each repair as an event with what
  *   was found and what was done, then:
  *    - nothing needed repair, or the repairs brought the service back to steady: RUNNING
  *      (a rollback or a recreated service updates the healthy-image history);
@@ -150,7 +150,7 @@ export function drainSeconds(backoffSeconds: number): number {
   return Math.max(1, Math.min(5, Math.round(backoffSeconds / 6)));
 }
 
-// ---- FinishHealPass --------------------------------------------------------------------------
+// ---- FinishHeal --------------------------------------------------------------------------
 
 export function finishHealPass(state: HealState): Promise<HealState> {
   return untilRecorded(`heal ${state.operationId}`, () => finish(state));
@@ -367,7 +367,7 @@ export async function degradeEnvironment(state: HealState): Promise<HealState> {
 }
 
 /**
- * The fallback after DegradeEnvironment itself failed (the ASL's DegradeFallback): DEGRADED
+ * The fallback after DegradeEnvironment itself failed (the ASL's DegradeEnvironmentFallback): DEGRADED
  * with the error caught and why recording failed, nothing else, and a short notification;
  * the heal ends now rather than at the hourly stuck-operation sweep.
  */

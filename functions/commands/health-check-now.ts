@@ -1,6 +1,6 @@
 /**
  * The health check the environment's target group has now, for a step that hands a converge
- * pass over (FailOperation, FinishHealPass): undefined when it cannot be read, and the next pass
+ * pass over (FailOperation, FinishHeal): undefined when it cannot be read, and the next pass
  * then has nothing to restore after a rollback (it deploys the newest accepted spec anyway).
  */
 import { currentHealthCheck } from '#adapters/fargate-resources.ts';

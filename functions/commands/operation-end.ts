@@ -1,6 +1,6 @@
 /**
  * The end of a workflow operation, written once for every step that ends one or ends a pass
- * (CompleteOperation, CompleteScale, FailOperation, FinishHealPass, DegradeEnvironment,
+ * (CompleteOperation, CompleteScale, FailOperation, FinishHeal, DegradeEnvironment,
  * FinishTeardown; InspectEnvironment asks the first question too):
  * - is this operation still current? A DELETE may have superseded it, or a retried step's
  *   first attempt ended it: then the step records nothing (`currentOperation`);

@@ -223,7 +223,7 @@ function outcomeEvent(
 }
 
 /**
- * The fallback after FailScale itself failed (the ASL's FailScaleFallback): the environment
+ * The fallback after CompleteScaleAfterFailure itself failed (the ASL's CompleteScaleFallback): the environment
  * as it is (SLEEPING when the service is at 0 — or, unreadable, the spec says 0 — RUNNING
  * otherwise) with the operation FAILED, and nothing else, so the operation ends now rather
  * than at the hourly stuck-operation sweep.
@@ -233,6 +233,6 @@ export async function completeScaleFallback(state: WorkflowState): Promise<Workf
   if (!item) return { ...state, converge: false, outcome: 'superseded' };
   const service = await describeService(runtimeConfig().clusterArn, state.name).catch(() => undefined);
   const count = service?.desiredCount ?? item.spec.desiredCount;
-  const { recorded } = await recordFallbackFailure(state, 'scale', 'FailScale', count === 0 ? 'SLEEPING' : 'RUNNING');
+  const { recorded } = await recordFallbackFailure(state, 'scale', 'CompleteScaleAfterFailure', count === 0 ? 'SLEEPING' : 'RUNNING');
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded' };
 }

@@ -15,10 +15,11 @@
  *    `IF(requests >= 10, 100 * errors / requests, 0)` over HTTPCode_Target_5XX_Count and
  *    RequestCount, at least 10 % for 3 periods; fewer than 10 requests a minute never alarm.
  *
- * The ASL files (create, heal) name the metrics, periods and comparisons literally and take
- * names, thresholds and dimensions from `ResourcePlan.alarms`; `alarmDefinitions` renders the
- * very same PutMetricAlarm requests for the heal's comparison of what exists with what should
- * (a workflow test holds the two together).
+ * The PutMetricAlarm requests are written once, below, over a value type: the workflows'
+ * PutMetricAlarm states (statemachines/source/fragments.ts) fill them with JSONPath references
+ * to `ResourcePlan.alarms` (names, thresholds, dimensions known at run time), and
+ * `alarmDefinitions` with the values themselves, for the heal's comparison of what exists with
+ * what should.
  */
 import type { EnvironmentSpec } from './environment-spec.ts';
 
@@ -141,87 +142,108 @@ export function transitionalTasksAlarm(
   return renderAlarmPlan(name, { desiredCount: threshold }, settings).tasks;
 }
 
-const tags = (name: string) => [
+const tags = <V>(name: V) => [
   { Key: 'fledge:environment', Value: name },
   { Key: 'fledge:managed-by', Value: 'fledge' },
 ];
 
 export type PutMetricAlarmInput = Record<string, unknown> & { AlarmName: string };
 
-/**
- * The PutMetricAlarm requests (Step Functions' PascalCase) the workflows send for `name`, in
- * ALARM_KINDS order. Must match the PutMetricAlarm states of create.asl.json and heal.asl.json.
- */
+/** What a tasks alarm request takes besides the fixed metric: `V` is a value, or a reference to one. */
+export interface TasksAlarmValues<V> {
+  AlarmName: V;
+  AlarmDescription: V;
+  Threshold: V;
+  ClusterName: V;
+  TreatMissingData: V;
+}
+export interface TargetGroupAlarmValues<V> {
+  AlarmName: V;
+  AlarmDescription: V;
+  LoadBalancer: V;
+}
+
+/** PutMetricAlarm (Step Functions' PascalCase) of the `tasks` alarm of the service `service`. */
+export function tasksAlarmRequest<V>(service: V, tasks: TasksAlarmValues<V>) {
+  return {
+    AlarmName: tasks.AlarmName,
+    AlarmDescription: tasks.AlarmDescription,
+    Namespace: 'ECS/ContainerInsights',
+    MetricName: 'RunningTaskCount',
+    Dimensions: [
+      { Name: 'ClusterName', Value: tasks.ClusterName },
+      { Name: 'ServiceName', Value: service },
+    ],
+    Statistic: 'Maximum',
+    Period: ALARM_PERIOD_SECONDS,
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3,
+    Threshold: tasks.Threshold,
+    ComparisonOperator: 'LessThanThreshold',
+    TreatMissingData: tasks.TreatMissingData,
+    Tags: tags(service),
+  };
+}
+
+const albDimensions = <V>(targetGroup: V, loadBalancer: V) => [
+  { Name: 'TargetGroup', Value: targetGroup },
+  { Name: 'LoadBalancer', Value: loadBalancer },
+];
+
+/** The `unhealthy` alarm; `targetGroup` is the target group's dimension (`targetgroup/<name>/<id>`). */
+export function unhealthyAlarmRequest<V>(service: V, targetGroup: V, unhealthy: TargetGroupAlarmValues<V>) {
+  return {
+    AlarmName: unhealthy.AlarmName,
+    AlarmDescription: unhealthy.AlarmDescription,
+    Namespace: 'AWS/ApplicationELB',
+    MetricName: 'UnHealthyHostCount',
+    Dimensions: albDimensions(targetGroup, unhealthy.LoadBalancer),
+    Statistic: 'Maximum',
+    Period: ALARM_PERIOD_SECONDS,
+    EvaluationPeriods: 1,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    Tags: tags(service),
+  };
+}
+
+/** The `5xx` alarm: the share of 5xx answers as metric math over two ALB metrics. */
+export function errorRateAlarmRequest<V>(service: V, targetGroup: V, errors: TargetGroupAlarmValues<V>) {
+  const metric = (id: string, metricName: string) => ({
+    Id: id,
+    MetricStat: {
+      Metric: { Namespace: 'AWS/ApplicationELB', MetricName: metricName, Dimensions: albDimensions(targetGroup, errors.LoadBalancer) },
+      Period: ALARM_PERIOD_SECONDS,
+      Stat: 'Sum',
+    },
+    ReturnData: false,
+  });
+  return {
+    AlarmName: errors.AlarmName,
+    AlarmDescription: errors.AlarmDescription,
+    Metrics: [
+      metric('errors', 'HTTPCode_Target_5XX_Count'),
+      metric('requests', 'RequestCount'),
+      { Id: 'rate', Expression: ERROR_RATE_EXPRESSION, Label: '5xx answers (%)', ReturnData: true },
+    ],
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3,
+    Threshold: ERROR_RATE_PERCENT,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    Tags: tags(service),
+  };
+}
+
+/** The PutMetricAlarm requests the workflows send for `name`, in ALARM_KINDS order. */
 export function alarmDefinitions(name: string, plan: AlarmPlan, targetGroupArn: string): Record<AlarmKind, PutMetricAlarmInput> {
   const tg = targetGroupDimension(targetGroupArn);
-  const albDimensions = (loadBalancer: string) => [
-    { Name: 'TargetGroup', Value: tg },
-    { Name: 'LoadBalancer', Value: loadBalancer },
-  ];
   return {
-    tasks: {
-      AlarmName: plan.tasks.AlarmName,
-      AlarmDescription: plan.tasks.AlarmDescription,
-      Namespace: 'ECS/ContainerInsights',
-      MetricName: 'RunningTaskCount',
-      Dimensions: [
-        { Name: 'ClusterName', Value: plan.tasks.ClusterName },
-        { Name: 'ServiceName', Value: name },
-      ],
-      Statistic: 'Maximum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      Threshold: plan.tasks.Threshold,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: plan.tasks.TreatMissingData,
-      Tags: tags(name),
-    },
-    unhealthy: {
-      AlarmName: plan.unhealthy.AlarmName,
-      AlarmDescription: plan.unhealthy.AlarmDescription,
-      Namespace: 'AWS/ApplicationELB',
-      MetricName: 'UnHealthyHostCount',
-      Dimensions: albDimensions(plan.unhealthy.LoadBalancer),
-      Statistic: 'Maximum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      Tags: tags(name),
-    },
-    '5xx': {
-      AlarmName: plan.errors.AlarmName,
-      AlarmDescription: plan.errors.AlarmDescription,
-      Metrics: [
-        {
-          Id: 'errors',
-          MetricStat: {
-            Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: albDimensions(plan.errors.LoadBalancer) },
-            Period: ALARM_PERIOD_SECONDS,
-            Stat: 'Sum',
-          },
-          ReturnData: false,
-        },
-        {
-          Id: 'requests',
-          MetricStat: {
-            Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: albDimensions(plan.errors.LoadBalancer) },
-            Period: ALARM_PERIOD_SECONDS,
-            Stat: 'Sum',
-          },
-          ReturnData: false,
-        },
-        { Id: 'rate', Expression: ERROR_RATE_EXPRESSION, Label: '5xx answers (%)', ReturnData: true },
-      ],
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      Threshold: ERROR_RATE_PERCENT,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      Tags: tags(name),
-    },
+    // its values mix strings and the numeric threshold
+    tasks: tasksAlarmRequest<unknown>(name, plan.tasks) as PutMetricAlarmInput,
+    unhealthy: unhealthyAlarmRequest(name, tg, plan.unhealthy),
+    '5xx': errorRateAlarmRequest(name, tg, plan.errors),
   };
 }
 

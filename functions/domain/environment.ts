@@ -4,6 +4,7 @@ import type { EnvironmentSpec } from './environment-spec.ts';
 import type { Status } from './lifecycle.ts';
 import { parseDuration } from './durations.ts';
 import { publicText } from './public-text.ts';
+import type { WorkflowKind } from './workflow-state.ts';
 
 export type OperationType = 'create' | 'update' | 'scale' | 'heal' | 'teardown';
 export type OperationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
@@ -30,7 +31,7 @@ export interface Operation {
   /** the Step Functions execution name (deterministic: `<name>--<id>`) */
   executionName?: string;
   /** the workflow definition running it */
-  workflow?: 'create' | 'update' | 'teardown' | 'scale' | 'heal';
+  workflow?: WorkflowKind;
 }
 
 export interface EnvironmentRecord {

@@ -37,7 +37,7 @@ export interface HealState extends WorkflowState {
   verifyError?: CaughtError;
   notification?: { Subject: string; Message: string };
   /**
-   * set by FinishHealPass when the heal ends RUNNING after changing something (or was asked
+   * set by FinishHeal when the heal ends RUNNING after changing something (or was asked
    * for): the alarms the ASL's Reset*Alarm states set back to OK (CloudWatch SetAlarmState),
    * so a fault that persists or returns raises a new ALARM and a new heal
    */

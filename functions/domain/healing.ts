@@ -192,7 +192,7 @@ export interface Todo {
   alarms: { tasks: boolean; unhealthy: boolean; errors: boolean };
   waitSteady: boolean;
   /**
-   * how WaitForSteadyState reads a failed deployment: `create` (a new service), `update` (a
+   * how AwaitSteadyState reads a failed deployment: `create` (a new service), `update` (a
    * new deployment: the circuit breaker decides), `scale` (only the count: no deployment, so
    * tasks failing to start end the wait at once)
    */

@@ -40,9 +40,10 @@ export const TASK_DEFINITION_HASH_TAG = 'fledge:task-definition-hash';
 export const LOG_STREAM_PREFIX = 'fledge';
 
 /**
- * The parameters of RegisterTaskDefinition that the ASL states write literally (the same in
- * every RegisterTaskDefinition state); part of the content hash so that changing them there
- * (and here) yields new families. test/unit/domain/resource-plan.test.ts checks the ASL against them.
+ * The parameters of RegisterTaskDefinition that are the same for every environment: every
+ * RegisterTaskDefinition state takes them from here (statemachines/source/fragments.ts), and
+ * they are part of the content hash, so changing them yields new families.
+ * test/unit/domain/resource-plan.test.ts checks the ASL against them.
  */
 export const TASK_DEFINITION_CONSTANTS = {
   NetworkMode: 'awsvpc',

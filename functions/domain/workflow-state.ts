@@ -37,21 +37,21 @@ export interface WorkflowState extends WorkflowInput {
   /** request inputs of the AWS steps (PlanResources, or a convergence) */
   plan?: ResourcePlan;
   listenerPriority?: number;
-  /** how WaitForSteadyState reads a failed deployment: `update` has a previous one to roll back to */
+  /** how AwaitSteadyState reads a failed deployment: `update` has a previous one to roll back to */
   phase?: 'create' | 'update' | 'scale';
   /** what this execution created (or, for an update, uses), set by each step as it succeeds */
   taskDefinition?: ArnRef;
   targetGroup?: ArnRef;
   rule?: ArnRef;
   service?: ArnRef;
-  /** what WaitForSteadyState reported */
+  /** what AwaitSteadyState reported */
   steadyState?: SteadyState;
   /**
    * the target group's health check before this pass's ModifyTargetGroup changed it (only when
    * it changes it): RestoreHealthCheck puts it back after a rollback, and the spec says it again
    */
   previousHealthCheck?: TargetGroupHealthCheck;
-  /** set by the Catch of WaitForSteadyState when the circuit breaker rolled the deployment back */
+  /** set by the Catch of AwaitSteadyState when the circuit breaker rolled the deployment back */
   rollback?: CaughtError;
   /** set by the Catch of a failed step */
   error?: CaughtError;
@@ -69,8 +69,9 @@ export interface TaskPayload {
   workflow: WorkflowKind;
   executionArn?: string;
   /**
-   * set by the `*Fallback` states that catch a failed terminal step (FailOperation, FailScale,
-   * Degrade): record the end of the operation with the least the Lambda needs, nothing else
+   * set by the `*Fallback` states that catch a failed terminal step (FailOperation,
+   * CompleteScaleAfterFailure, DegradeEnvironment): record the end of the operation with the
+   * least the Lambda needs, nothing else
    */
   fallback?: boolean;
   state: WorkflowState;

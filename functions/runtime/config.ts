@@ -24,6 +24,7 @@ import type { HealPolicy } from '#domain/healing.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
 import { parseIdleSleepAfter } from '#domain/scaling.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from '#domain/secret-ownership.ts';
+import { arnVariable, type StartedWorkflowKind } from '#contract/workflows.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -526,19 +527,9 @@ export function dynamodbEndpoint(): string | undefined {
   return readVariables(process.env, ['FLEDGE_DYNAMODB_ENDPOINT']).FLEDGE_DYNAMODB_ENDPOINT;
 }
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
-
-/** The variable holding each workflow's state machine ARN. */
-export const STATE_MACHINE_ARN_VARIABLES = {
-  create: 'FLEDGE_CREATE_STATE_MACHINE_ARN',
-  update: 'FLEDGE_UPDATE_STATE_MACHINE_ARN',
-  teardown: 'FLEDGE_TEARDOWN_STATE_MACHINE_ARN',
-  scale: 'FLEDGE_SCALE_STATE_MACHINE_ARN',
-  heal: 'FLEDGE_HEAL_STATE_MACHINE_ARN',
-} as const satisfies Record<WorkflowKind, VariableName>;
-
-export function stateMachineArn(kind: WorkflowKind): string {
-  const name = STATE_MACHINE_ARN_VARIABLES[kind];
+/** The ARN of a workflow's state machine, from the variable the registry names (functions/contract/workflows.ts). */
+export function stateMachineArn(kind: StartedWorkflowKind): string {
+  const name = arnVariable(kind);
   return readVariables(process.env, [name])[name];
 }
 

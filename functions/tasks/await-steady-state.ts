@@ -9,7 +9,7 @@ import { taskHandler } from '#lambda/task-handler.ts';
 /** What the state sends: the wait, with the heal's deployment where its state carries it. */
 export interface AwaitSteadyStatePayload extends Omit<SteadyStateWait, 'deploymentId'> {
   /**
-   * the heal's state (its WaitForSteadyState passes it whole): the deployment its CreateService or
+   * the heal's state (its AwaitSteadyState passes it whole): the deployment its CreateService or
    * UpdateService started, which is the one to wait for (a forced deployment keeps the task
    * definition and the count, so a lagging read of the one it replaces would look steady too)
    */

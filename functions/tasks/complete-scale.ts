@@ -1,5 +1,5 @@
 /**
- * CompleteScale (scale): the end of a pass, and FailScaleFallback when recording a failure
+ * CompleteScale (scale): the end of a pass, and CompleteScaleFallback when recording a failure
  * failed itself (`fallback`): functions/commands/scale-steps.ts `completeScale`, `completeScaleFallback`.
  */
 import type { TaskPayload, WorkflowState } from '#domain/workflow-state.ts';

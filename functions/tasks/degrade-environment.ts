@@ -1,5 +1,5 @@
 /**
- * DegradeEnvironment (heal), and DegradeFallback when it failed itself (`fallback`):
+ * DegradeEnvironment (heal), and DegradeEnvironmentFallback when it failed itself (`fallback`):
  * functions/commands/heal-steps.ts `degradeEnvironment`, `degradeEnvironmentFallback`.
  */
 import type { HealState } from '#domain/heal-state.ts';

@@ -1,4 +1,4 @@
-/** FinishHealPass (heal): the end of one reconcile pass; functions/commands/heal-steps.ts `finishHealPass`. */
+/** FinishHeal (heal): the end of one reconcile pass; functions/commands/heal-steps.ts `finishHealPass`. */
 import type { HealState } from '#domain/heal-state.ts';
 import type { TaskPayload } from '#domain/workflow-state.ts';
 import { finishHealPass } from '#commands/heal-steps.ts';

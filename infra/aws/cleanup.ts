@@ -33,17 +33,14 @@ import { Construct } from 'constructs';
 import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import { acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import type { Network } from './network.ts';
-import { aslCalls, listenerRulePattern, UNSCOPABLE_ACTIONS } from './workflows.ts';
+import { functionArnSubstitution, WORKFLOWS } from '#contract/workflows.ts';
+import { aslCalls, listenerRulePattern, taskFunction, UNSCOPABLE_ACTIONS } from './workflows.ts';
 
 /** Cleanup task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
-export const CLEANUP_FUNCTIONS = {
-  'plan-cleanup': 'PlanCleanupFunctionArn',
-  'cleanup-environment': 'CleanupEnvironmentFunctionArn',
-  'reconcile-orphans': 'ReconcileOrphansFunctionArn',
-  'heal-missed-alarms': 'HealMissedAlarmsFunctionArn',
-  'report-cleanup': 'ReportCleanupFunctionArn',
-} as const;
-export type CleanupFunctionName = keyof typeof CLEANUP_FUNCTIONS;
+export type CleanupFunctionName = (typeof WORKFLOWS)['cleanup']['taskLambdas'][number];
+export const CLEANUP_FUNCTIONS = Object.fromEntries(
+  WORKFLOWS.cleanup.taskLambdas.map((name) => [name, functionArnSubstitution(name)]),
+) as Record<CleanupFunctionName, string>;
 
 export interface CleanupProps {
   network: Network;
@@ -74,16 +71,9 @@ export class Cleanup extends Construct {
     const { network, table } = props;
 
     for (const name of Object.keys(CLEANUP_FUNCTIONS) as CleanupFunctionName[]) {
-      this.functions[name] = new FledgeFunction(this, pascal(name), {
-        entry: `functions/tasks/${name}.ts`,
-        description: `Fledge cleanup task: ${name}`,
-        environment: props.environment,
-        logRetention: props.logRetention,
-        logRemovalPolicy: props.logRemovalPolicy,
-        // the orphan reconciliation stops starting new environments after 150 s
-        timeout: name === 'reconcile-orphans' ? Duration.minutes(5) : Duration.seconds(60),
-        sourceRoot: root,
-      });
+      // the orphan reconciliation stops starting new environments after 150 s
+      const timeout = name === 'reconcile-orphans' ? Duration.minutes(5) : Duration.seconds(60);
+      this.functions[name] = taskFunction(this, name, { ...props, timeout, sourceRoot: root }, 'cleanup');
     }
     const fn = this.functions;
 
@@ -160,7 +150,7 @@ export class Cleanup extends Construct {
     for (const statement of statements) orphans.addToPrincipalPolicy(statement);
 
     // ------------------------------------------------------------ the state machine
-    const file = join(root, 'statemachines', 'cleanup.asl.json');
+    const file = join(root, 'statemachines', WORKFLOWS.cleanup.asl);
     const calls = aslCalls(JSON.parse(readFileSync(file, 'utf8')));
     if (calls.actions.length > 0) {
       throw new Error(`statemachines/cleanup.asl.json calls ${calls.actions.join(', ')}; infra/aws/cleanup.ts grants the cleanup machine Lambda invocations only`);
@@ -230,8 +220,4 @@ export class Cleanup extends Construct {
       UNSCOPABLE_ACTIONS,
     );
   }
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase());
 }

@@ -16,12 +16,13 @@ import { Observability } from './observability.ts';
 import { StateTable } from './state-table.ts';
 import { acknowledge, acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import { Cleanup } from './cleanup.ts';
-import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows } from './workflows.ts';
+import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows, WORKFLOWS } from './workflows.ts';
+import { arnVariable } from '#contract/workflows.ts';
 import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
 import { AsyncFailures } from './async-failures.ts';
 import { installationIdFor } from '#domain/resource-names.ts';
-import { STATE_MACHINE_ARN_VARIABLES, type LambdaEnvironment } from '#runtime/config.ts';
+import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
 
 export interface FledgeStackProps extends StackProps {
@@ -118,7 +119,7 @@ export class FledgeStack extends Stack {
     const machines = this.workflows.stateMachines;
     const withMachines: Record<string, string> = {
       ...taskEnvironment,
-      ...Object.fromEntries(Object.entries(STATE_MACHINE_ARN_VARIABLES).map(([kind, name]) => [name, machines[kind as keyof typeof machines].stateMachineArn])),
+      ...Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn])),
     };
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
     // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it

@@ -1,6 +1,6 @@
 /**
- * The workflows: the task Lambdas the state machines invoke, the three Standard state
- * machines (create, update, teardown) loaded from `statemachines/*.asl.json`, and the
+ * The workflows: the task Lambdas the state machines invoke, the Standard state machines that
+ * functions/ starts (functions/contract/workflows.ts) loaded from `statemachines/*.asl.json`, and the
  * EventBridge rule that feeds ECS service events to `functions/events/ecs-service-events.ts`
  * (which completes the `waitForTaskToken` step of `await-steady-state`).
  *
@@ -26,24 +26,25 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
+import {
+  functionArnSubstitution,
+  STARTED_WORKFLOW_KINDS,
+  type StartedWorkflowKind,
+  type TaskLambdaName,
+  WORKFLOWS as WORKFLOW_REGISTRY,
+} from '#contract/workflows.ts';
+import { FledgeFunction, type FledgeFunctionProps, REPO_ROOT } from './lambda-function.ts';
 import type { Network } from './network.ts';
 
-/** Task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
-export const TASK_FUNCTIONS = {
-  'plan-resources': 'PlanResourcesFunctionArn',
-  'await-steady-state': 'AwaitSteadyStateFunctionArn',
-  'complete-operation': 'CompleteOperationFunctionArn',
-  'fail-operation': 'FailOperationFunctionArn',
-  'discover-resources': 'DiscoverResourcesFunctionArn',
-  'finish-teardown': 'FinishTeardownFunctionArn',
-  'plan-scale': 'PlanScaleFunctionArn',
-  'complete-scale': 'CompleteScaleFunctionArn',
-  'inspect-environment': 'InspectEnvironmentFunctionArn',
-  'finish-heal': 'FinishHealFunctionArn',
-  'degrade-environment': 'DegradeEnvironmentFunctionArn',
-} as const;
-export type TaskFunctionName = keyof typeof TASK_FUNCTIONS;
+/** The state machines this construct makes (the cleanup's is infra/aws/cleanup.ts's): those functions/ starts. */
+export const WORKFLOWS = STARTED_WORKFLOW_KINDS;
+export type WorkflowName = StartedWorkflowKind;
+
+/** Their task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
+export type TaskFunctionName = (typeof WORKFLOW_REGISTRY)[WorkflowName]['taskLambdas'][number];
+export const TASK_FUNCTIONS = Object.fromEntries(
+  WORKFLOWS.flatMap((kind) => WORKFLOW_REGISTRY[kind].taskLambdas).map((name) => [name, functionArnSubstitution(name)]),
+) as Record<TaskFunctionName, string>;
 
 /**
  * What each task Lambda touches (from the adapters it imports): the table, and read access to
@@ -65,9 +66,6 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
 
 /** Task Lambdas that answer Step Functions task tokens themselves (an already-steady service). */
 const TOKEN_ANSWERING_TASKS: readonly TaskFunctionName[] = ['await-steady-state'];
-
-export const WORKFLOWS = ['create', 'update', 'teardown', 'heal', 'scale'] as const;
-export type WorkflowName = (typeof WORKFLOWS)[number];
 
 export const ECS_EVENT_DETAIL_TYPES = ['ECS Service Action', 'ECS Deployment State Change'];
 
@@ -322,15 +320,7 @@ export class Workflows extends Construct {
 
     // ------------------------------------------------------------ task Lambdas
     for (const name of Object.keys(TASK_FUNCTIONS) as TaskFunctionName[]) {
-      const fn = new FledgeFunction(this, pascal(name), {
-        entry: `functions/tasks/${name}.ts`,
-        description: `Fledge workflow task: ${name}`,
-        environment: props.taskEnvironment,
-        logRetention: props.logRetention,
-        logRemovalPolicy: props.logRemovalPolicy,
-        timeout: Duration.seconds(60),
-        sourceRoot: root,
-      });
+      const fn = taskFunction(this, name, { ...props, environment: props.taskEnvironment, sourceRoot: root }, 'workflow');
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
       this.taskFunctions[name] = fn;
@@ -377,7 +367,7 @@ export class Workflows extends Construct {
     });
 
     for (const workflow of WORKFLOWS) {
-      const file = join(root, 'statemachines', `${workflow}.asl.json`);
+      const file = join(root, 'statemachines', WORKFLOW_REGISTRY[workflow].asl);
       const calls = aslCalls(JSON.parse(readFileSync(file, 'utf8')));
       this.calls[workflow] = calls;
 
@@ -518,6 +508,24 @@ export function grantObserveEnvironments(role: iam.IRole, network: Network): voi
       resources: ['*'],
     }),
   );
+}
+
+/** The Lambda of `functions/tasks/<name>.ts` (construct id: the name in PascalCase), 60 s unless `timeout` says otherwise. */
+export function taskFunction(
+  scope: Construct,
+  name: TaskLambdaName,
+  props: Pick<FledgeFunctionProps, 'environment' | 'logRetention' | 'logRemovalPolicy' | 'sourceRoot' | 'timeout'>,
+  workflow: string,
+): FledgeFunction {
+  return new FledgeFunction(scope, pascal(name), {
+    entry: `functions/tasks/${name}.ts`,
+    description: `Fledge ${workflow} task: ${name}`,
+    environment: props.environment,
+    logRetention: props.logRetention,
+    logRemovalPolicy: props.logRemovalPolicy,
+    timeout: props.timeout ?? Duration.seconds(60),
+    sourceRoot: props.sourceRoot,
+  });
 }
 
 function pascal(name: string): string {

@@ -21,12 +21,13 @@ import { resetClients, useClients } from '../../functions/adapters/aws-clients.t
 import { everyEnvironment, getEnvironment } from '../../functions/adapters/environment-store.ts';
 import { hasOperationInFlight } from '../../functions/domain/lifecycle.ts';
 import { DEFAULT_OIDC_REFUSED_EVENTS } from '../../functions/domain/caller.ts';
-import { STATE_MACHINE_ARN_VARIABLES, type LambdaEnvironment } from '../../functions/runtime/config.ts';
+import type { LambdaEnvironment } from '../../functions/runtime/config.ts';
 import { startDynamoDbLocal, reservePort, LocalStartupError, LOCAL_CREDENTIALS, type LocalLogger } from './dynamodb-local.ts';
 import { startHttpFront, fakeLambdaContext } from './http-front.ts';
 import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type LocalIssuer } from './local-issuer.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner } from './workflow-runner.ts';
+import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
@@ -110,15 +111,14 @@ function substitutionsUsed(): Set<string> {
   const dir = join(REPO_ROOT, 'statemachines');
   const names = new Set<string>();
   if (!existsSync(dir)) return names;
-  for (const entry of readdirSync(dir)) {
-    if (!entry.endsWith('.asl.json')) continue;
-    for (const match of readFileSync(join(dir, entry), 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) names.add(match[1]!);
+  for (const kind of WORKFLOW_KINDS) {
+    for (const match of readFileSync(join(dir, WORKFLOWS[kind].asl), 'utf8').matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) names.add(match[1]!);
   }
   return names;
 }
 
 /** The states that wait for steady state with a task token and poll on their TimeoutSeconds. */
-const STEADY_STATE_WAITS = ['WaitForSteadyState', 'WaitForConvergedState'];
+const STEADY_STATE_WAITS = ['AwaitSteadyState', 'AwaitSteadyStateAfterConverging'];
 
 // ------------------------------------------------------------------ local EventBridge
 
@@ -367,8 +367,7 @@ async function main(): Promise<void> {
       timeoutOverrides: Object.fromEntries(STEADY_STATE_WAITS.map((state) => [state, steadyPollSeconds])),
     });
     closers.unshift(() => runner.close());
-    // the workflows the handlers start (the cleanup's runs on the schedule below)
-    for (const [kind, name] of Object.entries(STATE_MACHINE_ARN_VARIABLES)) process.env[name] = runner.stateMachineArn(kind as keyof typeof STATE_MACHINE_ARN_VARIABLES);
+    for (const kind of STARTED_WORKFLOW_KINDS) process.env[arnVariable(kind)] = runner.stateMachineArn(kind);
     // one cleanup run at a time: a tick while the previous run still goes is skipped
     let cleanupRun: Promise<unknown> | undefined;
     const runCleanup = () => {

@@ -31,9 +31,11 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '#contract/workflows.ts';
 
-export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'cleanup' | 'heal';
-export const WORKFLOW_KINDS: readonly WorkflowKind[] = ['create', 'update', 'teardown', 'scale', 'cleanup', 'heal'];
+/** Every state machine of functions/contract/workflows.ts, the scheduled cleanup's too. */
+export type WorkflowKind = AnyWorkflowKind;
+export { WORKFLOW_KINDS };
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -221,11 +223,11 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   const closedTokens = new Set<string>();
   const machines = new Map<WorkflowKind, { machine: StateMachine; definition: Definition }>();
 
-  const stateMachineArn = (kind: WorkflowKind) => `arn:aws:states:${region}:${accountId}:stateMachine:${prefix}${kind}`;
+  const stateMachineArn = (kind: WorkflowKind) => `arn:aws:states:${region}:${accountId}:stateMachine:${prefix}${WORKFLOWS[kind].stateMachineSuffix}`;
 
   function kindOf(arn: string): WorkflowKind {
     const machineName = arn.slice(arn.lastIndexOf(':') + 1);
-    const kind = WORKFLOW_KINDS.find((k) => machineName === k || machineName.endsWith(`-${k}`) || machineName.endsWith(k));
+    const kind = WORKFLOW_KINDS.find((k) => machineName.endsWith(WORKFLOWS[k].stateMachineSuffix));
     if (!kind) throw new StateMachineDoesNotExist({ message: `State Machine Does Not Exist: '${arn}'`, $metadata: {} });
     return kind;
   }
@@ -233,7 +235,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
   function machineFor(kind: WorkflowKind) {
     let entry = machines.get(kind);
     if (!entry) {
-      const text = readFileSync(join(definitionsDir, `${kind}.asl.json`), 'utf8');
+      const text = readFileSync(join(definitionsDir, WORKFLOWS[kind].asl), 'utf8');
       const definition = JSON.parse(applySubstitutions(text, options.substitutions)) as Definition;
       // validate as written, then apply the local overrides (which the validator may not accept)
       new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });

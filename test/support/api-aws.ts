@@ -10,13 +10,13 @@ import { resetClients } from '../../functions/adapters/aws-clients.ts';
 import type { EnvironmentRecord } from '../../functions/domain/environment.ts';
 import { resetConfig } from '../../functions/runtime/config.ts';
 import { item } from './records.ts';
+import { arnVariable, STARTED_WORKFLOW_KINDS, type StartedWorkflowKind } from '../../functions/contract/workflows.ts';
 
 export const TEST_ACCOUNT = '123456789012';
 
 /** The workflows the API starts, each with its state machine ARN in the environment. */
-const WORKFLOWS = ['create', 'update', 'teardown', 'scale', 'heal'] as const;
 
-export const stateMachineArn = (workflow: (typeof WORKFLOWS)[number]) => `arn:aws:states:eu-west-1:${TEST_ACCOUNT}:stateMachine:fledge-${workflow}`;
+export const stateMachineArn = (workflow: StartedWorkflowKind) => `arn:aws:states:eu-west-1:${TEST_ACCOUNT}:stateMachine:fledge-${workflow}`;
 
 /**
  * Call once at the top of a test file, before its own `beforeEach` (which then runs after this
@@ -36,7 +36,7 @@ export function mockApiAws() {
     resetClients();
     resetConfig();
     process.env.TABLE_NAME = 'fledge';
-    for (const workflow of WORKFLOWS) process.env[`FLEDGE_${workflow.toUpperCase()}_STATE_MACHINE_ARN`] = stateMachineArn(workflow);
+    for (const workflow of STARTED_WORKFLOW_KINDS) process.env[arnVariable(workflow)] = stateMachineArn(workflow);
     dynamodb.on(GetCommand).resolves({});
     dynamodb.on(QueryCommand).resolves({ Items: [] });
     dynamodb.on(TransactWriteCommand).resolves({});

@@ -5,7 +5,7 @@ import { targetGroupName } from '../../functions/domain/resource-names.ts';
 const h = new SimHarness();
 beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 }, simulator: FAST }));
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 2 }, simulator: FAST }));
 
 describe('create workflow', () => {
   it('creates the task definition, target group, rule and service, and ends RUNNING with its url', async () => {
@@ -15,7 +15,7 @@ describe('create workflow', () => {
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
 
     // content-addressed and shared: nothing in it names the environment (as ECS describes it)
@@ -178,7 +178,7 @@ describe('create workflow', () => {
   it('a lost ECS event costs one poll: the create still ends RUNNING', async () => {
     // every ECS event is lost (EventBridge at its worst: hostile mode dropping them all, nothing else hostile)
     await h.reset({
-      timeoutOverrides: { WaitForSteadyState: 0.3 },
+      timeoutOverrides: { AwaitSteadyState: 0.3 },
       simulator: { ...FAST, hostile: true, hostileRates: { eventDropRate: 1, eventDuplicateRate: 0, eventMaxDelayMs: 0, staleReadMs: 0, throttleRate: 0 } },
     });
     const input = await h.seed('event-lost', spec());
@@ -191,7 +191,7 @@ describe('create workflow', () => {
 
   it('a service that never becomes steady times out as TIMEOUT after its bounded polls and is removed', async () => {
     // neither steady nor failed, however often it is asked: its tasks take an hour to start
-    await h.reset({ timeoutOverrides: { WaitForSteadyState: 0.05 }, simulator: { taskStartMs: 3_600_000, taskStopMs: 20, drainMs: 40 } });
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 0.05 }, simulator: { taskStartMs: 3_600_000, taskStopMs: 20, drainMs: 40 } });
     const input = await h.seed('never-steady', spec());
     const record = await h.run('create', input);
     expect(record.status).toBe('FAILED');
@@ -226,8 +226,8 @@ describe('create workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
-      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'WaitForSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
+      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
     expect(record.stateTransitions).toBeLessThanOrEqual(25);
     const item = await h.item('converge');

@@ -13,7 +13,7 @@ import { isMutation, SimHarness, spec, TOPIC_ARN } from './support/sim-harness.t
 const h = new SimHarness();
 beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 1, WaitForConvergedState: 1 } }));
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 1, AwaitSteadyStateAfterConverging: 1 } }));
 
 const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
 const types = async (name: string) => (await h.events(name)).map((e) => e.type);
@@ -27,7 +27,7 @@ describe('heal workflow', () => {
     const record = await h.heal('heal-fine');
 
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.statesEntered).toEqual(['Inspect', 'AfterInspect', 'FinishHealPass', 'AfterPass', 'EnvironmentHealed']);
+    expect(record.statesEntered).toEqual(['InspectEnvironment', 'AfterInspect', 'FinishHeal', 'AfterPass', 'EnvironmentHealed']);
     expect(h.calls.slice(before).filter(isMutation)).toEqual([]);
     expect(h.calls.slice(before).length).toBeGreaterThan(0); // it did look
     const item = await h.item('heal-fine');
@@ -196,7 +196,7 @@ describe('heal workflow', () => {
     const recent = [50, 40, 30].map((minutes) => new Date(Date.now() - minutes * 60_000).toISOString());
     const record = await h.heal('heal-bound-fb', { attempts: recent });
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.statesEntered).toEqual(expect.arrayContaining(['Degrade', 'DegradeFallback', 'PublishNotification', 'EnvironmentDegraded']));
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['DegradeEnvironment', 'DegradeEnvironmentFallback', 'PublishNotification', 'EnvironmentDegraded']));
     expect(await h.item('heal-bound-fb')).toMatchObject({ status: 'DEGRADED', operation: { status: 'FAILED', error: { code: 'INTERNAL' } } });
     expect(h.sim.resources().notifications.some((n) => n.subject === 'Fledge: environment heal-bound-fb is DEGRADED')).toBe(true);
   });
@@ -231,7 +231,7 @@ describe('heal workflow', () => {
     h.sim.injectFault({ environment: 'heal-wait', fault: 'drift-scale', count: 0 });
     const record = await h.heal('heal-wait', { attempts: [new Date(Date.now() - 200).toISOString()] });
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.statesEntered.slice(0, 4)).toEqual(['Inspect', 'AfterInspect', 'WaitBackoff', 'Inspect']);
+    expect(record.statesEntered.slice(0, 4)).toEqual(['InspectEnvironment', 'AfterInspect', 'WaitBackoff', 'InspectEnvironment']);
     expect(await h.item('heal-wait')).toMatchObject({ status: 'RUNNING', healAttempts: [expect.any(String), expect.any(String)] });
   });
 
@@ -271,7 +271,7 @@ describe('heal workflow', () => {
 });
 
 describe('heals started by signals (alarms and ECS events through functions/events/heal-trigger.ts)', () => {
-  beforeEach(() => h.reset({ healTrigger: true, timeoutOverrides: { WaitForSteadyState: 1 } }));
+  beforeEach(() => h.reset({ healTrigger: true, timeoutOverrides: { AwaitSteadyState: 1 } }));
 
   it('the tasks alarm of a service deleted out of band starts a heal that recreates it', async () => {
     await h.created('sig-gone');

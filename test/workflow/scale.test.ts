@@ -9,7 +9,7 @@ import { BASE_DOMAIN, FAST, SimHarness, spec } from './support/sim-harness.ts';
 const h = new SimHarness();
 beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 }, simulator: FAST }));
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 2 }, simulator: FAST }));
 
 const CI = 'arn:aws:iam::000000000000:user/ci';
 const autoscaling = (minCount: number, maxCount: number, targetCpuPercent = 60) => ({ minCount, maxCount, targetCpuPercent });
@@ -62,7 +62,7 @@ describe('scale workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
       'PlanScale', 'ApplyHealthCheck', 'PutTasksAlarmBeforeScaling', 'BeforeService', 'CheckDeployment', 'ScaleService',
-      'WaitForSteadyState', 'AfterSteady', 'RemoveAutoscaling', 'PutTasksAlarm', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+      'AwaitSteadyState', 'AfterSteady', 'RemoveAutoscaling', 'PutTasksAlarm', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     expect(record.stateTransitions).toBeLessThanOrEqual(15);
     // the tasks alarm stays at the old count while the new tasks start, then follows the new one
@@ -100,7 +100,7 @@ describe('scale workflow', () => {
     expect(asleep.record.status).toBe('SUCCEEDED');
     expect(asleep.record.statesEntered).toEqual([
       'PlanScale', 'ApplyHealthCheck', 'PutTasksAlarmBeforeScaling', 'BeforeService', 'PointRuleAtWaker', 'SuspendAutoscaling',
-      'CheckDeployment', 'ScaleService', 'WaitForSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
+      'CheckDeployment', 'ScaleService', 'AwaitSteadyState', 'AfterSteady', 'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     // asleep the tasks alarm never fires: threshold 0, and no data (no tasks) is not a breach
     expect(await alarm('sc-sleep', 'tasks')).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
@@ -117,7 +117,7 @@ describe('scale workflow', () => {
     expect(awake.record.status).toBe('SUCCEEDED');
     expect(awake.record.statesEntered).toEqual([
       'PlanScale', 'ApplyHealthCheck', 'PutTasksAlarmBeforeScaling', 'BeforeService', 'CheckDeployment', 'ScaleService',
-      'WaitForSteadyState', 'AfterSteady', 'PointRuleAtService', 'ApplyAutoscaling', 'RemoveAutoscaling', 'PutTasksAlarm',
+      'AwaitSteadyState', 'AfterSteady', 'PointRuleAtService', 'ApplyAutoscaling', 'RemoveAutoscaling', 'PutTasksAlarm',
       'CompleteScale', 'CheckDesiredSpec', 'Scaled',
     ]);
     // awake, the tasks alarm wants the woken count again
@@ -216,7 +216,7 @@ describe('scale workflow', () => {
     h.sim.injectFault({ environment: 'sc-impaired', fault: 'crashloop' });
     const { record, item } = await scale('sc-impaired', { desiredCount: 2 }, 3, 'request');
     expect(record.status).toBe('FAILED');
-    expect(record.statesEntered).toEqual(expect.arrayContaining(['WaitForSteadyState', 'FailScale']));
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['AwaitSteadyState', 'CompleteScaleAfterFailure']));
     expect(record.statesEntered).not.toContain('PointRuleAtService');
     expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'TASK_EXITED' } } });
     expect((await h.events('sc-impaired'))[0]).toMatchObject({ type: 'failed', actor: 'request' });
@@ -238,7 +238,7 @@ describe('scale workflow', () => {
     expect(await h.until(() => h.service('sc-no-service') === undefined)).toBe(true);
     const { record, item } = await scale('sc-no-service', { desiredCount: 2 }, 2);
     expect(record.status).toBe('FAILED');
-    expect(record.statesEntered).toEqual(['PlanScale', 'FailScale', 'CheckDesiredSpecAfterFailure', 'ScaleFailed']);
+    expect(record.statesEntered).toEqual(['PlanScale', 'CompleteScaleAfterFailure', 'CheckDesiredSpecAfterFailure', 'ScaleFailed']);
     expect(item!.operation.error.message).toContain('does not exist');
   });
 
@@ -312,14 +312,14 @@ describe('scale workflow', () => {
     });
   });
 
-  it('a failing FailScale does not leave the operation running: the fallback records the environment as it is, at once', async () => {
+  it('a failing CompleteScaleAfterFailure does not leave the operation running: the fallback records the environment as it is, at once', async () => {
     await h.created('sc-terminal', spec({ desiredCount: 2 }));
     h.failOn('ModifyRule', 'AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule');
     h.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-complete-scale') && !payload.fallback ? new Error('CompleteScale broke') : undefined);
     const { record, item } = await scale('sc-terminal', { desiredCount: 0 }, 2);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('ScaleFailed');
-    expect(record.statesEntered).toEqual(expect.arrayContaining(['FailScale', 'FailScaleFallback', 'ScaleFailed']));
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['CompleteScaleAfterFailure', 'CompleteScaleFallback', 'ScaleFailed']));
     expect(item).toMatchObject({ status: 'RUNNING', gsiStatusPk: 'STATUS#RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
     expect(item!.operation.error.message).toContain('AccessDeniedException');
   });

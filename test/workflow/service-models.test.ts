@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../support/service-models.ts';
 
 type AslValidator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errors: unknown[] };
@@ -9,13 +10,12 @@ const required = createRequire(import.meta.url)('asl-validator') as AslValidator
 const aslValidator: AslValidator = typeof required === 'function' ? required : required.default;
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const KINDS = ['create', 'update', 'teardown', 'scale', 'cleanup', 'heal'] as const;
 
 type State = { Type: string; Resource?: string; Parameters?: Record<string, unknown>; ItemProcessor?: Definition; Iterator?: Definition };
 type Definition = { States: Record<string, State> };
 
-function definition(kind: string): { text: string; json: Definition } {
-  const text = readFileSync(join(ROOT, 'statemachines', `${kind}.asl.json`), 'utf8');
+function definition(kind: AnyWorkflowKind): { text: string; json: Definition } {
+  const text = readFileSync(join(ROOT, 'statemachines', WORKFLOWS[kind].asl), 'utf8');
   return { text, json: JSON.parse(text) as Definition };
 }
 
@@ -34,7 +34,7 @@ const SUBSTITUTIONS = new Set([
   'InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'NotificationTopicArn',
 ]);
 
-describe.each(KINDS)('statemachines/%s.asl.json', (kind) => {
+describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
   const { text, json } = definition(kind);
   const sdkTasks = tasks(json).filter(([, s]) => s.Type === 'Task' && s.Resource?.startsWith('arn:aws:states:::aws-sdk:'));
 

@@ -4,7 +4,7 @@ import { FAST, SimHarness, spec } from './support/sim-harness.ts';
 const h = new SimHarness();
 beforeAll(() => h.start(), 90_000);
 afterAll(() => h.stop());
-beforeEach(() => h.reset({ timeoutOverrides: { WaitForSteadyState: 2 }, simulator: FAST }));
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 2 }, simulator: FAST }));
 
 const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
 
@@ -16,7 +16,7 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'WaitForSteadyState', 'CompleteOperation',
+      'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'AwaitSteadyState', 'CompleteOperation',
       'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     const update = h.callsOf('UpdateService')[0]!.params;
@@ -75,8 +75,8 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     const entered = record.statesEntered;
-    expect(entered.slice(entered.indexOf('WaitForSteadyState'))).toEqual([
-      'WaitForSteadyState', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+    expect(entered.slice(entered.indexOf('AwaitSteadyState'))).toEqual([
+      'AwaitSteadyState', 'HealthCheckChanged', 'RestoreHealthCheck', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     // forward to the new health check before UpdateService, back to the old one after the rollback, before the record is written
     const modifies = h.callsOf('ModifyTargetGroup').map((c) => c.params);

@@ -23,6 +23,7 @@ import { environmentSpecSchema, type EnvironmentSpec } from '../../../functions/
 import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { WorkflowInput } from '../../../functions/domain/workflow-state.ts';
 import { HEAL_EVENT_RULES, matchesPattern } from '../../../functions/contract/heal-events.ts';
+import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '../../../functions/contract/workflows.ts';
 import { awsError, createSimulator, throttlingError, type SimEvent, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
 import { createLocalWaker } from '../../../infra/local/scaling.ts';
 import { createWorkflowRunner, type ExecutionRecord, type WorkflowKind, type WorkflowRunner } from '../../../infra/local/workflow-runner.ts';
@@ -165,8 +166,8 @@ export class SimHarness {
       WakerTargetGroupArn: this.wakerTargetGroupArn,
     };
     for (const arn of this.handlers.keys()) substitutions[`${pascal(arn.slice(arn.lastIndexOf(':fledge-') + 8))}FunctionArn`] = arn;
-    for (const file of readdirSync(join(ROOT, 'statemachines'))) {
-      for (const match of readFileSync(join(ROOT, 'statemachines', file), 'utf8').matchAll(/\$\{(\w+)\}/g)) {
+    for (const kind of WORKFLOW_KINDS) {
+      for (const match of readFileSync(join(ROOT, 'statemachines', WORKFLOWS[kind].asl), 'utf8').matchAll(/\$\{(\w+)\}/g)) {
         if (!(match[1]! in substitutions)) substitutions[match[1]!] = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:unknown-${match[1]}`;
       }
     }
@@ -194,9 +195,7 @@ export class SimHarness {
       region: REGION,
       accountId: ACCOUNT,
     });
-    for (const kind of ['create', 'update', 'teardown', 'heal'] as const) {
-      process.env[`FLEDGE_${kind.toUpperCase()}_STATE_MACHINE_ARN`] = this.runner.stateMachineArn(kind);
-    }
+    for (const kind of STARTED_WORKFLOW_KINDS) process.env[arnVariable(kind)] = this.runner.stateMachineArn(kind);
     const recorded = (service: string) => {
       const client = sim.client(service);
       return {

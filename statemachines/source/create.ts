@@ -1,0 +1,202 @@
+import { $, catchAll, catchErrors, sdkTask, type StateMachine } from './asl.ts';
+import {
+  ALARM_COMMENTS,
+  alarmsGone,
+  applyHealthCheck,
+  awaitSteadyState,
+  convergeChoice,
+  createRule,
+  createService,
+  createTargetGroup,
+  deleteAlarms,
+  deleteRule,
+  deleteService,
+  deleteTargetGroup,
+  deregisterScalableTarget,
+  FALLBACK_COMMENT,
+  healthCheckRollback,
+  notRegistered,
+  operationStep,
+  pointRuleAtWaker,
+  putErrorRateAlarm,
+  putScalingPolicy,
+  putTasksAlarm,
+  putUnhealthyAlarm,
+  recordFailure,
+  registerScalableTarget,
+  registerTaskDefinition,
+  rolledBack,
+  ruleGone,
+  SCALABLE_TARGET_ID,
+  serviceGone,
+  setDeregistrationDelay,
+  succeed,
+  targetGroupGone,
+  updateService,
+} from './fragments.ts';
+import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+
+/** Every forward step's failure: undo what was created. */
+const undo = catchAll('$.error', 'UndoCreatedResources');
+
+export const create: StateMachine = {
+  Comment:
+    'Create a preview environment: task definition, target group + listener rule on the shared ALB, ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
+  StartAt: 'PlanResources',
+  TimeoutSeconds: 7200,
+  States: {
+    PlanResources: operationStep('PlanResources', 'create', {
+      Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
+      Retry: [serviceStillDrainingRetry, lambdaRetry],
+      Catch: [undo],
+      Next: 'TaskDefinitionRegistered',
+    }),
+    TaskDefinitionRegistered: {
+      Type: 'Choice',
+      Comment:
+        'Task definitions are content-addressed and shared (docs/design.md "Shared task definitions"): when PlanResources found an ACTIVE revision of the family, the create uses it and spends no RegisterTaskDefinition call (a bucket of 20, refilled at 1 a second, account-wide).',
+      Choices: [{ Variable: '$.taskDefinition', IsPresent: true, Next: 'CreateTargetGroup' }],
+      Default: 'RegisterTaskDefinition',
+    },
+    RegisterTaskDefinition: registerTaskDefinition({
+      Comment:
+        'A revision of the content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: so it carries no fledge:environment tag. One try: a throttle goes to FindTaskDefinition (the same content may have been registered meanwhile) instead of waiting for a token.',
+      Retry: [ecsServerRetry],
+      Catch: [catchErrors(['Ecs.ThrottlingException', 'Ecs.ClientException'], 'FindTaskDefinition'), undo],
+      Next: 'CreateTargetGroup',
+    }),
+    FindTaskDefinition: sdkTask('ecs:describeTaskDefinition', {
+      Comment:
+        'RegisterTaskDefinition was throttled: the bucket (20, then 1/s) is busy, most often with creates of the same content (a burst of environments of one image). Their registration has landed by now more often than not, so look for it before waiting for a token: the latest ACTIVE revision of the family (Describe* has a far larger bucket). None yet (ClientException): register after all, with backoff.',
+      Parameters: { 'TaskDefinition.$': '$.plan.taskDefinition.Family' },
+      ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
+      ResultPath: '$.taskDefinition',
+      Retry: [ecsRetry],
+      Catch: [catchErrors(['Ecs.ClientException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
+      Next: 'CreateTargetGroup',
+    }),
+    RegisterTaskDefinitionAfterThrottling: registerTaskDefinition({
+      Comment:
+        'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register with a throttling budget of minutes, sized to the account-wide bucket (20, then 1/s: N waiting creates need N/1 s; docs/design.md "Retries sized to the bucket").',
+      Catch: [undo],
+      Next: 'CreateTargetGroup',
+    }),
+    CreateTargetGroup: createTargetGroup({ Catch: [undo], Next: 'ModifyTargetGroupAttributes' }),
+    ModifyTargetGroupAttributes: setDeregistrationDelay({ Catch: [undo], Next: 'CreateRule' }),
+    CreateRule: createRule({ Catch: [undo], Next: 'CreateService' }),
+    CreateService: createService('$.plan.service.DesiredCount', {
+      Comment:
+        'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',
+      Retry: [ecsCreateThrottlingRetry, ecsServerRetry, ecsClientRetry],
+      Catch: [undo],
+      Next: 'PutTasksAlarm',
+    }),
+    PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', { Comment: ALARM_COMMENTS.tasks, Catch: [undo], Next: 'PutUnhealthyAlarm' }),
+    PutUnhealthyAlarm: putUnhealthyAlarm({ Comment: ALARM_COMMENTS.unhealthy, Catch: [undo], Next: 'Put5xxAlarm' }),
+    Put5xxAlarm: putErrorRateAlarm({ Comment: ALARM_COMMENTS.errors, Catch: [undo], Next: 'ApplyInitialScaling' }),
+    ApplyInitialScaling: {
+      Type: 'Choice',
+      Comment:
+        'desiredCount 0: the environment starts asleep, its URL answered by the waker. With autoscaling: the scalable target and its CPU target-tracking policy (as the scale workflow registers them).',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.spec.desiredCount', NumericEquals: 0 },
+            { Variable: '$.rule', IsPresent: true },
+          ],
+          Next: 'PointRuleAtWaker',
+        },
+        { Variable: '$.spec.autoscaling', IsPresent: true, Next: 'RegisterScalableTarget' },
+      ],
+      Default: 'AwaitSteadyState',
+    },
+    PointRuleAtWaker: pointRuleAtWaker('$.rule.arn', {
+      Comment:
+        "Born asleep: the waker answers the URL (the environment's own target group stays in the rule at weight 0, so the ALB health-checks the tasks a wake starts).",
+      Catch: [undo],
+      Next: 'AwaitSteadyState',
+    }),
+    RegisterScalableTarget: registerScalableTarget(
+      SCALABLE_TARGET_ID,
+      { min: '$.spec.autoscaling.minCount', max: '$.spec.autoscaling.maxCount' },
+      { Comment: "The service's scalable target, minCount..maxCount (resource id service/<cluster>/<name>).", Catch: [undo], Next: 'PutScalingPolicy' },
+    ),
+    PutScalingPolicy: putScalingPolicy(
+      SCALABLE_TARGET_ID,
+      { PolicyName: 'fledge-cpu', TargetValue: $('$.spec.autoscaling.targetCpuPercent'), ScaleInCooldown: 300, ScaleOutCooldown: 60 },
+      {
+        Comment: "Target tracking on the service's average CPU, policy fledge-cpu (scale out after 60 s, in after 300 s).",
+        Catch: [undo],
+        Next: 'AwaitSteadyState',
+      },
+    ),
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, undo], Next: 'CompleteOperation' }),
+    ...healthCheckRollback('ModifyConvergedTargetGroup', 'CompleteOperation', undo),
+    CompleteOperation: operationStep('CompleteOperation', 'create', { Catch: [undo], Next: 'CheckDesiredSpec' }),
+    CheckDesiredSpec: convergeChoice('RegisterConvergedTaskDefinition', 'EnvironmentReady'),
+    RegisterConvergedTaskDefinition: registerTaskDefinition({
+      Comment:
+        "The converged spec's revision of its content-addressed family fledge-td-<hash> (as RegisterTaskDefinition; no lookup first: converging is rare, and a second revision of the same content is harmless).",
+      Catch: [undo],
+      Next: 'ModifyConvergedTargetGroup',
+    }),
+    ModifyConvergedTargetGroup: applyHealthCheck('$.plan.targetGroup', {
+      Comment:
+        "A spec accepted during the create may change the health check: the target group follows it before the service rolls to the new revision (CreateTargetGroup applied the first spec's).",
+      Catch: [undo],
+      Next: 'UpdateService',
+    }),
+    UpdateService: updateService('$.plan.service.DesiredCount', {
+      Comment: 'Rolls the service to the new revision; the circuit breaker set at CreateService rolls it back if the new tasks fail.',
+      Catch: [undo],
+      Next: 'AwaitSteadyState',
+    }),
+    EnvironmentReady: succeed,
+    UndoCreatedResources: {
+      Type: 'Choice',
+      Comment:
+        'Compensation, newest resource first. Resources are created strictly in order, so the newest one present tells where to enter the chain; each step treats "not found" as done and records any other error for FailOperation instead of stopping. The task definition is kept: it is shared by every environment whose definition renders the same, and the cleanup deregisters families no service uses (docs/design.md "Shared task definitions").',
+      Choices: [
+        { Variable: '$.scalableTarget', IsPresent: true, Next: 'DeregisterScalableTarget' },
+        { Variable: '$.service', IsPresent: true, Next: 'DeleteService' },
+        { Variable: '$.rule', IsPresent: true, Next: 'DeleteRule' },
+        { Variable: '$.targetGroup', IsPresent: true, Next: 'DeleteTargetGroup' },
+      ],
+      Default: 'FailOperation',
+    },
+    DeregisterScalableTarget: deregisterScalableTarget(SCALABLE_TARGET_ID, {
+      Comment: 'Mirrors RegisterScalableTarget (its policy goes with it). Not registered = done.',
+      Catch: [notRegistered('DeleteService'), catchAll('$.scalableTargetUndoError', 'DeleteService')],
+      Next: 'DeleteService',
+    }),
+    DeleteService: deleteService({
+      Comment: 'Mirrors CreateService. Force: no need to scale to 0 first.',
+      Catch: [serviceGone('DeleteAlarms'), catchAll('$.serviceUndoError', 'DeleteAlarms')],
+      Next: 'DeleteAlarms',
+    }),
+    DeleteAlarms: deleteAlarms('$.plan.alarms.names', {
+      Comment:
+        'Mirrors PutTasksAlarm, PutUnhealthyAlarm and Put5xxAlarm (the alarms are created right after the service). Alarms that do not exist are skipped by CloudWatch (ResourceNotFound = done).',
+      Catch: [alarmsGone('DeleteRule'), catchAll('$.alarmsUndoError', 'DeleteRule')],
+      Next: 'DeleteRule',
+    }),
+    DeleteRule: deleteRule('$.rule.arn', {
+      Comment: 'Mirrors CreateRule.',
+      Catch: [ruleGone('DeleteTargetGroup'), catchAll('$.ruleUndoError', 'DeleteTargetGroup')],
+      Next: 'DeleteTargetGroup',
+    }),
+    DeleteTargetGroup: deleteTargetGroup('$.targetGroup.arn', {
+      Comment:
+        'Mirrors CreateTargetGroup (and its attributes). ResourceInUse is retried: detaching the rule and the service takes a moment.',
+      Catch: [targetGroupGone('FailOperation'), catchAll('$.targetGroupUndoError', 'FailOperation')],
+      Next: 'FailOperation',
+    }),
+    ...recordFailure('FailOperation', 'FailOperation', 'create', {
+      next: 'CheckDesiredSpecAfterFailure',
+      fallbackComment: FALLBACK_COMMENT,
+      fallbackNext: 'CreateFailed',
+    }),
+    CheckDesiredSpecAfterFailure: convergeChoice('PlanResources', 'CreateFailed'),
+    CreateFailed: { Type: 'Fail', Error: 'CreateFailed', Cause: "The environment could not be created; its events and operation.error say why." },
+  },
+};

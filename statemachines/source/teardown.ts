@@ -1,0 +1,103 @@
+import { catchAll, type StateMachine } from './asl.ts';
+import {
+  alarmsGone,
+  deleteAlarms,
+  deleteRule,
+  deleteService,
+  deleteTargetGroup,
+  deregisterScalableTarget,
+  notRegistered,
+  operationStep,
+  recordFailure,
+  ruleGone,
+  SCALABLE_TARGET_ID,
+  serviceGone,
+  targetGroupGone,
+} from './fragments.ts';
+import { lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+
+const fail = catchAll('$.error', 'FailOperation');
+
+export const teardown: StateMachine = {
+  Comment:
+    'Tear down a preview environment: everything found by name and tag is removed, "not found" counts as done, so a second teardown or the teardown of a half-built environment succeeds. The last event is a receipt of every resource removed, and of the shared task definitions it keeps (other environments may run them; the cleanup deregisters a family once no service uses it).',
+  StartAt: 'DiscoverResources',
+  TimeoutSeconds: 3600,
+  States: {
+    DiscoverResources: operationStep('DiscoverResources', 'teardown', { Catch: [fail], Next: 'DeleteAlarms' }),
+    DeleteAlarms: deleteAlarms('$.resources.alarmNames', {
+      Comment:
+        "The environment's alarms (fledge-<installation>-<name>-tasks, -unhealthy, -5xx, and the legacy fledge-<name>-* ones DiscoverResources found) first, so they raise nothing while the rest goes. One call: CloudWatch deletes the names that exist and skips the others (ResourceNotFound = done); the receipt names those DiscoverResources found.",
+      Catch: [alarmsGone('RemoveScalableTarget'), fail],
+      Next: 'RemoveScalableTarget',
+    }),
+    RemoveScalableTarget: deregisterScalableTarget(SCALABLE_TARGET_ID, {
+      Comment:
+        "The service's Application Auto Scaling target and its policies (autoscaling on, or off: not registered counts as done). Before the service goes, so nothing scales it meanwhile; the receipt names it.",
+      ResultSelector: { removed: true },
+      ResultPath: '$.removedScalableTarget',
+      Catch: [notRegistered('DeleteService'), fail],
+      Next: 'DeleteService',
+    }),
+    DeleteService: deleteService({
+      Comment: 'Force: running tasks are stopped with the service. Not found or already inactive = done.',
+      Catch: [serviceGone('DeleteListenerRules'), fail],
+      Next: 'DeleteListenerRules',
+    }),
+    DeleteListenerRules: {
+      Type: 'Map',
+      Comment: 'Every rule on the shared listener that forwards to the target group or matches the host.',
+      ItemsPath: '$.resources.ruleArns',
+      MaxConcurrency: 5,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'INLINE' },
+        StartAt: 'DeleteRule',
+        States: {
+          DeleteRule: deleteRule('$', { Catch: [ruleGone('RuleAlreadyDeleted')], End: true }),
+          RuleAlreadyDeleted: { Type: 'Pass', End: true },
+        },
+      },
+      ResultPath: null,
+      Catch: [fail],
+      Next: 'DeleteTargetGroups',
+    },
+    DeleteTargetGroups: {
+      Type: 'Map',
+      Comment: 'The target group named after the environment and tagged for it (zero or one).',
+      ItemsPath: '$.resources.targetGroupArns',
+      MaxConcurrency: 5,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'INLINE' },
+        StartAt: 'DeleteTargetGroup',
+        States: {
+          DeleteTargetGroup: deleteTargetGroup('$', {
+            Comment: 'ResourceInUse is retried: detaching the rule and the service takes a moment.',
+            Catch: [targetGroupGone('TargetGroupAlreadyDeleted')],
+            End: true,
+          }),
+          TargetGroupAlreadyDeleted: { Type: 'Pass', End: true },
+        },
+      },
+      ResultPath: null,
+      Catch: [fail],
+      Next: 'FinishTeardown',
+    },
+    FinishTeardown: operationStep('FinishTeardown', 'teardown', {
+      Comment:
+        'Records DELETED once DescribeServices no longer shows the service (ECS keeps a deleted service DRAINING until its tasks stop, and its name cannot be reused meanwhile). ServiceStillDraining is retried for about 10 minutes; past that the teardown fails and a DELETE retries it.',
+      Retry: [serviceStillDrainingRetry, lambdaRetry],
+      Catch: [fail],
+      End: true,
+    }),
+    ...recordFailure('FailOperation', 'FailOperation', 'teardown', {
+      next: 'TeardownFailed',
+      fallbackComment:
+        'FailOperation itself failed (after its retries): the same Lambda records the failed teardown (DELETING, operation FAILED) with the least it needs, so a DELETE or the next cleanup run retries it at once instead of after the hourly stuck-operation sweep.',
+    }),
+    TeardownFailed: {
+      Type: 'Fail',
+      Error: 'TeardownFailed',
+      Cause: 'Some resources could not be removed; the environment stays DELETING and a repeated DELETE retries the teardown.',
+    },
+  },
+};
