@@ -542,8 +542,10 @@ export class EcsSimulator {
       if (existing && existing.status === 'ACTIVE') {
         // "If you retry a request that completed successfully using the same client token and the
         // same parameters, the retry succeeds without performing any further actions" (Amazon ECS
-        // API Reference, "Ensuring idempotency"); another token is another request for a name in use
-        const same = existing.request.taskDefinition === input.taskDefinition && existing.desiredCount === desiredCount && existing.request.clientToken === input.clientToken;
+        // API Reference, "Ensuring idempotency"); another token is another request for a name in use.
+        // The parameters are the first request's: a scale since then does not make the retry another request.
+        const first = existing.request;
+        const same = first.taskDefinition === input.taskDefinition && first.desiredCount === input.desiredCount && first.clientToken === input.clientToken;
         if (same) return { service: this.serviceOutput(existing) };
         throw ecsError('InvalidParameterException', 'Creation of service was not idempotent.');
       }

@@ -340,6 +340,9 @@ describe('AWS errors and limits', () => {
       }));
     const created = await again('token-1');
     await expect(again('token-1')).resolves.toMatchObject({ service: { serviceArn: created.service.serviceArn } });
+    // the same parameters are the first request's: a retry still matches after the service was scaled
+    await f.ecs.send(new UpdateServiceCommand({ cluster: f.sim.clusterArn, service: 'tokened', desiredCount: 2 }));
+    await expect(again('token-1')).resolves.toMatchObject({ service: { serviceArn: created.service.serviceArn, desiredCount: 2 } });
     await expect(again('token-2')).rejects.toMatchObject({ name: 'InvalidParameterException', message: 'Creation of service was not idempotent.' });
     await expect(f.ecs.send(new DeleteServiceCommand({ cluster: f.sim.clusterArn, service: 'busy' }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
