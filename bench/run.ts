@@ -11,6 +11,7 @@ import { routes } from '../functions/contract/routes.ts';
 import { LocalClient, inParallel } from './local-client.ts';
 import { measureBundles } from './bundles.ts';
 import { round, summary } from './stats.ts';
+import { STARTED_WORKFLOW_KINDS } from '../functions/contract/workflows.ts';
 
 const SMOKE = process.env.FLEDGE_BENCH_SMOKE === '1';
 /**
@@ -88,7 +89,7 @@ async function measureTransitions(client: LocalClient) {
   const executions = all.filter((e) => e.status === 'SUCCEEDED');
   const unsuccessful = all.filter((e) => e.status !== 'SUCCEEDED').map((e) => `${e.kind} ${e.name}: ${e.status}`);
   const byKind: Record<string, { runs: number; perRun: number; max: number; costPerMillionRunsUsd: number }> = {};
-  for (const kind of ['create', 'update', 'scale', 'heal', 'teardown']) {
+  for (const kind of STARTED_WORKFLOW_KINDS) {
     const counts = executions.filter((e) => e.kind === kind).map((e) => e.stateTransitions);
     if (counts.length === 0) continue;
     const perRun = counts.reduce((a, b) => a + b, 0) / counts.length;
@@ -97,7 +98,7 @@ async function measureTransitions(client: LocalClient) {
   return {
     ...byKind,
     pricePerTransitionUsd: PRICE_PER_TRANSITION,
-    notMeasured: ['create', 'update', 'scale', 'heal', 'teardown'].filter((k) => !byKind[k]),
+    notMeasured: STARTED_WORKFLOW_KINDS.filter((k) => !byKind[k]),
     ...(unsuccessful.length ? { unsuccessful } : {}),
   };
 }

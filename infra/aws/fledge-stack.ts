@@ -268,7 +268,7 @@ export class FledgeStack extends Stack {
   private addNagSuppressions(): void {
     const unscopable: WildcardReason = {
       match: /^\*$/,
-      why: 'AWS offers no resource-level permissions for these actions (ecs:ListServices/ListTasks are narrowed to the Fledge cluster by the ecs:cluster condition).',
+      why: 'AWS offers no resource-level permissions for these actions (ecs:ListServices/ListTasks are narrowed to the Fledge cluster by the ecs:cluster condition; xray:PutTraceSegments/PutTelemetryRecords are the X-Ray writes of Lambda active tracing, as in AWS\'s AWSXRayDaemonWriteAccess policy).',
     };
     const tableIndexes: WildcardReason = { match: /^<.*Table.*\.Arn>\/index\/\*$/, why: 'The global secondary indexes of the Fledge table only.' };
     const services: WildcardReason = {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../../functions/contract/routes.ts';
+import { hasOperationInFlight, type Status } from '../../functions/domain/lifecycle.ts';
 import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator, withSdkRetries } from './simulator/index.ts';
 import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';
@@ -376,7 +377,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       ]);
     }
     // the ALB has a rule (or the table a record) but no task answers: 503, as the ALB would
-    const refresh = status && ['CREATING', 'UPDATING', 'SCALING', 'HEALING', 'SLEEPING'].includes(status) ? 5 : undefined;
+    // refresh while it may start answering: an operation other than a delete is under way, or a request may wake it
+    const refresh = status && ((hasOperationInFlight(status as Status) && status !== 'DELETING') || status === 'SLEEPING') ? 5 : undefined;
     return html(503, `${name} is not answering${status === 'SLEEPING' ? ' (sleeping)' : ''}`, [
       ['environment', name],
       ['image', page.service?.image ?? spec.image ?? ''],
