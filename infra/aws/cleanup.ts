@@ -30,7 +30,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
+import { type FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import { acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import type { Network } from './network.ts';
 import { functionArnSubstitution, WORKFLOWS } from '#contract/workflows.ts';
