@@ -12,14 +12,9 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { type ApiAnswer, readAnswer } from './answer.ts';
 
-export interface ApiAnswer {
-  status: number;
-  headers: Headers;
-  /** the parsed JSON body, or undefined */
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
+export type { ApiAnswer } from './answer.ts';
 
 /** Adds SigV4 headers (authorization, x-amz-date, x-amz-security-token) to a request. */
 export type RequestSigner = (request: { method: string; url: URL; headers: Record<string, string>; body?: string }) => Promise<Record<string, string>>;
@@ -89,14 +84,7 @@ export class FledgeApi {
       headers = Object.fromEntries(Object.entries(signed).filter(([name]) => name.toLowerCase() !== 'host'));
     }
     const response = await fetch(url, { method, headers, body: text, signal: AbortSignal.timeout(this.requestTimeoutMs) });
-    const answer = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = answer ? JSON.parse(answer) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text: answer };
+    return readAnswer(response);
   }
 }
 

@@ -30,9 +30,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FledgeFunction } from './lambda-function.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 import { acknowledge } from './nag.ts';
 
 export interface AsyncFunction {
@@ -63,11 +64,7 @@ export class AsyncFailures extends Construct {
     const action = new cwActions.SnsAction(props.topic);
     for (const { name, fn, retryAttempts, maxEventAge, impact } of props.functions) {
       const id = pascal(name);
-      const queue = new sqs.Queue(this, `${id}Failures`, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
+      const queue = deadLetterQueue(this, `${id}Failures`);
       // AWS::Lambda::EventInvokeConfig on $LATEST; SqsDestination grants the function's role sqs:SendMessage
       fn.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(queue), retryAttempts, maxEventAge });
       const alarm = new cloudwatch.Alarm(this, `${id}FailuresAlarm`, {

@@ -30,11 +30,11 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { FledgeFunction, REPO_ROOT } from './lambda-function.ts';
+import { type FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import { acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import type { Network } from './network.ts';
 import { functionArnSubstitution, WORKFLOWS } from '#contract/workflows.ts';
-import { aslCalls, listenerRulePattern, taskFunction, UNSCOPABLE_ACTIONS } from './workflows.ts';
+import { aslCalls, listenerRulePattern, taskFunctions, UNSCOPABLE_ACTIONS } from './workflows.ts';
 
 /** Cleanup task Lambdas: file name under functions/tasks/ -> the ASL substitution that carries its ARN. */
 export type CleanupFunctionName = (typeof WORKFLOWS)['cleanup']['taskLambdas'][number];
@@ -59,7 +59,7 @@ export interface CleanupProps {
 }
 
 export class Cleanup extends Construct {
-  readonly functions = {} as Record<CleanupFunctionName, FledgeFunction>;
+  readonly functions: Record<CleanupFunctionName, FledgeFunction>;
   readonly stateMachine: sfn.StateMachine;
   readonly schedule: scheduler.Schedule;
   readonly role: iam.Role;
@@ -70,11 +70,9 @@ export class Cleanup extends Construct {
     const root = props.sourceRoot ?? REPO_ROOT;
     const { network, table } = props;
 
-    for (const name of Object.keys(CLEANUP_FUNCTIONS) as CleanupFunctionName[]) {
-      // the orphan reconciliation stops starting new environments after 150 s
-      const timeout = name === 'reconcile-orphans' ? Duration.minutes(5) : Duration.seconds(60);
-      this.functions[name] = taskFunction(this, name, { ...props, timeout, sourceRoot: root }, 'cleanup');
-    }
+    // the orphan reconciliation stops starting new environments after 150 s
+    const timeout = (name: CleanupFunctionName) => (name === 'reconcile-orphans' ? Duration.minutes(5) : undefined);
+    this.functions = taskFunctions(this, Object.keys(CLEANUP_FUNCTIONS) as CleanupFunctionName[], props, 'cleanup', timeout);
     const fn = this.functions;
 
     // plan-cleanup: queries of the expiry and status indexes

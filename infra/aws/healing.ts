@@ -17,16 +17,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { HEAL_EVENT_RULES } from '../../functions/contract/heal-events.ts';
-import { FledgeFunction } from './lambda-function.ts';
+import { RuleTargetFunction } from './rule-target-function.ts';
 
 export interface HealNotificationsProps {
   alarmEmail?: string;
@@ -60,31 +58,18 @@ export interface HealTriggerProps {
   sourceRoot?: string;
 }
 
-export class HealTrigger extends Construct {
-  readonly handler: FledgeFunction;
+export class HealTrigger extends RuleTargetFunction {
   readonly rules: events.Rule[] = [];
-  readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: HealTriggerProps) {
-    super(scope, id);
-    this.handler = new FledgeFunction(this, 'Handler', {
-      entry: 'functions/events/heal-trigger.ts',
+    super(scope, id, 'heal-trigger', props, {
       description: 'Fledge: alarm and ECS events -> a bounded heal of the environment',
-      environment: props.environment,
-      logRetention: props.logRetention,
-      logRemovalPolicy: props.logRemovalPolicy,
       timeout: Duration.seconds(30),
-      sourceRoot: props.sourceRoot,
     });
     // reads the environment, writes RUNNING -> HEALING with the operation and its event
     props.table.grantReadWriteData(this.handler.role);
     props.healStateMachine.grantStartExecution(this.handler.role);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
     // the cluster ARN is a token: its name is the part after `cluster/`, and the ARN prefix of
     // its services is built from the stack's partition, region and account (no string manipulation)
     const clusterName = Fn.select(1, Fn.split('/', props.clusterArn));
@@ -99,14 +84,8 @@ export class HealTrigger extends Construct {
       };
       const eventPattern: events.EventPattern = { source, detailType, detail, ...(resources ? { resources: resources as string[] } : {}) };
       const built = new events.Rule(this, rule.id, { description: rule.description, eventPattern });
-      built.addTarget(
-        new targets.LambdaFunction(this.handler.function, {
-          deadLetterQueue: this.deadLetterQueue,
-          retryAttempts: 4,
-          // an old signal is no reason to heal: the alarm or ECS will say so again if it still holds
-          maxEventAge: Duration.minutes(15),
-        }),
-      );
+      // an old signal is no reason to heal: the alarm or ECS will say so again if it still holds
+      built.addTarget(this.target(4, Duration.minutes(15)));
       this.rules.push(built);
     }
   }

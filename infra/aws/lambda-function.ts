@@ -117,3 +117,28 @@ export class FledgeFunction extends Construct {
     });
   }
 }
+
+/** What a construct passes from its own props to each of its Lambdas. */
+export type SharedFunctionProps = Pick<FledgeFunctionProps, 'environment' | 'logRetention' | 'logRemovalPolicy' | 'sourceRoot'>;
+
+/** A Fledge Lambda with the shared settings of its construct; `own` says the rest (and may replace the environment). */
+export function sharedFunction(
+  scope: Construct,
+  id: string,
+  shared: SharedFunctionProps,
+  own: Omit<FledgeFunctionProps, keyof SharedFunctionProps> & Pick<Partial<FledgeFunctionProps>, 'environment'>,
+): FledgeFunction {
+  const { environment, logRetention, logRemovalPolicy, sourceRoot } = shared;
+  return new FledgeFunction(scope, id, { environment, logRetention, logRemovalPolicy, sourceRoot, ...own });
+}
+
+/** The Lambda of `functions/events/<name>.ts`. */
+export function eventFunction(
+  scope: Construct,
+  id: string,
+  name: string,
+  shared: SharedFunctionProps,
+  own: Omit<FledgeFunctionProps, keyof SharedFunctionProps | 'entry'> & Pick<Partial<FledgeFunctionProps>, 'environment'>,
+): FledgeFunction {
+  return sharedFunction(scope, id, shared, { entry: `functions/events/${name}.ts`, ...own });
+}

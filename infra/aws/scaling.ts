@@ -23,7 +23,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { FledgeFunction } from './lambda-function.ts';
+import { eventFunction, type FledgeFunction } from './lambda-function.ts';
 import type { Network } from './network.ts';
 import { acknowledgeWildcards } from './nag.ts';
 import { grantObserveEnvironments, UNSCOPABLE_ACTIONS } from './workflows.ts';
@@ -67,14 +67,10 @@ export class Scaling extends Construct {
     this.scaleStateMachineName = scaleStateMachineName(stack);
     const scaleMachineArn = stateMachineArnByName(stack, this.scaleStateMachineName);
 
-    this.waker = new FledgeFunction(this, 'Waker', {
-      entry: 'functions/events/waker.ts',
+    this.waker = eventFunction(this, 'Waker', 'waker', props, {
       description: 'Fledge: answers the URL of a sleeping environment and wakes it (ALB Lambda target)',
       environment: { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) },
-      logRetention: props.logRetention,
-      logRemovalPolicy: props.logRemovalPolicy,
       timeout: Duration.seconds(15),
-      sourceRoot: props.sourceRoot,
     });
     props.table.grantReadWriteData(this.waker.role);
     // DescribeRules: is the rule of a RUNNING environment still at the waker?
@@ -107,17 +103,13 @@ export class Scaling extends Construct {
   /** Idle sleep: the idle-sleep Lambda on a schedule (not created when `idleSleepAfterMs` is undefined: off). */
   addIdleSleep(scaleMachine: sfn.IStateMachine, idleSleepAfter: string, idleSleepAfterMs: number): void {
     const props = this.props;
-    this.idleSleep = new FledgeFunction(this, 'IdleSleep', {
-      entry: 'functions/events/idle-sleep.ts',
+    this.idleSleep = eventFunction(this, 'IdleSleep', 'idle-sleep', props, {
       description: `Fledge: puts environments without requests for ${idleSleepAfter} to sleep`,
       environment: {
         ...props.environment,
         ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
       },
-      logRetention: props.logRetention,
-      logRemovalPolicy: props.logRemovalPolicy,
       timeout: Duration.minutes(5),
-      sourceRoot: props.sourceRoot,
     });
     props.table.grantReadWriteData(this.idleSleep.role);
     scaleMachine.grantStartExecution(this.idleSleep.role);

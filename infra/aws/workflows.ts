@@ -20,10 +20,8 @@ import { Duration, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
@@ -33,7 +31,8 @@ import {
   type TaskLambdaName,
   WORKFLOWS as WORKFLOW_REGISTRY,
 } from '#contract/workflows.ts';
-import { FledgeFunction, type FledgeFunctionProps, REPO_ROOT } from './lambda-function.ts';
+import { type FledgeFunction, type FledgeFunctionProps, REPO_ROOT, type SharedFunctionProps, sharedFunction } from './lambda-function.ts';
+import { RuleTargetFunction } from './rule-target-function.ts';
 import type { Network } from './network.ts';
 
 /** The state machines this construct makes (the cleanup's is infra/aws/cleanup.ts's): those functions/ starts. */
@@ -306,7 +305,7 @@ export interface WorkflowsProps {
 }
 
 export class Workflows extends Construct {
-  readonly taskFunctions = {} as Record<TaskFunctionName, FledgeFunction>;
+  readonly taskFunctions: Record<TaskFunctionName, FledgeFunction>;
   readonly stateMachines = {} as Record<WorkflowName, sfn.StateMachine>;
   readonly stateMachineLogs: logs.LogGroup;
   /** Per machine, the IAM actions its ASL needs (for tests and the report). */
@@ -319,11 +318,10 @@ export class Workflows extends Construct {
     const { network, table } = props;
 
     // ------------------------------------------------------------ task Lambdas
-    for (const name of Object.keys(TASK_FUNCTIONS) as TaskFunctionName[]) {
-      const fn = taskFunction(this, name, { ...props, environment: props.taskEnvironment, sourceRoot: root }, 'workflow');
+    this.taskFunctions = taskFunctions(this, Object.keys(TASK_FUNCTIONS) as TaskFunctionName[], { ...props, environment: props.taskEnvironment }, 'workflow');
+    for (const [name, fn] of Object.entries(this.taskFunctions) as [TaskFunctionName, FledgeFunction][]) {
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
-      this.taskFunctions[name] = fn;
     }
 
     // ------------------------------------------------------------ state machines
@@ -514,18 +512,25 @@ export function grantObserveEnvironments(role: iam.IRole, network: Network): voi
 export function taskFunction(
   scope: Construct,
   name: TaskLambdaName,
-  props: Pick<FledgeFunctionProps, 'environment' | 'logRetention' | 'logRemovalPolicy' | 'sourceRoot' | 'timeout'>,
+  props: SharedFunctionProps & Pick<FledgeFunctionProps, 'timeout'>,
   workflow: string,
 ): FledgeFunction {
-  return new FledgeFunction(scope, pascal(name), {
+  return sharedFunction(scope, pascal(name), props, {
     entry: `functions/tasks/${name}.ts`,
     description: `Fledge ${workflow} task: ${name}`,
-    environment: props.environment,
-    logRetention: props.logRetention,
-    logRemovalPolicy: props.logRemovalPolicy,
     timeout: props.timeout ?? Duration.seconds(60),
-    sourceRoot: props.sourceRoot,
   });
+}
+
+/** The task Lambdas of one workflow, by name; `timeout` names those that need more than 60 s. */
+export function taskFunctions<N extends TaskLambdaName>(
+  scope: Construct,
+  names: readonly N[],
+  props: SharedFunctionProps,
+  workflow: string,
+  timeout: (name: N) => Duration | undefined = () => undefined,
+): Record<N, FledgeFunction> {
+  return Object.fromEntries(names.map((name) => [name, taskFunction(scope, name, { ...props, timeout: timeout(name) }, workflow)])) as Record<N, FledgeFunction>;
 }
 
 function pascal(name: string): string {
@@ -543,31 +548,18 @@ export interface EcsEventsProps {
   sourceRoot?: string;
 }
 
-export class EcsServiceEvents extends Construct {
-  readonly handler: FledgeFunction;
+export class EcsServiceEvents extends RuleTargetFunction {
   readonly rule: events.Rule;
-  readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: EcsEventsProps) {
-    super(scope, id);
-    this.handler = new FledgeFunction(this, 'Handler', {
-      entry: 'functions/events/ecs-service-events.ts',
+    super(scope, id, 'ecs-service-events', props, {
       description: 'Fledge: ECS service events -> steady-state task tokens, environment status',
-      environment: props.environment,
-      logRetention: props.logRetention,
-      logRemovalPolicy: props.logRemovalPolicy,
       timeout: Duration.seconds(30),
-      sourceRoot: props.sourceRoot,
     });
     props.table.grantReadWriteData(this.handler.role);
     grantObserveEnvironments(this.handler.role, props.network);
     for (const machine of props.stateMachines) machine.grantTaskResponse(this.handler.role);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Fledge: ECS service actions and deployment state changes of the cluster',
       eventPattern: {
@@ -576,12 +568,6 @@ export class EcsServiceEvents extends Construct {
         resources: events.Match.prefix(props.network.serviceArnPrefix()),
       },
     });
-    this.rule.addTarget(
-      new targets.LambdaFunction(this.handler.function, {
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: Duration.hours(1),
-      }),
-    );
+    this.rule.addTarget(this.target(8, Duration.hours(1)));
   }
 }

@@ -1,43 +1,12 @@
-import { $, catchAll, catchErrors, sdkTask, type StateMachine } from './asl.ts';
-import {
-  ALARM_COMMENTS,
-  alarmsGone,
-  applyHealthCheck,
-  awaitSteadyState,
-  convergeChoice,
-  createRule,
-  createService,
-  createTargetGroup,
-  deleteAlarms,
-  deleteRule,
-  deleteService,
-  deleteTargetGroup,
-  deregisterScalableTarget,
-  FALLBACK_COMMENT,
-  healthCheckRollback,
-  notRegistered,
-  operationStep,
-  pointRuleAtWaker,
-  putErrorRateAlarm,
-  putScalingPolicy,
-  putTasksAlarm,
-  putUnhealthyAlarm,
-  recordFailure,
-  registerScalableTarget,
-  registerTaskDefinition,
-  rolledBack,
-  ruleGone,
-  SCALABLE_TARGET_ID,
-  serviceGone,
-  setDeregistrationDelay,
-  succeed,
-  targetGroupGone,
-  updateService,
-} from './fragments.ts';
+import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
+import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
+
+/** An undo step goes on to `next` whatever happens: `gone` (not found) is done, another error is kept at `errorPath` for FailOperation. */
+const undoneThen = (next: string, gone: (next: string) => State, errorPath: string) => ({ Catch: [gone(next), catchAll(errorPath, next)], Next: next });
 
 export const create: StateMachine = {
   Comment:
@@ -130,10 +99,7 @@ export const create: StateMachine = {
         Next: 'AwaitSteadyState',
       },
     ),
-    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, undo], Next: 'CompleteOperation' }),
-    ...healthCheckRollback('ModifyConvergedTargetGroup', 'CompleteOperation', undo),
-    CompleteOperation: operationStep('CompleteOperation', 'create', { Catch: [undo], Next: 'CheckDesiredSpec' }),
-    CheckDesiredSpec: convergeChoice('RegisterConvergedTaskDefinition', 'EnvironmentReady'),
+    ...completeRollout('create', undo, { changedBy: 'ModifyConvergedTargetGroup', converge: 'RegisterConvergedTaskDefinition', done: 'EnvironmentReady' }),
     RegisterConvergedTaskDefinition: registerTaskDefinition({
       Comment:
         "The converged spec's revision of its content-addressed family fledge-td-<hash> (as RegisterTaskDefinition; no lookup first: converging is rare, and a second revision of the same content is harmless).",
@@ -166,37 +132,30 @@ export const create: StateMachine = {
     },
     DeregisterScalableTarget: deregisterScalableTarget(SCALABLE_TARGET_ID, {
       Comment: 'Mirrors RegisterScalableTarget (its policy goes with it). Not registered = done.',
-      Catch: [notRegistered('DeleteService'), catchAll('$.scalableTargetUndoError', 'DeleteService')],
-      Next: 'DeleteService',
+      ...undoneThen('DeleteService', notRegistered, '$.scalableTargetUndoError'),
     }),
     DeleteService: deleteService({
       Comment: 'Mirrors CreateService. Force: no need to scale to 0 first.',
-      Catch: [serviceGone('DeleteAlarms'), catchAll('$.serviceUndoError', 'DeleteAlarms')],
-      Next: 'DeleteAlarms',
+      ...undoneThen('DeleteAlarms', serviceGone, '$.serviceUndoError'),
     }),
     DeleteAlarms: deleteAlarms('$.plan.alarms.names', {
       Comment:
         'Mirrors PutTasksAlarm, PutUnhealthyAlarm and Put5xxAlarm (the alarms are created right after the service). Alarms that do not exist are skipped by CloudWatch (ResourceNotFound = done).',
-      Catch: [alarmsGone('DeleteRule'), catchAll('$.alarmsUndoError', 'DeleteRule')],
-      Next: 'DeleteRule',
+      ...undoneThen('DeleteRule', alarmsGone, '$.alarmsUndoError'),
     }),
     DeleteRule: deleteRule('$.rule.arn', {
       Comment: 'Mirrors CreateRule.',
-      Catch: [ruleGone('DeleteTargetGroup'), catchAll('$.ruleUndoError', 'DeleteTargetGroup')],
-      Next: 'DeleteTargetGroup',
+      ...undoneThen('DeleteTargetGroup', ruleGone, '$.ruleUndoError'),
     }),
     DeleteTargetGroup: deleteTargetGroup('$.targetGroup.arn', {
       Comment:
         'Mirrors CreateTargetGroup (and its attributes). ResourceInUse is retried: detaching the rule and the service takes a moment.',
-      Catch: [targetGroupGone('FailOperation'), catchAll('$.targetGroupUndoError', 'FailOperation')],
-      Next: 'FailOperation',
+      ...undoneThen('FailOperation', targetGroupGone, '$.targetGroupUndoError'),
     }),
-    ...recordFailure('FailOperation', 'FailOperation', 'create', {
-      next: 'CheckDesiredSpecAfterFailure',
-      fallbackComment: FALLBACK_COMMENT,
-      fallbackNext: 'CreateFailed',
+    ...failRollout('create', {
+      converge: 'PlanResources',
+      failed: 'CreateFailed',
+      cause: 'The environment could not be created; its events and operation.error say why.',
     }),
-    CheckDesiredSpecAfterFailure: convergeChoice('PlanResources', 'CreateFailed'),
-    CreateFailed: { Type: 'Fail', Error: 'CreateFailed', Cause: "The environment could not be created; its events and operation.error say why." },
   },
 };

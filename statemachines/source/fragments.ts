@@ -69,7 +69,10 @@ export function operationStep(lambda: TaskLambda, workflow: string, fields: Fiel
   return lambdaTask(lambda, { Parameters: operationPayload(workflow), OutputPath: '$.Payload', Retry: [lambdaRetry], ...fields });
 }
 
-export const FALLBACK_COMMENT =
+/** A step's error goes to FailOperation, which records it (at `$.error`). */
+export const failOperation = catchAll('$.error', 'FailOperation');
+
+const FALLBACK_COMMENT =
   'FailOperation itself failed (after its retries): the same Lambda records FAILED with the least it needs (no stopped tasks, no convergence), so the operation ends now instead of at the hourly stuck-operation sweep.';
 
 /**
@@ -97,6 +100,23 @@ export function recordFailure(
       Next: options.fallbackNext ?? options.next,
     }),
     OperationNotRecorded: operationNotRecorded,
+  };
+}
+
+/**
+ * The end of a failed rollout of `workflow`: FailOperation records FAILED (its fallback the
+ * least it needs); a spec accepted meanwhile goes round again at `converge`, else the
+ * execution fails with the error `failed`.
+ */
+export function failRollout(workflow: string, { converge, failed, cause }: { converge: string; failed: string; cause: string }): States {
+  return {
+    ...recordFailure('FailOperation', 'FailOperation', workflow, {
+      next: 'CheckDesiredSpecAfterFailure',
+      fallbackComment: FALLBACK_COMMENT,
+      fallbackNext: failed,
+    }),
+    CheckDesiredSpecAfterFailure: convergeChoice(converge, failed),
+    [failed]: { Type: 'Fail', Error: failed, Cause: cause },
   };
 }
 
@@ -159,6 +179,20 @@ export function healthCheckRollback(changedBy: string, recorder: string, onError
       Catch: [onError],
       Next: recorder,
     }),
+  };
+}
+
+/**
+ * The end of a rollout of `workflow`: AwaitSteadyState (a rollback restores the health check
+ * `changedBy` changed), CompleteOperation records the outcome, CheckDesiredSpec goes round
+ * again at `converge` when the spec moved meanwhile, else ends at `done`.
+ */
+export function completeRollout(workflow: string, onError: State, { changedBy, converge, done }: { changedBy: string; converge: string; done: string }): States {
+  return {
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, onError], Next: 'CompleteOperation' }),
+    ...healthCheckRollback(changedBy, 'CompleteOperation', onError),
+    CompleteOperation: operationStep('CompleteOperation', workflow, { Catch: [onError], Next: 'CheckDesiredSpec' }),
+    CheckDesiredSpec: convergeChoice(converge, done),
   };
 }
 

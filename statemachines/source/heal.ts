@@ -1,24 +1,5 @@
 import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
-import {
-  ALARM_COMMENTS,
-  applyHealthCheck,
-  awaitSteadyState,
-  convergeChoice,
-  createRule,
-  createService,
-  createTargetGroup,
-  healthCheckRollback,
-  operationStep,
-  putErrorRateAlarm,
-  putTasksAlarm,
-  putUnhealthyAlarm,
-  recordFailure,
-  registerTaskDefinition,
-  rolledBack,
-  setDeregistrationDelay,
-  succeed,
-  updateService,
-} from './fragments.ts';
+import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
 import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
 
 /** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */

@@ -1,22 +1,5 @@
 import { $, catchAll, isTrue, sdkTask, type StateMachine } from './asl.ts';
-import {
-  applyHealthCheck,
-  awaitSteadyState,
-  convergeChoice,
-  deregisterScalableTarget,
-  healthCheckRollback,
-  notRegistered,
-  operationStep,
-  pointRuleAtWaker,
-  putScalingPolicy,
-  putTasksAlarm,
-  recordFailure,
-  registerScalableTarget,
-  registerTaskDefinition,
-  rolledBack,
-  succeed,
-  updateService,
-} from './fragments.ts';
+import { applyHealthCheck, awaitSteadyState, convergeChoice, deregisterScalableTarget, healthCheckRollback, notRegistered, operationStep, pointRuleAtWaker, putScalingPolicy, putTasksAlarm, recordFailure, registerScalableTarget, registerTaskDefinition, rolledBack, succeed, updateService } from './fragments.ts';
 import { ecsClientRetry, ecsRetry, elbRetry } from './retry-policies.ts';
 
 const fail = catchAll('$.error', 'CompleteScaleAfterFailure');

@@ -1,22 +1,6 @@
-import { catchAll, type StateMachine } from './asl.ts';
-import {
-  alarmsGone,
-  deleteAlarms,
-  deleteRule,
-  deleteService,
-  deleteTargetGroup,
-  deregisterScalableTarget,
-  notRegistered,
-  operationStep,
-  recordFailure,
-  ruleGone,
-  SCALABLE_TARGET_ID,
-  serviceGone,
-  targetGroupGone,
-} from './fragments.ts';
+import type { StateMachine } from './asl.ts';
+import { alarmsGone, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failOperation, notRegistered, operationStep, recordFailure, ruleGone, SCALABLE_TARGET_ID, serviceGone, targetGroupGone } from './fragments.ts';
 import { lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
-
-const fail = catchAll('$.error', 'FailOperation');
 
 export const teardown: StateMachine = {
   Comment:
@@ -24,11 +8,11 @@ export const teardown: StateMachine = {
   StartAt: 'DiscoverResources',
   TimeoutSeconds: 3600,
   States: {
-    DiscoverResources: operationStep('DiscoverResources', 'teardown', { Catch: [fail], Next: 'DeleteAlarms' }),
+    DiscoverResources: operationStep('DiscoverResources', 'teardown', { Catch: [failOperation], Next: 'DeleteAlarms' }),
     DeleteAlarms: deleteAlarms('$.resources.alarmNames', {
       Comment:
         "The environment's alarms (fledge-<installation>-<name>-tasks, -unhealthy, -5xx, and the legacy fledge-<name>-* ones DiscoverResources found) first, so they raise nothing while the rest goes. One call: CloudWatch deletes the names that exist and skips the others (ResourceNotFound = done); the receipt names those DiscoverResources found.",
-      Catch: [alarmsGone('RemoveScalableTarget'), fail],
+      Catch: [alarmsGone('RemoveScalableTarget'), failOperation],
       Next: 'RemoveScalableTarget',
     }),
     RemoveScalableTarget: deregisterScalableTarget(SCALABLE_TARGET_ID, {
@@ -36,12 +20,12 @@ export const teardown: StateMachine = {
         "The service's Application Auto Scaling target and its policies (autoscaling on, or off: not registered counts as done). Before the service goes, so nothing scales it meanwhile; the receipt names it.",
       ResultSelector: { removed: true },
       ResultPath: '$.removedScalableTarget',
-      Catch: [notRegistered('DeleteService'), fail],
+      Catch: [notRegistered('DeleteService'), failOperation],
       Next: 'DeleteService',
     }),
     DeleteService: deleteService({
       Comment: 'Force: running tasks are stopped with the service. Not found or already inactive = done.',
-      Catch: [serviceGone('DeleteListenerRules'), fail],
+      Catch: [serviceGone('DeleteListenerRules'), failOperation],
       Next: 'DeleteListenerRules',
     }),
     DeleteListenerRules: {
@@ -58,7 +42,7 @@ export const teardown: StateMachine = {
         },
       },
       ResultPath: null,
-      Catch: [fail],
+      Catch: [failOperation],
       Next: 'DeleteTargetGroups',
     },
     DeleteTargetGroups: {
@@ -79,14 +63,14 @@ export const teardown: StateMachine = {
         },
       },
       ResultPath: null,
-      Catch: [fail],
+      Catch: [failOperation],
       Next: 'FinishTeardown',
     },
     FinishTeardown: operationStep('FinishTeardown', 'teardown', {
       Comment:
         'Records DELETED once DescribeServices no longer shows the service (ECS keeps a deleted service DRAINING until its tasks stop, and its name cannot be reused meanwhile). ServiceStillDraining is retried for about 10 minutes; past that the teardown fails and a DELETE retries it.',
       Retry: [serviceStillDrainingRetry, lambdaRetry],
-      Catch: [fail],
+      Catch: [failOperation],
       End: true,
     }),
     ...recordFailure('FailOperation', 'FailOperation', 'teardown', {

@@ -1,20 +1,5 @@
-import { catchAll, type StateMachine } from './asl.ts';
-import {
-  applyHealthCheck,
-  awaitSteadyState,
-  convergeChoice,
-  FALLBACK_COMMENT,
-  healthCheckRollback,
-  operationStep,
-  putTasksAlarm,
-  recordFailure,
-  registerTaskDefinition,
-  rolledBack,
-  succeed,
-  updateService,
-} from './fragments.ts';
-
-const fail = catchAll('$.error', 'FailOperation');
+import type { StateMachine } from './asl.ts';
+import { applyHealthCheck, completeRollout, failOperation, failRollout, operationStep, putTasksAlarm, registerTaskDefinition, succeed, updateService } from './fragments.ts';
 
 export const update: StateMachine = {
   Comment:
@@ -22,40 +7,35 @@ export const update: StateMachine = {
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
   States: {
-    PlanResources: operationStep('PlanResources', 'update', { Catch: [fail], Next: 'RegisterTaskDefinition' }),
+    PlanResources: operationStep('PlanResources', 'update', { Catch: [failOperation], Next: 'RegisterTaskDefinition' }),
     RegisterTaskDefinition: registerTaskDefinition({
       Comment:
         'A revision of the spec\'s content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: no fledge:environment tag. Throttling is retried for minutes: the bucket (20, then 1/s) is account-wide (docs/design.md "Retries sized to the bucket").',
-      Catch: [fail],
+      Catch: [failOperation],
       Next: 'ModifyTargetGroup',
     }),
     ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:
         "The spec's health check on the environment's target group (path, interval, timeout, thresholds), before the new tasks register: ECS and its circuit breaker judge them by it. Without this step a healthCheck change would be accepted and never applied.",
-      Catch: [fail],
+      Catch: [failOperation],
       Next: 'UpdateService',
     }),
     UpdateService: updateService('$.plan.service.DesiredCount', {
       Comment: 'Rolls the service to the new revision; the circuit breaker set at CreateService rolls it back if the new tasks fail.',
-      Catch: [fail],
+      Catch: [failOperation],
       Next: 'PutTasksAlarm',
     }),
     PutTasksAlarm: putTasksAlarm('$.plan.alarms.tasks', {
       Comment: 'The tasks alarm follows the desired count of the new spec (as create put it: fledge-<name>-tasks).',
-      Catch: [fail],
+      Catch: [failOperation],
       Next: 'AwaitSteadyState',
     }),
-    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, fail], Next: 'CompleteOperation' }),
-    ...healthCheckRollback('ModifyTargetGroup', 'CompleteOperation', fail),
-    CompleteOperation: operationStep('CompleteOperation', 'update', { Catch: [fail], Next: 'CheckDesiredSpec' }),
-    CheckDesiredSpec: convergeChoice('RegisterTaskDefinition', 'EnvironmentUpdated'),
+    ...completeRollout('update', failOperation, { changedBy: 'ModifyTargetGroup', converge: 'RegisterTaskDefinition', done: 'EnvironmentUpdated' }),
     EnvironmentUpdated: succeed,
-    ...recordFailure('FailOperation', 'FailOperation', 'update', {
-      next: 'CheckDesiredSpecAfterFailure',
-      fallbackComment: FALLBACK_COMMENT,
-      fallbackNext: 'UpdateFailed',
+    ...failRollout('update', {
+      converge: 'RegisterTaskDefinition',
+      failed: 'UpdateFailed',
+      cause: 'The environment could not be updated; its events and operation.error say why.',
     }),
-    CheckDesiredSpecAfterFailure: convergeChoice('RegisterTaskDefinition', 'UpdateFailed'),
-    UpdateFailed: { Type: 'Fail', Error: 'UpdateFailed', Cause: 'The environment could not be updated; its events and operation.error say why.' },
   },
 };

@@ -5,14 +5,10 @@
  */
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { type ApiAnswer, readAnswer } from '../../cli/smoke/answer.ts';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.ts';
 
-export interface Answer {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
+export type Answer = ApiAnswer;
 
 export interface RequestOptions {
   body?: unknown;
@@ -92,15 +88,7 @@ export function useLocalServer(env: Record<string, string> = {}, options: LocalS
     if (options.body !== undefined) body = JSON.stringify(options.body);
     // POST, PUT and PATCH need a JSON content type even with no body (415 otherwise), as any JSON body does
     if (options.body !== undefined || STATE_CHANGING.has(method.toUpperCase())) headers['content-type'] ??= 'application/json';
-    const response = await fetch(`${server().url}${path}`, { method, headers, body });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
+    return readAnswer(await fetch(`${server().url}${path}`, { method, headers, body }));
   };
 
   // fetch() forbids setting Host, so pages go through node:http

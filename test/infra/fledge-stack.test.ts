@@ -4,60 +4,10 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT, lambdaEnvironmentSize } from '../../infra/aws/lambda-environment.ts';
-import { aslCalls, ECS_EVENT_DETAIL_TYPES, TASK_FUNCTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
+import { aslCalls, ECS_EVENT_DETAIL_TYPES, TASK_FUNCTIONS, UNSCOPABLE_ACTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
 import { routes } from '../../functions/contract/routes.ts';
 import { tableDefinition } from '../../functions/contract/table-definition.ts';
 import { PRODUCTION_CONTEXT, PRODUCTION_ENV, synthFledge, type Synthesized } from './synth-fledge.ts';
-
-/**
- * The only actions any Fledge IAM policy may grant on `Resource: "*"`: AWS offers no
- * resource-level permissions for them.
- */
-const RESOURCE_STAR_ALLOWED = [
-  // ECR login of the task execution role
-  'ecr:GetAuthorizationToken',
-  // ECS task definitions are not resource-scopable for these calls
-  'ecs:RegisterTaskDefinition',
-  'ecs:DeregisterTaskDefinition',
-  'ecs:DeleteTaskDefinitions',
-  'ecs:DescribeTaskDefinition',
-  'ecs:ListTaskDefinitions',
-  'ecs:ListTaskDefinitionFamilies',
-  // List calls without a resource type; Fledge adds the ecs:cluster condition
-  'ecs:ListServices',
-  'ecs:ListTasks',
-  // ELBv2 Describe* calls have no resource-level permissions
-  'elasticloadbalancing:DescribeTargetGroups',
-  'elasticloadbalancing:DescribeTargetHealth',
-  'elasticloadbalancing:DescribeRules',
-  'elasticloadbalancing:DescribeListeners',
-  'elasticloadbalancing:DescribeLoadBalancers',
-  'elasticloadbalancing:DescribeTags',
-  'elasticloadbalancing:DescribeTargetGroupAttributes',
-  // Application Auto Scaling (scalable targets have no ARN at creation)
-  'application-autoscaling:RegisterScalableTarget',
-  'application-autoscaling:DeregisterScalableTarget',
-  'application-autoscaling:PutScalingPolicy',
-  'application-autoscaling:DeleteScalingPolicy',
-  'application-autoscaling:DescribeScalableTargets',
-  'application-autoscaling:DescribeScalingPolicies',
-  'cloudwatch:DescribeAlarms',
-  // idle sleep reads ALB request counts
-  'cloudwatch:GetMetricData',
-  // Step Functions logging (CloudWatch Logs vended delivery) and X-Ray tracing
-  'logs:CreateLogDelivery',
-  'logs:GetLogDelivery',
-  'logs:UpdateLogDelivery',
-  'logs:DeleteLogDelivery',
-  'logs:ListLogDeliveries',
-  'logs:PutResourcePolicy',
-  'logs:DescribeResourcePolicies',
-  'logs:DescribeLogGroups',
-  'xray:PutTraceSegments',
-  'xray:PutTelemetryRecords',
-  'xray:GetSamplingRules',
-  'xray:GetSamplingTargets',
-];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation properties are untyped JSON
 type Json = any;
@@ -376,7 +326,7 @@ describe('IAM', () => {
       for (const { policy, statement } of all) {
         if (statement.Effect !== 'Allow' || !asArray(statement.Resource).includes('*')) continue;
         for (const action of asArray(statement.Action)) {
-          if (!RESOURCE_STAR_ALLOWED.includes(action)) offenders.push(`${policy}: ${action}`);
+          if (!(UNSCOPABLE_ACTIONS as readonly string[]).includes(action)) offenders.push(`${policy}: ${action}`);
         }
       }
     }

@@ -8,6 +8,7 @@
 import { awsError } from './errors.ts';
 import { pascalTagList, tagsFromList, type SimContext } from './context.ts';
 import { evaluateMetricMath, type MathValue } from './metric-math.ts';
+import { type Periodic, runEvery } from './periodic.ts';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -43,24 +44,12 @@ const cwError = (code: string, message: string) => awsError('cloudwatch', code, 
 
 export class CloudWatchSimulator {
   readonly alarms = new Map<string, AlarmRecord>();
-  private timer: ReturnType<SimContext['clock']['setTimer']> | undefined;
+  private readonly evaluation: Periodic;
   metrics: MetricSource = () => undefined;
   metricEvents: MetricEventSource = () => undefined;
 
   constructor(private readonly ctx: SimContext) {
-    this.schedule();
-  }
-
-  private schedule(): void {
-    this.timer = this.ctx.clock.setTimer(this.ctx.config.alarmPeriodMs, () => {
-      if (this.ctx.stopped) return;
-      try {
-        this.evaluate();
-      } catch (error) {
-        this.ctx.log.error('simulator: alarm evaluation failed', { error: String(error) });
-      }
-      this.schedule();
-    });
+    this.evaluation = runEvery(ctx, ctx.config.alarmPeriodMs, 'alarm evaluation', () => this.evaluate());
   }
 
   evaluate(): void {
@@ -346,7 +335,7 @@ export class CloudWatchSimulator {
   }
 
   stop(): void {
-    this.ctx.clock.clearTimer(this.timer);
+    this.evaluation.stop();
   }
 }
 

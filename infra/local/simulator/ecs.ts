@@ -121,6 +121,25 @@ export interface FaultPort {
   failsHealthChecks(environment: string | undefined): boolean;
 }
 
+/**
+ * What ECS's Describe* calls answer: what `describe` found, and for each reference it did not
+ * find a failure with reason MISSING (under the ARN `missingArn` gives; default: the reference).
+ */
+function describeEach<T>(
+  refs: readonly string[],
+  describe: (ref: string) => T | undefined,
+  missingArn: (ref: string) => string = (ref) => ref,
+): { found: T[]; failures: { arn: string; reason: string }[] } {
+  const found: T[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const ref of refs) {
+    const described = describe(ref);
+    if (described === undefined) failures.push({ arn: missingArn(ref), reason: 'MISSING' });
+    else found.push(described);
+  }
+  return { found, failures };
+}
+
 /** The image tag (or digest-less reference) tells the simulator how a task will fail (infra/local/README.md). */
 export function failureModeOf(image: string): FailureMode {
   const withoutDigest = image.split('@')[0] ?? image;
@@ -389,12 +408,12 @@ export class EcsSimulator {
   readonly actions: Record<string, (input: Input) => Input | Promise<Input>> = {
     DescribeClusters: (input) => {
       const wanted: string[] = input.clusters ?? ['default'];
-      const clusters = [];
-      const failures = [];
-      for (const c of wanted) {
-        if (c === this.ctx.config.clusterName || c === this.clusterArn) {
+      const { found: clusters, failures } = describeEach(
+        wanted,
+        (c) => {
+          if (c !== this.ctx.config.clusterName && c !== this.clusterArn) return undefined;
           const active = [...this.services.values()].filter((s) => s.status === 'ACTIVE');
-          clusters.push({
+          return {
             clusterArn: this.clusterArn,
             clusterName: this.ctx.config.clusterName,
             status: 'ACTIVE',
@@ -403,11 +422,10 @@ export class EcsSimulator {
             activeServicesCount: active.length,
             registeredContainerInstancesCount: 0,
             capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
-          });
-        } else {
-          failures.push({ arn: c.startsWith('arn:') ? c : this.ctx.arn('ecs', `cluster/${c}`), reason: 'MISSING' });
-        }
-      }
+          };
+        },
+        (c) => (c.startsWith('arn:') ? c : this.ctx.arn('ecs', `cluster/${c}`)),
+      );
       return { clusters, failures };
     },
     ListClusters: () => ({ clusterArns: [this.clusterArn] }),
@@ -627,13 +645,14 @@ export class EcsSimulator {
       this.checkCluster(input.cluster);
       const names = input.services as string[];
       if (names.length > 10) throw ecsError('InvalidParameterException', 'services can have at most 10 items.');
-      const services = [];
-      const failures = [];
-      for (const ref of names) {
-        const service = this.findService(ref);
-        if (service) services.push(this.serviceOutput(service));
-        else failures.push({ arn: ref.startsWith('arn:') ? ref : this.ctx.arn('ecs', `service/${this.ctx.config.clusterName}/${ref}`), reason: 'MISSING' });
-      }
+      const { found: services, failures } = describeEach(
+        names,
+        (ref) => {
+          const service = this.findService(ref);
+          return service && this.serviceOutput(service);
+        },
+        (ref) => (ref.startsWith('arn:') ? ref : this.ctx.arn('ecs', `service/${this.ctx.config.clusterName}/${ref}`)),
+      );
       return { services, failures };
     },
 
@@ -663,13 +682,10 @@ export class EcsSimulator {
       this.checkCluster(input.cluster);
       const refs = input.tasks as string[];
       if (refs.length > 100) throw ecsError('InvalidParameterException', 'Tasks cannot be longer than 100.');
-      const tasks = [];
-      const failures = [];
-      for (const ref of refs) {
+      const { found: tasks, failures } = describeEach(refs, (ref) => {
         const task = this.tasks.get(ref) ?? [...this.tasks.values()].find((t) => t.id === ref);
-        if (task) tasks.push(this.taskOutput(task, (input.include ?? []).includes('TAGS')));
-        else failures.push({ arn: ref, reason: 'MISSING' });
-      }
+        return task && this.taskOutput(task, (input.include ?? []).includes('TAGS'));
+      });
       return { tasks, failures };
     },
 

@@ -7,6 +7,7 @@
 import { awsError, type SimulatedAwsError } from './errors.ts';
 import { ENV_TAG, hex, pascalTagList, tagsFromList, type SimContext } from './context.ts';
 import type { LoadBalancerPort } from './ecs.ts';
+import { type Periodic, runEvery } from './periodic.ts';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -70,7 +71,7 @@ export class ElbSimulator implements LoadBalancerPort {
   readonly rules = new Map<string, RuleRecord>();
   private readonly lbId = hex(8);
   private readonly listenerId = hex(8);
-  private healthTimer: ReturnType<SimContext['clock']['setTimer']> | undefined;
+  private readonly healthChecks: Periodic;
   onTargetHealth: TargetHealthListener = () => {};
   probe: Prober = () => false;
 
@@ -86,7 +87,7 @@ export class ElbSimulator implements LoadBalancerPort {
       actions: [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'No environment here' } }],
       tags: new Map(),
     });
-    this.scheduleHealthChecks();
+    this.healthChecks = runEvery(ctx, ctx.config.healthCheckIntervalMs, 'health checks', () => this.runHealthChecks());
   }
 
   // ---------------------------------------------------------------- LoadBalancerPort (for ECS)
@@ -155,18 +156,6 @@ export class ElbSimulator implements LoadBalancerPort {
   }
 
   // ---------------------------------------------------------------- health checks
-
-  private scheduleHealthChecks(): void {
-    this.healthTimer = this.ctx.clock.setTimer(this.ctx.config.healthCheckIntervalMs, () => {
-      if (this.ctx.stopped) return;
-      try {
-        this.runHealthChecks();
-      } catch (error) {
-        this.ctx.log.error('simulator: health checks failed', { error: String(error) });
-      }
-      this.scheduleHealthChecks();
-    });
-  }
 
   runHealthChecks(): void {
     for (const tg of this.targetGroups.values()) {
@@ -571,7 +560,7 @@ export class ElbSimulator implements LoadBalancerPort {
   }
 
   stop(): void {
-    this.ctx.clock.clearTimer(this.healthTimer);
+    this.healthChecks.stop();
   }
 }
 

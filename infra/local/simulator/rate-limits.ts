@@ -16,20 +16,17 @@ export type RateLimitTable = Record<string, BucketLimit>;
 
 /** `<service>:<Action>` -> limit; `<service>:*` is the service's default, `*` the last resort. */
 export const AWS_RATE_LIMITS: RateLimitTable = {
-  'ecs:CreateService': { burst: 50, perSecond: 5 },
-  'ecs:UpdateService': { burst: 50, perSecond: 5 },
-  'ecs:DeleteService': { burst: 50, perSecond: 5 },
-  'ecs:RegisterTaskDefinition': { burst: 20, perSecond: 1 },
-  'ecs:DeregisterTaskDefinition': { burst: 20, perSecond: 1 },
-  'ecs:DescribeServices': { burst: 100, perSecond: 20 },
-  'ecs:DescribeTasks': { burst: 100, perSecond: 20 },
-  'ecs:ListTasks': { burst: 100, perSecond: 20 },
-  'ecs:*': { burst: 100, perSecond: 20 },
+  ...each(['ecs:CreateService', 'ecs:UpdateService', 'ecs:DeleteService'], { burst: 50, perSecond: 5 }),
+  ...each(['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition'], { burst: 20, perSecond: 1 }),
+  ...each(['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:*'], { burst: 100, perSecond: 20 }),
   'elasticloadbalancingv2:*': { burst: 100, perSecond: 25 },
-  'cloudwatch:*': { burst: 100, perSecond: 20 },
-  'applicationautoscaling:*': { burst: 100, perSecond: 20 },
-  '*': { burst: 100, perSecond: 20 },
+  ...each(['cloudwatch:*', 'applicationautoscaling:*', '*'], { burst: 100, perSecond: 20 }),
 };
+
+/** The same limit for each of `actions`: each still has a bucket of its own. */
+function each(actions: string[], limit: BucketLimit): RateLimitTable {
+  return Object.fromEntries(actions.map((action) => [action, limit]));
+}
 
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; updated: number; limit: BucketLimit }>();
