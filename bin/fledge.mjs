@@ -3,6 +3,7 @@
 // `npm pack`/`npm publish` through the prepack script, removed again by postpack); a clone
 // has no bundle and runs the TypeScript source through tsx from node_modules.
 import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const bundle = new URL('../dist/fledge.mjs', import.meta.url);
 let entry;

@@ -121,9 +121,8 @@ export function program(io: FledgeIo, run: (action: (ctx: Context) => Promise<nu
 
 export async function main(argv: string[], io: FledgeIo): Promise<number> {
   let code = EXIT_OK;
-  let root: Command | undefined;
   const run = async (action: (ctx: Context) => Promise<number>) => {
-    const flags = root!.opts<GlobalFlags>();
+    const flags = root.opts<GlobalFlags>();
     const colors = pc.createColors(flags.color !== false && !flags.json && pc.isColorSupported);
     try {
       const api = connect(flags, io.env, version());
@@ -134,7 +133,7 @@ export async function main(argv: string[], io: FledgeIo): Promise<number> {
       code = error.exitCode;
     }
   };
-  root = program(io, run);
+  const root = program(io, run);
   try {
     await root.parseAsync(argv, { from: 'user' });
   } catch (error) {
