@@ -11,7 +11,7 @@ import { browserCommand } from '../../../cli/fledge/browser.ts';
 import { upBody, wakeCountFrom, type FledgeIo } from '../../../cli/fledge/commands.ts';
 import { Api, authFor, CliError, describeNetworkError, describeProblem, retryAfterMs } from '../../../cli/fledge/connection.ts';
 import { formatElapsed, formatEnvironment, formatFailure, formatList, formatLogLine, progressLine, type EnvironmentView } from '../../../cli/fledge/format.ts';
-import { logsPath } from '../../../cli/fledge/logs.ts';
+import { follow, lastLines, logsPath } from '../../../cli/fledge/logs.ts';
 import { isCi, plainReporter } from '../../../cli/fledge/progress.ts';
 import { planPrune } from '../../../cli/fledge/prune.ts';
 import { outcomeOf, waitFor } from '../../../cli/fledge/wait.ts';
@@ -193,6 +193,39 @@ describe('output', () => {
   it('logs paths carry since, limit and cursor, encoded', () => {
     expect(logsPath('pr-7', { since: '2026-01-31T12:00:00.000Z', limit: 20 })).toBe('/v1/environments/pr-7/logs?since=2026-01-31T12%3A00%3A00.000Z&limit=20');
     expect(logsPath('pr-7', {})).toBe('/v1/environments/pr-7/logs');
+  });
+});
+
+describe('logs', () => {
+  const line = (at: string, message: string) => ({ at, message, task: 't1', container: 'app' });
+  const apiOf = (handler: (path: string) => ApiAnswer) => {
+    const paths: string[] = [];
+    const client = { call: async (_method: string, path: string) => (paths.push(path), handler(path)) } as unknown as FledgeApi;
+    return { api: new Api(client, new URL('http://127.0.0.1')), paths };
+  };
+
+  it('the last lines of a failure: every page, the last 20 kept; a 404 is "unavailable", not a crash', async () => {
+    const all = Array.from({ length: 150 }, (_, i) => line(`2026-01-31T12:00:${String(Math.floor(i / 10)).padStart(2, '0')}.${String(i % 10).padStart(3, '0')}Z`, `line ${i}`));
+    const { api, paths } = apiOf((path) => (path.includes('cursor=c2') ? answer(200, { items: all.slice(100) }) : answer(200, { items: all.slice(0, 100), nextCursor: 'c2' })));
+    const got = await lastLines(api, 'pr-7', '2026-01-31T12:00:00.000Z');
+    expect(got.lines.map((l) => l.message)).toEqual(all.slice(130).map((l) => l.message));
+    expect(paths).toEqual(['/v1/environments/pr-7/logs?since=2026-01-31T12%3A00%3A00.000Z&limit=100', '/v1/environments/pr-7/logs?since=2026-01-31T12%3A00%3A00.000Z&limit=100&cursor=c2']);
+    const missing = apiOf(() => answer(404, { message: 'Not Found' }));
+    expect(await lastLines(missing.api, 'pr-7', 'x')).toEqual({ lines: [], unavailable: expect.stringMatching(/^the API answered 404 Not Found/) });
+  });
+
+  it('--follow asks again from the newest line and prints each line once', async () => {
+    const rounds = [[line('T1', 'a'), line('T2', 'b')], [line('T2', 'b'), line('T3', 'c')], []];
+    const stop = new AbortController();
+    const { api, paths } = apiOf(() => {
+      const items = rounds.shift() ?? [];
+      if (rounds.length === 0) stop.abort();
+      return answer(200, { items });
+    });
+    const printed: string[] = [];
+    await follow(api, 'pr-7', undefined, (l) => printed.push(l.message), stop.signal, 1);
+    expect(printed).toEqual(['a', 'b', 'c']);
+    expect(paths).toEqual(['/v1/environments/pr-7/logs?limit=1000', '/v1/environments/pr-7/logs?since=T2&limit=1000', '/v1/environments/pr-7/logs?since=T3&limit=1000']);
   });
 });
 
