@@ -179,6 +179,21 @@ describe('fledge against local mode', () => {
     }
   });
 
+  it('sleep --wait, wake --wait (back to the count it slept from), scale and heal', async () => {
+    const scaled = await fledge(at('scale', 'cli-up', '2', '--wait'));
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect(lines(scaled.stdout)[0]).toMatch(/^✓ cli-up RUNNING in \d+s \(nginx:latest, 2 tasks\)$/);
+    const slept = await fledge(at('sleep', 'cli-up', '--wait'));
+    expect(slept.code, slept.stderr).toBe(0);
+    expect(lines(slept.stdout)[0]).toMatch(/^✓ cli-up SLEEPING in \d+s/);
+    const woken = await fledge(at('--json', 'wake', 'cli-up', '--wait'));
+    expect(woken.code, woken.stderr).toBe(0);
+    expect(JSON.parse(woken.stdout)).toMatchObject({ status: 'RUNNING', desiredCount: 2, runningCount: 2 });
+    const healed = await fledge(at('heal', 'cli-up', '--wait'));
+    expect(healed.code, healed.stderr).toBe(0);
+    expect(lines(healed.stdout).at(-1)).toBe(`http://cli-up.localhost:${local.server().port}`);
+  });
+
   it('down --wait deletes and says so', async () => {
     const run = await fledge(at('down', 'cli-up', '--wait'));
     expect(run.code, run.stderr).toBe(0);
