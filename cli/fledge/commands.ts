@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { openInBrowser } from './browser.ts';
-import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, type Api } from './connection.ts';
+import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type Api } from './connection.ts';
 import {
   formatElapsed, formatEnvironment, formatEvents, formatFailure, formatList, formatLogLine, statusColor,
   type Colors, type EnvironmentView, type EventItem, type LogLine,
@@ -291,5 +291,5 @@ export async function prune(ctx: Context, flags: { repository: string; keep: str
     ctx.io.out(`kept ${plan.keep.length}: ${plan.keep.join(', ') || '-'}`);
   }
   for (const f of failed) ctx.io.err(`could not delete ${f.name}: ${f.error}`);
-  return failed.length > 0 ? 2 : EXIT_OK;
+  return failed.length > 0 ? EXIT_USAGE : EXIT_OK;
 }
