@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { FledgeApi, regionOfEndpoint, sigV4Signer } from './smoke/api-client.ts';
+import { FledgeApi, regionOfEndpoint, sigV4Signer } from './api-client.ts';
 import { AwsOutOfBand, LocalOutOfBand, type OutOfBand } from './smoke/backends.ts';
 import { estimateCost, formatUsd } from './smoke/cost.ts';
 import { runSmoke, SMOKE_CPU, SMOKE_MEMORY, STEPS } from './smoke/steps.ts';

@@ -6,7 +6,7 @@
  */
 import { DeleteServiceCommand, DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { describeAnswer, type FledgeApi } from './api-client.ts';
+import { describeAnswer, type FledgeApi } from '../api-client.ts';
 
 export const ENVIRONMENT_TAG = 'fledge:environment';
 

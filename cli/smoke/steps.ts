@@ -14,7 +14,7 @@
  *   8 delete     DELETE -> DELETED; the last event is the receipt of removed resources
  *   9 leftovers  nothing tagged fledge:environment=<name> is left (bounded retries)
  */
-import { describeAnswer, type ApiAnswer, type FledgeApi } from './api-client.ts';
+import { describeAnswer, type ApiAnswer, type FledgeApi } from '../api-client.ts';
 import { ENVIRONMENT_TAG, type OutOfBand } from './backends.ts';
 import { getPage as defaultGetPage, pageTitle, type PageAnswer } from './probe.ts';
 

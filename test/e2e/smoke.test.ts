@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../cli/smoke.ts';
-import { FledgeApi } from '../../cli/smoke/api-client.ts';
+import { FledgeApi } from '../../cli/api-client.ts';
 import { LocalOutOfBand } from '../../cli/smoke/backends.ts';
 import { runSmoke, STEPS } from '../../cli/smoke/steps.ts';
 import { eventually, useLocalServer } from './local-api.ts';

@@ -11,7 +11,7 @@ import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../../cli/smoke.ts';
-import { FledgeApi, regionOfEndpoint, sigV4Signer } from '../../../cli/smoke/api-client.ts';
+import { FledgeApi, regionOfEndpoint, sigV4Signer } from '../../../cli/api-client.ts';
 import { AwsOutOfBand } from '../../../cli/smoke/backends.ts';
 import { estimateCost, formatUsd } from '../../../cli/smoke/cost.ts';
 import { isLocalhostName } from '../../../cli/smoke/probe.ts';

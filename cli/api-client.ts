@@ -1,6 +1,7 @@
 /**
- * The smoke test's client of the Fledge API: JSON in, JSON out, every request signed with
- * SigV4 (service `execute-api`) on AWS and sent as is in local mode (local mode is open).
+ * The client of the Fledge API that the `fledge` CLI and the smoke test share: JSON in, JSON
+ * out, every request signed with SigV4 (service `execute-api`) on AWS, or carrying a bearer
+ * token (the CI API's GitHub OIDC token), or sent as is in local mode (local mode is open).
  *
  * Signing: `@smithy/signature-v4` with `@aws-sdk/credential-provider-node` and
  * `@aws-crypto/sha256-js`. These are the signer and the credential chain the AWS SDK v3
@@ -52,6 +53,11 @@ export function sigV4Signer(region: string, credentials?: AwsCredentialsLike | (
   };
 }
 
+/** `Authorization: Bearer <token>` (the CI API's JWT authorizer; local mode with `--auth oidc`). */
+export function bearerAuth(token: string): RequestSigner {
+  return async ({ headers }) => ({ ...headers, authorization: `Bearer ${token}` });
+}
+
 /** `https://abc123.execute-api.eu-west-1.amazonaws.com/` -> `eu-west-1` (undefined for a custom domain). */
 export function regionOfEndpoint(endpoint: string): string | undefined {
   return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/i.exec(new URL(endpoint).hostname)?.[1];
@@ -64,6 +70,7 @@ export class FledgeApi {
     endpoint: string,
     private readonly signer?: RequestSigner,
     private readonly requestTimeoutMs = 30_000,
+    private readonly userAgent = 'fledge-smoke',
   ) {
     this.base = endpoint.endsWith('/') ? endpoint : `${endpoint}/`;
   }
@@ -72,9 +79,10 @@ export class FledgeApi {
     return new URL(path.replace(/^\//, ''), this.base);
   }
 
-  async call(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  /** `extraHeaders`: e.g. `idempotency-key`, `if-match` (signed with the rest) */
+  async call(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<ApiAnswer> {
     const url = this.url(path);
-    let headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'fledge-smoke' };
+    let headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent, ...extraHeaders };
     const text = body === undefined ? undefined : JSON.stringify(body);
     // POST, PUT and PATCH need a JSON content type even without a body (the API answers 415 otherwise)
     if (text !== undefined || ['POST', 'PUT', 'PATCH'].includes(method.toUpperCase())) headers['content-type'] = 'application/json';
