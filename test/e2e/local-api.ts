@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { type ApiAnswer, readAnswer } from '../../cli/smoke/answer.ts';
+import { type ApiAnswer, readAnswer } from '../../cli/answer.ts';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.ts';
 
 export type Answer = ApiAnswer;
