@@ -1,6 +1,6 @@
 /**
- * The rules of `GET /v1/environments/{name}/logs`: what `since`, `limit` and `cursor` may be,
- * and what a cursor holds. Pure.
+ * The rules of `GET /v1/environments/{name}/logs`: what `since` and `cursor` may be (`limit` is
+ * 1-1000, default 100), and what a cursor holds. Pure.
  *
  * A logs cursor is a position in time, not CloudWatch's nextToken: base64url JSON
  * `{q, t, n}` where `q` is a hash of the environment's name (a cursor of another
@@ -31,16 +31,6 @@ export interface LogPosition {
   from: number;
   /** lines at exactly `from` already handed out */
   skip: number;
-}
-
-/** `limit`: 1-1000, default 100. */
-export function parseLogLimit(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_LOG_LIMIT;
-  const limit = Number(raw);
-  if (!/^\d{1,4}$/.test(raw) || limit < 1 || limit > MAX_LOG_LIMIT) {
-    throw new ValidationFailed(`limit must be an integer from 1 to ${MAX_LOG_LIMIT}`, [{ path: 'limit', message: `expected 1-${MAX_LOG_LIMIT}, got "${raw.slice(0, 20)}"` }]);
-  }
-  return limit;
 }
 
 /** ISO 8601 date-time with a zone (`2026-01-05T10:00:00Z`, `...+02:00`, fractions allowed). */
