@@ -20,7 +20,7 @@ import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CONTAINER_NAME, LOG_STREAM_PREFIX } from '#domain/resource-plan.ts';
 import type { LogPosition } from '#domain/log-query.ts';
 import { logsClient } from './clients/logs.ts';
-import { describeTasks, FAMILY_PAGES, listTaskArns, serviceIsGone } from './fargate-resources.ts';
+import { describeTasks, FAMILY_PAGES, listTaskArns, serviceIsGone, type DescribedTask } from './fargate-resources.ts';
 
 /** Pages of 100 task ARNs read per desired status of a live service (a crash loop leaves many stopped tasks). */
 const SERVICE_PAGES = 3;
@@ -32,22 +32,32 @@ const CALLS_PER_GROUP = 10;
 const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf('/') + 1);
 
 /**
- * The ids of the environment's tasks ECS still lists: its service's running and stopped ones,
- * or, when the service is gone, the stopped tasks of `family` whose group is the service's.
+ * Whether a container of the task ever started, so the awslogs driver made its stream: a task
+ * whose image could not be pulled, or that is still being placed, has none, and naming a stream
+ * that does not exist fails FilterLogEvents (ResourceNotFoundException).
+ */
+const containerStarted = (task: DescribedTask) =>
+  task.startedAt !== undefined || (task.containers ?? []).some((c) => c.runtimeId !== undefined || c.exitCode !== undefined);
+
+/**
+ * The ids of the environment's tasks ECS still lists whose container started: its service's
+ * running and stopped ones, or, when the service is gone, the stopped tasks of `family` whose
+ * group is the service's.
  */
 export async function environmentTaskIds(clusterArn: string, name: string, family: string | undefined): Promise<string[]> {
-  const arns: string[] = [];
+  let arns: string[] = [];
+  let byFamily = false;
   try {
     for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) arns.push(...(await listTaskArns(clusterArn, { serviceName: name }, SERVICE_PAGES, desiredStatus)));
   } catch (error) {
     if (!serviceIsGone(error)) throw error;
-    if (family) {
-      const listed = await listTaskArns(clusterArn, { family }, FAMILY_PAGES);
-      const described = listed.length ? await describeTasks(clusterArn, listed) : [];
-      arns.push(...described.filter((task) => task.group === `service:${name}` && task.taskArn).map((task) => task.taskArn!));
-    }
+    byFamily = true;
+    arns = family ? await listTaskArns(clusterArn, { family }, FAMILY_PAGES) : [];
   }
-  return [...new Set(arns.map(taskIdOf))].sort();
+  if (arns.length === 0) return [];
+  const described = await describeTasks(clusterArn, [...new Set(arns)]);
+  const ours = described.filter((task) => task.taskArn && (!byFamily || task.group === `service:${name}`) && containerStarted(task));
+  return [...new Set(ours.map((task) => taskIdOf(task.taskArn!)))].sort();
 }
 
 /** The awslogs stream of a task's container. */
@@ -73,6 +83,20 @@ function streamParts(stream: string): { container: string; task: string } | unde
   return match ? { container: match[1]!, task: match[2]! } : undefined;
 }
 
+/** The streams of `streams` that exist: FilterLogEvents of each alone (the rare case of a stream not made yet). */
+async function existingStreams(logGroup: string, streams: readonly string[], startTime: number): Promise<string[]> {
+  const existing: string[] = [];
+  for (const stream of streams) {
+    try {
+      await logsClient().send(new FilterLogEventsCommand({ logGroupName: logGroup, logStreamNames: [stream], startTime, limit: 1 }));
+      existing.push(stream);
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+    }
+  }
+  return existing;
+}
+
 /**
  * Up to `limit` lines of the tasks' streams from `start` on (skipping the `start.skip` lines at
  * exactly `start.from`), oldest first. FilterLogEvents sorts each call's events by timestamp
@@ -87,25 +111,30 @@ export async function readTaskLogs(logGroup: string, taskIds: readonly string[],
     const streams = taskIds.slice(i, i + MAX_STREAMS_PER_FILTER).map(logStreamOf);
     const lines: RawLogLine[] = [];
     let nextToken: string | undefined;
-    let calls = 0;
-    do {
+    for (let calls = 0; calls < CALLS_PER_GROUP; calls++) {
       let page;
       try {
         page = await logsClient().send(
           new FilterLogEventsCommand({ logGroupName: logGroup, logStreamNames: streams, startTime: start.from, limit: Math.min(10_000, wanted - lines.length), nextToken }),
         );
       } catch (error) {
-        // no task has written yet: the group (created by the stack on AWS) or the streams do not exist
-        if ((error as Error).name === 'ResourceNotFoundException') break;
-        throw error;
+        if ((error as Error).name !== 'ResourceNotFoundException' || nextToken !== undefined) throw error;
+        // no task has written yet (the group is the stack's on AWS), or a stream named does not
+        // exist (a task that has only just started its container): read again without the
+        // streams that do not exist, found one by one
+        if (/log group/i.test((error as Error).message)) break;
+        const existing = await existingStreams(logGroup, streams, start.from);
+        if (existing.length === 0 || existing.length === streams.length) break;
+        streams.splice(0, streams.length, ...existing);
+        continue;
       }
       for (const event of page.events ?? []) {
         const parts = streamParts(event.logStreamName ?? '');
         if (parts && event.timestamp !== undefined) lines.push({ timestamp: event.timestamp, message: event.message ?? '', ...parts });
       }
       nextToken = page.nextToken;
-      calls++;
-    } while (nextToken && lines.length < wanted && calls < CALLS_PER_GROUP);
+      if (!nextToken || lines.length >= wanted) break;
+    }
     if (nextToken) certainUntil = Math.min(certainUntil, lines.length ? lines[lines.length - 1]!.timestamp : start.from);
     groups.push(lines);
   }

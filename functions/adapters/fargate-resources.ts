@@ -126,12 +126,19 @@ export async function listTaskArns(
 export const serviceIsGone = (error: unknown): boolean =>
   (error as Error).name === 'ServiceNotFoundException' || (error as Error).name === 'ServiceNotActiveException';
 
+/** A task as DescribeTasks describes it, in the parts Fledge reads. */
+export type DescribedTask = Omit<StoppedTask, 'containers'> & {
+  group?: string;
+  startedAt?: string | Date;
+  containers?: { name?: string; exitCode?: number; reason?: string; runtimeId?: string }[];
+};
+
 /** DescribeTasks of `arns`, 100 at a time (its limit). */
-export async function describeTasks(clusterArn: string, arns: readonly string[]): Promise<(StoppedTask & { group?: string })[]> {
-  const described: (StoppedTask & { group?: string })[] = [];
+export async function describeTasks(clusterArn: string, arns: readonly string[]): Promise<DescribedTask[]> {
+  const described: DescribedTask[] = [];
   for (const batch of chunks([...arns], 100)) {
     const result = await ecsClient().send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch }));
-    described.push(...((result.tasks as (StoppedTask & { group?: string })[] | undefined) ?? []));
+    described.push(...((result.tasks as DescribedTask[] | undefined) ?? []));
   }
   return described;
 }

@@ -5,7 +5,10 @@
  * the parameters of the CloudWatch Logs API Reference: `logGroupName` or `logGroupIdentifier`
  * (one, not both), `logStreamNames` (1-100) or `logStreamNamePrefix` (not both), `startTime`
  * and `endTime` (ms, inclusive), `limit` (1-10,000; default 10,000), `nextToken`; events sorted
- * by timestamp, then ingestion, oldest first; a `nextToken` while more events match. The only
+ * by timestamp, then ingestion, oldest first; a `nextToken` while more events match. A named
+ * stream that does not exist is a ResourceNotFoundException "The specified log stream does not
+ * exist." (as AWS answers when it does not exist at all; whether AWS refuses when only some of the
+ * names are missing is not documented: the simulator does, the stricter reading). The only
  * `filterPattern` understood is a plain term (events whose message contains it).
  */
 import { awsError } from './errors.ts';
@@ -91,6 +94,8 @@ export class LogsSimulator {
       if (!Number.isInteger(limit) || limit < 1 || limit > FILTER_LOG_EVENTS_LIMITS.maxLimit) {
         throw logsError('InvalidParameterException', `1 validation error detected: Value '${input.limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${FILTER_LOG_EVENTS_LIMITS.maxLimit}`);
       }
+      // naming a stream that does not exist is refused (a task whose container never started has none)
+      if (names?.some((name) => !group.streams.has(name))) throw logsError('ResourceNotFoundException', 'The specified log stream does not exist.');
       const start = input.startTime === undefined ? -Infinity : Number(input.startTime);
       const end = input.endTime === undefined ? Infinity : Number(input.endTime);
       const term = typeof input.filterPattern === 'string' ? input.filterPattern.trim().replace(/^"(.*)"$/, '$1') : '';

@@ -30,9 +30,15 @@ const API = { jwt: { claims: { ...WEB.jwt.claims, sub: 'repo:acme/api:ref:refs/h
 
 interface StoredEvent { logStreamName: string; timestamp: number; message: string }
 let events: StoredEvent[] = [];
+/** streams that exist without a line in them */
+let extraStreams: string[] = [];
 
 /** FilterLogEvents over `events` as CloudWatch answers it: the named streams, from startTime, sorted, `limit` at a time with a nextToken. */
 function fakeFilter(input: FilterLogEventsCommandInput) {
+  const existing = new Set([...events.map((e) => e.logStreamName), ...extraStreams]);
+  if (input.logStreamNames?.some((name) => !existing.has(name))) {
+    throw Object.assign(new Error('The specified log stream does not exist.'), { name: 'ResourceNotFoundException' });
+  }
   const matching = events
     .filter((e) => (!input.logStreamNames || input.logStreamNames.includes(e.logStreamName)) && e.timestamp >= (input.startTime ?? 0))
     .sort((a, b) => a.timestamp - b.timestamp);
@@ -56,10 +62,15 @@ beforeEach(() => {
   ecs.reset();
   logs.reset();
   events = [];
+  extraStreams = [];
   stored(record());
   ecs.on(ListTasksCommand).resolves({ taskArns: [] });
   ecs.on(ListTasksCommand, { serviceName: 'pr-1', desiredStatus: 'RUNNING' }).resolves({ taskArns: [taskArn('aaa')] });
   ecs.on(ListTasksCommand, { serviceName: 'pr-1', desiredStatus: 'STOPPED' }).resolves({ taskArns: [taskArn('bbb')] });
+  // every task listed started its container (so it has a stream) unless a test says otherwise
+  ecs.on(DescribeTasksCommand).callsFake(({ tasks }: { tasks: string[] }) => ({
+    tasks: tasks.map((arn) => ({ taskArn: arn, group: 'service:pr-1', startedAt: new Date(T0), containers: [{ name: 'app', runtimeId: 'r' }] })),
+  }));
   logs.on(FilterLogEventsCommand).callsFake(fakeFilter);
 });
 
@@ -87,8 +98,8 @@ describe('scoped to the environment\'s tasks', () => {
     ecs.on(ListTasksCommand, { family, desiredStatus: 'STOPPED' }).resolves({ taskArns: [taskArn('ccc'), taskArn('ddd')] });
     ecs.on(DescribeTasksCommand).resolves({
       tasks: [
-        { taskArn: taskArn('ccc'), group: 'service:pr-1' },
-        { taskArn: taskArn('ddd'), group: 'service:pr-2' }, // the same family, another environment
+        { taskArn: taskArn('ccc'), group: 'service:pr-1', startedAt: new Date(T0) },
+        { taskArn: taskArn('ddd'), group: 'service:pr-2', startedAt: new Date(T0) }, // the same family, another environment
       ],
     });
     events = [line('ccc', T0, 'Error: cannot connect to the database'), line('ddd', T0, 'not ours')];
@@ -100,10 +111,35 @@ describe('scoped to the environment\'s tasks', () => {
   it('asks for at most 100 streams at a time and merges the answers by time', async () => {
     const ids = Array.from({ length: 150 }, (_, i) => `t${String(i).padStart(3, '0')}`);
     ecs.on(ListTasksCommand, { serviceName: 'pr-1', desiredStatus: 'STOPPED' }).resolves({ taskArns: ids.map(taskArn) });
+    extraStreams = ids.map((id) => `fledge/app/${id}`).concat('fledge/app/bbb');
     events = [line('t149', T0 + 1, 'from the second group'), line('t000', T0 + 2, 'from the first group'), line('aaa', T0, 'running task')];
     const answer = await call(logsHandler, env());
     expect(filterCalls().map((c) => c.logStreamNames!.length)).toEqual([100, 51]);
     expect(answer.body.items.map((i: { message: string }) => i.message)).toEqual(['running task', 'from the second group', 'from the first group']);
+  });
+
+  it('leaves out tasks whose container never started (an image that could not be pulled has no stream)', async () => {
+    ecs.on(ListTasksCommand, { serviceName: 'pr-1', desiredStatus: 'STOPPED' }).resolves({ taskArns: [taskArn('bbb'), taskArn('pull')] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: taskArn('aaa'), startedAt: new Date(T0) },
+        { taskArn: taskArn('bbb'), containers: [{ name: 'app', exitCode: 1 }] },
+        { taskArn: taskArn('pull'), stopCode: 'TaskFailedToStart', containers: [{ name: 'app' }] },
+      ],
+    });
+    events = [line('aaa', T0, 'running'), line('bbb', T0 + 1, 'exited')];
+    const answer = await call(logsHandler, env());
+    expect(answer.body.items.map((i: { message: string }) => i.message)).toEqual(['running', 'exited']);
+    expect(filterCalls()[0]!.logStreamNames).toEqual(['fledge/app/aaa', 'fledge/app/bbb']);
+  });
+
+  it('a stream not made yet (a container that has only just started) does not hide the others', async () => {
+    ecs.on(ListTasksCommand, { serviceName: 'pr-1', desiredStatus: 'RUNNING' }).resolves({ taskArns: [taskArn('aaa'), taskArn('new')] });
+    events = [line('aaa', T0, 'from aaa'), line('bbb', T0 + 1, 'from bbb')];
+    const answer = await call(logsHandler, env());
+    expect(answer.status).toBe(200);
+    expect(answer.body.items.map((i: { message: string }) => i.message)).toEqual(['from aaa', 'from bbb']);
+    expect(filterCalls().at(-1)!.logStreamNames).toEqual(['fledge/app/aaa', 'fledge/app/bbb']);
   });
 
   it('no task: no lines and no CloudWatch call; no log group yet: no lines', async () => {
