@@ -24,6 +24,7 @@ export interface AwsClients {
   sfn: CommandSender;
   applicationautoscaling: CommandSender;
   sns: CommandSender;
+  logs: CommandSender;
 }
 
 type ClientName = keyof AwsClients;

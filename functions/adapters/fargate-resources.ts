@@ -100,20 +100,47 @@ export async function activeTaskDefinition(family: string, image: string): Promi
 }
 
 /** How many pages of a shared family's stopped tasks are searched for an environment's own. */
-const FAMILY_PAGES = 5;
+export const FAMILY_PAGES = 5;
 
-async function listStoppedTasks(clusterArn: string, filter: { serviceName: string } | { family: string }, pages: number): Promise<string[]> {
+/** The ARNs of the cluster's tasks (STOPPED unless said) of a service or a family, at most `pages` pages of 100. */
+export async function listTaskArns(
+  clusterArn: string,
+  filter: { serviceName: string } | { family: string },
+  pages: number,
+  desiredStatus: 'RUNNING' | 'STOPPED' = 'STOPPED',
+): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < pages; page++) {
     const listed = await ecsClient().send(
-      new ListTasksCommand({ cluster: clusterArn, ...filter, desiredStatus: 'STOPPED', maxResults: 100, nextToken }),
+      new ListTasksCommand({ cluster: clusterArn, ...filter, desiredStatus, maxResults: 100, nextToken }),
     );
     arns.push(...((listed.taskArns as string[] | undefined) ?? []));
     nextToken = listed.nextToken;
     if (!nextToken) break;
   }
   return arns;
+}
+
+/** Whether ECS answered that the service does not exist (any more): its tasks are then found by family. */
+export const serviceIsGone = (error: unknown): boolean =>
+  (error as Error).name === 'ServiceNotFoundException' || (error as Error).name === 'ServiceNotActiveException';
+
+/** A task as DescribeTasks describes it, in the parts Fledge reads. */
+export type DescribedTask = Omit<StoppedTask, 'containers'> & {
+  group?: string;
+  startedAt?: string | Date;
+  containers?: { name?: string; exitCode?: number; reason?: string; runtimeId?: string }[];
+};
+
+/** DescribeTasks of `arns`, 100 at a time (its limit). */
+export async function describeTasks(clusterArn: string, arns: readonly string[]): Promise<DescribedTask[]> {
+  const described: DescribedTask[] = [];
+  for (const batch of chunks([...arns], 100)) {
+    const result = await ecsClient().send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch }));
+    described.push(...((result.tasks as DescribedTask[] | undefined) ?? []));
+  }
+  return described;
 }
 
 /**
@@ -125,19 +152,14 @@ async function listStoppedTasks(clusterArn: string, filter: { serviceName: strin
 export async function stoppedTasks(clusterArn: string, name: string, taskDefinitionArn?: string): Promise<StoppedTask[]> {
   let arns: string[] = [];
   try {
-    arns = await listStoppedTasks(clusterArn, { serviceName: name }, 1);
+    arns = await listTaskArns(clusterArn, { serviceName: name }, 1);
   } catch (error) {
-    const gone = (error as Error).name === 'ServiceNotFoundException' || (error as Error).name === 'ServiceNotActiveException';
-    if (!gone) throw error;
+    if (!serviceIsGone(error)) throw error;
   }
   const byFamily = arns.length === 0 && taskDefinitionArn !== undefined;
-  if (byFamily) arns = await listStoppedTasks(clusterArn, { family: familyOf(taskDefinitionArn) }, FAMILY_PAGES);
+  if (byFamily) arns = await listTaskArns(clusterArn, { family: familyOf(taskDefinitionArn) }, FAMILY_PAGES);
   if (arns.length === 0) return [];
-  const described: (StoppedTask & { group?: string })[] = [];
-  for (const batch of chunks(arns, 100)) {
-    const result = await ecsClient().send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch }));
-    described.push(...((result.tasks as (StoppedTask & { group?: string })[] | undefined) ?? []));
-  }
+  const described = await describeTasks(clusterArn, arns);
   const tasks = described.filter(
     (task) => (!byFamily || task.group === `service:${name}`) && (!taskDefinitionArn || task.taskDefinitionArn === taskDefinitionArn),
   );

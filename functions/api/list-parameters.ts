@@ -6,11 +6,12 @@ import { MAX_LABEL_VALUE_LENGTH } from '#domain/environment-spec.ts';
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
 
-export function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_LIMIT;
+/** `limit`: an integer from 1 to `max` (100 for the lists, 1000 for logs), `byDefault` when absent. */
+export function parseLimit(raw: string | undefined, { byDefault = DEFAULT_LIMIT, max = MAX_LIMIT } = {}): number {
+  if (raw === undefined) return byDefault;
   const limit = Number(raw);
-  if (!/^\d{1,3}$/.test(raw) || limit < 1 || limit > MAX_LIMIT) {
-    throw new ValidationFailed(`limit must be an integer from 1 to ${MAX_LIMIT}`, [{ path: 'limit', message: `expected 1-${MAX_LIMIT}, got "${raw.slice(0, 20)}"` }]);
+  if (!new RegExp(`^\\d{1,${String(max).length}}$`).test(raw) || limit < 1 || limit > max) {
+    throw new ValidationFailed(`limit must be an integer from 1 to ${max}`, [{ path: 'limit', message: `expected 1-${max}, got "${raw.slice(0, 20)}"` }]);
   }
   return limit;
 }

@@ -22,6 +22,7 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'PATCH', path: '/v1/environments/{name}', handler: 'patch-environment', mutates: true },
   { method: 'DELETE', path: '/v1/environments/{name}', handler: 'delete-environment', mutates: true },
   { method: 'GET', path: '/v1/environments/{name}/events', handler: 'list-events', mutates: false },
+  { method: 'GET', path: '/v1/environments/{name}/logs', handler: 'list-logs', mutates: false },
   { method: 'POST', path: '/v1/environments/{name}/scale', handler: 'scale-environment', mutates: true },
   { method: 'POST', path: '/v1/environments/{name}/heal', handler: 'heal-environment', mutates: true },
 ];

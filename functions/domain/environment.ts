@@ -72,6 +72,14 @@ export function runsOperation<R extends Pick<EnvironmentRecord, 'operation'>>(
   return record?.operation?.id === operationId && record.operation.status === 'RUNNING';
 }
 
+/** An operation that failed and left the environment FAILED or DEGRADED: its error says where its logs are. */
+const failedHere = (record: EnvironmentRecord) =>
+  record.operation?.status === 'FAILED' && (record.status === 'FAILED' || record.status === 'DEGRADED');
+
+/** The logs route's path for the container output since the operation started (README "Using the API"). */
+export const logsOfOperation = (name: string, operation: Pick<Operation, 'startedAt'>) =>
+  `/v1/environments/${name}/logs?since=${operation.startedAt}`;
+
 /** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */
 export function toRepresentation(record: EnvironmentRecord) {
   const { operation } = record;
@@ -93,7 +101,9 @@ export function toRepresentation(record: EnvironmentRecord) {
           startedAt: operation.startedAt,
           finishedAt: operation.finishedAt ?? null,
           // plain words only: the last line of defence for records written before errors were worded (public-text.ts)
-          error: operation.error ? { ...operation.error, message: publicText(operation.error.message) } : null,
+          error: operation.error
+            ? { ...operation.error, message: publicText(operation.error.message), ...(failedHere(record) ? { logs: logsOfOperation(record.name, operation) } : {}) }
+            : null,
         }
       : null,
     lastHealthyImage: record.lastHealthyImage ?? null,

@@ -29,6 +29,19 @@ export function publicText(text: string): string {
   return cleaned.length > MAX_LENGTH ? `${cleaned.slice(0, MAX_LENGTH - 3)}...` : cleaned;
 }
 
+/** The longest container log line the logs route hands out (CloudWatch takes events of up to 256 KB). */
+export const MAX_LOG_LINE_LENGTH = 16_384;
+
+/**
+ * A line the environment's container wrote, as the logs route answers it: the application's own
+ * words, every line of it (a stack trace stays whole), with ARNs cut to their resource and
+ * account ids hidden as everywhere else, and at most MAX_LOG_LINE_LENGTH characters.
+ */
+export function publicLogText(text: string): string {
+  const cleaned = text.replace(ARN, (_match, resource: string) => resource).replace(ACCOUNT_ID, '<account>');
+  return cleaned.length > MAX_LOG_LINE_LENGTH ? `${cleaned.slice(0, MAX_LOG_LINE_LENGTH - 3)}...` : cleaned;
+}
+
 /** Every string in `value` through `publicText` (keys and structure unchanged). */
 export function publicValue<T>(value: T): T {
   if (typeof value === 'string') return publicText(value) as T;

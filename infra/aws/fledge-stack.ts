@@ -24,6 +24,7 @@ import { AsyncFailures } from './async-failures.ts';
 import { installationIdFor } from '#domain/resource-names.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
+import { grantReadEnvironmentLogs } from './environment-logs.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -167,6 +168,7 @@ export class FledgeStack extends Stack {
       logRetention,
       logRemovalPolicy,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      routeGrants: { 'list-logs': (role) => grantReadEnvironmentLogs(role, network) },
       sourceRoot,
     });
 

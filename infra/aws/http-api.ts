@@ -15,6 +15,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -31,6 +32,8 @@ export interface HttpApiProps {
   sourceRoot?: string;
   /** GitHub Actions OIDC: with audiences, a second API (the CI API) serves the routes behind a JWT authorizer */
   oidc?: { issuer: string; audiences: string[] };
+  /** what a route's Lambda may do beyond the table and the workflows, by handler (the logs route reads CloudWatch Logs) */
+  routeGrants?: Partial<Record<string, (role: iam.IRole) => void>>;
 }
 
 /** What the access logs of both APIs record (the CI API adds the token's subject and repository). */
@@ -137,6 +140,7 @@ export class FledgeHttpApi extends Construct {
       } else {
         props.table.grantReadData(fn.role);
       }
+      props.routeGrants?.[route.handler]?.(fn.role);
       new apigwv2.HttpRoute(this, `${name}Route`, {
         httpApi: this.api,
         routeKey: apigwv2.HttpRouteKey.with(route.path, route.method as apigwv2.HttpMethod),

@@ -390,6 +390,7 @@ async function main(): Promise<void> {
       ecs: simulator.client('ecs'),
       elbv2: simulator.client('elasticloadbalancingv2'),
       cloudwatch: simulator.client('cloudwatch'),
+      logs: simulator.client('logs'),
       sfn: runner.sfnClient,
     });
 

@@ -48,6 +48,7 @@ describe('what reaches callers when things fail', () => {
     for (const name of ['sec-pull', 'sec-health']) {
       answers.push([`GET ${name}`, await api('GET', `/v1/environments/${name}`)]);
       answers.push([`events ${name}`, await api('GET', `/v1/environments/${name}/events?limit=100`)]);
+      answers.push([`logs ${name}`, await api('GET', `/v1/environments/${name}/logs?limit=1000`)]);
       answers.push([`scale ${name} (409)`, await api('POST', `/v1/environments/${name}/scale`, { body: { desiredCount: 2 } })]);
       answers.push([`heal ${name} (409)`, await api('POST', `/v1/environments/${name}/heal`, { headers: { 'content-type': 'application/json' } })]);
       answers.push([`page ${name}`, await page(name)]);
@@ -59,6 +60,9 @@ describe('what reaches callers when things fail', () => {
     // the failures were really told: events name them, pages show the status (the waker's page: test/unit/events/waker.test.ts)
     expect(answers.find(([what]) => what === 'events sec-health')![1].text).toContain('HEALTH_CHECK_FAILED');
     expect(answers.find(([what]) => what === 'page sec-pull')![1].text).toContain('FAILED');
+    // the health-check failure's tasks wrote their warning; an image that cannot be pulled writes nothing (as on AWS)
+    expect(answers.find(([what]) => what === 'logs sec-health')![1].text).toContain('the health check answers 503');
+    expect((answers.find(([what]) => what === 'logs sec-pull')![1] as Answer).body).toEqual({ items: [] });
   }, 180_000);
 });
 

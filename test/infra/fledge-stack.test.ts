@@ -134,6 +134,38 @@ describe('HTTP API', () => {
   });
 });
 
+describe('logs route', () => {
+  const roleOf = (handler: string) =>
+    Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::IAM::Role' && id.startsWith(`Http${handler.replace(/(^|-)(.)/g, (_, __, c: string) => c.toUpperCase())}Role`))!;
+  it("lets its Lambda filter the environments' log group only, and list and describe the cluster's tasks only", () => {
+    const environmentLogGroup = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Logs::LogGroup' && id.startsWith('NetworkEnvironmentLogs'))!;
+    const cluster = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::ECS::Cluster')!;
+    const statements = roleStatements(resources, roleOf('list-logs'));
+    const filter = statements.filter((s) => asArray(s.Action).includes('logs:FilterLogEvents'));
+    expect(filter).toHaveLength(1);
+    expect(asArray(filter[0]!.Action)).toEqual(['logs:FilterLogEvents']);
+    expect(asArray(filter[0]!.Resource)).toEqual([{ 'Fn::GetAtt': [environmentLogGroup, 'Arn'] }]);
+    const list = statements.find((s) => asArray(s.Action).includes('ecs:ListTasks'))!;
+    expect(asArray(list.Action)).toEqual(['ecs:ListTasks']);
+    expect(list.Condition).toEqual({ ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [cluster, 'Arn'] } } });
+    const describe = statements.find((s) => asArray(s.Action).includes('ecs:DescribeTasks'))!;
+    expect(describe.Resource).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':task/', { Ref: cluster }, '/*']],
+    });
+    // and nothing beyond what every read route has (the table, its own log group, tracing)
+    const reads = new Set(roleStatements(resources, roleOf('get-environment')).flatMap((s) => asArray(s.Action)));
+    const extra = [...new Set(statements.flatMap((s) => asArray(s.Action)))].filter((a) => !reads.has(a));
+    expect(extra.sort()).toEqual(['ecs:DescribeTasks', 'ecs:ListTasks', 'logs:FilterLogEvents']);
+  });
+
+  it("is the only API route that reads the environments' logs or their tasks", () => {
+    for (const route of routes.filter((r) => r.handler !== 'list-logs')) {
+      const actions = roleStatements(resources, roleOf(route.handler)).flatMap((s) => asArray(s.Action));
+      expect(actions.filter((a) => a.startsWith('logs:Filter') || a.startsWith('logs:Get') || a.startsWith('ecs:')), route.handler).toEqual([]);
+    }
+  });
+});
+
 describe('workflows', () => {
   const substitutionKeys = [
     'TableName',

@@ -60,6 +60,10 @@ export interface TaskRecord {
   version: number;
   tags: Map<string, string>;
   timers: TimerHandle[];
+  /** where its container's output goes (awslogs: group and `<prefix>/<container>/<task id>`), when the definition says */
+  log?: { group: string; stream: string };
+  /** the container port (what the simulated app says it listens on) */
+  port?: number;
 }
 
 export interface DeploymentRecord {
@@ -115,6 +119,11 @@ export interface LoadBalancerPort {
   healthCheckIntervalSeconds(targetGroupArn: string): number | undefined;
 }
 
+/** Where containers write their output (the simulated CloudWatch Logs). */
+export interface LogSink {
+  write(groupName: string, streamName: string, lines: readonly string[]): void;
+}
+
 /** What faults ECS consults when a task starts or is probed. */
 export interface FaultPort {
   failsAtStart(environment: string | undefined, image: string): boolean;
@@ -163,6 +172,7 @@ export class EcsSimulator {
   private ipSeq = 10;
   lb!: LoadBalancerPort;
   faults!: FaultPort;
+  logs?: LogSink;
 
   constructor(private readonly ctx: SimContext) {
     this.clusterArn = ctx.arn('ecs', `cluster/${ctx.config.clusterName}`);
@@ -671,7 +681,8 @@ export class EcsSimulator {
         if (!service || service.status === 'INACTIVE') throw ecsError('ServiceNotFoundException', 'Service not found.');
         list = list.filter((t) => t.serviceArn === service.arn);
       }
-      if (input.family) list = list.filter((t) => this.taskDefinitions.get(t.taskDefinitionArn)?.family === input.family);
+      // the family is in the task's definition ARN, even once that revision has been deleted
+      if (input.family) list = list.filter((t) => /task-definition\/([^:]+):\d+$/.exec(t.taskDefinitionArn)?.[1] === input.family);
       if (input.startedBy) list = list.filter((t) => t.deploymentId === input.startedBy);
       const desired = input.desiredStatus ?? 'RUNNING';
       list = list.filter((t) => t.desiredStatus === desired);
@@ -1035,6 +1046,8 @@ export class EcsSimulator {
       version: 0,
       tags: service.request.propagateTags === 'SERVICE' ? new Map(service.tags) : service.request.propagateTags === 'TASK_DEFINITION' ? new Map(td.tags) : new Map(),
       timers: [],
+      log: awslogsStream(container, id),
+      port: (container.portMappings as Input[] | undefined)?.[0]?.containerPort as number | undefined,
     };
     this.tasks.set(task.taskArn, task);
     this.serviceEvent(service, `has started 1 tasks: (task ${id}).`);
@@ -1050,6 +1063,8 @@ export class EcsSimulator {
       this.emitTask(task);
     });
     if (mode === 'pull') {
+      // the container never starts, so it writes nothing: on AWS a pull failure shows only in the
+      // task's stoppedReason (what the operation's error reports), never in the container's log
       this.at(task, Math.round(start * 0.6), () => {
         const message = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref ${normalizeImageRef(task.image)}: not found`;
         this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: true });
@@ -1071,11 +1086,16 @@ export class EcsSimulator {
       this.emitTask(task);
       this.scheduleReconcile(service);
       const crashes = mode === 'start' || this.faults.failsAtStart(env, task.image);
+      this.writeLog(task, `starting ${task.image} (simulated container ${task.containerName}, task ${task.id})`, 'loading configuration from the environment');
+      if (!crashes && mode !== 'oom') this.writeLog(task, `listening on 0.0.0.0:${task.port ?? 80}`);
+      if (mode === 'health') this.writeLog(task, 'warning: a dependency is unavailable; the health check answers 503');
       if (crashes) {
-        this.at(task, Math.max(1, Math.round(Math.min(start * 0.2, hc / 2))), () =>
-          this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1, failure: true }),
-        );
+        this.at(task, Math.max(1, Math.round(Math.min(start * 0.2, hc / 2))), () => {
+          this.writeLog(task, 'Error: cannot connect to the database at db:5432: connection refused', 'fatal: startup failed, exiting with code 1');
+          this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1, failure: true });
+        });
       } else if (mode === 'oom') {
+        this.writeLog(task, 'allocating the cache');
         this.at(task, Math.max(1, Math.round(Math.min(start * 0.3, hc))), () =>
           this.stopTask(task, {
             reason: 'Essential container in task exited',
@@ -1087,6 +1107,11 @@ export class EcsSimulator {
         );
       }
     });
+  }
+
+  /** Lines the task's container writes to its awslogs stream (nothing without a log configuration). */
+  writeLog(task: TaskRecord, ...lines: string[]): void {
+    if (task.log && this.logs) this.logs.write(task.log.group, task.log.stream, lines);
   }
 
   private at(task: TaskRecord, delayMs: number, fn: () => void): void {
@@ -1107,6 +1132,8 @@ export class EcsSimulator {
     for (const timer of task.timers) this.ctx.clock.clearTimer(timer);
     task.timers = [];
     const wasRunning = task.lastStatus === 'RUNNING';
+    // the scheduler stops a container with SIGTERM; one that exits on its own said why already
+    if (wasRunning && !how.failure) this.writeLog(task, 'received SIGTERM, shutting down');
     task.desiredStatus = 'STOPPED';
     task.stoppedReason = how.reason;
     task.stopCode = how.stopCode;
@@ -1279,6 +1306,7 @@ export class EcsSimulator {
   crashTasks(service: ServiceRecord, image?: string): number {
     const victims = this.tasksOf(service, (t) => t.desiredStatus === 'RUNNING' && (!image || t.image === image));
     for (const task of victims) {
+      if (task.lastStatus === 'RUNNING') this.writeLog(task, 'Error: unhandled exception (simulated crash)', 'exiting with code 1');
       this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1, failure: true });
     }
     return victims.length;
@@ -1321,4 +1349,17 @@ function normalizeImageRef(image: string): string {
   const hasRegistry = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
   if (hasRegistry) return image;
   return image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+}
+
+/**
+ * The stream the awslogs driver writes a container's output to: `<prefix>/<container>/<task id>`
+ * (Amazon ECS Developer Guide, "Using the awslogs log driver", awslogs-stream-prefix; required on
+ * Fargate). Undefined when the container has no awslogs configuration.
+ */
+function awslogsStream(container: Input, taskId: string): { group: string; stream: string } | undefined {
+  const config = container.logConfiguration as { logDriver?: string; options?: Record<string, string> } | undefined;
+  const group = config?.options?.['awslogs-group'];
+  const prefix = config?.options?.['awslogs-stream-prefix'];
+  if (config?.logDriver !== 'awslogs' || !group || !prefix) return undefined;
+  return { group, stream: `${prefix}/${String(container.name)}/${taskId}` };
 }

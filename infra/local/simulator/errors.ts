@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling' | 'sns';
+export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling' | 'sns' | 'logs';
 
 export const SFN_SERVICE_PREFIX: Record<SimService, string> = {
   ecs: 'Ecs',
@@ -16,6 +16,7 @@ export const SFN_SERVICE_PREFIX: Record<SimService, string> = {
   cloudwatch: 'CloudWatch',
   applicationautoscaling: 'ApplicationAutoScaling',
   sns: 'Sns',
+  logs: 'CloudWatchLogs',
 };
 
 /** Wire codes of the query-protocol services whose SDK v3 exception class has another name. */
@@ -107,6 +108,7 @@ export interface ThrottledCall {
  *    `FailedResourceAccessException` when its own CloudWatch calls are throttled
  *    (Application Auto Scaling API Reference, the operations' Errors sections).
  *  - SNS: `Throttled` "Rate exceeded" (Amazon SNS API Reference, Publish, Errors).
+ *  - CloudWatch Logs: `ThrottlingException` "Rate exceeded" (CloudWatch Logs API Reference, Common Errors).
  */
 export function throttlingErrors(service: SimService, action: string, call: ThrottledCall): SimulatedAwsError[] {
   const rate = 'Rate exceeded';
@@ -143,6 +145,8 @@ export function throttlingErrors(service: SimService, action: string, call: Thro
     }
     case 'sns':
       return [awsError(service, 'Throttled', rate)];
+    case 'logs':
+      return [awsError(service, 'ThrottlingException', rate)];
   }
 }
 
@@ -159,5 +163,7 @@ export function validationErrorCode(service: SimService): string {
       return 'ValidationException';
     case 'sns':
       return 'InvalidParameter';
+    case 'logs':
+      return 'InvalidParameterException';
   }
 }

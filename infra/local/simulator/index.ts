@@ -1,6 +1,6 @@
 /**
  * The simulated AWS of local mode: ECS (Fargate), ELBv2, CloudWatch alarms, Application
- * Auto Scaling and the EventBridge events they emit, behind two doors:
+ * Auto Scaling, SNS, CloudWatch Logs (what the tasks write) and the EventBridge events they emit, behind two doors:
  *  - `call(service, action, input)`: Step Functions aws-sdk integration style (service
  *    names as in `arn:aws:states:::aws-sdk:<service>:<action>`, PascalCase in and out);
  *  - `client(service).send(command)`: an SDK v3 client stand-in (`useClients`), dispatching
@@ -19,6 +19,7 @@ import { ElbSimulator, forwardTargets } from './elbv2.ts';
 import { CloudWatchSimulator } from './cloudwatch.ts';
 import { AutoScalingSimulator } from './autoscaling.ts';
 import { SnsSimulator } from './sns.ts';
+import { LogsSimulator } from './logs.ts';
 import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest, type FaultResult } from './faults.ts';
 
 export { ManualClock, systemClock, type Clock } from './clock.ts';
@@ -27,7 +28,7 @@ export { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, FAULTS, ty
 export type { SimEvent, SimLogger, SimConfig, HostileRates } from './context.ts';
 export { AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
 
-export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling', 'sns'];
+export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling', 'sns', 'logs'];
 
 const SERVICE_ALIASES: Record<string, SimService> = {
   ecs: 'ecs',
@@ -39,6 +40,9 @@ const SERVICE_ALIASES: Record<string, SimService> = {
   applicationautoscaling: 'applicationautoscaling',
   'application-autoscaling': 'applicationautoscaling',
   sns: 'sns',
+  logs: 'logs',
+  cloudwatchlogs: 'logs',
+  'cloudwatch-logs': 'logs',
 };
 
 export interface SimulatorOptions extends Partial<SimConfig> {
@@ -179,7 +183,7 @@ export interface Simulator {
   setHostile(enabled: boolean): void;
   stop(): void;
   /** internals, for tests and the HTTP front */
-  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; sns: SnsSimulator; faults: FaultState };
+  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; sns: SnsSimulator; logs: LogsSimulator; faults: FaultState };
 }
 
 export interface ResourceSnapshot {
@@ -319,8 +323,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const cloudwatch = new CloudWatchSimulator(ctx);
   const autoscaling = new AutoScalingSimulator(ctx);
   const sns = new SnsSimulator(ctx);
+  const logs = new LogsSimulator(ctx);
   ecs.lb = elb;
   ecs.faults = faults;
+  ecs.logs = logs;
   elb.onTargetHealth = (tg, ip, state) => ecs.onTargetHealth(tg, ip, state);
   elb.probe = (ip) => ecs.probe(ip);
   const serviceByResource = (cluster: string, name: string): ServiceRecord | undefined => {
@@ -400,6 +406,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     cloudwatch: cloudwatch.actions,
     applicationautoscaling: autoscaling.actions,
     sns: sns.actions,
+    logs: logs.actions,
   };
 
   function resolveService(name: string): SimService {
@@ -511,7 +518,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     clusterArn: ecs.clusterArn,
     loadBalancerArn: elb.loadBalancerArn,
     listenerArn: elb.listenerArn,
-    internals: { ecs, elb, cloudwatch, autoscaling, sns, faults },
+    internals: { ecs, elb, cloudwatch, autoscaling, sns, logs, faults },
     hostile,
 
     setHostile(enabled) {
@@ -744,6 +751,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       if (task && target && ecs.probe(task.ip)) {
         page.outcome = 'task';
         page.task = { id: task.id, image: task.image, ip: task.ip, startedAt: task.startedAt?.toISOString() };
+        ecs.writeLog(task, `"GET / HTTP/1.1" 200 host=${host}`);
       }
       return page;
     },

@@ -32,6 +32,7 @@ const MODEL_FILES: Record<SimService, string> = {
   cloudwatch: 'monitoring-2010-08-01',
   applicationautoscaling: 'application-autoscaling-2016-02-06',
   sns: 'sns-2010-03-31',
+  logs: 'logs-2014-03-28',
 };
 
 const models = new Map<SimService, ServiceModel>();

@@ -85,7 +85,11 @@ describe('records and events written before errors were worded', () => {
     dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item(legacy) });
     dynamodb.on(QueryCommand).resolves({ Items: [item(legacy)] });
     const get = await call(getHandler, { method: 'GET', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' } });
-    expect(get.body.operation.error).toEqual({ code: 'INTERNAL', message: 'the workflow could not be started: User: assumed-role/Fledge-ApiRole/x is not authorized to perform: states:StartExecution' });
+    expect(get.body.operation.error).toEqual({
+      code: 'INTERNAL',
+      message: 'the workflow could not be started: User: assumed-role/Fledge-ApiRole/x is not authorized to perform: states:StartExecution',
+      logs: '/v1/environments/pr-1/logs?since=2026-11-01T10:00:00.000Z',
+    });
     expect(JSON.stringify(get.body)).not.toMatch(/arn:|\d{12}/);
     const list = await call(listHandler, { method: 'GET', path: '/v1/environments' });
     expect(JSON.stringify(list.body)).not.toMatch(/arn:|\d{12}/);

@@ -21,7 +21,13 @@ export function createFixture(options: SimulatorOptions = {}): Fixture {
   return { sim, clock, events, ecs: sim.client('ecs'), elbv2: sim.client('elasticloadbalancingv2') };
 }
 
-export async function registerTaskDefinition(f: Fixture, name: string, image: string): Promise<string> {
+/** `logGroup`: the container logs there with the awslogs driver, stream prefix `fledge` (as Fledge's definitions do). */
+export async function registerTaskDefinition(f: Fixture, name: string, image: string, logGroup?: string): Promise<string> {
+  const logging = logGroup
+    ? {
+        logConfiguration: { logDriver: 'awslogs' as const, options: { 'awslogs-group': logGroup, 'awslogs-region': f.sim.config.region, 'awslogs-stream-prefix': 'fledge' } },
+      }
+    : {};
   const result = await f.ecs.send(
     new RegisterTaskDefinitionCommand({
       family: `fledge-${name}`,
@@ -29,7 +35,8 @@ export async function registerTaskDefinition(f: Fixture, name: string, image: st
       networkMode: 'awsvpc',
       cpu: '256',
       memory: '512',
-      containerDefinitions: [{ name: 'app', image, essential: true, portMappings: [{ containerPort: 8080 }] }],
+      ...(logGroup ? { executionRoleArn: `arn:aws:iam::${f.sim.config.accountId}:role/exec` } : {}),
+      containerDefinitions: [{ name: 'app', image, essential: true, portMappings: [{ containerPort: 8080 }], ...logging }],
       tags: [{ key: 'fledge:environment', value: name }],
     }),
   );
@@ -41,9 +48,9 @@ export async function createEnvironment(
   f: Fixture,
   name: string,
   image = 'nginx:1.27',
-  { desiredCount = 1, priority = 1, circuitBreaker = true } = {},
+  { desiredCount = 1, priority = 1, circuitBreaker = true, logGroup = undefined as string | undefined } = {},
 ): Promise<{ serviceArn: string; targetGroupArn: string; ruleArn: string; taskDefinitionArn: string }> {
-  const taskDefinitionArn = await registerTaskDefinition(f, name, image);
+  const taskDefinitionArn = await registerTaskDefinition(f, name, image, logGroup);
   const tg = await f.elbv2.send(
     new CreateTargetGroupCommand({
       Name: name,
