@@ -1,11 +1,13 @@
 /**
  * What every end-to-end suite needs to drive local mode over HTTP, as a CI pipeline would:
- * one local server per suite (with its output shown when a test fails), the API, the
+ * one local server per suite (with its output shown when a test fails), the API (every answer checked
+ * against the OpenAPI document: test/support/openapi-validator.ts), the
  * environment pages (host-routed), and polling until something holds.
  */
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.ts';
+import { assertDescribed } from '../support/openapi-validator.ts';
 
 export interface Answer {
   status: number;
@@ -94,6 +96,8 @@ export function useLocalServer(env: Record<string, string> = {}, options: LocalS
     if (options.body !== undefined || STATE_CHANGING.has(method.toUpperCase())) headers['content-type'] ??= 'application/json';
     const response = await fetch(`${server().url}${path}`, { method, headers, body });
     const text = await response.text();
+    // every answer of the API must be one the OpenAPI document describes (status, content type, body, headers)
+    assertDescribed({ method, path, status: response.status, contentType: response.headers.get('content-type') ?? '', text, headers: response.headers });
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
