@@ -74,7 +74,10 @@ export const operationErrorSchema = z
     code: z.enum(ERROR_CODES).meta({ description: 'what to act on' }),
     message: z.string().meta({ description: 'plain words: never an ARN, an account id or AWS\'s own error text' }),
     image: z.string().optional().meta({ description: 'the image whose deployment failed (a rolled-back update, scale or heal)' }),
-    logs: z.string().meta({ description: 'where the logs of the failed operation are: `/v1/environments/<name>/logs?since=<operation.startedAt>`', example: '/v1/environments/pr-42/logs?since=2026-01-01T10:00:00.000Z' }),
+    logs: z.string().optional().meta({
+      description: 'where the logs of the failed operation are: `/v1/environments/<name>/logs?since=<operation.startedAt>`; always there when the environment is FAILED or DEGRADED',
+      example: '/v1/environments/pr-42/logs?since=2026-01-01T10:00:00.000Z',
+    }),
   })
   .meta({ id: 'OperationError' });
 
@@ -107,7 +110,19 @@ export const environmentViewSchema = z
     lastHealthyImage: z.string().nullable(),
     cost: costSchema,
   })
-  .meta({ id: 'Environment', description: 'an environment: its spec (defaults filled in) and its read-only state' });
+  .meta({
+    id: 'Environment',
+    description: 'an environment: its spec (defaults filled in) and its read-only state',
+    // a FAILED or DEGRADED environment's failed operation always says where its logs are
+    // (JSON Schema if/then: zod has no conditional requirement across fields)
+    override: ({ jsonSchema }) => {
+      jsonSchema.if = {
+        properties: { status: { enum: ['FAILED', 'DEGRADED'] }, operation: { type: 'object', properties: { status: { const: 'FAILED' } }, required: ['status'] } },
+        required: ['status', 'operation'],
+      };
+      jsonSchema.then = { properties: { operation: { properties: { error: { type: 'object', properties: { logs: { type: 'string' } }, required: ['logs'] } }, required: ['error'] } } };
+    },
+  });
 
 export const environmentListSchema = z
   .strictObject({

@@ -47,6 +47,10 @@ function problem(description: string, { gateway = false, headers = baseHeaders, 
 }
 
 const environmentHeaders = baseHeaders.extend({ etag: etagHeader });
+/** a success of a route that honours `Idempotency-Key` may be the replay of the key's first answer */
+const replayableHeaders = environmentHeaders.extend({
+  'idempotent-replayed': z.literal('true').optional().meta({ description: 'this is the stored answer of the first request with this `Idempotency-Key`' }),
+});
 
 /** What every route may answer: the wrapper (functions/lambda/http-handler.ts) and API Gateway in front of it. */
 const everyRoute: ZodOpenApiResponsesObject = {
@@ -73,8 +77,8 @@ const quota: ZodOpenApiResponsesObject = {
   429: problem('a live-environment quota is reached (the problem names the limit, the maximum and the current count), or throttled by API Gateway', { gateway: true }),
 };
 
-const environment = (description: string) => json(description, environmentViewSchema, environmentHeaders);
-const created = json('created: the create workflow started', environmentViewSchema, environmentHeaders.extend({ location: locationHeader }));
+const environment = (description: string, headers: z.ZodObject = replayableHeaders) => json(description, environmentViewSchema, headers);
+const created = json('created: the create workflow started', environmentViewSchema, replayableHeaders.extend({ location: locationHeader }));
 
 function responses(...parts: ZodOpenApiResponsesObject[]): ZodOpenApiResponsesObject {
   return Object.assign({}, everyRoute, ...parts) as ZodOpenApiResponsesObject;
@@ -88,23 +92,25 @@ const readHeaders = z.object({ 'x-request-id': requestIdHeader.optional() });
 const specAsSent = environmentSpecSchema({ maxTtlMs: Number.POSITIVE_INFINITY }).meta({ id: 'EnvironmentSpec', description: 'the desired state of an environment; omitted fields take their defaults' });
 const NO_BODY_NOTE = 'No body, but the request needs a JSON content type (`content-type: application/json`), as every POST does.';
 
+/** A read of the API itself (tag `service`): no parameters. */
+function serviceRead(operationId: string, summary: string, ok: ZodOpenApiResponseObject, description?: string): ZodOpenApiOperationObject {
+  return { operationId, tags: ['service'], summary, description, requestParams: { header: readHeaders }, responses: responses({ 200: ok }) };
+}
+
+/** A paginated read of one environment's history or logs. */
+function pagesOfEnvironment(operationId: string, summary: string, query: z.ZodObject, ok: ZodOpenApiResponseObject, description?: string): ZodOpenApiOperationObject {
+  return { operationId, tags: ['environments'], summary, description, requestParams: { path: nameParameter, query, header: readHeaders }, responses: responses(notFound, { 200: ok }) };
+}
+
 /** One operation per route of ./routes.ts, by route key. */
 export const operations: Record<string, ZodOpenApiOperationObject> = {
-  'GET /v1/health': {
-    operationId: 'getHealth',
-    tags: ['service'],
-    summary: 'Liveness and version',
-    requestParams: { header: readHeaders },
-    responses: responses({ 200: json('the service answers', healthSchema) }),
-  },
-  'GET /v1/openapi.json': {
-    operationId: 'getOpenApiDocument',
-    tags: ['service'],
-    summary: 'This document',
-    description: 'The OpenAPI 3.1 document of the API, generated from the schemas the handlers validate with. On AWS it is authorized like every route (IAM or a CI token).',
-    requestParams: { header: readHeaders },
-    responses: responses({ 200: json('the document', openApiDocumentSchema) }),
-  },
+  'GET /v1/health': serviceRead('getHealth', 'Liveness and version', json('the service answers', healthSchema)),
+  'GET /v1/openapi.json': serviceRead(
+    'getOpenApiDocument',
+    'This document',
+    json('the document', openApiDocumentSchema),
+    'The OpenAPI 3.1 document of the API, generated from the schemas the handlers validate with. On AWS it is authorized like every route (IAM or a CI token).',
+  ),
   'GET /v1/environments': {
     operationId: 'listEnvironments',
     tags: ['environments'],
@@ -128,7 +134,7 @@ export const operations: Record<string, ZodOpenApiOperationObject> = {
     summary: 'Read an environment',
     description: 'Deleted environments stay readable until purged.',
     requestParams: { path: nameParameter, header: readHeaders },
-    responses: responses(notFound, { 200: environment('the environment; `ETag` is its version') }),
+    responses: responses(notFound, { 200: environment('the environment; `ETag` is its version', environmentHeaders) }),
   },
   'PUT /v1/environments/{name}': {
     operationId: 'putEnvironment',
@@ -172,21 +178,14 @@ export const operations: Record<string, ZodOpenApiOperationObject> = {
       202: environment('accepted: the teardown started (or is running)'),
     }),
   },
-  'GET /v1/environments/{name}/events': {
-    operationId: 'listEvents',
-    tags: ['environments'],
-    summary: 'The history of an environment, newest first',
-    requestParams: { path: nameParameter, query: eventListQuery, header: readHeaders },
-    responses: responses(notFound, { 200: json('a page of events', eventListSchema) }),
-  },
-  'GET /v1/environments/{name}/logs': {
-    operationId: 'listLogs',
-    tags: ['environments'],
-    summary: 'The container log lines of an environment, oldest first',
-    description: 'Lines its tasks wrote (CloudWatch Logs on AWS; the simulated tasks in local mode). A failed operation\'s `error.logs` links here.',
-    requestParams: { path: nameParameter, query: logQuery, header: readHeaders },
-    responses: responses(notFound, { 200: json('a page of log lines', logListSchema) }),
-  },
+  'GET /v1/environments/{name}/events': pagesOfEnvironment('listEvents', 'The history of an environment, newest first', eventListQuery, json('a page of events', eventListSchema)),
+  'GET /v1/environments/{name}/logs': pagesOfEnvironment(
+    'listLogs',
+    'The container log lines of an environment, oldest first',
+    logQuery,
+    json('a page of log lines', logListSchema),
+    'Lines its tasks wrote (CloudWatch Logs on AWS; the simulated tasks in local mode). A failed operation\'s `error.logs` links here.',
+  ),
   'POST /v1/environments/{name}/scale': {
     operationId: 'scaleEnvironment',
     tags: ['environments'],

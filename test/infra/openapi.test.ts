@@ -59,7 +59,8 @@ describe('the document', () => {
     expect(schemas.Environment!.required).toEqual(expect.arrayContaining(['name', 'status', 'version', 'cost', 'operation']));
     expect(schemas.EnvironmentList!.properties).toHaveProperty('cost');
     expect(schemas.EnvironmentList!.required).not.toContain('cost');
-    expect(schemas.OperationError!.required).toEqual(expect.arrayContaining(['code', 'message', 'logs']));
+    expect(schemas.OperationError!.required).toEqual(['code', 'message']);
+    expect(schemas.OperationError!.properties).toHaveProperty('logs');
     expect(schemas.Cost!.required).toEqual(['perHour', 'toDate', 'currency']);
     expect(schemas.ValidationProblem!.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'errors']));
   });
@@ -173,5 +174,23 @@ describe('the answer validator of the end-to-end suites', () => {
     expect(validator.check(answer)).toEqual({ kind: 'valid', operation: 'GET /v1/environments/{name}' });
     const { cost: _cost, ...withoutCost } = view;
     expect(validator.check({ ...answer, text: JSON.stringify(withoutCost) })).toMatchObject({ kind: 'invalid', problems: [expect.stringMatching(/must have required property 'cost'/)] });
+  });
+
+  it('refuses a FAILED or DEGRADED environment whose failed operation does not say where its logs are', () => {
+    const failed = (status: string, error: Record<string, string>) => ({
+      name: 'pr-42', image: 'nginx:1.27', port: 80, cpu: 256, memory: 512, desiredCount: 1, environment: {}, secrets: {},
+      healthCheck: { path: '/', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3 }, ttl: '72h', labels: {},
+      status, url: null, runningCount: 0, createdAt: '2026-01-01T10:00:00.000Z', updatedAt: '2026-01-01T10:00:00.000Z', expiresAt: '2026-01-04T10:00:00.000Z',
+      version: 3, lastHealthyImage: null, cost: { perHour: 0, toDate: 0.01, currency: 'USD' },
+      operation: { id: 'op-1', type: 'create', status: 'FAILED', startedAt: '2026-01-01T10:00:00.000Z', finishedAt: '2026-01-01T10:01:00.000Z', error },
+    });
+    const check = (body: unknown) =>
+      validator.check({ method: 'GET', path: '/v1/environments/pr-42', status: 200, contentType: 'application/json', text: JSON.stringify(body), headers: headers({ 'x-request-id': 'r1', etag: '"3"' }) }).kind;
+    const logs = '/v1/environments/pr-42/logs?since=2026-01-01T10:00:00.000Z';
+    expect(check(failed('FAILED', { code: 'TASK_EXITED', message: 'the container exited', logs }))).toBe('valid');
+    expect(check(failed('FAILED', { code: 'TASK_EXITED', message: 'the container exited' }))).toBe('invalid');
+    expect(check(failed('DEGRADED', { code: 'HEALTH_CHECK_FAILED', message: 'unhealthy' }))).toBe('invalid');
+    // a rolled-back update leaves the environment RUNNING: the contract does not promise logs there
+    expect(check(failed('RUNNING', { code: 'TASK_EXITED', message: 'rolled back', image: 'nginx:bad' }))).toBe('valid');
   });
 });
