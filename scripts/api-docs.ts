@@ -47,10 +47,12 @@ export function typeOf(schema: Json): string {
 function constraints(schema: Json): string {
   const parts: string[] = [];
   const bound = (low: unknown, high: unknown, unit = '') => {
-    const big = (n: unknown) => typeof n === 'number' && n >= Number.MAX_SAFE_INTEGER;
-    if (low !== undefined && high !== undefined && !big(high)) parts.push(`${low}-${high}${unit}`);
-    else if (low !== undefined) parts.push(`≥ ${low}${unit}`);
-    else if (high !== undefined && !big(high)) parts.push(`≤ ${high}${unit}`);
+    // zod's z.int() bounds every integer by the safe-integer range: no news to a reader
+    const safe = (n: unknown) => (typeof n === 'number' && Math.abs(n) >= Number.MAX_SAFE_INTEGER ? undefined : n);
+    const [from, to] = [safe(low), safe(high)];
+    if (from !== undefined && to !== undefined) parts.push(`${from}-${to}${unit}`);
+    else if (from !== undefined) parts.push(`≥ ${from}${unit}`);
+    else if (to !== undefined) parts.push(`≤ ${to}${unit}`);
   };
   bound(schema.minimum, schema.maximum);
   if (schema.exclusiveMinimum !== undefined) parts.push(`> ${schema.exclusiveMinimum}`);
