@@ -60,7 +60,12 @@ const everyRoute: ZodOpenApiResponsesObject = {
   413: problem('the body is over 64 KiB'),
   415: problem('a body (or a POST, PUT or PATCH) that is not JSON'),
   429: { description: 'throttled by API Gateway (`{"message":"Too Many Requests"}`)', content: { [JSON_TYPE]: { schema: gatewayMessageSchema } } },
-  500: problem('an unexpected failure; quote the request id'),
+  500: problem('an unexpected failure; quote the request id (API Gateway answers `{"message":"Internal Server Error"}` when the function itself fails)', { gateway: true }),
+  // an integration that takes longer than the timeout is a 504 from API Gateway (AWS Knowledge
+  // Center, "How do I troubleshoot HTTP 504 errors from API Gateway?"); local mode's front
+  // answers a handler silent for 30 s with a 503 problem
+  503: problem('local mode only: the function did not answer within 30 s'),
+  504: { description: 'API Gateway: the function did not answer within the integration timeout (29 s)', content: { [JSON_TYPE]: { schema: gatewayMessageSchema } } },
 };
 
 /** What a route that honours `Idempotency-Key` may also answer. */
