@@ -95,6 +95,10 @@ const mutationHeaders = z.object({ 'idempotency-key': idempotencyKeyHeader.optio
 const readHeaders = z.object({ 'x-request-id': requestIdHeader.optional() });
 /** a request's spec as sent: the ttl bound is the installation's (`maxTtl`, 30 days by default) */
 const specAsSent = environmentSpecSchema({ maxTtlMs: Number.POSITIVE_INFINITY }).meta({ id: 'EnvironmentSpec', description: 'the desired state of an environment; omitted fields take their defaults' });
+const patchBody = environmentPatchSchema.meta({
+  id: 'EnvironmentPatch',
+  description: 'any fields of EnvironmentSpec; maps merge key by key and `null` removes a key; the merged spec must be a valid EnvironmentSpec (400 naming the fields otherwise)',
+});
 const NO_BODY_NOTE = 'No body, but the request needs a JSON content type (`content-type: application/json`), as every POST does.';
 
 /** A read of the API itself (tag `service`): no parameters. */
@@ -163,8 +167,8 @@ export const operations: Record<string, ZodOpenApiOperationObject> = {
     requestBody: {
       required: true,
       content: {
-        'application/merge-patch+json': { schema: environmentPatchSchema.meta({ id: 'EnvironmentPatch' }) },
-        [JSON_TYPE]: { schema: environmentPatchSchema },
+        'application/merge-patch+json': { schema: patchBody },
+        [JSON_TYPE]: { schema: patchBody },
       },
     },
     responses: responses(idempotent, notFound, preconditionFailed, {
