@@ -40,11 +40,12 @@ const layers = [
       message: `functions/domain/ imports only the domain, zod, node:crypto and node:util (${ARCHITECTURE}).`,
     },
   ]),
-  // the contract (table, routes, heal event rules): data that functions/ and infra/ share
+  // the contract (table, routes, heal event rules, the API's schemas and OpenAPI document): data that functions/ and infra/ share
   restrict(['contract'], [
     {
-      regex: '^(?!\\./|#contract/|#domain/|\\.\\./domain/)',
-      message: `functions/contract/ imports only the domain and the contract (${ARCHITECTURE}).`,
+      // zod and zod-openapi: the answers' schemas and the OpenAPI document generated from them
+      regex: '^(?!\\./|#contract/|#domain/|\\.\\./domain/|zod$|zod-openapi$)',
+      message: `functions/contract/ imports only the domain, the contract, zod and zod-openapi (${ARCHITECTURE}).`,
     },
   ]),
   restrict(['runtime'], ['adapters', 'commands', 'lambda'].map((name) => layer(name, 'functions/runtime/')).concat(handlers('functions/runtime/'), infra('functions/runtime/'), awsSdk('functions/runtime/'))),

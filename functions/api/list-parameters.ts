@@ -2,9 +2,7 @@
 import { MAX_CURSOR_LENGTH } from '#commands/environment-queries.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { MAX_LABEL_VALUE_LENGTH } from '#domain/environment-spec.ts';
-
-export const DEFAULT_LIMIT = 20;
-export const MAX_LIMIT = 100;
+import { DEFAULT_LIMIT, MAX_LIMIT } from '#contract/api-schema.ts';
 
 /** `limit`: an integer from 1 to `max` (100 for the lists, 1000 for logs), `byDefault` when absent. */
 export function parseLimit(raw: string | undefined, { byDefault = DEFAULT_LIMIT, max = MAX_LIMIT } = {}): number {

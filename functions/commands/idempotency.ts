@@ -36,6 +36,7 @@ import { canonicalJson } from '#domain/canonical-json.ts';
 import { IdempotencyKeyInProgress, IdempotencyKeyReused, ValidationFailed } from '#domain/errors.ts';
 import { claimKey, completeKey, readKey, releaseKey, type IdempotencyRecord, type StoredAnswer } from '#adapters/idempotency-store.ts';
 import { logger } from '#runtime/powertools.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from '#contract/api-schema.ts';
 
 /** how long a completed answer replays */
 export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
@@ -68,7 +69,7 @@ export interface IdempotentAnswer {
 
 /** 400 unless the key is 1-255 characters of letters, digits and `._:-`. */
 export function checkIdempotencyKey(key: string): void {
-  if (!/^[A-Za-z0-9._:-]{1,255}$/.test(key)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new ValidationFailed('Idempotency-Key must be 1-255 characters of letters, digits and ._:-', [
       { path: 'header:Idempotency-Key', message: 'invalid' },
     ]);

@@ -15,6 +15,7 @@ export interface RouteDefinition {
 
 export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/health', handler: 'get-health', mutates: false },
+  { method: 'GET', path: '/v1/openapi.json', handler: 'get-openapi', mutates: false },
   { method: 'GET', path: '/v1/environments', handler: 'list-environments', mutates: false },
   { method: 'POST', path: '/v1/environments', handler: 'create-environment', mutates: true },
   { method: 'GET', path: '/v1/environments/{name}', handler: 'get-environment', mutates: false },

@@ -1,6 +1,6 @@
 /**
  * The environment resource (README "Using the API"): one zod schema gives the TypeScript types, the
- * request validation and (later) the OpenAPI document.
+ * request validation and the OpenAPI document (functions/contract/openapi.ts; descriptions in `.meta()`).
  */
 import * as z from 'zod';
 import { DURATION_PATTERN, parseDuration } from './durations.ts';
@@ -148,15 +148,15 @@ export const DEFAULT_TTL = '72h';
 export function environmentSpecSchema(limits: SpecLimits) {
   return z
     .strictObject({
-      image: imageReference,
-      port: z.int().min(1).max(65535).default(8080),
-      cpu: z.union(FARGATE_CPU_VALUES.map((cpu) => z.literal(cpu))).default(256),
-      memory: z.int().positive().default(512),
-      desiredCount: z.int().min(0).max(10).default(1),
-      autoscaling: autoscalingSettings.optional(),
-      environment: environmentVariables.default({}),
-      secrets: secretReferences.default({}),
-      healthCheck: healthCheckSettings.default({
+      image: imageReference.meta({ description: 'the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`', example: 'ghcr.io/acme/web:pr-42' }),
+      port: z.int().min(1).max(65535).default(8080).meta({ description: 'the port the container listens on' }),
+      cpu: z.union(FARGATE_CPU_VALUES.map((cpu) => z.literal(cpu))).default(256).meta({ description: 'Fargate CPU units (1024 = 1 vCPU)' }),
+      memory: z.int().positive().default(512).meta({ description: 'MiB; one of the sizes Fargate allows with the cpu' }),
+      desiredCount: z.int().min(0).max(10).default(1).meta({ description: 'tasks to run; 0 puts the environment to sleep' }),
+      autoscaling: autoscalingSettings.optional().meta({ description: 'target tracking on the service\'s CPU; desiredCount must lie within minCount..maxCount' }),
+      environment: environmentVariables.default({}).meta({ description: 'environment variables of the container (at most 100, 32 KiB in all)' }),
+      secrets: secretReferences.default({}).meta({ description: 'variables read from ARNs of secrets the repository owns (Secrets Manager or SSM); a name is in environment or in secrets, not both' }),
+      healthCheck: healthCheckSettings.meta({ description: 'the load balancer\'s health check of the tasks' }).default({
         path: '/',
         intervalSeconds: 10,
         timeoutSeconds: 5,
@@ -167,8 +167,9 @@ export function environmentSpecSchema(limits: SpecLimits) {
         .string()
         .regex(DURATION_PATTERN, 'must be a duration like "90m", "72h" or "7d" (at least 1m)')
         .refine((ttl) => (parseDuration(ttl) ?? Infinity) <= limits.maxTtlMs, 'exceeds the maximum ttl this installation allows')
-        .default(DEFAULT_TTL),
-      labels: labelMap.default({}),
+        .default(DEFAULT_TTL)
+        .meta({ description: 'how long after its last create or update the environment expires; at most the installation\'s maxTtl (30d by default)' }),
+      labels: labelMap.default({}).meta({ description: 'free labels (at most 50); `repository` (owner/name, fixed at create) and `branch` are what lists filter on' }),
     })
     .superRefine((spec, ctx) => {
       if (!isValidFargatePair(spec.cpu, spec.memory)) {

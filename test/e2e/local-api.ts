@@ -1,12 +1,14 @@
 /**
  * What every end-to-end suite needs to drive local mode over HTTP, as a CI pipeline would:
- * one local server per suite (with its output shown when a test fails), the API, the
+ * one local server per suite (with its output shown when a test fails), the API (every answer checked
+ * against the OpenAPI document: test/support/openapi-validator.ts), the
  * environment pages (host-routed), and polling until something holds.
  */
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type ApiAnswer, readAnswer } from '../../cli/answer.ts';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.ts';
+import { assertDescribed } from '../support/openapi-validator.ts';
 
 export type Answer = ApiAnswer;
 
@@ -88,7 +90,10 @@ export function useLocalServer(env: Record<string, string> = {}, options: LocalS
     if (options.body !== undefined) body = JSON.stringify(options.body);
     // POST, PUT and PATCH need a JSON content type even with no body (415 otherwise), as any JSON body does
     if (options.body !== undefined || STATE_CHANGING.has(method.toUpperCase())) headers['content-type'] ??= 'application/json';
-    return readAnswer(await fetch(`${server().url}${path}`, { method, headers, body }));
+    const answer = await readAnswer(await fetch(`${server().url}${path}`, { method, headers, body }));
+    // every answer of the API must be one the OpenAPI document describes (status, content type, body, headers)
+    assertDescribed({ method, path, status: answer.status, contentType: answer.headers.get('content-type') ?? '', text: answer.text, headers: answer.headers });
+    return answer;
   };
 
   // fetch() forbids setting Host, so pages go through node:http

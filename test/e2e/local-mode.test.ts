@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eventually, isStatus, useLocalServer, type Answer } from './local-api.ts';
+import { openApiDocument } from '../../functions/contract/openapi.ts';
 
 const { server: localServer, api, page, waitFor } = useLocalServer();
 
@@ -23,6 +24,13 @@ describe('local mode over HTTP', () => {
     expect(health.body).toMatchObject({ status: 'ok', mode: 'local' });
     expect(health.headers.get('x-request-id')).toBeTruthy();
     expect(localServer().startupMs).toBeGreaterThan(0);
+  });
+
+  it('serves the OpenAPI document at GET /v1/openapi.json', async () => {
+    const answer = await api('GET', '/v1/openapi.json');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/json');
+    expect(answer.body).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
   });
 
   it('says at startup that the API is open without --auth, and hands out no tokens', async () => {

@@ -30,8 +30,10 @@ describe('the layers, enforced by npm run lint', () => {
     ['functions/domain/bad.ts', "import { x } from '#runtime/config.ts';", /functions\/domain\/ imports only the domain/],
     ['functions/domain/bad.ts', "import type { x } from '#commands/heal-commands.ts';", /functions\/domain\/ imports only the domain/],
     ['functions/domain/bad.ts', "import { x } from '#lambda/problem.ts';", /functions\/domain\/ imports only the domain/],
-    ['functions/contract/bad.ts', "import { x } from '#adapters/table-keys.ts';", /functions\/contract\/ imports only the domain and the contract/],
-    ['functions/contract/bad.ts', "import { x } from '#runtime/config.ts';", /functions\/contract\/ imports only the domain and the contract/],
+    ['functions/contract/bad.ts', "import { x } from '#adapters/table-keys.ts';", /functions\/contract\/ imports only the domain, the contract, zod and zod-openapi/],
+    ['functions/contract/bad.ts', "import { x } from '#runtime/config.ts';", /functions\/contract\/ imports only the domain, the contract, zod and zod-openapi/],
+    ['functions/contract/bad.ts', "import { x } from '@aws-sdk/client-ecs';", /functions\/contract\/ imports only the domain, the contract, zod and zod-openapi/],
+    ['functions/contract/bad.ts', "import { x } from 'zod-openapi/api';", /functions\/contract\/ imports only the domain, the contract, zod and zod-openapi/],
     ['functions/runtime/bad.ts', "import { x } from '#adapters/table-keys.ts';", /functions\/runtime\/ may not import functions\/adapters\//],
     ['functions/runtime/bad.ts', "import { x } from '../commands/idempotency.ts';", /functions\/runtime\/ may not import functions\/commands\//],
     ['functions/adapters/bad.ts', "import { x } from '#commands/environment-commands.ts';", /functions\/adapters\/ may not import functions\/commands\//],
@@ -54,7 +56,7 @@ describe('the layers, enforced by npm run lint', () => {
 
   it.each([
     ['functions/domain/good.ts', "import { x } from './errors.ts';\nimport { z } from 'zod';\nimport { createHash } from 'node:crypto';\nimport { isDeepStrictEqual } from 'node:util';"],
-    ['functions/contract/good.ts', "import { x } from '#domain/alarms.ts';\nimport { y } from './routes.ts';"],
+    ['functions/contract/good.ts', "import { x } from '#domain/alarms.ts';\nimport { y } from './routes.ts';\nimport * as z from 'zod';\nimport { createDocument } from 'zod-openapi';"],
     ['functions/runtime/good.ts', "import { x } from '#domain/durations.ts';\nimport { z } from 'zod';\nimport { y } from '#contract/routes.ts';"],
     ['functions/adapters/good.ts', "import { x } from '#runtime/config.ts';\nimport { y } from '#contract/table-definition.ts';\nimport { z } from '@aws-sdk/client-ecs';"],
     ['functions/commands/good.ts', "import { x } from '#adapters/environment-store.ts';\nimport { y } from '#domain/healing.ts';"],
