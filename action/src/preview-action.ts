@@ -110,7 +110,7 @@ async function ask(deps: ActionDeps, args: string[], timeoutMs: number | undefin
   const view = readView(result.output);
   if (view && result.exitCode === 0) return { kind: 'ready', view };
   if (view && result.exitCode === 1) return { kind: 'failed', view };
-  return { kind: 'error', message: errorMessage(result), notFound: problemStatus(result.output) === 404 };
+  return { kind: 'error', message: errorMessage(result), notFound: problemStatus(result) === 404 };
 }
 
 /** The environment view of `up --wait --json`, with `failure` (or the operation's error) when it failed. */
@@ -148,10 +148,13 @@ function errorMessage(result: FledgeResult): string {
   return lastLine || `fledge exited with code ${result.exitCode}`;
 }
 
-function problemStatus(output: unknown): number | undefined {
-  if (!isObject(output)) return undefined;
-  const nested = isObject(output.error) ? output.error : output;
-  return typeof nested.status === 'number' ? nested.status : undefined;
+/** The HTTP status Fledge refused with: in the JSON the CLI printed, else in its line (`DELETE /v1/environments/x: 404 Not Found: ...`). */
+function problemStatus(result: FledgeResult): number | undefined {
+  const output = result.output;
+  const nested = isObject(output) ? (isObject(output.error) ? output.error : output) : undefined;
+  if (typeof nested?.status === 'number') return nested.status;
+  const status = /: (\d{3}) /.exec(result.stderr.trim().split('\n').pop() ?? '')?.[1];
+  return status === undefined ? undefined : Number(status);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
