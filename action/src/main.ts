@@ -54,6 +54,7 @@ async function oidcToken(audience: string): Promise<string> {
     throw new Error(
       `this job cannot get a GitHub OIDC token (${(error as Error).message}): give it "permissions: id-token: write"; ` +
         'a pull_request job of a fork gets none in a public repository (README "GitHub Action")',
+      { cause: error },
     );
   }
 }
