@@ -14,14 +14,17 @@ import { CLI_BUNDLE } from './src/fledge-runner.ts';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'action', 'dist');
 
-/** The CLI's entry (package.json `bin`). Until it exists only the Action is bundled. */
-export const CLI_ENTRY = join(ROOT, 'cli', 'fledge', 'main.ts');
+/** The CLI's module (`run()` is what bin/fledge.mjs calls). Until it exists only the Action is bundled. */
+export const CLI_ENTRY = join(ROOT, 'cli', 'fledge.ts');
 
-/** bundle file name under action/dist/ -> its entry */
-export function bundleEntries(): Record<string, string> {
+/** bundle file name under action/dist/ -> what esbuild bundles into it */
+export function bundleEntries(): Record<string, Pick<BuildOptions, 'entryPoints' | 'stdin'>> {
   return {
-    'index.mjs': join(ROOT, 'action', 'src', 'main.ts'),
-    ...(existsSync(CLI_ENTRY) ? { [CLI_BUNDLE]: CLI_ENTRY } : {}),
+    'index.mjs': { entryPoints: [join(ROOT, 'action', 'src', 'main.ts')] },
+    // the command as bin/fledge.mjs runs it, with every package inside (the npm package's bundle keeps them external)
+    ...(existsSync(CLI_ENTRY)
+      ? { [CLI_BUNDLE]: { stdin: { contents: "import { run } from './cli/fledge.ts';\nawait run();\n", resolveDir: ROOT, sourcefile: 'fledge-entry.ts', loader: 'ts' } } }
+      : {}),
   };
 }
 
@@ -45,9 +48,9 @@ const OPTIONS: BuildOptions = {
 export async function renderBundles(): Promise<Record<string, string>> {
   const rendered: Record<string, string> = {};
   for (const [file, entry] of Object.entries(bundleEntries())) {
-    const result = await build({ ...OPTIONS, entryPoints: [entry], outfile: join(DIST, file) });
+    const result = await build({ ...OPTIONS, ...entry, outfile: join(DIST, file) });
     const [output] = result.outputFiles ?? [];
-    if (!output) throw new Error(`esbuild wrote nothing for ${relative(ROOT, entry)}`);
+    if (!output) throw new Error(`esbuild wrote nothing for action/dist/${file}`);
     rendered[file] = output.text;
   }
   return rendered;
