@@ -12,13 +12,12 @@ import { parsePullRequestEvent } from './event.ts';
 import { CLI_BUNDLE, spawnFledge } from './fledge-runner.ts';
 import { readInputs } from './inputs.ts';
 import { runPreviewAction } from './preview-action.ts';
+import { runPruneAction } from './prune-action.ts';
 
 async function main(): Promise<void> {
   const env = process.env;
-  const eventPath = env.GITHUB_EVENT_PATH;
-  if (!eventPath) throw new Error('GITHUB_EVENT_PATH is not set: this runs as a step of a GitHub Actions job');
-  const event = parsePullRequestEvent(env.GITHUB_EVENT_NAME ?? '', JSON.parse(readFileSync(eventPath, 'utf8')) as unknown);
-  const inputs = readInputs((name) => core.getInput(name));
+  const command = core.getInput('command') || 'preview';
+  if (command !== 'preview' && command !== 'prune') throw new Error(`input command: "${command}" is neither preview nor prune`);
   const endpoint = core.getInput('endpoint', { required: true });
   const auth = core.getInput('auth') || 'oidc';
   if (auth !== 'oidc' && auth !== 'aws') throw new Error(`input auth: "${auth}" is neither oidc nor aws`);
@@ -31,17 +30,25 @@ async function main(): Promise<void> {
   const cli = join(dirname(fileURLToPath(import.meta.url)), CLI_BUNDLE);
   const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
 
-  const outcome = await runPreviewAction(event, inputs, {
-    octokit,
-    log: { info: core.info, warning: core.warning },
-    ...(runUrl ? { runUrl } : {}),
-    fledge: async () => {
-      const fledgeEnv: Record<string, string> = { FLEDGE_ENDPOINT: endpoint };
-      // SigV4 (auth: aws) signs with the AWS credentials already in the job's environment
-      if (auth === 'oidc') fledgeEnv.FLEDGE_TOKEN = await oidcToken(audience);
-      return spawnFledge({ cli, env: fledgeEnv, progress: (chunk) => process.stdout.write(chunk) });
-    },
-  });
+  const fledge = async () => {
+    const fledgeEnv: Record<string, string> = { FLEDGE_ENDPOINT: endpoint };
+    // SigV4 (auth: aws) signs with the AWS credentials already in the job's environment
+    if (auth === 'oidc') fledgeEnv.FLEDGE_TOKEN = await oidcToken(audience);
+    return spawnFledge({ cli, env: fledgeEnv, progress: (chunk) => process.stdout.write(chunk) });
+  };
+  const log = { info: core.info, warning: core.warning };
+
+  let outcome;
+  if (command === 'prune') {
+    if (!env.GITHUB_REPOSITORY) throw new Error('GITHUB_REPOSITORY is not set: this runs as a step of a GitHub Actions job');
+    outcome = await runPruneAction(env.GITHUB_REPOSITORY, core.getMultilineInput('keep'), { octokit, fledge, log });
+  } else {
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (!eventPath) throw new Error('GITHUB_EVENT_PATH is not set: this runs as a step of a GitHub Actions job');
+    const event = parsePullRequestEvent(env.GITHUB_EVENT_NAME ?? '', JSON.parse(readFileSync(eventPath, 'utf8')) as unknown);
+    const inputs = readInputs((name) => core.getInput(name));
+    outcome = await runPreviewAction(event, inputs, { octokit, fledge, log, ...(runUrl ? { runUrl } : {}) });
+  }
   for (const [name, value] of Object.entries(outcome.outputs)) core.setOutput(name, value);
   if (outcome.failure) core.setFailed(outcome.failure);
 }

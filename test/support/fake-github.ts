@@ -1,7 +1,7 @@
 /**
  * A local fake of the parts of GitHub's REST API the Action calls, for the real Octokit client
  * (baseUrl pointed here): issue comments (list with `per_page`/`page` and a Link header,
- * create, update, delete), deployments (create, list by environment, newest first) and
+ * create, update, delete), pull requests (list by state), deployments (create, list by environment, newest first) and
  * deployment statuses (create, with `auto_inactive`). Shapes follow GitHub's REST API
  * reference ("Issue comments", "Deployments", "Deployment statuses"); only the fields the
  * Action or the tests read are filled in.
@@ -37,6 +37,8 @@ export interface FakeGitHub {
   /** issue number -> its comments, oldest first */
   comments: Map<number, FakeComment[]>;
   deployments: FakeDeployment[];
+  /** the repository's pull requests (number and state) */
+  pulls: { number: number; state: 'open' | 'closed' }[];
   /** every request, `METHOD /path?query` */
   requests: string[];
   /** when true, every write answers 403 as GitHub does to a read-only GITHUB_TOKEN */
@@ -60,6 +62,7 @@ export async function startFakeGitHub(options: { token?: string } = {}): Promise
     token,
     comments: new Map(),
     deployments: [],
+    pulls: [],
     requests: [],
     readOnly: false,
     addComment(issue, body, user = bot) {
@@ -98,6 +101,10 @@ export async function startFakeGitHub(options: { token?: string } = {}): Promise
         }
       }
       return notFound();
+    }],
+    ['GET', /^\/repos\/[^/]+\/[^/]+\/pulls$/, (req) => {
+      const state = req.query.get('state') ?? 'open';
+      return paginated(req, fake.pulls.filter((pr) => state === 'all' || pr.state === state).map((pr) => ({ ...pr, id: pr.number + 50_000 })));
     }],
     ['POST', /^\/repos\/[^/]+\/[^/]+\/deployments$/, (req) => {
       const b = req.body ?? {};

@@ -27,7 +27,7 @@ function declaredInputs(): string[] {
 /** The input names the sources read. */
 function readInputNames(): string[] {
   const sources = ['main.ts', 'inputs.ts'].map((file) => readFileSync(join(ROOT, 'action', 'src', file), 'utf8')).join('\n');
-  return [...new Set([...sources.matchAll(/get(?:Input)?\('([a-z-]+)'/g)].map((match) => match[1]!))];
+  return [...new Set([...sources.matchAll(/get(?:Input|MultilineInput)?\('([a-z-]+)'/g)].map((match) => match[1]!))];
 }
 
 describe('action.yml and its bundle', () => {
