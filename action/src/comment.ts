@@ -50,7 +50,7 @@ function body(state: CommentState): string[] {
       return lines;
     }
     case 'error':
-      return [`### ❌ Preview \`${state.name}\`: no answer`, '', `Commit ${commit(state.commit)}: ${escapeInline(state.message)}`];
+      return [`### ❌ Preview \`${state.name}\` could not be deployed`, '', `Commit ${commit(state.commit)}: ${escapeInline(state.message)}`];
     case 'fork-refused':
       return [
         '### Preview: not for pull requests from forks',
