@@ -57,7 +57,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.fledge/', 'coverage/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.fledge/', 'coverage/', 'action/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
