@@ -2,13 +2,27 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { HttpResponse } from '#lambda/http-handler.ts';
 import { metrics } from '#runtime/powertools.ts';
+import { fargatePrice } from '#runtime/config.ts';
 import type { CommandResult, Outcome } from '#commands/environment-commands.ts';
+import { estimateCost, totalCost, type Cost } from '#domain/cost.ts';
 import { toRepresentation, type EnvironmentRecord } from '#domain/environment.ts';
 
 const STATUS_BY_OUTCOME: Record<Outcome, number> = { created: 201, started: 202, recorded: 202, unchanged: 200 };
 
+/** The environment as the API shows it: with its estimated cost now, when the region's price is known (README "Cost"). */
+export function environmentView(record: EnvironmentRecord, now = new Date()) {
+  const price = fargatePrice();
+  return toRepresentation(record, price && estimateCost(record, price, now));
+}
+
+/** What these environments cost together now; undefined when the region's price is not known. */
+export function costOf(records: readonly EnvironmentRecord[], now = new Date()): Cost | undefined {
+  const price = fargatePrice();
+  return price && totalCost(records, price, now);
+}
+
 export function environmentResponse(record: EnvironmentRecord, status = 200, headers: Record<string, string> = {}): HttpResponse {
-  return { status, body: toRepresentation(record), headers: { etag: `"${record.version}"`, ...headers } };
+  return { status, body: environmentView(record), headers: { etag: `"${record.version}"`, ...headers } };
 }
 
 export function commandResponse(result: CommandResult): HttpResponse {

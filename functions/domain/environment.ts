@@ -1,5 +1,6 @@
 /** The stored environment record, its operations, and the representation the API returns. */
 import { isDeepStrictEqual } from 'node:util';
+import type { Cost, TaskTime } from './cost.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { Status } from './lifecycle.ts';
 import { parseDuration } from './durations.ts';
@@ -59,6 +60,8 @@ export interface EnvironmentRecord {
    * its teardown releases exactly these (README "Expiry, cleanup and quotas")
    */
   quotaCounters?: string[];
+  /** the running task-time its cost is estimated from (functions/domain/cost.ts); written with every change of `runningCount` */
+  taskTime?: TaskTime;
 }
 
 /**
@@ -72,8 +75,11 @@ export function runsOperation<R extends Pick<EnvironmentRecord, 'operation'>>(
   return record?.operation?.id === operationId && record.operation.status === 'RUNNING';
 }
 
-/** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */
-export function toRepresentation(record: EnvironmentRecord) {
+/**
+ * What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by
+ * side, and its estimated `cost` when the region's price is known (functions/domain/cost.ts).
+ */
+export function toRepresentation(record: EnvironmentRecord, cost?: Cost) {
   const { operation } = record;
   return {
     name: record.name,
@@ -97,6 +103,7 @@ export function toRepresentation(record: EnvironmentRecord) {
         }
       : null,
     lastHealthyImage: record.lastHealthyImage ?? null,
+    ...(cost ? { cost } : {}),
   };
 }
 
