@@ -58,6 +58,17 @@ describe('the environment view', () => {
     expect((await get()).body.cost).toEqual({ perHour: 2, toDate: expect.closeTo(2, 3), currency: 'USD' });
   });
 
+  it('an invalid FLEDGE_FARGATE_PRICES costs the answer its cost, never the request (the command has run)', async () => {
+    stored(running('pr-1', 1, 1));
+    process.env.FLEDGE_FARGATE_PRICES = '{"vcpuHour": 3600, "gbHour": 0}';
+    resetConfig();
+    const { status, body } = await call(scaleHandler, {
+      method: 'POST', path: '/v1/environments/pr-1/scale', pathParameters: { name: 'pr-1' }, body: { desiredCount: 2 },
+    });
+    expect(status).toBe(202);
+    expect(body).not.toHaveProperty('cost');
+  });
+
   it('is in the answers of mutations too (a scale)', async () => {
     stored(running('pr-1', 1, 1));
     const { status, body } = await call(scaleHandler, {
