@@ -7,7 +7,9 @@
  * one this execution runs: a DELETE that superseded the operation, or a retried step whose
  * first attempt already finished, makes the condition fail and the write a no-op.
  * Status changes bump `version` and keep the index attributes (`gsiStatusPk`, `gsiExpiryPk`)
- * in step; the task-token bookkeeping does not, as no reader of the API can see it.
+ * in step; the task-token bookkeeping does not, as no reader of the API can see it. A write that
+ * records a running count reads the item first and changes its `taskTime` with it (the cost
+ * estimate's accrual: `finishWrite`), one GetItem more per operation end.
  */
 import {
   GetCommand,
