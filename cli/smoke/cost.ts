@@ -4,9 +4,12 @@
  * scale it to their region.
  */
 
-/** Fargate Linux/x86_64 on-demand, us-east-1: per vCPU-hour and per GB-hour (USD). */
-export const FARGATE_VCPU_HOUR_USD = 0.04048;
-export const FARGATE_GB_HOUR_USD = 0.004445;
+import { FARGATE_PRICES } from '../../functions/contract/fargate-prices.ts';
+import { taskHourPrice } from '../../functions/domain/cost.ts';
+
+/** Fargate Linux/x86_64 on-demand, us-east-1: per vCPU-hour and per GB-hour (USD), from the one price table. */
+export const FARGATE_VCPU_HOUR_USD = FARGATE_PRICES['us-east-1']!.vcpuHour;
+export const FARGATE_GB_HOUR_USD = FARGATE_PRICES['us-east-1']!.gbHour;
 
 export interface CostEstimate {
   usd: number;
@@ -21,7 +24,7 @@ export function estimateCost(cpu: number, memory: number, minutes: number): Cost
   const vcpu = cpu / 1024;
   const gb = memory / 1024;
   const hours = minutes / 60;
-  const usd = hours * (vcpu * FARGATE_VCPU_HOUR_USD + gb * FARGATE_GB_HOUR_USD);
+  const usd = hours * taskHourPrice({ cpu, memory }, FARGATE_PRICES['us-east-1']!);
   return {
     usd,
     assumption:

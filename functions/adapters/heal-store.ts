@@ -35,12 +35,12 @@ export async function completeHeal(c: HealCompletion): Promise<boolean> {
     {
       set: {
         ...operationEnd('RUNNING', 'SUCCEEDED', c.now),
-        runningCount: c.runningCount,
         ...(c.healthyImages ?? {}),
         ...(c.restoredImage ? restoredSpec(c.specVersion, c.restoredImage) : {}),
       },
       remove: WAIT_BOOKKEEPING,
       condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },
+      count: { runningCount: c.runningCount, at: c.now },
     },
     c.events,
   );

@@ -7,7 +7,9 @@
  * one this execution runs: a DELETE that superseded the operation, or a retried step whose
  * first attempt already finished, makes the condition fail and the write a no-op.
  * Status changes bump `version` and keep the index attributes (`gsiStatusPk`, `gsiExpiryPk`)
- * in step; the task-token bookkeeping does not, as no reader of the API can see it.
+ * in step; the task-token bookkeeping does not, as no reader of the API can see it. A write that
+ * records a running count reads the item first and changes its `taskTime` with it (the cost
+ * estimate's accrual: `finishWrite`), one GetItem more per operation end.
  */
 import {
   GetCommand,
@@ -16,6 +18,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { runsOperation, type EnvironmentRecord, type OperationError, type OperationStatus } from '#domain/environment.ts';
+import { countChanged, taskTimeOf, type TaskTime } from '#domain/cost.ts';
 import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
@@ -234,7 +237,9 @@ export interface EnvironmentUpdate {
   set: Record<string, unknown>;
   remove?: string[];
   /** extra condition on top of "the operation is still ours and running" */
-  condition?: { expression: string; values: Record<string, unknown> };
+  condition?: { expression: string; values: Record<string, unknown>; names?: Record<string, string> };
+  /** the running count this write records, as of `at`: its task-time changes in the same write (`countedWrite`) */
+  count?: { runningCount: number; at: string };
 }
 
 /**
@@ -248,6 +253,63 @@ export async function finishWrite(
   events: EnvironmentEvent[],
   extra: Record<string, unknown>[] = [],
   eventPurgeAt?: number,
+): Promise<boolean> {
+  if (!update.count) return writeOnce(name, operationId, update, events, extra, eventPurgeAt);
+  for (let attempt = 1; ; attempt++) {
+    const item = await getEnvironmentItem(name);
+    if (!runsOperation(item, operationId)) return false;
+    const counted = countedWrite(update, update.count, item);
+    if (await writeOnce(name, operationId, counted.update, events, extra, eventPurgeAt)) return true;
+    // cancelled: the operation is no longer ours, or a condition of the caller's failed (both are
+    // the caller's answer), or the task-time changed since the read (read again and fold anew)
+    if (!counted.taskTime) return false;
+    const now = await getEnvironmentItem(name);
+    if (!runsOperation(now, operationId) || sameTaskTime(now.taskTime, item.taskTime)) return false;
+    if (attempt >= COUNT_ATTEMPTS) {
+      // named as DynamoDB names a lost race, so the step's Retry takes it
+      throw Object.assign(new Error(`the task-time of "${name}" kept changing while its running count was being recorded; retry`), { name: 'TransactionConflictException' });
+    }
+  }
+}
+
+/** Reads of the item before giving up, when its task-time changed between a read and the write. */
+const COUNT_ATTEMPTS = 5;
+
+const sameTaskTime = (a: TaskTime | undefined, b: TaskTime | undefined) => a?.since === b?.since && a?.count === b?.count;
+
+/**
+ * The write with its running count, and, when the count changes, the task-time with the seconds
+ * so far folded in (functions/domain/cost.ts), conditioned on the task-time read: a write that
+ * raced with another change of it is cancelled rather than count the same seconds twice or lose
+ * them. A count that does not change leaves the task-time alone, so a replayed step that finds
+ * its count recorded already folds nothing (an exact accrual under retries).
+ */
+function countedWrite(update: EnvironmentUpdate, count: { runningCount: number; at: string }, item: EnvironmentItem): { update: EnvironmentUpdate; taskTime?: TaskTime } {
+  const set = { ...update.set, runningCount: count.runningCount };
+  const taskTime = countChanged(taskTimeOf(item, count.at), count.runningCount, count.at);
+  if (!taskTime) return { update: { ...update, set } };
+  const read = item.taskTime;
+  const names: Record<string, string> = { ...update.condition?.names, '#taskTime': 'taskTime' };
+  const values: Record<string, unknown> = { ...update.condition?.values };
+  let expression = 'attribute_not_exists(#taskTime)';
+  if (read) {
+    // every change moves `since` on, with `count`: the two pin the read
+    Object.assign(names, { '#ttSince': 'since', '#ttCount': 'count' });
+    Object.assign(values, { ':ttSince': read.since, ':ttCount': read.count });
+    expression = '#taskTime.#ttSince = :ttSince AND #taskTime.#ttCount = :ttCount';
+  }
+  if (update.condition) expression = `${update.condition.expression} AND ${expression}`;
+  return { update: { ...update, set: { ...set, taskTime }, condition: { expression, values, names } }, taskTime };
+}
+
+/** One conditional transaction of `finishWrite`. */
+async function writeOnce(
+  name: string,
+  operationId: string,
+  update: EnvironmentUpdate,
+  events: EnvironmentEvent[],
+  extra: Record<string, unknown>[],
+  eventPurgeAt: number | undefined,
 ): Promise<boolean> {
   const names: Record<string, string> = { '#op': 'operation', '#opid': 'id', '#opstatus': 'status', '#version': 'version' };
   const values: Record<string, unknown> = { ':op': operationId, ':running': 'RUNNING', ':one': 1 };
@@ -272,6 +334,7 @@ export async function finishWrite(
   if (update.condition) {
     condition += ` AND ${update.condition.expression}`;
     Object.assign(values, update.condition.values);
+    Object.assign(names, update.condition.names);
     if (update.condition.expression.includes('#specVersion')) names['#specVersion'] = 'specVersion';
   }
   const item = {
@@ -364,11 +427,11 @@ export async function completeOperation(c: Completion): Promise<boolean> {
         ...operationEnd(c.status, c.error ? 'FAILED' : 'SUCCEEDED', c.now, c.error),
         ...restoredSpec(c.specVersion, c.restoredImage, c.restoredHealthCheck),
         url: c.url,
-        runningCount: c.runningCount,
         ...healthyImageAttributes(c.healthyImage, c.previousHealthyImages),
       },
       remove: WAIT_BOOKKEEPING,
       condition: { expression: '#specVersion = :sv', values: { ':sv': c.specVersion } },
+      count: { runningCount: c.runningCount, at: c.now },
     },
     c.events,
   );
@@ -382,11 +445,11 @@ export async function recordConvergence(c: Omit<Completion, 'status' | 'error' |
     {
       set: {
         appliedSpecVersion: c.specVersion,
-        runningCount: c.runningCount,
         updatedAt: c.now,
         ...healthyImageAttributes(c.healthyImage, c.previousHealthyImages),
       },
       remove: WAIT_BOOKKEEPING,
+      count: { runningCount: c.runningCount, at: c.now },
     },
     c.events,
   );
@@ -413,14 +476,14 @@ export interface Failure {
 }
 
 export async function failOperation(f: Failure): Promise<boolean> {
+  // nothing runs after a create whose resources compensation removed, nor in a settled sleep: sleeping is free
+  const stopped = f.releasePriority !== undefined || f.status === 'SLEEPING';
   return finishWrite(
     f.name,
     f.operationId,
     {
-      set: {
-        ...operationEnd(f.status, 'FAILED', f.now, f.error),
-        ...(f.releasePriority !== undefined ? { runningCount: 0 } : {}),
-      },
+      set: operationEnd(f.status, 'FAILED', f.now, f.error),
+      ...(stopped ? { count: { runningCount: 0, at: f.now } } : {}),
       remove: [
         ...WAIT_BOOKKEEPING,
         ...(f.releasePriority !== undefined ? ['listenerPriority'] : []),
@@ -455,8 +518,9 @@ const RELEASE_ATTEMPTS = 5;
  */
 export async function markDeleted(d: Deletion): Promise<boolean> {
   const update: EnvironmentUpdate = {
-    set: { ...operationEnd('DELETED', 'SUCCEEDED', d.now), runningCount: 0, purgeAt: d.purgeAt },
+    set: { ...operationEnd('DELETED', 'SUCCEEDED', d.now), purgeAt: d.purgeAt },
     remove: [...WAIT_BOOKKEEPING, 'listenerPriority', 'gsiExpiryPk'],
+    count: { runningCount: 0, at: d.now },
   };
   const priority = d.listenerPriority !== undefined ? [releasePriorityTransactItem(d.name, d.listenerPriority)] : [];
   for (let attempt = 1; ; attempt++) {

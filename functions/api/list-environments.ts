@@ -1,11 +1,10 @@
 /** GET /v1/environments — list, filtered by repository, branch or status; paginated by cursor. */
 import { httpHandler } from '#lambda/http-handler.ts';
-import { listVisibleEnvironments } from '#commands/environment-queries.ts';
-import { toRepresentation } from '#domain/environment.ts';
+import { listVisibleEnvironments, repositoryEnvironments } from '#commands/environment-queries.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { STATUSES, type Status } from '#domain/lifecycle.ts';
 import { parseCursor, parseLabelFilter, parseLimit, refuseUnknownParameters } from './list-parameters.ts';
-import { itemsThatFit } from './responses.ts';
+import { costOf, environmentView, itemsThatFit } from './responses.ts';
 
 const FILTERS = ['repository', 'branch', 'status', 'limit', 'cursor'] as const;
 
@@ -25,9 +24,12 @@ export const handler = httpHandler(async (request) => {
     limit,
     cursor,
   });
-  const items = page.items.map(toRepresentation);
+  const now = new Date();
+  const items = page.items.map((record) => environmentView(record, now));
   // a page of large specs is cut short to fit Lambda's response limit, and continues after its last item
   const fitting = itemsThatFit(items);
   const nextCursor = fitting < items.length ? page.cursorAfter(items[fitting - 1]!.name) : page.nextCursor;
-  return { status: 200, body: { items: items.slice(0, fitting), nextCursor } };
+  // a repository's list totals the cost of all its live environments, not only this page's (README "Cost")
+  const cost = repository === undefined ? undefined : costOf(await repositoryEnvironments(request, repository), now);
+  return { status: 200, body: { items: items.slice(0, fitting), nextCursor, ...(cost ? { cost } : {}) } };
 });

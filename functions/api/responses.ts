@@ -1,14 +1,42 @@
 /** How command outcomes and records become HTTP answers (status, ETag, Location). */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { HttpResponse } from '#lambda/http-handler.ts';
-import { metrics } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { fargatePrice, type ConfigurationError } from '#runtime/config.ts';
 import type { CommandResult, Outcome } from '#commands/environment-commands.ts';
+import { estimateCost, totalCost, type Cost } from '#domain/cost.ts';
 import { toRepresentation, type EnvironmentRecord } from '#domain/environment.ts';
 
 const STATUS_BY_OUTCOME: Record<Outcome, number> = { created: 201, started: 202, recorded: 202, unchanged: 200 };
 
+/**
+ * The price costs are estimated at; undefined when the region has none, or when the operator's
+ * FLEDGE_FARGATE_PRICES is invalid: an answer is rendered after its command ran, so a bad price
+ * must not turn a done mutation into a 500 (the error goes to the log; CDK checks the context at synth).
+ */
+function price() {
+  try {
+    return fargatePrice();
+  } catch (error) {
+    logger.error('no cost estimates: the price configuration is invalid', { error: (error as ConfigurationError).message });
+    return undefined;
+  }
+}
+
+/** The environment as the API shows it: with its estimated cost now, when the region's price is known (README "Cost"). */
+export function environmentView(record: EnvironmentRecord, now = new Date()) {
+  const known = price();
+  return toRepresentation(record, known && estimateCost(record, known, now));
+}
+
+/** What these environments cost together now; undefined when the region's price is not known. */
+export function costOf(records: readonly EnvironmentRecord[], now = new Date()): Cost | undefined {
+  const known = price();
+  return known && totalCost(records, known, now);
+}
+
 export function environmentResponse(record: EnvironmentRecord, status = 200, headers: Record<string, string> = {}): HttpResponse {
-  return { status, body: toRepresentation(record), headers: { etag: `"${record.version}"`, ...headers } };
+  return { status, body: environmentView(record), headers: { etag: `"${record.version}"`, ...headers } };
 }
 
 export function commandResponse(result: CommandResult): HttpResponse {

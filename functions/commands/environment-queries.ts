@@ -2,7 +2,7 @@
  * What the read routes do (`GET /v1/environments[/{name}[/events]]`): what a caller may see
  * (caller.ts), read through the store. Handlers parse the query and shape the answer.
  */
-import { decodeEventCursor, encodeCursor, eventsQueryId, getEnvironment, listEnvironments, MAX_CURSOR_LENGTH, type ListQuery } from '#adapters/environment-store.ts';
+import { decodeEventCursor, encodeCursor, everyEnvironment, eventsQueryId, getEnvironment, listEnvironments, MAX_CURSOR_LENGTH, type ListQuery } from '#adapters/environment-store.ts';
 import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
 import { runtimeConfig } from '#runtime/config.ts';
 import { isOperator, listScope } from '#domain/caller.ts';
@@ -34,6 +34,17 @@ export async function listVisibleEnvironments(caller: TenantCaller, query: ListQ
   if (scope.kind === 'ambiguous') throw new ValidationFailed('name the repository to list', [{ path: 'repository', message: scope.message }]);
   if (scope.kind === 'nothing') return { items: [], nextCursor: null, cursorAfter: () => '' };
   return listEnvironments({ ...query, repository: scope.repository });
+}
+
+/**
+ * Every live environment of `repository` the caller may see, all pages read (the repository's
+ * cost total). At most the per-repository quota of them is live; the byRepository index also
+ * holds its DELETED records until they are purged, which the query reads and filters out.
+ */
+export async function repositoryEnvironments(caller: TenantCaller, repository: string): Promise<EnvironmentRecord[]> {
+  // another repository's environments are nothing to this caller: a total of none
+  const scope = listScope(caller.principal, repository);
+  return scope.kind === 'nothing' || scope.kind === 'ambiguous' ? [] : everyEnvironment({ repository });
 }
 
 /** A page of the history of `name`, newest first. */

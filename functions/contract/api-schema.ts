@@ -106,7 +106,7 @@ export const environmentViewSchema = z
     version: z.int().min(1).meta({ description: 'moves on every change; the ETag' }),
     operation: operationSchema.nullable(),
     lastHealthyImage: z.string().nullable(),
-    cost: costSchema,
+    cost: costSchema.optional().meta({ description: 'always there unless the region of the installation has no price in the table and the operator set none (`fargatePrices`)' }),
   })
   .meta({
     id: 'Environment',

@@ -1,5 +1,6 @@
 /** The stored environment record, its operations, and the representation the API returns. */
 import { isDeepStrictEqual } from 'node:util';
+import type { Cost, TaskTime } from './cost.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { Status } from './lifecycle.ts';
 import { parseDuration } from './durations.ts';
@@ -59,6 +60,8 @@ export interface EnvironmentRecord {
    * its teardown releases exactly these (README "Expiry, cleanup and quotas")
    */
   quotaCounters?: string[];
+  /** the running task-time its cost is estimated from (functions/domain/cost.ts); written with every change of `runningCount` */
+  taskTime?: TaskTime;
 }
 
 /**
@@ -80,8 +83,11 @@ const failedHere = (record: EnvironmentRecord) =>
 export const logsOfOperation = (name: string, operation: Pick<Operation, 'startedAt'>) =>
   `/v1/environments/${name}/logs?since=${operation.startedAt}`;
 
-/** What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by side. */
-export function toRepresentation(record: EnvironmentRecord) {
+/**
+ * What `GET /v1/environments/{name}` returns: the spec fields and the read-only fields, side by
+ * side, and its estimated `cost` when the region's price is known (functions/domain/cost.ts).
+ */
+export function toRepresentation(record: EnvironmentRecord, cost?: Cost) {
   const { operation } = record;
   return {
     name: record.name,
@@ -107,6 +113,7 @@ export function toRepresentation(record: EnvironmentRecord) {
         }
       : null,
     lastHealthyImage: record.lastHealthyImage ?? null,
+    ...(cost ? { cost } : {}),
   };
 }
 

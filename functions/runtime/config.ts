@@ -11,10 +11,11 @@
  *   apiConfig()       the operator's limits on requests: TTL, quotas, pinning, secrets
  *   accessPolicy()    who may do what (docs/security.md "Callers and tenancy")
  *   healPolicy()      bounds on self-healing (README "Self-healing")
+ *   fargatePrice()    the price environment costs are estimated at (README "Cost")
  *   cleanupConfig()   the scheduled cleanup (statemachines/cleanup.asl.json)
  *   installationId(), clusterArnIfSet(), localMode(), idleSleepAfterMs(), tableName(),
  *   stateMachineArn(kind), dynamodbEndpoint()
- * The first four are parsed once per process (resetConfig() after a test changes the
+ * The first five are parsed once per process (resetConfig() after a test changes the
  * environment); the rest are read on every call, as tests and local mode change them between runs.
  */
 import { z } from 'zod';
@@ -25,6 +26,8 @@ import { installationIdProblem } from '#domain/resource-names.ts';
 import { parseIdleSleepAfter } from '#domain/scaling.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from '#domain/secret-ownership.ts';
 import { arnVariable, type StartedWorkflowKind } from '#contract/workflows.ts';
+import { tablePrice } from '#contract/fargate-prices.ts';
+import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -145,6 +148,19 @@ function refusedEvents(raw: string): readonly string[] {
   return events;
 }
 
+/** `{"vcpuHour": 0.04048, "gbHour": 0.004445}`: USD per vCPU-hour and per GB-hour (functions/domain/cost.ts). */
+function fargatePriceJson(raw: string): FargatePrice {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Invalid('must be a JSON object like {"vcpuHour": 0.04048, "gbHour": 0.004445}');
+  }
+  const result = fargatePriceSchema.safeParse(value);
+  if (!result.success) throw new Invalid(`must be {"vcpuHour": <USD>, "gbHour": <USD>} (numbers from 0 to 100): ${result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; ')}`);
+  return result.data;
+}
+
 function repositories(raw: string): string[] {
   const entries = raw.split(',').map((repository) => repository.trim()).filter(Boolean);
   const bad = entries.find((repository) => !ownsSecrets(repository));
@@ -219,6 +235,9 @@ export const VARIABLES = {
   FLEDGE_SECRET_ARN_PREFIXES: { schema: list, default: '' },
   /** repositories that may use secrets (`owner/name`, comma-separated); unset: none on AWS, every one in local mode */
   FLEDGE_SECRET_REPOSITORIES: { schema: parsed(repositories), blankIsSet: true },
+
+  /** the operator's Fargate prices (USD per vCPU-hour and GB-hour), instead of the table's for the region (functions/contract/fargate-prices.ts) */
+  FLEDGE_FARGATE_PRICES: { schema: parsed(fargatePriceJson) },
 
   // who may do what (accessPolicy)
   /** IAM ARN patterns and OIDC subject patterns of operators */
@@ -437,6 +456,16 @@ export function readAccessPolicy(env: Env): AccessPolicy {
   };
 }
 
+/**
+ * The Fargate price environment costs are estimated at: the operator's (FLEDGE_FARGATE_PRICES),
+ * else the table's for the Lambda's region; undefined when neither has one (views show no cost).
+ */
+export function readFargatePrice(env: Env): { price?: FargatePrice } {
+  const v = readVariables(env, ['FLEDGE_FARGATE_PRICES', 'AWS_REGION', 'AWS_DEFAULT_REGION']);
+  const price = v.FLEDGE_FARGATE_PRICES ?? tablePrice(v.AWS_REGION ?? v.AWS_DEFAULT_REGION);
+  return price ? { price } : {};
+}
+
 export function readHealPolicy(env: Env): HealPolicy {
   const v = readVariables(env, ['FLEDGE_HEAL_MAX_PER_HOUR', 'FLEDGE_HEAL_BACKOFF']);
   return { maxPerHour: v.FLEDGE_HEAL_MAX_PER_HOUR, backoffSeconds: v.FLEDGE_HEAL_BACKOFF, windowMs: 3_600_000 };
@@ -467,7 +496,7 @@ export function readCleanupConfig(env: Env): CleanupConfig {
 
 // ------------------------------------------------------------------ per process
 
-const CACHED = { runtime: readRuntimeConfig, api: readApiConfig, heal: readHealPolicy, access: readAccessPolicy };
+const CACHED = { runtime: readRuntimeConfig, api: readApiConfig, heal: readHealPolicy, access: readAccessPolicy, price: readFargatePrice };
 type Cached = { [K in keyof typeof CACHED]: ReturnType<(typeof CACHED)[K]> };
 let cache: Partial<Cached> = {};
 
@@ -489,6 +518,8 @@ export const apiConfig = (): ApiConfig => cached('api');
 export const healPolicy = (): HealPolicy => cached('heal');
 /** Who may do what through the API (functions/lambda/principal.ts logs what it grants). */
 export const accessPolicy = (): AccessPolicy => cached('access');
+/** The Fargate price the API estimates costs at (README "Cost"); undefined: no price for this region. */
+export const fargatePrice = (): FargatePrice | undefined => cached('price').price;
 
 // Read on every call: cheap, and tests and local mode change these between runs.
 

@@ -7,6 +7,7 @@ import { parseDuration } from '#domain/durations.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets } from '#domain/secret-ownership.ts';
 import { DEFAULT_OIDC_REFUSED_EVENTS, isGithubEventName } from '#domain/caller.ts';
+import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
 
 export interface FledgeConfig {
   /**
@@ -99,6 +100,8 @@ export interface FledgeConfig {
   operators: string[];
   /** IAM ARN pattern -> repositories its principals act for (context `iamRepositories`, FLEDGE_IAM_REPOSITORIES). */
   iamRepositories: Record<string, string[]>;
+  /** The operator's Fargate prices instead of the table's (context `fargatePrices`, FLEDGE_FARGATE_PRICES; README "Cost"). */
+  fargatePrices?: FargatePrice;
 }
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -121,6 +124,24 @@ export const MAX_JWT_AUDIENCES = 50;
 
 /** A GitHub owner id (digits) or login (letters, digits and hyphens, 39 characters at most). */
 const GITHUB_OWNER = /^(?:\d{1,20}|[A-Za-z0-9][A-Za-z0-9-]{0,38})$/;
+
+/** `fargatePrices`: `{"vcpuHour": <USD>, "gbHour": <USD>}` (cdk.json, or a JSON string from -c). */
+function fargatePrices(read: ContextReader): FargatePrice | undefined {
+  let value = read('fargatePrices');
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new ConfigError('context fargatePrices must be a JSON object like {"vcpuHour": 0.04048, "gbHour": 0.004445}');
+    }
+  }
+  const result = fargatePriceSchema.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(`context fargatePrices must be {"vcpuHour": <USD>, "gbHour": <USD>} (numbers from 0 to 100), got ${JSON.stringify(value)}`);
+  }
+  return result.data;
+}
 
 /** `iamRepositories`: a JSON object (cdk.json, or a JSON string from -c) of ARN pattern -> repository or list. */
 function repositoryMap(read: ContextReader, key: string): Record<string, string[]> {
@@ -350,6 +371,7 @@ export function readConfig(read: ContextReader): FledgeConfig {
     oidcRefusedEvents,
     operators: list(read, 'operators') ?? [],
     iamRepositories: repositoryMap(read, 'iamRepositories'),
+    fargatePrices: fargatePrices(read),
     account,
     region,
     vpcId,

@@ -18,6 +18,7 @@ import { acknowledge, acknowledgeWildcards, type WildcardReason } from './nag.ts
 import { Cleanup } from './cleanup.ts';
 import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows, WORKFLOWS } from './workflows.ts';
 import { arnVariable } from '#contract/workflows.ts';
+import { tablePrice } from '#contract/fargate-prices.ts';
 import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
 import { AsyncFailures } from './async-failures.ts';
@@ -134,6 +135,8 @@ export class FledgeStack extends Stack {
       FLEDGE_OIDC_REFUSED_EVENTS: config.oidcRefusedEvents.length ? config.oidcRefusedEvents.join(',') : 'none',
       // the repositories that may reference secrets, each with its own execution role (functions/runtime/config.ts)
       FLEDGE_SECRET_REPOSITORIES: config.secretRepositories.join(','),
+      // the operator's Fargate prices, instead of the table's for the region (README "Cost")
+      ...(config.fargatePrices ? ({ FLEDGE_FARGATE_PRICES: JSON.stringify(config.fargatePrices) } satisfies LambdaEnvironment) : {}),
     } satisfies LambdaEnvironment;
     // Lambda's 4 KB limit on environment variables: fail the synth, not the deploy (NODE_OPTIONS: lambda-function.ts)
     checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...apiEnvironment }, 'the API Lambdas');
@@ -142,6 +145,14 @@ export class FledgeStack extends Stack {
     for (const [kind, environment] of Object.entries(this.functionEnvironment)) checkRequiredVariables(kind as keyof typeof this.functionEnvironment, environment);
     if (config.operators.length === 0 && Object.keys(config.iamRepositories).length === 0) {
       Annotations.of(this).addInfo('No operators and no iamRepositories in context: every IAM caller of the API is an operator (IAM access to execute-api is the operator grant).');
+    }
+
+    if (!config.fargatePrices && config.region && !tablePrice(config.region)) {
+      Annotations.of(this).addWarningV2(
+        'fledge:no-fargate-price',
+        `functions/contract/fargate-prices.ts has no Fargate price for ${config.region}: environments will show no cost. ` +
+          'Set the context fargatePrices to {"vcpuHour": <USD>, "gbHour": <USD>} from https://aws.amazon.com/fargate/pricing/.',
+      );
     }
 
     const unknownEvents = config.oidcRefusedEvents.filter((event) => !GITHUB_WORKFLOW_EVENTS.has(event));

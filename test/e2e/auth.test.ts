@@ -172,7 +172,8 @@ describe('local mode --auth oidc: tenancy', () => {
     expect(mine.status).toBe(200);
     expect(mine.body.items.map((e: { name: string }) => e.name)).not.toContain('tenant-b');
     const theirs = await asA('GET', '/v1/environments?repository=acme%2Fb');
-    expect(theirs.body).toEqual({ items: [], nextCursor: null });
+    // and a cost total of nothing: B's environments cost A nothing, whatever B runs
+    expect(theirs.body).toEqual({ items: [], nextCursor: null, cost: { perHour: 0, toDate: 0, currency: 'USD' } });
     const running = await asA('GET', '/v1/environments?status=RUNNING');
     expect(running.body.items.map((e: { name: string }) => e.name)).not.toContain('tenant-b');
 

@@ -50,9 +50,18 @@ describe('infra/aws/config.ts', () => {
     [{ installationId: 'Fledge' }, /installationId must be 2-8 characters/],
     [{ installationId: 'a-b' }, /installationId/],
     [{ installationId: 'internal' }, /installationId must not be "internal"/],
+    [{ fargatePrices: '{"vcpuHour": 0.04}' }, /fargatePrices must be/],
+    [{ fargatePrices: { vcpuHour: -1, gbHour: 0.004 } }, /fargatePrices must be/],
+    [{ fargatePrices: 'cheap' }, /fargatePrices must be a JSON object/],
   ])('rejects %j', (context, message) => {
     expect(() => read(context)).toThrow(ConfigError);
     expect(() => read(context)).toThrow(message);
+  });
+
+  it('reads the operator\'s Fargate prices from -c (JSON text) or cdk.json; none by default', () => {
+    expect(read({}).fargatePrices).toBeUndefined();
+    expect(read({ fargatePrices: '{"vcpuHour": 0.05, "gbHour": 0.005}' }).fargatePrices).toEqual({ vcpuHour: 0.05, gbHour: 0.005 });
+    expect(read({ fargatePrices: { vcpuHour: 0.05, gbHour: 0.005 } }).fargatePrices).toEqual({ vcpuHour: 0.05, gbHour: 0.005 });
   });
 
   it('keeps the global quota within what one ALB holds: 99 passes, 100 fails naming the limit and the setting', () => {

@@ -311,6 +311,9 @@ describe('Lambda functions', () => {
     const sizes = [dev, prod].map((synth) => lambdaEnvironmentSize(synth.stack, { NODE_OPTIONS: '--enable-source-maps', ...synth.stack.functionEnvironment.api }).total);
     console.info(`infra: API Lambda environment upper bound: ${sizes[0]} bytes (default context), ${sizes[1]} bytes (production context) of ${LAMBDA_ENVIRONMENT_LIMIT}`);
     for (const size of sizes) expect(size).toBeLessThanOrEqual(LAMBDA_ENVIRONMENT_LIMIT);
+    // the operator's Fargate prices reach the API Lambdas (README "Cost"); without them, the table's
+    expect((prod.stack.functionEnvironment.api as Record<string, string>).FLEDGE_FARGATE_PRICES).toBe('{"vcpuHour":0.0364,"gbHour":0.004}');
+    expect(dev.stack.functionEnvironment.api).not.toHaveProperty('FLEDGE_FARGATE_PRICES');
   });
 
   it('get the deployment settings in their environment; task Lambdas never a state machine ARN', () => {

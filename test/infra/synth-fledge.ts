@@ -64,5 +64,7 @@ export const PRODUCTION_CONTEXT = {
   tableKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
   // two repositories whose environments use secrets, each with its own execution role
   secretRepositories: ['acme/web', 'acme/billing'],
+  // the operator's own (discounted) Fargate prices for cost estimates
+  fargatePrices: { vcpuHour: 0.0364, gbHour: 0.004 },
 };
 export const PRODUCTION_ENV = { account: '123456789012', region: 'eu-west-1' };

@@ -39,7 +39,8 @@ describe('GET /v1/environments', () => {
     dynamodb.on(QueryCommand).resolves({ Items: [item(record())] });
     const response = await list({ repository: 'acme/web', limit: '5' });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ items: [expect.objectContaining({ name: 'pr-1' })], nextCursor: null });
+    // with the repository's cost total (test/unit/api/cost.test.ts checks the figures)
+    expect(response.body).toEqual({ items: [expect.objectContaining({ name: 'pr-1' })], nextCursor: null, cost: expect.objectContaining({ currency: 'USD' }) });
     const input = dynamodb.commandCalls(QueryCommand)[0]!.args[0].input;
     expect(input).toMatchObject({ IndexName: 'byRepository', ExpressionAttributeValues: { ':pk': 'REPO#acme/web', ':deleted': 'DELETED' }, Limit: 5 });
   });

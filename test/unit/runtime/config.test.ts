@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ConfigurationError, missingVariables, readApiConfig, readRuntimeConfig, readVariables, resetConfig, runtimeConfig,
+  ConfigurationError, missingVariables, readApiConfig, readFargatePrice, readRuntimeConfig, readVariables, resetConfig, runtimeConfig,
 } from '../../../functions/runtime/config.ts';
 
 const RUNTIME = {
@@ -65,6 +65,14 @@ describe('the one config module', () => {
     });
     expect(config.vpcId).toBeUndefined();
     expect(readVariables({}, ['FLEDGE_VPC_ID', 'FLEDGE_QUOTA_GLOBAL'])).toEqual({ FLEDGE_QUOTA_GLOBAL: 99 });
+  });
+
+  it('prices costs at the operator\'s FLEDGE_FARGATE_PRICES, else the table\'s for the region, else not at all', () => {
+    expect(readFargatePrice({ AWS_REGION: 'eu-central-1' })).toEqual({ price: { vcpuHour: 0.04656, gbHour: 0.00511 } });
+    expect(readFargatePrice({ AWS_REGION: 'eu-central-1', FLEDGE_FARGATE_PRICES: '{"vcpuHour": 0.03, "gbHour": 0.003}' })).toEqual({ price: { vcpuHour: 0.03, gbHour: 0.003 } });
+    expect(readFargatePrice({ AWS_REGION: 'xx-nowhere-1' })).toEqual({});
+    expect(errorOf(() => readFargatePrice({ FLEDGE_FARGATE_PRICES: '{"vcpuHour": "cheap", "gbHour": 0.003}' })).message).toMatch(/^Fledge configuration .* is invalid: FLEDGE_FARGATE_PRICES: must be \{"vcpuHour": <USD>, "gbHour": <USD>\}/);
+    expect(errorOf(() => readFargatePrice({ FLEDGE_FARGATE_PRICES: '0.04' })).message).toContain('FLEDGE_FARGATE_PRICES');
   });
 
   it('parses a section once per process until resetConfig()', () => {

@@ -478,7 +478,9 @@ describe('FinishTeardown releasing the quota counters', () => {
   });
 
   it('releases nothing when the teardown is no longer running (a duplicate or retried step lost the race)', async () => {
-    ddb.on(GetCommand).resolvesOnce(deleting()).resolves({ Item: item({ status: 'DELETED', operation: { id: 'op-1', type: 'teardown', status: 'SUCCEEDED' } }) });
+    // the step's read and the one before the write (the task-time it folds; the counters' read between
+    // counts as a call too) find the teardown running; it ended before the write
+    ddb.on(GetCommand).resolvesOnce(deleting()).resolvesOnce(deleting()).resolvesOnce(deleting()).resolves({ Item: item({ status: 'DELETED', operation: { id: 'op-1', type: 'teardown', status: 'SUCCEEDED' } }) });
     ddb.on(GetCommand, { Key: counterKey }).resolves({ Item: { ...counterKey, total: 2 } });
     ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
       message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
