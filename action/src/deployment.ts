@@ -47,11 +47,32 @@ export async function setDeploymentStatus(
   });
 }
 
-/** Marks the newest deployment of the preview's environment inactive (older ones were, when it succeeded: `auto_inactive`). */
+/**
+ * Marks the preview's deployments older than `newerThan` that still stand as successful
+ * inactive. GitHub's `auto_inactive` does this only for "prior non-transient, non-production
+ * environment deployments" (REST API "Deployment statuses", Create a deployment status), and a
+ * preview's deployments are transient. Newest first; it stops at the first one already inactive,
+ * as an earlier run deactivated every one before it.
+ */
+export async function deactivateOlder(octokit: Octokit, repo: Repo, name: string, newerThan: number, description: string): Promise<void> {
+  for await (const page of octokit.paginate.iterator(octokit.rest.repos.listDeployments, { ...repo, environment: environmentName(name), per_page: 100 })) {
+    for (const deployment of page.data) {
+      if (deployment.id >= newerThan) continue;
+      const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: deployment.id, per_page: 1 });
+      const state = statuses[0]?.state;
+      if (state === 'inactive') return;
+      if (state === 'success') await setDeploymentStatus(octokit, repo, deployment.id, 'inactive', { description });
+    }
+  }
+}
+
+/** Marks the newest deployment of the preview's environment inactive, and any older one still standing as successful. */
 export async function deactivateDeployments(octokit: Octokit, repo: Repo, name: string): Promise<number | undefined> {
   const { data } = await octokit.rest.repos.listDeployments({ ...repo, environment: environmentName(name), per_page: 1 });
   const newest = data[0];
   if (!newest) return undefined;
-  await setDeploymentStatus(octokit, repo, newest.id, 'inactive', { description: 'the pull request was closed' });
+  const description = 'the pull request was closed';
+  await setDeploymentStatus(octokit, repo, newest.id, 'inactive', { description });
+  await deactivateOlder(octokit, repo, name, newest.id, description);
   return newest.id;
 }

@@ -6,7 +6,7 @@
  */
 import type { Octokit } from '@octokit/rest';
 import { renderComment, type CommentState, type PreviewView } from './comment.ts';
-import { createDeployment, deactivateDeployments, environmentName, setDeploymentStatus, type DeploymentState } from './deployment.ts';
+import { createDeployment, deactivateDeployments, deactivateOlder, environmentName, setDeploymentStatus, type DeploymentState } from './deployment.ts';
 import { isFork, planFor, type PullRequest, type PullRequestEvent } from './event.ts';
 import type { FledgeResult, FledgeRunner } from './fledge-runner.ts';
 import type { ActionInputs } from './inputs.ts';
@@ -76,6 +76,7 @@ async function deploy(pr: PullRequest, name: string, inputs: ActionInputs, deps:
   await github.comment({ kind: answer.kind, view, commit: pr.headSha });
   if (answer.kind === 'ready') {
     await github.status(deployment, 'success', { url: view.url, description: `${view.status}` });
+    await github.supersede(name, deployment);
     return { failure: undefined, outputs };
   }
   const why = view.failure ? `${view.failure.code}: ${view.failure.reason}` : `the preview ended ${view.status}`;
@@ -191,6 +192,14 @@ class GitHubReport {
     if (deployment === undefined) return;
     await this.tolerating403('set the deployment status (permissions: deployments: write)', () =>
       setDeploymentStatus(this.deps.octokit, this.repo, deployment, state, { ...details, logUrl: this.deps.runUrl }),
+    );
+  }
+
+  /** The preview's older deployments, superseded by `deployment` (its deployments are transient: GitHub's auto_inactive leaves them). */
+  async supersede(name: string, deployment: number | undefined): Promise<void> {
+    if (deployment === undefined) return;
+    await this.tolerating403('mark older deployments inactive (permissions: deployments: write)', () =>
+      deactivateOlder(this.deps.octokit, this.repo, name, deployment, 'a newer commit was deployed'),
     );
   }
 

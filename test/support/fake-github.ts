@@ -128,6 +128,11 @@ export async function startFakeGitHub(options: { token?: string } = {}): Promise
       const matching = fake.deployments.filter((d) => environment === null || d.environment === environment).reverse();
       return paginated(req, matching.map(withoutStatuses));
     }],
+    ['GET', /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/, (req) => {
+      const deployment = fake.deployments.find((d) => d.id === Number(req.params[0]));
+      // newest first, as GitHub lists them
+      return deployment ? paginated(req, [...deployment.statuses].reverse()) : notFound();
+    }],
     ['POST', /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/, (req) => {
       const deployment = fake.deployments.find((d) => d.id === Number(req.params[0]));
       if (!deployment) return notFound();
@@ -142,10 +147,12 @@ export async function startFakeGitHub(options: { token?: string } = {}): Promise
         description: typeof b.description === 'string' ? b.description : '',
       };
       deployment.statuses.push(status);
-      // auto_inactive (default true): a success marks the environment's older non-production deployments inactive
+      // auto_inactive (default true) "adds a new inactive status to all prior non-transient,
+      // non-production environment deployments ... only ... to deployments that had a success
+      // state" (REST API "Deployment statuses", Create a deployment status): transient ones are left
       if (b.state === 'success' && b.auto_inactive !== false) {
         for (const older of fake.deployments) {
-          if (older !== deployment && older.environment === deployment.environment && !older.production_environment && fake.stateOf(older) !== 'inactive') {
+          if (older !== deployment && older.environment === deployment.environment && !older.production_environment && !older.transient_environment && fake.stateOf(older) === 'success') {
             older.statuses.push({ id: nextId++, state: 'inactive', environment_url: '', log_url: '', description: '' });
           }
         }

@@ -196,6 +196,18 @@ describe('a pull request of the repository itself', () => {
     expect(marked()[0]!.body).toContain('Preview `pr-7` deleted');
   });
 
+  it('closed after a success and a failed push: every deployment that stood as successful goes inactive (transient ones get no auto_inactive)', async () => {
+    await runPreviewAction(pullRequestEvent('opened'), inputs(), deps(new FakeFledge([{ output: view('RUNNING') }])));
+    const failed = new FakeFledge([{ exitCode: 1, output: view('FAILED', { failure: { code: 'TASK_EXITED', reason: 'exit 1', logs: [] } }) }]);
+    await runPreviewAction(pullRequestEvent('synchronize', { sha: SHA2 }), inputs(), deps(failed));
+    // a failure supersedes nothing: the first deployment still stands
+    expect(github.deployments.map((d) => github.stateOf(d))).toEqual(['success', 'failure']);
+
+    await runPreviewAction(pullRequestEvent('closed'), inputs({ image: '' }), deps(new FakeFledge([{ exitCode: 0, output: view('DELETING') }])));
+
+    expect(github.deployments.map((d) => github.stateOf(d))).toEqual(['inactive', 'inactive']);
+  });
+
   it('closed without a preview (404): nothing to delete is not a failure, and no comment is added', async () => {
     const fledge = new FakeFledge([{ exitCode: 2, stderr: 'DELETE /v1/environments/pr-7: 404 Not Found: no environment named pr-7\n' }]);
 
