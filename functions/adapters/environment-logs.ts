@@ -5,15 +5,16 @@
  * prefix is the same for every environment and a stream name, `fledge/app/<ecs task id>`
  * (Amazon ECS Developer Guide, "Using the awslogs log driver": `prefix-name/container-name/ecs-task-id`),
  * names no environment. The environment's streams are therefore found through its tasks:
- *  - ListTasks by service name, desired status RUNNING and STOPPED (ECS lists stopped tasks
- *    "for at least one hour": ListTasks, Amazon ECS API Reference);
+ *  - ListTasks by service name, desired status RUNNING and STOPPED (ListTasks, Amazon ECS API
+ *    Reference: "Recently stopped tasks might appear in the returned results"; older revisions
+ *    of that page said "for at least one hour", the current one promises no time);
  *  - once the service is gone (a failed create's compensation deleted it), ListTasks by the
  *    family of the environment's task definition, STOPPED, kept only when DescribeTasks says the
  *    task's group is `service:<name>`.
  * FilterLogEvents then reads exactly those streams: `logStreamNames` takes at most 100 names
  * (CloudWatch Logs API Reference, FilterLogEvents; a `logStreamNamePrefix` cannot tell
  * environments apart), so more tasks are read 100 streams at a time and merged by time.
- * Lines of a task ECS no longer lists (stopped more than about an hour ago) are not found,
+ * Lines of a task ECS no longer lists (stopped a while ago, about an hour in practice) are not found,
  * though CloudWatch keeps them for the log group's retention.
  */
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';

@@ -191,6 +191,25 @@ describe('since, limit and cursor', () => {
     }
   });
 
+  it('AWS\'s empty and partly full pages that carry a nextToken ("A returned page might only be partially full, or even empty") lose and repeat nothing', async () => {
+    events = [line('aaa', T0, 'a0'), line('bbb', T0 + 1, 'b0'), line('aaa', T0 + 2, 'a1'), line('bbb', T0 + 3, 'b1'), line('aaa', T0 + 4, 'a2')];
+    // a first call answers nothing but a token; every later one at most one event
+    logs.on(FilterLogEventsCommand).callsFake((input: FilterLogEventsCommandInput) =>
+      input.nextToken === undefined ? { events: [], nextToken: '0' } : fakeFilter({ ...input, limit: 1 }),
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const answer = await call(logsHandler, env('pr-1', { limit: '3', ...(cursor ? { cursor } : {}) }));
+      expect(answer.status).toBe(200);
+      seen.push(...answer.body.items.map((i: { message: string }) => i.message));
+      cursor = answer.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 20);
+    expect(seen).toEqual(['a0', 'b0', 'a1', 'b1', 'a2']);
+  });
+
   it('limit defaults to 100 and is 1-1000', async () => {
     events = Array.from({ length: 150 }, (_, i) => line('aaa', T0 + i, `line ${i}`));
     const first = await call(logsHandler, env());
