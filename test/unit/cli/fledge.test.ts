@@ -57,12 +57,17 @@ describe('argument parsing', () => {
     const count = integerIn('the task count', 0, 10);
     expect(count('0')).toBe(0);
     expect(count('10')).toBe(10);
-    for (const bad of ['11', '-1', '1.5', 'two', '', ' ']) expect(() => count(bad)).toThrow(/the task count must be a whole number from 0 to 10/);
+    for (const bad of ['11', '-1', '1.5', 'two', '', ' ', '0x2', '1e1', '0b11']) expect(() => count(bad)).toThrow(/the task count must be a whole number from 0 to 10/);
   });
 
   it('--keep takes comma-separated and repeated entries', () => {
     expect(listOf('12', listOf(' a, b ,,', undefined))).toEqual(['a', 'b', '12']);
     expect(listOf('', undefined)).toEqual([]);
+  });
+
+  it('--keep also splits on white space (gh prints one number a line) and refuses what would keep nothing', () => {
+    expect(listOf('12\n13 #14\tmain', undefined)).toEqual(['12', '13', '#14', 'main']);
+    for (const bad of ['PR-12', 'pr_12', '12;13', 'a/b']) expect(() => listOf(bad, undefined)).toThrow(`--keep takes pull request numbers and environment names, got "${bad}"`);
   });
 
   it('--since takes a duration ago or an ISO time; --timeout durations', () => {
