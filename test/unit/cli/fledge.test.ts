@@ -139,6 +139,17 @@ describe('errors are one line', () => {
       .toMatch(/^no AWS credentials to sign the request with/);
   });
 
+  it('a 2xx that is not JSON (a login page, a truncated body) is not the Fledge API: a CliError, not a TypeError', async () => {
+    const endpoint = new URL('http://127.0.0.1');
+    const answering = (status: number, text: string, type?: string) =>
+      new Api({ call: async () => ({ status, text, body: undefined, headers: new Headers(type ? { 'content-type': type } : {}) }) } as unknown as FledgeApi, endpoint);
+    await expect(answering(200, '<html>login</html>', 'text/html').send('GET', '/v1/environments/x')).rejects.toThrow(
+      new CliError('GET /v1/environments/x: 200 with text/html, not the Fledge API\'s JSON (is the endpoint the stack\'s ApiUrl or CiApiUrl?)'),
+    );
+    await expect(answering(200, '').send('GET', '/v1/environments/x')).rejects.toThrow(/200 with an empty body, not the Fledge API's JSON/);
+    await expect(answering(500, 'oops', 'text/plain').send('GET', '/v1/environments/x')).resolves.toMatchObject({ status: 500 });
+  });
+
   it('Retry-After in seconds or as a date, capped at a minute', () => {
     expect(retryAfterMs(answer(429, {}, { 'retry-after': '3' }))).toBe(3000);
     expect(retryAfterMs(answer(503, {}, { 'retry-after': 'Sat, 31 Jan 2026 12:00:10 GMT' }), Date.parse('2026-01-31T12:00:00Z'))).toBe(10_000);
