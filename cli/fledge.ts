@@ -112,7 +112,7 @@ export function program(io: FledgeIo, run: (action: (ctx: Context) => Promise<nu
 
   root.command('prune').description('delete a repository\'s environments except those kept (for a scheduled workflow passing the open pull requests)')
     .requiredOption('--repository <owner/name>', 'the repository whose environments to prune')
-    .requiredOption('--keep <names or PR numbers>', 'environments to keep: names, or pull request numbers N (keeps pr-N and label pullRequest=N); comma-separated or repeated; "" keeps none', listOf)
+    .requiredOption('--keep <names or PR numbers>', 'environments to keep: names, or pull request numbers N (keeps pr-N and label pullRequest=N); separated by commas or spaces, or repeated; "" keeps none', listOf)
     .option('--dry-run', 'say what would be deleted, delete nothing')
     .action((flags: { repository: string; keep: string[]; dryRun?: boolean }) => run((ctx) => commands.prune(ctx, flags)));
 

@@ -18,13 +18,20 @@ export function splitRepository(repository: string): Repo {
   return { owner, repo };
 }
 
-const isOurs = (body: string | undefined) => body?.startsWith(MARKER) === true;
+/**
+ * The marker alone proves nothing: anyone who may comment on the pull request can start a comment
+ * with it, and the Action would then edit that person's comment, or delete its own as the
+ * "duplicate". So a marked comment is ours only when a bot wrote it (the job's GITHUB_TOKEN
+ * writes as `github-actions[bot]`, a GitHub App's token as its bot; no person can post as one).
+ */
+const isOurs = (comment: { body?: string | undefined; user?: { type?: string } | null }) =>
+  comment.body?.startsWith(MARKER) === true && comment.user?.type === 'Bot';
 
 /** The ids of the marked comments, oldest first. */
 async function markedComments(octokit: Octokit, repo: Repo, issueNumber: number): Promise<{ id: number; body: string }[]> {
   const found: { id: number; body: string }[] = [];
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 })) {
-    for (const comment of page.data) if (isOurs(comment.body)) found.push({ id: comment.id, body: comment.body ?? '' });
+    for (const comment of page.data) if (isOurs(comment)) found.push({ id: comment.id, body: comment.body ?? '' });
   }
   return found;
 }

@@ -20,16 +20,28 @@ export function keyValue(option: string) {
 export function integerIn(what: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    // digits only: Number() also reads "0x2", "1e1" and "0b11"
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
       throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}, got "${value}"`);
     }
     return n;
   };
 }
 
-/** `--keep a,b --keep 42` (repeatable, comma-separated): the entries, trimmed, empty ones dropped. */
+/** An environment name (functions/domain/environment-spec.ts NAME_PATTERN; not imported: the CLI bundle leaves zod out). */
+const ENVIRONMENT_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/**
+ * `--keep a,b --keep 42` (repeatable; separated by commas or white space, as `gh pr list --jq`
+ * prints numbers one a line): the entries, empty ones dropped. An entry that is neither a pull
+ * request number nor an environment name would keep nothing, so prune would delete what the
+ * user meant to keep (`--keep "PR-12"`): it is a usage error instead.
+ */
 export function listOf(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((entry) => entry.trim()).filter(Boolean)];
+  const entries = value.split(/[\s,]+/).filter(Boolean);
+  const bad = entries.find((entry) => !/^#?\d+$/.test(entry) && !ENVIRONMENT_NAME.test(entry));
+  if (bad !== undefined) throw new InvalidArgumentError(`--keep takes pull request numbers and environment names, got "${bad}"`);
+  return [...(previous ?? []), ...entries];
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;

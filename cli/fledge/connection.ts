@@ -92,11 +92,19 @@ export class Api {
 
   /** One request; a network failure becomes a CliError (exit 2). Answers are returned whatever their status. */
   async send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer> {
+    let answer: ApiAnswer;
     try {
-      return await this.client.call(method, path, body, headers);
+      answer = await this.client.call(method, path, body, headers);
     } catch (error) {
       throw new CliError(describeNetworkError(error, this.endpoint));
     }
+    // every success of the API has a JSON object body: anything else (a login page, a proxy's
+    // text) is not the Fledge API, said in words rather than as a TypeError on the missing fields
+    if (answer.status >= 200 && answer.status < 300 && answer.status !== 204 && (typeof answer.body !== 'object' || answer.body === null)) {
+      const type = answer.headers.get('content-type') ?? 'no content type';
+      throw new CliError(`${method} ${path}: ${answer.status} with ${answer.text ? type : 'an empty body'}, not the Fledge API's JSON (is the endpoint the stack's ApiUrl or CiApiUrl?)`);
+    }
+    return answer;
   }
 
   /**

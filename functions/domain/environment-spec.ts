@@ -135,7 +135,9 @@ export const MAX_LABEL_VALUE_LENGTH = 256;
 
 export const labelMap = z
   .record(z.string().regex(LABEL_KEY, 'label keys are 1-63 letters, digits and _.:/-'), z.string().max(MAX_LABEL_VALUE_LENGTH))
-  .refine((labels) => Object.keys(labels).length <= 50, 'at most 50 labels');
+  .refine((labels) => Object.keys(labels).length <= 50, 'at most 50 labels')
+  // an empty repository could never be listed, filtered or pruned (`?repository=` takes 1-256 characters)
+  .refine((labels) => labels.repository !== '', { message: 'must not be empty: it names the owner/name repository the environment belongs to', path: ['repository'] });
 
 export interface SpecLimits {
   /** longest ttl an operator allows, in ms (default 30d) */

@@ -36,11 +36,17 @@ export interface LogPosition {
 /** ISO 8601 date-time with a zone (`2026-01-05T10:00:00Z`, `...+02:00`, fractions allowed). */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** Whether the date part names a day of its month: Date.parse rolls 2026-02-30 over to March 2. */
+function isCalendarDate(raw: string): boolean {
+  const [year, month, day] = raw.slice(0, 10).split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+}
+
 /** `since`: an ISO time with its zone, not in the future; the time in ms. */
 export function parseSince(raw: string | undefined, now: number): number | undefined {
   if (raw === undefined) return undefined;
   const invalid = (message: string) => new ValidationFailed('invalid since', [{ path: 'since', message }]);
-  const at = ISO_TIME.test(raw) ? Date.parse(raw) : NaN;
+  const at = ISO_TIME.test(raw) && isCalendarDate(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(at)) throw invalid('expected an ISO 8601 time with a zone, e.g. 2026-01-05T10:00:00Z');
   if (at > now) throw invalid('must not be in the future');
   return at;

@@ -311,6 +311,16 @@ describe('the one comment', () => {
   });
 });
 
+describe('a forged marker', () => {
+  it('a person\'s comment that starts with the marker is neither edited nor deleted: the Action keeps its own', async () => {
+    const forged = `${MARKER}\n### ✅ Preview is ready at https://evil.example\n`;
+    github.addComment(PR, forged, { login: 'mallory', type: 'User' });
+    expect(await upsertComment(octokit, { owner: 'acme', repo: 'web' }, PR, `${MARKER}\nours\n`)).toBe('created');
+    expect(await upsertComment(octokit, { owner: 'acme', repo: 'web' }, PR, `${MARKER}\nours again\n`)).toBe('updated');
+    expect(github.comments.get(PR)!.map((c) => [c.user.login, c.body])).toEqual([['mallory', forged], ['github-actions[bot]', `${MARKER}\nours again\n`]]);
+  });
+});
+
 describe('inputs and events', () => {
   it('refuses labels the Action sets from the pull request, and env lines that are not KEY=VALUE', () => {
     expect(() => inputs({ labels: 'team=web\nrepository=evil/repo' })).toThrow('"repository" is set by the Action');

@@ -57,12 +57,17 @@ describe('argument parsing', () => {
     const count = integerIn('the task count', 0, 10);
     expect(count('0')).toBe(0);
     expect(count('10')).toBe(10);
-    for (const bad of ['11', '-1', '1.5', 'two', '', ' ']) expect(() => count(bad)).toThrow(/the task count must be a whole number from 0 to 10/);
+    for (const bad of ['11', '-1', '1.5', 'two', '', ' ', '0x2', '1e1', '0b11']) expect(() => count(bad)).toThrow(/the task count must be a whole number from 0 to 10/);
   });
 
   it('--keep takes comma-separated and repeated entries', () => {
     expect(listOf('12', listOf(' a, b ,,', undefined))).toEqual(['a', 'b', '12']);
     expect(listOf('', undefined)).toEqual([]);
+  });
+
+  it('--keep also splits on white space (gh prints one number a line) and refuses what would keep nothing', () => {
+    expect(listOf('12\n13 #14\tmain', undefined)).toEqual(['12', '13', '#14', 'main']);
+    for (const bad of ['PR-12', 'pr_12', '12;13', 'a/b']) expect(() => listOf(bad, undefined)).toThrow(`--keep takes pull request numbers and environment names, got "${bad}"`);
   });
 
   it('--since takes a duration ago or an ISO time; --timeout durations', () => {
@@ -132,6 +137,17 @@ describe('errors are one line', () => {
     expect(describeNetworkError(Object.assign(new Error('t'), { name: 'TimeoutError' }), endpoint)).toBe('cannot reach api.example.com: no answer in time');
     expect(describeNetworkError(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), endpoint))
       .toMatch(/^no AWS credentials to sign the request with/);
+  });
+
+  it('a 2xx that is not JSON (a login page, a truncated body) is not the Fledge API: a CliError, not a TypeError', async () => {
+    const endpoint = new URL('http://127.0.0.1');
+    const answering = (status: number, text: string, type?: string) =>
+      new Api({ call: async () => ({ status, text, body: undefined, headers: new Headers(type ? { 'content-type': type } : {}) }) } as unknown as FledgeApi, endpoint);
+    await expect(answering(200, '<html>login</html>', 'text/html').send('GET', '/v1/environments/x')).rejects.toThrow(
+      new CliError('GET /v1/environments/x: 200 with text/html, not the Fledge API\'s JSON (is the endpoint the stack\'s ApiUrl or CiApiUrl?)'),
+    );
+    await expect(answering(200, '').send('GET', '/v1/environments/x')).rejects.toThrow(/200 with an empty body, not the Fledge API's JSON/);
+    await expect(answering(500, 'oops', 'text/plain').send('GET', '/v1/environments/x')).resolves.toMatchObject({ status: 500 });
   });
 
   it('Retry-After in seconds or as a date, capped at a minute', () => {

@@ -57,6 +57,11 @@ describe('environment spec', () => {
     expect(issues({ image: 'web', cpu, memory })).toEqual([expect.stringMatching(/^memory: memory \d+ is not valid with cpu/)]);
   });
 
+  it('refuses an empty labels.repository (no list, filter or prune could find it); other labels may be empty', () => {
+    expect(issues({ image: 'web', labels: { repository: '' } })).toEqual([expect.stringMatching(/^labels\.repository: must not be empty/)]);
+    expect(issues({ image: 'web', labels: { repository: 'acme/web', note: '' } })).toEqual([]);
+  });
+
   it('rejects a cpu Fargate does not offer', () => {
     expect(issues({ image: 'web', cpu: 300 })[0]).toMatch(/^cpu: /);
   });

@@ -13,7 +13,7 @@ describe('since', () => {
     ['2026-12-07T10:00Z', NOW],
   ])('%s is accepted', (raw, ms) => expect(parseSince(raw, NOW)).toBe(ms));
 
-  it.each(['2026-12-07', '2026-12-07T09:00:00', '1733560000000', 'now', '2026-13-40T99:00:00Z', '2026-12-07T10:00:01Z'])('%s is a 400 naming since', (raw) => {
+  it.each(['2026-12-07', '2026-12-07T09:00:00', '1733560000000', 'now', '2026-13-40T99:00:00Z', '2026-12-07T10:00:01Z', '2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2026-11-00T00:00:00Z'])('%s is a 400 naming since', (raw) => {
     expect(() => parseSince(raw, NOW)).toThrow(ValidationFailed);
   });
 });
