@@ -130,6 +130,8 @@ export async function main(argv: string[], io: FledgeIo): Promise<number> {
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
       io.err(`fledge: ${error.message}`);
+      // --json: stdout still holds one JSON value, so a pipeline can read why it failed
+      if (flags.json) io.out(JSON.stringify({ error: { message: error.message, exitCode: error.exitCode } }));
       code = error.exitCode;
     }
   };

@@ -98,6 +98,12 @@ describe('argument parsing', () => {
     expect(await cli(['--endpoint', 'https://api.example.com', 'status', 'pr-1'])).toMatchObject({ code: 2, err: [expect.stringMatching(/cannot tell the AWS region of api.example.com/)] });
   });
 
+  it('with --json a failure still prints one JSON value on stdout, naming the error and the exit code', async () => {
+    const failed = await cli(['status', 'pr-1', '--json'], { FLEDGE_ENDPOINT: 'ftp://x' });
+    expect(failed.code).toBe(2);
+    expect(failed.out.map((line) => JSON.parse(line))).toEqual([{ error: { message: 'the endpoint ftp://x is not an http(s) URL', exitCode: 2 } }]);
+  });
+
   it('up sends only the fields given, under the API\'s names', () => {
     expect(upBody({ image: 'nginx', timeout: 1 })).toEqual({ image: 'nginx' });
     expect(upBody({ image: 'nginx', port: 80, count: 2, cpu: 512, memory: 1024, ttl: '7d', env: { A: '1' }, secret: { S: 'arn' }, label: { repository: 'acme/web' }, timeout: 1 }))
