@@ -57,7 +57,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.fledge/', 'coverage/', 'action/dist/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.fledge/', 'coverage/', 'action/dist/', 'dashboard/dist/', 'dashboard/src/api-types.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

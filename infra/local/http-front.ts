@@ -5,6 +5,7 @@
  *    handler modules the Lambdas run, fed API Gateway v2 events;
  *  - routes requests whose Host is `<name>.localhost[:port]` like the ALB listener rule
  *    would, to a small page about the environment (from the simulator and the table);
+ *  - serves the dashboard (`GET /`, `/assets/app.js`, `/assets/app.css`: dashboard/serve.ts);
  *  - serves the local-only `POST /_local/faults` and `GET /_local/resources` (infra/local/README.md), and
  *    `POST /_local/aws` (a call to the simulated AWS account, as the AWS CLI would make one).
  */
@@ -19,6 +20,7 @@ import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simul
 import { loadHandlerModule } from './handler-modules.ts';
 import type { LocalLogger } from './dynamodb-local.ts';
 import { InvalidTokenRequest, parseTokenRequest, type LocalIssuer } from './local-issuer.ts';
+import { dashboardAsset, isDashboardPath, isLoopbackHost } from '../../dashboard/serve.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** API Gateway's own payload limit (the handlers enforce the 64 KiB of README "Using the API" themselves). */
@@ -304,15 +306,12 @@ export function environmentHost(host: string | undefined): string | undefined {
 /**
  * Local mode answers only requests addressed to a loopback name (docs/security.md "Local
  * mode"): `localhost`, `*.localhost` (the environment pages), `127.0.0.1` and `[::1]`, with or
- * without a port. A page on another site that gets the browser to send requests here through
- * DNS rebinding carries its own host name (`evil.example:4000`): refused before any route runs,
- * so it can drive neither /v1, /_local/aws, /_local/faults nor an environment's page.
+ * without a port (isLoopbackHost, shared with `fledge dashboard`). A page on another site that
+ * gets the browser to send requests here through DNS rebinding carries its own host name
+ * (`evil.example:4000`): refused before any route runs, so it can drive neither /v1,
+ * /_local/aws, /_local/faults, the dashboard nor an environment's page.
  */
-const LOOPBACK_HOST = /^(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+localhost|127\.0\.0\.1|\[::1\]|::1)\.?(?::\d{1,5})?$/i;
-
-export function isLoopbackHost(host: string | undefined): boolean {
-  return host !== undefined && LOOPBACK_HOST.test(host.trim());
-}
+export { isLoopbackHost };
 
 /**
  * 421 Misdirected Request (RFC 9110 §15.5.20: this server will not answer for that host) with
@@ -481,6 +480,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (!target) return problem(400, 'Bad Request', 'the request target is not a valid URL path', requestId);
     const path = target.pathname;
     if (path.startsWith('/_local/')) return localRoute(req, path, requestId);
+    // the dashboard (dashboard/serve.ts): its page and assets, same origin as the API it calls
+    if (isDashboardPath(path)) return dashboardAsset(req.method, path);
     const match = matchRoute(routeTable, req.method, path);
     if (match.kind === 'not-found') return problem(404, 'Not Found', `no route for ${req.method} ${path}`, requestId);
     if (match.kind === 'method-not-allowed') {
