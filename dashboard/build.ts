@@ -21,6 +21,7 @@ const INDEX_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Fledge</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="assets/app.css">
 <script type="module" src="assets/app.js"></script>
 </head>

@@ -10,7 +10,7 @@ export function TokenBox() {
   return (
     <section class="auth" aria-label="API token">
       <label>
-        Bearer token (local mode with <code>--auth oidc</code>; kept for this tab only)
+        <span>Bearer token (local mode with <code>--auth oidc</code>; kept for this tab only)</span>
         <textarea
           data-testid="auth-token"
           rows={2}

@@ -1,13 +1,14 @@
 /** Short words for times and money in the tables. */
 import type { Environment } from './api.ts';
 
-/** 45s, 12m, 3h, 2d */
+/** 45s, 12m, 3h, 2d 23h */
 export function span(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86_400)}d`;
+  const hours = Math.floor((s % 86_400) / 3600);
+  return `${Math.floor(s / 86_400)}d${hours ? ` ${hours}h` : ''}`;
 }
 
 export function age(iso: string, now: number): string {
