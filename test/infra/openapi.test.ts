@@ -117,10 +117,13 @@ describe('local mode\'s front serves exactly the documented routes', () => {
     return started.stop;
   });
 
+  /** local mode's non-API paths: the dashboard (dashboard/serve.ts) */
+  const DASHBOARD_PATHS = ['/', '/assets/app.js', '/assets/app.css'];
   /** every method on every documented path (a name filled in), and on paths next to them */
   const probes = [
     ...Object.keys(document.paths ?? {}).map((path) => path.replace('{name}', 'pr-42')),
     '/v1', '/v1/', '/v1/environments/pr-42/other', '/v1/environments/pr-42/events/x', '/v1/openapi', '/v1/openapi.yaml', '/v2/health', '/openapi.json',
+    ...DASHBOARD_PATHS,
   ];
 
   it('routes every documented operation to a handler, and nothing else', async () => {
@@ -131,6 +134,8 @@ describe('local mode\'s front serves exactly the documented routes', () => {
         const response = await fetch(`${front.url}${path}`, { method, headers: { 'content-type': 'application/json' } });
         await response.text();
         if (reached.length > 0) routed.push(reached[0]!);
+        // the dashboard's files are not API routes: served (GET) or refused (405), never a handler
+        else if (DASHBOARD_PATHS.includes(path) && method === 'GET') expect(response.status, `${method} ${path}`).toBe(200);
         else expect([404, 405], `${method} ${path}`).toContain(response.status);
       }
     }

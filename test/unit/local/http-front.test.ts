@@ -138,6 +138,43 @@ describe('the HTTP front', () => {
     expect(response.headers.get('x-request-id')).toBe(seen.at(-1)!.requestContext.requestId);
   });
 
+  it('serves the dashboard at / and /assets/* with its content types and a strict CSP; no handler runs', async () => {
+    const before = seen.length;
+    const page = await fetch(`${front.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'self';/);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(await page.text()).toContain('<script type="module" src="assets/app.js"></script>');
+    const script = await fetch(`${front.url}/assets/app.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await script.text()).length).toBeGreaterThan(1000);
+    const style = await fetch(`${front.url}/assets/app.css`);
+    expect(style.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    await style.text();
+    const other = await fetch(`${front.url}/assets/../../package.json`);
+    expect(other.status).toBe(404);
+    await other.text();
+    const post = await fetch(`${front.url}/`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    await post.text();
+    expect(seen.length).toBe(before);
+  });
+
+  it('refuses the dashboard to a foreign Host (DNS rebinding) like every other route', async () => {
+    const answer = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: front.port, path: '/assets/app.js', headers: { host: 'evil.example:4000' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer).toBe(421);
+  });
+
   it('answers 404 and 405 as problems', async () => {
     const missing = await fetch(`${front.url}/nope`);
     expect(missing.status).toBe(404);
