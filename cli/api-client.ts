@@ -68,7 +68,7 @@ export class FledgeApi {
 
   constructor(
     endpoint: string,
-    private readonly signer?: RequestSigner,
+    readonly signer?: RequestSigner,
     private readonly requestTimeoutMs = 30_000,
     private readonly userAgent = 'fledge-smoke',
   ) {

@@ -15,6 +15,7 @@ import { duration, integerIn, keyValue, listOf, since } from './fledge/arguments
 import * as commands from './fledge/commands.ts';
 import type { Context, FledgeIo } from './fledge/commands.ts';
 import { CliError, connect, EXIT_OK, EXIT_USAGE } from './fledge/connection.ts';
+import { serveDashboard } from './fledge/dashboard.ts';
 
 /** the package's version (cli/ and dist/ are both one level below package.json) */
 export function version(): string {
@@ -115,6 +116,11 @@ export function program(io: FledgeIo, run: (action: (ctx: Context) => Promise<nu
     .requiredOption('--keep <names or PR numbers>', 'environments to keep: names, or pull request numbers N (keeps pr-N and label pullRequest=N); separated by commas or spaces, or repeated; "" keeps none', listOf)
     .option('--dry-run', 'say what would be deleted, delete nothing')
     .action((flags: { repository: string; keep: string[]; dryRun?: boolean }) => run((ctx) => commands.prune(ctx, flags)));
+
+  root.command('dashboard').description('serve the dashboard on 127.0.0.1 (its API calls signed with your credentials or FLEDGE_TOKEN) until Ctrl-C')
+    .option('--port <n>', 'the local port', integerIn('the port', 1, 65535), 4400)
+    .action((flags: { port: number }) =>
+      run((ctx) => serveDashboard(ctx.io, { endpoint: ctx.api.endpoint, signer: ctx.api.client.signer, userAgent: `fledge-cli/${version()}` }, flags)));
 
   return root;
 }
