@@ -9,7 +9,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { RequestSigner } from '../api-client.ts';
 import { dashboardAsset, isDashboardPath, isLoopbackHost } from '../../dashboard/serve.ts';
-import { CliError, describeNetworkError, EXIT_OK, type FledgeIo } from './connection.ts';
+import type { FledgeIo } from './commands.ts';
+import { CliError, describeNetworkError, EXIT_OK } from './connection.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 30_000;
