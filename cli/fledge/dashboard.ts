@@ -166,7 +166,7 @@ export async function serveDashboard(
     const code = (error as { code?: string }).code;
     throw new CliError(code === 'EADDRINUSE' ? `port ${flags.port} is in use: pass --port <n>` : `cannot listen on 127.0.0.1:${flags.port}: ${(error as Error).message}`);
   }
-  io.out(`Fledge dashboard: ${running.url} (API ${connection.endpoint.href}, ${connection.signer ? 'signed with your credentials' : 'as sent'}); Ctrl-C stops it`);
+  io.out(`Fledge dashboard: ${running.url} (API ${connection.endpoint.href}, ${connection.signer ? 'calls carry your credentials: SigV4 or FLEDGE_TOKEN' : 'calls sent as the page makes them'}); Ctrl-C stops it`);
   await new Promise<void>((resolve) => {
     const release = io.onInterrupt(() => {
       release();

@@ -6,6 +6,8 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearerAuth, sigV4Signer } from '../../../cli/api-client.ts';
+import { main } from '../../../cli/fledge.ts';
+import type { FledgeIo } from '../../../cli/fledge/commands.ts';
 import { startDashboardServer, type DashboardServer } from '../../../cli/fledge/dashboard.ts';
 
 interface Seen {
@@ -133,5 +135,64 @@ describe('fledge dashboard with FLEDGE_TOKEN, or none', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('the fledge dashboard command', () => {
+  function io(env: Record<string, string | undefined>) {
+    const out: string[] = [];
+    const err: string[] = [];
+    let interrupt: (() => void) | undefined;
+    const value: FledgeIo = {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      env,
+      platform: 'linux',
+      onInterrupt: (handler) => {
+        interrupt = handler;
+        return () => (interrupt = undefined);
+      },
+      exit: (code) => {
+        throw new Error(`exit ${code}`);
+      },
+    };
+    return { value, out, err, interrupt: () => interrupt?.() };
+  }
+
+  async function freePort(): Promise<number> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  }
+
+  it('prints its URL, forwards with FLEDGE_TOKEN, and stops on Ctrl-C with exit 0', async () => {
+    const port = await freePort();
+    const term = io({ FLEDGE_TOKEN: 'tok' });
+    const running = main(['--endpoint', upstreamUrl, 'dashboard', '--port', String(port)], term.value);
+    await expect.poll(() => term.out.join('\n')).toContain(`http://127.0.0.1:${port}/`);
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/environments`);
+    expect(answer.status).toBe(409);
+    await answer.text();
+    expect(seen[0]!.headers.authorization).toBe('Bearer tok');
+    term.interrupt();
+    expect(await running).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('says so when the port is taken (exit 2), and refuses a port out of range', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const term = io({ FLEDGE_TOKEN: 'tok' });
+      expect(await main(['--endpoint', upstreamUrl, 'dashboard', '--port', String(port)], term.value)).toBe(2);
+      expect(term.err.join('\n')).toContain(`port ${port} is in use`);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+    const term = io({ FLEDGE_TOKEN: 'tok' });
+    expect(await main(['--endpoint', upstreamUrl, 'dashboard', '--port', '70000'], term.value)).toBe(2);
   });
 });
