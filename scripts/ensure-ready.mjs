@@ -10,8 +10,13 @@
  *    is compared with the lockfile).
  * 2. Java 17+ for DynamoDB Local: installed with apt-get when running as root where apt-get
  *    exists; anywhere else it stops with the one command that installs it.
+ * 3. Chromium, for the dashboard's browser tests, before `npm test` only (`npm start` and the
+ *    benchmark do not need it): the same way, Debian's `chromium` package. It looks where
+ *    test/support/browser.ts does: FLEDGE_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser.
+ *    The browser tests are part of `npm test` (CI must run them), so a missing browser stops the
+ *    run here with one line, rather than as a launch error deep in a test.
  *
- * When everything is there it only reads two JSON files and runs `java -version`.
+ * When everything is there it only reads two JSON files, runs `java -version` and checks a path.
  * npm builds each script's PATH (node_modules/.bin first) when it starts that script, so the
  * main script (`vitest`, `tsx`) finds the Node 22 this step may just have installed.
  */
@@ -123,5 +128,37 @@ function ensureJava() {
   );
 }
 
+/** The first Chromium found where test/support/browser.ts looks, undefined when none. */
+function chromiumPath() {
+  return [process.env.FLEDGE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => path && existsSync(path));
+}
+
+function chromiumInstallCommand() {
+  if (process.platform === 'darwin') return 'brew install --cask chromium';
+  if (has('apt-get')) return 'sudo apt-get install -y chromium';
+  if (has('dnf')) return 'sudo dnf install -y chromium';
+  if (has('apk')) return 'sudo apk add chromium';
+  return undefined;
+}
+
+function ensureChromium() {
+  if (process.env.FLEDGE_CHROMIUM && !existsSync(process.env.FLEDGE_CHROMIUM)) fail(`FLEDGE_CHROMIUM=${process.env.FLEDGE_CHROMIUM} does not exist: point it at a Chromium or Chrome executable, or unset it.`);
+  if (chromiumPath()) return;
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    console.error('fledge: the browser tests need Chromium: installing chromium with apt-get');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const install = spawnSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq chromium'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+    if (install.status === 0 && chromiumPath()) return;
+    fail('installing chromium with apt-get did not give /usr/bin/chromium; install Chromium and set FLEDGE_CHROMIUM to its executable.');
+  }
+  const command = chromiumInstallCommand();
+  fail(
+    'the browser tests (test/e2e/dashboard.test.ts) need Chromium, and none was found (FLEDGE_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser). ' +
+      (command ? `Install it with:\n\n    ${command}\n\n(or set FLEDGE_CHROMIUM to a Chromium or Chrome executable) then run the command again.` : 'Install Chromium, set FLEDGE_CHROMIUM to its executable, then run the command again.'),
+  );
+}
+
 ensureDependencies();
 ensureJava();
+// npm names the script this hook runs for: `pretest` (npm test), not `prestart` nor `pretest:bench`
+if (process.env.npm_lifecycle_event === 'pretest') ensureChromium();
