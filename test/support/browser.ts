@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /** Where to look, in order (scripts/ensure-ready.mjs checks the same places). */
 export function chromiumCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -80,7 +80,10 @@ export async function measureFirstLoad(page: Page, url: string, ready: string): 
   const readyMs = Date.now() - started;
   // the page is idle once it has fetched what its first render needs
   await page.waitForLoadState('networkidle').catch(() => undefined);
-  const paints = await page.evaluate(() => performance.getEntriesByType('paint').map((entry) => ({ name: entry.name, startTime: entry.startTime })));
+  // a string, evaluated in the page: this project's types are Node's, not the DOM's
+  const paints = await page.evaluate<Array<{ name: string; startTime: number }>>(
+    "performance.getEntriesByType('paint').map((entry) => ({ name: entry.name, startTime: entry.startTime }))",
+  );
   const requests = await Promise.all(bodies);
   await cdp.detach();
   const fcp = paints.find((entry) => entry.name === 'first-contentful-paint');
@@ -117,4 +120,20 @@ export async function screenshot(page: Page, path: string, env: NodeJS.ProcessEn
   mkdirSync(dirname(path), { recursive: true });
   await page.screenshot({ path, fullPage: true });
   return true;
+}
+
+/**
+ * Waits until `locator`'s text is `expected` (trimmed) or matches it, polling as the page itself
+ * polls the API: playwright-core has no web-first `expect`. Fails naming the last text seen.
+ */
+export async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string | null = null;
+  for (;;) {
+    const text = await locator.textContent({ timeout: Math.max(50, Math.min(2_000, deadline - Date.now())) }).catch(() => null);
+    if (text !== null && (typeof expected === 'string' ? text.trim() === expected : expected.test(text))) return text;
+    if (text !== null) last = text;
+    if (Date.now() >= deadline) throw new Error(`${String(locator)} did not show ${String(expected)} within ${timeoutMs} ms; last text: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

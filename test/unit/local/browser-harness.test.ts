@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_MISSING, chromiumExecutable, describeFirstLoad, launchChromium, measureFirstLoad, screenshot, shouldWriteScreenshot } from '../../support/browser.ts';
+import { CHROMIUM_MISSING, chromiumExecutable, describeFirstLoad, launchChromium, measureFirstLoad, screenshot, shouldWriteScreenshot, waitForText } from '../../support/browser.ts';
 
 const FILES: Record<string, { type: string; body: string }> = {
   '/': {
@@ -61,6 +61,15 @@ describe('browser harness (Chromium through playwright-core)', () => {
     expect(load.firstContentfulPaintMs).toEqual(expect.any(Number));
     expect(load.readyMs).toBeGreaterThanOrEqual(0);
     expect(describeFirstLoad('static page', load)).toMatch(/^static page: 4 requests, [\d.]+ KiB transferred \([\d.]+ KiB of bodies\); first contentful paint \d+ ms, ready after \d+ ms$/);
+    await page.close();
+  });
+
+  it('waits for a text to show, and fails naming the last text seen when it never does', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    expect(await waitForText(page.getByTestId('env-row-pr-1'), 'pr-1', 10_000)).toBe('pr-1');
+    expect(await waitForText(page.getByTestId('env-list'), /pr-1\s*pr-2/, 10_000)).toBe('pr-1pr-2');
+    await expect(waitForText(page.getByTestId('env-row-pr-1'), 'RUNNING', 300)).rejects.toThrow(/did not show RUNNING within 300 ms; last text: "pr-1"/);
     await page.close();
   });
 
