@@ -10,8 +10,13 @@
  *    is compared with the lockfile).
  * 2. Java 17+ for DynamoDB Local: installed with apt-get when running as root where apt-get
  *    exists; anywhere else it stops with the one command that installs it.
+ * 3. Chromium, for the dashboard's browser tests, before `npm test` only (`npm start` and the
+ *    benchmark do not need it): the same way, Debian's `chromium` package. It looks where
+ *    test/support/browser.ts does: FLEDGE_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser.
+ *    The browser tests are part of `npm test` (CI must run them), so a missing browser stops the
+ *    run here with one line, rather than as a launch error deep in a test.
  *
- * When everything is there it only reads two JSON files and runs `java -version`.
+ * When everything is there it only reads two JSON files, runs `java -version` and checks a path.
  * npm builds each script's PATH (node_modules/.bin first) when it starts that script, so the
  * main script (`vitest`, `tsx`) finds the Node 22 this step may just have installed.
  */
@@ -95,33 +100,63 @@ function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** The one command that installs a Java DynamoDB Local can use, for this machine. */
-function javaInstallCommand() {
-  if (process.platform === 'darwin') return 'brew install openjdk@17';
-  if (has('apt-get')) return 'sudo apt-get install -y default-jre-headless';
-  if (has('dnf')) return 'sudo dnf install -y java-17-openjdk-headless';
-  if (has('apk')) return 'sudo apk add openjdk17-jdk';
+/** The one command that installs `packages` (a name per package manager) on this machine. */
+function installCommand(packages) {
+  if (process.platform === 'darwin') return `brew install ${packages.brew}`;
+  if (has('apt-get')) return `sudo apt-get install -y ${packages.apt}`;
+  if (has('dnf')) return `sudo dnf install -y ${packages.dnf}`;
+  if (has('apk')) return `sudo apk add ${packages.apk}`;
   return undefined;
+}
+
+/** Whether this process may install with apt-get itself: as root, where apt-get exists. */
+const canApt = () => process.getuid?.() === 0 && has('apt-get');
+
+/** `apt-get install` of one package, non-interactive; true when apt-get succeeded. */
+function aptInstall(name) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  return spawnSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq ${name}`], { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
 }
 
 function ensureJava() {
   const major = javaMajor();
   if (major !== null && major >= JAVA_MAJOR) return;
   const found = major === null ? 'no `java` on PATH' : `found Java ${major || '(unknown version)'}`;
-  if (process.getuid?.() === 0 && has('apt-get')) {
+  if (canApt()) {
     console.error(`fledge: DynamoDB Local needs Java ${JAVA_MAJOR}+ (${found}): installing default-jre-headless with apt-get`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = spawnSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq default-jre-headless'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+    const installed = aptInstall('default-jre-headless');
     const now = javaMajor();
-    if (install.status === 0 && now !== null && now >= JAVA_MAJOR) return;
+    if (installed && now !== null && now >= JAVA_MAJOR) return;
     fail(`installing Java with apt-get did not give Java ${JAVA_MAJOR}+ (${now === null ? 'still no `java`' : `Java ${now}`}); install a Java ${JAVA_MAJOR}+ runtime and put it first on PATH.`);
   }
-  const command = javaInstallCommand();
+  const command = installCommand({ brew: 'openjdk@17', apt: 'default-jre-headless', dnf: 'java-17-openjdk-headless', apk: 'openjdk17-jdk' });
   fail(
     `DynamoDB Local needs Java ${JAVA_MAJOR} or newer (${found}). ` +
       (command ? `Install it with:\n\n    ${command}\n\nthen run the command again.` : `Install a Java ${JAVA_MAJOR}+ runtime (for example from https://adoptium.net), put it on PATH, then run the command again.`),
   );
 }
 
+/** The first Chromium found where test/support/browser.ts looks, undefined when none. */
+function chromiumPath() {
+  return [process.env.FLEDGE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => path && existsSync(path));
+}
+
+function ensureChromium() {
+  if (process.env.FLEDGE_CHROMIUM && !existsSync(process.env.FLEDGE_CHROMIUM)) fail(`FLEDGE_CHROMIUM=${process.env.FLEDGE_CHROMIUM} does not exist: point it at a Chromium or Chrome executable, or unset it.`);
+  if (chromiumPath()) return;
+  if (canApt()) {
+    console.error('fledge: the browser tests need Chromium: installing chromium with apt-get');
+    if (aptInstall('chromium') && chromiumPath()) return;
+    fail('installing chromium with apt-get did not give /usr/bin/chromium; install Chromium and set FLEDGE_CHROMIUM to its executable.');
+  }
+  const command = installCommand({ brew: '--cask chromium', apt: 'chromium', dnf: 'chromium', apk: 'chromium' });
+  fail(
+    'the browser tests (test/e2e/dashboard.test.ts) need Chromium, and none was found (FLEDGE_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser). ' +
+      (command ? `Install it with:\n\n    ${command}\n\n(or set FLEDGE_CHROMIUM to a Chromium or Chrome executable) then run the command again.` : 'Install Chromium, set FLEDGE_CHROMIUM to its executable, then run the command again.'),
+  );
+}
+
 ensureDependencies();
 ensureJava();
+// npm names the script this hook runs for: `pretest` (npm test), not `prestart` nor `pretest:bench`
+if (process.env.npm_lifecycle_event === 'pretest') ensureChromium();
