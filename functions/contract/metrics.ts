@@ -62,7 +62,7 @@ export const METRICS = {
     description: 'operations that failed for Fledge or AWS (INTERNAL, AWS_LIMIT): the operator acts',
   },
   Degraded: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/commands/heal-steps.ts',
+    unit: 'Count', dimensions: [], emittedBy: 'functions/commands/workflow-outcome.ts',
     description: 'environments the heal gave up on (DEGRADED)',
   },
   WakesByRequest: {
