@@ -26,20 +26,24 @@ export const METRICS_NAMESPACE = 'Fledge';
 /** Powertools' default dimension on every metric: POWERTOOLS_SERVICE_NAME (infra/aws/fledge-stack.ts). */
 export const METRICS_SERVICE = 'fledge';
 
+/** A count without dimensions, the most common kind. */
+const count = (emittedBy: string, description: string) => ({ unit: 'Count', dimensions: [], emittedBy, description }) as const;
+
+const CLEANUP = 'functions/commands/cleanup-steps.ts';
+const API = 'functions/lambda/http-handler.ts';
+const OUTCOME = 'functions/commands/workflow-outcome.ts';
+
 export const METRICS = {
   // ---- the API
   ApiRequests: {
-    unit: 'Count', dimensions: ['statusClass'], detail: ['route'], emittedBy: 'functions/lambda/http-handler.ts',
+    unit: 'Count', dimensions: ['statusClass'], detail: ['route'], emittedBy: API,
     description: 'API answers by status class (2xx, 4xx, 5xx); by route in the detail set',
   },
   ApiLatency: {
-    unit: 'Milliseconds', dimensions: [], emittedBy: 'functions/lambda/http-handler.ts',
+    unit: 'Milliseconds', dimensions: [], emittedBy: API,
     description: 'time the API Lambda spent on a request, from parsing to the answer',
   },
-  UnhandledErrors: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/lambda/http-handler.ts',
-    description: 'requests that ended in an unexpected error (a 500)',
-  },
+  UnhandledErrors: count(API, 'requests that ended in an unexpected error (a 500)'),
   OperationsAccepted: {
     unit: 'Count', dimensions: ['operation'], emittedBy: 'functions/api/responses.ts',
     description: 'operations the API accepted (create, update, scale, heal, teardown...)',
@@ -50,61 +54,43 @@ export const METRICS = {
     description: 'workflow executions started (heals included: workflow=heal)',
   },
   WorkflowSucceeded: {
-    unit: 'Count', dimensions: ['workflow'], emittedBy: 'functions/commands/workflow-outcome.ts',
+    unit: 'Count', dimensions: ['workflow'], emittedBy: OUTCOME,
     description: 'workflow operations that ended as asked',
   },
   UserFailures: {
-    unit: 'Count', dimensions: ['workflow'], detail: ['code'], emittedBy: 'functions/commands/workflow-outcome.ts',
+    unit: 'Count', dimensions: ['workflow'], detail: ['code'], emittedBy: OUTCOME,
     description: "operations that failed for the user's image, app or spec (functions/domain/failure-side.ts): never paged",
   },
   ControlPlaneFailures: {
-    unit: 'Count', dimensions: ['workflow'], detail: ['code'], emittedBy: 'functions/commands/workflow-outcome.ts',
+    unit: 'Count', dimensions: ['workflow'], detail: ['code'], emittedBy: OUTCOME,
     description: 'operations that failed for Fledge or AWS (INTERNAL, AWS_LIMIT): the operator acts',
   },
-  Degraded: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/commands/workflow-outcome.ts',
-    description: 'environments the heal gave up on (DEGRADED)',
-  },
-  WakesByRequest: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/events/waker.ts',
-    description: 'sleeping environments woken by a request to their URL',
-  },
-  IdleSlept: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/events/idle-sleep.ts',
-    description: 'idle environments put to sleep',
-  },
+  Degraded: count(OUTCOME, 'environments the heal gave up on (DEGRADED)'),
+  WakesByRequest: count('functions/events/waker.ts', 'sleeping environments woken by a request to their URL'),
+  IdleSlept: count('functions/events/idle-sleep.ts', 'idle environments put to sleep'),
   // ---- live environments and quotas (a gauge each cleanup run)
-  LiveEnvironments: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts',
-    description: 'live environments (counted against the global quota)',
-  },
+  LiveEnvironments: count(CLEANUP, 'live environments (counted against the global quota)'),
   RepositoryLiveEnvironments: {
-    unit: 'Count', dimensions: ['repository'], emittedBy: 'functions/commands/cleanup-steps.ts',
+    unit: 'Count', dimensions: ['repository'], emittedBy: CLEANUP,
     description: "one repository's live environments (counted against the per-repository quota)",
   },
-  QuotaGlobal: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts',
-    description: 'the global quota of live environments (FLEDGE_QUOTA_GLOBAL)',
-  },
-  QuotaPerRepository: {
-    unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts',
-    description: 'the per-repository quota of live environments (FLEDGE_QUOTA_PER_REPOSITORY)',
-  },
+  QuotaGlobal: count(CLEANUP, 'the global quota of live environments (FLEDGE_QUOTA_GLOBAL)'),
+  QuotaPerRepository: count(CLEANUP, 'the per-repository quota of live environments (FLEDGE_QUOTA_PER_REPOSITORY)'),
   QuotaUsedPercent: {
-    unit: 'Percent', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts',
+    unit: 'Percent', dimensions: [], emittedBy: CLEANUP,
     description: 'the fullest quota: the highest of live/global and any repository live/per-repository, in percent',
   },
   // ---- the scheduled cleanup
-  CleanupExpiredFound: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'expired environments a run found' },
-  CleanupUnsettledFound: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'stuck or failed teardowns a run found' },
-  CleanupItemsRead: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'table items a run read' },
-  OrphanEnvironments: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'environments with tagged resources but no record' },
-  OrphanResourcesRemoved: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'orphaned resources removed' },
-  OrphanResourcesPending: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'orphaned resources left for the next run' },
-  CleanupTeardownsStarted: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'teardowns a run started' },
-  CleanupTeardownsRestarted: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'failed teardowns a run started again' },
-  CleanupOperationsFailed: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'stuck operations a run marked FAILED' },
-  CleanupFailures: { unit: 'Count', dimensions: [], emittedBy: 'functions/commands/cleanup-steps.ts', description: 'environments a run could not handle' },
+  CleanupExpiredFound: count(CLEANUP, 'expired environments a run found'),
+  CleanupUnsettledFound: count(CLEANUP, 'stuck or failed teardowns a run found'),
+  CleanupItemsRead: count(CLEANUP, 'table items a run read'),
+  OrphanEnvironments: count(CLEANUP, 'environments with tagged resources but no record'),
+  OrphanResourcesRemoved: count(CLEANUP, 'orphaned resources removed'),
+  OrphanResourcesPending: count(CLEANUP, 'orphaned resources left for the next run'),
+  CleanupTeardownsStarted: count(CLEANUP, 'teardowns a run started'),
+  CleanupTeardownsRestarted: count(CLEANUP, 'failed teardowns a run started again'),
+  CleanupOperationsFailed: count(CLEANUP, 'stuck operations a run marked FAILED'),
+  CleanupFailures: count(CLEANUP, 'environments a run could not handle'),
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricName = keyof typeof METRICS;

@@ -127,10 +127,11 @@ describe('the metrics the dashboard names are emitted by the code', () => {
 
 describe('the alarms', () => {
   const alarms = () => Object.entries(dev.template.findResources('AWS::CloudWatch::Alarm'));
-  const metricNamesOf = (alarm: { Properties: Json }): string[] => {
+  const metricNamesOf = (alarm: { Properties?: Json }): string[] => {
     const names: string[] = [];
-    if (typeof alarm.Properties.MetricName === 'string') names.push(alarm.Properties.MetricName);
-    for (const query of (alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[] | undefined) ?? []) {
+    const properties = alarm.Properties ?? {};
+    if (typeof properties.MetricName === 'string') names.push(properties.MetricName);
+    for (const query of (properties.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[] | undefined) ?? []) {
       if (query.MetricStat) names.push(query.MetricStat.Metric.MetricName);
     }
     return names;
