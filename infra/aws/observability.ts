@@ -148,23 +148,24 @@ export class Observability extends Construct {
       });
     // API Gateway's own counts: they include what never reached a handler's answer (a Lambda
     // crash or timeout is a 5xx there). FILL: a period without requests is 0 %, not missing.
-    const api5xxRate = (api: apigwv2.HttpApi, stage: apigwv2.IHttpStage, label: string) =>
+    // (ids are per API: one graph draws both, and a graph's ids must differ)
+    const api5xxRate = (api: apigwv2.HttpApi, stage: apigwv2.IHttpStage, label: string, id: string) =>
       new cloudwatch.MathExpression({
-        expression: '100 * FILL(errors, 0) / MAX([FILL(requests, 0), 1])',
-        usingMetrics: { errors: gatewayMetric(api, stage, '5xx'), requests: gatewayMetric(api, stage, 'Count') },
+        expression: `100 * FILL(${id}Errors, 0) / MAX([FILL(${id}Requests, 0), 1])`,
+        usingMetrics: { [`${id}Errors`]: gatewayMetric(api, stage, '5xx'), [`${id}Requests`]: gatewayMetric(api, stage, 'Count') },
         label,
         period,
       });
     alarm(
       'Api5xxRate',
-      api5xxRate(props.api, props.apiStage, 'API 5xx (% of requests)'),
+      api5xxRate(props.api, props.apiStage, 'API 5xx (% of requests)', 'api'),
       `Fledge API answered 5xx to ${API_5XX_ALARM_PERCENT}% or more of its requests in 5 minutes (handlers never answer 5xx for bad input: this is a bug or an outage)`,
       API_5XX_ALARM_PERCENT,
     );
     if (props.ciApi) {
       alarm(
         'CiApi5xxRate',
-        api5xxRate(props.ciApi.api, props.ciApi.stage, 'CI API 5xx (% of requests)'),
+        api5xxRate(props.ciApi.api, props.ciApi.stage, 'CI API 5xx (% of requests)', 'ciApi'),
         `Fledge CI API (OIDC) answered 5xx to ${API_5XX_ALARM_PERCENT}% or more of its requests in 5 minutes (a bug or an outage)`,
         API_5XX_ALARM_PERCENT,
       );
@@ -226,7 +227,7 @@ export class Observability extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'API 5xx rate (%)',
-        left: [api5xxRate(props.api, props.apiStage, 'API'), ...(props.ciApi ? [api5xxRate(props.ciApi.api, props.ciApi.stage, 'CI API')] : [])],
+        left: [api5xxRate(props.api, props.apiStage, 'API', 'api'), ...(props.ciApi ? [api5xxRate(props.ciApi.api, props.ciApi.stage, 'CI API', 'ciApi')] : [])],
         leftAnnotations: [{ value: API_5XX_ALARM_PERCENT, label: 'alarm' }],
         width: 8,
       }),
