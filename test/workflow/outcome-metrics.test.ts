@@ -39,4 +39,18 @@ describe('workflow outcome metrics', () => {
     expect(record.status).toBe('FAILED');
     expect(outcomes()).toEqual([{ name: 'ControlPlaneFailures', dimensions: { code: 'AWS_LIMIT', workflow: 'create' }, sum: 1 }]);
   });
+
+  it("a heal that gives up counts DEGRADED and a user's failure of the heal (the app fails its health checks), not a success", async () => {
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 1, AwaitSteadyStateAfterConverging: 1 } });
+    await h.created('metrics-hopeless');
+    h.sim.injectFault({ environment: 'metrics-hopeless', fault: 'unhealthy' });
+    expect(await h.until(() => h.service('metrics-hopeless')!.tasks.every((t) => t.targetHealth !== 'healthy'))).toBe(true);
+    clearRecordedMetrics();
+    await h.heal('metrics-hopeless');
+    expect((await h.item('metrics-hopeless'))?.status).toBe('DEGRADED');
+    expect(outcomes()).toEqual([
+      { name: 'Degraded', dimensions: {}, sum: 1 },
+      { name: 'UserFailures', dimensions: { code: 'HEALTH_CHECK_FAILED', workflow: 'heal' }, sum: 1 },
+    ]);
+  }, 60_000);
 });
