@@ -98,13 +98,13 @@ export class Observability extends Construct {
     const action = new cwActions.SnsAction(this.topic);
 
     const period = Duration.minutes(5);
-    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, threshold = 1, treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) => {
       const a = new cloudwatch.Alarm(this, alarmId, {
         metric,
         threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData,
         alarmDescription: description,
       });
       a.addAlarmAction(action);
@@ -182,6 +182,10 @@ export class Observability extends Construct {
       fledge('QuotaUsedPercent', {}, { statistic: 'Maximum' }),
       `A quota of live environments is ${QUOTA_ALARM_PERCENT}% full or more (global or one repository's): creates will soon fail with QUOTA_EXCEEDED; raise the quota or clean up`,
       QUOTA_ALARM_PERCENT,
+      // a gauge reported once per cleanup run (every 15 min by default): between runs there is no
+      // data point, and IGNORE keeps the state the last one set instead of going back to OK
+      // ("Configuring how CloudWatch alarms treat missing data", CloudWatch User Guide)
+      cloudwatch.TreatMissingData.IGNORE,
     );
     for (const { name, machine } of props.stateMachines.filter((m) => (MACHINES_ALARMED_ON_FAILURE as readonly string[]).includes(m.name))) {
       const failed = new cloudwatch.MathExpression({

@@ -177,6 +177,6 @@ describe('the alarms', () => {
     expect(JSON.stringify(api![1].Properties.Metrics)).toMatch(/100 \* FILL\(apiErrors, 0\) \/ MAX\(\[FILL\(apiRequests, 0\), 1\]\)/);
     // the fullest quota
     const [quota] = byNames((n) => n.includes('QuotaUsedPercent'));
-    expect(quota![1].Properties).toMatchObject({ Threshold: QUOTA_ALARM_PERCENT, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Maximum' });
+    expect(quota![1].Properties).toMatchObject({ Threshold: QUOTA_ALARM_PERCENT, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Maximum', TreatMissingData: 'ignore' });
   });
 });
