@@ -9,6 +9,7 @@ import type { EnvironmentRecord } from '#domain/environment.ts';
 import type { EnvironmentEvent } from '#domain/events.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
 import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
+import type { LiveCounts, QuotaLimits } from '#domain/quota-usage.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { isPinned } from '#domain/pinning.ts';
 import { isDeepStrictEqual } from 'node:util';
@@ -87,10 +88,7 @@ export async function transactWrite(input: TransactWriteCommandInput): Promise<v
   }
 }
 
-export interface QuotaLimits {
-  global: number;
-  perRepository: number;
-}
+export type { QuotaLimits } from '#domain/quota-usage.ts';
 
 /** The live counters as they are now (absent attributes: never counted). */
 export async function liveCounts(): Promise<Record<string, number>> {
@@ -102,7 +100,18 @@ export async function liveCounts(): Promise<Record<string, number>> {
 
 /** The attribute of the live counter item that counts every live environment. */
 const TOTAL_COUNTER = 'total';
-const repositoryCounter = (repository: string) => `repo#${repository}`;
+const REPOSITORY_COUNTER_PREFIX = 'repo#';
+const repositoryCounter = (repository: string) => `${REPOSITORY_COUNTER_PREFIX}${repository}`;
+
+/** The live counters read as numbers: every live environment, and each repository's. */
+export async function liveCountsByRepository(): Promise<LiveCounts> {
+  const counts = await liveCounts();
+  const repositories: Record<string, number> = {};
+  for (const [attribute, value] of Object.entries(counts)) {
+    if (attribute.startsWith(REPOSITORY_COUNTER_PREFIX) && typeof value === 'number') repositories[attribute.slice(REPOSITORY_COUNTER_PREFIX.length)] = value;
+  }
+  return { total: typeof counts[TOTAL_COUNTER] === 'number' ? counts[TOTAL_COUNTER] : 0, repositories };
+}
 
 /** The counters an environment of `repository` is counted in: always `total`, and its repository's. */
 export function liveCountersFor(repository: string | undefined): string[] {

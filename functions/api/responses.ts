@@ -1,7 +1,7 @@
 /** How command outcomes and records become HTTP answers (status, ETag, Location). */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { HttpResponse } from '#lambda/http-handler.ts';
-import { logger, metrics } from '#runtime/powertools.ts';
+import { logger } from '#runtime/powertools.ts';
+import { emitMetric } from '#runtime/metric-emitter.ts';
 import { fargatePrice, type ConfigurationError } from '#runtime/config.ts';
 import type { CommandResult, Outcome } from '#commands/environment-commands.ts';
 import { estimateCost, totalCost, type Cost } from '#domain/cost.ts';
@@ -42,7 +42,7 @@ export function environmentResponse(record: EnvironmentRecord, status = 200, hea
 export function commandResponse(result: CommandResult): HttpResponse {
   const status = STATUS_BY_OUTCOME[result.outcome];
   const operation = result.record.operation;
-  if (result.outcome !== 'unchanged' && operation) metrics.addMetric(`Accepted_${operation.type}`, MetricUnit.Count, 1);
+  if (result.outcome !== 'unchanged' && operation) emitMetric('OperationsAccepted', 1, { operation: operation.type });
   const headers: Record<string, string> = status === 201 ? { location: `/v1/environments/${result.record.name}` } : {};
   return environmentResponse(result.record, status, headers);
 }

@@ -41,9 +41,9 @@
  *   counted here; the workflow then ends failed, so the failed-executions alarm says so, and
  *   the next run tries that environment again.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { cleanupConfig } from '#runtime/config.ts';
-import { logger, metrics } from '#runtime/powertools.ts';
+import { logger } from '#runtime/powertools.ts';
+import { emitMetric } from '#runtime/metric-emitter.ts';
 import { runtimeConfig } from '#runtime/config.ts';
 import {
   SYSTEM_ACTOR, type CleanupItem, type CleanupItemResult, type CleanupPlan, type CleanupSummary, type OrphanEnvironmentReport, type OrphanReport,
@@ -54,7 +54,8 @@ import { environmentEvent } from '#domain/events.ts';
 import { isPinned } from '#domain/pinning.ts';
 import { publicErrorName } from '#domain/public-text.ts';
 import { findExpired, findUnsettled, recordStates, type RecordState } from '#adapters/cleanup-store.ts';
-import { getEnvironment } from '#adapters/environment-store.ts';
+import { getEnvironment, liveCountsByRepository } from '#adapters/environment-store.ts';
+import { quotaUsedPercent } from '#domain/quota-usage.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { failOperation } from '#adapters/operation-store.ts';
 import {
@@ -92,14 +93,31 @@ export async function planCleanup(payload: PlanCleanupPayload): Promise<CleanupP
   }
 
   const count = (action: CleanupItem['action']) => items.filter((i) => i.action === action).length;
-  metrics.addMetric('CleanupExpiredFound', MetricUnit.Count, count('expire'));
-  metrics.addMetric('CleanupUnsettledFound', MetricUnit.Count, count('retry-teardown') + count('recover'));
-  metrics.addMetric('CleanupItemsRead', MetricUnit.Count, expired.cost.itemsRead + unsettled.cost.itemsRead);
+  emitMetric('CleanupExpiredFound', count('expire'));
+  emitMetric('CleanupUnsettledFound', count('retry-teardown') + count('recover'));
+  emitMetric('CleanupItemsRead', expired.cost.itemsRead + unsettled.cost.itemsRead);
+  await reportLiveCounts(config);
   logger.info('cleanup planned', {
     asOf, expired: count('expire'), retryTeardown: count('retry-teardown'), recover: count('recover'),
     more: expired.more, itemsRead: { expiry: expired.cost.itemsRead, unsettled: unsettled.cost.itemsRead },
   });
   return { asOf, executionName: payload.executionName, items, more: expired.more, reads: { expiry: expired.cost, unsettled: unsettled.cost } };
+}
+
+/**
+ * The live counters against the quotas, as gauges for the operator's dashboard and its
+ * quota alarm: each run reads the one counter item (a consistent GetItem) and publishes them.
+ */
+async function reportLiveCounts(config: { quotaGlobal: number; quotaPerRepository: number }): Promise<void> {
+  const counts = await liveCountsByRepository();
+  emitMetric('LiveEnvironments', counts.total);
+  for (const [repository, live] of Object.entries(counts.repositories)) {
+    // a repository with nothing live any more is not reported: its metric simply stops
+    if (live > 0) emitMetric('RepositoryLiveEnvironments', live, { repository });
+  }
+  emitMetric('QuotaGlobal', config.quotaGlobal);
+  emitMetric('QuotaPerRepository', config.quotaPerRepository);
+  emitMetric('QuotaUsedPercent', quotaUsedPercent(counts, { global: config.quotaGlobal, perRepository: config.quotaPerRepository }));
 }
 
 // ---- CleanupEnvironment ----------------------------------------------------------------------
@@ -385,9 +403,9 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promis
 
   report.awsCalls = counter.calls;
   report.recordsRead = recordsRead;
-  metrics.addMetric('OrphanEnvironments', MetricUnit.Count, report.environments.length);
-  metrics.addMetric('OrphanResourcesRemoved', MetricUnit.Count, report.removed);
-  metrics.addMetric('OrphanResourcesPending', MetricUnit.Count, report.pending);
+  emitMetric('OrphanEnvironments', report.environments.length);
+  emitMetric('OrphanResourcesRemoved', report.removed);
+  emitMetric('OrphanResourcesPending', report.pending);
   logger.info('orphan reconciliation done', {
     environments: report.environments.length, removed: report.removed, pending: report.pending, awsCalls: report.awsCalls, recordsRead,
     tagged: { services: services.length, targetGroups: targetGroups.length, rules: rules.length, alarms: alarms.length, families: families.length },
@@ -434,10 +452,10 @@ export function summarize({ state }: ReportCleanupPayload): CleanupSummary {
 
 export async function reportCleanup(payload: ReportCleanupPayload): Promise<CleanupSummary> {
   const summary = summarize(payload);
-  metrics.addMetric('CleanupTeardownsStarted', MetricUnit.Count, summary.teardownsStarted);
-  metrics.addMetric('CleanupTeardownsRestarted', MetricUnit.Count, summary.teardownsRestarted);
-  metrics.addMetric('CleanupOperationsFailed', MetricUnit.Count, summary.operationsFailed);
-  metrics.addMetric('CleanupFailures', MetricUnit.Count, summary.failed);
+  emitMetric('CleanupTeardownsStarted', summary.teardownsStarted);
+  emitMetric('CleanupTeardownsRestarted', summary.teardownsRestarted);
+  emitMetric('CleanupOperationsFailed', summary.operationsFailed);
+  emitMetric('CleanupFailures', summary.failed);
   if (summary.failed > 0) {
     logger.error('cleanup run incomplete: some environments could not be handled; the next run tries again', {
       ...summary, failures: summary.failures.map((f) => ({ name: f.name, action: f.action, detail: f.detail })),

@@ -46,6 +46,7 @@ import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, planOf, recordFallbackFailure, skippedSpecEvents,
   untilRecorded, type CurrentItem,
 } from './operation-end.ts';
+import { recordFailed, recordSucceeded } from './workflow-outcome.ts';
 
 // ---- PlanResources ---------------------------------------------------------------------------
 
@@ -248,6 +249,8 @@ async function complete(workflow: WorkflowKind, state: WorkflowState): Promise<W
   });
   if (!done) return undefined;
   logger.info('operation complete', { status, rolledBack });
+  if (error) recordFailed(workflow, error);
+  else recordSucceeded(workflow);
   return { ...state, converge: false, outcome: rolledBack ? 'rolled-back' : 'succeeded' };
 }
 
@@ -326,6 +329,7 @@ export async function failOperation(workflow: WorkflowKind, state: WorkflowState
     now,
     events: [failedEvent],
   });
+  if (recorded) recordFailed(workflow, failure);
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: failure satisfies OperationError };
 }
 
@@ -353,5 +357,6 @@ function compensation(state: WorkflowState, workflow: string): { removed: string
 export async function failOperationFallback(workflow: WorkflowKind, state: WorkflowState): Promise<WorkflowState> {
   if (!(await currentOperation(state))) return { ...state, converge: false, outcome: 'superseded' };
   const { recorded, error } = await recordFallbackFailure(state, workflow, 'FailOperation', workflow === 'teardown' ? 'DELETING' : 'FAILED');
+  if (recorded) recordFailed(workflow, error);
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded', failure: error };
 }

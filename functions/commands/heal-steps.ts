@@ -54,6 +54,7 @@ import { healthCheckNow } from './health-check-now.ts';
 import {
   convergingEvent, currentOperation, failureOf, newerSpec, planOf, untilRecorded, type CurrentItem, type NewerSpec,
 } from './operation-end.ts';
+import { recordDegraded, recordSucceeded } from './workflow-outcome.ts';
 
 // ---- InspectEnvironment ----------------------------------------------------------------------
 
@@ -236,6 +237,7 @@ async function end(
   });
   if (!done) return undefined;
   logger.info('heal complete', { runningCount, repaired: state.heal?.repaired ?? false, restoredImage });
+  recordSucceeded('heal');
   const { alarmReset: _reset, ...rest } = forNextHealPass(state);
   return { ...rest, ...alarmReset(state), next: 'done' };
 }
@@ -340,6 +342,7 @@ export async function degradeEnvironment(state: HealState): Promise<HealState> {
   });
   if (!done) return { ...state, next: 'superseded' };
   logger.warn('environment degraded', { attempts, code: error.code });
+  recordDegraded(error);
   return {
     ...state,
     notification: {
@@ -386,6 +389,7 @@ export async function degradeEnvironmentFallback(state: HealState): Promise<Heal
     events: [environmentEvent({ at: now, state, type: 'degraded', message, details: { error, fallback: true } })],
   });
   if (!done) return { ...state, next: 'superseded' };
+  recordDegraded(error);
   return {
     ...state,
     notification: {

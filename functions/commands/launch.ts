@@ -9,6 +9,7 @@ import { replaceEnvironment } from '#adapters/environment-store.ts';
 import { startFailure, startWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
 import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation, type OperationType } from '#domain/environment.ts';
 import { environmentEvent } from '#domain/events.ts';
+import { emitMetric } from '#runtime/metric-emitter.ts';
 import type { Caller } from './environment-commands.ts';
 
 export function newOperation(type: OperationType, workflow: WorkflowKind, name: string, version: number, now: string): Operation {
@@ -36,6 +37,7 @@ export async function launch(plan: Launch, caller: Caller): Promise<EnvironmentR
   const input = { name: record.name, operationId: operation.id, specVersion: record.specVersion, spec: record.spec, actor: caller.actor, ...plan.input };
   try {
     await startWorkflow(workflow, operation.executionName!, input);
+    emitMetric('WorkflowStarted', 1, { workflow });
     return record;
   } catch (error) {
     const now = new Date().toISOString();

@@ -35,6 +35,7 @@ import { registeredTaskDefinition } from './deploy-steps.ts';
 import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, recordFallbackFailure, skippedSpecEvents, untilRecorded,
 } from './operation-end.ts';
+import { recordFailed, recordSucceeded } from './workflow-outcome.ts';
 
 const plural = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 
@@ -187,6 +188,8 @@ async function finish(state: WorkflowState): Promise<WorkflowState | undefined> 
   });
   if (!done) return undefined;
   logger.info('scale complete', { status, runningCount, failed, rolledBack });
+  if (error) recordFailed('scale', error);
+  else recordSucceeded('scale');
   return { ...state, converge: false, outcome: failed ? 'failed' : rolledBack ? 'rolled-back' : 'succeeded' };
 }
 
@@ -233,6 +236,7 @@ export async function completeScaleFallback(state: WorkflowState): Promise<Workf
   if (!item) return { ...state, converge: false, outcome: 'superseded' };
   const service = await describeService(runtimeConfig().clusterArn, state.name).catch(() => undefined);
   const count = service?.desiredCount ?? item.spec.desiredCount;
-  const { recorded } = await recordFallbackFailure(state, 'scale', 'CompleteScaleAfterFailure', count === 0 ? 'SLEEPING' : 'RUNNING');
+  const { recorded, error } = await recordFallbackFailure(state, 'scale', 'CompleteScaleAfterFailure', count === 0 ? 'SLEEPING' : 'RUNNING');
+  if (recorded) recordFailed('scale', error);
   return { ...state, converge: false, outcome: recorded ? 'failed' : 'superseded' };
 }

@@ -28,6 +28,7 @@ import { schedulePurge } from '#adapters/event-log.ts';
 import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 import { stillCurrent } from './operation-end.ts';
+import { recordSucceeded } from './workflow-outcome.ts';
 
 // ---- DiscoverResources -----------------------------------------------------------------------
 
@@ -128,5 +129,6 @@ export async function finishTeardown(state: WorkflowState): Promise<WorkflowStat
   // the history goes with the record: DynamoDB TTL purges both at purgeAt
   const stamped = done ? await schedulePurge(state.name, now.toISOString(), purgeAt) : 0;
   logger.info('environment deleted', { removed: removed.length, historyPurgeScheduled: stamped });
+  if (done) recordSucceeded('teardown');
   return { ...state, outcome: done ? 'succeeded' : 'superseded' };
 }

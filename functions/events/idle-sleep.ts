@@ -4,8 +4,8 @@
  * unset or `off`) are put to sleep (functions/commands/idle-sleep.ts). A request to a sleeping
  * environment's URL wakes it again (functions/events/waker.ts).
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics } from '#runtime/powertools.ts';
+import { logger } from '#runtime/powertools.ts';
+import { emitMetric } from '#runtime/metric-emitter.ts';
 import { sleepIdleEnvironments, type IdleSleepReport } from '#commands/idle-sleep.ts';
 import { idleSleepAfterMs } from '#runtime/config.ts';
 import { eventHandler } from '#lambda/event-handler.ts';
@@ -16,7 +16,7 @@ async function handle(_event?: unknown): Promise<IdleSleepReport> {
   const report = await sleepIdleEnvironments(idleMs);
   if (report.candidates === 0) return report;
   if (report.slept.length > 0) {
-    metrics.addMetric('IdleSlept', MetricUnit.Count, report.slept.length);
+    emitMetric('IdleSlept', report.slept.length);
   }
   logger.info('idle sleep ran', { ...report });
   return report;

@@ -12,8 +12,8 @@
  * Locally the HTTP front calls this same handler for a sleeping environment's page.
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics } from '#runtime/powertools.ts';
+import { logger } from '#runtime/powertools.ts';
+import { emitMetric } from '#runtime/metric-emitter.ts';
 import { runtimeConfig } from '#runtime/config.ts';
 import type { ErrorCode } from '#domain/environment.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
@@ -96,7 +96,7 @@ async function handle(event: ALBEvent): Promise<ALBResult> {
     }
     if (visit.kind === 'waking') {
       if (visit.started) {
-        metrics.addMetric('WakesByRequest', MetricUnit.Count, 1);
+        emitMetric('WakesByRequest', 1);
       }
       logger.info(visit.started ? 'wake started by a request' : 'a wake is already under way', { path: event.path });
       const count = visit.record?.spec.desiredCount;

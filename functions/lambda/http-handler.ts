@@ -4,13 +4,13 @@
  *   -> idempotency (claim, replay / 409 in progress / 422) -> the route's function -> domain errors as RFC 9457 problems.
  * A route file is then a few lines of intent.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
 import { runIdempotently } from '#commands/idempotency.ts';
 import { stableIdentity, type Principal } from '#domain/caller.ts';
 import { principalOf } from './principal.ts';
-import { logger, metrics } from '#runtime/powertools.ts';
+import { logger } from '#runtime/powertools.ts';
+import { emitMetric } from '#runtime/metric-emitter.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 import { withPowertools } from './powertools-stack.ts';
 
@@ -177,7 +177,7 @@ function parseIfMatch(event: APIGatewayProxyEventV2): string | undefined {
   return members.join(', ');
 }
 
-function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResultV2 {
+function toResult(response: HttpResponse, requestId: string): APIGatewayProxyStructuredResultV2 {
   const hasBody = response.body !== undefined;
   return {
     statusCode: response.status,
@@ -190,9 +190,8 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyRes
   };
 }
 
-function problemResult(error: unknown, requestId: string): APIGatewayProxyResultV2 {
+function problemResult(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   if (error instanceof DomainError) {
-    metrics.addMetric(`Http${Math.floor(error.status / 100)}xx`, MetricUnit.Count, 1);
     return {
       statusCode: error.status,
       headers: {
@@ -204,7 +203,7 @@ function problemResult(error: unknown, requestId: string): APIGatewayProxyResult
     };
   }
   logger.error('unhandled error', { error: error as Error });
-  metrics.addMetric('UnhandledErrors', MetricUnit.Count, 1);
+  emitMetric('UnhandledErrors', 1);
   return {
     statusCode: 500,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
@@ -223,8 +222,17 @@ async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: 
   );
 }
 
+/** Every answer counted by route and status class, and timed (functions/contract/metrics.ts). */
+function answered(event: APIGatewayProxyEventV2, started: number, result: APIGatewayProxyStructuredResultV2): APIGatewayProxyResultV2 {
+  const status = result.statusCode ?? 200;
+  emitMetric('ApiRequests', 1, { statusClass: `${Math.floor(status / 100)}xx`, route: event.routeKey ?? 'unknown' });
+  emitMetric('ApiLatency', performance.now() - started);
+  return result;
+}
+
 export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {}) {
   const core = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyResultV2> => {
+    const started = performance.now();
     const requestId = requestIdOf(event);
     logger.appendKeys({ requestId, environment: event.pathParameters?.name });
     try {
@@ -242,10 +250,9 @@ export function httpHandler(fn: RouteFunction, options: HttpHandlerOptions = {})
         ifMatch: parseIfMatch(event),
       };
       const response = await replayOrRun(request, fn, options.idempotent ?? false);
-      metrics.addMetric(`Http${Math.floor(response.status / 100)}xx`, MetricUnit.Count, 1);
-      return toResult(response, requestId);
+      return answered(event, started, toResult(response, requestId));
     } catch (error) {
-      return problemResult(error, requestId);
+      return answered(event, started, problemResult(error, requestId));
     }
   };
   return withPowertools(core);

@@ -478,11 +478,15 @@ export interface CleanupConfig {
   maxOrphanEnvironmentsPerRun: number;
   /** added to the execution's start time to get the cleanup's "now" (0 on AWS) */
   clockOffsetMs: number;
+  /** the live quotas, which each run reports the counters against (metrics) */
+  quotaGlobal: number;
+  quotaPerRepository: number;
 }
 
 export function readCleanupConfig(env: Env): CleanupConfig {
   const v = readVariables(env, [
     'FLEDGE_CLEANUP_MAX_PER_RUN', 'FLEDGE_CLEANUP_STUCK_AFTER', 'FLEDGE_CLEANUP_ORPHAN_GRACE', 'FLEDGE_CLEANUP_MAX_ORPHANS_PER_RUN', 'FLEDGE_LOCAL_MODE',
+    'FLEDGE_QUOTA_GLOBAL', 'FLEDGE_QUOTA_PER_REPOSITORY',
   ]);
   return {
     maxPerRun: v.FLEDGE_CLEANUP_MAX_PER_RUN,
@@ -491,6 +495,8 @@ export function readCleanupConfig(env: Env): CleanupConfig {
     maxOrphanEnvironmentsPerRun: v.FLEDGE_CLEANUP_MAX_ORPHANS_PER_RUN,
     // on AWS the cleanup judges expiry by the real start time; the offset is not even parsed there
     clockOffsetMs: v.FLEDGE_LOCAL_MODE ? readVariables(env, ['FLEDGE_LOCAL_CLOCK_OFFSET']).FLEDGE_LOCAL_CLOCK_OFFSET : 0,
+    quotaGlobal: v.FLEDGE_QUOTA_GLOBAL,
+    quotaPerRepository: v.FLEDGE_QUOTA_PER_REPOSITORY,
   };
 }
 

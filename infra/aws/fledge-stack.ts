@@ -268,7 +268,15 @@ export class FledgeStack extends Stack {
           : []),
       ],
     });
-    this.healTrigger.watchDeadLetters(this.observability.topic);
+    const healDeadLetters = this.healTrigger.watchDeadLetters(this.observability.topic);
+    this.observability.showFailureQueues(
+      [
+        { name: 'ecs-events (undelivered)', queue: this.ecsEvents.deadLetterQueue },
+        { name: 'heal-trigger (undelivered)', queue: this.healTrigger.deadLetterQueue },
+        ...Object.entries(this.asyncFailures.queues).map(([name, queue]) => ({ name: `${name} (failed)`, queue })),
+      ],
+      [healDeadLetters, ...Object.values(this.asyncFailures.alarms)],
+    );
     new CfnOutput(this, 'EnvironmentNotificationsTopicArn', {
       value: this.healNotifications.topic.topicArn,
       description: 'Told when an environment could not heal itself (DEGRADED)',

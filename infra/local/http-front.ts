@@ -15,6 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { routeKey, routes as defaultRoutes, type RouteDefinition } from '../../functions/contract/routes.ts';
+import { METRICS_NAMESPACE } from '../../functions/contract/metrics.ts';
+import { recordedMetrics } from '../../functions/runtime/metric-emitter.ts';
 import { hasOperationInFlight, type Status } from '../../functions/domain/lifecycle.ts';
 import { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, type Simulator, withSdkRetries } from './simulator/index.ts';
 import { loadHandlerModule } from './handler-modules.ts';
@@ -416,6 +418,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (path === '/_local/resources') {
       if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };
       return json(200, options.simulator.resources(), requestId);
+    }
+    if (path === '/_local/metrics') {
+      if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };
+      // what the handlers (in this process) emitted, by the names CloudWatch gets on AWS (functions/contract/metrics.ts)
+      return json(200, { namespace: METRICS_NAMESPACE, items: recordedMetrics() }, requestId);
     }
     if (path === '/_local/executions' && req.method === 'GET') {
       return json(200, { items: options.listExecutions?.() ?? [] }, requestId);

@@ -82,10 +82,12 @@ describe('the CI API (GitHub Actions OIDC)', () => {
   });
 
   it('alarms on the CI API\'s 5xx as on the API\'s', () => {
+    // the alarm is on the 5xx rate: API Gateway's 5xx over its Count, a metric math query
     const apiIds = ofType('AWS::CloudWatch::Alarm')
-      .map(([, r]) => r.Properties)
-      .filter((p) => p.MetricName === '5xx' && p.Namespace === 'AWS/ApiGateway')
-      .map((p) => refOf((p.Dimensions as { Name: string; Value: unknown }[]).find((d) => d.Name === 'ApiId')!.Value));
+      .flatMap(([, r]) => ((r.Properties.Metrics ?? []) as { MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: unknown }[] } } }[]))
+      .map((q) => q.MetricStat?.Metric)
+      .filter((m) => m?.MetricName === '5xx' && m.Namespace === 'AWS/ApiGateway')
+      .map((m) => refOf(m!.Dimensions.find((d) => d.Name === 'ApiId')!.Value));
     expect(new Set(apiIds).size).toBe(2);
   });
 

@@ -528,14 +528,9 @@ describe('network and listener', () => {
 });
 
 describe('observability and outputs', () => {
-  it('alarms on API 5xx, every Lambda and every workflow to an encrypted topic', () => {
+  // which alarms there are, and that none pages on a user's failure: test/infra/observability.test.ts
+  it('alarms to an encrypted topic, and has a dashboard', () => {
     const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm'));
-    const count = (name: string) => alarms.filter((a) => a.Properties.MetricName === name).length;
-    expect(count('5xx')).toBe(1);
-    expect(count('Errors')).toBe(Object.keys(dev.template.findResources('AWS::Lambda::Function')).length);
-    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ExecutionsFailed'))).toHaveLength(
-      Object.keys(dev.template.findResources('AWS::StepFunctions::StateMachine')).length,
-    );
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     dev.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);

@@ -16,6 +16,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import { CleanupWorld, spec } from './support/cleanup-world.ts';
 import { invoked } from '../support/lambda-context.ts';
+import { clearRecordedMetrics, recordedMetrics } from '../../functions/runtime/metric-emitter.ts';
 
 const world = new CleanupWorld();
 const ci: TenantCaller = { actor: 'arn:aws:iam::000000000000:user/ci', requestId: 'test', principal: { kind: 'operator', actor: 'arn:aws:iam::000000000000:user/ci' } };
@@ -420,4 +421,24 @@ describe('quotas', () => {
       resetConfig();
     }
   }, 60_000);
+});
+
+describe('live environments against the quotas, as metrics', () => {
+  it('each run reports the live counters, each repository with live environments, the quotas and the fullest quota in percent', async () => {
+    clearRecordedMetrics();
+    await createAll(['gauge-0', 'gauge-1', 'gauge-2'], () => ({ ttl: '72h', labels: { repository: 'acme/gauge' } }));
+    expect(recordedMetrics().find((m) => m.name === 'WorkflowStarted' && m.dimensions.workflow === 'create')?.sum).toBe(3);
+
+    const run = await world.cleanup();
+    expect(run.execution.status).toBe('SUCCEEDED');
+    const counters = await world.counters();
+    const last = (name: string, dimensions: Record<string, string> = {}) =>
+      recordedMetrics().find((m) => m.name === name && JSON.stringify(m.dimensions) === JSON.stringify(dimensions))?.last;
+    expect(last('RepositoryLiveEnvironments', { repository: 'acme/gauge' })).toBe(3);
+    expect(last('LiveEnvironments')).toBe(counters.total);
+    expect(last('QuotaGlobal')).toBe(100);
+    expect(last('QuotaPerRepository')).toBe(50);
+    const repositories = Object.entries(counters).filter(([key]) => key.startsWith('repo#')).map(([, n]) => Number(n) / 50);
+    expect(last('QuotaUsedPercent')).toBe(Math.round(Math.max(Number(counters.total) / 100, ...repositories) * 1000) / 10);
+  }, 120_000);
 });

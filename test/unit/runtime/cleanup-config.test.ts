@@ -4,7 +4,7 @@ import { summarize } from '../../../functions/commands/cleanup-steps.ts';
 
 describe('cleanup settings', () => {
   it('default as documented, the same on AWS and locally', () => {
-    expect(readCleanupConfig({})).toEqual({ maxPerRun: 100, stuckAfterMs: 3_600_000, orphanGraceMs: 300_000, maxOrphanEnvironmentsPerRun: 25, clockOffsetMs: 0 });
+    expect(readCleanupConfig({})).toEqual({ maxPerRun: 100, stuckAfterMs: 3_600_000, orphanGraceMs: 300_000, maxOrphanEnvironmentsPerRun: 25, clockOffsetMs: 0, quotaGlobal: 99, quotaPerRepository: 20 });
   });
 
   it('honour the clock offset in local mode only: on AWS the cleanup judges expiry by the real start time', () => {
