@@ -19,6 +19,7 @@ import { Cleanup } from './cleanup.ts';
 import { EcsServiceEvents, UNSCOPABLE_ACTIONS, Workflows, WORKFLOWS } from './workflows.ts';
 import { arnVariable } from '#contract/workflows.ts';
 import { tablePrice } from '#contract/fargate-prices.ts';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '#contract/metrics.ts';
 import { HealNotifications, HealTrigger } from './healing.ts';
 import { Scaling } from './scaling.ts';
 import { AsyncFailures } from './async-failures.ts';
@@ -97,8 +98,9 @@ export class FledgeStack extends Stack {
       FLEDGE_SECRET_ROOT: config.secretRoot,
       ...(config.secretArnPrefixes.length ? ({ FLEDGE_SECRET_ARN_PREFIXES: config.secretArnPrefixes.join(',') } satisfies LambdaEnvironment) : {}),
       FLEDGE_VERSION: version,
-      POWERTOOLS_SERVICE_NAME: 'fledge',
-      POWERTOOLS_METRICS_NAMESPACE: 'Fledge',
+      // the service dimension and namespace the dashboard and alarms read (infra/aws/observability.ts)
+      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       FLEDGE_HEAL_MAX_PER_HOUR: String(config.healMaxPerHour),
       FLEDGE_HEAL_BACKOFF: config.healBackoff,

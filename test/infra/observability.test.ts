@@ -104,6 +104,17 @@ describe('the dashboard', () => {
 describe('the metrics the dashboard names are emitted by the code', () => {
   const sources = functionSources();
 
+  it('has every Lambda publish under the namespace and service dimension the dashboard and alarms read', () => {
+    const functions = Object.entries(dev.template.findResources('AWS::Lambda::Function'))
+      .map(([id, fn]) => [id, (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>] as const)
+      .filter(([, variables]) => 'FLEDGE_VERSION' in variables);
+    expect(functions.length).toBeGreaterThan(10);
+    for (const [id, variables] of functions) {
+      expect(variables.POWERTOOLS_METRICS_NAMESPACE, id).toBe(METRICS_NAMESPACE);
+      expect(variables.POWERTOOLS_SERVICE_NAME, id).toBe(METRICS_SERVICE);
+    }
+  });
+
   it('publishes only through the typed emitter: no other addMetric call in functions/', () => {
     const callers = sources.filter((f) => /\.addMetric\(/.test(f.text)).map((f) => f.path);
     expect(callers).toEqual(['functions/runtime/metric-emitter.ts']);
