@@ -147,11 +147,12 @@ export class Observability extends Construct {
         period,
       });
     // API Gateway's own counts: they include what never reached a handler's answer (a Lambda
-    // crash or timeout is a 5xx there). FILL: a period without requests is 0 %, not missing.
+    // crash or timeout is a 5xx there). FILL: a period without requests is 0 %, not missing; the IF
+    // form is the one "Using math expressions with CloudWatch metrics" documents (MAX takes series only).
     // (ids are per API: one graph draws both, and a graph's ids must differ)
     const api5xxRate = (api: apigwv2.HttpApi, stage: apigwv2.IHttpStage, label: string, id: string) =>
       new cloudwatch.MathExpression({
-        expression: `100 * FILL(${id}Errors, 0) / MAX([FILL(${id}Requests, 0), 1])`,
+        expression: `IF(FILL(${id}Requests, 0) > 0, 100 * FILL(${id}Errors, 0) / FILL(${id}Requests, 0), 0)`,
         usingMetrics: { [`${id}Errors`]: gatewayMetric(api, stage, '5xx'), [`${id}Requests`]: gatewayMetric(api, stage, 'Count') },
         label,
         period,

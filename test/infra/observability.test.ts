@@ -185,7 +185,7 @@ describe('the alarms', () => {
     expect(queueAlarms).toHaveLength(2 + Object.keys(dev.stack.asyncFailures.queues).length);
     // the API's 5xx rate (API Gateway's counts)
     const [api] = byNames((n) => n.includes('5xx') && n.includes('Count'));
-    expect(JSON.stringify(api![1].Properties.Metrics)).toMatch(/100 \* FILL\(apiErrors, 0\) \/ MAX\(\[FILL\(apiRequests, 0\), 1\]\)/);
+    expect(JSON.stringify(api![1].Properties.Metrics)).toMatch(/IF\(FILL\(apiRequests, 0\) > 0, 100 \* FILL\(apiErrors, 0\) \/ FILL\(apiRequests, 0\), 0\)/);
     // the fullest quota
     const [quota] = byNames((n) => n.includes('QuotaUsedPercent'));
     expect(quota![1].Properties).toMatchObject({ Threshold: QUOTA_ALARM_PERCENT, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Maximum', TreatMissingData: 'ignore' });
