@@ -103,6 +103,26 @@ describe('fledge dashboard', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('refuses /v1 calls from another loopback origin (a preview at pr-1.localhost:4000, another local server) and cross-site requests without an Origin', async () => {
+    const refused: Record<string, string>[] = [
+      { origin: 'http://pr-1.localhost:4000' },
+      { origin: `http://localhost:${signed.port}` }, // the page at 127.0.0.1 is another origin
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of refused) {
+      const answer = await send(signed, '/v1/environments/pr-1/sleep', { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: '{}' });
+      expect(answer.status, JSON.stringify(headers)).toBe(403);
+    }
+    expect(seen).toHaveLength(0);
+    // the page itself (same origin), the address bar and a client that sends neither header
+    for (const headers of [{ origin: `http://127.0.0.1:${signed.port}`, 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, {}]) {
+      expect((await send(signed, '/v1/environments/pr-1', { headers })).status, JSON.stringify(headers)).toBe(409);
+    }
+    expect(seen).toHaveLength(3);
+  });
+
   it('serves the page and its assets itself, and forwards no other path', async () => {
     const page = await send(signed, '/');
     expect(page.status).toBe(200);
