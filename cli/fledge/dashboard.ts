@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { RequestSigner } from '../api-client.ts';
-import { dashboardAsset, isDashboardPath, isLoopbackHost } from '../../dashboard/serve.ts';
+import { CONTENT_SECURITY_POLICY, dashboardAsset, isDashboardPath, isLoopbackHost } from '../../dashboard/serve.ts';
 import type { FledgeIo } from './commands.ts';
 import { CliError, describeNetworkError, EXIT_OK } from './connection.ts';
 
@@ -99,7 +99,8 @@ async function forward(options: DashboardServerOptions, req: IncomingMessage, ta
   } catch (error) {
     return problem(502, 'Bad Gateway', describeNetworkError(error, options.endpoint));
   }
-  const answerHeaders: Record<string, string> = {};
+  // whatever the endpoint labels its answer (a gateway's text/html error page), nothing in it runs in the page's origin
+  const answerHeaders: Record<string, string> = { 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' };
   for (const name of FORWARDED_RESPONSE_HEADERS) {
     const value = response.headers.get(name);
     if (value !== null) answerHeaders[name] = value;

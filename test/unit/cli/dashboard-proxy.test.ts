@@ -79,6 +79,9 @@ describe('fledge dashboard', () => {
     expect(answer.headers.etag).toBe('"3"');
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect(answer.headers['set-cookie']).toBeUndefined();
+    // an answer the endpoint labels text/html (a gateway's error page) must not run in the page's origin
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.headers['content-security-policy']).toMatch(/^default-src 'self';/);
     expect(seen).toHaveLength(1);
     const [request] = seen;
     expect(request).toMatchObject({ method: 'POST', url: '/prod/v1/environments/pr-1/scale?x=1', body: '{"desiredCount":0}' });
