@@ -120,7 +120,8 @@ describe('fledge dashboard', () => {
     }
     expect(seen).toHaveLength(0);
     // the page itself (same origin), the address bar and a client that sends neither header
-    for (const headers of [{ origin: `http://127.0.0.1:${signed.port}`, 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, {}]) {
+    const allowed: Record<string, string>[] = [{ origin: `http://127.0.0.1:${signed.port}`, 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, {}];
+    for (const headers of allowed) {
       expect((await send(signed, '/v1/environments/pr-1', { headers })).status, JSON.stringify(headers)).toBe(409);
     }
     expect(seen).toHaveLength(3);
