@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { RequestSigner } from '../api-client.ts';
-import { dashboardAsset, isDashboardPath, isLoopbackHost } from '../../dashboard/serve.ts';
+import { CONTENT_SECURITY_POLICY, dashboardAsset, isDashboardPath, isLoopbackHost } from '../../dashboard/serve.ts';
 import type { FledgeIo } from './commands.ts';
 import { CliError, describeNetworkError, EXIT_OK } from './connection.ts';
 
@@ -58,14 +58,20 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-/** A page of another site may not drive the signing proxy: its Origin, when sent, must be a loopback one. */
-function foreignOrigin(origin: string | undefined): boolean {
-  if (origin === undefined) return false;
-  try {
-    return !isLoopbackHost(new URL(origin).host);
-  } catch {
-    return true;
-  }
+/**
+ * Only the dashboard's own page may drive the signing proxy. A browser names the page behind a
+ * request in Origin (every cross-origin request, every POST/PUT/DELETE) and Sec-Fetch-Site; the
+ * page must be this server's own origin, not merely a loopback one: a preview's page at
+ * `pr-1.localhost:4000` or another local server is loopback too, and a form POST (text/plain,
+ * no preflight) from it would be signed with the user's credentials. A request with neither
+ * header (curl, the address bar in an old browser) comes from no page and passes.
+ */
+function foreignCaller(req: IncomingMessage, host: string): string | undefined {
+  const origin = req.headers.origin;
+  if (typeof origin === 'string' && origin.toLowerCase() !== `http://${host.trim().toLowerCase()}`) return origin;
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return `a ${site} page`;
+  return undefined;
 }
 
 async function forward(options: DashboardServerOptions, req: IncomingMessage, target: URL): Promise<Answer> {
@@ -93,7 +99,8 @@ async function forward(options: DashboardServerOptions, req: IncomingMessage, ta
   } catch (error) {
     return problem(502, 'Bad Gateway', describeNetworkError(error, options.endpoint));
   }
-  const answerHeaders: Record<string, string> = {};
+  // whatever the endpoint labels its answer (a gateway's text/html error page), nothing in it runs in the page's origin
+  const answerHeaders: Record<string, string> = { 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' };
   for (const name of FORWARDED_RESPONSE_HEADERS) {
     const value = response.headers.get(name);
     if (value !== null) answerHeaders[name] = value;
@@ -111,8 +118,8 @@ async function answer(options: DashboardServerOptions, req: IncomingMessage): Pr
     return problem(400, 'Bad Request', 'the request target is not a valid URL path');
   }
   if (target.pathname === '/v1' || target.pathname.startsWith('/v1/')) {
-    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-    if (foreignOrigin(origin)) return problem(403, 'Forbidden', `fledge dashboard signs only the dashboard's own calls, not those of ${origin}`);
+    const caller = foreignCaller(req, host!);
+    if (caller !== undefined) return problem(403, 'Forbidden', `fledge dashboard signs only the dashboard's own calls, not those of ${caller}`);
     return forward(options, req, target);
   }
   if (isDashboardPath(target.pathname)) {

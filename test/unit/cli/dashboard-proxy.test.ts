@@ -79,6 +79,9 @@ describe('fledge dashboard', () => {
     expect(answer.headers.etag).toBe('"3"');
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect(answer.headers['set-cookie']).toBeUndefined();
+    // an answer the endpoint labels text/html (a gateway's error page) must not run in the page's origin
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.headers['content-security-policy']).toMatch(/^default-src 'self';/);
     expect(seen).toHaveLength(1);
     const [request] = seen;
     expect(request).toMatchObject({ method: 'POST', url: '/prod/v1/environments/pr-1/scale?x=1', body: '{"desiredCount":0}' });
@@ -101,6 +104,27 @@ describe('fledge dashboard', () => {
     const answer = await send(signed, '/v1/environments/pr-1', { method: 'DELETE', headers: { origin: 'https://evil.example' } });
     expect(answer.status).toBe(403);
     expect(seen).toHaveLength(0);
+  });
+
+  it('refuses /v1 calls from another loopback origin (a preview at pr-1.localhost:4000, another local server) and cross-site requests without an Origin', async () => {
+    const refused: Record<string, string>[] = [
+      { origin: 'http://pr-1.localhost:4000' },
+      { origin: `http://localhost:${signed.port}` }, // the page at 127.0.0.1 is another origin
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of refused) {
+      const answer = await send(signed, '/v1/environments/pr-1/sleep', { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: '{}' });
+      expect(answer.status, JSON.stringify(headers)).toBe(403);
+    }
+    expect(seen).toHaveLength(0);
+    // the page itself (same origin), the address bar and a client that sends neither header
+    const allowed: Record<string, string>[] = [{ origin: `http://127.0.0.1:${signed.port}`, 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, {}];
+    for (const headers of allowed) {
+      expect((await send(signed, '/v1/environments/pr-1', { headers })).status, JSON.stringify(headers)).toBe(409);
+    }
+    expect(seen).toHaveLength(3);
   });
 
   it('serves the page and its assets itself, and forwards no other path', async () => {
