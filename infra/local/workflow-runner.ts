@@ -82,6 +82,8 @@ export interface ExecutionRecord {
   stateTransitions: number;
   /** state names in the order entered (retries not repeated) */
   statesEntered: string[];
+  /** retries per state name (each also counted in stateTransitions) */
+  retries: Record<string, number>;
 }
 
 interface PendingTask {
@@ -373,6 +375,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       startDate: new Date(),
       stateTransitions: 0,
       statesEntered: [],
+      retries: {},
     };
     const retryIntervalOverrides: Record<string, number> = {};
     if (options.retryIntervalMs !== undefined) {
@@ -404,6 +407,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           record.statesEntered.push(event.state.name);
         } else if (event.type === 'StateRetried') {
           record.stateTransitions++;
+          record.retries[event.state.name] = (record.retries[event.state.name] ?? 0) + 1;
         } else if (event.type === 'StateFailed' || event.type === 'StateCaught') {
           log?.debug?.(`${event.type} ${event.state.name}`, { executionArn, ...('Error' in event ? { error: event.Error } : {}) });
         }

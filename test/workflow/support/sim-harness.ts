@@ -95,6 +95,18 @@ export function simulatorFor(options: SimulatorOptions = {}): Simulator {
 /** Tasks that start in 30 ms and health checks every 10 ms: for workflow tests that only need AWS to settle, soon. */
 export const FAST: SimulatorOptions = { taskStartMs: 30, healthCheckIntervalMs: 10 };
 
+/**
+ * The states whose retries wait for AWS rather than recover from an error: the steady-state
+ * wait's polls, a deleted service DRAINING until its tasks stop, a target group still in use
+ * for a moment. How often they retry follows how long AWS (here the simulator's clock) takes.
+ */
+const WAITING_STATES = ['AwaitSteadyState', 'AwaitSteadyStateAfterConverging', 'FinishTeardown', 'DeleteTargetGroup'];
+
+/** A run's state transitions besides the retries of its waits: the workflow's own path and its error retries. */
+export function transitionsBesidesWaits(record: ExecutionRecord): number {
+  return record.stateTransitions - WAITING_STATES.reduce((sum, state) => sum + (record.retries[state] ?? 0), 0);
+}
+
 export interface SimWorldOptions {
   /** deliver alarm and ECS failure events to the heal trigger, as local mode does */
   healTrigger?: boolean;
