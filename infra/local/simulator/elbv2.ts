@@ -208,10 +208,15 @@ export class ElbSimulator implements LoadBalancerPort {
     };
   }
 
+  /** the ALB's DNS name (what a Route 53 alias record names) */
+  get dnsName(): string {
+    return `${this.ctx.config.loadBalancerName}-1234567890.${this.ctx.config.region}.elb.amazonaws.com`;
+  }
+
   private loadBalancerOutput(): Input {
     return {
       LoadBalancerArn: this.loadBalancerArn,
-      DNSName: `${this.ctx.config.loadBalancerName}-1234567890.${this.ctx.config.region}.elb.amazonaws.com`,
+      DNSName: this.dnsName,
       CanonicalHostedZoneId: 'Z32O12XQLNTSW2',
       CreatedTime: new Date(0),
       LoadBalancerName: this.ctx.config.loadBalancerName,

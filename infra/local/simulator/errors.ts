@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling' | 'sns' | 'logs';
+export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling' | 'sns' | 'logs' | 'route53';
 
 export const SFN_SERVICE_PREFIX: Record<SimService, string> = {
   ecs: 'Ecs',
@@ -17,6 +17,7 @@ export const SFN_SERVICE_PREFIX: Record<SimService, string> = {
   applicationautoscaling: 'ApplicationAutoScaling',
   sns: 'Sns',
   logs: 'CloudWatchLogs',
+  route53: 'Route53',
 };
 
 /** Wire codes of the query-protocol services whose SDK v3 exception class has another name. */
@@ -109,6 +110,9 @@ export interface ThrottledCall {
  *    (Application Auto Scaling API Reference, the operations' Errors sections).
  *  - SNS: `Throttled` "Rate exceeded" (Amazon SNS API Reference, Publish, Errors).
  *  - CloudWatch Logs: `ThrottlingException` "Rate exceeded" (CloudWatch Logs API Reference, Common Errors).
+ *  - Route 53: HTTP 400 `Throttling` "Rate exceeded" (Route 53 Developer Guide, "Throttling for Amazon
+ *    Route 53 API requests"); Step Functions reports it as `Route53.ThrottlingException` (Step Functions
+ *    Developer Guide, "AWS SDK service integrations": the Exception suffix is added where the code lacks it).
  */
 export function throttlingErrors(service: SimService, action: string, call: ThrottledCall): SimulatedAwsError[] {
   const rate = 'Rate exceeded';
@@ -147,6 +151,8 @@ export function throttlingErrors(service: SimService, action: string, call: Thro
       return [awsError(service, 'Throttled', rate)];
     case 'logs':
       return [awsError(service, 'ThrottlingException', rate)];
+    case 'route53':
+      return [awsError(service, 'Throttling', rate)];
   }
 }
 
@@ -165,5 +171,7 @@ export function validationErrorCode(service: SimService): string {
       return 'InvalidParameter';
     case 'logs':
       return 'InvalidParameterException';
+    case 'route53':
+      return 'InvalidInput';
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The simulated AWS of local mode: ECS (Fargate), ELBv2, CloudWatch alarms, Application
- * Auto Scaling, SNS, CloudWatch Logs (what the tasks write) and the EventBridge events they emit, behind two doors:
+ * Auto Scaling, SNS, CloudWatch Logs (what the tasks write), Route 53 (one hosted zone) and the
+ * EventBridge events they emit, behind two doors:
  *  - `call(service, action, input)`: Step Functions aws-sdk integration style (service
  *    names as in `arn:aws:states:::aws-sdk:<service>:<action>`, PascalCase in and out);
  *  - `client(service).send(command)`: an SDK v3 client stand-in (`useClients`), dispatching
@@ -20,6 +21,7 @@ import { CloudWatchSimulator } from './cloudwatch.ts';
 import { AutoScalingSimulator } from './autoscaling.ts';
 import { SnsSimulator } from './sns.ts';
 import { LogsSimulator } from './logs.ts';
+import { normalizeDnsName, Route53Simulator } from './route53.ts';
 import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest, type FaultResult } from './faults.ts';
 
 export { ManualClock, systemClock, type Clock } from './clock.ts';
@@ -28,7 +30,7 @@ export { FaultTargetNotFound, InvalidFaultRequest, parseFaultRequest, FAULTS, ty
 export type { SimEvent, SimLogger, SimConfig, HostileRates } from './context.ts';
 export { AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
 
-export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling', 'sns', 'logs'];
+export const SIM_SERVICES: readonly SimService[] = ['ecs', 'elasticloadbalancingv2', 'cloudwatch', 'applicationautoscaling', 'sns', 'logs', 'route53'];
 
 const SERVICE_ALIASES: Record<string, SimService> = {
   ecs: 'ecs',
@@ -43,6 +45,8 @@ const SERVICE_ALIASES: Record<string, SimService> = {
   logs: 'logs',
   cloudwatchlogs: 'logs',
   'cloudwatch-logs': 'logs',
+  route53: 'route53',
+  'route-53': 'route53',
 };
 
 export interface SimulatorOptions extends Partial<SimConfig> {
@@ -54,6 +58,8 @@ export interface SimulatorOptions extends Partial<SimConfig> {
   hostile?: boolean;
   /** override hostile mode's rates and times (tests) */
   hostileRates?: Partial<HostileRates>;
+  /** the name of the simulated Route 53 hosted zone (the installation's base domain; default `localhost`) */
+  hostedZoneName?: string;
 }
 
 /** AWS's own limits, against which raised FLEDGE_SIM_MAX_* settings are reported at startup. */
@@ -172,6 +178,10 @@ export interface Simulator {
   readonly clusterArn: string;
   readonly loadBalancerArn: string;
   readonly listenerArn: string;
+  /** the simulated Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID when per-environment DNS is on) */
+  readonly hostedZoneId: string;
+  /** the alias target DNS name of the zone's A record for `hostname`, or undefined */
+  resolveHost(hostname: string): string | undefined;
   call(service: string, action: string, input?: unknown): Promise<unknown>;
   client(service: string): { send(command: { input?: unknown; constructor: { name: string } }): Promise<any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   onEvent(listener: (event: SimEvent) => void | Promise<void>): () => void;
@@ -183,7 +193,7 @@ export interface Simulator {
   setHostile(enabled: boolean): void;
   stop(): void;
   /** internals, for tests and the HTTP front */
-  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; sns: SnsSimulator; logs: LogsSimulator; faults: FaultState };
+  readonly internals: { ecs: EcsSimulator; elb: ElbSimulator; cloudwatch: CloudWatchSimulator; autoscaling: AutoScalingSimulator; sns: SnsSimulator; logs: LogsSimulator; route53: Route53Simulator; faults: FaultState };
 }
 
 export interface ResourceSnapshot {
@@ -214,6 +224,8 @@ export interface ResourceSnapshot {
   faults: { throttledCallsRemaining: number; hostile: boolean; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
   /** SNS messages published (the heal's DEGRADED notifications), oldest first */
   notifications: { topicArn: string; messageId: string; subject?: string; message: string; at: string }[];
+  /** the alias A records of the simulated hosted zone (per-environment DNS) */
+  dnsRecords: { name: string; type: string; target: string; targetHostedZoneId: string }[];
 }
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
@@ -324,6 +336,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const autoscaling = new AutoScalingSimulator(ctx);
   const sns = new SnsSimulator(ctx);
   const logs = new LogsSimulator(ctx);
+  const route53 = new Route53Simulator(ctx, options.hostedZoneName ?? 'localhost');
   ecs.lb = elb;
   ecs.faults = faults;
   ecs.logs = logs;
@@ -407,6 +420,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     applicationautoscaling: autoscaling.actions,
     sns: sns.actions,
     logs: logs.actions,
+    route53: route53.actions,
   };
 
   function resolveService(name: string): SimService {
@@ -487,7 +501,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (injected) throw injected;
     const throttled = throttle(service, action, input);
     if (throttled) throw throttled;
-    const normalized = normalizeInput(service, action, input, style);
+    const normalized = normalizeInput(service, action, service === 'route53' ? Route53Simulator.prepareInput(action, input) : input, style);
     const handler = handlers[service][action];
     if (!handler) throw awsError(service, 'UnsupportedOperation', `The simulator does not implement ${service}:${action}.`);
     try {
@@ -518,7 +532,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     clusterArn: ecs.clusterArn,
     loadBalancerArn: elb.loadBalancerArn,
     listenerArn: elb.listenerArn,
-    internals: { ecs, elb, cloudwatch, autoscaling, sns, logs, faults },
+    hostedZoneId: route53.hostedZoneId,
+    resolveHost: (hostname) => route53.resolveHost(hostname),
+    internals: { ecs, elb, cloudwatch, autoscaling, sns, logs, route53, faults },
     hostile,
 
     setHostile(enabled) {
@@ -706,10 +722,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         })),
         faults: { throttledCallsRemaining: faults.throttleRemaining, hostile: hostile.enabled, environments: faults.active() },
         notifications: sns.notifications.map((n) => ({ ...n })),
+        dnsRecords: route53.aliasRecords(),
       };
     },
 
     servePage(host) {
+      // a name the zone holds resolves to its alias target: only the ALB it names answers (per-environment DNS)
+      const aliased = route53.resolveHost(host);
+      if (aliased !== undefined && aliased !== normalizeDnsName(elb.dnsName)) return { host, outcome: 'fixed-response' };
       const rule = elb.match(host);
       if (rule.priority === 'default') return { host, outcome: 'fixed-response' };
       // weighted forward: a target group at weight 0 stays in use (health-checked) but gets no requests

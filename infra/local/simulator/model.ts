@@ -33,6 +33,7 @@ const MODEL_FILES: Record<SimService, string> = {
   applicationautoscaling: 'application-autoscaling-2016-02-06',
   sns: 'sns-2010-03-31',
   logs: 'logs-2014-03-28',
+  route53: 'route53-2013-04-01',
 };
 
 const models = new Map<SimService, ServiceModel>();

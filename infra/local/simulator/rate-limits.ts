@@ -3,6 +3,9 @@
  * bucket holds `burst` tokens and refills `perSecond` tokens a second; a call with no
  * token left is throttled.
  * ECS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
+ * Route 53: one bucket for every Route 53 call of the account, 5 requests a second (Route 53
+ * Developer Guide, "Quotas" / "Throttling for Amazon Route 53 API requests"; the rate this
+ * installation's retries are sized to, docs/design.md "DNS per environment").
  */
 import type { Clock } from './clock.ts';
 import type { SimService } from './errors.ts';
@@ -10,6 +13,8 @@ import type { SimService } from './errors.ts';
 export interface BucketLimit {
   burst: number;
   perSecond: number;
+  /** one bucket for every action of the service (Route 53's account-wide rate), not one per action */
+  perService?: true;
 }
 
 export type RateLimitTable = Record<string, BucketLimit>;
@@ -21,6 +26,7 @@ export const AWS_RATE_LIMITS: RateLimitTable = {
   ...each(['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:*'], { burst: 100, perSecond: 20 }),
   'elasticloadbalancingv2:*': { burst: 100, perSecond: 25 },
   ...each(['cloudwatch:*', 'applicationautoscaling:*', '*'], { burst: 100, perSecond: 20 }),
+  'route53:*': { burst: 5, perSecond: 5, perService: true },
 };
 
 /** The same limit for each of `actions`: each still has a bucket of its own. */
@@ -40,7 +46,7 @@ export class RateLimiter {
     if (!this.table) return undefined;
     for (const key of [`${service}:${action}`, `${service}:*`, '*']) {
       const limit = this.table[key];
-      if (limit) return { key: key.endsWith('*') ? `${service}:${action}` : key, limit };
+      if (limit) return { key: limit.perService ? `${service}:*` : key.endsWith('*') ? `${service}:${action}` : key, limit };
     }
     return undefined;
   }

@@ -1,0 +1,158 @@
+/**
+ * The simulated Route 53 (infra/local/simulator/route53.ts): alias records in the one hosted
+ * zone, AWS's errors for bad change batches, atomic batches, paging, and the account-wide
+ * request rate (5 a second) answered with `Throttling`, through both doors (SDK client and
+ * Step Functions' aws-sdk integration).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { createSimulator, ManualClock, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
+import { rejection } from './sim-fixture.ts';
+
+const ZONE = 'preview.example.com';
+const ALB = { DNSName: 'fledge-s2-123.eu-west-1.elb.amazonaws.com', HostedZoneId: 'Z32O12XQLNTSW2' };
+
+let sim: Simulator;
+let clock: ManualClock;
+afterEach(() => sim?.stop());
+
+function start(options: SimulatorOptions = {}): Simulator {
+  clock = new ManualClock();
+  sim = createSimulator({ clock, rateLimits: false, hostedZoneName: ZONE, ...options });
+  return sim;
+}
+
+const alias = (name: string, target = ALB) => ({
+  Name: `${name}.${ZONE}`,
+  Type: 'A' as const,
+  AliasTarget: { ...target, EvaluateTargetHealth: false },
+});
+const change = (Action: 'CREATE' | 'UPSERT' | 'DELETE', name: string, target = ALB) => ({ Action, ResourceRecordSet: alias(name, target) });
+const send = (changes: ReturnType<typeof change>[], zone = sim.hostedZoneId) =>
+  sim.client('route53').send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone, ChangeBatch: { Changes: changes } }));
+const names = () => sim.resources().dnsRecords.map((r) => r.name);
+
+describe('simulated Route 53: alias records', () => {
+  it('UPSERT creates, UPSERT again replaces, DELETE with the current values removes; resources() and resolveHost follow', async () => {
+    start();
+    expect(sim.hostedZoneId).toMatch(/^Z0LOCAL[0-9A-F]+$/);
+    const out = await send([change('UPSERT', 'pr-1')]);
+    expect(out.ChangeInfo).toMatchObject({ Status: 'PENDING', Id: expect.stringMatching(/^\/change\/C/) });
+    expect(sim.resources().dnsRecords).toEqual([{ name: `pr-1.${ZONE}.`, type: 'A', target: `${ALB.DNSName}.`, targetHostedZoneId: ALB.HostedZoneId }]);
+    expect(sim.resolveHost(`PR-1.${ZONE}`)).toBe(`${ALB.DNSName}.`);
+    const other = { DNSName: 'fledge-s1-9.eu-west-1.elb.amazonaws.com', HostedZoneId: ALB.HostedZoneId };
+    await send([change('UPSERT', 'pr-1', other)]);
+    expect(sim.resolveHost(`pr-1.${ZONE}.`)).toBe(`${other.DNSName}.`);
+    await send([change('DELETE', 'pr-1', other)]);
+    expect(names()).toEqual([]);
+    expect(sim.resolveHost(`pr-1.${ZONE}`)).toBeUndefined();
+  });
+
+  it('GetChange: PENDING, then INSYNC once propagated', async () => {
+    start();
+    const { ChangeInfo } = await send([change('CREATE', 'pr-1')]);
+    expect((await sim.client('route53').send(new GetChangeCommand({ Id: ChangeInfo.Id }))).ChangeInfo.Status).toBe('PENDING');
+    await clock.advance(1000);
+    expect((await sim.call('route53', 'getChange', { Id: ChangeInfo.Id })) as object).toMatchObject({ ChangeInfo: { Status: 'INSYNC' } });
+  });
+});
+
+describe("simulated Route 53: AWS's errors", () => {
+  it('CREATE of an existing record and DELETE of a missing one: InvalidChangeBatch, named by Step Functions Route53.InvalidChangeBatchException', async () => {
+    start();
+    await send([change('CREATE', 'pr-1')]);
+    const exists = await rejection(send([change('CREATE', 'pr-1')]));
+    expect(exists).toMatchObject({ name: 'InvalidChangeBatch', $metadata: { httpStatusCode: 400 }, sfnErrorName: 'Route53.InvalidChangeBatchException' });
+    expect(exists.message).toContain(`Tried to create resource record set [name='pr-1.${ZONE}.', type='A'] but it already exists`);
+    const missing = await rejection(sim.call('route53', 'changeResourceRecordSets', { HostedZoneId: sim.hostedZoneId, ChangeBatch: { Changes: [change('DELETE', 'pr-2')] } }));
+    expect(missing.name).toBe('InvalidChangeBatch');
+    expect(missing.message).toContain('but it was not found');
+  });
+
+  it('DELETE whose alias target differs from the record: InvalidChangeBatch, the record stays', async () => {
+    start();
+    await send([change('CREATE', 'pr-1')]);
+    const error = await rejection(send([change('DELETE', 'pr-1', { ...ALB, DNSName: 'elsewhere.elb.amazonaws.com' })]));
+    expect(error.message).toContain('the values provided do not match the current values');
+    expect(names()).toEqual([`pr-1.${ZONE}.`]);
+  });
+
+  it('a name outside the zone, an alias with a TTL, an empty batch, an unknown zone', async () => {
+    start();
+    const outside = await rejection(send([{ Action: 'CREATE', ResourceRecordSet: { ...alias('x'), Name: 'pr-1.other.org' } }]));
+    expect(outside).toMatchObject({ name: 'InvalidChangeBatch' });
+    expect(outside.message).toContain('is not permitted in zone');
+    const both = await rejection(send([{ Action: 'CREATE', ResourceRecordSet: { ...alias('pr-1'), TTL: 60 } as never }]));
+    expect(both).toMatchObject({ name: 'InvalidInput', sfnErrorName: 'Route53.InvalidInputException' });
+    expect((await rejection(send([]))).name).toBe('InvalidInput');
+    const zone = await rejection(send([change('CREATE', 'pr-1')], 'Z0NOTTHERE'));
+    expect(zone).toMatchObject({ name: 'NoSuchHostedZone', $metadata: { httpStatusCode: 404 } });
+    // the AWS model: AliasTarget needs EvaluateTargetHealth
+    const invalid = await rejection(sim.call('route53', 'changeResourceRecordSets', {
+      HostedZoneId: sim.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: `a.${ZONE}`, Type: 'A', AliasTarget: ALB } }] },
+    }));
+    expect(invalid.name).toBe('InvalidInput');
+    expect(names()).toEqual([]);
+  });
+
+  it('more than 1,000 records in one batch: InvalidChangeBatch', async () => {
+    start();
+    const changes = Array.from({ length: 1001 }, (_, i) => change('CREATE', `pr-${i}`));
+    expect((await rejection(send(changes))).name).toBe('InvalidChangeBatch');
+    expect(names()).toEqual([]);
+    await send(changes.slice(0, 1000));
+    expect(names()).toHaveLength(1000);
+  });
+});
+
+describe('simulated Route 53: a change batch is atomic', () => {
+  it('one bad change rejects the whole batch and applies nothing; the good batch applies all', async () => {
+    start();
+    await send([change('CREATE', 'pr-1')]);
+    const error = await rejection(send([change('CREATE', 'pr-2'), change('DELETE', 'pr-3'), change('DELETE', 'pr-1')]));
+    expect(error.name).toBe('InvalidChangeBatch');
+    expect(error.messages).toEqual([`Tried to delete resource record set [name='pr-3.${ZONE}.', type='A'] but it was not found`]);
+    expect(names()).toEqual([`pr-1.${ZONE}.`]);
+    await send([change('CREATE', 'pr-2'), change('DELETE', 'pr-1')]);
+    expect(names()).toEqual([`pr-2.${ZONE}.`]);
+  });
+
+  it('two changes of one record in a batch: InvalidChangeBatch', async () => {
+    start();
+    const error = await rejection(send([change('CREATE', 'pr-1'), change('UPSERT', 'pr-1')]));
+    expect(error.message).toContain('invalid set of changes');
+    expect(names()).toEqual([]);
+  });
+});
+
+describe('simulated Route 53: ListResourceRecordSets', () => {
+  it("lists in Route 53's order (NS and SOA of the apex first), pages by MaxItems with NextRecordName, starts at StartRecordName", async () => {
+    start();
+    await send(['b', 'a', 'c'].map((n) => change('CREATE', n)));
+    const list = (input: Record<string, unknown>) => sim.client('route53').send(new ListResourceRecordSetsCommand({ HostedZoneId: sim.hostedZoneId, ...input }));
+    const first = await list({ MaxItems: 3 });
+    expect(first.ResourceRecordSets.map((r: { Name: string; Type: string }) => `${r.Type} ${r.Name}`)).toEqual([`NS ${ZONE}.`, `SOA ${ZONE}.`, `A a.${ZONE}.`]);
+    expect(first).toMatchObject({ IsTruncated: true, NextRecordName: `b.${ZONE}.`, NextRecordType: 'A' });
+    const second = await list({ StartRecordName: first.NextRecordName, StartRecordType: first.NextRecordType, MaxItems: 3 });
+    expect(second.ResourceRecordSets.map((r: { Name: string }) => r.Name)).toEqual([`b.${ZONE}.`, `c.${ZONE}.`]);
+    expect(second.IsTruncated).toBe(false);
+    expect((await rejection(list({ StartRecordType: 'A' }))).name).toBe('InvalidInput');
+  });
+});
+
+describe('simulated Route 53: 5 requests a second per account', () => {
+  it('one bucket for every Route 53 call: the 6th call within a second is throttled (HTTP 400 Throttling), a second later there is room again', async () => {
+    start({ rateLimits: undefined });
+    for (let i = 0; i < 3; i++) await send([change('CREATE', `pr-${i}`)]);
+    await sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId });
+    await sim.call('route53', 'getChange', { Id: 'C0' }).catch(() => undefined);
+    const throttled = await rejection(sim.call('route53', 'changeResourceRecordSets', { HostedZoneId: sim.hostedZoneId, ChangeBatch: { Changes: [change('CREATE', 'pr-9')] } }));
+    expect(throttled).toMatchObject({ name: 'Throttling', Code: 'Throttling', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 }, sfnErrorName: 'Route53.ThrottlingException' });
+    expect(names()).not.toContain(`pr-9.${ZONE}.`);
+    // other services keep their own buckets
+    await sim.call('elasticloadbalancingv2', 'describeLoadBalancers', {});
+    await clock.advance(1000);
+    for (let i = 0; i < 5; i++) await sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId });
+    expect((await rejection(sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId }))).name).toBe('Throttling');
+  });
+});
