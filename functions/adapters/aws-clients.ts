@@ -25,6 +25,7 @@ export interface AwsClients {
   applicationautoscaling: CommandSender;
   sns: CommandSender;
   logs: CommandSender;
+  route53: CommandSender;
 }
 
 type ClientName = keyof AwsClients;

@@ -36,6 +36,10 @@
  *      done, anything else is left for the next run and reported.
  *   An untagged resource is never touched. Each orphaned environment gets an `orphans-removed`
  *   event in its history (purged with it); metrics count environments and resources.
+ *   4. With per-environment DNS (more than one shard and a hosted zone): the zone's alias records
+ *      `<name>.<baseDomain>` that name one of this installation's ALBs and whose environment is
+ *      gone are deleted, many in one ChangeResourceRecordSets (Route 53 allows 5 requests a second
+ *      per account and 1,000 records a request), after a last consistent read of their records.
  * - ReportCleanup (last step): one summary of the run for the logs, the
  *   metrics and the execution's output. A step that failed (collected by the Map's Catch) is
  *   counted here; the workflow then ends failed, so the failed-executions alarm says so, and
@@ -64,6 +68,8 @@ import {
   FLEDGE_PREFIX, ownedTaskDefinition, type InstallationScope, type RemovalOutcome, type TaggedResource,
 } from '#adapters/tagged-resources.ts';
 import { executionStatus } from '#adapters/workflow-starter.ts';
+import { deleteAliasRecords, listRecordsUnder } from '#adapters/dns-records.ts';
+import { environmentOfRecord, type AliasRecord } from '#domain/dns-records.ts';
 import { deleteEnvironment, type TenantCaller } from './environment-commands.ts';
 
 // ---- PlanCleanup ----------------------------------------------------------------------
@@ -401,6 +407,12 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promis
     logger.warn('orphaned resources removed', { environment, record: entry.record, removed: entry.removed.length, pending: entry.pending.length });
   }
 
+  if (runtime.perEnvironmentDns && runtime.hostedZoneId) {
+    recordsRead += await sweepAliasRecords({ hostedZoneId: runtime.hostedZoneId, baseDomain: runtime.baseDomain, shards: runtime.shards }, report, {
+      counter, deletedRetentionMs: runtime.deletedRetentionMs, executionName: payload.executionName, nowSeconds,
+    });
+  }
+
   report.awsCalls = counter.calls;
   report.recordsRead = recordsRead;
   emitMetric('OrphanEnvironments', report.environments.length);
@@ -412,6 +424,69 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promis
   });
   return report;
 }
+
+/**
+ * Step 4 of ReconcileOrphans: alias records of environments that are gone. Records have no
+ * creation time, so there is no grace period: a record exists only between a create's
+ * UpsertDnsRecord and its teardown, while the environment is live (or DELETING: left to its
+ * teardown). Returns the environment records read.
+ */
+async function sweepAliasRecords(
+  zone: { hostedZoneId: string; baseDomain: string; shards: RuntimeShards },
+  report: OrphanReport,
+  run: { counter: CallCounter; deletedRetentionMs: number; executionName: string; nowSeconds: () => number },
+): Promise<number> {
+  const byEnvironment = new Map<string, AliasRecord[]>();
+  for (const record of await listRecordsUnder(zone.hostedZoneId, zone.baseDomain, run.counter)) {
+    const environment = environmentOfRecord(record, zone.baseDomain, zone.shards);
+    if (environment) byEnvironment.set(environment, [...(byEnvironment.get(environment) ?? []), record]);
+  }
+  if (byEnvironment.size === 0) return 0;
+  // consistent reads right before deleting: a PUT may have created an environment since the listing
+  const states = await recordStates([...byEnvironment.keys()], true);
+  const orphans = [...byEnvironment.entries()].filter(([name]) => !isLive(states.get(name), run.nowSeconds())).sort(([a], [b]) => a.localeCompare(b));
+  if (orphans.length === 0) return byEnvironment.size;
+  let deleted: Set<string>;
+  let error: string | undefined;
+  try {
+    deleted = new Set(await deleteAliasRecords(zone.hostedZoneId, orphans.flatMap(([, records]) => records), run.counter));
+  } catch (failure) {
+    const { name, message } = failure as Error;
+    logger.warn('orphaned alias records could not be removed', { records: orphans.flatMap(([, r]) => r.map((x) => x.Name)), error: { name, message } });
+    deleted = new Set();
+    error = publicErrorName(name) ?? 'Error';
+  }
+  for (const [environment, records] of orphans) {
+    const fresh = states.get(environment);
+    const entry: OrphanEnvironmentReport = { environment, record: fresh?.status === 'DELETED' ? 'DELETED' : 'unknown', removed: [], pending: [] };
+    for (const record of records) {
+      const name = record.Name.toLowerCase();
+      if (deleted.has(name.endsWith('.') ? name : `${name}.`)) entry.removed.push({ type: 'dns-record', arn: record.Name });
+      else entry.pending.push({ type: 'dns-record', arn: record.Name, error: error ?? 'Error' });
+    }
+    report.environments.push(entry);
+    report.removed += entry.removed.length;
+    report.pending += entry.pending.length;
+    const purgeAt = fresh?.purgeAt ?? Math.floor((Date.now() + run.deletedRetentionMs) / 1000);
+    await appendEvents(
+      environment,
+      [environmentEvent({
+        at: new Date().toISOString(),
+        type: 'orphans-removed',
+        message:
+          `the DNS record of this ${entry.record === 'DELETED' ? 'deleted' : 'unknown'} environment was left behind; ` +
+          (entry.removed.length ? `the scheduled cleanup removed ${entry.removed.map((r) => r.arn).join(', ')}` : 'it could not be removed yet (retried next run)'),
+        actor: SYSTEM_ACTOR,
+        details: { removed: entry.removed, pending: entry.pending, execution: run.executionName },
+      })],
+      purgeAt,
+    );
+  }
+  logger.warn('orphaned alias records swept', { environments: orphans.length, removed: deleted.size });
+  return byEnvironment.size;
+}
+
+type RuntimeShards = ReturnType<typeof runtimeConfig>['shards'];
 
 // ---- ReportCleanup ----------------------------------------------------------------------
 

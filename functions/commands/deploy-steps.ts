@@ -41,6 +41,7 @@ import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import * as store from '#adapters/operation-store.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
+import { environmentDns } from './environment-dns.ts';
 import { healthCheckNow } from './health-check-now.ts';
 import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, planOf, recordFallbackFailure, skippedSpecEvents,
@@ -103,6 +104,9 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       ...(next.listenerPriority !== undefined ? { details: { listenerPriority: next.listenerPriority } } : {}),
     }),
   ]);
+  // the environment's alias record (UpsertDnsRecord), only with per-environment DNS
+  delete next.dns;
+  Object.assign(next, environmentDns(next, config));
   if (workflow === 'create') {
     // last, as close to RegisterTaskDefinition as it gets: a burst of creates of one content then finds the first one's revision
     const registered = await registeredTaskDefinition(plan.taskDefinition.Family, plan.image);

@@ -50,6 +50,7 @@ import { activeTaskDefinition } from '#adapters/fargate-resources.ts';
 import { completeHeal, markDegraded, recordHealAttempt } from '#adapters/heal-store.ts';
 import { recordOperationEvents } from '#adapters/operation-store.ts';
 import { startTriggeredHeal } from './heal-commands.ts';
+import { environmentDns, inspectDnsRecord } from './environment-dns.ts';
 import { healthCheckNow } from './health-check-now.ts';
 import {
   convergingEvent, currentOperation, failureOf, newerSpec, planOf, untilRecorded, type CurrentItem, type NewerSpec,
@@ -79,7 +80,8 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
   }
 
   const alarms = renderAlarmPlan(state.name, state.spec, config);
-  const { findings, ruleArn } = await inspect({
+  const { dns } = environmentDns(state, config);
+  const { findings: found, ruleArn } = await inspect({
     installationId: config.installationId,
     clusterArn: config.clusterArn,
     listenerArn: config.listenerArn,
@@ -89,6 +91,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     failureWindowMs: FAILURE_WINDOW_MS,
     now,
   });
+  const findings = { ...found, ...(await inspectDnsRecord(dns)) };
   const repairs = planRepairs(findings, { spec: state.spec, lastHealthyImage: item.lastHealthyImage, healthyImages: item.healthyImages });
   const base = forNextHealPass(state);
   const passes = progress.passes + 1;
@@ -139,6 +142,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     ...(repairs.rollbackFrom ? { rollbackFrom: repairs.rollbackFrom } : {}),
     ...(findings.targetGroupArn ? { targetGroup: { arn: findings.targetGroupArn } } : {}),
     ...(ruleArn ? { rule: { arn: ruleArn } } : {}),
+    ...(dns ? { dns } : {}),
     ...(taskDefinitionArn ? { taskDefinition: { arn: taskDefinitionArn } } : {}),
     ...(service ? { service: { arn: service.arn } } : {}),
     heal: { ...progress, passes, attempts: attempts.length, repaired: true },
@@ -292,6 +296,8 @@ function resourcesOf(state: HealState, repair: string): Record<string, unknown> 
       return { targetGroupArn: arn('targetGroup') ?? null };
     case 'recreate-listener-rule':
       return { ruleArn: arn('rule') ?? null };
+    case 'recreate-dns-record':
+      return { dnsRecord: (state.dns as { recordName?: string } | undefined)?.recordName ?? null };
     case 'recreate-service':
     case 'roll-back':
     case 'redeploy-spec-image':

@@ -27,6 +27,7 @@ import { countedIn } from '#adapters/environment-store.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
 import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
+import { environmentDns } from './environment-dns.ts';
 import { stillCurrent } from './operation-end.ts';
 import { recordSucceeded } from './workflow-outcome.ts';
 
@@ -42,7 +43,8 @@ export async function discoverResources(state: WorkflowState): Promise<WorkflowS
     sharedTaskDefinitions: resources.sharedTaskDefinitionArns.length,
     alarms: resources.alarmArns.length,
   });
-  return { ...state, resources };
+  // the alias record goes with the environment (DeleteDnsRecord), only with per-environment DNS
+  return { ...state, resources, ...environmentDns(state, config) };
 }
 
 // ---- FinishTeardown --------------------------------------------------------------------------

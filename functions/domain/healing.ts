@@ -146,6 +146,8 @@ export interface Findings {
   alarmsInAlarm?: AlarmKind[];
   /** tasks of the current task definition that stopped with an error recently */
   failures: { count: number; keepsFailing: boolean; latestReason?: string };
+  /** the environment's alias record (absent: per-environment DNS is off, nothing to inspect; docs/design.md "DNS per environment") */
+  dnsRecord?: 'ok' | 'missing' | 'drifted';
 }
 
 export interface DesiredState {
@@ -167,7 +169,8 @@ export type RepairKind =
   | 'attach-target-group'
   | 'force-new-deployment'
   | 'recreate-alarm'
-  | 'update-alarm';
+  | 'update-alarm'
+  | 'recreate-dns-record';
 
 export interface RepairAction {
   repair: RepairKind;
@@ -184,6 +187,8 @@ export interface Todo {
   /** ModifyTargetGroup: the target group's health check back to the spec's */
   healthCheck: boolean;
   rule: boolean;
+  /** UpsertDnsRecord: the environment's alias record back, naming its shard's ALB */
+  dnsRecord: boolean;
   taskDefinition: boolean;
   createService: boolean;
   updateService: boolean;
@@ -228,7 +233,7 @@ export function rollbackImage(desired: DesiredState, failing: string | undefined
 
 function noTodo(): Todo {
   return {
-    waitForDrain: false, targetGroup: false, healthCheck: false, rule: false, taskDefinition: false, createService: false, updateService: false,
+    waitForDrain: false, targetGroup: false, healthCheck: false, rule: false, dnsRecord: false, taskDefinition: false, createService: false, updateService: false,
     desiredCount: 0, forceNewDeployment: false, alarms: { tasks: false, unhealthy: false, errors: false }, waitSteady: false,
     phase: 'update',
   };
@@ -263,6 +268,14 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
   if (!found.rule) {
     todo.rule = true;
     add('recreate-listener-rule', 'the listener rule is missing', 'create it again at the environment\'s listener priority');
+  }
+  if (found.dnsRecord === 'missing' || found.dnsRecord === 'drifted') {
+    todo.dnsRecord = true;
+    add(
+      'recreate-dns-record',
+      found.dnsRecord === 'missing' ? 'the DNS record is missing' : 'the DNS record names another load balancer',
+      'point it at the environment\'s load balancer again (UPSERT)',
+    );
   }
 
   if (!service) {

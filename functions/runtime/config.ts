@@ -28,6 +28,7 @@ import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from 
 import { arnVariable, type StartedWorkflowKind } from '#contract/workflows.ts';
 import { tablePrice } from '#contract/fargate-prices.ts';
 import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
+import type { AliasShard } from '#domain/dns-records.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -161,6 +162,20 @@ function fargatePriceJson(raw: string): FargatePrice {
   return result.data;
 }
 
+/** FLEDGE_SHARDS: a JSON array of the installation's shards (functions/domain/dns-records.ts reads id, dnsName, canonicalHostedZoneId). */
+const shardSchema = z.looseObject({ id: z.string().min(1), dnsName: z.string().min(1), canonicalHostedZoneId: z.string().min(1) });
+function shardList(raw: string): AliasShard[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Invalid('must be a JSON array of shards');
+  }
+  const result = z.array(shardSchema).min(1).safeParse(value);
+  if (!result.success) throw new Invalid(`must be a non-empty JSON array of shards with id, dnsName and canonicalHostedZoneId: ${result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; ')}`);
+  return result.data;
+}
+
 function repositories(raw: string): string[] {
   const entries = raw.split(',').map((repository) => repository.trim()).filter(Boolean);
   const bad = entries.find((repository) => !ownsSecrets(repository));
@@ -211,6 +226,10 @@ export const VARIABLES = {
   FLEDGE_ASSIGN_PUBLIC_IP: { schema: parsed((raw) => (/^(ENABLED|TRUE)$/i.test(raw) ? 'ENABLED' as const : 'DISABLED' as const)), default: 'DISABLED' },
   /** how long a DELETED record stays readable before DynamoDB TTL removes it */
   FLEDGE_DELETED_RETENTION: { schema: parsed(duration), default: '30d' },
+  /** the installation's load balancers (shards), JSON; unset: one, the listener's */
+  FLEDGE_SHARDS: { schema: parsed(shardList) },
+  /** the operator's Route 53 hosted zone of the base domain: per-environment alias records when there is more than one shard */
+  FLEDGE_HOSTED_ZONE_ID: { schema: parsed((raw) => raw.replace(/^\/?hostedzone\//, '')) },
   /** Lambda sets AWS_REGION (and AWS_DEFAULT_REGION) in every function */
   AWS_REGION: { schema: text },
   AWS_DEFAULT_REGION: { schema: text },
@@ -383,14 +402,21 @@ export interface RuntimeConfig {
   assignPublicIp: 'ENABLED' | 'DISABLED';
   /** how long a DELETED record stays readable before DynamoDB TTL removes it */
   deletedRetentionMs: number;
+  /** the installation's shards (FLEDGE_SHARDS; empty when unset: one ALB, the listener's) */
+  shards: AliasShard[];
+  /** the operator's Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID) */
+  hostedZoneId?: string;
+  /** each environment gets its own alias record: a hosted zone and more than one shard (docs/design.md "DNS per environment") */
+  perEnvironmentDns: boolean;
 }
 
 export function readRuntimeConfig(env: Env): RuntimeConfig {
   const v = readVariables(env, [
     'FLEDGE_INSTALLATION_ID', 'TABLE_NAME', 'FLEDGE_CLUSTER_ARN', 'FLEDGE_LISTENER_ARN', 'FLEDGE_VPC_ID', 'FLEDGE_SUBNET_IDS', 'FLEDGE_SECURITY_GROUP_IDS',
     'FLEDGE_EXECUTION_ROLE_ARN', 'FLEDGE_TASK_ROLE_ARN', 'FLEDGE_LOG_GROUP', 'FLEDGE_BASE_DOMAIN', 'FLEDGE_URL_SCHEME', 'FLEDGE_ASSIGN_PUBLIC_IP',
-    'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION',
+    'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'FLEDGE_SHARDS', 'FLEDGE_HOSTED_ZONE_ID',
   ]);
+  const shards = v.FLEDGE_SHARDS ?? [];
   return {
     installationId: v.FLEDGE_INSTALLATION_ID,
     tableName: v.TABLE_NAME,
@@ -407,6 +433,9 @@ export function readRuntimeConfig(env: Env): RuntimeConfig {
     urlScheme: v.FLEDGE_URL_SCHEME,
     assignPublicIp: v.FLEDGE_ASSIGN_PUBLIC_IP,
     deletedRetentionMs: v.FLEDGE_DELETED_RETENTION,
+    shards,
+    ...(v.FLEDGE_HOSTED_ZONE_ID ? { hostedZoneId: v.FLEDGE_HOSTED_ZONE_ID } : {}),
+    perEnvironmentDns: Boolean(v.FLEDGE_HOSTED_ZONE_ID) && shards.length > 1,
   };
 }
 

@@ -134,6 +134,8 @@ interface ScopeContext {
   notificationTopicArns: string[];
   tableArns: string[];
   passRoleArns: string[];
+  /** the operator's Route 53 hosted zone (per-environment DNS), when there is one */
+  hostedZoneArn?: string;
 }
 
 const UNSCOPED: Scope = { resources: ['*'] };
@@ -206,6 +208,8 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'dynamodb:UpdateItem': table,
     'dynamodb:DeleteItem': table,
     'dynamodb:Query': table,
+    // per-environment alias records: only in the operator's zone (no zone: no Route 53 permission at all)
+    ...(c.hostedZoneArn ? { 'route53:ChangeResourceRecordSets': { resources: [c.hostedZoneArn] } } : {}),
   };
 }
 
@@ -230,6 +234,7 @@ const SDK_SERVICE_PREFIX: Record<string, string> = {
   cloudwatch: 'cloudwatch',
   dynamodb: 'dynamodb',
   sns: 'sns',
+  route53: 'route53',
 };
 
 /** Optimised DynamoDB integrations (`arn:aws:states:::dynamodb:<action>`). */
@@ -302,6 +307,8 @@ export interface WorkflowsProps {
   extraSubstitutions?: Record<string, string>;
   /** fixed names of state machines something reaches by name (the scale machine: see infra/aws/scaling.ts) */
   stateMachineNames?: Partial<Record<WorkflowName, string>>;
+  /** the operator's Route 53 hosted zone id: the DNS states may change records there (per-environment DNS) */
+  hostedZoneId?: string;
 }
 
 export class Workflows extends Construct {
@@ -362,6 +369,7 @@ export class Workflows extends Construct {
       tableArns: [table.tableArn, `${table.tableArn}/index/*`],
       passRoleArns: [network.executionRole.roleArn, ...Object.values(network.secretExecutionRoles).map((role) => role.roleArn), network.taskRole.roleArn],
       notificationTopicArns: [props.notificationTopic.topicArn],
+      ...(props.hostedZoneId ? { hostedZoneArn: `arn:${p}:route53:::hostedzone/${props.hostedZoneId}` } : {}),
     });
 
     for (const workflow of WORKFLOWS) {
@@ -427,6 +435,8 @@ export class Workflows extends Construct {
       const groups = new Map<string, { scope: Scope; actions: string[] }>();
       for (const action of [...needed].sort()) {
         const scope = scopes[action];
+        // without a hosted zone the DNS states never run (a Choice skips them when $.dns is absent): no permission
+        if (!scope && action.startsWith('route53:') && !props.hostedZoneId) continue;
         if (!scope) {
           throw new Error(
             `statemachines/${workflow}.asl.json calls ${action}; add it to actionScopes() in infra/aws/workflows.ts with its narrowest resource scope`,

@@ -1,5 +1,5 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
-import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
+import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
@@ -52,7 +52,18 @@ export const create: StateMachine = {
     }),
     CreateTargetGroup: createTargetGroup({ Catch: [undo], Next: 'ModifyTargetGroupAttributes' }),
     ModifyTargetGroupAttributes: setDeregistrationDelay({ Catch: [undo], Next: 'CreateRule' }),
-    CreateRule: createRule({ Catch: [undo], Next: 'CreateService' }),
+    CreateRule: createRule({ Catch: [undo], Next: 'DnsRecordWanted' }),
+    DnsRecordWanted: whenDns(
+      'UpsertDnsRecord',
+      'CreateService',
+      'With more than one load balancer (shard) the wildcard record names only one: PlanResources put $.dns, and the environment gets its own alias record (docs/design.md "DNS per environment").',
+    ),
+    UpsertDnsRecord: changeDnsRecord('UPSERT', {
+      Comment:
+        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). UPSERT: a retried create finds it made. Throttling (5 requests a second per account) and PriorRequestNotComplete are retried, sized to the bucket.",
+      Catch: [undo],
+      Next: 'CreateService',
+    }),
     CreateService: createService('$.plan.service.DesiredCount', {
       Comment:
         'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',
@@ -125,6 +136,7 @@ export const create: StateMachine = {
       Choices: [
         { Variable: '$.scalableTarget', IsPresent: true, Next: 'DeregisterScalableTarget' },
         { Variable: '$.service', IsPresent: true, Next: 'DeleteService' },
+        { Variable: '$.dnsRecord', IsPresent: true, Next: 'DeleteDnsRecord' },
         { Variable: '$.rule', IsPresent: true, Next: 'DeleteRule' },
         { Variable: '$.targetGroup', IsPresent: true, Next: 'DeleteTargetGroup' },
       ],
@@ -141,7 +153,17 @@ export const create: StateMachine = {
     DeleteAlarms: deleteAlarms('$.plan.alarms.names', {
       Comment:
         'Mirrors PutTasksAlarm, PutUnhealthyAlarm and Put5xxAlarm (the alarms are created right after the service). Alarms that do not exist are skipped by CloudWatch (ResourceNotFound = done).',
-      ...undoneThen('DeleteRule', alarmsGone, '$.alarmsUndoError'),
+      ...undoneThen('DnsRecordMade', alarmsGone, '$.alarmsUndoError'),
+    }),
+    DnsRecordMade: {
+      Type: 'Choice',
+      Comment: 'The alias record exists only when UpsertDnsRecord succeeded (per-environment DNS).',
+      Choices: [{ Variable: '$.dnsRecord', IsPresent: true, Next: 'DeleteDnsRecord' }],
+      Default: 'DeleteRule',
+    },
+    DeleteDnsRecord: changeDnsRecord('DELETE', {
+      Comment: 'Mirrors UpsertDnsRecord, with the same values (Route 53 deletes a record only when they match). Not there = done.',
+      ...undoneThen('DeleteRule', dnsRecordGone, '$.dnsRecordUndoError'),
     }),
     DeleteRule: deleteRule('$.rule.arn', {
       Comment: 'Mirrors CreateRule.',

@@ -41,6 +41,7 @@ import {
   lambdaRetry,
   lambdaServiceRetry,
   lambdaThrottlingRetry,
+  route53Retry,
   steadyStateTimeoutRetry,
   targetGroupInUseRetry,
 } from './retry-policies.ts';
@@ -512,3 +513,36 @@ export function deleteTargetGroup(targetGroupArn: string, fields: Fields): State
   });
 }
 export const targetGroupGone = (next: string) => catchErrors(['ElasticLoadBalancingV2.TargetGroupNotFoundException'], next);
+
+/**
+ * The environment's alias A record in the operator's hosted zone (`$.dns`, only with
+ * per-environment DNS: docs/design.md "DNS per environment"), naming its shard's ALB. UPSERT
+ * makes or repairs it (create, heal); DELETE names the same values, as Route 53 requires.
+ */
+export function changeDnsRecord(action: 'UPSERT' | 'DELETE', fields: Fields): State {
+  return sdkTask('route53:changeResourceRecordSets', {
+    Parameters: {
+      'HostedZoneId.$': '$.dns.hostedZoneId',
+      ChangeBatch: {
+        Comment: `Fledge: ${action === 'UPSERT' ? 'the' : 'remove the'} alias record of a preview environment`,
+        Changes: [{ Action: action, ResourceRecordSet: { 'Name.$': '$.dns.recordName', Type: 'A', 'AliasTarget.$': '$.dns.aliasTarget' } }],
+      },
+    },
+    ResultSelector: { 'changeId.$': '$.ChangeInfo.Id' },
+    ResultPath: action === 'UPSERT' ? '$.dnsRecord' : null,
+    Retry: [route53Retry],
+    ...fields,
+  });
+}
+/**
+ * A DELETE of a record that is not there (or no longer names these values) is InvalidChangeBatch:
+ * gone, as far as this environment goes (a record changed by hand is the orphan sweep's).
+ */
+export const dnsRecordGone = (next: string) => catchErrors(['Route53.InvalidChangeBatchException'], next);
+/** A Choice: the DNS state at `next` when per-environment DNS is on (`$.dns`), else `otherwise`. */
+export const whenDns = (next: string, otherwise: string, comment: string): State => ({
+  Type: 'Choice',
+  Comment: comment,
+  Choices: [{ Variable: '$.dns', IsPresent: true, Next: next }],
+  Default: otherwise,
+});

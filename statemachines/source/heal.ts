@@ -1,5 +1,5 @@
 import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
-import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
+import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
 import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
 
 /** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */
@@ -66,6 +66,7 @@ export const heal: StateMachine = {
       Choices: [
         repair('$.todo.targetGroup', '$.targetGroup', 'CreateTargetGroup'),
         repair('$.todo.rule', '$.rule', 'CreateRule'),
+        repair('$.todo.dnsRecord', '$.done.dnsRecord', 'UpsertDnsRecord'),
         repair('$.todo.healthCheck', '$.done.healthCheck', 'ModifyTargetGroup'),
         repair('$.todo.taskDefinition', '$.taskDefinition', 'RegisterTaskDefinition'),
         repair('$.todo.createService', '$.service', 'CreateService'),
@@ -84,6 +85,12 @@ export const heal: StateMachine = {
     }),
     ModifyTargetGroupAttributes: setDeregistrationDelay({ Comment: 'Deregistration delay 5 s, as create sets it.', ...repaired }),
     CreateRule: createRule({ Comment: 'Host-header <name>.<base domain> at the priority the environment holds.', ...repaired }),
+    UpsertDnsRecord: changeDnsRecord('UPSERT', {
+      Comment:
+        "The environment's alias record (per-environment DNS), missing or naming another ALB, back as create makes it: its shard's ALB.",
+      ResultPath: '$.done.dnsRecord',
+      ...repaired,
+    }),
     ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:
         "The target group's health check back to the spec's (path, interval, timeout, thresholds): a PUT/PATCH of healthCheck that an update applied, or a change made out of band.",

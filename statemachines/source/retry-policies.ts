@@ -94,5 +94,19 @@ export const snsRetry = retry(
   TRANSIENT,
 );
 
+/**
+ * Route 53 meters every request of the account in one bucket of 5 a second (Route 53 Developer
+ * Guide, "Throttling for Amazon Route 53 API requests": HTTP 400 `Throttling`, which Step
+ * Functions names `Route53.ThrottlingException`), and refuses a change to a zone still applying
+ * an earlier one (`PriorRequestNotComplete`). Each create and teardown makes one change, so N of
+ * them at once need N/5 s of the bucket: tries at most 10 s apart (5 s on average with full
+ * jitter), 60 of them, wait about 290 s in all, enough for some 1,400 environments changing at
+ * once (docs/design.md "DNS per environment").
+ */
+export const route53Retry = retry(
+  ['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException', 'Route53.Route53Exception', 'Route53.SdkClientException'],
+  { interval: 1, attempts: 60, maxDelay: 10, rate: 2 },
+);
+
 /** The steady-state wait's TimeoutSeconds is its poll interval: each retry on States.Timeout polls again. */
 export const steadyStateTimeoutRetry = (attempts: number) => retry(['States.Timeout'], { interval: 1, attempts, rate: 1, jitter: false });

@@ -1,5 +1,5 @@
 import type { StateMachine } from './asl.ts';
-import { alarmsGone, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failOperation, notRegistered, operationStep, recordFailure, ruleGone, SCALABLE_TARGET_ID, serviceGone, targetGroupGone } from './fragments.ts';
+import { alarmsGone, changeDnsRecord, deleteAlarms, dnsRecordGone, whenDns, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failOperation, notRegistered, operationStep, recordFailure, ruleGone, SCALABLE_TARGET_ID, serviceGone, targetGroupGone } from './fragments.ts';
 import { lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 export const teardown: StateMachine = {
@@ -25,7 +25,18 @@ export const teardown: StateMachine = {
     }),
     DeleteService: deleteService({
       Comment: 'Force: running tasks are stopped with the service. Not found or already inactive = done.',
-      Catch: [serviceGone('DeleteListenerRules'), failOperation],
+      Catch: [serviceGone('DnsRecordToDelete'), failOperation],
+      Next: 'DnsRecordToDelete',
+    }),
+    DnsRecordToDelete: whenDns(
+      'DeleteDnsRecord',
+      'DeleteListenerRules',
+      "With per-environment DNS (more than one shard), DiscoverResources put $.dns: the environment's alias record goes too.",
+    ),
+    DeleteDnsRecord: changeDnsRecord('DELETE', {
+      Comment:
+        "The alias record <name>.<base domain> of the environment's shard's ALB. A record already gone (InvalidChangeBatch: not found) is done; throttling is retried, sized to Route 53's 5 requests a second.",
+      Catch: [dnsRecordGone('DeleteListenerRules'), failOperation],
       Next: 'DeleteListenerRules',
     }),
     DeleteListenerRules: {

@@ -33,7 +33,8 @@ export function serviceModel(service: string): Model {
   let model = models.get(service);
   if (!model) {
     const file = readdirSync(APIS)
-      .filter((f) => f.startsWith(`${MODEL_FILE_PREFIX[service] ?? service}-`) && f.endsWith('.min.json'))
+      // `route53-2013-04-01`, not `route53-recovery-cluster-...`: the prefix, then the API version
+      .filter((f) => new RegExp(`^${MODEL_FILE_PREFIX[service] ?? service}-\\d{4}-\\d{2}-\\d{2}\\.min\\.json$`).test(f))
       .sort()
       .pop();
     if (!file) throw new Error(`no service model for ${service} in aws-sdk/apis`);

@@ -85,6 +85,29 @@ describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
   });
 });
 
+describe('the Route 53 tasks (per-environment DNS)', () => {
+  it.each([
+    ['create', ['UpsertDnsRecord', 'DeleteDnsRecord']],
+    ['teardown', ['DeleteDnsRecord']],
+    ['heal', ['UpsertDnsRecord']],
+  ] as const)('%s: %j change the alias record through aws-sdk:route53:changeResourceRecordSets, checked against route53-2013-04-01', (kind, names) => {
+    const all = new Map(tasks(definition(kind).json));
+    for (const name of names) {
+      const state = all.get(name)!;
+      expect(state.Resource).toBe('arn:aws:states:::aws-sdk:route53:changeResourceRecordSets');
+      expect(checkAgainstShape(serviceModel('route53'), inputShape('route53', 'ChangeResourceRecordSets'), state.Parameters ?? {}, 'ChangeResourceRecordSets')).toEqual([]);
+    }
+  });
+
+  it('the model check catches a Route 53 parameter AWS would refuse (an alias without EvaluateTargetHealth, a misspelt member)', () => {
+    const problems = checkAgainstShape(serviceModel('route53'), inputShape('route53', 'ChangeResourceRecordSets'), {
+      HostedZoneId: 'Z1', ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'a.', Type: 'A', AliasTarget: { HostedZoneId: 'Z2', DNSName: 'x' }, Ttl: 60 } }] },
+    }, 'ChangeResourceRecordSets');
+    expect(problems.join('\n')).toMatch(/EvaluateTargetHealth: required member missing/);
+    expect(problems.join('\n')).toMatch(/Ttl: not a member/);
+  });
+});
+
 describe('the service model check', () => {
   it('rejects an unknown member, a missing required member and a wrongly typed nested literal', () => {
     const model = serviceModel('ecs');

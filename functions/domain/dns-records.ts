@@ -1,0 +1,115 @@
+/**
+ * Per-environment DNS (docs/design.md "DNS per environment"): with more than one load balancer
+ * (shard) the wildcard record `*.<baseDomain>` can name only one of them, so each environment
+ * gets its own alias A record `<name>.<baseDomain>` in the operator's Route 53 hosted zone,
+ * naming its shard's ALB. With one shard (or no hosted zone) the wildcard is enough and no
+ * record is made. Pure: the workflows' `$.dns`, the record names, which records are orphans.
+ */
+
+/**
+ * What an alias record needs of a shard (functions/domain/shards.ts `Shard` has these fields;
+ * declared here so DNS does not depend on placement).
+ */
+export interface AliasShard {
+  id: string;
+  /** the ALB's DNS name */
+  dnsName: string;
+  /** the ALB's canonical hosted zone id (Route 53 alias records name it) */
+  canonicalHostedZoneId: string;
+}
+
+/** The settings per-environment DNS depends on (runtimeConfig()). */
+export interface DnsSettings {
+  baseDomain: string;
+  hostedZoneId?: string;
+  perEnvironmentDns: boolean;
+  shards: readonly AliasShard[];
+}
+
+/** Records without a shard were placed before there was a pool: they are on the first ALB. */
+export const DEFAULT_SHARD_ID = 's1';
+
+/**
+ * `$.dns` of a workflow: the zone, the record's fully qualified name, and the alias target
+ * (its shard's ALB) in Route 53's member names, so the ASL passes it as it is.
+ */
+export interface DnsPlan {
+  hostedZoneId: string;
+  recordName: string;
+  aliasTarget: { HostedZoneId: string; DNSName: string; EvaluateTargetHealth: false };
+}
+
+/** The DNS name of the base domain: no port (local mode's base domain is `localhost:<port>`), lower case. */
+export function dnsDomain(baseDomain: string): string {
+  return baseDomain.replace(/:\d+$/, '').replace(/\.+$/, '').toLowerCase();
+}
+
+/** `<name>.<baseDomain>.`, fully qualified as Route 53 lists it. */
+export function dnsRecordName(name: string, baseDomain: string): string {
+  return `${name}.${dnsDomain(baseDomain)}.`;
+}
+
+/** The shard `shardId` names; an unknown id is a configuration error the operator must see. */
+export function aliasShard(shards: readonly AliasShard[], shardId: string | undefined): AliasShard {
+  const id = shardId ?? DEFAULT_SHARD_ID;
+  const shard = shards.find((s) => s.id === id);
+  if (!shard) throw new Error(`shard "${id}" is not among the configured shards (${shards.map((s) => s.id).join(', ') || 'none'})`);
+  return shard;
+}
+
+/** The environment's `$.dns`, or undefined when per-environment DNS is off (one shard, or no hosted zone). */
+export function dnsPlan(name: string, shard: AliasShard | undefined, settings: DnsSettings): DnsPlan | undefined {
+  if (!settings.perEnvironmentDns || !settings.hostedZoneId) return undefined;
+  const target = shard ?? aliasShard(settings.shards, undefined);
+  return {
+    hostedZoneId: settings.hostedZoneId,
+    recordName: dnsRecordName(name, settings.baseDomain),
+    // EvaluateTargetHealth false: the ALB answers (a sleeping environment's waker included) whatever its targets' health
+    aliasTarget: { HostedZoneId: target.canonicalHostedZoneId, DNSName: target.dnsName, EvaluateTargetHealth: false },
+  };
+}
+
+/** An alias A record as Route 53 lists it (ListResourceRecordSets). */
+export interface AliasRecord {
+  Name: string;
+  Type: string;
+  SetIdentifier?: string;
+  AliasTarget?: { HostedZoneId: string; DNSName: string; EvaluateTargetHealth: boolean };
+}
+
+const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+
+/** Whether `record` is the plan's record, pointing where the plan says (`drifted`: it names another ALB). */
+export function dnsRecordState(plan: DnsPlan, record: AliasRecord | undefined): 'ok' | 'missing' | 'drifted' {
+  if (!record) return 'missing';
+  const target = record.AliasTarget;
+  if (!target) return 'drifted';
+  return fqdn(target.DNSName) === fqdn(plan.aliasTarget.DNSName) && target.HostedZoneId === plan.aliasTarget.HostedZoneId ? 'ok' : 'drifted';
+}
+
+/**
+ * The environment a record of the zone is for: an alias A record named `<name>.<baseDomain>.`
+ * with one label before the base domain, naming one of this installation's ALBs. Anything else
+ * (the apex, the wildcard, deeper names, other types, aliases to other targets) is the
+ * operator's: undefined.
+ */
+export function environmentOfRecord(record: AliasRecord, baseDomain: string, shards: readonly AliasShard[]): string | undefined {
+  if (record.Type !== 'A' || !record.AliasTarget || record.SetIdentifier !== undefined) return undefined;
+  const target = fqdn(record.AliasTarget.DNSName);
+  if (!shards.some((shard) => fqdn(shard.dnsName) === target)) return undefined;
+  const suffix = `.${dnsDomain(baseDomain)}.`;
+  const name = fqdn(record.Name);
+  if (!name.endsWith(suffix)) return undefined;
+  const label = name.slice(0, -suffix.length);
+  return /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(label) ? label : undefined;
+}
+
+/** Route 53 takes at most 1,000 records in one ChangeResourceRecordSets (Developer Guide, "Quotas on API requests"). */
+export const MAX_CHANGES_PER_BATCH = 1000;
+
+/** `items` in batches of at most `size`. */
+export function batches<T>(items: readonly T[], size = MAX_CHANGES_PER_BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
