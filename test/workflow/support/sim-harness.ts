@@ -85,6 +85,8 @@ export function simulatorFor(options: SimulatorOptions = {}): Simulator {
     region: REGION,
     accountId: ACCOUNT,
     clusterName: 'fledge',
+    // the simulated Route 53 zone is the base domain's (per-environment DNS)
+    hostedZoneName: BASE_DOMAIN,
     taskStartMs: 120,
     healthCheckIntervalMs: 30,
     alarmPeriodMs: 100,
@@ -218,7 +220,7 @@ export class SimHarness {
       };
     };
     resetClients();
-    useClients({ ecs: recorded('ecs'), elbv2: recorded('elasticloadbalancingv2'), cloudwatch: recorded('cloudwatch'), sfn: this.runner.sfnClient });
+    useClients({ ecs: recorded('ecs'), elbv2: recorded('elasticloadbalancingv2'), cloudwatch: recorded('cloudwatch'), route53: recorded('route53'), sfn: this.runner.sfnClient });
 
     const ecsServiceEvents = invoked((await import('../../../functions/events/ecs-service-events.ts')).handler);
     const healTrigger = invoked((await import('../../../functions/events/heal-trigger.ts')).handler);

@@ -1,0 +1,179 @@
+/**
+ * Per-environment DNS (docs/design.md "DNS per environment") on the simulated Route 53: with
+ * two shards and a hosted zone (FLEDGE_SHARDS, FLEDGE_HOSTED_ZONE_ID) create makes the alias
+ * record of the environment's shard's ALB, a failed create and the teardown remove it, the heal
+ * puts a deleted one back, throttled Route 53 calls are retried, and the orphan sweep removes
+ * the records of environments that are gone; with one shard no record is made.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BASE_DOMAIN, FAST, SimHarness, spec } from './support/sim-harness.ts';
+import { resetConfig } from '../../functions/runtime/config.ts';
+import { invoked } from '../support/lambda-context.ts';
+
+const h = new SimHarness();
+beforeAll(() => h.start(), 90_000);
+afterAll(() => h.stop());
+
+const ALB_ZONE = 'Z32O12XQLNTSW2';
+const S2_DNS = 'fledge-test-s2-987654321.eu-west-1.elb.amazonaws.com';
+
+/** The shards the handlers are given: s1 is the simulator's ALB, s2 another one. */
+function shards(count: number) {
+  const s1DnsName = (h.sim.internals.elb as unknown as { dnsName: string }).dnsName;
+  return [
+    { id: 's1', listenerArn: h.sim.listenerArn, loadBalancerArn: h.sim.loadBalancerArn, loadBalancerDimension: 'app/fledge-local/1', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: s1DnsName, canonicalHostedZoneId: ALB_ZONE },
+    { id: 's2', listenerArn: `${h.sim.listenerArn}-s2`, loadBalancerArn: `${h.sim.loadBalancerArn}-s2`, loadBalancerDimension: 'app/fledge-local-s2/2', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: S2_DNS, canonicalHostedZoneId: ALB_ZONE },
+  ].slice(0, count);
+}
+
+/** A fresh world whose handlers see `count` shards and (unless `zone: false`) the simulated hosted zone. */
+async function world(count: number, zone = true): Promise<void> {
+  await h.reset({ timeoutOverrides: { AwaitSteadyState: 2 }, simulator: FAST });
+  process.env.FLEDGE_SHARDS = JSON.stringify(shards(count));
+  if (zone) process.env.FLEDGE_HOSTED_ZONE_ID = h.sim.hostedZoneId;
+  else delete process.env.FLEDGE_HOSTED_ZONE_ID;
+  resetConfig();
+}
+
+const recordName = (name: string) => `${name}.${BASE_DOMAIN}.`;
+const dnsRecords = () => h.sim.resources().dnsRecords;
+const route53Calls = () => h.calls.filter((c) => c.service === 'route53');
+
+/** The DNS name of the ALB of the environment's shard (records without a shard are on s1). */
+async function shardDnsName(name: string): Promise<string> {
+  const shard = ((await h.item(name))?.shard as string | undefined) ?? 's1';
+  return `${shards(2).find((s) => s.id === shard)!.dnsName}.`;
+}
+
+async function deleteRecordOutOfBand(name: string): Promise<void> {
+  const [record] = dnsRecords().filter((r) => r.name === recordName(name));
+  await h.aws('route53', 'ChangeResourceRecordSets', {
+    HostedZoneId: h.sim.hostedZoneId,
+    ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { Name: record!.name, Type: 'A', AliasTarget: { HostedZoneId: record!.targetHostedZoneId, DNSName: record!.target, EvaluateTargetHealth: false } } }] },
+  });
+}
+
+describe('per-environment DNS with two shards', () => {
+  beforeEach(() => world(2));
+
+  it("create makes <name>.<base domain> an alias A record of its shard's ALB, after CreateRule; the name routes to the environment", async () => {
+    const record = await h.created('dns-web');
+    expect(record.statesEntered.slice(5, 9)).toEqual(['CreateRule', 'DnsRecordWanted', 'UpsertDnsRecord', 'CreateService']);
+    const target = await shardDnsName('dns-web');
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-web'), type: 'A', target, targetHostedZoneId: ALB_ZONE }]);
+    const [upsert] = h.callsOf('ChangeResourceRecordSets');
+    expect(upsert!.params).toEqual({
+      HostedZoneId: h.sim.hostedZoneId,
+      ChangeBatch: {
+        Comment: 'Fledge: the alias record of a preview environment',
+        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: recordName('dns-web'), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: target.slice(0, -1), EvaluateTargetHealth: false } } }],
+      },
+    });
+    expect(h.sim.resolveHost(`dns-web.${BASE_DOMAIN}`)).toBe(target);
+    expect(h.sim.servePage(`dns-web.${BASE_DOMAIN}`)).toMatchObject({ outcome: 'task', environment: 'dns-web' });
+  });
+
+  it('a failed create removes the record it made (DeleteDnsRecord in the undo chain)', async () => {
+    h.failOn('CreateService', 'InvalidParameterException', 'The container app does not exist in the task definition.');
+    const record = await h.run('create', await h.seed('dns-fail', spec()));
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['UpsertDnsRecord', 'DeleteDnsRecord', 'DeleteRule', 'DeleteTargetGroup']));
+    expect(h.callsOf('ChangeResourceRecordSets').map((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action)).toEqual(['UPSERT', 'DELETE']);
+    expect(dnsRecords()).toEqual([]);
+    expect((await h.item('dns-fail'))?.status).toBe('FAILED');
+  });
+
+  it('teardown removes the record; a record already gone counts as done', async () => {
+    await h.created('dns-td');
+    const first = await h.run('teardown', await h.seed('dns-td', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(first.status).toBe('SUCCEEDED');
+    expect(first.statesEntered).toEqual(expect.arrayContaining(['DeleteService', 'DnsRecordToDelete', 'DeleteDnsRecord', 'DeleteListenerRules']));
+    expect(dnsRecords()).toEqual([]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+    // a second teardown: Route 53 answers InvalidChangeBatch (not found), which is done
+    const second = await h.run('teardown', await h.seed('dns-td', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(second.status).toBe('SUCCEEDED');
+    expect(second.statesEntered).toContain('DeleteDnsRecord');
+    expect((await h.item('dns-td'))?.status).toBe('DELETED');
+  });
+
+  it('heal finds the record deleted out of band and puts it back; a heal with the record in place changes nothing', async () => {
+    await h.created('dns-heal');
+    await deleteRecordOutOfBand('dns-heal');
+    expect(dnsRecords()).toEqual([]);
+    const record = await h.heal('dns-heal');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toContain('UpsertDnsRecord');
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-heal'), type: 'A', target: await shardDnsName('dns-heal'), targetHostedZoneId: ALB_ZONE }]);
+    const repairs = (await h.events('dns-heal')).filter((e) => e.type === 'heal-repair');
+    expect(repairs.map((e) => e.details!.repair)).toEqual(['recreate-dns-record']);
+    expect(repairs[0]!.details).toMatchObject({ found: 'the DNS record is missing', done: true, dnsRecord: recordName('dns-heal') });
+
+    const before = h.calls.length;
+    const again = await h.heal('dns-heal');
+    expect(again.statesEntered).toEqual(['InspectEnvironment', 'AfterInspect', 'FinishHeal', 'AfterPass', 'EnvironmentHealed']);
+    // the inspection reads the one record (ListResourceRecordSets, one item) and changes nothing
+    expect(h.calls.slice(before).filter((c) => c.service === 'route53').map((c) => c.action)).toEqual(['ListResourceRecordSets']);
+  });
+
+  it('throttled Route 53 (Throttling, PriorRequestNotComplete) is retried and the create succeeds', async () => {
+    h.throttle('ChangeResourceRecordSets', 3);
+    h.failOn('ChangeResourceRecordSets', 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.', 1);
+    const record = await h.created('dns-throttled');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.retries.UpsertDnsRecord).toBeGreaterThanOrEqual(3);
+    expect(dnsRecords().map((r) => r.name)).toEqual([recordName('dns-throttled')]);
+  });
+
+  it('the orphan sweep deletes, in one batch, the records of environments that are gone, and keeps the live ones and the operator\'s own', async () => {
+    await h.created('dns-live');
+    const upsert = (name: string, dnsName: string) => ({
+      Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: dnsName, EvaluateTargetHealth: false } },
+    });
+    await h.aws('route53', 'ChangeResourceRecordSets', {
+      HostedZoneId: h.sim.hostedZoneId,
+      ChangeBatch: {
+        Changes: [
+          upsert(recordName('dns-gone-1'), S2_DNS),
+          upsert(recordName('dns-gone-2'), S2_DNS),
+          // the operator's: another target, and a deeper name
+          upsert(recordName('api'), 'my-own-alb-1.eu-west-1.elb.amazonaws.com'),
+          upsert(`x.dns-gone-3.${BASE_DOMAIN}.`, S2_DNS),
+        ],
+      },
+    });
+    const before = h.calls.length;
+    const reconcile = invoked((await import('../../functions/tasks/reconcile-orphans.ts')).handler);
+    const report = (await reconcile({ asOf: new Date().toISOString(), executionName: 'cleanup-dns' })) as { environments: { environment: string; removed: { type: string; arn: string }[] }[] };
+    expect(dnsRecords().map((r) => r.name).sort()).toEqual([recordName('api'), recordName('dns-live'), `x.dns-gone-3.${BASE_DOMAIN}.`]);
+    expect(report.environments.filter((e) => e.removed.some((r) => r.type === 'dns-record'))).toEqual([
+      { environment: 'dns-gone-1', record: 'unknown', removed: [{ type: 'dns-record', arn: recordName('dns-gone-1') }], pending: [] },
+      { environment: 'dns-gone-2', record: 'unknown', removed: [{ type: 'dns-record', arn: recordName('dns-gone-2') }], pending: [] },
+    ]);
+    const changes = h.calls.slice(before).filter((c) => c.action === 'ChangeResourceRecordSets');
+    expect(changes).toHaveLength(1);
+    expect((changes[0]!.params.ChangeBatch as { Changes: unknown[] }).Changes).toHaveLength(2);
+    expect((await h.events('dns-gone-1'))[0]).toMatchObject({ type: 'orphans-removed', actor: 'system' });
+  });
+});
+
+describe('per-environment DNS off', () => {
+  it('one shard: the wildcard is enough, no Route 53 call, the DNS states are skipped', async () => {
+    await world(1);
+    const created = await h.created('dns-one');
+    expect(created.statesEntered).toContain('DnsRecordWanted');
+    expect(created.statesEntered).not.toContain('UpsertDnsRecord');
+    const torn = await h.run('teardown', await h.seed('dns-one', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(torn.statesEntered).toContain('DnsRecordToDelete');
+    expect(torn.statesEntered).not.toContain('DeleteDnsRecord');
+    expect(route53Calls()).toEqual([]);
+    expect(dnsRecords()).toEqual([]);
+  });
+
+  it('two shards but no hosted zone: no record either', async () => {
+    await world(2, false);
+    const created = await h.created('dns-nozone');
+    expect(created.statesEntered).not.toContain('UpsertDnsRecord');
+    expect(route53Calls()).toEqual([]);
+  });
+});
