@@ -391,6 +391,7 @@ async function main(): Promise<void> {
       elbv2: simulator.client('elasticloadbalancingv2'),
       cloudwatch: simulator.client('cloudwatch'),
       logs: simulator.client('logs'),
+      route53: simulator.client('route53'),
       sfn: runner.sfnClient,
     });
 

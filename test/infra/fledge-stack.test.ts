@@ -204,7 +204,9 @@ describe('workflows', () => {
       const statements = roleStatements(resources, roleId);
       const granted = new Set(statements.flatMap((s) => asArray(s.Action)));
       const calls = aslCalls(JSON.parse(readFileSync(`${REPO_ROOT}statemachines/${workflow}.asl.json`, 'utf8')));
-      for (const action of calls.actions) expect(granted.has(action), `${workflow}: ${action}`).toBe(true);
+      // Route 53 only with the operator's hosted zone (per-environment DNS): this stack has none, so its DNS states never run
+      for (const action of calls.actions) expect(granted.has(action), `${workflow}: ${action}`).toBe(!action.startsWith('route53:'));
+      expect([...granted].filter((action) => action.startsWith('route53:')), workflow).toEqual([]);
 
       const passRole = statements.filter((s) => asArray(s.Action).includes('iam:PassRole'));
       for (const s of passRole) {
