@@ -48,6 +48,16 @@ describe('simulated Route 53: alias records', () => {
     expect(sim.resolveHost(`pr-1.${ZONE}`)).toBeUndefined();
   });
 
+  it('host routing asks the zone first: a name whose record names another ALB is not served by this one', async () => {
+    start();
+    const own = { DNSName: `${sim.config.loadBalancerName}-1234567890.${sim.config.region}.elb.amazonaws.com`, HostedZoneId: ALB.HostedZoneId };
+    await send([change('CREATE', 'elsewhere'), change('CREATE', 'here', own)]);
+    expect(sim.servePage(`elsewhere.${ZONE}`)).toEqual({ host: `elsewhere.${ZONE}`, outcome: 'fixed-response' });
+    // no rule for it on this ALB either: the default answer, but reached through the zone
+    expect(sim.servePage(`here.${ZONE}`).outcome).toBe('fixed-response');
+    expect(sim.resolveHost(`here.${ZONE}:8080`)).toBe(`${own.DNSName}.`);
+  });
+
   it('GetChange: PENDING, then INSYNC once propagated', async () => {
     start();
     const { ChangeInfo } = await send([change('CREATE', 'pr-1')]);
