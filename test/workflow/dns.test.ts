@@ -157,6 +157,29 @@ describe('per-environment DNS with two shards', () => {
   });
 });
 
+describe('the orphan sweep at scale', () => {
+  beforeEach(() => world(2));
+
+  it('650 orphaned records: three listing pages (300 a page), one deletion of all of them', async () => {
+    const names = Array.from({ length: 650 }, (_, i) => `dns-old-${String(i).padStart(3, '0')}`);
+    await h.aws('route53', 'ChangeResourceRecordSets', {
+      HostedZoneId: h.sim.hostedZoneId,
+      ChangeBatch: {
+        Changes: names.map((name) => ({
+          Action: 'CREATE', ResourceRecordSet: { Name: recordName(name), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: S2_DNS, EvaluateTargetHealth: false } },
+        })),
+      },
+    });
+    const reconcile = invoked((await import('../../functions/tasks/reconcile-orphans.ts')).handler);
+    const report = (await reconcile({ asOf: new Date().toISOString(), executionName: 'cleanup-dns-scale' })) as { removed: number; pending: number };
+    expect(report).toMatchObject({ removed: 650, pending: 0 });
+    expect(dnsRecords()).toEqual([]);
+    const route53 = route53Calls().map((c) => c.action);
+    expect(route53.filter((a) => a === 'ListResourceRecordSets')).toHaveLength(3);
+    expect(route53.filter((a) => a === 'ChangeResourceRecordSets')).toHaveLength(1);
+  }, 60_000);
+});
+
 describe('per-environment DNS off', () => {
   it('one shard: the wildcard is enough, no Route 53 call, the DNS states are skipped', async () => {
     await world(1);

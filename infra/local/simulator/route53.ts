@@ -58,10 +58,16 @@ export function normalizeDnsName(name: string): string {
   return lower.endsWith('.') ? lower : `${lower}.`;
 }
 
-/** Route 53's listing order: labels compared from the right (`www.example.com` sorts as `com.example.www`). */
+/**
+ * Route 53's listing order: the name with its labels reversed and a trailing dot
+ * (`www.example.com.` sorts as `com.example.www.`), compared by ASCII value, so the names under a
+ * domain are one run and `-` sorts before `.` (API Reference, ListResourceRecordSets).
+ */
 function sortKey(name: string): string {
-  return name.replace(/\.$/, '').split('.').reverse().join('.');
+  return `${name.replace(/\.$/, '').split('.').reverse().join('.')}.`;
 }
+
+const ascii = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const recordKey = (r: Pick<RecordSet, 'Name' | 'Type' | 'SetIdentifier'>) => `${r.Name}|${r.Type}|${r.SetIdentifier ?? ''}`;
 const describe = (r: Pick<RecordSet, 'Name' | 'Type'>) => `[name='${r.Name}', type='${r.Type}']`;
@@ -100,7 +106,7 @@ export class Route53Simulator {
   aliasRecords(): { name: string; type: string; target: string; targetHostedZoneId: string }[] {
     return [...this.records.values()]
       .filter((r) => r.AliasTarget)
-      .sort((a, b) => sortKey(a.Name).localeCompare(sortKey(b.Name)))
+      .sort((a, b) => ascii(sortKey(a.Name), sortKey(b.Name)))
       .map((r) => ({ name: r.Name, type: r.Type, target: r.AliasTarget!.DNSName, targetHostedZoneId: r.AliasTarget!.HostedZoneId }));
   }
 
@@ -197,14 +203,14 @@ export class Route53Simulator {
       const requested = input.MaxItems === undefined ? MAX_ITEMS_PER_PAGE : Number(input.MaxItems);
       if (!Number.isInteger(requested) || requested < 1) throw awsError('route53', 'InvalidInput', `Invalid value for MaxItems: ${String(input.MaxItems)}`);
       const maxItems = Math.min(requested, MAX_ITEMS_PER_PAGE);
-      const sorted = [...this.records.values()].sort((a, b) => sortKey(a.Name).localeCompare(sortKey(b.Name)) || a.Type.localeCompare(b.Type));
+      const sorted = [...this.records.values()].sort((a, b) => ascii(sortKey(a.Name), sortKey(b.Name)) || ascii(a.Type, b.Type));
       let from = 0;
       if (input.StartRecordName !== undefined) {
         const startKey = sortKey(normalizeDnsName(String(input.StartRecordName)));
         const startType = input.StartRecordType === undefined ? '' : String(input.StartRecordType);
         from = sorted.findIndex((r) => {
-          const byName = sortKey(r.Name).localeCompare(startKey);
-          return byName > 0 || (byName === 0 && r.Type.localeCompare(startType) >= 0);
+          const byName = ascii(sortKey(r.Name), startKey);
+          return byName > 0 || (byName === 0 && ascii(r.Type, startType) >= 0);
         });
         if (from < 0) from = sorted.length;
       }

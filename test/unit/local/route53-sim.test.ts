@@ -148,6 +148,14 @@ describe('simulated Route 53: ListResourceRecordSets', () => {
     expect(second.IsTruncated).toBe(false);
     expect((await rejection(list({ StartRecordType: 'A' }))).name).toBe('InvalidInput');
   });
+
+  it('the names under a domain are one run: `-` sorts before the trailing dot, so a sibling `x-2` comes before `x` and its children', async () => {
+    start();
+    await send([change('CREATE', 'env'), { Action: 'CREATE', ResourceRecordSet: { ...alias('x'), Name: `pr-2-x.${ZONE}` } }]);
+    await send([{ Action: 'CREATE', ResourceRecordSet: { ...alias('x'), Name: `a.env.${ZONE}` } }, { Action: 'CREATE', ResourceRecordSet: { ...alias('x'), Name: `env-2.${ZONE}` } }]);
+    const out = await sim.client('route53').send(new ListResourceRecordSetsCommand({ HostedZoneId: sim.hostedZoneId, StartRecordName: `env.${ZONE}` }));
+    expect(out.ResourceRecordSets.map((r: { Name: string }) => r.Name)).toEqual([`env.${ZONE}.`, `a.env.${ZONE}.`, `pr-2-x.${ZONE}.`]);
+  });
 });
 
 describe('simulated Route 53: 5 requests a second per account', () => {
