@@ -349,6 +349,13 @@ function compensation(state: WorkflowState, workflow: string): { removed: string
     if (undoError) leftOver.push({ arn, error: undoError.Error ?? 'unknown' });
     else removed.push(arn);
   }
+  // the alias record (per-environment DNS) is named by its DNS name: Route 53 records have no ARN
+  const dnsName = state.dnsRecord ? (state.dns as { recordName?: string } | undefined)?.recordName : undefined;
+  if (dnsName) {
+    const undoError = state.dnsRecordUndoError as { Error?: string } | undefined;
+    if (undoError) leftOver.push({ arn: dnsName, error: undoError.Error ?? 'unknown' });
+    else removed.push(dnsName);
+  }
   return { removed, leftOver };
 }
 

@@ -81,6 +81,9 @@ describe('per-environment DNS with two shards', () => {
     expect(h.callsOf('ChangeResourceRecordSets').map((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action)).toEqual(['UPSERT', 'DELETE']);
     expect(dnsRecords()).toEqual([]);
     expect((await h.item('dns-fail'))?.status).toBe('FAILED');
+    const failed = (await h.events('dns-fail')).find((e) => e.type === 'failed')!;
+    expect(failed.details!.removed).toContain(recordName('dns-fail'));
+    expect(failed.details!.leftOver).toEqual([]);
   });
 
   it('teardown removes the record; a record already gone counts as done', async () => {
