@@ -211,7 +211,7 @@ describe('the HTTP front', () => {
     expect(throttle.status).toBe(200);
     expect(await throttle.json()).toMatchObject({ fault: 'throttle', throttledCallsRemaining: 2 });
     const resources = await (await fetch(`${front.url}/_local/resources`)).json();
-    expect(resources).toMatchObject({ services: [], targetGroups: [], listenerRules: [], alarms: [], faults: { throttledCallsRemaining: 2 } });
+    expect(resources).toMatchObject({ services: [], targetGroups: [], listenerRules: [], alarms: [], dnsRecords: [], faults: { throttledCallsRemaining: 2 } });
     expect((await post({ fault: 'clear' })).status).toBe(200);
   });
 
