@@ -27,6 +27,7 @@ import { installationIdFor } from '#domain/resource-names.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
 import { grantReadEnvironmentLogs } from './environment-logs.ts';
+import { hostedZoneArn, perEnvironmentDns, poolTooBig, type ShardDescription, shardDescriptions, shardEnvironment } from './shards.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -49,6 +50,8 @@ export class FledgeStack extends Stack {
   readonly asyncFailures: AsyncFailures;
   /** scopes target group and alarm names (context `installationId`, or derived from the stack name) */
   readonly installationId: string;
+  /** The pool of load balancers, in shard order (FLEDGE_SHARDS). */
+  readonly shards: ShardDescription[];
   /** The environment variables of each kind of function (documented in README/docs). */
   readonly functionEnvironment: { task: Record<string, string>; api: Record<string, string>; events: Record<string, string> };
 
@@ -74,7 +77,7 @@ export class FledgeStack extends Stack {
 
     const version = (JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
     // the names are functions/runtime/config.ts's (`satisfies` refuses one it does not declare)
-    const taskEnvironment = {
+    const sharedEnvironment = {
       FLEDGE_INSTALLATION_ID: this.installationId,
       TABLE_NAME: table.tableName,
       FLEDGE_CLUSTER_ARN: network.cluster.clusterArn,
@@ -107,8 +110,22 @@ export class FledgeStack extends Stack {
     } satisfies LambdaEnvironment;
 
     this.healNotifications = new HealNotifications(this, 'HealNotifications', { alarmEmail: config.alarmEmail });
-    // the waker's target group goes into the workflows (a sleeping environment's rule points at it)
-    this.scaling = new Scaling(this, 'Scaling', { network, table, environment: taskEnvironment, logRetention, logRemovalPolicy, sourceRoot });
+    // The waker's copy of the pool leaves out the waker target groups: each targets the waker
+    // function, which would then depend on itself. It needs none: ALB tells a Lambda target its
+    // target group in every request (requestContext.elb.targetGroupArn).
+    const wakerShards = shardDescriptions(network, config.closedShards);
+    this.scaling = new Scaling(this, 'Scaling', {
+      network,
+      table,
+      environment: { ...sharedEnvironment, ...shardEnvironment(this, config, wakerShards) },
+      shardCount: config.shardCount,
+      logRetention,
+      logRemovalPolicy,
+      sourceRoot,
+    });
+    this.shards = shardDescriptions(network, config.closedShards, this.scaling.wakerTargetGroups);
+    const taskEnvironment: Record<string, string> = { ...sharedEnvironment, ...shardEnvironment(this, config, this.shards) };
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...taskEnvironment }, 'the task Lambdas', poolTooBig(config.shardCount));
     this.workflows = new Workflows(this, 'Workflows', {
       network,
       table,
@@ -116,19 +133,22 @@ export class FledgeStack extends Stack {
       notificationTopic: this.healNotifications.topic,
       extraSubstitutions: { WakerTargetGroupArn: this.scaling.wakerTargetGroup.targetGroupArn },
       stateMachineNames: { scale: this.scaling.scaleStateMachineName },
+      ...(perEnvironmentDns(config) ? { hostedZoneArn: hostedZoneArn(this, config.hostedZoneId) } : {}),
       logRetention,
       logRemovalPolicy,
       sourceRoot,
     });
     const machines = this.workflows.stateMachines;
-    const withMachines: Record<string, string> = {
-      ...taskEnvironment,
-      ...Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn])),
-    };
-    if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
+    const machineArns = Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn]));
+    const withMachines: Record<string, string> = { ...taskEnvironment, ...machineArns };
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...withMachines }, 'the event and cleanup Lambdas', poolTooBig(config.shardCount));
+    if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs, taskEnvironment);
     // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it
+    // The API places no environment (PlanResources does) and needs no shard: FLEDGE_SHARDS, which
+    // grows with the pool, is left out so the operator's lists keep their room in Lambda's 4 KB.
     const apiEnvironment = {
-      ...withMachines,
+      ...sharedEnvironment,
+      ...machineArns,
       FLEDGE_OPERATORS: JSON.stringify(config.operators),
       FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
       // whose GitHub Actions tokens the CI API accepts; unset, the Lambdas accept none (fail closed)
@@ -194,6 +214,7 @@ export class FledgeStack extends Stack {
       logRetention,
       logRemovalPolicy,
       stateMachineLogs: this.workflows.stateMachineLogs,
+      ...(perEnvironmentDns(config) ? { hostedZoneArn: hostedZoneArn(this, config.hostedZoneId) } : {}),
       sourceRoot,
     });
 
@@ -244,7 +265,14 @@ export class FledgeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Fledge state table' });
     new CfnOutput(this, 'LoadBalancerDnsName', {
       value: network.loadBalancer.loadBalancerDnsName,
-      description: `Point *.${config.baseDomain} (CNAME or alias) at this name`,
+      description: `Point *.${config.baseDomain} (CNAME or alias) at this name (shard s1)`,
+    });
+    // the other shards are reached through each environment's own alias record (hostedZoneId)
+    network.loadBalancers.slice(1).forEach((loadBalancer, index) => {
+      new CfnOutput(this, `Shard${index + 2}LoadBalancerDnsName`, {
+        value: loadBalancer.loadBalancerDnsName,
+        description: `Shard s${index + 2}: environments placed on it get an alias record to this name in the hosted zone`,
+      });
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
     new CfnOutput(this, 'InstallationId', {

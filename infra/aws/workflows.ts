@@ -127,9 +127,12 @@ interface ScopeContext {
   servicePattern: string;
   taskPattern: string;
   taskDefinitionPattern: string;
-  listenerArn: string;
-  listenerRulePattern: string;
+  /** every shard's listener, and the patterns of their rules */
+  listenerArns: string[];
+  listenerRulePatterns: string[];
   targetGroupPattern: string;
+  /** the operator's hosted zone, only when environments get their own DNS records (infra/aws/shards.ts perEnvironmentDns) */
+  hostedZoneArn?: string;
   alarmPattern: string;
   notificationTopicArns: string[];
   tableArns: string[];
@@ -137,6 +140,8 @@ interface ScopeContext {
 }
 
 const UNSCOPED: Scope = { resources: ['*'] };
+/** Granted nothing: the states that call it are skipped in this installation (Route 53 without per-environment DNS). */
+const NOT_GRANTED: Scope = { resources: [] };
 
 /** `TargetTracking-service/<cluster>/<service>-AlarmHigh-<id>`: the alarms of ECS target-tracking policies. */
 function targetTrackingAlarms(c: ScopeContext): string {
@@ -148,7 +153,10 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
   const inCluster: Scope = { resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': c.clusterArn } } };
   const services: Scope = { resources: [c.servicePattern] };
   const targetGroups: Scope = { resources: [c.targetGroupPattern] };
-  const rules: Scope = { resources: [c.listenerRulePattern] };
+  const rules: Scope = { resources: c.listenerRulePatterns };
+  // Route 53 resources are global: arn:aws:route53:::hostedzone/<id> and arn:aws:route53:::change/<id>
+  // (Route 53 Developer Guide, "Actions, resources, and condition keys for Amazon Route 53")
+  const zone: Scope = c.hostedZoneArn ? { resources: [c.hostedZoneArn] } : NOT_GRANTED;
   const table: Scope = { resources: c.tableArns };
   return {
     'ecs:RegisterTaskDefinition': UNSCOPED,
@@ -170,11 +178,11 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'elasticloadbalancing:DeleteTargetGroup': targetGroups,
     'elasticloadbalancing:ModifyTargetGroup': targetGroups,
     'elasticloadbalancing:ModifyTargetGroupAttributes': targetGroups,
-    'elasticloadbalancing:CreateRule': { resources: [c.listenerArn] },
+    'elasticloadbalancing:CreateRule': { resources: c.listenerArns },
     'elasticloadbalancing:DeleteRule': rules,
     'elasticloadbalancing:ModifyRule': rules,
     'elasticloadbalancing:SetRulePriorities': rules,
-    'elasticloadbalancing:AddTags': { resources: [c.targetGroupPattern, c.listenerRulePattern] },
+    'elasticloadbalancing:AddTags': { resources: [c.targetGroupPattern, ...c.listenerRulePatterns] },
     'elasticloadbalancing:DescribeTargetGroups': UNSCOPED,
     'elasticloadbalancing:DescribeTargetHealth': UNSCOPED,
     'elasticloadbalancing:DescribeRules': UNSCOPED,
@@ -206,6 +214,10 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'dynamodb:UpdateItem': table,
     'dynamodb:DeleteItem': table,
     'dynamodb:Query': table,
+    // the per-environment alias records (skipped by a Choice without `$.dns`: granted only with them)
+    'route53:ChangeResourceRecordSets': zone,
+    'route53:ListResourceRecordSets': zone,
+    'route53:GetChange': c.hostedZoneArn ? { resources: [`arn:${c.partition}:route53:::change/*`] } : NOT_GRANTED,
   };
 }
 
@@ -230,6 +242,7 @@ const SDK_SERVICE_PREFIX: Record<string, string> = {
   cloudwatch: 'cloudwatch',
   dynamodb: 'dynamodb',
   sns: 'sns',
+  route53: 'route53',
 };
 
 /** Optimised DynamoDB integrations (`arn:aws:states:::dynamodb:<action>`). */
@@ -302,6 +315,8 @@ export interface WorkflowsProps {
   extraSubstitutions?: Record<string, string>;
   /** fixed names of state machines something reaches by name (the scale machine: see infra/aws/scaling.ts) */
   stateMachineNames?: Partial<Record<WorkflowName, string>>;
+  /** the operator's hosted zone when environments get their own DNS records (infra/aws/shards.ts perEnvironmentDns) */
+  hostedZoneArn?: string;
 }
 
 export class Workflows extends Construct {
@@ -323,6 +338,12 @@ export class Workflows extends Construct {
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
     }
+    // the heal's inspection notices an environment whose alias record is missing
+    if (props.hostedZoneArn) {
+      this.taskFunctions['inspect-environment'].role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReadDnsRecords', actions: ['route53:ListResourceRecordSets'], resources: [props.hostedZoneArn] }),
+      );
+    }
 
     // ------------------------------------------------------------ state machines
     this.stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -332,11 +353,11 @@ export class Workflows extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
-    const listenerArn = network.listener.listenerArn;
     const substitutions: Record<string, string> = {
       TableName: table.tableName,
       ClusterArn: network.cluster.clusterArn,
-      ListenerArn: listenerArn,
+      // shard s1's; the ASL takes each environment's listener from `$.shard` once the placement lands
+      ListenerArn: network.listener.listenerArn,
       VpcId: network.vpc.vpcId,
       NotificationTopicArn: props.notificationTopic.topicArn,
     };
@@ -355,9 +376,10 @@ export class Workflows extends Construct {
       servicePattern: network.serviceArnPattern(),
       taskPattern: arn('ecs', `task/${network.cluster.clusterName}/*`),
       taskDefinitionPattern: arn('ecs', 'task-definition/fledge-*:*'),
-      listenerArn,
-      listenerRulePattern: listenerRulePattern(listenerArn),
+      listenerArns: network.listeners.map((listener) => listener.listenerArn),
+      listenerRulePatterns: network.listeners.map((listener) => listenerRulePattern(listener.listenerArn)),
       targetGroupPattern: arn('elasticloadbalancing', 'targetgroup/*/*'),
+      ...(props.hostedZoneArn ? { hostedZoneArn: props.hostedZoneArn } : {}),
       alarmPattern: arn('cloudwatch', 'alarm:fledge-*'),
       tableArns: [table.tableArn, `${table.tableArn}/index/*`],
       passRoleArns: [network.executionRole.roleArn, ...Object.values(network.secretExecutionRoles).map((role) => role.roleArn), network.taskRole.roleArn],
@@ -438,6 +460,7 @@ export class Workflows extends Construct {
         groups.set(key, group);
       }
       for (const { scope, actions } of groups.values()) {
+        if (scope.resources.length === 0) continue; // NOT_GRANTED
         role.addToPolicy(new iam.PolicyStatement({ actions, resources: scope.resources, conditions: scope.conditions }));
       }
     }
