@@ -27,7 +27,7 @@ import { installationIdFor } from '#domain/resource-names.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
 import { grantReadEnvironmentLogs } from './environment-logs.ts';
-import { hostedZoneArn, perEnvironmentDns, poolTooBig, type ShardDescription, shardDescriptions, shardEnvironment } from './shards.ts';
+import { hostedZoneArn, hostedZoneVariable, perEnvironmentDns, poolTooBig, type ShardDescription, shardDescriptions, shardsVariable } from './shards.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -117,14 +117,14 @@ export class FledgeStack extends Stack {
     this.scaling = new Scaling(this, 'Scaling', {
       network,
       table,
-      environment: { ...sharedEnvironment, ...shardEnvironment(this, config, wakerShards) },
+      environment: { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardsVariable(this, wakerShards) },
       shardCount: config.shardCount,
       logRetention,
       logRemovalPolicy,
       sourceRoot,
     });
     this.shards = shardDescriptions(network, config.closedShards, this.scaling.wakerTargetGroups);
-    const taskEnvironment: Record<string, string> = { ...sharedEnvironment, ...shardEnvironment(this, config, this.shards) };
+    const taskEnvironment: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardsVariable(this, this.shards) };
     checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...taskEnvironment }, 'the task Lambdas', poolTooBig(config.shardCount));
     this.workflows = new Workflows(this, 'Workflows', {
       network,
@@ -140,8 +140,10 @@ export class FledgeStack extends Stack {
     });
     const machines = this.workflows.stateMachines;
     const machineArns = Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn]));
-    const withMachines: Record<string, string> = { ...taskEnvironment, ...machineArns };
-    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...withMachines }, 'the event and cleanup Lambdas', poolTooBig(config.shardCount));
+    // The event and cleanup Lambdas hold the five state machine ARNs: FLEDGE_SHARDS (about 740
+    // bytes a shard) does not fit next to them, and only the orphan sweep would use it.
+    const withMachines: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...machineArns };
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...withMachines }, 'the event and cleanup Lambdas');
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs, taskEnvironment);
     // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it
     // The API places no environment (PlanResources does) and needs no shard: FLEDGE_SHARDS, which
@@ -354,7 +356,7 @@ export class FledgeStack extends Stack {
             match: /:elasticloadbalancing:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):targetgroup\/\*\/\*$/,
             why: 'Target groups are created per environment (named <installation>-<name>-<hash>; environments of earlier versions: the name itself), so their ARNs are only known at run time; the teardown must reach both kinds.',
           },
-          { match: /:listener-rule\/.*\/\*$/, why: 'Rules of the shared Fledge listener only.' },
+          { match: /:listener-rule\/.*\/\*$/, why: "Rules of the Fledge listeners (one per shard's ALB) only." },
           { match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:fledge-\*$/, why: 'Per-environment alarms, all named fledge-*.' },
           {
             match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:TargetTracking-service\/\*$/,
@@ -365,6 +367,7 @@ export class FledgeStack extends Stack {
             why: 'Scalable targets get a generated id when registered (tagging them on registration).',
           },
           { match: /^<Workflows.*Function.*\.Arn>:\*$/, why: 'Versions and aliases of the task Lambdas this state machine invokes.' },
+          { match: /:route53:::change\/\*$/, why: 'Route 53 names each change batch with an id it generates (GetChange reads the status of the alias-record changes only).' },
         ],
         UNSCOPABLE_ACTIONS,
       );

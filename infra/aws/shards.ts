@@ -54,22 +54,28 @@ export function shardDescriptions(network: Network, closedShards: readonly strin
 }
 
 /**
- * The shard variables of the Lambdas (declared in functions/runtime/config.ts by the shard
- * placement; until it lands they are not in `LambdaEnvironment`, hence the plain record).
- * `FLEDGE_HOSTED_ZONE_ID` is set only when environments get their own records, so the runtime
- * and the IAM grants (only then) agree.
+ * `FLEDGE_SHARDS`: every shard, for the Lambdas that place environments or act on their load
+ * balancer (the workflows' task Lambdas, the waker, idle sleep). Declared in
+ * functions/runtime/config.ts by the shard placement; until it lands it is not in
+ * `LambdaEnvironment`, hence the plain record.
  */
-export function shardEnvironment(stack: Stack, config: FledgeConfig, shards: ShardDescription[]): Record<string, string> {
-  return {
-    FLEDGE_SHARDS: stack.toJsonString(shards),
-    ...(perEnvironmentDns(config) ? { FLEDGE_HOSTED_ZONE_ID: config.hostedZoneId } : {}),
-  };
+export function shardsVariable(stack: Stack, shards: ShardDescription[]): Record<string, string> {
+  return { FLEDGE_SHARDS: stack.toJsonString(shards) };
+}
+
+/**
+ * `FLEDGE_HOSTED_ZONE_ID`, set only when environments get their own records, so the runtime and
+ * the IAM grants (only then) agree.
+ */
+export function hostedZoneVariable(config: FledgeConfig): Record<string, string> {
+  return perEnvironmentDns(config) ? { FLEDGE_HOSTED_ZONE_ID: config.hostedZoneId } : {};
 }
 
 /**
  * What the size check says when the pool does not fit Lambda's 4 KB of environment variables:
  * FLEDGE_SHARDS takes about 740 bytes per shard at the documented maxima of its ARNs and names
- * (infra/aws/lambda-environment.ts ELB_BOUNDS), so the task Lambdas hold 2 shards at most.
+ * (infra/aws/lambda-environment.ts ELB_BOUNDS), so the task Lambdas hold 2 shards at most, and
+ * the Lambdas that also hold the state machine ARNs (events, cleanup) not even 2: they get none.
  */
 export function poolTooBig(shardCount: number): string {
   return (

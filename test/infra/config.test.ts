@@ -18,7 +18,6 @@ describe('infra/aws/config.ts', () => {
       maxTtl: '30d',
       maxEnvironments: 99,
       shardCount: 1,
-      hostedZoneId: undefined,
       closedShards: [],
       quotaGlobal: 99,
       quotaPerRepository: 20,
@@ -27,6 +26,7 @@ describe('infra/aws/config.ts', () => {
       region: undefined,
       albIngressCidrs: ['0.0.0.0/0'],
     });
+    expect(config.hostedZoneId).toBeUndefined();
   });
 
   it('reads strings from -c (numbers and comma lists as text) and JSON from cdk.json alike', () => {
