@@ -300,6 +300,7 @@ export class FledgeStack extends Stack {
           : []),
       ],
     });
+    this.observability.showLoadBalancers(network.loadBalancers.map((loadBalancer, index) => ({ id: this.shards[index]!.id, loadBalancer })));
     const healDeadLetters = this.healTrigger.watchDeadLetters(this.observability.topic);
     this.observability.showFailureQueues(
       [

@@ -272,6 +272,19 @@ describe('permissions', () => {
   });
 });
 
+describe('the dashboard', () => {
+  it("draws every shard's ALB requests and its own 5xx answers, one line per shard", () => {
+    const [dashboard] = Object.values(pool.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
+    for (const loadBalancer of pool.stack.network.loadBalancers) {
+      const dimension = JSON.stringify({ 'Fn::GetAtt': [idOf(pool, loadBalancer), 'LoadBalancerFullName'] });
+      expect(body.split(dimension).length - 1, idOf(pool, loadBalancer)).toBe(2);
+    }
+    expect(body).toContain('RequestCount');
+    expect(body).toContain('HTTPCode_ELB_5XX_Count');
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('reports nothing unacknowledged for a pool of two shards with per-environment DNS', () => {
     const report = new AwsSolutionsChecks().validateScope(pool.stack);
