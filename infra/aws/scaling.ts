@@ -28,6 +28,8 @@ import type { Network } from './network.ts';
 import { acknowledgeWildcards } from './nag.ts';
 import { grantObserveEnvironments, UNSCOPABLE_ACTIONS } from './workflows.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
+import { checkLambdaEnvironmentSize } from './lambda-environment.ts';
+import { poolTooBig } from './shards.ts';
 
 /** The scale state machine's fixed name (the waker reaches it by name, see the header). */
 export function scaleStateMachineName(stack: Stack): string {
@@ -72,9 +74,12 @@ export class Scaling extends Construct {
     this.scaleStateMachineName = scaleStateMachineName(stack);
     const scaleMachineArn = stateMachineArnByName(stack, this.scaleStateMachineName);
 
+    const wakerEnvironment = { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) };
+    // FLEDGE_SHARDS grows with the pool (infra/aws/shards.ts): fail the synth, not the deploy
+    checkLambdaEnvironmentSize(stack, { NODE_OPTIONS: '--enable-source-maps', ...wakerEnvironment }, 'the waker', poolTooBig(props.shardCount));
     this.waker = eventFunction(this, 'Waker', 'waker', props, {
       description: 'Fledge: answers the URL of a sleeping environment and wakes it (ALB Lambda target)',
-      environment: { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) },
+      environment: wakerEnvironment,
       timeout: Duration.seconds(15),
     });
     props.table.grantReadWriteData(this.waker.role);
@@ -114,12 +119,14 @@ export class Scaling extends Construct {
   /** Idle sleep: the idle-sleep Lambda on a schedule (not created when `idleSleepAfterMs` is undefined: off); `environment`: the task Lambdas' (with every shard). */
   addIdleSleep(scaleMachine: sfn.IStateMachine, idleSleepAfter: string, idleSleepAfterMs: number, environment: Record<string, string> = this.props.environment): void {
     const props = this.props;
+    const idleEnvironment = {
+      ...environment,
+      ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
+    };
+    checkLambdaEnvironmentSize(Stack.of(this), { NODE_OPTIONS: '--enable-source-maps', ...idleEnvironment }, 'the idle-sleep Lambda', poolTooBig(props.shardCount));
     this.idleSleep = eventFunction(this, 'IdleSleep', 'idle-sleep', props, {
       description: `Fledge: puts environments without requests for ${idleSleepAfter} to sleep`,
-      environment: {
-        ...environment,
-        ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
-      },
+      environment: idleEnvironment,
       timeout: Duration.minutes(5),
     });
     props.table.grantReadWriteData(this.idleSleep.role);
