@@ -145,9 +145,9 @@ export class FledgeStack extends Stack {
     const withMachines: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...machineArns };
     checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...withMachines }, 'the event and cleanup Lambdas');
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs, taskEnvironment);
-    // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it
-    // The API places no environment (PlanResources does) and needs no shard: FLEDGE_SHARDS, which
-    // grows with the pool, is left out so the operator's lists keep their room in Lambda's 4 KB.
+    // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it.
+    // No FLEDGE_SHARDS: the API places no environment (PlanResources does), and the pool, which
+    // grows with maxEnvironments, would take the operator's lists' room in Lambda's 4 KB.
     const apiEnvironment = {
       ...sharedEnvironment,
       ...machineArns,
