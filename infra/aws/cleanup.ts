@@ -15,7 +15,8 @@
  *   of the workflow executions (a DELETE stops a running operation; lost ones are described);
  * - reconcile-orphans: lists and reads tags of the cluster's services, target groups, the
  *   listener's rules, `fledge-*` alarms and task definitions, and deletes those resources
- *   (services of the cluster, target groups, rules of the shared listener, alarms `fledge-*`);
+ *   (services of the cluster, target groups, rules of every shard's listener, alarms `fledge-*`,
+ *   and with per-environment DNS the alias records in the operator's hosted zone);
  * - heal-missed-alarms: DescribeAlarms (no resource-level permission), the table, and
  *   StartExecution of the heal machine (an alarm in ALARM whose event started no heal);
  * - report-cleanup: nothing beyond its logs.
@@ -55,6 +56,8 @@ export interface CleanupProps {
   logRemovalPolicy: RemovalPolicy;
   /** where the state machine logs (the workflows' vended log group) */
   stateMachineLogs: logs.ILogGroup;
+  /** the operator's hosted zone when environments get their own DNS records: the orphan sweep removes theirs */
+  hostedZoneArn?: string;
   sourceRoot?: string;
 }
 
@@ -121,8 +124,13 @@ export class Cleanup extends Construct {
       new iam.PolicyStatement({
         sid: 'DeleteListenerRules',
         actions: ['elasticloadbalancing:DeleteRule'],
-        resources: [listenerRulePattern(network.listener.listenerArn)],
+        // the rules of every shard's listener
+        resources: network.listeners.map((listener) => listenerRulePattern(listener.listenerArn)),
       }),
+      // the alias records of environments that are gone (per-environment DNS only)
+      ...(props.hostedZoneArn
+        ? [new iam.PolicyStatement({ sid: 'SweepDnsRecords', actions: ['route53:ListResourceRecordSets', 'route53:ChangeResourceRecordSets'], resources: [props.hostedZoneArn] })]
+        : []),
       new iam.PolicyStatement({
         sid: 'ReadAndDeleteEnvironmentAlarms',
         actions: ['cloudwatch:ListTagsForResource', 'cloudwatch:DeleteAlarms'],

@@ -37,7 +37,21 @@ export interface FledgeConfig {
   baseDomainIsDefault: boolean;
   /** Maximum environment ttl, as a duration string ("30d"). */
   maxTtl: string;
-  /** live environments at most; one ALB holds at most `MAX_ENVIRONMENTS_PER_ALB` (see there) */
+  /**
+   * How many environments the installation must hold (context `maxEnvironments`, default 99):
+   * the stack creates `shardCount` = ceil(maxEnvironments / 99) load balancers (shards).
+   */
+  maxEnvironments: number;
+  /** load balancers in the pool: `shardsNeeded(maxEnvironments)` */
+  shardCount: number;
+  /**
+   * The operator's Route 53 hosted zone of `baseDomain` (context `hostedZoneId`): required with more
+   * than one shard, where each environment gets its own alias record to its shard's ALB.
+   */
+  hostedZoneId?: string;
+  /** Shard ids (`s1`, `s2`...) closed to new environments (context `closedShards`): draining for replacement. */
+  closedShards: string[];
+  /** live environments at most; at most the pool's capacity, `shardCount * MAX_ENVIRONMENTS_PER_ALB` (default: that capacity) */
   quotaGlobal: number;
   quotaPerRepository: number;
   /** Retention of every log group the stack creates (days; a value CloudWatch Logs accepts). */
@@ -170,15 +184,81 @@ function repositoryMap(read: ContextReader, key: string): Record<string, string[
 export const DEFAULT_BASE_DOMAIN = 'preview.example.com';
 
 /**
- * The environments one shared ALB can serve. An Application Load Balancer holds at most 100
- * target groups (a hard limit) and, by default, 100 listener rules (not counting the default
+ * The environments one ALB (one shard) can serve. An Application Load Balancer holds at most
+ * 100 target groups (a hard limit) and, by default, 100 listener rules (not counting the default
  * rule): https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
- * Each environment has one target group and one rule, and the waker's target group takes one
- * more, so 99. Until environments can spread over several ALBs, the global quota cannot be
- * higher (a create beyond it would fail at CreateRule/CreateService, after the quota let it in).
+ * Each environment has one target group and one rule, and the shard's waker target group takes
+ * one more, so 99: a 100th environment needs a second ALB.
+ * NOTE for the merge: functions/domain/shards.ts (ENVIRONMENTS_PER_SHARD, shardsNeeded) is the
+ * one definition; this constant and `shardsNeeded` below stand in until it lands.
  */
 export const MAX_ENVIRONMENTS_PER_ALB = 99;
-export const DEFAULT_QUOTA_GLOBAL = MAX_ENVIRONMENTS_PER_ALB;
+/** AWS's default quota "Application Load Balancers per Region" (adjustable), same page. */
+export const DEFAULT_ALBS_PER_REGION = 50;
+export const MAX_ENVIRONMENTS = DEFAULT_ALBS_PER_REGION * MAX_ENVIRONMENTS_PER_ALB;
+export const DEFAULT_MAX_ENVIRONMENTS = MAX_ENVIRONMENTS_PER_ALB;
+
+/** Load balancers needed to hold `maxEnvironments`: ceil(max / 99), at least 1. */
+export function shardsNeeded(maxEnvironments: number): number {
+  return Math.max(1, Math.ceil(maxEnvironments / MAX_ENVIRONMENTS_PER_ALB));
+}
+
+/** The id of the `index`th shard (0-based): `s1`, `s2`, ... in creation order. */
+export function shardId(index: number): string {
+  return `s${index + 1}`;
+}
+
+/** A Route 53 hosted zone id: `Z` and upper-case letters and digits (a `/hostedzone/` prefix is accepted and dropped). */
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+
+/** `maxEnvironments`, `hostedZoneId`, `closedShards` and the quotas they bound (synth checks). */
+function pool(read: ContextReader): Pick<FledgeConfig, 'maxEnvironments' | 'shardCount' | 'hostedZoneId' | 'closedShards' | 'quotaGlobal' | 'quotaPerRepository'> {
+  const maxEnvironments = int(read, 'maxEnvironments', DEFAULT_MAX_ENVIRONMENTS, 1, Number.MAX_SAFE_INTEGER);
+  if (maxEnvironments > MAX_ENVIRONMENTS) {
+    throw new ConfigError(
+      `context maxEnvironments is ${maxEnvironments}, which needs ${shardsNeeded(maxEnvironments)} Application Load Balancers (${MAX_ENVIRONMENTS_PER_ALB} environments each); ` +
+        `AWS's default quota is ${DEFAULT_ALBS_PER_REGION} Application Load Balancers per Region, so set maxEnvironments to at most ${MAX_ENVIRONMENTS} ` +
+        '(Elastic Load Balancing "Quotas for your Application Load Balancers")',
+    );
+  }
+  const shardCount = shardsNeeded(maxEnvironments);
+  const capacity = shardCount * MAX_ENVIRONMENTS_PER_ALB;
+
+  const rawZone = str(read, 'hostedZoneId')?.replace(/^\/?hostedzone\//, '');
+  if (rawZone !== undefined && !HOSTED_ZONE_ID.test(rawZone)) {
+    throw new ConfigError(`context hostedZoneId must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ, got ${JSON.stringify(rawZone)}`);
+  }
+  if (shardCount > 1 && rawZone === undefined) {
+    throw new ConfigError(
+      `context maxEnvironments is ${maxEnvironments}, which needs ${shardCount} load balancers, and then each environment's name must point at its own one: ` +
+        'set hostedZoneId to the Route 53 hosted zone of baseDomain, where Fledge writes one alias record per environment ' +
+        `(or set maxEnvironments to at most ${MAX_ENVIRONMENTS_PER_ALB}: one load balancer, the wildcard record is enough)`,
+    );
+  }
+
+  const closedShards = [...new Set(list(read, 'closedShards') ?? [])];
+  for (const id of closedShards) {
+    if (!/^s[1-9]\d*$/.test(id) || Number(id.slice(1)) > shardCount) {
+      throw new ConfigError(`context closedShards: ${JSON.stringify(id)} is not a shard of this pool (s1 to s${shardCount})`);
+    }
+  }
+  if (closedShards.length === shardCount) {
+    throw new ConfigError(`context closedShards closes every shard (${closedShards.join(', ')}): no new environment could be created; raise maxEnvironments to add an open one`);
+  }
+
+  const quotaGlobal = int(read, 'quotaGlobal', capacity, 1, Number.MAX_SAFE_INTEGER);
+  if (quotaGlobal > capacity) {
+    throw new ConfigError(
+      `context quotaGlobal is ${quotaGlobal}, but the pool holds ${capacity} environments: ${shardCount} Application Load Balancer(s) of ${MAX_ENVIRONMENTS_PER_ALB} ` +
+        '(100 target groups per ALB, a hard limit, one of them the waker\'s). Raise maxEnvironments (with hostedZoneId past one ALB) or lower quotaGlobal',
+    );
+  }
+  const quotaPerRepository = int(read, 'quotaPerRepository', Math.min(20, quotaGlobal), 1, 10_000);
+  if (quotaPerRepository > quotaGlobal) {
+    throw new ConfigError(`context quotaPerRepository is ${quotaPerRepository}, above quotaGlobal (${quotaGlobal}): no repository can have more environments than the installation`);
+  }
+  return { maxEnvironments, shardCount, ...(rawZone ? { hostedZoneId: rawZone } : {}), closedShards, quotaGlobal, quotaPerRepository };
+}
 
 /** CloudWatch Logs accepts only these retention periods. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -291,13 +371,7 @@ export function readConfig(read: ContextReader): FledgeConfig {
   const installationProblem = installationId === undefined ? undefined : installationIdProblem(installationId);
   if (installationProblem) throw new ConfigError(`context installationId ${installationProblem}`);
 
-  const quotaGlobal = int(read, 'quotaGlobal', DEFAULT_QUOTA_GLOBAL, 1, 10_000);
-  if (quotaGlobal > MAX_ENVIRONMENTS_PER_ALB) {
-    throw new ConfigError(
-      `context quotaGlobal is ${quotaGlobal}, but all environments share one Application Load Balancer, which holds at most 100 target groups ` +
-        `(a hard limit) and 100 listener rules by default; the waker uses one target group, so set quotaGlobal to at most ${MAX_ENVIRONMENTS_PER_ALB}`,
-    );
-  }
+  const shardPool = pool(read);
 
   const secretRoot = str(read, 'secretRoot') ?? DEFAULT_SECRET_ROOT;
   // one path segment; SSM reserves names starting with aws or ssm (Parameter Store "Working with parameter hierarchies")
@@ -384,8 +458,7 @@ export function readConfig(read: ContextReader): FledgeConfig {
     baseDomainIsDefault: baseDomainRaw === undefined,
     maxTtl,
     installationId,
-    quotaGlobal,
-    quotaPerRepository: int(read, 'quotaPerRepository', 20, 1, 10_000),
+    ...shardPool,
     logRetentionDays,
     secretRoot,
     // Empty means the whole namespace root of the stack's account and region (secret:<root>/*, parameter/<root>/*).

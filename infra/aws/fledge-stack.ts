@@ -27,6 +27,7 @@ import { installationIdFor } from '#domain/resource-names.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
 import { grantReadEnvironmentLogs } from './environment-logs.ts';
+import { hostedZoneArn, hostedZoneVariable, perEnvironmentDns, poolTooBig, type ShardDescription, shardDescriptions, shardsVariable } from './shards.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -49,6 +50,8 @@ export class FledgeStack extends Stack {
   readonly asyncFailures: AsyncFailures;
   /** scopes target group and alarm names (context `installationId`, or derived from the stack name) */
   readonly installationId: string;
+  /** The pool of load balancers, in shard order (FLEDGE_SHARDS). */
+  readonly shards: ShardDescription[];
   /** The environment variables of each kind of function (documented in README/docs). */
   readonly functionEnvironment: { task: Record<string, string>; api: Record<string, string>; events: Record<string, string> };
 
@@ -74,7 +77,7 @@ export class FledgeStack extends Stack {
 
     const version = (JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
     // the names are functions/runtime/config.ts's (`satisfies` refuses one it does not declare)
-    const taskEnvironment = {
+    const sharedEnvironment = {
       FLEDGE_INSTALLATION_ID: this.installationId,
       TABLE_NAME: table.tableName,
       FLEDGE_CLUSTER_ARN: network.cluster.clusterArn,
@@ -107,8 +110,22 @@ export class FledgeStack extends Stack {
     } satisfies LambdaEnvironment;
 
     this.healNotifications = new HealNotifications(this, 'HealNotifications', { alarmEmail: config.alarmEmail });
-    // the waker's target group goes into the workflows (a sleeping environment's rule points at it)
-    this.scaling = new Scaling(this, 'Scaling', { network, table, environment: taskEnvironment, logRetention, logRemovalPolicy, sourceRoot });
+    // The waker's copy of the pool leaves out the waker target groups: each targets the waker
+    // function, which would then depend on itself. It needs none: ALB tells a Lambda target its
+    // target group in every request (requestContext.elb.targetGroupArn).
+    const wakerShards = shardDescriptions(network, config.closedShards);
+    this.scaling = new Scaling(this, 'Scaling', {
+      network,
+      table,
+      environment: { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardsVariable(this, wakerShards) },
+      shardCount: config.shardCount,
+      logRetention,
+      logRemovalPolicy,
+      sourceRoot,
+    });
+    this.shards = shardDescriptions(network, config.closedShards, this.scaling.wakerTargetGroups);
+    const taskEnvironment: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardsVariable(this, this.shards) };
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...taskEnvironment }, 'the task Lambdas', poolTooBig(config.shardCount));
     this.workflows = new Workflows(this, 'Workflows', {
       network,
       table,
@@ -116,19 +133,24 @@ export class FledgeStack extends Stack {
       notificationTopic: this.healNotifications.topic,
       extraSubstitutions: { WakerTargetGroupArn: this.scaling.wakerTargetGroup.targetGroupArn },
       stateMachineNames: { scale: this.scaling.scaleStateMachineName },
+      ...(perEnvironmentDns(config) ? { hostedZoneArn: hostedZoneArn(this, config.hostedZoneId) } : {}),
       logRetention,
       logRemovalPolicy,
       sourceRoot,
     });
     const machines = this.workflows.stateMachines;
-    const withMachines: Record<string, string> = {
-      ...taskEnvironment,
-      ...Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn])),
-    };
-    if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs);
-    // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it
+    const machineArns = Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn]));
+    // The event and cleanup Lambdas hold the five state machine ARNs: FLEDGE_SHARDS (about 740
+    // bytes a shard) does not fit next to them, and only the orphan sweep would use it.
+    const withMachines: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...machineArns };
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...withMachines }, 'the event and cleanup Lambdas');
+    if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs, taskEnvironment);
+    // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it.
+    // No FLEDGE_SHARDS: the API places no environment (PlanResources does), and the pool, which
+    // grows with maxEnvironments, would take the operator's lists' room in Lambda's 4 KB.
     const apiEnvironment = {
-      ...withMachines,
+      ...sharedEnvironment,
+      ...machineArns,
       FLEDGE_OPERATORS: JSON.stringify(config.operators),
       FLEDGE_IAM_REPOSITORIES: JSON.stringify(config.iamRepositories),
       // whose GitHub Actions tokens the CI API accepts; unset, the Lambdas accept none (fail closed)
@@ -194,6 +216,7 @@ export class FledgeStack extends Stack {
       logRetention,
       logRemovalPolicy,
       stateMachineLogs: this.workflows.stateMachineLogs,
+      ...(perEnvironmentDns(config) ? { hostedZoneArn: hostedZoneArn(this, config.hostedZoneId) } : {}),
       sourceRoot,
     });
 
@@ -244,7 +267,14 @@ export class FledgeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Fledge state table' });
     new CfnOutput(this, 'LoadBalancerDnsName', {
       value: network.loadBalancer.loadBalancerDnsName,
-      description: `Point *.${config.baseDomain} (CNAME or alias) at this name`,
+      description: `Point *.${config.baseDomain} (CNAME or alias) at this name (shard s1)`,
+    });
+    // the other shards are reached through each environment's own alias record (hostedZoneId)
+    network.loadBalancers.slice(1).forEach((loadBalancer, index) => {
+      new CfnOutput(this, `Shard${index + 2}LoadBalancerDnsName`, {
+        value: loadBalancer.loadBalancerDnsName,
+        description: `Shard s${index + 2}: environments placed on it get an alias record to this name in the hosted zone`,
+      });
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
     new CfnOutput(this, 'InstallationId', {
@@ -270,6 +300,7 @@ export class FledgeStack extends Stack {
           : []),
       ],
     });
+    this.observability.showLoadBalancers(network.loadBalancers.map((loadBalancer, index) => ({ id: this.shards[index]!.id, loadBalancer })));
     const healDeadLetters = this.healTrigger.watchDeadLetters(this.observability.topic);
     this.observability.showFailureQueues(
       [
@@ -326,7 +357,7 @@ export class FledgeStack extends Stack {
             match: /:elasticloadbalancing:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):targetgroup\/\*\/\*$/,
             why: 'Target groups are created per environment (named <installation>-<name>-<hash>; environments of earlier versions: the name itself), so their ARNs are only known at run time; the teardown must reach both kinds.',
           },
-          { match: /:listener-rule\/.*\/\*$/, why: 'Rules of the shared Fledge listener only.' },
+          { match: /:listener-rule\/.*\/\*$/, why: "Rules of the Fledge listeners (one per shard's ALB) only." },
           { match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:fledge-\*$/, why: 'Per-environment alarms, all named fledge-*.' },
           {
             match: /:cloudwatch:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):alarm:TargetTracking-service\/\*$/,
@@ -337,6 +368,7 @@ export class FledgeStack extends Stack {
             why: 'Scalable targets get a generated id when registered (tagging them on registration).',
           },
           { match: /^<Workflows.*Function.*\.Arn>:\*$/, why: 'Versions and aliases of the task Lambdas this state machine invokes.' },
+          { match: /:route53:::change\/\*$/, why: 'Route 53 names each change batch with an id it generates (GetChange reads the status of the alias-record changes only).' },
         ],
         UNSCOPABLE_ACTIONS,
       );

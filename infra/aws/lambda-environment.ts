@@ -10,7 +10,8 @@
  * shape Lambda reports when it refuses one. Values that are CloudFormation references are not
  * known at synth; each counts at an upper bound: EC2 ids (vpc-/subnet-/sg-, at most 24
  * characters) 32 bytes, the account id 12, the partition 10, the region 16, and any other
- * reference (an ARN, or a name CloudFormation generates) REFERENCE_BOUND = 200 bytes.
+ * reference (an ARN, or a name CloudFormation generates) REFERENCE_BOUND = 200 bytes, but the
+ * load balancers' ARNs, names and DNS names, which have documented maxima (ELB_BOUNDS).
  */
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import { missingVariables, type LambdaKind } from '#runtime/config.ts';
@@ -23,6 +24,37 @@ const EC2_ID_BOUND = 32;
 const PSEUDO_BOUNDS: Record<string, number> = { 'AWS::AccountId': 12, 'AWS::Partition': 10, 'AWS::Region': 16, 'AWS::URLSuffix': 20 };
 const EC2_ID_TYPES = new Set(['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::SecurityGroup']);
 
+/**
+ * Tighter bounds for the load balancers' values (FLEDGE_SHARDS names several per shard). A load
+ * balancer's or target group's name has at most 32 characters and its id 16 hex digits
+ * (Elastic Load Balancing API Reference, CreateLoadBalancer and CreateTargetGroup: "Name ...
+ * maximum of 32 characters"; ARN formats: "Actions, resources, and condition keys for Elastic
+ * Load Balancing V2"). `arn:<partition>:elasticloadbalancing:<region>:<account>:` takes at most
+ * 4 + 10 + 1 + 19 + 1 + 16 + 1 + 12 + 1 = 65.
+ */
+const ELB_ARN_PREFIX = 65;
+const ELB_NAME = 32;
+const ELB_ID = 16;
+const ELB_BOUNDS: Record<string, { ref?: number; attributes?: Record<string, number> }> = {
+  // listener/app/<name>/<lb id>/<listener id>
+  'AWS::ElasticLoadBalancingV2::Listener': { ref: ELB_ARN_PREFIX + 'listener/app/'.length + ELB_NAME + 1 + ELB_ID + 1 + ELB_ID },
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': {
+    // loadbalancer/app/<name>/<id>
+    ref: ELB_ARN_PREFIX + 'loadbalancer/app/'.length + ELB_NAME + 1 + ELB_ID,
+    attributes: {
+      LoadBalancerArn: ELB_ARN_PREFIX + 'loadbalancer/app/'.length + ELB_NAME + 1 + ELB_ID,
+      // app/<name>/<id>
+      LoadBalancerFullName: 'app/'.length + ELB_NAME + 1 + ELB_ID,
+      // <name>-<number>.<region>.elb.amazonaws.com(.cn): 32 + 1 + 12 + 1 + 16 + 21
+      DNSName: ELB_NAME + 1 + 12 + 1 + 16 + '.elb.amazonaws.com.cn'.length,
+      // a Route 53 hosted zone id (at most 32 characters: Route 53 API Reference, HostedZone Id)
+      CanonicalHostedZoneID: 32,
+    },
+  },
+  // targetgroup/<name>/<id>
+  'AWS::ElasticLoadBalancingV2::TargetGroup': { ref: ELB_ARN_PREFIX + 'targetgroup/'.length + ELB_NAME + 1 + ELB_ID },
+};
+
 /** Upper bound, in bytes, of a resolved CloudFormation value once deployed (without JSON quoting). */
 function boundOf(value: unknown, types: Map<string, string>): number {
   if (typeof value === 'string') return Buffer.byteLength(JSON.stringify(value)) - 2;
@@ -30,10 +62,14 @@ function boundOf(value: unknown, types: Map<string, string>): number {
   if (value && typeof value === 'object') {
     const node = value as Record<string, unknown>;
     if (typeof node.Ref === 'string') {
-      return PSEUDO_BOUNDS[node.Ref] ?? (EC2_ID_TYPES.has(types.get(node.Ref) ?? '') ? EC2_ID_BOUND : REFERENCE_BOUND);
+      const type = types.get(node.Ref) ?? '';
+      return PSEUDO_BOUNDS[node.Ref] ?? ELB_BOUNDS[type]?.ref ?? (EC2_ID_TYPES.has(type) ? EC2_ID_BOUND : REFERENCE_BOUND);
     }
     const getAtt = node['Fn::GetAtt'] as [string, string] | undefined;
-    if (Array.isArray(getAtt)) return EC2_ID_TYPES.has(types.get(getAtt[0]) ?? '') ? EC2_ID_BOUND : REFERENCE_BOUND;
+    if (Array.isArray(getAtt)) {
+      const type = types.get(getAtt[0]) ?? '';
+      return ELB_BOUNDS[type]?.attributes?.[getAtt[1]] ?? (EC2_ID_TYPES.has(type) ? EC2_ID_BOUND : REFERENCE_BOUND);
+    }
     const join = node['Fn::Join'] as [string, unknown[]] | undefined;
     if (Array.isArray(join)) {
       return join[1].reduce<number>((sum, part) => sum + boundOf(part, types), 0) + Buffer.byteLength(join[0]) * Math.max(0, join[1].length - 1);
@@ -60,14 +96,16 @@ export function lambdaEnvironmentSize(stack: Stack, environment: Record<string, 
 }
 
 /** Throws a ConfigError when `environment` may exceed Lambda's 4 KB. */
-export function checkLambdaEnvironmentSize(stack: Stack, environment: Record<string, string>, what: string): void {
+export const OPERATOR_LISTS_HINT =
+  'Shorten the context lists operators, iamRepositories, secretRepositories, oidcRepositoryOwners or oidcRefusedEvents (e.g. fewer, wider IAM ARN patterns).';
+
+export function checkLambdaEnvironmentSize(stack: Stack, environment: Record<string, string>, what: string, hint = OPERATOR_LISTS_HINT): void {
   const { total, byName } = lambdaEnvironmentSize(stack, environment);
   if (total <= LAMBDA_ENVIRONMENT_LIMIT) return;
   const biggest = Object.entries(byName).sort(([, a], [, b]) => b - a).slice(0, 3).map(([name, bytes]) => `${name} (${bytes} bytes)`);
   throw new ConfigError(
     `the environment variables of ${what} may take ${total} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_LIMIT} bytes ` +
-      `(each CloudFormation reference counted at its upper bound, ${REFERENCE_BOUND} bytes for an ARN). The biggest: ${biggest.join(', ')}. ` +
-      'Shorten the context lists operators, iamRepositories, secretRepositories, oidcRepositoryOwners or oidcRefusedEvents (e.g. fewer, wider IAM ARN patterns).',
+      `(each CloudFormation reference counted at its upper bound, ${REFERENCE_BOUND} bytes for an ARN). The biggest: ${biggest.join(', ')}. ${hint}`,
   );
 }
 

@@ -32,11 +32,17 @@ export class Network extends Construct {
   /** Whether tasks need a public IP to reach registries (they run in public subnets). */
   readonly assignPublicIp: boolean;
   readonly cluster: ecs.Cluster;
+  /** The first shard's ALB (s1: the one ALB of installations before the pool). */
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Every shard's ALB, in shard order (s1, s2, ...). */
+  readonly loadBalancers: elbv2.ApplicationLoadBalancer[];
+  /** One security group for every shard's ALB (tasks accept it only). */
   readonly albSecurityGroup: ec2.SecurityGroup;
   readonly taskSecurityGroup: ec2.SecurityGroup;
-  /** The listener that holds every environment's host-header rule. */
+  /** The first shard's listener (FLEDGE_LISTENER_ARN). */
   readonly listener: elbv2.ApplicationListener;
+  /** Every shard's listener, in shard order: each holds the host-header rules of its shard's environments. */
+  readonly listeners: elbv2.ApplicationListener[];
   readonly urlScheme: 'http' | 'https';
   /** The shared task execution role: environments without secrets; reads no secret. */
   readonly executionRole: iam.Role;
@@ -138,61 +144,31 @@ export class Network extends Construct {
       }
     }
 
-    // ---------------------------------------------------------------- ALB + listener
-    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
-      vpc: this.vpc,
-      internetFacing: true,
-      vpcSubnets: publicSubnets,
-      securityGroup: this.albSecurityGroup,
-      dropInvalidHeaderFields: true,
-      idleTimeout: Duration.seconds(60),
-    });
-    if (!Token.isUnresolved(stack.region)) {
-      const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+    // ---------------------------------------------------------------- ALBs + listeners (the shards)
+    // One ALB per shard (config.shardCount): 99 environments each. Shard 1 keeps the construct
+    // ids of the single ALB of earlier versions, so upgrading does not replace it; the others
+    // are LoadBalancerS2, LoadBalancerS3... in the same public subnets and security group.
+    const accessLogs = Token.isUnresolved(stack.region)
+      ? undefined
+      : new s3.Bucket(this, 'AccessLogs', {
         encryption: s3.BucketEncryption.S3_MANAGED,
         blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
         enforceSSL: true,
         lifecycleRules: [{ expiration: Duration.days(config.logRetentionDays) }],
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      this.loadBalancer.logAccessLogs(accessLogs, 'alb');
-      acknowledge(accessLogs, 'AwsSolutions-S1', 'This bucket receives the ALB access logs; logging access to the log bucket itself would recurse.');
-    } else {
-      acknowledge(
-        this.loadBalancer,
-        'AwsSolutions-ELB2',
-        'ALB access logs need the region at synth time (the ELB log-delivery principal differs per region) and this stack is environment-agnostic. Set context "region" (and "account") to enable them.',
-      );
+    if (accessLogs) acknowledge(accessLogs, 'AwsSolutions-S1', 'This bucket receives the ALB access logs; logging access to the log bucket itself would recurse.');
+    this.urlScheme = config.certificateArn ? 'https' : 'http';
+    this.loadBalancers = [];
+    this.listeners = [];
+    for (let index = 0; index < config.shardCount; index++) {
+      const { loadBalancer, listener } = this.addLoadBalancer(index, config, publicSubnets, accessLogs);
+      this.loadBalancers.push(loadBalancer);
+      this.listeners.push(listener);
     }
-
-    const notFound = elbv2.ListenerAction.fixedResponse(404, {
-      contentType: 'text/plain',
-      messageBody: 'No preview environment answers at this address.',
-    });
-    if (config.certificateArn) {
-      this.urlScheme = 'https';
-      this.listener = this.loadBalancer.addListener('Https', {
-        port: 443,
-        protocol: elbv2.ApplicationProtocol.HTTPS,
-        certificates: [elbv2.ListenerCertificate.fromArn(config.certificateArn)],
-        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
-        defaultAction: notFound,
-        open: false,
-      });
-      this.loadBalancer.addListener('HttpRedirect', {
-        port: 80,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }),
-        open: false,
-      });
-    } else {
-      this.urlScheme = 'http';
-      this.listener = this.loadBalancer.addListener('Http', {
-        port: 80,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        defaultAction: notFound,
-        open: false,
-      });
+    this.loadBalancer = this.loadBalancers[0]!;
+    this.listener = this.listeners[0]!;
+    if (!config.certificateArn) {
       Annotations.of(this).addWarningV2(
         'fledge:http-only',
         'No certificateArn in context: the shared ALB listens on plain HTTP and environment URLs are http://. Set -c certificateArn=<ACM ARN for *.<baseDomain>> for HTTPS.',
@@ -267,6 +243,59 @@ export class Network extends Construct {
       'The shared ALB serves the preview URLs, which reviewers open from anywhere by default; restrict with context albIngressCidrs.',
     );
 
+  }
+
+  /**
+   * The ALB of the `index`th shard and its listener: HTTPS with the shared certificate (and a
+   * redirect from HTTP), or plain HTTP without one; the default action answers 404.
+   */
+  private addLoadBalancer(
+    index: number,
+    config: FledgeConfig,
+    vpcSubnets: ec2.SubnetSelection,
+    accessLogs: s3.IBucket | undefined,
+  ): { loadBalancer: elbv2.ApplicationLoadBalancer; listener: elbv2.ApplicationListener } {
+    const suffix = index === 0 ? '' : `S${index + 1}`;
+    const loadBalancer = new elbv2.ApplicationLoadBalancer(this, `LoadBalancer${suffix}`, {
+      vpc: this.vpc,
+      internetFacing: true,
+      vpcSubnets,
+      securityGroup: this.albSecurityGroup,
+      dropInvalidHeaderFields: true,
+      idleTimeout: Duration.seconds(60),
+    });
+    if (accessLogs) {
+      loadBalancer.logAccessLogs(accessLogs, index === 0 ? 'alb' : `alb-s${index + 1}`);
+    } else {
+      acknowledge(
+        loadBalancer,
+        'AwsSolutions-ELB2',
+        'ALB access logs need the region at synth time (the ELB log-delivery principal differs per region) and this stack is environment-agnostic. Set context "region" (and "account") to enable them.',
+      );
+    }
+    const notFound = elbv2.ListenerAction.fixedResponse(404, {
+      contentType: 'text/plain',
+      messageBody: 'No preview environment answers at this address.',
+    });
+    if (!config.certificateArn) {
+      const listener = loadBalancer.addListener('Http', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, defaultAction: notFound, open: false });
+      return { loadBalancer, listener };
+    }
+    const listener = loadBalancer.addListener('Https', {
+      port: 443,
+      protocol: elbv2.ApplicationProtocol.HTTPS,
+      certificates: [elbv2.ListenerCertificate.fromArn(config.certificateArn)],
+      sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+      defaultAction: notFound,
+      open: false,
+    });
+    loadBalancer.addListener('HttpRedirect', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }),
+      open: false,
+    });
+    return { loadBalancer, listener };
   }
 
   /** What every execution role needs: pull images from the account's ECR repositories, write the environments' logs. */

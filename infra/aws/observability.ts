@@ -13,6 +13,7 @@ import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -327,6 +328,23 @@ export class Observability extends Construct {
         width: 12,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarms, ...alarms], width: 12 }),
+    );
+  }
+
+  /** The pool of load balancers: one line per shard (its ALB's requests and its own 5xx answers). */
+  showLoadBalancers(shards: { id: string; loadBalancer: elbv2.IApplicationLoadBalancer }[]): void {
+    const period = Duration.minutes(5);
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Requests per load balancer (shard)',
+        left: shards.map(({ id, loadBalancer }) => loadBalancer.metrics.requestCount({ period, label: id })),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Load balancers' own 5xx answers per shard (no target, waker failing, limits)",
+        left: shards.map(({ id, loadBalancer }) => loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period, label: id })),
+        width: 12,
+      }),
     );
   }
 }

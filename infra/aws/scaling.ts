@@ -28,6 +28,8 @@ import type { Network } from './network.ts';
 import { acknowledgeWildcards } from './nag.ts';
 import { grantObserveEnvironments, UNSCOPABLE_ACTIONS } from './workflows.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
+import { checkLambdaEnvironmentSize } from './lambda-environment.ts';
+import { poolTooBig } from './shards.ts';
 
 /** The scale state machine's fixed name (the waker reaches it by name, see the header). */
 export function scaleStateMachineName(stack: Stack): string {
@@ -48,6 +50,8 @@ export interface ScalingProps {
   table: dynamodb.ITable;
   /** the task Lambdas' environment (table, cluster, listener, base domain...) */
   environment: Record<string, string>;
+  /** load balancers in the pool: each shard has its own waker target group (a target group serves one load balancer) */
+  shardCount: number;
   logRetention: logs.RetentionDays;
   logRemovalPolicy: RemovalPolicy;
   sourceRoot?: string;
@@ -55,7 +59,10 @@ export interface ScalingProps {
 
 export class Scaling extends Construct {
   readonly waker: FledgeFunction;
+  /** the first shard's waker target group (s1) */
   readonly wakerTargetGroup: elbv2.ApplicationTargetGroup;
+  /** every shard's waker target group, in shard order: all target the one waker function */
+  readonly wakerTargetGroups: elbv2.ApplicationTargetGroup[];
   /** name of the scale state machine, which Workflows must give it */
   readonly scaleStateMachineName: string;
   idleSleep?: FledgeFunction;
@@ -67,9 +74,12 @@ export class Scaling extends Construct {
     this.scaleStateMachineName = scaleStateMachineName(stack);
     const scaleMachineArn = stateMachineArnByName(stack, this.scaleStateMachineName);
 
+    const wakerEnvironment = { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) };
+    // FLEDGE_SHARDS grows with the pool (infra/aws/shards.ts): fail the synth, not the deploy
+    checkLambdaEnvironmentSize(stack, { NODE_OPTIONS: '--enable-source-maps', ...wakerEnvironment }, 'the waker', poolTooBig(props.shardCount));
     this.waker = eventFunction(this, 'Waker', 'waker', props, {
       description: 'Fledge: answers the URL of a sleeping environment and wakes it (ALB Lambda target)',
-      environment: { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) },
+      environment: wakerEnvironment,
       timeout: Duration.seconds(15),
     });
     props.table.grantReadWriteData(this.waker.role);
@@ -79,36 +89,44 @@ export class Scaling extends Construct {
       new iam.PolicyStatement({ sid: 'StartWake', actions: ['states:StartExecution'], resources: [scaleMachineArn] }),
     );
 
-    // One Lambda target group for every sleeping environment. Elastic Load Balancing may invoke
-    // the waker from load balancers of this account only (the target group's ARN cannot be the
-    // source: it does not exist until the permission does, which registering the target needs).
+    // One Lambda target group per shard for its sleeping environments ("Load balancers per
+    // target group: 1", Elastic Load Balancing "Quotas for your Application Load Balancers"), all
+    // targeting the one waker. Elastic Load Balancing may invoke the waker from load balancers of
+    // this account only: one permission covers every shard's target group (a target group's ARN
+    // cannot be the source: it does not exist until the permission does, which registering the
+    // target needs), and each target group depends on it.
     const wakerFunction = this.waker.function;
     const wakerTarget: elbv2.IApplicationLoadBalancerTarget = {
       attachToApplicationTargetGroup: (targetGroup) => {
-        wakerFunction.addPermission('InvokeFromLoadBalancer', {
+        const permission = wakerFunction.node.tryFindChild('InvokeFromLoadBalancer') ?? (wakerFunction.addPermission('InvokeFromLoadBalancer', {
           principal: new iam.ServicePrincipal('elasticloadbalancing.amazonaws.com'),
           action: 'lambda:InvokeFunction',
           sourceAccount: stack.account,
-        });
-        targetGroup.node.addDependency(wakerFunction.node.findChild('InvokeFromLoadBalancer'));
+        }), wakerFunction.node.findChild('InvokeFromLoadBalancer'));
+        targetGroup.node.addDependency(permission);
         return { targetType: elbv2.TargetType.LAMBDA, targetJson: { id: wakerFunction.functionArn } };
       },
     };
-    this.wakerTargetGroup = new elbv2.ApplicationTargetGroup(this, 'WakerTargetGroup', {
-      targetType: elbv2.TargetType.LAMBDA,
-      targets: [wakerTarget],
-    });
+    // shard 1 keeps the construct id of the single waker target group of earlier versions
+    this.wakerTargetGroups = Array.from({ length: props.shardCount }, (_, index) =>
+      new elbv2.ApplicationTargetGroup(this, index === 0 ? 'WakerTargetGroup' : `WakerTargetGroupS${index + 1}`, {
+        targetType: elbv2.TargetType.LAMBDA,
+        targets: [wakerTarget],
+      }));
+    this.wakerTargetGroup = this.wakerTargetGroups[0]!;
   }
 
-  /** Idle sleep: the idle-sleep Lambda on a schedule (not created when `idleSleepAfterMs` is undefined: off). */
-  addIdleSleep(scaleMachine: sfn.IStateMachine, idleSleepAfter: string, idleSleepAfterMs: number): void {
+  /** Idle sleep: the idle-sleep Lambda on a schedule (not created when `idleSleepAfterMs` is undefined: off); `environment`: the task Lambdas' (with every shard). */
+  addIdleSleep(scaleMachine: sfn.IStateMachine, idleSleepAfter: string, idleSleepAfterMs: number, environment: Record<string, string> = this.props.environment): void {
     const props = this.props;
+    const idleEnvironment = {
+      ...environment,
+      ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
+    };
+    checkLambdaEnvironmentSize(Stack.of(this), { NODE_OPTIONS: '--enable-source-maps', ...idleEnvironment }, 'the idle-sleep Lambda', poolTooBig(props.shardCount));
     this.idleSleep = eventFunction(this, 'IdleSleep', 'idle-sleep', props, {
       description: `Fledge: puts environments without requests for ${idleSleepAfter} to sleep`,
-      environment: {
-        ...props.environment,
-        ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
-      },
+      environment: idleEnvironment,
       timeout: Duration.minutes(5),
     });
     props.table.grantReadWriteData(this.idleSleep.role);

@@ -127,18 +127,21 @@ interface ScopeContext {
   servicePattern: string;
   taskPattern: string;
   taskDefinitionPattern: string;
-  listenerArn: string;
-  listenerRulePattern: string;
+  /** every shard's listener, and the patterns of their rules */
+  listenerArns: string[];
+  listenerRulePatterns: string[];
   targetGroupPattern: string;
+  /** the operator's hosted zone, only when environments get their own DNS records (infra/aws/shards.ts perEnvironmentDns) */
+  hostedZoneArn?: string;
   alarmPattern: string;
   notificationTopicArns: string[];
   tableArns: string[];
   passRoleArns: string[];
-  /** the operator's Route 53 hosted zone (per-environment DNS), when there is one */
-  hostedZoneArn?: string;
 }
 
 const UNSCOPED: Scope = { resources: ['*'] };
+/** Granted nothing: the states that call it are skipped in this installation (Route 53 without per-environment DNS). */
+const NOT_GRANTED: Scope = { resources: [] };
 
 /** `TargetTracking-service/<cluster>/<service>-AlarmHigh-<id>`: the alarms of ECS target-tracking policies. */
 function targetTrackingAlarms(c: ScopeContext): string {
@@ -150,7 +153,10 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
   const inCluster: Scope = { resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': c.clusterArn } } };
   const services: Scope = { resources: [c.servicePattern] };
   const targetGroups: Scope = { resources: [c.targetGroupPattern] };
-  const rules: Scope = { resources: [c.listenerRulePattern] };
+  const rules: Scope = { resources: c.listenerRulePatterns };
+  // Route 53 resources are global: arn:aws:route53:::hostedzone/<id> and arn:aws:route53:::change/<id>
+  // (Route 53 Developer Guide, "Actions, resources, and condition keys for Amazon Route 53")
+  const zone: Scope = c.hostedZoneArn ? { resources: [c.hostedZoneArn] } : NOT_GRANTED;
   const table: Scope = { resources: c.tableArns };
   return {
     'ecs:RegisterTaskDefinition': UNSCOPED,
@@ -172,11 +178,11 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'elasticloadbalancing:DeleteTargetGroup': targetGroups,
     'elasticloadbalancing:ModifyTargetGroup': targetGroups,
     'elasticloadbalancing:ModifyTargetGroupAttributes': targetGroups,
-    'elasticloadbalancing:CreateRule': { resources: [c.listenerArn] },
+    'elasticloadbalancing:CreateRule': { resources: c.listenerArns },
     'elasticloadbalancing:DeleteRule': rules,
     'elasticloadbalancing:ModifyRule': rules,
     'elasticloadbalancing:SetRulePriorities': rules,
-    'elasticloadbalancing:AddTags': { resources: [c.targetGroupPattern, c.listenerRulePattern] },
+    'elasticloadbalancing:AddTags': { resources: [c.targetGroupPattern, ...c.listenerRulePatterns] },
     'elasticloadbalancing:DescribeTargetGroups': UNSCOPED,
     'elasticloadbalancing:DescribeTargetHealth': UNSCOPED,
     'elasticloadbalancing:DescribeRules': UNSCOPED,
@@ -208,8 +214,10 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'dynamodb:UpdateItem': table,
     'dynamodb:DeleteItem': table,
     'dynamodb:Query': table,
-    // per-environment alias records: only in the operator's zone (no zone: no Route 53 permission at all)
-    ...(c.hostedZoneArn ? { 'route53:ChangeResourceRecordSets': { resources: [c.hostedZoneArn] } } : {}),
+    // the per-environment alias records (skipped by a Choice without `$.dns`: granted only with them)
+    'route53:ChangeResourceRecordSets': zone,
+    'route53:ListResourceRecordSets': zone,
+    'route53:GetChange': c.hostedZoneArn ? { resources: [`arn:${c.partition}:route53:::change/*`] } : NOT_GRANTED,
   };
 }
 
@@ -307,8 +315,8 @@ export interface WorkflowsProps {
   extraSubstitutions?: Record<string, string>;
   /** fixed names of state machines something reaches by name (the scale machine: see infra/aws/scaling.ts) */
   stateMachineNames?: Partial<Record<WorkflowName, string>>;
-  /** the operator's Route 53 hosted zone id: the DNS states may change records there (per-environment DNS) */
-  hostedZoneId?: string;
+  /** the operator's hosted zone when environments get their own DNS records (infra/aws/shards.ts perEnvironmentDns) */
+  hostedZoneArn?: string;
 }
 
 export class Workflows extends Construct {
@@ -330,6 +338,12 @@ export class Workflows extends Construct {
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
     }
+    // the heal's inspection notices an environment whose alias record is missing
+    if (props.hostedZoneArn) {
+      this.taskFunctions['inspect-environment'].role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReadDnsRecords', actions: ['route53:ListResourceRecordSets'], resources: [props.hostedZoneArn] }),
+      );
+    }
 
     // ------------------------------------------------------------ state machines
     this.stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -339,11 +353,11 @@ export class Workflows extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
-    const listenerArn = network.listener.listenerArn;
     const substitutions: Record<string, string> = {
       TableName: table.tableName,
       ClusterArn: network.cluster.clusterArn,
-      ListenerArn: listenerArn,
+      // shard s1's; the ASL takes each environment's listener from `$.shard` once the placement lands
+      ListenerArn: network.listener.listenerArn,
       VpcId: network.vpc.vpcId,
       NotificationTopicArn: props.notificationTopic.topicArn,
     };
@@ -362,14 +376,14 @@ export class Workflows extends Construct {
       servicePattern: network.serviceArnPattern(),
       taskPattern: arn('ecs', `task/${network.cluster.clusterName}/*`),
       taskDefinitionPattern: arn('ecs', 'task-definition/fledge-*:*'),
-      listenerArn,
-      listenerRulePattern: listenerRulePattern(listenerArn),
+      listenerArns: network.listeners.map((listener) => listener.listenerArn),
+      listenerRulePatterns: network.listeners.map((listener) => listenerRulePattern(listener.listenerArn)),
       targetGroupPattern: arn('elasticloadbalancing', 'targetgroup/*/*'),
+      ...(props.hostedZoneArn ? { hostedZoneArn: props.hostedZoneArn } : {}),
       alarmPattern: arn('cloudwatch', 'alarm:fledge-*'),
       tableArns: [table.tableArn, `${table.tableArn}/index/*`],
       passRoleArns: [network.executionRole.roleArn, ...Object.values(network.secretExecutionRoles).map((role) => role.roleArn), network.taskRole.roleArn],
       notificationTopicArns: [props.notificationTopic.topicArn],
-      ...(props.hostedZoneId ? { hostedZoneArn: `arn:${p}:route53:::hostedzone/${props.hostedZoneId}` } : {}),
     });
 
     for (const workflow of WORKFLOWS) {
@@ -435,8 +449,6 @@ export class Workflows extends Construct {
       const groups = new Map<string, { scope: Scope; actions: string[] }>();
       for (const action of [...needed].sort()) {
         const scope = scopes[action];
-        // without a hosted zone the DNS states never run (a Choice skips them when $.dns is absent): no permission
-        if (!scope && action.startsWith('route53:') && !props.hostedZoneId) continue;
         if (!scope) {
           throw new Error(
             `statemachines/${workflow}.asl.json calls ${action}; add it to actionScopes() in infra/aws/workflows.ts with its narrowest resource scope`,
@@ -448,6 +460,7 @@ export class Workflows extends Construct {
         groups.set(key, group);
       }
       for (const { scope, actions } of groups.values()) {
+        if (scope.resources.length === 0) continue; // NOT_GRANTED
         role.addToPolicy(new iam.PolicyStatement({ actions, resources: scope.resources, conditions: scope.conditions }));
       }
     }

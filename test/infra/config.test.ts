@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_BASE_DOMAIN, MAX_ENVIRONMENTS_PER_ALB, readConfig } from '../../infra/aws/config.ts';
+import { ConfigError, DEFAULT_BASE_DOMAIN, MAX_ENVIRONMENTS_PER_ALB, readConfig, shardsNeeded } from '../../infra/aws/config.ts';
 import { REPO_ROOT } from '../../infra/aws/lambda-function.ts';
 import { aslCalls, TASK_FUNCTIONS, UNSCOPABLE_ACTIONS, WORKFLOWS } from '../../infra/aws/workflows.ts';
 
@@ -16,6 +16,9 @@ describe('infra/aws/config.ts', () => {
       baseDomain: DEFAULT_BASE_DOMAIN,
       baseDomainIsDefault: true,
       maxTtl: '30d',
+      maxEnvironments: 99,
+      shardCount: 1,
+      closedShards: [],
       quotaGlobal: 99,
       quotaPerRepository: 20,
       logRetentionDays: 30,
@@ -23,6 +26,7 @@ describe('infra/aws/config.ts', () => {
       region: undefined,
       albIngressCidrs: ['0.0.0.0/0'],
     });
+    expect(config.hostedZoneId).toBeUndefined();
   });
 
   it('reads strings from -c (numbers and comma lists as text) and JSON from cdk.json alike', () => {
@@ -64,14 +68,62 @@ describe('infra/aws/config.ts', () => {
     expect(read({ fargatePrices: { vcpuHour: 0.05, gbHour: 0.005 } }).fargatePrices).toEqual({ vcpuHour: 0.05, gbHour: 0.005 });
   });
 
-  it('keeps the global quota within what one ALB holds: 99 passes, 100 fails naming the limit and the setting', () => {
+  it('keeps the global quota within what one ALB holds by default: 99 passes, 100 fails naming the limit and the setting', () => {
     expect(read({ quotaGlobal: 99 }).quotaGlobal).toBe(99);
     expect(read({ quotaGlobal: '99' }).quotaGlobal).toBe(99);
     expect(MAX_ENVIRONMENTS_PER_ALB).toBe(99);
     for (const quotaGlobal of [100, '100', 500]) {
       expect(() => read({ quotaGlobal })).toThrow(ConfigError);
-      expect(() => read({ quotaGlobal })).toThrow(/context quotaGlobal is \d+, .*at most 100 target groups \(a hard limit\).*waker uses one target group, so set quotaGlobal to at most 99/);
+      expect(() => read({ quotaGlobal })).toThrow(/context quotaGlobal is \d+, but the pool holds 99 environments: 1 Application Load Balancer\(s\) of 99 \(100 target groups per ALB, a hard limit, one of them the waker's\)\. Raise maxEnvironments/);
     }
+  });
+
+  it.each([
+    [1, 1], [99, 1], [100, 2], [198, 2], [199, 3], [250, 3], [1000, 11], [4950, 50],
+  ])('sizes the pool from maxEnvironments: %i environments need %i load balancers (99 each)', (maxEnvironments, shards) => {
+    expect(shardsNeeded(maxEnvironments)).toBe(shards);
+    const config = read({ maxEnvironments: String(maxEnvironments), hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+    expect(config.shardCount).toBe(shards);
+    // the global quota defaults to the pool's capacity
+    expect(config.quotaGlobal).toBe(shards * 99);
+  });
+
+  it('needs the hosted zone past one load balancer, and only accepts a hosted zone id', () => {
+    expect(() => read({ maxEnvironments: 100 })).toThrow(ConfigError);
+    expect(() => read({ maxEnvironments: 100 })).toThrow(/maxEnvironments is 100, which needs 2 load balancers.*set hostedZoneId to the Route 53 hosted zone of baseDomain/);
+    expect(read({ maxEnvironments: 99 }).hostedZoneId).toBeUndefined();
+    // a zone with one shard is accepted (it is not used: the wildcard record is enough)
+    expect(read({ hostedZoneId: 'Z0123456789ABCDEFGHIJ' }).hostedZoneId).toBe('Z0123456789ABCDEFGHIJ');
+    expect(read({ maxEnvironments: 250, hostedZoneId: '/hostedzone/Z0123456789ABCDEFGHIJ' }).hostedZoneId).toBe('Z0123456789ABCDEFGHIJ');
+    for (const hostedZoneId of ['preview.acme.dev', 'z123', 'Z12 34']) {
+      expect(() => read({ maxEnvironments: 250, hostedZoneId })).toThrow(/context hostedZoneId must be a Route 53 hosted zone id/);
+    }
+  });
+
+  it('refuses a pool beyond AWS\'s default 50 Application Load Balancers per Region, and nonsense sizes', () => {
+    expect(read({ maxEnvironments: 4950, hostedZoneId: 'Z0123456789ABCDEFGHIJ' }).shardCount).toBe(50);
+    expect(() => read({ maxEnvironments: 4951, hostedZoneId: 'Z0123456789ABCDEFGHIJ' })).toThrow(
+      /maxEnvironments is 4951, which needs 51 Application Load Balancers.*default quota is 50 Application Load Balancers per Region, so set maxEnvironments to at most 4950/,
+    );
+    for (const maxEnvironments of [0, -5, 2.5, 'many']) expect(() => read({ maxEnvironments })).toThrow(/context maxEnvironments must be an integer/);
+  });
+
+  it('keeps the quotas within the pool: quotaGlobal <= shards * 99, quotaPerRepository <= quotaGlobal', () => {
+    const zone = { hostedZoneId: 'Z0123456789ABCDEFGHIJ' };
+    expect(read({ ...zone, maxEnvironments: 250, quotaGlobal: 297 }).quotaGlobal).toBe(297);
+    expect(() => read({ ...zone, maxEnvironments: 250, quotaGlobal: 298 })).toThrow(/quotaGlobal is 298, but the pool holds 297 environments: 3 Application Load Balancer/);
+    expect(() => read({ quotaGlobal: 10, quotaPerRepository: 11 })).toThrow(/quotaPerRepository is 11, above quotaGlobal \(10\)/);
+    // the per-repository default (20) never exceeds a smaller global quota
+    expect(read({ quotaGlobal: 10 }).quotaPerRepository).toBe(10);
+  });
+
+  it('reads closedShards as shard ids of this pool, never all of them', () => {
+    const zone = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', maxEnvironments: 250 };
+    expect(read({ ...zone, closedShards: 's1' }).closedShards).toEqual(['s1']);
+    expect(read({ ...zone, closedShards: ['s1', 's3', 's1'] }).closedShards).toEqual(['s1', 's3']);
+    expect(() => read({ ...zone, closedShards: 's4' })).toThrow(/closedShards: "s4" is not a shard of this pool \(s1 to s3\)/);
+    expect(() => read({ ...zone, closedShards: 'lb-1' })).toThrow(/closedShards: "lb-1" is not a shard/);
+    expect(() => read({ closedShards: 's1' })).toThrow(/closedShards closes every shard/);
   });
 
   it('takes an installation id from context, or leaves it to the stack (derived from its name)', () => {
