@@ -60,16 +60,20 @@ const MAX_VARIABLE_NAME_LENGTH = 255;
  */
 export const RESERVED_KEY = '__proto__';
 
-/** `__proto__` keys of a request body and of the maps in it (a spec nests two levels deep), as `errors[]` entries. */
-export function reservedKeyErrors(body: unknown): { path: string; message: string }[] {
+/**
+ * `__proto__` keys of a request body and of the maps in it (a spec nests two levels deep, and each
+ * of its `sidecars` is a container with the same maps), as `errors[]` entries.
+ */
+export function reservedKeyErrors(body: unknown, at = ''): { path: string; message: string }[] {
   const errors: { path: string; message: string }[] = [];
   const message = `"${RESERVED_KEY}" cannot be used as a name`;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return errors;
-  if (Object.hasOwn(body, RESERVED_KEY)) errors.push({ path: RESERVED_KEY, message });
+  if (Object.hasOwn(body, RESERVED_KEY)) errors.push({ path: `${at}${RESERVED_KEY}`, message });
   for (const [field, value] of Object.entries(body)) {
     if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, RESERVED_KEY)) {
-      errors.push({ path: `${field}.${RESERVED_KEY}`, message });
+      errors.push({ path: `${at}${field}.${RESERVED_KEY}`, message });
     }
+    if (field === 'sidecars' && !at && Array.isArray(value)) value.forEach((sidecar, index) => errors.push(...reservedKeyErrors(sidecar, `sidecars.${index}.`)));
   }
   return errors;
 }

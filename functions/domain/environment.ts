@@ -62,6 +62,10 @@ export interface EnvironmentRecord {
   quotaCounters?: string[];
   /** the running task-time its cost is estimated from (functions/domain/cost.ts); written with every change of `runningCount` */
   taskTime?: TaskTime;
+  /** billed seconds of its hooks' one-off tasks (functions/domain/cost.ts `hookTaskSeconds`), added once per task */
+  hookSeconds?: number;
+  /** the last hook task whose seconds were added (a retried step adds nothing twice) */
+  lastHookTask?: string;
 }
 
 /**
