@@ -148,7 +148,7 @@ export const sidecarSchema = z.strictObject({
   secrets: secretReferences.default({}).meta({ description: 'variables read from secrets the repository owns, as the app\'s' }),
   port: z.int().min(1).max(65535).optional().meta({ description: 'the port it listens on: the app reaches it on `localhost:<port>` (one network namespace per task, so it differs from the app\'s and every other sidecar\'s)' }),
   essential: z.boolean().default(true).meta({ description: 'when true (ECS\'s default) the task stops when this container exits' }),
-});
+}).meta({ id: 'Sidecar', description: 'another container of the environment\'s task: its logs go to the same log group, `fledge/<name>/<task id>`' });
 
 export const sidecarList = z.array(sidecarSchema).max(MAX_SIDECARS, `at most ${MAX_SIDECARS} sidecars`);
 
@@ -169,7 +169,7 @@ export const hookSchema = z.strictObject({
     .max(MAX_HOOK_TIMEOUT_SECONDS)
     .default(DEFAULT_HOOK_TIMEOUT_SECONDS)
     .meta({ description: 'how long the command may run before the hook fails' }),
-});
+}).meta({ id: 'Hook', description: 'a command run in a one-off Fargate task of the environment\'s task definition, with its image, variables, secrets, sidecars and network' });
 
 /** The hooks of a spec (functions/domain/hooks.ts HOOK_NAMES lists the same four; a unit test keeps them equal). */
 export const hookSettings = z.strictObject({
