@@ -39,6 +39,12 @@ describe('sidecars in local mode', () => {
     const failed = await waitFor('e2e-side-bad', isStatus('FAILED', 'RUNNING'));
     expect(failed.status).toBe('FAILED');
     expect(failed.operation.error).toMatchObject({ code: 'TASK_EXITED', message: 'the sidecar db exited with exit code 1' });
+    // its logs hold the sidecar's lines beside the app's
+    const logs = await api('GET', failed.operation.error.logs);
+    expect(logs.status).toBe(200);
+    const lines: { message: string; container: string }[] = logs.body.items;
+    expect(lines).toContainEqual(expect.objectContaining({ container: 'db', message: 'exiting with code 1' }));
+    expect(lines.some((l) => l.container === 'app')).toBe(true);
     // compensation removed the rule and target group; the service is deleted (DRAINING until ECS forgets it)
     const resources = await api('GET', '/_local/resources');
     expect(resources.body.targetGroups.filter((t: { environment?: string }) => t.environment === 'e2e-side-bad')).toEqual([]);
