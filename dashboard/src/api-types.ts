@@ -257,7 +257,71 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description at most 5 more containers in the same task (a database, a cache, a mock service), reachable from the app on `localhost:<port>`; each reserves 128 MiB of the task's memory */
+            sidecars?: components["schemas"]["Sidecar"][];
+            /** @description commands run as one-off tasks of the environment's own task definition (seed, migrate): `afterCreate`, `beforeUpdate`, `afterUpdate`, `beforeDelete` */
+            hooks?: {
+                /** @description runs once the create's service is steady; failing fails the create (its compensation removes what it made) */
+                afterCreate?: components["schemas"]["Hook"];
+                /** @description runs with the new spec before the update deploys it (a migration); failing keeps the previous version serving */
+                beforeUpdate?: components["schemas"]["Hook"];
+                /** @description runs once the update's deployment is steady */
+                afterUpdate?: components["schemas"]["Hook"];
+                /** @description runs before the teardown; failing is recorded and does not block the teardown */
+                beforeDelete?: components["schemas"]["Hook"];
+            };
             name: string;
+        };
+        /** @description another container of the environment's task: its logs go to the same log group, `fledge/<name>/<task id>` */
+        Sidecar: {
+            /**
+             * @description the container's name (not `app`, unique in the spec)
+             * @example db
+             */
+            name: string;
+            /**
+             * @description an OCI reference, as the app's image
+             * @example postgres:16
+             */
+            image: string;
+            /**
+             * @description its environment variables (at most 100, 32 KiB in all)
+             * @default {}
+             */
+            environment: {
+                [key: string]: string;
+            };
+            /**
+             * @description variables read from secrets the repository owns, as the app's
+             * @default {}
+             */
+            secrets: {
+                [key: string]: string;
+            };
+            /** @description the port it listens on: the app reaches it on `localhost:<port>` (one network namespace per task, so it differs from the app's and every other sidecar's) */
+            port?: number;
+            /**
+             * @description when true (ECS's default) the task stops when this container exits
+             * @default true
+             */
+            essential: boolean;
+        };
+        /** @description a command run in a one-off Fargate task of the environment's task definition, with its image, variables, secrets, sidecars and network */
+        Hook: {
+            /**
+             * @description the command the app container runs instead of its own (exec form: one word per item)
+             * @example [
+             *       "npm",
+             *       "run",
+             *       "db:seed"
+             *     ]
+             */
+            command: string[];
+            /**
+             * @description how long the command may run before the hook fails
+             * @default 600
+             */
+            timeoutSeconds: number;
         };
         /** @description the desired state of an environment; omitted fields take their defaults */
         EnvironmentSpec: {
@@ -341,6 +405,19 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description at most 5 more containers in the same task (a database, a cache, a mock service), reachable from the app on `localhost:<port>`; each reserves 128 MiB of the task's memory */
+            sidecars?: components["schemas"]["Sidecar"][];
+            /** @description commands run as one-off tasks of the environment's own task definition (seed, migrate): `afterCreate`, `beforeUpdate`, `afterUpdate`, `beforeDelete` */
+            hooks?: {
+                /** @description runs once the create's service is steady; failing fails the create (its compensation removes what it made) */
+                afterCreate?: components["schemas"]["Hook"];
+                /** @description runs with the new spec before the update deploys it (a migration); failing keeps the previous version serving */
+                beforeUpdate?: components["schemas"]["Hook"];
+                /** @description runs once the update's deployment is steady */
+                afterUpdate?: components["schemas"]["Hook"];
+                /** @description runs before the teardown; failing is recorded and does not block the teardown */
+                beforeDelete?: components["schemas"]["Hook"];
+            };
         };
         /** @description any fields of EnvironmentSpec; maps merge key by key and `null` removes a key; the merged spec must be a valid EnvironmentSpec (400 naming the fields otherwise) */
         EnvironmentPatch: {
@@ -363,6 +440,10 @@ export interface components {
             labels?: {
                 [key: string]: string | null;
             };
+            sidecars?: unknown;
+            hooks?: {
+                [key: string]: unknown;
+            } | null;
         };
         ScaleRequest: {
             desiredCount?: number;
@@ -541,6 +622,19 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description at most 5 more containers in the same task (a database, a cache, a mock service), reachable from the app on `localhost:<port>`; each reserves 128 MiB of the task's memory */
+            sidecars?: components["schemas"]["SidecarOutput"][];
+            /** @description commands run as one-off tasks of the environment's own task definition (seed, migrate): `afterCreate`, `beforeUpdate`, `afterUpdate`, `beforeDelete` */
+            hooks?: {
+                /** @description runs once the create's service is steady; failing fails the create (its compensation removes what it made) */
+                afterCreate?: components["schemas"]["HookOutput"];
+                /** @description runs with the new spec before the update deploys it (a migration); failing keeps the previous version serving */
+                beforeUpdate?: components["schemas"]["HookOutput"];
+                /** @description runs once the update's deployment is steady */
+                afterUpdate?: components["schemas"]["HookOutput"];
+                /** @description runs before the teardown; failing is recorded and does not block the teardown */
+                beforeDelete?: components["schemas"]["HookOutput"];
+            };
             /** @enum {string} */
             status: "CREATING" | "RUNNING" | "UPDATING" | "SCALING" | "SLEEPING" | "HEALING" | "DEGRADED" | "FAILED" | "DELETING" | "DELETED";
             /** @description where the environment answers, once it has a listener rule */
@@ -579,7 +673,7 @@ export interface components {
              * @description what to act on
              * @enum {string}
              */
-            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL";
+            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "HOOK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL";
             /** @description plain words: never an ARN, an account id or AWS's own error text */
             message: string;
             /** @description the image whose deployment failed (a rolled-back update, scale or heal) */
@@ -628,6 +722,57 @@ export interface components {
             /** @description the id of the ECS task that wrote it */
             task: string;
             container: string;
+        };
+        /** @description another container of the environment's task: its logs go to the same log group, `fledge/<name>/<task id>` */
+        SidecarOutput: {
+            /**
+             * @description the container's name (not `app`, unique in the spec)
+             * @example db
+             */
+            name: string;
+            /**
+             * @description an OCI reference, as the app's image
+             * @example postgres:16
+             */
+            image: string;
+            /**
+             * @description its environment variables (at most 100, 32 KiB in all)
+             * @default {}
+             */
+            environment: {
+                [key: string]: string;
+            };
+            /**
+             * @description variables read from secrets the repository owns, as the app's
+             * @default {}
+             */
+            secrets: {
+                [key: string]: string;
+            };
+            /** @description the port it listens on: the app reaches it on `localhost:<port>` (one network namespace per task, so it differs from the app's and every other sidecar's) */
+            port?: number;
+            /**
+             * @description when true (ECS's default) the task stops when this container exits
+             * @default true
+             */
+            essential: boolean;
+        };
+        /** @description a command run in a one-off Fargate task of the environment's task definition, with its image, variables, secrets, sidecars and network */
+        HookOutput: {
+            /**
+             * @description the command the app container runs instead of its own (exec form: one word per item)
+             * @example [
+             *       "npm",
+             *       "run",
+             *       "db:seed"
+             *     ]
+             */
+            command: string[];
+            /**
+             * @description how long the command may run before the hook fails
+             * @default 600
+             */
+            timeoutSeconds: number;
         };
     };
     responses: never;

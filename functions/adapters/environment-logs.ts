@@ -61,8 +61,8 @@ export async function environmentTaskIds(clusterArn: string, name: string, famil
   return [...new Set(ours.map((task) => taskIdOf(task.taskArn!)))].sort();
 }
 
-/** The awslogs stream of a task's container. */
-export const logStreamOf = (taskId: string) => `${LOG_STREAM_PREFIX}/${CONTAINER_NAME}/${taskId}`;
+/** The awslogs stream of a task's container (the app's unless named: a sidecar's is `fledge/<sidecar>/<task id>`). */
+export const logStreamOf = (taskId: string, container: string = CONTAINER_NAME) => `${LOG_STREAM_PREFIX}/${container}/${taskId}`;
 
 export interface RawLogLine {
   timestamp: number;
@@ -103,13 +103,21 @@ async function existingStreams(logGroup: string, streams: readonly string[], sta
  * exactly `start.from`), oldest first. FilterLogEvents sorts each call's events by timestamp
  * (then ingestion); groups of 100 streams are merged by timestamp.
  */
-export async function readTaskLogs(logGroup: string, taskIds: readonly string[], start: LogPosition, limit: number): Promise<LogRead> {
+export async function readTaskLogs(
+  logGroup: string,
+  taskIds: readonly string[],
+  start: LogPosition,
+  limit: number,
+  containers: readonly string[] = [CONTAINER_NAME],
+): Promise<LogRead> {
   const wanted = start.skip + limit + 1;
   const groups: RawLogLine[][] = [];
   /** the last timestamp a group was read to when it still had more: nothing later is certain */
   let certainUntil = Infinity;
-  for (let i = 0; i < taskIds.length; i += MAX_STREAMS_PER_FILTER) {
-    const streams = taskIds.slice(i, i + MAX_STREAMS_PER_FILTER).map(logStreamOf);
+  // every container of every task: the app's stream, then its sidecars' (issue 17)
+  const allStreams = taskIds.flatMap((taskId) => containers.map((container) => logStreamOf(taskId, container)));
+  for (let i = 0; i < allStreams.length; i += MAX_STREAMS_PER_FILTER) {
+    const streams = allStreams.slice(i, i + MAX_STREAMS_PER_FILTER);
     const lines: RawLogLine[] = [];
     let nextToken: string | undefined;
     for (let calls = 0; calls < CALLS_PER_GROUP; calls++) {

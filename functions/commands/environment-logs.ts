@@ -9,7 +9,7 @@ import { runtimeConfig } from '#runtime/config.ts';
 import { isOperator } from '#domain/caller.ts';
 import { positionAfter, startOfRead, encodeLogCursor, type LogLine, type LogPosition } from '#domain/log-query.ts';
 import { publicLogText } from '#domain/public-text.ts';
-import { renderTaskDefinition, taskDefinitionFamily, taskDefinitionHash } from '#domain/resource-plan.ts';
+import { CONTAINER_NAME, renderTaskDefinition, taskDefinitionFamily, taskDefinitionHash } from '#domain/resource-plan.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import { readEnvironment } from './environment-queries.ts';
 import type { TenantCaller } from './environment-commands.ts';
@@ -50,7 +50,9 @@ export async function listVisibleLogs(caller: TenantCaller, name: string, reques
   const config = runtimeConfig();
   const taskIds = await environmentTaskIds(config.clusterArn, name, familyOf(record));
   if (taskIds.length === 0) return { items: [], nextCursor: null, cursorAfter: () => encodeLogCursor(name, start) };
-  const read = await readTaskLogs(config.logGroup, taskIds, start, request.limit);
+  // the sidecars the spec names now: a sidecar removed since leaves its older streams unread
+  const containers = [CONTAINER_NAME, ...(record.spec.sidecars ?? []).map((sidecar) => sidecar.name)];
+  const read = await readTaskLogs(config.logGroup, taskIds, start, request.limit, containers);
   const cursorAfter = (count: number) => encodeLogCursor(name, count > 0 ? positionAfter(read.lines.slice(0, count), start) : start);
   return {
     items: read.lines.map(lineOf),

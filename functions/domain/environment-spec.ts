@@ -4,7 +4,9 @@
  */
 import * as z from 'zod';
 import { DURATION_PATTERN, parseDuration } from './durations.ts';
-import { FARGATE_CPU_VALUES, FARGATE_MEMORY_BY_CPU, isValidFargatePair } from './fargate-sizes.ts';
+import { FARGATE_CPU_VALUES, FARGATE_MEMORY_BY_CPU, isValidFargatePair, taskSizeProblem } from './fargate-sizes.ts';
+import { commandOverrideProblem, DEFAULT_HOOK_TIMEOUT_SECONDS, MAX_COMMAND_ITEMS, MAX_HOOK_TIMEOUT_SECONDS, MIN_HOOK_TIMEOUT_SECONDS } from './hooks.ts';
+import { MAX_SIDECARS, SIDECAR_MEMORY_RESERVATION_MIB, SIDECAR_NAME_PATTERN, sidecarProblems, type SpecProblem } from './sidecars.ts';
 
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
@@ -58,16 +60,20 @@ const MAX_VARIABLE_NAME_LENGTH = 255;
  */
 export const RESERVED_KEY = '__proto__';
 
-/** `__proto__` keys of a request body and of the maps in it (a spec nests two levels deep), as `errors[]` entries. */
-export function reservedKeyErrors(body: unknown): { path: string; message: string }[] {
+/**
+ * `__proto__` keys of a request body and of the maps in it (a spec nests two levels deep, and each
+ * of its `sidecars` is a container with the same maps), as `errors[]` entries.
+ */
+export function reservedKeyErrors(body: unknown, at = ''): { path: string; message: string }[] {
   const errors: { path: string; message: string }[] = [];
   const message = `"${RESERVED_KEY}" cannot be used as a name`;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return errors;
-  if (Object.hasOwn(body, RESERVED_KEY)) errors.push({ path: RESERVED_KEY, message });
+  if (Object.hasOwn(body, RESERVED_KEY)) errors.push({ path: `${at}${RESERVED_KEY}`, message });
   for (const [field, value] of Object.entries(body)) {
     if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, RESERVED_KEY)) {
-      errors.push({ path: `${field}.${RESERVED_KEY}`, message });
+      errors.push({ path: `${at}${field}.${RESERVED_KEY}`, message });
     }
+    if (field === 'sidecars' && !at && Array.isArray(value)) value.forEach((sidecar, index) => errors.push(...reservedKeyErrors(sidecar, `sidecars.${index}.`)));
   }
   return errors;
 }
@@ -131,6 +137,48 @@ export const autoscalingSettings = z
   })
   .refine((a) => a.minCount <= a.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] });
 
+/** A sidecar: another container of the environment's task, validated like the app's (issue 17; functions/domain/sidecars.ts). */
+export const sidecarSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(SIDECAR_NAME_PATTERN, 'must be 1-31 lowercase letters, digits and hyphens, starting with a letter')
+    .meta({ description: 'the container\'s name (not `app`, unique in the spec)', example: 'db' }),
+  image: imageReference.meta({ description: 'an OCI reference, as the app\'s image', example: 'postgres:16' }),
+  environment: environmentVariables.default({}).meta({ description: 'its environment variables (at most 100, 32 KiB in all)' }),
+  secrets: secretReferences.default({}).meta({ description: 'variables read from secrets the repository owns, as the app\'s' }),
+  port: z.int().min(1).max(65535).optional().meta({ description: 'the port it listens on: the app reaches it on `localhost:<port>` (one network namespace per task, so it differs from the app\'s and every other sidecar\'s)' }),
+  essential: z.boolean().default(true).meta({ description: 'when true (ECS\'s default) the task stops when this container exits' }),
+}).meta({ id: 'Sidecar', description: 'another container of the environment\'s task: its logs go to the same log group, `fledge/<name>/<task id>`' });
+
+export const sidecarList = z.array(sidecarSchema).max(MAX_SIDECARS, `at most ${MAX_SIDECARS} sidecars`);
+
+/** One hook: a command run in a one-off task of the environment's task definition (its `app` container). */
+export const hookSchema = z.strictObject({
+  command: z
+    .array(z.string().min(1, 'must not be empty'))
+    .min(1, 'must have at least one word')
+    .max(MAX_COMMAND_ITEMS, `at most ${MAX_COMMAND_ITEMS} words`)
+    .superRefine((command, ctx) => {
+      const problem = commandOverrideProblem(command);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta({ description: 'the command the app container runs instead of its own (exec form: one word per item)', example: ['npm', 'run', 'db:seed'] }),
+  timeoutSeconds: z
+    .int()
+    .min(MIN_HOOK_TIMEOUT_SECONDS)
+    .max(MAX_HOOK_TIMEOUT_SECONDS)
+    .default(DEFAULT_HOOK_TIMEOUT_SECONDS)
+    .meta({ description: 'how long the command may run before the hook fails' }),
+}).meta({ id: 'Hook', description: 'a command run in a one-off Fargate task of the environment\'s task definition, with its image, variables, secrets, sidecars and network' });
+
+/** The hooks of a spec (functions/domain/hooks.ts HOOK_NAMES lists the same four; a unit test keeps them equal). */
+export const hookSettings = z.strictObject({
+  afterCreate: hookSchema.optional().meta({ description: 'runs once the create\'s service is steady; failing fails the create (its compensation removes what it made)' }),
+  beforeUpdate: hookSchema.optional().meta({ description: 'runs with the new spec before the update deploys it (a migration); failing keeps the previous version serving' }),
+  afterUpdate: hookSchema.optional().meta({ description: 'runs once the update\'s deployment is steady' }),
+  beforeDelete: hookSchema.optional().meta({ description: 'runs before the teardown; failing is recorded and does not block the teardown' }),
+});
+
 export const MAX_LABEL_VALUE_LENGTH = 256;
 
 export const labelMap = z
@@ -145,6 +193,16 @@ export interface SpecLimits {
 }
 
 export const DEFAULT_TTL = '72h';
+
+/** ECS refuses a container definition naming one variable in both `environment` and `secrets`. */
+function variablesInBothMaps(container: { environment: Record<string, string>; secrets: Record<string, string> }, at: (string | number)[]): SpecProblem[] {
+  return Object.keys(container.secrets)
+    .filter((name) => Object.hasOwn(container.environment, name))
+    .flatMap((name) => [
+      { path: [...at, 'environment', name], message: `also defined in secrets.${name}; a variable comes from one or the other` },
+      { path: [...at, 'secrets', name], message: `also defined in environment.${name}; a variable comes from one or the other` },
+    ]);
+}
 
 /** The full spec as a client sends it (PUT / POST), with defaults applied on parse. */
 export function environmentSpecSchema(limits: SpecLimits) {
@@ -172,6 +230,8 @@ export function environmentSpecSchema(limits: SpecLimits) {
         .default(DEFAULT_TTL)
         .meta({ description: 'how long after its last create or update the environment expires; at most the installation\'s maxTtl (30d by default)' }),
       labels: labelMap.default({}).meta({ description: 'free labels (at most 50); `repository` (owner/name, fixed at create) and `branch` are what lists filter on' }),
+      sidecars: sidecarList.optional().meta({ description: `at most ${MAX_SIDECARS} more containers in the same task (a database, a cache, a mock service), reachable from the app on \`localhost:<port>\`; each reserves ${SIDECAR_MEMORY_RESERVATION_MIB} MiB of the task's memory` }),
+      hooks: hookSettings.optional().meta({ description: 'commands run as one-off tasks of the environment\'s own task definition (seed, migrate): `afterCreate`, `beforeUpdate`, `afterUpdate`, `beforeDelete`' }),
     })
     .superRefine((spec, ctx) => {
       if (!isValidFargatePair(spec.cpu, spec.memory)) {
@@ -181,15 +241,17 @@ export function environmentSpecSchema(limits: SpecLimits) {
           message: `memory ${spec.memory} is not valid with cpu ${spec.cpu}; allowed: ${FARGATE_MEMORY_BY_CPU[spec.cpu]?.join(', ')}`,
         });
       }
+      const sizeProblem = spec.sidecars && isValidFargatePair(spec.cpu, spec.memory) ? taskSizeProblem(spec.cpu, spec.memory, spec.sidecars.length) : undefined;
+      // `params.taskSize`: the problem's detail says it too (functions/domain/spec-validation.ts)
+      if (sizeProblem) ctx.addIssue({ code: 'custom', path: ['memory'], message: sizeProblem, params: { taskSize: true } });
+      for (const problem of sidecarProblems(spec.sidecars ?? [], spec.port)) ctx.addIssue({ code: 'custom', ...problem });
       if (spec.healthCheck.timeoutSeconds >= spec.healthCheck.intervalSeconds) {
         ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeoutSeconds'], message: 'must be less than intervalSeconds' });
       }
-      // ECS refuses a task definition naming one variable in both `environment` and `secrets`
-      for (const name of Object.keys(spec.secrets)) {
-        if (!Object.hasOwn(spec.environment, name)) continue;
-        ctx.addIssue({ code: 'custom', path: ['environment', name], message: `also defined in secrets.${name}; a variable comes from one or the other` });
-        ctx.addIssue({ code: 'custom', path: ['secrets', name], message: `also defined in environment.${name}; a variable comes from one or the other` });
-      }
+      for (const problem of variablesInBothMaps(spec, [])) ctx.addIssue({ code: 'custom', ...problem });
+      spec.sidecars?.forEach((sidecar, index) => {
+        for (const problem of variablesInBothMaps(sidecar, ['sidecars', index])) ctx.addIssue({ code: 'custom', ...problem });
+      });
       if (spec.autoscaling && spec.autoscaling.minCount <= spec.autoscaling.maxCount && spec.desiredCount > 0 && (spec.desiredCount < spec.autoscaling.minCount || spec.desiredCount > spec.autoscaling.maxCount)) {
         ctx.addIssue({ code: 'custom', path: ['desiredCount'], message: 'must lie within autoscaling minCount..maxCount' });
       }
@@ -212,4 +274,8 @@ export const environmentPatchSchema = z.strictObject({
   healthCheck: z.record(z.string(), z.unknown()).optional(),
   ttl: z.unknown().optional(),
   labels: z.record(z.string(), z.string().nullable()).optional(),
+  // an array replaces the list (RFC 7396 merges objects only), null removes it
+  sidecars: z.unknown().optional(),
+  // merges hook by hook: `{"hooks": {"beforeUpdate": null}}` removes one, `{"hooks": null}` all
+  hooks: z.record(z.string(), z.unknown()).nullable().optional(),
 });

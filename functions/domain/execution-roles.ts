@@ -21,7 +21,7 @@
  * Secrets Manager and SSM names are case-sensitive, so is the namespace.
  */
 import { createHash } from 'node:crypto';
-import { ownsSecrets } from './secret-ownership.ts';
+import { ownsSecrets, secretReferencesOf, type SecretsHolder } from './secret-ownership.ts';
 
 const ROLE_NAME_HASH_DIGITS = 16;
 /** `arn:<partition>:iam::<account>:role/<path><name>` */
@@ -44,17 +44,18 @@ export function secretExecutionRoleArn(partition: string, account: string, insta
 }
 
 /**
- * The execution role of a spec's task definition: its repository's role when it has secrets,
+ * The execution role of a spec's task definition: its repository's role when it (or a sidecar) has secrets,
  * the shared role (`sharedExecutionRoleArn`, whose partition and account it shares) otherwise.
  * A spec with secrets but no repository that can own any (the API refuses those) keeps the
  * shared role, which reads no secret: its tasks fail to start rather than read anything.
  */
 export function executionRoleArnFor(
-  spec: { secrets: Record<string, string>; labels: Record<string, string> },
+  spec: SecretsHolder,
   settings: { executionRoleArn: string; installationId: string; region: string },
 ): string {
   const repository = spec.labels.repository;
-  if (Object.keys(spec.secrets).length === 0 || !ownsSecrets(repository)) return settings.executionRoleArn;
+  // a sidecar's secrets are read by the same role (one execution role per task definition)
+  if (secretReferencesOf(spec).length === 0 || !ownsSecrets(repository)) return settings.executionRoleArn;
   const shared = ROLE_ARN.exec(settings.executionRoleArn);
   if (!shared) throw new Error(`FLEDGE_EXECUTION_ROLE_ARN is not an IAM role ARN: "${settings.executionRoleArn}"`);
   return secretExecutionRoleArn(shared[1]!, shared[2]!, settings.installationId, repository, settings.region);

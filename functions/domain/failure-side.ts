@@ -13,6 +13,8 @@ export const FAILURE_SIDE: Record<ErrorCode, FailureSide> = {
   TASK_EXITED: 'user',
   OUT_OF_MEMORY: 'user',
   HEALTH_CHECK_FAILED: 'user',
+  // a hook's command exited non-zero or ran past its timeout (the spec's hooks)
+  HOOK_FAILED: 'user',
   QUOTA_EXCEEDED: 'user',
   // the app did not become steady in time: the image's own start-up, not Fledge
   TIMEOUT: 'user',

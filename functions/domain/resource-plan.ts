@@ -12,10 +12,12 @@ import { canonicalJson } from './canonical-json.ts';
 import { executionRoleArnFor } from './execution-roles.ts';
 import { renderAlarmPlan, type AlarmPlan } from './alarms.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
+import { renderHooks, type HookName, type HookPlan } from './hooks.ts';
 import { targetGroupName } from './resource-names.ts';
+import { APP_CONTAINER, SIDECAR_MEMORY_RESERVATION_MIB } from './sidecars.ts';
 
-/** The one container of every environment's task definition (docs/design.md). */
-export const CONTAINER_NAME = 'app';
+/** The app's container, first in every environment's task definition; sidecars follow it (docs/design.md). */
+export const CONTAINER_NAME = APP_CONTAINER;
 
 /**
  * Task definitions are content-addressed and shared (docs/design.md "Shared task
@@ -88,11 +90,16 @@ export interface ContainerDefinition {
   Name: string;
   Image: string;
   Essential: boolean;
-  PortMappings: { ContainerPort: number; Protocol: 'tcp'; Name: string }[];
+  /** the app's mapping is named `http`; a sidecar's has no name (names are unique per task and only Service Connect reads them) */
+  PortMappings: { ContainerPort: number; Protocol: 'tcp'; Name?: string }[];
   Environment: { Name: string; Value: string }[];
   Secrets: { Name: string; ValueFrom: string }[];
   LogConfiguration: { LogDriver: 'awslogs'; Options: Record<string, string> };
   StopTimeout: number;
+  /** a sidecar's soft reservation of the task's memory (MiB) */
+  MemoryReservation?: number;
+  /** the app's: its sidecars have started first (a database before the app that connects to it) */
+  DependsOn?: { ContainerName: string; Condition: 'START' }[];
 }
 
 export interface ResourcePlan {
@@ -134,6 +141,8 @@ export interface ResourcePlan {
   image: string;
   /** names, thresholds and dimensions of the per-environment alarms (functions/domain/alarms.ts) */
   alarms: AlarmPlan;
+  /** the spec's hooks as the workflows run them (functions/domain/hooks.ts); absent when it has none */
+  hooks?: Partial<Record<HookName, HookPlan>>;
 }
 
 export function renderEnvironment(variables: Record<string, string>): { Name: string; Value: string }[] {
@@ -179,7 +188,9 @@ export function renderPlan(
   const hc = spec.healthCheck;
   const definition = renderTaskDefinition(spec, settings);
   const hash = taskDefinitionHash(definition, spec.labels.repository);
+  const hooks = renderHooks(spec.hooks);
   return {
+    ...(hooks ? { hooks } : {}),
     hostHeaders: [`${name}.${settings.baseDomain}`],
     image: spec.image,
     alarms: renderAlarmPlan(name, spec, settings),
@@ -212,8 +223,35 @@ export function renderPlan(
   };
 }
 
-/** The task definition of a spec: nothing in it names the environment (docs/design.md "Shared task definitions"). */
+/**
+ * The task definition of a spec: nothing in it names the environment (docs/design.md "Shared task
+ * definitions"). `app` first, then the sidecars in the spec's order; a spec without sidecars
+ * renders exactly as before they existed, so its family (the content hash) is unchanged.
+ */
 export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettings): Omit<ResourcePlan['taskDefinition'], 'Family'> {
+  const sidecars = spec.sidecars ?? [];
+  // the same awslogs group and `fledge` prefix for every container: a stream is `fledge/<container>/<task id>`
+  const logConfiguration: ContainerDefinition['LogConfiguration'] = {
+    LogDriver: 'awslogs',
+    Options: {
+      'awslogs-group': settings.logGroup,
+      'awslogs-region': settings.region,
+      'awslogs-stream-prefix': LOG_STREAM_PREFIX,
+    },
+  };
+  const app: ContainerDefinition = {
+    Name: CONTAINER_NAME,
+    Image: spec.image,
+    Essential: true,
+    PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
+    Environment: renderEnvironment(spec.environment),
+    Secrets: renderSecrets(spec.secrets),
+    LogConfiguration: logConfiguration,
+    // previews need no long graceful shutdown; ECS' default is 30 s
+    StopTimeout: 10,
+    // START, not HEALTHY: a sidecar has no container health check to wait for (ECS ContainerDependency)
+    ...(sidecars.length > 0 ? { DependsOn: sidecars.map((sidecar) => ({ ContainerName: sidecar.name, Condition: 'START' as const })) } : {}),
+  };
   return {
     Cpu: String(spec.cpu),
     Memory: String(spec.memory),
@@ -221,24 +259,18 @@ export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettin
     ExecutionRoleArn: executionRoleArnFor(spec, settings),
     TaskRoleArn: settings.taskRoleArn,
     ContainerDefinitions: [
-      {
-        Name: CONTAINER_NAME,
-        Image: spec.image,
-        Essential: true,
-        PortMappings: [{ ContainerPort: spec.port, Protocol: 'tcp', Name: 'http' }],
-        Environment: renderEnvironment(spec.environment),
-        Secrets: renderSecrets(spec.secrets),
-        LogConfiguration: {
-          LogDriver: 'awslogs',
-          Options: {
-            'awslogs-group': settings.logGroup,
-            'awslogs-region': settings.region,
-            'awslogs-stream-prefix': LOG_STREAM_PREFIX,
-          },
-        },
-        // previews need no long graceful shutdown; ECS' default is 30 s
+      app,
+      ...sidecars.map((sidecar): ContainerDefinition => ({
+        Name: sidecar.name,
+        Image: sidecar.image,
+        Essential: sidecar.essential,
+        PortMappings: sidecar.port === undefined ? [] : [{ ContainerPort: sidecar.port, Protocol: 'tcp' }],
+        Environment: renderEnvironment(sidecar.environment),
+        Secrets: renderSecrets(sidecar.secrets),
+        LogConfiguration: logConfiguration,
         StopTimeout: 10,
-      },
+        MemoryReservation: SIDECAR_MEMORY_RESERVATION_MIB,
+      })),
     ],
   };
 }

@@ -84,15 +84,25 @@ export function secretProblem(arn: string, repository: string | undefined, scope
   return undefined;
 }
 
-/** One `secrets.<NAME>` error per secret the environment's repository does not own. */
-export function secretOwnershipErrors(
-  spec: { secrets: Record<string, string>; labels: Record<string, string> },
-  scope: SecretScope,
-): FieldError[] {
+/** Every secret reference of a spec, the app's and its sidecars', with the path that names it (`secrets.X`, `sidecars.0.secrets.X`). */
+export function secretReferencesOf(spec: SecretsHolder): { path: string; arn: string }[] {
+  const containers: [string, Record<string, string>][] = [['', spec.secrets], ...(spec.sidecars ?? []).map((sidecar, index): [string, Record<string, string>] => [`sidecars.${index}.`, sidecar.secrets])];
+  return containers.flatMap(([at, secrets]) => Object.entries(secrets).map(([name, arn]) => ({ path: `${at}secrets.${name}`, arn })));
+}
+
+/** What a spec holds secrets in: the app's map and each sidecar's. */
+export interface SecretsHolder {
+  secrets: Record<string, string>;
+  labels: Record<string, string>;
+  sidecars?: readonly { secrets: Record<string, string> }[] | undefined;
+}
+
+/** One `secrets.<NAME>` (or `sidecars.<i>.secrets.<NAME>`) error per secret the environment's repository does not own. */
+export function secretOwnershipErrors(spec: SecretsHolder, scope: SecretScope): FieldError[] {
   const errors: FieldError[] = [];
-  for (const [name, arn] of Object.entries(spec.secrets)) {
+  for (const { path, arn } of secretReferencesOf(spec)) {
     const problem = secretProblem(arn, spec.labels.repository, scope);
-    if (problem) errors.push({ path: `secrets.${name}`, message: problem });
+    if (problem) errors.push({ path, message: problem });
   }
   return errors;
 }

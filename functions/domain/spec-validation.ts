@@ -42,7 +42,11 @@ export function parseSpec(body: unknown, rules: SpecRules): EnvironmentSpec {
   const reserved = reservedKeyErrors(body);
   if (reserved.length) throw new ValidationFailed('the environment spec is invalid', reserved);
   const result = schema(rules.maxTtlMs).safeParse(body);
-  if (!result.success) throw new ValidationFailed('the environment spec is invalid', fieldErrors(result.error));
+  if (!result.success) {
+    // a task too small for its sidecars says which sizes fit in the detail too: it is the fix
+    const taskSize = result.error.issues.find((issue) => issue.code === 'custom' && issue.params?.taskSize === true);
+    throw new ValidationFailed(taskSize ? `the environment spec is invalid: ${taskSize.message}` : 'the environment spec is invalid', fieldErrors(result.error));
+  }
   if (isPinned(result.data) && !rules.allowPinning) {
     throw new ValidationFailed('pinning is not allowed by this installation', [
       { path: `labels.${PIN_LABEL}`, message: 'this installation does not allow pinning environments (FLEDGE_ALLOW_PINNING=false); remove the label' },

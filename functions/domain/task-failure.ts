@@ -5,6 +5,7 @@
  */
 import type { ErrorCode, OperationError } from './environment.ts';
 import { publicErrorName, publicText, workflowStepFailure } from './public-text.ts';
+import { APP_CONTAINER } from './sidecars.ts';
 
 /** The facts of a stopped ECS task that tell why it stopped (DescribeTasks). */
 export interface StoppedTask {
@@ -49,7 +50,7 @@ export function classifyStoppedTask(task: StoppedTask): OperationError | undefin
   if (exited) {
     return {
       code: 'TASK_EXITED',
-      message: `the container exited with exit code ${exited.exitCode}${exited.reason ? ` (${firstLine(exited.reason)})` : ''}`,
+      message: `${containerWords(exited.name)} exited with exit code ${exited.exitCode}${exited.reason ? ` (${firstLine(exited.reason)})` : ''}`,
     };
   }
   if (task.stopCode === 'EssentialContainerExited') {
@@ -64,6 +65,11 @@ export function classifyStoppedTask(task: StoppedTask): OperationError | undefin
     return { code: 'TASK_EXITED', message: `the task failed to start: ${firstLine(reason || containers)}` };
   }
   return undefined;
+}
+
+/** `the container` (the app's), or `the sidecar db` (a name the spec gave: no AWS text). */
+function containerWords(name: string | undefined): string {
+  return name && name !== APP_CONTAINER ? `the sidecar ${publicText(name)}` : 'the container';
 }
 
 /** Errors Fledge raises itself, with causes it words itself (no AWS text): their cause is shown. */

@@ -7,6 +7,7 @@ import type { TimerHandle } from './clock.ts';
 import { awsError, type SimulatedAwsError } from './errors.ts';
 import { digits, ecsTagList, ENV_TAG, hex, tagsFromList, type SimContext } from './context.ts';
 import { fargateSizeRefusal } from './fargate-task-sizes.ts';
+import { crashSidecar, sidecarOutputs, sidecarsOf, startSidecar, stopSidecars, type SidecarContainer } from './sidecars.ts';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -64,6 +65,8 @@ export interface TaskRecord {
   log?: { group: string; stream: string };
   /** the container port (what the simulated app says it listens on) */
   port?: number;
+  /** the task definition's other containers (infra/local/simulator/sidecars.ts) */
+  sidecars?: SidecarContainer[];
 }
 
 export interface DeploymentRecord {
@@ -359,6 +362,7 @@ export class EcsSimulator {
           healthStatus: task.healthStatus,
           cpu: '0',
         },
+        ...this.sidecarContainers(task, { healthStatus: 'UNKNOWN' }),
       ],
       cpu: task.cpu,
       memory: task.memory,
@@ -451,6 +455,7 @@ export class EcsSimulator {
         if (!container.name) throw ecsError('ClientException', 'Container.name should not be null or empty.');
         if (!container.image) throw ecsError('ClientException', 'Container.image should not be null or empty.');
       }
+      refuseBadContainerSet(containers, input.memory);
       const fargate = (input.requiresCompatibilities ?? []).includes('FARGATE');
       if (fargate) {
         if (input.networkMode !== 'awsvpc') throw ecsError('ClientException', 'Fargate only supports network mode ‘awsvpc’.');
@@ -868,6 +873,7 @@ export class EcsSimulator {
           reason: task.containerReason,
           cpu: '0',
         },
+        ...this.sidecarContainers(task, {}),
       ],
       cpu: task.cpu,
       createdAt: iso(task.createdAt),
@@ -1048,6 +1054,10 @@ export class EcsSimulator {
       timers: [],
       log: awslogsStream(container, id),
       port: (container.portMappings as Input[] | undefined)?.[0]?.containerPort as number | undefined,
+      sidecars: sidecarsOf(td.body.containerDefinitions as Input[], container, {
+        logOf: (sidecar) => awslogsStream(sidecar, id),
+        failsAtStart: (image) => failureModeOf(image) === 'start',
+      }),
     };
     this.tasks.set(task.taskArn, task);
     this.serviceEvent(service, `has started 1 tasks: (task ${id}).`);
@@ -1076,6 +1086,8 @@ export class EcsSimulator {
       task.startedAt = new Date(this.ctx.clock.now());
       task.connectivityAt = task.startedAt;
       task.lastStatus = 'RUNNING';
+      // the app depends on its sidecars' START (functions/domain/resource-plan.ts): they are up first
+      this.startSidecars(task, Math.max(1, Math.round(Math.min(start * 0.2, hc / 2))));
       if (service.loadBalancers.length === 0) task.everHealthy = true;
       for (const lb of service.loadBalancers) {
         if (this.lb.targetGroupExists(lb.targetGroupArn)) {
@@ -1109,6 +1121,30 @@ export class EcsSimulator {
     });
   }
 
+  /** The task's sidecars start; a `fail-start` one exits after `exitAfterMs`, and an essential one takes the task down with it. */
+  private startSidecars(task: TaskRecord, exitAfterMs: number): void {
+    for (const sidecar of task.sidecars ?? []) {
+      this.writeSidecarLog(sidecar, startSidecar(sidecar));
+      if (!sidecar.failsAtStart) continue;
+      this.at(task, exitAfterMs, () => {
+        this.writeSidecarLog(sidecar, crashSidecar(sidecar));
+        // the app handles the SIGTERM ECS sends the other containers and exits 0: the sidecar is the one that failed
+        if (sidecar.essential) this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 0, failure: true });
+        else this.emitTask(task);
+      });
+    }
+  }
+
+  private writeSidecarLog(sidecar: SidecarContainer, lines: string[]): void {
+    if (sidecar.log && this.logs) this.logs.write(sidecar.log.group, sidecar.log.stream, lines);
+  }
+
+  /** The `containers` entries of a task's sidecars (DescribeTasks, task events). */
+  private sidecarContainers(task: TaskRecord, extra: Input): Input[] {
+    const base = { ...extra, taskArn: task.taskArn, networkInterfaces: [{ attachmentId: task.id.slice(0, 8) + '-eni', privateIpv4Address: task.ip }], cpu: '0' };
+    return sidecarOutputs(task.sidecars ?? [], (name) => this.ctx.arn('ecs', `container/${this.ctx.config.clusterName}/${task.id}/${task.id.slice(0, 8)}-${name}`), base);
+  }
+
   /** Lines the task's container writes to its awslogs stream (nothing without a log configuration). */
   writeLog(task: TaskRecord, ...lines: string[]): void {
     if (task.log && this.logs) this.logs.write(task.log.group, task.log.stream, lines);
@@ -1135,6 +1171,7 @@ export class EcsSimulator {
     // the scheduler stops a container with SIGTERM; one that exits on its own said why already
     if (wasRunning && !how.failure) this.writeLog(task, 'received SIGTERM, shutting down');
     task.desiredStatus = 'STOPPED';
+    stopSidecars(task.sidecars ?? []);
     task.stoppedReason = how.reason;
     task.stopCode = how.stopCode;
     task.containerReason = how.containerReason;
@@ -1340,6 +1377,32 @@ export class EcsSimulator {
       this.ctx.clock.clearTimer(service.steadyTimer);
     }
     for (const task of this.tasks.values()) for (const timer of task.timers) this.ctx.clock.clearTimer(timer);
+  }
+}
+
+/**
+ * What RegisterTaskDefinition refuses about a task's containers together (the wording is the
+ * simulator's): two containers of one name; a dependency on a container the definition lacks
+ * ("containerName: The name of a container", ContainerDependency, Amazon ECS API Reference); and
+ * reservations past the task's memory: "The resource limits must be greater than or equal to any
+ * reservations that you declared" (Amazon ECS Developer Guide, "Choosing Fargate task sizes").
+ */
+function refuseBadContainerSet(containers: readonly Input[], taskMemory: unknown): void {
+  const names = new Set<string>();
+  for (const container of containers) {
+    if (names.has(String(container.name))) throw ecsError('ClientException', `Container names must be unique within a task definition: ${String(container.name)}.`);
+    names.add(String(container.name));
+  }
+  for (const container of containers) {
+    for (const dependency of (container.dependsOn ?? []) as Input[]) {
+      if (!names.has(String(dependency.containerName))) {
+        throw ecsError('ClientException', `Container ${String(container.name)} depends on container ${String(dependency.containerName)}, which is not in the task definition.`);
+      }
+    }
+  }
+  const reserved = containers.reduce((sum, container) => sum + Number(container.memoryReservation ?? container.memory ?? 0), 0);
+  if (taskMemory !== undefined && reserved > Number(taskMemory)) {
+    throw ecsError('ClientException', `The containers reserve ${reserved} MiB of memory, more than the task's ${String(taskMemory)} MiB.`);
   }
 }
 

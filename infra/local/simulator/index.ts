@@ -15,7 +15,7 @@ import { awsError, throttlingErrors, type SimService, type SimulatedAwsError, ty
 import { seededRandom, silentLogger, uuid, ENV_TAG, type HostileRates, type HostileState, type SimConfig, type SimContext, type SimEvent, type SimLogger } from './context.ts';
 import { normalizeInput, toSfnOutput, type NameStyle } from './model.ts';
 import { RateLimiter, AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
-import { EcsSimulator, type ServiceRecord } from './ecs.ts';
+import { EcsSimulator, type ServiceRecord, type TaskRecord } from './ecs.ts';
 import { ElbSimulator, forwardTargets } from './elbv2.ts';
 import { CloudWatchSimulator } from './cloudwatch.ts';
 import { AutoScalingSimulator } from './autoscaling.ts';
@@ -170,7 +170,16 @@ export interface PageData {
   lambdaFunctionArn?: string;
   targetGroup?: { arn: string; name: string; healthy: number; total: number };
   service?: { name: string; status: string; desiredCount: number; runningCount: number; pendingCount: number; image?: string; taskDefinition: string };
-  task?: { id: string; image: string; ip: string; startedAt?: string };
+  task?: { id: string; image: string; ip: string; startedAt?: string; sidecars?: SidecarView[] };
+}
+
+/** A sidecar of a simulated task as `GET /_local/resources` and the environment's page show it. */
+export interface SidecarView {
+  name: string;
+  image: string;
+  essential: boolean;
+  lastStatus: string;
+  exitCode?: number;
 }
 
 export interface Simulator {
@@ -208,7 +217,7 @@ export interface ResourceSnapshot {
     taskDefinition: string;
     image?: string;
     deployments: { id: string; status: string; rolloutState: string; taskDefinition: string; desiredCount: number; failedTasks: number }[];
-    tasks: { arn: string; lastStatus: string; desiredStatus: string; image: string; ip: string; targetHealth?: string; stoppedReason?: string }[];
+    tasks: { arn: string; lastStatus: string; desiredStatus: string; image: string; ip: string; targetHealth?: string; stoppedReason?: string; sidecars: SidecarView[] }[];
     tags: Record<string, string>;
   }[];
   taskDefinitions: { arn: string; family: string; revision: number; status: string; image?: string; environment?: string; tags: Record<string, string> }[];
@@ -662,6 +671,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
                 ip: t.ip,
                 targetHealth: t.registeredIn[0] ? elb.targetState(t.registeredIn[0].targetGroupArn, t.ip, t.registeredIn[0].port) : undefined,
                 stoppedReason: t.stoppedReason,
+                sidecars: sidecarViews(t),
               })),
               tags: tagsObject(s.tags),
             };
@@ -770,7 +780,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const task = target ? [...ecs.tasks.values()].find((t) => t.ip === target.id && t.desiredStatus === 'RUNNING') : undefined;
       if (task && target && ecs.probe(task.ip)) {
         page.outcome = 'task';
-        page.task = { id: task.id, image: task.image, ip: task.ip, startedAt: task.startedAt?.toISOString() };
+        page.task = { id: task.id, image: task.image, ip: task.ip, startedAt: task.startedAt?.toISOString(), sidecars: sidecarViews(task) };
         ecs.writeLog(task, `"GET / HTTP/1.1" 200 host=${host}`);
       }
       return page;
@@ -792,4 +802,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
   }
   return simulator;
+}
+
+function sidecarViews(task: TaskRecord): SidecarView[] {
+  return (task.sidecars ?? []).map((s) => ({ name: s.name, image: s.image, essential: s.essential, lastStatus: s.lastStatus, ...(s.exitCode === undefined ? {} : { exitCode: s.exitCode }) }));
 }

@@ -60,6 +60,12 @@ describe('secrets an environment may reference', () => {
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: secret('fledge/acme/billing/db-AbCdEf') } }), 'secrets.DB', /repository "acme\/web".*fledge\/acme\/web\//);
   });
 
+  it("a sidecar's secrets follow the same rules: B's secret in A's sidecar is a 400 naming sidecars.<i>.secrets.<NAME>", async () => {
+    const sidecar = (arn: string) => ({ name: 'db', image: 'postgres:16', port: 5432, secrets: { POSTGRES_PASSWORD: arn } });
+    expectRefused(await put({ labels: { repository: 'acme/web' }, sidecars: [sidecar(secret('fledge/acme/billing/db-AbCdEf'))] }), 'sidecars.0.secrets.POSTGRES_PASSWORD', /repository "acme\/web"/);
+    expect((await put({ labels: { repository: 'acme/web' }, sidecars: [sidecar(secret('fledge/acme/web/db-AbCdEf'))] })).status).toBe(201);
+  });
+
   it('refuses a namespace that merely starts like its own (acme/web-evil is not acme/web)', async () => {
     expectRefused(await put({ labels: { repository: 'acme/web' }, secrets: { DB: parameter('fledge/acme/web-evil/db') } }), 'secrets.DB', /repository "acme\/web"/);
   });

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countChanged, estimateCost, taskHourPrice, taskSecondsAt, taskTimeOf, totalCost, type TaskTime } from '../../../functions/domain/cost.ts';
+import { countChanged, estimateCost, FARGATE_MINIMUM_BILLED_SECONDS, hookTaskSeconds, taskHourPrice, taskSecondsAt, taskTimeOf, totalCost, type TaskTime } from '../../../functions/domain/cost.ts';
 import { FARGATE_PRICES, tablePrice } from '../../../functions/contract/fargate-prices.ts';
 
 const PRICE = { vcpuHour: 0.04048, gbHour: 0.004445 };
@@ -101,6 +101,29 @@ describe('countChanged', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('hook task time (issue 17)', () => {
+  it('bills a hook\'s task from its image pull to its stop, rounded up to the second, at least a minute', () => {
+    expect(hookTaskSeconds({ pullStartedAt: at(0), startedAt: at(20), stoppedAt: at(200.2) })).toBe(201);
+    expect(hookTaskSeconds({ startedAt: new Date(T0), stoppedAt: new Date(T0 + 90_000) })).toBe(90);
+    expect(hookTaskSeconds({ createdAt: at(0), stoppedAt: at(5) })).toBe(FARGATE_MINIMUM_BILLED_SECONDS);
+    // never started (a failed pull) or not stopped yet: the minimum Fargate bills
+    expect(hookTaskSeconds({ pullStartedAt: at(0) })).toBe(60);
+    expect(hookTaskSeconds({ stoppedAt: at(0) })).toBe(60);
+    expect(hookTaskSeconds({ startedAt: 'not a time', stoppedAt: at(0) })).toBe(60);
+  });
+
+  it('counts hook seconds in toDate at the task\'s size, never in the hourly rate', () => {
+    const record = { ...recordAfter([[0, 1]]), hookSeconds: 1800 };
+    const cost = estimateCost(record, PRICE, new Date(T0 + 3_600_000));
+    expect(cost).toEqual({ perHour: r4(HOUR), toDate: r4(1.5 * HOUR), currency: 'USD' });
+    const asleep = { ...recordAfter([[0, 0]]), hookSeconds: 3600 };
+    expect(estimateCost(asleep, PRICE, new Date(T0 + 3_600_000))).toEqual({ perHour: 0, toDate: r4(HOUR), currency: 'USD' });
+    const larger = { ...asleep, spec: { cpu: 1024, memory: 2048 } };
+    expect(estimateCost(larger, PRICE, new Date(T0)).toDate).toBe(r4(taskHourPrice(larger.spec, PRICE)));
+    expect(totalCost([record, asleep], PRICE, new Date(T0 + 3_600_000)).toDate).toBe(r4(2.5 * HOUR));
   });
 });
 
