@@ -57,6 +57,24 @@ export interface OrphanEnvironmentReport {
   pending: { type: string; arn: string; error: string }[];
 }
 
+/** What one run did to the shared task definitions (functions/domain/task-definition-gc.ts). */
+export interface TaskDefinitionCollection {
+  /** ACTIVE revisions deregistered */
+  deregistered: number;
+  /** INACTIVE revisions deleted (DELETE_IN_PROGRESS until nothing references them) */
+  deleted: number;
+  /** revisions in use (a service, a live environment, a recent pick or registration) or not this installation's */
+  kept: number;
+  /** revisions whose call failed or stayed throttled: the next run tries again */
+  pending: number;
+  /** calls AWS throttled (each retried after a backoff) */
+  throttled: number;
+  /** candidates left when the run's time ran out */
+  more: boolean;
+  /** the deleted revisions (the first 50) */
+  removed: string[];
+}
+
 export interface OrphanReport {
   environments: OrphanEnvironmentReport[];
   removed: number;
@@ -67,6 +85,8 @@ export interface OrphanReport {
   recordsRead: number;
   /** more orphaned environments than one run handles */
   more: boolean;
+  /** the shared task definitions collected after the orphans */
+  taskDefinitions?: TaskDefinitionCollection;
 }
 
 export interface CleanupSummary {
@@ -81,6 +101,8 @@ export interface CleanupSummary {
   orphanEnvironments: number;
   orphanResourcesRemoved: number;
   orphanResourcesPending: number;
+  taskDefinitionsDeregistered: number;
+  taskDefinitionsDeleted: number;
   itemsRead: number;
   more: boolean;
 }

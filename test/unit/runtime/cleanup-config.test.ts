@@ -4,7 +4,7 @@ import { summarize } from '../../../functions/commands/cleanup-steps.ts';
 
 describe('cleanup settings', () => {
   it('default as documented, the same on AWS and locally', () => {
-    expect(readCleanupConfig({})).toEqual({ maxPerRun: 100, stuckAfterMs: 3_600_000, orphanGraceMs: 300_000, maxOrphanEnvironmentsPerRun: 25, clockOffsetMs: 0, quotaGlobal: 99, quotaPerRepository: 20 });
+    expect(readCleanupConfig({})).toEqual({ maxPerRun: 100, stuckAfterMs: 3_600_000, orphanGraceMs: 300_000, maxOrphanEnvironmentsPerRun: 25, taskDefinitionGraceMs: 86_400_000, clockOffsetMs: 0, quotaGlobal: 99, quotaPerRepository: 20 });
   });
 
   it('honour the clock offset in local mode only: on AWS the cleanup judges expiry by the real start time', () => {
@@ -17,6 +17,8 @@ describe('cleanup settings', () => {
     expect(() => readCleanupConfig({ FLEDGE_CLEANUP_ORPHAN_GRACE: '15' })).toThrow(/FLEDGE_CLEANUP_ORPHAN_GRACE/);
     expect(() => readCleanupConfig({ FLEDGE_CLEANUP_MAX_PER_RUN: '0' })).toThrow(/FLEDGE_CLEANUP_MAX_PER_RUN/);
     expect(readCleanupConfig({ FLEDGE_CLEANUP_ORPHAN_GRACE: '0' }).orphanGraceMs).toBe(0);
+    expect(() => readCleanupConfig({ FLEDGE_CLEANUP_TASK_DEFINITION_GRACE: 'a day' })).toThrow(/FLEDGE_CLEANUP_TASK_DEFINITION_GRACE/);
+    expect(readCleanupConfig({ FLEDGE_CLEANUP_TASK_DEFINITION_GRACE: '2d' }).taskDefinitionGraceMs).toBe(2 * 86_400_000);
   });
 });
 
