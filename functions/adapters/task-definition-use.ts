@@ -15,18 +15,20 @@ const USE_RETENTION_SECONDS = 90 * 86_400;
 
 /** Records that a plan step picks `family` now. Written before the lookup, so a cleanup that reads after it keeps the family. */
 export async function recordFamilyUse(family: string, at = new Date()): Promise<void> {
-  await dynamodbClient().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: taskDefinitionUseKey(family),
-      // never moves backwards: a late retry of an older step does not shorten the protection
-      UpdateExpression: 'SET lastUsedAt = :at, family = :family, purgeAt = :purgeAt',
-      ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :at',
-      ExpressionAttributeValues: { ':at': at.toISOString(), ':family': family, ':purgeAt': Math.floor(at.getTime() / 1000) + USE_RETENTION_SECONDS },
-    }),
-  ).catch((error: Error) => {
-    if (error.name !== 'ConditionalCheckFailedException') throw error;
-  });
+  try {
+    await dynamodbClient().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: taskDefinitionUseKey(family),
+        // never moves backwards: a late retry of an older step does not shorten the protection
+        UpdateExpression: 'SET lastUsedAt = :at, family = :family, purgeAt = :purgeAt',
+        ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :at',
+        ExpressionAttributeValues: { ':at': at.toISOString(), ':family': family, ':purgeAt': Math.floor(at.getTime() / 1000) + USE_RETENTION_SECONDS },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+  }
 }
 
 /** family -> lastUsedAt for the families that have a use record (eventually consistent, 100 per request). */
