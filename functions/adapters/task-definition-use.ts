@@ -21,8 +21,9 @@ export async function recordFamilyUse(family: string, at = new Date()): Promise<
         TableName: tableName(),
         Key: taskDefinitionUseKey(family),
         // never moves backwards: a late retry of an older step does not shorten the protection
-        UpdateExpression: 'SET lastUsedAt = :at, family = :family, purgeAt = :purgeAt',
+        UpdateExpression: 'SET lastUsedAt = :at, #family = :family, purgeAt = :purgeAt',
         ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :at',
+        ExpressionAttributeNames: { '#family': 'family' },
         ExpressionAttributeValues: { ':at': at.toISOString(), ':family': family, ':purgeAt': Math.floor(at.getTime() / 1000) + USE_RETENTION_SECONDS },
       }),
     );
@@ -35,7 +36,8 @@ export async function recordFamilyUse(family: string, at = new Date()): Promise<
 export async function familyUses(families: string[]): Promise<Map<string, string>> {
   const items = await batchGetAll<{ family: string; lastUsedAt: string }>(families.map(taskDefinitionUseKey), {
     ConsistentRead: false,
-    ProjectionExpression: 'family, lastUsedAt',
+    ProjectionExpression: '#family, lastUsedAt',
+    ExpressionAttributeNames: { '#family': 'family' },
   });
   return new Map(items.map((item) => [item.family, item.lastUsedAt]));
 }
