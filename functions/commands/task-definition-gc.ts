@@ -66,10 +66,14 @@ export async function collectTaskDefinitions(input: CollectInput): Promise<TaskD
 
   const revisions = [...(await sharedRevisions('ACTIVE', counter)), ...(await sharedRevisions('INACTIVE', counter))];
   if (revisions.length === 0) return report;
-  const settings = runtimeConfig();
-  const liveFamilies = new Set((await everyEnvironment({})).flatMap((record) => familiesOf(record, settings)));
   const lastUsedAt = await familyUses([...new Set(revisions.map((r) => r.family))]);
-  const plan = planCollection(revisions, { running: input.running, liveFamilies, lastUsedAt, graceEnd });
+  const evidence = { running: input.running, liveFamilies: new Set<string>(), lastUsedAt, graceEnd };
+  // the live records are read only when something may go (they only ever keep more)
+  if (planCollection(revisions, evidence).candidates.length > 0) {
+    const settings = runtimeConfig();
+    evidence.liveFamilies = new Set((await everyEnvironment({})).flatMap((record) => familiesOf(record, settings)));
+  }
+  const plan = planCollection(revisions, evidence);
   const kept: Partial<Record<KeptBecause | 'registered-recently' | 'not-ours', number>> = {};
   const keep = (because: keyof typeof kept, count = 1) => {
     kept[because] = (kept[because] ?? 0) + count;
