@@ -408,9 +408,13 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload, pacing:
   }
 
   // 4. the shared task definitions no live environment, service or recent plan uses (docs/design.md "Shared task definitions")
+  // its failure does not lose what the orphans' removal did: it is reported, and the run ends failed
   report.taskDefinitions = await collectTaskDefinitions({
     scope, running: serviceTaskDefinitions(described), asOf: payload.asOf, graceMs: config.taskDefinitionGraceMs,
     deadline: pacingStarted + TASK_DEFINITION_BUDGET_MS, counter, pacing,
+  }).catch((error: Error) => {
+    logger.error('the collection of shared task definitions failed; the next run goes on', { error: { name: error.name, message: error.message } });
+    return { deregistered: 0, deleted: 0, kept: 0, pending: 0, throttled: 0, more: true, removed: [], error: `${error.name}: ${error.message}` };
   });
 
   report.awsCalls = counter.calls;
@@ -446,6 +450,9 @@ export function summarize({ state }: ReportCleanupPayload): CleanupSummary {
     results.push({ name: '*', action: 'reconcile-orphans', outcome: 'failed', detail: `${state.orphansError.Error}: ${state.orphansError.Cause}` });
   }
   const orphans = state.orphans?.report;
+  if (orphans?.taskDefinitions?.error) {
+    results.push({ name: '*', action: 'collect-task-definitions', outcome: 'failed', detail: orphans.taskDefinitions.error });
+  }
   const count = (outcome: CleanupItemResult['outcome']) => results.filter((r) => r.outcome === outcome).length;
   const failures = results.filter((r) => r.outcome === 'failed');
   return {

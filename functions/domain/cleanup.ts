@@ -31,8 +31,8 @@ export type CleanupOutcome =
 
 export interface CleanupItemResult {
   name: string;
-  /** `reconcile-orphans` when the orphan step itself failed */
-  action: CleanupAction | 'reconcile-orphans';
+  /** `reconcile-orphans` when the orphan step itself failed, `collect-task-definitions` when its collection of shared task definitions did */
+  action: CleanupAction | 'reconcile-orphans' | 'collect-task-definitions';
   outcome: CleanupOutcome;
   detail?: string;
   operationId?: string;
@@ -73,6 +73,8 @@ export interface TaskDefinitionCollection {
   more: boolean;
   /** the deleted revisions (the first 50) */
   removed: string[];
+  /** why the collection stopped short (`<error name>: <message>`): the run ends failed, the next run goes on */
+  error?: string;
 }
 
 export interface OrphanReport {

@@ -103,6 +103,28 @@ describe('through the scheduled cleanup', () => {
     expect((await world.item('td-again'))?.status).toBe('RUNNING');
     expect(revisionsOf(world.sim, gone!)).toContain('2:ACTIVE');
   }, 180_000);
+
+  it('a collection that fails (AWS refuses the listing) is reported, the run ends failed and the orphans\' results stand', async () => {
+    const ecs = world.sim.client('ecs');
+    useClients({
+      ecs: {
+        send: async (command: { constructor: { name: string }; input: { familyPrefix?: string } }) => {
+          if (command.constructor.name === 'ListTaskDefinitionsCommand' && !command.input.familyPrefix) {
+            throw Object.assign(new Error('User is not authorized to perform: ecs:ListTaskDefinitions'), { name: 'AccessDeniedException' });
+          }
+          return ecs.send(command as never);
+        },
+      } as never,
+    });
+    try {
+      const run = await world.cleanup();
+      expect(run.execution.status).toBe('FAILED');
+      expect(run.summary).toMatchObject({ failed: 1, failures: [{ name: '*', action: 'collect-task-definitions', detail: expect.stringMatching(/^AccessDeniedException: /) }] });
+      expect(world.lastOrphanReport()).toMatchObject({ environments: [], taskDefinitions: { deregistered: 0, more: true } });
+    } finally {
+      useClients({ ecs });
+    }
+  }, 60_000);
 });
 
 describe('the collection on the simulator\'s clock', () => {
@@ -144,6 +166,34 @@ describe('the collection on the simulator\'s clock', () => {
     expect(report).toMatchObject({ deregistered: 3, deleted: 3, pending: 0, more: false });
     expect(report.throttled).toBeGreaterThanOrEqual(1);
     for (const family of families) expect(revisionsOf(sim, family).every((r) => r.endsWith('DELETE_IN_PROGRESS'))).toBe(true);
+  }, 60_000);
+
+  it('reports a revision AWS refuses to deregister as pending and goes on with the others; the next run removes it', async () => {
+    const families = [hash(200), hash(201), hash(202)].map((h) => `fledge-td-${h}`);
+    const arns: string[] = [];
+    for (const family of families) {
+      arns.push(await register(sim, family));
+      await clock.advance(1_000);
+    }
+    const ecs = sim.client('ecs');
+    let refuse = true;
+    useClients({
+      ecs: {
+        send: async (command: { constructor: { name: string }; input: { taskDefinition?: string } }) => {
+          if (refuse && command.constructor.name === 'DeregisterTaskDefinitionCommand' && command.input.taskDefinition === arns[1]) {
+            throw Object.assign(new Error('User is not authorized to perform: ecs:DeregisterTaskDefinition'), { name: 'AccessDeniedException' });
+          }
+          return ecs.send(command as never);
+        },
+      } as never,
+    });
+    const first = await run();
+    expect(first).toMatchObject({ deregistered: 2, deleted: 2, pending: 1, more: false });
+    expect(revisionsOf(sim, families[1]!)).toEqual(['1:ACTIVE']);
+    refuse = false;
+    const second = await run();
+    expect(second).toMatchObject({ deregistered: 1, deleted: 1, pending: 0 });
+    useClients({ ecs });
   }, 60_000);
 
   it('works a 1,000-revision backlog off over several runs, each within its time budget and under AWS\'s rates', async () => {

@@ -43,4 +43,16 @@ describe('the run summary', () => {
     expect(summary).toMatchObject({ planned: 3, teardownsStarted: 1, teardownsRestarted: 1, failed: 2, itemsRead: 3, orphanEnvironments: 0 });
     expect(summary.failures.map((f) => f.name)).toEqual(['b', '*']);
   });
+
+  it('counts the shared task definitions collected; candidates left make `more`, a collection that failed is a failure', () => {
+    const collection = { deregistered: 3, deleted: 12, kept: 40, pending: 1, throttled: 2, more: true, removed: [] };
+    const orphans = { environments: [], removed: 0, pending: 0, awsCalls: 9, recordsRead: 0, more: false, taskDefinitions: collection };
+    expect(summarize({ state: { ...state, results: [], orphans: { report: orphans } } })).toMatchObject({
+      taskDefinitionsDeregistered: 3, taskDefinitionsDeleted: 12, more: true, failed: 0,
+    });
+    const failed = summarize({
+      state: { ...state, results: [], orphans: { report: { ...orphans, taskDefinitions: { ...collection, error: 'AccessDeniedException: no' } } } },
+    });
+    expect(failed).toMatchObject({ failed: 1, failures: [{ name: '*', action: 'collect-task-definitions', outcome: 'failed', detail: 'AccessDeniedException: no' }] });
+  });
 });
