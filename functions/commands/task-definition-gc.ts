@@ -7,8 +7,8 @@
  * 1. Read the account's `fledge-td-*` revisions (ACTIVE and INACTIVE), the live records (what they
  *    render to, rollback images included) and the families' `lastUsedAt` (plan steps' picks);
  *    the services of the cluster were read by the caller. functions/domain/task-definition-gc.ts decides.
- * 2. Family by family, oldest first: read `lastUsedAt` again (consistent: a create may have picked it
- *    since), describe each ACTIVE candidate (its registration time; whether this installation
+ * 2. Family by family, oldest first: read `lastUsedAt` again before each deregistration (consistent: a
+ *    create may have picked the family since), describe each ACTIVE candidate (its registration time; whether this installation
  *    registered it), deregister it, and delete INACTIVE revisions 10 per DeleteTaskDefinitions call.
  * 3. Pace both calls under AWS's buckets (Amazon ECS API Reference, "Request throttling for the Amazon
  *    ECS API": DeregisterTaskDefinition refills 1 token a second; DeleteTaskDefinitions is metered as a
@@ -120,18 +120,15 @@ export async function collectTaskDefinitions(input: CollectInput): Promise<TaskD
   const families = new Map<string, Revision[]>();
   for (const r of plan.candidates) families.set(r.family, [...(families.get(r.family) ?? []), r]);
   let left = plan.candidates.length;
-  for (const [family, candidates] of families) {
-    if (pacing.now() >= input.deadline) break;
-    // a create may have picked the family since the use records were read
+  /** a create may have picked the family since the use records were read: asked again (consistently) right before each deregistration */
+  const pickedMeanwhile = async (family: string) => {
     const picked = await familyUse(family);
-    if (picked !== undefined && picked > graceEnd) {
-      keep('recently-picked', candidates.length);
-      left -= candidates.length;
-      continue;
-    }
+    return picked !== undefined && picked > graceEnd;
+  };
+  for (const [family, candidates] of families) {
     // content-addressed: every revision of a family names the same execution role; ownership is read once
     let ours: boolean | undefined;
-    for (const candidate of candidates) {
+    for (const [index, candidate] of candidates.entries()) {
       if (pacing.now() >= input.deadline) break;
       left -= 1;
       let facts: RevisionFacts | undefined;
@@ -146,11 +143,19 @@ export async function collectTaskDefinitions(input: CollectInput): Promise<TaskD
         continue;
       }
       if (candidate.status === 'ACTIVE') {
-        const outcome = await paced('deregister', () => deregisterRevision(candidate.arn, counter)).catch((error: Error) => {
+        const outcome = await paced('deregister', async () =>
+          (await pickedMeanwhile(family)) ? ('picked' as const) : deregisterRevision(candidate.arn, counter).then(() => 'deregistered' as const),
+        ).catch((error: Error) => {
           logger.warn('a shared task definition could not be deregistered; the next run tries again', { arn: candidate.arn, error: { name: error.name, message: error.message } });
           return 'failed' as const;
         });
-        if (outcome === 'throttled' || outcome === 'failed') {
+        if (outcome === 'picked') {
+          // the family is in use again: this revision and the family's others stay
+          keep('recently-picked', candidates.length - index);
+          left -= candidates.length - index - 1;
+          break;
+        }
+        if (outcome !== 'deregistered') {
           report.pending += 1;
           continue;
         }
