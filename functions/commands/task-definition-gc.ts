@@ -38,6 +38,8 @@ export const realTime: Pacing = { now: () => Date.now(), sleep: (ms) => new Prom
 
 /** One DeregisterTaskDefinition (and one DeleteTaskDefinitions) a second at most: their buckets' refill rate. */
 export const MUTATION_INTERVAL_MS = 1_000;
+/** DescribeTaskDefinition at most 10 a second: half its bucket's refill, the rest stays with the workflows. */
+const DESCRIBE_INTERVAL_MS = 100;
 /** A throttled call is tried again this many times, waiting 2, 4, 8 s; then the revision waits for the next run. */
 const THROTTLE_RETRIES = 3;
 /** ARNs named in the report (the counts are complete): the state of a Step Functions execution is bounded. */
@@ -117,6 +119,15 @@ export async function collectTaskDefinitions(input: CollectInput): Promise<TaskD
     if (outcome.failed.length) logger.warn('DeleteTaskDefinitions refused revisions; the next run tries again', { failures: outcome.failed });
   };
 
+  // DescribeTaskDefinition shares a bucket (100, then 20 a second) with the workflows' lookups: at most 10 a second here
+  let lastDescribe = -Infinity;
+  const described = async (arn: string) => {
+    const wait = lastDescribe + DESCRIBE_INTERVAL_MS - pacing.now();
+    if (wait > 0) await pacing.sleep(wait);
+    lastDescribe = pacing.now();
+    return revisionFacts(arn, scope, counter);
+  };
+
   const families = new Map<string, Revision[]>();
   for (const r of plan.candidates) families.set(r.family, [...(families.get(r.family) ?? []), r]);
   let left = plan.candidates.length;
@@ -133,14 +144,24 @@ export async function collectTaskDefinitions(input: CollectInput): Promise<TaskD
       left -= 1;
       let facts: RevisionFacts | undefined;
       if (candidate.status === 'ACTIVE' || ours === undefined) {
-        facts = await revisionFacts(candidate.arn, scope, counter);
+        try {
+          facts = await described(candidate.arn);
+        } catch (error) {
+          if (!isThrottle(error)) throw error;
+          // the workflows' lookups share this bucket: leave the rest for the next run
+          report.throttled += 1;
+          report.pending += 1;
+          continue;
+        }
         if (!facts) continue; // deleted meanwhile
         ours = facts.ours;
       }
       const held = holdBack(candidate, facts ?? { ours: ours ?? false }, graceEnd);
       if (held) {
-        keep(held);
-        continue;
+        // revisions are in registration order and share one execution role: what holds this one back holds the family's later ones
+        keep(held, candidates.length - index);
+        left -= candidates.length - index - 1;
+        break;
       }
       if (candidate.status === 'ACTIVE') {
         const outcome = await paced('deregister', async () =>
