@@ -550,6 +550,8 @@ export class EcsSimulator {
       }
       if (!input.taskDefinition) throw ecsError('InvalidParameterException', 'TaskDefinition can not be blank.');
       const td = this.resolveTaskDefinition(String(input.taskDefinition));
+      // an INACTIVE (or DELETE_IN_PROGRESS) revision runs no new service (Amazon ECS API Reference, DeregisterTaskDefinition);
+      // AWS answers CreateService/UpdateService with ClientException "TaskDefinition is inactive" (RunTask: InvalidParameterException)
       if (!td || td.status !== 'ACTIVE') {
         throw ecsError('ClientException', td ? 'TaskDefinition is inactive' : 'Unable to describe task definition.');
       }
