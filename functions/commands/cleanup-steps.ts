@@ -407,7 +407,7 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload, pacing:
     logger.warn('orphaned resources removed', { environment, record: entry.record, removed: entry.removed.length, pending: entry.pending.length });
   }
 
-  // 4. the shared task definitions no live environment, service or recent plan uses (docs/design.md "Shared task definitions")
+  // last, the shared task definitions no live environment, service or recent plan uses (docs/design.md "Shared task definitions")
   // its failure does not lose what the orphans' removal did: it is reported, and the run ends failed
   report.taskDefinitions = await collectTaskDefinitions({
     scope, running: serviceTaskDefinitions(described), asOf: payload.asOf, graceMs: config.taskDefinitionGraceMs,
