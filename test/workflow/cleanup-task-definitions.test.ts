@@ -11,7 +11,7 @@ import { putEnvironment, deleteEnvironment, type TenantCaller } from '../../func
 import { collectTaskDefinitions, MUTATION_INTERVAL_MS, type Pacing } from '../../functions/commands/task-definition-gc.ts';
 import { useClients } from '../../functions/adapters/aws-clients.ts';
 import { CallCounter } from '../../functions/adapters/tagged-resources.ts';
-import { recordFamilyUse } from '../../functions/adapters/task-definition-use.ts';
+import { familyUse, familyUses, recordFamilyUse } from '../../functions/adapters/task-definition-use.ts';
 import { clearRecordedMetrics, recordedMetrics } from '../../functions/runtime/metric-emitter.ts';
 import { createSimulator, ManualClock, type Simulator } from '../../infra/local/simulator/index.ts';
 import { CleanupWorld, spec } from './support/cleanup-world.ts';
@@ -103,6 +103,15 @@ describe('through the scheduled cleanup', () => {
     expect((await world.item('td-again'))?.status).toBe('RUNNING');
     expect(revisionsOf(world.sim, gone!)).toContain('2:ACTIVE');
   }, 180_000);
+
+  it("a family's use record only moves forward: a late retry of an older plan step does not shorten the protection", async () => {
+    const family = `fledge-td-${hash(3)}`;
+    const later = new Date('2026-12-07T12:00:00.000Z');
+    await recordFamilyUse(family, later);
+    await recordFamilyUse(family, new Date('2026-12-07T11:00:00.000Z'));
+    expect(await familyUse(family)).toBe(later.toISOString());
+    expect(await familyUses([family, `fledge-td-${hash(4)}`])).toEqual(new Map([[family, later.toISOString()]]));
+  });
 
   it('a collection that fails (AWS refuses the listing) is reported, the run ends failed and the orphans\' results stand', async () => {
     const ecs = world.sim.client('ecs');
