@@ -105,25 +105,27 @@ export interface RecordState {
  * consistent reads cost half; decisions that act read again with `consistent`.
  */
 export async function recordStates(names: string[], consistent = false): Promise<Map<string, RecordState>> {
-  const found = new Map<string, RecordState>();
-  for (let i = 0; i < names.length; i += 100) {
-    let keys: Record<string, unknown>[] | undefined = names.slice(i, i + 100).map((name) => envKey(name));
+  const items = await batchGetAll<RecordState>(names.map((name) => envKey(name)), {
+    ConsistentRead: consistent,
+    ProjectionExpression: '#name, #status, updatedAt, purgeAt',
+    ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
+  });
+  return new Map(items.map((item) => [item.name, item]));
+}
+
+/** Every item of `keys` that exists (BatchGetItem, 100 keys per request, unprocessed keys retried with backoff). */
+export async function batchGetAll<T>(
+  allKeys: Record<string, unknown>[],
+  options: { ConsistentRead: boolean; ProjectionExpression: string; ExpressionAttributeNames?: Record<string, string> },
+): Promise<T[]> {
+  const found: T[] = [];
+  for (let i = 0; i < allKeys.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = allKeys.slice(i, i + 100);
     for (let attempt = 0; keys && keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('could not read environment records: DynamoDB kept returning unprocessed keys');
+      if (attempt > 8) throw new Error('could not read table items: DynamoDB kept returning unprocessed keys');
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 25 * Math.random()));
-      const result = await dynamodbClient().send(
-        new BatchGetCommand({
-          RequestItems: {
-            [tableName()]: {
-              Keys: keys,
-              ConsistentRead: consistent,
-              ProjectionExpression: '#name, #status, updatedAt, purgeAt',
-              ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
-            },
-          },
-        }),
-      );
-      for (const item of (result.Responses?.[tableName()] ?? []) as RecordState[]) found.set(item.name, item);
+      const result = await dynamodbClient().send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ...options } } }));
+      found.push(...((result.Responses?.[tableName()] ?? []) as T[]));
       keys = result.UnprocessedKeys?.[tableName()]?.Keys as Record<string, unknown>[] | undefined;
     }
   }

@@ -4,5 +4,7 @@ export const eventSortKey = (at: string, seq: number) => `EVT#${at}#${String(seq
 export const idempotencyKey = (key: string) => ({ pk: `IDEM#${key}`, sk: 'IDEM' });
 export const priorityKey = (priority: number) => ({ pk: `PRIORITY#${priority}`, sk: 'PRIORITY' });
 export const liveCounterKey = { pk: 'COUNTER#live', sk: 'COUNTER' } as const;
+/** when a plan step last picked a shared task definition family (the cleanup never collects it within the grace) */
+export const taskDefinitionUseKey = (family: string) => ({ pk: `TDUSE#${family}`, sk: 'TDUSE' });
 
 export { tableName } from '#runtime/config.ts';

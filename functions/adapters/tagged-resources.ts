@@ -89,15 +89,15 @@ function familyOf(taskDefinitionArn: string): string {
   return colon < 0 ? tail : tail.slice(0, colon);
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
+export function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
-const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : undefined);
+export const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : undefined);
 
-function tagValue(tags: { Key?: string; Value?: string; key?: string; value?: string }[] | undefined): string | undefined {
+export function tagValue(tags: { Key?: string; Value?: string; key?: string; value?: string }[] | undefined): string | undefined {
   const tag = (tags ?? []).find((t) => (t.Key ?? t.key) === ENVIRONMENT_TAG);
   const value = tag?.Value ?? tag?.value;
   return value ? value : undefined;
@@ -112,8 +112,8 @@ export class CallCounter {
   }
 }
 
-/** ACTIVE services of the cluster tagged for an environment. */
-export async function fledgeServices(scope: InstallationScope, counter = new CallCounter()): Promise<TaggedResource[]> {
+/** Every service of the cluster (ACTIVE and DRAINING), described with its tags and deployments: ListServices/100, DescribeServices/10. */
+export async function clusterServices(scope: Pick<InstallationScope, 'clusterArn'>, counter = new CallCounter()): Promise<Service[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -121,17 +121,35 @@ export async function fledgeServices(scope: InstallationScope, counter = new Cal
     arns.push(...((page.serviceArns as string[] | undefined) ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
-  const found: TaggedResource[] = [];
+  const described: Service[] = [];
   for (const batch of chunks(arns, 10)) {
     const result = await counter.count(ecsClient().send(new DescribeServicesCommand({ cluster: scope.clusterArn, services: batch, include: ['TAGS'] })));
-    for (const service of (result.services as Service[] | undefined) ?? []) {
-      const environment = tagValue(service.tags as EcsTag[] | undefined);
-      // DRAINING services are being deleted already; INACTIVE ones are gone
-      if (!environment || service.status !== 'ACTIVE' || !service.serviceArn) continue;
-      found.push({ type: 'ecs-service', arn: service.serviceArn, name: service.serviceName, environment, createdAt: iso(service.createdAt) });
-    }
+    described.push(...((result.services as Service[] | undefined) ?? []));
+  }
+  return described;
+}
+
+/** ACTIVE services of the cluster tagged for an environment. */
+export function fledgeServices(services: readonly Service[]): TaggedResource[] {
+  const found: TaggedResource[] = [];
+  for (const service of services) {
+    const environment = tagValue(service.tags as EcsTag[] | undefined);
+    // DRAINING services are being deleted already; INACTIVE ones are gone
+    if (!environment || service.status !== 'ACTIVE' || !service.serviceArn) continue;
+    found.push({ type: 'ecs-service', arn: service.serviceArn, name: service.serviceName, environment, createdAt: iso(service.createdAt) });
   }
   return found;
+}
+
+/** Every task definition revision a service of the cluster runs or deploys (its own and each deployment's). */
+export function serviceTaskDefinitions(services: readonly Service[]): Set<string> {
+  const arns = new Set<string>();
+  for (const service of services) {
+    if (service.status === 'INACTIVE') continue;
+    if (service.taskDefinition) arns.add(service.taskDefinition);
+    for (const deployment of service.deployments ?? []) if (deployment.taskDefinition) arns.add(deployment.taskDefinition);
+  }
+  return arns;
 }
 
 /** Target groups of the VPC, attached to no load balancer or to this one, tagged for an environment. */

@@ -21,7 +21,8 @@
  *   Every write is the domain's conditional write; the events say `system` did it and why.
  *   Errors other than "it changed meanwhile" are thrown: the workflow retries transient ones,
  *   then records the failure and goes on with the other environments.
- * - ReconcileOrphans: removes what Fledge created but no longer tracks.
+ * - ReconcileOrphans: removes what Fledge created but no longer tracks, then collects the shared
+ *   task definitions nothing uses any more (./task-definition-gc.ts).
  *
  *   1. List this installation's resources tagged `fledge:environment` (ECS services, target
  *      groups, listener rules; alarms and task definitions are only looked at closely when
@@ -63,14 +64,15 @@ import { quotaUsedPercent } from '#domain/quota-usage.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { failOperation } from '#adapters/operation-store.ts';
 import {
-  alarmEnvironment, CallCounter, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deleteTaskDefinition,
+  alarmEnvironment, CallCounter, clusterServices, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deleteTaskDefinition,
   familyRevisions, fledgeAlarms, fledgeRules, fledgeServices, fledgeTargetGroups, fledgeTaskDefinitionFamilies,
-  FLEDGE_PREFIX, ownedTaskDefinition, type InstallationScope, type RemovalOutcome, type TaggedResource,
+  FLEDGE_PREFIX, ownedTaskDefinition, serviceTaskDefinitions, type InstallationScope, type RemovalOutcome, type TaggedResource,
 } from '#adapters/tagged-resources.ts';
 import { executionStatus } from '#adapters/workflow-starter.ts';
 import { deleteAliasRecords, listRecordsUnder } from '#adapters/dns-records.ts';
 import { environmentOfRecord, type AliasRecord } from '#domain/dns-records.ts';
 import { deleteEnvironment, type TenantCaller } from './environment-commands.ts';
+import { collectTaskDefinitions, realTime, type Pacing } from './task-definition-gc.ts';
 
 // ---- PlanCleanup ----------------------------------------------------------------------
 
@@ -242,6 +244,8 @@ const SHARED_FAMILY_PREFIX = 'fledge-td-';
 
 /** Stop starting new environments after this long; the next run goes on (Lambda timeout: 5 min). */
 const TIME_BUDGET_MS = 150_000;
+/** The shared task definitions' collection stops starting calls this long after the step began (a minute before the Lambda timeout). */
+const TASK_DEFINITION_BUDGET_MS = 240_000;
 /** ECS accepts about 5 service mutations a second per account; stay under it. */
 const ECS_MUTATION_INTERVAL_MS = 250;
 
@@ -253,8 +257,9 @@ function isLive(record: RecordState | undefined, nowSeconds: number): boolean {
   return record.status !== 'DELETED';
 }
 
-export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promise<OrphanReport> {
+export async function reconcileOrphans(payload: ReconcileOrphansPayload, pacing: Pacing = realTime): Promise<OrphanReport> {
   const started = Date.now();
+  const pacingStarted = pacing.now();
   const runtime = runtimeConfig();
   const config = cleanupConfig();
   const scope: InstallationScope = {
@@ -268,13 +273,14 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promis
   const nowSeconds = () => Math.floor(Date.now() / 1000);
 
   // 1. what carries the tag (services, target groups, rules: tags come in batches)
-  const [services, targetGroups, rules, alarms, families] = await Promise.all([
-    fledgeServices(scope, counter),
+  const [described, targetGroups, rules, alarms, families] = await Promise.all([
+    clusterServices(scope, counter),
     fledgeTargetGroups(scope, counter),
     fledgeRules(scope, counter),
     fledgeAlarms(scope, counter),
     fledgeTaskDefinitionFamilies(counter),
   ]);
+  const services = fledgeServices(described);
   const byEnvironment = new Map<string, TaggedResource[]>();
   const add = (resource: TaggedResource) => byEnvironment.set(resource.environment, [...(byEnvironment.get(resource.environment) ?? []), resource]);
   [...services, ...targetGroups, ...rules].forEach(add);
@@ -413,11 +419,24 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promis
     });
   }
 
+  // last, the shared task definitions no live environment, service or recent plan uses (docs/design.md "Shared task definitions")
+  // its failure does not lose what the orphans' removal did: it is reported, and the run ends failed
+  report.taskDefinitions = await collectTaskDefinitions({
+    scope, running: serviceTaskDefinitions(described), asOf: payload.asOf, graceMs: config.taskDefinitionGraceMs,
+    deadline: pacingStarted + TASK_DEFINITION_BUDGET_MS, counter, pacing,
+  }).catch((error: Error) => {
+    logger.error('the collection of shared task definitions failed; the next run goes on', { error: { name: error.name, message: error.message } });
+    return { deregistered: 0, deleted: 0, kept: 0, pending: 0, throttled: 0, more: true, removed: [], error: `${error.name}: ${error.message}` };
+  });
+
   report.awsCalls = counter.calls;
   report.recordsRead = recordsRead;
   emitMetric('OrphanEnvironments', report.environments.length);
   emitMetric('OrphanResourcesRemoved', report.removed);
   emitMetric('OrphanResourcesPending', report.pending);
+  emitMetric('TaskDefinitionsDeregistered', report.taskDefinitions.deregistered);
+  emitMetric('TaskDefinitionsDeleted', report.taskDefinitions.deleted);
+  emitMetric('TaskDefinitionsPending', report.taskDefinitions.pending);
   logger.info('orphan reconciliation done', {
     environments: report.environments.length, removed: report.removed, pending: report.pending, awsCalls: report.awsCalls, recordsRead,
     tagged: { services: services.length, targetGroups: targetGroups.length, rules: rules.length, alarms: alarms.length, families: families.length },
@@ -506,6 +525,9 @@ export function summarize({ state }: ReportCleanupPayload): CleanupSummary {
     results.push({ name: '*', action: 'reconcile-orphans', outcome: 'failed', detail: `${state.orphansError.Error}: ${state.orphansError.Cause}` });
   }
   const orphans = state.orphans?.report;
+  if (orphans?.taskDefinitions?.error) {
+    results.push({ name: '*', action: 'collect-task-definitions', outcome: 'failed', detail: orphans.taskDefinitions.error });
+  }
   const count = (outcome: CleanupItemResult['outcome']) => results.filter((r) => r.outcome === outcome).length;
   const failures = results.filter((r) => r.outcome === 'failed');
   return {
@@ -520,8 +542,10 @@ export function summarize({ state }: ReportCleanupPayload): CleanupSummary {
     orphanEnvironments: orphans?.environments.length ?? 0,
     orphanResourcesRemoved: orphans?.removed ?? 0,
     orphanResourcesPending: orphans?.pending ?? 0,
+    taskDefinitionsDeregistered: orphans?.taskDefinitions?.deregistered ?? 0,
+    taskDefinitionsDeleted: orphans?.taskDefinitions?.deleted ?? 0,
     itemsRead: state.reads.expiry.itemsRead + state.reads.unsettled.itemsRead,
-    more: state.more || Boolean(orphans?.more),
+    more: state.more || Boolean(orphans?.more) || Boolean(orphans?.taskDefinitions?.more),
   };
 }
 

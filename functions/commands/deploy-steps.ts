@@ -39,6 +39,7 @@ import { forNextPass, type WorkflowKind, type WorkflowState } from '#domain/work
 import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
+import { recordFamilyUse } from '#adapters/task-definition-use.ts';
 import * as store from '#adapters/operation-store.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
 import { environmentDns } from './environment-dns.ts';
@@ -54,9 +55,11 @@ import { recordFailed, recordSucceeded } from './workflow-outcome.ts';
 /**
  * The family's latest ACTIVE revision, or undefined. Only an optimisation: when the lookup is
  * throttled the step registers, and a throttled registration looks again (FindTaskDefinition;
- * the scale's RegisterTaskDefinition retries for minutes).
+ * the scale's RegisterTaskDefinition retries for minutes). The pick is recorded first, so the
+ * cleanup does not deregister the revision before the service runs it (docs/design.md "Shared task definitions").
  */
 export async function registeredTaskDefinition(family: string, image: string): Promise<string | undefined> {
+  await recordFamilyUse(family);
   try {
     return await activeTaskDefinition(family, image);
   } catch (error) {
@@ -84,6 +87,8 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
     // reuses the priority the environment already holds (a retried step or a retried create)
     next.listenerPriority = await store.allocateListenerPriority(state.name, state.operationId);
   } else {
+    // the update registers a revision of this family and deploys it: a use, like a create's pick
+    await recordFamilyUse(plan.taskDefinition.Family);
     // an update points the service's load balancer at the same target group (the port may change)
     const targetGroup = await targetGroupOf(state.name, config);
     const targetGroupArn = targetGroup?.TargetGroupArn;

@@ -47,6 +47,7 @@ import { alarmsInAlarm } from '#adapters/alarm-states.ts';
 import { getEnvironment } from '#adapters/environment-store.ts';
 import { inspectEnvironment as inspect } from '#adapters/environment-inspection.ts';
 import { activeTaskDefinition } from '#adapters/fargate-resources.ts';
+import { recordFamilyUse } from '#adapters/task-definition-use.ts';
 import { completeHeal, markDegraded, recordHealAttempt } from '#adapters/heal-store.ts';
 import { recordOperationEvents } from '#adapters/operation-store.ts';
 import { startTriggeredHeal } from './heal-commands.ts';
@@ -128,6 +129,8 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
   plan.service.ClientToken = clientToken(state.name, state.operationId, state.specVersion, 'heal', attempts.length, passes);
   const service = findings.service;
   // task definitions are content-addressed and shared: an ACTIVE revision of the family is used as it is
+  // the pick is recorded first: the cleanup keeps a family picked within its grace (docs/design.md "Shared task definitions")
+  if (repairs.todo.taskDefinition) await recordFamilyUse(plan.taskDefinition.Family);
   const registered = repairs.todo.taskDefinition ? await activeTaskDefinition(plan.taskDefinition.Family, plan.image) : undefined;
   const todo = registered ? { ...repairs.todo, taskDefinition: false } : repairs.todo;
   const taskDefinitionArn = registered ?? (service && !repairs.todo.taskDefinition ? service.taskDefinitionArn : undefined);

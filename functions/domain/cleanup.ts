@@ -31,8 +31,8 @@ export type CleanupOutcome =
 
 export interface CleanupItemResult {
   name: string;
-  /** `reconcile-orphans` when the orphan step itself failed */
-  action: CleanupAction | 'reconcile-orphans';
+  /** `reconcile-orphans` when the orphan step itself failed, `collect-task-definitions` when its collection of shared task definitions did */
+  action: CleanupAction | 'reconcile-orphans' | 'collect-task-definitions';
   outcome: CleanupOutcome;
   detail?: string;
   operationId?: string;
@@ -57,6 +57,26 @@ export interface OrphanEnvironmentReport {
   pending: { type: string; arn: string; error: string }[];
 }
 
+/** What one run did to the shared task definitions (functions/domain/task-definition-gc.ts). */
+export interface TaskDefinitionCollection {
+  /** ACTIVE revisions deregistered */
+  deregistered: number;
+  /** INACTIVE revisions deleted (DELETE_IN_PROGRESS until nothing references them) */
+  deleted: number;
+  /** revisions in use (a service, a live environment, a recent pick or registration) or not this installation's */
+  kept: number;
+  /** revisions whose call failed or stayed throttled: the next run tries again */
+  pending: number;
+  /** calls AWS throttled (each retried after a backoff) */
+  throttled: number;
+  /** candidates left when the run's time ran out */
+  more: boolean;
+  /** the deleted revisions (the first 50) */
+  removed: string[];
+  /** why the collection stopped short (`<error name>: <message>`): the run ends failed, the next run goes on */
+  error?: string;
+}
+
 export interface OrphanReport {
   environments: OrphanEnvironmentReport[];
   removed: number;
@@ -67,6 +87,8 @@ export interface OrphanReport {
   recordsRead: number;
   /** more orphaned environments than one run handles */
   more: boolean;
+  /** the shared task definitions collected after the orphans */
+  taskDefinitions?: TaskDefinitionCollection;
 }
 
 export interface CleanupSummary {
@@ -81,6 +103,8 @@ export interface CleanupSummary {
   orphanEnvironments: number;
   orphanResourcesRemoved: number;
   orphanResourcesPending: number;
+  taskDefinitionsDeregistered: number;
+  taskDefinitionsDeleted: number;
   itemsRead: number;
   more: boolean;
 }

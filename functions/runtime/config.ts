@@ -290,6 +290,11 @@ export const VARIABLES = {
   FLEDGE_CLEANUP_ORPHAN_GRACE: { schema: parsed(interval), default: '5m' },
   /** environments whose orphaned resources one run removes */
   FLEDGE_CLEANUP_MAX_ORPHANS_PER_RUN: { schema: parsed(positiveInt), default: '25' },
+  /**
+   * a shared `fledge-td-*` revision no live environment, no service and no plan step has used for this long is
+   * deregistered and deleted (docs/design.md "Shared task definitions"); CDK context `taskDefinitionGrace`
+   */
+  FLEDGE_CLEANUP_TASK_DEFINITION_GRACE: { schema: parsed(interval), default: '24h' },
   /** local mode only: the cleanup's clock runs this far ahead, so expiry can be shown without waiting */
   FLEDGE_LOCAL_CLOCK_OFFSET: { schema: parsed(interval), default: '0' },
 
@@ -505,6 +510,8 @@ export interface CleanupConfig {
   stuckAfterMs: number;
   orphanGraceMs: number;
   maxOrphanEnvironmentsPerRun: number;
+  /** unused shared task definition revisions older than this are collected */
+  taskDefinitionGraceMs: number;
   /** added to the execution's start time to get the cleanup's "now" (0 on AWS) */
   clockOffsetMs: number;
   /** the live quotas, which each run reports the counters against (metrics) */
@@ -515,6 +522,7 @@ export interface CleanupConfig {
 export function readCleanupConfig(env: Env): CleanupConfig {
   const v = readVariables(env, [
     'FLEDGE_CLEANUP_MAX_PER_RUN', 'FLEDGE_CLEANUP_STUCK_AFTER', 'FLEDGE_CLEANUP_ORPHAN_GRACE', 'FLEDGE_CLEANUP_MAX_ORPHANS_PER_RUN', 'FLEDGE_LOCAL_MODE',
+    'FLEDGE_CLEANUP_TASK_DEFINITION_GRACE',
     'FLEDGE_QUOTA_GLOBAL', 'FLEDGE_QUOTA_PER_REPOSITORY',
   ]);
   return {
@@ -522,6 +530,7 @@ export function readCleanupConfig(env: Env): CleanupConfig {
     stuckAfterMs: v.FLEDGE_CLEANUP_STUCK_AFTER,
     orphanGraceMs: v.FLEDGE_CLEANUP_ORPHAN_GRACE,
     maxOrphanEnvironmentsPerRun: v.FLEDGE_CLEANUP_MAX_ORPHANS_PER_RUN,
+    taskDefinitionGraceMs: v.FLEDGE_CLEANUP_TASK_DEFINITION_GRACE,
     // on AWS the cleanup judges expiry by the real start time; the offset is not even parsed there
     clockOffsetMs: v.FLEDGE_LOCAL_MODE ? readVariables(env, ['FLEDGE_LOCAL_CLOCK_OFFSET']).FLEDGE_LOCAL_CLOCK_OFFSET : 0,
     quotaGlobal: v.FLEDGE_QUOTA_GLOBAL,

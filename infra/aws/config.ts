@@ -87,6 +87,8 @@ export interface FledgeConfig {
   idleSleepAfterMs?: number;
   /** How often the cleanup runs, in minutes (context `cleanupRate`: "15m", "1h"; 1m to 24h). */
   cleanupRateMinutes: number;
+  /** Unused shared task definition revisions older than this are collected (context `taskDefinitionGrace`, FLEDGE_CLEANUP_TASK_DEFINITION_GRACE; 1h to 30d). */
+  taskDefinitionGrace: string;
   /** Whether the `fledge.dev/pin` label may keep an environment from expiring (FLEDGE_ALLOW_PINNING). */
   allowPinning: boolean;
   /** Heals per environment per hour before it goes DEGRADED (FLEDGE_HEAL_MAX_PER_HOUR). */
@@ -362,6 +364,11 @@ export function readConfig(read: ContextReader): FledgeConfig {
   if (cleanupRateMs === undefined || cleanupRateMs > 86_400_000) {
     throw new ConfigError(`context cleanupRate must be a duration between 1m and 24h like "15m" or "1h", got ${cleanupRate}`);
   }
+  const taskDefinitionGrace = str(read, 'taskDefinitionGrace') ?? '24h';
+  const taskDefinitionGraceMs = parseDuration(taskDefinitionGrace);
+  if (taskDefinitionGraceMs === undefined || taskDefinitionGraceMs < 3_600_000 || taskDefinitionGraceMs > 30 * 86_400_000) {
+    throw new ConfigError(`context taskDefinitionGrace must be a duration between 1h and 30d like "24h" or "7d", got ${taskDefinitionGrace}`);
+  }
   const allowPinning = read('allowPinning');
   if (allowPinning !== undefined && allowPinning !== null && allowPinning !== '' && !['true', 'false', true, false].includes(allowPinning as string | boolean)) {
     throw new ConfigError(`context allowPinning must be true or false, got ${JSON.stringify(allowPinning)}`);
@@ -471,6 +478,7 @@ export function readConfig(read: ContextReader): FledgeConfig {
     albIngressCidrs: list(read, 'albIngressCidrs') ?? ['0.0.0.0/0'],
     ...idleSleep(read),
     cleanupRateMinutes: cleanupRateMs / 60_000,
+    taskDefinitionGrace,
     allowPinning: allowPinning !== false && allowPinning !== 'false',
     healMaxPerHour: int(read, 'healMaxPerHour', 3, 1, 60),
     healBackoff,

@@ -211,7 +211,7 @@ export class FledgeStack extends Stack {
       network,
       table,
       stateMachines: machines,
-      environment: withMachines,
+      environment: { ...withMachines, FLEDGE_CLEANUP_TASK_DEFINITION_GRACE: config.taskDefinitionGrace },
       rate: Duration.minutes(config.cleanupRateMinutes),
       logRetention,
       logRemovalPolicy,

@@ -308,6 +308,8 @@ export class Observability extends Construct {
           fledge('CleanupFailures', {}, { label: 'could not handle' }),
           fledge('OrphanResourcesRemoved', {}, { label: 'orphans removed' }),
           fledge('OrphanResourcesPending', {}, { label: 'orphans pending' }),
+          fledge('TaskDefinitionsDeleted', {}, { label: 'task definitions deleted' }),
+          fledge('TaskDefinitionsPending', {}, { label: 'task definitions pending' }),
         ],
         width: 6,
       }),

@@ -116,6 +116,14 @@ describe('the schedule', () => {
     expect(() => readConfig((k) => (k === 'cleanupRate' ? '2d' : undefined))).toThrow(ConfigError);
     expect(() => readConfig((k) => (k === 'allowPinning' ? 'maybe' : undefined))).toThrow(ConfigError);
   });
+
+  it('collects unused shared task definitions after 24 h by default (context taskDefinitionGrace, 1h-30d)', () => {
+    expect(readConfig(() => undefined).taskDefinitionGrace).toBe('24h');
+    expect(readConfig((k) => (k === 'taskDefinitionGrace' ? '7d' : undefined)).taskDefinitionGrace).toBe('7d');
+    for (const bad of ['30m', '31d', 'a day', '2w']) {
+      expect(() => readConfig((k) => (k === 'taskDefinitionGrace' ? bad : undefined)), bad).toThrow(/taskDefinitionGrace/);
+    }
+  });
 });
 
 describe('the cleanup Lambdas', () => {

@@ -350,6 +350,8 @@ describe('Lambda functions', () => {
       expect(variables.FLEDGE_BASE_DOMAIN).toBe('preview.example.com');
       expect(variables.FLEDGE_QUOTA_GLOBAL).toBe('99');
       expect(variables.FLEDGE_QUOTA_PER_REPOSITORY).toBe('20');
+      // the cleanup's collection of shared task definitions reads its grace (context taskDefinitionGrace)
+      expect(variables.FLEDGE_CLEANUP_TASK_DEFINITION_GRACE, id).toBe(id.startsWith('Cleanup') ? '24h' : undefined);
     }
   });
 });

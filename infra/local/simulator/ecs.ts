@@ -505,9 +505,15 @@ export class EcsSimulator {
     },
 
     DeleteTaskDefinitions: (input) => {
+      // Amazon ECS API Reference, DeleteTaskDefinitions: "You can specify up to 10 task definitions";
+      // only INACTIVE revisions, which move to DELETE_IN_PROGRESS and stay there until no task or service references them
+      const refs = (input.taskDefinitions ?? []) as string[];
+      if (refs.length === 0 || refs.length > 10) {
+        throw ecsError('InvalidParameterException', 'taskDefinitions must name between 1 and 10 task definitions.');
+      }
       const taskDefinitions = [];
       const failures = [];
-      for (const ref of input.taskDefinitions as string[]) {
+      for (const ref of refs) {
         const td = this.resolveTaskDefinition(ref);
         if (!td) {
           failures.push({ arn: ref, reason: 'The specified task definition does not exist.' });
@@ -516,11 +522,7 @@ export class EcsSimulator {
         } else {
           td.status = 'DELETE_IN_PROGRESS';
           taskDefinitions.push(this.taskDefinitionOutput(td));
-          // ECS removes it once no task uses it any more
-          this.ctx.clock.setTimer(this.ctx.config.taskStopMs, () => {
-            const inUse = [...this.tasks.values()].some((t) => t.taskDefinitionArn === td.arn && t.lastStatus !== 'STOPPED');
-            if (!inUse) this.taskDefinitions.delete(td.arn);
-          });
+          this.forgetWhenUnreferenced(td);
         }
       }
       return { taskDefinitions, failures };
@@ -553,6 +555,8 @@ export class EcsSimulator {
       }
       if (!input.taskDefinition) throw ecsError('InvalidParameterException', 'TaskDefinition can not be blank.');
       const td = this.resolveTaskDefinition(String(input.taskDefinition));
+      // an INACTIVE (or DELETE_IN_PROGRESS) revision runs no new service (Amazon ECS API Reference, DeregisterTaskDefinition);
+      // AWS answers CreateService/UpdateService with ClientException "TaskDefinition is inactive" (RunTask: InvalidParameterException)
       if (!td || td.status !== 'ACTIVE') {
         throw ecsError('ClientException', td ? 'TaskDefinition is inactive' : 'Unable to describe task definition.');
       }
@@ -1325,6 +1329,18 @@ export class EcsSimulator {
     this.ctx.clock.clearTimer(service.launchTimer);
     service.launchTimer = undefined;
     this.scheduleReconcile(service);
+  }
+
+  /** A DELETE_IN_PROGRESS revision goes once no running task and no service (any deployment) references it; until then it is looked at again. */
+  private forgetWhenUnreferenced(td: TaskDefinitionRecord): void {
+    this.ctx.clock.setTimer(this.ctx.config.taskStopMs, () => {
+      const byTask = [...this.tasks.values()].some((t) => t.taskDefinitionArn === td.arn && t.lastStatus !== 'STOPPED');
+      const byService = [...this.services.values()].some(
+        (s) => s.status !== 'INACTIVE' && (s.taskDefinition === td.arn || s.deployments.some((d) => d.status !== 'INACTIVE' && d.taskDefinition === td.arn)),
+      );
+      if (byTask || byService) this.forgetWhenUnreferenced(td);
+      else this.taskDefinitions.delete(td.arn);
+    });
   }
 
   private forgetService(service: ServiceRecord): void {

@@ -22,7 +22,8 @@ export type RateLimitTable = Record<string, BucketLimit>;
 /** `<service>:<Action>` -> limit; `<service>:*` is the service's default, `*` the last resort. */
 export const AWS_RATE_LIMITS: RateLimitTable = {
   ...each(['ecs:CreateService', 'ecs:UpdateService', 'ecs:DeleteService'], { burst: 50, perSecond: 5 }),
-  ...each(['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition'], { burst: 20, perSecond: 1 }),
+  // DeleteTaskDefinitions: taken as the task definition mutation it is (the same bucket size as DeregisterTaskDefinition's, its own bucket)
+  ...each(['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition', 'ecs:DeleteTaskDefinitions'], { burst: 20, perSecond: 1 }),
   ...each(['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:*'], { burst: 100, perSecond: 20 }),
   'elasticloadbalancingv2:*': { burst: 100, perSecond: 25 },
   ...each(['cloudwatch:*', 'applicationautoscaling:*', '*'], { burst: 100, perSecond: 20 }),

@@ -106,6 +106,10 @@ describe('PlanResources', () => {
     }));
     const out = await planResources({ workflow: 'create', state: state({ taskDefinition: { arn: 'stale' } }) });
     expect(out.taskDefinition).toEqual({ arn: `arn:aws:ecs:eu-west-1:000000000000:task-definition/${out.plan!.taskDefinition.Family}:3` });
+    // the pick is recorded before the lookup: the cleanup keeps the family through its grace
+    const use = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => String(i.Key?.pk).startsWith('TDUSE#'));
+    expect(use).toMatchObject({ Key: { pk: `TDUSE#${out.plan!.taskDefinition.Family}`, sk: 'TDUSE' }, ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :at' });
+    expect(use!.ExpressionAttributeValues![':family']).toBe(out.plan!.taskDefinition.Family);
   });
 
   it('registers anew when the lookup is throttled, or the revision found runs another image', async () => {
@@ -129,7 +133,8 @@ describe('PlanResources', () => {
     ddb.on(PutCommand).resolves({});
     const out = await planResources({ workflow: 'create', state: state() });
     expect(out.listenerPriority).toBe(1234);
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    // no priority written: the one update is the record of the family's use
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key?.pk)).toEqual([`TDUSE#${out.plan!.taskDefinition.Family}`]);
   });
 
   it('for an update, finds the target group (named for this installation) and takes no priority', async () => {
