@@ -28,6 +28,7 @@ import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from 
 import { arnVariable, type StartedWorkflowKind } from '#contract/workflows.ts';
 import { tablePrice } from '#contract/fargate-prices.ts';
 import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
+import { shardFromListener, shardIdOf, shardNamed, shardPoolSchema, type Shard } from '#domain/shards.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -161,6 +162,19 @@ function fargatePriceJson(raw: string): FargatePrice {
   return result.data;
 }
 
+/** A JSON array of shards (functions/domain/shards.ts `Shard`): ids s1, s2, ... unique. */
+function shardPool(raw: string): Shard[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Invalid('must be a JSON array of shards ({"id": "s1", "listenerArn": ..., ...})');
+  }
+  const result = shardPoolSchema.safeParse(value);
+  if (!result.success) throw new Invalid(result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; '));
+  return result.data;
+}
+
 function repositories(raw: string): string[] {
   const entries = raw.split(',').map((repository) => repository.trim()).filter(Boolean);
   const bad = entries.find((repository) => !ownsSecrets(repository));
@@ -198,7 +212,14 @@ export const VARIABLES = {
   /** the single table (docs/design.md) */
   TABLE_NAME: { schema: text, requiredBy: EVERY_KIND },
   FLEDGE_CLUSTER_ARN: { schema: text, requiredBy: WHERE_TASKS_RUN },
+  /** the first load balancer's listener (shard s1); with FLEDGE_SHARDS unset, the only one */
   FLEDGE_LISTENER_ARN: { schema: text, requiredBy: WHERE_TASKS_RUN },
+  /** the first load balancer's waker target group, when FLEDGE_SHARDS is unset (a sleeping environment's rule forwards to it) */
+  FLEDGE_WAKER_TARGET_GROUP_ARN: { schema: text },
+  /** the pool of load balancers: a JSON array of shards (functions/domain/shards.ts); unset, one from FLEDGE_LISTENER_ARN */
+  FLEDGE_SHARDS: { schema: parsed(shardPool) },
+  /** the operator's Route 53 hosted zone: per-environment alias records when there is more than one shard */
+  FLEDGE_HOSTED_ZONE_ID: { schema: text },
   /** the installation's VPC: the orphan reconciliation only touches target groups in it */
   FLEDGE_VPC_ID: { schema: text },
   FLEDGE_SUBNET_IDS: { schema: list, requiredBy: WHERE_TASKS_RUN },
@@ -368,7 +389,14 @@ export interface RuntimeConfig {
   installationId: string;
   tableName: string;
   clusterArn: string;
+  /** the first shard's listener (FLEDGE_LISTENER_ARN); an environment's own is its shard's (`shards`) */
   listenerArn: string;
+  /** the pool of load balancers, in creation order (s1 first); one shard when FLEDGE_SHARDS is unset */
+  shards: Shard[];
+  /** the operator's Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID) */
+  hostedZoneId?: string;
+  /** per-environment alias records: with a hosted zone and more than one shard (one shard: the wildcard record is enough) */
+  perEnvironmentDns: boolean;
   /** the installation's VPC (unset in older stacks) */
   vpcId?: string;
   subnetIds: string[];
@@ -389,13 +417,17 @@ export function readRuntimeConfig(env: Env): RuntimeConfig {
   const v = readVariables(env, [
     'FLEDGE_INSTALLATION_ID', 'TABLE_NAME', 'FLEDGE_CLUSTER_ARN', 'FLEDGE_LISTENER_ARN', 'FLEDGE_VPC_ID', 'FLEDGE_SUBNET_IDS', 'FLEDGE_SECURITY_GROUP_IDS',
     'FLEDGE_EXECUTION_ROLE_ARN', 'FLEDGE_TASK_ROLE_ARN', 'FLEDGE_LOG_GROUP', 'FLEDGE_BASE_DOMAIN', 'FLEDGE_URL_SCHEME', 'FLEDGE_ASSIGN_PUBLIC_IP',
-    'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION',
+    'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'FLEDGE_SHARDS', 'FLEDGE_WAKER_TARGET_GROUP_ARN', 'FLEDGE_HOSTED_ZONE_ID',
   ]);
+  const shards = v.FLEDGE_SHARDS ?? [shardFromListener(v.FLEDGE_LISTENER_ARN, v.FLEDGE_WAKER_TARGET_GROUP_ARN ?? '')];
   return {
     installationId: v.FLEDGE_INSTALLATION_ID,
     tableName: v.TABLE_NAME,
     clusterArn: v.FLEDGE_CLUSTER_ARN,
     listenerArn: v.FLEDGE_LISTENER_ARN,
+    shards,
+    ...(v.FLEDGE_HOSTED_ZONE_ID ? { hostedZoneId: v.FLEDGE_HOSTED_ZONE_ID } : {}),
+    perEnvironmentDns: Boolean(v.FLEDGE_HOSTED_ZONE_ID) && shards.length > 1,
     ...(v.FLEDGE_VPC_ID ? { vpcId: v.FLEDGE_VPC_ID } : {}),
     subnetIds: v.FLEDGE_SUBNET_IDS,
     securityGroupIds: v.FLEDGE_SECURITY_GROUP_IDS,
@@ -575,6 +607,14 @@ export function stateMachineArn(kind: StartedWorkflowKind): string {
 /** The cluster name is the last segment of its ARN (`arn:aws:ecs:r:a:cluster/<name>`). */
 export function clusterName(clusterArn: string): string {
   return clusterArn.slice(clusterArn.lastIndexOf('/') + 1);
+}
+
+/**
+ * The shard an environment is on (its record's `shard`; s1 for a record older than the pool).
+ * Every workflow but a create's placement uses it, closed or not: a closed shard's environments live on.
+ */
+export function shardOf(record: { shard?: string }, cfg: RuntimeConfig = runtimeConfig()): Shard {
+  return shardNamed(cfg.shards, shardIdOf(record));
 }
 
 export function environmentUrl(name: string, cfg: RuntimeConfig = runtimeConfig()): string {
