@@ -27,7 +27,7 @@
  *   the API"). A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
  */
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#runtime/config.ts';
+import { environmentUrl, runtimeConfig, shardOf } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { environmentEvent, stepEvents, type EnvironmentEvent } from '#domain/events.ts';
 import {
@@ -40,12 +40,14 @@ import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import * as store from '#adapters/operation-store.ts';
+import { claimShardSlot } from '#adapters/shard-slots.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
 import { healthCheckNow } from './health-check-now.ts';
 import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, planOf, recordFallbackFailure, skippedSpecEvents,
   untilRecorded, type CurrentItem,
 } from './operation-end.ts';
+import { shardScope, stateScope } from './shard-scope.ts';
 import { recordFailed, recordSucceeded } from './workflow-outcome.ts';
 
 // ---- PlanResources ---------------------------------------------------------------------------
@@ -67,6 +69,12 @@ export async function registeredTaskDefinition(family: string, image: string): P
 
 export async function planResources(workflow: WorkflowKind, state: WorkflowState): Promise<WorkflowState> {
   const config = runtimeConfig();
+  // first, before any AWS call: a create takes a slot on a load balancer of the pool (or fails
+  // with QUOTA_EXCEEDED when all are full); every other workflow works on the environment's own
+  const shard = workflow === 'create'
+    ? await claimShardSlot(state.name, state.operationId, config.shards)
+    : shardOf((await store.getEnvironmentItem(state.name)) ?? {}, config);
+  const scope = shardScope(shard, config);
   if (workflow === 'create') {
     const existing = await describeService(config.clusterArn, state.name);
     if (existing?.status === 'DRAINING') {
@@ -76,15 +84,15 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
   }
   // an update keeps an autoscaled count where autoscaling put it (adapters/deploy-plan.ts)
   const plan = workflow === 'create'
-    ? renderPlan(state.name, state.spec, config, state.operationId, state.specVersion)
-    : await deployPlan(state.name, state.spec, config, state.operationId, state.specVersion);
-  const next: WorkflowState = { ...forNextPass(state), plan, phase: workflow === 'create' ? 'create' : 'update' };
+    ? renderPlan(state.name, state.spec, scope, state.operationId, state.specVersion)
+    : await deployPlan(state.name, state.spec, scope, state.operationId, state.specVersion);
+  const next: WorkflowState = { ...forNextPass(state), shard, plan, phase: workflow === 'create' ? 'create' : 'update' };
   if (workflow === 'create') {
     // reuses the priority the environment already holds (a retried step or a retried create)
     next.listenerPriority = await store.allocateListenerPriority(state.name, state.operationId);
   } else {
     // an update points the service's load balancer at the same target group (the port may change)
-    const targetGroup = await targetGroupOf(state.name, config);
+    const targetGroup = await targetGroupOf(state.name, scope);
     const targetGroupArn = targetGroup?.TargetGroupArn;
     if (!targetGroupArn) {
       throw Object.assign(new Error(`the target group "${plan.targetGroup.Name}" does not exist: the environment must be re-created`), {
@@ -100,7 +108,7 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       state,
       type: workflow === 'create' ? 'provisioning' : 'deploying',
       message: `${workflow === 'create' ? 'creating resources for' : 'deploying'} image ${plan.image} (spec version ${state.specVersion})`,
-      ...(next.listenerPriority !== undefined ? { details: { listenerPriority: next.listenerPriority } } : {}),
+      details: { shard: shard.id, ...(next.listenerPriority !== undefined ? { listenerPriority: next.listenerPriority } : {}) },
     }),
   ]);
   if (workflow === 'create') {
@@ -110,7 +118,7 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
     else delete next.taskDefinition;
   }
   logger.info('planned resources', {
-    workflow, specVersion: state.specVersion, listenerPriority: next.listenerPriority,
+    workflow, specVersion: state.specVersion, shard: shard.id, listenerPriority: next.listenerPriority,
     taskDefinitionFamily: plan.taskDefinition.Family, taskDefinitionRegistered: next.taskDefinition?.arn ?? null,
   });
   return next;
@@ -310,7 +318,7 @@ export async function failOperation(workflow: WorkflowKind, state: WorkflowState
       ...newer,
       plan,
       // an update goes round again from RegisterTaskDefinition: what ModifyTargetGroup will replace (the failed pass may have changed it)
-      ...(workflow === 'update' ? previousHealthCheckFor(await healthCheckNow(state.name, config), plan) : {}),
+      ...(workflow === 'update' ? previousHealthCheckFor(await healthCheckNow(state.name, stateScope(state, config)), plan) : {}),
       converge: true,
     };
     if (workflow === 'create') {
@@ -326,6 +334,8 @@ export async function failOperation(workflow: WorkflowKind, state: WorkflowState
     status: workflow === 'teardown' ? 'DELETING' : 'FAILED',
     error: failure,
     releasePriority: workflow === 'create' && leftOver.length === 0 ? item.listenerPriority : undefined,
+    // the load balancer slot goes with the priority: nothing of the environment is left on its shard
+    releaseShard: workflow === 'create' && leftOver.length === 0 ? item.shard : undefined,
     now,
     events: [failedEvent],
   });

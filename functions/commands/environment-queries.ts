@@ -11,6 +11,7 @@ import type { EnvironmentEvent } from '#domain/events.ts';
 import { renderPlan, type ResourcePlan } from '#domain/resource-plan.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { visibleOrNotFound, type TenantCaller } from './environment-commands.ts';
+import { recordScope } from './shard-scope.ts';
 
 /** The longest cursor a list hands out: a longer one is refused before it is decoded. */
 export { MAX_CURSOR_LENGTH };
@@ -71,5 +72,5 @@ export async function listVisibleEvents(
  * resources from these after a restart: the table outlives the simulator).
  */
 export function appliedResourcePlan(record: EnvironmentRecord, operationId: string): ResourcePlan {
-  return renderPlan(record.name, record.spec, runtimeConfig(), operationId, record.appliedSpecVersion ?? record.specVersion ?? 1);
+  return renderPlan(record.name, record.spec, recordScope(record), operationId, record.appliedSpecVersion ?? record.specVersion ?? 1);
 }

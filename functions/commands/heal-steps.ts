@@ -51,6 +51,7 @@ import { completeHeal, markDegraded, recordHealAttempt } from '#adapters/heal-st
 import { recordOperationEvents } from '#adapters/operation-store.ts';
 import { startTriggeredHeal } from './heal-commands.ts';
 import { healthCheckNow } from './health-check-now.ts';
+import { recordScope, stateScope } from './shard-scope.ts';
 import {
   convergingEvent, currentOperation, failureOf, newerSpec, planOf, untilRecorded, type CurrentItem, type NewerSpec,
 } from './operation-end.ts';
@@ -78,11 +79,13 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     }
   }
 
-  const alarms = renderAlarmPlan(state.name, state.spec, config);
+  // the environment's load balancer: its rule is looked for on that listener, repaired there (`$.shard`)
+  const scope = recordScope(item, config);
+  const alarms = renderAlarmPlan(state.name, state.spec, scope);
   const { findings, ruleArn } = await inspect({
     installationId: config.installationId,
     clusterArn: config.clusterArn,
-    listenerArn: config.listenerArn,
+    listenerArn: scope.listenerArn,
     name: state.name,
     host: `${state.name}.${config.baseDomain}`,
     alarms,
@@ -90,7 +93,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     now,
   });
   const repairs = planRepairs(findings, { spec: state.spec, lastHealthyImage: item.lastHealthyImage, healthyImages: item.healthyImages });
-  const base = forNextHealPass(state);
+  const base: HealState = { ...forNextHealPass(state), shard: scope.shard };
   const passes = progress.passes + 1;
   logger.info('inspected', { findings, repairs: repairs.actions.map((a) => a.repair) });
 
@@ -120,7 +123,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
   ]);
   if (!recorded) return { ...state, next: 'superseded' };
 
-  const plan = renderPlan(state.name, { ...state.spec, image: repairs.image ?? state.spec.image }, config, state.operationId, state.specVersion);
+  const plan = renderPlan(state.name, { ...state.spec, image: repairs.image ?? state.spec.image }, scope, state.operationId, state.specVersion);
   // a service recreated twice by one heal needs a new idempotency token each time
   plan.service.ClientToken = clientToken(state.name, state.operationId, state.specVersion, 'heal', attempts.length, passes);
   const service = findings.service;
@@ -256,7 +259,7 @@ async function end(
 function alarmReset(state: HealState): Pick<HealState, 'alarmReset'> {
   const manualWithAlarm = state.trigger?.source === 'api' && (state.found?.alarmsInAlarm?.length ?? 0) > 0;
   if (!state.heal?.repaired && !manualWithAlarm) return {};
-  const plan = renderAlarmPlan(state.name, state.spec, runtimeConfig());
+  const plan = renderAlarmPlan(state.name, state.spec, stateScope(state));
   return {
     alarmReset: {
       tasks: plan.tasks.AlarmName, unhealthy: plan.unhealthy.AlarmName, errors: plan.errors.AlarmName,
@@ -276,7 +279,7 @@ async function converge(state: HealState, newer: NewerSpec, event: StepEvent, ev
     ...newer,
     plan,
     // what ModifyConvergedTargetGroup will replace: a rolled-back convergence puts it back (RestoreHealthCheck)
-    ...previousHealthCheckFor(await healthCheckNow(state.name, runtimeConfig()), plan),
+    ...previousHealthCheckFor(await healthCheckNow(state.name, stateScope(state)), plan),
     phase: 'update',
     ...(targetGroup ? { targetGroup: { arn: targetGroup } } : {}),
     next: 'converge',

@@ -28,13 +28,16 @@ import { schedulePurge } from '#adapters/event-log.ts';
 import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 import { stillCurrent } from './operation-end.ts';
+import { recordScope } from './shard-scope.ts';
 import { recordSucceeded } from './workflow-outcome.ts';
 
 // ---- DiscoverResources -----------------------------------------------------------------------
 
 export async function discoverResources(state: WorkflowState): Promise<WorkflowState> {
   const config = runtimeConfig();
-  const resources = await discover(config, state.name, `${state.name}.${config.baseDomain}`);
+  // the environment's load balancer, closed or not: its rule is on that listener (`$.shard`)
+  const scope = recordScope((await getEnvironmentItem(state.name)) ?? {}, config);
+  const resources = await discover(scope, state.name, `${state.name}.${config.baseDomain}`);
   logger.info('discovered resources', {
     service: resources.serviceArn,
     targetGroups: resources.targetGroupArns.length,
@@ -42,7 +45,7 @@ export async function discoverResources(state: WorkflowState): Promise<WorkflowS
     sharedTaskDefinitions: resources.sharedTaskDefinitionArns.length,
     alarms: resources.alarmArns.length,
   });
-  return { ...state, resources };
+  return { ...state, shard: scope.shard, resources };
 }
 
 // ---- FinishTeardown --------------------------------------------------------------------------
@@ -114,6 +117,7 @@ export async function finishTeardown(state: WorkflowState): Promise<WorkflowStat
     operationId: state.operationId,
     counted: countedIn(current),
     listenerPriority: current.listenerPriority,
+    shard: current.shard,
     now: now.toISOString(),
     purgeAt,
     events: [

@@ -73,8 +73,8 @@ export interface PlanSettings {
   logGroup: string;
   region: string;
   baseDomain: string;
-  /** the shared listener (its load balancer is a dimension of the environment's alarms) */
-  listenerArn?: string;
+  /** the `LoadBalancer` dimension of the environment's shard (`app/<name>/<id>`): the ALB dimension of its alarms */
+  loadBalancerDimension: string;
   /** scopes the target group and alarm names (functions/domain/resource-names.ts) */
   installationId: string;
 }
@@ -213,7 +213,7 @@ export function renderPlan(
 }
 
 /** The task definition of a spec: nothing in it names the environment (docs/design.md "Shared task definitions"). */
-export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettings): Omit<ResourcePlan['taskDefinition'], 'Family'> {
+export function renderTaskDefinition(spec: EnvironmentSpec, settings: Omit<PlanSettings, 'loadBalancerDimension'>): Omit<ResourcePlan['taskDefinition'], 'Family'> {
   return {
     Cpu: String(spec.cpu),
     Memory: String(spec.memory),
