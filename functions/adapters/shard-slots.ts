@@ -35,7 +35,7 @@ export async function shardUsage(shards: readonly Shard[]): Promise<Map<string, 
 /** The environment item's `shard` and whether `operationId` is its running operation. */
 async function placement(name: string): Promise<{ shard?: string; operation?: { id?: string; status?: string } } | undefined> {
   const { Item } = await dynamodbClient().send(new GetCommand({
-    TableName: tableName(), Key: envKey(name), ConsistentRead: true, ProjectionExpression: 'shard, #op', ExpressionAttributeNames: { '#op': 'operation' },
+    TableName: tableName(), Key: envKey(name), ConsistentRead: true, ProjectionExpression: '#shard, #op', ExpressionAttributeNames: { '#shard': 'shard', '#op': 'operation' },
   }));
   return Item as { shard?: string; operation?: { id?: string; status?: string } } | undefined;
 }
