@@ -6,7 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients } from '../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
-import { claimShardSlot, shardUsage } from '../../functions/adapters/shard-slots.ts';
+import { claimShardSlot, shardSlotRelease, shardUsage } from '../../functions/adapters/shard-slots.ts';
+import { transactWrite } from '../../functions/adapters/environment-store.ts';
 import { ENVIRONMENTS_PER_SHARD, type Shard } from '../../functions/domain/shards.ts';
 import { resetConfig } from '../../functions/runtime/config.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './support/dynamodb-local.ts';
@@ -49,6 +50,10 @@ async function seedEnvironment(name: string, operationId = `op-${name}`): Promis
   }));
 }
 
+async function seedUsage(id: string, used: number): Promise<void> {
+  await dynamodbClient().send(new PutCommand({ TableName: db.tableName, Item: { pk: `SHARD#${id}`, sk: 'SHARD', kind: 'SHARD', shard: id, used } }));
+}
+
 const environmentShard = async (name: string) =>
   (await dynamodbClient().send(new GetCommand({ TableName: db.tableName, Key: { pk: `ENV#${name}`, sk: 'ENV' } }))).Item?.shard as string | undefined;
 
@@ -60,5 +65,78 @@ describe('claiming a slot', () => {
     expect(shard.id).toBe(ids(1));
     expect(await environmentShard(`a${run}`)).toBe(ids(1));
     expect(await shardUsage(pool)).toEqual(new Map([[ids(1), 1], [ids(2), 0]]));
+  });
+
+  it('a retried step keeps the shard it holds and claims nothing again, even on a shard closed since', async () => {
+    const pool = [shardOf(ids(1)), shardOf(ids(2))];
+    const name = `retry${run}`;
+    await seedEnvironment(name);
+    const first = await claimShardSlot(name, `op-${name}`, pool);
+    const again = await claimShardSlot(name, `op-${name}`, [{ ...pool[0]!, closed: true }, pool[1]!]);
+    expect(again.id).toBe(first.id);
+    expect((await shardUsage(pool)).get(first.id)).toBe(1);
+  });
+
+  it('skips a closed shard, however empty', async () => {
+    const pool = [shardOf(ids(1), true), shardOf(ids(2))];
+    await seedUsage(ids(2), 90);
+    await seedEnvironment(`closed${run}`);
+    expect((await claimShardSlot(`closed${run}`, `op-closed${run}`, pool)).id).toBe(ids(2));
+  });
+
+  it('fails with LoadBalancersFull (QUOTA_EXCEEDED) when every open shard holds 99, recording nothing', async () => {
+    const pool = [shardOf(ids(1)), shardOf(ids(2), true)];
+    await seedUsage(ids(1), ENVIRONMENTS_PER_SHARD);
+    await seedEnvironment(`full${run}`);
+    await expect(claimShardSlot(`full${run}`, `op-full${run}`, pool)).rejects.toMatchObject({
+      name: 'LoadBalancersFull', message: expect.stringMatching(/^the installation's 2 load balancers are full/),
+    });
+    expect(await environmentShard(`full${run}`)).toBeUndefined();
+    expect((await shardUsage(pool)).get(ids(1))).toBe(ENVIRONMENTS_PER_SHARD);
+  });
+
+  it('two creates racing for the last slot: exactly one wins it, the other finds the pool full', async () => {
+    const pool = [shardOf(ids(1))];
+    await seedUsage(ids(1), ENVIRONMENTS_PER_SHARD - 1);
+    const names = [`race-a${run}`, `race-b${run}`];
+    await Promise.all(names.map((name) => seedEnvironment(name)));
+    const results = await Promise.allSettled(names.map((name) => claimShardSlot(name, `op-${name}`, pool)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual(['LoadBalancersFull']);
+    expect((await shardUsage(pool)).get(ids(1))).toBe(ENVIRONMENTS_PER_SHARD);
+    expect((await Promise.all(names.map(environmentShard))).filter(Boolean)).toEqual([ids(1)]);
+  });
+
+  it('a create that loses the last slot of one shard takes the next shard with room', async () => {
+    const pool = [shardOf(ids(1)), shardOf(ids(2))];
+    await seedUsage(ids(1), ENVIRONMENTS_PER_SHARD - 1);
+    await seedUsage(ids(2), ENVIRONMENTS_PER_SHARD - 1);
+    const names = Array.from({ length: 4 }, (_, i) => `many${i}-${run}`);
+    await Promise.all(names.map((name) => seedEnvironment(name)));
+    const results = await Promise.allSettled(names.map((name) => claimShardSlot(name, `op-${name}`, pool)));
+    const placed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : []));
+    expect(placed.sort()).toEqual([ids(1), ids(2)].sort());
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason.name === 'LoadBalancersFull')).toBe(true);
+    expect(await shardUsage(pool)).toEqual(new Map([[ids(1), ENVIRONMENTS_PER_SHARD], [ids(2), ENVIRONMENTS_PER_SHARD]]));
+  });
+
+  it('an operation that is no longer current claims nothing', async () => {
+    const pool = [shardOf(ids(1))];
+    await seedEnvironment(`gone${run}`, 'op-newer');
+    await expect(claimShardSlot(`gone${run}`, 'op-older', pool)).rejects.toThrow(/no longer current/);
+    expect((await shardUsage(pool)).get(ids(1))).toBe(0);
+  });
+});
+
+describe('releasing a slot', () => {
+  it('gives one back; a counter already at 0 (an inconsistency) is left alone rather than go negative or block the write', async () => {
+    await seedUsage(ids(1), 3);
+    await transactWrite({ TransactItems: [await shardSlotRelease(ids(1)) as never] });
+    expect((await shardUsage([shardOf(ids(1))])).get(ids(1))).toBe(2);
+    await seedUsage(ids(2), 0);
+    const release = await shardSlotRelease(ids(2));
+    expect(release).toHaveProperty('ConditionCheck');
+    await transactWrite({ TransactItems: [release as never, await shardSlotRelease(ids(3)) as never] });
+    expect(await shardUsage([shardOf(ids(2)), shardOf(ids(3))])).toEqual(new Map([[ids(2), 0], [ids(3), 0]]));
   });
 });
