@@ -4,7 +4,6 @@
  */
 import { decodeEventCursor, encodeCursor, everyEnvironment, eventsQueryId, getEnvironment, listEnvironments, MAX_CURSOR_LENGTH, type ListQuery } from '#adapters/environment-store.ts';
 import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
-import { runtimeConfig } from '#runtime/config.ts';
 import { isOperator, listScope } from '#domain/caller.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import type { EnvironmentEvent } from '#domain/events.ts';
