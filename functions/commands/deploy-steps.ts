@@ -2,8 +2,11 @@
  * The steps of the create and update workflows (statemachines/create.asl.json,
  * update.asl.json) that need logic, and FailOperation, which ends every workflow that failed:
  *
- * - PlanResources renders the request inputs of the workflow's AWS steps from the spec and, for
- *   a create, takes the environment's listener-rule priority and looks for the
+ * - PlanResources puts the environment's shard in the state (`$.shard`: the load balancer whose
+ *   listener and waker the steps use) and renders the request inputs of the workflow's AWS steps
+ *   from the spec. A create takes a slot on the open shard with the most room
+ *   (adapters/shard-slots.ts; every open shard full: QUOTA_EXCEEDED, before any AWS change), then
+ *   the environment's listener-rule priority, and looks for the
  *   (content-addressed, shared) task definition: when its family already has an ACTIVE
  *   revision, `taskDefinition` is set and the create skips RegisterTaskDefinition
  *   (docs/design.md "Shared task definitions"). A create first waits out a service of the same
@@ -69,12 +72,6 @@ export async function registeredTaskDefinition(family: string, image: string): P
 
 export async function planResources(workflow: WorkflowKind, state: WorkflowState): Promise<WorkflowState> {
   const config = runtimeConfig();
-  // first, before any AWS call: a create takes a slot on a load balancer of the pool (or fails
-  // with QUOTA_EXCEEDED when all are full); every other workflow works on the environment's own
-  const shard = workflow === 'create'
-    ? await claimShardSlot(state.name, state.operationId, config.shards)
-    : shardOf((await store.getEnvironmentItem(state.name)) ?? {}, config);
-  const scope = shardScope(shard, config);
   if (workflow === 'create') {
     const existing = await describeService(config.clusterArn, state.name);
     if (existing?.status === 'DRAINING') {
@@ -82,6 +79,12 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       throw new ServiceStillDraining(`an earlier ECS service "${state.name}" is still draining`);
     }
   }
+  // before any AWS change: a create takes a slot on a load balancer of the pool (or fails with
+  // QUOTA_EXCEEDED when all are full); every other workflow works on the environment's own
+  const shard = workflow === 'create'
+    ? await claimShardSlot(state.name, state.operationId, config.shards)
+    : shardOf((await store.getEnvironmentItem(state.name)) ?? {}, config);
+  const scope = shardScope(shard, config);
   // an update keeps an autoscaled count where autoscaling put it (adapters/deploy-plan.ts)
   const plan = workflow === 'create'
     ? renderPlan(state.name, state.spec, scope, state.operationId, state.specVersion)

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -69,6 +70,12 @@ beforeEach(() => {
 const notRegistered = () => Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
 
 describe('PlanResources', () => {
+  // a create's slot on the pool's one load balancer (test/workflow/shard-slots.test.ts runs the claim against DynamoDB Local)
+  beforeEach(() => {
+    ddb.on(BatchGetCommand).resolves({ Responses: {} });
+    ddb.on(TransactWriteCommand).resolves({});
+  });
+
   it('takes the first free listener priority with a conditional put and records it on the environment', async () => {
     ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
     ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
@@ -83,6 +90,11 @@ describe('PlanResources', () => {
     const first = puts[0]!.Item!.priority as number;
     expect(puts[1]!.Item!.priority).toBe(first + 1);
     expect(out.listenerPriority).toBe(first + 1);
+    // placed on the one shard (FLEDGE_SHARDS unset: s1 from FLEDGE_LISTENER_ARN), in the state for CreateRule
+    expect(out.shard).toMatchObject({ id: 's1', listenerArn: LISTENER });
+    expect(ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Update).toMatchObject({
+      Key: { pk: 'SHARD#s1', sk: 'SHARD' }, ConditionExpression: 'attribute_not_exists(#used) OR #used < :max', ExpressionAttributeValues: expect.objectContaining({ ':max': 99 }),
+    });
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
       UpdateExpression: 'SET listenerPriority = :p', ConditionExpression: '#op.#id = :op', ExpressionAttributeValues: { ':p': first + 1, ':op': 'op-1' },
     });
