@@ -254,7 +254,7 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload): Promis
   const scope: InstallationScope = {
     installationId: runtime.installationId,
     clusterArn: runtime.clusterArn,
-    listenerArn: runtime.listenerArn,
+    shards: runtime.shards,
     vpcId: process.env.FLEDGE_VPC_ID || undefined,
     executionRoleArn: runtime.executionRoleArn,
   };
