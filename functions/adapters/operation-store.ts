@@ -507,7 +507,7 @@ export interface Deletion {
   /** the live counters the environment was counted in (environment-store `countedIn`) */
   counted: readonly string[];
   listenerPriority?: number;
-  /** the shard whose slot it held (unset on records older than the pool, which were never counted) */
+  /** the shard whose slot it held (shard-slots `slotHeld`) */
   shard?: string;
   now: string;
   purgeAt: number;

@@ -7,8 +7,10 @@
  * the transaction that gives back the listener priority (a create's compensation, the teardown's
  * DELETED): `shardSlotRelease`.
  */
-import { BatchGetCommand, GetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { ENVIRONMENTS_PER_SHARD, chooseShard, LoadBalancersFull, poolFullMessage, shardNamed, type Shard } from '#domain/shards.ts';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, type BatchGetCommandOutput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  ENVIRONMENTS_PER_SHARD, FIRST_SHARD_ID, chooseShard, LoadBalancersFull, poolFullMessage, shardNamed, type Shard,
+} from '#domain/shards.ts';
 import { dynamodbClient } from './clients/dynamodb.ts';
 import { cancellationCodes, transactWrite } from './environment-store.ts';
 import { envKey, shardKey, tableName } from './table-keys.ts';
@@ -17,8 +19,14 @@ import { envKey, shardKey, tableName } from './table-keys.ts';
 const BATCH_GET_LIMIT = 100;
 
 /** How many environments each shard holds now (a shard never claimed from: 0). */
-export async function shardUsage(shards: readonly Shard[]): Promise<Map<string, number>> {
-  const used = new Map<string, number>(shards.map((shard) => [shard.id, 0]));
+export async function shardUsage(shards: readonly Pick<Shard, 'id'>[]): Promise<Map<string, number>> {
+  const counted = await shardCounters(shards);
+  return new Map(shards.map((shard) => [shard.id, counted.get(shard.id) ?? 0]));
+}
+
+/** The counters that exist (one BatchGetItem per 100 shards). */
+async function shardCounters(shards: readonly Pick<Shard, 'id'>[]): Promise<Map<string, number>> {
+  const used = new Map<string, number>();
   for (let start = 0; start < shards.length; start += BATCH_GET_LIMIT) {
     let keys: Record<string, unknown>[] | undefined = shards.slice(start, start + BATCH_GET_LIMIT).map((shard) => shardKey(shard.id));
     while (keys?.length) {
@@ -30,6 +38,50 @@ export async function shardUsage(shards: readonly Shard[]): Promise<Map<string, 
     }
   }
   return used;
+}
+
+/**
+ * The slot a record holds: its `shard`, or, for a record placed before the pool (a listener
+ * priority but no `shard`), s1's, which `seedFirstShard` counted.
+ */
+export function slotHeld(record: { shard?: string; listenerPriority?: number }): string | undefined {
+  return record.shard ?? (record.listenerPriority !== undefined ? FIRST_SHARD_ID : undefined);
+}
+
+/**
+ * The first claim of an installation upgraded to the pool counts the environments already on
+ * s1 (live records holding a listener priority without a `shard`): without it s1 would look
+ * empty while its ALB holds them. Their teardown gives the slot back (`slotHeld`). A teardown
+ * racing the count may leave s1 one slot short, never over-full. The `all` index is read
+ * eventually consistent: a seed is the best reading of it, once.
+ */
+async function seedFirstShard(): Promise<void> {
+  let used = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page: QueryCommandOutput = await dynamodbClient().send(new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'all',
+      KeyConditionExpression: 'gsiAllPk = :all',
+      FilterExpression: 'attribute_exists(listenerPriority) AND attribute_not_exists(#shard) AND #status <> :deleted',
+      ExpressionAttributeNames: { '#shard': 'shard', '#status': 'status' },
+      ExpressionAttributeValues: { ':all': 'ENV', ':deleted': 'DELETED' },
+      Select: 'COUNT',
+      ExclusiveStartKey: start,
+    }));
+    used += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  try {
+    await dynamodbClient().send(new PutCommand({
+      TableName: tableName(),
+      Item: { ...shardKey(FIRST_SHARD_ID), kind: 'SHARD', shard: FIRST_SHARD_ID, used },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }));
+  } catch (error) {
+    // another create seeded it first, or claimed from it: that counter stands
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+  }
 }
 
 /** The environment item's `shard` and whether `operationId` is its running operation. */
@@ -54,6 +106,7 @@ export async function claimShardSlot(name: string, operationId: string, shards: 
   if (item.shard !== undefined) return shardNamed(shards, item.shard);
   if (item.operation?.id !== operationId || item.operation.status !== 'RUNNING') throw notCurrent(name, operationId);
   // at most one attempt per shard lost to another create, plus one for a read that was already stale
+  if (shards.some((shard) => shard.id === FIRST_SHARD_ID) && !(await shardCounters(shards)).has(FIRST_SHARD_ID)) await seedFirstShard();
   for (let attempt = 0; attempt <= shards.length; attempt++) {
     const shard = chooseShard(shards, await shardUsage(shards));
     if (!shard) throw new LoadBalancersFull(poolFullMessage(shards));

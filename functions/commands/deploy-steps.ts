@@ -43,7 +43,7 @@ import { deployPlan } from '#adapters/deploy-plan.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import * as store from '#adapters/operation-store.ts';
-import { claimShardSlot } from '#adapters/shard-slots.ts';
+import { claimShardSlot, slotHeld } from '#adapters/shard-slots.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
 import { healthCheckNow } from './health-check-now.ts';
 import {
@@ -338,7 +338,7 @@ export async function failOperation(workflow: WorkflowKind, state: WorkflowState
     error: failure,
     releasePriority: workflow === 'create' && leftOver.length === 0 ? item.listenerPriority : undefined,
     // the load balancer slot goes with the priority: nothing of the environment is left on its shard
-    releaseShard: workflow === 'create' && leftOver.length === 0 ? item.shard : undefined,
+    releaseShard: workflow === 'create' && leftOver.length === 0 ? slotHeld(item) : undefined,
     now,
     events: [failedEvent],
   });

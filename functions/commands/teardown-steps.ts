@@ -27,6 +27,7 @@ import { countedIn } from '#adapters/environment-store.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
 import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
+import { slotHeld } from '#adapters/shard-slots.ts';
 import { stillCurrent } from './operation-end.ts';
 import { recordScope } from './shard-scope.ts';
 import { recordSucceeded } from './workflow-outcome.ts';
@@ -117,7 +118,7 @@ export async function finishTeardown(state: WorkflowState): Promise<WorkflowStat
     operationId: state.operationId,
     counted: countedIn(current),
     listenerPriority: current.listenerPriority,
-    shard: current.shard,
+    shard: slotHeld(current),
     now: now.toISOString(),
     purgeAt,
     events: [

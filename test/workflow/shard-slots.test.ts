@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { resetClients } from '../../functions/adapters/aws-clients.ts';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
-import { claimShardSlot, shardSlotRelease, shardUsage } from '../../functions/adapters/shard-slots.ts';
+import { claimShardSlot, shardSlotRelease, shardUsage, slotHeld } from '../../functions/adapters/shard-slots.ts';
 import { transactWrite } from '../../functions/adapters/environment-store.ts';
 import { ENVIRONMENTS_PER_SHARD, type Shard } from '../../functions/domain/shards.ts';
 import { resetConfig } from '../../functions/runtime/config.ts';
@@ -125,6 +125,38 @@ describe('claiming a slot', () => {
     await seedEnvironment(`gone${run}`, 'op-newer');
     await expect(claimShardSlot(`gone${run}`, 'op-older', pool)).rejects.toThrow(/no longer current/);
     expect((await shardUsage(pool)).get(ids(1))).toBe(0);
+  });
+});
+
+describe('an installation upgraded to the pool', () => {
+  it('counts the environments already on s1 (a listener priority, no shard, live) at the first claim, once', async () => {
+    const legacy = (name: string, extra: Record<string, unknown>) => dynamodbClient().send(new PutCommand({
+      TableName: db.tableName,
+      Item: { pk: `ENV#${name}`, sk: 'ENV', name, gsiAllPk: 'ENV', status: 'RUNNING', version: 3, operation: { id: 'op-old', type: 'create', status: 'SUCCEEDED' }, ...extra },
+    }));
+    await Promise.all([
+      legacy('old-1', { listenerPriority: 11 }),
+      legacy('old-2', { listenerPriority: 12 }),
+      legacy('old-sleeping', { listenerPriority: 13, status: 'SLEEPING' }),
+      // not on s1's ALB any more: deleted, never placed (a create that failed first), or placed by the pool
+      legacy('old-deleted', { listenerPriority: 14, status: 'DELETED' }),
+      legacy('never-placed', { status: 'FAILED' }),
+      legacy('placed', { listenerPriority: 15, shard: 's2' }),
+    ]);
+    const pool = [shardOf('s1'), shardOf('s2')];
+    await dynamodbClient().send(new PutCommand({ TableName: db.tableName, Item: { pk: 'SHARD#s2', sk: 'SHARD', kind: 'SHARD', shard: 's2', used: 1 } }));
+    await seedEnvironment('first-after-upgrade');
+    // s1 holds 3 already: s2 (1) has the most room
+    expect((await claimShardSlot('first-after-upgrade', 'op-first-after-upgrade', pool)).id).toBe('s2');
+    expect(await shardUsage(pool)).toEqual(new Map([['s1', 3], ['s2', 2]]));
+    await seedEnvironment('second-after-upgrade');
+    await claimShardSlot('second-after-upgrade', 'op-second-after-upgrade', pool);
+    // counted once: s2 had 2 against s1's 3
+    expect(await shardUsage(pool)).toEqual(new Map([['s1', 3], ['s2', 3]]));
+    // their teardown gives s1's slot back; a record never placed holds none
+    expect(slotHeld({ listenerPriority: 11 })).toBe('s1');
+    expect(slotHeld({ listenerPriority: 15, shard: 's2' })).toBe('s2');
+    expect(slotHeld({})).toBeUndefined();
   });
 });
 
