@@ -144,8 +144,15 @@ export async function claimShardSlot(name: string, operationId: string, shards: 
         if (now?.shard !== undefined) return shardNamed(shards, now.shard);
         throw notCurrent(name, operationId);
       }
+      if (counter !== 'ConditionalCheckFailed') {
+        // other transactions held the counter through every retry (a burst of creates): named as
+        // DynamoDB names a lost race, so the step's Retry runs the claim again
+        if (cancellationCodes(error)?.includes('TransactionConflict')) {
+          throw Object.assign(new Error(`the load balancer slot counters were busy; retry`, { cause: error }), { name: 'TransactionConflictException' });
+        }
+        throw error;
+      }
       // the shard filled up since the read: read again, the next shard with room is chosen
-      if (counter !== 'ConditionalCheckFailed') throw error;
     }
   }
   throw Object.assign(new Error(`lost the race for a load balancer slot ${shards.length + 1} times; retry`), { name: 'TransactionConflictException' });

@@ -120,6 +120,35 @@ describe('claiming a slot', () => {
     expect(await shardUsage(pool)).toEqual(new Map([[ids(1), ENVIRONMENTS_PER_SHARD], [ids(2), ENVIRONMENTS_PER_SHARD]]));
   });
 
+  it('a burst of 150 creates on a pool with 118 free slots: exactly 118 placed, none past 99 on a shard, the rest told the pool is full', async () => {
+    const pool = [shardOf(ids(1)), shardOf(ids(2))];
+    await seedUsage(ids(1), 40);
+    await seedUsage(ids(2), 40);
+    const names = Array.from({ length: 150 }, (_, i) => `burst${i}-${run}`);
+    await Promise.all(names.map((name) => seedEnvironment(name)));
+    // as the step's Retry would: a claim whose transactions kept conflicting runs again
+    const claim = async (name: string): Promise<string> => {
+      for (;;) {
+        try {
+          return (await claimShardSlot(name, `op-${name}`, pool)).id;
+        } catch (error) {
+          if ((error as Error).name !== 'TransactionConflictException') return (error as Error).name;
+        }
+      }
+    };
+    const started = Date.now();
+    const outcomes = await Promise.all(names.map(claim));
+    console.info(`shard slots: 150 concurrent claims for 118 free slots on DynamoDB Local in ${Date.now() - started} ms`);
+    expect(outcomes.filter((o) => o === 'LoadBalancersFull')).toHaveLength(32);
+    expect(outcomes.filter((o) => o === ids(1))).toHaveLength(59);
+    expect(outcomes.filter((o) => o === ids(2))).toHaveLength(59);
+    expect(await shardUsage(pool)).toEqual(new Map([[ids(1), ENVIRONMENTS_PER_SHARD], [ids(2), ENVIRONMENTS_PER_SHARD]]));
+    // every slot counted is an environment's recorded shard, and the other way round
+    const recorded = await Promise.all(names.map(environmentShard));
+    expect(recorded.filter((shard) => shard === ids(1))).toHaveLength(59);
+    expect(recorded.filter((shard) => shard === undefined)).toHaveLength(32);
+  }, 120_000);
+
   it('an operation that is no longer current claims nothing', async () => {
     const pool = [shardOf(ids(1))];
     await seedEnvironment(`gone${run}`, 'op-newer');
