@@ -219,7 +219,7 @@ export const VARIABLES = {
   /** the pool of load balancers: a JSON array of shards (functions/domain/shards.ts); unset, one from FLEDGE_LISTENER_ARN */
   FLEDGE_SHARDS: { schema: parsed(shardPool) },
   /** the operator's Route 53 hosted zone: per-environment alias records when there is more than one shard */
-  FLEDGE_HOSTED_ZONE_ID: { schema: text },
+  FLEDGE_HOSTED_ZONE_ID: { schema: parsed((raw) => raw.replace(/^\/?hostedzone\//, '')) },
   /** the installation's VPC: the orphan reconciliation only touches target groups in it */
   FLEDGE_VPC_ID: { schema: text },
   FLEDGE_SUBNET_IDS: { schema: list, requiredBy: WHERE_TASKS_RUN },

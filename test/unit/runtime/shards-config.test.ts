@@ -18,7 +18,7 @@ const shard = (id: string, extra: Record<string, unknown> = {}) => ({
 
 describe('the pool of load balancers in the runtime configuration', () => {
   it('without FLEDGE_SHARDS, is one shard s1 from FLEDGE_LISTENER_ARN and FLEDGE_WAKER_TARGET_GROUP_ARN, without per-environment DNS', () => {
-    const config = readRuntimeConfig({ ...RUNTIME, FLEDGE_WAKER_TARGET_GROUP_ARN: 'arn:waker', FLEDGE_HOSTED_ZONE_ID: 'Z123' });
+    const config = readRuntimeConfig({ ...RUNTIME, FLEDGE_WAKER_TARGET_GROUP_ARN: 'arn:waker', FLEDGE_HOSTED_ZONE_ID: '/hostedzone/Z123' });
     expect(config.shards).toEqual([expect.objectContaining({
       id: 's1', listenerArn: LISTENER, loadBalancerDimension: 'app/fledge-alb/50dc6c495c0c9188', wakerTargetGroupArn: 'arn:waker',
       loadBalancerArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/fledge-alb/50dc6c495c0c9188',
