@@ -25,6 +25,7 @@ import { dynamodbClient } from './clients/dynamodb.ts';
 import type { EnvironmentEvent } from '#domain/events.ts';
 import { eventPuts } from './event-log.ts';
 import { cancellationCodes, liveCountRelease, liveCounts, transactWrite } from './environment-store.ts';
+import { shardSlotRelease } from './shard-slots.ts';
 import { envKey, priorityKey, tableName } from './table-keys.ts';
 
 /** The environment item as the workflows read it: the record plus workflow bookkeeping. */
@@ -471,6 +472,8 @@ export interface Failure {
   error: OperationError;
   /** the listener priority to give back (a create whose resources compensation removed) */
   releasePriority?: number;
+  /** the shard whose slot to give back, with the priority (functions/adapters/shard-slots.ts) */
+  releaseShard?: string;
   now: string;
   events: EnvironmentEvent[];
 }
@@ -487,10 +490,14 @@ export async function failOperation(f: Failure): Promise<boolean> {
       remove: [
         ...WAIT_BOOKKEEPING,
         ...(f.releasePriority !== undefined ? ['listenerPriority'] : []),
+        ...(f.releaseShard !== undefined ? ['shard'] : []),
       ],
     },
     f.events,
-    f.releasePriority !== undefined ? [releasePriorityTransactItem(f.name, f.releasePriority)] : [],
+    [
+      ...(f.releasePriority !== undefined ? [releasePriorityTransactItem(f.name, f.releasePriority)] : []),
+      ...(f.releaseShard !== undefined ? [await shardSlotRelease(f.releaseShard)] : []),
+    ],
   );
 }
 
@@ -500,6 +507,8 @@ export interface Deletion {
   /** the live counters the environment was counted in (environment-store `countedIn`) */
   counted: readonly string[];
   listenerPriority?: number;
+  /** the shard whose slot it held (shard-slots `slotHeld`) */
+  shard?: string;
   now: string;
   purgeAt: number;
   events: EnvironmentEvent[];
@@ -510,7 +519,7 @@ const RELEASE_ATTEMPTS = 5;
 
 /**
  * DELETED: read-only from now on, purged by DynamoDB TTL at `purgeAt`; the listener
- * priority is freed and the environment stops counting against the live quotas, in one
+ * priority and the shard's slot are freed and the environment stops counting against the live quotas, in one
  * transaction conditioned on the teardown operation still RUNNING: a retried step or a
  * duplicate execution finds it SUCCEEDED and releases nothing. The counters it was counted
  * in are released as far as they go (a missing or zero one is skipped, never negative, and
@@ -519,13 +528,14 @@ const RELEASE_ATTEMPTS = 5;
 export async function markDeleted(d: Deletion): Promise<boolean> {
   const update: EnvironmentUpdate = {
     set: { ...operationEnd('DELETED', 'SUCCEEDED', d.now), purgeAt: d.purgeAt },
-    remove: [...WAIT_BOOKKEEPING, 'listenerPriority', 'gsiExpiryPk'],
+    remove: [...WAIT_BOOKKEEPING, 'listenerPriority', 'shard', 'gsiExpiryPk'],
     count: { runningCount: 0, at: d.now },
   };
   const priority = d.listenerPriority !== undefined ? [releasePriorityTransactItem(d.name, d.listenerPriority)] : [];
   for (let attempt = 1; ; attempt++) {
     const release = liveCountRelease(d.counted, await liveCounts());
-    if (await finishWrite(d.name, d.operationId, update, d.events, [release, ...priority], d.purgeAt)) return true;
+    const slot = d.shard !== undefined ? [await shardSlotRelease(d.shard)] : [];
+    if (await finishWrite(d.name, d.operationId, update, d.events, [release, ...priority, ...slot], d.purgeAt)) return true;
     // cancelled: either the operation is no longer ours (a retried step, a duplicate execution,
     // a newer operation) and nothing is recorded, or a counter changed across zero since the read
     if (!runsOperation(await getEnvironmentItem(d.name), d.operationId)) return false;

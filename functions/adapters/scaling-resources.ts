@@ -60,10 +60,6 @@ export function loadBalancerDimension(listenerArn: string): string | undefined {
   return match?.[1];
 }
 
-/** `arn:...:listener/app/<lb>/<id>/<l>` -> `arn:...:loadbalancer/app/<lb>/<id>` */
-export function loadBalancerArnOf(listenerArn: string): string {
-  return listenerArn.replace(/:listener\/((?:app|net)\/[^/]+\/[^/]+)\/[^/]+$/, ':loadbalancer/$1');
-}
 
 /**
  * The target groups attached to a load balancer, ARN by name (DescribeTargetGroups with

@@ -35,6 +35,7 @@ import { DeleteAlarmsCommand, DescribeAlarmsCommand, ListTagsForResourceCommand,
 import { parseAlarmName } from '#domain/alarms.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { isInstallationExecutionRole } from '#domain/execution-roles.ts';
+import type { Shard } from '#domain/shards.ts';
 import { cloudwatchClient } from './clients/cloudwatch.ts';
 import { ecsClient } from './clients/ecs.ts';
 import { elbv2Client } from './clients/elbv2.ts';
@@ -63,22 +64,13 @@ export interface InstallationScope {
   /** names target groups and alarms (functions/domain/resource-names.ts) */
   installationId: string;
   clusterArn: string;
-  listenerArn: string;
+  /** the pool of load balancers (functions/domain/shards.ts): every shard's listener, load balancer and metric dimension */
+  shards: readonly Pick<Shard, 'listenerArn' | 'loadBalancerArn' | 'loadBalancerDimension'>[];
   vpcId?: string;
   /** the shared task execution role; the repositories' roles of the installation count too (functions/domain/execution-roles.ts) */
   executionRoleArn: string;
 }
 
-/** The load balancer of a listener: `...:listener/app/<lb>/<id>/<listener>` -> `...:loadbalancer/app/<lb>/<id>`. */
-export function loadBalancerArnOf(listenerArn: string): string {
-  const match = /^(.*):listener\/(app\/[^/]+\/[^/]+)\/[^/]+$/.exec(listenerArn);
-  return match ? `${match[1]}:loadbalancer/${match[2]}` : '';
-}
-
-/** `app/<lb>/<id>`, the `LoadBalancer` dimension of ALB metrics. */
-function loadBalancerDimension(listenerArn: string): string {
-  return /:listener\/(app\/[^/]+\/[^/]+)\//.exec(listenerArn)?.[1] ?? '';
-}
 
 const clusterNameOf = (clusterArn: string) => clusterArn.slice(clusterArn.lastIndexOf('/') + 1);
 
@@ -152,9 +144,9 @@ export function serviceTaskDefinitions(services: readonly Service[]): Set<string
   return arns;
 }
 
-/** Target groups of the VPC, attached to no load balancer or to this one, tagged for an environment. */
+/** Target groups of the VPC, attached to no load balancer or only to the pool's, tagged for an environment. */
 export async function fledgeTargetGroups(scope: InstallationScope, counter = new CallCounter()): Promise<TaggedResource[]> {
-  const ours = loadBalancerArnOf(scope.listenerArn);
+  const ours = new Set(scope.shards.map((shard) => shard.loadBalancerArn));
   const groups: TargetGroup[] = [];
   let marker: string | undefined;
   do {
@@ -166,22 +158,24 @@ export async function fledgeTargetGroups(scope: InstallationScope, counter = new
     (tg) =>
       tg.TargetGroupArn &&
       (!scope.vpcId || !tg.VpcId || tg.VpcId === scope.vpcId) &&
-      (tg.LoadBalancerArns ?? []).every((lb) => lb === ours),
+      (tg.LoadBalancerArns ?? []).every((lb) => ours.has(lb)),
   );
   const tagged = await taggedElb(candidates.map((tg) => ({ arn: tg.TargetGroupArn!, name: tg.TargetGroupName })), 'target-group', counter);
   // another installation sharing the VPC names its target groups with its own id
   return tagged.filter((tg) => tg.name === targetGroupName(scope.installationId, tg.environment) || tg.name === legacyTargetGroupName(tg.environment));
 }
 
-/** Rules of the shared listener (not its default rule) tagged for an environment. */
+/** Rules of the pool's listeners (not their default rules) tagged for an environment. */
 export async function fledgeRules(scope: InstallationScope, counter = new CallCounter()): Promise<TaggedResource[]> {
   const rules: Rule[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await counter.count(elbv2Client().send(new DescribeRulesCommand({ ListenerArn: scope.listenerArn, Marker: marker, PageSize: 400 })));
-    rules.push(...((page.Rules as Rule[] | undefined) ?? []));
-    marker = page.NextMarker;
-  } while (marker);
+  for (const { listenerArn } of scope.shards) {
+    let marker: string | undefined;
+    do {
+      const page = await counter.count(elbv2Client().send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 })));
+      rules.push(...((page.Rules as Rule[] | undefined) ?? []));
+      marker = page.NextMarker;
+    } while (marker);
+  }
   return taggedElb(rules.filter((r) => !r.IsDefault && r.RuleArn).map((r) => ({ arn: r.RuleArn! })), 'listener-rule', counter);
 }
 
@@ -205,10 +199,10 @@ export interface FledgeAlarm {
   hint?: string;
 }
 
-/** Alarms named `fledge-*` whose dimensions point at this installation's cluster or load balancer. */
+/** Alarms named `fledge-*` whose dimensions point at this installation's cluster or one of its load balancers. */
 export async function fledgeAlarms(scope: InstallationScope, counter = new CallCounter()): Promise<FledgeAlarm[]> {
   const cluster = clusterNameOf(scope.clusterArn);
-  const loadBalancer = loadBalancerDimension(scope.listenerArn);
+  const loadBalancers = new Set(scope.shards.map((shard) => shard.loadBalancerDimension).filter(Boolean));
   const alarms: MetricAlarm[] = [];
   let nextToken: string | undefined;
   do {
@@ -222,7 +216,7 @@ export async function fledgeAlarms(scope: InstallationScope, counter = new CallC
   for (const alarm of alarms) {
     if (!alarm.AlarmName || !alarm.AlarmArn) continue;
     const dimensions = new Map((alarm.Dimensions ?? []).map((d) => [d.Name, d.Value ?? '']));
-    const ours = dimensions.get('ClusterName') === cluster || (loadBalancer !== '' && dimensions.get('LoadBalancer') === loadBalancer);
+    const ours = dimensions.get('ClusterName') === cluster || loadBalancers.has(dimensions.get('LoadBalancer') ?? '');
     if (!ours) continue;
     // this installation's alarm names carry the environment; legacy ones point at the service or (legacy) target group
     const targetGroup = /^targetgroup\/([^/]+)\//.exec(dimensions.get('TargetGroup') ?? '')?.[1];

@@ -265,7 +265,7 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload, pacing:
   const scope: InstallationScope = {
     installationId: runtime.installationId,
     clusterArn: runtime.clusterArn,
-    listenerArn: runtime.listenerArn,
+    shards: runtime.shards,
     vpcId: process.env.FLEDGE_VPC_ID || undefined,
     executionRoleArn: runtime.executionRoleArn,
   };

@@ -2,8 +2,11 @@
  * The steps of the create and update workflows (statemachines/create.asl.json,
  * update.asl.json) that need logic, and FailOperation, which ends every workflow that failed:
  *
- * - PlanResources renders the request inputs of the workflow's AWS steps from the spec and, for
- *   a create, takes the environment's listener-rule priority and looks for the
+ * - PlanResources puts the environment's shard in the state (`$.shard`: the load balancer whose
+ *   listener and waker the steps use) and renders the request inputs of the workflow's AWS steps
+ *   from the spec. A create takes a slot on the open shard with the most room
+ *   (adapters/shard-slots.ts; every open shard full: QUOTA_EXCEEDED, before any AWS change), then
+ *   the environment's listener-rule priority, and looks for the
  *   (content-addressed, shared) task definition: when its family already has an ACTIVE
  *   revision, `taskDefinition` is set and the create skips RegisterTaskDefinition
  *   (docs/design.md "Shared task definitions"). A create first waits out a service of the same
@@ -27,7 +30,7 @@
  *   the API"). A failed teardown leaves the environment DELETING, so a repeated DELETE can retry it.
  */
 import { logger } from '#runtime/powertools.ts';
-import { environmentUrl, runtimeConfig } from '#runtime/config.ts';
+import { environmentUrl, runtimeConfig, shardOf } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
 import { environmentEvent, stepEvents, type EnvironmentEvent } from '#domain/events.ts';
 import {
@@ -41,6 +44,7 @@ import { appendEvents } from '#adapters/event-log.ts';
 import { activeTaskDefinition, describeService, targetGroupOf } from '#adapters/fargate-resources.ts';
 import { recordFamilyUse } from '#adapters/task-definition-use.ts';
 import * as store from '#adapters/operation-store.ts';
+import { claimShardSlot, slotHeld } from '#adapters/shard-slots.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
 import { environmentDns } from './environment-dns.ts';
 import { healthCheckNow } from './health-check-now.ts';
@@ -48,6 +52,7 @@ import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, planOf, recordFallbackFailure, skippedSpecEvents,
   untilRecorded, type CurrentItem,
 } from './operation-end.ts';
+import { shardScope, stateScope } from './shard-scope.ts';
 import { recordFailed, recordSucceeded } from './workflow-outcome.ts';
 
 // ---- PlanResources ---------------------------------------------------------------------------
@@ -78,11 +83,17 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       throw new ServiceStillDraining(`an earlier ECS service "${state.name}" is still draining`);
     }
   }
+  // before any AWS change: a create takes a slot on a load balancer of the pool (or fails with
+  // QUOTA_EXCEEDED when all are full); every other workflow works on the environment's own
+  const shard = workflow === 'create'
+    ? await claimShardSlot(state.name, state.operationId, config.shards)
+    : shardOf((await store.getEnvironmentItem(state.name)) ?? {}, config);
+  const scope = shardScope(shard, config);
   // an update keeps an autoscaled count where autoscaling put it (adapters/deploy-plan.ts)
   const plan = workflow === 'create'
-    ? renderPlan(state.name, state.spec, config, state.operationId, state.specVersion)
-    : await deployPlan(state.name, state.spec, config, state.operationId, state.specVersion);
-  const next: WorkflowState = { ...forNextPass(state), plan, phase: workflow === 'create' ? 'create' : 'update' };
+    ? renderPlan(state.name, state.spec, scope, state.operationId, state.specVersion)
+    : await deployPlan(state.name, state.spec, scope, state.operationId, state.specVersion);
+  const next: WorkflowState = { ...forNextPass(state), shard, plan, phase: workflow === 'create' ? 'create' : 'update' };
   if (workflow === 'create') {
     // reuses the priority the environment already holds (a retried step or a retried create)
     next.listenerPriority = await store.allocateListenerPriority(state.name, state.operationId);
@@ -90,7 +101,7 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
     // the update registers a revision of this family and deploys it: a use, like a create's pick
     await recordFamilyUse(plan.taskDefinition.Family);
     // an update points the service's load balancer at the same target group (the port may change)
-    const targetGroup = await targetGroupOf(state.name, config);
+    const targetGroup = await targetGroupOf(state.name, scope);
     const targetGroupArn = targetGroup?.TargetGroupArn;
     if (!targetGroupArn) {
       throw Object.assign(new Error(`the target group "${plan.targetGroup.Name}" does not exist: the environment must be re-created`), {
@@ -106,7 +117,7 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       state,
       type: workflow === 'create' ? 'provisioning' : 'deploying',
       message: `${workflow === 'create' ? 'creating resources for' : 'deploying'} image ${plan.image} (spec version ${state.specVersion})`,
-      ...(next.listenerPriority !== undefined ? { details: { listenerPriority: next.listenerPriority } } : {}),
+      details: { shard: shard.id, ...(next.listenerPriority !== undefined ? { listenerPriority: next.listenerPriority } : {}) },
     }),
   ]);
   // the environment's alias record (UpsertDnsRecord), only with per-environment DNS
@@ -119,7 +130,7 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
     else delete next.taskDefinition;
   }
   logger.info('planned resources', {
-    workflow, specVersion: state.specVersion, listenerPriority: next.listenerPriority,
+    workflow, specVersion: state.specVersion, shard: shard.id, listenerPriority: next.listenerPriority,
     taskDefinitionFamily: plan.taskDefinition.Family, taskDefinitionRegistered: next.taskDefinition?.arn ?? null,
   });
   return next;
@@ -319,7 +330,7 @@ export async function failOperation(workflow: WorkflowKind, state: WorkflowState
       ...newer,
       plan,
       // an update goes round again from RegisterTaskDefinition: what ModifyTargetGroup will replace (the failed pass may have changed it)
-      ...(workflow === 'update' ? previousHealthCheckFor(await healthCheckNow(state.name, config), plan) : {}),
+      ...(workflow === 'update' ? previousHealthCheckFor(await healthCheckNow(state.name, stateScope(state, config)), plan) : {}),
       converge: true,
     };
     if (workflow === 'create') {
@@ -335,6 +346,8 @@ export async function failOperation(workflow: WorkflowKind, state: WorkflowState
     status: workflow === 'teardown' ? 'DELETING' : 'FAILED',
     error: failure,
     releasePriority: workflow === 'create' && leftOver.length === 0 ? item.listenerPriority : undefined,
+    // the load balancer slot goes with the priority: nothing of the environment is left on its shard
+    releaseShard: workflow === 'create' && leftOver.length === 0 ? slotHeld(item) : undefined,
     now,
     events: [failedEvent],
   });

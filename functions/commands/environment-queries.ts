@@ -4,13 +4,13 @@
  */
 import { decodeEventCursor, encodeCursor, everyEnvironment, eventsQueryId, getEnvironment, listEnvironments, MAX_CURSOR_LENGTH, type ListQuery } from '#adapters/environment-store.ts';
 import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
-import { runtimeConfig } from '#runtime/config.ts';
 import { isOperator, listScope } from '#domain/caller.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import type { EnvironmentEvent } from '#domain/events.ts';
 import { renderPlan, type ResourcePlan } from '#domain/resource-plan.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { visibleOrNotFound, type TenantCaller } from './environment-commands.ts';
+import { recordScope } from './shard-scope.ts';
 
 /** The longest cursor a list hands out: a longer one is refused before it is decoded. */
 export { MAX_CURSOR_LENGTH };
@@ -71,5 +71,5 @@ export async function listVisibleEvents(
  * resources from these after a restart: the table outlives the simulator).
  */
 export function appliedResourcePlan(record: EnvironmentRecord, operationId: string): ResourcePlan {
-  return renderPlan(record.name, record.spec, runtimeConfig(), operationId, record.appliedSpecVersion ?? record.specVersion ?? 1);
+  return renderPlan(record.name, record.spec, recordScope(record), operationId, record.appliedSpecVersion ?? record.specVersion ?? 1);
 }

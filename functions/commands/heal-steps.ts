@@ -53,6 +53,7 @@ import { recordOperationEvents } from '#adapters/operation-store.ts';
 import { startTriggeredHeal } from './heal-commands.ts';
 import { environmentDns, inspectDnsRecord } from './environment-dns.ts';
 import { healthCheckNow } from './health-check-now.ts';
+import { recordScope, stateScope } from './shard-scope.ts';
 import {
   convergingEvent, currentOperation, failureOf, newerSpec, planOf, untilRecorded, type CurrentItem, type NewerSpec,
 } from './operation-end.ts';
@@ -80,12 +81,14 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     }
   }
 
-  const alarms = renderAlarmPlan(state.name, state.spec, config);
-  const { dns } = environmentDns(state, config);
+  // the environment's load balancer: its rule is looked for on that listener, repaired there (`$.shard`)
+  const scope = recordScope(item, config);
+  const alarms = renderAlarmPlan(state.name, state.spec, scope);
+  const { dns } = environmentDns({ ...state, shard: scope.shard }, config);
   const { findings: found, ruleArn } = await inspect({
     installationId: config.installationId,
     clusterArn: config.clusterArn,
-    listenerArn: config.listenerArn,
+    listenerArn: scope.listenerArn,
     name: state.name,
     host: `${state.name}.${config.baseDomain}`,
     alarms,
@@ -94,7 +97,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
   });
   const findings = { ...found, ...(await inspectDnsRecord(dns)) };
   const repairs = planRepairs(findings, { spec: state.spec, lastHealthyImage: item.lastHealthyImage, healthyImages: item.healthyImages });
-  const base = forNextHealPass(state);
+  const base: HealState = { ...forNextHealPass(state), shard: scope.shard };
   const passes = progress.passes + 1;
   logger.info('inspected', { findings, repairs: repairs.actions.map((a) => a.repair) });
 
@@ -124,7 +127,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
   ]);
   if (!recorded) return { ...state, next: 'superseded' };
 
-  const plan = renderPlan(state.name, { ...state.spec, image: repairs.image ?? state.spec.image }, config, state.operationId, state.specVersion);
+  const plan = renderPlan(state.name, { ...state.spec, image: repairs.image ?? state.spec.image }, scope, state.operationId, state.specVersion);
   // a service recreated twice by one heal needs a new idempotency token each time
   plan.service.ClientToken = clientToken(state.name, state.operationId, state.specVersion, 'heal', attempts.length, passes);
   const service = findings.service;
@@ -263,7 +266,7 @@ async function end(
 function alarmReset(state: HealState): Pick<HealState, 'alarmReset'> {
   const manualWithAlarm = state.trigger?.source === 'api' && (state.found?.alarmsInAlarm?.length ?? 0) > 0;
   if (!state.heal?.repaired && !manualWithAlarm) return {};
-  const plan = renderAlarmPlan(state.name, state.spec, runtimeConfig());
+  const plan = renderAlarmPlan(state.name, state.spec, stateScope(state));
   return {
     alarmReset: {
       tasks: plan.tasks.AlarmName, unhealthy: plan.unhealthy.AlarmName, errors: plan.errors.AlarmName,
@@ -283,7 +286,7 @@ async function converge(state: HealState, newer: NewerSpec, event: StepEvent, ev
     ...newer,
     plan,
     // what ModifyConvergedTargetGroup will replace: a rolled-back convergence puts it back (RestoreHealthCheck)
-    ...previousHealthCheckFor(await healthCheckNow(state.name, runtimeConfig()), plan),
+    ...previousHealthCheckFor(await healthCheckNow(state.name, stateScope(state)), plan),
     phase: 'update',
     ...(targetGroup ? { targetGroup: { arn: targetGroup } } : {}),
     next: 'converge',

@@ -10,10 +10,11 @@
  * meanwhile wins.
  */
 import { everyEnvironment } from '#adapters/environment-store.ts';
-import { loadBalancerArnOf, requestCounts, targetGroupArnsByName } from '#adapters/scaling-resources.ts';
+import { requestCounts, targetGroupArnsByName } from '#adapters/scaling-resources.ts';
 import { runtimeConfig } from '#runtime/config.ts';
 import { legacyTargetGroupName, targetGroupName } from '#domain/resource-names.ts';
 import { mayIdleSleep } from '#domain/scaling.ts';
+import { shardIdOf, shardNamed } from '#domain/shards.ts';
 import { scaleUnlessChanged } from './scale-commands.ts';
 
 export interface IdleSleepReport {
@@ -45,15 +46,27 @@ export async function sleepIdleEnvironments(idleMs: number, now = Date.now()): P
   const report: IdleSleepReport = { idleAfterMs: idleMs, running: running.length, candidates: candidates.length, slept: [], skipped: [] };
   if (candidates.length === 0) return report;
 
-  const byName = await targetGroupArnsByName(loadBalancerArnOf(config.listenerArn));
-  // this installation's name, or the environment's own name (environments of earlier versions)
-  const targetGroupOf = (name: string) => byName.get(targetGroupName(config.installationId, name)) ?? byName.get(legacyTargetGroupName(name));
-  const measured = candidates.filter((env) => targetGroupOf(env.name) !== undefined);
-  const counts = await requestCounts(config.listenerArn, measured.map((env) => targetGroupOf(env.name)!), new Date(now - idleMs), new Date(now));
+  // per load balancer of the pool: its target groups by name, and their requests (a dimension of its own)
+  const measured: { env: (typeof candidates)[number]; targetGroupArn: string }[] = [];
+  const counts = new Map<string, number>();
+  const byShard = new Map<string, typeof candidates>();
+  for (const env of candidates) byShard.set(shardIdOf(env), [...(byShard.get(shardIdOf(env)) ?? []), env]);
+  for (const [shardId, onShard] of byShard) {
+    const shard = shardNamed(config.shards, shardId);
+    const byName = await targetGroupArnsByName(shard.loadBalancerArn);
+    // this installation's name, or the environment's own name (environments of earlier versions)
+    const found = onShard.flatMap((env) => {
+      const targetGroupArn = byName.get(targetGroupName(config.installationId, env.name)) ?? byName.get(legacyTargetGroupName(env.name));
+      return targetGroupArn ? [{ env, targetGroupArn }] : [];
+    });
+    measured.push(...found);
+    const shardCounts = await requestCounts(shard.listenerArn, found.map((m) => m.targetGroupArn), new Date(now - idleMs), new Date(now));
+    for (const [arn, count] of shardCounts) counts.set(arn, count);
+  }
   const reason = `no requests for ${describeDuration(idleMs)}`;
   const caller = { actor: 'schedule', requestId: `idle-sleep-${now}` };
-  for (const env of measured) {
-    if ((counts.get(targetGroupOf(env.name)!) ?? 0) > 0) continue;
+  for (const { env, targetGroupArn } of measured) {
+    if ((counts.get(targetGroupArn) ?? 0) > 0) continue;
     // a deploy or a wake since the read wins over the schedule
     const result = await scaleUnlessChanged(env.name, { desiredCount: 0 }, caller, { ifMatch: String(env.version), reason });
     (result?.outcome === 'started' ? report.slept : report.skipped).push(env.name);

@@ -24,6 +24,7 @@ import type { CaughtError, WorkflowState } from '#domain/workflow-state.ts';
 import { deployPlan } from '#adapters/deploy-plan.ts';
 import { stoppedTasks, taskDefinitionImage } from '#adapters/fargate-resources.ts';
 import { failOperation, getEnvironmentItem, type EnvironmentItem, type Failure } from '#adapters/operation-store.ts';
+import { stateScope } from './shard-scope.ts';
 
 /** The environment as a step that may still record finds it: its operation is the step's own, RUNNING. */
 export type CurrentItem = EnvironmentItem & { operation: Operation };
@@ -58,8 +59,8 @@ export function newerSpec(item: EnvironmentItem, state: { specVersion: number })
 }
 
 /** The request inputs of the next pass, which deploys the newer spec. */
-export function planOf(state: { name: string; operationId: string }, newer: NewerSpec): Promise<ResourcePlan> {
-  return deployPlan(state.name, newer.spec, runtimeConfig(), state.operationId, newer.specVersion);
+export function planOf(state: { name: string; operationId: string; shard?: unknown }, newer: NewerSpec): Promise<ResourcePlan> {
+  return deployPlan(state.name, newer.spec, stateScope(state), state.operationId, newer.specVersion);
 }
 
 /** One `spec-skipped` event per version accepted between the pass's and the newer one: no pass deploys them. */

@@ -29,12 +29,13 @@ import { autoscalingPlan, needsNewRevision, type ScalePlan } from '#domain/scale
 import { forNextPass, type WorkflowState } from '#domain/workflow-state.ts';
 import { appendEvents } from '#adapters/event-log.ts';
 import { describeService, targetGroupOf, type ServiceState } from '#adapters/fargate-resources.ts';
-import { completeOperation, recordConvergence, recordOperationEvents } from '#adapters/operation-store.ts';
+import { completeOperation, getEnvironmentItem, recordConvergence, recordOperationEvents } from '#adapters/operation-store.ts';
 import { findListenerRule } from '#adapters/scaling-resources.ts';
 import { registeredTaskDefinition } from './deploy-steps.ts';
 import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, recordFallbackFailure, skippedSpecEvents, untilRecorded,
 } from './operation-end.ts';
+import { recordScope } from './shard-scope.ts';
 import { recordFailed, recordSucceeded } from './workflow-outcome.ts';
 
 const plural = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
@@ -47,12 +48,14 @@ function missing(name: string, message: string): Error {
 
 export async function planScale(state: WorkflowState): Promise<WorkflowState> {
   const config = runtimeConfig();
-  const plan = renderPlan(state.name, state.spec, config, state.operationId, state.specVersion);
+  // the environment's load balancer: its rule and target group are there, and its waker (`$.shard`)
+  const scope = recordScope((await getEnvironmentItem(state.name)) ?? {}, config);
+  const plan = renderPlan(state.name, state.spec, scope, state.operationId, state.specVersion);
 
   const [service, targetGroup, rule] = await Promise.all([
     describeService(config.clusterArn, state.name),
-    targetGroupOf(state.name, config),
-    findListenerRule(config.listenerArn, plan.hostHeaders[0]!),
+    targetGroupOf(state.name, scope),
+    findListenerRule(scope.listenerArn, plan.hostHeaders[0]!),
   ]);
   const targetGroupArn = targetGroup?.TargetGroupArn;
   if (!service) throw missing('ServiceNotFound', `the ECS service "${state.name}" does not exist: a heal or a PUT re-creates it`);
@@ -71,7 +74,7 @@ export async function planScale(state: WorkflowState): Promise<WorkflowState> {
     register: deploy && !registered,
     ...(rule ? { ruleArn: rule.ruleArn, ruleAtService: rule.targetGroupArns.length === 1 && rule.targetGroupArns[0] === targetGroupArn } : { ruleAtService: false }),
     ...(state.spec.autoscaling && desiredCount > 0 ? { autoscaling: autoscalingPlan(state.name, state.spec.autoscaling) } : {}),
-    tasksAlarm: transitionalTasksAlarm(state.name, state.spec, service.desiredCount, config),
+    tasksAlarm: transitionalTasksAlarm(state.name, state.spec, service.desiredCount, scope),
   };
 
   const what = scaling.sleeping
@@ -90,6 +93,7 @@ export async function planScale(state: WorkflowState): Promise<WorkflowState> {
   logger.info('planned scale', { from: service.desiredCount, to: desiredCount, deploy, rule: Boolean(rule) });
   return {
     ...forNextPass(state),
+    shard: scope.shard,
     plan,
     // a deployment (rolled back by the circuit breaker) or only more or fewer tasks (fail fast when they cannot start)
     phase: deploy ? 'update' : 'scale',

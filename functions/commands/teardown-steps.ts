@@ -28,14 +28,18 @@ import { schedulePurge } from '#adapters/event-log.ts';
 import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 import { environmentDns } from './environment-dns.ts';
+import { slotHeld } from '#adapters/shard-slots.ts';
 import { stillCurrent } from './operation-end.ts';
+import { recordScope } from './shard-scope.ts';
 import { recordSucceeded } from './workflow-outcome.ts';
 
 // ---- DiscoverResources -----------------------------------------------------------------------
 
 export async function discoverResources(state: WorkflowState): Promise<WorkflowState> {
   const config = runtimeConfig();
-  const resources = await discover(config, state.name, `${state.name}.${config.baseDomain}`);
+  // the environment's load balancer, closed or not: its rule is on that listener (`$.shard`)
+  const scope = recordScope((await getEnvironmentItem(state.name)) ?? {}, config);
+  const resources = await discover(scope, state.name, `${state.name}.${config.baseDomain}`);
   logger.info('discovered resources', {
     service: resources.serviceArn,
     targetGroups: resources.targetGroupArns.length,
@@ -44,7 +48,7 @@ export async function discoverResources(state: WorkflowState): Promise<WorkflowS
     alarms: resources.alarmArns.length,
   });
   // the alias record goes with the environment (DeleteDnsRecord), only with per-environment DNS
-  return { ...state, resources, ...environmentDns(state, config) };
+  return { ...state, shard: scope.shard, resources, ...environmentDns({ ...state, shard: scope.shard }, config) };
 }
 
 // ---- FinishTeardown --------------------------------------------------------------------------
@@ -116,6 +120,7 @@ export async function finishTeardown(state: WorkflowState): Promise<WorkflowStat
     operationId: state.operationId,
     counted: countedIn(current),
     listenerPriority: current.listenerPriority,
+    shard: slotHeld(current),
     now: now.toISOString(),
     purgeAt,
     events: [

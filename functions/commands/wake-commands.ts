@@ -14,6 +14,7 @@ import { wakeCount } from '#domain/scaling.ts';
 import { systemCaller, type Caller, type CommandResult } from './environment-commands.ts';
 import { changedMeanwhile, retryingLostRaces } from './fresh-read.ts';
 import { scaleEnvironment, scaleUnlessChanged } from './scale-commands.ts';
+import { recordScope } from './shard-scope.ts';
 
 export type WakerVisit =
   /** no such environment, or it is DELETED or DELETING */
@@ -34,7 +35,7 @@ export async function requestReachedWaker(name: string, caller: Caller): Promise
     return { kind: 'waking', started: result?.outcome === 'started', record: result?.record };
   }
   if (record.status === 'RUNNING') {
-    if (!(await ruleForwardsToWaker(name))) return { kind: 'running' };
+    if (!(await ruleForwardsToWaker(record))) return { kind: 'running' };
     const repair = await repairRunningEnvironment(name, caller);
     return { kind: 'running', repair: { started: repair?.outcome === 'started' } };
   }
@@ -46,9 +47,11 @@ export async function requestReachedWaker(name: string, caller: Caller): Promise
  * groups: the one named for this installation (resource-names.ts targetGroupName) or, for an
  * environment of an earlier version, the one named exactly after it.
  */
-async function ruleForwardsToWaker(name: string): Promise<boolean> {
+async function ruleForwardsToWaker(record: { name: string; shard?: string }): Promise<boolean> {
+  const { name } = record;
   const config = runtimeConfig();
-  const rule = await findListenerRule(config.listenerArn, `${name}.${config.baseDomain}`);
+  // on the listener of the environment's own load balancer
+  const rule = await findListenerRule(recordScope(record, config).listenerArn, `${name}.${config.baseDomain}`);
   if (!rule) return false;
   const own = new Set([targetGroupName(config.installationId, name), legacyTargetGroupName(name)]);
   return !rule.targetGroupArns.some((arn) => own.has(targetGroupNameOf(arn) ?? ''));

@@ -8,6 +8,7 @@
  *   IDEM#<caller>#<key> / IDEM    an Idempotency-Key: in-progress claim or stored answer (24 h, TTL)
  *   PRIORITY#<n> / PRIORITY       a listener-rule priority held by one environment
  *   COUNTER#live / COUNTER        live-environment counters (global and per repository)
+ *   SHARD#<id> / SHARD            environments placed on a load balancer of the pool (`used`, at most 99)
  */
 export const tableDefinition = {
   partitionKey: 'pk',

@@ -80,6 +80,13 @@ export function targetGroupDimension(targetGroupArn: string): string {
   return targetGroupArn.slice(targetGroupArn.lastIndexOf(':') + 1);
 }
 
+export interface AlarmSettings {
+  clusterArn: string;
+  /** the `LoadBalancer` dimension of the environment's shard (functions/domain/shards.ts): the ALB its target group is on */
+  loadBalancerDimension: string;
+  installationId: string;
+}
+
 export interface AlarmPlan {
   names: string[];
   tasks: {
@@ -97,9 +104,9 @@ export interface AlarmPlan {
 export function renderAlarmPlan(
   name: string,
   spec: { desiredCount: number; autoscaling?: EnvironmentSpec['autoscaling'] },
-  settings: { clusterArn: string; listenerArn?: string; installationId: string },
+  settings: AlarmSettings,
 ): AlarmPlan {
-  const loadBalancer = settings.listenerArn ? loadBalancerDimension(settings.listenerArn) : '';
+  const loadBalancer = settings.loadBalancerDimension;
   const minimum = minimumRunningTasks(spec);
   return {
     names: ALARM_KINDS.map((kind) => alarmName(settings.installationId, name, kind)),
@@ -136,7 +143,7 @@ export function transitionalTasksAlarm(
   name: string,
   spec: { desiredCount: number; autoscaling?: EnvironmentSpec['autoscaling'] },
   fromCount: number,
-  settings: { clusterArn: string; listenerArn?: string; installationId: string },
+  settings: AlarmSettings,
 ): AlarmPlan['tasks'] {
   const threshold = Math.max(0, Math.min(minimumRunningTasks(spec), fromCount));
   return renderAlarmPlan(name, { desiredCount: threshold }, settings).tasks;

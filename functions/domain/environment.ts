@@ -51,6 +51,8 @@ export interface EnvironmentRecord {
   lastHealthyImage?: string;
   healthyImages?: string[];
   listenerPriority?: number;
+  /** the load balancer of the pool it is placed on (functions/domain/shards.ts); unset on records older than the pool: s1 */
+  shard?: string;
   /** while the environment sleeps (desired count 0): the count it slept from, which a wake restores */
   sleptFromCount?: number;
   /** times (ISO) of the heal attempts of the last hour that count toward the bound (functions/domain/healing.ts) */

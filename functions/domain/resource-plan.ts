@@ -75,8 +75,8 @@ export interface PlanSettings {
   logGroup: string;
   region: string;
   baseDomain: string;
-  /** the shared listener (its load balancer is a dimension of the environment's alarms) */
-  listenerArn?: string;
+  /** the `LoadBalancer` dimension of the environment's shard (`app/<name>/<id>`): the ALB dimension of its alarms */
+  loadBalancerDimension: string;
   /** scopes the target group and alarm names (functions/domain/resource-names.ts) */
   installationId: string;
 }
@@ -228,7 +228,7 @@ export function renderPlan(
  * definitions"). `app` first, then the sidecars in the spec's order; a spec without sidecars
  * renders exactly as before they existed, so its family (the content hash) is unchanged.
  */
-export function renderTaskDefinition(spec: EnvironmentSpec, settings: PlanSettings): Omit<ResourcePlan['taskDefinition'], 'Family'> {
+export function renderTaskDefinition(spec: EnvironmentSpec, settings: Omit<PlanSettings, 'loadBalancerDimension'>): Omit<ResourcePlan['taskDefinition'], 'Family'> {
   const sidecars = spec.sidecars ?? [];
   // the same awslogs group and `fledge` prefix for every container: a stream is `fledge/<container>/<task id>`
   const logConfiguration: ContainerDefinition['LogConfiguration'] = {

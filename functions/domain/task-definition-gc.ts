@@ -44,7 +44,7 @@ export interface LiveDefinitionSource {
 }
 
 /** The families a live environment renders to: its spec's, and its spec with each healthy image. */
-export function familiesOf(record: LiveDefinitionSource, settings: PlanSettings): string[] {
+export function familiesOf(record: LiveDefinitionSource, settings: Omit<PlanSettings, 'loadBalancerDimension'>): string[] {
   const images = new Set([record.spec.image, ...(record.healthyImages ?? []), ...(record.lastHealthyImage ? [record.lastHealthyImage] : [])]);
   return [...images].map((image) =>
     taskDefinitionFamily(taskDefinitionHash(renderTaskDefinition({ ...record.spec, image }, settings), record.spec.labels.repository)),

@@ -84,6 +84,10 @@ export function classifyWorkflowError(error: WorkflowError | undefined): Operati
   if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') {
     return { code: 'TIMEOUT', message: 'the environment did not become steady before the workflow timed out' };
   }
+  if (name === 'LoadBalancersFull') {
+    // every open load balancer of the pool holds its 99 environments (functions/domain/shards.ts): Fledge's words, no AWS text
+    return { code: 'QUOTA_EXCEEDED', message: cause || 'the installation\'s load balancers are full' };
+  }
   if (LIMIT_ERRORS.test(name) || LIMIT_ERRORS.test(cause)) {
     const safeName = publicErrorName(name);
     return { code: 'AWS_LIMIT', message: `an AWS limit was hit and retries did not get past it${safeName ? ` (${safeName})` : ''}` };

@@ -4,6 +4,7 @@
  */
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { ResourcePlan, TargetGroupHealthCheck } from './resource-plan.ts';
+import type { Shard } from './shards.ts';
 
 export type WorkflowKind = 'create' | 'update' | 'teardown' | 'scale' | 'heal';
 
@@ -36,6 +37,8 @@ export interface SteadyState {
 export interface WorkflowState extends WorkflowInput {
   /** request inputs of the AWS steps (PlanResources, or a convergence) */
   plan?: ResourcePlan;
+  /** the environment's load balancer (its listener, waker, DNS name), put by every workflow's plan step */
+  shard?: Shard;
   listenerPriority?: number;
   /** how AwaitSteadyState reads a failed deployment: `update` has a previous one to roll back to */
   phase?: 'create' | 'update' | 'scale';

@@ -28,7 +28,7 @@ import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from 
 import { arnVariable, type StartedWorkflowKind } from '#contract/workflows.ts';
 import { tablePrice } from '#contract/fargate-prices.ts';
 import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
-import type { AliasShard } from '#domain/dns-records.ts';
+import { shardFromListener, shardIdOf, shardNamed, shardPoolSchema, type Shard } from '#domain/shards.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -162,17 +162,16 @@ function fargatePriceJson(raw: string): FargatePrice {
   return result.data;
 }
 
-/** FLEDGE_SHARDS: a JSON array of the installation's shards (functions/domain/dns-records.ts reads id, dnsName, canonicalHostedZoneId). */
-const shardSchema = z.looseObject({ id: z.string().min(1), dnsName: z.string().min(1), canonicalHostedZoneId: z.string().min(1) });
-function shardList(raw: string): AliasShard[] {
+/** A JSON array of shards (functions/domain/shards.ts `Shard`): ids s1, s2, ... unique. */
+function shardPool(raw: string): Shard[] {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new Invalid('must be a JSON array of shards');
+    throw new Invalid('must be a JSON array of shards ({"id": "s1", "listenerArn": ..., ...})');
   }
-  const result = z.array(shardSchema).min(1).safeParse(value);
-  if (!result.success) throw new Invalid(`must be a non-empty JSON array of shards with id, dnsName and canonicalHostedZoneId: ${result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; ')}`);
+  const result = shardPoolSchema.safeParse(value);
+  if (!result.success) throw new Invalid(result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; '));
   return result.data;
 }
 
@@ -213,7 +212,14 @@ export const VARIABLES = {
   /** the single table (docs/design.md) */
   TABLE_NAME: { schema: text, requiredBy: EVERY_KIND },
   FLEDGE_CLUSTER_ARN: { schema: text, requiredBy: WHERE_TASKS_RUN },
+  /** the first load balancer's listener (shard s1); with FLEDGE_SHARDS unset, the only one */
   FLEDGE_LISTENER_ARN: { schema: text, requiredBy: WHERE_TASKS_RUN },
+  /** the first load balancer's waker target group, when FLEDGE_SHARDS is unset (a sleeping environment's rule forwards to it) */
+  FLEDGE_WAKER_TARGET_GROUP_ARN: { schema: text },
+  /** the pool of load balancers: a JSON array of shards (functions/domain/shards.ts); unset, one from FLEDGE_LISTENER_ARN */
+  FLEDGE_SHARDS: { schema: parsed(shardPool) },
+  /** the operator's Route 53 hosted zone: per-environment alias records when there is more than one shard */
+  FLEDGE_HOSTED_ZONE_ID: { schema: parsed((raw) => raw.replace(/^\/?hostedzone\//, '')) },
   /** the installation's VPC: the orphan reconciliation only touches target groups in it */
   FLEDGE_VPC_ID: { schema: text },
   FLEDGE_SUBNET_IDS: { schema: list, requiredBy: WHERE_TASKS_RUN },
@@ -226,10 +232,6 @@ export const VARIABLES = {
   FLEDGE_ASSIGN_PUBLIC_IP: { schema: parsed((raw) => (/^(ENABLED|TRUE)$/i.test(raw) ? 'ENABLED' as const : 'DISABLED' as const)), default: 'DISABLED' },
   /** how long a DELETED record stays readable before DynamoDB TTL removes it */
   FLEDGE_DELETED_RETENTION: { schema: parsed(duration), default: '30d' },
-  /** the installation's load balancers (shards), JSON; unset: one, the listener's */
-  FLEDGE_SHARDS: { schema: parsed(shardList) },
-  /** the operator's Route 53 hosted zone of the base domain: per-environment alias records when there is more than one shard */
-  FLEDGE_HOSTED_ZONE_ID: { schema: parsed((raw) => raw.replace(/^\/?hostedzone\//, '')) },
   /** Lambda sets AWS_REGION (and AWS_DEFAULT_REGION) in every function */
   AWS_REGION: { schema: text },
   AWS_DEFAULT_REGION: { schema: text },
@@ -392,7 +394,14 @@ export interface RuntimeConfig {
   installationId: string;
   tableName: string;
   clusterArn: string;
+  /** the first shard's listener (FLEDGE_LISTENER_ARN); an environment's own is its shard's (`shards`) */
   listenerArn: string;
+  /** the pool of load balancers, in creation order (s1 first); one shard when FLEDGE_SHARDS is unset */
+  shards: Shard[];
+  /** the operator's Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID) */
+  hostedZoneId?: string;
+  /** per-environment alias records: with a hosted zone and more than one shard (one shard: the wildcard record is enough) */
+  perEnvironmentDns: boolean;
   /** the installation's VPC (unset in older stacks) */
   vpcId?: string;
   subnetIds: string[];
@@ -407,26 +416,23 @@ export interface RuntimeConfig {
   assignPublicIp: 'ENABLED' | 'DISABLED';
   /** how long a DELETED record stays readable before DynamoDB TTL removes it */
   deletedRetentionMs: number;
-  /** the installation's shards (FLEDGE_SHARDS; empty when unset: one ALB, the listener's) */
-  shards: AliasShard[];
-  /** the operator's Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID) */
-  hostedZoneId?: string;
-  /** each environment gets its own alias record: a hosted zone and more than one shard (docs/design.md "DNS per environment") */
-  perEnvironmentDns: boolean;
 }
 
 export function readRuntimeConfig(env: Env): RuntimeConfig {
   const v = readVariables(env, [
     'FLEDGE_INSTALLATION_ID', 'TABLE_NAME', 'FLEDGE_CLUSTER_ARN', 'FLEDGE_LISTENER_ARN', 'FLEDGE_VPC_ID', 'FLEDGE_SUBNET_IDS', 'FLEDGE_SECURITY_GROUP_IDS',
     'FLEDGE_EXECUTION_ROLE_ARN', 'FLEDGE_TASK_ROLE_ARN', 'FLEDGE_LOG_GROUP', 'FLEDGE_BASE_DOMAIN', 'FLEDGE_URL_SCHEME', 'FLEDGE_ASSIGN_PUBLIC_IP',
-    'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'FLEDGE_SHARDS', 'FLEDGE_HOSTED_ZONE_ID',
+    'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'FLEDGE_SHARDS', 'FLEDGE_WAKER_TARGET_GROUP_ARN', 'FLEDGE_HOSTED_ZONE_ID',
   ]);
-  const shards = v.FLEDGE_SHARDS ?? [];
+  const shards = v.FLEDGE_SHARDS ?? [shardFromListener(v.FLEDGE_LISTENER_ARN, v.FLEDGE_WAKER_TARGET_GROUP_ARN ?? '')];
   return {
     installationId: v.FLEDGE_INSTALLATION_ID,
     tableName: v.TABLE_NAME,
     clusterArn: v.FLEDGE_CLUSTER_ARN,
     listenerArn: v.FLEDGE_LISTENER_ARN,
+    shards,
+    ...(v.FLEDGE_HOSTED_ZONE_ID ? { hostedZoneId: v.FLEDGE_HOSTED_ZONE_ID } : {}),
+    perEnvironmentDns: Boolean(v.FLEDGE_HOSTED_ZONE_ID) && shards.length > 1,
     ...(v.FLEDGE_VPC_ID ? { vpcId: v.FLEDGE_VPC_ID } : {}),
     subnetIds: v.FLEDGE_SUBNET_IDS,
     securityGroupIds: v.FLEDGE_SECURITY_GROUP_IDS,
@@ -438,9 +444,6 @@ export function readRuntimeConfig(env: Env): RuntimeConfig {
     urlScheme: v.FLEDGE_URL_SCHEME,
     assignPublicIp: v.FLEDGE_ASSIGN_PUBLIC_IP,
     deletedRetentionMs: v.FLEDGE_DELETED_RETENTION,
-    shards,
-    ...(v.FLEDGE_HOSTED_ZONE_ID ? { hostedZoneId: v.FLEDGE_HOSTED_ZONE_ID } : {}),
-    perEnvironmentDns: Boolean(v.FLEDGE_HOSTED_ZONE_ID) && shards.length > 1,
   };
 }
 
@@ -613,6 +616,14 @@ export function stateMachineArn(kind: StartedWorkflowKind): string {
 /** The cluster name is the last segment of its ARN (`arn:aws:ecs:r:a:cluster/<name>`). */
 export function clusterName(clusterArn: string): string {
   return clusterArn.slice(clusterArn.lastIndexOf('/') + 1);
+}
+
+/**
+ * The shard an environment is on (its record's `shard`; s1 for a record older than the pool).
+ * Every workflow but a create's placement uses it, closed or not: a closed shard's environments live on.
+ */
+export function shardOf(record: { shard?: string }, cfg: RuntimeConfig = runtimeConfig()): Shard {
+  return shardNamed(cfg.shards, shardIdOf(record));
 }
 
 export function environmentUrl(name: string, cfg: RuntimeConfig = runtimeConfig()): string {

@@ -311,6 +311,8 @@ async function main(): Promise<void> {
       FLEDGE_URL_SCHEME: 'http',
       FLEDGE_CLUSTER_ARN: simulator.clusterArn,
       FLEDGE_LISTENER_ARN: simulator.listenerArn,
+      // the one shard while FLEDGE_SHARDS is unset: its waker (functions/domain/shards.ts shardFromListener)
+      FLEDGE_WAKER_TARGET_GROUP_ARN: waker.targetGroupArn,
       FLEDGE_VPC_ID: simulator.config.vpcId,
       FLEDGE_SUBNET_IDS: 'subnet-0fledgelocal0001,subnet-0fledgelocal0002',
       FLEDGE_SECURITY_GROUP_IDS: 'sg-0fledgelocal000001',

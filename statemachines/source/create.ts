@@ -10,7 +10,7 @@ const undoneThen = (next: string, gone: (next: string) => State, errorPath: stri
 
 export const create: StateMachine = {
   Comment:
-    'Create a preview environment: task definition, target group + listener rule on the shared ALB, ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
+    'Create a preview environment: task definition, target group + listener rule on a load balancer of the pool (PlanResources places the environment on a shard with room), ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
   States: {

@@ -356,9 +356,9 @@ export function setDeregistrationDelay(fields: Fields): State {
 
 export function createRule(fields: Fields): State {
   return sdkTask('elasticloadbalancingv2:createRule', {
-    Comment: 'Host-header <name>.<base domain> on the shared listener, at the priority PlanResources allocated.',
+    Comment: "Host-header <name>.<base domain> on the listener of the environment's load balancer ($.shard: PlanResources placed it), at the priority PlanResources allocated.",
     Parameters: {
-      ListenerArn: '${ListenerArn}',
+      'ListenerArn.$': '$.shard.listenerArn',
       'Priority.$': '$.listenerPriority',
       Conditions: [{ Field: 'host-header', HostHeaderConfig: { 'Values.$': '$.plan.hostHeaders' } }],
       Actions: [{ Type: 'forward', 'TargetGroupArn.$': '$.targetGroup.arn' }],
@@ -422,7 +422,7 @@ export const ALARM_COMMENTS = {
   errors: `fledge-<name>-5xx: at least ${ERROR_RATE_PERCENT} % of the requests answered 5xx by the application for 3 minutes (${ERROR_RATE_MIN_REQUESTS} requests a minute at least).`,
 };
 
-/** The rule forwards to the waker (weight 1) and keeps the environment's target group at weight 0. */
+/** The rule forwards to the waker of the environment's load balancer (weight 1) and keeps the environment's target group at weight 0. */
 export function pointRuleAtWaker(ruleArn: string, fields: Fields): State {
   return sdkTask('elasticloadbalancingv2:modifyRule', {
     Parameters: {
@@ -432,7 +432,7 @@ export function pointRuleAtWaker(ruleArn: string, fields: Fields): State {
           Type: 'forward',
           ForwardConfig: {
             TargetGroups: [
-              { TargetGroupArn: '${WakerTargetGroupArn}', Weight: 1 },
+              { 'TargetGroupArn.$': '$.shard.wakerTargetGroupArn', Weight: 1 },
               { 'TargetGroupArn.$': '$.targetGroup.arn', Weight: 0 },
             ],
           },

@@ -41,7 +41,7 @@ export const teardown: StateMachine = {
     }),
     DeleteListenerRules: {
       Type: 'Map',
-      Comment: 'Every rule on the shared listener that forwards to the target group or matches the host.',
+      Comment: "Every rule on the listener of the environment's load balancer that forwards to the target group or matches the host.",
       ItemsPath: '$.resources.ruleArns',
       MaxConcurrency: 5,
       ItemProcessor: {

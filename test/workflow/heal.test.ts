@@ -152,7 +152,7 @@ describe('heal workflow', () => {
     });
     expect(h.sim.servePage('heal-tg.preview.example.com').outcome).toBe('task');
     const item = await h.item('heal-tg');
-    const expected = alarmDefinitions('heal-tg', renderPlan('heal-tg', item!.spec, runtimeConfig(), 'x', 1).alarms, tg.arn);
+    const expected = alarmDefinitions('heal-tg', renderPlan('heal-tg', item!.spec, { ...runtimeConfig(), loadBalancerDimension: runtimeConfig().shards[0]!.loadBalancerDimension }, 'x', 1).alarms, tg.arn);
     const put = h.calls.slice(before).filter((c) => c.action === 'PutMetricAlarm').map((c) => c.params);
     expect(put).toEqual([expected.unhealthy, expected['5xx']]);
   });

@@ -25,6 +25,7 @@ const settings: PlanSettings = {
   logGroup: '/fledge/environments',
   region: 'eu-west-1',
   baseDomain: 'preview.example.com',
+  loadBalancerDimension: 'app/fledge-s1/0123456789abcdef',
 };
 const parse = (input: Record<string, unknown>) => environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({ image: 'ghcr.io/acme/web:1', ...input });
 const secretOf = (repository: string) => `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:fledge/${repository}/db-AbCdEf`;

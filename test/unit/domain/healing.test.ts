@@ -196,6 +196,7 @@ describe('per-environment alarms', () => {
     installationId: 'fled1a2b',
     clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/fledge',
     listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/fledge-alb/50dc6c495c0c9188/f2f7dc8efc522ab2',
+    loadBalancerDimension: 'app/fledge-alb/50dc6c495c0c9188',
   };
 
   it('are named fledge-<installation>-<name>-<kind>, and the name gives the environment back', () => {

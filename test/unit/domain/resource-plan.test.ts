@@ -24,6 +24,7 @@ const settings: PlanSettings = {
   logGroup: '/fledge/environments',
   region: 'eu-west-1',
   baseDomain: 'preview.example.com',
+  loadBalancerDimension: 'app/fledge-s1/0123456789abcdef',
 };
 const spec = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 }).parse({
   image: 'ghcr.io/acme/web:1.0', port: 3000, cpu: 512, memory: 1024, desiredCount: 2,

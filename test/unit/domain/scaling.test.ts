@@ -108,7 +108,7 @@ describe('idle sleep', () => {
 describe('does a scale also deploy?', () => {
   const settings = {
     installationId: 'fled1a2b', clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/c', subnetIds: ['s'], securityGroupIds: ['g'], assignPublicIp: 'DISABLED' as const,
-    executionRoleArn: 'e', taskRoleArn: 't', logGroup: 'l', region: 'eu-west-1', baseDomain: 'preview.example.com',
+    executionRoleArn: 'e', taskRoleArn: 't', logGroup: 'l', region: 'eu-west-1', baseDomain: 'preview.example.com', loadBalancerDimension: 'app/a/1',
   };
   const plan = (o: Record<string, unknown> = {}) => renderPlan('a', spec({ environment: { A: '1' }, ...o }), settings, 'op', 2);
   const running = `arn:aws:ecs:eu-west-1:1:task-definition/${plan().taskDefinition.Family}:3`;

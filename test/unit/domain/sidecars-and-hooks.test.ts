@@ -31,6 +31,7 @@ const settings: PlanSettings = {
   logGroup: '/fledge/environments',
   region: 'eu-west-1',
   baseDomain: 'preview.example.com',
+  loadBalancerDimension: 'app/fledge/0123456789abcdef',
 };
 const DB_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fledge/acme/web/db-AbCdEf';
 const SCOPE = { partition: 'aws', region: 'eu-west-1', account: '123456789012', root: 'fledge', prefixes: [] };

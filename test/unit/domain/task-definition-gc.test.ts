@@ -59,7 +59,7 @@ describe('holdBack', () => {
 });
 
 describe('familiesOf', () => {
-  const settings: PlanSettings = {
+  const settings: Omit<PlanSettings, 'loadBalancerDimension'> = {
     clusterArn: 'arn:aws:ecs:eu-west-1:000000000000:cluster/fledge', subnetIds: ['s'], securityGroupIds: ['g'], assignPublicIp: 'DISABLED',
     executionRoleArn: 'arn:aws:iam::000000000000:role/exec', taskRoleArn: 'arn:aws:iam::000000000000:role/task', logGroup: '/fledge',
     region: 'eu-west-1', baseDomain: 'preview.example.com', installationId: 'test',
@@ -68,7 +68,7 @@ describe('familiesOf', () => {
 
   it('is the family the spec renders to, and the family of each image a heal may roll back to', () => {
     const families = familiesOf({ spec: spec('web:3'), lastHealthyImage: 'web:2', healthyImages: ['web:2', 'web:1'] }, settings);
-    const familyOf = (image: string) => renderPlan('x', spec(image), settings, 'op', 1).taskDefinition.Family;
+    const familyOf = (image: string) => renderPlan('x', spec(image), { ...settings, loadBalancerDimension: 'app/fledge/0123456789abcdef' }, 'op', 1).taskDefinition.Family;
     expect(families).toEqual([familyOf('web:3'), familyOf('web:2'), familyOf('web:1')]);
     expect(familiesOf({ spec: spec('web:3') }, settings)).toEqual([familyOf('web:3')]);
   });

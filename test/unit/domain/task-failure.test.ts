@@ -91,4 +91,11 @@ describe('classifying why a deployment failed', () => {
     expect(secret?.message).toMatch(/secrets or registry credentials could not be read/);
     expect(secret?.message).not.toMatch(/arn:|123456789012|assumed-role|fledge\/other/);
   });
+
+  it("a create the pool has no room for (PlanResources' LoadBalancersFull) is QUOTA_EXCEEDED, in Fledge's words", () => {
+    const message = "the installation's 3 load balancers are full (99 environments each): delete an environment or grow the pool (maxEnvironments)";
+    expect(classifyWorkflowError({ Error: 'LoadBalancersFull', Cause: JSON.stringify({ errorType: 'LoadBalancersFull', errorMessage: message }) }))
+      .toEqual({ code: 'QUOTA_EXCEEDED', message });
+    expect(classifyFailure({ Error: 'LoadBalancersFull', Cause: '' }, [])).toEqual({ code: 'QUOTA_EXCEEDED', message: "the installation's load balancers are full" });
+  });
 });

@@ -5,7 +5,6 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as rawHandler } from '../../../functions/events/idle-sleep.ts';
-import { loadBalancerArnOf } from '../../../functions/adapters/scaling-resources.ts';
 import { resetClients } from '../../../functions/adapters/aws-clients.ts';
 import { resetConfig } from '../../../functions/runtime/config.ts';
 import type { EnvironmentRecord } from '../../../functions/domain/environment.ts';
@@ -92,7 +91,7 @@ describe('idle sleep (scheduled)', () => {
     await handler();
     const query = dynamodb.commandCalls(QueryCommand)[0]!.args[0].input;
     expect(query).toMatchObject({ IndexName: 'byStatus', ExpressionAttributeValues: expect.objectContaining({ ':pk': 'STATUS#RUNNING' }) });
-    expect(elbv2.commandCalls(DescribeTargetGroupsCommand)[0]!.args[0].input.LoadBalancerArn).toBe(loadBalancerArnOf(LISTENER));
+    expect(elbv2.commandCalls(DescribeTargetGroupsCommand)[0]!.args[0].input.LoadBalancerArn).toBe(LISTENER.replace(/:listener\/(app\/[^/]+\/[^/]+)\/[^/]+$/, ':loadbalancer/$1'));
     const metrics = cloudwatch.commandCalls(GetMetricDataCommand);
     expect(metrics).toHaveLength(1);
     const input = metrics[0]!.args[0].input;

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import { alarmDefinitions, renderAlarmPlan, type AlarmKind } from '../../../functions/domain/alarms.ts';
+import { alarmDefinitions, loadBalancerDimension, renderAlarmPlan, type AlarmKind } from '../../../functions/domain/alarms.ts';
 import { evaluateMetricMath } from '../../../infra/local/simulator/metric-math.ts';
 import { createEnvironment, createFixture, type Fixture } from './sim-fixture.ts';
 
@@ -19,7 +19,7 @@ afterEach(() => {
 async function withAlarms(name: string, desiredCount = 1): Promise<Fixture> {
   f = createFixture();
   const { targetGroupArn } = await createEnvironment(f, name, 'nginx:1.27', { desiredCount });
-  const plan = renderAlarmPlan(name, { desiredCount }, { installationId: 'local', clusterArn: f.sim.clusterArn, listenerArn: f.sim.listenerArn });
+  const plan = renderAlarmPlan(name, { desiredCount }, { installationId: 'local', clusterArn: f.sim.clusterArn, loadBalancerDimension: loadBalancerDimension(f.sim.listenerArn) });
   for (const input of Object.values(alarmDefinitions(name, plan, targetGroupArn))) {
     await f.sim.client('cloudwatch').send(new PutMetricAlarmCommand(input as never));
   }

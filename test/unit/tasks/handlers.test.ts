@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -47,6 +48,8 @@ const TG = `arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/${ta
 const LEGACY_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pr-1/456';
 const WAKER_TG = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/Fledge-Waker/789';
 const OUR_LB = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:loadbalancer/app/fledge/abc';
+/** the slot counter of the pool's first load balancer (functions/adapters/shard-slots.ts) */
+const SHARD_S1 = { pk: 'SHARD#s1', sk: 'SHARD' };
 const tgNotFound = () => Object.assign(new Error('One or more target groups not found'), { name: 'TargetGroupNotFoundException' });
 
 const state = (overrides: Partial<WorkflowState> = {}): WorkflowState => ({
@@ -69,6 +72,12 @@ beforeEach(() => {
 const notRegistered = () => Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
 
 describe('PlanResources', () => {
+  // a create's slot on the pool's one load balancer (test/workflow/shard-slots.test.ts runs the claim against DynamoDB Local)
+  beforeEach(() => {
+    ddb.on(BatchGetCommand).resolves({ Responses: { fledge: [{ pk: 'SHARD#s1', sk: 'SHARD', shard: 's1', used: 4 }] } });
+    ddb.on(TransactWriteCommand).resolves({});
+  });
+
   it('takes the first free listener priority with a conditional put and records it on the environment', async () => {
     ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
     ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
@@ -83,6 +92,11 @@ describe('PlanResources', () => {
     const first = puts[0]!.Item!.priority as number;
     expect(puts[1]!.Item!.priority).toBe(first + 1);
     expect(out.listenerPriority).toBe(first + 1);
+    // placed on the one shard (FLEDGE_SHARDS unset: s1 from FLEDGE_LISTENER_ARN), in the state for CreateRule
+    expect(out.shard).toMatchObject({ id: 's1', listenerArn: LISTENER });
+    expect(ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Update).toMatchObject({
+      Key: { pk: 'SHARD#s1', sk: 'SHARD' }, ConditionExpression: 'attribute_not_exists(#used) OR #used < :max', ExpressionAttributeValues: expect.objectContaining({ ':max': 99 }),
+    });
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
       UpdateExpression: 'SET listenerPriority = :p', ConditionExpression: '#op.#id = :op', ExpressionAttributeValues: { ':p': first + 1, ':op': 'op-1' },
     });
@@ -285,6 +299,7 @@ describe('FailOperation', () => {
         { taskArn: 't2', taskDefinitionArn: TD1, stoppedReason: 'Essential container in task exited', containers: [{ exitCode: 1 }] },
       ],
     });
+    ddb.on(GetCommand, { Key: SHARD_S1 }).resolves({ Item: { ...SHARD_S1, shard: 's1', used: 5 } });
     const out = await failOperation({
       workflow: 'create',
       state: state({ taskDefinition: { arn: TD2 }, targetGroup: { arn: TG }, error: { Error: 'DeploymentFailed', Cause: 'circuit breaker' } }),
@@ -294,8 +309,10 @@ describe('FailOperation', () => {
     expect(ecs.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: CLUSTER, serviceName: 'pr-1', desiredStatus: 'STOPPED', maxResults: 100 });
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(items[1]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' }, ConditionExpression: 'attribute_not_exists(pk) OR #name = :name' });
+    // and the slot on its load balancer (a record placed before the pool: s1)
+    expect(items[2]!.Update).toMatchObject({ Key: SHARD_S1, UpdateExpression: 'SET #used = #used - :one', ConditionExpression: '#used > :zero' });
     // compensation removed the target group and kept the shared task definition
-    expect(items[2]!.Put!.Item).toMatchObject({ type: 'failed', details: { error: { code: 'IMAGE_PULL_FAILED' }, removed: [TG], leftOver: [], kept: [TD2] } });
+    expect(items[3]!.Put!.Item).toMatchObject({ type: 'failed', details: { error: { code: 'IMAGE_PULL_FAILED' }, removed: [TG], leftOver: [], kept: [TD2] } });
     expect(Object.values(items[0]!.Update!.ExpressionAttributeValues!)).toContain('STATUS#FAILED');
   });
 
@@ -401,6 +418,7 @@ describe('DiscoverResources and FinishTeardown', () => {
     const resources = { serviceArn: SERVICE, serviceStatus: 'ACTIVE', targetGroupArns: [TG], ruleArns: ['rule-1'], sharedTaskDefinitionArns: [TD2], alarmArns: [] };
     // the service it deleted reads INACTIVE: gone
     ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'pr-1', serviceArn: SERVICE, status: 'INACTIVE', deployments: [] }] });
+    ddb.on(GetCommand, { Key: SHARD_S1 }).resolves({ Item: { ...SHARD_S1, shard: 's1', used: 5 } });
     const before = Date.now();
     await finishTeardown({ workflow: 'teardown', state: state({ resources }) });
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
@@ -416,14 +434,15 @@ describe('DiscoverResources and FinishTeardown', () => {
       ExpressionAttributeNames: { '#c0': 'total', '#c1': 'repo#acme/web' },
     });
     expect(items[2]!.Delete).toMatchObject({ Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } });
-    expect(items[3]!.Put!.Item).toMatchObject({
+    expect(items[3]!.Update).toMatchObject({ Key: SHARD_S1, UpdateExpression: 'SET #used = #used - :one' });
+    expect(items[4]!.Put!.Item).toMatchObject({
       type: 'deleted', purgeAt,
       details: {
         removed: [{ type: 'ecs-service', arn: SERVICE }, { type: 'listener-rule', arn: 'rule-1' }, { type: 'target-group', arn: TG }],
         kept: [{ type: 'task-definition', arn: TD2, reason: expect.stringMatching(/shared/) }],
       },
     });
-    expect(items[3]!.Put!.Item!.message).toMatch(new RegExp(`removed 3 resources: .*; kept the shared task definition ${TD2}`));
+    expect(items[4]!.Put!.Item!.message).toMatch(new RegExp(`removed 3 resources: .*; kept the shared task definition ${TD2}`));
     // the history written before is purged with the record
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ FilterExpression: 'attribute_not_exists(purgeAt)' });
     const stamped = ddb.commandCalls(BatchWriteCommand).flatMap((c) => Object.values(c.args[0].input.RequestItems!).flat());
@@ -483,10 +502,11 @@ describe('FinishTeardown releasing the quota counters', () => {
   });
 
   it('releases nothing when the teardown is no longer running (a duplicate or retried step lost the race)', async () => {
-    // the step's read and the one before the write (the task-time it folds; the counters' read between
-    // counts as a call too) find the teardown running; it ended before the write
-    ddb.on(GetCommand).resolvesOnce(deleting()).resolvesOnce(deleting()).resolvesOnce(deleting()).resolves({ Item: item({ status: 'DELETED', operation: { id: 'op-1', type: 'teardown', status: 'SUCCEEDED' } }) });
+    // the step's read and the one before the write (the task-time it folds; the counters' and the
+    // shard's reads between count as calls too) find the teardown running; it ended before the write
+    ddb.on(GetCommand).resolvesOnce(deleting()).resolvesOnce(deleting()).resolvesOnce(deleting()).resolvesOnce(deleting()).resolves({ Item: item({ status: 'DELETED', operation: { id: 'op-1', type: 'teardown', status: 'SUCCEEDED' } }) });
     ddb.on(GetCommand, { Key: counterKey }).resolves({ Item: { ...counterKey, total: 2 } });
+    ddb.on(GetCommand, { Key: SHARD_S1 }).resolves({ Item: { ...SHARD_S1, shard: 's1', used: 2 } });
     ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
       message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
     }));

@@ -171,6 +171,9 @@ export class SimHarness {
 
     // the waker's Lambda target group, made as local mode makes it: sleeping environments' rules forward to it
     this.wakerTargetGroupArn = (await createLocalWaker(sim, REGION, ACCOUNT)).targetGroupArn;
+    // the one shard (FLEDGE_SHARDS unset) has this waker
+    process.env.FLEDGE_WAKER_TARGET_GROUP_ARN = this.wakerTargetGroupArn;
+    resetConfig();
     const substitutions: Record<string, string> = {
       TableName: this.db.tableName,
       ClusterArn: sim.clusterArn,
