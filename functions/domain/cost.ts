@@ -49,6 +49,8 @@ export interface Accrual {
   taskTime?: TaskTime;
   runningCount: number;
   createdAt?: string;
+  /** task-seconds of hook runs (tasks of the same size, outside the running count) */
+  hookSeconds?: number;
 }
 
 /**
@@ -89,7 +91,7 @@ interface Costed extends Accrual {
 function rawCost(record: Costed, price: FargatePrice, now: Date): { perHour: number; toDate: number } {
   const taskTime = taskTimeOf(record, now.toISOString());
   const perTask = taskHourPrice(record.spec, price);
-  return { perHour: perTask * taskTime.count, toDate: (perTask * taskSecondsAt(taskTime, now)) / 3600 };
+  return { perHour: perTask * taskTime.count, toDate: (perTask * (taskSecondsAt(taskTime, now) + (record.hookSeconds ?? 0))) / 3600 };
 }
 
 /** The environment's cost now: its running tasks' hourly price and what its tasks cost so far (4 decimals). */

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { DURATION_PATTERN, parseDuration } from './durations.ts';
 import { FARGATE_CPU_VALUES, FARGATE_MEMORY_BY_CPU, isValidFargatePair } from './fargate-sizes.ts';
+import { hooksSchema } from './hooks.ts';
 
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
@@ -171,6 +172,7 @@ export function environmentSpecSchema(limits: SpecLimits) {
         .refine((ttl) => (parseDuration(ttl) ?? Infinity) <= limits.maxTtlMs, 'exceeds the maximum ttl this installation allows')
         .default(DEFAULT_TTL)
         .meta({ description: 'how long after its last create or update the environment expires; at most the installation\'s maxTtl (30d by default)' }),
+      hooks: hooksSchema.optional().meta({ description: 'one-off tasks of the environment\'s task definition run by the workflows: afterCreate, beforeUpdate, afterUpdate, beforeDelete (docs/design.md "Hooks")' }),
       labels: labelMap.default({}).meta({ description: 'free labels (at most 50); `repository` (owner/name, fixed at create) and `branch` are what lists filter on' }),
     })
     .superRefine((spec, ctx) => {
@@ -211,5 +213,6 @@ export const environmentPatchSchema = z.strictObject({
   secrets: z.record(z.string(), z.string().nullable()).optional(),
   healthCheck: z.record(z.string(), z.unknown()).optional(),
   ttl: z.unknown().optional(),
+  hooks: z.unknown().optional(),
   labels: z.record(z.string(), z.string().nullable()).optional(),
 });

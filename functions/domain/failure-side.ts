@@ -14,6 +14,8 @@ export const FAILURE_SIDE: Record<ErrorCode, FailureSide> = {
   OUT_OF_MEMORY: 'user',
   HEALTH_CHECK_FAILED: 'user',
   QUOTA_EXCEEDED: 'user',
+  // the spec's own hook command failed or outran its timeout
+  HOOK_FAILED: 'user',
   // the app did not become steady in time: the image's own start-up, not Fledge
   TIMEOUT: 'user',
   // AWS refused Fledge past its retries, or Fledge itself failed: the operator acts

@@ -13,6 +13,7 @@ import { executionRoleArnFor } from './execution-roles.ts';
 import { renderAlarmPlan, type AlarmPlan } from './alarms.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import { targetGroupName } from './resource-names.ts';
+import { renderHooks, type HookName, type HookPlan } from './hooks.ts';
 
 /** The one container of every environment's task definition (docs/design.md). */
 export const CONTAINER_NAME = 'app';
@@ -134,6 +135,8 @@ export interface ResourcePlan {
   image: string;
   /** names, thresholds and dimensions of the per-environment alarms (functions/domain/alarms.ts) */
   alarms: AlarmPlan;
+  /** the spec's hooks, as the workflows run them (functions/domain/hooks.ts); absent when it has none */
+  hooks?: Partial<Record<HookName, HookPlan>>;
 }
 
 export function renderEnvironment(variables: Record<string, string>): { Name: string; Value: string }[] {
@@ -179,10 +182,12 @@ export function renderPlan(
   const hc = spec.healthCheck;
   const definition = renderTaskDefinition(spec, settings);
   const hash = taskDefinitionHash(definition, spec.labels.repository);
+  const hooks = renderHooks(spec.hooks);
   return {
     hostHeaders: [`${name}.${settings.baseDomain}`],
     image: spec.image,
     alarms: renderAlarmPlan(name, spec, settings),
+    ...(hooks ? { hooks } : {}),
     taskDefinition: { Family: taskDefinitionFamily(hash), ...definition },
     taskDefinitionHash: hash,
     targetGroup: {

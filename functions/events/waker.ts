@@ -34,6 +34,7 @@ const ERROR_SUMMARIES: Record<ErrorCode, string> = {
   AWS_LIMIT: 'an AWS limit was reached',
   TIMEOUT: 'it did not become ready in time',
   INTERNAL: 'something went wrong while deploying it',
+  HOOK_FAILED: 'one of its hooks failed',
 };
 
 /** `pr-42.preview.example.com[:443]` -> `pr-42` for base domain `preview.example.com`. */
