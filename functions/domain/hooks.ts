@@ -80,7 +80,8 @@ export interface JudgedHookRun {
 
 const millis = (value: number | string | undefined) => (value === undefined ? undefined : typeof value === 'number' ? value : Date.parse(value));
 
-function taskOf(result: HookRunResult): SyncTaskDescription | undefined {
+/** The stopped task of a run: the state's output, or the Cause of States.TaskFailed. */
+export function hookRunTask(result: HookRunResult): SyncTaskDescription | undefined {
   if ('task' in result) return result.task;
   if (result.Error !== 'States.TaskFailed' || !result.Cause) return undefined;
   try {
@@ -98,7 +99,7 @@ function taskOf(result: HookRunResult): SyncTaskDescription | undefined {
  * whole state budget.
  */
 export function judgeHookRun(hook: HookName, plan: HookPlan, result: HookRunResult, logsPath: string): JudgedHookRun {
-  const task = taskOf(result);
+  const task = hookRunTask(result);
   const error = 'task' in result ? undefined : result;
   const started = millis(task?.StartedAt);
   const stopped = millis(task?.ExecutionStoppedAt) ?? millis(task?.StoppedAt);
