@@ -92,6 +92,11 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       });
     }
     next.targetGroup = { arn: targetGroupArn };
+    if (plan.hooks?.afterUpdate && !state.previousTaskDefinition) {
+      // what a failed afterUpdate hook rolls the service back to (the revision serving before this update)
+      const serving = (await describeService(config.clusterArn, state.name))?.taskDefinitionArn;
+      if (serving) next.previousTaskDefinition = { arn: serving };
+    }
     // the health check ModifyTargetGroup is about to replace: a rollback puts it back (RestoreHealthCheck)
     Object.assign(next, previousHealthCheckFor(targetGroupHealthCheck(targetGroup), plan));
   }

@@ -25,7 +25,8 @@ import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { WorkflowState } from '#domain/workflow-state.ts';
 import { countedIn } from '#adapters/environment-store.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
-import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
+import { describeService, discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
+import { renderPlan } from '#domain/resource-plan.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 import { stillCurrent } from './operation-end.ts';
 import { recordSucceeded } from './workflow-outcome.ts';
@@ -42,7 +43,19 @@ export async function discoverResources(state: WorkflowState): Promise<WorkflowS
     sharedTaskDefinitions: resources.sharedTaskDefinitionArns.length,
     alarms: resources.alarmArns.length,
   });
-  return { ...state, resources };
+  return { ...state, resources, ...(await beforeDeleteHook(state, resources)) };
+}
+
+/**
+ * What the beforeDelete hook needs while the service still exists: the task definition it runs and
+ * the plan (network configuration, hooks). Nothing when the spec has no such hook or no service runs.
+ */
+async function beforeDeleteHook(state: WorkflowState, resources: DiscoveredResources): Promise<Partial<WorkflowState>> {
+  if (!state.spec.hooks?.beforeDelete || !resources.serviceArn) return {};
+  const config = runtimeConfig();
+  const service = await describeService(config.clusterArn, state.name);
+  if (service?.status !== 'ACTIVE' || !service.taskDefinitionArn) return {};
+  return { plan: renderPlan(state.name, state.spec, config, state.operationId, state.specVersion), taskDefinition: { arn: service.taskDefinitionArn } };
 }
 
 // ---- FinishTeardown --------------------------------------------------------------------------

@@ -64,6 +64,8 @@ export interface TaskRecord {
   log?: { group: string; stream: string };
   /** the container port (what the simulated app says it listens on) */
   port?: number;
+  /** a task RunTask started (a hook): its group, startedBy and the app container's command override */
+  run?: { group: string; startedBy?: string; command?: string[] };
 }
 
 export interface DeploymentRecord {
@@ -365,7 +367,7 @@ export class EcsSimulator {
       createdAt: task.createdAt,
       desiredStatus: task.desiredStatus,
       enableExecuteCommand: false,
-      group: `service:${task.serviceName}`,
+      group: task.run?.group ?? `service:${task.serviceName}`,
       healthStatus: task.healthStatus,
       lastStatus: task.lastStatus,
       launchType: 'FARGATE',
@@ -374,7 +376,7 @@ export class EcsSimulator {
       pullStartedAt: task.pullStartedAt,
       pullStoppedAt: task.pullStoppedAt,
       startedAt: task.startedAt,
-      startedBy: task.deploymentId,
+      startedBy: task.run ? task.run.startedBy : task.deploymentId,
       stopCode: task.stopCode,
       stoppedAt: task.stoppedAt,
       stoppedReason: task.stoppedReason,
@@ -383,7 +385,7 @@ export class EcsSimulator {
       taskDefinitionArn: task.taskDefinitionArn,
       version: task.version,
       ephemeralStorage: { sizeInGiB: 20 },
-      overrides: { containerOverrides: [{ name: task.containerName }], inferenceAcceleratorOverrides: [] },
+      overrides: { containerOverrides: [{ name: task.containerName, ...(task.run?.command ? { command: task.run.command } : {}) }], inferenceAcceleratorOverrides: [] },
       tags: includeTags ? ecsTagList(task.tags) : undefined,
     };
   }
@@ -683,7 +685,7 @@ export class EcsSimulator {
       }
       // the family is in the task's definition ARN, even once that revision has been deleted
       if (input.family) list = list.filter((t) => /task-definition\/([^:]+):\d+$/.exec(t.taskDefinitionArn)?.[1] === input.family);
-      if (input.startedBy) list = list.filter((t) => t.deploymentId === input.startedBy);
+      if (input.startedBy) list = list.filter((t) => (t.run ? t.run.startedBy : t.deploymentId) === input.startedBy);
       const desired = input.desiredStatus ?? 'RUNNING';
       list = list.filter((t) => t.desiredStatus === desired);
       return this.paginate(list.map((t) => t.taskArn), input, 'taskArns');
@@ -700,13 +702,16 @@ export class EcsSimulator {
       return { tasks, failures };
     },
 
+    RunTask: (input) => this.runTask(input),
+
     StopTask: (input) => {
       this.checkCluster(input.cluster);
       const ref = String(input.task);
       const task = this.tasks.get(ref) ?? [...this.tasks.values()].find((t) => t.id === ref);
       if (!task) throw ecsError('InvalidParameterException', 'The referenced task was not found.');
       if (task.desiredStatus === 'RUNNING') {
-        this.stopTask(task, { reason: input.reason ?? 'Task stopped by user', stopCode: 'UserInitiated', exitCode: 0, failure: false });
+        // a hook's process gets SIGTERM and dies of it (128 + 15); a service's app shuts down cleanly
+        this.stopTask(task, { reason: input.reason ?? 'Task stopped by user', stopCode: 'UserInitiated', exitCode: task.run ? 143 : 0, failure: false });
       }
       return { task: this.taskOutput(task, false) };
     },
@@ -875,7 +880,7 @@ export class EcsSimulator {
       enableExecuteCommand: false,
       ephemeralStorage: { sizeInGiB: 20 },
       executionStoppedAt: task.lastStatus === 'STOPPED' ? iso(task.stoppedAt) : undefined,
-      group: `service:${task.serviceName}`,
+      group: task.run?.group ?? `service:${task.serviceName}`,
       launchType: 'FARGATE',
       lastStatus: task.lastStatus,
       memory: task.memory,
@@ -884,7 +889,7 @@ export class EcsSimulator {
       pullStartedAt: iso(task.pullStartedAt),
       pullStoppedAt: iso(task.pullStoppedAt),
       startedAt: iso(task.startedAt),
-      startedBy: task.deploymentId,
+      startedBy: task.run ? task.run.startedBy : task.deploymentId,
       stopCode: task.stopCode,
       stoppedAt: iso(task.stoppedAt),
       stoppedReason: task.stoppedReason,
@@ -1017,6 +1022,108 @@ export class EcsSimulator {
     } else if (!steady) {
       service.steady = false;
     }
+  }
+
+  /**
+   * RunTask (Amazon ECS API Reference, RunTask): a one-off task of an ACTIVE revision, on Fargate
+   * with an awsvpc network configuration, no service. Its `group` defaults to
+   * `family:<family>`. The app container's command override decides what the simulated process
+   * does (infra/local/README.md "Hooks"): a first word starting with `fail` exits 1, `sleep N`
+   * exits 0 after N seconds of the simulator's clock, anything else exits 0 at once. The task
+   * stops when that essential container exits (EssentialContainerExited).
+   */
+  private runTask(input: Input): Input {
+    this.checkCluster(input.cluster);
+    if (!input.taskDefinition) throw ecsError('InvalidParameterException', 'TaskDefinition can not be blank.');
+    const td = this.resolveTaskDefinition(String(input.taskDefinition));
+    if (!td || td.status !== 'ACTIVE') throw ecsError('ClientException', td ? 'TaskDefinition is inactive' : 'Unable to describe task definition.');
+    if (input.launchType && input.launchType !== 'FARGATE') throw ecsError('InvalidParameterException', 'The simulated cluster only has Fargate capacity.');
+    if (!input.networkConfiguration?.awsvpcConfiguration) {
+      throw ecsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.');
+    }
+    if ((input.networkConfiguration.awsvpcConfiguration.subnets ?? []).length === 0) throw ecsError('InvalidParameterException', 'subnets can not be empty.');
+    if ((input.count ?? 1) !== 1) throw ecsError('InvalidParameterException', 'The simulator runs one task per RunTask call.');
+    if (input.startedBy !== undefined && String(input.startedBy).length > 128) throw ecsError('InvalidParameterException', 'startedBy must be at most 128 characters.');
+    const containers = td.body.containerDefinitions as Input[];
+    const overrides = (input.overrides?.containerOverrides ?? []) as Input[];
+    for (const override of overrides) {
+      if (!containers.some((c) => c.name === override.name)) {
+        throw ecsError('InvalidParameterException', `Override for container named ${override.name} is not a container in the TaskDefinition.`);
+      }
+    }
+    const container = containers.find((c) => c.essential !== false) ?? containers[0]!;
+    const command = overrides.find((o) => o.name === container.name)?.command as string[] | undefined;
+    const id = hex(16);
+    const n = this.ipSeq++;
+    const task: TaskRecord = {
+      taskArn: this.ctx.arn('ecs', `task/${this.ctx.config.clusterName}/${id}`),
+      id,
+      serviceArn: '',
+      serviceName: '',
+      deploymentId: '',
+      taskDefinitionArn: td.arn,
+      containerName: String(container.name),
+      image: String(container.image),
+      ip: `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`,
+      lastStatus: 'PROVISIONING',
+      desiredStatus: 'RUNNING',
+      healthStatus: 'UNKNOWN',
+      createdAt: new Date(this.ctx.clock.now()),
+      everHealthy: true,
+      registeredIn: [],
+      cpu: String(td.body.cpu ?? '256'),
+      memory: String(td.body.memory ?? '512'),
+      version: 0,
+      tags: input.propagateTags === 'TASK_DEFINITION' ? new Map([...td.tags, ...tagsFromList(input.tags)]) : tagsFromList(input.tags),
+      timers: [],
+      log: awslogsStream(container, id),
+      port: (container.portMappings as Input[] | undefined)?.[0]?.containerPort as number | undefined,
+      run: { group: String(input.group ?? `family:${td.family}`), startedBy: input.startedBy, command },
+    };
+    this.tasks.set(task.taskArn, task);
+    this.emitTask(task);
+    this.startRunTask(task);
+    return { tasks: [this.taskOutput(task, false)], failures: [] };
+  }
+
+  private startRunTask(task: TaskRecord): void {
+    const start = this.ctx.config.taskStartMs;
+    const mode = failureModeOf(task.image);
+    this.at(task, Math.round(start * 0.25), () => {
+      task.lastStatus = 'PENDING';
+      task.pullStartedAt = new Date(this.ctx.clock.now());
+      this.emitTask(task);
+    });
+    if (mode === 'pull') {
+      this.at(task, Math.round(start * 0.6), () => {
+        const message = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref ${normalizeImageRef(task.image)}: not found`;
+        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: false });
+      });
+      return;
+    }
+    this.at(task, start, () => {
+      task.pullStoppedAt = new Date(this.ctx.clock.now());
+      task.startedAt = new Date(this.ctx.clock.now());
+      task.connectivityAt = task.startedAt;
+      task.lastStatus = 'RUNNING';
+      this.emitTask(task);
+      const command = task.run?.command ?? [];
+      this.writeLog(task, `starting ${task.image} (simulated container ${task.containerName}, task ${task.id})`, `running: ${command.join(' ') || '(the image\'s own command)'}`);
+      const exit = (exitCode: number, ...lines: string[]) => {
+        this.writeLog(task, ...lines);
+        // failure: the process exited on its own (no SIGTERM line); a run task has no service to count it against
+        this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode, failure: true });
+      };
+      const [first = '', second] = command;
+      const seconds = Number(second);
+      if (mode === 'start' || first.startsWith('fail')) {
+        this.at(task, Math.max(1, Math.round(start * 0.2)), () => exit(1, 'Error: the command failed (simulated)', 'exiting with code 1'));
+      } else if (first === 'sleep' && Number.isFinite(seconds) && seconds >= 0) {
+        this.at(task, Math.round(seconds * 1000), () => exit(0, `slept ${seconds} s`, 'exiting with code 0'));
+      } else {
+        this.at(task, Math.max(1, Math.round(start * 0.2)), () => exit(0, 'done', 'exiting with code 0'));
+      }
+    });
   }
 
   private launchTask(service: ServiceRecord, deployment: DeploymentRecord): void {
