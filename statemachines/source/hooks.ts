@@ -14,11 +14,12 @@
  * Functions stops the task (it may: the role's ecs:StopTask, "IAM policies for Amazon ECS/AWS
  * Fargate", https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html).
  *
- * No Retry on the task: a hook's command is not assumed idempotent (a seed run twice seeds twice);
- * every outcome goes to RecordHookRun.
+ * Only a RunTask that ECS refused is retried (nothing ran); a task that ran and failed is not: a
+ * hook's command is not assumed idempotent (a seed run twice seeds twice). Every outcome goes to
+ * RecordHookRun.
  */
 import { catchAll, environmentTags, lambdaTask, optimizedTask, type Json, type State, type States } from './asl.ts';
-import { lambdaRetry } from './retry-policies.ts';
+import { lambdaRetry, runTaskRetry } from './retry-policies.ts';
 import type { HookName } from '#domain/hooks.ts';
 
 const pascalHook = (hook: HookName) => `${hook.charAt(0).toUpperCase()}${hook.slice(1)}`;
@@ -73,6 +74,7 @@ export function hookStates(hook: HookName, workflow: string, options: HookOption
       TimeoutSecondsPath: `${plan}.stateTimeoutSeconds`,
       ResultSelector: { 'task.$': '$' },
       ResultPath: '$.hookRun',
+      Retry: [runTaskRetry],
       Catch: [catchAll('$.hookRun', record)],
       Next: record,
     }),
