@@ -250,6 +250,45 @@ export interface components {
              * @default 72h
              */
             ttl: string;
+            /** @description one-off tasks of the environment's task definition run by the workflows: afterCreate, beforeUpdate, afterUpdate, beforeDelete (docs/design.md "Hooks") */
+            hooks?: {
+                afterCreate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                beforeUpdate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                afterUpdate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                beforeDelete?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+            };
             /**
              * @description free labels (at most 50); `repository` (owner/name, fixed at create) and `branch` are what lists filter on
              * @default {}
@@ -334,6 +373,45 @@ export interface components {
              * @default 72h
              */
             ttl: string;
+            /** @description one-off tasks of the environment's task definition run by the workflows: afterCreate, beforeUpdate, afterUpdate, beforeDelete (docs/design.md "Hooks") */
+            hooks?: {
+                afterCreate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                beforeUpdate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                afterUpdate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                beforeDelete?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+            };
             /**
              * @description free labels (at most 50); `repository` (owner/name, fixed at create) and `branch` are what lists filter on
              * @default {}
@@ -360,6 +438,7 @@ export interface components {
                 [key: string]: unknown;
             };
             ttl?: unknown;
+            hooks?: unknown;
             labels?: {
                 [key: string]: string | null;
             };
@@ -534,6 +613,45 @@ export interface components {
              * @default 72h
              */
             ttl: string;
+            /** @description one-off tasks of the environment's task definition run by the workflows: afterCreate, beforeUpdate, afterUpdate, beforeDelete (docs/design.md "Hooks") */
+            hooks?: {
+                afterCreate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                beforeUpdate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                afterUpdate?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+                beforeDelete?: {
+                    /** @description the command the `app` container runs instead of its own (exec form) */
+                    command: string[];
+                    /**
+                     * @description longest the command may run
+                     * @default 600
+                     */
+                    timeoutSeconds: number;
+                };
+            };
             /**
              * @description free labels (at most 50); `repository` (owner/name, fixed at create) and `branch` are what lists filter on
              * @default {}
@@ -579,7 +697,7 @@ export interface components {
              * @description what to act on
              * @enum {string}
              */
-            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL";
+            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL" | "HOOK_FAILED";
             /** @description plain words: never an ARN, an account id or AWS's own error text */
             message: string;
             /** @description the image whose deployment failed (a rolled-back update, scale or heal) */
