@@ -1053,14 +1053,31 @@ export class EcsSimulator {
     }
     const container = containers.find((c) => c.essential !== false) ?? containers[0]!;
     const command = overrides.find((o) => o.name === container.name)?.command as string[] | undefined;
+    const task = this.newTask(td, container, {
+      serviceArn: '',
+      serviceName: '',
+      deploymentId: '',
+      everHealthy: true,
+      tags: input.propagateTags === 'TASK_DEFINITION' ? new Map([...td.tags, ...tagsFromList(input.tags)]) : tagsFromList(input.tags),
+      run: { group: String(input.group ?? `family:${td.family}`), startedBy: input.startedBy, command },
+    });
+    this.emitTask(task);
+    this.startRunTask(task);
+    return { tasks: [this.taskOutput(task, false)], failures: [] };
+  }
+
+  /** A new PROVISIONING task of `td` running `container`, kept in the cluster; `owner` says whose it is. */
+  private newTask(
+    td: TaskDefinitionRecord,
+    container: Input,
+    owner: Pick<TaskRecord, 'serviceArn' | 'serviceName' | 'deploymentId' | 'everHealthy' | 'tags' | 'run'>,
+  ): TaskRecord {
     const id = hex(16);
     const n = this.ipSeq++;
     const task: TaskRecord = {
       taskArn: this.ctx.arn('ecs', `task/${this.ctx.config.clusterName}/${id}`),
       id,
-      serviceArn: '',
-      serviceName: '',
-      deploymentId: '',
+      ...owner,
       taskDefinitionArn: td.arn,
       containerName: String(container.name),
       image: String(container.image),
@@ -1069,35 +1086,35 @@ export class EcsSimulator {
       desiredStatus: 'RUNNING',
       healthStatus: 'UNKNOWN',
       createdAt: new Date(this.ctx.clock.now()),
-      everHealthy: true,
       registeredIn: [],
       cpu: String(td.body.cpu ?? '256'),
       memory: String(td.body.memory ?? '512'),
       version: 0,
-      tags: input.propagateTags === 'TASK_DEFINITION' ? new Map([...td.tags, ...tagsFromList(input.tags)]) : tagsFromList(input.tags),
       timers: [],
       log: awslogsStream(container, id),
       port: (container.portMappings as Input[] | undefined)?.[0]?.containerPort as number | undefined,
-      run: { group: String(input.group ?? `family:${td.family}`), startedBy: input.startedBy, command },
     };
     this.tasks.set(task.taskArn, task);
-    this.emitTask(task);
-    this.startRunTask(task);
-    return { tasks: [this.taskOutput(task, false)], failures: [] };
+    return task;
   }
 
-  private startRunTask(task: TaskRecord): void {
+  /**
+   * A task's way to RUNNING: PENDING (pulling), then `started` once it runs; an image tagged
+   * `fail-pull` never starts (TaskFailedToStart; `countsAsFailure` for a service's circuit breaker).
+   */
+  private provision(task: TaskRecord, countsAsFailure: boolean, started: () => void): void {
     const start = this.ctx.config.taskStartMs;
-    const mode = failureModeOf(task.image);
     this.at(task, Math.round(start * 0.25), () => {
       task.lastStatus = 'PENDING';
       task.pullStartedAt = new Date(this.ctx.clock.now());
       this.emitTask(task);
     });
-    if (mode === 'pull') {
+    if (failureModeOf(task.image) === 'pull') {
+      // the container never starts, so it writes nothing: on AWS a pull failure shows only in the
+      // task's stoppedReason (what the operation's error reports), never in the container's log
       this.at(task, Math.round(start * 0.6), () => {
         const message = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref ${normalizeImageRef(task.image)}: not found`;
-        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: false });
+        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: countsAsFailure });
       });
       return;
     }
@@ -1106,6 +1123,14 @@ export class EcsSimulator {
       task.startedAt = new Date(this.ctx.clock.now());
       task.connectivityAt = task.startedAt;
       task.lastStatus = 'RUNNING';
+      started();
+    });
+  }
+
+  private startRunTask(task: TaskRecord): void {
+    const start = this.ctx.config.taskStartMs;
+    const mode = failureModeOf(task.image);
+    this.provision(task, false, () => {
       this.emitTask(task);
       const command = task.run?.command ?? [];
       this.writeLog(task, `starting ${task.image} (simulated container ${task.containerName}, task ${task.id})`, `running: ${command.join(' ') || '(the image\'s own command)'}`);
@@ -1130,33 +1155,14 @@ export class EcsSimulator {
     const td = this.taskDefinitions.get(deployment.taskDefinition);
     if (!td) return;
     const container = (td.body.containerDefinitions as Input[]).find((c) => c.essential !== false) ?? (td.body.containerDefinitions as Input[])[0]!;
-    const id = hex(16);
-    const n = this.ipSeq++;
-    const task: TaskRecord = {
-      taskArn: this.ctx.arn('ecs', `task/${this.ctx.config.clusterName}/${id}`),
-      id,
+    const task = this.newTask(td, container, {
       serviceArn: service.arn,
       serviceName: service.name,
       deploymentId: deployment.id,
-      taskDefinitionArn: td.arn,
-      containerName: String(container.name),
-      image: String(container.image),
-      ip: `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`,
-      lastStatus: 'PROVISIONING',
-      desiredStatus: 'RUNNING',
-      healthStatus: 'UNKNOWN',
-      createdAt: new Date(this.ctx.clock.now()),
       everHealthy: false,
-      registeredIn: [],
-      cpu: String(td.body.cpu ?? '256'),
-      memory: String(td.body.memory ?? '512'),
-      version: 0,
       tags: service.request.propagateTags === 'SERVICE' ? new Map(service.tags) : service.request.propagateTags === 'TASK_DEFINITION' ? new Map(td.tags) : new Map(),
-      timers: [],
-      log: awslogsStream(container, id),
-      port: (container.portMappings as Input[] | undefined)?.[0]?.containerPort as number | undefined,
-    };
-    this.tasks.set(task.taskArn, task);
+    });
+    const id = task.id;
     this.serviceEvent(service, `has started 1 tasks: (task ${id}).`);
     this.emitTask(task);
     const start = this.ctx.config.taskStartMs;
@@ -1164,25 +1170,7 @@ export class EcsSimulator {
     const hc = this.ctx.config.healthCheckIntervalMs;
     const env = this.environmentOf(service);
     const mode = failureModeOf(task.image);
-    this.at(task, Math.round(start * 0.25), () => {
-      task.lastStatus = 'PENDING';
-      task.pullStartedAt = new Date(this.ctx.clock.now());
-      this.emitTask(task);
-    });
-    if (mode === 'pull') {
-      // the container never starts, so it writes nothing: on AWS a pull failure shows only in the
-      // task's stoppedReason (what the operation's error reports), never in the container's log
-      this.at(task, Math.round(start * 0.6), () => {
-        const message = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref ${normalizeImageRef(task.image)}: not found`;
-        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: true });
-      });
-      return;
-    }
-    this.at(task, start, () => {
-      task.pullStoppedAt = new Date(this.ctx.clock.now());
-      task.startedAt = new Date(this.ctx.clock.now());
-      task.connectivityAt = task.startedAt;
-      task.lastStatus = 'RUNNING';
+    this.provision(task, true, () => {
       if (service.loadBalancers.length === 0) task.everHealthy = true;
       for (const lb of service.loadBalancers) {
         if (this.lb.targetGroupExists(lb.targetGroupArn)) {
