@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { judgeHookRun, renderHooks, type HookPlan } from '../../../functions/domain/hooks.ts';
 import { classifyFailure } from '../../../functions/domain/task-failure.ts';
+import { estimateCost } from '../../../functions/domain/cost.ts';
 
 const plan: HookPlan = { command: ['seed'], timeoutSeconds: 60, stateTimeoutSeconds: 360 };
 const LOGS = '/v1/environments/pr-1/logs?since=2026-01-01T00:00:00.000Z';
@@ -53,5 +54,14 @@ describe('a hook run, judged', () => {
     // RunTask refused: nothing ran; the error's name only, never its Cause (AWS's text)
     const refused = judgeHookRun('afterCreate', plan, { Error: 'ECS.AmazonECSException', Cause: 'User: arn:aws:sts::123456789012:assumed-role/x is not authorized' }, LOGS);
     expect(refused.failure!.message).toBe(`the afterCreate hook's task could not be run (ECS.AmazonECSException); its logs: GET ${LOGS}`);
+  });
+
+  it('hook task-seconds count in the cost at the task\'s size, and nothing in its hourly rate', () => {
+    const record = { spec: { cpu: 1024, memory: 2048 }, runningCount: 0, taskTime: { seconds: 0, count: 0, since: '2026-01-01T00:00:00Z' } };
+    const price = { vcpuHour: 0.04, gbHour: 0.004 };
+    const now = new Date('2026-01-02T00:00:00Z');
+    expect(estimateCost(record, price, now).toDate).toBe(0);
+    // an hour of hooks of a 1 vCPU / 2 GB task: 0.04 + 2 x 0.004
+    expect(estimateCost({ ...record, hookSeconds: 3600 }, price, now)).toEqual({ perHour: 0, toDate: 0.048, currency: 'USD' });
   });
 });
