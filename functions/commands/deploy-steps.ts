@@ -79,6 +79,8 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
     ? renderPlan(state.name, state.spec, config, state.operationId, state.specVersion)
     : await deployPlan(state.name, state.spec, config, state.operationId, state.specVersion);
   const next: WorkflowState = { ...forNextPass(state), plan, phase: workflow === 'create' ? 'create' : 'update' };
+  // a create planned again (a failed pass's compensation removed everything) seeds its new environment again
+  if (workflow === 'create') delete next.hooksRun;
   if (workflow === 'create') {
     // reuses the priority the environment already holds (a retried step or a retried create)
     next.listenerPriority = await store.allocateListenerPriority(state.name, state.operationId);

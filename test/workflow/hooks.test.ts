@@ -84,6 +84,21 @@ describe('hooks in the create workflow (afterCreate)', () => {
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
   });
 
+  it('runs once per create: a spec accepted meanwhile converges without seeding again', async () => {
+    const hooks = { afterCreate: { command: ['seed'] } };
+    h.afterCall = async (call) => {
+      if (call.action !== 'CreateService') return;
+      h.afterCall = undefined;
+      await h.acceptNewSpec('hook-once', withHooks(hooks, { image: image('2.0') }));
+    };
+    const record = await h.run('create', await h.seed('hook-once', withHooks(hooks)));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.filter((s) => s === 'AfterCreateHook')).toHaveLength(2);
+    expect(record.statesEntered.filter((s) => s === 'RunAfterCreateHook')).toHaveLength(1);
+    expect(h.callsOf('RunTask')).toHaveLength(1);
+    expect(await h.item('hook-once')).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 2, lastHealthyImage: image('2.0') });
+  });
+
   it('a create with no hooks runs no task and passes the hook by one Choice', async () => {
     const record = await h.created('hook-none');
     expect(record.statesEntered).toContain('AfterCreateHook');
