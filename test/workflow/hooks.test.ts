@@ -170,4 +170,18 @@ describe('hooks in the teardown workflow (beforeDelete)', () => {
     expect(hookEvent!.message).toMatch(/exited with code 1 .*\(the teardown goes on\)$/);
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
   });
+
+  it('a beforeDelete hook that times out is stopped, recorded, and the teardown completes', async () => {
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 2, RunBeforeDeleteHook: 1 }, simulator: FAST });
+    const hooks = { beforeDelete: { command: ['sleep', '600'], timeoutSeconds: 10 } };
+    await h.created('hook-slowbye', withHooks(hooks));
+    const record = await h.run('teardown', await h.seed('hook-slowbye', withHooks(hooks), { status: 'DELETING', workflow: 'teardown' }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(await h.item('hook-slowbye')).toMatchObject({ status: 'DELETED' });
+    const hookEvent = (await h.events('hook-slowbye')).find((e) => e.type === 'hook');
+    expect(hookEvent).toMatchObject({ details: { hook: 'beforeDelete', timedOut: true } });
+    expect(hookEvent!.message).toMatch(/^the beforeDelete hook timed out: .*\(the teardown goes on\)$/);
+    expect(h.callsOf('StopTask')).toHaveLength(1);
+    expect(await runningHookTasks()).toEqual([]);
+  });
 });
