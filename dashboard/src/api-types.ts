@@ -697,7 +697,7 @@ export interface components {
              * @description what to act on
              * @enum {string}
              */
-            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL" | "HOOK_FAILED";
+            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "HOOK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL";
             /** @description plain words: never an ARN, an account id or AWS's own error text */
             message: string;
             /** @description the image whose deployment failed (a rolled-back update, scale or heal) */

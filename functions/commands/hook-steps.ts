@@ -1,7 +1,8 @@
 /**
  * RecordHookRun (create, update, teardown): a hook's RunTask state has ended (the stopped task,
- * or the error its Catch caught). Judge it (functions/domain/hooks.ts), record the event `hook`
- * `{hook, exitCode, durationSeconds, logStream}` and count its task-seconds in the cost, then
+ * or the error its Catch caught). Judge it (functions/domain/hook-runs.ts), count its task's
+ * billed seconds in the cost (adapters/hook-task-time.ts, once per task) and record the event
+ * `hook` `{hook, exitCode, durationSeconds, logStream}`, then
  * hand the workflow its outcome: the state without the run when the hook succeeded, or the error
  * HookFailed with the operation's plain-words message (HOOK_FAILED), which the state's Catch
  * sends down the workflow's failure path. A beforeDelete hook never fails the teardown: its
@@ -9,10 +10,12 @@
  */
 import { logger } from '#runtime/powertools.ts';
 import { environmentEvent } from '#domain/events.ts';
-import { hookRunTask, judgeHookRun, type HookName, type HookPlan, type HookRunResult } from '#domain/hooks.ts';
+import type { HookName, HookPlan } from '#domain/hooks.ts';
+import { hookRunTask, judgeHookRun, type HookRunResult, type SyncTaskDescription } from '#domain/hook-runs.ts';
 import { HOOK_FAILED_ERROR } from '#domain/task-failure.ts';
 import type { WorkflowState } from '#domain/workflow-state.ts';
-import { recordHookRun as record } from '#adapters/hook-runs.ts';
+import { appendEvents } from '#adapters/event-log.ts';
+import { recordHookTaskTime } from '#adapters/hook-task-time.ts';
 
 export class HookFailed extends Error {
   override readonly name = HOOK_FAILED_ERROR;
@@ -35,10 +38,17 @@ export async function recordHookRun(hook: HookName, state: WorkflowState): Promi
   const message = judged.failure
     ? `${judged.failure.message}${hook === 'beforeDelete' ? ' (the teardown goes on)' : ''}`
     : `the ${hook} hook exited with code 0 after ${judged.durationSeconds} s`;
-  const recorded = await record(state.name, state.operationId, { taskArn: described?.TaskArn, taskSeconds: judged.taskSeconds }, environmentEvent({ state, type: 'hook', message, details }));
+  // a retried step finds the task's time added already: its event was written then too
+  const recorded = described?.TaskArn ? await recordHookTaskTime(state.name, billed(described)) : true;
+  if (recorded) await appendEvents(state.name, [environmentEvent({ state, type: 'hook', message, details })]);
   logger.info('hook run', { ...details, failed: Boolean(judged.failure), recorded, ...(judged.failure ? { error: 'Error' in hookRun ? hookRun.Error : undefined } : {}) });
   const done = { ...rest, hooksRun: { ...((state.hooksRun as Record<string, boolean> | undefined) ?? {}), [hook]: true } };
   if (judged.failure && hook !== 'beforeDelete') throw new HookFailed(judged.failure.message);
   return done;
 }
 
+/** What Fargate bills of the task, from its description (epoch ms). */
+function billed(task: SyncTaskDescription) {
+  const date = (value: number | string | undefined) => (value === undefined ? undefined : new Date(value));
+  return { taskArn: task.TaskArn!, pullStartedAt: date(task.PullStartedAt), startedAt: date(task.StartedAt), createdAt: date(task.CreatedAt), stoppedAt: date(task.StoppedAt) };
+}

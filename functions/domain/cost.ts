@@ -8,6 +8,10 @@
  * (functions/adapters/operation-store.ts `finishWrite`), so the accrual is exact: a sleeping
  * environment (count 0) accrues nothing, a scale changes the rate from the moment it is
  * recorded, and a replayed step finds the count already changed and folds nothing twice.
+ *
+ * Hooks (issue 17) run one-off tasks of the environment's own task definition, so of its size:
+ * their billed seconds are kept apart, in `hookSeconds` (added once per task by
+ * functions/adapters/hook-task-time.ts), and count in `toDate` like the service's task-seconds.
  */
 import { z } from 'zod';
 
@@ -49,8 +53,32 @@ export interface Accrual {
   taskTime?: TaskTime;
   runningCount: number;
   createdAt?: string;
-  /** task-seconds of hook runs (tasks of the same size, outside the running count) */
+  /** billed seconds of its hooks' tasks (`hookTaskSeconds`) */
   hookSeconds?: number;
+}
+
+/** The times of a stopped task that tell what Fargate billed (DescribeTasks: Date or ISO). */
+export interface BilledTask {
+  pullStartedAt?: string | Date | undefined;
+  startedAt?: string | Date | undefined;
+  createdAt?: string | Date | undefined;
+  stoppedAt?: string | Date | undefined;
+}
+
+/**
+ * The seconds Fargate bills for one task: "from the time you start to download your container
+ * image until the Amazon ECS Task terminates, rounded up to the nearest second", with "a 1-minute
+ * minimum charge" (AWS Fargate pricing, https://aws.amazon.com/fargate/pricing/). A task without
+ * a pull time counts from its start, else its creation; one that never stopped (or has no start)
+ * is billed the minimum. This is what a hook's run adds to the environment's cost.
+ */
+export const FARGATE_MINIMUM_BILLED_SECONDS = 60;
+
+export function hookTaskSeconds(task: BilledTask): number {
+  const from = task.pullStartedAt ?? task.startedAt ?? task.createdAt;
+  if (!from || !task.stoppedAt) return FARGATE_MINIMUM_BILLED_SECONDS;
+  const seconds = Math.ceil((new Date(task.stoppedAt).getTime() - new Date(from).getTime()) / 1000);
+  return Number.isFinite(seconds) ? Math.max(FARGATE_MINIMUM_BILLED_SECONDS, seconds) : FARGATE_MINIMUM_BILLED_SECONDS;
 }
 
 /**
@@ -91,7 +119,9 @@ interface Costed extends Accrual {
 function rawCost(record: Costed, price: FargatePrice, now: Date): { perHour: number; toDate: number } {
   const taskTime = taskTimeOf(record, now.toISOString());
   const perTask = taskHourPrice(record.spec, price);
-  return { perHour: perTask * taskTime.count, toDate: (perTask * (taskSecondsAt(taskTime, now) + (record.hookSeconds ?? 0))) / 3600 };
+  // hook tasks ran the same task definition, so at the same size (the spec's cpu/memory)
+  const seconds = taskSecondsAt(taskTime, now) + (record.hookSeconds ?? 0);
+  return { perHour: perTask * taskTime.count, toDate: (perTask * seconds) / 3600 };
 }
 
 /** The environment's cost now: its running tasks' hourly price and what its tasks cost so far (4 decimals). */

@@ -11,7 +11,7 @@ export type OperationType = 'create' | 'update' | 'scale' | 'heal' | 'teardown';
 export type OperationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
 export const ERROR_CODES = [
-  'IMAGE_PULL_FAILED', 'TASK_EXITED', 'OUT_OF_MEMORY', 'HEALTH_CHECK_FAILED', 'QUOTA_EXCEEDED', 'AWS_LIMIT', 'TIMEOUT', 'INTERNAL', 'HOOK_FAILED',
+  'IMAGE_PULL_FAILED', 'TASK_EXITED', 'OUT_OF_MEMORY', 'HEALTH_CHECK_FAILED', 'HOOK_FAILED', 'QUOTA_EXCEEDED', 'AWS_LIMIT', 'TIMEOUT', 'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -62,8 +62,10 @@ export interface EnvironmentRecord {
   quotaCounters?: string[];
   /** the running task-time its cost is estimated from (functions/domain/cost.ts); written with every change of `runningCount` */
   taskTime?: TaskTime;
-  /** task-seconds of its hook runs (one-off tasks of its task definition), counted in its cost */
+  /** billed seconds of its hooks' one-off tasks (functions/domain/cost.ts `hookTaskSeconds`), added once per task */
   hookSeconds?: number;
+  /** the last hook task whose seconds were added (a retried step adds nothing twice) */
+  lastHookTask?: string;
 }
 
 /**

@@ -13,9 +13,9 @@ export const FAILURE_SIDE: Record<ErrorCode, FailureSide> = {
   TASK_EXITED: 'user',
   OUT_OF_MEMORY: 'user',
   HEALTH_CHECK_FAILED: 'user',
-  QUOTA_EXCEEDED: 'user',
-  // the spec's own hook command failed or outran its timeout
+  // a hook's command exited non-zero or ran past its timeout (the spec's hooks)
   HOOK_FAILED: 'user',
+  QUOTA_EXCEEDED: 'user',
   // the app did not become steady in time: the image's own start-up, not Fledge
   TIMEOUT: 'user',
   // AWS refused Fledge past its retries, or Fledge itself failed: the operator acts

@@ -30,11 +30,11 @@ const ERROR_SUMMARIES: Record<ErrorCode, string> = {
   TASK_EXITED: 'its container stopped on its own',
   OUT_OF_MEMORY: 'its container ran out of memory',
   HEALTH_CHECK_FAILED: 'it failed its health checks',
+  HOOK_FAILED: 'one of its hooks failed',
   QUOTA_EXCEEDED: 'a quota was reached',
   AWS_LIMIT: 'an AWS limit was reached',
   TIMEOUT: 'it did not become ready in time',
   INTERNAL: 'something went wrong while deploying it',
-  HOOK_FAILED: 'one of its hooks failed',
 };
 
 /** `pr-42.preview.example.com[:443]` -> `pr-42` for base domain `preview.example.com`. */

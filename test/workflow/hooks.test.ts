@@ -40,7 +40,8 @@ describe('hooks in the create workflow (afterCreate)', () => {
       Tags: [{ Key: 'fledge:environment', Value: 'hook-seed' }, { Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:hook', Value: 'afterCreate' }],
     });
     const item = await h.item('hook-seed');
-    expect(item).toMatchObject({ status: 'RUNNING', operation: { status: 'SUCCEEDED' }, hookSeconds: 1 });
+    // Fargate bills the task from its image pull to its stop, a minute at least (H17a's hookTaskSeconds)
+    expect(item).toMatchObject({ status: 'RUNNING', operation: { status: 'SUCCEEDED' }, hookSeconds: 60, lastHookTask: expect.stringContaining(':task/') });
     const hookEvent = (await h.events('hook-seed')).find((e) => e.type === 'hook');
     expect(hookEvent).toMatchObject({ details: { hook: 'afterCreate', exitCode: 0, durationSeconds: 1, logStream: expect.stringMatching(/^fledge\/app\/[0-9a-f]{32}$/) } });
     expect(hookEvent!.message).toBe('the afterCreate hook exited with code 0 after 1 s');

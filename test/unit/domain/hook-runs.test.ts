@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judgeHookRun, renderHooks, type HookPlan } from '../../../functions/domain/hooks.ts';
+import { renderHooks, type HookPlan } from '../../../functions/domain/hooks.ts';
+import { judgeHookRun } from '../../../functions/domain/hook-runs.ts';
 import { classifyFailure } from '../../../functions/domain/task-failure.ts';
 import { estimateCost } from '../../../functions/domain/cost.ts';
 
@@ -24,7 +25,7 @@ describe('a hook run, judged', () => {
 
   it('exit 0 within its timeout: no failure, the app container\'s log stream and the task-seconds', () => {
     expect(judgeHookRun('afterCreate', plan, { task: task(0, 42) }, LOGS)).toEqual({
-      hook: 'afterCreate', exitCode: 0, durationSeconds: 42, logStream: 'fledge/app/0123456789abcdef0123456789abcdef', taskSeconds: 42, timedOut: false,
+      hook: 'afterCreate', exitCode: 0, durationSeconds: 42, logStream: 'fledge/app/0123456789abcdef0123456789abcdef', timedOut: false,
     });
   });
 
@@ -48,7 +49,7 @@ describe('a hook run, judged', () => {
     expect(judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(sidecar) }, LOGS).failure!.message).toMatch(/sidecar db exited with code 137/);
     const neverStarted = task(undefined, 0, { StartedAt: undefined, StopCode: 'TaskFailedToStart' });
     const judged = judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(neverStarted) }, LOGS);
-    expect(judged).toMatchObject({ exitCode: null, durationSeconds: 0, taskSeconds: 0 });
+    expect(judged).toMatchObject({ exitCode: null, durationSeconds: 0 });
     expect(judged.logStream).toBeUndefined();
     expect(judged.failure!.message).toMatch(/task failed to start \(TaskFailedToStart\)/);
     // RunTask refused: nothing ran; the error's name only, never its Cause (AWS's text)
@@ -56,7 +57,7 @@ describe('a hook run, judged', () => {
     expect(refused.failure!.message).toBe(`the afterCreate hook's task could not be run (ECS.AmazonECSException); its logs: GET ${LOGS}`);
   });
 
-  it('hook task-seconds count in the cost at the task\'s size, and nothing in its hourly rate', () => {
+  it('hook task-seconds (H17a\'s hookSeconds) count in the cost at the task\'s size, and nothing in its hourly rate', () => {
     const record = { spec: { cpu: 1024, memory: 2048 }, runningCount: 0, taskTime: { seconds: 0, count: 0, since: '2026-01-01T00:00:00Z' } };
     const price = { vcpuHour: 0.04, gbHour: 0.004 };
     const now = new Date('2026-01-02T00:00:00Z');
