@@ -1036,7 +1036,9 @@ export class EcsSimulator {
     this.checkCluster(input.cluster);
     if (!input.taskDefinition) throw ecsError('InvalidParameterException', 'TaskDefinition can not be blank.');
     const td = this.resolveTaskDefinition(String(input.taskDefinition));
-    if (!td || td.status !== 'ACTIVE') throw ecsError('ClientException', td ? 'TaskDefinition is inactive' : 'Unable to describe task definition.');
+    if (!td) throw ecsError('ClientException', 'Unable to describe task definition.');
+    // an INACTIVE revision runs no new task: RunTask answers InvalidParameterException (CreateService: ClientException)
+    if (td.status !== 'ACTIVE') throw ecsError('InvalidParameterException', 'TaskDefinition is inactive');
     if (input.launchType && input.launchType !== 'FARGATE') throw ecsError('InvalidParameterException', 'The simulated cluster only has Fargate capacity.');
     if (!input.networkConfiguration?.awsvpcConfiguration) {
       throw ecsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.');
