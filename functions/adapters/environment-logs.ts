@@ -10,7 +10,10 @@
  *    of that page said "for at least one hour", the current one promises no time);
  *  - once the service is gone (a failed create's compensation deleted it), ListTasks by the
  *    family of the environment's task definition, STOPPED, kept only when DescribeTasks says the
- *    task's group is `service:<name>`.
+ *    task's group is `service:<name>`;
+ *  - its hooks' tasks (RunTask from the workflows, group `hook:<name>`): ListTasks by that family,
+ *    RUNNING and STOPPED (a hook of a definition the record's spec no longer renders to, after a
+ *    rollback, is not found).
  * FilterLogEvents then reads exactly those streams: `logStreamNames` takes at most 100 names
  * (CloudWatch Logs API Reference, FilterLogEvents; a `logStreamNamePrefix` cannot tell
  * environments apart), so more tasks are read 100 streams at a time and merged by time.
@@ -55,9 +58,15 @@ export async function environmentTaskIds(clusterArn: string, name: string, famil
     byFamily = true;
     arns = family ? await listTaskArns(clusterArn, { family }, FAMILY_PAGES) : [];
   }
-  if (arns.length === 0) return [];
-  const described = await describeTasks(clusterArn, [...new Set(arns)]);
-  const ours = described.filter((task) => task.taskArn && (!byFamily || task.group === `service:${name}`) && containerStarted(task));
+  // its hooks' one-off tasks (RunTask, group `hook:<name>`) run the environment's definition outside the service
+  const hookArns = family ? [...(byFamily ? arns : await listTaskArns(clusterArn, { family }, FAMILY_PAGES)), ...(await listTaskArns(clusterArn, { family }, 1, 'RUNNING'))] : [];
+  const candidates = [...new Set([...arns, ...hookArns])];
+  if (candidates.length === 0) return [];
+  const described = await describeTasks(clusterArn, candidates);
+  const fromService = new Set(byFamily ? [] : arns);
+  const ours = described.filter(
+    (task) => task.taskArn && (fromService.has(task.taskArn) || task.group === `service:${name}` || task.group === `hook:${name}`) && containerStarted(task),
+  );
   return [...new Set(ours.map((task) => taskIdOf(task.taskArn!)))].sort();
 }
 

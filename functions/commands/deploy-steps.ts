@@ -94,6 +94,8 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
     ? renderPlan(state.name, state.spec, scope, state.operationId, state.specVersion)
     : await deployPlan(state.name, state.spec, scope, state.operationId, state.specVersion);
   const next: WorkflowState = { ...forNextPass(state), shard, plan, phase: workflow === 'create' ? 'create' : 'update' };
+  // a create planned again (a failed pass's compensation removed everything) seeds its new environment again
+  if (workflow === 'create') delete next.hooksRun;
   if (workflow === 'create') {
     // reuses the priority the environment already holds (a retried step or a retried create)
     next.listenerPriority = await store.allocateListenerPriority(state.name, state.operationId);
@@ -109,6 +111,11 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       });
     }
     next.targetGroup = { arn: targetGroupArn };
+    if (plan.hooks?.afterUpdate && !state.previousTaskDefinition) {
+      // what a failed afterUpdate hook rolls the service back to (the revision serving before this update)
+      const serving = (await describeService(config.clusterArn, state.name))?.taskDefinitionArn;
+      if (serving) next.previousTaskDefinition = { arn: serving };
+    }
     // the health check ModifyTargetGroup is about to replace: a rollback puts it back (RestoreHealthCheck)
     Object.assign(next, previousHealthCheckFor(targetGroupHealthCheck(targetGroup), plan));
   }

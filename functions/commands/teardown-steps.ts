@@ -25,12 +25,13 @@ import { ServiceStillDraining } from '#domain/steady-state.ts';
 import type { WorkflowState } from '#domain/workflow-state.ts';
 import { countedIn } from '#adapters/environment-store.ts';
 import { schedulePurge } from '#adapters/event-log.ts';
-import { discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
+import { describeService, discoverResources as discover, serviceStatus, type DiscoveredResources } from '#adapters/fargate-resources.ts';
+import { renderPlan } from '#domain/resource-plan.ts';
 import { getEnvironmentItem, markDeleted } from '#adapters/operation-store.ts';
 import { environmentDns } from './environment-dns.ts';
 import { slotHeld } from '#adapters/shard-slots.ts';
 import { stillCurrent } from './operation-end.ts';
-import { recordScope } from './shard-scope.ts';
+import { recordScope, type ShardScope } from './shard-scope.ts';
 import { recordSucceeded } from './workflow-outcome.ts';
 
 // ---- DiscoverResources -----------------------------------------------------------------------
@@ -48,7 +49,19 @@ export async function discoverResources(state: WorkflowState): Promise<WorkflowS
     alarms: resources.alarmArns.length,
   });
   // the alias record goes with the environment (DeleteDnsRecord), only with per-environment DNS
-  return { ...state, shard: scope.shard, resources, ...environmentDns({ ...state, shard: scope.shard }, config) };
+  return { ...state, shard: scope.shard, resources, ...environmentDns({ ...state, shard: scope.shard }, config), ...(await beforeDeleteHook(state, resources, scope)) };
+}
+
+/**
+ * What the beforeDelete hook needs while the service still exists: the task definition it runs and
+ * the plan (network configuration, hooks). Nothing when the spec has no such hook or no service runs.
+ */
+async function beforeDeleteHook(state: WorkflowState, resources: DiscoveredResources, scope: ShardScope): Promise<Partial<WorkflowState>> {
+  if (!state.spec.hooks?.beforeDelete || !resources.serviceArn) return {};
+  const config = runtimeConfig();
+  const service = await describeService(config.clusterArn, state.name);
+  if (service?.status !== 'ACTIVE' || !service.taskDefinitionArn) return {};
+  return { plan: renderPlan(state.name, state.spec, scope, state.operationId, state.specVersion), taskDefinition: { arn: service.taskDefinitionArn } };
 }
 
 // ---- FinishTeardown --------------------------------------------------------------------------

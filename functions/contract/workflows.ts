@@ -25,7 +25,8 @@ export type TaskLambdaName =
   | 'cleanup-environment'
   | 'reconcile-orphans'
   | 'heal-missed-alarms'
-  | 'report-cleanup';
+  | 'report-cleanup'
+  | 'record-hook-run';
 
 export interface WorkflowDefinition {
   /** the ASL file under statemachines/ */
@@ -54,19 +55,19 @@ export const WORKFLOWS = {
     asl: 'create.asl.json',
     stateMachineSuffix: 'create',
     started: started('FLEDGE_CREATE_STATE_MACHINE_ARN'),
-    taskLambdas: ['plan-resources', 'await-steady-state', 'complete-operation', 'fail-operation'],
+    taskLambdas: ['plan-resources', 'await-steady-state', 'complete-operation', 'fail-operation', 'record-hook-run'],
   },
   update: {
     asl: 'update.asl.json',
     stateMachineSuffix: 'update',
     started: started('FLEDGE_UPDATE_STATE_MACHINE_ARN'),
-    taskLambdas: ['plan-resources', 'await-steady-state', 'complete-operation', 'fail-operation'],
+    taskLambdas: ['plan-resources', 'await-steady-state', 'complete-operation', 'fail-operation', 'record-hook-run'],
   },
   teardown: {
     asl: 'teardown.asl.json',
     stateMachineSuffix: 'teardown',
     started: started('FLEDGE_TEARDOWN_STATE_MACHINE_ARN'),
-    taskLambdas: ['discover-resources', 'finish-teardown', 'fail-operation'],
+    taskLambdas: ['discover-resources', 'finish-teardown', 'fail-operation', 'record-hook-run'],
   },
   scale: {
     asl: 'scale.asl.json',

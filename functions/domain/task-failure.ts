@@ -73,6 +73,9 @@ function containerWords(name: string | undefined): string {
 }
 
 /** Errors Fledge raises itself, with causes it words itself (no AWS text): their cause is shown. */
+/** The error RecordHookRun throws for a failed hook (its message is the operation's). */
+export const HOOK_FAILED_ERROR = 'HookFailed';
+
 const OWN_ERRORS = new Set(['NotSteady', 'HealBoundReached', 'ServiceStillDraining', 'ServiceNotFound']);
 
 const LIMIT_ERRORS = /Throttl|TooMany|LimitExceeded|RequestLimitExceeded|Rate exceeded|ProvisionedThroughputExceeded/i;
@@ -104,6 +107,8 @@ export function classifyWorkflowError(error: WorkflowError | undefined): Operati
 
 /** Task evidence first (it says what the app did), then the workflow's own error. */
 export function classifyFailure(error: WorkflowError | undefined, stoppedTasks: StoppedTask[]): OperationError {
+  // a hook's own failure: RecordHookRun worded it (no AWS text), and the service's tasks are not why
+  if (error?.Error === HOOK_FAILED_ERROR) return { code: 'HOOK_FAILED', message: causeMessage(error.Cause) || 'a hook failed' };
   const newestFirst = [...stoppedTasks].sort((a, b) => time(b.stoppedAt) - time(a.stoppedAt));
   const counts = new Map<ErrorCode, { count: number; error: OperationError }>();
   for (const task of newestFirst) {

@@ -61,6 +61,7 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
   'inspect-environment': { table: true, observe: true }, // describes service, target group, rule, target health, alarms; records the attempt
   'finish-heal': { table: true, observe: true }, // stopped tasks give the failure reason; records the end of the heal
   'degrade-environment': { table: true, observe: true }, // stopped tasks give the reason; records DEGRADED
+  'record-hook-run': { table: true, observe: false }, // records a hook run's event and task-seconds (the run's result comes in the state)
 };
 
 /** Task Lambdas that answer Step Functions task tokens themselves (an already-steady service). */
@@ -148,6 +149,11 @@ function targetTrackingAlarms(c: ScopeContext): string {
   return `arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:TargetTracking-service/*`;
 }
 
+/** The EventBridge rule Step Functions manages for `ecs:runTask.sync`. */
+function ecsSyncRule(c: ScopeContext): string {
+  return `arn:${c.partition}:events:${c.region}:${c.account}:rule/StepFunctionsGetEventsForECSTaskRule`;
+}
+
 /** IAM action -> how Fledge's state machines may use it. */
 function actionScopes(c: ScopeContext): Record<string, Scope> {
   const inCluster: Scope = { resources: ['*'], conditions: { ArnEquals: { 'ecs:cluster': c.clusterArn } } };
@@ -172,7 +178,13 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
     'ecs:ListTasks': inCluster,
     'ecs:DescribeTasks': { resources: [c.taskPattern] },
     'ecs:StopTask': { resources: [c.taskPattern] },
-    'ecs:TagResource': { resources: [c.servicePattern, c.taskDefinitionPattern] },
+    // a hook's one-off task: only revisions of Fledge's families, only in the installation's cluster
+    'ecs:RunTask': { resources: [c.taskDefinitionPattern], conditions: { ArnEquals: { 'ecs:cluster': c.clusterArn } } },
+    'ecs:TagResource': { resources: [c.servicePattern, c.taskDefinitionPattern, c.taskPattern] },
+    // the managed rule through which Step Functions learns that a .sync task stopped ("IAM policies for Amazon ECS/AWS Fargate")
+    'events:PutTargets': { resources: [ecsSyncRule(c)] },
+    'events:PutRule': { resources: [ecsSyncRule(c)] },
+    'events:DescribeRule': { resources: [ecsSyncRule(c)] },
     'ecs:ListTagsForResource': { resources: [c.servicePattern, c.taskDefinitionPattern] },
     'elasticloadbalancing:CreateTargetGroup': targetGroups,
     'elasticloadbalancing:DeleteTargetGroup': targetGroups,
@@ -225,6 +237,8 @@ function actionScopes(c: ScopeContext): Record<string, Scope> {
 const IMPLIED_ACTIONS: Record<string, string[]> = {
   'ecs:RegisterTaskDefinition': ['ecs:TagResource', 'iam:PassRole'],
   'ecs:CreateService': ['ecs:TagResource'],
+  // RunTask passes the definition's roles to ECS and tags the task it starts
+  'ecs:RunTask': ['iam:PassRole', 'ecs:TagResource'],
   'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
   'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags'],
   'cloudwatch:PutMetricAlarm': ['cloudwatch:TagResource'],
@@ -243,6 +257,16 @@ const SDK_SERVICE_PREFIX: Record<string, string> = {
   dynamodb: 'dynamodb',
   sns: 'sns',
   route53: 'route53',
+};
+
+/**
+ * Optimised ECS integrations. `.sync` ("Run a Job") also needs what Step Functions does to wait
+ * for the task and stop it (on a timeout or a stopped execution): ecs:DescribeTasks, ecs:StopTask
+ * and its managed EventBridge rule ("IAM policies for Amazon ECS/AWS Fargate",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html).
+ */
+const ECS_INTEGRATIONS: Record<string, { action: string; sync: string[] }> = {
+  runTask: { action: 'ecs:RunTask', sync: ['ecs:DescribeTasks', 'ecs:StopTask', 'events:PutTargets', 'events:PutRule', 'events:DescribeRule'] },
 };
 
 /** Optimised DynamoDB integrations (`arn:aws:states:::dynamodb:<action>`). */
@@ -288,6 +312,10 @@ export function aslCalls(definition: unknown): AslCalls {
       } else if (optimised?.[1] === 'lambda' && optimised[2] === 'invoke') {
         const fn = parameters.FunctionName ?? parameters['FunctionName.$'];
         if (!substitution(fn)) throw new Error(`ASL lambda:invoke of ${String(fn)}: use a \${<Task>FunctionArn} substitution`);
+      } else if (optimised?.[1] === 'ecs' && optimised[2] && ECS_INTEGRATIONS[optimised[2]]) {
+        const ecs = ECS_INTEGRATIONS[optimised[2]]!;
+        actions.add(ecs.action);
+        if (state.Resource.endsWith('.sync')) for (const action of ecs.sync) actions.add(action);
       } else if (optimised?.[1] === 'dynamodb' && optimised[2] && DYNAMODB_INTEGRATIONS[optimised[2]]) {
         actions.add(DYNAMODB_INTEGRATIONS[optimised[2]]!);
       } else {

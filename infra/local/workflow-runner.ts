@@ -64,6 +64,8 @@ export interface WorkflowRunnerOptions {
   retryIntervalMs?: number;
   /** replace the TimeoutSeconds of Task states, by state name (tests: a short backstop) */
   timeoutOverrides?: Record<string, number>;
+  /** how often a `.sync` ECS task is described while the runner waits for it to stop (default 250 ms) */
+  syncPollMs?: number;
 }
 
 export interface ExecutionRecord {
@@ -125,6 +127,15 @@ export interface WorkflowRunner {
 }
 
 const NO_TIMEOUT_SECONDS = 2_000_000;
+
+/** The optimized ECS integration the runner runs as Step Functions does ("Run a Job (.sync)"). */
+const ECS_RUN_TASK_SYNC = 'arn:aws:states:::ecs:runTask.sync';
+/**
+ * A Parameters key the runner adds to a `.sync` state with TimeoutSecondsPath: Step Functions reads
+ * that path from the state's input, but aws-local-stepfunctions reads it from the effective
+ * parameters, so the runner resolves it through Parameters and enforces the timeout itself.
+ */
+const TIMEOUT_PARAMETER = '__fledgeTimeoutSeconds';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -208,6 +219,14 @@ function findToken(value: unknown, issued: Set<string>): string | undefined {
   return undefined;
 }
 
+/** Dates as Step Functions' integrations write them in JSON: epoch milliseconds. */
+function epochMillis(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  if (Array.isArray(value)) return value.map(epochMillis);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, epochMillis(item)]));
+  return value;
+}
+
 function commandName(command: unknown): string {
   return (command as { constructor?: { name?: string } })?.constructor?.name ?? '';
 }
@@ -244,6 +263,18 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       for (const [stateName, state] of allStates(definition)) {
         const override = options.timeoutOverrides?.[stateName];
         if (override !== undefined && state.Type === 'Task') state.TimeoutSeconds = override;
+        if (state.Type === 'Task' && typeof state.TimeoutSecondsPath === 'string') {
+          if (state.Resource !== ECS_RUN_TASK_SYNC) throw new Error(`${stateName}: the local runner supports TimeoutSecondsPath only on ${ECS_RUN_TASK_SYNC}`);
+          if (state.TimeoutSeconds === undefined) {
+            state.Parameters = { ...(state.Parameters as Record<string, unknown>), [`${TIMEOUT_PARAMETER}.$`]: state.TimeoutSecondsPath };
+          }
+          delete state.TimeoutSecondsPath;
+        }
+        if (state.Resource === ECS_RUN_TASK_SYNC && state.TimeoutSeconds !== undefined) {
+          // the .sync handler enforces it (and stops the task, as Step Functions does)
+          state.Parameters = { ...(state.Parameters as Record<string, unknown>), [TIMEOUT_PARAMETER]: state.TimeoutSeconds };
+          delete state.TimeoutSeconds;
+        }
         // aws-local-stepfunctions gives a Task without TimeoutSeconds 60 s; Step Functions gives it
         // none (and a Node timer cannot exceed ~24.8 days)
         if (state.Type === 'Task' && state.TimeoutSeconds === undefined) state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
@@ -275,6 +306,8 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
             );
           }
         };
+      } else if (resource === ECS_RUN_TASK_SYNC) {
+        handlers[stateName] = async (input) => runTaskSync(stateName, executionArn, input as Record<string, unknown>);
       } else if (resource === 'arn:aws:states:::lambda:invoke') {
         handlers[stateName] = async (input) => {
           const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
@@ -312,6 +345,70 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       }
     }
     return handlers;
+  }
+
+  /** `.sync` ECS tasks still running, by execution: stopped when the execution ends early (Step Functions stops them too). */
+  const syncTasks = new Map<string, Map<string, string>>();
+
+  /**
+   * `arn:aws:states:::ecs:runTask.sync` as Step Functions runs it ("Run Amazon ECS or Fargate tasks
+   * with Step Functions", https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html):
+   * RunTask, a non-empty `Failures` fails the state with `AmazonECS.Unknown`; then the task is
+   * watched until STOPPED; its description (PascalCase, times in epoch ms) is the output, unless a
+   * container exited non-zero or never ran: then `States.TaskFailed` with the description as the
+   * Cause (JSON). A RunTask error is `ECS.AmazonECSException` (the optimized integration's name,
+   * with ECS's code in the Cause). Past the state's timeout the task is stopped and the state
+   * fails with `States.Timeout`.
+   */
+  async function runTaskSync(stateName: string, executionArn: string, input: Record<string, unknown>): Promise<unknown> {
+    const { [TIMEOUT_PARAMETER]: timeout, ...params } = input;
+    if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) >= 1)) {
+      throw new StateError('States.Runtime', `${stateName}: TimeoutSecondsPath must resolve to a positive integer, got ${JSON.stringify(timeout)}`);
+    }
+    const deadline = Date.now() + (timeout === undefined ? NO_TIMEOUT_SECONDS : (timeout as number)) * 1000;
+    let started: { Tasks?: Record<string, unknown>[]; Failures?: unknown[] };
+    try {
+      started = ((await options.callAws('ecs', 'RunTask', params)) ?? {}) as typeof started;
+    } catch (error) {
+      const code = sfnErrorName('ecs', error).replace(/^Ecs\./, '');
+      throw new StateError('ECS.AmazonECSException', `${(error as Error).message} (Service: AmazonECS; Status Code: 400; Error Code: ${code}; Request ID: local)`);
+    }
+    if ((started.Failures ?? []).length > 0 || !started.Tasks?.[0]) {
+      throw new StateError('AmazonECS.Unknown', JSON.stringify({ Failures: started.Failures ?? [] }));
+    }
+    const taskArn = String(started.Tasks[0].TaskArn);
+    const cluster = String(params.Cluster ?? started.Tasks[0].ClusterArn);
+    const running = syncTasks.get(executionArn) ?? new Map<string, string>();
+    syncTasks.set(executionArn, running.set(taskArn, cluster));
+    try {
+      for (;;) {
+        if (executions.get(executionArn)?.record.status !== 'RUNNING') throw new StateError('States.Runtime', 'the execution ended');
+        const described = (await options.callAws('ecs', 'DescribeTasks', { Cluster: cluster, Tasks: [taskArn] })) as { Tasks?: Record<string, unknown>[] };
+        const task = described.Tasks?.[0];
+        if (task?.LastStatus === 'STOPPED') {
+          const output = epochMillis(task) as Record<string, unknown>;
+          const containers = (output.Containers ?? []) as { ExitCode?: number }[];
+          const failed = containers.length === 0 || containers.some((c) => c.ExitCode !== 0);
+          if (failed) throw new StateError('States.TaskFailed', JSON.stringify(output));
+          return output;
+        }
+        if (Date.now() >= deadline) {
+          await stopSyncTask(cluster, taskArn, `the Step Functions state ${stateName} timed out`);
+          throw new StateError('States.Timeout', `${stateName} did not finish within its TimeoutSeconds`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(options.syncPollMs ?? 250, Math.max(1, deadline - Date.now()))));
+      }
+    } finally {
+      running.delete(taskArn);
+    }
+  }
+
+  async function stopSyncTask(cluster: string, taskArn: string, reason: string): Promise<void> {
+    try {
+      await options.callAws('ecs', 'StopTask', { Cluster: cluster, Task: taskArn, Reason: reason });
+    } catch (error) {
+      log?.warn('could not stop a .sync task', { taskArn, error: (error as Error).message });
+    }
   }
 
   async function invoke(functionArn: string, payload: unknown): Promise<unknown> {
@@ -433,6 +530,9 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       }
       record.stopDate = new Date();
       for (const [token, task] of [...pending]) if (task.executionArn === executionArn) closeToken(token);
+      // a stopped (or timed-out) execution stops the .sync tasks it was waiting for, as Step Functions does
+      for (const [taskArn, cluster] of syncTasks.get(executionArn) ?? []) await stopSyncTask(cluster, taskArn, 'the Step Functions execution ended');
+      syncTasks.delete(executionArn);
       await Promise.race([counting, new Promise((resolve) => setTimeout(resolve, 50))]);
       if (record.status === 'SUCCEEDED') {
         log?.info('execution succeeded', { executionArn, stateTransitions: record.stateTransitions });

@@ -67,6 +67,11 @@ export function sdkTask(action: string, fields: TaskFields): State {
   return task(`arn:aws:states:::aws-sdk:${action}`, fields);
 }
 
+/** An optimized integration with its pattern, `ecs:runTask.sync` -> `arn:aws:states:::ecs:runTask.sync`. */
+export function optimizedTask(integration: string, fields: TaskFields): State {
+  return task(`arn:aws:states:::${integration}`, fields);
+}
+
 /** Catch every error, keep the input, record the error at `resultPath`, go on at `next`. */
 export const catchAll = (resultPath: string, next: string): State => ({ ErrorEquals: ['States.ALL'], ResultPath: resultPath, Next: next });
 

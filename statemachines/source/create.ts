@@ -1,5 +1,6 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
+import { hookStates } from './hooks.ts';
 import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
@@ -110,7 +111,15 @@ export const create: StateMachine = {
         Next: 'AwaitSteadyState',
       },
     ),
-    ...completeRollout('create', undo, { changedBy: 'ModifyConvergedTargetGroup', converge: 'RegisterConvergedTaskDefinition', done: 'EnvironmentReady' }),
+    ...completeRollout('create', undo, {
+      changedBy: 'ModifyConvergedTargetGroup', converge: 'RegisterConvergedTaskDefinition', done: 'EnvironmentReady', whenSteady: 'AfterCreateHook',
+    }),
+    ...hookStates('afterCreate', 'create', {
+      comment: 'The afterCreate hook (a seed), once the service is steady, once per create (not again on a convergence pass). A failure undoes the create like any other step.',
+      next: 'CompleteOperation',
+      onFailure: { next: 'UndoCreatedResources', resultPath: '$.error' },
+      once: true,
+    }),
     RegisterConvergedTaskDefinition: registerTaskDefinition({
       Comment:
         "The converged spec's revision of its content-addressed family fledge-td-<hash> (as RegisterTaskDefinition; no lookup first: converging is rare, and a second revision of the same content is harmless).",

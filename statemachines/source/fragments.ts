@@ -185,12 +185,16 @@ export function healthCheckRollback(changedBy: string, recorder: string, onError
 
 /**
  * The end of a rollout of `workflow`: AwaitSteadyState (a rollback restores the health check
- * `changedBy` changed), CompleteOperation records the outcome, CheckDesiredSpec goes round
+ * `changedBy` changed), then `whenSteady` (a hook, which goes on to CompleteOperation), CompleteOperation records the outcome, CheckDesiredSpec goes round
  * again at `converge` when the spec moved meanwhile, else ends at `done`.
  */
-export function completeRollout(workflow: string, onError: State, { changedBy, converge, done }: { changedBy: string; converge: string; done: string }): States {
+export function completeRollout(
+  workflow: string,
+  onError: State,
+  { changedBy, converge, done, whenSteady = 'CompleteOperation' }: { changedBy: string; converge: string; done: string; whenSteady?: string },
+): States {
   return {
-    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, onError], Next: 'CompleteOperation' }),
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.plan.service.DesiredCount' }, { Catch: [rolledBack, onError], Next: whenSteady }),
     ...healthCheckRollback(changedBy, 'CompleteOperation', onError),
     CompleteOperation: operationStep('CompleteOperation', workflow, { Catch: [onError], Next: 'CheckDesiredSpec' }),
     CheckDesiredSpec: convergeChoice(converge, done),

@@ -59,6 +59,14 @@ export const ecsCreateThrottlingRetry = retry(['Ecs.ThrottlingException'], { int
 /** ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off"): a few tries, ~14 s. */
 export const ecsClientRetry = retry(['Ecs.ClientException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
+/**
+ * RunTask refused before any task ran (the optimized integration names every ECS error
+ * `ECS.AmazonECSException`, ECS's code in the Cause: throttling, Fargate's task-launch rate, a
+ * bad parameter): safe to try again, nothing ran. A task that ran and failed is States.TaskFailed,
+ * never retried (a hook's command is not assumed idempotent).
+ */
+export const runTaskRetry = retry(['ECS.AmazonECSException'], TRANSIENT);
+
 export const elbRetry = retry(
   ['ElasticLoadBalancingV2.ThrottlingException', 'ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception', 'ElasticLoadBalancingV2.SdkClientException'],
   TRANSIENT,

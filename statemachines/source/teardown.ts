@@ -1,5 +1,6 @@
 import type { StateMachine } from './asl.ts';
 import { alarmsGone, changeDnsRecord, deleteAlarms, dnsRecordGone, whenDns, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failOperation, notRegistered, operationStep, recordFailure, ruleGone, SCALABLE_TARGET_ID, serviceGone, targetGroupGone } from './fragments.ts';
+import { hookStates } from './hooks.ts';
 import { lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 export const teardown: StateMachine = {
@@ -8,7 +9,13 @@ export const teardown: StateMachine = {
   StartAt: 'DiscoverResources',
   TimeoutSeconds: 3600,
   States: {
-    DiscoverResources: operationStep('DiscoverResources', 'teardown', { Catch: [failOperation], Next: 'DeleteAlarms' }),
+    DiscoverResources: operationStep('DiscoverResources', 'teardown', { Catch: [failOperation], Next: 'BeforeDeleteHook' }),
+    ...hookStates('beforeDelete', 'teardown', {
+      comment: 'The beforeDelete hook first, while the service still exists (DiscoverResources puts the task definition it runs at $.taskDefinition). Its failure or timeout is recorded as an event and the teardown goes on.',
+      next: 'DeleteAlarms',
+      onFailure: { next: 'DeleteAlarms', resultPath: '$.hookError' },
+      skipWhen: [{ rule: { Not: { Variable: '$.taskDefinition.arn', IsPresent: true } }, next: 'DeleteAlarms' }],
+    }),
     DeleteAlarms: deleteAlarms('$.resources.alarmNames', {
       Comment:
         "The environment's alarms (fledge-<installation>-<name>-tasks, -unhealthy, -5xx, and the legacy fledge-<name>-* ones DiscoverResources found) first, so they raise nothing while the rest goes. One call: CloudWatch deletes the names that exist and skips the others (ResourceNotFound = done); the receipt names those DiscoverResources found.",

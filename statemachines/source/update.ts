@@ -1,4 +1,5 @@
-import type { StateMachine } from './asl.ts';
+import { catchAll, type StateMachine } from './asl.ts';
+import { hookStates } from './hooks.ts';
 import { applyHealthCheck, completeRollout, failOperation, failRollout, operationStep, putTasksAlarm, registerTaskDefinition, succeed, updateService } from './fragments.ts';
 
 export const update: StateMachine = {
@@ -12,7 +13,12 @@ export const update: StateMachine = {
       Comment:
         'A revision of the spec\'s content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: no fledge:environment tag. Throttling is retried for minutes: the bucket (20, then 1/s) is account-wide (docs/design.md "Retries sized to the bucket").',
       Catch: [failOperation],
-      Next: 'ModifyTargetGroup',
+      Next: 'BeforeUpdateHook',
+    }),
+    ...hookStates('beforeUpdate', 'update', {
+      comment: 'The beforeUpdate hook (a migration) with the NEW task definition, before anything of the serving version changes (the health check, the service). A failure fails the update; the previous version keeps serving untouched.',
+      next: 'ModifyTargetGroup',
+      onFailure: { next: 'FailOperation', resultPath: '$.error' },
     }),
     ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:
@@ -30,7 +36,38 @@ export const update: StateMachine = {
       Catch: [failOperation],
       Next: 'AwaitSteadyState',
     }),
-    ...completeRollout('update', failOperation, { changedBy: 'ModifyTargetGroup', converge: 'RegisterTaskDefinition', done: 'EnvironmentUpdated' }),
+    ...completeRollout('update', failOperation, { changedBy: 'ModifyTargetGroup', converge: 'RegisterTaskDefinition', done: 'EnvironmentUpdated', whenSteady: 'AfterUpdateHook' }),
+    ...hookStates('afterUpdate', 'update', {
+      comment: 'The afterUpdate hook, once the new version is steady. A failure rolls the service back to the version that served before (as the circuit breaker would), then CompleteOperation records the rollback. After that rollback the service is steady again: the hook is not run again.',
+      next: 'CompleteOperation',
+      onFailure: { next: 'RollBackAfterHook', resultPath: '$.rollback' },
+      skipWhen: [{ rule: { Variable: '$.rollback', IsPresent: true }, next: 'HealthCheckChanged' }],
+    }),
+    RollBackAfterHook: {
+      Type: 'Choice',
+      Comment: 'The afterUpdate hook failed: deploy the task definition the service ran before this update (PlanResources kept it), unless there was none to go back to.',
+      Choices: [{ Variable: '$.previousTaskDefinition.arn', IsPresent: true, Next: 'PreviousTaskDefinition' }],
+      Default: 'HookFailedWithoutRollback',
+    },
+    HookFailedWithoutRollback: {
+      Type: 'Pass',
+      Comment: 'Nothing to roll back to: the update fails with the hook\'s error.',
+      InputPath: '$.rollback',
+      ResultPath: '$.error',
+      Next: 'FailOperation',
+    },
+    PreviousTaskDefinition: {
+      Type: 'Pass',
+      Comment: 'The revision to go back to becomes the one the service runs and the wait awaits.',
+      InputPath: '$.previousTaskDefinition',
+      ResultPath: '$.taskDefinition',
+      Next: 'RollBackService',
+    },
+    RollBackService: updateService('$.plan.service.DesiredCount', {
+      Comment: 'Back to the previous revision (a new deployment of it); AwaitSteadyState waits for it, then HealthCheckChanged puts the previous health check back and CompleteOperation records the rollback (RUNNING on the previous image, the operation FAILED with HOOK_FAILED).',
+      Catch: [catchAll('$.error', 'FailOperation')],
+      Next: 'AwaitSteadyState',
+    }),
     EnvironmentUpdated: succeed,
     ...failRollout('update', {
       converge: 'RegisterTaskDefinition',

@@ -239,6 +239,27 @@ describe('workflows', () => {
     for (const r of resourceOf('elasticloadbalancing:DeleteRule')) expect(flat(r)).toContain(':listener-rule/');
   });
 
+  it('lets the create, update and teardown machines run a hook: ecs:RunTask on fledge-* revisions in the cluster, what .sync needs, the task roles', () => {
+    for (const workflow of ['create', 'update', 'teardown'] as const) {
+      const statements = roleStatements(resources, dev.stack.getLogicalId(dev.stack.workflows.stateMachines[workflow].role.node.defaultChild as never));
+      const of = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
+      const flat = (value: unknown) => JSON.stringify(value);
+      // "IAM policies for Amazon ECS/AWS Fargate" (Step Functions developer guide), Run a Job (.sync)
+      const [runTask] = of('ecs:RunTask');
+      expect(flat(runTask!.Resource), workflow).toContain(':task-definition/fledge-*:*');
+      expect(flat(runTask!.Condition), workflow).toMatch(/ArnEquals.*ecs:cluster.*NetworkCluster/);
+      for (const action of ['ecs:StopTask', 'ecs:DescribeTasks']) {
+        for (const statement of of(action)) expect(flat(statement.Resource), `${workflow} ${action}`).toMatch(/:task\/".*NetworkCluster.*"\/\*"/);
+        expect(of(action).length, `${workflow} ${action}`).toBeGreaterThan(0);
+      }
+      for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
+        expect(of(action).flatMap((s) => asArray(s.Resource)).map(flat), `${workflow} ${action}`).toEqual([expect.stringContaining(':rule/StepFunctionsGetEventsForECSTaskRule')]);
+      }
+      expect(flat(of('ecs:TagResource').flatMap((s) => asArray(s.Resource))), workflow).toContain(':task/');
+      expect(of('iam:PassRole').length, workflow).toBeGreaterThan(0);
+    }
+  });
+
   it('routes ECS service events of the cluster to the event handler, with a dead-letter queue', () => {
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {

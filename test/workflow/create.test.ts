@@ -15,7 +15,7 @@ describe('create workflow', () => {
     expect(transitionsBesidesWaits(record)).toBeLessThanOrEqual(25);
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'DnsRecordWanted', 'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'DnsRecordWanted', 'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'AfterCreateHook', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
 
     // content-addressed and shared: nothing in it names the environment (as ECS describes it)
@@ -226,8 +226,8 @@ describe('create workflow', () => {
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
       'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'CreateTargetGroup', 'ModifyTargetGroupAttributes', 'CreateRule',
-      'DnsRecordWanted', 'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec',
-      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'AwaitSteadyState', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+      'DnsRecordWanted', 'CreateService', 'PutTasksAlarm', 'PutUnhealthyAlarm', 'Put5xxAlarm', 'ApplyInitialScaling', 'AwaitSteadyState', 'AfterCreateHook', 'CompleteOperation', 'CheckDesiredSpec',
+      'RegisterConvergedTaskDefinition', 'ModifyConvergedTargetGroup', 'UpdateService', 'AwaitSteadyState', 'AfterCreateHook', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
     expect(transitionsBesidesWaits(record)).toBeLessThanOrEqual(25);
     const item = await h.item('converge');

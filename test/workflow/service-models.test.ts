@@ -31,12 +31,24 @@ const SUBSTITUTIONS = new Set([
   'CompleteOperationFunctionArn', 'FailOperationFunctionArn', 'DiscoverResourcesFunctionArn', 'FinishTeardownFunctionArn',
   'PlanScaleFunctionArn', 'CompleteScaleFunctionArn', 'WakerTargetGroupArn',
   'PlanCleanupFunctionArn', 'CleanupEnvironmentFunctionArn', 'ReconcileOrphansFunctionArn', 'HealMissedAlarmsFunctionArn', 'ReportCleanupFunctionArn',
-  'InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'NotificationTopicArn',
+  'InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'NotificationTopicArn', 'RecordHookRunFunctionArn',
 ]);
+
+/**
+ * The service and operation a Task calls: `aws-sdk:<service>:<action>`, or an optimized
+ * integration whose request is the service's own (`ecs:runTask`, `.sync` or not: RunTask's input;
+ * "Run Amazon ECS or Fargate tasks with Step Functions").
+ */
+function serviceCall(resource: string | undefined): { service: string; operation: string } | undefined {
+  const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(resource ?? '');
+  const optimized = /^arn:aws:states:::(ecs):(runTask)(?:\.sync)?$/.exec(resource ?? '');
+  const [, service, action] = sdk ?? optimized ?? [];
+  return service && action ? { service, operation: action.charAt(0).toUpperCase() + action.slice(1) } : undefined;
+}
 
 describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
   const { text, json } = definition(kind);
-  const sdkTasks = tasks(json).filter(([, s]) => s.Type === 'Task' && s.Resource?.startsWith('arn:aws:states:::aws-sdk:'));
+  const sdkTasks = tasks(json).filter(([, s]) => s.Type === 'Task' && serviceCall(s.Resource) !== undefined);
 
   it('is valid Amazon States Language (asl-validator), before and after substitution', () => {
     const raw = aslValidator(json, { checkArn: true, checkPaths: true });
@@ -55,16 +67,16 @@ describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
   });
 
   it.each(sdkTasks.map(([name, state]) => [name, state] as const))('%s calls an existing action with parameters of its input shape', (_name, state) => {
-    const [, , , , , , service, action] = /^(arn):(aws):(states):::(aws-sdk):(([a-z0-9]+)):([A-Za-z0-9]+)$/.exec(state.Resource!)!.slice(0) as string[];
-    const operation = action!.charAt(0).toUpperCase() + action!.slice(1);
-    expect(Object.keys(serviceModel(service!).operations)).toContain(operation);
-    expect(checkAgainstShape(serviceModel(service!), inputShape(service!, operation), state.Parameters ?? {}, operation)).toEqual([]);
+    const { service, operation } = serviceCall(state.Resource)!;
+    expect(Object.keys(serviceModel(service).operations)).toContain(operation);
+    expect(checkAgainstShape(serviceModel(service), inputShape(service, operation), state.Parameters ?? {}, operation)).toEqual([]);
   });
 
   it('retries throttling on every AWS step with backoff, full jitter, a capped delay and at least 10 attempts', () => {
     type Retrier = { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; JitterStrategy?: string; MaxDelaySeconds?: number };
     type Catcher = { ErrorEquals: string[]; Next: string };
-    const THROTTLING = /Throttling|TooManyRequests|Lambda\.ServiceException/;
+    // ECS's optimized integration names a refused RunTask ECS.AmazonECSException, throttling included
+    const THROTTLING = /Throttling|TooManyRequests|Lambda\.ServiceException|ECS\.AmazonECSException/;
     const all = new Map(tasks(json));
     const throttlingRetry = (state: State | undefined) =>
       ((state as { Retry?: Retrier[] } | undefined)?.Retry ?? []).find((r) => r.ErrorEquals.some((e) => THROTTLING.test(e)));
@@ -105,6 +117,17 @@ describe('the Route 53 tasks (per-environment DNS)', () => {
     }, 'ChangeResourceRecordSets');
     expect(problems.join('\n')).toMatch(/EvaluateTargetHealth: required member missing/);
     expect(problems.join('\n')).toMatch(/Ttl: not a member/);
+  });
+});
+
+describe('the optimized ECS integration', () => {
+  it('a hook\'s runTask.sync is checked against RunTask\'s input shape', () => {
+    const run = tasks(definition('create').json).find(([name]) => name === 'RunAfterCreateHook')?.[1];
+    expect(serviceCall(run?.Resource)).toEqual({ service: 'ecs', operation: 'RunTask' });
+    // a misspelt member is caught
+    expect(checkAgainstShape(serviceModel('ecs'), inputShape('ecs', 'RunTask'), { ...run!.Parameters, Overides: {} }, 'RunTask')).toEqual([
+      expect.stringMatching(/^RunTask\.Overides: not a member/),
+    ]);
   });
 });
 

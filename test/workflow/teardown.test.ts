@@ -32,7 +32,7 @@ describe('teardown workflow', () => {
     expect(first.status).toBe('SUCCEEDED');
     expect(transitionsBesidesWaits(first)).toBeLessThanOrEqual(20);
     expect(first.statesEntered).toEqual([
-      'DiscoverResources', 'DeleteAlarms', 'RemoveScalableTarget', 'DeleteService', 'DnsRecordToDelete', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
+      'DiscoverResources', 'BeforeDeleteHook', 'DeleteAlarms', 'RemoveScalableTarget', 'DeleteService', 'DnsRecordToDelete', 'DeleteListenerRules', 'DeleteRule', 'DeleteTargetGroups', 'DeleteTargetGroup',
       'FinishTeardown',
     ]);
     expect(h.leftovers()).toEqual({ ...empty, activeTaskDefinitions: [tdArn] });

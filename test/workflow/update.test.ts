@@ -16,7 +16,7 @@ describe('update workflow', () => {
 
     expect(record.status).toBe('SUCCEEDED');
     expect(record.statesEntered).toEqual([
-      'PlanResources', 'RegisterTaskDefinition', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'AwaitSteadyState', 'CompleteOperation',
+      'PlanResources', 'RegisterTaskDefinition', 'BeforeUpdateHook', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'AwaitSteadyState', 'AfterUpdateHook', 'CompleteOperation',
       'CheckDesiredSpec', 'EnvironmentUpdated',
     ]);
     const update = h.callsOf('UpdateService')[0]!.params;

@@ -67,6 +67,8 @@ export interface TaskRecord {
   port?: number;
   /** the task definition's other containers (infra/local/simulator/sidecars.ts) */
   sidecars?: SidecarContainer[];
+  /** a task RunTask started (a hook): its group, startedBy and the app container's command override */
+  run?: { group: string; startedBy?: string; command?: string[] };
 }
 
 export interface DeploymentRecord {
@@ -369,7 +371,7 @@ export class EcsSimulator {
       createdAt: task.createdAt,
       desiredStatus: task.desiredStatus,
       enableExecuteCommand: false,
-      group: `service:${task.serviceName}`,
+      group: task.run?.group ?? `service:${task.serviceName}`,
       healthStatus: task.healthStatus,
       lastStatus: task.lastStatus,
       launchType: 'FARGATE',
@@ -378,7 +380,7 @@ export class EcsSimulator {
       pullStartedAt: task.pullStartedAt,
       pullStoppedAt: task.pullStoppedAt,
       startedAt: task.startedAt,
-      startedBy: task.deploymentId,
+      startedBy: task.run ? task.run.startedBy : task.deploymentId,
       stopCode: task.stopCode,
       stoppedAt: task.stoppedAt,
       stoppedReason: task.stoppedReason,
@@ -387,7 +389,7 @@ export class EcsSimulator {
       taskDefinitionArn: task.taskDefinitionArn,
       version: task.version,
       ephemeralStorage: { sizeInGiB: 20 },
-      overrides: { containerOverrides: [{ name: task.containerName }], inferenceAcceleratorOverrides: [] },
+      overrides: { containerOverrides: [{ name: task.containerName, ...(task.run?.command ? { command: task.run.command } : {}) }], inferenceAcceleratorOverrides: [] },
       tags: includeTags ? ecsTagList(task.tags) : undefined,
     };
   }
@@ -692,7 +694,7 @@ export class EcsSimulator {
       }
       // the family is in the task's definition ARN, even once that revision has been deleted
       if (input.family) list = list.filter((t) => /task-definition\/([^:]+):\d+$/.exec(t.taskDefinitionArn)?.[1] === input.family);
-      if (input.startedBy) list = list.filter((t) => t.deploymentId === input.startedBy);
+      if (input.startedBy) list = list.filter((t) => (t.run ? t.run.startedBy : t.deploymentId) === input.startedBy);
       const desired = input.desiredStatus ?? 'RUNNING';
       list = list.filter((t) => t.desiredStatus === desired);
       return this.paginate(list.map((t) => t.taskArn), input, 'taskArns');
@@ -709,13 +711,16 @@ export class EcsSimulator {
       return { tasks, failures };
     },
 
+    RunTask: (input) => this.runTask(input),
+
     StopTask: (input) => {
       this.checkCluster(input.cluster);
       const ref = String(input.task);
       const task = this.tasks.get(ref) ?? [...this.tasks.values()].find((t) => t.id === ref);
       if (!task) throw ecsError('InvalidParameterException', 'The referenced task was not found.');
       if (task.desiredStatus === 'RUNNING') {
-        this.stopTask(task, { reason: input.reason ?? 'Task stopped by user', stopCode: 'UserInitiated', exitCode: 0, failure: false });
+        // a hook's process gets SIGTERM and dies of it (128 + 15); a service's app shuts down cleanly
+        this.stopTask(task, { reason: input.reason ?? 'Task stopped by user', stopCode: 'UserInitiated', exitCode: task.run ? 143 : 0, failure: false });
       }
       return { task: this.taskOutput(task, false) };
     },
@@ -885,7 +890,7 @@ export class EcsSimulator {
       enableExecuteCommand: false,
       ephemeralStorage: { sizeInGiB: 20 },
       executionStoppedAt: task.lastStatus === 'STOPPED' ? iso(task.stoppedAt) : undefined,
-      group: `service:${task.serviceName}`,
+      group: task.run?.group ?? `service:${task.serviceName}`,
       launchType: 'FARGATE',
       lastStatus: task.lastStatus,
       memory: task.memory,
@@ -894,7 +899,7 @@ export class EcsSimulator {
       pullStartedAt: iso(task.pullStartedAt),
       pullStoppedAt: iso(task.pullStoppedAt),
       startedAt: iso(task.startedAt),
-      startedBy: task.deploymentId,
+      startedBy: task.run ? task.run.startedBy : task.deploymentId,
       stopCode: task.stopCode,
       stoppedAt: iso(task.stoppedAt),
       stoppedReason: task.stoppedReason,
@@ -1029,18 +1034,62 @@ export class EcsSimulator {
     }
   }
 
-  private launchTask(service: ServiceRecord, deployment: DeploymentRecord): void {
-    const td = this.taskDefinitions.get(deployment.taskDefinition);
-    if (!td) return;
-    const container = (td.body.containerDefinitions as Input[]).find((c) => c.essential !== false) ?? (td.body.containerDefinitions as Input[])[0]!;
+  /**
+   * RunTask (Amazon ECS API Reference, RunTask): a one-off task of an ACTIVE revision, on Fargate
+   * with an awsvpc network configuration, no service. Its `group` defaults to
+   * `family:<family>`. The app container's command override decides what the simulated process
+   * does (infra/local/README.md "Hooks"): a first word starting with `fail` exits 1, `sleep N`
+   * exits 0 after N seconds of the simulator's clock, anything else exits 0 at once. The task
+   * stops when that essential container exits (EssentialContainerExited).
+   */
+  private runTask(input: Input): Input {
+    this.checkCluster(input.cluster);
+    if (!input.taskDefinition) throw ecsError('InvalidParameterException', 'TaskDefinition can not be blank.');
+    const td = this.resolveTaskDefinition(String(input.taskDefinition));
+    if (!td) throw ecsError('ClientException', 'Unable to describe task definition.');
+    // an INACTIVE revision runs no new task: RunTask answers InvalidParameterException (CreateService: ClientException)
+    if (td.status !== 'ACTIVE') throw ecsError('InvalidParameterException', 'TaskDefinition is inactive');
+    if (input.launchType && input.launchType !== 'FARGATE') throw ecsError('InvalidParameterException', 'The simulated cluster only has Fargate capacity.');
+    if (!input.networkConfiguration?.awsvpcConfiguration) {
+      throw ecsError('InvalidParameterException', 'Network Configuration must be provided when networkMode \'awsvpc\' is specified.');
+    }
+    if ((input.networkConfiguration.awsvpcConfiguration.subnets ?? []).length === 0) throw ecsError('InvalidParameterException', 'subnets can not be empty.');
+    if ((input.count ?? 1) !== 1) throw ecsError('InvalidParameterException', 'The simulator runs one task per RunTask call.');
+    if (input.startedBy !== undefined && String(input.startedBy).length > 128) throw ecsError('InvalidParameterException', 'startedBy must be at most 128 characters.');
+    const containers = td.body.containerDefinitions as Input[];
+    const overrides = (input.overrides?.containerOverrides ?? []) as Input[];
+    for (const override of overrides) {
+      if (!containers.some((c) => c.name === override.name)) {
+        throw ecsError('InvalidParameterException', `Override for container named ${override.name} is not a container in the TaskDefinition.`);
+      }
+    }
+    const container = containers.find((c) => c.essential !== false) ?? containers[0]!;
+    const command = overrides.find((o) => o.name === container.name)?.command as string[] | undefined;
+    const task = this.newTask(td, container, {
+      serviceArn: '',
+      serviceName: '',
+      deploymentId: '',
+      everHealthy: true,
+      tags: input.propagateTags === 'TASK_DEFINITION' ? new Map([...td.tags, ...tagsFromList(input.tags)]) : tagsFromList(input.tags),
+      run: { group: String(input.group ?? `family:${td.family}`), startedBy: input.startedBy, command },
+    });
+    this.emitTask(task);
+    this.startRunTask(task);
+    return { tasks: [this.taskOutput(task, false)], failures: [] };
+  }
+
+  /** A new PROVISIONING task of `td` running `container`, kept in the cluster; `owner` says whose it is. */
+  private newTask(
+    td: TaskDefinitionRecord,
+    container: Input,
+    owner: Pick<TaskRecord, 'serviceArn' | 'serviceName' | 'deploymentId' | 'everHealthy' | 'tags' | 'run'>,
+  ): TaskRecord {
     const id = hex(16);
     const n = this.ipSeq++;
     const task: TaskRecord = {
       taskArn: this.ctx.arn('ecs', `task/${this.ctx.config.clusterName}/${id}`),
       id,
-      serviceArn: service.arn,
-      serviceName: service.name,
-      deploymentId: deployment.id,
+      ...owner,
       taskDefinitionArn: td.arn,
       containerName: String(container.name),
       image: String(container.image),
@@ -1049,12 +1098,10 @@ export class EcsSimulator {
       desiredStatus: 'RUNNING',
       healthStatus: 'UNKNOWN',
       createdAt: new Date(this.ctx.clock.now()),
-      everHealthy: false,
       registeredIn: [],
       cpu: String(td.body.cpu ?? '256'),
       memory: String(td.body.memory ?? '512'),
       version: 0,
-      tags: service.request.propagateTags === 'SERVICE' ? new Map(service.tags) : service.request.propagateTags === 'TASK_DEFINITION' ? new Map(td.tags) : new Map(),
       timers: [],
       log: awslogsStream(container, id),
       port: (container.portMappings as Input[] | undefined)?.[0]?.containerPort as number | undefined,
@@ -1064,24 +1111,26 @@ export class EcsSimulator {
       }),
     };
     this.tasks.set(task.taskArn, task);
-    this.serviceEvent(service, `has started 1 tasks: (task ${id}).`);
-    this.emitTask(task);
+    return task;
+  }
+
+  /**
+   * A task's way to RUNNING: PENDING (pulling), then `started` once it runs; an image tagged
+   * `fail-pull` never starts (TaskFailedToStart; `countsAsFailure` for a service's circuit breaker).
+   */
+  private provision(task: TaskRecord, countsAsFailure: boolean, started: () => void): void {
     const start = this.ctx.config.taskStartMs;
-    // a failing container dies before the load balancer could ever call it healthy
-    const hc = this.ctx.config.healthCheckIntervalMs;
-    const env = this.environmentOf(service);
-    const mode = failureModeOf(task.image);
     this.at(task, Math.round(start * 0.25), () => {
       task.lastStatus = 'PENDING';
       task.pullStartedAt = new Date(this.ctx.clock.now());
       this.emitTask(task);
     });
-    if (mode === 'pull') {
+    if (failureModeOf(task.image) === 'pull') {
       // the container never starts, so it writes nothing: on AWS a pull failure shows only in the
       // task's stoppedReason (what the operation's error reports), never in the container's log
       this.at(task, Math.round(start * 0.6), () => {
         const message = `CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref ${normalizeImageRef(task.image)}: not found`;
-        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: true });
+        this.stopTask(task, { reason: message, containerReason: message, stopCode: 'TaskFailedToStart', failure: countsAsFailure });
       });
       return;
     }
@@ -1090,6 +1139,56 @@ export class EcsSimulator {
       task.startedAt = new Date(this.ctx.clock.now());
       task.connectivityAt = task.startedAt;
       task.lastStatus = 'RUNNING';
+      started();
+    });
+  }
+
+  private startRunTask(task: TaskRecord): void {
+    const start = this.ctx.config.taskStartMs;
+    const mode = failureModeOf(task.image);
+    this.provision(task, false, () => {
+      // a hook task runs the task definition's sidecars too (what it runs against starts first)
+      this.startSidecars(task, Math.max(1, Math.round(start * 0.2)));
+      this.emitTask(task);
+      const command = task.run?.command ?? [];
+      this.writeLog(task, `starting ${task.image} (simulated container ${task.containerName}, task ${task.id})`, `running: ${command.join(' ') || '(the image\'s own command)'}`);
+      const exit = (exitCode: number, ...lines: string[]) => {
+        this.writeLog(task, ...lines);
+        // failure: the process exited on its own (no SIGTERM line); a run task has no service to count it against
+        this.stopTask(task, { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode, failure: true });
+      };
+      const [first = '', second] = command;
+      const seconds = Number(second);
+      if (mode === 'start' || first.startsWith('fail')) {
+        this.at(task, Math.max(1, Math.round(start * 0.2)), () => exit(1, 'Error: the command failed (simulated)', 'exiting with code 1'));
+      } else if (first === 'sleep' && Number.isFinite(seconds) && seconds >= 0) {
+        this.at(task, Math.round(seconds * 1000), () => exit(0, `slept ${seconds} s`, 'exiting with code 0'));
+      } else {
+        this.at(task, Math.max(1, Math.round(start * 0.2)), () => exit(0, 'done', 'exiting with code 0'));
+      }
+    });
+  }
+
+  private launchTask(service: ServiceRecord, deployment: DeploymentRecord): void {
+    const td = this.taskDefinitions.get(deployment.taskDefinition);
+    if (!td) return;
+    const container = (td.body.containerDefinitions as Input[]).find((c) => c.essential !== false) ?? (td.body.containerDefinitions as Input[])[0]!;
+    const task = this.newTask(td, container, {
+      serviceArn: service.arn,
+      serviceName: service.name,
+      deploymentId: deployment.id,
+      everHealthy: false,
+      tags: service.request.propagateTags === 'SERVICE' ? new Map(service.tags) : service.request.propagateTags === 'TASK_DEFINITION' ? new Map(td.tags) : new Map(),
+    });
+    const id = task.id;
+    this.serviceEvent(service, `has started 1 tasks: (task ${id}).`);
+    this.emitTask(task);
+    const start = this.ctx.config.taskStartMs;
+    // a failing container dies before the load balancer could ever call it healthy
+    const hc = this.ctx.config.healthCheckIntervalMs;
+    const env = this.environmentOf(service);
+    const mode = failureModeOf(task.image);
+    this.provision(task, true, () => {
       // the app depends on its sidecars' START (functions/domain/resource-plan.ts): they are up first
       this.startSidecars(task, Math.max(1, Math.round(Math.min(start * 0.2, hc / 2))));
       if (service.loadBalancers.length === 0) task.everHealthy = true;

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FAST, SimHarness, spec } from './support/sim-harness.ts';
+
+const h = new SimHarness();
+beforeAll(() => h.start(), 90_000);
+afterAll(() => h.stop());
+beforeEach(() => h.reset({ timeoutOverrides: { AwaitSteadyState: 2 }, simulator: FAST }));
+
+const image = (tag: string) => `ghcr.io/acme/web:${tag}`;
+const withHooks = (hooks: Record<string, unknown>, overrides: Record<string, unknown> = {}) => spec({ hooks, ...overrides });
+
+/** Hook tasks still running in the cluster (a hook that was not stopped would leak: it costs and holds an ENI). */
+async function runningHookTasks(): Promise<string[]> {
+  const { TaskArns } = await h.aws<{ TaskArns: string[] }>('ecs', 'ListTasks', { Cluster: h.sim.clusterArn, StartedBy: 'fledge-hook' });
+  return TaskArns;
+}
+
+async function hookTask(taskArn: string) {
+  const { Tasks } = await h.aws('ecs', 'DescribeTasks', { Cluster: h.sim.clusterArn, Tasks: [taskArn], Include: ['TAGS'] });
+  return Tasks[0];
+}
+
+describe('hooks in the create workflow (afterCreate)', () => {
+  it('a seed hook that succeeds runs once the service is steady, from its task definition; RUNNING, event hook with exit code 0, its task time counted', async () => {
+    const record = await h.created('hook-seed', withHooks({ afterCreate: { command: ['sleep', '1'] } }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(record.statesEntered.indexOf('AwaitSteadyState'))).toEqual([
+      'AwaitSteadyState', 'AfterCreateHook', 'RunAfterCreateHook', 'RecordHookRunAfterCreate', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+    ]);
+    const [run] = h.callsOf('RunTask');
+    expect(run!.params).toEqual({
+      Cluster: h.sim.clusterArn,
+      TaskDefinition: h.callsOf('CreateService')[0]!.params.TaskDefinition,
+      LaunchType: 'FARGATE',
+      PlatformVersion: 'LATEST',
+      NetworkConfiguration: h.callsOf('CreateService')[0]!.params.NetworkConfiguration,
+      Overrides: { ContainerOverrides: [{ Name: 'app', Command: ['sleep', '1'] }] },
+      Group: 'hook:hook-seed',
+      StartedBy: 'fledge-hook',
+      Tags: [{ Key: 'fledge:environment', Value: 'hook-seed' }, { Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:hook', Value: 'afterCreate' }],
+    });
+    const item = await h.item('hook-seed');
+    // Fargate bills the task from its image pull to its stop, a minute at least (H17a's hookTaskSeconds)
+    expect(item).toMatchObject({ status: 'RUNNING', operation: { status: 'SUCCEEDED' }, hookSeconds: 60, lastHookTask: expect.stringContaining(':task/') });
+    const hookEvent = (await h.events('hook-seed')).find((e) => e.type === 'hook');
+    expect(hookEvent).toMatchObject({ details: { hook: 'afterCreate', exitCode: 0, durationSeconds: 1, logStream: expect.stringMatching(/^fledge\/app\/[0-9a-f]{32}$/) } });
+    expect(hookEvent!.message).toBe('the afterCreate hook exited with code 0 after 1 s');
+    // the stream is the hook task's own, and its output is in it
+    const taskId = (hookEvent!.details!.logStream as string).split('/')[2]!;
+    const task = await hookTask((await h.aws('ecs', 'ListTasks', { Cluster: h.sim.clusterArn, StartedBy: 'fledge-hook', DesiredStatus: 'STOPPED' })).TaskArns[0]);
+    expect(task.TaskArn).toContain(taskId);
+    expect(task).toMatchObject({ Group: 'hook:hook-seed', StopCode: 'EssentialContainerExited', Containers: [{ Name: 'app', ExitCode: 0 }] });
+    expect(task.Tags).toContainEqual({ Key: 'fledge:environment', Value: 'hook-seed' });
+    expect(await runningHookTasks()).toEqual([]);
+  });
+
+  it('a seed hook that fails: FAILED with HOOK_FAILED in plain words, the create compensated, nothing leaked', async () => {
+    const record = await h.run('create', await h.seed('hook-fail', withHooks({ afterCreate: { command: ['fail-seed', '--all'] } })));
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('CreateFailed');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RunAfterCreateHook', 'RecordHookRunAfterCreate', 'UndoCreatedResources', 'DeleteService', 'FailOperation']));
+    const item = await h.item('hook-fail');
+    expect(item).toMatchObject({ status: 'FAILED', operation: { status: 'FAILED', error: { code: 'HOOK_FAILED' } } });
+    const message = item!.operation.error.message as string;
+    expect(message).toMatch(/^the afterCreate hook exited with code 1 after 0 s; its logs: GET \/v1\/environments\/hook-fail\/logs\?since=\d{4}-\d\d-\d\dT/);
+    expect(message).not.toMatch(/arn:|\d{12}/);
+    expect((await h.events('hook-fail')).find((e) => e.type === 'hook')).toMatchObject({ details: { hook: 'afterCreate', exitCode: 1 } });
+    await h.until(() => h.leftovers().services.length === 0);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+    expect(await runningHookTasks()).toEqual([]);
+    expect(item!.listenerPriority).toBeUndefined();
+  });
+
+  it('a hook that runs past its state\'s timeout is stopped and the create fails with HOOK_FAILED saying it timed out', async () => {
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 2, RunAfterCreateHook: 1 }, simulator: FAST });
+    const record = await h.run('create', await h.seed('hook-slow', withHooks({ afterCreate: { command: ['sleep', '600'], timeoutSeconds: 10 } })));
+    expect(record.status).toBe('FAILED');
+    const item = await h.item('hook-slow');
+    expect(item).toMatchObject({ status: 'FAILED', operation: { error: { code: 'HOOK_FAILED' } } });
+    expect(item!.operation.error.message).toMatch(/^the afterCreate hook timed out: it did not finish within 310 s \(its timeoutSeconds 10 s plus 300 s to start\) and was stopped/);
+    const [stopped] = h.callsOf('StopTask');
+    expect(stopped).toBeDefined();
+    expect(await runningHookTasks()).toEqual([]);
+    await h.until(() => h.leftovers().services.length === 0);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  });
+
+  it('runs once per create: a spec accepted meanwhile converges without seeding again', async () => {
+    const hooks = { afterCreate: { command: ['seed'] } };
+    h.afterCall = async (call) => {
+      if (call.action !== 'CreateService') return;
+      h.afterCall = undefined;
+      await h.acceptNewSpec('hook-once', withHooks(hooks, { image: image('2.0') }));
+    };
+    const record = await h.run('create', await h.seed('hook-once', withHooks(hooks)));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.filter((s) => s === 'AfterCreateHook')).toHaveLength(2);
+    expect(record.statesEntered.filter((s) => s === 'RunAfterCreateHook')).toHaveLength(1);
+    expect(h.callsOf('RunTask')).toHaveLength(1);
+    expect(await h.item('hook-once')).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 2, lastHealthyImage: image('2.0') });
+  });
+
+  it('a create with no hooks runs no task and passes the hook by one Choice', async () => {
+    const record = await h.created('hook-none');
+    expect(record.statesEntered).toContain('AfterCreateHook');
+    expect(record.statesEntered).not.toContain('RunAfterCreateHook');
+    expect(h.callsOf('RunTask')).toEqual([]);
+  });
+});
+
+describe('hooks in the update workflow', () => {
+  it('a migrate hook (beforeUpdate) that fails: the update fails with HOOK_FAILED and the previous version keeps serving, untouched', async () => {
+    await h.created('hook-migrate');
+    const serving = h.service('hook-migrate')!.taskDefinition;
+    const before = h.calls.length;
+    const input = await h.seed('hook-migrate', withHooks({ beforeUpdate: { command: ['fail-migrate'] } }, { image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered.slice(0, 5)).toEqual(['PlanResources', 'RegisterTaskDefinition', 'BeforeUpdateHook', 'RunBeforeUpdateHook', 'RecordHookRunBeforeUpdate']);
+    // the hook ran the NEW revision; nothing of the serving version changed
+    expect(h.callsOf('RunTask')[0]!.params.TaskDefinition).toMatch(/fledge-td-[0-9a-f]{32}:1$/);
+    expect(h.callsOf('RunTask')[0]!.params.TaskDefinition).not.toBe(serving);
+    expect(h.mutations(before)).toEqual(['RegisterTaskDefinition', 'RunTask']);
+    expect(h.service('hook-migrate')!.taskDefinition).toBe(serving);
+    const item = await h.item('hook-migrate');
+    expect(item).toMatchObject({ lastHealthyImage: image('1.0'), operation: { status: 'FAILED', error: { code: 'HOOK_FAILED' } } });
+    expect(item!.operation.error.message).toMatch(/^the beforeUpdate hook exited with code 1 after 0 s/);
+    expect(await h.steady('hook-migrate')).toBe(true);
+  });
+
+  it('an afterUpdate hook that fails rolls the service back to the previous version, as a circuit-breaker rollback ends', async () => {
+    await h.created('hook-after');
+    const serving = h.service('hook-after')!.taskDefinition;
+    const input = await h.seed('hook-after', withHooks({ afterUpdate: { command: ['fail'] } }, { image: image('2.0') }), { status: 'UPDATING', specVersion: 2, workflow: 'update' });
+    const record = await h.run('update', input);
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual([
+      'PlanResources', 'RegisterTaskDefinition', 'BeforeUpdateHook', 'ModifyTargetGroup', 'UpdateService', 'PutTasksAlarm', 'AwaitSteadyState',
+      'AfterUpdateHook', 'RunAfterUpdateHook', 'RecordHookRunAfterUpdate', 'RollBackAfterHook', 'PreviousTaskDefinition', 'RollBackService',
+      'AwaitSteadyState', 'AfterUpdateHook', 'HealthCheckChanged', 'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentUpdated',
+    ]);
+    expect(h.service('hook-after')!.taskDefinition).toBe(serving);
+    expect(await h.steady('hook-after')).toBe(true);
+    const item = await h.item('hook-after');
+    expect(item).toMatchObject({
+      status: 'RUNNING', lastHealthyImage: image('1.0'), spec: { image: image('1.0') },
+      operation: { status: 'FAILED', error: { code: 'HOOK_FAILED', image: image('2.0') } },
+    });
+    const events = await h.events('hook-after');
+    expect(events[0]).toMatchObject({ type: 'rolled-back', details: { failedImage: image('2.0'), restoredImage: image('1.0') } });
+    expect(events.find((e) => e.type === 'hook')).toMatchObject({ details: { hook: 'afterUpdate', exitCode: 1 } });
+  });
+});
+
+describe('hooks in the teardown workflow (beforeDelete)', () => {
+  it('runs first while the service exists; its failure is recorded and the teardown completes', async () => {
+    await h.created('hook-bye', withHooks({ beforeDelete: { command: ['fail-export'] } }));
+    const serving = h.service('hook-bye')!.taskDefinition;
+    const record = await h.run('teardown', await h.seed('hook-bye', withHooks({ beforeDelete: { command: ['fail-export'] } }), { status: 'DELETING', workflow: 'teardown' }));
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(0, 5)).toEqual(['DiscoverResources', 'BeforeDeleteHook', 'RunBeforeDeleteHook', 'RecordHookRunBeforeDelete', 'DeleteAlarms']);
+    expect(h.callsOf('RunTask')[0]!.params.TaskDefinition).toBe(serving);
+    expect(await h.item('hook-bye')).toMatchObject({ status: 'DELETED' });
+    const events = await h.events('hook-bye');
+    expect(events[0]).toMatchObject({ type: 'deleted' });
+    const hookEvent = events.find((e) => e.type === 'hook');
+    expect(hookEvent).toMatchObject({ details: { hook: 'beforeDelete', exitCode: 1 } });
+    expect(hookEvent!.message).toMatch(/exited with code 1 .*\(the teardown goes on\)$/);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  });
+
+  it('a beforeDelete hook that times out is stopped, recorded, and the teardown completes', async () => {
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 2, RunBeforeDeleteHook: 1 }, simulator: FAST });
+    const hooks = { beforeDelete: { command: ['sleep', '600'], timeoutSeconds: 10 } };
+    await h.created('hook-slowbye', withHooks(hooks));
+    const record = await h.run('teardown', await h.seed('hook-slowbye', withHooks(hooks), { status: 'DELETING', workflow: 'teardown' }));
+    expect(record.status).toBe('SUCCEEDED');
+    expect(await h.item('hook-slowbye')).toMatchObject({ status: 'DELETED' });
+    const hookEvent = (await h.events('hook-slowbye')).find((e) => e.type === 'hook');
+    expect(hookEvent).toMatchObject({ details: { hook: 'beforeDelete', timedOut: true } });
+    expect(hookEvent!.message).toMatch(/^the beforeDelete hook timed out: .*\(the teardown goes on\)$/);
+    expect(h.callsOf('StopTask')).toHaveLength(1);
+    expect(await runningHookTasks()).toEqual([]);
+  });
+});
