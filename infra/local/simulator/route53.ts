@@ -13,8 +13,8 @@
  *  - ListResourceRecordSets in Route 53's order (names compared label by label from the right,
  *    then type), from StartRecordName/StartRecordType, MaxItems at most 300 a page;
  *  - a change is PENDING, then INSYNC once "propagated" (GetChange).
- * The account-wide request rate (5 a second, `Throttling`) is metered by the simulator's
- * dispatch with the other services (rate-limits.ts).
+ * The request rate (the account's bucket and each action's, `Throttling`) is metered by the
+ * simulator's dispatch with the other services (rate-limits.ts).
  */
 import { awsError } from './errors.ts';
 import { hex, type SimContext } from './context.ts';
@@ -146,6 +146,22 @@ export class Route53Simulator {
     return record;
   }
 
+  /**
+   * Route 53's answer when `record` may not stand beside the records of its name in `zone`
+   * (a CNAME is alone at its name), else undefined. The messages are the ones Route 53 returns
+   * (InvalidChangeBatch, as reported in hashicorp/terraform#9732 and ansible-collections/amazon.aws#2694).
+   */
+  private cnameConflict(zone: Map<string, RecordSet>, record: RecordSet): string | undefined {
+    const others = [...zone.values()].filter((r) => r.Name === record.Name && r.Type !== record.Type);
+    if (record.Type === 'CNAME' && others.length > 0) {
+      return `RRSet of type CNAME with DNS name ${record.Name} is not permitted as it conflicts with other records with the same DNS name in zone ${this.zoneName}`;
+    }
+    if (others.some((r) => r.Type === 'CNAME')) {
+      return `RRSet of type ${record.Type} with DNS name ${record.Name} is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone ${this.zoneName}`;
+    }
+    return undefined;
+  }
+
   readonly actions: Record<string, (input: Input) => Input> = {
     ChangeResourceRecordSets: (input) => {
       this.zoneOf(input);
@@ -178,7 +194,11 @@ export class Route53Simulator {
         else if (action === 'DELETE' && existing && !sameValues(existing, record)) {
           problems.push(`Tried to delete resource record set ${describe(record)} but the values provided do not match the current values`);
         } else if (action === 'DELETE') next.delete(key);
-        else next.set(key, record);
+        else {
+          const conflict = this.cnameConflict(next, record);
+          if (conflict) problems.push(conflict);
+          else next.set(key, record);
+        }
       }
       if (problems.length > 0) {
         const error = awsError('route53', 'InvalidChangeBatch', `[${problems.join(', ')}]`);

@@ -1,12 +1,12 @@
 /**
  * The simulated Route 53 (infra/local/simulator/route53.ts): alias records in the one hosted
- * zone, AWS's errors for bad change batches, atomic batches, paging, and the account-wide
- * request rate (5 a second) answered with `Throttling`, through both doors (SDK client and
- * Step Functions' aws-sdk integration).
+ * zone, AWS's errors for bad change batches, atomic batches, paging, and the request rate (the
+ * account's bucket and each action's, 50 refilled 10 a second) answered with `Throttling`,
+ * through both doors (SDK client and Step Functions' aws-sdk integration).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { createSimulator, ManualClock, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
+import { AWS_RATE_LIMITS, createSimulator, ManualClock, type Simulator, type SimulatorOptions } from '../../../infra/local/simulator/index.ts';
 import { rejection } from './sim-fixture.ts';
 
 const ZONE = 'preview.example.com';
@@ -133,6 +133,26 @@ describe('simulated Route 53: a change batch is atomic', () => {
     expect(error.message).toContain('invalid set of changes');
     expect(names()).toEqual([]);
   });
+
+  it('a CNAME is alone at its name: an A alias where a CNAME exists, and a CNAME where an A exists, are InvalidChangeBatch; replacing one by the other in one batch works', async () => {
+    start();
+    const cname = (Action: 'CREATE' | 'DELETE', name: string) => ({
+      Action, ResourceRecordSet: { Name: `${name}.${ZONE}`, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: 'elsewhere.example.org' }] },
+    });
+    await send([cname('CREATE', 'www') as never]);
+    for (const action of ['CREATE', 'UPSERT'] as const) {
+      const error = await rejection(send([change(action, 'www')]));
+      expect(error).toMatchObject({ name: 'InvalidChangeBatch', sfnErrorName: 'Route53.InvalidChangeBatchException' });
+      expect(error.message).toContain(`RRSet of type A with DNS name www.${ZONE}. is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone ${ZONE}.`);
+    }
+    expect(sim.resolveHost(`www.${ZONE}`)).toBeUndefined();
+    await send([change('CREATE', 'pr-1')]);
+    const reverse = await rejection(send([cname('CREATE', 'pr-1') as never]));
+    expect(reverse.message).toContain(`RRSet of type CNAME with DNS name pr-1.${ZONE}. is not permitted as it conflicts with other records with the same DNS name in zone ${ZONE}.`);
+    // the batch is judged in order: delete the CNAME first, then the A alias may take its name
+    await send([cname('DELETE', 'www') as never, change('CREATE', 'www')]);
+    expect(names()).toEqual([`pr-1.${ZONE}.`, `www.${ZONE}.`]);
+  });
 });
 
 describe('simulated Route 53: ListResourceRecordSets', () => {
@@ -158,19 +178,48 @@ describe('simulated Route 53: ListResourceRecordSets', () => {
   });
 });
 
-describe('simulated Route 53: 5 requests a second per account', () => {
-  it('one bucket for every Route 53 call: the 6th call within a second is throttled (HTTP 400 Throttling), a second later there is room again', async () => {
+describe("simulated Route 53: the account's bucket and each action's (50, refilled 10 a second)", () => {
+  const list = () => sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId });
+  const create = (name: string) => sim.call('route53', 'changeResourceRecordSets', { HostedZoneId: sim.hostedZoneId, ChangeBatch: { Changes: [change('CREATE', name)] } });
+
+  it('AWS_RATE_LIMITS holds the sizes of the Route 53 Developer Guide ("Throttling for Amazon Route 53 API requests")', () => {
+    expect(AWS_RATE_LIMITS['route53:*']).toEqual({ burst: 50, perSecond: 10, account: { burst: 50, perSecond: 10 } });
+  });
+
+  it('every Route 53 call takes from the account bucket: 25 changes and 25 listings empty it, a GetChange (its own bucket full) is throttled (HTTP 400 Throttling)', async () => {
     start({ rateLimits: undefined });
-    for (let i = 0; i < 3; i++) await send([change('CREATE', `pr-${i}`)]);
-    await sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId });
-    await sim.call('route53', 'getChange', { Id: 'C0' }).catch(() => undefined);
-    const throttled = await rejection(sim.call('route53', 'changeResourceRecordSets', { HostedZoneId: sim.hostedZoneId, ChangeBatch: { Changes: [change('CREATE', 'pr-9')] } }));
+    for (let i = 0; i < 25; i++) await create(`pr-${i}`);
+    for (let i = 0; i < 25; i++) await list();
+    const throttled = await rejection(sim.call('route53', 'getChange', { Id: 'C0' }));
     expect(throttled).toMatchObject({ name: 'Throttling', Code: 'Throttling', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 }, sfnErrorName: 'Route53.ThrottlingException' });
-    expect(names()).not.toContain(`pr-9.${ZONE}.`);
+    expect((await rejection(create('pr-99'))).name).toBe('Throttling');
+    expect(names()).not.toContain(`pr-99.${ZONE}.`);
     // other services keep their own buckets
     await sim.call('elasticloadbalancingv2', 'describeLoadBalancers', {});
-    await clock.advance(1000);
-    for (let i = 0; i < 5; i++) await sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId });
-    expect((await rejection(sim.call('route53', 'listResourceRecordSets', { HostedZoneId: sim.hostedZoneId }))).name).toBe('Throttling');
+  });
+
+  it('the bucket refills 10 a second: 100 ms gives one call, 5 s the whole burst of 50 again', async () => {
+    start({ rateLimits: undefined });
+    for (let i = 0; i < 50; i++) await list();
+    expect((await rejection(list())).name).toBe('Throttling');
+    await clock.advance(100);
+    await list();
+    expect((await rejection(list())).name).toBe('Throttling');
+    await clock.advance(5000);
+    for (let i = 0; i < 50; i++) await list();
+    expect((await rejection(list())).name).toBe('Throttling');
+  });
+
+  it("a call needs a token from both buckets: an empty action bucket throttles that action alone, and a throttled call takes no token", async () => {
+    // a smaller action bucket than AWS's, to tell the two apart
+    start({ rateLimits: { ...AWS_RATE_LIMITS, 'route53:*': { burst: 2, perSecond: 1, account: { burst: 4, perSecond: 1 } } } });
+    await list();
+    await list();
+    for (let i = 0; i < 3; i++) expect((await rejection(list())).name).toBe('Throttling');
+    // the three throttled listings took nothing from the account bucket: 2 tokens left there, then none
+    await create('a');
+    await create('b');
+    expect((await rejection(sim.call('route53', 'getChange', { Id: 'C0' }))).name).toBe('Throttling');
+    expect(names()).toEqual([`a.${ZONE}.`, `b.${ZONE}.`]);
   });
 });
