@@ -39,8 +39,8 @@
  *   event in its history (purged with it); metrics count environments and resources.
  *   4. With per-environment DNS (more than one shard and a hosted zone): the zone's alias records
  *      `<name>.<baseDomain>` that name one of this installation's ALBs and whose environment is
- *      gone are deleted, many in one ChangeResourceRecordSets (Route 53 allows 5 requests a second
- *      per account and 1,000 records a request), after a last consistent read of their records.
+ *      gone are deleted, 100 to a ChangeResourceRecordSets with backoff when throttled (Route 53's
+ *      request and change-throughput buckets), after a last consistent read of their records.
  * - ReportCleanup (last step): one summary of the run for the logs, the
  *   metrics and the execution's output. A step that failed (collected by the Map's Catch) is
  *   counted here; the workflow then ends failed, so the failed-executions alarm says so, and
@@ -465,14 +465,13 @@ async function sweepAliasRecords(
   const states = await recordStates([...byEnvironment.keys()], true);
   const orphans = [...byEnvironment.entries()].filter(([name]) => !isLive(states.get(name), run.nowSeconds())).sort(([a], [b]) => a.localeCompare(b));
   if (orphans.length === 0) return byEnvironment.size;
-  let deleted: Set<string>;
+  const outcome = await deleteAliasRecords(zone.hostedZoneId, orphans.flatMap(([, records]) => records), run.counter);
+  const deleted = new Set(outcome.deleted);
   let error: string | undefined;
-  try {
-    deleted = new Set(await deleteAliasRecords(zone.hostedZoneId, orphans.flatMap(([, records]) => records), run.counter));
-  } catch (failure) {
-    const { name, message } = failure as Error;
-    logger.warn('orphaned alias records could not be removed', { records: orphans.flatMap(([, r]) => r.map((x) => x.Name)), error: { name, message } });
-    deleted = new Set();
+  if (outcome.failure) {
+    const { name, message } = outcome.failure;
+    const records = orphans.reduce((sum, [, r]) => sum + r.length, 0);
+    logger.warn('orphaned alias records could not all be removed', { records, deleted: deleted.size, error: { name, message } });
     error = publicErrorName(name) ?? 'Error';
   }
   for (const [environment, records] of orphans) {

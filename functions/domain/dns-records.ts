@@ -107,6 +107,16 @@ export function environmentOfRecord(record: AliasRecord, baseDomain: string, sha
 /** Route 53 takes at most 1,000 records in one ChangeResourceRecordSets (Developer Guide, "Quotas on API requests"). */
 export const MAX_CHANGES_PER_BATCH = 1000;
 
+/**
+ * The orphan sweep's deletions per ChangeResourceRecordSets: far under the 1,000 Route 53 takes,
+ * because each record change also takes a token from Route 53's change-throughput bucket (Route 53
+ * Developer Guide, "Throttling for Amazon Route 53 API requests"), whose size the guide's page did
+ * not yield here: a batch larger than that bucket would never pass. 100 is the Change elements a
+ * request held under Route 53's earlier quota; a batch still throttled is split in halves
+ * (functions/adapters/dns-records.ts).
+ */
+export const SWEEP_DELETES_PER_REQUEST = 100;
+
 /** `items` in batches of at most `size`. */
 export function batches<T>(items: readonly T[], size = MAX_CHANGES_PER_BATCH): T[][] {
   const out: T[][] = [];

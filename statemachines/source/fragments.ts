@@ -42,6 +42,7 @@ import {
   lambdaServiceRetry,
   lambdaThrottlingRetry,
   route53Retry,
+  route53ServerRetry,
   steadyStateTimeoutRetry,
   targetGroupInUseRetry,
 } from './retry-policies.ts';
@@ -534,7 +535,7 @@ export function changeDnsRecord(action: 'UPSERT' | 'DELETE', fields: Fields): St
     },
     ResultSelector: { 'changeId.$': '$.ChangeInfo.Id' },
     ResultPath: action === 'UPSERT' ? '$.dnsRecord' : null,
-    Retry: [route53Retry],
+    Retry: [route53Retry, route53ServerRetry],
     ...fields,
   });
 }

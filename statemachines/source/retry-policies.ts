@@ -103,17 +103,29 @@ export const snsRetry = retry(
 );
 
 /**
- * Route 53 meters every request of the account in one bucket of 5 a second (Route 53 Developer
- * Guide, "Throttling for Amazon Route 53 API requests": HTTP 400 `Throttling`, which Step
- * Functions names `Route53.ThrottlingException`), and refuses a change to a zone still applying
- * an earlier one (`PriorRequestNotComplete`). Each create and teardown makes one change, so N of
- * them at once need N/5 s of the bucket: tries at most 10 s apart (5 s on average with full
- * jitter), 60 of them, wait about 290 s in all, enough for some 1,400 environments changing at
- * once (docs/design.md "DNS per environment").
+ * Route 53's throttling (Route 53 Developer Guide, "Throttling for Amazon Route 53 API requests",
+ * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html): each
+ * request takes a token from the account's bucket and from its action's (both 50, refilled 10 a
+ * second), and each record change from a change-throughput bucket whose size the guide's page did
+ * not yield here; any of them empty is HTTP 400 `Throttling`, which Step Functions names
+ * `Route53.ThrottlingException` (the Exception suffix is added: Step Functions Developer Guide,
+ * "AWS SDK service integrations"). A change to a zone still applying an earlier one is
+ * `PriorRequestNotComplete`. Each create and teardown makes one change, so N of them at once need
+ * (N - 50) / 10 s of the request buckets: 95 s for 1,000. Tries at most 5 s apart (2.5 s on average
+ * with full jitter) keep the bucket busy; 80 of them wait about 196 s on average, twice that, for
+ * the other Route 53 calls sharing the account bucket (heal inspections, the orphan sweep) and
+ * the change bucket of unknown size (docs/design.md "DNS per environment").
  */
-export const route53Retry = retry(
-  ['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException', 'Route53.Route53Exception', 'Route53.SdkClientException'],
-  { interval: 1, attempts: 60, maxDelay: 10, rate: 2 },
+export const route53Retry = retry(['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException'], { interval: 1, attempts: 80, maxDelay: 5, rate: 2 });
+/**
+ * Route 53 failing on its side (Route 53 API Reference, "Common Errors": InternalFailure,
+ * ServiceUnavailable), the network (SdkClientException), or an error Step Functions cannot name
+ * (`Route53.Route53Exception`): 4 tries, at most 15 s of waiting. Named caller errors (AccessDenied,
+ * InvalidInput, InvalidChangeBatch, NoSuchHostedZone) are not retried: another try cannot fix them.
+ */
+export const route53ServerRetry = retry(
+  ['Route53.InternalFailureException', 'Route53.ServiceUnavailableException', 'Route53.SdkClientException', 'Route53.Route53Exception'],
+  { interval: 1, attempts: 4, maxDelay: 10, rate: 2 },
 );
 
 /** The steady-state wait's TimeoutSeconds is its poll interval: each retry on States.Timeout polls again. */

@@ -2,12 +2,16 @@
  * Per-environment DNS (docs/design.md "DNS per environment") on the simulated Route 53: with
  * two shards and a hosted zone (FLEDGE_SHARDS, FLEDGE_HOSTED_ZONE_ID) create makes the alias
  * record of the environment's shard's ALB, a failed create and the teardown remove it, the heal
- * puts a deleted one back, throttled Route 53 calls are retried, and the orphan sweep removes
- * the records of environments that are gone; with one shard no record is made.
+ * puts a deleted one back, throttled Route 53 calls are retried (and the caller's errors are not),
+ * and the orphan sweep removes the records of environments that are gone, 100 to a request, backing
+ * off when throttled; with one shard no record is made.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BASE_DOMAIN, FAST, SimHarness, spec } from './support/sim-harness.ts';
 import { resetConfig } from '../../functions/runtime/config.ts';
+import { useClients } from '../../functions/adapters/aws-clients.ts';
+import { route53Client } from '../../functions/adapters/clients/route53.ts';
+import { deleteAliasRecords } from '../../functions/adapters/dns-records.ts';
 import { invoked } from '../support/lambda-context.ts';
 
 const h = new SimHarness();
@@ -17,12 +21,16 @@ afterAll(() => h.stop());
 const ALB_ZONE = 'Z32O12XQLNTSW2';
 const S2_DNS = 'fledge-test-s2-987654321.eu-west-1.elb.amazonaws.com';
 
-/** The shards the handlers are given: s1 is the simulator's ALB, s2 another one. */
+/**
+ * The shards the handlers are given: s1 is the simulator's ALB; s2 has a DNS name of its own but
+ * its rules go on the simulator's one listener (placement puts the second environment on s2, and
+ * this harness's simulator has one ALB), so records name two ALBs while the rules all work.
+ */
 function shards(count: number) {
   const s1DnsName = (h.sim.internals.elb as unknown as { dnsName: string }).dnsName;
   return [
     { id: 's1', listenerArn: h.sim.listenerArn, loadBalancerArn: h.sim.loadBalancerArn, loadBalancerDimension: 'app/fledge-local/1', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: s1DnsName, canonicalHostedZoneId: ALB_ZONE },
-    { id: 's2', listenerArn: `${h.sim.listenerArn}-s2`, loadBalancerArn: `${h.sim.loadBalancerArn}-s2`, loadBalancerDimension: 'app/fledge-local-s2/2', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: S2_DNS, canonicalHostedZoneId: ALB_ZONE },
+    { id: 's2', listenerArn: h.sim.listenerArn, loadBalancerArn: h.sim.loadBalancerArn, loadBalancerDimension: 'app/fledge-local-s2/2', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: S2_DNS, canonicalHostedZoneId: ALB_ZONE },
   ].slice(0, count);
 }
 
@@ -52,6 +60,20 @@ async function deleteRecordOutOfBand(name: string): Promise<void> {
     ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { Name: record!.name, Type: 'A', AliasTarget: { HostedZoneId: record!.targetHostedZoneId, DNSName: record!.target, EvaluateTargetHealth: false } } }] },
   });
 }
+
+/** An alias A record of `name` naming shard s2's ALB, as the sweep would list it. */
+const s2Alias = (name: string) => ({ Name: recordName(name), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: S2_DNS, EvaluateTargetHealth: false } });
+async function createS2Records(names: string[]): Promise<void> {
+  await h.aws('route53', 'ChangeResourceRecordSets', {
+    HostedZoneId: h.sim.hostedZoneId,
+    ChangeBatch: { Changes: names.map((name) => ({ Action: 'CREATE', ResourceRecordSet: s2Alias(name) })) },
+  });
+}
+const batchSizes = (from = 0) => h.calls.slice(from).filter((c) => c.action === 'ChangeResourceRecordSets').map((c) => (c.params.ChangeBatch as { Changes: unknown[] }).Changes.length);
+const reconcileOrphans = async (executionName: string) =>
+  (await invoked((await import('../../functions/tasks/reconcile-orphans.ts')).handler)({ asOf: new Date().toISOString(), executionName })) as {
+    removed: number; pending: number; environments: { environment: string; removed: unknown[]; pending: { error?: string }[] }[];
+  };
 
 describe('per-environment DNS with two shards', () => {
   beforeEach(() => world(2));
@@ -128,6 +150,32 @@ describe('per-environment DNS with two shards', () => {
     expect(dnsRecords().map((r) => r.name)).toEqual([recordName('dns-throttled')]);
   });
 
+  it("the caller's errors are not retried: AccessDenied fails the create at once and its undo runs; a Route 53 server fault is retried a few times", async () => {
+    h.failOn('ChangeResourceRecordSets', 'AccessDenied', 'User: arn:aws:sts::123456789012:assumed-role/fledge-sfn/x is not authorized to perform: route53:ChangeResourceRecordSets');
+    const denied = await h.run('create', await h.seed('dns-denied', spec()));
+    expect(denied.status).toBe('FAILED');
+    expect(denied.retries.UpsertDnsRecord ?? 0).toBe(0);
+    expect(h.callsOf('ChangeResourceRecordSets').filter((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action === 'UPSERT')).toHaveLength(1);
+    expect(dnsRecords()).toEqual([]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+
+    h.failOn('ChangeResourceRecordSets', 'InternalFailure', 'An internal error occurred.', 2);
+    const recovered = await h.created('dns-server-fault');
+    expect(recovered.retries.UpsertDnsRecord).toBe(2);
+    expect(dnsRecords().map((r) => r.name)).toEqual([recordName('dns-server-fault')]);
+  });
+
+  it("a CNAME of the operator's at the environment's name: Route 53 refuses the alias (InvalidChangeBatch), the create fails without retrying, the CNAME stays", async () => {
+    const cname = { Name: recordName('dns-taken'), Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: 'somewhere.example.org' }] };
+    await h.aws('route53', 'ChangeResourceRecordSets', { HostedZoneId: h.sim.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: cname }] } });
+    const record = await h.run('create', await h.seed('dns-taken', spec()));
+    expect(record.status).toBe('FAILED');
+    expect(record.retries.UpsertDnsRecord ?? 0).toBe(0);
+    expect(h.sim.internals.route53.records.get(`${recordName('dns-taken')}|CNAME|`)).toMatchObject({ Type: 'CNAME' });
+    expect(dnsRecords()).toEqual([]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  });
+
   it('the orphan sweep deletes, in one batch, the records of environments that are gone, and keeps the live ones and the operator\'s own', async () => {
     await h.created('dns-live');
     const upsert = (name: string, dnsName: string) => ({
@@ -163,7 +211,7 @@ describe('per-environment DNS with two shards', () => {
 describe('the orphan sweep at scale', () => {
   beforeEach(() => world(2));
 
-  it('650 orphaned records: three listing pages (300 a page), one deletion of all of them', async () => {
+  it('650 orphaned records: three listing pages (300 a page), deletions 100 to a request', async () => {
     const names = Array.from({ length: 650 }, (_, i) => `dns-old-${String(i).padStart(3, '0')}`);
     await h.aws('route53', 'ChangeResourceRecordSets', {
       HostedZoneId: h.sim.hostedZoneId,
@@ -179,8 +227,63 @@ describe('the orphan sweep at scale', () => {
     expect(dnsRecords()).toEqual([]);
     const route53 = route53Calls().map((c) => c.action);
     expect(route53.filter((a) => a === 'ListResourceRecordSets')).toHaveLength(3);
-    expect(route53.filter((a) => a === 'ChangeResourceRecordSets')).toHaveLength(1);
+    expect(batchSizes()).toEqual([100, 100, 100, 100, 100, 100, 50]);
   }, 60_000);
+
+  it('a throttled deletion backs off and goes again; throttled twice in a row it is split in halves; nothing is left', async () => {
+    await createS2Records(['dns-t-1', 'dns-t-2', 'dns-t-3']);
+    // the SDK's own 3 tries (standard retry mode) take 3 throttles each: two requests fail Throttling
+    h.throttle('ChangeResourceRecordSets', 6);
+    const before = h.calls.length;
+    const report = await reconcileOrphans('cleanup-dns-throttled');
+    expect(report).toMatchObject({ removed: 3, pending: 0 });
+    expect(batchSizes(before)).toEqual([3, 3, 2, 1]);
+    expect(dnsRecords()).toEqual([]);
+  });
+
+  it('throttled without end: the deletions stop after a bounded number of tries and report what was deleted and what is left', async () => {
+    await createS2Records(['dns-u-1', 'dns-u-2']);
+    h.throttle('ChangeResourceRecordSets', 1000);
+    const before = h.calls.length;
+    const waits: number[] = [];
+    const outcome = await deleteAliasRecords(h.sim.hostedZoneId, ['dns-u-1', 'dns-u-2'].map(s2Alias), undefined, async (ms) => void waits.push(ms));
+    expect(outcome.deleted).toEqual([]);
+    expect(outcome.failure).toMatchObject({ name: 'Throttling' });
+    // two tries of the pair, then five of its first half alone
+    expect(batchSizes(before)).toEqual([2, 2, 1, 1, 1, 1, 1]);
+    expect(waits).toHaveLength(6);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(8000);
+    expect(dnsRecords()).toHaveLength(2);
+  });
+
+  it('records deleted meanwhile, again and again: the batch goes again without them each time', async () => {
+    await createS2Records(['dns-v-1', 'dns-v-2', 'dns-v-3', 'dns-v-4']);
+    const original = route53Client();
+    const vanishing = ['dns-v-1', 'dns-v-2'];
+    useClients({
+      route53: {
+        send: async (command: { constructor: { name: string } }) => {
+          const next = command.constructor.name === 'ChangeResourceRecordSetsCommand' ? vanishing.shift() : undefined;
+          if (next) await deleteRecordOutOfBand(next);
+          return original.send(command);
+        },
+      },
+    });
+    const before = h.calls.length;
+    const outcome = await deleteAliasRecords(h.sim.hostedZoneId, ['dns-v-1', 'dns-v-2', 'dns-v-3', 'dns-v-4'].map(s2Alias));
+    expect(outcome).toEqual({ deleted: [recordName('dns-v-3'), recordName('dns-v-4')] });
+    expect(batchSizes(before)).toEqual([4, 3, 2]);
+    expect(dnsRecords()).toEqual([]);
+  });
+
+  it('an error that is not the zone changing (NoSuchHostedZone) stops at once and reports the records pending', async () => {
+    await createS2Records(['dns-w-1']);
+    h.failOn('ChangeResourceRecordSets', 'NoSuchHostedZone', 'No hosted zone found with ID: Z0', 1);
+    const report = await reconcileOrphans('cleanup-dns-failed');
+    expect(report).toMatchObject({ removed: 0, pending: 1 });
+    expect(report.environments.find((e) => e.environment === 'dns-w-1')!.pending).toEqual([expect.objectContaining({ error: expect.any(String) })]);
+    expect(dnsRecords()).toHaveLength(1);
+  });
 });
 
 describe('per-environment DNS off', () => {
