@@ -42,7 +42,7 @@ export const teardown: StateMachine = {
     ),
     DeleteDnsRecord: changeDnsRecord('DELETE', {
       Comment:
-        "The alias record <name>.<base domain> of the environment's shard's ALB. A record already gone (InvalidChangeBatch: not found) is done; throttling is retried, sized to Route 53's 5 requests a second.",
+        "The alias record <name>.<base domain> of the environment's shard's ALB. A record already gone (InvalidChangeBatch: not found) is done; throttling is retried, sized to Route 53's buckets (50 then 10 requests a second, account and action).",
       Catch: [dnsRecordGone('DeleteListenerRules'), failOperation],
       Next: 'DeleteListenerRules',
     }),
