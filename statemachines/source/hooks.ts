@@ -19,7 +19,7 @@
  * RecordHookRun.
  */
 import { catchAll, environmentTags, lambdaTask, optimizedTask, type Json, type State, type States } from './asl.ts';
-import { lambdaRetry, runTaskRetry } from './retry-policies.ts';
+import { lambdaRetry, runTaskInvalidParameterRetry, runTaskRetry } from './retry-policies.ts';
 import type { HookName } from '#domain/hooks.ts';
 
 const pascalHook = (hook: HookName) => `${hook.charAt(0).toUpperCase()}${hook.slice(1)}`;
@@ -74,7 +74,7 @@ export function hookStates(hook: HookName, workflow: string, options: HookOption
       TimeoutSecondsPath: `${plan}.stateTimeoutSeconds`,
       ResultSelector: { 'task.$': '$' },
       ResultPath: '$.hookRun',
-      Retry: [runTaskRetry],
+      Retry: [runTaskRetry, runTaskInvalidParameterRetry],
       Catch: [catchAll('$.hookRun', record)],
       Next: record,
     }),
