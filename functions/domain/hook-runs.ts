@@ -67,7 +67,7 @@ export function hookRunTask(result: HookRunResult): SyncTaskDescription | undefi
 /**
  * Judges a finished hook run: its `app` container's exit code, how long the task ran, and whether
  * it failed. A run longer than the hook's timeoutSeconds is a timed-out hook even if it exited 0;
- * a state that timed out (States.Timeout: Step Functions stops the task) timed out after the
+ * a state that timed out (States.Timeout: RecordHookRun stops the task) timed out after the
  * whole state budget.
  */
 export function judgeHookRun(hook: HookName, plan: HookPlan, result: HookRunResult, logsPath: string): JudgedHookRun {
