@@ -102,10 +102,10 @@ export async function activeTaskDefinition(family: string, image: string): Promi
 /** How many pages of a shared family's stopped tasks are searched for an environment's own. */
 export const FAMILY_PAGES = 5;
 
-/** The ARNs of the cluster's tasks (STOPPED unless said) of a service or a family, at most `pages` pages of 100. */
+/** The ARNs of the cluster's tasks (STOPPED unless said; RUNNING by startedBy) of a service, a family or a startedBy, at most `pages` pages of 100. */
 export async function listTaskArns(
   clusterArn: string,
-  filter: { serviceName: string } | { family: string },
+  filter: { serviceName: string } | { family: string } | { startedBy: string },
   pages: number,
   desiredStatus: 'RUNNING' | 'STOPPED' = 'STOPPED',
 ): Promise<string[]> {
@@ -113,7 +113,8 @@ export async function listTaskArns(
   let nextToken: string | undefined;
   for (let page = 0; page < pages; page++) {
     const listed = await ecsClient().send(
-      new ListTasksCommand({ cluster: clusterArn, ...filter, desiredStatus, maxResults: 100, nextToken }),
+      // startedBy "must be the only filter" (Amazon ECS API Reference, ListTasks): RUNNING, the default, then
+      new ListTasksCommand({ cluster: clusterArn, ...filter, ...('startedBy' in filter ? {} : { desiredStatus }), maxResults: 100, nextToken }),
     );
     arns.push(...((listed.taskArns as string[] | undefined) ?? []));
     nextToken = listed.nextToken;

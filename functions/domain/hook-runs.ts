@@ -26,6 +26,16 @@ export interface SyncTaskDescription {
   Containers?: { Name?: string; ExitCode?: number; Reason?: string }[];
 }
 
+/**
+ * The exit codes of a container the task's stop killed: 128 + SIGTERM (15) and 128 + SIGKILL (9).
+ * When the essential `app` container exits, ECS stops the task's other containers as StopTask
+ * does: SIGTERM, then SIGKILL after the container's stopTimeout (Amazon ECS Developer Guide,
+ * task definition parameters, `essential` and `stopTimeout`; Amazon ECS API Reference,
+ * StopTask). A sidecar that does not trap SIGTERM exits 143 (or 137 when killed), which fails
+ * `ecs:runTask.sync` (States.TaskFailed) though the hook's command succeeded.
+ */
+export const STOP_SIGNAL_EXIT_CODES: readonly number[] = [143, 137];
+
 /** A RunTask state's result as the workflow hands it to RecordHookRun: the task, or the error its Catch caught. */
 export type HookRunResult = { task: SyncTaskDescription } | { Error?: string; Cause?: string };
 
@@ -57,7 +67,7 @@ export function hookRunTask(result: HookRunResult): SyncTaskDescription | undefi
 /**
  * Judges a finished hook run: its `app` container's exit code, how long the task ran, and whether
  * it failed. A run longer than the hook's timeoutSeconds is a timed-out hook even if it exited 0;
- * a state that timed out (States.Timeout: Step Functions stops the task) timed out after the
+ * a state that timed out (States.Timeout: RecordHookRun stops the task) timed out after the
  * whole state budget.
  */
 export function judgeHookRun(hook: HookName, plan: HookPlan, result: HookRunResult, logsPath: string): JudgedHookRun {
@@ -81,16 +91,31 @@ export function judgeHookRun(hook: HookName, plan: HookPlan, result: HookRunResu
   if (timedOut) {
     return { ...base, failure: { code: 'HOOK_FAILED', message: `the ${hook} hook timed out after ${durationSeconds} s (timeoutSeconds ${plan.timeoutSeconds}); ${logs}` } };
   }
-  if (!error) return base;
+  if (!error || stoppedWithTheApp(task, exitCode)) return base;
   if (exitCode !== null && exitCode !== 0) {
     return { ...base, failure: { code: 'HOOK_FAILED', message: `the ${hook} hook exited with code ${exitCode} after ${durationSeconds} s; ${logs}` } };
   }
-  const sidecar = containers.find((c) => c.Name !== 'app' && typeof c.ExitCode === 'number' && c.ExitCode !== 0);
+  // name the sidecar that failed on its own, not one the task's stop then killed
+  const failedSidecars = containers.filter((c) => c.Name !== 'app' && c.ExitCode !== 0);
+  const sidecar = failedSidecars.find((c) => typeof c.ExitCode === 'number' && !STOP_SIGNAL_EXIT_CODES.includes(c.ExitCode)) ?? failedSidecars[0];
   if (exitCode === 0 && sidecar) {
-    return { ...base, failure: { code: 'HOOK_FAILED', message: `the ${hook} hook's command exited 0 after ${durationSeconds} s, but its sidecar ${sidecar.Name} exited with code ${sidecar.ExitCode}, which fails the run; ${logs}` } };
+    return { ...base, failure: { code: 'HOOK_FAILED', message: `the ${hook} hook's command exited 0 after ${durationSeconds} s, but its sidecar ${sidecar.Name} ${typeof sidecar.ExitCode === 'number' ? `exited with code ${sidecar.ExitCode}` : 'did not run'}, which fails the run; ${logs}` } };
   }
   if (task && started === undefined) {
     return { ...base, failure: { code: 'HOOK_FAILED', message: `the ${hook} hook's task failed to start (${task.StopCode ?? 'no stop code'}); ${logs}` } };
   }
   return { ...base, failure: { code: 'HOOK_FAILED', message: `the ${hook} hook's task could not be run${publicErrorName(error.Error) ? ` (${publicErrorName(error.Error)})` : ''}; ${logs}` } };
+}
+
+/**
+ * A States.TaskFailed that is the hook's success: the app's command exited 0, the task stopped
+ * because of it (StopCode EssentialContainerExited) and every sidecar exited 0 or of the stop
+ * signals ECS then sent it (STOP_SIGNAL_EXIT_CODES). A sidecar that exited otherwise (a crash,
+ * before or after the app) or never ran still fails the run. A sidecar that died of a signal
+ * before the app stopped looks the same as one stopped with the task (DescribeTasks gives no
+ * per-container stop time): it counts as stopped with the task.
+ */
+function stoppedWithTheApp(task: SyncTaskDescription | undefined, appExit: number | null): boolean {
+  if (!task || appExit !== 0 || task.StopCode !== 'EssentialContainerExited') return false;
+  return (task.Containers ?? []).every((c) => c.Name === 'app' || c.ExitCode === 0 || (typeof c.ExitCode === 'number' && STOP_SIGNAL_EXIT_CODES.includes(c.ExitCode)));
 }

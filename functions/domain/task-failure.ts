@@ -6,6 +6,7 @@
 import type { ErrorCode, OperationError } from './environment.ts';
 import { publicErrorName, publicText, workflowStepFailure } from './public-text.ts';
 import { APP_CONTAINER } from './sidecars.ts';
+import { STOP_SIGNAL_EXIT_CODES } from './hook-runs.ts';
 
 /** The facts of a stopped ECS task that tell why it stopped (DescribeTasks). */
 export interface StoppedTask {
@@ -46,7 +47,9 @@ export function classifyStoppedTask(task: StoppedTask): OperationError | undefin
   if (HEALTH.test(reason)) {
     return { code: 'HEALTH_CHECK_FAILED', message: `the task failed its health checks: ${firstLine(reason)}` };
   }
-  const exited = (task.containers ?? []).find((c) => typeof c.exitCode === 'number' && c.exitCode !== 0);
+  // a container that exited on its own says why, not one the task's stop then killed (143/137)
+  const nonZero = (task.containers ?? []).filter((c) => typeof c.exitCode === 'number' && c.exitCode !== 0);
+  const exited = nonZero.find((c) => !STOP_SIGNAL_EXIT_CODES.includes(c.exitCode!)) ?? nonZero[0];
   if (exited) {
     return {
       code: 'TASK_EXITED',

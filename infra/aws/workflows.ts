@@ -61,7 +61,7 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
   'inspect-environment': { table: true, observe: true }, // describes service, target group, rule, target health, alarms; records the attempt
   'finish-heal': { table: true, observe: true }, // stopped tasks give the failure reason; records the end of the heal
   'degrade-environment': { table: true, observe: true }, // stopped tasks give the reason; records DEGRADED
-  'record-hook-run': { table: true, observe: false }, // records a hook run's event and task-seconds (the run's result comes in the state)
+  'record-hook-run': { table: true, observe: true }, // records a hook run's event and task-seconds; lists and describes the hook tasks to stop one whose state timed out
 };
 
 /** Task Lambdas that answer Step Functions task tokens themselves (an already-steady service). */
@@ -366,6 +366,14 @@ export class Workflows extends Construct {
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
     }
+    // RecordHookRun stops a hook's task whose state timed out (functions/adapters/hook-tasks.ts): Step Functions is not documented to
+    this.taskFunctions['record-hook-run'].role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'StopTimedOutHookTasks',
+        actions: ['ecs:StopTask'],
+        resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${network.cluster.clusterName}/*`],
+      }),
+    );
     // the heal's inspection notices an environment whose alias record is missing
     if (props.hostedZoneArn) {
       this.taskFunctions['inspect-environment'].role.addToPrincipalPolicy(

@@ -130,6 +130,8 @@ const NO_TIMEOUT_SECONDS = 2_000_000;
 
 /** The optimized ECS integration the runner runs as Step Functions does ("Run a Job (.sync)"). */
 const ECS_RUN_TASK_SYNC = 'arn:aws:states:::ecs:runTask.sync';
+/** RunTask errors `ecs:runTask.sync` names `ECS.<code>`; any other is `ECS.AmazonECSException` (runTaskSync). */
+const RUN_TASK_MODELED_ERRORS = new Set(['InvalidParameterException', 'ClientException', 'AccessDeniedException']);
 /**
  * A Parameters key the runner adds to a `.sync` state with TimeoutSecondsPath: Step Functions reads
  * that path from the state's input, but aws-local-stepfunctions reads it from the effective
@@ -356,9 +358,14 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
    * RunTask, a non-empty `Failures` fails the state with `AmazonECS.Unknown`; then the task is
    * watched until STOPPED; its description (PascalCase, times in epoch ms) is the output, unless a
    * container exited non-zero or never ran: then `States.TaskFailed` with the description as the
-   * Cause (JSON). A RunTask error is `ECS.AmazonECSException` (the optimized integration's name,
-   * with ECS's code in the Cause). Past the state's timeout the task is stopped and the state
-   * fails with `States.Timeout`.
+   * Cause (JSON). A refused RunTask is `ECS.<code>` for the errors ECS models as their own
+   * (InvalidParameterException, ClientException, AccessDeniedException: cdklabs/construct-hub
+   * PR #415 saw `ECS.InvalidParameterException` from the optimized integration, also when ECS's
+   * own VPC/security-group lookups are throttled) and `ECS.AmazonECSException` for the rest
+   * (throttling, server faults, capacity), ECS's code in the Cause either way. Past the state's
+   * timeout the state fails with `States.Timeout` and the task is left running: AWS documents no
+   * stop of the task on a state timeout ("Run Amazon ECS or Fargate tasks with Step Functions"),
+   * so RecordHookRun stops it (functions/adapters/hook-tasks.ts).
    */
   async function runTaskSync(stateName: string, executionArn: string, input: Record<string, unknown>): Promise<unknown> {
     const { [TIMEOUT_PARAMETER]: timeout, ...params } = input;
@@ -371,7 +378,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       started = ((await options.callAws('ecs', 'RunTask', params)) ?? {}) as typeof started;
     } catch (error) {
       const code = sfnErrorName('ecs', error).replace(/^Ecs\./, '');
-      throw new StateError('ECS.AmazonECSException', `${(error as Error).message} (Service: AmazonECS; Status Code: 400; Error Code: ${code}; Request ID: local)`);
+      throw new StateError(RUN_TASK_MODELED_ERRORS.has(code) ? `ECS.${code}` : 'ECS.AmazonECSException', `${(error as Error).message} (Service: AmazonECS; Status Code: 400; Error Code: ${code}; Request ID: local)`);
     }
     if ((started.Failures ?? []).length > 0 || !started.Tasks?.[0]) {
       throw new StateError('AmazonECS.Unknown', JSON.stringify({ Failures: started.Failures ?? [] }));
@@ -393,7 +400,6 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
           return output;
         }
         if (Date.now() >= deadline) {
-          await stopSyncTask(cluster, taskArn, `the Step Functions state ${stateName} timed out`);
           throw new StateError('States.Timeout', `${stateName} did not finish within its TimeoutSeconds`);
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(options.syncPollMs ?? 250, Math.max(1, deadline - Date.now()))));

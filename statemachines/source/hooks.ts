@@ -9,17 +9,18 @@
  * the task and waits until it is STOPPED; its output is the stopped task's description
  * (PascalCase); a container that exits non-zero (a sidecar's too) fails the state with
  * `States.TaskFailed`, the task's description as the Cause (JSON); a RunTask answer with
- * `Failures` fails it with `AmazonECS.Unknown`. When the state times out (TimeoutSecondsPath: the
- * hook's timeoutSeconds + 300 s to provision and pull) or the execution is stopped, Step
- * Functions stops the task (it may: the role's ecs:StopTask, "IAM policies for Amazon ECS/AWS
- * Fargate", https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html).
+ * `Failures` fails it with `AmazonECS.Unknown`. The state times out after TimeoutSecondsPath (the
+ * hook's timeoutSeconds + 300 s to provision and pull); AWS documents no stop of the task then,
+ * so RecordHookRun stops it (functions/adapters/hook-tasks.ts). The role keeps ecs:StopTask
+ * ("IAM policies for Amazon ECS/AWS Fargate",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html) for a stopped execution.
  *
  * Only a RunTask that ECS refused is retried (nothing ran); a task that ran and failed is not: a
  * hook's command is not assumed idempotent (a seed run twice seeds twice). Every outcome goes to
  * RecordHookRun.
  */
 import { catchAll, environmentTags, lambdaTask, optimizedTask, type Json, type State, type States } from './asl.ts';
-import { lambdaRetry, runTaskRetry } from './retry-policies.ts';
+import { lambdaRetry, runTaskInvalidParameterRetry, runTaskRetry } from './retry-policies.ts';
 import type { HookName } from '#domain/hooks.ts';
 
 const pascalHook = (hook: HookName) => `${hook.charAt(0).toUpperCase()}${hook.slice(1)}`;
@@ -59,7 +60,7 @@ export function hookStates(hook: HookName, workflow: string, options: HookOption
       Default: options.next,
     },
     [run]: optimizedTask('ecs:runTask.sync', {
-      Comment: `The ${hook} hook: a one-off Fargate task of the environment's task definition (same image, variables, secrets, network), the app container's command replaced by the hook's. Waits until the task stops; times out after the hook's timeoutSeconds + 300 s (Step Functions then stops the task).`,
+      Comment: `The ${hook} hook: a one-off Fargate task of the environment's task definition (same image, variables, secrets, network), the app container's command replaced by the hook's. Waits until the task stops; times out after the hook's timeoutSeconds + 300 s (RecordHookRun then stops the task).`,
       Parameters: {
         Cluster: '${ClusterArn}',
         'TaskDefinition.$': taskDefinition,
@@ -74,7 +75,7 @@ export function hookStates(hook: HookName, workflow: string, options: HookOption
       TimeoutSecondsPath: `${plan}.stateTimeoutSeconds`,
       ResultSelector: { 'task.$': '$' },
       ResultPath: '$.hookRun',
-      Retry: [runTaskRetry],
+      Retry: [runTaskRetry, runTaskInvalidParameterRetry],
       Catch: [catchAll('$.hookRun', record)],
       Next: record,
     }),

@@ -60,12 +60,18 @@ export const ecsCreateThrottlingRetry = retry(['Ecs.ThrottlingException'], { int
 export const ecsClientRetry = retry(['Ecs.ClientException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
 /**
- * RunTask refused before any task ran (the optimized integration names every ECS error
- * `ECS.AmazonECSException`, ECS's code in the Cause: throttling, Fargate's task-launch rate, a
- * bad parameter): safe to try again, nothing ran. A task that ran and failed is States.TaskFailed,
- * never retried (a hook's command is not assumed idempotent).
+ * RunTask refused before any task ran: safe to try again, nothing ran. The optimized integration
+ * names ECS's unmodeled errors `ECS.AmazonECSException`, ECS's code in the Cause (throttling,
+ * Fargate's task-launch rate, server faults, capacity). A task that ran and failed is
+ * States.TaskFailed, never retried (a hook's command is not assumed idempotent).
  */
 export const runTaskRetry = retry(['ECS.AmazonECSException'], TRANSIENT);
+/**
+ * RunTask's `ECS.InvalidParameterException`: a bad parameter, but also what ECS answers when its
+ * own lookups of the subnets and security groups are throttled (cdklabs/construct-hub PR #415
+ * retries it for that reason). A few tries, ~14 s at most, so a truly bad parameter fails soon.
+ */
+export const runTaskInvalidParameterRetry = retry(['ECS.InvalidParameterException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
 export const elbRetry = retry(
   ['ElasticLoadBalancingV2.ThrottlingException', 'ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception', 'ElasticLoadBalancingV2.SdkClientException'],

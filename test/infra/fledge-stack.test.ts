@@ -260,6 +260,16 @@ describe('workflows', () => {
     }
   });
 
+  it('lets RecordHookRun find and stop a timed-out hook task: ListTasks in the cluster, DescribeTasks and StopTask on its tasks only', () => {
+    const statements = roleStatements(resources, dev.stack.getLogicalId(dev.stack.workflows.taskFunctions['record-hook-run'].role.node.defaultChild as never));
+    const of = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
+    expect(of('ecs:StopTask')).toHaveLength(1);
+    for (const action of ['ecs:StopTask', 'ecs:DescribeTasks']) {
+      for (const statement of of(action)) expect(JSON.stringify(statement.Resource), action).toMatch(/:task\/".*NetworkCluster.*"\/\*"/);
+    }
+    expect(JSON.stringify(of('ecs:ListTasks')[0]!.Condition)).toMatch(/ArnEquals.*ecs:cluster/);
+  });
+
   it('routes ECS service events of the cluster to the event handler, with a dead-letter queue', () => {
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {

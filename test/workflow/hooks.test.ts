@@ -78,11 +78,51 @@ describe('hooks in the create workflow (afterCreate)', () => {
     const item = await h.item('hook-slow');
     expect(item).toMatchObject({ status: 'FAILED', operation: { error: { code: 'HOOK_FAILED' } } });
     expect(item!.operation.error.message).toMatch(/^the afterCreate hook timed out: it did not finish within 310 s \(its timeoutSeconds 10 s plus 300 s to start\) and was stopped/);
-    const [stopped] = h.callsOf('StopTask');
-    expect(stopped).toBeDefined();
+    // AWS documents no stop of the task when the state times out: RecordHookRun finds it (ListTasks by startedBy alone) and stops it
+    expect(h.callsOf('ListTasks').filter((c) => c.via === 'lambda' && c.params.startedBy === 'fledge-hook')[0]!.params).toEqual({ cluster: h.sim.clusterArn, startedBy: 'fledge-hook', maxResults: 100 });
+    expect(h.callsOf('StopTask').map((c) => [c.via, c.params.reason])).toEqual([['lambda', 'the afterCreate hook timed out (Fledge)']]);
     expect(await runningHookTasks()).toEqual([]);
+    // and its time until the stop is in the cost (a minute at least)
+    expect(item).toMatchObject({ hookSeconds: expect.any(Number), lastHookTask: h.callsOf('StopTask')[0]!.params.task });
     await h.until(() => h.leftovers().services.length === 0);
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  });
+
+  it('a timed-out hook\'s StopTask: throttled, the step retries it; refused (AccessDenied), the run is still recorded HOOK_FAILED and the create fails', async () => {
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 2, RunAfterCreateHook: 1 }, simulator: FAST });
+    // more throttles than the SDK's own 3 attempts: the Lambda fails with ThrottlingException and the step's Retry runs it again
+    h.throttle('StopTask', 4);
+    const throttled = await h.run('create', await h.seed('hook-slow2', withHooks({ afterCreate: { command: ['sleep', '600'], timeoutSeconds: 10 } })));
+    expect(throttled.status).toBe('FAILED');
+    expect(await h.item('hook-slow2')).toMatchObject({ operation: { error: { code: 'HOOK_FAILED' } } });
+    expect(h.callsOf('StopTask').length).toBe(2);
+    expect(await runningHookTasks()).toEqual([]);
+
+    await h.reset({ timeoutOverrides: { AwaitSteadyState: 2, RunAfterCreateHook: 1 }, simulator: FAST });
+    h.failOn('StopTask', 'AccessDeniedException', 'User is not authorized to perform: ecs:StopTask');
+    const refused = await h.run('create', await h.seed('hook-slow3', withHooks({ afterCreate: { command: ['sleep', '600'], timeoutSeconds: 10 } })));
+    expect(refused.status).toBe('FAILED');
+    const item = await h.item('hook-slow3');
+    expect(item).toMatchObject({ status: 'FAILED', operation: { error: { code: 'HOOK_FAILED' } } });
+    expect(item!.operation.error.message).toMatch(/^the afterCreate hook timed out/);
+    expect((await h.events('hook-slow3')).find((e) => e.type === 'hook')).toMatchObject({ details: { hook: 'afterCreate', timedOut: true } });
+    // the task the refusal left running is the one an operator has to stop (the Lambda logs it)
+    expect(await runningHookTasks()).toHaveLength(1);
+  });
+
+  it('a hook task with sidecars whose command exits 0 succeeds, though its sidecars exit 143 as ECS stops them', async () => {
+    const record = await h.created('hook-side', withHooks({ afterCreate: { command: ['./seed.sh'] } }, { sidecars: [{ name: 'db', image: 'postgres:16', port: 5432 }] }));
+    expect(record.status).toBe('SUCCEEDED');
+    const { TaskArns } = await h.aws<{ TaskArns: string[] }>('ecs', 'ListTasks', { Cluster: h.sim.clusterArn, StartedBy: 'fledge-hook', DesiredStatus: 'STOPPED' });
+    expect((await hookTask(TaskArns[0]!)).Containers.map((c: { Name: string; ExitCode: number }) => [c.Name, c.ExitCode])).toEqual([['app', 0], ['db', 143]]);
+    expect(await h.item('hook-side')).toMatchObject({ status: 'RUNNING', operation: { status: 'SUCCEEDED' } });
+    expect((await h.events('hook-side')).find((e) => e.type === 'hook')).toMatchObject({ details: { hook: 'afterCreate', exitCode: 0 } });
+  });
+
+  it('a hook whose sidecar crashes fails with HOOK_FAILED naming the sidecar', async () => {
+    const record = await h.run('create', await h.seed('hook-sidebad', withHooks({ afterCreate: { command: ['sleep', '5'] } }, { sidecars: [{ name: 'mock', image: 'wiremock:fail-start', essential: false }] })));
+    expect(record.status).toBe('FAILED');
+    expect((await h.item('hook-sidebad'))!.operation.error).toMatchObject({ code: 'HOOK_FAILED', message: expect.stringMatching(/sidecar mock exited with code 1, which fails the run/) });
   });
 
   it('runs once per create: a spec accepted meanwhile converges without seeding again', async () => {
@@ -182,7 +222,7 @@ describe('hooks in the teardown workflow (beforeDelete)', () => {
     const hookEvent = (await h.events('hook-slowbye')).find((e) => e.type === 'hook');
     expect(hookEvent).toMatchObject({ details: { hook: 'beforeDelete', timedOut: true } });
     expect(hookEvent!.message).toMatch(/^the beforeDelete hook timed out: .*\(the teardown goes on\)$/);
-    expect(h.callsOf('StopTask')).toHaveLength(1);
+    expect(h.callsOf('StopTask').map((c) => c.via)).toEqual(['lambda']);
     expect(await runningHookTasks()).toEqual([]);
   });
 });

@@ -1,14 +1,16 @@
 /**
  * The local runner's `arn:aws:states:::ecs:runTask.sync` against a stand-in ECS: what the state
  * outputs, how it fails (States.TaskFailed with the task as Cause, AmazonECS.Unknown on Failures,
- * ECS.AmazonECSException when RunTask is refused), TimeoutSecondsPath read from the state's input,
- * and the task stopped when the state times out or the execution is stopped.
+ * ECS.<code> or ECS.AmazonECSException when RunTask is refused, and the hooks' Retry of them),
+ * TimeoutSecondsPath read from the state's input, and the task stopped when the execution is
+ * stopped (not when the state times out: AWS documents no such stop; RecordHookRun stops it).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorkflowRunner, type WorkflowRunner } from '../../infra/local/workflow-runner.ts';
+import { runTaskInvalidParameterRetry, runTaskRetry } from '../../statemachines/source/retry-policies.ts';
 
 const DEFINITION = {
   StartAt: 'Run',
@@ -32,13 +34,15 @@ let runner: WorkflowRunner | undefined;
 afterEach(() => runner?.close());
 
 /** ECS that stops the task `afterMs` after RunTask with the app's exit code; a sidecar too when given. */
-function fakeEcs(options: { exitCode?: number; sidecarExit?: number; afterMs?: number; failures?: boolean; refuse?: boolean } = {}) {
+function fakeEcs(options: { exitCode?: number; sidecarExit?: number; afterMs?: number; failures?: boolean; refuse?: boolean; refuseWith?: string; refusals?: number } = {}) {
   const calls: { action: string; params: Record<string, unknown> }[] = [];
   let task: FakeTask | undefined;
   const callAws = async (_service: string, action: string, params: Record<string, unknown>) => {
     calls.push({ action, params });
     if (action === 'RunTask') {
       if (options.refuse) throw Object.assign(new Error('Tasks provisioning capacity limit exceeded.'), { name: 'ThrottlingException' });
+      const refused = calls.filter((c) => c.action === 'RunTask').length;
+      if (options.refuseWith && refused <= (options.refusals ?? Infinity)) throw Object.assign(new Error(`refused (${options.refuseWith})`), { name: options.refuseWith });
       if (options.failures) return { Tasks: [], Failures: [{ Arn: 'x', Reason: 'RESOURCE:ENI' }] };
       task = { TaskArn: 'arn:aws:ecs:eu-west-1:000000000000:task/c/0123', LastStatus: 'PENDING', Containers: [{ Name: 'app' }] };
       setTimeout(() => {
@@ -60,9 +64,9 @@ function fakeEcs(options: { exitCode?: number; sidecarExit?: number; afterMs?: n
   return { calls, callAws };
 }
 
-async function run(ecs: ReturnType<typeof fakeEcs>, input: Record<string, unknown>) {
+async function run(ecs: ReturnType<typeof fakeEcs>, input: Record<string, unknown>, definition: object = DEFINITION) {
   const dir = mkdtempSync(join(tmpdir(), 'fledge-sync-'));
-  writeFileSync(join(dir, 'create.asl.json'), JSON.stringify(DEFINITION));
+  writeFileSync(join(dir, 'create.asl.json'), JSON.stringify(definition));
   runner = createWorkflowRunner({ definitionsDir: dir, substitutions: {}, callAws: ecs.callAws, invokeLambda: async () => null, syncPollMs: 5, retryIntervalMs: 0 });
   const started = await runner.startExecution('create', `x-${Math.random()}`, { td: 'fledge-td-1:1', command: ['seed'], limits: { seconds: 5 }, ...input });
   return { started, done: () => runner!.waitForExecution(started.executionArn) };
@@ -95,11 +99,42 @@ describe('the local runner runs ecs:runTask.sync as Step Functions does', () => 
     expect(refused.Cause).toContain('Error Code: ThrottlingException');
   });
 
-  it('TimeoutSecondsPath is read from the state\'s input: past it the task is stopped and the state fails with States.Timeout', async () => {
+  it('a refused RunTask is ECS.<code> for ECS\'s modeled errors, ECS.AmazonECSException for throttling, server faults and capacity', async () => {
+    for (const [code, name] of [
+      ['InvalidParameterException', 'ECS.InvalidParameterException'],
+      ['ClientException', 'ECS.ClientException'],
+      ['AccessDeniedException', 'ECS.AccessDeniedException'],
+      ['ThrottlingException', 'ECS.AmazonECSException'],
+      ['ServerException', 'ECS.AmazonECSException'],
+      ['LimitExceededException', 'ECS.AmazonECSException'],
+    ]) {
+      const { error } = output(await (await run(fakeEcs({ refuseWith: code }), {})).done());
+      expect(error.Error, code).toBe(name);
+      expect(error.Cause, code).toContain(`Error Code: ${code}`);
+    }
+  });
+
+  it('the hooks\' Retry: InvalidParameterException (also ECS\'s throttled VPC lookups) gets 3 more tries, then fails; a refusal that clears runs the task', async () => {
+    const withRetry = { ...DEFINITION, States: { ...DEFINITION.States, Run: { ...DEFINITION.States.Run, Retry: [runTaskRetry, runTaskInvalidParameterRetry] } } };
+    const failing = fakeEcs({ refuseWith: 'InvalidParameterException' });
+    expect(output(await (await run(failing, {}, withRetry)).done()).error.Error).toBe('ECS.InvalidParameterException');
+    expect(failing.calls.filter((c) => c.action === 'RunTask')).toHaveLength(4);
+    const clearing = fakeEcs({ refuseWith: 'InvalidParameterException', refusals: 2 });
+    const record = await (await run(clearing, {}, withRetry)).done();
+    expect(record.status).toBe('SUCCEEDED');
+    expect(output(record).task).toMatchObject({ LastStatus: 'STOPPED', Containers: [{ Name: 'app', ExitCode: 0 }] });
+    expect(clearing.calls.filter((c) => c.action === 'RunTask')).toHaveLength(3);
+    // a task that ran and failed is never run again
+    const ran = fakeEcs({ exitCode: 1 });
+    expect(output(await (await run(ran, {}, withRetry)).done()).error.Error).toBe('States.TaskFailed');
+    expect(ran.calls.filter((c) => c.action === 'RunTask')).toHaveLength(1);
+  });
+
+  it('TimeoutSecondsPath is read from the state\'s input: past it the state fails with States.Timeout and the runner leaves the task to RecordHookRun', async () => {
     const ecs = fakeEcs({ afterMs: 60_000 });
     const record = await (await run(ecs, { limits: { seconds: 1 } })).done();
     expect(output(record).error.Error).toBe('States.Timeout');
-    expect(ecs.calls.filter((c) => c.action === 'StopTask')).toHaveLength(1);
+    expect(ecs.calls.filter((c) => c.action === 'StopTask')).toEqual([]);
   });
 
   it('a TimeoutSecondsPath that is not a positive integer is States.Runtime, and no task is started', async () => {

@@ -10,6 +10,9 @@
  */
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A process killed by SIGTERM exits 128 + 15. */
+export const SIGTERM_EXIT_CODE = 143;
+
 export interface SidecarContainer {
   name: string;
   image: string;
@@ -58,10 +61,15 @@ export function crashSidecar(sidecar: SidecarContainer): string[] {
   return [`fatal: ${sidecar.name} could not start (simulated fail-start image ${sidecar.image})`, 'exiting with code 1'];
 }
 
-/** The task stops: its running sidecars get SIGTERM and exit 0; one that never ran has no exit code. */
+/**
+ * The task stops: its running sidecars get SIGTERM and die of it, exit 143 (128 + 15), as most
+ * images do that do not trap it (StopTask: "the equivalent of docker stop ... SIGTERM", Amazon ECS
+ * API Reference; an essential container's exit stops the others the same way, Amazon ECS
+ * Developer Guide, task definition parameters, `essential`). One that never ran has no exit code.
+ */
 export function stopSidecars(sidecars: readonly SidecarContainer[]): void {
   for (const sidecar of sidecars) {
-    if (sidecar.lastStatus === 'RUNNING') sidecar.exitCode = 0;
+    if (sidecar.lastStatus === 'RUNNING') sidecar.exitCode = SIGTERM_EXIT_CODE;
     sidecar.lastStatus = 'STOPPED';
   }
 }

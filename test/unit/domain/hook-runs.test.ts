@@ -45,8 +45,8 @@ describe('a hook run, judged', () => {
   });
 
   it('a sidecar\'s non-zero exit fails the run (as .sync does) and says so; a task that never started says that', () => {
-    const sidecar = task(0, 5, { Containers: [{ Name: 'app', ExitCode: 0 }, { Name: 'db', ExitCode: 137 }] });
-    expect(judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(sidecar) }, LOGS).failure!.message).toMatch(/sidecar db exited with code 137/);
+    const sidecar = task(0, 5, { Containers: [{ Name: 'app', ExitCode: 0 }, { Name: 'db', ExitCode: 2 }] });
+    expect(judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(sidecar) }, LOGS).failure!.message).toMatch(/sidecar db exited with code 2/);
     const neverStarted = task(undefined, 0, { StartedAt: undefined, StopCode: 'TaskFailedToStart' });
     const judged = judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(neverStarted) }, LOGS);
     expect(judged).toMatchObject({ exitCode: null, durationSeconds: 0 });
@@ -57,7 +57,24 @@ describe('a hook run, judged', () => {
     expect(refused.failure!.message).toBe(`the afterCreate hook's task could not be run (ECS.AmazonECSException); its logs: GET ${LOGS}`);
   });
 
-  it('hook task-seconds (H17a\'s hookSeconds) count in the cost at the task\'s size, and nothing in its hourly rate', () => {
+  it('app exit 0 and sidecars killed by the stop ECS sends them (143 SIGTERM, 137 SIGKILL) is a success, though .sync failed the state', () => {
+    const stoppedWithApp = task(0, 5, { Containers: [{ Name: 'app', ExitCode: 0 }, { Name: 'db', ExitCode: 143 }, { Name: 'cache', ExitCode: 137 }, { Name: 'mock', ExitCode: 0 }] });
+    const judged = judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(stoppedWithApp) }, LOGS);
+    expect(judged).toEqual({ hook: 'afterCreate', exitCode: 0, durationSeconds: 5, logStream: 'fledge/app/0123456789abcdef0123456789abcdef', timedOut: false });
+  });
+
+  it('still fails: a sidecar that crashed (exit 1) or never ran, a task stopped by someone else, an app that died of the stop too, a run past its timeout', () => {
+    const judge = (containers: unknown[], more: Record<string, unknown> = {}, seconds = 5) =>
+      judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(task(0, seconds, { Containers: containers, ...more })) }, LOGS);
+    expect(judge([{ Name: 'app', ExitCode: 0 }, { Name: 'db', ExitCode: 143 }, { Name: 'cache', ExitCode: 1 }]).failure!.message).toMatch(/sidecar cache exited with code 1, which fails the run/);
+    expect(judge([{ Name: 'app', ExitCode: 0 }, { Name: 'db' }]).failure!.message).toMatch(/sidecar db did not run, which fails the run/);
+    // StopTask (UserInitiated) or any other stop than the app's own exit: the sidecars' 143 is not the hook's success
+    expect(judge([{ Name: 'app', ExitCode: 0 }, { Name: 'db', ExitCode: 143 }], { StopCode: 'UserInitiated' }).failure!.code).toBe('HOOK_FAILED');
+    expect(judge([{ Name: 'app', ExitCode: 143 }, { Name: 'db', ExitCode: 143 }]).failure!.message).toMatch(/exited with code 143/);
+    expect(judge([{ Name: 'app', ExitCode: 0 }, { Name: 'db', ExitCode: 143 }], {}, 61).failure!.message).toMatch(/timed out after 61 s/);
+  });
+
+it('hook task-seconds (H17a\'s hookSeconds) count in the cost at the task\'s size, and nothing in its hourly rate', () => {
     const record = { spec: { cpu: 1024, memory: 2048 }, runningCount: 0, taskTime: { seconds: 0, count: 0, since: '2026-01-01T00:00:00Z' } };
     const price = { vcpuHour: 0.04, gbHour: 0.004 };
     const now = new Date('2026-01-02T00:00:00Z');

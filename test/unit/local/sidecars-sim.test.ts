@@ -5,10 +5,11 @@
  * stops the task when it is essential and only itself when it is not. RegisterTaskDefinition
  * refuses what ECS refuses about containers together.
  */
-import { DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyStoppedTask } from '../../../functions/domain/task-failure.ts';
+import { judgeHookRun } from '../../../functions/domain/hook-runs.ts';
 import { createEnvironment, createFixture, eventNames, rejection, type Fixture } from './sim-fixture.ts';
 
 let f: Fixture;
@@ -98,6 +99,36 @@ describe('sidecars in simulated tasks', () => {
     const page = f.sim.servePage('mocked.localhost');
     expect(page.outcome).toBe('task');
     expect(page.task?.sidecars).toEqual([{ name: 'mock', image: 'wiremock:fail-start', essential: false, lastStatus: 'STOPPED', exitCode: 1 }]);
+  });
+
+  it('a task that stops takes its running sidecars down with SIGTERM: they exit 143; the failure names the sidecar that crashed, not one the stop killed', async () => {
+    f = createFixture();
+    await environmentWith('pg-two', [{ name: 'cache', image: 'redis:7' }, { name: 'db', image: 'postgres:fail-start' }]);
+    expect(await f.clock.advanceUntil(() => eventNames(f.events).includes('SERVICE_DEPLOYMENT_FAILED'), 30_000, 100)).toBe(true);
+    const [stopped] = await tasksOf('pg-two', 'STOPPED');
+    expect(stopped!.containers).toEqual([
+      expect.objectContaining({ name: 'app', exitCode: 0 }),
+      expect.objectContaining({ name: 'cache', lastStatus: 'STOPPED', exitCode: 143 }),
+      expect.objectContaining({ name: 'db', lastStatus: 'STOPPED', exitCode: 1 }),
+    ]);
+    expect(classifyStoppedTask(stopped!)).toEqual({ code: 'TASK_EXITED', message: 'the sidecar db exited with exit code 1' });
+  });
+
+  it('a hook task whose command exits 0: its sidecars exit 143 as ECS stops them (so .sync fails the state), and the hook is judged a success', async () => {
+    f = createFixture();
+    const taskDefinition = await registerWithSidecars('fledge-td-hooked', [{ name: 'db', image: 'postgres:16' }]);
+    const { tasks } = await f.ecs.send(new RunTaskCommand({
+      cluster: f.sim.clusterArn, taskDefinition, launchType: 'FARGATE', startedBy: 'fledge-hook', group: 'hook:hooked',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-a'], securityGroups: ['sg-1'] } },
+      overrides: { containerOverrides: [{ name: 'app', command: ['./seed.sh'] }] },
+    }));
+    await f.clock.advance(10_000);
+    const [task] = (await f.ecs.send(new DescribeTasksCommand({ cluster: f.sim.clusterArn, tasks: [tasks[0].taskArn] }))).tasks;
+    expect(task).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited' });
+    expect(task.containers.map((c: { name: string; exitCode: number }) => [c.name, c.exitCode])).toEqual([['app', 0], ['db', 143]]);
+    const described = { TaskArn: task.taskArn, StopCode: task.stopCode, StartedAt: String(task.startedAt), StoppedAt: String(task.stoppedAt), Containers: task.containers.map((c: { name: string; exitCode: number }) => ({ Name: c.name, ExitCode: c.exitCode })) };
+    const plan = { command: ['./seed.sh'], timeoutSeconds: 600, stateTimeoutSeconds: 900 };
+    expect(judgeHookRun('afterCreate', plan, { Error: 'States.TaskFailed', Cause: JSON.stringify(described) }, '/logs').failure).toBeUndefined();
   });
 
   it('refuses reservations past the task\'s memory, duplicate names and a dependency on a missing container', async () => {
