@@ -252,13 +252,15 @@ export interface ResourceSnapshot {
   taskDefinitions: { arn: string; family: string; revision: number; status: string; image?: string; environment?: string; tags: Record<string, string> }[];
   targetGroups: {
     name: string; arn: string; environment?: string; port?: number;
+    /** the shard whose rules forward to it (none: attached to no load balancer) */
+    shard?: string;
     /** the health check ELB runs (what CreateTargetGroup / ModifyTargetGroup set) */
     healthCheck: { path: string; intervalSeconds: number; timeoutSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
     targets: { id: string; port: number; state: string }[]; tags: Record<string, string>;
   }[];
   listenerRules: { arn: string; shard: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
   /** the pool's load balancers: how many rules (besides the default) and unique target groups each uses, of AWS's 100 */
-  shards: (SimShard & { rules: number; targetGroups: number; tags: Record<string, string> })[];
+  shards: (SimShard & { rules: number; targetGroups: number; tags: Record<string, string>; /** slots claimed in the table (local mode adds it) */ used?: number })[];
   alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
   scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
   faults: { throttledCallsRemaining: number; hostile: boolean; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
@@ -737,7 +739,6 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         targetGroups: [...elb.targetGroups.values()].map((tg) => ({
           name: tg.name,
           arn: tg.arn,
-          /** the shard whose rules forward to it (none: attached to no load balancer) */
           shard: ((lb) => (lb ? shardOf(lb).id : undefined))(elb.loadBalancerOf(tg.arn)),
           environment: envOf(tg.tags),
           port: tg.settings.Port as number | undefined,
