@@ -299,7 +299,12 @@ async function main(): Promise<void> {
   delete process.env.AWS_PROFILE;
 
   const tableName = process.env.FLEDGE_TABLE_NAME ?? 'fledge-local';
-  const dynamo = await startDynamoDbLocal({ tableName, inMemory: options.inMemory, dataDir: options.dataDir, logger: log });
+  // a fixed port lets a tool reach the table directly (the benchmark seeds records this way); default: a free one
+  const dynamoPort = process.env.FLEDGE_DYNAMODB_LOCAL_PORT ? Number(process.env.FLEDGE_DYNAMODB_LOCAL_PORT) : undefined;
+  if (dynamoPort !== undefined && !(Number.isInteger(dynamoPort) && dynamoPort >= 1 && dynamoPort <= 65535)) {
+    throw new LocalStartupError(`FLEDGE_DYNAMODB_LOCAL_PORT must be a port number (1-65535), got "${process.env.FLEDGE_DYNAMODB_LOCAL_PORT}"`);
+  }
+  const dynamo = await startDynamoDbLocal({ tableName, inMemory: options.inMemory, dataDir: options.dataDir, logger: log, port: dynamoPort });
   const closers: (() => Promise<void> | void)[] = [() => dynamo.stop()];
 
   try {
