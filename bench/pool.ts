@@ -65,11 +65,12 @@ export async function seedEnvironmentRecords(endpoint: string, table: string, te
   if (!found.Item) throw new Error(`no record of ${template} to copy`);
   // the copies hold no listener priority and no shard slot: nothing was placed for them
   const { listenerPriority: _priority, shard: _shard, ...item } = found.Item;
-  const names = Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
-  const batches: string[][] = [];
-  for (let i = 0; i < names.length; i += 25) batches.push(names.slice(i, i + 25));
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const batches: number[][] = [];
+  for (let i = 0; i < indexes.length; i += 25) batches.push(indexes.slice(i, i + 25));
   await inParallel(batches, 8, async (batch) => {
-    let requests = batch.map((name, i) => {
+    let requests = batch.map((i) => {
+      const name = `${prefix}-${String(i).padStart(5, '0')}`;
       const repository = `acme/seed-${i % 100}`;
       const spec = { ...(item.spec as Record<string, unknown>), labels: { ...((item.spec as { labels?: object }).labels ?? {}), repository } };
       return { PutRequest: { Item: { ...item, pk: `ENV#${name}`, name, spec, gsiRepoPk: `REPO#${repository}`, url: String(item.url ?? '').replace(template, name) } } };
