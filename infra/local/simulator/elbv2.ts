@@ -58,6 +58,7 @@ export interface LoadBalancerRecord {
   /** `app/<name>/<id>`: the `LoadBalancer` dimension of its CloudWatch metrics */
   dimension: string;
   listenerArn: string;
+  /** what an alias record names (Route 53), with the zone id below */
   dnsName: string;
   canonicalHostedZoneId: string;
   /** the listener's rules, its default rule included */
