@@ -4,7 +4,10 @@
  * (`GET /_local/resources` shards with their claimed slots; a name whose record names no ALB).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startHttpFront, type HttpFront } from '../../../infra/local/http-front.ts';
 import { createLocalWaker } from '../../../infra/local/scaling.ts';
 import { localPool, poolCapacity } from '../../../infra/local/shard-pool.ts';
@@ -93,5 +96,17 @@ describe('the pool in local mode', () => {
     expect(lost.text).toContain('elsewhere-1.eu-west-1.elb.amazonaws.com');
     // no record: shard s1's wildcard, whose default rule has no environment
     expect((await get(front.port, '/', `nobody.localhost:${front.port}`)).status).toBe(404);
+  });
+
+  it('npm start -- --shards refuses anything but 1..50 before starting anything', { timeout: 60_000 }, async () => {
+    const main = join(import.meta.dirname, '..', '..', '..', 'infra', 'local', 'main.ts');
+    for (const bad of ['51', 'two']) {
+      const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', main, '--in-memory', '--shards', bad]).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`fledge: --shards must be a whole number of load balancers from 1 to 50 (AWS's default quota of Application Load Balancers per Region), got "${bad}"`);
+    }
   });
 });
