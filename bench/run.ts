@@ -162,7 +162,19 @@ async function measureConcurrentCreates(client: LocalClient, count: number, elbL
   const seen = await client.waitForAll(names.filter((_, i) => answers[i]!.status === 201), ['RUNNING', 'FAILED'], 900_000, 250);
   const outcomes = [...seen.values()];
   const wallMs = Math.max(...outcomes.map((o) => o.seenAt)) - started;
-  const failures = rejected + outcomes.filter((o) => o.status === 'FAILED').length;
+  const failed = [...seen].filter(([, o]) => o.status === 'FAILED').map(([name]) => name);
+  const failures = rejected + failed.length;
+  // why: the failed operations' codes and messages, counted (a sample of 20 read back)
+  const failureReasons: Record<string, number> = {};
+  for (const name of failed.slice(0, 20)) {
+    const error = (await client.get(name)).body?.operation?.error as { code?: string; message?: string } | undefined;
+    const reason = `${error?.code ?? 'unknown'}: ${error?.message ?? ''}`;
+    failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+  }
+  for (const answer of answers.filter((a) => a.status !== 201).slice(0, 20)) {
+    const reason = `PUT ${answer.status}: ${String(answer.body?.detail ?? '')}`;
+    failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+  }
   const resources = await client.resources();
   // priorities are unique per listener: one listener per shard
   const rules = (resources.listenerRules ?? []) as { priority: number | string; shard?: string }[];
@@ -187,6 +199,7 @@ async function measureConcurrentCreates(client: LocalClient, count: number, elbL
     ratioToBound: ratio(wallMs, bound.bindingMs),
     registerTaskDefinitionBoundMs: registerBoundMs,
     failures,
+    ...(failures > 0 ? { failureReasons } : {}),
     duplicateListenerPriorities: priorities.length - new Set(priorities).size,
     putsAnsweredMs,
     // content-addressed task definitions (docs/design.md): one definition, registered a few times at most
@@ -219,8 +232,8 @@ async function measurePool(env: Record<string, string>) {
     failures: runs.reduce((sum, r) => sum + r.failures, 0),
     wallMs: summary(runs.map((r) => r.wallMs)),
     ratioToBound: runs.map((r) => r.ratioToBound),
-    runs: runs.map(({ wallMs, failures, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions }) => ({
-      wallMs, failures, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions,
+    runs: runs.map(({ wallMs, failures, failureReasons, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions }) => ({
+      wallMs, failures, failureReasons, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions,
     })),
   };
 }
