@@ -46,6 +46,8 @@ export interface HttpFrontOptions {
   invokeLambda?: (functionArn: string, event: unknown) => Promise<unknown>;
   /** the waker Lambda: it answers a SLEEPING environment's page even while its rule still forwards to its own target group */
   wakerFunctionArn?: string;
+  /** each shard's claimed slots (the placement's counters in the table), shown as `shards[].used` by `GET /_local/resources` */
+  shardSlots?: () => Promise<Record<string, number>>;
   region?: string;
   accountId?: string;
   /**
@@ -360,6 +362,13 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
       const result = (await options.invokeLambda(lambdaArn, event)) as { statusCode?: number; headers?: Record<string, string>; body?: string };
       return { statusCode: result?.statusCode ?? 200, headers: { ...(result?.headers ?? {}) }, body: Buffer.from(result?.body ?? '') };
     }
+    if (page.outcome === 'no-load-balancer') {
+      // the zone's alias names no load balancer of the pool: on AWS the name resolves to nothing that answers
+      return html(502, `${name} resolves to no load balancer`, [
+        ['host', host],
+        ['alias target', page.aliasTarget ?? ''],
+      ]);
+    }
     if (page.outcome === 'fixed-response' && (!item || status === 'DELETED')) {
       return html(404, `No environment "${name}" here`, [
         ['host', host],
@@ -422,7 +431,12 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     if (path === '/_local/resources') {
       if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };
-      return json(200, options.simulator.resources(), requestId);
+      const resources = options.simulator.resources();
+      if (options.shardSlots) {
+        const used = await options.shardSlots();
+        for (const shard of resources.shards) shard.used = used[shard.id] ?? 0;
+      }
+      return json(200, resources, requestId);
     }
     if (path === '/_local/metrics') {
       if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };

@@ -10,7 +10,8 @@
  *
  * Flags: --in-memory, --port <n> (default $PORT or 4000), --data-dir <dir> (default
  * $FLEDGE_DATA_DIR or .fledge), --auth oidc (a local issuer; /v1 needs its tokens; without it the
- * API is open). Ctrl-C / SIGTERM stops everything, DynamoDB Local included.
+ * API is open), --shards <n> (load balancers in the simulated pool, default $FLEDGE_SIM_SHARDS or 1).
+ * Ctrl-C / SIGTERM stops everything, DynamoDB Local included.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -28,9 +29,10 @@ import { createLocalIssuer, DEFAULT_LOCAL_AUDIENCE, LOCAL_OPERATOR_SUBJECT, type
 import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner } from './workflow-runner.ts';
 import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
-import { createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
+import { checkShardCount, createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
+import { localPool, poolCapacity, shardSlotsUsed } from './shard-pool.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ACCOUNT_ID = '000000000000';
@@ -43,6 +45,8 @@ interface Options {
   dataDir: string;
   /** `--auth oidc`: tokens from the local issuer are required on /v1 (infra/local/local-issuer.ts) */
   auth: 'none' | 'oidc';
+  /** `--shards <n>`: the simulated pool's load balancers (undefined: FLEDGE_SIM_SHARDS, else 1) */
+  shards?: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -53,6 +57,7 @@ function parseOptions(argv: string[]): Options {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       auth: { type: 'string' },
+      shards: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -64,7 +69,9 @@ function parseOptions(argv: string[]): Options {
         '  --port <n>      HTTP port on 127.0.0.1 (default $PORT or 4000)\n' +
         '  --data-dir <d>  where DynamoDB Local keeps its data (default $FLEDGE_DATA_DIR or .fledge)\n' +
         '  --auth oidc     run a local OIDC issuer and require its tokens on /v1, checked as API Gateway\'s\n' +
-        '                  JWT authorizer does (POST /_local/token hands one out); without it the API is open\n',
+        '                  JWT authorizer does (POST /_local/token hands one out); without it the API is open\n' +
+        '  --shards <n>    load balancers in the simulated pool, 1-50 (default $FLEDGE_SIM_SHARDS or 1); each holds\n' +
+        '                  99 environments, and with more than one every environment gets a record in the simulated zone\n',
     );
     process.exit(0);
   }
@@ -73,7 +80,16 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LocalStartupError(`--port must be a port number (1-65535), got "${rawPort}"`);
   const auth = values.auth ?? 'none';
   if (auth !== 'none' && auth !== 'oidc') throw new LocalStartupError(`--auth must be "oidc" (or left out for an open API), got "${auth}"`);
-  return { inMemory: values['in-memory'] ?? false, port, dataDir: resolve(values['data-dir'] ?? process.env.FLEDGE_DATA_DIR ?? '.fledge'), auth };
+  let shards: number | undefined;
+  if (values.shards !== undefined) {
+    shards = Number(values.shards);
+    try {
+      checkShardCount(shards, '--shards');
+    } catch (error) {
+      throw new LocalStartupError((error as Error).message.replace(`"${shards}"`, `"${values.shards}"`));
+    }
+  }
+  return { inMemory: values['in-memory'] ?? false, port, dataDir: resolve(values['data-dir'] ?? process.env.FLEDGE_DATA_DIR ?? '.fledge'), auth, shards };
 }
 
 /** `30s`, `2m`, `1h`, `500ms` or a plain number of milliseconds. */
@@ -222,8 +238,12 @@ async function rebuildSimulatedResources(simulator: Simulator, log: LocalLogger)
         Tags: tags,
       })) as { TargetGroups: { TargetGroupArn: string }[] };
       const targetGroupArn = tg.TargetGroups[0]!.TargetGroupArn;
+      // records from before the pool have no shard: they are on s1
+      const shardId = (item as { shard?: unknown }).shard ?? 's1';
+      const shard = simulator.shards.find((s) => s.id === shardId);
+      if (!shard) throw new Error(`its shard ${String(shardId)} is not in this pool of ${simulator.shards.length} (start with --shards ${simulator.shards.length + 1} or more)`);
       await simulator.call('elasticloadbalancingv2', 'CreateRule', {
-        ListenerArn: simulator.listenerArn,
+        ListenerArn: shard.listenerArn,
         Priority: item.listenerPriority,
         Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: plan.hostHeaders } }],
         Actions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
@@ -279,11 +299,17 @@ async function main(): Promise<void> {
   delete process.env.AWS_PROFILE;
 
   const tableName = process.env.FLEDGE_TABLE_NAME ?? 'fledge-local';
-  const dynamo = await startDynamoDbLocal({ tableName, inMemory: options.inMemory, dataDir: options.dataDir, logger: log });
+  // a fixed port lets a tool reach the table directly (the benchmark seeds records this way); default: a free one
+  const dynamoPort = process.env.FLEDGE_DYNAMODB_LOCAL_PORT ? Number(process.env.FLEDGE_DYNAMODB_LOCAL_PORT) : undefined;
+  if (dynamoPort !== undefined && !(Number.isInteger(dynamoPort) && dynamoPort >= 1 && dynamoPort <= 65535)) {
+    throw new LocalStartupError(`FLEDGE_DYNAMODB_LOCAL_PORT must be a port number (1-65535), got "${process.env.FLEDGE_DYNAMODB_LOCAL_PORT}"`);
+  }
+  const dynamo = await startDynamoDbLocal({ tableName, inMemory: options.inMemory, dataDir: options.dataDir, logger: log, port: dynamoPort });
   const closers: (() => Promise<void> | void)[] = [() => dynamo.stop()];
 
   try {
-    const simulator = createSimulator({ ...simulatorOptionsFromEnv(), region, accountId: ACCOUNT_ID, logger: log });
+    const fromEnv = simulatorOptionsFromEnv();
+    const simulator = createSimulator({ ...fromEnv, shards: options.shards ?? fromEnv.shards, region, accountId: ACCOUNT_ID, logger: log });
     closers.unshift(() => simulator.stop());
     // FLEDGE_SIM_SEED replays a run's pseudo-random choices (hostile mode); FLEDGE_SIM_HOSTILE=1 is AWS at its worst
     log.info(`simulator: seed ${simulator.config.seed} (FLEDGE_SIM_SEED=${simulator.config.seed} replays this run)`, {
@@ -295,8 +321,13 @@ async function main(): Promise<void> {
     }
 
     const tasks = taskFunctions(region);
-    // the waker: a Lambda target group on the simulated ALB, as on AWS (infra/local/scaling.ts)
+    // the waker: a Lambda target group on each simulated ALB, as on AWS (infra/local/scaling.ts)
     const waker = await createLocalWaker(simulator, region, ACCOUNT_ID);
+    const pool = localPool(simulator, waker.targetGroupArns);
+    log.info('simulator: pool of load balancers', { shards: pool.shards.map((s) => s.id), perEnvironmentDns: pool.hostedZoneId !== undefined, hostedZoneId: pool.hostedZoneId });
+    if (simulator.shards.length > 1 && !pool.hostedZoneId) {
+      log.warn('simulator: more than one load balancer but no simulated Route 53 zone: every name resolves to shard s1, so environments placed on other shards do not answer their pages');
+    }
     tasks.set(waker.functionArn, { arn: waker.functionArn, file: waker.module, substitution: 'WakerFunctionArn' });
     // the names are functions/runtime/config.ts's (`satisfies` refuses one it does not declare)
     const baseEnv = {
@@ -322,8 +353,14 @@ async function main(): Promise<void> {
       FLEDGE_ASSIGN_PUBLIC_IP: 'DISABLED',
     } satisfies LambdaEnvironment;
     for (const [key, value] of Object.entries(baseEnv)) process.env[key] = value;
+    // the pool (issue 14's FLEDGE_SHARDS and FLEDGE_HOSTED_ZONE_ID, declared in functions/runtime/config.ts)
+    process.env.FLEDGE_SHARDS = JSON.stringify(pool.shards);
+    if (pool.hostedZoneId) process.env.FLEDGE_HOSTED_ZONE_ID = pool.hostedZoneId;
+    else delete process.env.FLEDGE_HOSTED_ZONE_ID;
     // operator settings keep their AWS defaults unless set (the same defaults locally as on AWS)
     process.env.FLEDGE_HEAL_MAX_PER_HOUR ??= '3';
+    // the global quota follows the pool's capacity, as the stack sets it from maxEnvironments
+    if (pool.shards.length > 1) process.env.FLEDGE_QUOTA_GLOBAL ??= String(poolCapacity(pool.shards.length));
     // locally the heal backoff starts at 5 s (30 s on AWS)
     process.env.FLEDGE_HEAL_BACKOFF ??= '5s';
 
@@ -446,6 +483,7 @@ async function main(): Promise<void> {
       invokeLambda,
       wakerFunctionArn: waker.functionArn,
       listExecutions,
+      shardSlots: () => shardSlotsUsed(tableName, simulator.shards.map((s) => s.id)),
     });
     closers.unshift(() => front.close());
 

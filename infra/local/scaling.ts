@@ -1,8 +1,9 @@
 /**
  * Local mode's part of scaling (the AWS side is infra/aws/scaling.ts):
- *  - the waker behind the simulated ALB: a Lambda target group, as on AWS, whose target is
- *    functions/events/waker.ts. The scale workflow points a sleeping environment's listener
- *    rule at it (`${WakerTargetGroupArn}`), so a request to `<name>.localhost:<port>` reaches
+ *  - the waker behind each simulated ALB: a Lambda target group per shard, as on AWS (a target
+ *    group serves one load balancer), whose target is functions/events/waker.ts. The scale
+ *    workflow points a sleeping environment's listener rule at its shard's
+ *    (`$.shard.wakerTargetGroupArn`), so a request to `<name>.localhost:<port>` reaches
  *    the same handler as on AWS; the HTTP front also calls it for a SLEEPING environment whose
  *    rule still forwards to its own target group (after a restart);
  *  - the idle-sleep schedule: functions/events/idle-sleep.ts every FLEDGE_IDLE_CHECK_INTERVAL
@@ -25,22 +26,30 @@ export const IDLE_SLEEP_MODULE = join(REPO_ROOT, 'functions', 'events', 'idle-sl
 
 export interface LocalWaker {
   functionArn: string;
+  /** shard s1's waker target group */
   targetGroupArn: string;
+  /** each shard's waker target group, by shard id */
+  targetGroupArns: Map<string, string>;
   /** the handler module behind `functionArn` */
   module: string;
 }
 
+/** One waker function; a Lambda target group per shard (`FledgeWaker` for s1, `FledgeWaker-s2`, ...). */
 export async function createLocalWaker(simulator: Simulator, region: string, accountId: string): Promise<LocalWaker> {
   const functionArn = `arn:aws:lambda:${region}:${accountId}:function:fledge-local-waker`;
-  const created = (await simulator.call('elasticloadbalancingv2', 'CreateTargetGroup', {
-    Name: WAKER_TARGET_GROUP_NAME,
-    TargetType: 'lambda',
-    // no fledge:environment tag: it belongs to no environment, and cleanup must leave it alone
-    Tags: [{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:component', Value: 'waker' }],
-  })) as { TargetGroups: { TargetGroupArn: string }[] };
-  const targetGroupArn = created.TargetGroups[0]!.TargetGroupArn;
-  await simulator.call('elasticloadbalancingv2', 'RegisterTargets', { TargetGroupArn: targetGroupArn, Targets: [{ Id: functionArn }] });
-  return { functionArn, targetGroupArn, module: WAKER_MODULE };
+  const targetGroupArns = new Map<string, string>();
+  for (const shard of simulator.shards) {
+    const created = (await simulator.call('elasticloadbalancingv2', 'CreateTargetGroup', {
+      Name: shard.id === 's1' ? WAKER_TARGET_GROUP_NAME : `${WAKER_TARGET_GROUP_NAME}-${shard.id}`,
+      TargetType: 'lambda',
+      // no fledge:environment tag: it belongs to no environment, and cleanup must leave it alone
+      Tags: [{ Key: 'fledge:managed-by', Value: 'fledge' }, { Key: 'fledge:component', Value: 'waker' }, { Key: 'fledge:shard', Value: shard.id }],
+    })) as { TargetGroups: { TargetGroupArn: string }[] };
+    const targetGroupArn = created.TargetGroups[0]!.TargetGroupArn;
+    await simulator.call('elasticloadbalancingv2', 'RegisterTargets', { TargetGroupArn: targetGroupArn, Targets: [{ Id: functionArn }] });
+    targetGroupArns.set(shard.id, targetGroupArn);
+  }
+  return { functionArn, targetGroupArn: targetGroupArns.get('s1')!, targetGroupArns, module: WAKER_MODULE };
 }
 
 /** `500ms`, `2s`, `1m` or plain milliseconds. */

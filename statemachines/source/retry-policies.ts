@@ -54,8 +54,11 @@ export const ecsServerRetry = retry(['Ecs.ServerException', 'Ecs.EcsException', 
 export const ecsRetry = retry(['Ecs.ThrottlingException', 'Ecs.ServerException', 'Ecs.EcsException', 'Ecs.SdkClientException'], TRANSIENT);
 /** RegisterTaskDefinition's bucket (20, then 1/s): about 6 minutes of tries. */
 export const ecsThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 40, maxDelay: 20, rate: 2 });
-/** CreateService's bucket (50, then 5/s): tries at most 5 s apart keep it busy to the end. */
-export const ecsCreateThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
+/**
+ * CreateService's bucket (50, then 5/s): tries at most 5 s apart keep it busy to the end; 100 of
+ * them, about 245 s, outlast the 190 s a pool's 1,000 creates at once queue for (40 ran out at ~95 s).
+ */
+export const ecsCreateThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 100, maxDelay: 5, rate: 2 });
 /** ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off"): a few tries, ~14 s. */
 export const ecsClientRetry = retry(['Ecs.ClientException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 

@@ -27,7 +27,7 @@ const S2_DNS = 'fledge-test-s2-987654321.eu-west-1.elb.amazonaws.com';
  * this harness's simulator has one ALB), so records name two ALBs while the rules all work.
  */
 function shards(count: number) {
-  const s1DnsName = (h.sim.internals.elb as unknown as { dnsName: string }).dnsName;
+  const s1DnsName = h.sim.shards[0]!.dnsName;
   return [
     { id: 's1', listenerArn: h.sim.listenerArn, loadBalancerArn: h.sim.loadBalancerArn, loadBalancerDimension: 'app/fledge-local/1', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: s1DnsName, canonicalHostedZoneId: ALB_ZONE },
     { id: 's2', listenerArn: h.sim.listenerArn, loadBalancerArn: h.sim.loadBalancerArn, loadBalancerDimension: 'app/fledge-local-s2/2', wakerTargetGroupArn: h.wakerTargetGroupArn, dnsName: S2_DNS, canonicalHostedZoneId: ALB_ZONE },

@@ -16,6 +16,7 @@ export interface SimConfig {
   region: string;
   accountId: string;
   clusterName: string;
+  /** the pool's load balancers are `<loadBalancerName>-s1`, `-s2`, ... */
   loadBalancerName: string;
   vpcId: string;
   /** time from RunTask to RUNNING (FLEDGE_SIM_TASK_START_MS) */
@@ -32,12 +33,14 @@ export interface SimConfig {
   inactiveServiceRetentionMs: number;
   /** how long a deleted service stays DRAINING before it turns INACTIVE (at least until its tasks stopped) */
   drainMs: number;
-  /** unique target groups the one simulated ALB may use in its rules (AWS: 100 per ALB, not adjustable) */
+  /** unique target groups each simulated ALB may use in its rules (AWS: 100 per ALB, not adjustable) */
   maxTargetGroups: number;
   /** target groups in the account and region (AWS quota: 3000) */
   maxTargetGroupsPerRegion: number;
-  /** listener rules on the ALB, not counting the default rule (AWS quota: 100) */
+  /** listener rules on each ALB, not counting the default rule (AWS quota: 100) */
   maxRules: number;
+  /** Application Load Balancers in the account and region (AWS quota: 50) */
+  maxLoadBalancersPerRegion: number;
   /** the seed of the simulator's pseudo-random choices (FLEDGE_SIM_SEED): hostile mode replays with it */
   seed: number;
 }

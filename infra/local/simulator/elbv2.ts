@@ -1,11 +1,18 @@
 /**
- * Simulated Elastic Load Balancing v2: one Application Load Balancer with one listener
- * (created with the simulator), target groups of type `ip`/`lambda`, listener rules with
- * host-header conditions, target registration and health checks. Inputs and outputs are
- * SDK v3 shapes (PascalCase).
+ * Simulated Elastic Load Balancing v2: a pool of Application Load Balancers (the shards,
+ * made with the simulator), each with one listener and its own rules; target groups of type
+ * `ip`/`lambda` (regional: a rule attaches one to its load balancer, and to that one only),
+ * listener rules with host-header conditions, target registration and health checks. Inputs
+ * and outputs are SDK v3 shapes (PascalCase).
+ *
+ * The quotas are AWS's ("Quotas for your Application Load Balancers", Elastic Load Balancing
+ * User Guide): 50 Application Load Balancers per Region, 100 target groups per load balancer
+ * (not adjustable), 1 load balancer per target group, 100 rules per load balancer besides the
+ * default rules, 3,000 target groups per Region; the errors are those the ELBv2 API Reference
+ * names for CreateLoadBalancer, CreateTargetGroup, CreateRule and ModifyRule.
  */
 import { awsError, type SimulatedAwsError } from './errors.ts';
-import { ENV_TAG, hex, pascalTagList, tagsFromList, type SimContext } from './context.ts';
+import { digits, ENV_TAG, hex, pascalTagList, tagsFromList, type SimContext } from './context.ts';
 import type { LoadBalancerPort } from './ecs.ts';
 import { type Periodic, runEvery } from './periodic.ts';
 
@@ -44,6 +51,34 @@ export interface RuleRecord {
   tags: Map<string, string>;
 }
 
+/** One Application Load Balancer of the pool with its one listener (HTTP:80 locally). */
+export interface LoadBalancerRecord {
+  arn: string;
+  name: string;
+  /** `app/<name>/<id>`: the `LoadBalancer` dimension of its CloudWatch metrics */
+  dimension: string;
+  listenerArn: string;
+  /** what an alias record names (Route 53), with the zone id below */
+  dnsName: string;
+  canonicalHostedZoneId: string;
+  /** the listener's rules, its default rule included */
+  rules: Map<string, RuleRecord>;
+  tags: Map<string, string>;
+  listenerTags: Map<string, string>;
+}
+
+/**
+ * The Route 53 hosted zone ID of Application Load Balancers in a Region: one per Region, the
+ * same for every ALB there ("Elastic Load Balancing endpoints and quotas", AWS General Reference).
+ */
+const ALB_HOSTED_ZONE_IDS: Record<string, string> = {
+  'eu-west-1': 'Z32O12XQLNTSW2',
+  'eu-central-1': 'Z215JYRZR1TBD5',
+  'us-east-1': 'Z35SXDOTRQ7X7K',
+  'us-east-2': 'Z3AADJGX6KTTL2',
+  'us-west-2': 'Z1H1FL5HABSF5',
+};
+
 /** Called when a target's health verdict changes (ECS replaces unhealthy tasks). */
 export type TargetHealthListener = (targetGroupArn: string, ip: string, state: 'healthy' | 'unhealthy') => void;
 /** Does the thing behind this IP answer its health check? */
@@ -65,29 +100,91 @@ const TG_DEFAULTS = {
 };
 
 export class ElbSimulator implements LoadBalancerPort {
-  readonly loadBalancerArn: string;
-  readonly listenerArn: string;
+  /** the pool, in creation order (shard s1 first) */
+  readonly loadBalancers = new Map<string, LoadBalancerRecord>();
   readonly targetGroups = new Map<string, TargetGroupRecord>();
-  readonly rules = new Map<string, RuleRecord>();
-  private readonly lbId = hex(8);
-  private readonly listenerId = hex(8);
   private readonly healthChecks: Periodic;
+  /** target group ARN -> the load balancer whose rules forward to it; rebuilt after a rule changes */
+  private attachments?: Map<string, LoadBalancerRecord>;
   onTargetHealth: TargetHealthListener = () => {};
   probe: Prober = () => false;
 
   constructor(private readonly ctx: SimContext) {
-    const lb = ctx.config.loadBalancerName;
-    this.loadBalancerArn = ctx.arn('elasticloadbalancing', `loadbalancer/app/${lb}/${this.lbId}`);
-    this.listenerArn = ctx.arn('elasticloadbalancing', `listener/app/${lb}/${this.lbId}/${this.listenerId}`);
-    const defaultRule = ctx.arn('elasticloadbalancing', `listener-rule/app/${lb}/${this.lbId}/${this.listenerId}/${hex(8)}`);
-    this.rules.set(defaultRule, {
-      arn: defaultRule,
-      priority: 'default',
-      conditions: [],
-      actions: [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'No environment here' } }],
-      tags: new Map(),
-    });
     this.healthChecks = runEvery(ctx, ctx.config.healthCheckIntervalMs, 'health checks', () => this.runHealthChecks());
+  }
+
+  /**
+   * CreateLoadBalancer + CreateListener as the stack does them (the simulator makes its pool at
+   * start; Fledge never calls CreateLoadBalancer): AWS refuses a 51st ALB in a Region
+   * (TooManyLoadBalancers) and a name already taken (DuplicateLoadBalancerName).
+   */
+  createLoadBalancer(name: string): LoadBalancerRecord {
+    if ([...this.loadBalancers.values()].some((lb) => lb.name === name)) throw elbError('DuplicateLoadBalancerName', `A load balancer with the name '${name}' already exists`);
+    if (this.loadBalancers.size >= this.ctx.config.maxLoadBalancersPerRegion) {
+      throw elbError('TooManyLoadBalancers', "You've reached the limit on the number of load balancers for your AWS account.");
+    }
+    const id = hex(8);
+    const listenerArn = this.ctx.arn('elasticloadbalancing', `listener/app/${name}/${id}/${hex(8)}`);
+    const defaultRule = `${listenerArn.replace(':listener/', ':listener-rule/')}/${hex(8)}`;
+    const lb: LoadBalancerRecord = {
+      arn: this.ctx.arn('elasticloadbalancing', `loadbalancer/app/${name}/${id}`),
+      name,
+      dimension: `app/${name}/${id}`,
+      listenerArn,
+      dnsName: `${name}-${digits(10)}.${this.ctx.config.region}.elb.amazonaws.com`,
+      canonicalHostedZoneId: ALB_HOSTED_ZONE_IDS[this.ctx.config.region] ?? ALB_HOSTED_ZONE_IDS['eu-west-1']!,
+      rules: new Map([
+        [
+          defaultRule,
+          {
+            arn: defaultRule,
+            priority: 'default',
+            conditions: [],
+            actions: [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'No environment here' } }],
+            tags: new Map(),
+          },
+        ],
+      ]),
+      tags: new Map(),
+      listenerTags: new Map(),
+    };
+    this.loadBalancers.set(lb.arn, lb);
+    return lb;
+  }
+
+  /** The first load balancer of the pool (shard s1): the one ALB of a one-shard installation. */
+  get first(): LoadBalancerRecord {
+    const lb = this.loadBalancers.values().next().value;
+    if (!lb) throw new Error('the simulated pool has no load balancer');
+    return lb;
+  }
+
+  get loadBalancerArn(): string {
+    return this.first.arn;
+  }
+
+  get listenerArn(): string {
+    return this.first.listenerArn;
+  }
+
+  /** The load balancer whose DNS name this is (an alias record's target), if any. */
+  loadBalancerByDnsName(dnsName: string): LoadBalancerRecord | undefined {
+    const wanted = dnsName.toLowerCase().replace(/\.$/, '').replace(/^dualstack\./, '');
+    return [...this.loadBalancers.values()].find((lb) => lb.dnsName.toLowerCase() === wanted);
+  }
+
+  /** The load balancer whose rules forward to this target group (a target group serves one load balancer at most). */
+  loadBalancerOf(targetGroupArn: string): LoadBalancerRecord | undefined {
+    if (!this.attachments) {
+      this.attachments = new Map();
+      for (const lb of this.loadBalancers.values()) for (const rule of lb.rules.values()) for (const arn of forwardTargets(rule.actions)) this.attachments.set(arn, lb);
+    }
+    return this.attachments.get(targetGroupArn);
+  }
+
+  /** Every rule of the pool with its load balancer. */
+  *allRules(): Generator<{ lb: LoadBalancerRecord; rule: RuleRecord }> {
+    for (const lb of this.loadBalancers.values()) for (const rule of lb.rules.values()) yield { lb, rule };
   }
 
   // ---------------------------------------------------------------- LoadBalancerPort (for ECS)
@@ -97,7 +194,7 @@ export class ElbSimulator implements LoadBalancerPort {
   }
 
   targetGroupAttached(arn: string): boolean {
-    return [...this.rules.values()].some((rule) => forwardTargets(rule.actions).includes(arn));
+    return this.loadBalancerOf(arn) !== undefined;
   }
 
   registerTarget(targetGroupArn: string, id: string, port: number): void {
@@ -194,7 +291,8 @@ export class ElbSimulator implements LoadBalancerPort {
   // ---------------------------------------------------------------- output shapes
 
   private targetGroupOutput(tg: TargetGroupRecord): Input {
-    const lbs = this.targetGroupAttached(tg.arn) ? [this.loadBalancerArn] : [];
+    const lb = this.loadBalancerOf(tg.arn);
+    const lbs = lb ? [lb.arn] : [];
     return { TargetGroupArn: tg.arn, TargetGroupName: tg.name, ...tg.settings, LoadBalancerArns: lbs };
   }
 
@@ -208,18 +306,13 @@ export class ElbSimulator implements LoadBalancerPort {
     };
   }
 
-  /** the ALB's DNS name (what a Route 53 alias record names) */
-  get dnsName(): string {
-    return `${this.ctx.config.loadBalancerName}-1234567890.${this.ctx.config.region}.elb.amazonaws.com`;
-  }
-
-  private loadBalancerOutput(): Input {
+  private loadBalancerOutput(lb: LoadBalancerRecord): Input {
     return {
-      LoadBalancerArn: this.loadBalancerArn,
-      DNSName: this.dnsName,
-      CanonicalHostedZoneId: 'Z32O12XQLNTSW2',
+      LoadBalancerArn: lb.arn,
+      DNSName: lb.dnsName,
+      CanonicalHostedZoneId: lb.canonicalHostedZoneId,
       CreatedTime: new Date(0),
-      LoadBalancerName: this.ctx.config.loadBalancerName,
+      LoadBalancerName: lb.name,
       Scheme: 'internet-facing',
       VpcId: this.ctx.config.vpcId,
       State: { Code: 'active' },
@@ -234,27 +327,38 @@ export class ElbSimulator implements LoadBalancerPort {
 
   readonly actions: Record<string, (input: Input) => Input> = {
     DescribeLoadBalancers: (input) => {
-      const wanted: string[] = input.LoadBalancerArns ?? [];
-      const names: string[] = input.Names ?? [];
-      const match = (wanted.length === 0 || wanted.includes(this.loadBalancerArn)) && (names.length === 0 || names.includes(this.ctx.config.loadBalancerName));
-      if (!match) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
-      return { LoadBalancers: [this.loadBalancerOutput()] };
+      const arns = input.LoadBalancerArns as string[] | undefined;
+      const names = input.Names as string[] | undefined;
+      if (arns && names) throw elbError('ValidationError', 'Load balancer names and load balancer ARNs cannot be specified at the same time');
+      let list = [...this.loadBalancers.values()];
+      if (arns) {
+        if (arns.some((arn) => !this.loadBalancers.has(arn))) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+        list = list.filter((lb) => arns.includes(lb.arn));
+      }
+      if (names) {
+        if (names.some((name) => !list.some((lb) => lb.name === name))) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+        list = list.filter((lb) => names.includes(lb.name));
+      }
+      return this.paginate(list.map((lb) => this.loadBalancerOutput(lb)), input, 'LoadBalancers');
     },
 
     DescribeListeners: (input) => {
-      if (input.LoadBalancerArn && input.LoadBalancerArn !== this.loadBalancerArn) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
-      if (input.ListenerArns && (input.ListenerArns as string[]).some((arn) => arn !== this.listenerArn)) throw elbError('ListenerNotFound', 'One or more listeners not found');
-      return {
-        Listeners: [
-          {
-            ListenerArn: this.listenerArn,
-            LoadBalancerArn: this.loadBalancerArn,
-            Port: 80,
-            Protocol: 'HTTP',
-            DefaultActions: this.defaultRule().actions,
-          },
-        ],
-      };
+      const arns = input.ListenerArns as string[] | undefined;
+      if (input.LoadBalancerArn && arns) throw elbError('ValidationError', 'Listener ARNs and a load balancer ARN cannot be specified at the same time');
+      if (!input.LoadBalancerArn && !arns) throw elbError('ValidationError', 'You must specify either listener ARNs or a load balancer ARN');
+      let list: LoadBalancerRecord[];
+      if (input.LoadBalancerArn) {
+        const lb = this.loadBalancers.get(String(input.LoadBalancerArn));
+        if (!lb) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+        list = [lb];
+      } else {
+        list = arns!.map((arn) => this.requireListener(arn));
+      }
+      return this.paginate(
+        list.map((lb) => ({ ListenerArn: lb.listenerArn, LoadBalancerArn: lb.arn, Port: 80, Protocol: 'HTTP', DefaultActions: this.defaultRule(lb).actions })),
+        input,
+        'Listeners',
+      );
     },
 
     CreateTargetGroup: (input) => {
@@ -293,8 +397,9 @@ export class ElbSimulator implements LoadBalancerPort {
         throw elbError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
       }
       // the regional quota (3000 by default) is checked here; the 100 target groups per load
-      // balancer when a rule would use them (checkUniqueTargetGroups) (Elastic Load Balancing,
-      // "Quotas for your Application Load Balancers"; ELBv2 API Reference, CreateTargetGroup and CreateRule errors)
+      // balancer and the one load balancer per target group when a rule would use them
+      // (checkTargetGroups) (Elastic Load Balancing, "Quotas for your Application Load Balancers";
+      // ELBv2 API Reference, CreateTargetGroup and CreateRule errors)
       if (this.targetGroups.size >= this.ctx.config.maxTargetGroupsPerRegion) {
         throw elbError('TooManyTargetGroups', "You've reached the limit on the number of target groups for your AWS account.");
       }
@@ -317,8 +422,9 @@ export class ElbSimulator implements LoadBalancerPort {
         list = list.filter((tg) => names.includes(tg.name));
       }
       if (input.LoadBalancerArn) {
-        if (input.LoadBalancerArn !== this.loadBalancerArn) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
-        list = list.filter((tg) => this.targetGroupAttached(tg.arn));
+        const lb = this.loadBalancers.get(String(input.LoadBalancerArn));
+        if (!lb) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+        list = list.filter((tg) => this.loadBalancerOf(tg.arn) === lb);
       }
       return this.paginate(list.map((tg) => this.targetGroupOutput(tg)), input, 'TargetGroups');
     },
@@ -392,41 +498,43 @@ export class ElbSimulator implements LoadBalancerPort {
     },
 
     CreateRule: (input) => {
-      this.requireListener(String(input.ListenerArn));
+      const lb = this.requireListener(String(input.ListenerArn));
       const priority = Number(input.Priority);
       if (!Number.isInteger(priority) || priority < 1 || priority > 50000) throw elbError('ValidationError', 'Priority must be between 1 and 50000');
       const conditions = validateConditions(input.Conditions as Input[]);
       const actions = this.validateActions(input.Actions as Input[]);
-      if ([...this.rules.values()].some((rule) => rule.priority === priority)) throw elbError('PriorityInUse', `Priority '${priority}' is currently in use`);
+      if ([...lb.rules.values()].some((rule) => rule.priority === priority)) throw elbError('PriorityInUse', `Priority '${priority}' is currently in use`);
       // 100 rules per Application Load Balancer, default rules excluded (quota, adjustable)
-      if (this.rules.size - 1 >= this.ctx.config.maxRules) throw elbError('TooManyRules', "You've reached the limit on the number of rules per load balancer.");
-      this.checkUniqueTargetGroups(actions, undefined);
-      const lb = this.ctx.config.loadBalancerName;
-      const arn = this.ctx.arn('elasticloadbalancing', `listener-rule/app/${lb}/${this.lbId}/${this.listenerId}/${hex(8)}`);
+      if (lb.rules.size - 1 >= this.ctx.config.maxRules) throw elbError('TooManyRules', "You've reached the limit on the number of rules per load balancer.");
+      this.checkTargetGroups(lb, actions, undefined);
+      const arn = `${lb.listenerArn.replace(':listener/', ':listener-rule/')}/${hex(8)}`;
       const rule: RuleRecord = { arn, priority, conditions, actions, tags: tagsFromList(input.Tags) };
-      this.rules.set(arn, rule);
+      lb.rules.set(arn, rule);
+      this.attachments = undefined;
       return { Rules: [this.ruleOutput(rule)] };
     },
 
     ModifyRule: (input) => {
-      const rule = this.requireRule(String(input.RuleArn));
+      const { lb, rule } = this.requireRule(String(input.RuleArn));
       if (input.Conditions) {
         if (rule.priority === 'default') throw elbError('OperationNotPermitted', 'Conditions cannot be set on a default rule');
         rule.conditions = validateConditions(input.Conditions as Input[]);
       }
       if (input.Actions) {
         const actions = this.validateActions(input.Actions as Input[]);
-        this.checkUniqueTargetGroups(actions, rule);
+        this.checkTargetGroups(lb, actions, rule);
         rule.actions = actions;
+        this.attachments = undefined;
       }
       return { Rules: [this.ruleOutput(rule)] };
     },
 
     SetRulePriorities: (input) => {
-      const changes = (input.RulePriorities as Input[]).map((rp) => ({ rule: this.requireRule(String(rp.RuleArn)), priority: Number(rp.Priority) }));
-      for (const { rule, priority } of changes) {
+      const changes = (input.RulePriorities as Input[]).map((rp) => ({ ...this.requireRule(String(rp.RuleArn)), priority: Number(rp.Priority) }));
+      for (const { lb, rule, priority } of changes) {
         if (rule.priority === 'default') throw elbError('OperationNotPermitted', 'Default rule priority cannot be modified');
-        const other = [...this.rules.values()].find((r) => r.priority === priority && !changes.some((c) => c.rule === r));
+        // priorities are unique per listener
+        const other = [...lb.rules.values()].find((r) => r.priority === priority && !changes.some((c) => c.rule === r));
         if (other) throw elbError('PriorityInUse', `Priority '${priority}' is currently in use`);
       }
       for (const { rule, priority } of changes) rule.priority = priority;
@@ -434,21 +542,22 @@ export class ElbSimulator implements LoadBalancerPort {
     },
 
     DeleteRule: (input) => {
-      const rule = this.requireRule(String(input.RuleArn));
+      const { lb, rule } = this.requireRule(String(input.RuleArn));
       if (rule.priority === 'default') throw elbError('OperationNotPermitted', 'Default rule cannot be deleted');
-      this.rules.delete(rule.arn);
+      lb.rules.delete(rule.arn);
+      this.attachments = undefined;
       return {};
     },
 
     DescribeRules: (input) => {
-      let list = [...this.rules.values()];
-      if (input.ListenerArn) this.requireListener(String(input.ListenerArn));
+      if (!input.ListenerArn && !input.RuleArns) throw elbError('ValidationError', 'A listener ARN or a set of rule ARNs must be specified');
+      let list = input.ListenerArn ? [...this.requireListener(String(input.ListenerArn)).rules.values()] : [...this.allRules()].map(({ rule }) => rule);
       if (input.RuleArns) {
         const arns = input.RuleArns as string[];
-        if (arns.some((arn) => !this.rules.has(arn))) throw elbError('RuleNotFound', 'One or more rules not found');
+        const known = new Set(list.map((rule) => rule.arn));
+        if (arns.some((arn) => !known.has(arn))) throw elbError('RuleNotFound', 'One or more rules not found');
         list = list.filter((rule) => arns.includes(rule.arn));
       }
-      if (!input.ListenerArn && !input.RuleArns) throw elbError('ValidationError', 'A listener ARN or a set of rule ARNs must be specified');
       list.sort((a, b) => (a.priority === 'default' ? 1 : b.priority === 'default' ? -1 : a.priority - b.priority));
       return this.paginate(list.map((rule) => this.ruleOutput(rule)), input, 'Rules');
     },
@@ -482,18 +591,28 @@ export class ElbSimulator implements LoadBalancerPort {
     return { [key]: items.slice(start, start + size), NextMarker: next };
   }
 
-  private defaultRule(): RuleRecord {
-    return [...this.rules.values()].find((rule) => rule.priority === 'default')!;
+  private defaultRule(lb: LoadBalancerRecord): RuleRecord {
+    return [...lb.rules.values()].find((rule) => rule.priority === 'default')!;
   }
 
-  private requireListener(arn: string): void {
-    if (arn !== this.listenerArn) throw elbError('ListenerNotFound', 'One or more listeners not found');
+  private requireListener(arn: string): LoadBalancerRecord {
+    const lb = [...this.loadBalancers.values()].find((l) => l.listenerArn === arn);
+    if (!lb) throw elbError('ListenerNotFound', 'One or more listeners not found');
+    return lb;
   }
 
-  private requireRule(arn: string): RuleRecord {
-    const rule = this.rules.get(arn);
-    if (!rule) throw elbError('RuleNotFound', 'One or more rules not found');
-    return rule;
+  private findRule(arn: string): { lb: LoadBalancerRecord; rule: RuleRecord } | undefined {
+    for (const lb of this.loadBalancers.values()) {
+      const rule = lb.rules.get(arn);
+      if (rule) return { lb, rule };
+    }
+    return undefined;
+  }
+
+  private requireRule(arn: string): { lb: LoadBalancerRecord; rule: RuleRecord } {
+    const found = this.findRule(arn);
+    if (!found) throw elbError('RuleNotFound', 'One or more rules not found');
+    return found;
   }
 
   private requireTargetGroup(arn: string): TargetGroupRecord {
@@ -503,9 +622,12 @@ export class ElbSimulator implements LoadBalancerPort {
   }
 
   private tagsFor(arn: string): Map<string, string> {
-    const found = this.targetGroups.get(arn)?.tags ?? this.rules.get(arn)?.tags;
+    const found = this.targetGroups.get(arn)?.tags ?? this.findRule(arn)?.rule.tags ?? this.loadBalancers.get(arn)?.tags;
     if (found) return found;
-    if (arn === this.loadBalancerArn || arn === this.listenerArn) return new Map();
+    const listener = [...this.loadBalancers.values()].find((lb) => lb.listenerArn === arn);
+    if (listener) return listener.listenerTags;
+    if (arn.includes(':loadbalancer/')) throw elbError('LoadBalancerNotFound', 'One or more load balancers not found');
+    if (arn.includes(':listener/')) throw elbError('ListenerNotFound', 'One or more listeners not found');
     if (arn.includes(':targetgroup/')) throw elbError('TargetGroupNotFound', `Target groups '${arn}' not found`);
     if (arn.includes(':listener-rule/')) throw elbError('RuleNotFound', 'One or more rules not found');
     throw elbError('ValidationError', `'${arn}' is not a valid resource ARN`);
@@ -532,9 +654,17 @@ export class ElbSimulator implements LoadBalancerPort {
     });
   }
 
-  private checkUniqueTargetGroups(actions: Input[], replacing: RuleRecord | undefined): void {
+  /**
+   * A target group serves one load balancer (TargetGroupAssociationLimit), and one load balancer
+   * uses at most 100 unique target groups across its rules (TooManyUniqueTargetGroupsPerLoadBalancer).
+   */
+  private checkTargetGroups(lb: LoadBalancerRecord, actions: Input[], replacing: RuleRecord | undefined): void {
+    for (const arn of forwardTargets(actions)) {
+      const owner = this.loadBalancerOf(arn);
+      if (owner && owner !== lb) throw elbError('TargetGroupAssociationLimit', "You've reached the limit on the number of load balancers per target group.");
+    }
     const used = new Set<string>();
-    for (const rule of this.rules.values()) if (rule !== replacing) for (const arn of forwardTargets(rule.actions)) used.add(arn);
+    for (const rule of lb.rules.values()) if (rule !== replacing) for (const arn of forwardTargets(rule.actions)) used.add(arn);
     for (const arn of forwardTargets(actions)) used.add(arn);
     if (used.size > this.ctx.config.maxTargetGroups) {
       throw elbError(
@@ -544,10 +674,10 @@ export class ElbSimulator implements LoadBalancerPort {
     }
   }
 
-  /** The rule an ALB would pick for this Host header (lowest priority first, default last). */
-  match(host: string): RuleRecord {
+  /** The rule this load balancer would pick for this Host header (lowest priority first, default last). */
+  match(host: string, lb: LoadBalancerRecord = this.first): RuleRecord {
     const hostname = host.replace(/:\d+$/, '').toLowerCase();
-    const ordered = [...this.rules.values()]
+    const ordered = [...lb.rules.values()]
       .filter((rule) => rule.priority !== 'default')
       .sort((a, b) => (a.priority as number) - (b.priority as number));
     for (const rule of ordered) {
@@ -557,7 +687,7 @@ export class ElbSimulator implements LoadBalancerPort {
       if (hostValues.length === 0) continue;
       if (hostValues.some((pattern) => hostMatches(pattern, hostname, host))) return rule;
     }
-    return this.defaultRule();
+    return this.defaultRule(lb);
   }
 
   environmentOf(tags: Map<string, string>): string | undefined {

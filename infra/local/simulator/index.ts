@@ -16,12 +16,12 @@ import { seededRandom, silentLogger, uuid, ENV_TAG, type HostileRates, type Host
 import { normalizeInput, toSfnOutput, type NameStyle } from './model.ts';
 import { RateLimiter, AWS_RATE_LIMITS, type RateLimitTable } from './rate-limits.ts';
 import { EcsSimulator, type ServiceRecord, type TaskRecord } from './ecs.ts';
-import { ElbSimulator, forwardTargets } from './elbv2.ts';
+import { ElbSimulator, forwardTargets, type LoadBalancerRecord } from './elbv2.ts';
 import { CloudWatchSimulator } from './cloudwatch.ts';
 import { AutoScalingSimulator } from './autoscaling.ts';
 import { SnsSimulator } from './sns.ts';
 import { LogsSimulator } from './logs.ts';
-import { normalizeDnsName, Route53Simulator } from './route53.ts';
+import { Route53Simulator } from './route53.ts';
 import { FaultState, FaultTargetNotFound, InvalidFaultRequest, type FaultRequest, type FaultResult } from './faults.ts';
 
 export { ManualClock, systemClock, type Clock } from './clock.ts';
@@ -60,6 +60,30 @@ export interface SimulatorOptions extends Partial<SimConfig> {
   hostileRates?: Partial<HostileRates>;
   /** the name of the simulated Route 53 hosted zone (the installation's base domain; default `localhost`) */
   hostedZoneName?: string;
+  /** how many Application Load Balancers the pool has (FLEDGE_SIM_SHARDS; default 1): `<loadBalancerName>-s1`, ... */
+  shards?: number;
+}
+
+/** One simulated load balancer as Fledge's configuration names a shard (functions/domain/shards.ts), less its waker. */
+export interface SimShard {
+  id: string;
+  name: string;
+  loadBalancerArn: string;
+  listenerArn: string;
+  /** the `LoadBalancer` CloudWatch dimension: app/<name>/<id> */
+  loadBalancerDimension: string;
+  dnsName: string;
+  canonicalHostedZoneId: string;
+}
+
+/**
+ * The simulated DNS the pages resolve through (the Route 53 simulator's hosted zone):
+ * `resolveHost` answers the DNS name an alias record of this host names (the Host header as
+ * sent, `<name>.localhost:<port>`), or undefined when the zone has no record for it.
+ */
+export interface SimulatedDns {
+  hostedZoneId: string;
+  resolveHost(hostname: string): string | undefined;
 }
 
 /** AWS's own limits, against which raised FLEDGE_SIM_MAX_* settings are reported at startup. */
@@ -68,6 +92,7 @@ export const AWS_ELB_LIMITS = {
   targetGroupsPerLoadBalancer: 100, // not adjustable
   targetGroupsPerRegion: 3000,
   rulesPerLoadBalancer: 100, // excluding default rules; adjustable
+  loadBalancersPerRegion: 50, // adjustable
 } as const;
 
 /** Reads/actions whose answers lag the mutations in hostile mode (eventual consistency). */
@@ -141,6 +166,8 @@ export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     hostileRates = Object.fromEntries(entries) as Partial<HostileRates>;
   }
   if (seed !== undefined && (!Number.isInteger(seed) || seed > 0xffffffff)) throw new Error(`FLEDGE_SIM_SEED must be an integer 0..4294967295, got "${env.FLEDGE_SIM_SEED}"`);
+  const shards = num('FLEDGE_SIM_SHARDS');
+  if (shards !== undefined) checkShardCount(shards, 'FLEDGE_SIM_SHARDS');
   return {
     hostile: hostile === undefined || hostile === '' ? undefined : ['1', 'true', 'on'].includes(hostile),
     seed,
@@ -157,16 +184,31 @@ export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     maxRules: num('FLEDGE_SIM_MAX_RULES'),
     rateLimits: env.FLEDGE_SIM_RATE_LIMITS === 'off' ? false : undefined,
     region: env.AWS_REGION,
+    shards,
   };
+}
+
+/** A pool of 1 to 50 load balancers: AWS's default quota of Application Load Balancers per Region. */
+export function checkShardCount(shards: number, name: string): void {
+  if (!Number.isInteger(shards) || shards < 1 || shards > AWS_ELB_LIMITS.loadBalancersPerRegion) {
+    throw new Error(`${name} must be a whole number of load balancers from 1 to ${AWS_ELB_LIMITS.loadBalancersPerRegion} (AWS's default quota of Application Load Balancers per Region), got "${shards}"`);
+  }
 }
 
 export interface PageData {
   host: string;
+  /** the shard whose load balancer answered (none when the name's alias points at no load balancer) */
+  shard?: string;
+  /** the DNS name the zone's alias record named, when it is no load balancer of the pool */
+  aliasTarget?: string;
   /** the listener rule the ALB picked (undefined: the default rule, i.e. no environment here) */
   rule?: { arn: string; priority: number };
   environment?: string;
-  /** ALB-like outcome: a task answers, no target at all (503), a Lambda target, or the default 404 */
-  outcome: 'task' | 'no-targets' | 'lambda' | 'fixed-response';
+  /**
+   * ALB-like outcome: a task answers, no target at all (503), a Lambda target, the default 404,
+   * or the name's alias record points at no load balancer of the pool (nothing answers)
+   */
+  outcome: 'task' | 'no-targets' | 'lambda' | 'fixed-response' | 'no-load-balancer';
   lambdaFunctionArn?: string;
   targetGroup?: { arn: string; name: string; healthy: number; total: number };
   service?: { name: string; status: string; desiredCount: number; runningCount: number; pendingCount: number; image?: string; taskDefinition: string };
@@ -185,12 +227,18 @@ export interface SidecarView {
 export interface Simulator {
   readonly config: SimConfig;
   readonly clusterArn: string;
+  /** shard s1's load balancer and listener (the one ALB of a one-shard pool) */
   readonly loadBalancerArn: string;
   readonly listenerArn: string;
   /** the simulated Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID when per-environment DNS is on) */
   readonly hostedZoneId: string;
   /** the alias target DNS name of the zone's A record for `hostname`, or undefined */
   resolveHost(hostname: string): string | undefined;
+  /** the pool of load balancers, s1 first */
+  readonly shards: readonly SimShard[];
+  /** the DNS pages resolve through (the simulated Route 53 zone); none: every host goes to shard s1 */
+  readonly dns: SimulatedDns | undefined;
+  useDns(dns: SimulatedDns): void;
   call(service: string, action: string, input?: unknown): Promise<unknown>;
   client(service: string): { send(command: { input?: unknown; constructor: { name: string } }): Promise<any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   onEvent(listener: (event: SimEvent) => void | Promise<void>): () => void;
@@ -223,11 +271,15 @@ export interface ResourceSnapshot {
   taskDefinitions: { arn: string; family: string; revision: number; status: string; image?: string; environment?: string; tags: Record<string, string> }[];
   targetGroups: {
     name: string; arn: string; environment?: string; port?: number;
+    /** the shard whose rules forward to it (none: attached to no load balancer) */
+    shard?: string;
     /** the health check ELB runs (what CreateTargetGroup / ModifyTargetGroup set) */
     healthCheck: { path: string; intervalSeconds: number; timeoutSeconds: number; healthyThreshold: number; unhealthyThreshold: number };
     targets: { id: string; port: number; state: string }[]; tags: Record<string, string>;
   }[];
-  listenerRules: { arn: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
+  listenerRules: { arn: string; shard: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
+  /** the pool's load balancers: how many rules (besides the default) and unique target groups each uses, of AWS's 100 */
+  shards: (SimShard & { rules: number; targetGroups: number; tags: Record<string, string>; /** slots claimed in the table (local mode adds it) */ used?: number })[];
   alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
   scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
   faults: { throttledCallsRemaining: number; hostile: boolean; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
@@ -260,6 +312,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     maxTargetGroups,
     maxTargetGroupsPerRegion: options.maxTargetGroupsPerRegion ?? Math.max(AWS_ELB_LIMITS.targetGroupsPerRegion, maxTargetGroups),
     maxRules: options.maxRules ?? AWS_ELB_LIMITS.rulesPerLoadBalancer,
+    maxLoadBalancersPerRegion: options.maxLoadBalancersPerRegion ?? AWS_ELB_LIMITS.loadBalancersPerRegion,
     seed: options.seed ?? randomInt(0, 0xffffffff),
   };
   if (config.maxTargetGroups > AWS_ELB_LIMITS.targetGroupsPerLoadBalancer) {
@@ -341,11 +394,28 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const faults = new FaultState();
   const ecs = new EcsSimulator(ctx);
   const elb = new ElbSimulator(ctx);
+  const shardCount = options.shards ?? 1;
+  checkShardCount(shardCount, 'shards');
+  // shard ids s1, s2, ... in creation order, as the stack names them
+  const shardIds = new Map<string, string>();
+  for (let i = 1; i <= shardCount; i++) shardIds.set(elb.createLoadBalancer(`${config.loadBalancerName}-s${i}`).arn, `s${i}`);
+  const shardOf = (lb: LoadBalancerRecord): SimShard => ({
+    id: shardIds.get(lb.arn) ?? lb.name,
+    name: lb.name,
+    loadBalancerArn: lb.arn,
+    listenerArn: lb.listenerArn,
+    loadBalancerDimension: lb.dimension,
+    dnsName: lb.dnsName,
+    canonicalHostedZoneId: lb.canonicalHostedZoneId,
+  });
+  let dns: SimulatedDns | undefined;
   const cloudwatch = new CloudWatchSimulator(ctx);
   const autoscaling = new AutoScalingSimulator(ctx);
   const sns = new SnsSimulator(ctx);
   const logs = new LogsSimulator(ctx);
   const route53 = new Route53Simulator(ctx, options.hostedZoneName ?? 'localhost');
+  // pages resolve through the simulated zone: an alias record names its ALB, no record is the wildcard (s1)
+  dns = { hostedZoneId: route53.hostedZoneId, resolveHost: (hostname) => route53.resolveHost(hostname) };
   ecs.lb = elb;
   ecs.faults = faults;
   ecs.logs = logs;
@@ -543,6 +613,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     listenerArn: elb.listenerArn,
     hostedZoneId: route53.hostedZoneId,
     resolveHost: (hostname) => route53.resolveHost(hostname),
+    shards: [...elb.loadBalancers.values()].map(shardOf),
+    get dns() {
+      return dns;
+    },
+    useDns(zone) {
+      dns = zone;
+    },
     internals: { ecs, elb, cloudwatch, autoscaling, sns, logs, route53, faults },
     hostile,
 
@@ -690,6 +767,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         targetGroups: [...elb.targetGroups.values()].map((tg) => ({
           name: tg.name,
           arn: tg.arn,
+          shard: ((lb) => (lb ? shardOf(lb).id : undefined))(elb.loadBalancerOf(tg.arn)),
           environment: envOf(tg.tags),
           port: tg.settings.Port as number | undefined,
           healthCheck: {
@@ -702,17 +780,23 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           targets: [...tg.targets.values()].map((t) => ({ id: t.id, port: t.port, state: t.state })),
           tags: tagsObject(tg.tags),
         })),
-        listenerRules: [...elb.rules.values()]
-          .filter((rule) => rule.priority !== 'default')
-          .map((rule) => ({
+        listenerRules: [...elb.allRules()]
+          .filter(({ rule }) => rule.priority !== 'default')
+          .map(({ lb, rule }) => ({
             arn: rule.arn,
+            shard: shardOf(lb).id,
             priority: rule.priority as number,
             hosts: rule.conditions.filter((c) => c.Field === 'host-header').flatMap((c) => (c.Values ?? []) as string[]),
             targetGroupArns: forwardTargets(rule.actions),
             environment: envOf(rule.tags),
             tags: tagsObject(rule.tags),
           }))
-          .sort((a, b) => a.priority - b.priority),
+          .sort((a, b) => a.shard.localeCompare(b.shard, 'en', { numeric: true }) || a.priority - b.priority),
+        shards: [...elb.loadBalancers.values()].map((lb) => {
+          const targetGroups = new Set<string>();
+          for (const rule of lb.rules.values()) for (const arn of forwardTargets(rule.actions)) targetGroups.add(arn);
+          return { ...shardOf(lb), rules: lb.rules.size - 1, targetGroups: targetGroups.size, tags: tagsObject(lb.tags) };
+        }),
         alarms: [...cloudwatch.alarms.values()].map((alarm) => ({
           name: alarm.name,
           arn: alarm.arn,
@@ -737,16 +821,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     },
 
     servePage(host) {
-      // a name the zone holds resolves to its alias target: only the ALB it names answers (per-environment DNS)
-      const aliased = route53.resolveHost(host);
-      if (aliased !== undefined && aliased !== normalizeDnsName(elb.dnsName)) return { host, outcome: 'fixed-response' };
-      const rule = elb.match(host);
-      if (rule.priority === 'default') return { host, outcome: 'fixed-response' };
+      // DNS first: the zone's alias record names the ALB; no record: the wildcard, shard s1
+      const aliased = dns?.resolveHost(host.toLowerCase());
+      const lb = aliased === undefined ? elb.first : elb.loadBalancerByDnsName(aliased);
+      if (!lb) return { host, outcome: 'no-load-balancer', aliasTarget: aliased };
+      const rule = elb.match(host, lb);
+      const shard = shardOf(lb).id;
+      if (rule.priority === 'default') return { host, shard, outcome: 'fixed-response' };
       // weighted forward: a target group at weight 0 stays in use (health-checked) but gets no requests
       const weighted = rule.actions.flatMap((a) => ((a.ForwardConfig?.TargetGroups ?? []) as { TargetGroupArn?: string; Weight?: number }[]));
       const tgArn = weighted.find((t) => t.TargetGroupArn && (t.Weight ?? 1) > 0)?.TargetGroupArn ?? forwardTargets(rule.actions)[0];
       const tg = tgArn ? elb.targetGroups.get(tgArn) : undefined;
-      const page: PageData = { host, rule: { arn: rule.arn, priority: rule.priority }, environment: rule.tags.get(ENV_TAG), outcome: 'no-targets' };
+      const page: PageData = { host, shard, rule: { arn: rule.arn, priority: rule.priority }, environment: rule.tags.get(ENV_TAG), outcome: 'no-targets' };
       if (!tg) return page;
       const targets = [...tg.targets.values()];
       page.targetGroup = { arn: tg.arn, name: tg.name, healthy: targets.filter((t) => t.state === 'healthy').length, total: targets.length };

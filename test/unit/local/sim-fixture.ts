@@ -48,7 +48,7 @@ export async function createEnvironment(
   f: Fixture,
   name: string,
   image = 'nginx:1.27',
-  { desiredCount = 1, priority = 1, circuitBreaker = true, logGroup = undefined as string | undefined } = {},
+  { desiredCount = 1, priority = 1, circuitBreaker = true, logGroup = undefined as string | undefined, listenerArn = f.sim.listenerArn } = {},
 ): Promise<{ serviceArn: string; targetGroupArn: string; ruleArn: string; taskDefinitionArn: string }> {
   const taskDefinitionArn = await registerTaskDefinition(f, name, image, logGroup);
   const tg = await f.elbv2.send(
@@ -68,7 +68,7 @@ export async function createEnvironment(
   const targetGroupArn = tg.TargetGroups[0].TargetGroupArn as string;
   const rule = await f.elbv2.send(
     new CreateRuleCommand({
-      ListenerArn: f.sim.listenerArn,
+      ListenerArn: listenerArn,
       Priority: priority,
       Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`${name}.localhost`] } }],
       Actions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],

@@ -1,0 +1,52 @@
+/**
+ * Local mode's pool of load balancers (issue 14) as the handlers see it: the simulated ALBs as
+ * `FLEDGE_SHARDS` names shards (functions/domain/shards.ts's `Shard`), the simulated Route 53
+ * zone as `FLEDGE_HOSTED_ZONE_ID`, and each shard's claimed slots for `GET /_local/resources`.
+ */
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
+import type { Simulator } from './simulator/index.ts';
+
+/** environments one shard holds: its ALB's 100 target groups, one of them the waker's (functions/domain/shards.ts) */
+const ENVIRONMENTS_PER_SHARD = 99;
+
+export const poolCapacity = (shards: number) => shards * ENVIRONMENTS_PER_SHARD;
+
+export interface LocalShard {
+  id: string;
+  listenerArn: string;
+  loadBalancerArn: string;
+  loadBalancerDimension: string;
+  wakerTargetGroupArn: string;
+  dnsName: string;
+  canonicalHostedZoneId: string;
+}
+
+export function localPool(simulator: Simulator, wakerTargetGroupArns: Map<string, string>): { shards: LocalShard[]; hostedZoneId?: string } {
+  const shards = simulator.shards.map((s) => {
+    const wakerTargetGroupArn = wakerTargetGroupArns.get(s.id);
+    if (!wakerTargetGroupArn) throw new Error(`shard ${s.id} has no waker target group`);
+    return {
+      id: s.id,
+      listenerArn: s.listenerArn,
+      loadBalancerArn: s.loadBalancerArn,
+      loadBalancerDimension: s.loadBalancerDimension,
+      wakerTargetGroupArn,
+      dnsName: s.dnsName,
+      canonicalHostedZoneId: s.canonicalHostedZoneId,
+    };
+  });
+  // per-environment records only with more than one shard: with one, the wildcard names s1 (as on AWS)
+  const hostedZoneId = shards.length > 1 ? simulator.dns?.hostedZoneId : undefined;
+  return hostedZoneId ? { shards, hostedZoneId } : { shards };
+}
+
+/** Each shard's claimed slots: the placement's counter items `SHARD#<id>` / `SHARD` (`used`), 0 when absent. */
+export async function shardSlotsUsed(table: string, ids: string[]): Promise<Record<string, number>> {
+  const used: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
+  const answer = await dynamodbClient().send(
+    new BatchGetCommand({ RequestItems: { [table]: { Keys: ids.map((id) => ({ pk: `SHARD#${id}`, sk: 'SHARD' })), ConsistentRead: true } } }),
+  );
+  for (const item of answer.Responses?.[table] ?? []) used[String(item.pk).slice('SHARD#'.length)] = Number(item.used ?? 0);
+  return used;
+}
