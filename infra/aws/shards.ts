@@ -15,6 +15,7 @@ import { Lazy, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -152,6 +153,12 @@ export class ShardPoolItem extends Construct {
       logGroup,
       installLatestAwsSdk: false,
     });
+    // Node.js 22 on arm64 like every Fledge function (the provider is plain JavaScript on the
+    // runtime's SDK v3); CDK would pick its own latest runtime, on x86
+    const provider = stack.node.findChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    const cfnProvider = provider.node.defaultChild as lambda.CfnFunction;
+    cfnProvider.runtime = lambda.Runtime.NODEJS_22_X.name;
+    cfnProvider.architectures = [lambda.Architecture.ARM_64.name];
     // the CDK grant for the table's customer managed key (kms:ReEncrypt*, kms:GenerateDataKey*)
     acknowledgeWildcards(this.role, [], []);
   }
