@@ -40,8 +40,8 @@ export const shardSchema = z.object({
   listenerArn: z.string().min(1),
   loadBalancerArn: z.string().min(1),
   loadBalancerDimension: z.string().min(1),
-  // absent only in the waker's own copy: its function cannot name the target groups that invoke
-  // it (a dependency cycle, infra/aws/shards.ts), and it reads only the listener
+  // absent only in a FLEDGE_SHARDS written for the waker by a stack that predates the pool item
+  // (the waker's environment cannot name the target groups that invoke it: a dependency cycle)
   wakerTargetGroupArn: z.string().default(''),
   dnsName: z.string(),
   canonicalHostedZoneId: z.string(),

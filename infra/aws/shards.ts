@@ -34,8 +34,7 @@ export interface ShardDescription {
   loadBalancerArn: string;
   /** the `LoadBalancer` CloudWatch dimension: app/<name>/<id> */
   loadBalancerDimension: string;
-  /** absent only in the waker's own copy (see `wakerShards`) */
-  wakerTargetGroupArn?: string;
+  wakerTargetGroupArn: string;
   dnsName: string;
   canonicalHostedZoneId: string;
   closed?: true;
@@ -51,17 +50,20 @@ export function hostedZoneArn(stack: Stack, hostedZoneId: string): string {
   return `arn:${stack.partition}:route53:::hostedzone/${hostedZoneId}`;
 }
 
-/** Every shard of the pool, in shard order; `wakerTargetGroups` left out only for the waker (see `wakerShards`). */
-export function shardDescriptions(network: Network, closedShards: readonly string[], wakerTargetGroups?: readonly elbv2.ITargetGroup[]): ShardDescription[] {
+/**
+ * Every shard of the pool, in shard order, each with its waker target group. The waker reads
+ * them from the table at run time: in its environment they would make it depend on the target
+ * groups that target it (a cycle).
+ */
+export function shardDescriptions(network: Network, closedShards: readonly string[], wakerTargetGroups: readonly elbv2.ITargetGroup[]): ShardDescription[] {
   return network.loadBalancers.map((loadBalancer, index) => {
     const id = shardId(index);
-    const wakerTargetGroup = wakerTargetGroups?.[index];
     return {
       id,
       listenerArn: network.listeners[index]!.listenerArn,
       loadBalancerArn: loadBalancer.loadBalancerArn,
       loadBalancerDimension: loadBalancer.loadBalancerFullName,
-      ...(wakerTargetGroup ? { wakerTargetGroupArn: wakerTargetGroup.targetGroupArn } : {}),
+      wakerTargetGroupArn: wakerTargetGroups[index]!.targetGroupArn,
       dnsName: loadBalancer.loadBalancerDnsName,
       canonicalHostedZoneId: loadBalancer.loadBalancerCanonicalHostedZoneId,
       ...(closedShards.includes(id) ? { closed: true as const } : {}),
