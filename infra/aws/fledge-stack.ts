@@ -222,6 +222,10 @@ export class FledgeStack extends Stack {
       ...(perEnvironmentDns(config) ? { hostedZoneArn: hostedZoneArn(this, config.hostedZoneId) } : {}),
       sourceRoot,
     });
+    // no workflow, cleanup run or idle-sleep check before the pool item exists (a first deploy:
+    // the API answers before the stack is complete); the waker cannot wait for it (the item
+    // names its target groups) and runs only for environments a workflow put to sleep
+    for (const dependent of [...Object.values(machines), this.cleanup.stateMachine, this.scaling.idleSleepSchedule]) dependent?.node.addDependency(this.shardPool);
 
     this.ecsEvents = new EcsServiceEvents(this, 'EcsEvents', {
       network,

@@ -180,6 +180,15 @@ describe('the pool item and FLEDGE_SHARD_POOL', () => {
     expect(update).toEqual(create);
   });
 
+  it('is written before any workflow, cleanup run or idle-sleep check can start (a first deploy)', () => {
+    const { id } = poolItem(pool);
+    const dependents = [...Object.values(pool.stack.workflows.stateMachines), pool.stack.cleanup.stateMachine, pool.stack.scaling.idleSleepSchedule!];
+    for (const dependent of dependents) {
+      const logicalId = idOf(pool, dependent);
+      expect(asArray(resources[logicalId]!.DependsOn), logicalId).toContain(id);
+    }
+  });
+
   it('its physical id changes with the pool (an update rewrites the item), not between two syntheses of one pool', () => {
     const physicalId = (s: Synthesized) => poolItem(s).create.physicalResourceId.id as string;
     expect(physicalId(pool)).toMatch(/^fledge-shard-pool-[0-9a-f]{16}$/);
