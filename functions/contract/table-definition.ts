@@ -9,6 +9,7 @@
  *   PRIORITY#<n> / PRIORITY       a listener-rule priority held by one environment
  *   COUNTER#live / COUNTER        live-environment counters (global and per repository)
  *   SHARD#<id> / SHARD            environments placed on a load balancer of the pool (`used`, at most 99)
+ *   POOL#shards / POOL            the pool of load balancers itself, written at deploy (contract/shard-pool-item.ts)
  */
 export const tableDefinition = {
   partitionKey: 'pk',

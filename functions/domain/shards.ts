@@ -4,8 +4,9 @@
  * adjustable, and the waker's is one of them. Its listener holds 100 rules by default ("Quotas
  * for your Application Load Balancers", Elastic Load Balancing user guide). So a shard holds 99
  * environments. Each environment is placed on one shard and stays there until its teardown.
- * Pure: which shards exist comes from the configuration (functions/runtime/config.ts
- * FLEDGE_SHARDS), how full they are from the table (functions/adapters/shard-slots.ts).
+ * Pure: which shards exist comes from the configuration (functions/runtime/config.ts:
+ * FLEDGE_SHARDS, or the state table's pool item with FLEDGE_SHARD_POOL=table), how full they are
+ * from the table (functions/adapters/shard-slots.ts).
  */
 import { z } from 'zod';
 import { loadBalancerDimension } from './alarms.ts';
@@ -39,8 +40,8 @@ export const shardSchema = z.object({
   listenerArn: z.string().min(1),
   loadBalancerArn: z.string().min(1),
   loadBalancerDimension: z.string().min(1),
-  // absent only in the waker's own copy: its function cannot name the target groups that invoke
-  // it (a dependency cycle, infra/aws/shards.ts), and it reads only the listener
+  // absent only in a FLEDGE_SHARDS written for the waker by a stack that predates the pool item
+  // (the waker's environment cannot name the target groups that invoke it: a dependency cycle)
   wakerTargetGroupArn: z.string().default(''),
   dnsName: z.string(),
   canonicalHostedZoneId: z.string(),
@@ -52,6 +53,24 @@ export const shardPoolSchema = z.array(shardSchema).min(1).refine(
   (shards) => new Set(shards.map((shard) => shard.id)).size === shards.length,
   'shard ids must be unique',
 );
+
+/**
+ * A pool as stored (FLEDGE_SHARDS, the state table's pool item): the JSON text of the array, or
+ * the array itself. Throws an Error saying what is wrong.
+ */
+export function parseShardPool(stored: unknown): Shard[] {
+  let value = stored;
+  if (typeof stored === 'string') {
+    try {
+      value = JSON.parse(stored);
+    } catch {
+      throw new Error('must be a JSON array of shards ({"id": "s1", "listenerArn": ..., ...})');
+    }
+  }
+  const result = shardPoolSchema.safeParse(value);
+  if (!result.success) throw new Error(result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; '));
+  return result.data;
+}
 
 /**
  * The one shard of an installation configured before the pool (FLEDGE_SHARDS unset): its
@@ -76,7 +95,7 @@ export function shardFromListener(listenerArn: string, wakerTargetGroupArn: stri
  */
 export function shardNamed(shards: readonly Shard[], id: string): Shard {
   const shard = shards.find((candidate) => candidate.id === id);
-  if (!shard) throw Object.assign(new Error(`shard "${id}" is not in the installation's pool (FLEDGE_SHARDS)`), { name: 'ShardNotConfigured' });
+  if (!shard) throw Object.assign(new Error(`shard "${id}" is not in the installation's pool (FLEDGE_SHARDS or the table's POOL#shards item)`), { name: 'ShardNotConfigured' });
   return shard;
 }
 

@@ -2,9 +2,11 @@
  * The wrapper of a workflow task Lambda (functions/tasks/): the shared Powertools stack
  * (functions/lambda/powertools-stack.ts) and, on every log line of the invocation, the
  * environment, operation and execution the Step Functions payload names. A task throws to fail
- * its state: the state machine's Retry and Catch decide what happens next.
+ * its state: the state machine's Retry and Catch decide what happens next. With
+ * FLEDGE_SHARD_POOL=table it loads the pool of load balancers first (functions/commands/shard-pool.ts).
  */
 import { logger } from '#runtime/powertools.ts';
+import { loadShardPool } from '#commands/shard-pool.ts';
 import { withPowertools } from './powertools-stack.ts';
 
 /** What a workflow step's payload may say about where it runs (TaskPayload, cleanup items, ...). */
@@ -29,6 +31,7 @@ function keysOf(payload: unknown): Record<string, string> {
 export function taskHandler<P, R>(step: (payload: P) => Promise<R>) {
   return withPowertools<P, R>(async (payload) => {
     logger.appendKeys(keysOf(payload));
+    await loadShardPool();
     return step(payload);
   });
 }

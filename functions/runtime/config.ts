@@ -28,7 +28,8 @@ import { DEFAULT_SECRET_ROOT, ownsSecrets, partitionOf, type SecretScope } from 
 import { arnVariable, type StartedWorkflowKind } from '#contract/workflows.ts';
 import { tablePrice } from '#contract/fargate-prices.ts';
 import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
-import { shardFromListener, shardIdOf, shardNamed, shardPoolSchema, type Shard } from '#domain/shards.ts';
+import { parseShardPool, shardFromListener, shardIdOf, shardNamed, type Shard } from '#domain/shards.ts';
+import { SHARD_POOL_IN_TABLE, SHARD_POOL_ITEM_NAME } from '#contract/shard-pool-item.ts';
 
 /**
  * The Lambda kinds by the environment the CDK stack gives them (infra/aws/fledge-stack.ts):
@@ -162,18 +163,6 @@ function fargatePriceJson(raw: string): FargatePrice {
   return result.data;
 }
 
-/** A JSON array of shards (functions/domain/shards.ts `Shard`): ids s1, s2, ... unique. */
-function shardPool(raw: string): Shard[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new Invalid('must be a JSON array of shards ({"id": "s1", "listenerArn": ..., ...})');
-  }
-  const result = shardPoolSchema.safeParse(value);
-  if (!result.success) throw new Invalid(result.error.issues.map((i) => `${i.path.join('.') || 'value'} ${i.message}`).join('; '));
-  return result.data;
-}
 
 function repositories(raw: string): string[] {
   const entries = raw.split(',').map((repository) => repository.trim()).filter(Boolean);
@@ -217,7 +206,13 @@ export const VARIABLES = {
   /** the first load balancer's waker target group, when FLEDGE_SHARDS is unset (a sleeping environment's rule forwards to it) */
   FLEDGE_WAKER_TARGET_GROUP_ARN: { schema: text },
   /** the pool of load balancers: a JSON array of shards (functions/domain/shards.ts); unset, one from FLEDGE_LISTENER_ARN */
-  FLEDGE_SHARDS: { schema: parsed(shardPool) },
+  FLEDGE_SHARDS: { schema: parsed(parseShardPool) },
+  /**
+   * `table`: the pool is the state table's item POOL#shards/POOL (functions/contract/shard-pool-item.ts),
+   * which the Lambda wrappers load (functions/commands/shard-pool.ts); it wins over FLEDGE_SHARDS.
+   * The CDK stack sets it: a pool past 2 load balancers does not fit Lambda's 4 KB of variables.
+   */
+  FLEDGE_SHARD_POOL: { schema: z.enum([SHARD_POOL_IN_TABLE], { error: (issue) => `must be "${SHARD_POOL_IN_TABLE}" or unset, got "${String(issue.input)}"` }) },
   /** the operator's Route 53 hosted zone: per-environment alias records when there is more than one shard */
   FLEDGE_HOSTED_ZONE_ID: { schema: parsed((raw) => raw.replace(/^\/?hostedzone\//, '')) },
   /** the installation's VPC: the orphan reconciliation only touches target groups in it */
@@ -396,7 +391,7 @@ export interface RuntimeConfig {
   clusterArn: string;
   /** the first shard's listener (FLEDGE_LISTENER_ARN); an environment's own is its shard's (`shards`) */
   listenerArn: string;
-  /** the pool of load balancers, in creation order (s1 first); one shard when FLEDGE_SHARDS is unset */
+  /** the pool of load balancers, in creation order (s1 first): the table's (FLEDGE_SHARD_POOL=table), else FLEDGE_SHARDS, else one shard */
   shards: Shard[];
   /** the operator's Route 53 hosted zone (FLEDGE_HOSTED_ZONE_ID) */
   hostedZoneId?: string;
@@ -418,13 +413,19 @@ export interface RuntimeConfig {
   deletedRetentionMs: number;
 }
 
-export function readRuntimeConfig(env: Env): RuntimeConfig {
+/**
+ * `tablePool`: the pool loaded from the state table (setShardPool), used when FLEDGE_SHARD_POOL
+ * is `table`; not loaded then is an error, never a silent fallback to one shard.
+ */
+export function readRuntimeConfig(env: Env, tablePool: readonly Shard[] | undefined = loadedShardPool): RuntimeConfig {
   const v = readVariables(env, [
     'FLEDGE_INSTALLATION_ID', 'TABLE_NAME', 'FLEDGE_CLUSTER_ARN', 'FLEDGE_LISTENER_ARN', 'FLEDGE_VPC_ID', 'FLEDGE_SUBNET_IDS', 'FLEDGE_SECURITY_GROUP_IDS',
     'FLEDGE_EXECUTION_ROLE_ARN', 'FLEDGE_TASK_ROLE_ARN', 'FLEDGE_LOG_GROUP', 'FLEDGE_BASE_DOMAIN', 'FLEDGE_URL_SCHEME', 'FLEDGE_ASSIGN_PUBLIC_IP',
     'FLEDGE_DELETED_RETENTION', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'FLEDGE_SHARDS', 'FLEDGE_WAKER_TARGET_GROUP_ARN', 'FLEDGE_HOSTED_ZONE_ID',
+    'FLEDGE_SHARD_POOL',
   ]);
-  const shards = v.FLEDGE_SHARDS ?? [shardFromListener(v.FLEDGE_LISTENER_ARN, v.FLEDGE_WAKER_TARGET_GROUP_ARN ?? '')];
+  if (v.FLEDGE_SHARD_POOL && !tablePool) throw new ShardPoolNotLoaded();
+  const shards = (v.FLEDGE_SHARD_POOL ? [...tablePool!] : undefined) ?? v.FLEDGE_SHARDS ?? [shardFromListener(v.FLEDGE_LISTENER_ARN, v.FLEDGE_WAKER_TARGET_GROUP_ARN ?? '')];
   return {
     installationId: v.FLEDGE_INSTALLATION_ID,
     tableName: v.TABLE_NAME,
@@ -539,6 +540,35 @@ export function readCleanupConfig(env: Env): CleanupConfig {
     quotaGlobal: v.FLEDGE_QUOTA_GLOBAL,
     quotaPerRepository: v.FLEDGE_QUOTA_PER_REPOSITORY,
   };
+}
+
+// ------------------------------------------------------------------ the pool from the table
+
+/** FLEDGE_SHARD_POOL=table, and the pool was not loaded before the configuration was read. */
+export class ShardPoolNotLoaded extends Error {
+  override readonly name = 'ShardPoolNotLoaded';
+  constructor() {
+    super(
+      `FLEDGE_SHARD_POOL=${SHARD_POOL_IN_TABLE}: the pool of load balancers is the state table's item ${SHARD_POOL_ITEM_NAME}, ` +
+        'which the Lambda wrapper loads before the handler (functions/commands/shard-pool.ts loadShardPool); it was not loaded',
+    );
+  }
+}
+
+let loadedShardPool: readonly Shard[] | undefined;
+
+/**
+ * The pool read from the state table (functions/commands/shard-pool.ts, every 60 s at most), or
+ * undefined to forget it. runtimeConfig() stays synchronous for its callers: the next read uses it.
+ */
+export function setShardPool(shards: readonly Shard[] | undefined): void {
+  loadedShardPool = shards;
+  delete cache.runtime;
+}
+
+/** Whether the pool is read from the state table (FLEDGE_SHARD_POOL=table), read on every call. */
+export function shardPoolInTable(): boolean {
+  return readVariables(process.env, ['FLEDGE_SHARD_POOL']).FLEDGE_SHARD_POOL === SHARD_POOL_IN_TABLE;
 }
 
 // ------------------------------------------------------------------ per process

@@ -19,7 +19,8 @@
  *   and with per-environment DNS the alias records in the operator's hosted zone);
  * - heal-missed-alarms: DescribeAlarms (no resource-level permission), the table, and
  *   StartExecution of the heal machine (an alarm in ALARM whose event started no heal);
- * - report-cleanup: nothing beyond its logs.
+ * - report-cleanup: nothing beyond its logs and the pool item (its wrapper loads the pool:
+ *   FLEDGE_SHARD_POOL=table, infra/aws/shards.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ import { Construct } from 'constructs';
 import { type FledgeFunction, REPO_ROOT } from './lambda-function.ts';
 import { acknowledgeWildcards, type WildcardReason } from './nag.ts';
 import type { Network } from './network.ts';
+import { grantReadShardPool } from './shards.ts';
 import { functionArnSubstitution, WORKFLOWS } from '#contract/workflows.ts';
 import { aslCalls, listenerRulePattern, taskFunctions, UNSCOPABLE_ACTIONS } from './workflows.ts';
 
@@ -80,6 +82,7 @@ export class Cleanup extends Construct {
 
     // plan-cleanup: queries of the expiry and status indexes
     table.grantReadData(fn['plan-cleanup'].role);
+    grantReadShardPool(fn['report-cleanup'].role, table);
 
     // cleanup-environment: the DELETE path (records, events, counters) and the workflows
     table.grantReadWriteData(fn['cleanup-environment'].role);

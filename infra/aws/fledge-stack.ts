@@ -27,7 +27,9 @@ import { installationIdFor } from '#domain/resource-names.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize, checkRequiredVariables } from './lambda-environment.ts';
 import { grantReadEnvironmentLogs } from './environment-logs.ts';
-import { hostedZoneArn, hostedZoneVariable, perEnvironmentDns, poolTooBig, type ShardDescription, shardDescriptions, shardsVariable } from './shards.ts';
+import {
+  hostedZoneArn, hostedZoneVariable, perEnvironmentDns, type ShardDescription, shardDescriptions, ShardPoolItem, shardPoolVariable,
+} from './shards.ts';
 
 export interface FledgeStackProps extends StackProps {
   config: FledgeConfig;
@@ -50,8 +52,10 @@ export class FledgeStack extends Stack {
   readonly asyncFailures: AsyncFailures;
   /** scopes target group and alarm names (context `installationId`, or derived from the stack name) */
   readonly installationId: string;
-  /** The pool of load balancers, in shard order (FLEDGE_SHARDS). */
+  /** The pool of load balancers, in shard order (the state table's POOL#shards item). */
   readonly shards: ShardDescription[];
+  /** writes `shards` to the state table on every deploy (FLEDGE_SHARD_POOL=table) */
+  readonly shardPool: ShardPoolItem;
   /** The environment variables of each kind of function (documented in README/docs). */
   readonly functionEnvironment: { task: Record<string, string>; api: Record<string, string>; events: Record<string, string> };
 
@@ -110,22 +114,22 @@ export class FledgeStack extends Stack {
     } satisfies LambdaEnvironment;
 
     this.healNotifications = new HealNotifications(this, 'HealNotifications', { alarmEmail: config.alarmEmail });
-    // The waker's copy of the pool leaves out the waker target groups: each targets the waker
-    // function, which would then depend on itself. It needs none: ALB tells a Lambda target its
-    // target group in every request (requestContext.elb.targetGroupArn).
-    const wakerShards = shardDescriptions(network, config.closedShards);
+    // The pool lives in the state table, not in the Lambdas' 4 KB of variables (infra/aws/shards.ts):
+    // the Lambdas that need it read it there (FLEDGE_SHARD_POOL=table), the waker too, whose
+    // target groups the item names without a dependency cycle (the waker reads it at run time).
+    const taskEnvironment: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardPoolVariable() };
     this.scaling = new Scaling(this, 'Scaling', {
       network,
       table,
-      environment: { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardsVariable(this, wakerShards) },
+      environment: taskEnvironment,
       shardCount: config.shardCount,
       logRetention,
       logRemovalPolicy,
       sourceRoot,
     });
     this.shards = shardDescriptions(network, config.closedShards, this.scaling.wakerTargetGroups);
-    const taskEnvironment: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...shardsVariable(this, this.shards) };
-    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...taskEnvironment }, 'the task Lambdas', poolTooBig(config.shardCount));
+    this.shardPool = new ShardPoolItem(this, 'ShardPool', { table, shards: this.shards, logRetention, logRemovalPolicy });
+    checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...taskEnvironment }, 'the task Lambdas');
     this.workflows = new Workflows(this, 'Workflows', {
       network,
       table,
@@ -140,14 +144,13 @@ export class FledgeStack extends Stack {
     });
     const machines = this.workflows.stateMachines;
     const machineArns = Object.fromEntries(WORKFLOWS.map((kind) => [arnVariable(kind), machines[kind].stateMachineArn]));
-    // The event and cleanup Lambdas hold the five state machine ARNs: FLEDGE_SHARDS (about 740
-    // bytes a shard) does not fit next to them, and only the orphan sweep would use it.
+    // The event Lambdas hold the state machine ARNs and use no shard; the cleanup's add the pool
+    // (its orphan sweep looks for rules and alias records on every shard).
     const withMachines: Record<string, string> = { ...sharedEnvironment, ...hostedZoneVariable(config), ...machineArns };
     checkLambdaEnvironmentSize(this, { NODE_OPTIONS: '--enable-source-maps', ...withMachines }, 'the event and cleanup Lambdas');
     if (config.idleSleepAfter && config.idleSleepAfterMs) this.scaling.addIdleSleep(machines.scale, config.idleSleepAfter, config.idleSleepAfterMs, taskEnvironment);
     // who may do what through the API (functions/runtime/config.ts); both APIs' Lambdas read it.
-    // No FLEDGE_SHARDS: the API places no environment (PlanResources does), and the pool, which
-    // grows with maxEnvironments, would take the operator's lists' room in Lambda's 4 KB.
+    // No pool: the API places no environment (PlanResources does).
     const apiEnvironment = {
       ...sharedEnvironment,
       ...machineArns,
@@ -211,7 +214,7 @@ export class FledgeStack extends Stack {
       network,
       table,
       stateMachines: machines,
-      environment: { ...withMachines, FLEDGE_CLEANUP_TASK_DEFINITION_GRACE: config.taskDefinitionGrace },
+      environment: { ...withMachines, ...shardPoolVariable(), FLEDGE_CLEANUP_TASK_DEFINITION_GRACE: config.taskDefinitionGrace },
       rate: Duration.minutes(config.cleanupRateMinutes),
       logRetention,
       logRemovalPolicy,
@@ -219,6 +222,10 @@ export class FledgeStack extends Stack {
       ...(perEnvironmentDns(config) ? { hostedZoneArn: hostedZoneArn(this, config.hostedZoneId) } : {}),
       sourceRoot,
     });
+    // no workflow, cleanup run or idle-sleep check before the pool item exists (a first deploy:
+    // the API answers before the stack is complete); the waker cannot wait for it (the item
+    // names its target groups) and runs only for environments a workflow put to sleep
+    for (const dependent of [...Object.values(machines), this.cleanup.stateMachine, this.scaling.idleSleepSchedule]) dependent?.node.addDependency(this.shardPool);
 
     this.ecsEvents = new EcsServiceEvents(this, 'EcsEvents', {
       network,

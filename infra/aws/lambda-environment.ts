@@ -25,7 +25,7 @@ const PSEUDO_BOUNDS: Record<string, number> = { 'AWS::AccountId': 12, 'AWS::Part
 const EC2_ID_TYPES = new Set(['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::SecurityGroup']);
 
 /**
- * Tighter bounds for the load balancers' values (FLEDGE_SHARDS names several per shard). A load
+ * Tighter bounds for the load balancers' values (FLEDGE_LISTENER_ARN, FLEDGE_SHARDS inline). A load
  * balancer's or target group's name has at most 32 characters and its id 16 hex digits
  * (Elastic Load Balancing API Reference, CreateLoadBalancer and CreateTargetGroup: "Name ...
  * maximum of 32 characters"; ARN formats: "Actions, resources, and condition keys for Elastic

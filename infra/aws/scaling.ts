@@ -29,7 +29,6 @@ import { acknowledgeWildcards } from './nag.ts';
 import { grantObserveEnvironments, UNSCOPABLE_ACTIONS } from './workflows.ts';
 import type { LambdaEnvironment } from '#runtime/config.ts';
 import { checkLambdaEnvironmentSize } from './lambda-environment.ts';
-import { poolTooBig } from './shards.ts';
 
 /** The scale state machine's fixed name (the waker reaches it by name, see the header). */
 export function scaleStateMachineName(stack: Stack): string {
@@ -75,8 +74,7 @@ export class Scaling extends Construct {
     const scaleMachineArn = stateMachineArnByName(stack, this.scaleStateMachineName);
 
     const wakerEnvironment = { ...props.environment, ...({ FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachineArn } satisfies LambdaEnvironment) };
-    // FLEDGE_SHARDS grows with the pool (infra/aws/shards.ts): fail the synth, not the deploy
-    checkLambdaEnvironmentSize(stack, { NODE_OPTIONS: '--enable-source-maps', ...wakerEnvironment }, 'the waker', poolTooBig(props.shardCount));
+    checkLambdaEnvironmentSize(stack, { NODE_OPTIONS: '--enable-source-maps', ...wakerEnvironment }, 'the waker');
     this.waker = eventFunction(this, 'Waker', 'waker', props, {
       description: 'Fledge: answers the URL of a sleeping environment and wakes it (ALB Lambda target)',
       environment: wakerEnvironment,
@@ -123,7 +121,7 @@ export class Scaling extends Construct {
       ...environment,
       ...({ FLEDGE_IDLE_SLEEP_AFTER: idleSleepAfter, FLEDGE_SCALE_STATE_MACHINE_ARN: scaleMachine.stateMachineArn } satisfies LambdaEnvironment),
     };
-    checkLambdaEnvironmentSize(Stack.of(this), { NODE_OPTIONS: '--enable-source-maps', ...idleEnvironment }, 'the idle-sleep Lambda', poolTooBig(props.shardCount));
+    checkLambdaEnvironmentSize(Stack.of(this), { NODE_OPTIONS: '--enable-source-maps', ...idleEnvironment }, 'the idle-sleep Lambda');
     this.idleSleep = eventFunction(this, 'IdleSleep', 'idle-sleep', props, {
       description: `Fledge: puts environments without requests for ${idleSleepAfter} to sleep`,
       environment: idleEnvironment,

@@ -34,6 +34,7 @@ import {
 import { type FledgeFunction, type FledgeFunctionProps, REPO_ROOT, type SharedFunctionProps, sharedFunction } from './lambda-function.ts';
 import { RuleTargetFunction } from './rule-target-function.ts';
 import type { Network } from './network.ts';
+import { grantReadShardPool } from './shards.ts';
 
 /** The state machines this construct makes (the cleanup's is infra/aws/cleanup.ts's): those functions/ starts. */
 export const WORKFLOWS = STARTED_WORKFLOW_KINDS;
@@ -364,6 +365,7 @@ export class Workflows extends Construct {
     this.taskFunctions = taskFunctions(this, Object.keys(TASK_FUNCTIONS) as TaskFunctionName[], { ...props, environment: props.taskEnvironment }, 'workflow');
     for (const [name, fn] of Object.entries(this.taskFunctions) as [TaskFunctionName, FledgeFunction][]) {
       if (TASK_PERMISSIONS[name].table) table.grantReadWriteData(fn.role);
+      else grantReadShardPool(fn.role, table); // its wrapper loads the pool (FLEDGE_SHARD_POOL=table)
       if (TASK_PERMISSIONS[name].observe) grantObserveEnvironments(fn.role, network);
     }
     // RecordHookRun stops a hook's task whose state timed out (functions/adapters/hook-tasks.ts): Step Functions is not documented to

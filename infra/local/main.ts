@@ -32,7 +32,7 @@ import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '
 import { checkShardCount, createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
-import { localPool, poolCapacity, shardSlotsUsed } from './shard-pool.ts';
+import { localPool, poolCapacity, publishShardPool, shardSlotsUsed } from './shard-pool.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ACCOUNT_ID = '000000000000';
@@ -433,6 +433,9 @@ async function main(): Promise<void> {
       route53: simulator.client('route53'),
       sfn: runner.sfnClient,
     });
+    // the pool of load balancers from the table, as on AWS (FLEDGE_SHARD_POOL=table)
+    const shards = await publishShardPool();
+    log.info(`shard pool: ${shards.map((shard) => shard.id).join(', ')} in the table (item POOL#shards/POOL)`);
 
     startEventBus(simulator, log, region);
     // idle sleep (EventBridge Scheduler on AWS): only when FLEDGE_IDLE_SLEEP_AFTER is set

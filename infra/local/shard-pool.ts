@@ -2,13 +2,21 @@
  * Local mode's pool of load balancers (issue 14) as the handlers see it: the simulated ALBs as
  * `FLEDGE_SHARDS` names shards (functions/domain/shards.ts's `Shard`), the simulated Route 53
  * zone as `FLEDGE_HOSTED_ZONE_ID`, and each shard's claimed slots for `GET /_local/resources`.
+ *
+ * Local mode learns the pool the way the Lambdas on AWS do (infra/aws/shards.ts): from the state
+ * table's item POOL#shards/POOL, with FLEDGE_SHARD_POOL=table. At startup the pool the environment
+ * describes is written to DynamoDB Local, as the stack's custom resource writes it at deploy, and
+ * loaded; the handlers' wrappers read it again every minute.
  */
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodbClient } from '../../functions/adapters/clients/dynamodb.ts';
 import type { Simulator } from './simulator/index.ts';
+import { writeShardPool } from '../../functions/adapters/shard-pool.ts';
+import { forgetShardPool, loadShardPool } from '../../functions/commands/shard-pool.ts';
+import { readRuntimeConfig, resetConfig, runtimeConfig } from '../../functions/runtime/config.ts';
+import { ENVIRONMENTS_PER_SHARD, type Shard } from '../../functions/domain/shards.ts';
+import { SHARD_POOL_IN_TABLE } from '../../functions/contract/shard-pool-item.ts';
 
-/** environments one shard holds: its ALB's 100 target groups, one of them the waker's (functions/domain/shards.ts) */
-const ENVIRONMENTS_PER_SHARD = 99;
 
 export const poolCapacity = (shards: number) => shards * ENVIRONMENTS_PER_SHARD;
 
@@ -49,4 +57,15 @@ export async function shardSlotsUsed(table: string, ids: string[]): Promise<Reco
   );
   for (const item of answer.Responses?.[table] ?? []) used[String(item.pk).slice('SHARD#'.length)] = Number(item.used ?? 0);
   return used;
+}
+
+/** Writes the pool of process.env to the table, then switches the process to FLEDGE_SHARD_POOL=table. */
+export async function publishShardPool(): Promise<readonly Shard[]> {
+  const { shards } = readRuntimeConfig({ ...process.env, FLEDGE_SHARD_POOL: undefined }, undefined);
+  await writeShardPool(shards);
+  process.env.FLEDGE_SHARD_POOL = SHARD_POOL_IN_TABLE;
+  forgetShardPool();
+  resetConfig();
+  await loadShardPool();
+  return runtimeConfig().shards;
 }

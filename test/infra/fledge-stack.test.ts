@@ -370,7 +370,9 @@ describe('Lambda functions', () => {
       'POWERTOOLS_METRICS_NAMESPACE',
     ];
     const machines = ['FLEDGE_CREATE_STATE_MACHINE_ARN', 'FLEDGE_UPDATE_STATE_MACHINE_ARN', 'FLEDGE_TEARDOWN_STATE_MACHINE_ARN'];
-    for (const [id, fn] of functions()) {
+    // not the deploy-time provider of the shard pool item (infra/aws/shards.ts): it runs no Fledge code
+    const provider = dev.stack.getLogicalId(dev.stack.node.findChild('AWS679f53fac002430cb0da5b7982bd2287').node.defaultChild as never);
+    for (const [id, fn] of functions().filter(([id]) => id !== provider)) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       for (const name of common) expect(variables[name], `${id} ${name}`).toBeDefined();
       const isTask = id.startsWith('Workflows');
