@@ -292,7 +292,7 @@ describe("hooks in the create's convergence pass (a spec accepted while CREATING
       'ModifyConvergedTargetGroup', 'UpdateService', 'AwaitSteadyState', 'AfterCreateHook', 'AfterUpdateHook', 'RunAfterUpdateHook', 'RecordHookRunAfterUpdate',
       'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
     ]);
-    expect(h.callsOf('RunTask').map((c) => c.params.Overrides.ContainerOverrides[0].Command[0])).toEqual(['seed', 'migrate', 'warm']);
+    expect(h.callsOf('RunTask').map((c) => (c.params.Overrides as { ContainerOverrides: { Command: string[] }[] }).ContainerOverrides[0]!.Command[0])).toEqual(['seed', 'migrate', 'warm']);
     expect(h.callsOf('RunTask')[1]!.params.TaskDefinition).toBe(h.service('hc-ok')!.taskDefinition);
     expect(await h.item('hc-ok')).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 2, lastHealthyImage: image('2.0') });
   });
