@@ -3,7 +3,7 @@
  * record, write conditionally, then start (or stop) the workflow. Handlers call these and
  * map the outcome to HTTP; the rules live here, once.
  */
-import { apiConfig } from '#runtime/config.ts';
+import { apiConfig, runtimeConfig } from '#runtime/config.ts';
 import { getEnvironment, insertEnvironment, replaceEnvironment } from '#adapters/environment-store.ts';
 import { stopWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
 import { expiresAtFor, sameSpec, type EnvironmentRecord } from '#domain/environment.ts';
@@ -14,6 +14,8 @@ import { checkSecretOwnership } from '#domain/spec-validation.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed } from '#domain/errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from '#domain/lifecycle.ts';
 import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from '#domain/scaling.ts';
+import { renderTaskDefinition } from '#domain/resource-plan.ts';
+import { taskDefinitionSizeProblem } from '#domain/task-definition-size.ts';
 import { decidedOnFreshRead } from './fresh-read.ts';
 import { launch, newOperation } from './launch.ts';
 
@@ -56,7 +58,17 @@ export function specForCaller(caller: TenantCaller, spec: EnvironmentSpec): Envi
   const decision = creationRepository(caller.principal, spec.labels.repository);
   if (!decision.ok) throw new ValidationFailed('labels.repository does not name a repository of this caller', [{ path: 'labels.repository', message: decision.message }]);
   const settled = decision.repository === spec.labels.repository ? spec : { ...spec, labels: { ...spec.labels, repository: decision.repository! } };
-  return checkSecretOwnership(settled, apiConfig().secretScope);
+  return checkTaskDefinitionSize(checkSecretOwnership(settled, apiConfig().secretScope));
+}
+
+/**
+ * ECS refuses a task definition over 64 KiB at RegisterTaskDefinition (functions/domain/task-definition-size.ts):
+ * the spec is rendered here, with the repository settled (it picks the execution role), so such a spec is a 400, not a 201 that fails later.
+ */
+function checkTaskDefinitionSize(spec: EnvironmentSpec): EnvironmentSpec {
+  const problem = taskDefinitionSizeProblem(renderTaskDefinition(spec, runtimeConfig()));
+  if (problem) throw new ValidationFailed(`the environment spec is invalid: ${problem}`, [{ path: 'environment', message: problem }]);
+  return spec;
 }
 
 /** A live environment of another repository holds this name: all the caller learns is that the name is taken. */

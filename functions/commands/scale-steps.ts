@@ -102,6 +102,8 @@ export async function planScale(state: WorkflowState): Promise<WorkflowState> {
     ...previousHealthCheckFor(targetGroupHealthCheck(targetGroup), plan),
     // the revision to run: the service's own, the spec's registered one, or (RegisterTaskDefinition) a new one
     taskDefinition: { arn: registered ?? service.taskDefinitionArn ?? '' },
+    // what a failed afterUpdate hook rolls the service back to: the revision serving before this operation (as the update keeps it)
+    ...(deploy && plan.hooks?.afterUpdate && !state.previousTaskDefinition && service.taskDefinitionArn ? { previousTaskDefinition: { arn: service.taskDefinitionArn } } : {}),
     scaling,
   };
 }

@@ -73,7 +73,7 @@ export const WORKFLOWS = {
     asl: 'scale.asl.json',
     stateMachineSuffix: 'scale',
     started: started('FLEDGE_SCALE_STATE_MACHINE_ARN'),
-    taskLambdas: ['plan-scale', 'await-steady-state', 'complete-scale'],
+    taskLambdas: ['plan-scale', 'await-steady-state', 'complete-scale', 'record-hook-run'],
   },
   heal: {
     asl: 'heal.asl.json',

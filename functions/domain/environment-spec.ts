@@ -155,7 +155,8 @@ export const sidecarList = z.array(sidecarSchema).max(MAX_SIDECARS, `at most ${M
 /** One hook: a command run in a one-off task of the environment's task definition (its `app` container). */
 export const hookSchema = z.strictObject({
   command: z
-    .array(z.string().min(1, 'must not be empty'))
+    // a NUL cannot be passed in an exec argument (the kernel ends a word at it): refuse it here, not in the task
+    .array(z.string().min(1, 'must not be empty').refine((word) => !word.includes('\u0000'), 'must not contain a NUL character'))
     .min(1, 'must have at least one word')
     .max(MAX_COMMAND_ITEMS, `at most ${MAX_COMMAND_ITEMS} words`)
     .superRefine((command, ctx) => {
@@ -279,3 +280,15 @@ export const environmentPatchSchema = z.strictObject({
   // merges hook by hook: `{"hooks": {"beforeUpdate": null}}` removes one, `{"hooks": null}` all
   hooks: z.record(z.string(), z.unknown()).nullable().optional(),
 });
+
+/**
+ * An empty list of sidecars and an empty set of hooks say the same as none (a PATCH that removes the
+ * last hook leaves `hooks: {}`): they are dropped, so the stored spec compares equal to one without them.
+ */
+export function normalizedSpec(spec: EnvironmentSpec): EnvironmentSpec {
+  const emptySidecars = spec.sidecars !== undefined && spec.sidecars.length === 0;
+  const emptyHooks = spec.hooks !== undefined && Object.values(spec.hooks).every((hook) => hook === undefined);
+  if (!emptySidecars && !emptyHooks) return spec;
+  const { sidecars, hooks, ...rest } = spec;
+  return { ...rest, ...(emptySidecars ? {} : sidecars ? { sidecars } : {}), ...(emptyHooks ? {} : hooks ? { hooks } : {}) };
+}

@@ -1,7 +1,7 @@
 /** The stored environment record, its operations, and the representation the API returns. */
 import { isDeepStrictEqual } from 'node:util';
 import type { Cost, TaskTime } from './cost.ts';
-import type { EnvironmentSpec } from './environment-spec.ts';
+import { normalizedSpec, type EnvironmentSpec } from './environment-spec.ts';
 import type { Status } from './lifecycle.ts';
 import { parseDuration } from './durations.ts';
 import { publicText } from './public-text.ts';
@@ -126,7 +126,8 @@ export function toRepresentation(record: EnvironmentRecord, cost?: Cost) {
 export type EnvironmentRepresentation = ReturnType<typeof toRepresentation>;
 
 export function sameSpec(a: EnvironmentSpec, b: EnvironmentSpec): boolean {
-  return isDeepStrictEqual(a, b);
+  // a record stored before empty lists were dropped at parse still equals the same spec without them
+  return isDeepStrictEqual(normalizedSpec(a), normalizedSpec(b));
 }
 
 export function expiresAtFor(spec: EnvironmentSpec, from: Date): string {

@@ -1,6 +1,6 @@
 /** Turns request bodies into validated specs, and zod issues into the API's `errors[]`. */
 import type { z } from 'zod';
-import { environmentName, environmentPatchSchema, environmentSpecSchema, reservedKeyErrors, type EnvironmentSpec } from './environment-spec.ts';
+import { environmentName, environmentPatchSchema, environmentSpecSchema, normalizedSpec, reservedKeyErrors, type EnvironmentSpec } from './environment-spec.ts';
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import { isPinned, PIN_LABEL } from './pinning.ts';
@@ -52,7 +52,7 @@ export function parseSpec(body: unknown, rules: SpecRules): EnvironmentSpec {
       { path: `labels.${PIN_LABEL}`, message: 'this installation does not allow pinning environments (FLEDGE_ALLOW_PINNING=false); remove the label' },
     ]);
   }
-  return result.data;
+  return normalizedSpec(result.data);
 }
 
 /**

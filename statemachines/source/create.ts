@@ -1,6 +1,6 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
-import { hookStates } from './hooks.ts';
+import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
@@ -112,20 +112,41 @@ export const create: StateMachine = {
       },
     ),
     ...completeRollout('create', undo, {
-      changedBy: 'ModifyConvergedTargetGroup', converge: 'RegisterConvergedTaskDefinition', done: 'EnvironmentReady', whenSteady: 'AfterCreateHook',
+      changedBy: 'ModifyConvergedTargetGroup', converge: 'KeepServingTaskDefinition', done: 'EnvironmentReady', whenSteady: 'AfterCreateHook',
     }),
     ...hookStates('afterCreate', 'create', {
-      comment: 'The afterCreate hook (a seed), once the service is steady, once per create (not again on a convergence pass). A failure undoes the create like any other step.',
+      comment: 'The afterCreate hook (a seed), once the service is steady, once per create (not again on a convergence pass: a convergence pass goes on to the afterUpdate hook). A failure undoes the create like any other step.',
       next: 'CompleteOperation',
       onFailure: { next: 'UndoCreatedResources', resultPath: '$.error' },
       once: true,
+      skipWhen: [{ rule: { And: [{ Variable: '$.phase', IsPresent: true }, { Variable: '$.phase', StringEquals: 'update' }] }, next: 'AfterUpdateHook' }],
     }),
+    KeepServingTaskDefinition: {
+      Type: 'Pass',
+      Comment:
+        'A spec accepted during the create is deployed over the running service like an update: the revision serving now is what a failed afterUpdate hook rolls the service back to.',
+      InputPath: '$.taskDefinition',
+      ResultPath: '$.previousTaskDefinition',
+      Next: 'RegisterConvergedTaskDefinition',
+    },
     RegisterConvergedTaskDefinition: registerTaskDefinition({
       Comment:
         "The converged spec's revision of its content-addressed family fledge-td-<hash> (as RegisterTaskDefinition; no lookup first: converging is rare, and a second revision of the same content is harmless).",
       Catch: [undo],
-      Next: 'ModifyConvergedTargetGroup',
+      Next: 'BeforeUpdateHook',
     }),
+    ...hookStates('beforeUpdate', 'create', {
+      comment: 'A convergence pass deploys a new version over the running service, as an update does: the beforeUpdate hook (a migration) runs with the NEW task definition before the health check or the service change. A failure leaves the serving version untouched and is recorded like a rollback (RUNNING on the version serving, the operation FAILED with HOOK_FAILED): the create\'s compensation would remove an environment that serves.',
+      next: 'ModifyConvergedTargetGroup',
+      onFailure: { next: 'HealthCheckChanged', resultPath: '$.rollback' },
+    }),
+    ...hookStates('afterUpdate', 'create', {
+      comment: 'A convergence pass is steady: the afterUpdate hook, as after an update. A failure rolls the service back to the revision that served before this pass (as the circuit breaker would), then CompleteOperation records the rollback; after it the hook is skipped.',
+      next: 'CompleteOperation',
+      onFailure: { next: 'RollBackAfterHook', resultPath: '$.rollback' },
+      skipWhen: [{ rule: { Variable: '$.rollback', IsPresent: true }, next: 'HealthCheckChanged' }],
+    }),
+    ...afterUpdateRollback({ desiredCount: '$.plan.service.DesiredCount', onError: undo, withoutPrevious: { next: 'HealthCheckChanged', errorPath: '$.rollback' } }),
     ModifyConvergedTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:
         "A spec accepted during the create may change the health check: the target group follows it before the service rolls to the new revision (CreateTargetGroup applied the first spec's).",

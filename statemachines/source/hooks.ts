@@ -20,6 +20,7 @@
  * RecordHookRun.
  */
 import { catchAll, environmentTags, lambdaTask, optimizedTask, type Json, type State, type States } from './asl.ts';
+import { updateService } from './fragments.ts';
 import { lambdaRetry, runTaskInvalidParameterRetry, runTaskRetry } from './retry-policies.ts';
 import type { HookName } from '#domain/hooks.ts';
 
@@ -90,3 +91,40 @@ export function hookStates(hook: HookName, workflow: string, options: HookOption
   };
 }
 
+
+/**
+ * A failed afterUpdate hook (its Catch put the error at `$.rollback`): the service goes back to the
+ * revision it ran before the deployment (`$.previousTaskDefinition`, kept by the pass's plan), at
+ * `desiredCount`; AwaitSteadyState waits for it and the workflow records it as a circuit-breaker
+ * rollback (its AfterUpdateHook Choice skips the hook when `$.rollback` is present). Without a
+ * previous revision, `withoutPrevious` says where the error goes.
+ */
+export function afterUpdateRollback(options: { desiredCount: string; onError: State; withoutPrevious: { next: string; errorPath: string } }): States {
+  return {
+    RollBackAfterHook: {
+      Type: 'Choice',
+      Comment: 'The afterUpdate hook failed: deploy the task definition the service ran before this deployment (the plan kept it), unless there was none to go back to.',
+      Choices: [{ Variable: '$.previousTaskDefinition.arn', IsPresent: true, Next: 'PreviousTaskDefinition' }],
+      Default: 'HookFailedWithoutRollback',
+    },
+    HookFailedWithoutRollback: {
+      Type: 'Pass',
+      Comment: 'Nothing to roll back to: the deployment fails with the hook\'s error.',
+      InputPath: '$.rollback',
+      ResultPath: options.withoutPrevious.errorPath,
+      Next: options.withoutPrevious.next,
+    },
+    PreviousTaskDefinition: {
+      Type: 'Pass',
+      Comment: 'The revision to go back to becomes the one the service runs and the wait awaits.',
+      InputPath: '$.previousTaskDefinition',
+      ResultPath: '$.taskDefinition',
+      Next: 'RollBackService',
+    },
+    RollBackService: updateService(options.desiredCount, {
+      Comment: 'Back to the previous revision (a new deployment of it); AwaitSteadyState waits for it, then HealthCheckChanged puts the previous health check back and the recording step records the rollback (RUNNING on the previous image, the operation FAILED with HOOK_FAILED).',
+      Catch: [options.onError],
+      Next: 'AwaitSteadyState',
+    }),
+  };
+}

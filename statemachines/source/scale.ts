@@ -1,5 +1,6 @@
 import { $, catchAll, isTrue, sdkTask, type StateMachine } from './asl.ts';
 import { applyHealthCheck, awaitSteadyState, convergeChoice, deregisterScalableTarget, healthCheckRollback, notRegistered, operationStep, pointRuleAtWaker, putScalingPolicy, putTasksAlarm, recordFailure, registerScalableTarget, registerTaskDefinition, rolledBack, succeed, updateService } from './fragments.ts';
+import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { ecsClientRetry, ecsRetry, elbRetry } from './retry-policies.ts';
 
 const fail = catchAll('$.error', 'CompleteScaleAfterFailure');
@@ -14,7 +15,28 @@ export const scale: StateMachine = {
       Comment:
         'Reads the service, its target group and listener rule; renders $.scaling (count, autoscaling, rule swap, whether the spec needs a new revision) and $.plan.',
       Catch: [fail],
-      Next: 'ApplyHealthCheck',
+      Next: 'CheckNewVersion',
+    }),
+    CheckNewVersion: {
+      Type: 'Choice',
+      Comment:
+        'The spec runs another (content-addressed) task definition family than the service: a PUT/PATCH that changed the image (or anything in the definition) together with the count or autoscaling, or of a sleeping environment, or a spec that moved while the scale ran. Its revision is registered (unless the family has one already) before anything of the serving version changes, and the beforeUpdate hook runs with it, as in the update workflow.',
+      Choices: [
+        { And: [isTrue('$.scaling.deploy'), isTrue('$.scaling.register')], Next: 'RegisterTaskDefinition' },
+        { ...isTrue('$.scaling.deploy'), Next: 'BeforeUpdateHook' },
+      ],
+      Default: 'ApplyHealthCheck',
+    },
+    RegisterTaskDefinition: registerTaskDefinition({
+      Comment:
+        'A revision of the spec\'s content-addressed family fledge-td-<hash> (Fargate, awsvpc, the containers rendered by PlanScale), shared with every environment whose definition renders the same: no fledge:environment tag. Throttling is retried for minutes: the bucket (20, then 1/s) is account-wide (docs/design.md "Retries sized to the bucket").',
+      Catch: [fail],
+      Next: 'BeforeUpdateHook',
+    }),
+    ...hookStates('beforeUpdate', 'scale', {
+      comment: 'A new version is deployed by this scale: the beforeUpdate hook (a migration) runs with the NEW task definition before anything changes (health check, listener rule, autoscaling, service). A failure fails the scale and the environment stays as it was (RUNNING or SLEEPING on the previous version).',
+      next: 'ApplyHealthCheck',
+      onFailure: { next: 'CompleteScaleAfterFailure', resultPath: '$.error' },
     }),
     ApplyHealthCheck: applyHealthCheck('$.plan.targetGroup', {
       Comment:
@@ -51,20 +73,10 @@ export const scale: StateMachine = {
     }),
     CheckDeployment: {
       Type: 'Choice',
-      Comment:
-        'The spec runs another (content-addressed) task definition family than the service: a PUT/PATCH that woke the environment, or a spec that moved while the scale ran. Its revision is registered unless the family has one already.',
-      Choices: [
-        { And: [isTrue('$.scaling.deploy'), isTrue('$.scaling.register')], Next: 'RegisterTaskDefinition' },
-        { ...isTrue('$.scaling.deploy'), Next: 'DeployService' },
-      ],
+      Comment: 'A new revision (registered and hooked above) is deployed; otherwise only the count changes.',
+      Choices: [{ ...isTrue('$.scaling.deploy'), Next: 'DeployService' }],
       Default: 'ScaleService',
     },
-    RegisterTaskDefinition: registerTaskDefinition({
-      Comment:
-        'A revision of the spec\'s content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: no fledge:environment tag. Throttling is retried for minutes: the bucket (20, then 1/s) is account-wide (docs/design.md "Retries sized to the bucket").',
-      Catch: [fail],
-      Next: 'DeployService',
-    }),
     DeployService: updateService('$.scaling.desiredCount', {
       Comment: 'The new revision at the desired count; the circuit breaker set at CreateService rolls it back if its tasks fail.',
       Catch: [fail],
@@ -78,7 +90,17 @@ export const scale: StateMachine = {
       Catch: [fail],
       Next: 'AwaitSteadyState',
     }),
-    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.scaling.desiredCount', polls: 19 }, { Catch: [rolledBack, fail], Next: 'AfterSteady' }),
+    AwaitSteadyState: awaitSteadyState({ desiredCount: '$.scaling.desiredCount', polls: 19 }, { Catch: [rolledBack, fail], Next: 'AfterUpdateHook' }),
+    ...hookStates('afterUpdate', 'scale', {
+      comment: 'A new version was deployed by this scale and is steady (at 0 tasks too: the hook is its own task): the afterUpdate hook. A failure rolls the service back to the revision it ran before, as in the update workflow; after that rollback the hook is skipped and CompleteScale records it.',
+      next: 'AfterSteady',
+      onFailure: { next: 'RollBackAfterHook', resultPath: '$.rollback' },
+      skipWhen: [
+        { rule: { Variable: '$.rollback', IsPresent: true }, next: 'HealthCheckChanged' },
+        { rule: { Not: isTrue('$.scaling.deploy') }, next: 'AfterSteady' },
+      ],
+    }),
+    ...afterUpdateRollback({ desiredCount: '$.scaling.desiredCount', onError: fail, withoutPrevious: { next: 'CompleteScaleAfterFailure', errorPath: '$.error' } }),
     ...healthCheckRollback('ApplyHealthCheck', 'CompleteScale', fail),
     AfterSteady: {
       Type: 'Choice',

@@ -1,5 +1,5 @@
 import { catchAll, type StateMachine } from './asl.ts';
-import { hookStates } from './hooks.ts';
+import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { applyHealthCheck, completeRollout, failOperation, failRollout, operationStep, putTasksAlarm, registerTaskDefinition, succeed, updateService } from './fragments.ts';
 
 export const update: StateMachine = {
@@ -43,31 +43,7 @@ export const update: StateMachine = {
       onFailure: { next: 'RollBackAfterHook', resultPath: '$.rollback' },
       skipWhen: [{ rule: { Variable: '$.rollback', IsPresent: true }, next: 'HealthCheckChanged' }],
     }),
-    RollBackAfterHook: {
-      Type: 'Choice',
-      Comment: 'The afterUpdate hook failed: deploy the task definition the service ran before this update (PlanResources kept it), unless there was none to go back to.',
-      Choices: [{ Variable: '$.previousTaskDefinition.arn', IsPresent: true, Next: 'PreviousTaskDefinition' }],
-      Default: 'HookFailedWithoutRollback',
-    },
-    HookFailedWithoutRollback: {
-      Type: 'Pass',
-      Comment: 'Nothing to roll back to: the update fails with the hook\'s error.',
-      InputPath: '$.rollback',
-      ResultPath: '$.error',
-      Next: 'FailOperation',
-    },
-    PreviousTaskDefinition: {
-      Type: 'Pass',
-      Comment: 'The revision to go back to becomes the one the service runs and the wait awaits.',
-      InputPath: '$.previousTaskDefinition',
-      ResultPath: '$.taskDefinition',
-      Next: 'RollBackService',
-    },
-    RollBackService: updateService('$.plan.service.DesiredCount', {
-      Comment: 'Back to the previous revision (a new deployment of it); AwaitSteadyState waits for it, then HealthCheckChanged puts the previous health check back and CompleteOperation records the rollback (RUNNING on the previous image, the operation FAILED with HOOK_FAILED).',
-      Catch: [catchAll('$.error', 'FailOperation')],
-      Next: 'AwaitSteadyState',
-    }),
+    ...afterUpdateRollback({ desiredCount: '$.plan.service.DesiredCount', onError: catchAll('$.error', 'FailOperation'), withoutPrevious: { next: 'FailOperation', errorPath: '$.error' } }),
     EnvironmentUpdated: succeed,
     ...failRollout('update', {
       converge: 'RegisterTaskDefinition',

@@ -36,6 +36,14 @@ export function mockApiAws() {
     resetClients();
     resetConfig();
     process.env.TABLE_NAME = 'fledge';
+    // the API renders a spec's task definition to check its size (runtimeConfig: the CDK gives the API these too)
+    Object.assign(process.env, {
+      FLEDGE_INSTALLATION_ID: 'test', FLEDGE_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:123456789012:cluster/fledge',
+      FLEDGE_LISTENER_ARN: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/fledge/0123456789abcdef/0123456789abcdef',
+      FLEDGE_SUBNET_IDS: 'subnet-a', FLEDGE_SECURITY_GROUP_IDS: 'sg-1', FLEDGE_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/exec',
+      FLEDGE_TASK_ROLE_ARN: 'arn:aws:iam::123456789012:role/task', FLEDGE_LOG_GROUP: '/fledge/environments', FLEDGE_BASE_DOMAIN: 'preview.example.com',
+      AWS_REGION: process.env.AWS_REGION ?? 'eu-west-1',
+    });
     for (const workflow of STARTED_WORKFLOW_KINDS) process.env[arnVariable(workflow)] = stateMachineArn(workflow);
     dynamodb.on(GetCommand).resolves({});
     dynamodb.on(QueryCommand).resolves({ Items: [] });

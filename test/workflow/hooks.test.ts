@@ -226,3 +226,145 @@ describe('hooks in the teardown workflow (beforeDelete)', () => {
     expect(await runningHookTasks()).toEqual([]);
   });
 });
+
+/** What the API writes when a spec change goes to the scale workflow (image with count/autoscaling, or on a SLEEPING environment). */
+const viaScale = (name: string, s: ReturnType<typeof spec>, specVersion = 2) => h.seed(name, s, { status: 'UPDATING', specVersion, type: 'update', workflow: 'scale' });
+const autoscaled = { minCount: 1, maxCount: 2, targetCpuPercent: 60 };
+
+describe('hooks when a new version is deployed by the scale workflow', () => {
+  it('image + autoscaling: a beforeUpdate hook that fails fails the scale before anything changes (HOOK_FAILED, previous version serving, no autoscaling)', async () => {
+    const hooks = { beforeUpdate: { command: ['fail'] } };
+    await h.created('hs-auto', withHooks(hooks));
+    const serving = h.service('hs-auto')!.taskDefinition;
+    const before = h.calls.length;
+    const record = await h.run('scale', await viaScale('hs-auto', withHooks(hooks, { image: image('2.0'), autoscaling: autoscaled })));
+
+    expect(record.statesEntered.slice(0, 6)).toEqual(['PlanScale', 'CheckNewVersion', 'RegisterTaskDefinition', 'BeforeUpdateHook', 'RunBeforeUpdateHook', 'RecordHookRunBeforeUpdate']);
+    expect(h.callsOf('RunTask')[0]!.params.TaskDefinition).not.toBe(serving);
+    expect(h.mutations(before)).toEqual(['RegisterTaskDefinition', 'RunTask']);
+    expect(h.service('hs-auto')!.taskDefinition).toBe(serving);
+    const item = await h.item('hs-auto');
+    expect(item).toMatchObject({ status: 'RUNNING', lastHealthyImage: image('1.0'), operation: { status: 'FAILED', error: { code: 'HOOK_FAILED' } } });
+    expect(item!.operation.error.message).toMatch(/^the beforeUpdate hook exited with code 1/);
+    expect(h.callsOf('RegisterScalableTarget')).toEqual([]);
+    expect(await runningHookTasks()).toEqual([]);
+  });
+
+  it('image + autoscaling with hooks that succeed: beforeUpdate on the new revision before the service moves, afterUpdate once steady, then autoscaling', async () => {
+    const hooks = { beforeUpdate: { command: ['migrate'] }, afterUpdate: { command: ['warm'] } };
+    await h.created('hs-ok', withHooks(hooks));
+    const before = h.calls.length;
+    const record = await h.run('scale', await viaScale('hs-ok', withHooks(hooks, { image: image('2.0'), autoscaling: autoscaled })));
+
+    expect(record.status).toBe('SUCCEEDED');
+    const order = h.mutations(before);
+    expect(order.filter((a) => ['RunTask', 'UpdateService', 'RegisterScalableTarget'].includes(a))).toEqual(['RunTask', 'UpdateService', 'RunTask', 'RegisterScalableTarget']);
+    const [beforeRun, afterRun] = h.callsOf('RunTask');
+    expect(beforeRun!.params.Overrides).toEqual({ ContainerOverrides: [{ Name: 'app', Command: ['migrate'] }] });
+    expect(afterRun!.params.Overrides).toEqual({ ContainerOverrides: [{ Name: 'app', Command: ['warm'] }] });
+    expect(beforeRun!.params.TaskDefinition).toBe(h.service('hs-ok')!.taskDefinition);
+    expect(await h.item('hs-ok')).toMatchObject({ status: 'RUNNING', lastHealthyImage: image('2.0'), operation: { status: 'SUCCEEDED' } });
+    expect((await h.events('hs-ok')).filter((e) => e.type === 'hook').map((e) => e.details!.hook)).toEqual(['afterUpdate', 'beforeUpdate']);
+  });
+
+  it('image + desiredCount 0: the beforeUpdate hook runs before the environment sleeps; failing, it is still RUNNING at its count, the rule at the service', async () => {
+    const hooks = { beforeUpdate: { command: ['fail'] } };
+    await h.created('hs-sleep', withHooks(hooks));
+    const serving = h.service('hs-sleep')!.taskDefinition;
+    const record = await h.run('scale', await viaScale('hs-sleep', withHooks(hooks, { image: image('2.0'), desiredCount: 0 })));
+
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RunBeforeUpdateHook', 'CompleteScaleAfterFailure']));
+    expect(record.statesEntered).not.toContain('PointRuleAtWaker');
+    expect(h.service('hs-sleep')).toMatchObject({ taskDefinition: serving, desiredCount: 1 });
+    expect(await h.item('hs-sleep')).toMatchObject({ status: 'RUNNING', operation: { status: 'FAILED', error: { code: 'HOOK_FAILED' } } });
+  });
+
+  it('an image PATCH on a SLEEPING environment wakes it on the new image with beforeUpdate and afterUpdate run', async () => {
+    const hooks = { beforeUpdate: { command: ['migrate'] }, afterUpdate: { command: ['warm'] } };
+    await h.created('hs-wake', withHooks(hooks, { desiredCount: 0 }));
+    expect(await h.item('hs-wake')).toMatchObject({ status: 'SLEEPING' });
+    const record = await h.run('scale', await viaScale('hs-wake', withHooks(hooks, { image: image('2.0'), desiredCount: 1 })));
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RunBeforeUpdateHook', 'DeployService', 'RunAfterUpdateHook', 'PointRuleAtService']));
+    expect(record.statesEntered.indexOf('RunBeforeUpdateHook')).toBeLessThan(record.statesEntered.indexOf('DeployService'));
+    expect(record.statesEntered.indexOf('RunAfterUpdateHook')).toBeGreaterThan(record.statesEntered.indexOf('AwaitSteadyState'));
+    expect(await h.item('hs-wake')).toMatchObject({ status: 'RUNNING', lastHealthyImage: image('2.0'), operation: { status: 'SUCCEEDED' } });
+  });
+
+  it('an afterUpdate hook that fails rolls the service back to the previous revision, as in the update: RUNNING on the previous image, HOOK_FAILED', async () => {
+    const hooks = { afterUpdate: { command: ['fail'] } };
+    await h.created('hs-back', withHooks(hooks));
+    const serving = h.service('hs-back')!.taskDefinition;
+    const record = await h.run('scale', await viaScale('hs-back', withHooks(hooks, { image: image('2.0'), desiredCount: 2 })));
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RunAfterUpdateHook', 'RollBackAfterHook', 'PreviousTaskDefinition', 'RollBackService', 'HealthCheckChanged', 'CompleteScale']));
+    expect(record.statesEntered.filter((s) => s === 'RunAfterUpdateHook')).toHaveLength(1);
+    expect(h.service('hs-back')!.taskDefinition).toBe(serving);
+    expect(await h.item('hs-back')).toMatchObject({
+      status: 'RUNNING', lastHealthyImage: image('1.0'), spec: { image: image('1.0') },
+      operation: { status: 'FAILED', error: { code: 'HOOK_FAILED', image: image('2.0') } },
+    });
+    expect((await h.events('hs-back'))[0]).toMatchObject({ type: 'rolled-back', details: { failedImage: image('2.0'), restoredImage: image('1.0') } });
+  });
+});
+
+describe("hooks in the create's convergence pass (a spec accepted while CREATING)", () => {
+  /** The create of `name` with `first`; once its service exists, `next` is accepted (as a PUT during CREATING records it). */
+  async function createThenConverge(name: string, first: ReturnType<typeof spec>, next: ReturnType<typeof spec>) {
+    h.afterCall = async (call) => {
+      if (call.action !== 'CreateService') return;
+      h.afterCall = undefined;
+      await h.acceptNewSpec(name, next);
+    };
+    return h.run('create', await h.seed(name, first));
+  }
+
+  it('runs beforeUpdate with the converged revision before UpdateService and afterUpdate once steady; afterCreate not again', async () => {
+    const hooks = { afterCreate: { command: ['seed'] }, beforeUpdate: { command: ['migrate'] }, afterUpdate: { command: ['warm'] } };
+    const record = await createThenConverge('hc-ok', withHooks(hooks), withHooks(hooks, { image: image('2.0') }));
+
+    expect(record.status).toBe('SUCCEEDED');
+    const tail = record.statesEntered.slice(record.statesEntered.indexOf('KeepServingTaskDefinition'));
+    expect(tail).toEqual([
+      'KeepServingTaskDefinition', 'RegisterConvergedTaskDefinition', 'BeforeUpdateHook', 'RunBeforeUpdateHook', 'RecordHookRunBeforeUpdate',
+      'ModifyConvergedTargetGroup', 'UpdateService', 'AwaitSteadyState', 'AfterCreateHook', 'AfterUpdateHook', 'RunAfterUpdateHook', 'RecordHookRunAfterUpdate',
+      'CompleteOperation', 'CheckDesiredSpec', 'EnvironmentReady',
+    ]);
+    expect(h.callsOf('RunTask').map((c) => (c.params.Overrides as { ContainerOverrides: { Command: string[] }[] }).ContainerOverrides[0]!.Command[0])).toEqual(['seed', 'migrate', 'warm']);
+    expect(h.callsOf('RunTask')[1]!.params.TaskDefinition).toBe(h.service('hc-ok')!.taskDefinition);
+    expect(await h.item('hc-ok')).toMatchObject({ status: 'RUNNING', appliedSpecVersion: 2, lastHealthyImage: image('2.0') });
+  });
+
+  it('a beforeUpdate hook that fails leaves the first version serving, untouched: RUNNING, the operation FAILED with HOOK_FAILED, nothing removed', async () => {
+    const hooks = { beforeUpdate: { command: ['fail-migrate'] } };
+    const record = await createThenConverge('hc-before', withHooks(hooks), withHooks(hooks, { image: image('2.0') }));
+    const serving = h.callsOf('CreateService')[0]!.params.TaskDefinition;
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RunBeforeUpdateHook', 'RecordHookRunBeforeUpdate', 'HealthCheckChanged', 'CompleteOperation']));
+    expect(record.statesEntered).not.toContain('UndoCreatedResources');
+    expect(h.callsOf('UpdateService')).toEqual([]);
+    expect(h.service('hc-before')!.taskDefinition).toBe(serving);
+    expect(await h.steady('hc-before')).toBe(true);
+    const item = await h.item('hc-before');
+    expect(item).toMatchObject({ status: 'RUNNING', lastHealthyImage: image('1.0'), operation: { status: 'FAILED', error: { code: 'HOOK_FAILED', image: image('2.0') } } });
+    expect(item!.operation.error.message).toMatch(/^the beforeUpdate hook exited with code 1/);
+    expect(h.leftovers().services).toHaveLength(1);
+  });
+
+  it("an afterUpdate hook that fails rolls the service back to the create's revision (as an update's does)", async () => {
+    const hooks = { afterUpdate: { command: ['fail'] } };
+    const record = await createThenConverge('hc-after', withHooks(hooks), withHooks(hooks, { image: image('2.0') }));
+    const serving = h.callsOf('CreateService')[0]!.params.TaskDefinition;
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RunAfterUpdateHook', 'RollBackAfterHook', 'PreviousTaskDefinition', 'RollBackService', 'HealthCheckChanged', 'CompleteOperation']));
+    expect(record.statesEntered).not.toContain('UndoCreatedResources');
+    expect(h.service('hc-after')!.taskDefinition).toBe(serving);
+    expect(await h.item('hc-after')).toMatchObject({
+      status: 'RUNNING', lastHealthyImage: image('1.0'), operation: { status: 'FAILED', error: { code: 'HOOK_FAILED', image: image('2.0') } },
+    });
+  });
+});

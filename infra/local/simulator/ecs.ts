@@ -458,6 +458,10 @@ export class EcsSimulator {
         if (!container.image) throw ecsError('ClientException', 'Container.image should not be null or empty.');
       }
       refuseBadContainerSet(containers, input.memory);
+      // "Task definition max size: 64 KiB" (Amazon ECS Developer Guide, "Amazon ECS service quotas"; the wording here is the
+      // simulator's): functions/domain/task-definition-size.ts checks the same at the API
+      const bytes = new TextEncoder().encode(JSON.stringify(input)).length;
+      if (bytes > 65_536) throw ecsError('ClientException', `The task definition is ${bytes} bytes; the maximum size is 64 KiB.`);
       const fargate = (input.requiresCompatibilities ?? []).includes('FARGATE');
       if (fargate) {
         if (input.networkMode !== 'awsvpc') throw ecsError('ClientException', 'Fargate only supports network mode ‘awsvpc’.');

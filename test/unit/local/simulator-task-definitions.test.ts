@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CreateServiceCommand, DeleteServiceCommand, DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand,
-  ListTaskDefinitionsCommand, UpdateServiceCommand,
+  ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { createEnvironment, createFixture, describeService, registerTaskDefinition, rejection } from './sim-fixture.ts';
 
@@ -103,5 +103,18 @@ describe('rate limits of the task definition mutations', () => {
       deletes += 1;
     }
     expect(deletes).toBe(20);
+  });
+});
+
+describe('RegisterTaskDefinition size', () => {
+  it('refuses a task definition over 64 KiB as JSON (ClientException), and registers one just under it', async () => {
+    const f = createFixture();
+    const register = (valueSize: number) => f.ecs.send(new RegisterTaskDefinitionCommand({
+      family: 'big', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      containerDefinitions: [{ name: 'app', image: 'nginx:1.27', environment: [{ name: 'A', value: 'x'.repeat(valueSize) }] }],
+    }));
+    const refused = await rejection(register(65_536));
+    expect(refused).toMatchObject({ name: 'ClientException', message: expect.stringMatching(/^The task definition is \d+ bytes; the maximum size is 64 KiB\.$/) });
+    await expect(register(65_000)).resolves.toMatchObject({ taskDefinition: { family: 'big', revision: 1 } });
   });
 });
