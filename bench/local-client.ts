@@ -93,7 +93,7 @@ export class LocalClient {
     return (await this.request('GET', '/_local/resources')).body;
   }
 
-  async executions(): Promise<{ name: string; kind: string; status: string; stateTransitions: number }[]> {
+  async executions(): Promise<{ name: string; kind: string; status: string; stateTransitions: number; statesEntered?: string[]; retries?: Record<string, number> }[]> {
     return (await this.request('GET', '/_local/executions')).body.items;
   }
 }

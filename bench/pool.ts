@@ -11,8 +11,9 @@ import { AWS_RATE_LIMITS, type RateLimitTable } from '../infra/local/simulator/i
 import { inParallel } from './local-client.ts';
 import { round } from './stats.ts';
 
-/** environments one shard holds (functions/domain/shards.ts) */
-export const ENVIRONMENTS_PER_SHARD = 99;
+import { ENVIRONMENTS_PER_SHARD } from '../functions/domain/shards.ts';
+
+export { ENVIRONMENTS_PER_SHARD };
 export const shardsFor = (environments: number) => Math.max(1, Math.ceil(environments / ENVIRONMENTS_PER_SHARD));
 
 /**

@@ -15,6 +15,9 @@ import { STARTED_WORKFLOW_KINDS } from '../functions/contract/workflows.ts';
 import { apiBound, ratio, seedEnvironmentRecords, shardsFor } from './pool.ts';
 
 const SMOKE = process.env.FLEDGE_BENCH_SMOKE === '1';
+/** `FLEDGE_BENCH_ONLY=pool` runs the pool section alone (`FLEDGE_BENCH_POOL_RUNS` times, default five): its runs take minutes each */
+const ONLY_POOL = process.env.FLEDGE_BENCH_ONLY === 'pool';
+const POOL_RUNS = Number(process.env.FLEDGE_BENCH_POOL_RUNS ?? '5');
 /**
  * Every figure runs at AWS's default limits, none raised: one ALB holds 100 target groups (not
  * adjustable) and 100 rules, so one shard holds 99 environments; 1,000 environments take a pool
@@ -24,7 +27,7 @@ const SMOKE = process.env.FLEDGE_BENCH_SMOKE === '1';
  */
 const SCALE = SMOKE
   ? { creates: 3, concurrent: 6, listSize: 30, seededRecords: 70, pool: { environments: 6, runs: 1, inFlight: 6, minShards: 2 }, samples: 20, transitionsRuns: 1 }
-  : { creates: 20, concurrent: 99, listSize: 1000, seededRecords: 9000, pool: { environments: 1000, runs: 5, inFlight: 100, minShards: 1 }, samples: 300, transitionsRuns: 3 };
+  : { creates: 20, concurrent: 99, listSize: 1000, seededRecords: 9000, pool: { environments: 1000, runs: POOL_RUNS, inFlight: 100, minShards: 1 }, samples: 300, transitionsRuns: 3 };
 const PRICE_PER_TRANSITION = 0.025 / 1000;
 const spec = (image = 'ghcr.io/acme/web:1.0', repository = 'acme/web') => ({ image, labels: { repository } });
 const hasRoute = (handler: string) => routes.some((r) => r.handler === handler);
@@ -180,9 +183,16 @@ async function measureConcurrentCreates(client: LocalClient, count: number, elbL
   const rules = (resources.listenerRules ?? []) as { priority: number | string; shard?: string }[];
   const priorities = rules.map((r) => `${r.shard ?? 's1'}:${r.priority}`);
   const taskDefinitions = (resources.taskDefinitions ?? []) as { family: string }[];
-  const transitions = (await client.executions())
-    .filter((e) => e.kind === 'create' && names.some((n) => e.name.startsWith(`${n}--`)))
-    .map((e) => e.stateTransitions);
+  const creates = (await client.executions()).filter((e) => e.kind === 'create' && names.some((n) => e.name.startsWith(`${n}--`)));
+  const transitions = creates.map((e) => e.stateTransitions);
+  // where the failed creates failed: the state entered just before the compensation began
+  const failedAt: Record<string, number> = {};
+  for (const execution of creates.filter((e) => failed.some((n) => e.name.startsWith(`${n}--`)))) {
+    const entered = execution.statesEntered ?? [];
+    const undo = entered.indexOf('UndoCreatedResources');
+    const state = undo > 0 ? entered[undo - 1]! : (entered.at(-1) ?? 'unknown');
+    failedAt[state] = (failedAt[state] ?? 0) + 1;
+  }
   // ECS CreateService (a bucket of 50, refilled at 5 a second) and, with more than one shard, Route 53's 5 a second
   const bound = apiBound(names.length, shards);
   // ECS RegisterTaskDefinition: a bucket of 20, refilled at 1 a second: the bound of 200 distinct definitions
@@ -199,7 +209,7 @@ async function measureConcurrentCreates(client: LocalClient, count: number, elbL
     ratioToBound: ratio(wallMs, bound.bindingMs),
     registerTaskDefinitionBoundMs: registerBoundMs,
     failures,
-    ...(failures > 0 ? { failureReasons } : {}),
+    ...(failures > 0 ? { failureReasons, failedAt } : {}),
     duplicateListenerPriorities: priorities.length - new Set(priorities).size,
     putsAnsweredMs,
     // content-addressed task definitions (docs/design.md): one definition, registered a few times at most
@@ -232,8 +242,8 @@ async function measurePool(env: Record<string, string>) {
     failures: runs.reduce((sum, r) => sum + r.failures, 0),
     wallMs: summary(runs.map((r) => r.wallMs)),
     ratioToBound: runs.map((r) => r.ratioToBound),
-    runs: runs.map(({ wallMs, failures, failureReasons, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions }) => ({
-      wallMs, failures, failureReasons, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions,
+    runs: runs.map(({ wallMs, failures, failureReasons, failedAt, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions }) => ({
+      wallMs, failures, failureReasons, failedAt, ratioToBound, putsAnsweredMs, environmentsPerShard, duplicateListenerPriorities, createTransitions,
     })),
   };
 }
@@ -243,6 +253,13 @@ async function main() {
   const fastSimulator = { FLEDGE_SIM_TASK_START_MS: '0', FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS: '50', FLEDGE_SIM_RATE_LIMITS: 'off' };
   // transitions only: Fledge's own quotas out of the way of repeated runs
   const fast = { ...fastSimulator, FLEDGE_QUOTA_GLOBAL: '5000', FLEDGE_QUOTA_PER_REPOSITORY: '5000' };
+  if (ONLY_POOL) {
+    results.pool = await measurePool({ ...fastSimulator, FLEDGE_SIM_RATE_LIMITS: 'on' });
+    const text = JSON.stringify(results, null, 2);
+    writeFileSync(process.env.FLEDGE_BENCH_OUTPUT ?? join(import.meta.dirname, 'results-pool.json'), `${text}\n`);
+    console.log(text);
+    return;
+  }
   await withServer(fast, async (client, server) => {
     results.startupMs = server.startupMs;
     Object.assign(results, await measureCreates(client));

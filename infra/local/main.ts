@@ -422,6 +422,7 @@ async function main(): Promise<void> {
       runner.listExecutions().map((e) => ({
         name: e.name, kind: e.kind, status: e.status, startDate: e.startDate.toISOString(),
         stopDate: e.stopDate?.toISOString() ?? null, stateTransitions: e.stateTransitions, error: e.error ?? null, cause: e.cause ?? null,
+        statesEntered: e.statesEntered, retries: e.retries,
       }));
 
     resetClients();

@@ -390,7 +390,12 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     try {
       for (;;) {
         if (executions.get(executionArn)?.record.status !== 'RUNNING') throw new StateError('States.Runtime', 'the execution ended');
-        const described = (await options.callAws('ecs', 'DescribeTasks', { Cluster: cluster, Tasks: [taskArn] })) as { Tasks?: Record<string, unknown>[] };
+        // Step Functions' own watch of the task: a throttled or failed look is its problem, not the
+        // state's (the state fails only on the task's outcome or its timeout), so it looks again
+        const described = (await options.callAws('ecs', 'DescribeTasks', { Cluster: cluster, Tasks: [taskArn] }).catch((error: Error) => {
+          log?.warn('a .sync task could not be described; looking again', { taskArn, error: error.message });
+          return {};
+        })) as { Tasks?: Record<string, unknown>[] };
         const task = described.Tasks?.[0];
         if (task?.LastStatus === 'STOPPED') {
           const output = epochMillis(task) as Record<string, unknown>;

@@ -41,7 +41,8 @@ function identityStatements(resources: Resources): { policy: string; statement: 
 /** Statements of the policies attached to a role (by the role's logical id). */
 function roleStatements(resources: Resources, roleId: string): Statement[] {
   return Object.values(resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties?.Roles).some((ref: Json) => ref?.Ref === roleId))
+    // CDK moves statements past a policy's size into overflow managed policies attached to the same role
+    .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && asArray(r.Properties?.Roles).some((ref: Json) => ref?.Ref === roleId))
     .flatMap((r) => r.Properties!.PolicyDocument.Statement as Statement[]);
 }
 

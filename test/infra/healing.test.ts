@@ -61,8 +61,13 @@ describe('the heal state machine', () => {
     expect(calls.actions).toEqual([
       'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState', 'ecs:CreateService', 'ecs:RegisterTaskDefinition', 'ecs:UpdateService',
       'elasticloadbalancing:CreateRule', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:ModifyTargetGroup',
-      'elasticloadbalancing:ModifyTargetGroupAttributes', 'sns:Publish',
+      'elasticloadbalancing:ModifyTargetGroupAttributes', 'route53:ChangeResourceRecordSets', 'sns:Publish',
     ]);
+    // its one Route 53 change recreates a missing alias record: an UPSERT, never a DELETE
+    const heal = JSON.parse(readFileSync(`${REPO_ROOT}statemachines/heal.asl.json`, 'utf8')) as { States: Record<string, { Resource?: string; Parameters?: Record<string, unknown> }> };
+    const dnsChanges = Object.values(heal.States).filter((state) => state.Resource?.endsWith('route53:changeResourceRecordSets'));
+    expect(dnsChanges.length).toBeGreaterThan(0);
+    for (const state of dnsChanges) expect(JSON.stringify(state.Parameters)).toMatch(/"Action":"UPSERT"/);
     const statements = statementsOfRole(idOf(synth.stack.workflows.stateMachines.heal.role as never));
     const actions = statements.flatMap((s) => asArray(s.Action));
     // (logs:DeleteLogDelivery is Step Functions' own log delivery, not an environment's resource)

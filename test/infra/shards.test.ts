@@ -35,7 +35,8 @@ const ofType = (resources: Resources, type: string) => Object.entries(resources)
 
 function roleStatements(resources: Resources, roleId: string): Statement[] {
   return Object.values(resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties?.Roles).some((ref: Json) => ref?.Ref === roleId))
+    // CDK moves statements past a policy's size into overflow managed policies attached to the same role
+    .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && asArray(r.Properties?.Roles).some((ref: Json) => ref?.Ref === roleId))
     .flatMap((r) => r.Properties!.PolicyDocument.Statement as Statement[]);
 }
 const grants = (statements: Statement[], action: string) => statements.filter((s) => asArray(s.Action).includes(action)).flatMap((s) => asArray(s.Resource));

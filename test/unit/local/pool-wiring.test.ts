@@ -58,8 +58,8 @@ describe('the pool in local mode', () => {
       dnsName: sim.shards[1]!.dnsName,
       canonicalHostedZoneId: 'Z32O12XQLNTSW2',
     });
-    // no simulated zone yet: no per-environment DNS
-    expect(pool.hostedZoneId).toBeUndefined();
+    // the simulated account's Route 53 zone: more than one shard, so each environment gets its record there
+    expect(pool.hostedZoneId).toBe(sim.hostedZoneId);
     sim.useDns(zone);
     expect(localPool(sim, waker.targetGroupArns).hostedZoneId).toBe('Z0FLEDGELOCAL');
     expect(poolCapacity(3)).toBe(297);
