@@ -34,7 +34,7 @@ let runner: WorkflowRunner | undefined;
 afterEach(() => runner?.close());
 
 /** ECS that stops the task `afterMs` after RunTask with the app's exit code; a sidecar too when given. */
-function fakeEcs(options: { exitCode?: number; sidecarExit?: number; afterMs?: number; failures?: boolean; refuse?: boolean; refuseWith?: string; refusals?: number } = {}) {
+function fakeEcs(options: { exitCode?: number; sidecarExit?: number; afterMs?: number; failures?: boolean; refuse?: boolean; refuseWith?: string; refusals?: number; throttledLooks?: number } = {}) {
   const calls: { action: string; params: Record<string, unknown> }[] = [];
   let task: FakeTask | undefined;
   const callAws = async (_service: string, action: string, params: Record<string, unknown>) => {
@@ -53,7 +53,10 @@ function fakeEcs(options: { exitCode?: number; sidecarExit?: number; afterMs?: n
       }, options.afterMs ?? 20);
       return { Tasks: [{ ...task, ClusterArn: 'c' }], Failures: [] };
     }
-    if (action === 'DescribeTasks') return { Tasks: [structuredClone(task)] };
+    if (action === 'DescribeTasks') {
+      if (calls.filter((c) => c.action === 'DescribeTasks').length <= (options.throttledLooks ?? 0)) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return { Tasks: [structuredClone(task)] };
+    }
     if (action === 'StopTask') {
       task!.LastStatus = 'STOPPED';
       task!.Containers = [{ Name: 'app', ExitCode: 143 }];
@@ -81,6 +84,14 @@ describe('the local runner runs ecs:runTask.sync as Step Functions does', () => 
     expect(record.status).toBe('SUCCEEDED');
     expect(output(record).task).toMatchObject({ LastStatus: 'STOPPED', StartedAt: Date.parse('2026-01-01T00:00:00Z'), Containers: [{ Name: 'app', ExitCode: 0 }] });
     expect(ecs.calls[0]).toEqual({ action: 'RunTask', params: { Cluster: 'c', TaskDefinition: 'fledge-td-1:1', Overrides: { ContainerOverrides: [{ Name: 'app', Command: ['seed'] }] } } });
+  });
+
+  it('a throttled look at the task (Step Functions\' own watch) is not the state\'s failure: it looks again and outputs the stopped task', async () => {
+    const ecs = fakeEcs({ throttledLooks: 3, afterMs: 30 });
+    const record = await (await run(ecs, {})).done();
+    expect(record.status).toBe('SUCCEEDED');
+    expect(output(record).task).toMatchObject({ LastStatus: 'STOPPED', Containers: [{ Name: 'app', ExitCode: 0 }] });
+    expect(ecs.calls.filter((c) => c.action === 'DescribeTasks').length).toBeGreaterThan(3);
   });
 
   it('a non-zero exit (a sidecar\'s too) is States.TaskFailed with the task description as the Cause', async () => {
