@@ -1,7 +1,7 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
-import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRetry, ecsServerRetry, lambdaRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -17,7 +17,8 @@ export const create: StateMachine = {
   States: {
     PlanResources: operationStep('PlanResources', 'create', {
       Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
-      Retry: [serviceStillDrainingRetry, lambdaRetry],
+      // throttled lookups in a burst of creates get the larger throttling budget before lambdaRetry's
+      Retry: [serviceStillDrainingRetry, lambdaThrottlingRetry, lambdaRetry],
       Catch: [undo],
       Next: 'TaskDefinitionRegistered',
     }),
@@ -47,8 +48,9 @@ export const create: StateMachine = {
     }),
     RegisterTaskDefinitionAfterThrottling: registerTaskDefinition({
       Comment:
-        'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register with a throttling budget of minutes, sized to the account-wide bucket (20, then 1/s: N waiting creates need N/1 s; docs/design.md "Retries sized to the bucket").',
-      Catch: [undo],
+        'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register, a few tries; still throttled, FindTaskDefinition looks again, since in a burst of creates of one content a single registration is all of them need (the bucket: 20, then 1/s, account-wide; docs/design.md "Retries sized to the bucket"). The loop ends when a revision is found or registered; the execution\'s TimeoutSeconds bounds it.',
+      Retry: [ecsRegisterAgainRetry, ecsClientRetry, ecsServerRetry],
+      Catch: [catchErrors(['Ecs.ThrottlingException'], 'FindTaskDefinition'), undo],
       Next: 'CreateTargetGroup',
     }),
     CreateTargetGroup: createTargetGroup({ Catch: [undo], Next: 'ModifyTargetGroupAttributes' }),

@@ -45,13 +45,25 @@ export const lambdaRetry = retry(LAMBDA_TRANSIENT_ERRORS, { interval: 1, attempt
 export const lambdaPatientRetry = retry(LAMBDA_TRANSIENT_ERRORS, { interval: 2, attempts: 12, maxDelay: 60, rate: 2 });
 /** Only the Lambda service failing the invoke (a steady-state wait whose own errors have their own Retry). */
 export const lambdaServiceRetry = retry(LAMBDA_SERVICE_ERRORS, { interval: 1, attempts: 10, maxDelay: 20, rate: 2 });
-/** Throttling of the steady-state Lambda's DescribeServices and DynamoDB calls: 20 tries, cap 5 s. */
-export const lambdaThrottlingRetry = retry(THROTTLING_ERRORS, { interval: 1, attempts: 20, maxDelay: 5, rate: 2 });
+/**
+ * Throttling of a task Lambda's own AWS calls in a burst (the steady-state Lambda's DescribeServices,
+ * PlanResources' lookups: buckets of 100, refilled 20 a second, account-wide): 40 tries at most 5 s
+ * apart, about 95 s, outlast what 1,000 creates at once queue for (npm run bench's pool: 20 tries
+ * were not enough for 1 to 25 of 1,000).
+ */
+export const lambdaThrottlingRetry = retry(THROTTLING_ERRORS, { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
 /** A service of this name is still being deleted: about 10 minutes. */
 export const serviceStillDrainingRetry = retry(['ServiceStillDraining'], { interval: 2, attempts: 45, maxDelay: 15, rate: 1.5, jitter: false });
 
 export const ecsServerRetry = retry(['Ecs.ServerException', 'Ecs.EcsException', 'Ecs.SdkClientException'], TRANSIENT);
 export const ecsRetry = retry(['Ecs.ThrottlingException', 'Ecs.ServerException', 'Ecs.EcsException', 'Ecs.SdkClientException'], TRANSIENT);
+/**
+ * A registration after FindTaskDefinition found no revision yet: a few tries only, then
+ * FindTaskDefinition looks again (create.ts). In a burst, every create of one content waits for
+ * the same bucket (20, then 1/s), and one registration of that content is all they need: looking
+ * again finds it, instead of each registering its own revision through a minutes-long queue.
+ */
+export const ecsRegisterAgainRetry = retry(['Ecs.ThrottlingException'], { interval: 2, attempts: 3, maxDelay: 8, rate: 2 });
 /** RegisterTaskDefinition's bucket (20, then 1/s): about 6 minutes of tries. */
 export const ecsThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 40, maxDelay: 20, rate: 2 });
 /**

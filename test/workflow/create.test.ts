@@ -95,15 +95,29 @@ describe('create workflow', () => {
     expect(burst).toBe(first);
   });
 
-  it('a throttled registration of a new definition waits for the bucket: it gets through 10 more throttled calls in a row', async () => {
+  it('a throttled registration of a new definition waits for the bucket, looking for the revision between tries: it gets through 10 more throttled calls in a row', async () => {
     h.throttle('RegisterTaskDefinition', 11);
     const record = await h.created('patient');
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.statesEntered.slice(0, 6)).toEqual([
-      'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'RegisterTaskDefinitionAfterThrottling', 'CreateTargetGroup',
-    ]);
+    expect(record.statesEntered.slice(0, 5)).toEqual(['PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'RegisterTaskDefinitionAfterThrottling']);
+    // a few tries, then FindTaskDefinition looks again (none yet), and again, until a registration gets through
+    expect(record.statesEntered.filter((s) => s === 'FindTaskDefinition').length).toBeGreaterThan(1);
+    expect(record.statesEntered.at(record.statesEntered.indexOf('CreateTargetGroup') - 1)).toBe('RegisterTaskDefinitionAfterThrottling');
     expect(h.callsOf('RegisterTaskDefinition')).toHaveLength(12);
     expect(h.sim.resources().taskDefinitions).toHaveLength(1);
+  });
+
+  it('a registration still throttled after its few tries finds the revision another create of the same content registered meanwhile, and registers nothing', async () => {
+    await h.created('same-first');
+    // the first create's revision exists, but this create's plan did not see it (its lookup was throttled)
+    h.throttle('DescribeTaskDefinition', 3);
+    h.throttle('RegisterTaskDefinition', 5);
+    const record = await h.created('same-second');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(0, 4)).toEqual(['PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition']);
+    expect(h.sim.resources().taskDefinitions).toHaveLength(1);
+    const [first, second] = h.callsOf('CreateService').map((c) => c.params.TaskDefinition);
+    expect(second).toBe(first);
   });
 
   it('gives two environments different listener priorities', async () => {
