@@ -1,5 +1,5 @@
 /**
- * The benchmark's pool sections (issue 14): what an installation of N environments needs
+ * The benchmark's pool sections: what an installation of N environments needs
  * (ceil(N / 99) load balancers at AWS's default limits: 100 target groups per ALB, one of them
  * the waker's), the API bound a burst of creates cannot beat (the simulator's token buckets:
  * ECS CreateService, and Route 53 ChangeResourceRecordSets when each environment gets a DNS

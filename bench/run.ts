@@ -15,8 +15,12 @@ import { STARTED_WORKFLOW_KINDS } from '../functions/contract/workflows.ts';
 import { apiBound, ratio, seedEnvironmentRecords, shardsFor } from './pool.ts';
 
 const SMOKE = process.env.FLEDGE_BENCH_SMOKE === '1';
-/** `FLEDGE_BENCH_ONLY=pool` runs the pool section alone (`FLEDGE_BENCH_POOL_RUNS` times, default five): its runs take minutes each */
-const ONLY_POOL = process.env.FLEDGE_BENCH_ONLY === 'pool';
+/**
+ * `FLEDGE_BENCH_ONLY=pool` runs the pool section alone (`FLEDGE_BENCH_POOL_RUNS` times, default
+ * five: its runs take minutes each); `FLEDGE_BENCH_ONLY=api` the API section alone.
+ */
+const ONLY = process.env.FLEDGE_BENCH_ONLY;
+const ONLY_POOL = ONLY === 'pool';
 const POOL_RUNS = Number(process.env.FLEDGE_BENCH_POOL_RUNS ?? '5');
 /**
  * Every figure runs at AWS's default limits, none raised: one ALB holds 100 target groups (not
@@ -248,18 +252,15 @@ async function measurePool(env: Record<string, string>) {
   };
 }
 
-async function main() {
-  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), smoke: SMOKE, node: process.version };
-  const fastSimulator = { FLEDGE_SIM_TASK_START_MS: '0', FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS: '50', FLEDGE_SIM_RATE_LIMITS: 'off' };
-  // transitions only: Fledge's own quotas out of the way of repeated runs
-  const fast = { ...fastSimulator, FLEDGE_QUOTA_GLOBAL: '5000', FLEDGE_QUOTA_PER_REPOSITORY: '5000' };
-  if (ONLY_POOL) {
-    results.pool = await measurePool({ ...fastSimulator, FLEDGE_SIM_RATE_LIMITS: 'on' });
-    const text = JSON.stringify(results, null, 2);
-    writeFileSync(process.env.FLEDGE_BENCH_OUTPUT ?? join(import.meta.dirname, 'results-pool.json'), `${text}\n`);
-    console.log(text);
-    return;
-  }
+/** Writes the results where FLEDGE_BENCH_OUTPUT says (default bench/results.json) and prints them. */
+function write(results: Record<string, unknown>): void {
+  const text = JSON.stringify(results, null, 2);
+  writeFileSync(process.env.FLEDGE_BENCH_OUTPUT ?? join(import.meta.dirname, 'results.json'), `${text}\n`);
+  console.log(text);
+}
+
+/** Creates and transitions: with every ECS event delivered, then with every one lost. */
+async function transitionSections(results: Record<string, unknown>, fast: Record<string, string>): Promise<void> {
   await withServer(fast, async (client, server) => {
     results.startupMs = server.startupMs;
     Object.assign(results, await measureCreates(client));
@@ -271,6 +272,20 @@ async function main() {
   await withServer({ ...fast, ...eventsLost }, async (client) => {
     results.transitionsEventsLost = { eventsDelivered: 'none: every EventBridge event is dropped; waits end on their poll', ...(await measureTransitions(client)) };
   });
+}
+
+async function main() {
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), smoke: SMOKE, node: process.version };
+  const fastSimulator = { FLEDGE_SIM_TASK_START_MS: '0', FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS: '50', FLEDGE_SIM_RATE_LIMITS: 'off' };
+  // transitions only: Fledge's own quotas out of the way of repeated runs
+  const fast = { ...fastSimulator, FLEDGE_QUOTA_GLOBAL: '5000', FLEDGE_QUOTA_PER_REPOSITORY: '5000' };
+  // the pool: Fledge's default quota follows its capacity (99 per shard), the simulator's AWS rates on
+  const measureThePool = () => measurePool({ ...fastSimulator, FLEDGE_SIM_RATE_LIMITS: 'on' });
+  if (ONLY_POOL) {
+    results.pool = await measureThePool();
+    return write(results);
+  }
+  if (ONLY !== 'api') await transitionSections(results, fast);
   // The API section measures the control plane with 1,000 environments (a pool of 11 ALBs), then
   // with 10,000 environment records. The simulator, which shares the API's process locally but
   // not on AWS, probes targets and evaluates alarms at AWS-like pace instead of the accelerated one.
@@ -286,15 +301,13 @@ async function main() {
       records: SCALE.seededRecords,
     });
   });
+  if (ONLY === 'api') return write(results);
   await withServer({ ...fast, ...defaultQuota, FLEDGE_SIM_RATE_LIMITS: 'on' }, async (client) => {
     results.concurrentCreates = await measureConcurrentCreates(client, SCALE.concurrent, ONE_ALB);
   });
-  // the pool: Fledge's default quota follows its capacity (99 per shard), the simulator's AWS rates on
-  results.pool = await measurePool({ ...fastSimulator, FLEDGE_SIM_RATE_LIMITS: 'on' });
+  results.pool = await measureThePool();
   results.bundles = await measureBundles({ smoke: SMOKE });
-  const text = JSON.stringify(results, null, 2);
-  writeFileSync(process.env.FLEDGE_BENCH_OUTPUT ?? join(import.meta.dirname, 'results.json'), `${text}\n`);
-  console.log(text);
+  write(results);
 }
 
 main().catch((error) => {

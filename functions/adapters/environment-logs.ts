@@ -123,7 +123,7 @@ export async function readTaskLogs(
   const groups: RawLogLine[][] = [];
   /** the last timestamp a group was read to when it still had more: nothing later is certain */
   let certainUntil = Infinity;
-  // every container of every task: the app's stream, then its sidecars' (issue 17)
+  // every container of every task: the app's stream, then its sidecars'
   const allStreams = taskIds.flatMap((taskId) => containers.map((container) => logStreamOf(taskId, container)));
   for (let i = 0; i < allStreams.length; i += MAX_STREAMS_PER_FILTER) {
     const streams = allStreams.slice(i, i + MAX_STREAMS_PER_FILTER);

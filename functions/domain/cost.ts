@@ -9,7 +9,7 @@
  * environment (count 0) accrues nothing, a scale changes the rate from the moment it is
  * recorded, and a replayed step finds the count already changed and folds nothing twice.
  *
- * Hooks (issue 17) run one-off tasks of the environment's own task definition, so of its size:
+ * Hooks run one-off tasks of the environment's own task definition, so of its size:
  * their billed seconds are kept apart, in `hookSeconds` (added once per task by
  * functions/adapters/hook-task-time.ts), and count in `toDate` like the service's task-seconds.
  */

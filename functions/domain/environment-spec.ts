@@ -137,7 +137,7 @@ export const autoscalingSettings = z
   })
   .refine((a) => a.minCount <= a.maxCount, { message: 'minCount must not exceed maxCount', path: ['minCount'] });
 
-/** A sidecar: another container of the environment's task, validated like the app's (issue 17; functions/domain/sidecars.ts). */
+/** A sidecar: another container of the environment's task, validated like the app's (functions/domain/sidecars.ts). */
 export const sidecarSchema = z.strictObject({
   name: z
     .string()

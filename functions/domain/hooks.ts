@@ -1,5 +1,5 @@
 /**
- * Hooks (issue 17): commands the workflows run as one-off Fargate tasks of the environment's own
+ * Hooks: commands the workflows run as one-off Fargate tasks of the environment's own
  * task definition (`ecs:runTask.sync`, the `app` container's command overridden). The limits a
  * hook's command meets, and what the plan hands the workflow (`plan.hooks`). Pure.
  */

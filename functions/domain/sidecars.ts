@@ -1,5 +1,5 @@
 /**
- * Sidecars (issue 17): more containers in the environment's task, next to `app`. The rules a
+ * Sidecars: more containers in the environment's task, next to `app`. The rules a
  * spec's sidecars follow beyond each one's own schema (functions/domain/environment-spec.ts
  * `sidecarSchema`): names and ports across the task. Pure.
  */

@@ -384,7 +384,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         ['served by task', page.task.id],
         ['task ip', page.task.ip],
         ['started', page.task.startedAt ?? ''],
-        // the task's other containers (issue 17): name, image and state, `exited 1` for one that stopped
+        // the task's other containers: name, image and state, `exited 1` for one that stopped
         ...(page.task.sidecars ?? []).map((s): [string, string] => [
           `sidecar ${s.name}`,
           `${s.image}, ${s.lastStatus === 'STOPPED' ? `exited ${s.exitCode ?? ''}`.trim() : s.lastStatus.toLowerCase()}${s.essential ? '' : ' (not essential)'}`,

@@ -353,7 +353,7 @@ async function main(): Promise<void> {
       FLEDGE_ASSIGN_PUBLIC_IP: 'DISABLED',
     } satisfies LambdaEnvironment;
     for (const [key, value] of Object.entries(baseEnv)) process.env[key] = value;
-    // the pool (issue 14's FLEDGE_SHARDS and FLEDGE_HOSTED_ZONE_ID, declared in functions/runtime/config.ts)
+    // the pool (FLEDGE_SHARDS and FLEDGE_HOSTED_ZONE_ID, declared in functions/runtime/config.ts)
     process.env.FLEDGE_SHARDS = JSON.stringify(pool.shards);
     if (pool.hostedZoneId) process.env.FLEDGE_HOSTED_ZONE_ID = pool.hostedZoneId;
     else delete process.env.FLEDGE_HOSTED_ZONE_ID;

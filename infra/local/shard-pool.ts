@@ -1,5 +1,5 @@
 /**
- * Local mode's pool of load balancers (issue 14) as the handlers see it: the simulated ALBs as
+ * Local mode's pool of load balancers as the handlers see it: the simulated ALBs as
  * `FLEDGE_SHARDS` names shards (functions/domain/shards.ts's `Shard`), the simulated Route 53
  * zone as `FLEDGE_HOSTED_ZONE_ID`, and each shard's claimed slots for `GET /_local/resources`.
  *

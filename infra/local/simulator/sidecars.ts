@@ -1,5 +1,5 @@
 /**
- * Sidecars in the simulated tasks (issue 17): the containers of a task definition after its app
+ * Sidecars in the simulated tasks: the containers of a task definition after its app
  * container run in the same task. Each writes to its own awslogs stream and shows in
  * DescribeTasks, the task events, `GET /_local/resources` and the environment's page. An image
  * tagged `fail-start*` exits at start with code 1: an essential container stops the task
