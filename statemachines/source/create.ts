@@ -1,7 +1,7 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
-import { ecsClientRetry, ecsCreateThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -42,7 +42,7 @@ export const create: StateMachine = {
       Parameters: { 'TaskDefinition.$': '$.plan.taskDefinition.Family' },
       ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
       ResultPath: '$.taskDefinition',
-      Retry: [ecsRetry],
+      Retry: [ecsDescribeThrottlingRetry, ecsRetry],
       Catch: [catchErrors(['Ecs.ClientException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
       Next: 'CreateTargetGroup',
     }),
