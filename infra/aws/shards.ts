@@ -26,19 +26,10 @@ import type { LambdaEnvironment } from '#runtime/config.ts';
 import { type FledgeConfig, shardId } from './config.ts';
 import { acknowledgeWildcards } from './nag.ts';
 import type { Network } from './network.ts';
+import type { Shard } from '../../functions/domain/shards.ts';
 
-/** One shard, its values CloudFormation references (the contract's `Shard`). */
-export interface ShardDescription {
-  id: string;
-  listenerArn: string;
-  loadBalancerArn: string;
-  /** the `LoadBalancer` CloudWatch dimension: app/<name>/<id> */
-  loadBalancerDimension: string;
-  wakerTargetGroupArn: string;
-  dnsName: string;
-  canonicalHostedZoneId: string;
-  closed?: true;
-}
+/** One shard, its values CloudFormation references (functions/domain/shards.ts `Shard`). */
+export type ShardDescription = Shard;
 
 /** Per-environment DNS records: a hosted zone, and more than one shard (with one, the wildcard record is enough). */
 export function perEnvironmentDns(config: Pick<FledgeConfig, 'hostedZoneId' | 'shardCount'>): config is { hostedZoneId: string; shardCount: number } {

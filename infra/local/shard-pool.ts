@@ -17,18 +17,10 @@ import { readRuntimeConfig, resetConfig, runtimeConfig } from '../../functions/r
 import { ENVIRONMENTS_PER_SHARD, type Shard } from '../../functions/domain/shards.ts';
 import { SHARD_POOL_IN_TABLE } from '../../functions/contract/shard-pool-item.ts';
 
-
 export const poolCapacity = (shards: number) => shards * ENVIRONMENTS_PER_SHARD;
 
-export interface LocalShard {
-  id: string;
-  listenerArn: string;
-  loadBalancerArn: string;
-  loadBalancerDimension: string;
-  wakerTargetGroupArn: string;
-  dnsName: string;
-  canonicalHostedZoneId: string;
-}
+/** A shard of the simulated pool (functions/domain/shards.ts `Shard`; none is closed locally). */
+export type LocalShard = Omit<Shard, 'closed'>;
 
 export function localPool(simulator: Simulator, wakerTargetGroupArns: Map<string, string>): { shards: LocalShard[]; hostedZoneId?: string } {
   const shards = simulator.shards.map((s) => {
