@@ -43,7 +43,9 @@ export const create: StateMachine = {
       ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
       ResultPath: '$.taskDefinition',
       Retry: [ecsDescribeThrottlingRetry, ecsRetry],
-      Catch: [catchErrors(['Ecs.ClientException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
+      // none yet (ClientException), or its own bucket still throttling it after its tries: register
+      // (each hands back to the other until a revision is found or registered; TimeoutSeconds bounds it)
+      Catch: [catchErrors(['Ecs.ClientException', 'Ecs.ThrottlingException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
       Next: 'CreateTargetGroup',
     }),
     RegisterTaskDefinitionAfterThrottling: registerTaskDefinition({

@@ -107,6 +107,21 @@ describe('create workflow', () => {
     expect(h.sim.resources().taskDefinitions).toHaveLength(1);
   });
 
+  it('a FindTaskDefinition still throttled after its 40 tries hands over to a registration instead of failing the create', async () => {
+    // a revision of this content exists: FindTaskDefinition would find it, were it not throttled out
+    await h.created('find-first');
+    // the plan's lookup (3 tries of the SDK), the first registration, then all 41 of FindTaskDefinition's calls
+    h.throttle('DescribeTaskDefinition', 3 + 41);
+    h.throttle('RegisterTaskDefinition', 1);
+    const record = await h.created('find-throttled');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.statesEntered.slice(0, 6)).toEqual([
+      'PlanResources', 'TaskDefinitionRegistered', 'RegisterTaskDefinition', 'FindTaskDefinition', 'RegisterTaskDefinitionAfterThrottling', 'CreateTargetGroup',
+    ]);
+    // it registered a second revision of the same content (harmless) rather than fail
+    expect(h.sim.resources().taskDefinitions).toHaveLength(2);
+  });
+
   it('a registration still throttled after its few tries finds the revision another create of the same content registered meanwhile, and registers nothing', async () => {
     await h.created('same-first');
     // the first create's revision exists, but this create's plan did not see it (its lookup was throttled)
