@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '#domain/durations.ts';
 import { installationIdProblem } from '#domain/resource-names.ts';
+import { ENVIRONMENTS_PER_SHARD, shardsNeeded } from '#domain/shards.ts';
 import { DEFAULT_SECRET_ROOT, ownsSecrets } from '#domain/secret-ownership.ts';
 import { DEFAULT_OIDC_REFUSED_EVENTS, isGithubEventName } from '#domain/caller.ts';
 import { fargatePriceSchema, type FargatePrice } from '#domain/cost.ts';
@@ -186,24 +187,17 @@ function repositoryMap(read: ContextReader, key: string): Record<string, string[
 export const DEFAULT_BASE_DOMAIN = 'preview.example.com';
 
 /**
- * The environments one ALB (one shard) can serve. An Application Load Balancer holds at most
- * 100 target groups (a hard limit) and, by default, 100 listener rules (not counting the default
- * rule): https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
- * Each environment has one target group and one rule, and the shard's waker target group takes
- * one more, so 99: a 100th environment needs a second ALB.
- * NOTE for the merge: functions/domain/shards.ts (ENVIRONMENTS_PER_SHARD, shardsNeeded) is the
- * one definition; this constant and `shardsNeeded` below stand in until it lands.
+ * The environments one ALB (one shard) can serve: functions/domain/shards.ts ENVIRONMENTS_PER_SHARD
+ * (99: 100 target groups per ALB, a hard limit, one of them the waker's; 100 rules by default:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
  */
-export const MAX_ENVIRONMENTS_PER_ALB = 99;
+export const MAX_ENVIRONMENTS_PER_ALB = ENVIRONMENTS_PER_SHARD;
 /** AWS's default quota "Application Load Balancers per Region" (adjustable), same page. */
 export const DEFAULT_ALBS_PER_REGION = 50;
 export const MAX_ENVIRONMENTS = DEFAULT_ALBS_PER_REGION * MAX_ENVIRONMENTS_PER_ALB;
 export const DEFAULT_MAX_ENVIRONMENTS = MAX_ENVIRONMENTS_PER_ALB;
 
-/** Load balancers needed to hold `maxEnvironments`: ceil(max / 99), at least 1. */
-export function shardsNeeded(maxEnvironments: number): number {
-  return Math.max(1, Math.ceil(maxEnvironments / MAX_ENVIRONMENTS_PER_ALB));
-}
+export { shardsNeeded };
 
 /** The id of the `index`th shard (0-based): `s1`, `s2`, ... in creation order. */
 export function shardId(index: number): string {
