@@ -26,7 +26,9 @@ function lambdaAssets(): { name: string; dir: string }[] {
   return Object.entries(template.Resources)
     .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:asset:path'])
     .map(([id, r]) => ({ name: id.replace(/Function[0-9A-F]{8}$/, ''), dir: join(OUT, r.Metadata!['aws:asset:path']!) }))
-    .filter((a) => statSync(a.dir, { throwIfNoEntry: false })?.isDirectory());
+    // Fledge's own bundles only: the AwsCustomResource provider that writes the shard pool is
+    // aws-cdk-lib's prebuilt index.js, not something this project builds or can make smaller
+    .filter((a) => statSync(join(a.dir, 'index.mjs'), { throwIfNoEntry: false })?.isFile());
 }
 
 function coldImportMs(file: string): number {

@@ -274,8 +274,12 @@ async function transitionSections(results: Record<string, unknown>, fast: Record
   });
 }
 
+/** The results so far (main fills it section by section). */
+const partial: Record<string, unknown> = {};
+
 async function main() {
-  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), smoke: SMOKE, node: process.version };
+  const results = partial;
+  Object.assign(results, { startedAt: new Date().toISOString(), smoke: SMOKE, node: process.version });
   const fastSimulator = { FLEDGE_SIM_TASK_START_MS: '0', FLEDGE_SIM_HEALTH_CHECK_INTERVAL_MS: '50', FLEDGE_SIM_RATE_LIMITS: 'off' };
   // transitions only: Fledge's own quotas out of the way of repeated runs
   const fast = { ...fastSimulator, FLEDGE_QUOTA_GLOBAL: '5000', FLEDGE_QUOTA_PER_REPOSITORY: '5000' };
@@ -311,6 +315,8 @@ async function main() {
 }
 
 main().catch((error) => {
+  // what was measured before the failure is still written, so minutes of runs are not lost
+  if (Object.keys(partial).length > 0) write({ ...partial, failedWith: String(error) });
   console.error(error);
   process.exit(1);
 });
