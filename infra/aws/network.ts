@@ -204,7 +204,7 @@ export class Network extends Construct {
       const role = new iam.Role(this, `SecretExecutionRole-${secretExecutionRoleKey(props.installationId, repository)}`, {
         roleName,
         assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-        description: `Fledge environments of ${repository} with secrets: pulls images, writes logs, reads only that repository's secrets`,
+        description: `Fledge environments of ${repository} with secrets: pulls only that repository's ECR namespace, writes logs, reads only its secrets`,
       });
       // its images: only its ECR namespace (`<root>/<owner>/<name>/`, lower case), or none when ECR cannot name it
       const namespace = ecrNamespace(config.secretRoot, repository);
