@@ -4,32 +4,23 @@
  * Anything else of that registry is a 400 naming `image` or `sidecars.<i>.image`, and a refused
  * request writes nothing and starts nothing. Other registries are not judged.
  */
-import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as postHandler } from '../../../functions/api/create-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { resetConfig } from '../../../functions/runtime/config.ts';
-import { mockApiAws, TEST_ACCOUNT } from '../../support/api-aws.ts';
+import { mockApiAws, setApiEnvForTest, TEST_ACCOUNT } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { expectRefusedUntouched, githubTokenOf, putPr1 } from '../../support/ownership.ts';
 
-const { dynamodb, sfn } = mockApiAws();
+const aws = mockApiAws();
+const { dynamodb } = aws;
 const ecr = (name: string, account = TEST_ACCOUNT) => `${account}.dkr.ecr.eu-west-1.amazonaws.com/${name}`;
 
-const put = (body: Record<string, unknown>) =>
-  call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image: 'ghcr.io/acme/web:1', ...body } });
-
-function expectRefused(response: Awaited<ReturnType<typeof put>>, field: string, message: RegExp) {
-  expect(response.status).toBe(400);
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.errors).toEqual([{ path: field, message: expect.stringMatching(message) }]);
-  // the problem names no account id (the installation's, sent in the image's host, is not echoed)
-  expect(JSON.stringify(response.body)).not.toMatch(/\d{12}/);
-  expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
-  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
-}
+const put = (body: Record<string, unknown>) => putPr1(body);
+// the problem names no account id (the installation's, sent in the image's host, is not echoed)
+const expectRefused = (response: Awaited<ReturnType<typeof put>>, field: string, message: RegExp) => expectRefusedUntouched(aws, response, field, message);
 
 beforeEach(() => {
   Object.assign(process.env, { AWS_REGION: 'eu-west-1', FLEDGE_ACCOUNT_ID: TEST_ACCOUNT });
@@ -86,15 +77,8 @@ describe("images of the installation's ECR registry an environment may run", () 
   });
 
   it("judges the repository a GitHub token's caller is given when it leaves labels.repository out", async () => {
-    const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', ref: 'refs/heads/main', event_name: 'push', aud: 'fledge' };
-    const authorizer = { jwt: { claims, scopes: null } };
-    process.env.FLEDGE_OIDC_OWNERS = 'acme';
-    resetConfig();
-    onTestFinished(() => {
-      delete process.env.FLEDGE_OIDC_OWNERS;
-      resetConfig();
-    });
-    const asWeb = (image: string) => call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image }, authorizer });
+    setApiEnvForTest('FLEDGE_OIDC_OWNERS', 'acme');
+    const asWeb = (image: string) => putPr1({ image }, githubTokenOf('acme/web'));
     expectRefused(await asWeb(ecr('fledge/acme/billing/app:1')), 'image', /repository "acme\/web"/);
     const own = await asWeb(ecr('fledge/acme/web/app:1'));
     expect(own.status).toBe(201);
@@ -102,12 +86,7 @@ describe("images of the installation's ECR registry an environment may run", () 
   });
 
   it("follows the operator's root (FLEDGE_SECRET_ROOT), lowered", async () => {
-    process.env.FLEDGE_SECRET_ROOT = 'Previews';
-    resetConfig();
-    onTestFinished(() => {
-      delete process.env.FLEDGE_SECRET_ROOT;
-      resetConfig();
-    });
+    setApiEnvForTest('FLEDGE_SECRET_ROOT', 'Previews');
     expectRefused(await put({ labels: { repository: 'acme/web' }, image: ecr('fledge/acme/web/app:1') }), 'image', /previews\/acme\/web\/<name>/);
     expect((await put({ labels: { repository: 'acme/web' }, image: ecr('previews/acme/web/app:1') })).status).toBe(201);
   });
