@@ -20,7 +20,8 @@
  *    for its workflows to end and the state to settle before the next request;
  *  - API answers carry an x-request-id that is a safe token, and 4xx answers are problem+json.
  *
- * The run is bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start) and seeded: the seed is
+ * The runs are bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start; FLEDGE_FUZZ_OIDC_RUNS, default 150: a few seconds
+ * more) and seeded: the seed is
  * printed, and a failure says how to replay it:
  *   FLEDGE_FUZZ_SEED=<seed> npm exec -- vitest run test/e2e/fuzz.test.ts --project default
  * (add FLEDGE_FUZZ_PATH=<path> to replay only the failing case). Shrinking is off: the server
@@ -34,7 +35,7 @@ import { reached, useLocalServer, type LocalApi } from './local-api.ts';
 
 const RUNS = Number(process.env.FLEDGE_FUZZ_RUNS ?? 400);
 /** the short second run against a server started with --auth oidc */
-const OIDC_RUNS = Number(process.env.FLEDGE_FUZZ_OIDC_RUNS ?? 80);
+const OIDC_RUNS = Number(process.env.FLEDGE_FUZZ_OIDC_RUNS ?? 150);
 const SEED = Number(process.env.FLEDGE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PATH = process.env.FLEDGE_FUZZ_PATH;
 process.stdout.write(`fuzz: FLEDGE_FUZZ_SEED=${SEED} FLEDGE_FUZZ_RUNS=${RUNS} FLEDGE_FUZZ_OIDC_RUNS=${OIDC_RUNS}\n`);
