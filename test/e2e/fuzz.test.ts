@@ -20,9 +20,9 @@
  *    for its workflows to end and the state to settle before the next request;
  *  - API answers carry an x-request-id that is a safe token, and 4xx answers are problem+json.
  *
- * The runs are bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start; FLEDGE_FUZZ_OIDC_RUNS, default 150: a few seconds
- * more) and seeded: the seed is
- * printed, and a failure says how to replay it:
+ * The runs are bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start;
+ * FLEDGE_FUZZ_OIDC_RUNS, default 150: a few seconds more) and seeded: the seed is printed, and a
+ * failure says how to replay it:
  *   FLEDGE_FUZZ_SEED=<seed> npm exec -- vitest run test/e2e/fuzz.test.ts --project default
  * (add FLEDGE_FUZZ_PATH=<path> to replay only the failing case). Shrinking is off: the server
  * keeps state between cases, so a shrunk case would not be the one that failed.
