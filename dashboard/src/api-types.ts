@@ -178,7 +178,7 @@ export interface components {
     schemas: {
         EnvironmentCreation: {
             /**
-             * @description the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`
+             * @description the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`; from the installation's own ECR only the repository's namespace, `<root>/<owner>/<name>/...` in lower case
              * @example ghcr.io/acme/web:pr-42
              */
             image: string;
@@ -280,7 +280,7 @@ export interface components {
              */
             name: string;
             /**
-             * @description an OCI reference, as the app's image
+             * @description an OCI reference, under the same rules as the app's image
              * @example postgres:16
              */
             image: string;
@@ -326,7 +326,7 @@ export interface components {
         /** @description the desired state of an environment; omitted fields take their defaults */
         EnvironmentSpec: {
             /**
-             * @description the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`
+             * @description the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`; from the installation's own ECR only the repository's namespace, `<root>/<owner>/<name>/...` in lower case
              * @example ghcr.io/acme/web:pr-42
              */
             image: string;
@@ -543,7 +543,7 @@ export interface components {
         Environment: {
             name: string;
             /**
-             * @description the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`
+             * @description the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`; from the installation's own ECR only the repository's namespace, `<root>/<owner>/<name>/...` in lower case
              * @example ghcr.io/acme/web:pr-42
              */
             image: string;
@@ -731,7 +731,7 @@ export interface components {
              */
             name: string;
             /**
-             * @description an OCI reference, as the app's image
+             * @description an OCI reference, under the same rules as the app's image
              * @example postgres:16
              */
             image: string;

@@ -38,8 +38,21 @@ const bearer: Middleware = {
   },
 };
 
+/**
+ * POST, PUT and PATCH need a JSON content type even without a body (the API's defence against
+ * cross-site forms: functions/lambda/http-handler.ts), but openapi-fetch sets one only with a
+ * body: heal (no body, by the contract) would be a 415. Every such request gets
+ * `application/json` unless it has a content type already (as the CLI's client does).
+ */
+const jsonContentType: Middleware = {
+  onRequest({ request }) {
+    if (['POST', 'PUT', 'PATCH'].includes(request.method.toUpperCase()) && !request.headers.has('content-type')) request.headers.set('content-type', 'application/json');
+    return request;
+  },
+};
+
 export const api = createClient<paths>({ baseUrl: location.origin });
-api.use(bearer);
+api.use(bearer, jsonContentType);
 
 /** A request the API refused or that did not arrive: its status and the problem's title and detail. */
 export class ApiError extends Error {

@@ -10,7 +10,7 @@ import { expiresAtFor, sameSpec, type EnvironmentRecord } from '#domain/environm
 import { environmentEvent } from '#domain/events.ts';
 import type { EnvironmentSpec } from '#domain/environment-spec.ts';
 import { creationRepository, maySee, type Principal } from '#domain/caller.ts';
-import { checkSecretOwnership } from '#domain/spec-validation.ts';
+import { checkOwnership } from '#domain/spec-validation.ts';
 import { Conflict, EnvironmentNotFound, PreconditionFailed, ValidationFailed } from '#domain/errors.ts';
 import { acceptsSpecChanges, hasOperationInFlight, retriesOnSameSpec } from '#domain/lifecycle.ts';
 import { needsScaleWorkflow, sleptFromCountFor, wokenSpec } from '#domain/scaling.ts';
@@ -58,7 +58,7 @@ export function specForCaller(caller: TenantCaller, spec: EnvironmentSpec): Envi
   const decision = creationRepository(caller.principal, spec.labels.repository);
   if (!decision.ok) throw new ValidationFailed('labels.repository does not name a repository of this caller', [{ path: 'labels.repository', message: decision.message }]);
   const settled = decision.repository === spec.labels.repository ? spec : { ...spec, labels: { ...spec.labels, repository: decision.repository! } };
-  return checkTaskDefinitionSize(checkSecretOwnership(settled, apiConfig().secretScope));
+  return checkTaskDefinitionSize(checkOwnership(settled, apiConfig().secretScope));
 }
 
 /**

@@ -143,7 +143,7 @@ export const sidecarSchema = z.strictObject({
     .string()
     .regex(SIDECAR_NAME_PATTERN, 'must be 1-31 lowercase letters, digits and hyphens, starting with a letter')
     .meta({ description: 'the container\'s name (not `app`, unique in the spec)', example: 'db' }),
-  image: imageReference.meta({ description: 'an OCI reference, as the app\'s image', example: 'postgres:16' }),
+  image: imageReference.meta({ description: 'an OCI reference, under the same rules as the app\'s image', example: 'postgres:16' }),
   environment: environmentVariables.default({}).meta({ description: 'its environment variables (at most 100, 32 KiB in all)' }),
   secrets: secretReferences.default({}).meta({ description: 'variables read from secrets the repository owns, as the app\'s' }),
   port: z.int().min(1).max(65535).optional().meta({ description: 'the port it listens on: the app reaches it on `localhost:<port>` (one network namespace per task, so it differs from the app\'s and every other sidecar\'s)' }),
@@ -209,7 +209,7 @@ function variablesInBothMaps(container: { environment: Record<string, string>; s
 export function environmentSpecSchema(limits: SpecLimits) {
   return z
     .strictObject({
-      image: imageReference.meta({ description: 'the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`', example: 'ghcr.io/acme/web:pr-42' }),
+      image: imageReference.meta({ description: "the container image: an OCI reference, `registry/repository[:tag][@sha256:<digest>]`; from the installation's own ECR only the repository's namespace, `<root>/<owner>/<name>/...` in lower case", example: 'ghcr.io/acme/web:pr-42' }),
       port: z.int().min(1).max(65535).default(8080).meta({ description: 'the port the container listens on' }),
       cpu: z.union(FARGATE_CPU_VALUES.map((cpu) => z.literal(cpu))).default(256).meta({ description: 'Fargate CPU units (1024 = 1 vCPU)' }),
       memory: z.int().positive().default(512).meta({ description: 'MiB; one of the sizes Fargate allows with the cpu' }),

@@ -4,6 +4,7 @@ import { environmentName, environmentPatchSchema, environmentSpecSchema, normali
 import { ValidationFailed, type FieldError } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import { isPinned, PIN_LABEL } from './pinning.ts';
+import { imageOwnershipErrors } from './image-ownership.ts';
 import { secretOwnershipErrors, type SecretScope } from './secret-ownership.ts';
 
 /** The operator's rules a spec is checked against (functions/runtime/config.ts apiConfig() holds them). */
@@ -56,13 +57,16 @@ export function parseSpec(body: unknown, rules: SpecRules): EnvironmentSpec {
 }
 
 /**
- * Only secrets the environment's repository owns (docs/security.md "Secrets"). Checked once the
- * repository is settled: a caller acting for one repository may leave `labels.repository` out.
+ * Only secrets and images of the installation's ECR that the environment's repository owns
+ * (docs/security.md "Secrets", "Images"). Checked once the repository is settled: a caller acting
+ * for one repository may leave `labels.repository` out.
  */
-export function checkSecretOwnership(spec: EnvironmentSpec, scope: SecretScope): EnvironmentSpec {
+export function checkOwnership(spec: EnvironmentSpec, scope: SecretScope): EnvironmentSpec {
+  const imageErrors = imageOwnershipErrors(spec, scope);
   const secretErrors = secretOwnershipErrors(spec, scope);
-  if (secretErrors.length > 0) throw new ValidationFailed('the environment references secrets its repository does not own', secretErrors);
-  return spec;
+  if (imageErrors.length + secretErrors.length === 0) return spec;
+  const what = [imageErrors.length ? 'images' : '', secretErrors.length ? 'secrets' : ''].filter(Boolean).join(' and ');
+  throw new ValidationFailed(`the environment references ${what} its repository does not own`, [...imageErrors, ...secretErrors]);
 }
 
 /** Applies a PATCH body (RFC 7396 merge patch over the current spec) and validates the result. */

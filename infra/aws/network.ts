@@ -15,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ConfigError, type FledgeConfig } from './config.ts';
 import { secretExecutionRoleKey, secretExecutionRoleName } from '#domain/execution-roles.ts';
+import { ecrNamespace } from '#domain/image-ownership.ts';
 import { secretNamespace } from '#domain/secret-ownership.ts';
 import { acknowledge, acknowledgeWildcards } from './nag.ts';
 
@@ -189,7 +190,7 @@ export class Network extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Fledge environments without secrets: ECS pulls images and writes logs (reads no secret)',
     });
-    this.grantPullAndLogs(this.executionRole);
+    this.grantPullAndLogs(this.executionRole, '*');
 
     this.secretExecutionRoles = {};
     for (const repository of config.secretRepositories) {
@@ -203,9 +204,11 @@ export class Network extends Construct {
       const role = new iam.Role(this, `SecretExecutionRole-${secretExecutionRoleKey(props.installationId, repository)}`, {
         roleName,
         assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-        description: `Fledge environments of ${repository} with secrets: pulls images, writes logs, reads only that repository's secrets`,
+        description: `Fledge environments of ${repository} with secrets: pulls only that repository's ECR namespace, writes logs, reads only its secrets`,
       });
-      this.grantPullAndLogs(role);
+      // its images: only its ECR namespace (`<root>/<owner>/<name>/`, lower case), or none when ECR cannot name it
+      const namespace = ecrNamespace(config.secretRoot, repository);
+      this.grantPullAndLogs(role, namespace === undefined ? undefined : `${namespace}*`);
       this.grantRepositorySecrets(role, config, repository);
       this.secretExecutionRoles[repository] = role;
     }
@@ -222,8 +225,8 @@ export class Network extends Construct {
         [
           { match: /^\*$/, why: 'ecr:GetAuthorizationToken has no resource type.' },
           {
-            match: /:ecr:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):repository\/\*$/,
-            why: 'Environments may deploy any image from the account\'s ECR repositories (images of other registries need no ECR permission).',
+            match: /:ecr:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):repository\/([a-z0-9._-]+\/)*\*$/,
+            why: 'The shared role pulls any image of the account\'s ECR (the API lets a repository run only its own namespace); a repository\'s role only its namespace <root>/<owner>/<name>/* (images of other registries need no ECR permission).',
           },
           {
             match: /:(secretsmanager|ssm):/,
@@ -298,8 +301,14 @@ export class Network extends Construct {
     return { loadBalancer, listener };
   }
 
-  /** What every execution role needs: pull images from the account's ECR repositories, write the environments' logs. */
-  private grantPullAndLogs(role: iam.Role): void {
+  /**
+   * What every execution role needs: pull images from the account's ECR repositories, write the
+   * environments' logs. The shared role pulls every repository of the account's ECR (the API's
+   * image check, functions/domain/image-ownership.ts, is the gate: Fledge registers every task
+   * definition); a repository's own role pulls only `repository/<root>/<owner>/<name>/*`, and no
+   * repository at all when ECR cannot express its name (`repositories` undefined).
+   */
+  private grantPullAndLogs(role: iam.Role, repositories: string | undefined): void {
     const stack = Stack.of(this);
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -309,13 +318,15 @@ export class Network extends Construct {
         resources: ['*'],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'EcrPull',
-        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-        resources: [`arn:${stack.partition}:ecr:${stack.region}:${stack.account}:repository/*`],
-      }),
-    );
+    if (repositories !== undefined) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'EcrPull',
+          actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+          resources: [`arn:${stack.partition}:ecr:${stack.region}:${stack.account}:repository/${repositories}`],
+        }),
+      );
+    }
     this.environmentLogGroup.grantWrite(role);
   }
 

@@ -132,7 +132,7 @@ describe('local mode --auth oidc: tenancy', () => {
     bVersion = running.body.version;
   }, 90_000);
 
-  it('repository A cannot read, list, change, scale, heal, delete or read the events of B\'s environment: 404 like an unknown name', async () => {
+  it('repository A cannot read, list, change, scale, heal, delete or read the events or logs of B\'s environment: 404 like an unknown name', async () => {
     const asA = as(a.token);
     const unknown = await asA('GET', '/v1/environments/tenant-nobody');
     expect(unknown.status).toBe(404);
@@ -146,6 +146,8 @@ describe('local mode --auth oidc: tenancy', () => {
       ['DELETE', '/v1/environments/tenant-b'],
       ['DELETE', '/v1/environments/tenant-b', undefined, { 'if-match': '"999"' }],
       ['GET', '/v1/environments/tenant-b/events'],
+      ['GET', '/v1/environments/tenant-b/logs'],
+      ['GET', '/v1/environments/tenant-b/logs?limit=10'],
     ];
     for (const [method, path, body, headers] of attempts) {
       const answer = await asA(method, path, body, headers ?? {});
@@ -235,6 +237,19 @@ describe('local mode --auth oidc: tenancy', () => {
     expect(read.status).toBe(200);
     const events = await asOperator('GET', '/v1/environments/tenant-b/events');
     expect(events.body.items.some((e: { actor: string }) => e.actor === 'repo:acme/b:ref:refs/heads/feature')).toBe(true);
+    expect((await asOperator('GET', '/v1/environments/tenant-b/logs?limit=10')).status).toBe(200);
+  });
+
+  it("an operator token changes another repository's environment: scales B's to 2, as its own actor", async () => {
+    const asOperator = as(operator.token);
+    const scaled = await asOperator('POST', '/v1/environments/tenant-b/scale', { desiredCount: 2 });
+    expect(scaled.status, scaled.text).toBe(202);
+    // B sees the operator's change on its environment
+    const done = await reached(() => as(b.token)('GET', '/v1/environments/tenant-b'), (r) => r.body?.status === 'RUNNING' && r.body?.desiredCount === 2, 60_000, 100, 'tenant-b scaled to 2');
+    expect(done.body).toMatchObject({ labels: { repository: 'acme/b' }, desiredCount: 2 });
+    const events = await as(b.token)('GET', '/v1/environments/tenant-b/events?limit=100');
+    const requested = events.body.items.filter((e: { type: string }) => e.type === 'scale-requested');
+    expect(requested.map((e: { actor: string }) => e.actor)).toEqual([operator.claims.sub]);
   });
 });
 

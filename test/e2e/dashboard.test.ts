@@ -4,7 +4,8 @@
  * its contract, while the API (as CI would call it) changes what the page shows:
  *  - an environment created through the API appears in the list and goes RUNNING, live (the
  *    page polls; the test proves it was never reloaded);
- *  - from an environment's page: sleep (scale to 0) after a confirmation, SLEEPING;
+ *  - from an environment's page: sleep (scale to 0) after a confirmation, SLEEPING; heal
+ *    (a POST with no body: 202, HEALING, then RUNNING);
  *  - a failed environment (a `fail-start` image) shows its error code and reason, and its logs;
  *  - delete from the page (after declining once), and its row leaves the list;
  *  - with `--auth oidc` (a second local server): the page asks for a token, works with a good
@@ -123,6 +124,31 @@ describe('dashboard (local mode, no auth)', () => {
     expect(await page.getByTestId('log-line').count()).toBeGreaterThan(0);
     await screenshot(page, join(SCREENSHOTS, 'failed.png'));
   }, 120_000);
+
+  it('heals an environment from its page: the POST (no body, a JSON content type) is a 202, HEALING, then RUNNING', async () => {
+    const created = await local.api('PUT', '/v1/environments/pr-4', { body: { image: 'nginx:1.27', port: 80, labels } });
+    expect(created.status, created.text).toBe(201);
+    await local.waitFor('pr-4', (env) => env.status === 'RUNNING', WORKFLOW_MS);
+    const page = await visit(local, '#/env/pr-4');
+    const envPage = page.getByTestId('env-page');
+    await waitForText(envPage.getByTestId('env-status'), 'RUNNING', LIVE_MS);
+
+    await page.getByTestId('action-heal').click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    const healed = page.waitForResponse((response) => response.url().endsWith('/v1/environments/pr-4/heal') && response.request().method() === 'POST');
+    await page.getByTestId('confirm-yes').click();
+    const response = await healed;
+    // before the fix openapi-fetch sent no content type with no body: 415 Unsupported Media Type
+    expect(response.status(), await response.text()).toBe(202);
+    expect(await response.request().headerValue('content-type')).toBe('application/json');
+    expect((await response.json()).status).toBe('HEALING');
+    await waitForText(page.getByTestId('action-done'), /Heal pr-4/, LIVE_MS);
+    const env = await local.waitFor('pr-4', (e) => e.status === 'RUNNING' && e.operation?.type === 'heal' && e.operation.status === 'SUCCEEDED', WORKFLOW_MS);
+    expect(env.operation).toMatchObject({ type: 'heal', status: 'SUCCEEDED' });
+    await waitForText(envPage.getByTestId('env-status'), 'RUNNING', LIVE_MS);
+    expect(await page.getByTestId('action-error').count()).toBe(0);
+    expect((await local.api('DELETE', '/v1/environments/pr-4')).status).toBe(202);
+  }, 180_000);
 
   it('deletes an environment from its page (declining first changes nothing), and its row leaves the list', async () => {
     const created = await local.api('PUT', '/v1/environments/pr-3', { body: { image: 'nginx:1.27', port: 80, labels } });

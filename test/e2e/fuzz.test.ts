@@ -3,8 +3,13 @@
  * a property-based test (fast-check) sends generated requests — random methods and paths,
  * environment names valid and not, headers (content-type, If-Match, Idempotency-Key,
  * x-request-id, Host), bodies (JSON nested far too deep, huge strings, wrong types, `__proto__`
- * keys, unicode and lone surrogates, invalid JSON), query strings and forged cursors — to the
- * API routes of functions/contract/routes.ts and the local-only routes, over HTTP as a caller would.
+ * keys, unicode and lone surrogates, invalid JSON, `sidecars` and `hooks` valid and not), query
+ * strings (the lists' filters, `limit`, the logs route's `since`) and forged cursors (lists,
+ * events, logs) — to the API routes of functions/contract/routes.ts and the local-only routes of
+ * local mode without `--auth` (`/_local/resources`, `/_local/executions`, `/_local/faults`,
+ * `/_local/aws`), over HTTP as a caller would. A second, short run does the same against a server
+ * started with `--auth oidc`, whose own routes (`POST /_local/token`, the JWKS and the issuer's
+ * discovery document) get generated requests too, and whose API routes get tokens good and bad.
  *
  * Properties, for every request:
  *  - no 5xx, ever;
@@ -15,8 +20,9 @@
  *    for its workflows to end and the state to settle before the next request;
  *  - API answers carry an x-request-id that is a safe token, and 4xx answers are problem+json.
  *
- * The run is bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start) and seeded: the seed is
- * printed, and a failure says how to replay it:
+ * The runs are bounded (FLEDGE_FUZZ_RUNS, default 400: about 35 s with the server start;
+ * FLEDGE_FUZZ_OIDC_RUNS, default 150: a few seconds more) and seeded: the seed is printed, and a
+ * failure says how to replay it:
  *   FLEDGE_FUZZ_SEED=<seed> npm exec -- vitest run test/e2e/fuzz.test.ts --project default
  * (add FLEDGE_FUZZ_PATH=<path> to replay only the failing case). Shrinking is off: the server
  * keeps state between cases, so a shrunk case would not be the one that failed.
@@ -25,12 +31,14 @@ import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/contract/routes.ts';
-import { reached, useLocalServer } from './local-api.ts';
+import { reached, useLocalServer, type LocalApi } from './local-api.ts';
 
 const RUNS = Number(process.env.FLEDGE_FUZZ_RUNS ?? 400);
+/** the short second run against a server started with --auth oidc */
+const OIDC_RUNS = Number(process.env.FLEDGE_FUZZ_OIDC_RUNS ?? 150);
 const SEED = Number(process.env.FLEDGE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PATH = process.env.FLEDGE_FUZZ_PATH;
-process.stdout.write(`fuzz: FLEDGE_FUZZ_SEED=${SEED} FLEDGE_FUZZ_RUNS=${RUNS}\n`);
+process.stdout.write(`fuzz: FLEDGE_FUZZ_SEED=${SEED} FLEDGE_FUZZ_RUNS=${RUNS} FLEDGE_FUZZ_OIDC_RUNS=${OIDC_RUNS}\n`);
 
 // no cleanup or idle sleep while the fuzz runs: nothing may change the state but the requests
 const local = useLocalServer({ FLEDGE_CLEANUP_INTERVAL: '1h', FLEDGE_QUOTA_PER_REPOSITORY: '50' });
@@ -54,8 +62,8 @@ interface FuzzRequest {
   body?: string;
 }
 
-function send(req: FuzzRequest): Promise<RawAnswer> {
-  const { port } = local.server();
+function send(req: FuzzRequest, server: LocalApi = local): Promise<RawAnswer> {
+  const { port } = server.server();
   return new Promise((resolve, reject) => {
     const r = httpRequest(
       { host: '127.0.0.1', port, method: req.method, path: req.path, headers: { ...req.headers, ...(req.body !== undefined ? { 'content-length': String(Buffer.byteLength(req.body)) } : {}) } },
@@ -164,6 +172,9 @@ const validSpec = fc.record(
     environment: fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.constantFrom('constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf')), fc.string({ maxLength: 20 }), { maxKeys: 3 }),
     ttl: fc.constantFrom('72h', '7d'),
     labels: fc.dictionary(fc.constantFrom('branch', 'constructor', 'team'), fc.string({ maxLength: 20 }), { maxKeys: 2 }).map((labels) => ({ ...labels, repository: REPOSITORY })),
+    // at most one of each, valid: the simulator runs them (a hook is a one-off task that exits at once)
+    sidecars: fc.constantFrom([], [{ name: 'cache', image: 'redis:7', port: 6379 }], [{ name: 'worker', image: 'ghcr.io/acme/worker:1', essential: false }]),
+    hooks: fc.constantFrom({}, { afterCreate: { command: ['echo', 'seeded'] } }, { beforeUpdate: { command: ['sh', '-c', 'echo migrated'], timeoutSeconds: 60 } }),
   },
   { requiredKeys: ['image', 'labels'] },
 );
@@ -177,6 +188,34 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.double(),
   fc.array(anyText, { maxLength: 3 }),
   fc.dictionary(anyText, anyText, { maxKeys: 3 }),
+);
+
+/** a sidecar, or something posing as one: bad names (`app`, duplicates, capitals), ports, images (another repository's of the account's ECR too), secrets */
+const hostileSidecar = fc.record(
+  {
+    name: fc.oneof(fc.constantFrom('db', 'cache', 'app', 'Db', '1db', 'x'.repeat(32), ''), hostileValue),
+    image: fc.oneof(fc.constantFrom('postgres:16', 'redis:fail-pull', '000000000000.dkr.ecr.eu-west-1.amazonaws.com/fledge/acme/other/db:1', '000000000000.dkr.ecr.eu-west-1.amazonaws.com/fledge/acme/fuzz/db:1', `a/${'b'.repeat(260)}`), hostileValue),
+    port: fc.oneof(fc.constantFrom(80, 5432, 0, 65536), hostileValue),
+    environment: fc.oneof(fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), anyText), fc.oneof(fc.string({ maxLength: 20 }), hostileValue), { maxKeys: 3 }), hostileValue),
+    secrets: fc.oneof(fc.constant({ PASSWORD: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:fledge/acme/other/db' }), hostileValue),
+    essential: fc.oneof(fc.boolean(), hostileValue),
+    extra: hostileValue,
+  },
+  { requiredKeys: [] },
+);
+
+/** a hook, or something posing as one: empty or NUL words, a command past RunTask's 8 KiB override, timeouts out of range */
+const hostileHook = fc.record(
+  {
+    command: fc.oneof(
+      fc.array(fc.oneof(fc.constantFrom('echo', 'fail-seed', 'sleep', '5', '', 'a\u0000b'), anyText), { maxLength: 4 }),
+      fc.nat({ max: 70 }).map((n) => Array.from({ length: n }, () => 'w'.repeat(150))),
+      hostileValue,
+    ),
+    timeoutSeconds: fc.oneof(fc.constantFrom(9, 10, 3600, 3601, 1.5), hostileValue),
+    extra: hostileValue,
+  },
+  { requiredKeys: [] },
 );
 
 const hostileSpec = fc.record(
@@ -201,6 +240,11 @@ const hostileSpec = fc.record(
     healthCheck: fc.oneof(fc.record({ path: fc.oneof(fc.constantFrom('/', '/a b', '/é', `/${'p'.repeat(1100)}`), anyText) }), hostileValue),
     ttl: fc.oneof(fc.constantFrom('72h', '0m', '9999d', '1x'), hostileValue),
     labels: fc.oneof(fc.constant({ repository: REPOSITORY }), fc.dictionary(anyText, fc.oneof(anyText, hostileValue), { maxKeys: 3 }), hostileValue),
+    sidecars: fc.oneof(fc.array(hostileSidecar, { maxLength: 6 }), hostileValue),
+    hooks: fc.oneof(
+      fc.dictionary(fc.oneof(fc.constantFrom('afterCreate', 'beforeUpdate', 'afterUpdate', 'beforeDelete', 'beforeCreate', '__proto__'), anyText), fc.oneof(hostileHook, hostileValue), { maxKeys: 3 }),
+      hostileValue,
+    ),
     extra: hostileValue,
   },
   { requiredKeys: [] },
@@ -233,12 +277,23 @@ const cursor = fc.oneof(
   fc.base64String({ maxLength: 60 }),
   fc.record({ q: fc.oneof(anyText, hostileValue), k: fc.oneof(hostileValue, fc.record({ pk: fc.constantFrom('', 'ENV#fz-running', 'ENV#'), sk: fc.oneof(fc.constantFrom('', 'ENV', `EVT#${'x'.repeat(1100)}#0001`), hostileValue), name: fc.oneof(fc.constantFrom('', 'fz-running'), hostileValue), gsiAllPk: fc.constantFrom('ENV', ''), extra: hostileValue }, { requiredKeys: [] })) }, { requiredKeys: [] }).map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
   fc.nat({ max: 9000 }).map((n) => 'A'.repeat(n)),
+  // a logs cursor ({q, t, n}) with a forged name hash, time or count
+  fc.record({ q: fc.oneof(anyText, fc.constant('')), t: fc.oneof(fc.constantFrom(0, -1, 253_402_300_800_000, 1.5), hostileValue), n: fc.oneof(fc.constantFrom(0, -1, 1_000_001), hostileValue) }, { requiredKeys: [] }).map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
+);
+
+/** the logs route's `since`: ISO times with a zone, not in the future (functions/domain/log-query.ts), and everything around that */
+const since = fc.oneof(
+  fc.constantFrom('2026-01-05T10:00:00Z', '2026-01-05T10:00:00.123456789+02:00', '1970-01-01T00:00Z', '2026-02-30T10:00:00Z', '2026-01-05T10:00:00', '2026-01-05', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '0', '-1', ''),
+  fc.date({ min: new Date('1960-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+  anyText,
+  fc.nat({ max: 3000 }).map((n) => `2026-01-05T10:00:00.${'1'.repeat(n)}Z`),
 );
 
 const queryPair = fc.oneof(
   fc.tuple(fc.constantFrom('repository', 'branch'), fc.oneof(fc.constant(REPOSITORY), anyText, fc.nat({ max: 3000 }).map((n) => 'r'.repeat(n)))),
   fc.tuple(fc.constant('status'), fc.oneof(fc.constantFrom('RUNNING', 'DELETED', 'running', ''), anyText)),
-  fc.tuple(fc.constant('limit'), fc.oneof(fc.constantFrom('1', '100', '101', '0', '-1', '1.5', '1e2', '0x10', ' 5', '9'.repeat(400)), anyText)),
+  fc.tuple(fc.constant('limit'), fc.oneof(fc.constantFrom('1', '100', '101', '1000', '1001', '0', '-1', '1.5', '1e2', '0x10', ' 5', '9'.repeat(400)), anyText)),
+  fc.tuple(fc.constant('since'), since),
   fc.tuple(fc.constant('cursor'), cursor),
   fc.tuple(anyText, anyText),
 );
@@ -329,6 +384,11 @@ const attack: fc.Arbitrary<FuzzRequest> = fc.oneof(
     path: list === '' ? `/v1/environments/${target}/events?cursor=${encode(c)}`.slice(0, 12_000) : `/v1/environments${list}cursor=${encode(c)}`.slice(0, 12_000),
     headers: {},
   })),
+  fc.record({ target: fc.constantFrom(...EXISTING), since: optional(since), limit: optional(fc.oneof(fc.constantFrom('1', '1000', '1001', '0', '-5', '2.5'), anyText)), c: optional(cursor) }).map(({ target, since: t, limit: l, c }) => ({
+    method: 'GET',
+    path: `/v1/environments/${target}/logs?${[t === undefined ? '' : `since=${encode(t)}`, l === undefined ? '' : `limit=${encode(l)}`, c === undefined ? '' : `cursor=${encode(c)}`].filter(Boolean).join('&')}`.slice(0, 12_000),
+    headers: {},
+  })),
   fc.record({ key: fc.constantFrom('repository', 'branch'), length: fc.integer({ min: 200, max: 3000 }), char: fc.constantFrom('r', 'é', '😀', '"') }).map(({ key, length, char }) => ({
     method: 'GET',
     path: `/v1/environments?${key}=${encode(char.repeat(length))}`.slice(0, 12_000),
@@ -342,6 +402,23 @@ const fuzzRequest = fc.oneof({ weight: 6, arbitrary: routeRequest }, { weight: 2
 
 const describeRequest = (req: FuzzRequest) =>
   `${req.method} ${req.path.slice(0, 300)}\n  headers ${JSON.stringify(req.headers).slice(0, 500)}\n  body ${req.body === undefined ? '(none)' : `${req.body.length} chars: ${req.body.slice(0, 300)}`}`;
+
+/** fc.assert with the seed (and the failing path) printed in a failure, and its counterexample cut to a readable size. */
+async function assertReplayable<T>(property: fc.IAsyncPropertyWithHooks<T>, numRuns: number): Promise<void> {
+  try {
+    await fc.assert(property, { numRuns, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) });
+  } catch (error) {
+    // the counterexample can be 70 kB of body: keep its start and the error that failed it
+    const message = (error as Error).message;
+    const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : '';
+    const details = `${message.slice(0, 2500)}${message.length > 2500 ? ' [...]' : ''}\n\nfailed because: ${cause.slice(0, 3000)}`;
+    const failedPath = /path: "([^"]*)"/.exec(details)?.[1];
+    throw new Error(
+      `${details}\n\nreplay: FLEDGE_FUZZ_SEED=${SEED}${failedPath ? ` FLEDGE_FUZZ_PATH=${failedPath}` : ''} npm exec -- vitest run test/e2e/fuzz.test.ts --project default`,
+      { cause: error },
+    );
+  }
+}
 
 describe('hostile input on every route of the local HTTP front', () => {
   const statuses = new Map<number, number>();
@@ -399,17 +476,7 @@ describe('hostile input on every route of the local HTTP front', () => {
       }
     });
     try {
-      await fc.assert(property, { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) });
-    } catch (error) {
-      // the counterexample can be 70 kB of body: keep its start and the error that failed it
-      const message = (error as Error).message;
-      const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : '';
-      const details = `${message.slice(0, 2500)}${message.length > 2500 ? ' [...]' : ''}\n\nfailed because: ${cause.slice(0, 3000)}`;
-      const failedPath = /path: "([^"]*)"/.exec(details)?.[1];
-      throw new Error(
-        `${details}\n\nreplay: FLEDGE_FUZZ_SEED=${SEED}${failedPath ? ` FLEDGE_FUZZ_PATH=${failedPath}` : ''} npm exec -- vitest run test/e2e/fuzz.test.ts --project default`,
-        { cause: error },
-      );
+      await assertReplayable(property, RUNS);
     } finally {
       const summary = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}x${count}`).join(' ');
       process.stdout.write(`fuzz: ${RUNS} requests in ${Date.now() - started} ms (seed ${SEED}); answers ${summary}\n`);
@@ -418,4 +485,130 @@ describe('hostile input on every route of the local HTTP front', () => {
     expect([...statuses.keys()].some((status) => status >= 200 && status < 300)).toBe(true);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
   }, 240_000);
+});
+
+// ------------------------------------------------------------------ the same with --auth oidc: the issuer's routes, tokens good and bad
+
+/** what a token can be: one the local issuer handed out (a repository's, an operator's), or one API Gateway's JWT authorizer refuses */
+type TokenKind = 'repository' | 'operator' | 'expired' | 'wrong-audience' | 'unsigned' | 'tampered' | 'garbage' | 'none';
+const ACCEPTED: readonly TokenKind[] = ['repository', 'operator'];
+
+const tokenRequestBody = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .record(
+        {
+          repository: fc.oneof(fc.constantFrom('acme/fuzz', 'acme', 'a/b/c', '', `${'o'.repeat(101)}/x`), hostileValue),
+          actor: fc.oneof(fc.constantFrom('dev', 'bot[bot]', 'a b'), hostileValue),
+          audience: fc.oneof(fc.constantFrom('fledge', 'other', ''), hostileValue),
+          expiresIn: fc.oneof(fc.integer({ min: -200_000, max: 200_000 }), hostileValue),
+          ref: fc.oneof(fc.constantFrom('refs/heads/main', 'main', 'refs/'), hostileValue),
+          operator: fc.oneof(fc.boolean(), hostileValue),
+          issuer: fc.oneof(fc.constantFrom('http://127.0.0.1/_local/issuer', 'evil'), hostileValue),
+          repositoryOwnerId: fc.oneof(fc.constantFrom('1', '123456789', 'x', '1'.repeat(21)), hostileValue),
+          eventName: fc.oneof(fc.constantFrom('push', 'pull_request_target', 'Push'), hostileValue),
+          extra: hostileValue,
+        },
+        { requiredKeys: [] },
+      )
+      .map((b) => JSON.stringify(b)),
+  },
+  { weight: 1, arbitrary: body },
+);
+
+const issuerRequest: fc.Arbitrary<FuzzRequest> = fc
+  .record({
+    method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('GET', 'POST') }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH') }),
+    path: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('/_local/token', '/_local/jwks.json', '/_local/issuer/.well-known/openid-configuration') },
+      { weight: 1, arbitrary: fc.constantFrom('/_local/issuer', '/_local/issuer/', '/_local/jwks', '/_local/token/x', '/_local/issuer/.well-known/jwks.json', '/_local/TOKEN') },
+    ),
+    query,
+    headers,
+    json: fc.boolean(),
+    body: tokenRequestBody,
+  })
+  .map(({ method: m, path: p, query: q, headers: h, json, body: b }) => ({
+    method: m,
+    path: p + q,
+    headers: withoutUndefined({ ...h, ...(json ? { 'content-type': 'application/json' } : {}) }),
+    body: m === 'GET' || m === 'HEAD' ? undefined : b,
+  }));
+
+const oidcRequest = fc.oneof(
+  { weight: 2, arbitrary: issuerRequest.map((req) => ({ req, token: 'none' as TokenKind })) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(fc.oneof(routeRequest, anyRequest), fc.constantFrom<TokenKind>('repository', 'operator', 'expired', 'wrong-audience', 'unsigned', 'tampered', 'garbage', 'none')).map(([req, token]) => ({ req, token })),
+  },
+);
+
+describe('hostile input with --auth oidc: the local issuer\'s routes, and the API behind tokens good and bad', () => {
+  const oidc = useLocalServer({ FLEDGE_CLEANUP_INTERVAL: '1h', FLEDGE_QUOTA_PER_REPOSITORY: '50' }, { auth: 'oidc' });
+  const tokens = new Map<TokenKind, string>();
+
+  /** what a request could change, seen without a token: the workflow executions and the simulated AWS resources */
+  async function localState(): Promise<string> {
+    const [executions, resources] = await Promise.all([oidc.api('GET', '/_local/executions'), oidc.api('GET', '/_local/resources')]);
+    const r = resources.body;
+    return JSON.stringify({
+      executions: (executions.body.items as { name: string; status: string }[]).map((e) => `${e.name}:${e.status}`).sort(),
+      services: r.services.map((x: { arn: string; desiredCount: number; taskDefinition: string }) => `${x.arn}:${x.desiredCount}:${x.taskDefinition}`).sort(),
+      taskDefinitions: r.taskDefinitions.map((t: { arn: string; status: string }) => `${t.arn}:${t.status}`).sort(),
+      faults: r.faults,
+    });
+  }
+  async function settledLocalState(): Promise<string> {
+    await reached(oidc.api.bind(null, 'GET', '/_local/executions'), (a) => !(a.body.items as { status: string }[]).some((e) => e.status === 'RUNNING'), 30_000, 50, 'no workflow running');
+    return localState();
+  }
+
+  beforeAll(async () => {
+    const issue = async (request: Record<string, unknown>) => {
+      const answer = await oidc.api('POST', '/_local/token', { body: request });
+      expect(answer.status, answer.text).toBe(200);
+      return answer.body.token as string;
+    };
+    const good = await issue({ repository: REPOSITORY, actor: 'fuzz' });
+    const [header, payload] = good.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    tokens.set('repository', good);
+    tokens.set('operator', await issue({ operator: true, repository: 'acme/ops', actor: 'ops' }));
+    tokens.set('expired', await issue({ repository: REPOSITORY, expiresIn: -60 }));
+    tokens.set('wrong-audience', await issue({ repository: REPOSITORY, audience: 'not-fledge' }));
+    tokens.set('unsigned', `${b64({ ...JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), alg: 'none' })}.${payload}.`);
+    tokens.set('tampered', `${header}.${b64({ ...claims, repository: 'acme/other' })}.${good.split('.')[2]}`);
+    tokens.set('garbage', 'not.a.jwt');
+  }, 60_000);
+
+  it(`answers no 5xx, refuses every token API Gateway would with 401, and changes nothing on a 4xx (${OIDC_RUNS} generated requests)`, async () => {
+    const statuses = new Map<number, number>();
+    let state = await settledLocalState();
+    const property = fc.asyncProperty(oidcRequest, async ({ req, token }) => {
+      const headers = { ...req.headers };
+      delete headers.authorization;
+      const withToken: FuzzRequest = { ...req, headers: token === 'none' ? headers : { ...headers, authorization: `Bearer ${tokens.get(token)!}` } };
+      const answer = await send(withToken, oidc);
+      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+      const fail = (what: string) => `${what}\n  token ${token}\n  ${describeRequest(withToken)}\n  answer ${answer.status} ${answer.text.slice(0, 500)}`;
+      expect(answer.status < 500, fail('a 5xx')).toBe(true);
+      // a token API Gateway's JWT authorizer refuses never reaches a handler: 401, unless no route matched first (404, 405) or the Host was refused (421)
+      if (req.path.startsWith('/v1/') && !ACCEPTED.includes(token)) expect([401, 404, 405, 421], fail('an API route answered a refused token')).toContain(answer.status);
+      if (req.path.startsWith('/_local/token') && answer.status === 200) expect(typeof JSON.parse(answer.text).token, fail('a token answer without a token')).toBe('string');
+      if (answer.status >= 400) expect(await localState(), fail('a rejected request changed the state')).toBe(state);
+      else if (req.method !== 'GET') state = await settledLocalState();
+    });
+    const started = Date.now();
+    try {
+      await assertReplayable(property, OIDC_RUNS);
+    } finally {
+      const summary = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}x${count}`).join(' ');
+      process.stdout.write(`fuzz --auth oidc: ${OIDC_RUNS} requests in ${Date.now() - started} ms (seed ${SEED}); answers ${summary}\n`);
+    }
+    // the issuer's routes answered (a token, the JWKS or the discovery document) and tokens were refused
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
+    expect(statuses.get(401) ?? 0).toBeGreaterThan(0);
+  }, 180_000);
 });

@@ -1,7 +1,8 @@
 /**
  * docs/security.md, end to end in local mode: nothing internal reaches a caller on failure
  * paths (no ARN, no account id: local mode's account is 000000000000), an environment
- * references only its repository's secrets, and the front answers only loopback Host names.
+ * references only its repository's secrets and runs only its repository's images of the
+ * account's ECR, and the front answers only loopback Host names.
  */
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +83,34 @@ describe('secrets per repository', () => {
     expect(patched.status).toBe(400);
     expect(patched.body.errors).toEqual([expect.objectContaining({ path: 'secrets.OTHER' })]);
     expect((await api('DELETE', '/v1/environments/sec-secret')).status).toBe(202);
+  });
+});
+
+describe("images of the installation's ECR per repository", () => {
+  const ecr = (name: string, account = ACCOUNT) => `${account}.dkr.ecr.eu-west-1.amazonaws.com/${name}`;
+
+  it("refuses repository B's image for repository A, as the app's or a sidecar's (400 naming the field, nothing created); accepts its own and other registries'", async () => {
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ image: ecr('fledge/acme/billing/app:1'), labels: { repository: 'acme/web' } }, 'image'],
+      [{ image: 'nginx:1', labels: { repository: 'acme/web' }, sidecars: [{ name: 'worker', image: ecr('fledge/acme/billing/worker:1') }] }, 'sidecars.0.image'],
+      [{ image: ecr('fledge/acme/web/app:1') }, 'image'],
+    ];
+    for (const [body, field] of refusals) {
+      const refused = await api('PUT', '/v1/environments/sec-image', { body });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors).toEqual([expect.objectContaining({ path: field })]);
+      expectPlain(`refused ${field}`, refused.text);
+      expect((await api('GET', '/v1/environments/sec-image')).status).toBe(404);
+    }
+    const own = await api('PUT', '/v1/environments/sec-image', { body: { image: ecr('fledge/acme/web/app:1'), labels: { repository: 'acme/web' } } });
+    expect(own.status).toBe(201);
+    const patched = await api('PATCH', '/v1/environments/sec-image', { body: { image: ecr('fledge/acme/billing/app:2') } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.errors).toEqual([expect.objectContaining({ path: 'image', message: expect.stringContaining('fledge/acme/web/<name>') })]);
+    expect((await api('DELETE', '/v1/environments/sec-image')).status).toBe(202);
+    // another account's ECR is not this installation's to judge
+    expect((await api('PUT', '/v1/environments/sec-image-other', { body: { image: ecr('fledge/acme/billing/app:1', '111122223333'), labels: { repository: 'acme/web' } } })).status).toBe(201);
+    expect((await api('DELETE', '/v1/environments/sec-image-other')).status).toBe(202);
   });
 });
 

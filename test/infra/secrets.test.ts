@@ -147,6 +147,39 @@ describe("a listed repository's execution role and secrets", () => {
     }
   });
 
+  // docs/security.md "Images": a repository's role pulls only its ECR namespace; the shared role pulls any (the API's image check is its gate)
+  const ecrRepository = (name: string, account = ACCOUNT, region = REGION) => `arn:aws:ecr:${region}:${account}:repository/${name}`;
+  const pulls = (statements: Statement[], name: string, account?: string, region?: string) =>
+    ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'].every((action) => allows(statements, action, ecrRepository(name, account, region)));
+
+  it("A's role pulls only A's ECR namespace (fledge/acme/web/*, lower case)", () => {
+    expect(pulls(a, 'fledge/acme/web/app')).toBe(true);
+    expect(pulls(a, 'fledge/acme/web/team/app')).toBe(true);
+    expect(pulls(b, 'fledge/acme/billing/app')).toBe(true);
+    for (const name of ['fledge/acme/billing/app', 'fledge/acme/web-evil/app', 'fledge/acme/app', 'web', 'fledgex/acme/web/app']) {
+      expect(allows(a, 'ecr:BatchGetImage', ecrRepository(name)), name).toBe(false);
+      expect(allows(a, 'ecr:GetDownloadUrlForLayer', ecrRepository(name)), name).toBe(false);
+    }
+    expect(pulls(a, 'fledge/acme/web/app', '210987654321')).toBe(false);
+    expect(pulls(b, 'fledge/acme/web/app')).toBe(false);
+  });
+
+  it('the shared role still pulls every repository of the account\'s ECR, and only of its account and region', () => {
+    expect(pulls(execution, 'fledge/acme/billing/app')).toBe(true);
+    expect(pulls(execution, 'web')).toBe(true);
+    expect(pulls(execution, 'web', '210987654321')).toBe(false);
+  });
+
+  it("a repository's namespace follows secretRoot and is lowered; a name ECR cannot express pulls no ECR repository", () => {
+    const roles = synthNetwork({ secretRoot: 'Previews', secretRepositories: ['Acme/Web', 'acme/.github'] }).repositoryRoles;
+    const web = roles['Acme/Web']!.statements;
+    expect(pulls(web, 'previews/acme/web/app')).toBe(true);
+    expect(pulls(web, 'fledge/acme/web/app')).toBe(false);
+    const github = roles['acme/.github']!.statements;
+    expect(github.filter((s) => asArray(s.Action).some((action) => /^ecr:(BatchGetImage|GetDownloadUrlForLayer|BatchCheckLayerAvailability)$/.test(action)))).toEqual([]);
+    expect(github.some((s) => asArray(s.Action).includes('ecr:GetAuthorizationToken'))).toBe(true);
+  });
+
   it('the shared execution role reads no secret, parameter or key at all', () => {
     expect(actionsOf(execution)).toEqual([]);
     expect(allows(execution, 'secretsmanager:GetSecretValue', sm('fledge/acme/web/db-AbCdEf'))).toBe(false);

@@ -5,7 +5,7 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach } from 'vitest';
+import { beforeEach, onTestFinished } from 'vitest';
 import { resetClients } from '../../functions/adapters/aws-clients.ts';
 import type { EnvironmentRecord } from '../../functions/domain/environment.ts';
 import { resetConfig } from '../../functions/runtime/config.ts';
@@ -58,4 +58,14 @@ export function mockApiAws() {
   };
 
   return { dynamodb, sfn, stored };
+}
+
+/** Sets one variable of the API's environment for the rest of the running test (the configuration is read again), and removes it when the test ends. */
+export function setApiEnvForTest(name: string, value: string): void {
+  process.env[name] = value;
+  resetConfig();
+  onTestFinished(() => {
+    delete process.env[name];
+    resetConfig();
+  });
 }

@@ -4,34 +4,26 @@
  * installation's own account and region. Anything else is a 400 naming `secrets.<NAME>`,
  * and a refused request writes nothing and starts nothing.
  */
-import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handler as putHandler } from '../../../functions/api/put-environment.ts';
 import { handler as postHandler } from '../../../functions/api/create-environment.ts';
 import { handler as patchHandler } from '../../../functions/api/patch-environment.ts';
 import { resetConfig } from '../../../functions/runtime/config.ts';
-import { mockApiAws, TEST_ACCOUNT } from '../../support/api-aws.ts';
+import { mockApiAws, setApiEnvForTest, TEST_ACCOUNT } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { expectRefusedUntouched, githubTokenOf, putPr1 } from '../../support/ownership.ts';
 
-const { dynamodb, sfn } = mockApiAws();
+const aws = mockApiAws();
+const { dynamodb, sfn } = aws;
 const ACCOUNT = TEST_ACCOUNT;
 const secret = (name: string, { account = ACCOUNT, region = 'eu-west-1' } = {}) => `arn:aws:secretsmanager:${region}:${account}:secret:${name}`;
 const parameter = (name: string) => `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/${name}`;
 
-const put = (body: Record<string, unknown>) =>
-  call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image: 'ghcr.io/acme/web:1', ...body } });
-
-function expectRefused(response: Awaited<ReturnType<typeof put>>, field: string, message: RegExp) {
-  expect(response.status).toBe(400);
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.errors).toEqual([{ path: field, message: expect.stringMatching(message) }]);
-  // the problem names no account id (the installation's or the one sent)
-  expect(JSON.stringify(response.body)).not.toMatch(/\d{12}/);
-  expect(dynamodb.commandCalls(TransactWriteCommand)).toHaveLength(0);
-  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
-}
+const put = (body: Record<string, unknown>) => putPr1(body);
+// the problem names no account id (the installation's or the one sent)
+const expectRefused = (response: Awaited<ReturnType<typeof put>>, field: string, message: RegExp) => expectRefusedUntouched(aws, response, field, message);
 
 beforeEach(() => {
   Object.assign(process.env, {
@@ -97,16 +89,8 @@ describe('secrets an environment may reference', () => {
   });
 
   it("checks the repository a GitHub token's caller is given when it leaves labels.repository out", async () => {
-    const claims = { sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', ref: 'refs/heads/main', event_name: 'push', aud: 'fledge' };
-    const authorizer = { jwt: { claims, scopes: null } };
-    process.env.FLEDGE_OIDC_OWNERS = 'acme';
-    resetConfig();
-    onTestFinished(() => {
-      delete process.env.FLEDGE_OIDC_OWNERS;
-      resetConfig();
-    });
-    const asWeb = (secrets: Record<string, string>) =>
-      call(putHandler, { method: 'PUT', path: '/v1/environments/pr-1', pathParameters: { name: 'pr-1' }, body: { image: 'ghcr.io/acme/web:1', secrets }, authorizer });
+    setApiEnvForTest('FLEDGE_OIDC_OWNERS', 'acme');
+    const asWeb = (secrets: Record<string, string>) => putPr1({ secrets }, githubTokenOf('acme/web'));
     const own = await asWeb({ DB: secret('fledge/acme/web/db') });
     expect(own.status).toBe(201);
     expect(own.body.labels.repository).toBe('acme/web');

@@ -107,6 +107,20 @@ describe('SigV4 signing of API requests', () => {
     expect(seen[1]!.headers.authorization).toBeUndefined();
   });
 
+  it('sends a JSON content type on a POST without a body (heal: the API answers 415 without one), signed too, and none on a bodiless DELETE or GET', async () => {
+    await new FledgeApi(endpoint).call('POST', '/v1/environments/smoke-1/heal');
+    await new FledgeApi(endpoint, sigV4Signer('eu-west-1', credentials)).call('POST', '/v1/environments/smoke-1/heal');
+    await new FledgeApi(endpoint).call('DELETE', '/v1/environments/smoke-1');
+    await new FledgeApi(endpoint).call('GET', '/v1/health');
+    expect(seen.map((request) => [request.method, request.headers['content-type'], request.body])).toEqual([
+      ['POST', 'application/json', ''],
+      ['POST', 'application/json', ''],
+      ['DELETE', undefined, ''],
+      ['GET', undefined, ''],
+    ]);
+    expect(seen[1]!.headers.authorization).toContain('content-type');
+  });
+
   it('keeps a base path of the endpoint', async () => {
     await new FledgeApi(`${endpoint}/prod`).call('GET', '/v1/health');
     expect(seen[0]!.url).toBe('/prod/v1/health');

@@ -9,7 +9,7 @@ import { ValidationFailed } from '../../../functions/domain/errors.ts';
 import { HOOK_NAMES, MAX_OVERRIDE_CHARACTERS, overrideCharacters } from '../../../functions/domain/hooks.ts';
 import { renderPlan, type PlanSettings } from '../../../functions/domain/resource-plan.ts';
 import { secretExecutionRoleArn } from '../../../functions/domain/execution-roles.ts';
-import { applyPatch, checkSecretOwnership, parseSpec } from '../../../functions/domain/spec-validation.ts';
+import { applyPatch, checkOwnership, parseSpec } from '../../../functions/domain/spec-validation.ts';
 import { sizesFitting, taskSizeProblem } from '../../../functions/domain/fargate-sizes.ts';
 import { classifyStoppedTask } from '../../../functions/domain/task-failure.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../../support/service-models.ts';
@@ -98,9 +98,9 @@ describe('sidecars in the spec', () => {
 
   it('refuses a sidecar secret the repository does not own, naming its path', () => {
     const parsed = parseSpec({ image: 'web', labels: { repository: 'acme/web' }, sidecars: [postgres] }, RULES);
-    expect(checkSecretOwnership(parsed, SCOPE)).toBe(parsed);
+    expect(checkOwnership(parsed, SCOPE)).toBe(parsed);
     const other = parseSpec({ image: 'web', labels: { repository: 'acme/other' }, sidecars: [postgres] }, RULES);
-    expect(validationError(() => checkSecretOwnership(other, SCOPE)).errors).toEqual([
+    expect(validationError(() => checkOwnership(other, SCOPE)).errors).toEqual([
       { path: 'sidecars.0.secrets.POSTGRES_PASSWORD', message: expect.stringMatching(/must be a secret of repository "acme\/other"/) },
     ]);
   });
