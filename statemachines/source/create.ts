@@ -1,7 +1,7 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
-import { ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -33,7 +33,7 @@ export const create: StateMachine = {
       Comment:
         'A revision of the content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: so it carries no fledge:environment tag. One try: a throttle goes to FindTaskDefinition (the same content may have been registered meanwhile) instead of waiting for a token.',
       Retry: [ecsServerRetry],
-      Catch: [catchErrors(['Ecs.ThrottlingException', 'Ecs.ClientException'], 'FindTaskDefinition'), undo],
+      Catch: [catchErrors([...ECS_THROTTLING_ERRORS, 'Ecs.ClientException'], 'FindTaskDefinition'), undo],
       Next: 'CreateTargetGroup',
     }),
     FindTaskDefinition: sdkTask('ecs:describeTaskDefinition', {
@@ -42,17 +42,17 @@ export const create: StateMachine = {
       Parameters: { 'TaskDefinition.$': '$.plan.taskDefinition.Family' },
       ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
       ResultPath: '$.taskDefinition',
-      Retry: [ecsDescribeThrottlingRetry, ecsRetry],
+      Retry: [ecsDescribeThrottlingRetry, ecsServerRetry],
       // none yet (ClientException), or its own bucket still throttling it after its tries: register
       // (each hands back to the other until a revision is found or registered; TimeoutSeconds bounds it)
-      Catch: [catchErrors(['Ecs.ClientException', 'Ecs.ThrottlingException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
+      Catch: [catchErrors(['Ecs.ClientException', ...ECS_THROTTLING_ERRORS], 'RegisterTaskDefinitionAfterThrottling'), undo],
       Next: 'CreateTargetGroup',
     }),
     RegisterTaskDefinitionAfterThrottling: registerTaskDefinition({
       Comment:
         'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register, a few tries; still throttled, FindTaskDefinition looks again, since in a burst of creates of one content a single registration is all of them need (the bucket: 20, then 1/s, account-wide; docs/design.md "Retries sized to the bucket"). The loop ends when a revision is found or registered; the execution\'s TimeoutSeconds bounds it.',
       Retry: [ecsRegisterAgainRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchErrors(['Ecs.ThrottlingException'], 'FindTaskDefinition'), undo],
+      Catch: [catchErrors(ECS_THROTTLING_ERRORS, 'FindTaskDefinition'), undo],
       Next: 'CreateTargetGroup',
     }),
     CreateTargetGroup: createTargetGroup({ Catch: [undo], Next: 'ModifyTargetGroupAttributes' }),
