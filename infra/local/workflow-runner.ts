@@ -65,6 +65,8 @@ export interface WorkflowRunnerOptions {
   retryIntervalMs?: number;
   /** replace the TimeoutSeconds of Task states, by state name (tests: a short backstop) */
   timeoutOverrides?: Record<string, number>;
+  /** wait this many milliseconds in these Wait states instead of their Seconds/SecondsPath, by state name (tests) */
+  waitOverridesMs?: Record<string, number>;
   /** how often a `.sync` ECS task is described while the runner waits for it to stop (default 250 ms) */
   syncPollMs?: number;
 }
@@ -498,6 +500,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       overrides: {
         taskResourceLocalHandlers: taskHandlers(definition, executionArn, issued) as never,
         retryIntervalOverrides,
+        ...(options.waitOverridesMs ? { waitTimeOverrides: options.waitOverridesMs } : {}),
       },
       context,
     });

@@ -91,7 +91,12 @@ export const ecsThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts
 export const ecsCreateThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 100, maxDelay: 5, rate: 2 });
 /** The Catch of a throttled ECS call handed to another step (create.ts: RegisterTaskDefinition <-> FindTaskDefinition). */
 export const ECS_THROTTLING_ERRORS = [ECS_THROTTLED];
-/** ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off"): a few tries, ~14 s. */
+/**
+ * ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off").
+ * In a machine's states this is a marker: withClientThrottleLoops (client-throttles.ts) replaces
+ * it with a Catch into a Choice that reads the Cause (throttles tried again for minutes, any other
+ * ClientException failing at once); left alone it would be a few tries, ~14 s, for both.
+ */
 export const ecsClientRetry = retry(['Ecs.ClientException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
 /**

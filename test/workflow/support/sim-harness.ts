@@ -209,6 +209,10 @@ export class SimHarness {
       },
       retryIntervalMs: 0,
       timeoutOverrides: options.timeoutOverrides,
+      // a ClientException throttle's wait (statemachines/source/client-throttles.ts) is a retry's backoff: none here either
+      waitOverridesMs: Object.fromEntries(
+        WORKFLOW_KINDS.flatMap((kind) => [...readFileSync(join(ROOT, 'statemachines', WORKFLOWS[kind].asl), 'utf8').matchAll(/"(\w+ClientThrottleWait)": \{/g)].map((m) => [m[1]!, 0])),
+      ),
       region: REGION,
       accountId: ACCOUNT,
     });
