@@ -1,5 +1,5 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
-import { withClientThrottleLoops } from './client-throttles.ts';
+import { withCauseLoops } from './cause-loops.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
@@ -15,7 +15,7 @@ export const create: StateMachine = {
     'Create a preview environment: task definition, target group + listener rule on a load balancer of the pool (PlanResources places the environment on a shard with room), ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
-  States: withClientThrottleLoops({
+  States: withCauseLoops({
     PlanResources: operationStep('PlanResources', 'create', {
       Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
       // throttled lookups in a burst of creates get the larger throttling budget before lambdaRetry's

@@ -93,7 +93,7 @@ export const ecsCreateThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, at
 export const ECS_THROTTLING_ERRORS = [ECS_THROTTLED];
 /**
  * ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off").
- * In a machine's states this is a marker: withClientThrottleLoops (client-throttles.ts) replaces
+ * In a machine's states this is a marker: withCauseLoops (cause-loops.ts) replaces
  * it with a Catch into a Choice that reads the Cause (throttles tried again for minutes, any other
  * ClientException failing at once); left alone it would be a few tries, ~14 s, for both.
  */

@@ -1,5 +1,5 @@
 import { catchAll, type StateMachine } from './asl.ts';
-import { withClientThrottleLoops } from './client-throttles.ts';
+import { withCauseLoops } from './cause-loops.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { applyHealthCheck, completeRollout, failOperation, failRollout, operationStep, putTasksAlarm, registerTaskDefinition, succeed, updateService } from './fragments.ts';
 
@@ -8,7 +8,7 @@ export const update: StateMachine = {
     'Update a preview environment: a new task definition revision, then the service rolls to it and the workflow waits for steady state. A circuit-breaker rollback ends RUNNING on the previous image (a rolled-back event, the operation FAILED with the reason); other failures record FAILED.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
-  States: withClientThrottleLoops({
+  States: withCauseLoops({
     PlanResources: operationStep('PlanResources', 'update', { Catch: [failOperation], Next: 'RegisterTaskDefinition' }),
     RegisterTaskDefinition: registerTaskDefinition({
       Comment:

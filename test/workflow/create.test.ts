@@ -288,6 +288,36 @@ describe('create workflow', () => {
     });
   });
 
+  describe('a draining name at CreateService (PlanResources\' eventually consistent read missed it)', () => {
+    it('"Unable to Start a service that is still Draining." is waited out and CreateService called again: the create ends RUNNING', async () => {
+      h.failOn('CreateService', 'InvalidParameterException', 'Unable to Start a service that is still Draining.', 2);
+      const record = await h.created('drain-missed');
+      expect(record.status).toBe('SUCCEEDED');
+      expect(h.callsOf('CreateService')).toHaveLength(3);
+      expect(record.statesEntered.filter((s) => s === 'CreateServiceDrainingWait')).toHaveLength(2);
+      expect(record.statesEntered).not.toContain('UndoCreatedResources');
+      expect((await h.item('drain-missed'))!.status).toBe('RUNNING');
+    });
+
+    it('any other InvalidParameterException fails CreateService at once and the create is rolled back, as before', async () => {
+      h.failOn('CreateService', 'InvalidParameterException', 'The container app does not exist in the task definition.', 1);
+      const record = await h.run('create', await h.seed('drain-other', spec()));
+      expect(record.status).toBe('FAILED');
+      expect(h.callsOf('CreateService')).toHaveLength(1);
+      expect(record.statesEntered).toContain('CreateServiceInvalidParameterFailed');
+      expect(record.statesEntered).not.toContain('CreateServiceDrainingWait');
+      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+    });
+
+    it('a name that stays draining past the bound (45 waits, ~10 minutes on AWS) fails the create', async () => {
+      h.failOn('CreateService', 'InvalidParameterException', 'Unable to Start a service that is still Draining.', 46);
+      const record = await h.run('create', await h.seed('drain-forever', spec()));
+      expect(record.status).toBe('FAILED');
+      expect(h.callsOf('CreateService')).toHaveLength(46);
+      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+    });
+  });
+
   it('converges to a spec accepted while it was waiting, recording the skipped version', async () => {
     // two PUTs while the first deployment runs (once CreateService started it)
     h.afterCall = async (call) => {
