@@ -150,6 +150,15 @@ describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
     },
   );
 
+  it("retries no Ecs.ClientException: a throttle of that name is told from a real client error by a Choice on its Cause (statemachines/source/cause-loops.ts)", () => {
+    for (const [name, state] of tasks(json)) {
+      expect(retriers(state).flatMap((r) => r.ErrorEquals), name).not.toContain('Ecs.ClientException');
+      if (catchers(state).some((c) => c.ErrorEquals.includes('Ecs.ClientException') && c.Next === `${name}ClientException`)) {
+        expect(json.States[`${name}ClientThrottleWait`], name).toMatchObject({ Type: 'Wait', Next: name });
+      }
+    }
+  });
+
   it('retries throttling on every AWS step with backoff, full jitter, a capped delay and at least 10 attempts', () => {
     // ECS's optimized integration names a refused RunTask ECS.AmazonECSException, throttling included;
     // an aws-sdk integration's throttling that its service does not declare is its catch-all (Ecs.EcsException)
