@@ -242,6 +242,18 @@ describe('create workflow', () => {
     expect(record.stateTransitions).toBeGreaterThanOrEqual(30);
   });
 
+  /** CreateService answers `Ecs.<loop>Exception` `message` once, not one to wait out: the create fails at once (no retry, no wait) and is rolled back. */
+  async function failsAtOnce(name: string, loop: 'Client' | 'InvalidParameter', message: string): Promise<void> {
+    h.failOn('CreateService', `${loop}Exception`, message, 1);
+    const record = await h.run('create', await h.seed(name, spec()));
+    expect(record.status).toBe('FAILED');
+    expect(h.callsOf('CreateService')).toHaveLength(1);
+    expect(record.retries.CreateService ?? 0).toBe(0);
+    expect(record.statesEntered).toContain(`CreateService${loop}Failed`);
+    expect(record.statesEntered.filter((s) => s.startsWith('CreateService') && s.endsWith('Wait'))).toEqual([]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  }
+
   describe("ECS's ClientException throttles (Retry cannot read the Cause: a Choice does)", () => {
     const throttled = (arn = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/x/1') => `Received throttling error when describing target group ${arn}`;
 
@@ -266,14 +278,7 @@ describe('create workflow', () => {
     });
 
     it('a ClientException that is not a throttle fails CreateService at once (no retry, no wait) and the create is rolled back', async () => {
-      h.failOn('CreateService', 'ClientException', 'The target group with targetGroupArn arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/x/1 does not have an associated load balancer.', 1);
-      const record = await h.run('create', await h.seed('client-real', spec()));
-      expect(record.status).toBe('FAILED');
-      expect(h.callsOf('CreateService')).toHaveLength(1);
-      expect(record.retries.CreateService ?? 0).toBe(0);
-      expect(record.statesEntered).toContain('CreateServiceClientFailed');
-      expect(record.statesEntered.some((s) => s.endsWith('ClientThrottleWait'))).toBe(false);
-      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+      await failsAtOnce('client-real', 'Client', 'The target group with targetGroupArn arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/x/1 does not have an associated load balancer.');
       expect((await h.item('client-real'))!.operation).toMatchObject({ status: 'FAILED', error: { code: 'INTERNAL' } });
     });
 
@@ -300,13 +305,7 @@ describe('create workflow', () => {
     });
 
     it('any other InvalidParameterException fails CreateService at once and the create is rolled back, as before', async () => {
-      h.failOn('CreateService', 'InvalidParameterException', 'The container app does not exist in the task definition.', 1);
-      const record = await h.run('create', await h.seed('drain-other', spec()));
-      expect(record.status).toBe('FAILED');
-      expect(h.callsOf('CreateService')).toHaveLength(1);
-      expect(record.statesEntered).toContain('CreateServiceInvalidParameterFailed');
-      expect(record.statesEntered).not.toContain('CreateServiceDrainingWait');
-      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+      await failsAtOnce('drain-other', 'InvalidParameter', 'The container app does not exist in the task definition.');
     });
 
     it('a name that stays draining past the bound (45 waits, ~10 minutes on AWS) fails the create', async () => {
