@@ -66,7 +66,7 @@ export const create: StateMachine = {
     ),
     UpsertDnsRecord: changeDnsRecord('UPSERT', {
       Comment:
-        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). UPSERT: a retried create finds it made. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's errors (AccessDenied, InvalidChangeBatch: a CNAME of that name, say) are not.",
+        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). UPSERT: a retried create finds it made. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's declared errors (InvalidChangeBatch: a CNAME of that name, say; InvalidInput, NoSuchHostedZone) are not (AccessDenied is undeclared: it arrives as the catch-all with the throttles and fails only after their tries).",
       Catch: [undo],
       Next: 'CreateService',
     }),
