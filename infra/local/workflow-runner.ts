@@ -32,6 +32,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '#contract/workflows.ts';
+import { sfnErrorNameOf, sfnServicePrefix } from './simulator/service-exceptions.ts';
 
 /** Every state machine of functions/contract/workflows.ts, the scheduled cleanup's too. */
 export type WorkflowKind = AnyWorkflowKind;
@@ -64,6 +65,8 @@ export interface WorkflowRunnerOptions {
   retryIntervalMs?: number;
   /** replace the TimeoutSeconds of Task states, by state name (tests: a short backstop) */
   timeoutOverrides?: Record<string, number>;
+  /** wait this many milliseconds in these Wait states instead of their Seconds/SecondsPath, by state name (tests) */
+  waitOverridesMs?: Record<string, number>;
   /** how often a `.sync` ECS task is described while the runner waits for it to stop (default 250 ms) */
   syncPollMs?: number;
 }
@@ -141,33 +144,25 @@ const TIMEOUT_PARAMETER = '__fledgeTimeoutSeconds';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Step Functions' PascalCase service prefix of an AWS SDK integration's errors. */
-const SERVICE_PREFIX: Record<string, string> = {
-  ecs: 'Ecs',
-  elasticloadbalancingv2: 'ElasticLoadBalancingV2',
-  cloudwatch: 'CloudWatch',
-  applicationautoscaling: 'ApplicationAutoScaling',
-  dynamodb: 'DynamoDb',
-  sfn: 'Sfn',
-  lambda: 'Lambda',
-};
-
-export function sfnServicePrefix(service: string): string {
-  return SERVICE_PREFIX[service] ?? service.charAt(0).toUpperCase() + service.slice(1);
+/** The SDK v3 name of an AWS error (its class name when the model declares it, else the wire code). */
+function awsErrorCode(error: unknown): string | undefined {
+  const e = error as { name?: string; Code?: string; code?: string } | undefined;
+  return e?.name && e.name !== 'Error' ? e.name : (e?.Code ?? e?.code);
 }
 
 /**
- * The name Step Functions gives an AWS SDK integration's error: `<Service>.<Name>`, with the
- * `Exception` suffix Step Functions adds where the service's code lacks it
- * (ELBv2 `Throttling` -> `ElasticLoadBalancingV2.ThrottlingException`).
+ * The name Step Functions gives an AWS SDK integration's error (infra/local/simulator/service-exceptions.ts):
+ * `<Service>.<Name>` with the `Exception` suffix for an error the service's model declares
+ * (`Ecs.ServiceNotFoundException`, Route 53 `InvalidChangeBatch` -> `Route53.InvalidChangeBatchException`),
+ * the service's catch-all for any other (ECS `ThrottlingException` and ELBv2 `Throttling` are not
+ * declared: `Ecs.EcsException`, `ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception`).
  */
 export function sfnErrorName(service: string, error: unknown): string {
-  const e = error as { sfnErrorName?: string; name?: string; Code?: string; code?: string };
+  const e = error as { sfnErrorName?: string } | undefined;
   if (typeof e?.sfnErrorName === 'string') return e.sfnErrorName;
-  let name = e?.name && e.name !== 'Error' ? e.name : (e?.Code ?? e?.code ?? `${sfnServicePrefix(service)}Exception`);
-  if (name.includes('.')) return name;
-  if (!/(Exception|Fault|Error)$/.test(name)) name = `${name}Exception`;
-  return `${sfnServicePrefix(service)}.${name}`;
+  const name = awsErrorCode(error);
+  if (name?.includes('.')) return name;
+  return name ? sfnErrorNameOf(service, name) : `${sfnServicePrefix(service)}.${sfnServicePrefix(service)}Exception`;
 }
 
 /** `registerTaskDefinition` -> `RegisterTaskDefinition` */
@@ -377,7 +372,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
     try {
       started = ((await options.callAws('ecs', 'RunTask', params)) ?? {}) as typeof started;
     } catch (error) {
-      const code = sfnErrorName('ecs', error).replace(/^Ecs\./, '');
+      const code = awsErrorCode(error) ?? 'AmazonECSException';
       throw new StateError(RUN_TASK_MODELED_ERRORS.has(code) ? `ECS.${code}` : 'ECS.AmazonECSException', `${(error as Error).message} (Service: AmazonECS; Status Code: 400; Error Code: ${code}; Request ID: local)`);
     }
     if ((started.Failures ?? []).length > 0 || !started.Tasks?.[0]) {
@@ -505,6 +500,7 @@ export function createWorkflowRunner(options: WorkflowRunnerOptions): WorkflowRu
       overrides: {
         taskResourceLocalHandlers: taskHandlers(definition, executionArn, issued) as never,
         retryIntervalOverrides,
+        ...(options.waitOverridesMs ? { waitTimeOverrides: options.waitOverridesMs } : {}),
       },
       context,
     });

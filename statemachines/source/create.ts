@@ -1,7 +1,8 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
+import { withCauseLoops } from './cause-loops.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
-import { ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -14,7 +15,7 @@ export const create: StateMachine = {
     'Create a preview environment: task definition, target group + listener rule on a load balancer of the pool (PlanResources places the environment on a shard with room), ECS service with a rolling-back circuit breaker, then wait for steady state. A failure deletes what was created (mirroring the forward states) and records FAILED with the reason.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
-  States: {
+  States: withCauseLoops({
     PlanResources: operationStep('PlanResources', 'create', {
       Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
       // throttled lookups in a burst of creates get the larger throttling budget before lambdaRetry's
@@ -33,7 +34,7 @@ export const create: StateMachine = {
       Comment:
         'A revision of the content-addressed family fledge-td-<hash> (Fargate, awsvpc, the one container "app" rendered by PlanResources), shared with every environment whose definition renders the same: so it carries no fledge:environment tag. One try: a throttle goes to FindTaskDefinition (the same content may have been registered meanwhile) instead of waiting for a token.',
       Retry: [ecsServerRetry],
-      Catch: [catchErrors(['Ecs.ThrottlingException', 'Ecs.ClientException'], 'FindTaskDefinition'), undo],
+      Catch: [catchErrors([...ECS_THROTTLING_ERRORS, 'Ecs.ClientException'], 'FindTaskDefinition'), undo],
       Next: 'CreateTargetGroup',
     }),
     FindTaskDefinition: sdkTask('ecs:describeTaskDefinition', {
@@ -42,17 +43,17 @@ export const create: StateMachine = {
       Parameters: { 'TaskDefinition.$': '$.plan.taskDefinition.Family' },
       ResultSelector: { 'arn.$': '$.TaskDefinition.TaskDefinitionArn' },
       ResultPath: '$.taskDefinition',
-      Retry: [ecsDescribeThrottlingRetry, ecsRetry],
+      Retry: [ecsDescribeThrottlingRetry, ecsServerRetry],
       // none yet (ClientException), or its own bucket still throttling it after its tries: register
       // (each hands back to the other until a revision is found or registered; TimeoutSeconds bounds it)
-      Catch: [catchErrors(['Ecs.ClientException', 'Ecs.ThrottlingException'], 'RegisterTaskDefinitionAfterThrottling'), undo],
+      Catch: [catchErrors(['Ecs.ClientException', ...ECS_THROTTLING_ERRORS], 'RegisterTaskDefinitionAfterThrottling'), undo],
       Next: 'CreateTargetGroup',
     }),
     RegisterTaskDefinitionAfterThrottling: registerTaskDefinition({
       Comment:
         'RegisterTaskDefinition was throttled and FindTaskDefinition found no revision (another content, or the first registration has not landed): register, a few tries; still throttled, FindTaskDefinition looks again, since in a burst of creates of one content a single registration is all of them need (the bucket: 20, then 1/s, account-wide; docs/design.md "Retries sized to the bucket"). The loop ends when a revision is found or registered; the execution\'s TimeoutSeconds bounds it.',
       Retry: [ecsRegisterAgainRetry, ecsClientRetry, ecsServerRetry],
-      Catch: [catchErrors(['Ecs.ThrottlingException'], 'FindTaskDefinition'), undo],
+      Catch: [catchErrors(ECS_THROTTLING_ERRORS, 'FindTaskDefinition'), undo],
       Next: 'CreateTargetGroup',
     }),
     CreateTargetGroup: createTargetGroup({ Catch: [undo], Next: 'ModifyTargetGroupAttributes' }),
@@ -65,7 +66,7 @@ export const create: StateMachine = {
     ),
     UpsertDnsRecord: changeDnsRecord('UPSERT', {
       Comment:
-        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). UPSERT: a retried create finds it made. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's errors (AccessDenied, InvalidChangeBatch: a CNAME of that name, say) are not.",
+        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). UPSERT: a retried create finds it made. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's declared errors (InvalidChangeBatch: a CNAME of that name, say; InvalidInput, NoSuchHostedZone) are not (AccessDenied is undeclared: it arrives as the catch-all with the throttles and fails only after their tries).",
       Catch: [undo],
       Next: 'CreateService',
     }),
@@ -213,5 +214,5 @@ export const create: StateMachine = {
       failed: 'CreateFailed',
       cause: 'The environment could not be created; its events and operation.error say why.',
     }),
-  },
+  }),
 };

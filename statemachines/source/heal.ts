@@ -1,4 +1,5 @@
 import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
+import { withCauseLoops } from './cause-loops.ts';
 import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
 import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
 
@@ -34,7 +35,7 @@ export const heal: StateMachine = {
     'Heal a preview environment: compare what exists (service, target group, listener rule, alarms, desired count, task health) with the desired spec in DynamoDB and repair the difference, at most FLEDGE_HEAL_MAX_PER_HOUR attempts an hour with a doubling backoff; past that the environment goes DEGRADED and the operators are notified. A heal of a healthy environment changes nothing.',
   StartAt: 'InspectEnvironment',
   TimeoutSeconds: 7200,
-  States: {
+  States: withCauseLoops({
     InspectEnvironment: operationStep('InspectEnvironment', 'heal', { Catch: [degrade], Next: 'AfterInspect' }),
     AfterInspect: {
       Type: 'Choice',
@@ -201,5 +202,5 @@ export const heal: StateMachine = {
       Cause:
         'The environment was recorded DEGRADED but the notification could not be published: the failed-executions alarm tells the operators instead.',
     },
-  },
+  }),
 };

@@ -55,29 +55,48 @@ export const lambdaThrottlingRetry = retry(THROTTLING_ERRORS, { interval: 1, att
 /** A service of this name is still being deleted: about 10 minutes. */
 export const serviceStillDrainingRetry = retry(['ServiceStillDraining'], { interval: 2, attempts: 45, maxDelay: 15, rate: 1.5, jitter: false });
 
-export const ecsServerRetry = retry(['Ecs.ServerException', 'Ecs.EcsException', 'Ecs.SdkClientException'], TRANSIENT);
-export const ecsRetry = retry(['Ecs.ThrottlingException', 'Ecs.ServerException', 'Ecs.EcsException', 'Ecs.SdkClientException'], TRANSIENT);
+/**
+ * ECS's model declares no throttling error: its `ThrottlingException` (Amazon ECS API Reference,
+ * "Request throttling for the Amazon ECS API") reaches a state as the catch-all `Ecs.EcsException`
+ * (infra/local/simulator/service-exceptions.ts; Step Functions Developer Guide, "AWS SDK service
+ * integrations"), with ECS's other undeclared errors (server faults without a shape). Another try
+ * is safe for all of them, so the throttling retries below, sized to a bucket, retry the catch-all
+ * for that long. Each Retry array names it once, in its throttling retrier, before any other.
+ */
+const ECS_THROTTLED = 'Ecs.EcsException';
+
+/** ECS failing on its side (the declared ServerException) or the network: throttling is left to the step's throttling retrier or Catch. */
+export const ecsServerRetry = retry(['Ecs.ServerException', 'Ecs.SdkClientException'], TRANSIENT);
+/** ECS's throttling and faults, about 12 tries over a few minutes (UpdateService, DeleteService, heal's CreateService). */
+export const ecsRetry = retry([ECS_THROTTLED, 'Ecs.ServerException', 'Ecs.SdkClientException'], TRANSIENT);
 /**
  * A registration after FindTaskDefinition found no revision yet: a few tries only, then
  * FindTaskDefinition looks again (create.ts). In a burst, every create of one content waits for
  * the same bucket (20, then 1/s), and one registration of that content is all they need: looking
  * again finds it, instead of each registering its own revision through a minutes-long queue.
  */
-export const ecsRegisterAgainRetry = retry(['Ecs.ThrottlingException'], { interval: 2, attempts: 3, maxDelay: 8, rate: 2 });
+export const ecsRegisterAgainRetry = retry([ECS_THROTTLED], { interval: 2, attempts: 3, maxDelay: 8, rate: 2 });
 /**
  * FindTaskDefinition's DescribeTaskDefinition (100, then 20/s) in a burst, where every create still
  * waiting for its content's first registration looks again between registration tries: 40 tries at
  * most 5 s apart, about 95 s (12 tries lost 9 of 1,000 creates at once in npm run bench's pool).
  */
-export const ecsDescribeThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
+export const ecsDescribeThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
 /** RegisterTaskDefinition's bucket (20, then 1/s): about 6 minutes of tries. */
-export const ecsThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 40, maxDelay: 20, rate: 2 });
+export const ecsThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 40, maxDelay: 20, rate: 2 });
 /**
  * CreateService's bucket (50, then 5/s): tries at most 5 s apart keep it busy to the end; 100 of
  * them, about 245 s, outlast the 190 s a pool's 1,000 creates at once queue for (40 ran out at ~95 s).
  */
-export const ecsCreateThrottlingRetry = retry(['Ecs.ThrottlingException'], { interval: 1, attempts: 100, maxDelay: 5, rate: 2 });
-/** ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off"): a few tries, ~14 s. */
+export const ecsCreateThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 100, maxDelay: 5, rate: 2 });
+/** The Catch of a throttled ECS call handed to another step (create.ts: RegisterTaskDefinition <-> FindTaskDefinition). */
+export const ECS_THROTTLING_ERRORS = [ECS_THROTTLED];
+/**
+ * ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off").
+ * In a machine's states this is a marker: withCauseLoops (cause-loops.ts) replaces
+ * it with a Catch into a Choice that reads the Cause (throttles tried again for minutes, any other
+ * ClientException failing at once); left alone it would be a few tries, ~14 s, for both.
+ */
 export const ecsClientRetry = retry(['Ecs.ClientException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
 /**
@@ -94,16 +113,14 @@ export const runTaskRetry = retry(['ECS.AmazonECSException'], TRANSIENT);
  */
 export const runTaskInvalidParameterRetry = retry(['ECS.InvalidParameterException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
-export const elbRetry = retry(
-  ['ElasticLoadBalancingV2.ThrottlingException', 'ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception', 'ElasticLoadBalancingV2.SdkClientException'],
-  TRANSIENT,
-);
+/** ELBv2's `Throttling` is not in its model: it arrives as the catch-all `ElasticLoadBalancingV2Exception` (as do its server faults). */
+export const elbRetry = retry(['ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception', 'ElasticLoadBalancingV2.SdkClientException'], TRANSIENT);
 /** A target group is in use until detaching the rule and the service that used it has settled. */
 export const targetGroupInUseRetry = retry(['ElasticLoadBalancingV2.ResourceInUseException'], { interval: 3, attempts: 6, maxDelay: 30, rate: 2 });
 
+/** CloudWatch's `Throttling` is not in its model: it arrives as the catch-all `CloudWatchException`. */
 export const cloudwatchRetry = retry(
   [
-    'CloudWatch.ThrottlingException',
     'CloudWatch.InternalServiceException',
     'CloudWatch.InternalServiceFaultException',
     'CloudWatch.CloudWatchException',
@@ -112,9 +129,9 @@ export const cloudwatchRetry = retry(
   TRANSIENT,
 );
 
+/** Application Auto Scaling's `ThrottlingException` is not in its model: it arrives as the catch-all `ApplicationAutoScalingException`. */
 export const autoscalingRetry = retry(
   [
-    'ApplicationAutoScaling.ThrottlingException',
     'ApplicationAutoScaling.ConcurrentUpdateException',
     'ApplicationAutoScaling.InternalServiceException',
     'ApplicationAutoScaling.ApplicationAutoScalingException',
@@ -124,8 +141,9 @@ export const autoscalingRetry = retry(
 );
 export const autoscalingAccessRetry = retry(['ApplicationAutoScaling.FailedResourceAccessException'], { interval: 2, attempts: 4, rate: 2 });
 
+/** SNS's throttling is the declared `Throttled`; anything undeclared is the catch-all `SnsException`. */
 export const snsRetry = retry(
-  ['Sns.ThrottledException', 'Sns.ThrottlingException', 'Sns.InternalErrorException', 'Sns.KmsThrottlingException', 'Sns.SnsException', 'Sns.SdkClientException'],
+  ['Sns.ThrottledException', 'Sns.InternalErrorException', 'Sns.KmsThrottlingException', 'Sns.SnsException', 'Sns.SdkClientException'],
   TRANSIENT,
 );
 
@@ -134,26 +152,27 @@ export const snsRetry = retry(
  * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html): each
  * request takes a token from the account's bucket and from its action's (both 50, refilled 10 a
  * second), and each record change from a change-throughput bucket whose size the guide's page did
- * not yield here; any of them empty is HTTP 400 `Throttling`, which Step Functions names
- * `Route53.ThrottlingException` (the Exception suffix is added: Step Functions Developer Guide,
- * "AWS SDK service integrations"). A change to a zone still applying an earlier one is
- * `PriorRequestNotComplete`. Each create and teardown makes one change, so N of them at once need
+ * not yield here; any of them empty is HTTP 400 `Throttling`. Route 53's model declares
+ * `ThrottlingException` but not that code, so Step Functions names it with the catch-all
+ * `Route53.Route53Exception` (infra/local/simulator/service-exceptions.ts; Step Functions Developer
+ * Guide, "AWS SDK service integrations"), which also carries Route 53's undeclared server faults
+ * (InternalFailure, ServiceUnavailable: another try is safe). A change to a zone still applying an
+ * earlier one is the declared `PriorRequestNotComplete`. Each create and teardown makes one change, so N of them at once need
  * (N - 50) / 10 s of the request buckets: 95 s for 1,000. Tries at most 5 s apart (2.5 s on average
  * with full jitter) keep the bucket busy; 80 of them wait about 196 s on average, twice that, for
  * the other Route 53 calls sharing the account bucket (heal inspections, the orphan sweep) and
  * the change bucket of unknown size (docs/design.md "DNS per environment").
  */
-export const route53Retry = retry(['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException'], { interval: 1, attempts: 80, maxDelay: 5, rate: 2 });
-/**
- * Route 53 failing on its side (Route 53 API Reference, "Common Errors": InternalFailure,
- * ServiceUnavailable), the network (SdkClientException), or an error Step Functions cannot name
- * (`Route53.Route53Exception`): 4 tries, at most 15 s of waiting. Named caller errors (AccessDenied,
- * InvalidInput, InvalidChangeBatch, NoSuchHostedZone) are not retried: another try cannot fix them.
- */
-export const route53ServerRetry = retry(
-  ['Route53.InternalFailureException', 'Route53.ServiceUnavailableException', 'Route53.SdkClientException', 'Route53.Route53Exception'],
-  { interval: 1, attempts: 4, maxDelay: 10, rate: 2 },
+export const route53Retry = retry(
+  ['Route53.Route53Exception', 'Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException'],
+  { interval: 1, attempts: 80, maxDelay: 5, rate: 2 },
 );
+/**
+ * The network failing the call (SdkClientException): 4 tries, at most 15 s of waiting. Declared
+ * caller errors (InvalidInput, InvalidChangeBatch, NoSuchHostedZone) are not retried: another try
+ * cannot fix them.
+ */
+export const route53ServerRetry = retry(['Route53.SdkClientException'], { interval: 1, attempts: 4, maxDelay: 10, rate: 2 });
 
 /** The steady-state wait's TimeoutSeconds is its poll interval: each retry on States.Timeout polls again. */
 export const steadyStateTimeoutRetry = (attempts: number) => retry(['States.Timeout'], { interval: 1, attempts, rate: 1, jitter: false });

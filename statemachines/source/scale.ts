@@ -1,4 +1,5 @@
 import { $, catchAll, isTrue, sdkTask, type StateMachine } from './asl.ts';
+import { withCauseLoops } from './cause-loops.ts';
 import { applyHealthCheck, awaitSteadyState, convergeChoice, deregisterScalableTarget, healthCheckRollback, notRegistered, operationStep, pointRuleAtWaker, putScalingPolicy, putTasksAlarm, recordFailure, registerScalableTarget, registerTaskDefinition, rolledBack, succeed, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { ecsClientRetry, ecsRetry, elbRetry } from './retry-policies.ts';
@@ -10,7 +11,7 @@ export const scale: StateMachine = {
     'Scale a preview environment: its desired count and autoscaling. To 0 it sleeps: the listener rule moves to the waker first, the autoscaling target goes, the service scales to 0. Waking scales the service up, waits until it is steady, then moves the rule back and restores autoscaling. A spec that also needs a new task definition (a PUT that woke it, a spec that moved meanwhile) is deployed on the way. A failure records the environment as it is, never FAILED.',
   StartAt: 'PlanScale',
   TimeoutSeconds: 3600,
-  States: {
+  States: withCauseLoops({
     PlanScale: operationStep('PlanScale', 'scale', {
       Comment:
         'Reads the service, its target group and listener rule; renders $.scaling (count, autoscaling, rule swap, whether the spec needs a new revision) and $.plan.',
@@ -176,5 +177,5 @@ export const scale: StateMachine = {
     }),
     CheckDesiredSpecAfterFailure: convergeChoice('PlanScale', 'ScaleFailed'),
     ScaleFailed: { Type: 'Fail', Error: 'ScaleFailed', Cause: 'The environment could not be scaled; its events and operation.error say why.' },
-  },
+  }),
 };

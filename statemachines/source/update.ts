@@ -1,4 +1,5 @@
 import { catchAll, type StateMachine } from './asl.ts';
+import { withCauseLoops } from './cause-loops.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { applyHealthCheck, completeRollout, failOperation, failRollout, operationStep, putTasksAlarm, registerTaskDefinition, succeed, updateService } from './fragments.ts';
 
@@ -7,7 +8,7 @@ export const update: StateMachine = {
     'Update a preview environment: a new task definition revision, then the service rolls to it and the workflow waits for steady state. A circuit-breaker rollback ends RUNNING on the previous image (a rolled-back event, the operation FAILED with the reason); other failures record FAILED.',
   StartAt: 'PlanResources',
   TimeoutSeconds: 7200,
-  States: {
+  States: withCauseLoops({
     PlanResources: operationStep('PlanResources', 'update', { Catch: [failOperation], Next: 'RegisterTaskDefinition' }),
     RegisterTaskDefinition: registerTaskDefinition({
       Comment:
@@ -50,5 +51,5 @@ export const update: StateMachine = {
       failed: 'UpdateFailed',
       cause: 'The environment could not be updated; its events and operation.error say why.',
     }),
-  },
+  }),
 };

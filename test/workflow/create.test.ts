@@ -242,6 +242,81 @@ describe('create workflow', () => {
     expect(record.stateTransitions).toBeGreaterThanOrEqual(30);
   });
 
+  /** CreateService answers `Ecs.<loop>Exception` `message` once, not one to wait out: the create fails at once (no retry, no wait) and is rolled back. */
+  async function failsAtOnce(name: string, loop: 'Client' | 'InvalidParameter', message: string): Promise<void> {
+    h.failOn('CreateService', `${loop}Exception`, message, 1);
+    const record = await h.run('create', await h.seed(name, spec()));
+    expect(record.status).toBe('FAILED');
+    expect(h.callsOf('CreateService')).toHaveLength(1);
+    expect(record.retries.CreateService ?? 0).toBe(0);
+    expect(record.statesEntered).toContain(`CreateService${loop}Failed`);
+    expect(record.statesEntered.filter((s) => s.startsWith('CreateService') && s.endsWith('Wait'))).toEqual([]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  }
+
+  describe("ECS's ClientException throttles (Retry cannot read the Cause: a Choice does)", () => {
+    const throttled = (arn = 'arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/x/1') => `Received throttling error when describing target group ${arn}`;
+
+    it('a CreateService refused 10 times with the target-group throttle, past the ~14 s a Retry of Ecs.ClientException gave it, is called again after each wait: the create ends RUNNING', async () => {
+      h.failOn('CreateService', 'ClientException', throttled(), 10);
+      const record = await h.created('client-throttled');
+      expect(record.status).toBe('SUCCEEDED');
+      expect(h.callsOf('CreateService')).toHaveLength(11);
+      expect(record.statesEntered.filter((s) => s === 'CreateServiceClientThrottleWait')).toHaveLength(10);
+      // each wait is at least 2 s on AWS (States.MathRandom(2, 10)): 10 of them outlast the old 3 tries (~14 s)
+      expect(10 * 2).toBeGreaterThan(14);
+      expect(record.retries.CreateService ?? 0).toBe(0);
+      expect((await h.item('client-throttled'))!.status).toBe('RUNNING');
+    });
+
+    it('a RegisterTaskDefinition refused with "Too many concurrent attempts" after FindTaskDefinition found none is registered again after a wait', async () => {
+      h.failOn('RegisterTaskDefinition', 'ClientException', 'Too many concurrent attempts to create a new revision of the specified family.', 6);
+      const record = await h.created('client-family-busy');
+      expect(record.status).toBe('SUCCEEDED');
+      expect(record.statesEntered).toContain('RegisterTaskDefinitionAfterThrottlingClientThrottleWait');
+      expect((await h.item('client-family-busy'))!.status).toBe('RUNNING');
+    });
+
+    it('a ClientException that is not a throttle fails CreateService at once (no retry, no wait) and the create is rolled back', async () => {
+      await failsAtOnce('client-real', 'Client', 'The target group with targetGroupArn arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/x/1 does not have an associated load balancer.');
+      expect((await h.item('client-real'))!.operation).toMatchObject({ status: 'FAILED', error: { code: 'INTERNAL' } });
+    });
+
+    it('a throttle that outlasts the bound (30 tries) fails the create like any other error', async () => {
+      h.failOn('CreateService', 'ClientException', throttled(), 31);
+      const record = await h.run('create', await h.seed('client-bound', spec()));
+      expect(record.status).toBe('FAILED');
+      expect(h.callsOf('CreateService')).toHaveLength(31);
+      expect(record.statesEntered.filter((s) => s === 'CreateServiceClientThrottleWait')).toHaveLength(30);
+      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+      expect((await h.item('client-bound'))!.operation.error.code).toBe('AWS_LIMIT');
+    });
+  });
+
+  describe('a draining name at CreateService (PlanResources\' eventually consistent read missed it)', () => {
+    it('"Unable to Start a service that is still Draining." is waited out and CreateService called again: the create ends RUNNING', async () => {
+      h.failOn('CreateService', 'InvalidParameterException', 'Unable to Start a service that is still Draining.', 2);
+      const record = await h.created('drain-missed');
+      expect(record.status).toBe('SUCCEEDED');
+      expect(h.callsOf('CreateService')).toHaveLength(3);
+      expect(record.statesEntered.filter((s) => s === 'CreateServiceDrainingWait')).toHaveLength(2);
+      expect(record.statesEntered).not.toContain('UndoCreatedResources');
+      expect((await h.item('drain-missed'))!.status).toBe('RUNNING');
+    });
+
+    it('any other InvalidParameterException fails CreateService at once and the create is rolled back, as before', async () => {
+      await failsAtOnce('drain-other', 'InvalidParameter', 'The container app does not exist in the task definition.');
+    });
+
+    it('a name that stays draining past the bound (45 waits, ~10 minutes on AWS) fails the create', async () => {
+      h.failOn('CreateService', 'InvalidParameterException', 'Unable to Start a service that is still Draining.', 46);
+      const record = await h.run('create', await h.seed('drain-forever', spec()));
+      expect(record.status).toBe('FAILED');
+      expect(h.callsOf('CreateService')).toHaveLength(46);
+      expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+    });
+  });
+
   it('converges to a spec accepted while it was waiting, recording the skipped version', async () => {
     // two PUTs while the first deployment runs (once CreateService started it)
     h.afterCall = async (call) => {

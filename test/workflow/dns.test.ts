@@ -150,19 +150,22 @@ describe('per-environment DNS with two shards', () => {
     expect(dnsRecords().map((r) => r.name)).toEqual([recordName('dns-throttled')]);
   });
 
-  it("the caller's errors are not retried: AccessDenied fails the create at once and its undo runs; a Route 53 server fault is retried a few times", async () => {
-    h.failOn('ChangeResourceRecordSets', 'AccessDenied', 'User: arn:aws:sts::123456789012:assumed-role/fledge-sfn/x is not authorized to perform: route53:ChangeResourceRecordSets');
-    const denied = await h.run('create', await h.seed('dns-denied', spec()));
-    expect(denied.status).toBe('FAILED');
-    expect(denied.retries.UpsertDnsRecord ?? 0).toBe(0);
+  it("a declared caller error (InvalidInput) fails the create at once and its undo runs; errors Route 53's model does not declare (InternalFailure, AccessDenied: Route53.Route53Exception, as its Throttling) are retried", async () => {
+    h.failOn('ChangeResourceRecordSets', 'InvalidInput', 'Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords]], but found none in Change with [Action=UPSERT]');
+    const refused = await h.run('create', await h.seed('dns-refused', spec()));
+    expect(refused.status).toBe('FAILED');
+    expect(refused.retries.UpsertDnsRecord ?? 0).toBe(0);
     expect(h.callsOf('ChangeResourceRecordSets').filter((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action === 'UPSERT')).toHaveLength(1);
     expect(dnsRecords()).toEqual([]);
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
 
-    h.failOn('ChangeResourceRecordSets', 'InternalFailure', 'An internal error occurred.', 2);
-    const recovered = await h.created('dns-server-fault');
-    expect(recovered.retries.UpsertDnsRecord).toBe(2);
-    expect(dnsRecords().map((r) => r.name)).toEqual([recordName('dns-server-fault')]);
+    for (const [code, message] of [['InternalFailure', 'An internal error occurred.'], ['AccessDenied', 'User: arn:aws:sts::123456789012:assumed-role/fledge-sfn/x is not authorized to perform: route53:ChangeResourceRecordSets']] as const) {
+      h.failOn('ChangeResourceRecordSets', code, message, 2);
+      const name = `dns-${code.toLowerCase()}`;
+      const recovered = await h.created(name);
+      expect(recovered.retries.UpsertDnsRecord, code).toBe(2);
+      expect(dnsRecords().map((r) => r.name)).toContain(recordName(name));
+    }
   });
 
   it("a CNAME of the operator's at the environment's name: Route 53 refuses the alias (InvalidChangeBatch), the create fails without retrying, the CNAME stays", async () => {

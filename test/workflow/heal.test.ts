@@ -57,6 +57,20 @@ describe('heal workflow', () => {
     expect(await types('heal-gone')).toEqual(expect.arrayContaining(['heal-attempt', 'heal-repair', 'healed']));
   });
 
+  it('recreates a deleted service even when ECS still says its name is draining at CreateService: the heal waits it out', async () => {
+    await h.created('heal-drain');
+    h.sim.injectFault({ environment: 'heal-drain', fault: 'delete-service' });
+    expect(await h.until(() => h.service('heal-drain') === undefined)).toBe(true);
+    h.failOn('CreateService', 'InvalidParameterException', 'Unable to Start a service that is still Draining.', 1);
+    const before = h.calls.length;
+    const record = await h.heal('heal-drain');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(h.calls.slice(before).filter((c) => c.action === 'CreateService')).toHaveLength(2);
+    expect(record.statesEntered).toContain('CreateServiceDrainingWait');
+    expect(h.service('heal-drain')).toMatchObject({ status: 'ACTIVE', runningCount: 1 });
+    expect(await h.item('heal-drain')).toMatchObject({ status: 'RUNNING' });
+  });
+
   it('restores a desired count changed out of band', async () => {
     await h.created('heal-drift', spec({ desiredCount: 2 }));
     h.sim.injectFault({ environment: 'heal-drift', fault: 'drift-scale', count: 0 });

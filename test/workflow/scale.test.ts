@@ -185,7 +185,8 @@ describe('scale workflow', () => {
 
   it('a sleep whose rule swap fails leaves the environment RUNNING as it was, the operation FAILED with the reason', async () => {
     await h.created('sc-rule-fails', spec({ desiredCount: 2 }));
-    h.failOn('ModifyRule', 'AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule');
+    // a declared error: ELBv2's undeclared AccessDenied would arrive as the catch-all and be retried (elbRetry)
+    h.failOn('ModifyRule', 'OperationNotPermitted', 'not authorized to perform elasticloadbalancing:ModifyRule on arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener-rule/x');
     const { record, item } = await scale('sc-rule-fails', { desiredCount: 0 }, 2);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('ScaleFailed');
@@ -194,7 +195,7 @@ describe('scale workflow', () => {
     expect((await routing('sc-rule-fails')).serving).toEqual([await tgOf('sc-rule-fails')]);
     expect(item).toMatchObject({ status: 'RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
     // the error's name, never AWS's text (docs/security.md "What reaches callers")
-    expect(item!.operation.error.message).toContain('AccessDeniedException');
+    expect(item!.operation.error.message).toContain('OperationNotPermittedException');
     expect(item!.operation.error.message).not.toMatch(/not authorized|arn:/);
     expect((await h.events('sc-rule-fails'))[0]).toMatchObject({ type: 'failed' });
   });
@@ -315,14 +316,15 @@ describe('scale workflow', () => {
 
   it('a failing CompleteScaleAfterFailure does not leave the operation running: the fallback records the environment as it is, at once', async () => {
     await h.created('sc-terminal', spec({ desiredCount: 2 }));
-    h.failOn('ModifyRule', 'AccessDeniedException', 'not authorized to perform elasticloadbalancing:ModifyRule');
+    // a declared error: ELBv2's undeclared AccessDenied would arrive as the catch-all and be retried (elbRetry)
+    h.failOn('ModifyRule', 'OperationNotPermitted', 'not authorized to perform elasticloadbalancing:ModifyRule on arn:aws:elasticloadbalancing:eu-west-1:000000000000:listener-rule/x');
     h.lambdaFault = (arn, payload) => (arn.endsWith(':fledge-complete-scale') && !payload.fallback ? new Error('CompleteScale broke') : undefined);
     const { record, item } = await scale('sc-terminal', { desiredCount: 0 }, 2);
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('ScaleFailed');
     expect(record.statesEntered).toEqual(expect.arrayContaining(['CompleteScaleAfterFailure', 'CompleteScaleFallback', 'ScaleFailed']));
     expect(item).toMatchObject({ status: 'RUNNING', gsiStatusPk: 'STATUS#RUNNING', operation: { type: 'scale', status: 'FAILED', error: { code: 'INTERNAL' } } });
-    expect(item!.operation.error.message).toContain('AccessDeniedException');
+    expect(item!.operation.error.message).toContain('OperationNotPermittedException');
   });
 });
 

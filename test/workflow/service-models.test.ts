@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../support/service-models.ts';
+import { modelledExceptions, sfnServicePrefix } from '../../infra/local/simulator/service-exceptions.ts';
+import { throttlingErrors, type SimService } from '../../infra/local/simulator/errors.ts';
 
 type AslValidator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errors: unknown[] };
 const required = createRequire(import.meta.url)('asl-validator') as AslValidator | { default: AslValidator };
@@ -37,14 +39,71 @@ const SUBSTITUTIONS = new Set([
 /**
  * The service and operation a Task calls: `aws-sdk:<service>:<action>`, or an optimized
  * integration whose request is the service's own (`ecs:runTask`, `.sync` or not: RunTask's input;
- * "Run Amazon ECS or Fargate tasks with Step Functions").
+ * "Run Amazon ECS or Fargate tasks with Step Functions"; `lambda:invoke`, `.waitForTaskToken` or
+ * not: Invoke's input, FunctionName required, Payload, InvocationType, Qualifier, ClientContext;
+ * "Invoke an AWS Lambda function with Step Functions").
  */
 function serviceCall(resource: string | undefined): { service: string; operation: string } | undefined {
   const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(resource ?? '');
-  const optimized = /^arn:aws:states:::(ecs):(runTask)(?:\.sync)?$/.exec(resource ?? '');
+  const optimized = /^arn:aws:states:::(ecs):(runTask)(?:\.sync)?$/.exec(resource ?? '') ?? /^arn:aws:states:::(lambda):(invoke)(?:\.waitForTaskToken)?$/.exec(resource ?? '');
   const [, service, action] = sdk ?? optimized ?? [];
   return service && action ? { service, operation: action.charAt(0).toUpperCase() + action.slice(1) } : undefined;
 }
+
+type Retrier = { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; JitterStrategy?: string; MaxDelaySeconds?: number };
+type Catcher = { ErrorEquals: string[]; Next: string };
+const retriers = (state: State | undefined) => (state as { Retry?: Retrier[] } | undefined)?.Retry ?? [];
+const catchers = (state: State | undefined) => (state as { Catch?: Catcher[] } | undefined)?.Catch ?? [];
+
+/**
+ * Why `name` cannot reach a Retry/Catch of an `aws-sdk:<service>` Task, or undefined when it can.
+ * Step Functions names such an error `<Prefix>.<Error>` after the SDK's exception (Step Functions
+ * Developer Guide, "AWS SDK service integrations"): `States.*`, the SDK's own
+ * `<Prefix>.SdkClientException`, the catch-all `<Prefix>.<Prefix>Exception` that carries every code
+ * the service's model does not declare, or an exception the model declares
+ * (infra/local/simulator/service-exceptions.ts). A declared `S` may be spelt as the SDK names it with
+ * the Exception suffix (S, or S + Exception where S has no Exception/Fault/Error suffix), with the
+ * suffix added after Fault or Error too (the guide: "always add the Exception suffix"), or with Fault
+ * replaced by Exception (the AWS SDK for Java's class name); acronyms in either case (KMS, Kms).
+ * A name the model does not declare (`Ecs.ThrottlingException`) never arrives: it is refused.
+ */
+function unreachableError(service: string, name: string): string | undefined {
+  if (name.startsWith('States.')) return undefined;
+  const prefix = sfnServicePrefix(service);
+  if (!name.startsWith(`${prefix}.`)) return `${name}: not an error of ${prefix}`;
+  const error = name.slice(prefix.length + 1);
+  if (error === 'SdkClientException' || error === `${prefix}Exception`) return undefined;
+  const declared = modelledExceptions(service);
+  if (!declared) return `${name}: no model of ${service} on this machine`;
+  const spellings = new Set([...declared].flatMap((s) => [
+    /(Exception|Fault|Error)$/.test(s) ? s : `${s}Exception`,
+    /Exception$/.test(s) ? s : `${s}Exception`,
+    s.replace(/Fault$/, 'Exception'),
+  ].map((n) => n.toLowerCase())));
+  return spellings.has(error.toLowerCase()) ? undefined : `${name}: ${service}'s model declares no such error (it would arrive as ${prefix}.${prefix}Exception)`;
+}
+
+describe('the error names a Retry or Catch may name', () => {
+  it('refuses an error the service\'s model does not declare (ECS throttling, ELBv2 Throttling) and accepts what Step Functions can name', () => {
+    expect(unreachableError('ecs', 'Ecs.ThrottlingException')).toMatch(/ecs's model declares no such error \(it would arrive as Ecs.EcsException\)/);
+    expect(unreachableError('elasticloadbalancingv2', 'ElasticLoadBalancingV2.ThrottlingException')).toMatch(/declares no such error/);
+    expect(unreachableError('applicationautoscaling', 'ApplicationAutoScaling.ThrottlingException')).toMatch(/declares no such error/);
+    expect(unreachableError('route53', 'Route53.InternalFailureException')).toMatch(/declares no such error/);
+    expect(unreachableError('ecs', 'Elbv2.ClientException')).toMatch(/not an error of Ecs/);
+    for (const [service, name] of [
+      ['ecs', 'Ecs.EcsException'], ['ecs', 'Ecs.ClientException'], ['ecs', 'Ecs.SdkClientException'], ['ecs', 'States.ALL'],
+      ['route53', 'Route53.PriorRequestNotCompleteException'], ['sns', 'Sns.KmsThrottlingException'], ['sns', 'Sns.ThrottledException'],
+      ['cloudwatch', 'CloudWatch.LimitExceededFault'], ['cloudwatch', 'CloudWatch.InternalServiceFaultException'],
+      ['applicationautoscaling', 'ApplicationAutoScaling.ConcurrentUpdateException'],
+    ]) expect(unreachableError(service!, name!), name).toBeUndefined();
+  });
+
+  it('reads ECS\'s declared exceptions from @aws-sdk/client-ecs: ClientException is one, ThrottlingException is not', () => {
+    const ecs = modelledExceptions('ecs')!;
+    expect(ecs.has('ClientException') && ecs.has('ServerException') && ecs.has('InvalidParameterException')).toBe(true);
+    expect(ecs.has('ThrottlingException')).toBe(false);
+  });
+});
 
 describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
   const { text, json } = definition(kind);
@@ -72,20 +131,46 @@ describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
     expect(checkAgainstShape(serviceModel(service), inputShape(service, operation), state.Parameters ?? {}, operation)).toEqual([]);
   });
 
+  it.each(sdkTasks.filter(([, state]) => state.Resource!.includes(':aws-sdk:')).map(([name, state]) => [name, state] as const))(
+    '%s: every error its Retry and Catch name can reach it (States.*, SdkClientException, the catch-all, or an exception the model declares)',
+    (_name, state) => {
+      const { service } = serviceCall(state.Resource)!;
+      const names = [...retriers(state), ...catchers(state)].flatMap((r) => r.ErrorEquals);
+      expect(names.map((n) => unreachableError(service, n)).filter(Boolean)).toEqual([]);
+    },
+  );
+
+  it.each(sdkTasks.filter(([, state]) => state.Resource!.includes(':aws-sdk:')).map(([name, state]) => [name, state] as const))(
+    '%s: every shape AWS throttles its call with, under the name Step Functions gives it, is retried or caught by name (handed to a step that looks again)',
+    (_name, state) => {
+      const { service, operation } = serviceCall(state.Resource)!;
+      const shapes = throttlingErrors(service as SimService, operation, { targetGroupArn: 'arn:tg', familyBusy: true, policyName: 'p' });
+      const handled = new Set([...retriers(state), ...catchers(state)].flatMap((r) => r.ErrorEquals));
+      expect(shapes.map((shape) => shape.sfnErrorName).filter((name) => !handled.has(name))).toEqual([]);
+    },
+  );
+
+  it("retries no Ecs.ClientException: a throttle of that name is told from a real client error by a Choice on its Cause (statemachines/source/cause-loops.ts)", () => {
+    for (const [name, state] of tasks(json)) {
+      expect(retriers(state).flatMap((r) => r.ErrorEquals), name).not.toContain('Ecs.ClientException');
+      if (catchers(state).some((c) => c.ErrorEquals.includes('Ecs.ClientException') && c.Next === `${name}ClientException`)) {
+        expect(json.States[`${name}ClientThrottleWait`], name).toMatchObject({ Type: 'Wait', Next: name });
+      }
+    }
+  });
+
   it('retries throttling on every AWS step with backoff, full jitter, a capped delay and at least 10 attempts', () => {
-    type Retrier = { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; JitterStrategy?: string; MaxDelaySeconds?: number };
-    type Catcher = { ErrorEquals: string[]; Next: string };
-    // ECS's optimized integration names a refused RunTask ECS.AmazonECSException, throttling included
-    const THROTTLING = /Throttling|TooManyRequests|Lambda\.ServiceException|ECS\.AmazonECSException/;
+    // ECS's optimized integration names a refused RunTask ECS.AmazonECSException, throttling included;
+    // an aws-sdk integration's throttling that its service does not declare is its catch-all (Ecs.EcsException)
+    const THROTTLING = /Throttling|TooManyRequests|Lambda\.ServiceException|ECS\.AmazonECSException|^(\w+)\.\1Exception$/;
     const all = new Map(tasks(json));
-    const throttlingRetry = (state: State | undefined) =>
-      ((state as { Retry?: Retrier[] } | undefined)?.Retry ?? []).find((r) => r.ErrorEquals.some((e) => THROTTLING.test(e)));
+    const throttlingRetry = (state: State | undefined) => retriers(state).find((r) => r.ErrorEquals.some((e) => THROTTLING.test(e)));
     for (const [name, state] of tasks(json).filter(([, s]) => s.Type === 'Task')) {
       let throttling = throttlingRetry(state);
       if (!throttling || (throttling.MaxAttempts ?? 3) < 10) {
         // or a throttle (after a few tries of its own) is caught and handed to a step that retries it
         // (RegisterTaskDefinition and RegisterTaskDefinitionAfterThrottling -> FindTaskDefinition)
-        const caught = ((state as { Catch?: Catcher[] }).Catch ?? []).find((c) => c.ErrorEquals.some((e) => /Throttling/.test(e)));
+        const caught = catchers(state).find((c) => c.ErrorEquals.some((e) => THROTTLING.test(e)));
         expect(caught, `${name}: neither retries nor catches throttling`).toBeDefined();
         throttling = throttlingRetry(all.get(caught!.Next));
       }

@@ -22,7 +22,8 @@ const DEFINITION = {
       Parameters: { Cluster: '${ClusterArn}', 'Services.$': '$.services' },
       ResultSelector: { 'count.$': 'States.ArrayLength($.Services)' },
       ResultPath: '$.described',
-      Retry: [{ ErrorEquals: ['Ecs.ThrottlingException'], MaxAttempts: 3, IntervalSeconds: 1 }],
+      // ECS's ThrottlingException is not in its model: Step Functions names it Ecs.EcsException
+      Retry: [{ ErrorEquals: ['Ecs.EcsException'], MaxAttempts: 3, IntervalSeconds: 1 }],
       Catch: [{ ErrorEquals: ['Ecs.ServiceNotFoundException'], ResultPath: '$.error', Next: 'NotFound' }],
       Next: 'Wait',
     },
@@ -151,9 +152,20 @@ describe('local workflow runner', () => {
     await expect(runner.sfnClient.send(new DescribeExecutionCommand({ executionArn: `${started.executionArn}-x` }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
   });
 
-  it('names SDK errors the way Step Functions does', () => {
-    expect(sfnErrorName('ecs', Object.assign(new Error(), { name: 'ServiceNotFoundException' }))).toBe('Ecs.ServiceNotFoundException');
-    expect(sfnErrorName('elasticloadbalancingv2', Object.assign(new Error(), { name: 'Throttling' }))).toBe('ElasticLoadBalancingV2.ThrottlingException');
+  it('names SDK errors the way Step Functions does: a declared exception by its name, an undeclared code by the catch-all', () => {
+    const named = (service: string, name: string) => sfnErrorName(service, Object.assign(new Error(), { name }));
+    expect(named('ecs', 'ServiceNotFoundException')).toBe('Ecs.ServiceNotFoundException');
+    expect(named('ecs', 'ClientException')).toBe('Ecs.ClientException');
+    // throttling codes the services' models do not declare
+    expect(named('ecs', 'ThrottlingException')).toBe('Ecs.EcsException');
+    expect(named('elasticloadbalancingv2', 'Throttling')).toBe('ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception');
+    expect(named('cloudwatch', 'Throttling')).toBe('CloudWatch.CloudWatchException');
+    expect(named('route53', 'Throttling')).toBe('Route53.Route53Exception');
+    expect(named('applicationautoscaling', 'ThrottlingException')).toBe('ApplicationAutoScaling.ApplicationAutoScalingException');
+    // declared ones, the Exception suffix added where the name has none
+    expect(named('route53', 'PriorRequestNotComplete')).toBe('Route53.PriorRequestNotCompleteException');
+    expect(named('elasticloadbalancingv2', 'TargetGroupNotFoundException')).toBe('ElasticLoadBalancingV2.TargetGroupNotFoundException');
+    expect(named('sns', 'ThrottledException')).toBe('Sns.ThrottledException');
     expect(sfnErrorName('ecs', Object.assign(new Error(), { sfnErrorName: 'Ecs.AccessDeniedException' }))).toBe('Ecs.AccessDeniedException');
     expect(sfnErrorName('ecs', new Error('no name'))).toBe('Ecs.EcsException');
   });

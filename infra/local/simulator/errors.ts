@@ -4,21 +4,13 @@
  * for the query-protocol services: ELBv2 `TargetGroupNotFound` is
  * `TargetGroupNotFoundException` in SDK v3), `$fault` and `$metadata` as in
  * `ServiceException`, and `sfnErrorName` the name a Step Functions aws-sdk integration
- * would report (`Ecs.ServiceNotFoundException`).
+ * would report (`Ecs.ServiceNotFoundException`; an error the service's model does not declare is
+ * its catch-all, `Ecs.EcsException`: service-exceptions.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { sfnErrorNameOf } from './service-exceptions.ts';
 
 export type SimService = 'ecs' | 'elasticloadbalancingv2' | 'cloudwatch' | 'applicationautoscaling' | 'sns' | 'logs' | 'route53';
-
-export const SFN_SERVICE_PREFIX: Record<SimService, string> = {
-  ecs: 'Ecs',
-  elasticloadbalancingv2: 'ElasticLoadBalancingV2',
-  cloudwatch: 'CloudWatch',
-  applicationautoscaling: 'ApplicationAutoScaling',
-  sns: 'Sns',
-  logs: 'CloudWatchLogs',
-  route53: 'Route53',
-};
 
 /** Wire codes of the query-protocol services whose SDK v3 exception class has another name. */
 const SDK_NAME_BY_CODE: Partial<Record<SimService, Record<string, string>>> = {
@@ -71,8 +63,7 @@ export class SimulatedAwsError extends Error {
     this.$service = service;
     this.$fault = httpStatusCode >= 500 ? 'server' : 'client';
     this.$metadata = { httpStatusCode, requestId: randomUUID(), attempts: 1, totalRetryDelay: 0 };
-    // Step Functions adds `Exception` where the error name lacks a suffix (ELBv2 Throttling)
-    this.sfnErrorName = `${SFN_SERVICE_PREFIX[service]}.${/(Exception|Fault|Error)$/.test(sdkName) ? sdkName : `${sdkName}Exception`}`;
+    this.sfnErrorName = sfnErrorNameOf(service, sdkName);
   }
 }
 
@@ -114,8 +105,10 @@ export interface ThrottledCall {
  *  - SNS: `Throttled` "Rate exceeded" (Amazon SNS API Reference, Publish, Errors).
  *  - CloudWatch Logs: `ThrottlingException` "Rate exceeded" (CloudWatch Logs API Reference, Common Errors).
  *  - Route 53: HTTP 400 `Throttling` "Rate exceeded" (Route 53 Developer Guide, "Throttling for Amazon
- *    Route 53 API requests"); Step Functions reports it as `Route53.ThrottlingException` (Step Functions
- *    Developer Guide, "AWS SDK service integrations": the Exception suffix is added where the code lacks it).
+ *    Route 53 API requests").
+ * Of these only ClientException, ConcurrentUpdateException, FailedResourceAccessException and SNS's
+ * ThrottledException are declared by their service's model: the others reach a Step Functions
+ * state as the service's catch-all (`Ecs.EcsException`, `Route53.Route53Exception`: service-exceptions.ts).
  */
 export function throttlingErrors(service: SimService, action: string, call: ThrottledCall): SimulatedAwsError[] {
   const rate = 'Rate exceeded';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -127,6 +128,14 @@ describe('the heal trigger', () => {
     const operationId = (put!.Put!.Item as { operation: { id: string } }).operation.id;
     expect(start).toMatchObject({ stateMachineArn: HEAL_ARN, name: `trg-1--${operationId}` });
     expect(JSON.parse(start!.input!)).toMatchObject({ name: 'trg-1', operationId, specVersion: 1, actor: 'system', trigger: { source: 'alarm' } });
+  });
+
+  it("starts a heal from AWS's documented alarm event (test/fixtures/aws-events/cloudwatch-alarm-state-change.json, the installation-scoped names)", async () => {
+    const event = JSON.parse(readFileSync(new URL('../../fixtures/aws-events/cloudwatch-alarm-state-change.json', import.meta.url), 'utf8')) as BusEvent;
+    stored(record({ name: 'pr-42' }));
+    expect(await handler(event)).toEqual({ outcome: 'started', environment: 'pr-42' });
+    expect(starts()).toHaveLength(1);
+    expect(JSON.parse(starts()[0]!.input!)).toMatchObject({ name: 'pr-42', trigger: { source: 'alarm', signal: 'fledge-test-pr-42-unhealthy' } });
   });
 
   it('starts one heal for an event delivered twice', async () => {

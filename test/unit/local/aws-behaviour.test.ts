@@ -72,7 +72,7 @@ describe('draining', () => {
 });
 
 describe('throttling shapes', () => {
-  it('the throttle fault cycles through the shapes of each call, with the Step Functions error names', async () => {
+  it('the throttle fault cycles through the shapes of each call, with the Step Functions error names (the catch-all for codes the model does not declare)', async () => {
     f = createFixture();
     const { targetGroupArn, taskDefinitionArn } = await createEnvironment(f, 'busy');
     const shapes = async (count: number, call: () => Promise<unknown>) => {
@@ -89,7 +89,7 @@ describe('throttling shapes', () => {
     );
     // UpdateService of a service with a load balancer: ECS describes its target group too
     expect((await shapes(2, () => f.sim.call('ecs', 'updateService', { Cluster: f.sim.clusterArn, Service: 'busy', DesiredCount: 2 }))).map((e) => e.sfn)).toEqual([
-      'Ecs.ThrottlingException',
+      'Ecs.EcsException',
       'Ecs.ClientException',
     ]);
     // a registration of a family registered a moment ago (concurrently) can also meet the family's own limit,
@@ -97,10 +97,10 @@ describe('throttling shapes', () => {
     f.sim.injectFault({ fault: 'throttle', count: 2 });
     expect((await rejection(registerTaskDefinition(f, 'busy', 'nginx:2'))).message).toBe('Too many concurrent attempts to create a new revision of the specified family.');
     expect(await shapes(1, () => f.sim.call('elasticloadbalancingv2', 'describeTargetGroups', {}))).toEqual([
-      { name: 'Throttling', code: 'Throttling', sfn: 'ElasticLoadBalancingV2.ThrottlingException', message: 'Rate exceeded' },
+      { name: 'Throttling', code: 'Throttling', sfn: 'ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception', message: 'Rate exceeded' },
     ]);
     expect(await shapes(1, () => f.sim.call('cloudwatch', 'describeAlarms', {}))).toEqual([
-      { name: 'Throttling', code: 'Throttling', sfn: 'CloudWatch.ThrottlingException', message: 'Rate exceeded' },
+      { name: 'Throttling', code: 'Throttling', sfn: 'CloudWatch.CloudWatchException', message: 'Rate exceeded' },
     ]);
     const policy = () =>
       f.sim.call('applicationautoscaling', 'putScalingPolicy', {
@@ -112,7 +112,7 @@ describe('throttling shapes', () => {
         TargetTrackingScalingPolicyConfiguration: { TargetValue: 60, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
       });
     expect((await shapes(3, policy)).map((e) => e.sfn)).toEqual([
-      'ApplicationAutoScaling.ThrottlingException',
+      'ApplicationAutoScaling.ApplicationAutoScalingException',
       'ApplicationAutoScaling.ConcurrentUpdateException',
       'ApplicationAutoScaling.FailedResourceAccessException',
     ]);

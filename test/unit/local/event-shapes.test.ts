@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf } from '../../../functions/contract/heal-events.ts';
+import { alarmName } from '../../../functions/domain/alarms.ts';
+import { targetGroupName } from '../../../functions/domain/resource-names.ts';
 import type { SimEvent } from '../../../infra/local/simulator/index.ts';
 import { createEnvironment, createFixture, updateImage, type Fixture } from './sim-fixture.ts';
 
@@ -148,6 +150,19 @@ describe('the heal rules on the documented shapes', () => {
     const healing = f.events.filter((e) => HEAL_EVENT_RULES.some((r) => matchesPattern(r.pattern(f.sim.clusterArn, 'test'), e as unknown as Record<string, unknown>)));
     expect(healing.some(byName('ECS Deployment State Change', 'SERVICE_DEPLOYMENT_FAILED'))).toBe(true);
     expect(healing.some((e) => e['detail-type'] === 'ECS Task State Change' && e.detail.stopCode === 'EssentialContainerExited')).toBe(true);
+  });
+
+  it("an alarm of this installation's environment (fledge-<installation>-<name>-<kind>, the target group <installation>-<name>-<hash>) entering ALARM starts a heal; another installation's, or the same alarm going OK, does not", () => {
+    const alarm = fixture('cloudwatch-alarm-state-change');
+    // the fixture's names are the ones create makes for environment pr-42 of installation "test"
+    expect(alarm.detail.alarmName).toBe(alarmName('test', 'pr-42', 'unhealthy'));
+    const dimensions = (alarm.detail.configuration as { metrics: { metricStat: { metric: { dimensions: { TargetGroup: string } } } }[] }).metrics[0]!.metricStat.metric.dimensions;
+    expect(dimensions.TargetGroup).toMatch(new RegExp(`^targetgroup/${targetGroupName('test', 'pr-42')}/`));
+    expect(matches('AlarmStateChanges', alarm)).toBe(true);
+    expect(matchesPattern(rule('AlarmStateChanges').pattern(target, 'other'), alarm as unknown as Record<string, unknown>)).toBe(false);
+    const ok = fixture('cloudwatch-alarm-state-change');
+    (ok.detail.state as { value: string }).value = 'OK';
+    expect(matches('AlarmStateChanges', ok)).toBe(false);
   });
 
   it('refuse pattern operators they do not implement, rather than mismatching silently', () => {

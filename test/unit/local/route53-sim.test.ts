@@ -192,7 +192,7 @@ describe("simulated Route 53: the account's bucket and each action's (50, refill
     for (let i = 0; i < 25; i++) await create(`pr-${i}`);
     for (let i = 0; i < 25; i++) await list();
     const throttled = await rejection(sim.call('route53', 'getChange', { Id: 'C0' }));
-    expect(throttled).toMatchObject({ name: 'Throttling', Code: 'Throttling', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 }, sfnErrorName: 'Route53.ThrottlingException' });
+    expect(throttled).toMatchObject({ name: 'Throttling', Code: 'Throttling', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 }, sfnErrorName: 'Route53.Route53Exception' });
     expect((await rejection(create('pr-99'))).name).toBe('Throttling');
     expect(names()).not.toContain(`pr-99.${ZONE}.`);
     // other services keep their own buckets

@@ -209,6 +209,12 @@ export class SimHarness {
       },
       retryIntervalMs: 0,
       timeoutOverrides: options.timeoutOverrides,
+      // the waits of a ClientException throttle or a draining name (statemachines/source/cause-loops.ts) are a retry's backoff: none here either
+      waitOverridesMs: Object.fromEntries(
+        WORKFLOW_KINDS.flatMap((kind) =>
+          [...readFileSync(join(ROOT, 'statemachines', WORKFLOWS[kind].asl), 'utf8').matchAll(/"(\w+(?:ClientThrottle|Draining)Wait)": \{/g)].map((m) => [m[1]!, 0]),
+        ),
+      ),
       region: REGION,
       accountId: ACCOUNT,
     });
