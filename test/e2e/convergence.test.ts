@@ -17,6 +17,11 @@ const settled = (name: string, statuses = ['RUNNING', 'FAILED', 'DEGRADED', 'SLE
 const events = async (name: string) =>
   (await api('GET', `/v1/environments/${name}/events?limit=100`)).body.items as { type: string; message: string; operationId: string; details?: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
 const resources = async () => (await api('GET', '/_local/resources')).body;
+interface Delivery { rule: string; detailType: string; eventName?: string; resources: string[]; result?: { outcome?: string; environment?: string } }
+/** local EventBridge's deliveries: which rule carried which event to which handler, and its answer */
+const localDeliveries = async () => (await api('GET', '/_local/deliveries')).body.items as Delivery[];
+/** the e2e-hostile project (vitest.config.ts): events may be dropped, duplicated, delayed */
+const HOSTILE = process.env.FLEDGE_SIM_HOSTILE === '1';
 const awsCall = (service: string, action: string, params: unknown) => awsCallRetried(local.api, service, action, params);
 const spec = (image: string, extra: Record<string, unknown> = {}) => ({ image, port: 80, labels: { repository: 'org/converge' }, ...extra });
 
@@ -168,7 +173,30 @@ describe('workflows that converge on AWS at its worst', () => {
     const env = await settled(name);
     expect(env.status).toBe('RUNNING');
     expect((await serviceOf(name)).image, JSON.stringify(await events(name), null, 1)).toBe('nginx:1.27');
-    const triggered = (await events(name)).find((e) => e.type === 'heal-triggered');
-    expect(JSON.stringify(triggered?.details)).toMatch(/SERVICE_DEPLOYMENT_FAILED|SERVICE_TASK_START_IMPAIRED|TASK_STOPPED|fledge-local-/);
+    expect((await events(name)).some((e) => e.type === 'heal-triggered')).toBe(true);
+    // The fail-start tasks stop (EcsTaskFailures) before the circuit breaker fails the deployment,
+    // so which signal started the heal proves nothing about the deployment rule. What does: local
+    // EventBridge's record of which rule carried which event (GET /_local/deliveries). The
+    // circuit breaker's "ECS Deployment State Change" SERVICE_DEPLOYMENT_FAILED, in its documented
+    // shape (no clusterArn in detail, the service ARN in resources: Amazon ECS Developer Guide,
+    // "Amazon ECS service deployment state change events"), must reach heal-trigger through the
+    // EcsServiceFailures rule (functions/contract/heal-events.ts), and the trigger must take it as a
+    // heal signal for this environment: it starts the heal, or finds it started by a task event
+    // ("skipped"), never "ignored". Deterministic only without hostile mode: there every event is
+    // delivered exactly once. In hostile mode the event may be dropped (a task event or the cleanup's
+    // HealMissedAlarms starts the heal instead), so only the convergence above is asserted there.
+    if (!HOSTILE) {
+      const serviceArn = (await awsCall('ecs', 'DescribeServices', { Cluster: 'fledge-local', Services: [name] })).body.Services[0].ServiceArn as string;
+      const deploymentFailed = (d: Delivery) =>
+        d.rule === 'heal-EcsServiceFailures' && d.eventName === 'SERVICE_DEPLOYMENT_FAILED' && d.resources.includes(serviceArn);
+      const deliveries = await eventually(localDeliveries, (items) => items.some(deploymentFailed), LONG);
+      const delivered = deliveries.filter(deploymentFailed);
+      expect(delivered, JSON.stringify(deliveries.filter((d) => d.resources.includes(serviceArn)), null, 1)).not.toEqual([]);
+      for (const d of delivered) {
+        expect(d.detailType).toBe('ECS Deployment State Change');
+        expect(d.result).toMatchObject({ environment: name });
+        expect(['started', 'skipped']).toContain(d.result?.outcome);
+      }
+    }
   }, 240_000);
 });
