@@ -69,7 +69,7 @@ async function measureCreates(client: LocalClient) {
  * waitForTaskToken state whose TimeoutSeconds is the poll interval, 30 s on AWS
  * (docs/design.md "Waiting for steady state"). While the deployment runs, the state times out
  * every 30 s whether or not the event will come, and each time its Retry enters it again: one more
- * transition, billed as one ("You are charged for each state transition, including retries":
+ * transition, billed as one ("each retry will be charged as an additional state transition":
  * AWS Step Functions pricing).
  */
 const AWS_POLL_SECONDS = 30;
