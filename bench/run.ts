@@ -80,7 +80,7 @@ const awsPollCost = {
   note:
     `measured here with tasks that start at once and a 2 s poll, so a wait rarely polls before its event; on AWS a wait adds one transition ` +
     `per ${AWS_POLL_SECONDS} s its deployment runs, event or not: a Fargate create or update of 1-3 minutes adds 2-6 transitions per wait ` +
-    '(create, update and heal have one wait a run, scale one; see transitionsRealisticStart for a run with the same ratio of task start to poll)',
+    '(create, update and scale have one wait a run, a heal one when it redeploys; transitionsRealisticStart is a run at the same ratio of task start to poll)',
 };
 
 /** a wait state's retries: each is one poll that found the deployment not done yet */
