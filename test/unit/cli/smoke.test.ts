@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../../cli/smoke.ts';
 import { FledgeApi, regionOfEndpoint, sigV4Signer } from '../../../cli/api-client.ts';
-import { AwsOutOfBand } from '../../../cli/smoke/backends.ts';
+import { AwsOutOfBand, LocalOutOfBand } from '../../../cli/smoke/backends.ts';
 import { estimateCost, formatUsd } from '../../../cli/smoke/cost.ts';
 import { isLocalhostName } from '../../../cli/smoke/probe.ts';
 
@@ -111,6 +111,24 @@ describe('AwsOutOfBand: the environment\'s Route 53 record (record sets cannot b
     expect(route53.calls()).toHaveLength(0);
     expect(backend.describe()).toContain('no Route 53 check (pass --hosted-zone-id');
     expect(withZone().describe()).toContain(`Route 53 records in hosted zone ${ZONE}`);
+  });
+});
+
+describe('LocalOutOfBand: the simulated zone\'s records carry no environment, so they are found by name', () => {
+  const simulated = (dnsRecords: { name: string; type: string }[]) => ({
+    services: [], targetGroups: [{ name: 'smoke-1', arn: 'arn:tg/smoke-1', environment: 'smoke-1' }], dnsRecords,
+  });
+  const backendOver = (body: unknown, status = 200) => new LocalOutOfBand({ call: async () => ({ status, body, text: JSON.stringify(body), headers: {} }) } as unknown as FledgeApi);
+
+  it('counts the record of the environment\'s host (port dropped) or, without it, any name whose first label is the environment', async () => {
+    const body = simulated([{ name: 'smoke-1.localhost.', type: 'A' }, { name: 'smoke-10.localhost.', type: 'A' }]);
+    expect(await backendOver(body).leftovers('smoke-1', 'smoke-1.localhost:4000')).toEqual(['targetGroups: arn:tg/smoke-1', 'dnsRecords: smoke-1.localhost. A']);
+    expect(await backendOver(body).leftovers('smoke-1')).toEqual(['targetGroups: arn:tg/smoke-1', 'dnsRecords: smoke-1.localhost. A']);
+    expect(await backendOver(simulated([{ name: 'smoke-10.localhost.', type: 'A' }])).leftovers('smoke-1', 'smoke-1.localhost')).toEqual(['targetGroups: arn:tg/smoke-1']);
+  });
+
+  it('fails when /_local/resources does not answer', async () => {
+    await expect(backendOver({ title: 'nope' }, 500).leftovers('smoke-1')).rejects.toThrow(/GET \/_local\/resources/);
   });
 });
 
