@@ -46,6 +46,7 @@ interface Options {
   timeout: number;
   cluster?: string;
   region?: string;
+  hostedZoneId?: string;
   local?: boolean;
   yes?: boolean;
   keep?: boolean;
@@ -67,6 +68,7 @@ function program(io: CliIo): Command {
     .option('--timeout <seconds>', 'how long each step may take', positiveInt('--timeout'), 900)
     .option('--cluster <name|arn>', 'AWS: the ECS cluster Fledge deploys into (for the out-of-band service deletion)')
     .option('--region <region>', 'AWS: the region (default: from the endpoint host, else AWS_REGION)')
+    .option('--hosted-zone-id <id>', 'AWS: the Route 53 hosted zone of baseDomain (the stack\'s hostedZoneId), to prove the environment\'s alias record is gone too (installations with more than one load balancer)')
     .option('--local', 'the endpoint is local mode (detected when GET /_local/resources answers)')
     .option('-y, --yes', 'do not ask for confirmation (CI)')
     .option('--keep', 'on a failure, leave the environment in place for inspection')
@@ -114,7 +116,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return usage(`${endpoint.href} is not local mode, so this is AWS: pass --cluster <name|arn> (the ECS cluster of the Fledge stack), which the heal step deletes a service in`);
     }
     api = new FledgeApi(endpoint.href, sigV4Signer(region));
-    backend = new AwsOutOfBand(options.cluster, region);
+    backend = new AwsOutOfBand(options.cluster, region, {}, options.hostedZoneId);
   }
 
   const cost = estimateCost(SMOKE_CPU, SMOKE_MEMORY, ESTIMATED_MINUTES);

@@ -12,7 +12,7 @@
  *   6 wake       GET <url> -> the waker's 503 with Retry-After; then RUNNING and 2xx
  *   7 heal       delete the ECS service out of band -> HEALING -> RUNNING, 2xx again
  *   8 delete     DELETE -> DELETED; the last event is the receipt of removed resources
- *   9 leftovers  nothing tagged fledge:environment=<name> is left (bounded retries)
+ *   9 leftovers  nothing tagged fledge:environment=<name> is left, nor its DNS record (bounded retries)
  */
 import { describeAnswer, type ApiAnswer, type FledgeApi } from '../api-client.ts';
 import { ENVIRONMENT_TAG, type OutOfBand } from './backends.ts';
@@ -71,6 +71,15 @@ type Environment = any;
 export class StepFailed extends Error {}
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** the environment URL's host (its DNS record's name), once the create reported the URL */
+const hostOf = (url: string): string | undefined => {
+  try {
+    return url ? new URL(url).hostname : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 function describeEnvironment(env: Environment): string {
   if (!env) return 'not readable';
@@ -303,7 +312,7 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
       const left = await untilNothingLeft(options.stepTimeoutMs, true);
       if (left.length) throw new StepFailed(`still there after ${seconds(options.stepTimeoutMs)}:\n    ${left.join('\n    ')}`);
       return backend.kind === 'aws'
-        ? `nothing tagged ${ENVIRONMENT_TAG}=${name} in the tagging API, ECS service ${name} INACTIVE`
+        ? `nothing tagged ${ENVIRONMENT_TAG}=${name} in the tagging API, ECS service ${name} INACTIVE${backend.checksDnsRecords ? `, no record of ${hostOf(url) ?? name} in the hosted zone` : ''}`
         : `GET /_local/resources lists nothing of ${name}`;
     },
   };
@@ -314,7 +323,7 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
     for (;;) {
       let left: string[];
       try {
-        left = await backend.leftovers(name);
+        left = await backend.leftovers(name, hostOf(url));
       } catch (error) {
         left = [`(could not list: ${(error as Error).message})`];
       }
@@ -365,7 +374,7 @@ export async function runSmoke(options: SmokeOptions, deps: SmokeDeps): Promise<
         if (answer.status !== 200 && answer.status !== 202) throw new Error(`DELETE ${path}: ${describeAnswer(answer)}`);
         await waitFor('DELETED', (e) => e.status === 'DELETED', () => undefined, false);
       }
-      const left = failedStep === 'leftovers' ? await backend.leftovers(name) : await untilNothingLeft(options.stepTimeoutMs, false);
+      const left = failedStep === 'leftovers' ? await backend.leftovers(name, hostOf(url)) : await untilNothingLeft(options.stepTimeoutMs, false);
       if (left.length) {
         log(`cleanup: ${name} is DELETED but these are left after ${seconds(now() - started)}:\n    ${left.join('\n    ')}`);
         return false;

@@ -1,9 +1,12 @@
 /**
  * The pool of load balancers (docs/design.md "Shards"). A shard is one ALB with its HTTPS
  * listener and its own waker target group. An ALB holds at most 100 target groups, which is not
- * adjustable, and the waker's is one of them. Its listener holds 100 rules by default ("Quotas
- * for your Application Load Balancers", Elastic Load Balancing user guide). So a shard holds 99
- * environments. Each environment is placed on one shard and stays there until its teardown.
+ * adjustable, and the waker's is one of them. It holds 100 rules by default, counted per load
+ * balancer across its listeners, not per listener ("Quotas for your Application Load Balancers",
+ * Elastic Load Balancing user guide). So a shard holds 99 environments. The same page's "Targets
+ * per Application Load Balancer" (1,000 by default, adjustable) does not bound the count of
+ * environments but their tasks: 99 environments of 10 tasks deploying at once (MaximumPercent 200)
+ * need up to 1,980 targets (docs/design.md "Shards": the targets quota). Each environment is placed on one shard and stays there until its teardown.
  * Pure: which shards exist comes from the configuration (functions/runtime/config.ts:
  * FLEDGE_SHARDS, or the state table's pool item with FLEDGE_SHARD_POOL=table), how full they are
  * from the table (functions/adapters/shard-slots.ts).

@@ -42,6 +42,8 @@ export interface HttpFrontOptions {
   readEnvironment?: (name: string) => Promise<Record<string, unknown> | undefined>;
   /** workflow executions for `GET /_local/executions` (name, kind, status, transitions) */
   listExecutions?: () => unknown[];
+  /** local EventBridge's deliveries for `GET /_local/deliveries` (rule, event, the handler's answer: infra/local/event-deliveries.ts) */
+  listDeliveries?: () => unknown[];
   /** ALB -> Lambda target groups (e.g. a waker while an environment sleeps) */
   invokeLambda?: (functionArn: string, event: unknown) => Promise<unknown>;
   /** the waker Lambda: it answers a SLEEPING environment's page even while its rule still forwards to its own target group */
@@ -445,6 +447,10 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     }
     if (path === '/_local/executions' && req.method === 'GET') {
       return json(200, { items: options.listExecutions?.() ?? [] }, requestId);
+    }
+    if (path === '/_local/deliveries') {
+      if (req.method !== 'GET') return { ...problem(405, 'Method Not Allowed', `${req.method} is not allowed on ${path}`, requestId), headers: { 'content-type': 'application/problem+json', allow: 'GET', 'x-request-id': requestId } };
+      return json(200, { items: options.listDeliveries?.() ?? [] }, requestId);
     }
     if (path === '/_local/aws') {
       // the simulated account, as the AWS CLI would reach a real one: demos and tests create

@@ -30,6 +30,7 @@ import { loadHandlerModule } from './handler-modules.ts';
 import { createWorkflowRunner } from './workflow-runner.ts';
 import { arnVariable, STARTED_WORKFLOW_KINDS, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { checkShardCount, createSimulator, simulatorOptionsFromEnv, type SimEvent, type Simulator } from './simulator/index.ts';
+import { DeliveryLog } from './event-deliveries.ts';
 import { HEAL_EVENT_RULES, matchesPattern, serviceArnPrefixOf, type ClusterTarget } from '../../functions/contract/heal-events.ts';
 import { createLocalWaker, IDLE_SLEEP_MODULE, startIdleSleepSchedule } from './scaling.ts';
 import { localPool, poolCapacity, publishShardPool, shardSlotsUsed } from './shard-pool.ts';
@@ -162,7 +163,7 @@ const eventRules = (cluster: ClusterTarget): LocalRule[] => [
   }),
 ];
 
-function startEventBus(simulator: Simulator, log: LocalLogger, region: string): void {
+function startEventBus(simulator: Simulator, log: LocalLogger, region: string, deliveries: DeliveryLog): void {
   const missingReported = new Set<string>();
   const rules = eventRules({ clusterArn: simulator.clusterArn, serviceArnPrefix: serviceArnPrefixOf(simulator.clusterArn) });
   simulator.onEvent(async (event) => {
@@ -176,16 +177,23 @@ function startEventBus(simulator: Simulator, log: LocalLogger, region: string): 
         }
         continue;
       }
+      const delivery = {
+        rule: rule.name, eventId: event.id, detailType: event['detail-type'], resources: event.resources,
+        ...(typeof event.detail.eventName === 'string' ? { eventName: event.detail.eventName } : {}),
+      };
       // EventBridge retries a failed delivery; three attempts with backoff are enough locally
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
           const handler = await loadModuleHandler(file);
           const result = await handler(event, fakeLambdaContext(`fledge-local-${rule.name}`, region, ACCOUNT_ID, 60_000));
           log.debug('local EventBridge: delivered', { rule: rule.name, detailType: event['detail-type'], eventName: event.detail.eventName, result });
+          deliveries.record({ ...delivery, at: new Date().toISOString(), result });
           break;
         } catch (error) {
-          log.warn('local EventBridge: delivery failed', { rule: rule.name, attempt, error: error instanceof Error ? error.message : String(error) });
+          const message = error instanceof Error ? error.message : String(error);
+          log.warn('local EventBridge: delivery failed', { rule: rule.name, attempt, error: message });
           if (attempt < 3) await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+          else deliveries.record({ ...delivery, at: new Date().toISOString(), error: message });
         }
       }
     }
@@ -438,7 +446,9 @@ async function main(): Promise<void> {
     const shards = await publishShardPool();
     log.info(`shard pool: ${shards.map((shard) => shard.id).join(', ')} in the table (item POOL#shards/POOL)`);
 
-    startEventBus(simulator, log, region);
+    // which rule carried each event to which handler, and its answer (GET /_local/deliveries)
+    const deliveries = new DeliveryLog();
+    startEventBus(simulator, log, region, deliveries);
     // idle sleep (EventBridge Scheduler on AWS): only when FLEDGE_IDLE_SLEEP_AFTER is set
     const idleSleep = startIdleSleepSchedule(
       async () => (await loadModuleHandler(IDLE_SLEEP_MODULE))({}, fakeLambdaContext('fledge-local-idle-sleep', region, ACCOUNT_ID, 60_000)),
@@ -487,6 +497,7 @@ async function main(): Promise<void> {
       invokeLambda,
       wakerFunctionArn: waker.functionArn,
       listExecutions,
+      listDeliveries: () => deliveries.list(),
       shardSlots: () => shardSlotsUsed(tableName, simulator.shards.map((s) => s.id)),
     });
     closers.unshift(() => front.close());

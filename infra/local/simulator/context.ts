@@ -39,6 +39,8 @@ export interface SimConfig {
   maxTargetGroupsPerRegion: number;
   /** listener rules on each ALB, not counting the default rule (AWS quota: 100) */
   maxRules: number;
+  /** targets registered in the target groups each ALB's rules use (AWS quota: 1,000 per ALB, adjustable) */
+  maxTargetsPerLoadBalancer: number;
   /** Application Load Balancers in the account and region (AWS quota: 50) */
   maxLoadBalancersPerRegion: number;
   /** the seed of the simulator's pseudo-random choices (FLEDGE_SIM_SEED): hostile mode replays with it */

@@ -1196,12 +1196,19 @@ export class EcsSimulator {
       // the app depends on its sidecars' START (functions/domain/resource-plan.ts): they are up first
       this.startSidecars(task, Math.max(1, Math.round(Math.min(start * 0.2, hc / 2))));
       if (service.loadBalancers.length === 0) task.everHealthy = true;
+      let unregistered: { targetGroupArn: string; error: string } | undefined;
       for (const lb of service.loadBalancers) {
         if (this.lb.targetGroupExists(lb.targetGroupArn)) {
-          this.lb.registerTarget(lb.targetGroupArn, task.ip, lb.containerPort);
-          task.registeredIn.push({ targetGroupArn: lb.targetGroupArn, port: lb.containerPort });
+          try {
+            this.lb.registerTarget(lb.targetGroupArn, task.ip, lb.containerPort);
+            task.registeredIn.push({ targetGroupArn: lb.targetGroupArn, port: lb.containerPort });
+          } catch (error) {
+            // the load balancer is at its targets quota (TooManyTargets)
+            unregistered ??= { targetGroupArn: lb.targetGroupArn, error: (error as Error).message };
+          }
         }
       }
+      if (unregistered) this.failRegistration(service, task, unregistered);
       this.emitTask(task);
       this.scheduleReconcile(service);
       const crashes = mode === 'start' || this.faults.failsAtStart(env, task.image);
@@ -1226,6 +1233,27 @@ export class EcsSimulator {
         );
       }
     });
+  }
+
+  /**
+   * A task ECS could not register with its target group (the load balancer refused the target:
+   * TooManyTargets, past "Targets per Application Load Balancer"). ECS reports failures in service
+   * events (Amazon ECS Developer Guide, "Amazon ECS service event messages"; the wording here is
+   * the simulator's), but how it then treats the task is not documented. Modelled: the load
+   * balancer never routes to it, so it never passes a health
+   * check; one health-check interval later the scheduler stops it as failed (it counts for the
+   * circuit breaker, so the deployment fails and rolls back, or a first deployment ends FAILED).
+   */
+  private failRegistration(service: ServiceRecord, task: TaskRecord, unregistered: { targetGroupArn: string; error: string }): void {
+    this.serviceEvent(service, `failed to register targets in (target-group ${unregistered.targetGroupArn}) with (error ${unregistered.error})`);
+    this.at(task, this.ctx.config.healthCheckIntervalMs, () =>
+      this.stopTask(task, {
+        reason: `Task failed to register targets in (target-group ${unregistered.targetGroupArn}): ${unregistered.error}`,
+        stopCode: 'ServiceSchedulerInitiated',
+        exitCode: 143,
+        failure: true,
+      }),
+    );
   }
 
   /** The task's sidecars start; a `fail-start` one exits after `exitAfterMs`, and an essential one takes the task down with it. */

@@ -197,10 +197,23 @@ export class ElbSimulator implements LoadBalancerPort {
     return this.loadBalancerOf(arn) !== undefined;
   }
 
+  /**
+   * Registers a target. Refused with TooManyTargets ("You've reached the limit on the number of
+   * targets": Elastic Load Balancing API Reference, RegisterTargets) when the target group's load
+   * balancer already has its quota of targets across its target groups: "Targets per Application
+   * Load Balancer", 1,000 by default, adjustable ("Quotas for your Application Load Balancers",
+   * Elastic Load Balancing User Guide); `FLEDGE_SIM_MAX_TARGETS`. A target being drained still
+   * counts (it is registered until deregistration completes). Registering a registered target again
+   * only refreshes it.
+   */
   registerTarget(targetGroupArn: string, id: string, port: number): void {
     const tg = this.targetGroups.get(targetGroupArn);
     if (!tg) return;
-    const attached = this.targetGroupAttached(targetGroupArn);
+    const lb = this.loadBalancerOf(targetGroupArn);
+    if (lb && !tg.targets.has(`${id}:${port}`) && this.targetsOf(lb) >= this.ctx.config.maxTargetsPerLoadBalancer) {
+      throw elbError('TooManyTargets', "You've reached the limit on the number of targets.");
+    }
+    const attached = lb !== undefined;
     tg.targets.set(`${id}:${port}`, {
       id,
       port,
@@ -211,6 +224,15 @@ export class ElbSimulator implements LoadBalancerPort {
       fails: 0,
       registeredAt: this.ctx.clock.now(),
     });
+  }
+
+  /** The targets registered in the target groups the load balancer's rules use (what its targets quota counts). */
+  targetsOf(lb: LoadBalancerRecord): number {
+    const used = new Set<string>();
+    for (const rule of lb.rules.values()) for (const arn of forwardTargets(rule.actions)) used.add(arn);
+    let count = 0;
+    for (const arn of used) count += this.targetGroups.get(arn)?.targets.size ?? 0;
+    return count;
   }
 
   deregisterTarget(targetGroupArn: string, id: string, port: number): void {
@@ -466,6 +488,12 @@ export class ElbSimulator implements LoadBalancerPort {
 
     RegisterTargets: (input) => {
       const tg = this.requireTargetGroup(String(input.TargetGroupArn));
+      // the whole call is refused past the load balancer's targets quota (registerTarget), nothing of it registered
+      const lb = this.loadBalancerOf(tg.arn);
+      const added = new Set((input.Targets as Input[]).map((t) => `${t.Id}:${t.Port ?? tg.settings.Port}`).filter((key) => !tg.targets.has(key)));
+      if (lb && added.size > 0 && this.targetsOf(lb) + added.size > this.ctx.config.maxTargetsPerLoadBalancer) {
+        throw elbError('TooManyTargets', "You've reached the limit on the number of targets.");
+      }
       for (const target of input.Targets as Input[]) {
         const port = target.Port ?? tg.settings.Port;
         this.registerTarget(tg.arn, String(target.Id), Number(port));

@@ -20,6 +20,7 @@ const SDK_NAME_BY_CODE: Partial<Record<SimService, Record<string, string>>> = {
     PriorityInUse: 'PriorityInUseException',
     TooManyTargetGroups: 'TooManyTargetGroupsException',
     TooManyRules: 'TooManyRulesException',
+    TooManyTargets: 'TooManyTargetsException',
     TooManyUniqueTargetGroupsPerLoadBalancer: 'TooManyUniqueTargetGroupsPerLoadBalancerException',
     TargetGroupAssociationLimit: 'TargetGroupAssociationLimitException',
     TooManyLoadBalancers: 'TooManyLoadBalancersException',

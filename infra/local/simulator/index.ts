@@ -92,6 +92,7 @@ export const AWS_ELB_LIMITS = {
   targetGroupsPerLoadBalancer: 100, // not adjustable
   targetGroupsPerRegion: 3000,
   rulesPerLoadBalancer: 100, // excluding default rules; adjustable
+  targetsPerLoadBalancer: 1000, // adjustable
   loadBalancersPerRegion: 50, // adjustable
 } as const;
 
@@ -182,6 +183,8 @@ export function simulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     // AWS: 100 target groups per ALB (not adjustable), 100 rules per ALB (adjustable); the benchmark raises them
     maxTargetGroups: num('FLEDGE_SIM_MAX_TARGET_GROUPS'),
     maxRules: num('FLEDGE_SIM_MAX_RULES'),
+    // AWS: 1,000 targets per ALB (adjustable on request)
+    maxTargetsPerLoadBalancer: num('FLEDGE_SIM_MAX_TARGETS'),
     rateLimits: env.FLEDGE_SIM_RATE_LIMITS === 'off' ? false : undefined,
     region: env.AWS_REGION,
     shards,
@@ -279,7 +282,7 @@ export interface ResourceSnapshot {
   }[];
   listenerRules: { arn: string; shard: string; priority: number; hosts: string[]; targetGroupArns: string[]; environment?: string; tags: Record<string, string> }[];
   /** the pool's load balancers: how many rules (besides the default) and unique target groups each uses, of AWS's 100 */
-  shards: (SimShard & { rules: number; targetGroups: number; tags: Record<string, string>; /** slots claimed in the table (local mode adds it) */ used?: number })[];
+  shards: (SimShard & { rules: number; targetGroups: number; /** registered targets, of AWS's 1,000 */ targets: number; tags: Record<string, string>; /** slots claimed in the table (local mode adds it) */ used?: number })[];
   alarms: { name: string; arn: string; state: string; metric?: string; environment?: string; tags: Record<string, string> }[];
   scalableTargets: { resourceId: string; arn: string; minCapacity: number; maxCapacity: number; environment?: string; policies: string[]; tags: Record<string, string> }[];
   faults: { throttledCallsRemaining: number; hostile: boolean; environments: Record<string, { crashloopImages: string[]; unhealthy: boolean }> };
@@ -312,6 +315,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     maxTargetGroups,
     maxTargetGroupsPerRegion: options.maxTargetGroupsPerRegion ?? Math.max(AWS_ELB_LIMITS.targetGroupsPerRegion, maxTargetGroups),
     maxRules: options.maxRules ?? AWS_ELB_LIMITS.rulesPerLoadBalancer,
+    maxTargetsPerLoadBalancer: options.maxTargetsPerLoadBalancer ?? AWS_ELB_LIMITS.targetsPerLoadBalancer,
     maxLoadBalancersPerRegion: options.maxLoadBalancersPerRegion ?? AWS_ELB_LIMITS.loadBalancersPerRegion,
     seed: options.seed ?? randomInt(0, 0xffffffff),
   };
@@ -325,6 +329,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   }
   if (config.maxRules > AWS_ELB_LIMITS.rulesPerLoadBalancer) {
     log.warn(`simulator: FLEDGE_SIM_MAX_RULES=${config.maxRules} is above AWS's default quota of ${AWS_ELB_LIMITS.rulesPerLoadBalancer} rules per Application Load Balancer (adjustable only on request)`);
+  }
+  if (config.maxTargetsPerLoadBalancer > AWS_ELB_LIMITS.targetsPerLoadBalancer) {
+    log.warn(`simulator: FLEDGE_SIM_MAX_TARGETS=${config.maxTargetsPerLoadBalancer} is above AWS's default quota of ${AWS_ELB_LIMITS.targetsPerLoadBalancer} targets per Application Load Balancer (adjustable only on request)`);
   }
   const hostile: HostileState = {
     enabled: options.hostile ?? false,
@@ -795,7 +802,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         shards: [...elb.loadBalancers.values()].map((lb) => {
           const targetGroups = new Set<string>();
           for (const rule of lb.rules.values()) for (const arn of forwardTargets(rule.actions)) targetGroups.add(arn);
-          return { ...shardOf(lb), rules: lb.rules.size - 1, targetGroups: targetGroups.size, tags: tagsObject(lb.tags) };
+          return { ...shardOf(lb), rules: lb.rules.size - 1, targetGroups: targetGroups.size, targets: elb.targetsOf(lb), tags: tagsObject(lb.tags) };
         }),
         alarms: [...cloudwatch.alarms.values()].map((alarm) => ({
           name: alarm.name,

@@ -8,22 +8,25 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeleteServiceCommand, DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../../cli/smoke.ts';
 import { FledgeApi, regionOfEndpoint, sigV4Signer } from '../../../cli/api-client.ts';
-import { AwsOutOfBand } from '../../../cli/smoke/backends.ts';
+import { AwsOutOfBand, LocalOutOfBand } from '../../../cli/smoke/backends.ts';
 import { estimateCost, formatUsd } from '../../../cli/smoke/cost.ts';
 import { isLocalhostName } from '../../../cli/smoke/probe.ts';
 
 const ecs = mockClient(ECSClient);
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+const route53 = mockClient(Route53Client);
 const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/fledge';
 const serviceArn = (name: string) => `arn:aws:ecs:eu-west-1:123456789012:service/fledge/${name}`;
 
 beforeEach(() => {
   ecs.reset();
   tagging.reset();
+  route53.reset();
 });
 
 describe('AwsOutOfBand', () => {
@@ -58,6 +61,74 @@ describe('AwsOutOfBand', () => {
     tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
     ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: serviceArn('smoke-1'), reason: 'MISSING' }] });
     expect(await backend().leftovers('smoke-1')).toEqual([]);
+  });
+});
+
+describe('AwsOutOfBand: the environment\'s Route 53 record (record sets cannot be tagged)', () => {
+  const ZONE = 'Z0123456789ABCDEFGHIJ';
+  const withZone = () =>
+    new AwsOutOfBand(CLUSTER, 'eu-west-1', { ecs: new ECSClient({ region: 'eu-west-1' }), tagging: new ResourceGroupsTaggingAPIClient({ region: 'eu-west-1' }), route53: new Route53Client({ region: 'us-east-1' }) }, ZONE);
+  const alias = (name: string) => ({ Name: name, Type: 'A' as const, AliasTarget: { DNSName: 'fledge-s2-123.eu-west-1.elb.amazonaws.com.', HostedZoneId: 'Z32O12XQLNTSW2', EvaluateTargetHealth: false } });
+  beforeEach(() => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
+    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceArn: serviceArn('smoke-1'), status: 'INACTIVE' }] });
+  });
+
+  it('counts the alias record <name>.<baseDomain> still in the zone as a leftover, asking from that name on', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [alias('smoke-1.preview.example.com.'), alias('smoke-2.preview.example.com.')], IsTruncated: true, NextRecordName: 'smoke-3.preview.example.com.', MaxItems: 2 });
+    expect(withZone().checksDnsRecords).toBe(true);
+    expect(await withZone().leftovers('smoke-1', 'Smoke-1.preview.example.com')).toEqual([`route53 record smoke-1.preview.example.com. A in hosted zone ${ZONE}`]);
+    // the page ended past the name: no second page
+    expect(route53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([{ HostedZoneId: ZONE, StartRecordName: 'smoke-1.preview.example.com.' }]);
+  });
+
+  it('nothing left when the zone has no record of that name (only its neighbours)', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [alias('smoke-10.preview.example.com.')], IsTruncated: false, MaxItems: 300 });
+    expect(await withZone().leftovers('smoke-1', 'smoke-1.preview.example.com')).toEqual([]);
+  });
+
+  it('without the hostname (the create never reported a URL), every page of the zone is read for names starting <name>.', async () => {
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ ResourceRecordSets: [{ Name: 'example.com.', Type: 'NS' }, alias('other.preview.example.com.')], IsTruncated: true, NextRecordName: 'smoke-1.preview.example.com.', NextRecordType: 'A', MaxItems: 2 })
+      .resolvesOnce({ ResourceRecordSets: [alias('smoke-1.preview.example.com.'), alias('smoke-1x.preview.example.com.')], IsTruncated: false, MaxItems: 2 });
+    expect(await withZone().leftovers('smoke-1')).toEqual([`route53 record smoke-1.preview.example.com. A in hosted zone ${ZONE}`]);
+    expect(route53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      { HostedZoneId: ZONE },
+      { HostedZoneId: ZONE, StartRecordName: 'smoke-1.preview.example.com.', StartRecordType: 'A' },
+    ]);
+  });
+
+  it('a failing ListResourceRecordSets fails the listing (the smoke retries it, then reports it)', async () => {
+    route53.on(ListResourceRecordSetsCommand).rejects(Object.assign(new Error('User is not authorized to perform: route53:ListResourceRecordSets'), { name: 'AccessDenied' }));
+    await expect(withZone().leftovers('smoke-1', 'smoke-1.preview.example.com')).rejects.toThrow(/route53:ListResourceRecordSets/);
+  });
+
+  it('without --hosted-zone-id no Route 53 call is made, and the target line says so', async () => {
+    const backend = new AwsOutOfBand(CLUSTER, 'eu-west-1', { ecs: new ECSClient({ region: 'eu-west-1' }), tagging: new ResourceGroupsTaggingAPIClient({ region: 'eu-west-1' }), route53: new Route53Client({ region: 'us-east-1' }) });
+    expect(backend.checksDnsRecords).toBe(false);
+    expect(await backend.leftovers('smoke-1', 'smoke-1.preview.example.com')).toEqual([]);
+    expect(route53.calls()).toHaveLength(0);
+    expect(backend.describe()).toContain('no Route 53 check (pass --hosted-zone-id');
+    expect(withZone().describe()).toContain(`Route 53 records in hosted zone ${ZONE}`);
+  });
+});
+
+describe('LocalOutOfBand: the simulated zone\'s records carry no environment, so they are found by name', () => {
+  const simulated = (dnsRecords: { name: string; type: string }[]) => ({
+    services: [], targetGroups: [{ name: 'smoke-1', arn: 'arn:tg/smoke-1', environment: 'smoke-1' }], dnsRecords,
+  });
+  const backendOver = (body: unknown, status = 200) => new LocalOutOfBand({ call: async () => ({ status, body, text: JSON.stringify(body), headers: {} }) } as unknown as FledgeApi);
+
+  it('counts the record of the environment\'s host (port dropped) or, without it, any name whose first label is the environment', async () => {
+    const body = simulated([{ name: 'smoke-1.localhost.', type: 'A' }, { name: 'smoke-10.localhost.', type: 'A' }]);
+    expect(await backendOver(body).leftovers('smoke-1', 'smoke-1.localhost:4000')).toEqual(['targetGroups: arn:tg/smoke-1', 'dnsRecords: smoke-1.localhost. A']);
+    expect(await backendOver(body).leftovers('smoke-1')).toEqual(['targetGroups: arn:tg/smoke-1', 'dnsRecords: smoke-1.localhost. A']);
+    expect(await backendOver(simulated([{ name: 'smoke-10.localhost.', type: 'A' }])).leftovers('smoke-1', 'smoke-1.localhost')).toEqual(['targetGroups: arn:tg/smoke-1']);
+  });
+
+  it('fails when /_local/resources does not answer', async () => {
+    await expect(backendOver({ title: 'nope' }, 500).leftovers('smoke-1')).rejects.toThrow(/GET \/_local\/resources/);
   });
 });
 
@@ -165,6 +236,14 @@ describe('the cost it states and the command line', () => {
     expect(lines.find((l) => l.includes('target'))).toContain('AWS (region eu-west-1, ECS cluster fledge');
     expect(lines.at(-1)).toMatch(/^smoke: refusing to run: .* pass --yes/);
     expect(ecs.calls()).toHaveLength(0);
+  });
+
+  it('--hosted-zone-id: the target line names the zone the leftovers step searches', async () => {
+    const { io, lines } = fakeIo(false);
+    const code = await main(['--endpoint', 'https://abc123.execute-api.eu-west-1.amazonaws.com/', '--cluster', 'fledge', '--hosted-zone-id', 'Z0123456789ABCDEFGHIJ'], io);
+    expect(code).toBe(2);
+    expect(lines.find((l) => l.includes('target'))).toContain('Route 53 records in hosted zone Z0123456789ABCDEFGHIJ');
+    expect(route53.calls()).toHaveLength(0);
   });
 
   it('rejects a bad name, a bad endpoint and unknown options with exit 2', async () => {

@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CreateServiceCommand, DeleteServiceCommand, DescribeTasksCommand, ListServicesCommand, ListTasksCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { CreateRuleCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { createSimulator, type SimLogger } from '../../../infra/local/simulator/index.ts';
-import { createEnvironment, createFixture, describeService, registerTaskDefinition, rejection, type Fixture } from './sim-fixture.ts';
+import { CreateRuleCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ModifyRuleCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { createSimulator, simulatorOptionsFromEnv, type SimLogger } from '../../../infra/local/simulator/index.ts';
+import { createEnvironment, createFixture, describeService, eventNames, registerTaskDefinition, rejection, type Fixture } from './sim-fixture.ts';
 
 let f: Fixture;
 afterEach(() => f?.sim.stop());
@@ -169,6 +169,63 @@ describe('Application Load Balancer quotas', () => {
     const arn = await arnOf('shared');
     for (let i = 1; i <= 100; i++) await f.elbv2.send(rule(i, arn));
     await expect(f.elbv2.send(rule(101, arn))).rejects.toMatchObject({ name: 'TooManyRulesException', Code: 'TooManyRules' });
+  });
+
+  // "Targets per Application Load Balancer: 1,000, adjustable" ("Quotas for your Application Load
+  // Balancers", Elastic Load Balancing User Guide); RegisterTargets' error TooManyTargets (Elastic
+  // Load Balancing API Reference, RegisterTargets)
+  it('1,000 targets per load balancer across its target groups (TooManyTargets at RegisterTargets; the whole call refused)', async () => {
+    f = createFixture();
+    expect(f.sim.config.maxTargetsPerLoadBalancer).toBe(1000);
+    const [a, b, loose] = [await arnOf('a'), await arnOf('b'), await arnOf('loose')];
+    await f.elbv2.send(rule(1, a));
+    await f.elbv2.send(rule(2, b));
+    const ips = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ Id: `10.0.${Math.floor((from + i) / 250)}.${((from + i) % 250) + 1}`, Port: 80 }));
+    await f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: a, Targets: ips(0, 600) }));
+    await f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: b, Targets: ips(600, 399) }));
+    // a batch that would cross the quota registers nothing
+    const batch = await rejection(f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: b, Targets: ips(999, 2) })));
+    expect(batch).toMatchObject({ name: 'TooManyTargetsException', Code: 'TooManyTargets', sfnErrorName: 'ElasticLoadBalancingV2.TooManyTargetsException' });
+    expect(batch.message).toBe("You've reached the limit on the number of targets.");
+    expect(f.sim.resources().shards[0]!.targets).toBe(999);
+    await f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: b, Targets: ips(999, 1) }));
+    await expect(f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: a, Targets: ips(1000, 1) }))).rejects.toMatchObject({ Code: 'TooManyTargets' });
+    // registering a registered target again is no new target
+    await f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: a, Targets: ips(0, 1) }));
+    // a target group no rule uses belongs to no load balancer
+    await f.elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: loose, Targets: ips(1000, 5) }));
+    expect(f.sim.resources().shards[0]!.targets).toBe(1000);
+  });
+
+  it('a task ECS cannot register past the targets quota never serves: it is stopped as failed and the deployment fails', async () => {
+    f = createFixture({ maxTargetsPerLoadBalancer: 2 });
+    await createEnvironment(f, 'first', 'nginx:1.27', { desiredCount: 2, priority: 1 });
+    expect(await f.clock.advanceUntil(() => Boolean(f.sim.internals.ecs.services.get('first')?.steady), 30_000, 100)).toBe(true);
+    const { targetGroupArn } = await createEnvironment(f, 'second', 'nginx:1.27', { priority: 2 });
+    expect(await f.clock.advanceUntil(() => eventNames(f.events).includes('SERVICE_DEPLOYMENT_FAILED'), 30_000, 100)).toBe(true);
+    const second = await describeService(f, 'second');
+    expect(second.deployments[0]).toMatchObject({ rolloutState: 'FAILED' });
+    expect(second.events.map((e: { message: string }) => e.message)).toContainEqual(
+      `(service second) failed to register targets in (target-group ${targetGroupArn}) with (error You've reached the limit on the number of targets.)`,
+    );
+    const stopped = f.events.filter((e) => e['detail-type'] === 'ECS Task State Change' && e.detail.group === 'service:second' && e.detail.lastStatus === 'STOPPED');
+    expect(stopped).not.toEqual([]);
+    for (const task of stopped) {
+      expect(task.detail).toMatchObject({ stopCode: 'ServiceSchedulerInitiated' });
+      expect(String(task.detail.stoppedReason)).toMatch(/^Task failed to register targets in \(target-group .*\): You've reached the limit on the number of targets\.$/);
+    }
+    expect((await f.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions).toEqual([]);
+    // the first environment kept its targets
+    expect(f.sim.resources().shards[0]!.targets).toBe(2);
+  });
+
+  it('FLEDGE_SIM_MAX_TARGETS sets the targets quota; above AWS\'s default it is reported at startup', () => {
+    expect(simulatorOptionsFromEnv({ FLEDGE_SIM_MAX_TARGETS: '5000' }).maxTargetsPerLoadBalancer).toBe(5000);
+    expect(simulatorOptionsFromEnv({}).maxTargetsPerLoadBalancer).toBeUndefined();
+    const warnings: string[] = [];
+    const logger: SimLogger = { debug() {}, info() {}, error() {}, warn: (message) => warnings.push(message) };
+    createSimulator({ logger, rateLimits: false, maxTargetsPerLoadBalancer: 5000 }).stop();
+    expect(warnings.join('\n')).toMatch(/FLEDGE_SIM_MAX_TARGETS=5000 is above AWS's default quota of 1000 targets per Application Load Balancer/);
   });
 
   it('settings above AWS limits are allowed but reported at startup', () => {
