@@ -2,7 +2,7 @@ import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { dnsNameInUseMessage } from '#domain/dns-records.ts';
-import { ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -17,9 +17,9 @@ export const create: StateMachine = {
   TimeoutSeconds: 7200,
   States: {
     PlanResources: operationStep('PlanResources', 'create', {
-      Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
+      Comment: "ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes. With per-environment DNS it reads the records of the environment's name first: one Fledge does not manage there fails the create with DNS_NAME_IN_USE (DnsNameInUse, not retried) before anything is made; Route 53 throttling that read (Throttling) gets Route 53's budget.",
       // throttled lookups in a burst of creates get the larger throttling budget before lambdaRetry's
-      Retry: [serviceStillDrainingRetry, lambdaThrottlingRetry, lambdaRetry],
+      Retry: [serviceStillDrainingRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, lambdaRetry],
       Catch: [undo],
       Next: 'TaskDefinitionRegistered',
     }),

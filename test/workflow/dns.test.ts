@@ -274,6 +274,14 @@ describe("names in a shared hosted zone: Fledge writes and deletes only the reco
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
   });
 
+  it("PlanResources' look at the name, throttled by Route 53 past the SDK's own tries: retried with Route 53's budget, the create succeeds", async () => {
+    h.throttle('ListResourceRecordSets', 6);
+    const record = await h.created('dns-busy');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.retries.PlanResources).toBeGreaterThanOrEqual(1);
+    expect(changeActions()).toEqual(['CREATE']);
+  });
+
   it("its own alias left by an earlier environment of that name (an interrupted teardown): the create takes it over (UPSERT) and points it at its shard's ALB", async () => {
     // an alias to one of this installation's ALBs (s2); the create lands on s1
     await createS2Records(['dns-stale']);
