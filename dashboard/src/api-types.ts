@@ -673,7 +673,7 @@ export interface components {
              * @description what to act on
              * @enum {string}
              */
-            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "HOOK_FAILED" | "QUOTA_EXCEEDED" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL";
+            code: "IMAGE_PULL_FAILED" | "TASK_EXITED" | "OUT_OF_MEMORY" | "HEALTH_CHECK_FAILED" | "HOOK_FAILED" | "QUOTA_EXCEEDED" | "DNS_NAME_IN_USE" | "AWS_LIMIT" | "TIMEOUT" | "INTERNAL";
             /** @description plain words: never an ARN, an account id or AWS's own error text */
             message: string;
             /** @description the image whose deployment failed (a rolled-back update, scale or heal) */

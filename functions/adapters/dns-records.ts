@@ -15,13 +15,20 @@ import { CallCounter } from './tagged-resources.ts';
 
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
 
-/** The A record named `recordName` (fully qualified), or undefined: one ListResourceRecordSets of one item. */
-export async function findAliasRecord(hostedZoneId: string, recordName: string): Promise<AliasRecord | undefined> {
+/** A name holds one record set of each type (more only with routing policies): a page this long shows what is there. */
+const RECORDS_AT_A_NAME = 20;
+
+/**
+ * Every record named `recordName` (fully qualified), of any type: one ListResourceRecordSets
+ * starting at the name (Route 53 lists a name's records together, by type). Any of them that is
+ * not Fledge's alias makes the name the operator's (functions/domain/dns-records.ts `dnsRecordState`);
+ * should the page end on the same name, what it holds is enough to say so.
+ */
+export async function findRecordsNamed(hostedZoneId: string, recordName: string): Promise<AliasRecord[]> {
   const out = await route53Client().send(
-    new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, StartRecordName: recordName, StartRecordType: 'A', MaxItems: 1 }),
+    new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, StartRecordName: recordName, MaxItems: RECORDS_AT_A_NAME }),
   );
-  const record = (out.ResourceRecordSets as AliasRecord[] | undefined)?.[0];
-  return record && fqdn(record.Name) === fqdn(recordName) && record.Type === 'A' ? record : undefined;
+  return ((out.ResourceRecordSets ?? []) as AliasRecord[]).filter((record) => fqdn(record.Name) === fqdn(recordName));
 }
 
 /**

@@ -447,7 +447,7 @@ export async function reconcileOrphans(payload: ReconcileOrphansPayload, pacing:
 /**
  * Step 4 of ReconcileOrphans: alias records of environments that are gone. Records have no
  * creation time, so there is no grace period: a record exists only between a create's
- * UpsertDnsRecord and its teardown, while the environment is live (or DELETING: left to its
+ * CreateDnsRecord and its teardown, while the environment is live (or DELETING: left to its
  * teardown). Returns the environment records read.
  */
 async function sweepAliasRecords(

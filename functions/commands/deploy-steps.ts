@@ -46,7 +46,7 @@ import { recordFamilyUse } from '#adapters/task-definition-use.ts';
 import * as store from '#adapters/operation-store.ts';
 import { claimShardSlot, slotHeld } from '#adapters/shard-slots.ts';
 import { answerWait, sendTaskFailure } from '#adapters/task-tokens.ts';
-import { environmentDns } from './environment-dns.ts';
+import { claimDnsName, environmentDns } from './environment-dns.ts';
 import { healthCheckNow } from './health-check-now.ts';
 import {
   convergingEvent, currentOperation, failureOf, imageAfterRollback, newerSpec, planOf, recordFallbackFailure, skippedSpecEvents,
@@ -83,6 +83,9 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       throw new ServiceStillDraining(`an earlier ECS service "${state.name}" is still draining`);
     }
   }
+  // before anything is made: a create whose name is used in the operator's zone by a record Fledge
+  // does not manage fails now (DnsNameInUse), and never writes over it (docs/security.md "Names in a shared hosted zone")
+  const dnsChange = workflow === 'create' ? await claimDnsName(environmentDns(state, config).dns, config.shards) : undefined;
   // before any AWS change: a create takes a slot on a load balancer of the pool (or fails with
   // QUOTA_EXCEEDED when all are full); every other workflow works on the environment's own
   const shard = workflow === 'create'
@@ -127,9 +130,11 @@ export async function planResources(workflow: WorkflowKind, state: WorkflowState
       details: { shard: shard.id, ...(next.listenerPriority !== undefined ? { listenerPriority: next.listenerPriority } : {}) },
     }),
   ]);
-  // the environment's alias record (UpsertDnsRecord), only with per-environment DNS
+  // the environment's alias record (CreateDnsRecord), only with per-environment DNS: CREATE, or UPSERT over its own record
   delete next.dns;
+  delete next.dnsChange;
   Object.assign(next, environmentDns(next, config));
+  if (next.dns && dnsChange) next.dnsChange = dnsChange;
   if (workflow === 'create') {
     // last, as close to RegisterTaskDefinition as it gets: a burst of creates of one content then finds the first one's revision
     const registered = await registeredTaskDefinition(plan.taskDefinition.Family, plan.image);

@@ -5,10 +5,10 @@
  * the environment's shard (`$.shard`, set by the plan step; a record without one is on s1).
  */
 import type { RuntimeConfig } from '#runtime/config.ts';
-import { dnsPlan, dnsRecordState, type AliasShard, type DnsPlan } from '#domain/dns-records.ts';
+import { dnsChangeFor, dnsPlan, dnsRecordState, DnsNameInUse, type AliasShard, type DnsPlan } from '#domain/dns-records.ts';
 import type { Findings } from '#domain/healing.ts';
 import type { WorkflowState } from '#domain/workflow-state.ts';
-import { findAliasRecord } from '#adapters/dns-records.ts';
+import { findRecordsNamed } from '#adapters/dns-records.ts';
 
 /** The shard in the state, when the plan step put one there. */
 function shardOf(state: WorkflowState): AliasShard | undefined {
@@ -23,7 +23,20 @@ export function environmentDns(state: WorkflowState, config: RuntimeConfig): { d
 }
 
 /** The heal's look at the record: what Findings.dnsRecord says (nothing when DNS is off). */
-export async function inspectDnsRecord(dns: DnsPlan | undefined): Promise<Pick<Findings, 'dnsRecord'>> {
+export async function inspectDnsRecord(dns: DnsPlan | undefined, shards: readonly AliasShard[]): Promise<Pick<Findings, 'dnsRecord'>> {
   if (!dns) return {};
-  return { dnsRecord: dnsRecordState(dns, await findAliasRecord(dns.hostedZoneId, dns.recordName)) };
+  return { dnsRecord: dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), shards) };
+}
+
+/**
+ * The create's look at its name before anything is made (PlanResources): the Route 53 change
+ * CreateDnsRecord makes (CREATE on a free name, UPSERT over a record of Fledge's own: a retried or
+ * converging create, or an earlier environment of that name whose teardown was interrupted), or
+ * DnsNameInUse when the zone holds a record Fledge does not manage there. Undefined when DNS is off.
+ */
+export async function claimDnsName(dns: DnsPlan | undefined, shards: readonly AliasShard[]): Promise<'CREATE' | 'UPSERT' | undefined> {
+  if (!dns) return undefined;
+  const change = dnsChangeFor(dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), shards));
+  if (!change) throw new DnsNameInUse(dns.recordName);
+  return change;
 }

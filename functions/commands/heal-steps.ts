@@ -52,6 +52,7 @@ import { completeHeal, markDegraded, recordHealAttempt } from '#adapters/heal-st
 import { recordOperationEvents } from '#adapters/operation-store.ts';
 import { startTriggeredHeal } from './heal-commands.ts';
 import { environmentDns, inspectDnsRecord } from './environment-dns.ts';
+import { dnsNameInUseMessage } from '#domain/dns-records.ts';
 import { healthCheckNow } from './health-check-now.ts';
 import { recordScope, stateScope } from './shard-scope.ts';
 import {
@@ -95,7 +96,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     failureWindowMs: FAILURE_WINDOW_MS,
     now,
   });
-  const findings = { ...found, ...(await inspectDnsRecord(dns)) };
+  const findings = { ...found, ...(await inspectDnsRecord(dns, config.shards)) };
   const repairs = planRepairs(findings, { spec: state.spec, lastHealthyImage: item.lastHealthyImage, healthyImages: item.healthyImages });
   const base: HealState = { ...forNextHealPass(state), shard: scope.shard };
   const passes = progress.passes + 1;
@@ -105,7 +106,7 @@ export async function inspectEnvironment(state: HealState): Promise<HealState> {
     return { ...base, found: findings, actions: repairs.actions, heal: { ...progress, passes, waitSeconds: drainSeconds(policy.backoffSeconds) }, next: 'drain' };
   }
   if (!repairs.mutates) {
-    return { ...base, found: findings, actions: [], heal: { ...progress, passes }, next: 'healthy' };
+    return { ...base, found: findings, actions: [], heal: { ...progress, passes }, ...(dns ? { dns } : {}), next: 'healthy' };
   }
   const window = attemptsInWindow(item.healAttempts, now, policy.windowMs);
   if (window.length >= policy.maxPerHour) {
@@ -175,6 +176,11 @@ async function finish(state: HealState): Promise<HealState | undefined> {
   const progress = state.heal ?? { waitSeconds: 0, attempts: 0, passes: 1, repaired: false };
   const service = state.found?.service;
   const events: EnvironmentEvent[] = [];
+  if (state.found?.dnsRecord === 'taken') {
+    // never written over (docs/security.md "Names in a shared hosted zone"): said on every heal that finds it
+    const recordName = (state.dns as { recordName?: string } | undefined)?.recordName;
+    events.push(event('dns-name-in-use', `${dnsNameInUseMessage(recordName)}; the heal left it as it is, so the environment is not reachable at its name`, { dnsRecord: recordName ?? null }));
+  }
 
   if (state.next === 'healthy') {
     events.push(

@@ -79,12 +79,57 @@ export interface AliasRecord {
 
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
 
-/** Whether `record` is the plan's record, pointing where the plan says (`drifted`: it names another ALB). */
-export function dnsRecordState(plan: DnsPlan, record: AliasRecord | undefined): 'ok' | 'missing' | 'drifted' {
-  if (!record) return 'missing';
-  const target = record.AliasTarget;
-  if (!target) return 'drifted';
+/** Whether `record` is an alias A record (no routing policy) naming one of this installation's ALBs: a record Fledge made. */
+export function isOwnAliasRecord(record: AliasRecord, shards: readonly AliasShard[]): boolean {
+  if (record.Type !== 'A' || !record.AliasTarget || record.SetIdentifier !== undefined) return false;
+  const target = fqdn(record.AliasTarget.DNSName);
+  return shards.some((shard) => fqdn(shard.dnsName) === target);
+}
+
+/**
+ * What the zone holds at the plan's name, from every record of that name (`records`: any type):
+ * - `missing`: nothing, the name is free (create and heal CREATE the record);
+ * - `ok`: Fledge's alias record, naming the plan's ALB;
+ * - `drifted`: Fledge's alias record naming another of this installation's ALBs (a record of an
+ *   earlier environment of that name whose teardown was interrupted, or a shard changed): Fledge's
+ *   to take over or re-point (UPSERT);
+ * - `taken`: a record Fledge does not manage (an A record of addresses, an alias to anything else,
+ *   a CNAME, or any other type at the name without Fledge's alias beside it): the operator's, never
+ *   written nor deleted (docs/security.md "Names in a shared hosted zone").
+ */
+export type DnsRecordState = 'ok' | 'missing' | 'drifted' | 'taken';
+
+export function dnsRecordState(plan: DnsPlan, records: readonly AliasRecord[], shards: readonly AliasShard[]): DnsRecordState {
+  const named = records.filter((r) => fqdn(r.Name) === fqdn(plan.recordName));
+  if (named.length === 0) return 'missing';
+  const own = named.find((r) => isOwnAliasRecord(r, shards));
+  if (!own) return 'taken';
+  const target = own.AliasTarget!;
   return fqdn(target.DNSName) === fqdn(plan.aliasTarget.DNSName) && target.HostedZoneId === plan.aliasTarget.HostedZoneId ? 'ok' : 'drifted';
+}
+
+/**
+ * The Route 53 change that makes the environment's record (create): CREATE where the name is free
+ * (Route 53 refuses it, InvalidChangeBatch, should a record appear meanwhile), UPSERT only over
+ * Fledge's own record; a name `taken` by another record is DnsNameInUse.
+ */
+export function dnsChangeFor(state: DnsRecordState): 'CREATE' | 'UPSERT' | undefined {
+  return state === 'taken' ? undefined : state === 'missing' ? 'CREATE' : 'UPSERT';
+}
+
+/** The error a create fails with when its name is used in the zone by a record Fledge does not manage (code DNS_NAME_IN_USE). */
+export const DNS_NAME_IN_USE_ERROR = 'DnsNameInUse';
+
+/** Plain words for DNS_NAME_IN_USE (no zone id, no record values). */
+export function dnsNameInUseMessage(recordName?: string): string {
+  return `the DNS name ${recordName ? `${recordName.replace(/\.$/, '')} ` : ''}is already used in the hosted zone by a record Fledge does not manage; Fledge leaves it alone: choose another environment name, or ask the operator to free the name`;
+}
+
+export class DnsNameInUse extends Error {
+  override readonly name = DNS_NAME_IN_USE_ERROR;
+  constructor(recordName: string) {
+    super(dnsNameInUseMessage(recordName));
+  }
 }
 
 /**
@@ -94,9 +139,7 @@ export function dnsRecordState(plan: DnsPlan, record: AliasRecord | undefined): 
  * operator's: undefined.
  */
 export function environmentOfRecord(record: AliasRecord, baseDomain: string, shards: readonly AliasShard[]): string | undefined {
-  if (record.Type !== 'A' || !record.AliasTarget || record.SetIdentifier !== undefined) return undefined;
-  const target = fqdn(record.AliasTarget.DNSName);
-  if (!shards.some((shard) => fqdn(shard.dnsName) === target)) return undefined;
+  if (!isOwnAliasRecord(record, shards)) return undefined;
   const suffix = `.${dnsDomain(baseDomain)}.`;
   const name = fqdn(record.Name);
   if (!name.endsWith(suffix)) return undefined;

@@ -11,7 +11,7 @@ export type OperationType = 'create' | 'update' | 'scale' | 'heal' | 'teardown';
 export type OperationStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
 export const ERROR_CODES = [
-  'IMAGE_PULL_FAILED', 'TASK_EXITED', 'OUT_OF_MEMORY', 'HEALTH_CHECK_FAILED', 'HOOK_FAILED', 'QUOTA_EXCEEDED', 'AWS_LIMIT', 'TIMEOUT', 'INTERNAL',
+  'IMAGE_PULL_FAILED', 'TASK_EXITED', 'OUT_OF_MEMORY', 'HEALTH_CHECK_FAILED', 'HOOK_FAILED', 'QUOTA_EXCEEDED', 'DNS_NAME_IN_USE', 'AWS_LIMIT', 'TIMEOUT', 'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -16,6 +16,8 @@ export const FAILURE_SIDE: Record<ErrorCode, FailureSide> = {
   // a hook's command exited non-zero or ran past its timeout (the spec's hooks)
   HOOK_FAILED: 'user',
   QUOTA_EXCEEDED: 'user',
+  // the environment's name is used in the operator's hosted zone by a record Fledge does not manage: choose another name
+  DNS_NAME_IN_USE: 'user',
   // the app did not become steady in time: the image's own start-up, not Fledge
   TIMEOUT: 'user',
   // AWS refused Fledge past its retries, or Fledge itself failed: the operator acts

@@ -14,6 +14,7 @@
  * operation that was not a heal (an update, a scale), start a fresh count.
  */
 import type { AlarmKind } from './alarms.ts';
+import type { DnsRecordState } from './dns-records.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { EnvironmentRecord } from './environment.ts';
 import type { Status } from './lifecycle.ts';
@@ -146,8 +147,11 @@ export interface Findings {
   alarmsInAlarm?: AlarmKind[];
   /** tasks of the current task definition that stopped with an error recently */
   failures: { count: number; keepsFailing: boolean; latestReason?: string };
-  /** the environment's alias record (absent: per-environment DNS is off, nothing to inspect; docs/design.md "DNS per environment") */
-  dnsRecord?: 'ok' | 'missing' | 'drifted';
+  /**
+   * the environment's alias record (absent: per-environment DNS is off, nothing to inspect; docs/design.md "DNS per environment");
+   * `taken`: a record Fledge does not manage holds the name, left alone
+   */
+  dnsRecord?: DnsRecordState;
 }
 
 export interface DesiredState {
@@ -187,8 +191,10 @@ export interface Todo {
   /** ModifyTargetGroup: the target group's health check back to the spec's */
   healthCheck: boolean;
   rule: boolean;
-  /** UpsertDnsRecord: the environment's alias record back, naming its shard's ALB */
+  /** RepairDnsRecord: the environment's alias record back, naming its shard's ALB */
   dnsRecord: boolean;
+  /** RepairDnsRecord's change: CREATE a missing record, UPSERT (re-point) only Fledge's own record naming another ALB */
+  dnsChange?: 'CREATE' | 'UPSERT';
   taskDefinition: boolean;
   createService: boolean;
   updateService: boolean;
@@ -269,12 +275,14 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
     todo.rule = true;
     add('recreate-listener-rule', 'the listener rule is missing', 'create it again at the environment\'s listener priority');
   }
+  // a name `taken` by a record Fledge does not manage is never written over: FinishHeal's event says so
   if (found.dnsRecord === 'missing' || found.dnsRecord === 'drifted') {
     todo.dnsRecord = true;
+    todo.dnsChange = found.dnsRecord === 'missing' ? 'CREATE' : 'UPSERT';
     add(
       'recreate-dns-record',
-      found.dnsRecord === 'missing' ? 'the DNS record is missing' : 'the DNS record names another load balancer',
-      'point it at the environment\'s load balancer again (UPSERT)',
+      found.dnsRecord === 'missing' ? 'the DNS record is missing' : 'the DNS record names another of Fledge\'s load balancers',
+      found.dnsRecord === 'missing' ? 'create it again, naming the environment\'s load balancer (CREATE)' : 'point it at the environment\'s load balancer again (UPSERT)',
     );
   }
 

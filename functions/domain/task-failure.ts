@@ -6,6 +6,7 @@
 import type { ErrorCode, OperationError } from './environment.ts';
 import { publicErrorName, publicText, workflowStepFailure } from './public-text.ts';
 import { APP_CONTAINER } from './sidecars.ts';
+import { DNS_NAME_IN_USE_ERROR, dnsNameInUseMessage } from './dns-records.ts';
 import { STOP_SIGNAL_EXIT_CODES } from './hook-runs.ts';
 
 /** The facts of a stopped ECS task that tell why it stopped (DescribeTasks). */
@@ -101,6 +102,10 @@ export function classifyWorkflowError(error: WorkflowError | undefined): Operati
   if (name === 'DeploymentFailed' || name === 'DeploymentRolledBack' || name === 'TaskStartImpaired') {
     // ECS's own reason ("ECS deployment circuit breaker: tasks failed to start."), without ARNs
     return { code: 'INTERNAL', message: `the deployment failed: ${cause || name}` };
+  }
+  if (name === DNS_NAME_IN_USE_ERROR) {
+    // PlanResources (the zone holds another record at the name) or the create's DnsNameTaken state (CREATE refused: one appeared since): Fledge's words
+    return { code: 'DNS_NAME_IN_USE', message: cause || dnsNameInUseMessage() };
   }
   if (OWN_ERRORS.has(name)) return { code: 'INTERNAL', message: `${name}${cause ? `: ${cause}` : ''}` };
   // an AWS call's Cause is AWS's prose (request ids, ARNs, role names), and so is an SDK error a

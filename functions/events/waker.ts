@@ -32,6 +32,7 @@ const ERROR_SUMMARIES: Record<ErrorCode, string> = {
   HEALTH_CHECK_FAILED: 'it failed its health checks',
   HOOK_FAILED: 'one of its hooks failed',
   QUOTA_EXCEEDED: 'a quota was reached',
+  DNS_NAME_IN_USE: 'its name is already used in the DNS zone by something else',
   AWS_LIMIT: 'an AWS limit was reached',
   TIMEOUT: 'it did not become ready in time',
   INTERNAL: 'something went wrong while deploying it',

@@ -218,7 +218,7 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown: '# Fledge control plane\n' +
-          'User failures (the image, app or spec: IMAGE_PULL_FAILED, TASK_EXITED, OUT_OF_MEMORY, HEALTH_CHECK_FAILED, HOOK_FAILED, TIMEOUT, QUOTA_EXCEEDED) are drawn, never paged. ' +
+          'User failures (the image, app or spec: IMAGE_PULL_FAILED, TASK_EXITED, OUT_OF_MEMORY, HEALTH_CHECK_FAILED, HOOK_FAILED, TIMEOUT, QUOTA_EXCEEDED, DNS_NAME_IN_USE) are drawn, never paged. ' +
           'Pages: control-plane failures (INTERNAL, AWS_LIMIT, stuck operations), failure queues, API 5xx rate, quota near its limit, the cleanup run, the waker.',
         width: 24,
         height: 2,

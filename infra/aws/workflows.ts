@@ -376,11 +376,14 @@ export class Workflows extends Construct {
         resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${network.cluster.clusterName}/*`],
       }),
     );
-    // the heal's inspection notices an environment whose alias record is missing
+    // the heal's inspection notices an environment whose alias record is missing; the create's plan
+    // looks at its name before anything is made (a record Fledge does not manage there: DNS_NAME_IN_USE)
     if (props.hostedZoneArn) {
-      this.taskFunctions['inspect-environment'].role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'ReadDnsRecords', actions: ['route53:ListResourceRecordSets'], resources: [props.hostedZoneArn] }),
-      );
+      for (const name of ['inspect-environment', 'plan-resources'] as const) {
+        this.taskFunctions[name].role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ sid: 'ReadDnsRecords', actions: ['route53:ListResourceRecordSets'], resources: [props.hostedZoneArn] }),
+        );
+      }
     }
 
     // ------------------------------------------------------------ state machines

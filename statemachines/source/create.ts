@@ -2,7 +2,8 @@ import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from
 import { withCauseLoops } from './cause-loops.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
-import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { dnsNameInUseMessage } from '#domain/dns-records.ts';
+import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
@@ -17,9 +18,9 @@ export const create: StateMachine = {
   TimeoutSeconds: 7200,
   States: withCauseLoops({
     PlanResources: operationStep('PlanResources', 'create', {
-      Comment: 'ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes.',
+      Comment: "ServiceStillDraining (a service of this name is still being deleted) is retried for about 10 minutes. With per-environment DNS it reads the records of the environment's name first: one Fledge does not manage there fails the create with DNS_NAME_IN_USE (DnsNameInUse, not retried) before anything is made; Route 53 throttling that read (Throttling) gets Route 53's budget.",
       // throttled lookups in a burst of creates get the larger throttling budget before lambdaRetry's
-      Retry: [serviceStillDrainingRetry, lambdaThrottlingRetry, lambdaRetry],
+      Retry: [serviceStillDrainingRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, lambdaRetry],
       Catch: [undo],
       Next: 'TaskDefinitionRegistered',
     }),
@@ -60,16 +61,24 @@ export const create: StateMachine = {
     ModifyTargetGroupAttributes: setDeregistrationDelay({ Catch: [undo], Next: 'CreateRule' }),
     CreateRule: createRule({ Catch: [undo], Next: 'DnsRecordWanted' }),
     DnsRecordWanted: whenDns(
-      'UpsertDnsRecord',
+      'CreateDnsRecord',
       'CreateService',
       'With more than one load balancer (shard) the wildcard record names only one: PlanResources put $.dns, and the environment gets its own alias record (docs/design.md "DNS per environment").',
     ),
-    UpsertDnsRecord: changeDnsRecord('UPSERT', {
+    CreateDnsRecord: changeDnsRecord({ path: '$.dnsChange' }, {
       Comment:
-        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). UPSERT: a retried create finds it made. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's declared errors (InvalidChangeBatch: a CNAME of that name, say; InvalidInput, NoSuchHostedZone) are not (AccessDenied is undeclared: it arrives as the catch-all with the throttles and fails only after their tries).",
-      Catch: [undo],
+        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). PlanResources looked at the name first (a record Fledge does not manage there failed the create with DNS_NAME_IN_USE before anything was made): CREATE on a free name, UPSERT only over Fledge's own alias (a retried create, or an earlier environment of that name whose teardown was interrupted). A record that appeared since makes Route 53 refuse the CREATE (InvalidChangeBatch): DnsNameTaken. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's declared errors (InvalidChangeBatch: a CNAME of that name, say; InvalidInput, NoSuchHostedZone) are not (AccessDenied is undeclared: it arrives as the catch-all with the throttles and fails only after their tries).",
+      Catch: [catchErrors(['Route53.InvalidChangeBatchException'], 'DnsNameTaken', '$.dnsChangeError'), undo],
       Next: 'CreateService',
     }),
+    DnsNameTaken: {
+      Type: 'Pass',
+      Comment:
+        "Route 53 refused the record (a record of that name appeared after PlanResources looked, or a CNAME stands there): the name is used by something Fledge does not manage. The create fails with DNS_NAME_IN_USE and its compensation runs; $.dnsRecord is absent, so nothing of the zone is deleted.",
+      Result: { Error: 'DnsNameInUse', Cause: dnsNameInUseMessage() },
+      ResultPath: '$.error',
+      Next: 'UndoCreatedResources',
+    },
     CreateService: createService('$.plan.service.DesiredCount', {
       Comment:
         'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',
@@ -192,12 +201,12 @@ export const create: StateMachine = {
     }),
     DnsRecordMade: {
       Type: 'Choice',
-      Comment: 'The alias record exists only when UpsertDnsRecord succeeded (per-environment DNS).',
+      Comment: 'The alias record is Fledge\'s only when CreateDnsRecord succeeded (per-environment DNS): a record it could not create (DnsNameTaken) is never deleted.',
       Choices: [{ Variable: '$.dnsRecord', IsPresent: true, Next: 'DeleteDnsRecord' }],
       Default: 'DeleteRule',
     },
     DeleteDnsRecord: changeDnsRecord('DELETE', {
-      Comment: 'Mirrors UpsertDnsRecord, with the same values (Route 53 deletes a record only when they match). Not there = done.',
+      Comment: 'Mirrors CreateDnsRecord, with the same values (Route 53 deletes a record only when they match: never one of other values). Not there, or not these values = done.',
       ...undoneThen('DeleteRule', dnsRecordGone, '$.dnsRecordUndoError'),
     }),
     DeleteRule: deleteRule('$.rule.arn', {

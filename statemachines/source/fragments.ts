@@ -521,27 +521,35 @@ export const targetGroupGone = (next: string) => catchErrors(['ElasticLoadBalanc
 
 /**
  * The environment's alias A record in the operator's hosted zone (`$.dns`, only with
- * per-environment DNS: docs/design.md "DNS per environment"), naming its shard's ALB. UPSERT
- * makes or repairs it (create, heal); DELETE names the same values, as Route 53 requires.
+ * per-environment DNS: docs/design.md "DNS per environment"), naming its shard's ALB. Fledge
+ * writes only records it owns (docs/security.md "Names in a shared hosted zone"): the action comes
+ * from the plan step's look at the zone (`{ path }`): CREATE on a free name (Route 53 refuses it,
+ * InvalidChangeBatch, if a record of that name and type exists), UPSERT only over Fledge's own
+ * alias record. DELETE names the same values, as Route 53 requires, so it never removes a record
+ * of other values.
  */
-export function changeDnsRecord(action: 'UPSERT' | 'DELETE', fields: Fields): State {
+export function changeDnsRecord(action: 'DELETE' | { path: string }, fields: Fields): State {
+  const make = action !== 'DELETE';
   return sdkTask('route53:changeResourceRecordSets', {
     Parameters: {
       'HostedZoneId.$': '$.dns.hostedZoneId',
       ChangeBatch: {
-        Comment: `Fledge: ${action === 'UPSERT' ? 'the' : 'remove the'} alias record of a preview environment`,
-        Changes: [{ Action: action, ResourceRecordSet: { 'Name.$': '$.dns.recordName', Type: 'A', 'AliasTarget.$': '$.dns.aliasTarget' } }],
+        Comment: `Fledge: ${make ? 'the' : 'remove the'} alias record of a preview environment`,
+        Changes: [{ ...(make ? { 'Action.$': action.path } : { Action: action }), ResourceRecordSet: { 'Name.$': '$.dns.recordName', Type: 'A', 'AliasTarget.$': '$.dns.aliasTarget' } }],
       },
     },
     ResultSelector: { 'changeId.$': '$.ChangeInfo.Id' },
-    ResultPath: action === 'UPSERT' ? '$.dnsRecord' : null,
+    ResultPath: make ? '$.dnsRecord' : null,
     Retry: [route53Retry, route53ServerRetry],
     ...fields,
   });
 }
 /**
- * A DELETE of a record that is not there (or no longer names these values) is InvalidChangeBatch:
- * gone, as far as this environment goes (a record changed by hand is the orphan sweep's).
+ * A DELETE of a record that is not there (or no longer names these values: not Fledge's, or
+ * re-pointed by hand) is InvalidChangeBatch (Route 53 API Reference, ChangeResourceRecordSets:
+ * "To delete a resource record set, you must specify all the same values that you specified when
+ * you created it"): gone, as far as this environment goes, and the record is left as it is.
+ * Step Functions names the SDK's InvalidChangeBatch `Route53.InvalidChangeBatchException`.
  */
 export const dnsRecordGone = (next: string) => catchErrors(['Route53.InvalidChangeBatchException'], next);
 /** A Choice: the DNS state at `next` when per-environment DNS is on (`$.dns`), else `otherwise`. */

@@ -67,7 +67,7 @@ export const heal: StateMachine = {
       Choices: [
         repair('$.todo.targetGroup', '$.targetGroup', 'CreateTargetGroup'),
         repair('$.todo.rule', '$.rule', 'CreateRule'),
-        repair('$.todo.dnsRecord', '$.done.dnsRecord', 'UpsertDnsRecord'),
+        repair('$.todo.dnsRecord', '$.done.dnsRecord', 'RepairDnsRecord'),
         repair('$.todo.healthCheck', '$.done.healthCheck', 'ModifyTargetGroup'),
         repair('$.todo.taskDefinition', '$.taskDefinition', 'RegisterTaskDefinition'),
         repair('$.todo.createService', '$.service', 'CreateService'),
@@ -86,9 +86,9 @@ export const heal: StateMachine = {
     }),
     ModifyTargetGroupAttributes: setDeregistrationDelay({ Comment: 'Deregistration delay 5 s, as create sets it.', ...repaired }),
     CreateRule: createRule({ Comment: 'Host-header <name>.<base domain> at the priority the environment holds.', ...repaired }),
-    UpsertDnsRecord: changeDnsRecord('UPSERT', {
+    RepairDnsRecord: changeDnsRecord({ path: '$.todo.dnsChange' }, {
       Comment:
-        "The environment's alias record (per-environment DNS), missing or naming another ALB, back as create makes it: its shard's ALB.",
+        "The environment's alias record (per-environment DNS) back as create makes it, naming its shard's ALB: CREATE when it is missing (Route 53 refuses it, InvalidChangeBatch, should a record of that name appear meanwhile: the repair failed, and the next pass sees the name taken), UPSERT only over Fledge's own alias naming another of its ALBs. A record Fledge does not manage at the name is never a repair: InspectEnvironment finds it taken and FinishHeal says so (event dns-name-in-use).",
       ResultPath: '$.done.dnsRecord',
       ...repaired,
     }),

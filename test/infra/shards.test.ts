@@ -314,7 +314,7 @@ describe('permissions', () => {
     expect(grants(orphans, 'elasticloadbalancing:DeleteRule')).toHaveLength(2);
   });
 
-  it('scope Route 53 to the hosted zone: the orphan sweep and the heal inspection; nothing without per-environment DNS', () => {
+  it("scope Route 53 to the hosted zone: the orphan sweep, the heal inspection and the create's plan; nothing without per-environment DNS", () => {
     const zoneArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::hostedzone/${ZONE}`]] };
     const orphans = roleStatements(resources, idOf(pool, pool.stack.cleanup.functions['reconcile-orphans'].role as never));
     expect(grants(orphans, 'route53:ChangeResourceRecordSets')).toEqual([zoneArn]);
@@ -322,6 +322,10 @@ describe('permissions', () => {
     const inspect = roleStatements(resources, idOf(pool, pool.stack.workflows.taskFunctions['inspect-environment'].role as never));
     expect(grants(inspect, 'route53:ListResourceRecordSets')).toEqual([zoneArn]);
     expect(grants(inspect, 'route53:ChangeResourceRecordSets')).toEqual([]);
+    // the create's plan looks at its name before anything is made (a record Fledge does not manage: DNS_NAME_IN_USE); it writes nothing itself
+    const plan = roleStatements(resources, idOf(pool, pool.stack.workflows.taskFunctions['plan-resources'].role as never));
+    expect(grants(plan, 'route53:ListResourceRecordSets')).toEqual([zoneArn]);
+    expect(grants(plan, 'route53:ChangeResourceRecordSets')).toEqual([]);
     // one shard: no Route 53 permission anywhere
     expect(JSON.stringify(devResources)).not.toContain('route53:');
     expect(machineRoles(dev).length).toBeGreaterThan(3);

@@ -13,6 +13,7 @@ import { useClients } from '../../functions/adapters/aws-clients.ts';
 import { route53Client } from '../../functions/adapters/clients/route53.ts';
 import { deleteAliasRecords } from '../../functions/adapters/dns-records.ts';
 import { invoked } from '../support/lambda-context.ts';
+import { awsError } from '../../infra/local/simulator/errors.ts';
 
 const h = new SimHarness();
 beforeAll(() => h.start(), 90_000);
@@ -80,15 +81,17 @@ describe('per-environment DNS with two shards', () => {
 
   it("create makes <name>.<base domain> an alias A record of its shard's ALB, after CreateRule; the name routes to the environment", async () => {
     const record = await h.created('dns-web');
-    expect(record.statesEntered.slice(5, 9)).toEqual(['CreateRule', 'DnsRecordWanted', 'UpsertDnsRecord', 'CreateService']);
+    expect(record.statesEntered.slice(5, 9)).toEqual(['CreateRule', 'DnsRecordWanted', 'CreateDnsRecord', 'CreateService']);
     const target = await shardDnsName('dns-web');
     expect(dnsRecords()).toEqual([{ name: recordName('dns-web'), type: 'A', target, targetHostedZoneId: ALB_ZONE }]);
-    const [upsert] = h.callsOf('ChangeResourceRecordSets');
-    expect(upsert!.params).toEqual({
+    // PlanResources looked at the name first (one listing), and found it free: CREATE, never UPSERT over a record it does not own
+    expect(route53Calls().map((c) => c.action)).toEqual(['ListResourceRecordSets', 'ChangeResourceRecordSets']);
+    const [create] = h.callsOf('ChangeResourceRecordSets');
+    expect(create!.params).toEqual({
       HostedZoneId: h.sim.hostedZoneId,
       ChangeBatch: {
         Comment: 'Fledge: the alias record of a preview environment',
-        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: recordName('dns-web'), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: target.slice(0, -1), EvaluateTargetHealth: false } } }],
+        Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: recordName('dns-web'), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: target.slice(0, -1), EvaluateTargetHealth: false } } }],
       },
     });
     expect(h.sim.resolveHost(`dns-web.${BASE_DOMAIN}`)).toBe(target);
@@ -99,8 +102,8 @@ describe('per-environment DNS with two shards', () => {
     h.failOn('CreateService', 'InvalidParameterException', 'The container app does not exist in the task definition.');
     const record = await h.run('create', await h.seed('dns-fail', spec()));
     expect(record.status).toBe('FAILED');
-    expect(record.statesEntered).toEqual(expect.arrayContaining(['UpsertDnsRecord', 'DeleteDnsRecord', 'DeleteRule', 'DeleteTargetGroup']));
-    expect(h.callsOf('ChangeResourceRecordSets').map((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action)).toEqual(['UPSERT', 'DELETE']);
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['CreateDnsRecord', 'DeleteDnsRecord', 'DeleteRule', 'DeleteTargetGroup']));
+    expect(h.callsOf('ChangeResourceRecordSets').map((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action)).toEqual(['CREATE', 'DELETE']);
     expect(dnsRecords()).toEqual([]);
     expect((await h.item('dns-fail'))?.status).toBe('FAILED');
     const failed = (await h.events('dns-fail')).find((e) => e.type === 'failed')!;
@@ -128,7 +131,8 @@ describe('per-environment DNS with two shards', () => {
     expect(dnsRecords()).toEqual([]);
     const record = await h.heal('dns-heal');
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.statesEntered).toContain('UpsertDnsRecord');
+    expect(record.statesEntered).toContain('RepairDnsRecord');
+    expect(h.callsOf('ChangeResourceRecordSets').at(-1)!.params).toMatchObject({ ChangeBatch: { Changes: [{ Action: 'CREATE' }] } });
     expect(dnsRecords()).toEqual([{ name: recordName('dns-heal'), type: 'A', target: await shardDnsName('dns-heal'), targetHostedZoneId: ALB_ZONE }]);
     const repairs = (await h.events('dns-heal')).filter((e) => e.type === 'heal-repair');
     expect(repairs.map((e) => e.details!.repair)).toEqual(['recreate-dns-record']);
@@ -137,7 +141,7 @@ describe('per-environment DNS with two shards', () => {
     const before = h.calls.length;
     const again = await h.heal('dns-heal');
     expect(again.statesEntered).toEqual(['InspectEnvironment', 'AfterInspect', 'FinishHeal', 'AfterPass', 'EnvironmentHealed']);
-    // the inspection reads the one record (ListResourceRecordSets, one item) and changes nothing
+    // the inspection reads the records of the name (one ListResourceRecordSets) and changes nothing
     expect(h.calls.slice(before).filter((c) => c.service === 'route53').map((c) => c.action)).toEqual(['ListResourceRecordSets']);
   });
 
@@ -146,7 +150,7 @@ describe('per-environment DNS with two shards', () => {
     h.failOn('ChangeResourceRecordSets', 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.', 1);
     const record = await h.created('dns-throttled');
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.retries.UpsertDnsRecord).toBeGreaterThanOrEqual(3);
+    expect(record.retries.CreateDnsRecord).toBeGreaterThanOrEqual(3);
     expect(dnsRecords().map((r) => r.name)).toEqual([recordName('dns-throttled')]);
   });
 
@@ -154,8 +158,8 @@ describe('per-environment DNS with two shards', () => {
     h.failOn('ChangeResourceRecordSets', 'InvalidInput', 'Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords]], but found none in Change with [Action=UPSERT]');
     const refused = await h.run('create', await h.seed('dns-refused', spec()));
     expect(refused.status).toBe('FAILED');
-    expect(refused.retries.UpsertDnsRecord ?? 0).toBe(0);
-    expect(h.callsOf('ChangeResourceRecordSets').filter((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action === 'UPSERT')).toHaveLength(1);
+    expect(refused.retries.CreateDnsRecord ?? 0).toBe(0);
+    expect(h.callsOf('ChangeResourceRecordSets').filter((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes[0]!.Action === 'CREATE')).toHaveLength(1);
     expect(dnsRecords()).toEqual([]);
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
 
@@ -163,21 +167,11 @@ describe('per-environment DNS with two shards', () => {
       h.failOn('ChangeResourceRecordSets', code, message, 2);
       const name = `dns-${code.toLowerCase()}`;
       const recovered = await h.created(name);
-      expect(recovered.retries.UpsertDnsRecord, code).toBe(2);
+      expect(recovered.retries.CreateDnsRecord, code).toBe(2);
       expect(dnsRecords().map((r) => r.name)).toContain(recordName(name));
     }
   });
 
-  it("a CNAME of the operator's at the environment's name: Route 53 refuses the alias (InvalidChangeBatch), the create fails without retrying, the CNAME stays", async () => {
-    const cname = { Name: recordName('dns-taken'), Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: 'somewhere.example.org' }] };
-    await h.aws('route53', 'ChangeResourceRecordSets', { HostedZoneId: h.sim.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: cname }] } });
-    const record = await h.run('create', await h.seed('dns-taken', spec()));
-    expect(record.status).toBe('FAILED');
-    expect(record.retries.UpsertDnsRecord ?? 0).toBe(0);
-    expect(h.sim.internals.route53.records.get(`${recordName('dns-taken')}|CNAME|`)).toMatchObject({ Type: 'CNAME' });
-    expect(dnsRecords()).toEqual([]);
-    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
-  });
 
   it('the orphan sweep deletes, in one batch, the records of environments that are gone, and keeps the live ones and the operator\'s own', async () => {
     await h.created('dns-live');
@@ -208,6 +202,125 @@ describe('per-environment DNS with two shards', () => {
     expect(changes).toHaveLength(1);
     expect((changes[0]!.params.ChangeBatch as { Changes: unknown[] }).Changes).toHaveLength(2);
     expect((await h.events('dns-gone-1'))[0]).toMatchObject({ type: 'orphans-removed', actor: 'system' });
+  });
+});
+
+/** Every record the zone holds at `name` (any type), as the simulated Route 53 stores it. */
+const recordsAt = (name: string) => [...h.sim.internals.route53.records.values()].filter((r) => r.Name === recordName(name));
+const changeActions = (from = 0) => h.calls.slice(from).filter((c) => c.action === 'ChangeResourceRecordSets').map((c) => (c.params.ChangeBatch as { Changes: { Action: string }[] }).Changes.map((change) => change.Action).join(','));
+const addresses = (name: string) => ({ Name: recordName(name), Type: 'A', TTL: 300, ResourceRecords: [{ Value: '203.0.113.10' }] });
+async function operatorRecord(record: Record<string, unknown>): Promise<void> {
+  await h.aws('route53', 'ChangeResourceRecordSets', { HostedZoneId: h.sim.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: record }] } });
+}
+const dnsNameInUse = (name: string) => new RegExp(`^the DNS name ${recordName(name).slice(0, -1).replace(/\./g, '\\.')} is already used in the hosted zone by a record Fledge does not manage`);
+
+describe("names in a shared hosted zone: Fledge writes and deletes only the records it owns (docs/security.md)", () => {
+  beforeEach(() => world(2));
+
+  it("the operator's A record at the name: the create fails with DNS_NAME_IN_USE before anything is made, the record unchanged; the teardown leaves it too", async () => {
+    await operatorRecord(addresses('www'));
+    const before = h.calls.length;
+    const record = await h.run('create', await h.seed('www', spec()));
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).not.toContain('CreateTargetGroup');
+    expect(record.statesEntered).not.toContain('CreateDnsRecord');
+    const item = await h.item('www');
+    expect(item).toMatchObject({ status: 'FAILED', operation: { status: 'FAILED', error: { code: 'DNS_NAME_IN_USE' } } });
+    expect(item!.operation.error.message).toMatch(dnsNameInUse('www'));
+    expect(item!.listenerPriority).toBeUndefined();
+    expect(changeActions(before)).toEqual([]);
+    expect(recordsAt('www')).toEqual([addresses('www')]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+
+    // DELETE of the failed environment: the teardown's DELETE names Fledge's alias, which Route 53 refuses (the values differ): done, the record stays
+    const torn = await h.run('teardown', await h.seed('www', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(torn.status).toBe('SUCCEEDED');
+    expect(torn.statesEntered).toContain('DeleteDnsRecord');
+    expect(changeActions(before)).toEqual(['DELETE']);
+    expect(recordsAt('www')).toEqual([addresses('www')]);
+    expect((await h.item('www'))?.status).toBe('DELETED');
+  });
+
+  it("an alias of the operator's to another target, a CNAME, or another type alone at the name: the same, nothing written", async () => {
+    const foreign = [
+      { Name: recordName('grafana'), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: 'grafana-alb-1.eu-west-1.elb.amazonaws.com.', EvaluateTargetHealth: false } },
+      { Name: recordName('api'), Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: 'somewhere.example.org' }] },
+      { Name: recordName('mail'), Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"v=spf1 -all"' }] },
+    ];
+    for (const record of foreign) await operatorRecord(record);
+    const before = h.calls.length;
+    for (const name of ['grafana', 'api', 'mail']) {
+      const run = await h.run('create', await h.seed(name, spec()));
+      expect(run.status, name).toBe('FAILED');
+      expect((await h.item(name))!.operation.error, name).toMatchObject({ code: 'DNS_NAME_IN_USE', message: expect.stringMatching(dnsNameInUse(name)) });
+    }
+    expect(changeActions(before)).toEqual([]);
+    expect(foreign.map((r) => recordsAt(r.Name.split('.')[0]!))).toEqual(foreign.map((r) => [r]));
+  });
+
+  it('a record that appears after PlanResources looked: Route 53 refuses the CREATE, the create fails with DNS_NAME_IN_USE, its compensation deletes nothing of the zone', async () => {
+    const late = addresses('dns-race');
+    // the operator's record lands between PlanResources' look and CreateDnsRecord: Route 53 answers the CREATE as it would
+    h.sim.internals.faults.failNext('ChangeResourceRecordSets', (service) => {
+      h.sim.internals.route53.records.set(`${late.Name}|A|`, late);
+      return awsError(service, 'InvalidChangeBatch', `[Tried to create resource record set [name='${late.Name}', type='A'] but it already exists]`);
+    });
+    const before = h.calls.length;
+    const record = await h.run('create', await h.seed('dns-race', spec()));
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['CreateDnsRecord', 'DnsNameTaken', 'UndoCreatedResources', 'DeleteRule', 'DeleteTargetGroup']));
+    expect(record.statesEntered).not.toContain('DeleteDnsRecord');
+    expect(record.retries.CreateDnsRecord ?? 0).toBe(0);
+    expect((await h.item('dns-race'))!.operation.error).toMatchObject({ code: 'DNS_NAME_IN_USE', message: expect.stringMatching(/^the DNS name is already used in the hosted zone by a record Fledge does not manage/) });
+    expect(changeActions(before)).toEqual(['CREATE']);
+    expect(recordsAt('dns-race')).toEqual([late]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  });
+
+  it("PlanResources' look at the name, throttled by Route 53 past the SDK's own tries: retried with Route 53's budget, the create succeeds", async () => {
+    h.throttle('ListResourceRecordSets', 6);
+    const record = await h.created('dns-busy');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.retries.PlanResources).toBeGreaterThanOrEqual(1);
+    expect(changeActions()).toEqual(['CREATE']);
+  });
+
+  it("its own alias left by an earlier environment of that name (an interrupted teardown): the create takes it over (UPSERT) and points it at its shard's ALB", async () => {
+    // an alias to one of this installation's ALBs (s2); the create lands on s1
+    await createS2Records(['dns-stale']);
+    const before = h.calls.length;
+    const record = await h.created('dns-stale');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(changeActions(before)).toEqual(['UPSERT']);
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-stale'), type: 'A', target: await shardDnsName('dns-stale'), targetHostedZoneId: ALB_ZONE }]);
+  });
+
+  it("heal: a record of the operator's now at the name is left alone and reported; Fledge's own alias naming its other ALB is re-pointed (UPSERT)", async () => {
+    await h.created('dns-own');
+    await deleteRecordOutOfBand('dns-own');
+    await operatorRecord(addresses('dns-own'));
+    const before = h.calls.length;
+    const left = await h.heal('dns-own');
+    expect(left.status).toBe('SUCCEEDED');
+    expect(left.statesEntered).not.toContain('RepairDnsRecord');
+    expect(changeActions(before)).toEqual([]);
+    expect(recordsAt('dns-own')).toEqual([addresses('dns-own')]);
+    const reported = (await h.events('dns-own')).filter((e) => e.type === 'dns-name-in-use');
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.message).toMatch(dnsNameInUse('dns-own'));
+    expect(reported[0]!.message).toMatch(/the heal left it as it is/);
+    expect(reported[0]!.details).toEqual({ dnsRecord: recordName('dns-own') });
+
+    // the operator frees the name and an alias of Fledge's, naming its other ALB, stands there: the heal re-points it
+    await h.aws('route53', 'ChangeResourceRecordSets', { HostedZoneId: h.sim.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: addresses('dns-own') }] } });
+    const own = await shardDnsName('dns-own');
+    const other = shards(2).find((s) => `${s.dnsName}.` !== own)!;
+    await operatorRecord({ Name: recordName('dns-own'), Type: 'A', AliasTarget: { HostedZoneId: ALB_ZONE, DNSName: other.dnsName, EvaluateTargetHealth: false } });
+    const from = h.calls.length;
+    const repointed = await h.heal('dns-own');
+    expect(repointed.statesEntered).toContain('RepairDnsRecord');
+    expect(changeActions(from)).toEqual(['UPSERT']);
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-own'), type: 'A', target: own, targetHostedZoneId: ALB_ZONE }]);
   });
 });
 
@@ -294,7 +407,7 @@ describe('per-environment DNS off', () => {
     await world(1);
     const created = await h.created('dns-one');
     expect(created.statesEntered).toContain('DnsRecordWanted');
-    expect(created.statesEntered).not.toContain('UpsertDnsRecord');
+    expect(created.statesEntered).not.toContain('CreateDnsRecord');
     const torn = await h.run('teardown', await h.seed('dns-one', spec(), { status: 'DELETING', workflow: 'teardown' }));
     expect(torn.statesEntered).toContain('DnsRecordToDelete');
     expect(torn.statesEntered).not.toContain('DeleteDnsRecord');
@@ -305,7 +418,7 @@ describe('per-environment DNS off', () => {
   it('two shards but no hosted zone: no record either', async () => {
     await world(2, false);
     const created = await h.created('dns-nozone');
-    expect(created.statesEntered).not.toContain('UpsertDnsRecord');
+    expect(created.statesEntered).not.toContain('CreateDnsRecord');
     expect(route53Calls()).toEqual([]);
   });
 });

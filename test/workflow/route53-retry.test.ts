@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { route53Retry, route53ServerRetry } from '../../statemachines/source/retry-policies.ts';
+import { lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, route53Retry, route53ServerRetry } from '../../statemachines/source/retry-policies.ts';
 
 type Retrier = typeof route53Retry;
 
@@ -71,5 +71,19 @@ describe('the Route 53 states of the built workflows', () => {
       const retried = retry.flatMap((r) => r.ErrorEquals);
       for (const error of [...callers, 'States.ALL', 'States.TaskFailed']) expect(retried, `${where} retries ${error}`).not.toContain(error);
     }
+  });
+});
+
+describe("the create's look at its name (PlanResources' ListResourceRecordSets, per-environment DNS)", () => {
+  const create = JSON.parse(readFileSync(join(import.meta.dirname, '../../statemachines/create.asl.json'), 'utf8')) as { States: Record<string, { Retry?: Retrier[] }> };
+  const retry = create.States.PlanResources!.Retry!;
+
+  it("Route 53's Throttling gets Route 53's budget, ahead of the Lambda-wide throttling entry; DnsNameInUse is never retried", () => {
+    const at = retry.findIndex((r) => r.ErrorEquals.includes('Throttling'));
+    expect(retry[at]).toEqual(lambdaRoute53ThrottlingRetry);
+    expect(at).toBeLessThan(retry.findIndex((r) => r === lambdaThrottlingRetry || JSON.stringify(r) === JSON.stringify(lambdaThrottlingRetry)));
+    expect(expectedWaitSeconds(lambdaRoute53ThrottlingRetry)).toBeGreaterThan(2 * ((1000 - 50) / 10));
+    for (const entry of retry) expect(entry.ErrorEquals).not.toEqual(expect.arrayContaining(['DnsNameInUse']));
+    for (const entry of retry) expect(entry.ErrorEquals).not.toContain('States.ALL');
   });
 });

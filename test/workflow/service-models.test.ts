@@ -185,9 +185,9 @@ describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
 
 describe('the Route 53 tasks (per-environment DNS)', () => {
   it.each([
-    ['create', ['UpsertDnsRecord', 'DeleteDnsRecord']],
+    ['create', ['CreateDnsRecord', 'DeleteDnsRecord']],
     ['teardown', ['DeleteDnsRecord']],
-    ['heal', ['UpsertDnsRecord']],
+    ['heal', ['RepairDnsRecord']],
   ] as const)('%s: %j change the alias record through aws-sdk:route53:changeResourceRecordSets, checked against route53-2013-04-01', (kind, names) => {
     const all = new Map(tasks(definition(kind).json));
     for (const name of names) {

@@ -1,6 +1,6 @@
 /** Per-environment DNS's pure rules (functions/domain/dns-records.ts): when a record is made, its name and target, which records are orphans. */
 import { describe, expect, it } from 'vitest';
-import { aliasShard, batches, dnsPlan, dnsRecordName, dnsRecordState, environmentOfRecord, type AliasShard } from '../../../functions/domain/dns-records.ts';
+import { aliasShard, batches, dnsChangeFor, dnsPlan, dnsRecordName, dnsRecordState, environmentOfRecord, type AliasShard } from '../../../functions/domain/dns-records.ts';
 import { planRepairs, type Findings } from '../../../functions/domain/healing.ts';
 
 const S1: AliasShard = { id: 's1', dnsName: 'fledge-s1-1.eu-west-1.elb.amazonaws.com', canonicalHostedZoneId: 'Z32O12XQLNTSW2' };
@@ -31,14 +31,32 @@ describe('dnsRecordState and the heal', () => {
   const plan = dnsPlan('pr-1', S2, ON)!;
   const record = (dnsName: string) => ({ Name: 'pr-1.preview.example.com.', Type: 'A', AliasTarget: { HostedZoneId: 'Z32O12XQLNTSW2', DNSName: `${dnsName}.`, EvaluateTargetHealth: false } });
 
-  it('ok, missing, or drifted (another ALB, or not an alias)', () => {
-    expect(dnsRecordState(plan, record(S2.dnsName.toUpperCase()))).toBe('ok');
-    expect(dnsRecordState(plan, undefined)).toBe('missing');
-    expect(dnsRecordState(plan, record(S1.dnsName))).toBe('drifted');
-    expect(dnsRecordState(plan, { Name: 'pr-1.preview.example.com.', Type: 'A' })).toBe('drifted');
+  it("ok, missing, drifted (Fledge's own alias naming another of its ALBs), or taken (anything else at the name)", () => {
+    const shards = [S1, S2];
+    expect(dnsRecordState(plan, [record(S2.dnsName.toUpperCase())], shards)).toBe('ok');
+    expect(dnsRecordState(plan, [], shards)).toBe('missing');
+    // records of other names (the listing goes on past the name) do not count
+    expect(dnsRecordState(plan, [{ ...record(S2.dnsName), Name: 'pr-10.preview.example.com.' }], shards)).toBe('missing');
+    expect(dnsRecordState(plan, [record(S1.dnsName)], shards)).toBe('drifted');
+    // the operator's: addresses, an alias to something else, a CNAME, another type alone, a weighted alias
+    const addresses = { Name: 'pr-1.preview.example.com.', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '203.0.113.10' }] };
+    expect(dnsRecordState(plan, [addresses], shards)).toBe('taken');
+    expect(dnsRecordState(plan, [record('other-alb-1.eu-west-1.elb.amazonaws.com')], shards)).toBe('taken');
+    expect(dnsRecordState(plan, [{ Name: 'pr-1.preview.example.com.', Type: 'CNAME' }], shards)).toBe('taken');
+    expect(dnsRecordState(plan, [{ Name: 'pr-1.preview.example.com.', Type: 'AAAA' }], shards)).toBe('taken');
+    expect(dnsRecordState(plan, [{ ...record(S2.dnsName), SetIdentifier: 'blue' }], shards)).toBe('taken');
+    // an alias to an ALB that is no longer in the pool is not Fledge's either
+    expect(dnsRecordState(plan, [record(S1.dnsName)], [S2])).toBe('taken');
   });
 
-  it('a missing or drifted record is a repair (UPSERT), an ok one or none inspected is not', () => {
+  it('the create CREATEs on a free name, UPSERTs only over its own record, and has no change for a taken name', () => {
+    expect(dnsChangeFor('missing')).toBe('CREATE');
+    expect(dnsChangeFor('ok')).toBe('UPSERT');
+    expect(dnsChangeFor('drifted')).toBe('UPSERT');
+    expect(dnsChangeFor('taken')).toBeUndefined();
+  });
+
+  it('a missing record is a repair (CREATE), a drifted one of its own too (UPSERT); an ok one, a taken one or none inspected is not', () => {
     const found: Findings = {
       service: { arn: 'svc', status: 'ACTIVE', desiredCount: 1, runningCount: 1, image: 'img', taskDefinitionArn: 'td', targetGroupArns: ['tg'], rolloutState: 'COMPLETED' } as never,
       serviceDraining: false, targetGroupArn: 'tg', rule: { arn: 'rule', targetGroupArns: ['tg'] }, targets: { healthy: 1, unhealthy: 0, other: 0 },
@@ -47,12 +65,15 @@ describe('dnsRecordState and the heal', () => {
     const desired = { spec: { image: 'img', desiredCount: 1 } };
     expect(planRepairs(found, desired)).toMatchObject({ mutates: false, todo: { dnsRecord: false } });
     expect(planRepairs({ ...found, dnsRecord: 'ok' }, desired).mutates).toBe(false);
-    for (const state of ['missing', 'drifted'] as const) {
+    for (const [state, change] of [['missing', 'CREATE'], ['drifted', 'UPSERT']] as const) {
       const repairs = planRepairs({ ...found, dnsRecord: state }, desired);
       expect(repairs.todo.dnsRecord).toBe(true);
+      expect(repairs.todo.dnsChange).toBe(change);
       expect(repairs.actions.map((a) => a.repair)).toEqual(['recreate-dns-record']);
       expect(repairs.todo.waitSteady).toBe(false);
     }
+    // a record Fledge does not manage is never a repair: nothing to change, nothing written
+    expect(planRepairs({ ...found, dnsRecord: 'taken' }, desired)).toMatchObject({ mutates: false, actions: [], todo: { dnsRecord: false } });
   });
 });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyFailure, classifyStoppedTask, classifyWorkflowError } from '../../../functions/domain/task-failure.ts';
+import { dnsNameInUseMessage } from '../../../functions/domain/dns-records.ts';
+import { failureSide } from '../../../functions/domain/failure-side.ts';
 
 describe('classifying why a deployment failed', () => {
   it('an image that cannot be pulled is IMAGE_PULL_FAILED', () => {
@@ -97,5 +99,17 @@ describe('classifying why a deployment failed', () => {
     expect(classifyWorkflowError({ Error: 'LoadBalancersFull', Cause: JSON.stringify({ errorType: 'LoadBalancersFull', errorMessage: message }) }))
       .toEqual({ code: 'QUOTA_EXCEEDED', message });
     expect(classifyFailure({ Error: 'LoadBalancersFull', Cause: '' }, [])).toEqual({ code: 'QUOTA_EXCEEDED', message: "the installation's load balancers are full" });
+  });
+
+  it("a create whose name another record holds in the hosted zone (DnsNameInUse) is DNS_NAME_IN_USE, in Fledge's words, the user's to act on", () => {
+    const message = dnsNameInUseMessage('www.preview.example.com.');
+    expect(message).toBe('the DNS name www.preview.example.com is already used in the hosted zone by a record Fledge does not manage; Fledge leaves it alone: choose another environment name, or ask the operator to free the name');
+    // PlanResources' Lambda error (Cause: the Lambda's JSON), and the ASL's DnsNameTaken state (Cause: plain words)
+    expect(classifyFailure({ Error: 'DnsNameInUse', Cause: JSON.stringify({ errorType: 'DnsNameInUse', errorMessage: message }) }, [])).toEqual({ code: 'DNS_NAME_IN_USE', message });
+    expect(classifyWorkflowError({ Error: 'DnsNameInUse', Cause: dnsNameInUseMessage() })).toEqual({ code: 'DNS_NAME_IN_USE', message: dnsNameInUseMessage() });
+    expect(classifyWorkflowError({ Error: 'DnsNameInUse' })).toEqual({ code: 'DNS_NAME_IN_USE', message: dnsNameInUseMessage() });
+    expect(failureSide('DNS_NAME_IN_USE')).toBe('user');
+    // Route 53's own refusal elsewhere is not taken for it
+    expect(classifyWorkflowError({ Error: 'Route53.InvalidChangeBatchException', Cause: 'Tried to create resource record set' }).code).toBe('INTERNAL');
   });
 });
