@@ -470,8 +470,11 @@ export interface components {
             status: 400;
             detail: string;
             errors: components["schemas"]["FieldError"][];
-            /** @enum {string} */
-            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED";
+            /**
+             * @description 409 `IDEMPOTENCY_KEY_IN_PROGRESS`, 429 `QUOTA_EXCEEDED`, 503 `AWS_LIMIT` (AWS throttled the calls the request needs)
+             * @enum {string}
+             */
+            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED" | "AWS_LIMIT";
             /**
              * @description 429: the quota that was reached
              * @enum {string}
@@ -504,8 +507,11 @@ export interface components {
             detail: string;
             /** @description 400: every invalid field */
             errors?: components["schemas"]["FieldError"][];
-            /** @enum {string} */
-            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED";
+            /**
+             * @description 409 `IDEMPOTENCY_KEY_IN_PROGRESS`, 429 `QUOTA_EXCEEDED`, 503 `AWS_LIMIT` (AWS throttled the calls the request needs)
+             * @enum {string}
+             */
+            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED" | "AWS_LIMIT";
             /**
              * @description 429: the quota that was reached
              * @enum {string}
@@ -876,11 +882,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -991,11 +998,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1116,11 +1124,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1266,11 +1275,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1397,11 +1407,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1592,11 +1603,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1776,11 +1788,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1965,11 +1978,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2098,11 +2112,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2233,11 +2248,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,11 +2422,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2575,11 +2592,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
