@@ -229,7 +229,9 @@ async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: 
   const key = header(request.event, 'idempotency-key');
   if (!idempotent || !key) return fn(request);
   // the claim-before-mutation protocol and its answers (replay, 409 in progress, 422): ./idempotency.ts;
-  // keys are the caller's across its sessions (an IAM role, not its session; an OIDC sub)
+  // keys are the caller's across its sessions (an IAM role, not its session; an OIDC caller's
+  // repository and sub together, never its sub alone: functions/domain/caller.ts oidcIdentity), so a
+  // replay, which answers before the route's tenancy check, only ever returns the same caller's answer
   return runIdempotently(
     { scope: stableIdentity(request.principal), key, method: methodOf(request.event), path: request.event.rawPath, body: request.body },
     () => fn(request),
