@@ -90,7 +90,7 @@ export interface paths {
         head?: never;
         /**
          * Change part of the spec (RFC 7396 merge patch)
-         * @description Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec.
+         * @description Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec. `labels.repository` is fixed at create: `{"labels": {"repository": null}}` or another value is a 400 naming `labels.repository`, and `{"labels": null}` removes every label but `repository`.
          */
         patch: operations["patchEnvironment"];
         trace?: never;
@@ -437,9 +437,10 @@ export interface components {
                 [key: string]: unknown;
             };
             ttl?: unknown;
+            /** @description `null` removes a label; `labels: null` removes every label but `repository`, which is fixed at create (removing or changing it is a 400 naming `labels.repository`) */
             labels?: {
                 [key: string]: string | null;
-            };
+            } | null;
             sidecars?: unknown;
             hooks?: {
                 [key: string]: unknown;

@@ -160,8 +160,9 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
 /**
  * `labels.repository` is fixed at create (README "Expiry, cleanup and quotas"): the
  * environment was counted under it, and it says whose environment it is. Changing it,
- * removing it (a PUT without it), or adding one to an environment created without one is a
- * 400 naming the field, and changes nothing (a DELETING environment's spec cannot change at
+ * removing it (a PATCH `labels: {repository: null}`, an operator's PUT without it; a repository
+ * caller's PUT without it gets its repository filled in, as at create), or adding one to an
+ * environment created without one is a 400 naming the field, and changes nothing (a DELETING environment's spec cannot change at
  * all: 409 first). A PUT of a DELETED name creates anew and may name any repository.
  */
 function checkRepositoryKept(current: EnvironmentRecord, requested: EnvironmentSpec): void {
@@ -224,7 +225,11 @@ async function decidePatch(
   const current = visibleOrNotFound(caller, name, await getEnvironment(name));
   checkIfMatch(ifMatch, current);
   if (current.status === 'DELETED') throw new Conflict(`environment "${name}" is deleted; PUT it to create it anew`);
-  return changeSpec(current, specForCaller(caller, patch(current.spec)), caller);
+  // checked on the patched spec before specForCaller fills in a repository caller's one
+  // repository: `labels: {repository: null}` asks to remove it, and that is a 400, not a no-op
+  const patched = patch(current.spec);
+  checkRepositoryKept(current, patched);
+  return changeSpec(current, specForCaller(caller, patched), caller);
 }
 
 /**

@@ -165,7 +165,7 @@ export const operations: Record<string, ZodOpenApiOperationObject> = {
     operationId: 'patchEnvironment',
     tags: ['environments'],
     summary: 'Change part of the spec (RFC 7396 merge patch)',
-    description: 'Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec.',
+    description: 'Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec. `labels.repository` is fixed at create: `{"labels": {"repository": null}}` or another value is a 400 naming `labels.repository`, and `{"labels": null}` removes every label but `repository`.',
     requestParams: { path: nameParameter, header: mutationHeaders },
     requestBody: {
       required: true,

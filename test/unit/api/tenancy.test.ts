@@ -284,6 +284,31 @@ describe('who may call at all', () => {
   });
 });
 
+describe('PATCH of labels.repository by a repository caller (its one repository is filled in at create)', () => {
+  const patch = (body: unknown) => call(patchHandler, { method: 'PATCH', ...env(), body, authorizer: WEB });
+
+  it('removing it is a 400 naming labels.repository that changes nothing, not a 200 that fills it in again', async () => {
+    dynamodb.resetHistory();
+    const removed = await patch({ labels: { repository: null } });
+    expect(removed.status).toBe(400);
+    expect(removed.body.errors).toEqual([{ path: 'labels.repository', message: 'is fixed at create ("acme/web") and cannot be removed' }]);
+    expect(writes()).toBe(0);
+    const moved = await patch({ labels: { repository: 'acme/api' } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.errors.map((e: { path: string }) => e.path)).toEqual(['labels.repository']);
+    expect(writes()).toBe(0);
+  });
+
+  it('`labels: null` removes the other labels and keeps the repository; naming its own repository is no change', async () => {
+    dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item(record({ spec: spec({ labels: { repository: 'acme/web', branch: 'main' } }) })) });
+    const cleared = await patch({ labels: null });
+    expect(cleared.status).toBe(202);
+    expect(cleared.body.labels).toEqual({ repository: 'acme/web' });
+    const same = await patch({ labels: { repository: 'acme/web' } });
+    expect(same.status).toBe(200);
+  });
+});
+
 describe('Idempotency-Keys of OIDC callers (docs/security.md "Idempotency keys")', () => {
   // an organisation's subject template without the repository (include_claim_keys ["repository_owner", "context"])
   const SUB = 'repository_owner:acme:context:ref:refs/heads/main';
