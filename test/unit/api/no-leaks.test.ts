@@ -13,7 +13,7 @@ import { handler as eventsHandler } from '../../../functions/api/list-events.ts'
 import { handler as scaleHandler } from '../../../functions/api/scale-environment.ts';
 import { handler as healHandler } from '../../../functions/api/heal-environment.ts';
 import { problemBody } from '../../../functions/lambda/problem.ts';
-import { publicText, publicValue } from '../../../functions/domain/public-text.ts';
+import { publicLogText, publicText, publicValue } from '../../../functions/domain/public-text.ts';
 import { mockApiAws, TEST_ACCOUNT } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';
@@ -195,8 +195,32 @@ describe('publicText', () => {
     ['exit code 137 at 1733560000000 ms', 'exit code 137 at 1733560000000 ms'],
     ['task-definition/fledge-td-ab123456789012cd:3', 'task-definition/fledge-td-ab123456789012cd:3'],
     ['first line\n    at frame (/var/task/x.js:1:1)', 'first line'],
+    // percent-encoded, as in a URL's query (once, twice, lowercase hex)
+    [`arn%3Aaws%3Aiam%3A%3A${ACCOUNT}%3Arole%2Fx`, 'role%2Fx'],
+    [`https://console.example/?role=arn%3Aaws%3Aiam%3A%3A${ACCOUNT}%3Arole%2Fx`, 'https://console.example/?role=role%2Fx'],
+    [`arn%253Aaws%253Asts%253A%253A${ACCOUNT}%253Aassumed-role%252FR%252Fs`, 'assumed-role%252FR%252Fs'],
+    [`arn%3aaws%3aiam%3a%3a${ACCOUNT}%3arole%2fx`, 'role%2fx'],
+    [`account%3D${ACCOUNT}%26x`, 'account%3D<account>%26x'],
+    // full-width (compatibility) characters: read in their NFKC form
+    ['１２３４５６７８９０１２', '<account>'],
+    ['registry １２３４５６７８９０１２.dkr.ecr', 'registry <account>.dkr.ecr'],
+    ['ａｒｎ：ａｗｓ：ｉａｍ：：１２３４５６７８９０１２：ｒｏｌｅ／ｘ', 'role/x'],
+    ['1234５６７８９０１２', '<account>'],
+    // what hides no account id stays exactly as written
+    ['café ﬁle １２３ 25%2525', 'café ﬁle １２３ 25%2525'],
+    ['%3A1234567890123', '%3A1234567890123'],
   ])('%s -> %s', (input, output) => {
     expect(publicText(input)).toBe(output);
+  });
+
+  it('container log lines: the same masks, every line kept, the rest of the text as the application wrote it', () => {
+    expect(publicLogText(`GET /cb?role=arn%3Aaws%3Aiam%3A%3A${ACCOUNT}%3Arole%2Fapp 200\n  user １２３４５６７８９０１２ — naïve ﬁle`)).toBe(
+      'GET /cb?role=role%2Fapp 200\n  user <account> — naïve ﬁle',
+    );
+    // linear on long lines (a 16 KiB token, with and without non-ASCII text)
+    const started = performance.now();
+    publicLogText(`${'x'.repeat(16_000)}é${'25'.repeat(8_000)} ${'2'.repeat(16_000)}%3A`);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('keeps numbers, booleans and structure of a JSON value', () => {
