@@ -56,7 +56,8 @@ function maskAccounts(text: string): string {
     .join('');
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+/** any character beyond ASCII (an astral one is a surrogate pair, matched by its halves) */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 export function publicText(text: string): string {
   const line = text.trim().split(/\r?\n/)[0] ?? '';
