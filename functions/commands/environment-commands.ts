@@ -119,12 +119,16 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
   return { outcome: 'created', record: await launch({ record, write, undo: failedUnlessTeardown }, caller) };
 }
 
-/** Accepts a new desired spec for an existing live environment (README "Using the API", "latest accepted spec wins"). */
-async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
+/**
+ * Accepts a new desired spec for an existing live environment (README "Using the API", "latest
+ * accepted spec wins"); `asked` is the spec as the caller asked for it, before its repository was
+ * filled in (a PATCH), whose `labels.repository` must be the current one.
+ */
+async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec, caller: Caller, asked: EnvironmentSpec = requested): Promise<CommandResult> {
   if (!acceptsSpecChanges(current.status)) {
     throw new Conflict(`environment "${current.name}" is ${current.status}; its spec can no longer change`);
   }
-  checkRepositoryKept(current, requested);
+  checkRepositoryKept(current, asked);
   const unchanged = sameSpec(current.spec, requested);
   if (unchanged && !retriesOnSameSpec(current.status)) return { outcome: 'unchanged', record: current };
   // a spec change wakes a sleeping environment, back to its previous count (README "Using the API")
@@ -225,11 +229,10 @@ async function decidePatch(
   const current = visibleOrNotFound(caller, name, await getEnvironment(name));
   checkIfMatch(ifMatch, current);
   if (current.status === 'DELETED') throw new Conflict(`environment "${name}" is deleted; PUT it to create it anew`);
-  // checked on the patched spec before specForCaller fills in a repository caller's one
-  // repository: `labels: {repository: null}` asks to remove it, and that is a 400, not a no-op
+  // the repository is checked on the patched spec as asked, before specForCaller fills in a
+  // repository caller's one repository: `labels: {repository: null}` is a 400, not a no-op
   const patched = patch(current.spec);
-  checkRepositoryKept(current, patched);
-  return changeSpec(current, specForCaller(caller, patched), caller);
+  return changeSpec(current, specForCaller(caller, patched), caller, patched);
 }
 
 /**

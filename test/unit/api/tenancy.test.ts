@@ -297,6 +297,10 @@ describe('PATCH of labels.repository by a repository caller (its one repository 
     expect(moved.status).toBe(400);
     expect(moved.body.errors.map((e: { path: string }) => e.path)).toEqual(['labels.repository']);
     expect(writes()).toBe(0);
+    // a DELETING environment's spec cannot change at all: 409 first, as for any PATCH
+    dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ ...theirs, status: 'DELETING' }) });
+    expect((await patch({ labels: { repository: null } })).status).toBe(409);
+    expect(writes()).toBe(0);
   });
 
   it('`labels: null` removes the other labels and keeps the repository; naming its own repository is no change', async () => {
