@@ -112,8 +112,12 @@ const THROTTLING_ERROR_NAMES = new Set([
   'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException',
   'TransactionInProgressException',
 ]);
-/** The cancellation reasons of a DynamoDB transaction that was throttled (TransactWriteItems, "Errors": TransactionCanceledException). */
-const THROTTLED_CANCELLATION_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
+/**
+ * The cancellation reasons of a DynamoDB transaction that was throttled (Amazon DynamoDB API
+ * Reference, TransactWriteItems, TransactionCanceledException: "Provisioned Throughput Exceeded:
+ * Code ProvisionedThroughputExceeded", "Throttling Error: Code ThrottlingError").
+ */
+const THROTTLED_CANCELLATION_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /**
  * Whether `error` is AWS throttling a call, after the SDK's own retries: its name, an HTTP 429,
