@@ -35,7 +35,9 @@ export function typeOf(schema: Json): string {
     .map((type) => {
       if (type === 'array') return `${typeOf(schema.items)}[]`;
       if (type === 'object' && schema.additionalProperties && typeof schema.additionalProperties === 'object' && !schema.properties) {
-        return `map of ${typeOf(schema.additionalProperties)}`;
+        // `map of (string | null)`: values that may be null, told apart from a map that may be null
+        const values = typeOf(schema.additionalProperties);
+        return `map of ${values.includes(' \\| ') ? `(${values})` : values}`;
       }
       if (type === 'string' && schema.format) return `string (${schema.format})`;
       return type;

@@ -90,7 +90,7 @@ export interface paths {
         head?: never;
         /**
          * Change part of the spec (RFC 7396 merge patch)
-         * @description Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec.
+         * @description Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec. `labels.repository` is fixed at create: `{"labels": {"repository": null}}` or another value is a 400 naming `labels.repository`, and `{"labels": null}` removes every label but `repository`.
          */
         patch: operations["patchEnvironment"];
         trace?: never;
@@ -437,9 +437,10 @@ export interface components {
                 [key: string]: unknown;
             };
             ttl?: unknown;
+            /** @description `null` removes a label; `labels: null` removes every label but `repository`, which is fixed at create (removing or changing it is a 400 naming `labels.repository`) */
             labels?: {
                 [key: string]: string | null;
-            };
+            } | null;
             sidecars?: unknown;
             hooks?: {
                 [key: string]: unknown;
@@ -470,8 +471,11 @@ export interface components {
             status: 400;
             detail: string;
             errors: components["schemas"]["FieldError"][];
-            /** @enum {string} */
-            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED";
+            /**
+             * @description 409 `IDEMPOTENCY_KEY_IN_PROGRESS`, 429 `QUOTA_EXCEEDED`, 503 `AWS_LIMIT` (AWS throttled the calls the request needs)
+             * @enum {string}
+             */
+            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED" | "AWS_LIMIT";
             /**
              * @description 429: the quota that was reached
              * @enum {string}
@@ -504,8 +508,11 @@ export interface components {
             detail: string;
             /** @description 400: every invalid field */
             errors?: components["schemas"]["FieldError"][];
-            /** @enum {string} */
-            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED";
+            /**
+             * @description 409 `IDEMPOTENCY_KEY_IN_PROGRESS`, 429 `QUOTA_EXCEEDED`, 503 `AWS_LIMIT` (AWS throttled the calls the request needs)
+             * @enum {string}
+             */
+            code?: "IDEMPOTENCY_KEY_IN_PROGRESS" | "QUOTA_EXCEEDED" | "AWS_LIMIT";
             /**
              * @description 429: the quota that was reached
              * @enum {string}
@@ -876,11 +883,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -991,11 +999,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1116,11 +1125,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1266,11 +1276,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1397,11 +1408,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1592,11 +1604,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1776,11 +1789,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1965,11 +1979,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2098,11 +2113,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2233,11 +2249,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,11 +2423,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2575,11 +2593,12 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description local mode only: the function did not answer within 30 s */
+            /** @description AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s */
             503: {
                 headers: {
                     /** @description the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one */
                     "x-request-id": string;
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -3,12 +3,12 @@
  * concurrency on `version`); lists Query an index, never Scan; cursors are opaque and
  * checked, so a tampered cursor is a 400 rather than a read of somebody else's partition.
  */
-import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import type { EnvironmentEvent } from '#domain/events.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
-import { QuotaExceeded, ValidationFailed, VersionConflict } from '#domain/errors.ts';
+import { QuotaExceeded, VersionConflict } from '#domain/errors.ts';
+import { decodeCursor, encodeCursor } from '#domain/cursors.ts';
 import type { LiveCounts, QuotaLimits } from '#domain/quota-usage.ts';
 import type { Status } from '#domain/lifecycle.ts';
 import { isPinned } from '#domain/pinning.ts';
@@ -234,64 +234,8 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/**
- * Cursors are validated in full rather than signed (no key to keep or rotate): a cursor is
- * base64url JSON `{q, k}` where `q` is a hash of the query it continues (index, partition,
- * filters) and `k` the ExclusiveStartKey; on the way back in, `k` must have exactly the key
- * attributes of that index, every one a non-empty string of at most 2048 bytes (DynamoDB's
- * partition-key limit; sort keys are held to their exact shape by `valid`, far under 1024), and
- * the exact values the query itself would produce (`valid`). So a forged cursor can only name a
- * position inside the same query — what paging through it shows anyway — and anything else is
- * a 400 naming `cursor`, never an invalid ExclusiveStartKey sent to DynamoDB.
- */
-export const MAX_CURSOR_LENGTH = 4096;
-const MAX_KEY_BYTES = 2048;
-
-interface CursorPayload {
-  /** a hash of the query the cursor continues: a cursor is only valid for the same filters */
-  q: string;
-  k: Record<string, unknown>;
-}
-
-const queryHash = (queryId: string) => createHash('sha256').update(queryId).digest('base64url').slice(0, 22);
-
-export function encodeCursor(queryId: string, lastKey: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ q: queryHash(queryId), k: lastKey } satisfies CursorPayload)).toString('base64url');
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
-
-/**
- * Decodes a cursor made by `encodeCursor` for the same query; `valid` checks the key's values
- * (all strings by then). Anything else is a 400 naming `cursor`.
- */
-export function decodeCursor(
-  cursor: string,
-  queryId: string,
-  keyNames: readonly string[],
-  valid: (key: Record<string, string>) => boolean,
-): Record<string, unknown> {
-  const invalid = () => new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
-  if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (!isPlainObject(payload) || Object.keys(payload).sort().join() !== 'k,q' || payload.q !== queryHash(queryId)) throw invalid();
-  const key = payload.k;
-  if (!isPlainObject(key)) throw invalid();
-  const names = Object.keys(key).sort();
-  const expected = [...new Set(keyNames)].sort();
-  if (names.length !== expected.length || names.some((n, i) => n !== expected[i])) throw invalid();
-  for (const value of Object.values(key)) {
-    if (typeof value !== 'string' || value === '' || Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) throw invalid();
-  }
-  if (!valid(key as Record<string, string>)) throw invalid();
-  return key;
-}
+/** The lists' cursors: functions/domain/cursors.ts (validated in full, bound to their query). */
+export { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from '#domain/cursors.ts';
 
 function indexPlan(query: ListQuery): { index: IndexName; partition: string; filters: Record<string, string> } {
   const filters: Record<string, string> = {};

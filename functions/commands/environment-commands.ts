@@ -119,12 +119,16 @@ async function create(name: string, spec: EnvironmentSpec, caller: Caller, delet
   return { outcome: 'created', record: await launch({ record, write, undo: failedUnlessTeardown }, caller) };
 }
 
-/** Accepts a new desired spec for an existing live environment (README "Using the API", "latest accepted spec wins"). */
-async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec, caller: Caller): Promise<CommandResult> {
+/**
+ * Accepts a new desired spec for an existing live environment (README "Using the API", "latest
+ * accepted spec wins"); `asked` is the spec as the caller asked for it, before its repository was
+ * filled in (a PATCH), whose `labels.repository` must be the current one.
+ */
+async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec, caller: Caller, asked: EnvironmentSpec = requested): Promise<CommandResult> {
   if (!acceptsSpecChanges(current.status)) {
     throw new Conflict(`environment "${current.name}" is ${current.status}; its spec can no longer change`);
   }
-  checkRepositoryKept(current, requested);
+  checkRepositoryKept(current, asked);
   const unchanged = sameSpec(current.spec, requested);
   if (unchanged && !retriesOnSameSpec(current.status)) return { outcome: 'unchanged', record: current };
   // a spec change wakes a sleeping environment, back to its previous count (README "Using the API")
@@ -160,8 +164,9 @@ async function changeSpec(current: EnvironmentRecord, requested: EnvironmentSpec
 /**
  * `labels.repository` is fixed at create (README "Expiry, cleanup and quotas"): the
  * environment was counted under it, and it says whose environment it is. Changing it,
- * removing it (a PUT without it), or adding one to an environment created without one is a
- * 400 naming the field, and changes nothing (a DELETING environment's spec cannot change at
+ * removing it (a PATCH `labels: {repository: null}`, an operator's PUT without it; a repository
+ * caller's PUT without it gets its repository filled in, as at create), or adding one to an
+ * environment created without one is a 400 naming the field, and changes nothing (a DELETING environment's spec cannot change at
  * all: 409 first). A PUT of a DELETED name creates anew and may name any repository.
  */
 function checkRepositoryKept(current: EnvironmentRecord, requested: EnvironmentSpec): void {
@@ -224,7 +229,10 @@ async function decidePatch(
   const current = visibleOrNotFound(caller, name, await getEnvironment(name));
   checkIfMatch(ifMatch, current);
   if (current.status === 'DELETED') throw new Conflict(`environment "${name}" is deleted; PUT it to create it anew`);
-  return changeSpec(current, specForCaller(caller, patch(current.spec)), caller);
+  // the repository is checked on the patched spec as asked, before specForCaller fills in a
+  // repository caller's one repository: `labels: {repository: null}` is a 400, not a no-op
+  const patched = patch(current.spec);
+  return changeSpec(current, specForCaller(caller, patched), caller, patched);
 }
 
 /**

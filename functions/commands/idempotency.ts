@@ -51,7 +51,7 @@ export const RETRY_AFTER_SECONDS = 1;
 const MAX_SCOPE_BYTES = 512;
 
 export interface IdempotentRequest {
-  /** whose key it is (`stableIdentity` in functions/domain/caller.ts: an IAM role across its sessions, an OIDC sub): keys of different callers never meet */
+  /** whose key it is (`stableIdentity` in functions/domain/caller.ts: an IAM role across its sessions, an OIDC caller's repository and sub): keys of different callers never meet */
   scope: string;
   /** the Idempotency-Key header */
   key: string;

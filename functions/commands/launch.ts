@@ -3,12 +3,14 @@
  * RUNNING operation (conditionally, with its events), then start the operation's workflow.
  * If Step Functions refuses the start, nothing runs: the record is put back as the command
  * says (a create or update FAILED, a scale or heal where it was) with the operation FAILED
- * and an `operation-failed` event, and the refusal is rethrown (a 5xx to the caller).
+ * and an `operation-failed` event, and the refusal is rethrown (a 5xx to the caller: a 503 with
+ * `Retry-After` when Step Functions throttled the start, AWS_LIMIT, so the caller retries then).
  */
 import { replaceEnvironment } from '#adapters/environment-store.ts';
 import { startFailure, startWorkflow, type WorkflowKind } from '#adapters/workflow-starter.ts';
 import { executionNameFor, newOperationId, type EnvironmentRecord, type Operation, type OperationType } from '#domain/environment.ts';
 import { environmentEvent } from '#domain/events.ts';
+import { AwsThrottled } from '#domain/errors.ts';
 import { emitMetric } from '#runtime/metric-emitter.ts';
 import type { Caller } from './environment-commands.ts';
 
@@ -41,15 +43,16 @@ export async function launch(plan: Launch, caller: Caller): Promise<EnvironmentR
     return record;
   } catch (error) {
     const now = new Date().toISOString();
+    const failure = startFailure(error, workflow);
     const undone: EnvironmentRecord = {
       ...plan.undo(record),
       version: record.version + 1,
       updatedAt: now,
-      operation: { ...operation, status: 'FAILED', finishedAt: now, error: startFailure(error, workflow) },
+      operation: { ...operation, status: 'FAILED', finishedAt: now, error: failure },
     };
     const message = `could not start the ${workflow} workflow${plan.undoNote ? `; ${plan.undoNote}` : ''}`;
     await replaceEnvironment(undone, record.version, [environmentEvent({ type: 'operation-failed', message: message, actor: caller.actor, operationId: operation.id })])
       .catch(() => undefined);
-    throw error;
+    throw failure.code === 'AWS_LIMIT' ? new AwsThrottled() : error;
   }
 }

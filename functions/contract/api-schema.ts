@@ -191,7 +191,7 @@ export const problemSchema = z
     status: z.int().min(400).max(599),
     detail: z.string(),
     errors: z.array(fieldErrorSchema).optional().meta({ description: '400: every invalid field' }),
-    code: z.enum(['IDEMPOTENCY_KEY_IN_PROGRESS', 'QUOTA_EXCEEDED']).optional(),
+    code: z.enum(['IDEMPOTENCY_KEY_IN_PROGRESS', 'QUOTA_EXCEEDED', 'AWS_LIMIT']).optional().meta({ description: '409 `IDEMPOTENCY_KEY_IN_PROGRESS`, 429 `QUOTA_EXCEEDED`, 503 `AWS_LIMIT` (AWS throttled the calls the request needs)' }),
     limit: z.enum(['global', 'repository']).optional().meta({ description: '429: the quota that was reached' }),
     max: z.int().optional().meta({ description: '429: the quota' }),
     current: z.int().optional().meta({ description: '429: how many live environments it counts' }),

@@ -25,7 +25,7 @@ export const SECURITY_SCHEMES = { sigv4: 'sigv4', githubOidc: 'githubOidc' } as 
 const requestIdResponseHeader = z.string().min(1).meta({ description: 'the request id: yours if it was 1-128 letters, digits and `._:-`, else a new one' });
 const etagHeader = z.string().regex(/^"\d+"$/).meta({ description: 'the environment version, for `If-Match`', example: '"7"' });
 const locationHeader = z.string().meta({ description: 'the new environment', example: '/v1/environments/pr-42' });
-const retryAfterHeader = z.string().regex(/^\d+$/).meta({ description: 'seconds to wait before retrying to get the first request\'s answer' });
+const retryAfterHeader = z.string().regex(/^\d+$/).meta({ description: 'seconds to wait before retrying (409: to get the first request\'s answer; 503: for AWS\'s throttling to pass)' });
 
 const baseHeaders = z.object({ 'x-request-id': requestIdResponseHeader });
 const JSON_TYPE = 'application/json';
@@ -61,10 +61,13 @@ const everyRoute: ZodOpenApiResponsesObject = {
   415: problem('a body (or a POST, PUT or PATCH) that is not JSON'),
   429: { description: 'throttled by API Gateway (`{"message":"Too Many Requests"}`)', content: { [JSON_TYPE]: { schema: gatewayMessageSchema } } },
   500: problem('an unexpected failure; quote the request id (API Gateway answers `{"message":"Internal Server Error"}` when the function itself fails)', { gateway: true }),
-  // an integration that takes longer than the timeout is a 504 from API Gateway (AWS Knowledge
-  // Center, "How do I troubleshoot HTTP 504 errors from API Gateway?"); local mode's front
-  // answers a handler silent for 30 s with a 503 problem
-  503: problem('local mode only: the function did not answer within 30 s'),
+  // AWS throttling a call of the route past the SDK's retries is a 503 problem with Retry-After
+  // (functions/domain/errors.ts AwsThrottled); an integration that takes longer than the timeout is
+  // a 504 from API Gateway (AWS Knowledge Center, "How do I troubleshoot HTTP 504 errors from API
+  // Gateway?"); local mode's front answers a handler silent for 30 s with a 503 problem
+  503: problem('AWS throttled the calls the request needs and retries did not get past it (code `AWS_LIMIT`, with `Retry-After`: retry then); in local mode also a function that did not answer within 30 s', {
+    headers: baseHeaders.extend({ 'retry-after': retryAfterHeader.optional() }),
+  }),
   504: { description: 'API Gateway: the function did not answer within the integration timeout (29 s)', content: { [JSON_TYPE]: { schema: gatewayMessageSchema } } },
 };
 
@@ -162,7 +165,7 @@ export const operations: Record<string, ZodOpenApiOperationObject> = {
     operationId: 'patchEnvironment',
     tags: ['environments'],
     summary: 'Change part of the spec (RFC 7396 merge patch)',
-    description: 'Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec.',
+    description: 'Maps (`environment`, `secrets`, `labels`, `healthCheck`) merge key by key; `null` removes a key. The result must be a valid spec. `labels.repository` is fixed at create: `{"labels": {"repository": null}}` or another value is a 400 naming `labels.repository`, and `{"labels": null}` removes every label but `repository`.',
     requestParams: { path: nameParameter, header: mutationHeaders },
     requestBody: {
       required: true,

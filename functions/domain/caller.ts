@@ -33,9 +33,9 @@ export type Principal = OperatorPrincipal | RepositoryPrincipal;
  * Who the caller is across its sessions: the scope of its Idempotency-Keys. `actor` names one
  * session (an IAM assumed-role ARN ends in the session name, which CI picks anew on every
  * AssumeRole, so a retry from the next job would miss its replay); this is the role
- * (`arn:<partition>:iam::<account>:role/<Role>`) for an assumed-role session, and the actor for
- * everyone else (IAM users, OIDC callers, whose `sub` is already stable, `local`). Events keep
- * the session ARN as their actor.
+ * (`arn:<partition>:iam::<account>:role/<Role>`) for an assumed-role session, an OIDC caller's
+ * repository, repository id and `sub` together (`oidcIdentity`), and the actor for everyone else
+ * (IAM users, `local`). Events keep the session ARN or the `sub` as their actor.
  */
 export function stableIdentity(principal: Principal): string {
   return principal.identity ?? principal.actor;
@@ -230,6 +230,21 @@ export function eventDecision(claims: Record<string, unknown>, refused: readonly
 }
 
 /**
+ * An OIDC caller across its sessions (the scope of its Idempotency-Keys): its `repository` and
+ * `repository_id` claims (when the token carries them) and its `sub`, never the `sub` alone.
+ * GitHub lets an organisation or a repository customise the `sub` claim (the REST API's "Set the
+ * customization template for an OIDC subject claim", `include_claim_keys`, e.g.
+ * `["repository_owner", "context"]`: GitHub Docs, "OpenID Connect reference", "Customizing the
+ * subject claims for an organization or repository"), so every repository of an organisation
+ * may send the same `sub`: keyed by `sub` alone, repository A could replay B's stored answer or
+ * use up B's keys. The parts are JSON-encoded, so no two different tuples read the same, and the
+ * `oidc:` prefix keeps them apart from IAM ARNs and `local`.
+ */
+export function oidcIdentity(claims: Record<string, unknown>, sub: string): string {
+  return `oidc:${JSON.stringify([claimText(claims, 'repository') ?? null, claimText(claims, 'repository_id') ?? null, sub])}`;
+}
+
+/**
  * A caller with a validated OIDC token (GitHub Actions claims, as API Gateway passes them: strings).
  * First, for every token (operators' too), its repository owner must be on the allow-list and
  * its triggering event must not be refused (`eventDecision`); then its actor is the `sub`; an
@@ -243,9 +258,10 @@ export function oidcPrincipal(claims: Record<string, unknown>, policy: AccessPol
   if (!event.ok) return event;
   const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
   if (!sub) return { ok: false, message: 'the token has no subject (sub claim)' };
-  if (policy.operators.some((pattern) => !isIamPattern(pattern) && matchesPattern(pattern, sub))) return { ok: true, principal: { kind: 'operator', actor: sub } };
-  const repository = typeof claims.repository === 'string' && claims.repository !== '' ? claims.repository : undefined;
+  const identity = oidcIdentity(claims, sub);
+  if (policy.operators.some((pattern) => !isIamPattern(pattern) && matchesPattern(pattern, sub))) return { ok: true, principal: { kind: 'operator', actor: sub, identity } };
+  const repository = claimText(claims, 'repository');
   if (!repository) return { ok: false, message: 'the token has no repository claim' };
-  const ref = typeof claims.ref === 'string' && claims.ref !== '' ? claims.ref : undefined;
-  return { ok: true, principal: { kind: 'repositories', repositories: [repository], ...(ref ? { ref } : {}), actor: sub } };
+  const ref = claimText(claims, 'ref');
+  return { ok: true, principal: { kind: 'repositories', repositories: [repository], ...(ref ? { ref } : {}), actor: sub, identity } };
 }

@@ -274,7 +274,12 @@ export const environmentPatchSchema = z.strictObject({
   secrets: z.record(z.string(), z.string().nullable()).optional(),
   healthCheck: z.record(z.string(), z.unknown()).optional(),
   ttl: z.unknown().optional(),
-  labels: z.record(z.string(), z.string().nullable()).optional(),
+  // `null` removes every label but `repository`, which is fixed at create (spec-validation.ts applyPatch)
+  labels: z
+    .record(z.string(), z.string().nullable())
+    .nullable()
+    .optional()
+    .meta({ description: '`null` removes a label; `labels: null` removes every label but `repository`, which is fixed at create (removing or changing it is a 400 naming `labels.repository`)' }),
   // an array replaces the list (RFC 7396 merges objects only), null removes it
   sidecars: z.unknown().optional(),
   // merges hook by hook: `{"hooks": {"beforeUpdate": null}}` removes one, `{"hooks": null}` all

@@ -98,6 +98,67 @@ export class QuotaExceeded extends DomainError {
   }
 }
 
+/**
+ * The names AWS throttles a call with, as the AWS SDK for JavaScript v3 classifies them for its
+ * own retries (`THROTTLING_ERROR_CODES` of @smithy/service-error-classification, which the SDK's
+ * standard retry strategy reads): ECS, CloudWatch Logs and Step Functions `ThrottlingException`,
+ * ELBv2, CloudWatch and Route 53 `Throttling`, DynamoDB `ProvisionedThroughputExceededException`,
+ * `ThrottlingException` and `RequestLimitExceeded` (Amazon DynamoDB Developer Guide, "Error handling
+ * with DynamoDB"), SNS `ThrottledException`.
+ */
+const THROTTLING_ERROR_NAMES = new Set([
+  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException',
+  'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+/**
+ * The cancellation reasons of a DynamoDB transaction that was throttled (Amazon DynamoDB API
+ * Reference, TransactWriteItems, TransactionCanceledException: "Provisioned Throughput Exceeded:
+ * Code ProvisionedThroughputExceeded", "Throttling Error: Code ThrottlingError").
+ */
+const THROTTLED_CANCELLATION_CODES = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+/**
+ * Whether `error` is AWS throttling a call, after the SDK's own retries: its name, an HTTP 429,
+ * the SDK's `$retryable.throttling` trait (as the SDK decides), or a DynamoDB transaction
+ * cancelled because one of its items was throttled.
+ */
+export function isThrottlingError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, $metadata, $retryable, CancellationReasons } = error as {
+    name?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    $retryable?: { throttling?: unknown };
+    CancellationReasons?: unknown;
+  };
+  if (typeof name === 'string' && THROTTLING_ERROR_NAMES.has(name)) return true;
+  if ($metadata?.httpStatusCode === 429 || $retryable?.throttling === true) return true;
+  return name === 'TransactionCanceledException' && Array.isArray(CancellationReasons) &&
+    CancellationReasons.some((reason: { Code?: unknown } | null) => typeof reason?.Code === 'string' && THROTTLED_CANCELLATION_CODES.has(reason.Code));
+}
+
+/** What an answer throttled by AWS tells the caller to wait (AWS's request buckets refill every second). */
+export const THROTTLED_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * AWS throttled a call the request needs (ECS, CloudWatch Logs, DynamoDB, ...) and the SDK's
+ * retries did not get past it: a 503 with `Retry-After` and the code `AWS_LIMIT` (the code an
+ * operation gets when AWS throttles its workflow), never a 500. Not a 429: that status is the
+ * caller's own limit (a quota, or API Gateway throttling this caller), while AWS's request rates
+ * are the account's, shared by every repository; the server is briefly unable to answer anyone
+ * (RFC 9110 section 15.6.4, 503 Service Unavailable: "temporary overload").
+ */
+export class AwsThrottled extends DomainError {
+  readonly status = 503;
+  readonly title = 'Service unavailable';
+  override readonly retryAfterSeconds = THROTTLED_RETRY_AFTER_SECONDS;
+  constructor() {
+    super(`AWS is throttling the calls this request needs and retries did not get past it; retry after ${THROTTLED_RETRY_AFTER_SECONDS} s`);
+    this.extensions.code = 'AWS_LIMIT';
+  }
+}
+
 /** An authenticated caller the access policy grants nothing (an unmapped IAM principal, a token without a repository). */
 export class Forbidden extends DomainError {
   readonly status = 403;

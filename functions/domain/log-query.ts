@@ -2,15 +2,16 @@
  * The rules of `GET /v1/environments/{name}/logs`: what `since` and `cursor` may be (`limit` is
  * 1-1000, default 100), and what a cursor holds. Pure.
  *
- * A logs cursor is a position in time, not CloudWatch's nextToken: base64url JSON
- * `{q, t, n}` where `q` is a hash of the environment's name (a cursor of another
- * environment's logs is refused), `t` the timestamp (ms) of the last line handed out and `n`
- * how many lines at exactly `t` were handed out. The next page starts at `t` and skips those
- * `n`. So the cursor needs no signature: a forged one can only name a point in time of the
- * same environment's logs, which `since` names anyway, and the set of tasks is read again
- * for every page (a task started since the last page is included).
+ * A logs cursor is a position in time, not CloudWatch's nextToken: a cursor of the lists'
+ * kind (./cursors.ts: bound to its query, here the environment's name, and validated in full)
+ * whose position is `t`, the timestamp (ms) of the last line handed out, and `n`, how many lines
+ * at exactly `t` were handed out. The next page starts at `t` and skips those `n`. A forged
+ * cursor can only name a point in time of the same environment's logs, which `since` names
+ * anyway, and a skip a page walk can reach (at most MAX_LOG_SKIP): the lines a request reads stay
+ * bounded whatever the cursor says. The set of tasks is read again for every page (a task
+ * started since the last page is included).
  */
-import { createHash } from 'node:crypto';
+import { decodeCursor, encodeCursor } from './cursors.ts';
 import { ValidationFailed } from './errors.ts';
 
 export const DEFAULT_LOG_LIMIT = 100;
@@ -52,29 +53,32 @@ export function parseSince(raw: string | undefined, now: number): number | undef
   return at;
 }
 
-const nameHash = (name: string) => createHash('sha256').update(`logs:${name}`).digest('base64url').slice(0, 22);
+/**
+ * The most lines at one millisecond a cursor skips. A read fetches `skip + limit + 1` lines per
+ * group of 100 streams (functions/adapters/environment-logs.ts), so this bounds what any cursor
+ * costs: with the largest page (1,000) at most 11,001 lines, two FilterLogEvents calls of 10,000
+ * events ("limit: the maximum number of events to return. The default is 10,000", CloudWatch Logs
+ * API Reference, FilterLogEvents). A walk reaches it only when more than 10,000 lines share one
+ * millisecond; it then goes on at the next millisecond (`positionAfter`), leaving the rest of
+ * that millisecond unread rather than reading ever more per request.
+ */
+export const MAX_LOG_SKIP = 10_000;
+/** The latest time a cursor may name: CloudWatch's timestamps run to the end of year 9999 (ms since 1970). */
+const MAX_LOG_TIME = 253_402_300_799_999;
+
+const logsQuery = (name: string) => `logs:${name}`;
 
 export function encodeLogCursor(name: string, position: LogPosition): string {
-  return Buffer.from(JSON.stringify({ q: nameHash(name), t: position.from, n: position.skip })).toString('base64url');
+  return encodeCursor(logsQuery(name), { t: String(position.from), n: String(position.skip) });
 }
+
+/** A decimal count from 0 to `max`, written as this API writes it (no sign, no leading zero). */
+const countUpTo = (value: string, max: number) => /^(0|[1-9]\d{0,15})$/.test(value) && Number(value) <= max;
 
 /** The position a cursor of `name`'s logs continues from; anything else is a 400 naming `cursor`. */
 export function decodeLogCursor(cursor: string, name: string): LogPosition {
-  const invalid = () => new ValidationFailed('invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this list' }]);
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw invalid();
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw invalid();
-  const { q, t, n, ...rest } = payload as Record<string, unknown>;
-  if (Object.keys(rest).length || q !== nameHash(name)) throw invalid();
-  // a time CloudWatch accepts (ms since 1970, up to year 9999) and a count a page can have handed out
-  if (!Number.isSafeInteger(t) || (t as number) < 0 || (t as number) > 253_402_300_799_999) throw invalid();
-  if (!Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > 1_000_000) throw invalid();
-  return { from: t as number, skip: n as number };
+  const key = decodeCursor(cursor, logsQuery(name), ['t', 'n'], (k) => countUpTo(k.t!, MAX_LOG_TIME) && countUpTo(k.n!, MAX_LOG_SKIP));
+  return { from: Number(key.t), skip: Number(key.n) };
 }
 
 /**
@@ -87,9 +91,13 @@ export function startOfRead(since: number | undefined, cursor: LogPosition | und
   return { from: floor, skip: 0 };
 }
 
-/** The cursor position after `lines` (oldest first, at least one) read from `start`. */
+/**
+ * The cursor position after `lines` (oldest first, at least one) read from `start`; past
+ * MAX_LOG_SKIP lines at one millisecond, the next millisecond.
+ */
 export function positionAfter(lines: readonly { timestamp: number }[], start: LogPosition): LogPosition {
   const last = lines[lines.length - 1]!.timestamp;
   const atLast = lines.filter((line) => line.timestamp === last).length;
-  return { from: last, skip: atLast + (last === start.from ? start.skip : 0) };
+  const skip = atLast + (last === start.from ? start.skip : 0);
+  return skip > MAX_LOG_SKIP ? { from: last + 1, skip: 0 } : { from: last, skip };
 }

@@ -9,7 +9,8 @@
  *   what identifies the account: every ARN becomes its resource part
  *   (`arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/x/1` -> `targetgroup/x/1`),
  *   any other 12-digit number (an account id, e.g. in an ECR registry host) becomes `<account>`,
- *   and only the first line is kept (no stack traces).
+ *   also percent-encoded or in full-width digits (`maskAccounts`), and only the first line is
+ *   kept (no stack traces).
  * - `workflowStepFailure` turns the `{Error, Cause}` a workflow caught into plain words: the
  *   error's name when it is a plain identifier (`Ecs.ClientException`), never its Cause (AWS's
  *   prose, request ids, role ARNs): the task Lambda logs the Cause.
@@ -17,15 +18,50 @@
  * line of defence at the API's boundary: it also cleans records written by earlier versions.
  */
 
-/** `arn:<partition>:<service>:<region>:<account>:<resource>`; the resource runs to a space, quote or closing bracket. */
-const ARN = /\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:([^\s"'<>`,;()[\]{}]+)/gi;
-/** 12 digits standing alone (not part of a longer number, a decimal or a hex id such as a task definition's hash) */
-const ACCOUNT_ID = /(?<![A-Za-z0-9.])\d{12}(?![A-Za-z0-9])/g;
+/** `:` as text carries it: itself, or percent-encoded (`%3A`, also encoded twice: `%253A`), as in a URL's query. */
+const COLON = '(?::|%(?:25){0,3}3A)';
+/**
+ * `arn:<partition>:<service>:<region>:<account>:<resource>`, also percent-encoded
+ * (`arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx`); the resource runs to a space, quote or closing bracket.
+ */
+const ARN = new RegExp(`\\barn${COLON}aws[a-z-]*${COLON}[a-z0-9-]+${COLON}[a-z0-9-]*${COLON}(?:\\d{12}|aws)?${COLON}([^\\s"'<>\`,;()[\\]{}]+)`, 'gi');
+/**
+ * 12 digits standing alone (not part of a longer number, a decimal or a hex id such as a task
+ * definition's hash); a percent-encoded character before them (`%3A123456789012`) separates them
+ * as the character itself would.
+ */
+const ACCOUNT_ID = /(?=\d{12}(?![A-Za-z0-9]))(?:(?<![A-Za-z0-9.])|(?<=%(?:25){0,3}[0-9A-Fa-f]{2}))\d{12}/g;
 const MAX_LENGTH = 500;
+
+const maskAscii = (text: string) => text.replace(ARN, (_match, resource: string) => resource).replace(ACCOUNT_ID, '<account>');
+
+/**
+ * ARNs and account ids masked, also where they hide behind compatibility characters: a run of
+ * text that is not plain ASCII is read in its NFKC form (full-width `１２３４５６７８９０１２` is
+ * `123456789012`, `ａｒｎ：` is `arn:`), and replaced by that form, masked, only when it hid one;
+ * any other text stays exactly as written (a log line's own characters are the application's).
+ */
+function maskAccounts(text: string): string {
+  const masked = maskAscii(text);
+  if (!NON_ASCII.test(masked)) return masked;
+  // split, not a regex around the non-ASCII character: linear in the length of a 16 KiB line
+  return masked
+    .split(/(\s+)/)
+    .map((run) => {
+      if (!NON_ASCII.test(run)) return run;
+      const compatible = run.normalize('NFKC');
+      const cleaned = maskAscii(compatible);
+      return cleaned === compatible ? run : cleaned;
+    })
+    .join('');
+}
+
+/** any character beyond ASCII (an astral one is a surrogate pair, matched by its halves) */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 export function publicText(text: string): string {
   const line = text.trim().split(/\r?\n/)[0] ?? '';
-  const cleaned = line.replace(ARN, (_match, resource: string) => resource).replace(ACCOUNT_ID, '<account>');
+  const cleaned = maskAccounts(line);
   return cleaned.length > MAX_LENGTH ? `${cleaned.slice(0, MAX_LENGTH - 3)}...` : cleaned;
 }
 
@@ -38,7 +74,7 @@ export const MAX_LOG_LINE_LENGTH = 16_384;
  * account ids hidden as everywhere else, and at most MAX_LOG_LINE_LENGTH characters.
  */
 export function publicLogText(text: string): string {
-  const cleaned = text.replace(ARN, (_match, resource: string) => resource).replace(ACCOUNT_ID, '<account>');
+  const cleaned = maskAccounts(text);
   return cleaned.length > MAX_LOG_LINE_LENGTH ? `${cleaned.slice(0, MAX_LOG_LINE_LENGTH - 3)}...` : cleaned;
 }
 

@@ -75,5 +75,13 @@ export function applyPatch(current: EnvironmentSpec, body: unknown, rules: SpecR
   if (reserved.length) throw new ValidationFailed('the patch is invalid', reserved);
   const patch = environmentPatchSchema.safeParse(body);
   if (!patch.success) throw new ValidationFailed('the patch is invalid', fieldErrors(patch.error));
-  return parseSpec(mergePatch(current, patch.data), rules);
+  // `labels: null` clears the labels a caller may clear: `repository` is fixed at create and stays
+  // (removing it by name, `labels: {repository: null}`, is refused by the command: it is a 400)
+  const data = patch.data.labels === null ? { ...patch.data, labels: clearedLabels(current.labels) } : patch.data;
+  return parseSpec(mergePatch(current, data), rules);
+}
+
+/** The merge patch that removes every label but `repository`. */
+function clearedLabels(labels: EnvironmentSpec['labels']): Record<string, null> {
+  return Object.fromEntries(Object.keys(labels).filter((key) => key !== 'repository').map((key) => [key, null]));
 }

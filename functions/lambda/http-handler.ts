@@ -5,7 +5,7 @@
  * A route file is then a few lines of intent.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
+import { AwsThrottled, DomainError, isThrottlingError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '#domain/errors.ts';
 import { runIdempotently } from '#commands/idempotency.ts';
 import { stableIdentity, type Principal } from '#domain/caller.ts';
 import { principalOf } from './principal.ts';
@@ -190,7 +190,21 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyStr
   };
 }
 
-function problemResult(error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+/**
+ * The domain error an error is answered as: itself, or for AWS throttling a call of any route
+ * (ECS ListTasks or CloudWatch Logs behind the logs route, DynamoDB behind every route) after the
+ * SDK's retries, a 503 with `Retry-After` (AwsThrottled); AWS's text goes to the log only.
+ */
+function asDomainError(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  if (!isThrottlingError(error)) return undefined;
+  const { name, message } = error as Error;
+  logger.warn('AWS throttled a call of this request; answered 503', { error: { name, message } });
+  return new AwsThrottled();
+}
+
+function problemResult(thrown: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const error = asDomainError(thrown) ?? thrown;
   if (error instanceof DomainError) {
     return {
       statusCode: error.status,
@@ -215,7 +229,9 @@ async function replayOrRun(request: HttpRequest, fn: RouteFunction, idempotent: 
   const key = header(request.event, 'idempotency-key');
   if (!idempotent || !key) return fn(request);
   // the claim-before-mutation protocol and its answers (replay, 409 in progress, 422): ./idempotency.ts;
-  // keys are the caller's across its sessions (an IAM role, not its session; an OIDC sub)
+  // keys are the caller's across its sessions (an IAM role, not its session; an OIDC caller's
+  // repository and sub together, never its sub alone: functions/domain/caller.ts oidcIdentity), so a
+  // replay, which answers before the route's tenancy check, only ever returns the same caller's answer
   return runIdempotently(
     { scope: stableIdentity(request.principal), key, method: methodOf(request.event), path: request.event.rawPath, body: request.body },
     () => fn(request),

@@ -65,4 +65,28 @@ describe('GET /v1/environments/{name}/logs in local mode', () => {
     expect((await api('GET', '/v1/environments/e2e-logs-ok/logs?limit=0')).status).toBe(400);
     expect((await api('GET', '/v1/environments/e2e-logs-nope/logs')).status).toBe(404);
   });
+
+  it('AWS throttling the calls behind the route (throttle fault): a 503 with Retry-After and AWS_LIMIT, never a 500; a retry then reads the lines', async () => {
+    expect((await api('PUT', '/v1/environments/e2e-logs-throttled', { body: { image: 'nginx:1.27', port: 80, labels: { repository: 'org/e2e' } } })).status).toBe(201);
+    await waitFor('e2e-logs-throttled', isStatus('RUNNING', 'FAILED'));
+    // more throttled calls than the SDK's 3 attempts of the route's first call (ECS ListTasks) can use
+    expect((await api('POST', '/_local/faults', { body: { fault: 'throttle', count: 30 } })).status).toBe(200);
+    const throttled = await api('GET', '/v1/environments/e2e-logs-throttled/logs');
+    expect(throttled.status).toBe(503);
+    expect(throttled.headers.get('retry-after')).toBe('2');
+    expect(throttled.body).toMatchObject({ status: 503, code: 'AWS_LIMIT' });
+    expect(throttled.text).not.toMatch(/Rate exceeded|ThrottlingException|arn:aws|000000000000/);
+    expect((await api('POST', '/_local/faults', { body: { fault: 'clear' } })).status).toBe(200);
+    // as a client does: retry after Retry-After (hostile mode may throttle a retry too)
+    const again = await reached(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        return api('GET', '/v1/environments/e2e-logs-throttled/logs');
+      },
+      (answer) => answer.status !== 503,
+      30_000, 0, 'an answer once the throttling passed',
+    );
+    expect(again.status).toBe(200);
+    expect(again.body.items.map((l: Line) => l.message)).toContain('listening on 0.0.0.0:80');
+  });
 });

@@ -27,7 +27,7 @@ import { apiConfig, resetConfig } from '../../functions/runtime/config.ts';
 import {
   createEnvironment, deleteEnvironment, patchEnvironment, putEnvironment, systemCaller, type CommandResult, type TenantCaller,
 } from '../../functions/commands/environment-commands.ts';
-import { Conflict, DomainError, EnvironmentNotFound, QuotaExceeded, ValidationFailed } from '../../functions/domain/errors.ts';
+import { AwsThrottled, Conflict, DomainError, EnvironmentNotFound, QuotaExceeded, ValidationFailed } from '../../functions/domain/errors.ts';
 import { applyPatch, parseSpec } from '../../functions/domain/spec-validation.ts';
 import { handler as failOperationHandler } from '../../functions/tasks/fail-operation.ts';
 import { handler as finishTeardownHandler } from '../../functions/tasks/finish-teardown.ts';
@@ -126,6 +126,13 @@ function expectDomainError(a: Answer, type: abstract new (...args: never[]) => D
   return error;
 }
 
+/** A start Step Functions refused (throttled, as the stand-in refuses): a 503 AWS_LIMIT with Retry-After, never a 500. */
+function expectRefusedStart(a: Answer): void {
+  const error = expectDomainError(a, AwsThrottled, 503);
+  expect(error.extensions).toMatchObject({ code: 'AWS_LIMIT' });
+  expect(error.retryAfterSeconds).toBeGreaterThan(0);
+}
+
 function specBody(image: string, repository: Repository) {
   return { image, labels: repository ? { repository } : {} };
 }
@@ -133,7 +140,7 @@ function specBody(image: string, repository: Repository) {
 /**
  * What a create (PUT or POST of a free or DELETED name) must answer, given the quotas, and
  * what the model becomes: 429 naming the limit that is full, else created (CREATING, or
- * FAILED and a 500 when Step Functions refused to start the workflow).
+ * FAILED and a 503 when Step Functions refused (throttled) the start of the workflow).
  */
 function expectCreate(m: Model, name: string, image: string, repository: Repository, a: Answer, refused: boolean): void {
   const total = live(m).length;
@@ -148,7 +155,7 @@ function expectCreate(m: Model, name: string, image: string, repository: Reposit
     return;
   }
   if (refused) {
-    expect('error' in a && !(a.error instanceof DomainError)).toBe(true);
+    expectRefusedStart(a);
     m.envs.set(name, { repository, image, status: 'FAILED' });
     return;
   }
@@ -174,7 +181,7 @@ function expectChange(env: ModelEnv, image: string, a: Answer, refused: boolean)
     return;
   }
   if (refused) {
-    expect('error' in a && !(a.error instanceof DomainError)).toBe(true);
+    expectRefusedStart(a);
     env.status = 'FAILED';
     return;
   }
@@ -345,7 +352,7 @@ class Delete implements QuotaCommand {
       if (before) m.endedTeardowns.push({ name: this.name, operationId: before });
       env.status = 'DELETING';
       if (this.refused) {
-        expect('error' in a && !(a.error instanceof DomainError)).toBe(true);
+        expectRefusedStart(a);
         env.teardown = 'failed';
       } else {
         expect('ok' in a && a.ok.outcome).toBe('started');

@@ -13,7 +13,8 @@ import { handler as logsHandler } from '../../../functions/api/list-logs.ts';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { runtimeConfig } from '../../../functions/runtime/config.ts';
 import { renderTaskDefinition, taskDefinitionFamily, taskDefinitionHash } from '../../../functions/domain/resource-plan.ts';
-import { encodeLogCursor } from '../../../functions/domain/log-query.ts';
+import { decodeLogCursor, encodeLogCursor, MAX_LOG_SKIP } from '../../../functions/domain/log-query.ts';
+import { encodeCursor } from '../../../functions/domain/cursors.ts';
 import { mockApiAws } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { record, spec } from '../../support/records.ts';
@@ -220,6 +221,25 @@ describe('since, limit and cursor', () => {
     expect(rest.body).not.toHaveProperty('nextCursor');
   });
 
+  it('a cursor skips at most MAX_LOG_SKIP lines: a read fetches at most skip + limit + 1 lines per 100 streams, whatever it says', async () => {
+    events = Array.from({ length: 30_000 }, (_, i) => line(i % 2 ? 'aaa' : 'bbb', T0, `burst ${i}`));
+    const deepest = encodeLogCursor('pr-1', { from: T0, skip: MAX_LOG_SKIP });
+    const answer = await call(logsHandler, env('pr-1', { cursor: deepest, limit: '1000' }));
+    expect(answer.status).toBe(200);
+    expect(answer.body.items).toHaveLength(1000);
+    expect(answer.body.items[0].message).toBe(`burst ${MAX_LOG_SKIP}`);
+    // one call of 10,000 events and one of the rest: never the 1,001,001 a cursor could ask for before
+    expect(filterCalls().map((c) => c.limit)).toEqual([10_000, MAX_LOG_SKIP + 1000 + 1 - 10_000]);
+    // the walk goes on at the next millisecond rather than asking for more
+    expect(decodeLogCursor(answer.body.nextCursor, 'pr-1')).toEqual({ from: T0 + 1, skip: 0 });
+    logs.resetHistory();
+    ecs.resetHistory();
+    const beyond = await call(logsHandler, env('pr-1', { cursor: encodeCursor('logs:pr-1', { t: String(T0), n: '1000000' }) }));
+    expect(beyond.status).toBe(400);
+    expect(beyond.body.errors).toEqual([{ path: 'cursor', message: 'not a cursor returned by this list' }]);
+    expect(awsCalls()).toBe(0);
+  });
+
   const later = new Date(Date.now() + 3_600_000).toISOString();
   const otherCursor = encodeLogCursor('pr-2', { from: T0, skip: 1 });
   const forged = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');
@@ -233,9 +253,11 @@ describe('since, limit and cursor', () => {
     ['limit not a number', { limit: 'ten' }, 'limit'],
     ['cursor of another environment', { cursor: otherCursor }, 'cursor'],
     ['cursor not base64url JSON', { cursor: 'not a cursor!' }, 'cursor'],
-    ['cursor with another key', { cursor: forged({ ...good, k: 1 }) }, 'cursor'],
-    ['cursor with a negative time', { cursor: forged({ ...good, t: -1 }) }, 'cursor'],
-    ['cursor with a fractional count', { cursor: forged({ ...good, n: 0.5 }) }, 'cursor'],
+    ['cursor with another key', { cursor: forged({ ...good, x: 1 }) }, 'cursor'],
+    ['cursor with a negative time', { cursor: forged({ ...good, k: { t: '-1', n: '1' } }) }, 'cursor'],
+    ['cursor with a fractional count', { cursor: forged({ ...good, k: { t: String(T0), n: '0.5' } }) }, 'cursor'],
+    ['cursor skipping more than a walk can', { cursor: forged({ ...good, k: { t: String(T0), n: String(MAX_LOG_SKIP + 1) } }) }, 'cursor'],
+    ['cursor of the former shape (a hash anyone computes, a skip of 1,000,000)', { cursor: forged({ q: good.q, t: T0, n: 1_000_000 }) }, 'cursor'],
     ['cursor of 5000 characters', { cursor: 'A'.repeat(5000) }, 'cursor'],
     ['an unknown parameter', { follow: 'true' }, 'follow'],
   ])('%s: 400 naming it, nothing read', async (_what, query, path) => {
@@ -243,6 +265,31 @@ describe('since, limit and cursor', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     expect(awsCalls()).toBe(0);
+  });
+});
+
+describe('AWS throttling', () => {
+  const rateExceeded = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+
+  it.each([
+    ['ECS ListTasks', () => ecs.on(ListTasksCommand).rejects(rateExceeded())],
+    ['ECS DescribeTasks', () => ecs.on(DescribeTasksCommand).rejects(rateExceeded())],
+    ['CloudWatch Logs FilterLogEvents', () => logs.on(FilterLogEventsCommand).rejects(rateExceeded())],
+  ])('%s throttled past the SDK\'s retries: a 503 AWS_LIMIT with Retry-After, in plain words, never a 500', async (_what, throttle) => {
+    events = [line('aaa', T0, 'a line')];
+    throttle();
+    const answer = await call(logsHandler, env());
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('2');
+    expect(answer.body).toMatchObject({ status: 503, code: 'AWS_LIMIT' });
+    expect(JSON.stringify(answer.body)).not.toMatch(/Rate exceeded|ThrottlingException|arn:/);
+  });
+
+  it('once AWS answers again, the same request reads the lines', async () => {
+    events = [line('aaa', T0, 'a line')];
+    logs.on(FilterLogEventsCommand).rejectsOnce(rateExceeded()).callsFake(fakeFilter);
+    expect((await call(logsHandler, env())).status).toBe(503);
+    expect((await call(logsHandler, env())).body.items.map((i: { message: string }) => i.message)).toEqual(['a line']);
   });
 });
 

@@ -321,6 +321,22 @@ describe('labels.repository is fixed at create', () => {
     refusedRelabel(addedByPut);
   });
 
+  it('`labels: null` removes every label but the repository (docs/api.md EnvironmentPatch: map | null)', async () => {
+    // naming another repository next to the removals is refused as ever
+    stored(record({ spec: spec({ labels: { repository: 'acme/web', branch: 'main' } }) }));
+    refusedRelabel(await patch({ labels: { repository: 'acme/other', branch: null } }));
+    stored(record({ spec: spec({ labels: { repository: 'acme/web', branch: 'main', team: 'blue' } }) }));
+    const cleared = await patch({ labels: null });
+    expect(cleared.status).toBe(202);
+    expect(cleared.body.labels).toEqual({ repository: 'acme/web' });
+    // an environment created without a repository loses every label
+    dynamodb.resetHistory();
+    stored(record({ spec: spec({ labels: { branch: 'main' } }) }));
+    const none = await patch({ labels: null });
+    expect(none.status).toBe(202);
+    expect(none.body.labels).toEqual({});
+  });
+
   it('accepts a change of the other labels that keeps the repository', async () => {
     stored(record());
     const response = await patch({ labels: { branch: 'feature/x' } });

@@ -164,7 +164,8 @@ describe('POST /v1/environments/{name}/scale', () => {
     stored(record({ status: 'SLEEPING', runningCount: 0, spec: spec({ desiredCount: 0 }), sleptFromCount: 1 }));
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const response = await scale({ desiredCount: 1 });
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('2');
     const reverted = transactItems(1)[0]!.Put!.Item!;
     expect(reverted).toMatchObject({ status: 'SLEEPING', spec: { desiredCount: 0 }, sleptFromCount: 1, operation: { type: 'scale', status: 'FAILED', error: { code: 'AWS_LIMIT' } } });
   });

@@ -19,6 +19,7 @@ import { resetConfig } from '../../../functions/runtime/config.ts';
 import { mockApiAws } from '../../support/api-aws.ts';
 import { call, type RequestOptions } from '../../support/api-events.ts';
 import { item, record, spec } from '../../support/records.ts';
+import { completedIdempotencyItem } from '../../support/idempotency-mock.ts';
 
 const { dynamodb, sfn } = mockApiAws();
 
@@ -280,5 +281,68 @@ describe('who may call at all', () => {
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: {} })).status).toBe(200);
     process.env.FLEDGE_LOCAL_AUTH = 'oidc';
     expect((await call(getHandler, { method: 'GET', ...env(), authorizer: {} })).status).toBe(403);
+  });
+});
+
+describe('PATCH of labels.repository by a repository caller (its one repository is filled in at create)', () => {
+  const patch = (body: unknown) => call(patchHandler, { method: 'PATCH', ...env(), body, authorizer: WEB });
+
+  it('removing it is a 400 naming labels.repository that changes nothing, not a 200 that fills it in again', async () => {
+    dynamodb.resetHistory();
+    const removed = await patch({ labels: { repository: null } });
+    expect(removed.status).toBe(400);
+    expect(removed.body.errors).toEqual([{ path: 'labels.repository', message: 'is fixed at create ("acme/web") and cannot be removed' }]);
+    expect(writes()).toBe(0);
+    const moved = await patch({ labels: { repository: 'acme/api' } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.errors.map((e: { path: string }) => e.path)).toEqual(['labels.repository']);
+    expect(writes()).toBe(0);
+    // a DELETING environment's spec cannot change at all: 409 first, as for any PATCH
+    dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ ...theirs, status: 'DELETING' }) });
+    expect((await patch({ labels: { repository: null } })).status).toBe(409);
+    expect(writes()).toBe(0);
+  });
+
+  it('`labels: null` removes the other labels and keeps the repository; naming its own repository is no change', async () => {
+    dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item(record({ spec: spec({ labels: { repository: 'acme/web', branch: 'main' } }) })) });
+    const cleared = await patch({ labels: null });
+    expect(cleared.status).toBe(202);
+    expect(cleared.body.labels).toEqual({ repository: 'acme/web' });
+    const same = await patch({ labels: { repository: 'acme/web' } });
+    expect(same.status).toBe(200);
+  });
+});
+
+describe('Idempotency-Keys of OIDC callers (docs/security.md "Idempotency keys")', () => {
+  // an organisation's subject template without the repository (include_claim_keys ["repository_owner", "context"])
+  const SUB = 'repository_owner:acme:context:ref:refs/heads/main';
+  const A = jwt('acme/web', SUB);
+  const B = jwt('acme/api', SUB);
+  const putPr9 = (authorizer: Record<string, unknown>) =>
+    call(putHandler, { method: 'PUT', ...env('pr-9'), body: { image: 'ghcr.io/acme/web:1' }, headers: { 'idempotency-key': 'build-1' }, authorizer });
+  const claims = () => dynamodb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!).filter((i) => String(i.pk).startsWith('IDEM#'));
+
+  it('two repositories whose tokens carry the same sub never share a key: B gets neither A\'s stored answer nor a 422', async () => {
+    const first = await putPr9(A);
+    expect(first.status).toBe(201);
+    const [claimA] = claims();
+    const storedA = completedIdempotencyItem(dynamodb, String(claimA!.pk));
+    expect(storedA.answer).toMatchObject({ status: 201 });
+    // A's retry (same repository, same sub) is the replay
+    const retry = await putPr9(A);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+
+    // B sends the same method, path, body and key: its own request runs (pr-9 is A's now: the name is taken)
+    dynamodb.on(GetCommand, { Key: { pk: 'ENV#pr-9', sk: 'ENV' } }).resolves({ Item: item(record({ name: 'pr-9', spec: spec({ labels: { repository: 'acme/web' } }) })) });
+    const b = await putPr9(B);
+    expect(b.status).toBe(409);
+    expect(b.headers).not.toHaveProperty('idempotent-replayed');
+    expect(JSON.stringify(b.body)).not.toContain('ghcr.io/acme/web:1');
+    const claimB = claims().at(-1)!;
+    expect(claimB.pk).not.toBe(claimA!.pk);
+    // and with another body B is not refused with A's key (422): the keys are apart
+    const other = await call(putHandler, { method: 'PUT', ...env('pr-10'), body: { image: 'ghcr.io/acme/api:1' }, headers: { 'idempotency-key': 'build-1' }, authorizer: B });
+    expect(other.status).toBe(201);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  creationRepository, DEFAULT_OIDC_REFUSED_EVENTS, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcPrincipal, stableIdentity, type AccessPolicy,
+  creationRepository, DEFAULT_OIDC_REFUSED_EVENTS, iamIdentities, iamPrincipal, listScope, matchesPattern, maySee, oidcIdentity, oidcPrincipal, stableIdentity, type AccessPolicy,
   type Principal,
 } from '../../../functions/domain/caller.ts';
 import { readAccessPolicy } from '../../../functions/runtime/config.ts';
@@ -69,11 +69,41 @@ describe('stableIdentity (the scope of Idempotency-Keys)', () => {
     expect(stableIdentity(iamPrincipal('arn:aws-cn:sts::111111111111:assumed-role/R/s', NONE)!)).toBe('arn:aws-cn:iam::111111111111:role/R');
   });
 
-  it('is the ARN of an IAM user, the sub of an OIDC caller and "local" for local mode', () => {
+  it('is the ARN of an IAM user, an OIDC caller\'s repository, repository id and sub, and "local" for local mode', () => {
     expect(stableIdentity(iamPrincipal('arn:aws:iam::111111111111:user/builder', POLICY)!)).toBe('arn:aws:iam::111111111111:user/builder');
-    const decision = oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_owner: 'acme', event_name: 'push' }, POLICY);
-    expect(decision.ok && stableIdentity(decision.principal)).toBe('repo:acme/web:ref:refs/heads/main');
+    const decision = oidcPrincipal({ sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_id: '42', repository_owner: 'acme', event_name: 'push' }, POLICY);
+    expect(decision.ok && stableIdentity(decision.principal)).toBe('oidc:["acme/web","42","repo:acme/web:ref:refs/heads/main"]');
     expect(stableIdentity({ kind: 'operator', actor: 'local' })).toBe('local');
+  });
+
+  it('two OIDC callers with the same (customised) sub and different repositories never share a scope', () => {
+    // an organisation's subject template without the repository (`include_claim_keys: ["repository_owner", "context"]`)
+    const sub = 'repository_owner:acme:context:ref:refs/heads/main';
+    const scope = (claims: Record<string, unknown>) => {
+      const decision = oidcPrincipal({ sub, repository_owner: 'acme', event_name: 'push', ...claims }, POLICY);
+      if (!decision.ok) throw new Error(decision.message);
+      expect(decision.principal.actor).toBe(sub);
+      return stableIdentity(decision.principal);
+    };
+    const web = scope({ repository: 'acme/web', repository_id: '1' });
+    const api = scope({ repository: 'acme/api', repository_id: '2' });
+    expect(web).not.toBe(api);
+    // a repository deleted and created again under the same name has a new id: a new scope
+    expect(scope({ repository: 'acme/web', repository_id: '3' })).not.toBe(web);
+    // without repository_id the repository still tells them apart
+    expect(scope({ repository: 'acme/web' })).not.toBe(scope({ repository: 'acme/api' }));
+    // the same repository and sub on a retry: the same scope (its replay is found)
+    expect(scope({ repository: 'acme/web', repository_id: '1' })).toBe(web);
+    // no two tuples of parts read the same (a naive `repository:id:sub` join would make these equal)
+    expect(oidcIdentity({ repository: 'acme/web', repository_id: '1' }, 'x:y')).not.toBe(oidcIdentity({ repository: 'acme/web', repository_id: '1:x' }, 'y'));
+    // and never an IAM caller's
+    expect(web.startsWith('oidc:')).toBe(true);
+  });
+
+  it('an OIDC operator is scoped by its repository and sub too', () => {
+    const sub = 'repo:acme/platform:ref:refs/heads/main';
+    const decision = oidcPrincipal({ sub, repository: 'acme/platform', repository_owner: 'acme', event_name: 'push' }, POLICY);
+    expect(decision.ok && stableIdentity(decision.principal)).toBe(`oidc:["acme/platform",null,"${sub}"]`);
   });
 });
 
@@ -85,13 +115,16 @@ describe('OIDC callers (GitHub Actions claims, as strings)', () => {
 
   it('act for the repository claim, their actor being the subject', () => {
     expect(oidcPrincipal(claims, POLICY)).toEqual({
-      ok: true, principal: { kind: 'repositories', repositories: ['acme/web'], ref: 'refs/heads/main', actor: 'repo:acme/web:ref:refs/heads/main' },
+      ok: true, principal: {
+        kind: 'repositories', repositories: ['acme/web'], ref: 'refs/heads/main', actor: 'repo:acme/web:ref:refs/heads/main',
+        identity: 'oidc:["acme/web",null,"repo:acme/web:ref:refs/heads/main"]',
+      },
     });
   });
 
   it('are operators when the subject matches an operator pattern', () => {
     const sub = 'repo:acme/platform:ref:refs/heads/main';
-    expect(oidcPrincipal({ ...claims, sub, repository: 'acme/platform' }, POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub } });
+    expect(oidcPrincipal({ ...claims, sub, repository: 'acme/platform' }, POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub, identity: `oidc:["acme/platform",null,"${sub}"]` } });
     // an IAM-looking operator pattern does not make a token an operator
     expect(oidcPrincipal({ ...claims, sub: 'arn:aws:iam::111111111111:role/FledgeAdmin' }, POLICY)).toMatchObject({ ok: true, principal: { kind: 'repositories' } });
   });
@@ -137,7 +170,7 @@ describe('the OIDC owner allow-list (every token, before anything else)', () => 
 
   it('checks operators too: an operator subject of another owner is refused', () => {
     const sub = 'repo:acme/platform:ref:refs/heads/main';
-    expect(oidcPrincipal(token('acme', '1001', { sub, repository: 'acme/platform' }), POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub } });
+    expect(oidcPrincipal(token('acme', '1001', { sub, repository: 'acme/platform' }), POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub, identity: expect.stringContaining(sub) } });
     const everyone: AccessPolicy = { ...POLICY, operators: ['repo:*'] };
     expect(oidcPrincipal(token('mallory', '666'), everyone)).toMatchObject({ ok: false, message: expect.stringContaining('mallory') });
     // an operator token that names no owner at all
@@ -173,7 +206,7 @@ describe('the GitHub events whose tokens are refused (every token, right after t
   it('accepts the events that are not refused', () => {
     for (const event of ['push', 'pull_request', 'workflow_dispatch', 'schedule', 'merge_group']) {
       expect(oidcPrincipal(token(event), POLICY), event).toEqual({
-        ok: true, principal: { kind: 'repositories', repositories: ['acme/web'], actor: 'repo:acme/web:pull_request' },
+        ok: true, principal: { kind: 'repositories', repositories: ['acme/web'], actor: 'repo:acme/web:pull_request', identity: expect.stringMatching(/^oidc:\["acme\/web",/) },
       });
     }
   });
@@ -200,7 +233,7 @@ describe('the GitHub events whose tokens are refused (every token, right after t
 
   it('refuses operators too, and checks the owner first', () => {
     const sub = 'repo:acme/platform:ref:refs/heads/main';
-    expect(oidcPrincipal(token('push', { sub, repository: 'acme/platform' }), POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub } });
+    expect(oidcPrincipal(token('push', { sub, repository: 'acme/platform' }), POLICY)).toEqual({ ok: true, principal: { kind: 'operator', actor: sub, identity: expect.stringContaining(sub) } });
     expect(oidcPrincipal(token('pull_request_target', { sub, repository: 'acme/platform' }), POLICY)).toEqual({
       ok: false, message: expect.stringContaining('"pull_request_target" jobs'),
     });
@@ -220,12 +253,12 @@ describe('operator subject patterns and GitHub\'s immutable sub format', () => {
 
   it('a pattern written in the old form stops matching such a sub (fail closed: the job acts for its repository only)', () => {
     const old: AccessPolicy = { ...POLICY, operators: ['repo:acme/ops:ref:refs/heads/main'] };
-    expect(oidcPrincipal(claims, old)).toEqual({ ok: true, principal: { kind: 'repositories', repositories: ['acme/ops'], actor: immutable } });
+    expect(oidcPrincipal(claims, old)).toEqual({ ok: true, principal: { kind: 'repositories', repositories: ['acme/ops'], actor: immutable, identity: expect.stringContaining(immutable) } });
   });
 
   it('a pattern in the immutable form matches it, and not the same names under other ids', () => {
     const pinned: AccessPolicy = { ...POLICY, operators: ['repo:acme@1001/ops@555666:ref:refs/heads/main'] };
-    expect(oidcPrincipal(claims, pinned)).toEqual({ ok: true, principal: { kind: 'operator', actor: immutable } });
+    expect(oidcPrincipal(claims, pinned)).toEqual({ ok: true, principal: { kind: 'operator', actor: immutable, identity: expect.stringContaining(immutable) } });
     expect(matchesPattern('repo:acme@1001/ops@555666:ref:refs/heads/main', immutable)).toBe(true);
     // a recycled name: the same owner/name, another repository id
     const recycled = 'repo:acme@1001/ops@777888:ref:refs/heads/main';

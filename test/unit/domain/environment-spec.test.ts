@@ -3,6 +3,8 @@ import { environmentName, environmentSpecSchema } from '../../../functions/domai
 import { formatDuration, parseDuration } from '../../../functions/domain/durations.ts';
 import { isValidFargatePair } from '../../../functions/domain/fargate-sizes.ts';
 import { mergePatch } from '../../../functions/domain/merge-patch.ts';
+import { applyPatch, parseSpec } from '../../../functions/domain/spec-validation.ts';
+import { ValidationFailed } from '../../../functions/domain/errors.ts';
 
 const schema = environmentSpecSchema({ maxTtlMs: 30 * 86_400_000 });
 const issues = (input: unknown) => {
@@ -131,5 +133,27 @@ describe('merge patch (RFC 7396)', () => {
   it('merges objects key by key, null removes, arrays and scalars replace', () => {
     expect(mergePatch({ a: 1, m: { x: '1', y: '2' }, l: [1] }, { a: 2, m: { x: null, z: '3' }, l: [2] })).toEqual({ a: 2, m: { y: '2', z: '3' }, l: [2] });
     expect(mergePatch({ a: 1 }, { a: null })).toEqual({});
+  });
+});
+
+describe('applyPatch of labels', () => {
+  const RULES = { maxTtlMs: 30 * 24 * 3_600_000, allowPinning: true };
+  const current = parseSpec({ image: 'web:1', labels: { repository: 'acme/web', branch: 'main', team: 'blue' } }, RULES);
+
+  it('`labels: null` removes every label but repository (fixed at create); without one, every label', () => {
+    expect(applyPatch(current, { labels: null }, RULES).labels).toEqual({ repository: 'acme/web' });
+    const unowned = parseSpec({ image: 'web:1', labels: { branch: 'main' } }, RULES);
+    expect(applyPatch(unowned, { labels: null }, RULES).labels).toEqual({});
+  });
+
+  it('a label removed by name is gone, repository included (the command refuses that one: 400 naming labels.repository)', () => {
+    expect(applyPatch(current, { labels: { team: null } }, RULES).labels).toEqual({ repository: 'acme/web', branch: 'main' });
+    expect(applyPatch(current, { labels: { repository: null } }, RULES).labels).toEqual({ branch: 'main', team: 'blue' });
+  });
+
+  it('labels of another type are still a 400 naming labels', () => {
+    for (const labels of [[], 'x', 3, { branch: 3 }]) {
+      expect(() => applyPatch(current, { labels }, RULES), JSON.stringify(labels)).toThrow(ValidationFailed);
+    }
   });
 });
