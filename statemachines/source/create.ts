@@ -3,7 +3,7 @@ import { withCauseLoops } from './cause-loops.ts';
 import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { dnsNameInUseMessage } from '#domain/dns-records.ts';
-import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsRetry, ecsServerRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
+import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
 const undo = catchAll('$.error', 'UndoCreatedResources');
