@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../support/service-models.ts';
-import { modelledExceptions, sfnServicePrefix } from '../../infra/local/simulator/service-exceptions.ts';
+import { modelledExceptions, sfnServicePrefix, withExceptionSuffix } from '../../infra/local/simulator/service-exceptions.ts';
 import { throttlingErrors, type SimService } from '../../infra/local/simulator/errors.ts';
 
 type AslValidator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errors: unknown[] };
@@ -61,10 +61,10 @@ const catchers = (state: State | undefined) => (state as { Catch?: Catcher[] } |
  * Developer Guide, "AWS SDK service integrations"): `States.*`, the SDK's own
  * `<Prefix>.SdkClientException`, the catch-all `<Prefix>.<Prefix>Exception` that carries every code
  * the service's model does not declare, or an exception the model declares
- * (infra/local/simulator/service-exceptions.ts). A declared `S` may be spelt as the SDK names it with
- * the Exception suffix (S, or S + Exception where S has no Exception/Fault/Error suffix), with the
- * suffix added after Fault or Error too (the guide: "always add the Exception suffix"), or with Fault
- * replaced by Exception (the AWS SDK for Java's class name); acronyms in either case (KMS, Kms).
+ * (infra/local/simulator/service-exceptions.ts). A declared `S` may be spelt with the Exception
+ * suffix added unless S ends in it, after Fault or Error too (the guide: always add the Exception
+ * suffix; `CloudWatch.LimitExceededFault` never arrives), or with Fault replaced by Exception (the
+ * AWS SDK for Java's class name); acronyms in either case (KMS, Kms).
  * A name the model does not declare (`Ecs.ThrottlingException`) never arrives: it is refused.
  */
 function unreachableError(service: string, name: string): string | undefined {
@@ -75,11 +75,7 @@ function unreachableError(service: string, name: string): string | undefined {
   if (error === 'SdkClientException' || error === `${prefix}Exception`) return undefined;
   const declared = modelledExceptions(service);
   if (!declared) return `${name}: no model of ${service} on this machine`;
-  const spellings = new Set([...declared].flatMap((s) => [
-    /(Exception|Fault|Error)$/.test(s) ? s : `${s}Exception`,
-    /Exception$/.test(s) ? s : `${s}Exception`,
-    s.replace(/Fault$/, 'Exception'),
-  ].map((n) => n.toLowerCase())));
+  const spellings = new Set([...declared].flatMap((s) => [withExceptionSuffix(s), s.replace(/Fault$/, 'Exception')].map((n) => n.toLowerCase())));
   return spellings.has(error.toLowerCase()) ? undefined : `${name}: ${service}'s model declares no such error (it would arrive as ${prefix}.${prefix}Exception)`;
 }
 
@@ -89,11 +85,13 @@ describe('the error names a Retry or Catch may name', () => {
     expect(unreachableError('elasticloadbalancingv2', 'ElasticLoadBalancingV2.ThrottlingException')).toMatch(/declares no such error/);
     expect(unreachableError('applicationautoscaling', 'ApplicationAutoScaling.ThrottlingException')).toMatch(/declares no such error/);
     expect(unreachableError('route53', 'Route53.InternalFailureException')).toMatch(/declares no such error/);
+    // a declared Fault without the Exception suffix Step Functions always adds
+    expect(unreachableError('cloudwatch', 'CloudWatch.LimitExceededFault')).toMatch(/declares no such error/);
     expect(unreachableError('ecs', 'Elbv2.ClientException')).toMatch(/not an error of Ecs/);
     for (const [service, name] of [
       ['ecs', 'Ecs.EcsException'], ['ecs', 'Ecs.ClientException'], ['ecs', 'Ecs.SdkClientException'], ['ecs', 'States.ALL'],
       ['route53', 'Route53.PriorRequestNotCompleteException'], ['sns', 'Sns.KmsThrottlingException'], ['sns', 'Sns.ThrottledException'],
-      ['cloudwatch', 'CloudWatch.LimitExceededFault'], ['cloudwatch', 'CloudWatch.InternalServiceFaultException'],
+      ['cloudwatch', 'CloudWatch.LimitExceededFaultException'], ['cloudwatch', 'CloudWatch.LimitExceededException'], ['cloudwatch', 'CloudWatch.InternalServiceFaultException'],
       ['applicationautoscaling', 'ApplicationAutoScaling.ConcurrentUpdateException'],
     ]) expect(unreachableError(service!, name!), name).toBeUndefined();
   });
