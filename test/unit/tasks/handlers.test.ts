@@ -527,6 +527,16 @@ describe('FinishTeardown releasing the quota counters', () => {
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(5);
   });
 
+  it('a release DynamoDB cancelled for a throttled item fails as ThrottlingException (the step\'s Retry names it), not retried as a conflict', async () => {
+    ddb.on(GetCommand).resolves(deleting());
+    ddb.on(GetCommand, { Key: counterKey }).resolves({ Item: { ...counterKey, total: 2 } });
+    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
+      message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'ProvisionedThroughputExceeded' }, { Code: 'None' }],
+    }));
+    await expect(finishTeardown({ workflow: 'teardown', state: state() })).rejects.toMatchObject({ name: 'ThrottlingException' });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
   it('releases nothing when the teardown is no longer running (a duplicate or retried step lost the race)', async () => {
     // the step's read and the one before the write (the task-time it folds; the counters' and the
     // shard's reads between count as calls too) find the teardown running; it ended before the write
