@@ -108,30 +108,27 @@ describe('PlanResources', () => {
     expect(out.taskDefinition).toBeUndefined();
   });
 
-  it('a slot claim DynamoDB cancelled for throttling fails as ThrottlingException, the name the step\'s throttling Retry catches', async () => {
+  /** PlanResources of a create whose slot claim DynamoDB cancels for `reasons` (the shard counter's, the environment's). */
+  const planWithClaimCancelled = (...reasons: string[]) => {
     ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
     ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand).resolves({});
     ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
-      message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ThrottlingError' }, { Code: 'None' }],
+      message: 'cancelled', $metadata: {}, CancellationReasons: reasons.map((Code) => ({ Code })),
     }));
-    const failure = planResources({ workflow: 'create', state: state() });
-    await expect(failure).rejects.toMatchObject({ name: 'ThrottlingException', cause: { name: 'TransactionCanceledException' } });
+    return planResources({ workflow: 'create', state: state() });
+  };
+
+  it('a slot claim DynamoDB cancelled for throttling fails as ThrottlingException, the name the step\'s throttling Retry catches', async () => {
+    await expect(planWithClaimCancelled('ThrottlingError', 'None')).rejects.toMatchObject({ name: 'ThrottlingException', cause: { name: 'TransactionCanceledException' } });
     // not retried in the Lambda as a conflict would be: the step's Retry waits for the bucket
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it('a slot claim cancelled for a condition and a throttled item is still decided by its condition, not thrown as throttling', async () => {
-    ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
-    ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
-    ddb.on(PutCommand).resolves({});
-    ddb.on(UpdateCommand).resolves({});
-    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
-      message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ThrottlingError' }, { Code: 'ConditionalCheckFailed' }],
-    }));
     // the environment's condition failed: the claim reads the environment again and finds no slot of its own
-    await expect(planResources({ workflow: 'create', state: state() })).rejects.toThrow(/op-1 of "pr-1" is no longer current/);
+    await expect(planWithClaimCancelled('ThrottlingError', 'ConditionalCheckFailed')).rejects.toThrow(/op-1 of "pr-1" is no longer current/);
   });
 
   it('uses the ACTIVE revision of the family when another environment registered the same definition', async () => {
