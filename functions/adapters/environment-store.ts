@@ -7,7 +7,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteComma
 import type { EnvironmentRecord } from '#domain/environment.ts';
 import type { EnvironmentEvent } from '#domain/events.ts';
 import { NAME_PATTERN } from '#domain/environment-spec.ts';
-import { QuotaExceeded, VersionConflict } from '#domain/errors.ts';
+import { isThrottlingError, QuotaExceeded, VersionConflict } from '#domain/errors.ts';
 import { decodeCursor, encodeCursor } from '#domain/cursors.ts';
 import type { LiveCounts, QuotaLimits } from '#domain/quota-usage.ts';
 import type { Status } from '#domain/lifecycle.ts';
@@ -72,7 +72,11 @@ const TRANSACTION_ATTEMPTS = 6;
  * Runs a transaction, retrying when DynamoDB cancels it only because another transaction
  * held one of its items (`TransactionConflict`: every create touches the quota counter, so
  * concurrent creates conflict on real DynamoDB). Full-jitter backoff; a condition failure is
- * never retried — it is the caller's answer.
+ * never retried — it is the caller's answer. A cancellation because an item was throttled
+ * (reason `ThrottlingError` or `ProvisionedThroughputExceeded`, DynamoDB API Reference,
+ * TransactWriteItems) and no condition failed is thrown as `ThrottlingException`, the name the
+ * steps' throttling Retry (statemachines/source/retry-policies.ts) and the API's 503 know: under
+ * its own name, TransactionCanceledException, no Retry would catch it and the create would fail.
  */
 export async function transactWrite(input: TransactWriteCommandInput): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -80,7 +84,11 @@ export async function transactWrite(input: TransactWriteCommandInput): Promise<v
       await dynamodbClient().send(new TransactWriteCommand(input));
       return;
     } catch (error) {
-      const codes = cancellationCodes(error) ?? [];
+      const cancelled = cancellationCodes(error);
+      const codes = cancelled ?? [];
+      if (cancelled && !codes.includes('ConditionalCheckFailed') && isThrottlingError(error)) {
+        throw Object.assign(new Error('DynamoDB throttled the transaction; retry', { cause: error }), { name: 'ThrottlingException' });
+      }
       const onlyConflicts = codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
       if (!onlyConflicts || attempt >= TRANSACTION_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));

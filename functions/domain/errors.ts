@@ -99,18 +99,22 @@ export class QuotaExceeded extends DomainError {
 }
 
 /**
- * The names AWS throttles a call with, as the AWS SDK for JavaScript v3 classifies them for its
- * own retries (`THROTTLING_ERROR_CODES` of @smithy/service-error-classification, which the SDK's
- * standard retry strategy reads): ECS, CloudWatch Logs and Step Functions `ThrottlingException`,
- * ELBv2, CloudWatch and Route 53 `Throttling`, DynamoDB `ProvisionedThroughputExceededException`,
- * `ThrottlingException` and `RequestLimitExceeded` (Amazon DynamoDB Developer Guide, "Error handling
- * with DynamoDB"), SNS `ThrottledException`.
+ * The names AWS throttles a call's request rate with, for the services Fledge calls: ECS,
+ * CloudWatch Logs, Step Functions and DynamoDB `ThrottlingException`; ELBv2, CloudWatch and
+ * Route 53 `Throttling` (and Route 53's `PriorRequestNotComplete`: a zone's changes arriving faster
+ * than it applies them); DynamoDB `ProvisionedThroughputExceededException` and
+ * `RequestLimitExceeded` (Amazon DynamoDB Developer Guide, "Error handling with DynamoDB"); SNS
+ * `ThrottledException`; Lambda `TooManyRequestsException`. Not the whole list the AWS SDK retries
+ * as throttling (`THROTTLING_ERROR_CODES` of @smithy/service-error-classification): its
+ * `LimitExceededException` is a resource quota for ECS and CloudWatch Logs (another try in 2 s
+ * cannot fix it), `TransactionInProgressException` a DynamoDB idempotency token still in use,
+ * `SlowDown`, `BandwidthLimitExceeded`, `RequestThrottled*` and `EC2ThrottledException` belong to
+ * services Fledge does not call (S3, Glacier, SQS, EC2). Answering any of them as 503 AWS_LIMIT
+ * with Retry-After would tell the caller a quota is a passing rate limit.
  */
 const THROTTLING_ERROR_NAMES = new Set([
-  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException',
-  'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException',
-  'TransactionInProgressException',
+  'PriorRequestNotComplete', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottledException',
+  'Throttling', 'ThrottlingException', 'TooManyRequestsException',
 ]);
 /**
  * The cancellation reasons of a DynamoDB transaction that was throttled (Amazon DynamoDB API

@@ -24,11 +24,18 @@ import { ownsSecrets, type SecretScope } from './secret-ownership.ts';
 export type ImageScope = Pick<SecretScope, 'account' | 'root'>;
 
 /**
- * A private ECR registry's host: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, or the
+ * A private ECR registry's host: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, the
  * dual-stack `<account>.dkr-ecr[-fips].<region>.on.aws` (Amazon ECR User Guide, "Making requests to
- * Amazon ECR registries"). Hosts are case-insensitive, so the host is lowered first.
+ * Amazon ECR registries"), the ISO partitions' `<account>.dkr.ecr.<region>.c2s.ic.gov` and
+ * `.sc2s.sgov.gov`, and whatever suffix a later partition or endpoint form brings. Fail closed: only
+ * the start of the host is read, so a form not listed here still counts as an ECR registry (of the
+ * installation's account, when the account is the installation's) rather than as another registry,
+ * which would let any repository run any image of the installation's ECR. A look-alike host
+ * (`<account>.dkr.ecr.<region>.amazonaws.com.example.com`) is judged too: refusing it to a
+ * repository that does not own the name costs nothing. Hosts are case-insensitive, so the host is
+ * lowered first.
  */
-const ECR_HOST = /^(\d{12})\.(?:dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?|dkr-ecr(?:-fips)?\.[a-z0-9-]+\.on\.aws)$/;
+const ECR_HOST = /^(\d{12})\.dkr[.-]ecr(?:-fips)?\./;
 /** One component of an ECR repository name (CreateRepository `repositoryName`, split at `/`). */
 const ECR_COMPONENT = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 

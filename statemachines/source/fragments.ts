@@ -500,8 +500,11 @@ export function putScalingPolicy(
 export function deleteAlarms(names: string, fields: Fields): State {
   return sdkTask('cloudwatch:deleteAlarms', { Parameters: { 'AlarmNames.$': names }, ResultPath: null, Retry: [cloudwatchRetry], ...fields });
 }
-/** CloudWatch skips names that do not exist; should it answer ResourceNotFound, that is done too. */
-export const alarmsGone = (next: string) => catchErrors(['CloudWatch.ResourceNotFoundException', 'CloudWatch.ResourceNotFound'], next);
+/**
+ * CloudWatch skips names that do not exist; should it answer ResourceNotFound, that is done too
+ * (Step Functions always adds the Exception suffix: `CloudWatch.ResourceNotFound` never arrives).
+ */
+export const alarmsGone = (next: string) => catchErrors(['CloudWatch.ResourceNotFoundException'], next);
 
 export function deleteRule(ruleArn: string, fields: Fields): State {
   return sdkTask('elasticloadbalancingv2:deleteRule', { Parameters: { 'RuleArn.$': ruleArn }, ResultPath: null, Retry: [elbRetry], ...fields });

@@ -65,41 +65,51 @@ export const lambdaRoute53ThrottlingRetry = retry(['Throttling'], { interval: 1,
 export const serviceStillDrainingRetry = retry(['ServiceStillDraining'], { interval: 2, attempts: 45, maxDelay: 15, rate: 1.5, jitter: false });
 
 /**
- * ECS's model declares no throttling error: its `ThrottlingException` (Amazon ECS API Reference,
- * "Request throttling for the Amazon ECS API") reaches a state as the catch-all `Ecs.EcsException`
- * (infra/local/simulator/service-exceptions.ts; Step Functions Developer Guide, "AWS SDK service
- * integrations"), with ECS's other undeclared errors (server faults without a shape). Another try
- * is safe for all of them, so the throttling retries below, sized to a bucket, retry the catch-all
- * for that long. Each Retry array names it once, in its throttling retrier, before any other.
+ * Which name a throttle of ECS, ELBv2, CloudWatch or Application Auto Scaling reaches a state with
+ * is not settled by any AWS page. The Step Functions Developer Guide ("Learning to use AWS service
+ * SDK integrations in Step Functions") says `<Service>.<Error>`, the error named as the service's
+ * API Reference lists it, always with the Exception suffix: the Common Errors of ECS's and
+ * Application Auto Scaling's API References list `ThrottlingException`, ELBv2's and CloudWatch's
+ * `Throttling` (so `...ThrottlingException`). But none of these models declares that error, and an
+ * SDK names an undeclared code by the service's catch-all (`Ecs.EcsException`: the AWS SDK for
+ * Java's behaviour, which infra/local/simulator/service-exceptions.ts follows). Were either guess
+ * wrong alone, a throttle would be retried nowhere, so every throttling retrier and Catch names
+ * both until a real account shows which one arrives (docs/aws-verification.md). The catch-all
+ * also carries the service's other undeclared errors (server faults without a shape): another
+ * try is safe for all of them. Each Retry array names these once, in its throttling retrier,
+ * before any broader one.
  */
-const ECS_THROTTLED = 'Ecs.EcsException';
+const ECS_THROTTLED = ['Ecs.ThrottlingException', 'Ecs.EcsException'];
+const ELB_THROTTLED = ['ElasticLoadBalancingV2.ThrottlingException', 'ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception'];
+const CLOUDWATCH_THROTTLED = ['CloudWatch.ThrottlingException', 'CloudWatch.CloudWatchException'];
+const AUTOSCALING_THROTTLED = ['ApplicationAutoScaling.ThrottlingException', 'ApplicationAutoScaling.ApplicationAutoScalingException'];
 
 /** ECS failing on its side (the declared ServerException) or the network: throttling is left to the step's throttling retrier or Catch. */
 export const ecsServerRetry = retry(['Ecs.ServerException', 'Ecs.SdkClientException'], TRANSIENT);
 /** ECS's throttling and faults, about 12 tries over a few minutes (UpdateService, DeleteService, heal's CreateService). */
-export const ecsRetry = retry([ECS_THROTTLED, 'Ecs.ServerException', 'Ecs.SdkClientException'], TRANSIENT);
+export const ecsRetry = retry([...ECS_THROTTLED, 'Ecs.ServerException', 'Ecs.SdkClientException'], TRANSIENT);
 /**
  * A registration after FindTaskDefinition found no revision yet: a few tries only, then
  * FindTaskDefinition looks again (create.ts). In a burst, every create of one content waits for
  * the same bucket (20, then 1/s), and one registration of that content is all they need: looking
  * again finds it, instead of each registering its own revision through a minutes-long queue.
  */
-export const ecsRegisterAgainRetry = retry([ECS_THROTTLED], { interval: 2, attempts: 3, maxDelay: 8, rate: 2 });
+export const ecsRegisterAgainRetry = retry(ECS_THROTTLED, { interval: 2, attempts: 3, maxDelay: 8, rate: 2 });
 /**
  * FindTaskDefinition's DescribeTaskDefinition (100, then 20/s) in a burst, where every create still
  * waiting for its content's first registration looks again between registration tries: 40 tries at
  * most 5 s apart, about 95 s (12 tries lost 9 of 1,000 creates at once in npm run bench's pool).
  */
-export const ecsDescribeThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
+export const ecsDescribeThrottlingRetry = retry(ECS_THROTTLED, { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
 /** RegisterTaskDefinition's bucket (20, then 1/s): about 6 minutes of tries. */
-export const ecsThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 40, maxDelay: 20, rate: 2 });
+export const ecsThrottlingRetry = retry(ECS_THROTTLED, { interval: 1, attempts: 40, maxDelay: 20, rate: 2 });
 /**
  * CreateService's bucket (50, then 5/s): tries at most 5 s apart keep it busy to the end; 100 of
  * them, about 245 s, outlast the 190 s a pool's 1,000 creates at once queue for (40 ran out at ~95 s).
  */
-export const ecsCreateThrottlingRetry = retry([ECS_THROTTLED], { interval: 1, attempts: 100, maxDelay: 5, rate: 2 });
+export const ecsCreateThrottlingRetry = retry(ECS_THROTTLED, { interval: 1, attempts: 100, maxDelay: 5, rate: 2 });
 /** The Catch of a throttled ECS call handed to another step (create.ts: RegisterTaskDefinition <-> FindTaskDefinition). */
-export const ECS_THROTTLING_ERRORS = [ECS_THROTTLED];
+export const ECS_THROTTLING_ERRORS = ECS_THROTTLED;
 /**
  * ECS answers some throttles with ClientException (docs/design.md "ECS ClientException trade-off").
  * In a machine's states this is a marker: withCauseLoops (cause-loops.ts) replaces
@@ -122,28 +132,28 @@ export const runTaskRetry = retry(['ECS.AmazonECSException'], TRANSIENT);
  */
 export const runTaskInvalidParameterRetry = retry(['ECS.InvalidParameterException'], { interval: 2, attempts: 3, maxDelay: 10, rate: 2 });
 
-/** ELBv2's `Throttling` is not in its model: it arrives as the catch-all `ElasticLoadBalancingV2Exception` (as do its server faults). */
-export const elbRetry = retry(['ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception', 'ElasticLoadBalancingV2.SdkClientException'], TRANSIENT);
+/** ELBv2's `Throttling` (named both ways, see ECS_THROTTLED above; the catch-all also carries its server faults). */
+export const elbRetry = retry([...ELB_THROTTLED, 'ElasticLoadBalancingV2.SdkClientException'], TRANSIENT);
 /** A target group is in use until detaching the rule and the service that used it has settled. */
 export const targetGroupInUseRetry = retry(['ElasticLoadBalancingV2.ResourceInUseException'], { interval: 3, attempts: 6, maxDelay: 30, rate: 2 });
 
-/** CloudWatch's `Throttling` is not in its model: it arrives as the catch-all `CloudWatchException`. */
+/** CloudWatch's `Throttling` (named both ways, see ECS_THROTTLED above) and its server faults. */
 export const cloudwatchRetry = retry(
   [
+    ...CLOUDWATCH_THROTTLED,
     'CloudWatch.InternalServiceException',
     'CloudWatch.InternalServiceFaultException',
-    'CloudWatch.CloudWatchException',
     'CloudWatch.SdkClientException',
   ],
   TRANSIENT,
 );
 
-/** Application Auto Scaling's `ThrottlingException` is not in its model: it arrives as the catch-all `ApplicationAutoScalingException`. */
+/** Application Auto Scaling's `ThrottlingException` (named both ways, see ECS_THROTTLED above), its concurrent updates and server faults. */
 export const autoscalingRetry = retry(
   [
+    ...AUTOSCALING_THROTTLED,
     'ApplicationAutoScaling.ConcurrentUpdateException',
     'ApplicationAutoScaling.InternalServiceException',
-    'ApplicationAutoScaling.ApplicationAutoScalingException',
     'ApplicationAutoScaling.SdkClientException',
   ],
   TRANSIENT,

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type AnyWorkflowKind, WORKFLOW_KINDS, WORKFLOWS } from '../../functions/contract/workflows.ts';
 import { checkAgainstShape, inputShape, serviceModel } from '../support/service-models.ts';
-import { modelledExceptions, sfnServicePrefix } from '../../infra/local/simulator/service-exceptions.ts';
+import { modelledExceptions, sfnServicePrefix, withExceptionSuffix } from '../../infra/local/simulator/service-exceptions.ts';
 import { throttlingErrors, type SimService } from '../../infra/local/simulator/errors.ts';
 
 type AslValidator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errors: unknown[] };
@@ -56,45 +56,74 @@ const retriers = (state: State | undefined) => (state as { Retry?: Retrier[] } |
 const catchers = (state: State | undefined) => (state as { Catch?: Catcher[] } | undefined)?.Catch ?? [];
 
 /**
+ * The throttling errors a service's API Reference lists under "Common Errors" that its model does
+ * not declare. The Step Functions guide ("Learning to use AWS service SDK integrations in Step
+ * Functions") names an error `<Service>.<Error>` as the API Reference lists it, with the Exception
+ * suffix always added; the SDK's own naming (the catch-all for an undeclared code) says otherwise.
+ * Until a real account shows which arrives, the ASL names both (statemachines/source/retry-policies.ts),
+ * so these are reachable too; no other undeclared name is.
+ */
+const COMMON_THROTTLING_ERRORS: Record<string, string> = {
+  // Amazon ECS API Reference, "Common Errors": ThrottlingException
+  ecs: 'ThrottlingException',
+  // Elastic Load Balancing API Reference (version 2015-12-01), "Common Errors": Throttling
+  elasticloadbalancingv2: 'ThrottlingException',
+  // Amazon CloudWatch API Reference, "Common Errors": Throttling
+  cloudwatch: 'ThrottlingException',
+  // Application Auto Scaling API Reference, "Common Errors": ThrottlingException
+  applicationautoscaling: 'ThrottlingException',
+};
+
+/**
  * Why `name` cannot reach a Retry/Catch of an `aws-sdk:<service>` Task, or undefined when it can.
  * Step Functions names such an error `<Prefix>.<Error>` after the SDK's exception (Step Functions
  * Developer Guide, "AWS SDK service integrations"): `States.*`, the SDK's own
  * `<Prefix>.SdkClientException`, the catch-all `<Prefix>.<Prefix>Exception` that carries every code
  * the service's model does not declare, or an exception the model declares
- * (infra/local/simulator/service-exceptions.ts). A declared `S` may be spelt as the SDK names it with
- * the Exception suffix (S, or S + Exception where S has no Exception/Fault/Error suffix), with the
- * suffix added after Fault or Error too (the guide: "always add the Exception suffix"), or with Fault
- * replaced by Exception (the AWS SDK for Java's class name); acronyms in either case (KMS, Kms).
- * A name the model does not declare (`Ecs.ThrottlingException`) never arrives: it is refused.
+ * (infra/local/simulator/service-exceptions.ts). A declared `S` may be spelt with the Exception
+ * suffix added unless S ends in it, after Fault or Error too (the guide: always add the Exception
+ * suffix; `CloudWatch.LimitExceededFault` never arrives), or with Fault replaced by Exception (the
+ * AWS SDK for Java's class name); acronyms in either case (KMS, Kms).
+ * A name the model does not declare never arrives and is refused, but for the throttling error the
+ * service's API Reference lists under Common Errors (COMMON_THROTTLING_ERRORS: `Ecs.ThrottlingException`).
  */
 function unreachableError(service: string, name: string): string | undefined {
   if (name.startsWith('States.')) return undefined;
   const prefix = sfnServicePrefix(service);
   if (!name.startsWith(`${prefix}.`)) return `${name}: not an error of ${prefix}`;
   const error = name.slice(prefix.length + 1);
-  if (error === 'SdkClientException' || error === `${prefix}Exception`) return undefined;
+  if (error === 'SdkClientException' || error === `${prefix}Exception` || error === COMMON_THROTTLING_ERRORS[service]) return undefined;
   const declared = modelledExceptions(service);
   if (!declared) return `${name}: no model of ${service} on this machine`;
-  const spellings = new Set([...declared].flatMap((s) => [
-    /(Exception|Fault|Error)$/.test(s) ? s : `${s}Exception`,
-    /Exception$/.test(s) ? s : `${s}Exception`,
-    s.replace(/Fault$/, 'Exception'),
-  ].map((n) => n.toLowerCase())));
+  const spellings = new Set([...declared].flatMap((s) => [withExceptionSuffix(s), ...(s.endsWith('Fault') ? [s.replace(/Fault$/, 'Exception')] : [])].map((n) => n.toLowerCase())));
   return spellings.has(error.toLowerCase()) ? undefined : `${name}: ${service}'s model declares no such error (it would arrive as ${prefix}.${prefix}Exception)`;
 }
 
 describe('the error names a Retry or Catch may name', () => {
-  it('refuses an error the service\'s model does not declare (ECS throttling, ELBv2 Throttling) and accepts what Step Functions can name', () => {
-    expect(unreachableError('ecs', 'Ecs.ThrottlingException')).toMatch(/ecs's model declares no such error \(it would arrive as Ecs.EcsException\)/);
-    expect(unreachableError('elasticloadbalancingv2', 'ElasticLoadBalancingV2.ThrottlingException')).toMatch(/declares no such error/);
-    expect(unreachableError('applicationautoscaling', 'ApplicationAutoScaling.ThrottlingException')).toMatch(/declares no such error/);
+  it('refuses an error the service\'s model does not declare and accepts what Step Functions can name', () => {
+    expect(unreachableError('ecs', 'Ecs.ThrottledException')).toMatch(/ecs's model declares no such error \(it would arrive as Ecs.EcsException\)/);
+    expect(unreachableError('ecs', 'Ecs.TooManyRequestsException')).toMatch(/declares no such error/);
+    expect(unreachableError('elasticloadbalancingv2', 'ElasticLoadBalancingV2.Throttling')).toMatch(/declares no such error/);
+    expect(unreachableError('cloudwatch', 'CloudWatch.RequestLimitExceededException')).toMatch(/declares no such error/);
+    // the Common Errors table is per service: SNS's throttle is its declared Throttled
+    expect(unreachableError('sns', 'Sns.ThrottlingException')).toMatch(/declares no such error/);
     expect(unreachableError('route53', 'Route53.InternalFailureException')).toMatch(/declares no such error/);
+    // a declared Fault without the Exception suffix Step Functions always adds
+    expect(unreachableError('cloudwatch', 'CloudWatch.LimitExceededFault')).toMatch(/declares no such error/);
+    expect(unreachableError('cloudwatch', 'CloudWatch.ResourceNotFound')).toMatch(/declares no such error/);
     expect(unreachableError('ecs', 'Elbv2.ClientException')).toMatch(/not an error of Ecs/);
     for (const [service, name] of [
       ['ecs', 'Ecs.EcsException'], ['ecs', 'Ecs.ClientException'], ['ecs', 'Ecs.SdkClientException'], ['ecs', 'States.ALL'],
       ['route53', 'Route53.PriorRequestNotCompleteException'], ['sns', 'Sns.KmsThrottlingException'], ['sns', 'Sns.ThrottledException'],
-      ['cloudwatch', 'CloudWatch.LimitExceededFault'], ['cloudwatch', 'CloudWatch.InternalServiceFaultException'],
+      ['cloudwatch', 'CloudWatch.LimitExceededFaultException'], ['cloudwatch', 'CloudWatch.LimitExceededException'], ['cloudwatch', 'CloudWatch.InternalServiceFaultException'],
       ['applicationautoscaling', 'ApplicationAutoScaling.ConcurrentUpdateException'],
+    ]) expect(unreachableError(service!, name!), name).toBeUndefined();
+  });
+
+  it('accepts the throttling name each API Reference lists under Common Errors, with the Exception suffix (ECS, ELBv2, CloudWatch, Application Auto Scaling)', () => {
+    for (const [service, name] of [
+      ['ecs', 'Ecs.ThrottlingException'], ['elasticloadbalancingv2', 'ElasticLoadBalancingV2.ThrottlingException'],
+      ['cloudwatch', 'CloudWatch.ThrottlingException'], ['applicationautoscaling', 'ApplicationAutoScaling.ThrottlingException'],
     ]) expect(unreachableError(service!, name!), name).toBeUndefined();
   });
 
@@ -147,6 +176,20 @@ describe.each(WORKFLOW_KINDS)('statemachines/%s.asl.json', (kind) => {
       const shapes = throttlingErrors(service as SimService, operation, { targetGroupArn: 'arn:tg', familyBusy: true, policyName: 'p' });
       const handled = new Set([...retriers(state), ...catchers(state)].flatMap((r) => r.ErrorEquals));
       expect(shapes.map((shape) => shape.sfnErrorName).filter((name) => !handled.has(name))).toEqual([]);
+    },
+  );
+
+  const hedged = sdkTasks.filter(([, state]) => state.Resource!.includes(':aws-sdk:') && COMMON_THROTTLING_ERRORS[serviceCall(state.Resource)!.service]);
+  it.each(hedged.map(([name, state]) => [name, state] as const))(
+    '%s: a throttle is named both ways in the same retrier or Catch, the catch-all and the Common Errors name, until AWS shows which arrives',
+    (_name, state) => {
+      const { service } = serviceCall(state.Resource)!;
+      const prefix = sfnServicePrefix(service);
+      const pair = [`${prefix}.${COMMON_THROTTLING_ERRORS[service]}`, `${prefix}.${prefix}Exception`];
+      const entries = [...retriers(state), ...catchers(state)].map((entry) => pair.filter((n) => entry.ErrorEquals.includes(n)).length);
+      // some entry names both, and none names only one of them
+      expect(entries).toContain(2);
+      expect(entries.filter((n) => n === 1)).toEqual([]);
     },
   );
 

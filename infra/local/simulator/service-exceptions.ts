@@ -3,8 +3,8 @@
  * integration gives an error of that service.
  *
  * Step Functions names an AWS SDK integration's error `<Service>.<ErrorName>`, the error name
- * being the SDK's exception for it, with the `Exception` suffix added where the name lacks one
- * (Step Functions Developer Guide, "AWS SDK service integrations",
+ * being the SDK's exception for it, with the `Exception` suffix added where the name does not end
+ * in it, `Fault` and `Error` names included (Step Functions Developer Guide, "AWS SDK service integrations",
  * https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). An SDK has
  * an exception class only for the errors the service's model declares: an error code the model
  * does not declare (ECS's `ThrottlingException`, the `Throttling` of ELBv2, CloudWatch and
@@ -91,8 +91,14 @@ export function modelledExceptions(service: string): ReadonlySet<string> | undef
   return set;
 }
 
-/** `Throttling` -> `ThrottlingException`; a name with a suffix already is kept. */
-const withSuffix = (name: string) => (/(Exception|Fault|Error)$/.test(name) ? name : `${name}Exception`);
+/**
+ * `Throttling` -> `ThrottlingException`, `LimitExceededFault` -> `LimitExceededFaultException`: the
+ * Exception suffix is always added, unless the name already ends in it (Step Functions Developer
+ * Guide, "Learning to use AWS service SDK integrations in Step Functions": always add the
+ * Exception suffix to potential error names, even where it is not part of the service's name,
+ * as S3's `BucketAlreadyExists` is `S3.BucketAlreadyExistsException`).
+ */
+export const withExceptionSuffix = (name: string) => (name.endsWith('Exception') ? name : `${name}Exception`);
 
 /**
  * The Step Functions error name of `service`'s error `name` (the SDK v3 error name: the class
@@ -104,5 +110,5 @@ export function sfnErrorNameOf(service: string, name: string): string {
   const prefix = sfnServicePrefix(service);
   const modelled = modelledExceptions(service);
   if (modelled && !modelled.has(name)) return `${prefix}.${prefix}Exception`;
-  return `${prefix}.${withSuffix(name)}`;
+  return `${prefix}.${withExceptionSuffix(name)}`;
 }

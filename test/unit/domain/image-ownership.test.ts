@@ -75,9 +75,28 @@ describe('which images of the installation\'s ECR a repository may run', () => {
       'public.ecr.aws/acme/billing:1',
       'localhost:5000/fledge/acme/billing:1',
       ecr('fledge/acme/billing/app:1', '210987654321.dkr.ecr.eu-west-1.amazonaws.com'),
-      // a look-alike host is another registry, not the account's ECR
-      ecr('fledge/acme/billing/app:1', `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com.example.com`),
+      ecr('fledge/acme/billing/app:1', '210987654321.dkr.ecr.us-iso-east-1.c2s.ic.gov'),
+      // an account id that is not the start of the host, or a host that is not `dkr.ecr`
+      ecr('fledge/acme/billing/app:1', `registry.${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`),
+      ecr('fledge/acme/billing/app:1', `${ACCOUNT}.ecr.eu-west-1.amazonaws.com`),
     ]) expect(imageProblem(image, 'acme/web', SCOPE), image).toBeUndefined();
+  });
+
+  it("fails closed: the account's ECR under any host suffix (ISO partitions, forms to come, look-alikes) is judged", () => {
+    for (const host of [
+      `${ACCOUNT}.dkr.ecr.us-iso-east-1.c2s.ic.gov`,
+      `${ACCOUNT}.dkr.ecr.us-isob-east-1.sc2s.sgov.gov`,
+      `${ACCOUNT}.dkr.ecr-fips.us-iso-east-1.c2s.ic.gov`,
+      `${ACCOUNT}.dkr-ecr.eu-west-1.api.aws`,
+      `${ACCOUNT}.DKR.ECR.eu-west-1.example`,
+      `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com.example.com`,
+    ]) {
+      expect(imageProblem(ecr('fledge/acme/billing/app:1', host), 'acme/web', SCOPE), host).toMatch(/must be an image of repository "acme\/web"/);
+      expect(imageProblem(ecr('fledge/acme/web/app:1', host), 'acme/web', SCOPE), host).toBeUndefined();
+    }
+    // with the account unknown, every such host is the installation's
+    const unknown: ImageScope = { account: undefined, root: 'fledge' };
+    expect(imageProblem(ecr('fledge/acme/billing/app:1', '210987654321.dkr.ecr.us-isob-east-1.sc2s.sgov.gov'), 'acme/web', unknown)).toMatch(/must be an image of repository/);
   });
 
   it('treats every ECR registry as its own while the installation does not know its account', () => {

@@ -24,6 +24,11 @@ describe('isThrottlingError', () => {
       awsError('InternalServerError', { $metadata: { httpStatusCode: 500 }, $retryable: {} }),
       awsError('TransactionCanceledException', { CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, null] }),
       awsError('TransactionCanceledException'),
+      // a resource quota (ECS, CloudWatch Logs) or an idempotency token in use: another try in 2 s fixes neither
+      awsError('LimitExceededException'),
+      awsError('TransactionInProgressException'),
+      // throttles of services Fledge does not call (S3, Glacier, SQS, EC2)
+      awsError('SlowDown'), awsError('BandwidthLimitExceeded'), awsError('RequestThrottled'), awsError('EC2ThrottledException'),
       new Error('Throttling in the message only'),
       'ThrottlingException', null, undefined, 429,
     ]) expect(isThrottlingError(error), String((error as Error)?.name ?? error)).toBe(false);

@@ -108,6 +108,29 @@ describe('PlanResources', () => {
     expect(out.taskDefinition).toBeUndefined();
   });
 
+  /** PlanResources of a create whose slot claim DynamoDB cancels for `reasons` (the shard counter's, the environment's). */
+  const planWithClaimCancelled = (...reasons: string[]) => {
+    ecs.on(DescribeTaskDefinitionCommand).rejects(notRegistered());
+    ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item({ listenerPriority: undefined }) });
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
+      message: 'cancelled', $metadata: {}, CancellationReasons: reasons.map((Code) => ({ Code })),
+    }));
+    return planResources({ workflow: 'create', state: state() });
+  };
+
+  it('a slot claim DynamoDB cancelled for throttling fails as ThrottlingException, the name the step\'s throttling Retry catches', async () => {
+    await expect(planWithClaimCancelled('ThrottlingError', 'None')).rejects.toMatchObject({ name: 'ThrottlingException', cause: { name: 'TransactionCanceledException' } });
+    // not retried in the Lambda as a conflict would be: the step's Retry waits for the bucket
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('a slot claim cancelled for a condition and a throttled item is still decided by its condition, not thrown as throttling', async () => {
+    // the environment's condition failed: the claim reads the environment again and finds no slot of its own
+    await expect(planWithClaimCancelled('ThrottlingError', 'ConditionalCheckFailed')).rejects.toThrow(/op-1 of "pr-1" is no longer current/);
+  });
+
   it('uses the ACTIVE revision of the family when another environment registered the same definition', async () => {
     ddb.on(GetCommand, { Key: { pk: 'ENV#pr-1', sk: 'ENV' } }).resolves({ Item: item() });
     ddb.on(GetCommand, { Key: { pk: 'PRIORITY#1234', sk: 'PRIORITY' } }).resolves({ Item: { name: 'pr-1' } });
@@ -499,6 +522,16 @@ describe('FinishTeardown releasing the quota counters', () => {
     ddb.on(TransactWriteCommand).rejects(counterChanged());
     await expect(finishTeardown({ workflow: 'teardown', state: state() })).rejects.toMatchObject({ name: 'TransactionConflictException' });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(5);
+  });
+
+  it('a release DynamoDB cancelled for a throttled item fails as ThrottlingException (the step\'s Retry names it), not retried as a conflict', async () => {
+    ddb.on(GetCommand).resolves(deleting());
+    ddb.on(GetCommand, { Key: counterKey }).resolves({ Item: { ...counterKey, total: 2 } });
+    ddb.on(TransactWriteCommand).rejects(new TransactionCanceledException({
+      message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'ProvisionedThroughputExceeded' }, { Code: 'None' }],
+    }));
+    await expect(finishTeardown({ workflow: 'teardown', state: state() })).rejects.toMatchObject({ name: 'ThrottlingException' });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it('releases nothing when the teardown is no longer running (a duplicate or retried step lost the race)', async () => {
