@@ -1,7 +1,7 @@
-import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
+import { catchAll, catchErrors, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
 import { withCauseLoops } from './cause-loops.ts';
 import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
-import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
+import { cloudwatchRetry, ecsClientRetry, ecsRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, snsRetry } from './retry-policies.ts';
 
 /** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */
 const repairFailed = catchAll('$.repairError', 'FinishHeal');
@@ -88,10 +88,24 @@ export const heal: StateMachine = {
     CreateRule: createRule({ Comment: 'Host-header <name>.<base domain> at the priority the environment holds.', ...repaired }),
     RepairDnsRecord: changeDnsRecord({ path: '$.todo.dnsChange' }, {
       Comment:
-        "The environment's alias record (per-environment DNS) back as create makes it, naming its shard's ALB: CREATE when it is missing (Route 53 refuses it, InvalidChangeBatch, should a record of that name appear meanwhile: the repair failed, and the next pass sees the name taken), UPSERT only over Fledge's own alias naming another of its ALBs. A record Fledge does not manage at the name is never a repair: InspectEnvironment finds it taken and FinishHeal says so (event dns-name-in-use).",
+        "The environment's alias record (per-environment DNS) back as create makes it, naming its shard's ALB: CREATE when it is missing, UPSERT only over Fledge's own alias naming another of its ALBs. A record Fledge does not manage at the name is never a repair: InspectEnvironment finds it taken and FinishHeal says so (event dns-name-in-use). A refused CREATE (InvalidChangeBatch) goes to RecheckDnsRecord, as in create: the record a try whose answer was lost made, or another's.",
       ResultPath: '$.done.dnsRecord',
-      ...repaired,
+      Catch: [catchErrors(['Route53.InvalidChangeBatchException'], 'RecheckDnsRecord', '$.dnsChangeError'), repairFailed],
+      Next: 'NextRepair',
     }),
+    RecheckDnsRecord: operationStep('RecheckDnsRecord', 'heal', {
+      Comment:
+        "Route 53 refused the CREATE: the name's records are read again. Fledge's alias naming the environment's ALB (an earlier try was applied, its answer lost): the repair is done ($.done.dnsRecord). A record Fledge does not manage (DnsNameInUse), or none at all or one naming another ALB (Route 53's error at $.repairError): the repair failed, and FinishHeal looks again after the backoff, when InspectEnvironment reads the name again.",
+      Retry: [lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, lambdaRetry],
+      Catch: [repairFailed],
+      Next: 'DnsRecordRechecked',
+    }),
+    DnsRecordRechecked: {
+      Type: 'Choice',
+      Comment: 'The record is the repair\'s (RecheckDnsRecord set $.done.dnsRecord): on to the next repair; otherwise $.repairError says why.',
+      Choices: [{ Variable: '$.done.dnsRecord', IsPresent: true, Next: 'NextRepair' }],
+      Default: 'FinishHeal',
+    },
     ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:
         "The target group's health check back to the spec's (path, interval, timeout, thresholds): a PUT/PATCH of healthCheck that an update applied, or a change made out of band.",
