@@ -120,8 +120,10 @@ export function dnsChangeFor(state: DnsRecordState): 'CREATE' | 'UPSERT' | undef
 /**
  * Why Route 53 refused CreateDnsRecord's CREATE (InvalidChangeBatch), from what the zone holds at
  * the name when read again. InvalidChangeBatch says "Tried to create resource record set ... but
- * it already exists" for a record of the name and type (Route 53 API Reference,
- * ChangeResourceRecordSets, Errors), and also covers other refusals (a wrong alias target, a CNAME):
+ * it already exists" for a record of the name and type (Route 53 API Reference, ChangeResourceRecordSets,
+ * https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html: "Route
+ * 53 validates the changes ... and then either makes all or none"), and also covers other refusals
+ * (a wrong alias target, a CNAME):
  * - `ours`: Fledge's alias naming the plan's ALB is there: an earlier try of this CREATE was
  *   applied and its answer lost (a 5xx, a dropped connection; the state's Retry sent it again), so
  *   the record is the create's own;
