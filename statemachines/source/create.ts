@@ -1,6 +1,6 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { withCauseLoops } from './cause-loops.ts';
-import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
+import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsChangeRefused, dnsRecordGone, recheckDnsRecord, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
 import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
@@ -67,22 +67,18 @@ export const create: StateMachine = {
     CreateDnsRecord: changeDnsRecord({ path: '$.dnsChange' }, {
       Comment:
         "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). PlanResources looked at the name first (a record Fledge does not manage there failed the create with DNS_NAME_IN_USE before anything was made): CREATE on a free name, UPSERT only over Fledge's own alias (a retried create, or an earlier environment of that name whose teardown was interrupted). Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket), PriorRequestNotComplete and Route 53's undeclared errors (a 5xx, AccessDenied: the catch-all with the throttles) are retried, sized to them; the caller's declared errors (InvalidInput, NoSuchHostedZone) are not. InvalidChangeBatch (a CREATE refused: a record of the name exists, or another reason, such as a wrong alias target) goes to RecheckDnsRecord: it may be this create's own record, made by a try whose answer was lost.",
-      Catch: [catchErrors(['Route53.InvalidChangeBatchException'], 'RecheckDnsRecord', '$.dnsChangeError'), undo],
+      Catch: [dnsChangeRefused, undo],
       Next: 'CreateService',
     }),
-    RecheckDnsRecord: operationStep('RecheckDnsRecord', 'create', {
-      Comment:
+    ...recheckDnsRecord('create', {
+      comment:
         "Route 53 refused the CREATE (InvalidChangeBatch): the name's records are read again. Fledge's alias naming this shard's ALB: an earlier try was applied and its answer lost (the Retry sent the CREATE again), so the record is this create's: $.dnsRecord is set and the create goes on (the undo and the teardown delete it). A record Fledge does not manage (it appeared after PlanResources looked): DnsNameInUse, DNS_NAME_IN_USE, and the undo deletes nothing of the zone ($.dnsRecord absent). Anything else (no record, or Fledge's alias naming another ALB: refused for another reason, a wrong alias target say): $.error is Route 53's error, the undo runs and FailOperation logs it (the caller gets a typed code). Route 53 throttling the read (Throttling) gets Route 53's budget.",
-      Retry: [lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, lambdaRetry],
-      Catch: [undo],
-      Next: 'DnsRecordRechecked',
+      choiceComment: "The record is this create's (RecheckDnsRecord set $.dnsRecord): on to the service; otherwise $.error says why, and the undo runs.",
+      made: '$.dnsRecord',
+      next: 'CreateService',
+      otherwise: 'UndoCreatedResources',
+      onError: undo,
     }),
-    DnsRecordRechecked: {
-      Type: 'Choice',
-      Comment: "The record is this create's (RecheckDnsRecord set $.dnsRecord): on to the service; otherwise $.error says why, and the undo runs.",
-      Choices: [{ Variable: '$.dnsRecord', IsPresent: true, Next: 'CreateService' }],
-      Default: 'UndoCreatedResources',
-    },
     CreateService: createService('$.plan.service.DesiredCount', {
       Comment:
         'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',

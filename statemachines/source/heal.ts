@@ -1,7 +1,7 @@
-import { catchAll, catchErrors, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
+import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
 import { withCauseLoops } from './cause-loops.ts';
-import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
-import { cloudwatchRetry, ecsClientRetry, ecsRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, snsRetry } from './retry-policies.ts';
+import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, dnsChangeRefused, recheckDnsRecord, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
+import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
 
 /** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */
 const repairFailed = catchAll('$.repairError', 'FinishHeal');
@@ -90,22 +90,18 @@ export const heal: StateMachine = {
       Comment:
         "The environment's alias record (per-environment DNS) back as create makes it, naming its shard's ALB: CREATE when it is missing, UPSERT only over Fledge's own alias naming another of its ALBs. A record Fledge does not manage at the name is never a repair: InspectEnvironment finds it taken and FinishHeal says so (event dns-name-in-use). A refused CREATE (InvalidChangeBatch) goes to RecheckDnsRecord, as in create: the record a try whose answer was lost made, or another's.",
       ResultPath: '$.done.dnsRecord',
-      Catch: [catchErrors(['Route53.InvalidChangeBatchException'], 'RecheckDnsRecord', '$.dnsChangeError'), repairFailed],
+      Catch: [dnsChangeRefused, repairFailed],
       Next: 'NextRepair',
     }),
-    RecheckDnsRecord: operationStep('RecheckDnsRecord', 'heal', {
-      Comment:
+    ...recheckDnsRecord('heal', {
+      comment:
         "Route 53 refused the CREATE: the name's records are read again. Fledge's alias naming the environment's ALB (an earlier try was applied, its answer lost): the repair is done ($.done.dnsRecord). A record Fledge does not manage (DnsNameInUse), or none at all or one naming another ALB (Route 53's error at $.repairError): the repair failed, and FinishHeal looks again after the backoff, when InspectEnvironment reads the name again.",
-      Retry: [lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, lambdaRetry],
-      Catch: [repairFailed],
-      Next: 'DnsRecordRechecked',
+      choiceComment: 'The record is the repair\'s (RecheckDnsRecord set $.done.dnsRecord): on to the next repair; otherwise $.repairError says why.',
+      made: '$.done.dnsRecord',
+      next: 'NextRepair',
+      otherwise: 'FinishHeal',
+      onError: repairFailed,
     }),
-    DnsRecordRechecked: {
-      Type: 'Choice',
-      Comment: 'The record is the repair\'s (RecheckDnsRecord set $.done.dnsRecord): on to the next repair; otherwise $.repairError says why.',
-      Choices: [{ Variable: '$.done.dnsRecord', IsPresent: true, Next: 'NextRepair' }],
-      Default: 'FinishHeal',
-    },
     ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:
         "The target group's health check back to the spec's (path, interval, timeout, thresholds): a PUT/PATCH of healthCheck that an update applied, or a change made out of band.",
