@@ -4,10 +4,11 @@
  * shard); the Choice before each DNS state skips it otherwise. The alias target is the ALB of
  * the environment's shard (`$.shard`, set by the plan step; a record without one is on s1).
  */
-import type { RuntimeConfig } from '#runtime/config.ts';
-import { dnsChangeFor, dnsPlan, dnsRecordState, DnsNameInUse, type AliasShard, type DnsPlan } from '#domain/dns-records.ts';
+import { runtimeConfig, type RuntimeConfig } from '#runtime/config.ts';
+import { logger } from '#runtime/powertools.ts';
+import { dnsChangeFor, dnsPlan, dnsRecordState, DnsNameInUse, refusedCreate, type AliasShard, type DnsPlan } from '#domain/dns-records.ts';
 import type { Findings } from '#domain/healing.ts';
-import type { WorkflowState } from '#domain/workflow-state.ts';
+import type { CaughtError, WorkflowKind, WorkflowState } from '#domain/workflow-state.ts';
 import { findRecordsNamed } from '#adapters/dns-records.ts';
 
 /** The shard in the state, when the plan step put one there. */
@@ -39,4 +40,40 @@ export async function claimDnsName(dns: DnsPlan | undefined, shards: readonly Al
   const change = dnsChangeFor(dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), shards));
   if (!change) throw new DnsNameInUse(dns.recordName);
   return change;
+}
+
+/**
+ * RecheckDnsRecord (create; heal's RepairDnsRecord): Route 53 refused the CREATE of the alias
+ * record (InvalidChangeBatch, caught at `$.dnsChangeError`), and the name is read again to tell why
+ * (functions/domain/dns-records.ts `refusedCreate`):
+ * - Fledge's alias naming the plan's ALB: an earlier try was applied and its answer lost, the
+ *   state's Retry sent the CREATE again. The record is the workflow's: its result is set as the
+ *   CREATE's would be (create `$.dnsRecord`, heal `$.done.dnsRecord`; the change id is in the lost
+ *   answer: nothing reads it, the undo and the teardown go by presence) and the workflow goes on;
+ * - a record Fledge does not manage: DnsNameInUse (DNS_NAME_IN_USE); a create's undo deletes
+ *   nothing of the zone, a heal's next pass finds the name taken and says so;
+ * - nothing, or Fledge's alias naming another ALB: refused for another reason (a wrong alias
+ *   target, say). Route 53's error becomes the step's failure (create `$.error`: the undo runs and
+ *   FailOperation logs it; heal `$.repairError`), and the caller sees a typed code in Fledge's
+ *   words (functions/domain/task-failure.ts), never Route 53's text.
+ */
+export async function recheckDnsRecord(workflow: WorkflowKind, state: WorkflowState): Promise<WorkflowState> {
+  const dns = state.dns as DnsPlan | undefined;
+  if (!dns) throw new Error('RecheckDnsRecord runs only after a CREATE of the alias record, which needs $.dns');
+  const { dnsChangeError, ...rest } = state;
+  const found = dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), runtimeConfig().shards);
+  switch (refusedCreate(found)) {
+    case 'ours': {
+      logger.info('Route 53 refused the CREATE of a record an earlier try had made (its answer was lost): the record is this workflow\'s', { dnsRecord: dns.recordName });
+      const made = { changeId: null };
+      return workflow === 'heal' ? { ...rest, done: { ...(rest.done as Record<string, unknown> | undefined), dnsRecord: made } } : { ...rest, dnsRecord: made };
+    }
+    case 'in-use':
+      throw new DnsNameInUse(dns.recordName);
+    case 'refused': {
+      logger.warn('Route 53 refused the CREATE of the alias record', { dnsRecord: dns.recordName, found, error: dnsChangeError });
+      const error = (dnsChangeError as CaughtError | undefined) ?? { Error: 'Route53.InvalidChangeBatchException' };
+      return workflow === 'heal' ? { ...rest, repairError: error } : { ...rest, error };
+    }
+  }
 }

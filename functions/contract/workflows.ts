@@ -26,7 +26,8 @@ export type TaskLambdaName =
   | 'reconcile-orphans'
   | 'heal-missed-alarms'
   | 'report-cleanup'
-  | 'record-hook-run';
+  | 'record-hook-run'
+  | 'recheck-dns-record';
 
 export interface WorkflowDefinition {
   /** the ASL file under statemachines/ */
@@ -55,7 +56,7 @@ export const WORKFLOWS = {
     asl: 'create.asl.json',
     stateMachineSuffix: 'create',
     started: started('FLEDGE_CREATE_STATE_MACHINE_ARN'),
-    taskLambdas: ['plan-resources', 'await-steady-state', 'complete-operation', 'fail-operation', 'record-hook-run'],
+    taskLambdas: ['plan-resources', 'recheck-dns-record', 'await-steady-state', 'complete-operation', 'fail-operation', 'record-hook-run'],
   },
   update: {
     asl: 'update.asl.json',
@@ -79,7 +80,7 @@ export const WORKFLOWS = {
     asl: 'heal.asl.json',
     stateMachineSuffix: 'heal',
     started: started('FLEDGE_HEAL_STATE_MACHINE_ARN'),
-    taskLambdas: ['inspect-environment', 'await-steady-state', 'finish-heal', 'complete-operation', 'degrade-environment'],
+    taskLambdas: ['inspect-environment', 'recheck-dns-record', 'await-steady-state', 'finish-heal', 'complete-operation', 'degrade-environment'],
   },
   cleanup: {
     asl: 'cleanup.asl.json',

@@ -117,6 +117,25 @@ export function dnsChangeFor(state: DnsRecordState): 'CREATE' | 'UPSERT' | undef
   return state === 'taken' ? undefined : state === 'missing' ? 'CREATE' : 'UPSERT';
 }
 
+/**
+ * Why Route 53 refused CreateDnsRecord's CREATE (InvalidChangeBatch), from what the zone holds at
+ * the name when read again. InvalidChangeBatch says "Tried to create resource record set ... but
+ * it already exists" for a record of the name and type (Route 53 API Reference, ChangeResourceRecordSets,
+ * https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html: "Route
+ * 53 validates the changes ... and then either makes all or none"), and also covers other refusals
+ * (a wrong alias target, a CNAME):
+ * - `ours`: Fledge's alias naming the plan's ALB is there: an earlier try of this CREATE was
+ *   applied and its answer lost (a 5xx, a dropped connection; the state's Retry sent it again), so
+ *   the record is the create's own;
+ * - `in-use`: a record Fledge does not manage is there (one appeared since the plan looked): DNS_NAME_IN_USE;
+ * - `refused`: no record, or Fledge's alias naming another ALB: refused for another reason, a plain failure.
+ */
+export type RefusedCreate = 'ours' | 'in-use' | 'refused';
+
+export function refusedCreate(state: DnsRecordState): RefusedCreate {
+  return state === 'ok' ? 'ours' : state === 'taken' ? 'in-use' : 'refused';
+}
+
 /** The error a create fails with when its name is used in the zone by a record Fledge does not manage (code DNS_NAME_IN_USE). */
 export const DNS_NAME_IN_USE_ERROR = 'DnsNameInUse';
 

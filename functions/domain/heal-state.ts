@@ -50,7 +50,7 @@ export function forNextHealPass(state: HealState): HealState {
   const {
     todo: _todo, actions: _actions, found: _found, image: _image, rollbackFrom: _rollbackFrom, done: _done,
     repairError: _repairError, verifyError: _verifyError, steadyState: _steady, targetGroup: _tg, rule: _rule,
-    taskDefinition: _td, service: _service, next: _next, previousHealthCheck: _previous, ...rest
+    taskDefinition: _td, service: _service, next: _next, previousHealthCheck: _previous, dnsChangeError: _dnsChangeError, ...rest
   } = state;
   return rest;
 }

@@ -104,7 +104,7 @@ export function classifyWorkflowError(error: WorkflowError | undefined): Operati
     return { code: 'INTERNAL', message: `the deployment failed: ${cause || name}` };
   }
   if (name === DNS_NAME_IN_USE_ERROR) {
-    // PlanResources (the zone holds another record at the name) or the create's DnsNameTaken state (CREATE refused: one appeared since): Fledge's words
+    // PlanResources (the zone holds another record at the name) or the create's RecheckDnsRecord (CREATE refused: one appeared since): Fledge's words
     return { code: 'DNS_NAME_IN_USE', message: cause || dnsNameInUseMessage() };
   }
   if (OWN_ERRORS.has(name)) return { code: 'INTERNAL', message: `${name}${cause ? `: ${cause}` : ''}` };

@@ -62,6 +62,7 @@ const TASK_PERMISSIONS: Record<TaskFunctionName, { table: boolean; observe: bool
   'inspect-environment': { table: true, observe: true }, // describes service, target group, rule, target health, alarms; records the attempt
   'finish-heal': { table: true, observe: true }, // stopped tasks give the failure reason; records the end of the heal
   'degrade-environment': { table: true, observe: true }, // stopped tasks give the reason; records DEGRADED
+  'recheck-dns-record': { table: false, observe: false }, // reads the records of the name when Route 53 refused the create's CREATE (route53:ListResourceRecordSets, below)
   'record-hook-run': { table: true, observe: true }, // records a hook run's event and task-seconds; lists and describes the hook tasks to stop one whose state timed out
 };
 
@@ -377,9 +378,10 @@ export class Workflows extends Construct {
       }),
     );
     // the heal's inspection notices an environment whose alias record is missing; the create's plan
-    // looks at its name before anything is made (a record Fledge does not manage there: DNS_NAME_IN_USE)
+    // looks at its name before anything is made (a record Fledge does not manage there: DNS_NAME_IN_USE),
+    // and RecheckDnsRecord again when Route 53 refused the CREATE (its own record of a lost answer, or another's)
     if (props.hostedZoneArn) {
-      for (const name of ['inspect-environment', 'plan-resources'] as const) {
+      for (const name of ['inspect-environment', 'plan-resources', 'recheck-dns-record'] as const) {
         this.taskFunctions[name].role.addToPrincipalPolicy(
           new iam.PolicyStatement({ sid: 'ReadDnsRecords', actions: ['route53:ListResourceRecordSets'], resources: [props.hostedZoneArn] }),
         );

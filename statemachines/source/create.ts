@@ -1,8 +1,7 @@
 import { $, catchAll, catchErrors, sdkTask, type State, type StateMachine } from './asl.ts';
 import { withCauseLoops } from './cause-loops.ts';
-import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsRecordGone, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
+import { ALARM_COMMENTS, alarmsGone, applyHealthCheck, changeDnsRecord, dnsChangeRefused, dnsRecordGone, recheckDnsRecord, whenDns, completeRollout, createRule, createService, createTargetGroup, deleteAlarms, deleteRule, deleteService, deleteTargetGroup, deregisterScalableTarget, failRollout, notRegistered, operationStep, pointRuleAtWaker, putErrorRateAlarm, putScalingPolicy, putTasksAlarm, putUnhealthyAlarm, registerScalableTarget, registerTaskDefinition, ruleGone, SCALABLE_TARGET_ID, serviceGone, setDeregistrationDelay, succeed, targetGroupGone, updateService } from './fragments.ts';
 import { afterUpdateRollback, hookStates } from './hooks.ts';
-import { dnsNameInUseMessage } from '#domain/dns-records.ts';
 import { ECS_THROTTLING_ERRORS, ecsClientRetry, ecsCreateThrottlingRetry, ecsDescribeThrottlingRetry, ecsRegisterAgainRetry, ecsServerRetry, lambdaRetry, lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, serviceStillDrainingRetry } from './retry-policies.ts';
 
 /** Every forward step's failure: undo what was created. */
@@ -67,18 +66,19 @@ export const create: StateMachine = {
     ),
     CreateDnsRecord: changeDnsRecord({ path: '$.dnsChange' }, {
       Comment:
-        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). PlanResources looked at the name first (a record Fledge does not manage there failed the create with DNS_NAME_IN_USE before anything was made): CREATE on a free name, UPSERT only over Fledge's own alias (a retried create, or an earlier environment of that name whose teardown was interrupted). A record that appeared since makes Route 53 refuse the CREATE (InvalidChangeBatch): DnsNameTaken. Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket) and PriorRequestNotComplete are retried, sized to them; the caller's declared errors (InvalidChangeBatch: a CNAME of that name, say; InvalidInput, NoSuchHostedZone) are not (AccessDenied is undeclared: it arrives as the catch-all with the throttles and fails only after their tries).",
-      Catch: [catchErrors(['Route53.InvalidChangeBatchException'], 'DnsNameTaken', '$.dnsChangeError'), undo],
+        "<name>.<base domain> as an alias A record of its shard's ALB (EvaluateTargetHealth false). PlanResources looked at the name first (a record Fledge does not manage there failed the create with DNS_NAME_IN_USE before anything was made): CREATE on a free name, UPSERT only over Fledge's own alias (a retried create, or an earlier environment of that name whose teardown was interrupted). Throttling (Route 53's account and per-action buckets, 50 then 10 a second, and its change-throughput bucket), PriorRequestNotComplete and Route 53's undeclared errors (a 5xx, AccessDenied: the catch-all with the throttles) are retried, sized to them; the caller's declared errors (InvalidInput, NoSuchHostedZone) are not. InvalidChangeBatch (a CREATE refused: a record of the name exists, or another reason, such as a wrong alias target) goes to RecheckDnsRecord: it may be this create's own record, made by a try whose answer was lost.",
+      Catch: [dnsChangeRefused, undo],
       Next: 'CreateService',
     }),
-    DnsNameTaken: {
-      Type: 'Pass',
-      Comment:
-        "Route 53 refused the record (a record of that name appeared after PlanResources looked, or a CNAME stands there): the name is used by something Fledge does not manage. The create fails with DNS_NAME_IN_USE and its compensation runs; $.dnsRecord is absent, so nothing of the zone is deleted.",
-      Result: { Error: 'DnsNameInUse', Cause: dnsNameInUseMessage() },
-      ResultPath: '$.error',
-      Next: 'UndoCreatedResources',
-    },
+    ...recheckDnsRecord('create', {
+      comment:
+        "Route 53 refused the CREATE (InvalidChangeBatch): the name's records are read again. Fledge's alias naming this shard's ALB: an earlier try was applied and its answer lost (the Retry sent the CREATE again), so the record is this create's: $.dnsRecord is set and the create goes on (the undo and the teardown delete it). A record Fledge does not manage (it appeared after PlanResources looked): DnsNameInUse, DNS_NAME_IN_USE, and the undo deletes nothing of the zone ($.dnsRecord absent). Anything else (no record, or Fledge's alias naming another ALB: refused for another reason, a wrong alias target say): $.error is Route 53's error, the undo runs and FailOperation logs it (the caller gets a typed code). Route 53 throttling the read (Throttling) gets Route 53's budget.",
+      choiceComment: "The record is this create's (RecheckDnsRecord set $.dnsRecord): on to the service; otherwise $.error says why, and the undo runs.",
+      made: '$.dnsRecord',
+      next: 'CreateService',
+      otherwise: 'UndoCreatedResources',
+      onError: undo,
+    }),
     CreateService: createService('$.plan.service.DesiredCount', {
       Comment:
         'Idempotent by ClientToken (same operation and spec version). The circuit breaker with rollback stops a failing deployment.',
@@ -201,7 +201,7 @@ export const create: StateMachine = {
     }),
     DnsRecordMade: {
       Type: 'Choice',
-      Comment: 'The alias record is Fledge\'s only when CreateDnsRecord succeeded (per-environment DNS): a record it could not create (DnsNameTaken) is never deleted.',
+      Comment: 'The alias record is Fledge\'s only when CreateDnsRecord succeeded (per-environment DNS): a record Route 53 refused to create, and RecheckDnsRecord did not find to be this create\'s own, is never deleted.',
       Choices: [{ Variable: '$.dnsRecord', IsPresent: true, Next: 'DeleteDnsRecord' }],
       Default: 'DeleteRule',
     },

@@ -39,6 +39,7 @@ import {
   elbRetry,
   lambdaPatientRetry,
   lambdaRetry,
+  lambdaRoute53ThrottlingRetry,
   lambdaServiceRetry,
   lambdaThrottlingRetry,
   route53Retry,
@@ -555,6 +556,37 @@ export function changeDnsRecord(action: 'DELETE' | { path: string }, fields: Fie
  * Step Functions names the SDK's InvalidChangeBatch `Route53.InvalidChangeBatchException`.
  */
 export const dnsRecordGone = (next: string) => catchErrors(['Route53.InvalidChangeBatchException'], next);
+/**
+ * A CREATE (or UPSERT) of the alias record Route 53 refused (InvalidChangeBatch) goes to
+ * RecheckDnsRecord, its error at `$.dnsChangeError`: the refusal may be of a try applied whose
+ * answer was lost (docs/design.md "DNS per environment").
+ */
+export const dnsChangeRefused = catchErrors(['Route53.InvalidChangeBatchException'], 'RecheckDnsRecord', '$.dnsChangeError');
+
+/**
+ * RecheckDnsRecord (functions/commands/environment-dns.ts `recheckDnsRecord`) and the Choice after
+ * it: the record is the workflow's when the Lambda set `made` (on to `next`); otherwise the failure
+ * it recorded goes to `otherwise`. Route 53 throttling the read (Throttling) gets Route 53's budget.
+ */
+export function recheckDnsRecord(
+  workflow: 'create' | 'heal',
+  options: { comment: string; choiceComment: string; made: string; next: string; otherwise: string; onError: Json },
+): States {
+  return {
+    RecheckDnsRecord: operationStep('RecheckDnsRecord', workflow, {
+      Comment: options.comment,
+      Retry: [lambdaRoute53ThrottlingRetry, lambdaThrottlingRetry, lambdaRetry],
+      Catch: [options.onError],
+      Next: 'DnsRecordRechecked',
+    }),
+    DnsRecordRechecked: {
+      Type: 'Choice',
+      Comment: options.choiceComment,
+      Choices: [{ Variable: options.made, IsPresent: true, Next: options.next }],
+      Default: options.otherwise,
+    },
+  };
+}
 /** A Choice: the DNS state at `next` when per-environment DNS is on (`$.dns`), else `otherwise`. */
 export const whenDns = (next: string, otherwise: string, comment: string): State => ({
   Type: 'Choice',

@@ -1,6 +1,6 @@
 import { catchAll, type Json, sdkTask, type State, type StateMachine } from './asl.ts';
 import { withCauseLoops } from './cause-loops.ts';
-import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
+import { ALARM_COMMENTS, applyHealthCheck, awaitSteadyState, changeDnsRecord, convergeChoice, dnsChangeRefused, recheckDnsRecord, createRule, createService, createTargetGroup, healthCheckRollback, operationStep, putErrorRateAlarm, putTasksAlarm, putUnhealthyAlarm, recordFailure, registerTaskDefinition, rolledBack, setDeregistrationDelay, succeed, updateService } from './fragments.ts';
 import { cloudwatchRetry, ecsClientRetry, ecsRetry, snsRetry } from './retry-policies.ts';
 
 /** A repair failed: the pass ends, FinishHeal decides (another pass, or degrade). */
@@ -88,9 +88,19 @@ export const heal: StateMachine = {
     CreateRule: createRule({ Comment: 'Host-header <name>.<base domain> at the priority the environment holds.', ...repaired }),
     RepairDnsRecord: changeDnsRecord({ path: '$.todo.dnsChange' }, {
       Comment:
-        "The environment's alias record (per-environment DNS) back as create makes it, naming its shard's ALB: CREATE when it is missing (Route 53 refuses it, InvalidChangeBatch, should a record of that name appear meanwhile: the repair failed, and the next pass sees the name taken), UPSERT only over Fledge's own alias naming another of its ALBs. A record Fledge does not manage at the name is never a repair: InspectEnvironment finds it taken and FinishHeal says so (event dns-name-in-use).",
+        "The environment's alias record (per-environment DNS) back as create makes it, naming its shard's ALB: CREATE when it is missing, UPSERT only over Fledge's own alias naming another of its ALBs. A record Fledge does not manage at the name is never a repair: InspectEnvironment finds it taken and FinishHeal says so (event dns-name-in-use). A refused CREATE (InvalidChangeBatch) goes to RecheckDnsRecord, as in create: the record a try whose answer was lost made, or another's.",
       ResultPath: '$.done.dnsRecord',
-      ...repaired,
+      Catch: [dnsChangeRefused, repairFailed],
+      Next: 'NextRepair',
+    }),
+    ...recheckDnsRecord('heal', {
+      comment:
+        "Route 53 refused the CREATE: the name's records are read again. Fledge's alias naming the environment's ALB (an earlier try was applied, its answer lost): the repair is done ($.done.dnsRecord). A record Fledge does not manage (DnsNameInUse), or none at all or one naming another ALB (Route 53's error at $.repairError): the repair failed, and FinishHeal looks again after the backoff, when InspectEnvironment reads the name again.",
+      choiceComment: 'The record is the repair\'s (RecheckDnsRecord set $.done.dnsRecord): on to the next repair; otherwise $.repairError says why.',
+      made: '$.done.dnsRecord',
+      next: 'NextRepair',
+      otherwise: 'FinishHeal',
+      onError: repairFailed,
     }),
     ModifyTargetGroup: applyHealthCheck('$.plan.targetGroup', {
       Comment:

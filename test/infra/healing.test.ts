@@ -51,7 +51,7 @@ describe('the heal state machine', () => {
     expect(machine.Properties!.StateMachineType).toBe('STANDARD');
     const subs = machine.Properties!.DefinitionSubstitutions;
     expect(subs.NotificationTopicArn).toEqual({ Ref: idOf(synth.stack.healNotifications.topic) });
-    for (const key of ['InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'AwaitSteadyStateFunctionArn', 'CompleteOperationFunctionArn']) {
+    for (const key of ['InspectEnvironmentFunctionArn', 'RecheckDnsRecordFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'AwaitSteadyStateFunctionArn', 'CompleteOperationFunctionArn']) {
       expect(subs[key], key).toBeDefined();
     }
   });
@@ -63,13 +63,14 @@ describe('the heal state machine', () => {
       'elasticloadbalancing:CreateRule', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:ModifyTargetGroup',
       'elasticloadbalancing:ModifyTargetGroupAttributes', 'route53:ChangeResourceRecordSets', 'sns:Publish',
     ]);
-    // its one Route 53 change recreates a missing alias record or re-points Fledge's own: CREATE or
-    // UPSERT, never a DELETE (the action comes from the heal's plan, typed 'CREATE' | 'UPSERT' in
-    // functions/domain/healing.ts; test/unit/domain/dns-records.test.ts covers which one)
+    // its one Route 53 change puts the alias record back: the action InspectEnvironment chose (CREATE, or UPSERT over Fledge's own), never a DELETE
     const heal = JSON.parse(readFileSync(`${REPO_ROOT}statemachines/heal.asl.json`, 'utf8')) as { States: Record<string, { Resource?: string; Parameters?: Record<string, unknown> }> };
     const dnsChanges = Object.values(heal.States).filter((state) => state.Resource?.endsWith('route53:changeResourceRecordSets'));
     expect(dnsChanges.length).toBeGreaterThan(0);
-    for (const state of dnsChanges) expect(JSON.stringify(state.Parameters)).toMatch(/"Action":"(CREATE|UPSERT)"|"Action\.\$":"\$\.todo\.dnsChange"/);
+    for (const state of dnsChanges) {
+      expect(JSON.stringify(state.Parameters)).toMatch(/"Action\.\$":"\$\.todo\.dnsChange"/);
+      expect(JSON.stringify(state.Parameters)).not.toMatch(/DELETE/);
+    }
     const statements = statementsOfRole(idOf(synth.stack.workflows.stateMachines.heal.role as never));
     const actions = statements.flatMap((s) => asArray(s.Action));
     // (logs:DeleteLogDelivery is Step Functions' own log delivery, not an environment's resource)

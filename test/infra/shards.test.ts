@@ -314,7 +314,7 @@ describe('permissions', () => {
     expect(grants(orphans, 'elasticloadbalancing:DeleteRule')).toHaveLength(2);
   });
 
-  it("scope Route 53 to the hosted zone: the orphan sweep, the heal inspection and the create's plan; nothing without per-environment DNS", () => {
+  it("scope Route 53 to the hosted zone: the orphan sweep, the heal inspection, the create's plan and its recheck; nothing without per-environment DNS", () => {
     const zoneArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::hostedzone/${ZONE}`]] };
     const orphans = roleStatements(resources, idOf(pool, pool.stack.cleanup.functions['reconcile-orphans'].role as never));
     expect(grants(orphans, 'route53:ChangeResourceRecordSets')).toEqual([zoneArn]);
@@ -326,6 +326,12 @@ describe('permissions', () => {
     const plan = roleStatements(resources, idOf(pool, pool.stack.workflows.taskFunctions['plan-resources'].role as never));
     expect(grants(plan, 'route53:ListResourceRecordSets')).toEqual([zoneArn]);
     expect(grants(plan, 'route53:ChangeResourceRecordSets')).toEqual([]);
+    // RecheckDnsRecord reads the name again when Route 53 refused the create's CREATE; it writes nothing, and touches no environment's item
+    const recheck = roleStatements(resources, idOf(pool, pool.stack.workflows.taskFunctions['recheck-dns-record'].role as never));
+    expect(grants(recheck, 'route53:ListResourceRecordSets')).toEqual([zoneArn]);
+    expect(grants(recheck, 'route53:ChangeResourceRecordSets')).toEqual([]);
+    expect(grants(recheck, 'dynamodb:PutItem')).toEqual([]);
+    expect(grants(recheck, 'dynamodb:UpdateItem')).toEqual([]);
     // one shard: no Route 53 permission anywhere
     expect(JSON.stringify(devResources)).not.toContain('route53:');
     expect(machineRoles(dev).length).toBeGreaterThan(3);

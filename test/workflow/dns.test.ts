@@ -268,13 +268,108 @@ describe("names in a shared hosted zone: Fledge writes and deletes only the reco
     const before = h.calls.length;
     const record = await h.run('create', await h.seed('dns-race', spec()));
     expect(record.status).toBe('FAILED');
-    expect(record.statesEntered).toEqual(expect.arrayContaining(['CreateDnsRecord', 'DnsNameTaken', 'UndoCreatedResources', 'DeleteRule', 'DeleteTargetGroup']));
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['CreateDnsRecord', 'RecheckDnsRecord', 'UndoCreatedResources', 'DeleteRule', 'DeleteTargetGroup']));
     expect(record.statesEntered).not.toContain('DeleteDnsRecord');
     expect(record.retries.CreateDnsRecord ?? 0).toBe(0);
-    expect((await h.item('dns-race'))!.operation.error).toMatchObject({ code: 'DNS_NAME_IN_USE', message: expect.stringMatching(/^the DNS name is already used in the hosted zone by a record Fledge does not manage/) });
+    expect((await h.item('dns-race'))!.operation.error).toMatchObject({ code: 'DNS_NAME_IN_USE', message: expect.stringMatching(dnsNameInUse('dns-race')) });
     expect(changeActions(before)).toEqual(['CREATE']);
     expect(recordsAt('dns-race')).toEqual([late]);
     expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+  });
+
+  it('a CREATE applied whose answer was lost: the retry is refused (it already exists), RecheckDnsRecord finds its own record, the create ends RUNNING with it, and the teardown deletes it', async () => {
+    // Route 53 makes the record, then its answer is lost (a 5xx: Route53.Route53Exception, retried); the retried CREATE meets the record
+    h.loseAnswer('ChangeResourceRecordSets', 'InternalFailure', 'An internal error occurred.');
+    const before = h.calls.length;
+    const record = await h.created('dns-lost');
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.retries.CreateDnsRecord).toBe(1);
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['CreateDnsRecord', 'RecheckDnsRecord', 'DnsRecordRechecked', 'CreateService']));
+    expect(record.statesEntered).not.toContain('UndoCreatedResources');
+    expect(changeActions(before)).toEqual(['CREATE', 'CREATE']);
+    expect(h.callsOf('ListResourceRecordSets').length).toBe(2);
+    const item = await h.item('dns-lost');
+    expect(item).toMatchObject({ status: 'RUNNING', operation: { status: 'SUCCEEDED' } });
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-lost'), type: 'A', target: await shardDnsName('dns-lost'), targetHostedZoneId: ALB_ZONE }]);
+
+    const torn = await h.run('teardown', await h.seed('dns-lost', spec(), { status: 'DELETING', workflow: 'teardown' }));
+    expect(torn.status).toBe('SUCCEEDED');
+    expect(torn.statesEntered).toContain('DeleteDnsRecord');
+    expect(dnsRecords()).toEqual([]);
+  });
+
+  it('the same lost answer when the create then fails: its undo deletes the record RecheckDnsRecord found to be its own', async () => {
+    h.loseAnswer('ChangeResourceRecordSets', 'InternalFailure', 'An internal error occurred.');
+    h.failOn('CreateService', 'InvalidParameterException', 'The container app does not exist in the task definition.');
+    const record = await h.run('create', await h.seed('dns-lost-undo', spec()));
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['RecheckDnsRecord', 'CreateService', 'DeleteDnsRecord']));
+    expect(changeActions()).toEqual(['CREATE', 'CREATE', 'DELETE']);
+    expect(dnsRecords()).toEqual([]);
+    expect((await h.item('dns-lost-undo'))!.operation.error.code).not.toBe('DNS_NAME_IN_USE');
+  });
+
+  it('InvalidChangeBatch for another reason (a bad alias target): no record at the name, the create fails with the generic code and no Route 53 text, its undo runs', async () => {
+    const refusal = "[Tried to create an alias that targets fledge-test-s1.eu-west-1.elb.amazonaws.com., type A in zone Z32O12XQLNTSW2, but the alias target name does not lie within the target zone]";
+    h.failOn('ChangeResourceRecordSets', 'InvalidChangeBatch', refusal);
+    const before = h.calls.length;
+    const record = await h.run('create', await h.seed('dns-bad-target', spec()));
+    expect(record.status).toBe('FAILED');
+    expect(record.statesEntered).toEqual(expect.arrayContaining(['CreateDnsRecord', 'RecheckDnsRecord', 'DnsRecordRechecked', 'UndoCreatedResources', 'DeleteRule', 'DeleteTargetGroup']));
+    expect(record.statesEntered).not.toContain('CreateService');
+    expect(record.statesEntered).not.toContain('DeleteDnsRecord');
+    const error = (await h.item('dns-bad-target'))!.operation.error;
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).not.toMatch(/alias|Z32O12XQLNTSW2|elb\.amazonaws|Tried to/);
+    expect(changeActions(before)).toEqual(['CREATE']);
+    expect(dnsRecords()).toEqual([]);
+    expect(h.leftovers()).toMatchObject({ services: [], targetGroups: [], rules: [] });
+
+    // Fledge's own alias naming its other ALB at the name when the refusal comes: not this create's record, the same generic failure, the record left
+    await createS2Records(['dns-bad-drift']);
+    h.failOn('ChangeResourceRecordSets', 'InvalidChangeBatch', refusal);
+    // the plan sees the s2 alias (drifted) and UPSERTs: refused all the same
+    const drifted = await h.run('create', await h.seed('dns-bad-drift', spec()));
+    expect(drifted.status).toBe('FAILED');
+    expect(drifted.statesEntered).toContain('RecheckDnsRecord');
+    expect(drifted.statesEntered).not.toContain('DeleteDnsRecord');
+    expect((await h.item('dns-bad-drift'))!.operation.error.code).toBe('INTERNAL');
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-bad-drift'), type: 'A', target: `${S2_DNS}.`, targetHostedZoneId: ALB_ZONE }]);
+  });
+
+  it("heal: a CREATE of RepairDnsRecord applied whose answer was lost is the repair's own: the pass ends healed, no failed attempt", async () => {
+    await h.created('dns-heal-lost');
+    await deleteRecordOutOfBand('dns-heal-lost');
+    h.loseAnswer('ChangeResourceRecordSets', 'InternalFailure', 'An internal error occurred.');
+    const from = h.calls.length;
+    const healed = await h.heal('dns-heal-lost');
+    expect(healed.status).toBe('SUCCEEDED');
+    expect(healed.statesEntered).toEqual(expect.arrayContaining(['RepairDnsRecord', 'RecheckDnsRecord', 'DnsRecordRechecked', 'FinishHeal', 'EnvironmentHealed']));
+    expect(healed.statesEntered.filter((s) => s === 'InspectEnvironment')).toHaveLength(1);
+    expect(changeActions(from)).toEqual(['CREATE', 'CREATE']);
+    expect(dnsRecords()).toEqual([{ name: recordName('dns-heal-lost'), type: 'A', target: await shardDnsName('dns-heal-lost'), targetHostedZoneId: ALB_ZONE }]);
+    const events = await h.events('dns-heal-lost');
+    expect(events.filter((e) => e.type === 'heal-attempt-failed')).toEqual([]);
+    expect(events.find((e) => e.type === 'heal-repair')).toMatchObject({ details: { repair: 'recreate-dns-record', done: true } });
+  });
+
+  it("heal: a refused CREATE with another's record now at the name fails the pass; the next pass finds the name taken and leaves it", async () => {
+    await h.created('dns-heal-race');
+    await deleteRecordOutOfBand('dns-heal-race');
+    const late = addresses('dns-heal-race');
+    h.sim.internals.faults.failNext('ChangeResourceRecordSets', (service) => {
+      h.sim.internals.route53.records.set(`${late.Name}|A|`, late);
+      return awsError(service, 'InvalidChangeBatch', `[Tried to create resource record set [name='${late.Name}', type='A'] but it already exists]`);
+    });
+    const from = h.calls.length;
+    const healed = await h.heal('dns-heal-race');
+    expect(healed.status).toBe('SUCCEEDED');
+    expect(healed.statesEntered).toEqual(expect.arrayContaining(['RepairDnsRecord', 'RecheckDnsRecord', 'FinishHeal', 'WaitBackoff']));
+    expect(changeActions(from)).toEqual(['CREATE']);
+    expect(recordsAt('dns-heal-race')).toEqual([late]);
+    const events = await h.events('dns-heal-race');
+    expect(events.find((e) => e.type === 'heal-attempt-failed')).toMatchObject({ details: { error: { code: 'DNS_NAME_IN_USE' } } });
+    expect(events.filter((e) => e.type === 'dns-name-in-use')).toHaveLength(1);
   });
 
   it("PlanResources' look at the name, throttled by Route 53 past the SDK's own tries: retried with Route 53's budget, the create succeeds", async () => {

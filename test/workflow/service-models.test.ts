@@ -34,6 +34,7 @@ const SUBSTITUTIONS = new Set([
   'PlanScaleFunctionArn', 'CompleteScaleFunctionArn', 'WakerTargetGroupArn',
   'PlanCleanupFunctionArn', 'CleanupEnvironmentFunctionArn', 'ReconcileOrphansFunctionArn', 'HealMissedAlarmsFunctionArn', 'ReportCleanupFunctionArn',
   'InspectEnvironmentFunctionArn', 'FinishHealFunctionArn', 'DegradeEnvironmentFunctionArn', 'NotificationTopicArn', 'RecordHookRunFunctionArn',
+  'RecheckDnsRecordFunctionArn',
 ]);
 
 /**

@@ -44,6 +44,15 @@ interface ActionFault {
   action: string;
   error: (service: SimService) => SimulatedAwsError;
   remaining: number;
+  /** the call is applied first and its answer then lost (a 5xx after the change landed), instead of refused */
+  answerLost: boolean;
+}
+
+/** A pending fault of an action, as the simulator's dispatch takes it. */
+export interface TakenActionFault {
+  error: SimulatedAwsError;
+  /** apply the call, then answer `error` */
+  answerLost: boolean;
 }
 
 export class FaultState {
@@ -56,19 +65,21 @@ export class FaultState {
   /**
    * The next `times` calls of `action` fail with `error` (a workflow test's fault at one step; not
    * offered by `/_local/faults`). Each attempt counts: an SDK client's own retries of a throttle
-   * take one each, as they would reach AWS.
+   * take one each, as they would reach AWS. `answerLost`: each of those calls is applied and then
+   * answers the error (AWS made the change, its answer was lost: a 5xx, a dropped connection), so a
+   * retry meets the change already made.
    */
-  failNext(action: string, error: ActionFault['error'], times = 1): void {
-    this.actionFaults.push({ action, error, remaining: times });
+  failNext(action: string, error: ActionFault['error'], times = 1, answerLost = false): void {
+    this.actionFaults.push({ action, error, remaining: times, answerLost });
   }
 
   /** The error this call must answer, if a fault of its action is still pending. */
-  takeActionFault(service: SimService, action: string): SimulatedAwsError | undefined {
+  takeActionFault(service: SimService, action: string): TakenActionFault | undefined {
     const fault = this.actionFaults.find((f) => f.action === action && f.remaining > 0);
     if (!fault) return undefined;
     fault.remaining -= 1;
     if (fault.remaining === 0) this.actionFaults = this.actionFaults.filter((f) => f !== fault);
-    return fault.error(service);
+    return { error: fault.error(service), answerLost: fault.answerLost };
   }
 
   forEnvironment(environment: string): EnvironmentFaults {

@@ -584,7 +584,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const service = resolveService(serviceName);
     const action = rawAction.charAt(0).toUpperCase() + rawAction.slice(1);
     const injected = faults.takeActionFault(service, action);
-    if (injected) throw injected;
+    if (injected && !injected.answerLost) throw injected.error;
     const throttled = throttle(service, action, input);
     if (throttled) throw throttled;
     const normalized = normalizeInput(service, action, service === 'route53' ? Route53Simulator.prepareInput(action, input) : input, style);
@@ -603,6 +603,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         }
         output = (await handler(normalized)) as Record<string, unknown>;
       }
+      // applied, but the caller never hears so (failNext's answerLost)
+      if (injected) throw injected.error;
       log.debug('simulator: call', { service, action });
       return output;
     } catch (error) {

@@ -1,6 +1,6 @@
 /** Per-environment DNS's pure rules (functions/domain/dns-records.ts): when a record is made, its name and target, which records are orphans. */
 import { describe, expect, it } from 'vitest';
-import { aliasShard, batches, dnsChangeFor, dnsPlan, dnsRecordName, dnsRecordState, environmentOfRecord, type AliasShard } from '../../../functions/domain/dns-records.ts';
+import { aliasShard, batches, dnsChangeFor, dnsPlan, dnsRecordName, dnsRecordState, environmentOfRecord, refusedCreate, type AliasShard } from '../../../functions/domain/dns-records.ts';
 import { planRepairs, type Findings } from '../../../functions/domain/healing.ts';
 
 const S1: AliasShard = { id: 's1', dnsName: 'fledge-s1-1.eu-west-1.elb.amazonaws.com', canonicalHostedZoneId: 'Z32O12XQLNTSW2' };
@@ -54,6 +54,13 @@ describe('dnsRecordState and the heal', () => {
     expect(dnsChangeFor('ok')).toBe('UPSERT');
     expect(dnsChangeFor('drifted')).toBe('UPSERT');
     expect(dnsChangeFor('taken')).toBeUndefined();
+  });
+
+  it('a refused CREATE read again: its own alias naming the plan\'s ALB is a lost answer (ours), another\'s record DNS_NAME_IN_USE, nothing or its alias to another ALB a refusal of another kind', () => {
+    expect(refusedCreate('ok')).toBe('ours');
+    expect(refusedCreate('taken')).toBe('in-use');
+    expect(refusedCreate('missing')).toBe('refused');
+    expect(refusedCreate('drifted')).toBe('refused');
   });
 
   it('a missing record is a repair (CREATE), a drifted one of its own too (UPSERT); an ok one, a taken one or none inspected is not', () => {

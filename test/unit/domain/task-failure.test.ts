@@ -104,7 +104,7 @@ describe('classifying why a deployment failed', () => {
   it("a create whose name another record holds in the hosted zone (DnsNameInUse) is DNS_NAME_IN_USE, in Fledge's words, the user's to act on", () => {
     const message = dnsNameInUseMessage('www.preview.example.com.');
     expect(message).toBe('the DNS name www.preview.example.com is already used in the hosted zone by a record Fledge does not manage; Fledge leaves it alone: choose another environment name, or ask the operator to free the name');
-    // PlanResources' Lambda error (Cause: the Lambda's JSON), and the ASL's DnsNameTaken state (Cause: plain words)
+    // PlanResources' or RecheckDnsRecord's Lambda error (Cause: the Lambda's JSON), and a Cause in plain words
     expect(classifyFailure({ Error: 'DnsNameInUse', Cause: JSON.stringify({ errorType: 'DnsNameInUse', errorMessage: message }) }, [])).toEqual({ code: 'DNS_NAME_IN_USE', message });
     expect(classifyWorkflowError({ Error: 'DnsNameInUse', Cause: dnsNameInUseMessage() })).toEqual({ code: 'DNS_NAME_IN_USE', message: dnsNameInUseMessage() });
     expect(classifyWorkflowError({ Error: 'DnsNameInUse' })).toEqual({ code: 'DNS_NAME_IN_USE', message: dnsNameInUseMessage() });

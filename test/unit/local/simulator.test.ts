@@ -225,6 +225,16 @@ describe('faults', () => {
     await expect(f.sim.call('cloudwatch', 'DescribeAlarms', {})).resolves.toMatchObject({ MetricAlarms: [] });
   });
 
+  it('failNext with answerLost: the call is applied, then answers the error (a lost answer); a retry meets what it made', async () => {
+    f = createFixture();
+    f.sim.internals.faults.failNext('CreateTargetGroup', (service) => awsError(service, 'InternalFailure', 'An internal error occurred.', 500), 1, true);
+    const params = { Name: 'lost-answer', Protocol: 'HTTP', Port: 80, VpcId: f.sim.config.vpcId, TargetType: 'ip' };
+    await expect(f.sim.call('elasticloadbalancingv2', 'CreateTargetGroup', params)).rejects.toMatchObject({ Code: 'InternalFailure' });
+    expect(f.sim.resources().targetGroups.map((tg) => tg.name)).toEqual(['lost-answer']);
+    // the fault is spent: the next call is answered
+    await expect(f.sim.call('elasticloadbalancingv2', 'CreateTargetGroup', params)).resolves.toMatchObject({ TargetGroups: [{ TargetGroupName: 'lost-answer' }] });
+  });
+
   it('crash: running tasks exit once and are replaced', async () => {
     f = createFixture();
     await createEnvironment(f, 'crash-me', 'nginx:1', { desiredCount: 2 });

@@ -410,6 +410,11 @@ export class SimHarness {
     this.sim.internals.faults.failNext(action, (service) => awsError(service, code, message), times);
   }
 
+  /** The next `times` calls of `action` are applied, and then answer AWS's error `code` (the answer lost: a 5xx after the change landed). */
+  loseAnswer(action: string, code: string, message: string, times = 1): void {
+    this.sim.internals.faults.failNext(action, (service) => awsError(service, code, message), times, true);
+  }
+
   /** The next `times` calls of `action` are throttled, in the shape its service throttles with. */
   throttle(action: string, times: number): void {
     this.sim.internals.faults.failNext(action, (service) => throttlingError(service), times);
