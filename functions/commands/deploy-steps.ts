@@ -32,7 +32,6 @@
 import { logger } from '#runtime/powertools.ts';
 import { environmentUrl, runtimeConfig, shardOf } from '#runtime/config.ts';
 import type { OperationError } from '#domain/environment.ts';
-import { isThrottlingError } from '#domain/errors.ts';
 import { environmentEvent, stepEvents, type EnvironmentEvent } from '#domain/events.ts';
 import {
   healthCheckRestored, healthCheckRollbackDetails, previousHealthCheckFor, renderPlan, specHealthCheck, targetGroupHealthCheck,
@@ -190,18 +189,7 @@ export async function awaitSteadyState(wait: SteadyStateWait): Promise<{ waiting
     await sendTaskFailure(taskToken, 'OperationSuperseded', `operation ${operationId} of "${name}" is no longer the current one`);
     return { waiting: false, outcome: 'superseded' };
   }
-  let service: Awaited<ReturnType<typeof describeService>>;
-  try {
-    service = await describeService(runtimeConfig().clusterArn, name);
-  } catch (error) {
-    // A throttled read is a poll that saw nothing: the token is stored, so the event can still end
-    // the wait, and the next poll (the state's TimeoutSeconds) reads again, within the wait's own
-    // bound. Failing the step instead made 1,000 concurrent waits retry DescribeServices (100, then
-    // 20 a second, account-wide) until some ran out of tries (npm run bench's pool lost 4 of 1,000).
-    if (!isThrottlingError(error)) throw error;
-    logger.info('waiting for the service to become steady', { phase, reason: 'the read of the service was throttled', waitStartedAt: startedAt });
-    return { waiting: true, outcome: 'waiting' };
-  }
+  const service = await describeService(runtimeConfig().clusterArn, name);
   const verdict = judgeService(service, { phase, taskDefinitionArn, desiredCount, startedAt, deploymentId }, Date.now());
   if (verdict.kind === 'waiting') {
     logger.info('waiting for the service to become steady', { phase, reason: verdict.reason, waitStartedAt: startedAt });
