@@ -40,6 +40,7 @@ import {
   lambdaPatientRetry,
   lambdaRetry,
   lambdaRoute53ThrottlingRetry,
+  lambdaSteadyStateThrottlingRetry,
   lambdaServiceRetry,
   lambdaThrottlingRetry,
   route53Retry,
@@ -160,7 +161,7 @@ export function awaitSteadyState(options: { desiredCount: string; phase?: string
     },
     TimeoutSeconds: 30,
     ResultPath: '$.steadyState',
-    Retry: [steadyStateTimeoutRetry(polls), lambdaServiceRetry, lambdaThrottlingRetry],
+    Retry: [steadyStateTimeoutRetry(polls), lambdaServiceRetry, lambdaSteadyStateThrottlingRetry],
     ...fields,
   });
 }

@@ -53,6 +53,16 @@ export const lambdaServiceRetry = retry(LAMBDA_SERVICE_ERRORS, { interval: 1, at
  */
 export const lambdaThrottlingRetry = retry(THROTTLING_ERRORS, { interval: 1, attempts: 40, maxDelay: 5, rate: 2 });
 /**
+ * The steady-state wait's DescribeServices in a burst: every waiting create polls the same
+ * account-wide bucket (100, then 20 a second) for as long as the burst lasts, so its throttles
+ * last longer than a lookup's: 80 tries at most 5 s apart, about 196 s on average (40 lost 3 to 4
+ * of 1,000 creates at once in npm run bench's pool, once PlanResources also read Route 53).
+ * Answering a throttled poll as "saw nothing" instead was tried and measured worse: every poll and
+ * every event confirmation of a burst is throttled, so waits ran into their poll backstop (6 of
+ * 1,000 TIMEOUT locally, where the poll is 2 s and the backstop a minute).
+ */
+export const lambdaSteadyStateThrottlingRetry = retry(THROTTLING_ERRORS, { interval: 1, attempts: 80, maxDelay: 5, rate: 2 });
+/**
  * Route 53 throttling the look at the name a create's PlanResources makes with per-environment DNS
  * (ListResourceRecordSets: the account's bucket and the action's, 50 refilled 10 a second, shared
  * with every CreateDnsRecord; HTTP 400 `Throttling`), sized as route53Retry: 80 tries at most 5 s
