@@ -29,7 +29,7 @@ export interface ApiBound {
   createServiceMs: number;
   route53Ms: number;
   bindingMs: number;
-  binding: 'ecs:CreateService' | 'route53:ChangeResourceRecordSets';
+  binding: 'ecs:CreateService' | 'route53:ChangeResourceRecordSets' | 'ecs:RegisterTaskDefinition';
   /** the buckets it was computed from */
   buckets: Record<string, { burst: number; perSecond: number }>;
 }
