@@ -242,8 +242,6 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** The lists' cursors: functions/domain/cursors.ts (validated in full, bound to their query). */
-export { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from '#domain/cursors.ts';
 
 function indexPlan(query: ListQuery): { index: IndexName; partition: string; filters: Record<string, string> } {
   const filters: Record<string, string> = {};

@@ -1,5 +1,5 @@
 /** Query parameters shared by the list routes: `limit` (1-100), `cursor`, and the list filters. */
-import { MAX_CURSOR_LENGTH } from '#commands/environment-queries.ts';
+import { MAX_CURSOR_LENGTH } from '#domain/cursors.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { MAX_LABEL_VALUE_LENGTH } from '#domain/environment-spec.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '#contract/api-schema.ts';

@@ -2,7 +2,8 @@
  * What the read routes do (`GET /v1/environments[/{name}[/events]]`): what a caller may see
  * (caller.ts), read through the store. Handlers parse the query and shape the answer.
  */
-import { decodeEventCursor, encodeCursor, everyEnvironment, eventsQueryId, getEnvironment, listEnvironments, MAX_CURSOR_LENGTH, type ListQuery } from '#adapters/environment-store.ts';
+import { decodeEventCursor, everyEnvironment, eventsQueryId, getEnvironment, listEnvironments, type ListQuery } from '#adapters/environment-store.ts';
+import { encodeCursor } from '#domain/cursors.ts';
 import { eventsSinceKey, listEvents } from '#adapters/event-log.ts';
 import { isOperator, listScope } from '#domain/caller.ts';
 import type { EnvironmentRecord } from '#domain/environment.ts';
@@ -11,9 +12,6 @@ import { renderPlan, type ResourcePlan } from '#domain/resource-plan.ts';
 import { ValidationFailed } from '#domain/errors.ts';
 import { visibleOrNotFound, type TenantCaller } from './environment-commands.ts';
 import { recordScope } from './shard-scope.ts';
-
-/** The longest cursor a list hands out: a longer one is refused before it is decoded. */
-export { MAX_CURSOR_LENGTH };
 
 /** The environment `name`; another repository's is the same 404 as an unknown name. */
 export async function readEnvironment(caller: TenantCaller, name: string): Promise<EnvironmentRecord> {

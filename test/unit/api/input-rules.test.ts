@@ -16,7 +16,7 @@ import { handler as listHandler } from '../../../functions/api/list-environments
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { handler as getHandler } from '../../../functions/api/get-environment.ts';
 import { MARSHALL_OPTIONS } from '../../../functions/adapters/clients/dynamodb.ts';
-import { encodeCursor, MAX_CURSOR_LENGTH } from '../../../functions/adapters/environment-store.ts';
+import { encodeCursor, MAX_CURSOR_LENGTH } from '../../../functions/domain/cursors.ts';
 import { jsonDepth, MAX_JSON_DEPTH, REQUEST_ID_PATTERN } from '../../../functions/lambda/http-handler.ts';
 import { RESPONSE_ITEMS_BUDGET_BYTES } from '../../../functions/api/responses.ts';
 import { mockApiAws } from '../../support/api-aws.ts';

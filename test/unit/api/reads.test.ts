@@ -4,7 +4,7 @@ import { handler as getHandler } from '../../../functions/api/get-environment.ts
 import { handler as listHandler } from '../../../functions/api/list-environments.ts';
 import { handler as eventsHandler } from '../../../functions/api/list-events.ts';
 import { handler as healthHandler } from '../../../functions/api/get-health.ts';
-import { encodeCursor } from '../../../functions/adapters/environment-store.ts';
+import { encodeCursor } from '../../../functions/domain/cursors.ts';
 import { mockApiAws } from '../../support/api-aws.ts';
 import { call } from '../../support/api-events.ts';
 import { item, record } from '../../support/records.ts';

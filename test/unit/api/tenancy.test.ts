@@ -114,7 +114,7 @@ describe('GET /v1/environments/{name}/events', () => {
   });
 
   it('a cursor from before that (an earlier environment of the name) is a 400, not a DynamoDB error', async () => {
-    const { encodeCursor } = await import('../../../functions/adapters/environment-store.ts');
+    const { encodeCursor } = await import('../../../functions/domain/cursors.ts');
     const cursor = encodeCursor('events:pr-1', { pk: 'ENV#pr-1', sk: 'EVT#2020-01-01T00:00:00.000Z#0000' });
     const answer = await call(eventsHandler, { method: 'GET', ...env(), path: '/v1/environments/pr-1/events', query: { cursor }, authorizer: WEB });
     expect(answer.status).toBe(400);
