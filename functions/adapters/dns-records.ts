@@ -9,11 +9,9 @@
  * throttled deletion backs off and tries again.
  */
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type ListResourceRecordSetsCommandOutput } from '@aws-sdk/client-route-53';
-import { batches, dnsDomain, SWEEP_DELETES_PER_REQUEST, type AliasRecord } from '#domain/dns-records.ts';
+import { batches, dnsDomain, fqdn, SWEEP_DELETES_PER_REQUEST, type AliasRecord } from '#domain/dns-records.ts';
 import { route53Client } from './clients/route53.ts';
 import { CallCounter } from './tagged-resources.ts';
-
-const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
 
 /** A name holds one record set of each type (more only with routing policies): a page this long shows what is there. */
 const RECORDS_AT_A_NAME = 20;

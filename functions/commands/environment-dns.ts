@@ -6,7 +6,7 @@
  */
 import { runtimeConfig, type RuntimeConfig } from '#runtime/config.ts';
 import { logger } from '#runtime/powertools.ts';
-import { dnsChangeFor, dnsPlan, dnsRecordState, DnsNameInUse, refusedCreate, type AliasShard, type DnsPlan } from '#domain/dns-records.ts';
+import { dnsChangeFor, dnsPlan, dnsRecordState, DnsNameInUse, refusedCreate, type AliasShard, type DnsPlan, type DnsRecordState } from '#domain/dns-records.ts';
 import type { Findings } from '#domain/healing.ts';
 import type { CaughtError, WorkflowKind, WorkflowState } from '#domain/workflow-state.ts';
 import { findRecordsNamed } from '#adapters/dns-records.ts';
@@ -23,10 +23,15 @@ export function environmentDns(state: WorkflowState, config: RuntimeConfig): { d
   return plan ? { dns: plan } : {};
 }
 
+/** What the zone holds at the plan's name now (one read of the name's records). */
+async function readDnsRecordState(dns: DnsPlan, shards: readonly AliasShard[]): Promise<DnsRecordState> {
+  return dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), shards);
+}
+
 /** The heal's look at the record: what Findings.dnsRecord says (nothing when DNS is off). */
 export async function inspectDnsRecord(dns: DnsPlan | undefined, shards: readonly AliasShard[]): Promise<Pick<Findings, 'dnsRecord'>> {
   if (!dns) return {};
-  return { dnsRecord: dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), shards) };
+  return { dnsRecord: await readDnsRecordState(dns, shards) };
 }
 
 /**
@@ -37,7 +42,7 @@ export async function inspectDnsRecord(dns: DnsPlan | undefined, shards: readonl
  */
 export async function claimDnsName(dns: DnsPlan | undefined, shards: readonly AliasShard[]): Promise<'CREATE' | 'UPSERT' | undefined> {
   if (!dns) return undefined;
-  const change = dnsChangeFor(dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), shards));
+  const change = dnsChangeFor(await readDnsRecordState(dns, shards));
   if (!change) throw new DnsNameInUse(dns.recordName);
   return change;
 }
@@ -61,7 +66,7 @@ export async function recheckDnsRecord(workflow: WorkflowKind, state: WorkflowSt
   const dns = state.dns as DnsPlan | undefined;
   if (!dns) throw new Error('RecheckDnsRecord runs only after a CREATE of the alias record, which needs $.dns');
   const { dnsChangeError, ...rest } = state;
-  const found = dnsRecordState(dns, await findRecordsNamed(dns.hostedZoneId, dns.recordName), runtimeConfig().shards);
+  const found = await readDnsRecordState(dns, runtimeConfig().shards);
   switch (refusedCreate(found)) {
     case 'ours': {
       logger.info('Route 53 refused the CREATE of a record an earlier try had made (its answer was lost): the record is this workflow\'s', { dnsRecord: dns.recordName });

@@ -77,7 +77,8 @@ export interface AliasRecord {
   AliasTarget?: { HostedZoneId: string; DNSName: string; EvaluateTargetHealth: boolean };
 }
 
-const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+/** A DNS name as Route 53 writes it: fully qualified (trailing dot), in lower case. */
+export const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
 
 /** Whether `record` is an alias A record (no routing policy) naming one of this installation's ALBs: a record Fledge made. */
 export function isOwnAliasRecord(record: AliasRecord, shards: readonly AliasShard[]): boolean {

@@ -14,7 +14,7 @@
  * operation that was not a heal (an update, a scale), start a fresh count.
  */
 import type { AlarmKind } from './alarms.ts';
-import type { DnsRecordState } from './dns-records.ts';
+import { dnsChangeFor, type DnsRecordState } from './dns-records.ts';
 import type { EnvironmentSpec } from './environment-spec.ts';
 import type { EnvironmentRecord } from './environment.ts';
 import type { Status } from './lifecycle.ts';
@@ -278,7 +278,7 @@ export function planRepairs(found: Findings, desired: DesiredState): RepairPlan 
   // a name `taken` by a record Fledge does not manage is never written over: FinishHeal's event says so
   if (found.dnsRecord === 'missing' || found.dnsRecord === 'drifted') {
     todo.dnsRecord = true;
-    todo.dnsChange = found.dnsRecord === 'missing' ? 'CREATE' : 'UPSERT';
+    todo.dnsChange = dnsChangeFor(found.dnsRecord);
     add(
       'recreate-dns-record',
       found.dnsRecord === 'missing' ? 'the DNS record is missing' : 'the DNS record names another of Fledge\'s load balancers',
